@@ -5,8 +5,10 @@
  * "Problem codes" table lists the same codes; a test keeps the two in step both ways.
  * On the wire a code becomes an RFC 9457 problem document (see `toProblem`).
  *
- * Two families, as in sigstore-js: a {@link VerificationError} answers "is this object
- * intact and who signed it?"; a {@link PolicyError} answers "is what it asks for allowed?".
+ * Two families for objects, as in sigstore-js: a {@link VerificationError} answers "is this
+ * object intact and who signed it?"; a {@link PolicyError} answers "is what it asks for
+ * allowed?". A third, {@link RequestError}, covers requests that fail before any object is
+ * looked at (authentication, unknown resource, conflicting state).
  * Caller mistakes (wrong option types) are plain `TypeError`s, never one of these.
  *
  * @module
@@ -57,6 +59,25 @@ export const PROBLEMS = {
   CW_ERR_CHAIN_DEPTH_EXCEEDED: { family: 'policy', status: 403, title: 'Onward-sharing depth exceeded' },
   CW_ERR_PARTNER_NOT_ALLOWED: { family: 'policy', status: 403, title: 'Onward share to a partner the policy does not allow' },
   CW_ERR_DURATION_EXCEEDED: { family: 'policy', status: 403, title: 'Share lasts longer than the policy allows' },
+  CW_ERR_ACTION_NOT_ALLOWED: { family: 'policy', status: 403, title: 'The sharing policy does not permit this action' },
+  // Federation exchange
+  CW_ERR_PEER_MISMATCH: { family: 'verification', status: 403, title: 'Object not issued by the connected peer' },
+  CW_ERR_PARTNER_UNKNOWN: { family: 'request', status: 403, title: 'Peer is not an enabled partner' },
+  CW_ERR_CHUNK_DIGEST_MISMATCH: { family: 'verification', status: 422, title: 'Chunk bytes do not match their digest' },
+  CW_ERR_STALE_REVISION: { family: 'verification', status: 409, title: 'Revision older than, or conflicting with, one already accepted' },
+  CW_ERR_SHARE_REVOKED: { family: 'request', status: 410, title: 'Share revoked' },
+  CW_ERR_SHARE_EXPIRED: { family: 'request', status: 410, title: 'Share expired' },
+  CW_ERR_RANGE_INVALID: { family: 'request', status: 416, title: 'Range not satisfiable' },
+  // Requests
+  CW_ERR_BAD_REQUEST: { family: 'request', status: 400, title: 'Request invalid' },
+  CW_ERR_UNAUTHENTICATED: { family: 'request', status: 401, title: 'Authentication required' },
+  CW_ERR_FORBIDDEN: { family: 'request', status: 403, title: 'Not allowed for this role' },
+  CW_ERR_NOT_FOUND: { family: 'request', status: 404, title: 'Not found' },
+  CW_ERR_CONFLICT: { family: 'request', status: 409, title: 'Conflicts with the current state' },
+  CW_ERR_UNSUPPORTED_MEDIA_TYPE: { family: 'request', status: 415, title: 'Unsupported media type' },
+  CW_ERR_RATE_LIMITED: { family: 'request', status: 429, title: 'Too many requests' },
+  CW_ERR_INTERNAL: { family: 'request', status: 500, title: 'Internal error' },
+  CW_ERR_UNAVAILABLE: { family: 'request', status: 503, title: 'Temporarily unavailable' },
 } as const satisfies Record<string, ProblemDefinition>
 
 /** A stable problem code: the closed union of the catalogue's keys. */
@@ -65,6 +86,11 @@ export type ProblemCode = keyof typeof PROBLEMS
 /** Codes of the verification family. */
 export type VerificationCode = {
   [K in ProblemCode]: (typeof PROBLEMS)[K]['family'] extends 'verification' ? K : never
+}[ProblemCode]
+
+/** Codes of the request family (authentication, routing, state; not about an object's content). */
+export type RequestCode = {
+  [K in ProblemCode]: (typeof PROBLEMS)[K]['family'] extends 'request' ? K : never
 }[ProblemCode]
 
 /** Codes of the policy family. */
@@ -113,6 +139,13 @@ export class VerificationError extends CasewayError<VerificationCode> {
 export class PolicyError extends CasewayError<PolicyCode> {
   static override [Symbol.hasInstance](value: unknown): boolean {
     return CasewayError[Symbol.hasInstance](value) && PROBLEMS[(value as CasewayError).code].family === 'policy'
+  }
+}
+
+/** A request cannot be served: unauthenticated, not found, conflicting, too many, … */
+export class RequestError extends CasewayError<RequestCode> {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return CasewayError[Symbol.hasInstance](value) && PROBLEMS[(value as CasewayError).code].family === 'request'
   }
 }
 

@@ -12,6 +12,9 @@ export interface PartnerBundle {
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */
   org: string
+  /**
+   * A human-readable name: no control characters.
+   */
   name: string
   /**
    * Base URL of the federation listener.
@@ -35,6 +38,9 @@ export interface SharingPolicy {
    */
   id: string
   version: number
+  /**
+   * A human-readable name: no control characters.
+   */
   name: string
   permissions: {
     /**

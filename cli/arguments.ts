@@ -1,0 +1,50 @@
+/**
+ * Argument parsers shared by the commands. A library `TypeError` about a value becomes
+ * commander's usage error (exit status 2).
+ *
+ * @module
+ */
+import { InvalidArgumentError } from 'commander'
+// Light modules only, not `#certs` / `#protocol`: `--help` and usage errors must not wait for
+// the crypto stack to load.
+import { assertEndpoint, assertOrgId, normalizeHost } from '../certs/src/options.ts'
+import { normalizeFingerprint } from '../protocol/src/bundle/fingerprint.ts'
+
+/** Wraps `check` so a `TypeError` it throws is reported as an invalid option argument. */
+export function argument<T>(check: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return check(value)
+    } catch (error) {
+      if (error instanceof TypeError) throw new InvalidArgumentError(error.message)
+      throw error
+    }
+  }
+}
+
+/** An organization id (`ORG_ID_PATTERN`, SPEC.md CW-ID-002). */
+export const parseOrgId = argument((value) => {
+  assertOrgId(value)
+  return value
+})
+
+/** A federation endpoint, `https://host[:port]`. */
+export const parseEndpoint = argument((value) => {
+  assertEndpoint(value)
+  return value
+})
+
+/** A positive whole number of days. */
+export const parseDays = argument((value) => {
+  const days = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(days) || days < 1) throw new TypeError('expected a whole number of days')
+  return days
+})
+
+/** A repeatable `--host`: DNS name or IP address, collected into a list. */
+export function collectHost(value: string, previous: string[] = []): string[] {
+  return [...previous, argument(normalizeHost)(value)]
+}
+
+/** A CA fingerprint in any accepted form, normalized to `sha256:<hex>`. */
+export const parseFingerprint = argument(normalizeFingerprint)

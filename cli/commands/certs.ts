@@ -1,0 +1,162 @@
+/**
+ * `caseway certs …`: create the organization's CA, node and signing certificates, renew the
+ * leaves, inspect certificates. The work is done by `#certs`; this file parses and prints.
+ * `#certs` is imported when a command runs, so `--help` and usage errors stay fast.
+ *
+ * @module
+ */
+import { relative } from 'node:path'
+import type { Command } from 'commander'
+import type { CertificateInfo, RenewResult } from '#certs'
+import { DEFAULT_CA_VALIDITY_DAYS, DEFAULT_LEAF_VALIDITY_DAYS } from '../../certs/src/options.ts'
+import { collectHost, parseDays, parseEndpoint, parseOrgId } from '../arguments.ts'
+import { UsageError } from '../errors.ts'
+import { fields, print } from '../output.ts'
+
+export function register(program: Command): void {
+  const certs = program
+    .command('certs')
+    .description('create, renew and inspect the organization\'s certificates')
+
+  certs
+    .command('init-org')
+    .description('create the org CA, node TLS certificate, signing certificate, their keys (0600) and the partner bundle')
+    .requiredOption('--org <orgId>', 'organization id: lower-case letters, digits, inner hyphens', parseOrgId)
+    .requiredOption('--name <name>', 'organization display name (the O attribute)')
+    .option('--host <host>', 'DNS name or IP address of the node; repeat for several (at least one)', collectHost)
+    .option('--endpoint <url>', 'federation endpoint for the partner bundle (default https://<first host>:8443)', parseEndpoint)
+    .option('--validity-days <days>', 'validity of the node and signing certificates', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
+    .option('--ca-validity-days <days>', 'validity of the CA certificate', parseDays, DEFAULT_CA_VALIDITY_DAYS)
+    .requiredOption('--out <dir>', 'directory to write (created with mode 0700)')
+    .option('--force', 'replace existing keys and certificates')
+    .action(async (options: {
+      org: string
+      name: string
+      host?: string[]
+      endpoint?: string
+      validityDays: number
+      caValidityDays: number
+      out: string
+      force?: boolean
+    }) => {
+      if (options.host === undefined) throw new UsageError("required option '--host <host>' not specified")
+      const { initOrg } = await import('#certs')
+      const result = await initOrg({
+        org: options.org,
+        name: options.name,
+        hosts: options.host,
+        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+        validityDays: options.validityDays,
+        caValidityDays: options.caValidityDays,
+        out: options.out,
+        force: options.force === true,
+      })
+      print(
+        fields([
+          ['org', result.bundle.org],
+          ['name', result.bundle.name],
+          ['directory', result.dir],
+          ['wrote', result.files.map((file) => relative(result.dir, file)).join(' ')],
+          ['endpoint', result.bundle.endpoint],
+          ['fingerprint', result.bundle.caFingerprint],
+        ]),
+      )
+    })
+
+  certs
+    .command('issue-node')
+    .description('issue a new node TLS certificate and key from the directory\'s CA')
+    .requiredOption('--dir <orgdir>', 'organization directory (ca.crt, ca.key)')
+    .option('--host <host>', 'DNS name or IP address; repeat for several (default: those of the current node.crt)', collectHost)
+    .option('--validity-days <days>', 'validity of the new certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
+    .option('--force', 'replace a certificate that is valid for more than 30 more days')
+    .action(async (options: { dir: string; host?: string[]; validityDays: number; force?: boolean }) => {
+      const { renewNodeCertificate } = await import('#certs')
+      const result = await renewNodeCertificate({
+        dir: options.dir,
+        ...(options.host === undefined ? {} : { hosts: options.host }),
+        validityDays: options.validityDays,
+        force: options.force === true,
+      })
+      printRenewal(result)
+    })
+
+  certs
+    .command('issue-signing')
+    .description('issue a new signing certificate and key from the directory\'s CA')
+    .requiredOption('--dir <orgdir>', 'organization directory (ca.crt, ca.key)')
+    .option('--validity-days <days>', 'validity of the new certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
+    .option('--force', 'replace a certificate that is valid for more than 30 more days')
+    .action(async (options: { dir: string; validityDays: number; force?: boolean }) => {
+      const { renewSigningCertificate } = await import('#certs')
+      const result = await renewSigningCertificate({
+        dir: options.dir,
+        validityDays: options.validityDays,
+        force: options.force === true,
+      })
+      printRenewal(result)
+    })
+
+  certs
+    .command('inspect')
+    .description('describe a certificate file, or ca.crt, node.crt and signing.crt in a directory')
+    .argument('<path>', 'certificate file (PEM or DER) or organization directory')
+    .option('--json', 'print JSON')
+    .action(async (path: string, options: { json?: boolean }) => {
+      const { inspectPath } = await import('#certs')
+      const files = await inspectPath(path)
+      if (options.json === true) {
+        print(JSON.stringify(files, null, 2) + '\n')
+        return
+      }
+      print(files.map((file) => file.certificates.map((info, index) => describe(file.path, index, file.certificates.length, info)).join('\n')).join('\n'))
+    })
+}
+
+function printRenewal(result: RenewResult): void {
+  const certificate = result.certificate
+  print(
+    fields([
+      ['wrote', `${result.keyPath} ${result.certificatePath}`],
+      ['serial', certificate.serialNumber],
+      ['not after', certificate.notAfter.toISOString()],
+      ['fingerprint', result.fingerprint],
+      ...(result.previous === undefined ? [] : [['replaced serial', result.previous.serialNumber] as const]),
+    ]),
+  )
+}
+
+function flagged(values: readonly string[], critical: boolean): string {
+  return `${values.length === 0 ? '(none)' : values.join(', ')}${critical ? ' (critical)' : ''}`
+}
+
+function describe(path: string, index: number, count: number, info: CertificateInfo): string {
+  const rows: [string, string][] = [
+    ['subject', info.subject],
+    ['issuer', info.selfSigned ? `${info.issuer} (self-signed)` : info.issuer],
+    ['org', info.org ?? `(invalid) ${info.orgError ?? ''}`],
+    ['serial', info.serial],
+    ['fingerprint', info.fingerprint],
+    ['key', info.keyAlgorithm],
+    ['key usage', info.keyUsage === null ? '(absent)' : flagged(info.keyUsage.usages, info.keyUsage.critical)],
+    [
+      'extended key usage',
+      info.extendedKeyUsage === null ? '(absent)' : flagged(info.extendedKeyUsage.usages, info.extendedKeyUsage.critical),
+    ],
+    [
+      'basic constraints',
+      info.basicConstraints === null
+        ? '(absent)'
+        : `CA:${info.basicConstraints.ca ? 'TRUE' : 'FALSE'}${info.basicConstraints.pathLength === undefined ? '' : `, pathlen:${info.basicConstraints.pathLength}`}${info.basicConstraints.critical ? ' (critical)' : ''}`,
+    ],
+  ]
+  for (const uri of info.subjectAltNames.uris) rows.push(['URI', uri])
+  for (const dns of info.subjectAltNames.dns) rows.push(['DNS', dns])
+  for (const ip of info.subjectAltNames.ips) rows.push(['IP', ip])
+  for (const other of info.subjectAltNames.other) rows.push(['SAN', other])
+  rows.push(['not before', info.notBefore])
+  const left = info.status === 'valid' ? `${info.daysLeft} days left` : info.status
+  rows.push(['not after', `${info.notAfter} (${left})`])
+  const title = count === 1 ? path : `${path} [${index + 1}/${count}]`
+  return `${title}\n${fields(rows, '  ')}`
+}

@@ -1,0 +1,39 @@
+/**
+ * The `caseway` command line. `bin/caseway.js` makes sure Node.js 24 runs it and calls
+ * {@link main}. Each command group lives in `commands/<group>.ts` and exports `register`.
+ *
+ * @module
+ */
+import { Command } from 'commander'
+import packageJson from '../package.json' with { type: 'json' }
+import * as certs from './commands/certs.ts'
+import * as partner from './commands/partner.ts'
+import * as verify from './commands/verify.ts'
+import { reportError } from './errors.ts'
+
+/** Command groups, in help order. To add one: a file in `commands/` and a line here. */
+const COMMANDS: readonly { register(program: Command): void }[] = [certs, partner, verify]
+
+/** The program with every command registered; it throws instead of exiting. */
+export function createProgram(): Command {
+  const program = new Command('caseway')
+    .description('Caseway federation gateway for agency-to-agency case and evidence sharing')
+    .version(packageJson.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    // Inherited by every command registered below: throw, and let `reportError` print one line.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+  for (const group of COMMANDS) group.register(program)
+  return program
+}
+
+/** Runs the command line `argv` (as in `process.argv`) and resolves to the exit status. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  try {
+    await createProgram().parseAsync([...argv])
+    return 0
+  } catch (error) {
+    return reportError(error)
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Loads, validates and freezes the node configuration. A bad file fails start-up with one
+ * message naming the bad field.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises'
+import { resolve, isAbsolute } from 'node:path'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { configSchema, type NodeConfig } from './schema.ts'
+
+export const CONFIG_FILE = 'caseway.json'
+
+const validate = new Ajv2020({ useDefaults: true, allErrors: false, strict: true }).compile(configSchema)
+
+/** Thrown for an invalid configuration; the message names the field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Validates a parsed configuration (defaults applied) and returns it frozen. */
+export function parseConfig(raw: unknown, dir: string): NodeConfig {
+  const copy = structuredClone(raw)
+  if (!validate(copy)) {
+    const error = validate.errors![0]!
+    const field = (error.instancePath || '/').replace(/^\//, '').replaceAll('/', '.') || '(root)'
+    const detail = error.keyword === 'additionalProperties'
+      ? `unknown field "${String(error.params['additionalProperty'])}"`
+      : error.message ?? 'invalid'
+    throw new ConfigError(`invalid configuration: ${field}: ${detail}`)
+  }
+  return deepFreeze({ ...(copy as Omit<NodeConfig, 'dir'>), dir }) as NodeConfig
+}
+
+/** Reads `caseway.json` from `dir`. */
+export async function loadConfig(dir: string): Promise<NodeConfig> {
+  const absolute = resolve(dir)
+  const path = resolve(absolute, CONFIG_FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    throw new ConfigError(`no configuration at ${path}: run caseway init first`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  return parseConfig(raw, absolute)
+}
+
+/** Resolves a configured path against the node directory. */
+export function nodePath(config: NodeConfig, path: string): string {
+  return isAbsolute(path) ? path : resolve(config.dir, path)
+}
+

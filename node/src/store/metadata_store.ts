@@ -1,0 +1,216 @@
+/**
+ * The metadata store: everything a node remembers except evidence bytes. The embedded
+ * implementation is SQLite (`sqlite/`); PostgreSQL can implement the same interface later.
+ * No other module touches SQL.
+ *
+ * The interface is async so that a networked database can implement it. Every method is
+ * atomic; `transaction` groups several calls into one atomic unit (inside it, use the store
+ * passed to the callback; other callers wait until it commits or rolls back).
+ *
+ * @module
+ */
+import type { SharingPolicy, CaseManifest, EvidenceItem, Recipient } from '#protocol'
+
+export type Role = 'admin' | 'member'
+
+export interface TokenRecord {
+  id: string
+  /** SHA-256 of the bearer token, hex. The token itself is never stored. */
+  hash: string
+  role: Role
+  userId: string
+  createdAt: number
+  revokedAt: number | null
+}
+
+export interface PartnerRecord {
+  org: string
+  name: string
+  endpoint: string
+  caCertificate: string
+  caFingerprint: string
+  enabled: boolean
+  /** The policy (id and version) applied to new shares with this partner; null = none yet. */
+  policyId: string | null
+  policyVersion: number | null
+  addedAt: number
+}
+
+export interface PolicyRecord {
+  id: string
+  version: number
+  policy: SharingPolicy
+  createdAt: number
+}
+
+export interface CaseRecord {
+  id: string
+  /** Case fields (caseNumber, title, description, tags, …) as shared in manifests. */
+  fields: Record<string, string | string[]>
+  createdAt: number
+  updatedAt: number
+  /** Set when the case was imported from an inbound share. */
+  importedFrom: string | null
+}
+
+export interface FolderRecord {
+  id: string
+  caseId: string
+  parentId: string | null
+  name: string
+}
+
+export interface EvidenceRecord {
+  id: string
+  caseId: string
+  folderId: string | null
+  name: string
+  category: string
+  mediaType: string
+  size: number
+  digest: string
+  chunkSize: EvidenceItem['chunkSize']
+  chunks: string[]
+  doNotDisclose: boolean
+  attachmentOf: string | null
+  createdAt: number
+}
+
+export type ShareScope = 'case' | 'folders' | 'evidence'
+/** processing → delivered | rejected; failed = the last attempt failed and it is still retrying. */
+export type OutboundStatus = 'processing' | 'delivered' | 'rejected' | 'failed' | 'revoked' | 'expired'
+
+export interface OutboundShareRecord {
+  id: string
+  caseId: string
+  partnerOrg: string
+  scope: ShareScope
+  folderIds: string[]
+  evidenceIds: string[]
+  message: string | null
+  recipients: Recipient[]
+  policy: SharingPolicy
+  status: OutboundStatus
+  /** Problem code and detail of a rejection, or the last error while failing. */
+  statusCode: string | null
+  statusDetail: string | null
+  revision: number
+  createdBy: string
+  createdAt: number
+  updatedAt: number
+  expiresAt: number
+}
+
+export interface OutboundRevisionRecord {
+  shareId: string
+  revision: number
+  manifestJws: string
+  manifestDigest: string
+  createdAt: number
+  receiptJws: string | null
+}
+
+export type InboundStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' | 'expired'
+
+export interface InboundShareRecord {
+  /** Local id of the external case. */
+  id: string
+  senderOrg: string
+  senderName: string
+  /** The sender's share id. */
+  shareId: string
+  revision: number
+  manifestJws: string
+  manifestDigest: string
+  manifest: CaseManifest
+  policy: SharingPolicy
+  status: InboundStatus
+  statusDetail: string | null
+  receivedAt: number
+  completedAt: number | null
+  expiresAt: number
+  /** The signed receipt (delivered or rejected) for `revision`, once issued; re-sent until the sender accepts it. */
+  receiptJws: string | null
+}
+
+export type JobState = 'pending' | 'running' | 'done' | 'dead'
+
+export interface JobRecord {
+  id: string
+  kind: string
+  /** What the job works on (a share id, an inbound id): one live job per kind and ref. */
+  ref: string
+  payload: Record<string, unknown>
+  state: JobState
+  attempts: number
+  runAt: number
+  lastError: string | null
+  createdAt: number
+  updatedAt: number
+}
+
+export interface MetadataStore {
+  transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T>
+
+  // Tokens
+  insertToken(token: TokenRecord): Promise<void>
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>
+
+  // Partners
+  upsertPartner(partner: PartnerRecord): Promise<void>
+  getPartner(org: string): Promise<PartnerRecord | undefined>
+  listPartners(): Promise<PartnerRecord[]>
+
+  // Policies (immutable versions)
+  insertPolicy(policy: PolicyRecord): Promise<void>
+  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined>
+  listPolicies(): Promise<PolicyRecord[]>
+
+  // Cases, folders, evidence
+  insertCase(record: CaseRecord): Promise<void>
+  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void>
+  getCase(id: string): Promise<CaseRecord | undefined>
+  listCases(): Promise<CaseRecord[]>
+  insertFolder(folder: FolderRecord): Promise<void>
+  listFolders(caseId: string): Promise<FolderRecord[]>
+  insertEvidence(evidence: EvidenceRecord): Promise<void>
+  getEvidence(id: string): Promise<EvidenceRecord | undefined>
+  listEvidence(caseId: string): Promise<EvidenceRecord[]>
+
+  // Outbound shares
+  insertOutboundShare(share: OutboundShareRecord): Promise<void>
+  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void>
+  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined>
+  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]>
+  /** Stores a revision and indexes its chunk digests as servable to the share's partner. */
+  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
+  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
+  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void>
+  /** Whether `digest` belongs to a share to `partnerOrg` that is neither revoked nor expired at `now`. */
+  isChunkServable(partnerOrg: string, digest: string, now: number): Promise<boolean>
+
+  // Inbound shares (external cases)
+  insertInboundShare(share: InboundShareRecord): Promise<void>
+  updateInboundShare(share: InboundShareRecord): Promise<void>
+  getInboundShare(id: string): Promise<InboundShareRecord | undefined>
+  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
+  listInboundShares(): Promise<InboundShareRecord[]>
+
+  // Replay protection (CW-SIG-012)
+  /** Records (iss, jti) → digest; returns the digest already recorded, if any. */
+  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined>
+  forgetExpiredJtis(now: number): Promise<void>
+
+  // Jobs
+  enqueueJob(job: JobRecord): Promise<void>
+  /** Claims up to `limit` due pending jobs (state → running). */
+  claimDueJobs(now: number, limit: number, kinds?: readonly string[]): Promise<JobRecord[]>
+  completeJob(id: string, at: number): Promise<void>
+  /** Back to pending at `runAt` with the error, or dead when `dead` is set. */
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number): Promise<void>
+  /** After a crash: running jobs go back to pending. */
+  resetRunningJobs(at: number): Promise<number>
+  listJobs(ref?: string): Promise<JobRecord[]>
+
+  close(): Promise<void>
+}

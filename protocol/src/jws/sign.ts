@@ -1,0 +1,58 @@
+/**
+ * Signing a Caseway object as a JWS in compact serialization (SPEC.md CW-SIG-001..005).
+ *
+ * @module
+ */
+import { KeyObject, type webcrypto } from 'node:crypto'
+import { types } from 'node:util'
+import { CompactSign, compactVerify } from 'jose'
+import { canonicalJson } from '../canonical/canonicalize.ts'
+import { MAX_X5C_CERTIFICATES, pemToX509 } from '../x509/parse.ts'
+import { algorithmOfKey } from './key_algorithm.ts'
+import { isSignedType, TYP, type SignedType } from './types.ts'
+
+/** The signing key and its certificate chain. */
+export interface Signer {
+  /** ECDSA P-256 or Ed25519 private key of the leaf certificate. */
+  privateKey: KeyObject | webcrypto.CryptoKey
+  /** PEM certificates, the signing certificate first, then its issuers (the anchor may be last). */
+  chain: readonly string[]
+}
+
+/**
+ * Signs `payload` as a `type` object: header `{ alg, typ, x5c }`, payload bytes = the RFC 8785
+ * canonical JSON of `payload` (so `digestJson(payload)` is the digest of what was signed).
+ *
+ * Does not check the payload's schema (the typed wrappers do). Throws `TypeError` for an
+ * unknown type, a payload that is not a JSON object, a key other than a P-256 or Ed25519
+ * private key, a chain that is not 1–5 PEM certificates, or a key that does not belong to
+ * the chain's first certificate.
+ */
+export async function signObject(type: SignedType, payload: Record<string, unknown>, signer: Signer): Promise<string> {
+  if (!isSignedType(type)) throw new TypeError('unknown signed object type')
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('payload must be a JSON object')
+  if (typeof signer !== 'object' || signer === null) throw new TypeError('signer must be an object')
+  const { privateKey, chain } = signer
+  if (!(privateKey instanceof KeyObject) && !types.isCryptoKey(privateKey)) {
+    throw new TypeError('signer.privateKey must be a KeyObject or CryptoKey')
+  }
+  if (privateKey.type !== 'private') throw new TypeError('signer.privateKey must be a private key')
+  const alg = algorithmOfKey(privateKey)
+  if (alg === undefined) throw new TypeError('signer.privateKey must be an ECDSA P-256 or Ed25519 key')
+  if (!Array.isArray(chain) || chain.length < 1 || chain.length > MAX_X5C_CERTIFICATES) {
+    throw new TypeError(`signer.chain must hold 1 to ${MAX_X5C_CERTIFICATES} PEM certificates`)
+  }
+  const certificates = chain.map((pem) => pemToX509(pem))
+  const x5c = certificates.map((certificate) => certificate.raw.toString('base64'))
+
+  const bytes = new TextEncoder().encode(canonicalJson(payload))
+  const jws = await new CompactSign(bytes).setProtectedHeader({ alg, typ: TYP[type], x5c }).sign(privateKey)
+
+  // A key that is not the leaf's would produce objects no one can verify: a caller bug.
+  try {
+    await compactVerify(jws, certificates[0]!.publicKey, { algorithms: [alg] })
+  } catch {
+    throw new TypeError("signer.privateKey does not match the chain's first certificate")
+  }
+  return jws
+}
