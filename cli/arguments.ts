@@ -48,3 +48,9 @@ export function collectHost(value: string, previous: string[] = []): string[] {
 
 /** A CA fingerprint in any accepted form, normalized to `sha256:<hex>`. */
 export const parseFingerprint = argument(normalizeFingerprint)
+
+export const parsePort = argument((value) => {
+  const port = Number(value)
+  if (!/^\d{1,5}$/.test(value) || port > 65535) throw new TypeError(`not a TCP port: ${value}`)
+  return port
+})

@@ -186,8 +186,8 @@ export interface MetadataStore {
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
   getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
   setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void>
-  /** Whether `digest` belongs to a share to `partnerOrg` that is neither revoked nor expired at `now`. */
-  isChunkServable(partnerOrg: string, digest: string, now: number): Promise<boolean>
+  /** Whether share `shareId` is addressed to `partnerOrg`, lists `digest`, and is neither revoked nor expired at `now`. */
+  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean>
 
   // Inbound shares (external cases)
   insertInboundShare(share: InboundShareRecord): Promise<void>

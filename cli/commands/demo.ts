@@ -1,0 +1,34 @@
+/**
+ * `caseway demo`: two organizations on loopback share part of a case, end to end, with real
+ * processes and mutual TLS (`node/src/demo/two_orgs.ts`). Exit status 0 when every step did
+ * what it should; otherwise one line on stderr and a non-zero status.
+ *
+ * @module
+ */
+import type { Command } from 'commander'
+import { argument } from '../arguments.ts'
+import { print } from '../output.ts'
+
+interface DemoOptions {
+  keep?: boolean
+  timeout: number
+}
+
+const parseSeconds = argument((value) => {
+  const seconds = Number(value)
+  if (!/^\d+$/.test(value) || seconds < 1 || seconds > 3600) throw new TypeError('expected a whole number of seconds from 1 to 3600')
+  return seconds
+})
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run two organizations (Metro PD, County DA) on loopback and share a case between them, telling what happens')
+    .option('--keep', 'keep the temporary directory (node directories, keys, logs) and print its path')
+    .option('--timeout <seconds>', 'longest wait for any one step', parseSeconds, 60)
+    .action(async (options: DemoOptions) => {
+      const { runTwoOrgsDemo } = await import('../../node/src/demo/two_orgs.ts')
+      await runTwoOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
+      print('Demo complete.\n')
+    })
+}

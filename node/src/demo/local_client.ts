@@ -1,0 +1,344 @@
+/**
+ * A small typed client of a node's local API (`/api/v1`, see `local/routes/`), over `fetch`.
+ * Used by `caseway demo` and by the integration tests that drive real node processes; it
+ * speaks only HTTP, so it works against any running node.
+ *
+ * A refusal (a non-2xx answer) throws a {@link LocalApiError} carrying the problem document's
+ * `code`, `status` and `detail` (RFC 9457, SPEC.md CW-ERR-001).
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import type { PartnerBundle, Recipient, SharingPolicy } from '#protocol'
+
+/** A sharing policy to store: the node assigns `version` (and `id` when absent). */
+export type PolicyInput = Omit<SharingPolicy, 'id' | 'version'> & { id?: string }
+
+export interface PolicyRecord {
+  id: string
+  version: number
+  createdAt: number
+  policy: SharingPolicy
+}
+
+export interface Partner {
+  org: string
+  name: string
+  endpoint: string
+  caFingerprint: string
+  enabled: boolean
+  policyId: string | null
+  policyVersion: number | null
+  addedAt: number
+}
+
+export type CaseFields = Record<string, string | string[]>
+
+export interface Case {
+  id: string
+  fields: CaseFields
+  createdAt: number
+  updatedAt: number
+  importedFrom: string | null
+}
+
+export interface Folder {
+  id: string
+  caseId: string
+  parentId: string | null
+  name: string
+}
+
+export interface Evidence {
+  id: string
+  caseId: string
+  folderId: string | null
+  name: string
+  category: string
+  mediaType: string
+  size: number
+  digest: string
+  chunkSize: number
+  doNotDisclose: boolean
+  attachmentOf: string | null
+  createdAt: number
+}
+
+export interface EvidenceUpload {
+  name: string
+  category: string
+  mediaType?: string
+  folderId?: string
+  doNotDisclose?: boolean
+  attachmentOf?: string
+}
+
+export type ShareStatus = 'processing' | 'delivered' | 'rejected' | 'failed' | 'revoked' | 'expired'
+
+export interface ShareInput {
+  caseId: string
+  partnerOrg: string
+  scope: 'case' | 'folders' | 'evidence'
+  folderIds?: string[]
+  evidenceIds?: string[]
+  message?: string
+  recipients?: Recipient[]
+}
+
+export interface Share {
+  id: string
+  caseId: string
+  partnerOrg: string
+  scope: 'case' | 'folders' | 'evidence'
+  folderIds: string[]
+  evidenceIds: string[]
+  message: string | null
+  recipients: Recipient[]
+  policy: SharingPolicy
+  status: ShareStatus
+  statusCode: string | null
+  statusDetail: string | null
+  revision: number
+  createdBy: string
+  createdAt: number
+  updatedAt: number
+  expiresAt: number
+}
+
+export type ExternalStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' | 'expired'
+
+export interface ExternalCaseSummary {
+  id: string
+  sender: { org: string; name: string }
+  shareId: string
+  revision: number
+  status: ExternalStatus
+  receivedAt: number
+  completedAt: number | null
+  expiresAt: number
+}
+
+export interface ExternalEvidence {
+  id: string
+  name: string
+  folder: string | null
+  category: string
+  mediaType: string
+  size: number
+  digest: string
+  attachmentOf: string | null
+}
+
+export interface ExternalCase extends ExternalCaseSummary {
+  case: { id: string; fields: CaseFields; folders: Array<{ id: string; name: string; parent?: string }> }
+  evidence: ExternalEvidence[]
+  message: string | null
+  recipients: Recipient[]
+  scope: 'case' | 'folders' | 'evidence'
+  live: boolean
+  policy: { id: string; version: number; name: string; permissions: SharingPolicy['permissions']; maxDurationSeconds: number }
+}
+
+export interface CreatedToken {
+  id: string
+  userId: string
+  role: 'admin' | 'member'
+  createdAt: number
+  token: string
+}
+
+/** The problem document of a refused local API call. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: string
+  at?: string
+}
+
+/** A local API call answered with a problem document (or with no usable answer: `code` is then `HTTP_<status>`). */
+export class LocalApiError extends Error {
+  readonly code: string
+  readonly status: number
+  readonly problem: Problem | undefined
+
+  constructor(method: string, path: string, status: number, problem: Problem | undefined) {
+    const code = problem?.code ?? `HTTP_${status}`
+    super(`${method} ${path}: ${status} ${code}${problem?.detail === undefined ? '' : `: ${problem.detail}`}`)
+    this.name = 'LocalApiError'
+    this.code = code
+    this.status = status
+    this.problem = problem
+  }
+}
+
+/** A downloaded file: its bytes were hashed while they streamed; `bytes` is kept only when asked for. */
+export interface Download {
+  size: number
+  /** `sha256:<hex>` of the bytes received. */
+  digest: string
+  mediaType: string | null
+  bytes?: Buffer
+}
+
+export interface LocalClientOptions {
+  /** `http://127.0.0.1:<port>` of the node's local listener. */
+  baseUrl: string
+  /** A bearer token (`cw_…`). */
+  token: string
+}
+
+type Body = Uint8Array | AsyncIterable<Uint8Array>
+
+const API = '/api/v1'
+
+export class LocalClient {
+  readonly baseUrl: string
+  readonly #token: string
+
+  constructor(options: LocalClientOptions) {
+    if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) throw new TypeError('baseUrl must be an http(s) URL')
+    if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('token must be a bearer token')
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '')
+    this.#token = options.token
+  }
+
+  /** `GET /healthz` (no token). */
+  async healthz(): Promise<{ status: 'ok' }> {
+    const response = await fetch(`${this.baseUrl}/healthz`)
+    if (!response.ok) throw await refusal('GET', '/healthz', response)
+    return (await response.json()) as { status: 'ok' }
+  }
+
+  createToken(userId: string, role: 'admin' | 'member'): Promise<CreatedToken> {
+    return this.#json('POST', '/tokens', { userId, role })
+  }
+
+  /** Pins a partner from its bundle and the CA fingerprint obtained out of band (CW-TRUST-002). */
+  importPartner(bundle: PartnerBundle | unknown, fingerprint: string): Promise<Partner> {
+    return this.#json('POST', '/partners', { bundle, fingerprint })
+  }
+
+  async listPartners(): Promise<Partner[]> {
+    return (await this.#json<{ partners: Partner[] }>('GET', '/partners')).partners
+  }
+
+  setPartnerEnabled(org: string, enabled: boolean): Promise<Partner> {
+    return this.#json('POST', `/partners/${encodeURIComponent(org)}/${enabled ? 'enable' : 'disable'}`)
+  }
+
+  createPolicy(policy: PolicyInput): Promise<PolicyRecord> {
+    return this.#json('POST', '/policies', policy)
+  }
+
+  /** Assigns the policy of a partner's future shares (latest version unless `version`). */
+  assignPolicy(org: string, policyId: string, version?: number): Promise<Partner> {
+    return this.#json('PUT', `/partners/${encodeURIComponent(org)}/policy`, version === undefined ? { policyId } : { policyId, version })
+  }
+
+  createCase(fields: CaseFields): Promise<Case> {
+    return this.#json('POST', '/cases', { fields })
+  }
+
+  createFolder(caseId: string, name: string, parentId?: string): Promise<Folder> {
+    return this.#json('POST', `/cases/${encodeURIComponent(caseId)}/folders`, parentId === undefined ? { name } : { name, parentId })
+  }
+
+  /** Streams `body` as new evidence of `caseId`; the metadata goes in the query. */
+  async uploadEvidence(caseId: string, metadata: EvidenceUpload, body: Body): Promise<Evidence> {
+    const query = new URLSearchParams({ name: metadata.name, category: metadata.category })
+    if (metadata.mediaType !== undefined) query.set('mediaType', metadata.mediaType)
+    if (metadata.folderId !== undefined) query.set('folderId', metadata.folderId)
+    if (metadata.doNotDisclose !== undefined) query.set('doNotDisclose', String(metadata.doNotDisclose))
+    if (metadata.attachmentOf !== undefined) query.set('attachmentOf', metadata.attachmentOf)
+    const path = `/cases/${encodeURIComponent(caseId)}/evidence?${query}`
+    const response = await fetch(this.#url(path), {
+      method: 'POST',
+      headers: { ...this.#auth(), 'content-type': 'application/octet-stream' },
+      // undici streams an async iterable body; `duplex` is required for a streamed request body.
+      body: body as unknown as NonNullable<RequestInit['body']>,
+      duplex: 'half',
+    } as RequestInit)
+    if (response.status !== 201) throw await refusal('POST', path, response)
+    return (await response.json()) as Evidence
+  }
+
+  async listEvidence(caseId: string): Promise<Evidence[]> {
+    return (await this.#json<{ evidence: Evidence[] }>('GET', `/cases/${encodeURIComponent(caseId)}/evidence`)).evidence
+  }
+
+  createShare(input: ShareInput): Promise<Share> {
+    return this.#json('POST', '/shares', input)
+  }
+
+  getShare(id: string): Promise<Share> {
+    return this.#json('GET', `/shares/${encodeURIComponent(id)}`)
+  }
+
+  async listShares(caseId: string): Promise<Share[]> {
+    return (await this.#json<{ shares: Share[] }>('GET', `/shares?caseId=${encodeURIComponent(caseId)}`)).shares
+  }
+
+  async listExternalCases(): Promise<ExternalCaseSummary[]> {
+    return (await this.#json<{ externalCases: ExternalCaseSummary[] }>('GET', '/external-cases')).externalCases
+  }
+
+  getExternalCase(id: string): Promise<ExternalCase> {
+    return this.#json('GET', `/external-cases/${encodeURIComponent(id)}`)
+  }
+
+  /** Downloads evidence of an external case (the sender's policy must permit it, CW-POL-006). */
+  downloadExternalEvidence(externalCaseId: string, itemId: string, options: { keepBytes?: boolean } = {}): Promise<Download> {
+    return this.#download(`/external-cases/${encodeURIComponent(externalCaseId)}/evidence/${encodeURIComponent(itemId)}/content`, options)
+  }
+
+  /** Downloads evidence of one of our own cases. */
+  downloadEvidence(evidenceId: string, options: { keepBytes?: boolean } = {}): Promise<Download> {
+    return this.#download(`/evidence/${encodeURIComponent(evidenceId)}/content`, options)
+  }
+
+  async #download(path: string, options: { keepBytes?: boolean }): Promise<Download> {
+    const response = await fetch(this.#url(path), { headers: this.#auth() })
+    if (response.status !== 200 || response.body === null) throw await refusal('GET', path, response)
+    const hash = createHash('sha256')
+    const kept: Buffer[] = []
+    let size = 0
+    for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(piece)
+      size += piece.byteLength
+      if (options.keepBytes === true) kept.push(Buffer.from(piece))
+    }
+    const download: Download = { size, digest: `sha256:${hash.digest('hex')}`, mediaType: response.headers.get('content-type') }
+    if (options.keepBytes === true) download.bytes = Buffer.concat(kept)
+    return download
+  }
+
+  async #json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = this.#auth()
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const response = await fetch(this.#url(path), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    if (!response.ok) throw await refusal(method, path, response)
+    return (await response.json()) as T
+  }
+
+  #url(path: string): string {
+    return `${this.baseUrl}${API}${path}`
+  }
+
+  #auth(): Record<string, string> {
+    return { authorization: `Bearer ${this.#token}` }
+  }
+}
+
+/** The error for a non-2xx answer, with its problem document when it has one. */
+async function refusal(method: string, path: string, response: Response): Promise<LocalApiError> {
+  let problem: Problem | undefined
+  try {
+    const parsed = (await response.json()) as unknown
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as Problem).code === 'string') problem = parsed as Problem
+  } catch {
+    problem = undefined
+  }
+  return new LocalApiError(method, path.split('?')[0]!, response.status, problem)
+}

@@ -1,0 +1,107 @@
+/**
+ * The Federation API (SPEC.md §16, EP-1..EP-4) as a fastify plugin. It is the whole
+ * partner-facing application: it owns the instance's content-type parsers, error handling and
+ * peer identification, so register it on a dedicated instance (`server.ts` does).
+ *
+ * Every request is identified by its verified client certificate first (`authenticate.ts`).
+ * Only `application/jose` bodies are parsed, bounded per endpoint (CW-FED-002, CW-FED-011).
+ * The handlers only translate between HTTP and the services, which hold the rules.
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { RequestError } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { installProblemHandler } from '../http/problem_handler.ts'
+import { openChunk, type OpenChunk } from '../services/chunks.ts'
+import { acceptOffer } from '../services/inbound.ts'
+import { acceptReceipt, RECEIPT_MAX_BYTES } from '../services/receipts.ts'
+import { identifyPeer, peerOf } from './authenticate.ts'
+import {
+  healthAnswerSchema,
+  JOSE_MEDIA_TYPE,
+  offerAnswerSchema,
+  problemSchema,
+  receiptAnswerSchema,
+  type HealthAnswer,
+  type OfferAnswer,
+  type ReceiptAnswer,
+} from './wire.ts'
+
+export interface FederationAppOptions {
+  ctx: NodeContext
+}
+
+const problems = { '4xx': problemSchema, '5xx': problemSchema } as const
+
+/** The compact JWS body of a request; anything else is an unsupported media type (CW-FED-002). */
+function joseBody(request: FastifyRequest): string {
+  if (typeof request.body !== 'string') throw new RequestError('CW_ERR_UNSUPPORTED_MEDIA_TYPE', `body must be ${JOSE_MEDIA_TYPE}`)
+  return request.body
+}
+
+async function federationRoutes(app: FastifyInstance, { ctx }: FederationAppOptions): Promise<void> {
+  installProblemHandler(app)
+  app.decorateRequest('peer', null)
+  app.addHook('onRequest', identifyPeer(ctx))
+
+  // spec: CW-FED-002, CW-FED-011 — application/jose only, as text, bounded (1 MiB unless a route says more).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(JOSE_MEDIA_TYPE, { parseAs: 'string', bodyLimit: RECEIPT_MAX_BYTES }, (_request, body, done) => done(null, body))
+
+  // EP-1 — spec: CW-FED-001, CW-FED-003, CW-FED-004
+  app.post(
+    '/federation/v1/offers',
+    { bodyLimit: ctx.config.limits.manifestBytes, schema: { response: { 200: offerAnswerSchema, 202: offerAnswerSchema, ...problems } } },
+    async (request, reply): Promise<OfferAnswer> => {
+      const { created, answer } = await acceptOffer(ctx, peerOf(request).org, joseBody(request))
+      reply.code(created ? 202 : 200)
+      return answer
+    },
+  )
+
+  // EP-2 — spec: CW-FED-005, CW-FED-006
+  app.get<{ Params: { shareId: string; digest: string } }>(
+    '/federation/v1/shares/:shareId/chunks/:digest',
+    { schema: { response: problems } },
+    async (request, reply) => {
+      const { shareId, digest } = request.params
+      let chunk: OpenChunk
+      try {
+        chunk = await openChunk(ctx, peerOf(request).org, shareId, digest, request.headers.range)
+      } catch (error) {
+        const size = (error as { code?: unknown; size?: unknown }).code === 'CW_ERR_RANGE_INVALID' ? (error as { size?: unknown }).size : undefined
+        if (typeof size === 'number') reply.header('content-range', `bytes */${size}`)
+        throw error
+      }
+      const { stream, size, range, partial } = chunk
+      request.log.debug({ shareId, digest, start: range.start, end: range.end }, 'serving chunk')
+      reply.header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes').header('content-length', range.end - range.start + 1)
+      if (partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+      return reply.send(stream)
+    },
+  )
+
+  // EP-3 — spec: CW-FED-009
+  app.post(
+    '/federation/v1/receipts',
+    { bodyLimit: RECEIPT_MAX_BYTES, schema: { response: { 200: receiptAnswerSchema, ...problems } } },
+    async (request): Promise<ReceiptAnswer> => {
+      const { answer } = await acceptReceipt(ctx, peerOf(request).org, joseBody(request))
+      return answer
+    },
+  )
+
+  // EP-4 — spec: CW-FED-010 (only an identified partner gets here)
+  app.get('/federation/v1/healthz', { schema: { response: { 200: healthAnswerSchema, ...problems } } }, async (): Promise<HealthAnswer> => ({
+    status: 'ok',
+    org: ctx.identity.org,
+  }))
+}
+
+/**
+ * The federation application. Not encapsulated (fastify-plugin), so its peer identification,
+ * parsers and problem handler cover the whole instance, not-found answers included.
+ */
+export const federationApp = fp(federationRoutes, { name: 'caseway-federation', fastify: '5.x' })

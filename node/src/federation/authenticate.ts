@@ -1,0 +1,62 @@
+/**
+ * Who is calling: the federation listener's `onRequest` hook (CW-TLS-002, CW-TLS-003).
+ *
+ * TLS has already required a client certificate that chains to one of the pinned partner CAs
+ * (the listener's `ca`). This hook checks the chain again with the protocol's own path
+ * validation and the TLS profile, so that a partner's CA vouches only for certificates naming
+ * that partner's org (CW-TRUST-005), then requires the org to be an enabled partner. Nothing
+ * else — no header, host name or payload claim — names the peer.
+ *
+ * @module
+ */
+import { TLSSocket } from 'node:tls'
+import type { FastifyRequest } from 'fastify'
+import { CasewayError, RequestError } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { verifyPeerCertificate } from '../peer/peer_certificate.ts'
+
+/** The partner on the other end of a federation request. */
+export interface FederationPeer {
+  org: string
+  name: string
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified partner; set on every request of the federation listener, null elsewhere. */
+    peer: FederationPeer | null
+  }
+}
+
+/** The `onRequest` hook that sets `request.peer`, or refuses with `CW_ERR_PARTNER_UNKNOWN`. */
+export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Promise<void> {
+  return async function identify(request: FastifyRequest): Promise<void> {
+    const socket = request.raw.socket
+    // spec: CW-TLS-002 — unreachable behind `rejectUnauthorized: true`; kept so a misconfigured listener fails closed.
+    if (!(socket instanceof TLSSocket) || !socket.authorized) {
+      throw new RequestError('CW_ERR_UNAUTHENTICATED', 'a verified client certificate is required')
+    }
+    let org: string
+    try {
+      org = verifyPeerCertificate(socket.getPeerCertificate(true), await ctx.trustAnchors(), ctx.clock.now()).org
+    } catch (error) {
+      if (!(error instanceof CasewayError)) throw error
+      request.log.warn({ code: error.code, at: error.at }, 'client certificate refused')
+      throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'client certificate does not identify an enabled partner')
+    }
+    // spec: CW-TLS-003
+    const partner = await ctx.store.getPartner(org)
+    if (partner === undefined || !partner.enabled) {
+      request.log.warn({ peerOrg: org }, 'request from an organization that is not an enabled partner')
+      throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
+    }
+    request.peer = { org, name: partner.name }
+    request.log = request.log.child({ peerOrg: org })
+  }
+}
+
+/** The verified peer of a federation request (the hook ran before any handler). */
+export function peerOf(request: FastifyRequest): FederationPeer {
+  if (request.peer === null) throw new RequestError('CW_ERR_UNAUTHENTICATED', 'peer not identified')
+  return request.peer
+}

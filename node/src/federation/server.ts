@@ -1,0 +1,73 @@
+/**
+ * The partner-facing listener: HTTPS with mutual TLS 1.3, trusting only the CAs of enabled
+ * partners (CW-TLS-001, CW-TLS-002, CW-TRUST-004), serving the federation application and
+ * nothing else. The caller listens and closes; `reloadTrust` swaps the trusted CAs in place
+ * for new connections when partners change.
+ *
+ * @module
+ */
+import type { Server } from 'node:https'
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { NodeContext } from '../context.ts'
+import { federationApp } from './app.ts'
+
+export interface FederationServer {
+  /** Not listening yet: `await app.listen({ host, port })`, `await app.close()`. */
+  app: FastifyInstance<Server>
+  /** Trusts exactly the current partners' CAs from the next handshake on (wire it to `ctx.trustChanged`). */
+  reloadTrust(): Promise<void>
+}
+
+export interface FederationServerOptions {
+  /** Logger of the listener's requests; default `ctx.log`. */
+  logger?: Logger
+}
+
+/** A TLS handshake, or request headers, slower than this are dropped (CW-FED-011). */
+const HANDSHAKE_TIMEOUT_MS = 10_000
+const HEADERS_TIMEOUT_MS = 10_000
+/** How often Node checks the header and request deadlines (its default, 30 s, lets a slow client linger). */
+const DEADLINE_CHECK_MS = 1000
+
+/**
+ * The CA certificates a client certificate may chain to: the enabled partners' (the trust
+ * anchors). With none, this organization's own CA stands in: an empty list would make
+ * Node fall back to its default roots, which CW-TRUST-004 forbids.
+ */
+async function clientCas(ctx: NodeContext): Promise<string[]> {
+  const anchors = await ctx.trustAnchors()
+  return anchors.length > 0 ? anchors.map((anchor) => anchor.certificate) : [ctx.identity.caCertificate]
+}
+
+export async function createFederationServer(ctx: NodeContext, options: FederationServerOptions = {}): Promise<FederationServer> {
+  const { key, cert } = ctx.identity.tls
+  // spec: CW-TLS-001 (TLS 1.3 only), CW-TLS-002 (client certificate required and verified).
+  const tls = { key, cert, minVersion: 'TLSv1.3' } as const
+  const { requestTimeoutMs } = ctx.config.limits
+  const app = fastify({
+    loggerInstance: (options.logger ?? ctx.log) as FastifyBaseLogger,
+    https: {
+      ...tls,
+      ca: await clientCas(ctx),
+      requestCert: true,
+      rejectUnauthorized: true,
+      // spec: CW-FED-011 — slow clients are timed out (bodies are bounded per route).
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+    },
+    connectionTimeout: requestTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    bodyLimit: ctx.config.limits.jsonBodyBytes,
+    trustProxy: false,
+  })
+  await app.register(federationApp, { ctx })
+  return {
+    app,
+    async reloadTrust() {
+      app.server.setSecureContext({ ...tls, ca: await clientCas(ctx) })
+      ctx.log.info('federation listener trust reloaded')
+    },
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * The Caseway gateway node.
+ *
+ * @module
+ */
+export { createNode, LOG_REDACT, type CasewayNode, type CreateNodeOptions } from './node.ts'
+export { initNode, type InitNodeOptions, type InitializedNode } from './init_node.ts'
+export { loadConfig, parseConfig, ConfigError, CONFIG_FILE } from './config/load.ts'
+export type { NodeConfig } from './config/schema.ts'
+export { createToken } from './services/tokens.ts'

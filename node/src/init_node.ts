@@ -1,0 +1,69 @@
+/**
+ * `caseway init`: a ready node directory — the organization's PKI (through the certs
+ * tooling), `caseway.json`, and the data directories — plus a first admin token.
+ *
+ * @module
+ */
+import { mkdir, writeFile, access } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { initOrg } from '#certs'
+import type { PartnerBundle } from '#protocol'
+import { CONFIG_FILE, parseConfig } from './config/load.ts'
+import type { NodeConfig } from './config/schema.ts'
+
+export interface InitNodeOptions {
+  org: string
+  name: string
+  dir: string
+  /** Host name partners reach the federation listener on (default `localhost`). */
+  host?: string
+  federationPort?: number
+  localPort?: number
+  /** Overwrite an existing node directory's configuration and keys. */
+  force?: boolean
+  now?: Date
+}
+
+export interface InitializedNode {
+  config: NodeConfig
+  bundle: PartnerBundle
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1']
+
+export async function initNode(options: InitNodeOptions): Promise<InitializedNode> {
+  const dir = resolve(options.dir)
+  const host = options.host ?? 'localhost'
+  const federationPort = options.federationPort ?? 8443
+  const localPort = options.localPort ?? 8080
+  const configPath = join(dir, CONFIG_FILE)
+  if (!options.force && (await access(configPath).then(() => true, () => false))) {
+    throw new Error(`${configPath} exists: this directory already holds a node (use --force to replace it)`)
+  }
+  const publicHost = host.includes(':') ? `[${host}]` : host
+  const loopback = LOOPBACK_HOSTS.includes(host)
+  const raw = {
+    org: options.org,
+    name: options.name,
+    // A node named by a loopback name can only be reached on loopback: listen there only.
+    federation: { host: loopback ? '127.0.0.1' : '0.0.0.0', port: federationPort, publicUrl: `https://${publicHost}:${federationPort}` },
+    local: { host: '127.0.0.1', port: localPort },
+  }
+  // Validate before writing anything, so a bad option leaves no half-made node behind.
+  const config = parseConfig(raw, dir)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  // A node on a loopback name also answers on the loopback addresses, so local partners can use either.
+  const hosts = loopback ? LOOPBACK_HOSTS : [host]
+  const { bundle } = await initOrg({
+    org: options.org,
+    name: options.name,
+    hosts,
+    endpoint: config.federation.publicUrl,
+    out: join(dir, config.pki.dir),
+    force: options.force ?? false,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  })
+  await mkdir(join(dir, config.storage.blobs), { recursive: true, mode: 0o700 })
+  await writeFile(configPath, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 })
+  return { config, bundle }
+}

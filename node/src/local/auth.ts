@@ -1,0 +1,52 @@
+/**
+ * Bearer authentication and roles of the local API, in an `onRequest` hook (before the body is
+ * read). Every route needs a valid token unless its config says `public: true`; a route with
+ * `role: 'admin'` needs an administrator's.
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { RequestError } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import type { Role } from '../store/metadata_store.ts'
+import { authenticate, type Principal } from '../services/tokens.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** No authentication (health, the OpenAPI document). */
+    public?: boolean
+    /** The role a route needs; any authenticated caller when absent. */
+    role?: Role
+  }
+  interface FastifyRequest {
+    /** The authenticated caller of a local API route; null on public routes. */
+    principal: Principal | null
+  }
+}
+
+const BEARER = /^Bearer +(\S+) *$/i
+
+/** The token of an `Authorization: Bearer …` header, if there is one. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1]
+}
+
+export function installAuth(app: FastifyInstance, ctx: NodeContext): void {
+  app.decorateRequest('principal', null)
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const config = request.routeOptions.config
+    if (config.public === true) return
+    const principal = await authenticate(ctx, bearerToken(request.headers.authorization))
+    request.principal = principal
+    if (config.role === 'admin' && principal.role !== 'admin') {
+      request.log.warn({ userId: principal.userId, url: request.routeOptions.url }, 'role refused')
+      throw new RequestError('CW_ERR_FORBIDDEN', 'this operation needs the admin role')
+    }
+  })
+}
+
+/** The caller of an authenticated route. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new RequestError('CW_ERR_UNAUTHENTICATED', 'missing or invalid bearer token')
+  return request.principal
+}

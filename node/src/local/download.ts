@@ -1,0 +1,31 @@
+/**
+ * Sending evidence bytes: a stream with its length and a download disposition. The media type is
+ * the uploader's claim, so the browser is told not to sniff or render it inline.
+ *
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import type { FastifyReply } from 'fastify'
+
+/** `attachment` with an ASCII fallback name and the exact name in RFC 5987 form. */
+export function contentDisposition(name: string): string {
+  const fallback = name.replace(/[^\x20-\x7e]|["\\%;]/g, '_')
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`
+}
+
+export function sendDownload(reply: FastifyReply, file: { name: string; mediaType: string; size: number }, stream: Readable): FastifyReply {
+  return reply
+    .header('content-length', file.size)
+    .header('content-disposition', contentDisposition(file.name))
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .type(file.mediaType)
+    .send(stream)
+}
+
+/** The OpenAPI description of a download response. */
+export const DOWNLOAD_RESPONSE = {
+  description: "The file's bytes, streamed; Content-Type is the item's media type",
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+} as const

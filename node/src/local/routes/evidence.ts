@@ -1,0 +1,100 @@
+/**
+ * Evidence: streamed upload (the body is never buffered and has no size limit but the disk),
+ * listing, and streamed download.
+ *
+ * @module
+ */
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { RequestError } from '#protocol'
+import type { NodeContext } from '../../context.ts'
+import { listEvidence, openEvidence, uploadEvidence } from '../../services/evidence.ts'
+import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
+import { BINARY, inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
+
+interface UploadQuery {
+  name: string
+  category: string
+  mediaType: string
+  folderId?: string
+  doNotDisclose: boolean
+  attachmentOf?: string
+}
+
+export const OCTET_STREAM = 'application/octet-stream'
+
+export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  // The upload route lives in its own context: its only body parser hands the raw request
+  // stream to the handler, without reading it and without a body limit.
+  app.register(async (upload) => {
+    upload.removeAllContentTypeParsers()
+    upload.addContentTypeParser(OCTET_STREAM, (_request, payload, done) => done(null, payload))
+    upload.post<{ Params: { id: string }; Querystring: UploadQuery }>(
+      '/cases/:id/evidence',
+      {
+        bodyLimit: Number.MAX_SAFE_INTEGER,
+        schema: {
+          tags: ['evidence'],
+          summary: 'Upload evidence: the body is the file (application/octet-stream), the metadata is in the query',
+          params: paramsSchemas.id,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'category'],
+            properties: {
+              name: inputSchemas.evidenceName,
+              category: inputSchemas.category,
+              mediaType: { ...inputSchemas.mediaType, default: OCTET_STREAM },
+              folderId: { type: 'string', maxLength: 128 },
+              doNotDisclose: { type: 'boolean', default: false, description: 'Never shared with any partner.' },
+              attachmentOf: { type: 'string', maxLength: 128, description: 'The evidence this file is an attachment (transcript, note) of.' },
+            },
+          },
+          body: { content: { [OCTET_STREAM]: { schema: BINARY } } },
+          response: { 201: ref('Evidence', 'The stored evidence, with its size and SHA-256'), ...problems(400, 404, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        if (!(request.body instanceof Readable)) {
+          throw new RequestError('CW_ERR_UNSUPPORTED_MEDIA_TYPE', `send the file as ${OCTET_STREAM}`)
+        }
+        const { name, category, mediaType, folderId, doNotDisclose, attachmentOf } = request.query
+        const record = await uploadEvidence(ctx, request.params.id, { name, category, mediaType, folderId, doNotDisclose, attachmentOf }, request.body)
+        return reply.code(201).send(record)
+      },
+    )
+  })
+
+  app.get<{ Params: { id: string } }>(
+    '/cases/:id/evidence',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'List the evidence of a case',
+        params: paramsSchemas.id,
+        response: {
+          200: { description: 'The evidence of the case', type: 'object', required: ['evidence'], properties: { evidence: { type: 'array', items: ref('Evidence') } } },
+          ...problems(400, 404),
+        },
+      },
+    },
+    async (request) => ({ evidence: await listEvidence(ctx, request.params.id) }),
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/evidence/:id/content',
+    {
+      exposeHeadRoute: false,
+      schema: {
+        tags: ['evidence'],
+        summary: 'Download evidence',
+        params: paramsSchemas.id,
+        response: { 200: DOWNLOAD_RESPONSE, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { evidence, stream } = await openEvidence(ctx, request.params.id)
+      return sendDownload(reply, evidence, stream)
+    },
+  )
+}

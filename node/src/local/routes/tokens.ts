@@ -1,0 +1,34 @@
+/**
+ * `POST /api/v1/tokens`: an administrator creates a bearer token for a user.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify'
+import type { NodeContext } from '../../context.ts'
+import type { Role } from '../../store/metadata_store.ts'
+import { createToken } from '../../services/tokens.ts'
+import { problems, ref } from '../schemas.ts'
+
+export function tokenRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  app.post<{ Body: { userId: string; role: Role } }>(
+    '/tokens',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a bearer token for a user (the secret is returned once)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['userId', 'role'],
+          properties: {
+            userId: { type: 'string', minLength: 1, maxLength: 200 },
+            role: { enum: ['admin', 'member'] },
+          },
+        },
+        response: { 201: ref('CreatedToken', 'The token; its secret is never shown again'), ...problems(400, 403) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await createToken(ctx, request.body)),
+  )
+}

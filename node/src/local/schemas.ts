@@ -1,0 +1,321 @@
+/**
+ * JSON Schemas of the local API: the shared ones (added with `addSchema`, referenced as
+ * `{ $ref: 'Name#' }`, emitted as OpenAPI components) and helpers for route schemas. The
+ * sharing policy schema is the protocol's own (`protocol/schemas/policy.schema.json`) with its
+ * common definitions inlined, so the API and the wire never disagree.
+ *
+ * @module
+ */
+import { PROBLEMS } from '#protocol'
+import commonSchema from '../../../protocol/schemas/common.schema.json' with { type: 'json' }
+import policySchema from '../../../protocol/schemas/policy.schema.json' with { type: 'json' }
+import { CASE_FIELD_LIMITS, MAX_FOLDER_NAME_LENGTH } from '../services/cases.ts'
+import { EVIDENCE_LIMITS } from '../services/evidence.ts'
+
+type Schema = Record<string, unknown>
+
+const COMMON_REF = 'urn:caseway:schema:common#/$defs/'
+const commonDefs = commonSchema.$defs as Record<string, Schema>
+
+/** A protocol schema with `urn:caseway:schema:common` references replaced by their definitions. */
+function inlineCommon(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(inlineCommon)
+  if (typeof schema !== 'object' || schema === null) return schema
+  const ref = (schema as Schema)['$ref']
+  if (typeof ref === 'string' && ref.startsWith(COMMON_REF)) {
+    const definition = commonDefs[ref.slice(COMMON_REF.length)]
+    if (definition === undefined) throw new Error(`unknown common definition ${ref}`)
+    return inlineCommon(definition)
+  }
+  const copy: Schema = {}
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === '$schema' || key === '$id') continue
+    copy[key] = inlineCommon(value)
+  }
+  return copy
+}
+
+const policy = inlineCommon(policySchema) as Schema
+const id = { type: 'string', pattern: commonDefs['Id']!['pattern'], description: 'An identifier.' } as const
+const orgId = { type: 'string', pattern: commonDefs['OrgId']!['pattern'], description: 'An organization id.' } as const
+const digest = { type: 'string', pattern: commonDefs['Digest']!['pattern'] } as const
+const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
+const fieldValue = {
+  anyOf: [
+    { type: 'string', maxLength: CASE_FIELD_LIMITS.maxTextLength },
+    { type: 'array', maxItems: CASE_FIELD_LIMITS.maxListItems, items: { type: 'string', maxLength: CASE_FIELD_LIMITS.maxListItemLength } },
+  ],
+} as const
+const caseFields = {
+  type: 'object',
+  description: 'Case fields (caseNumber, title, description, tags, …): text or lists of short strings.',
+  maxProperties: CASE_FIELD_LIMITS.maxFields,
+  propertyNames: { pattern: CASE_FIELD_LIMITS.namePattern.source },
+  additionalProperties: fieldValue,
+} as const
+const permissions = (policy['properties'] as Schema)['permissions'] as Schema
+
+/** Schemas every route can reference by `$id`. */
+export const SHARED_SCHEMAS: readonly Schema[] = [
+  {
+    $id: 'Problem',
+    description: 'An RFC 9457 problem document (media type application/problem+json).',
+    type: 'object',
+    required: ['type', 'title', 'status', 'detail', 'code'],
+    properties: {
+      type: { type: 'string', description: 'urn:caseway:problem:<code>' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      code: { type: 'string', enum: Object.keys(PROBLEMS) },
+      at: { type: 'string', description: 'JSON pointer (or header name) of the fault.' },
+      instance: { type: 'string' },
+    },
+  },
+  { ...policy, $id: 'SharingPolicy' },
+  {
+    ...policy,
+    $id: 'SharingPolicyInput',
+    title: 'SharingPolicyInput',
+    description: 'A sharing policy to store: "id" is assigned when absent, "version" by the node.',
+    required: (policy['required'] as string[]).filter((name) => name !== 'id' && name !== 'version'),
+  },
+  {
+    $id: 'PolicyRecord',
+    type: 'object',
+    required: ['id', 'version', 'createdAt', 'policy'],
+    properties: { id, version: { type: 'integer' }, createdAt: seconds, policy: { $ref: 'SharingPolicy#' } },
+  },
+  {
+    $id: 'Partner',
+    type: 'object',
+    required: ['org', 'name', 'endpoint', 'caFingerprint', 'enabled', 'policyId', 'policyVersion', 'addedAt'],
+    properties: {
+      org: orgId,
+      name: { type: 'string' },
+      endpoint: { type: 'string' },
+      caFingerprint: digest,
+      enabled: { type: 'boolean' },
+      policyId: { type: ['string', 'null'], description: 'Policy of new shares with this partner; null = none assigned.' },
+      policyVersion: { type: ['integer', 'null'] },
+      addedAt: seconds,
+    },
+  },
+  {
+    $id: 'CreatedToken',
+    type: 'object',
+    required: ['id', 'userId', 'role', 'createdAt', 'token'],
+    properties: {
+      id: { type: 'string' },
+      userId: { type: 'string' },
+      role: { enum: ['admin', 'member'] },
+      createdAt: seconds,
+      token: { type: 'string', description: 'The bearer secret, shown this once.' },
+    },
+  },
+  {
+    $id: 'Case',
+    type: 'object',
+    required: ['id', 'fields', 'createdAt', 'updatedAt', 'importedFrom'],
+    properties: { id, fields: caseFields, createdAt: seconds, updatedAt: seconds, importedFrom: { type: ['string', 'null'] } },
+  },
+  {
+    $id: 'Folder',
+    type: 'object',
+    required: ['id', 'caseId', 'parentId', 'name'],
+    properties: { id, caseId: id, parentId: { type: ['string', 'null'] }, name: { type: 'string' } },
+  },
+  {
+    $id: 'CaseDetail',
+    type: 'object',
+    required: ['id', 'fields', 'createdAt', 'updatedAt', 'importedFrom', 'folders'],
+    properties: {
+      id,
+      fields: caseFields,
+      createdAt: seconds,
+      updatedAt: seconds,
+      importedFrom: { type: ['string', 'null'] },
+      folders: { type: 'array', items: { $ref: 'Folder#' } },
+    },
+  },
+  {
+    $id: 'Evidence',
+    type: 'object',
+    required: ['id', 'caseId', 'folderId', 'name', 'category', 'mediaType', 'size', 'digest', 'chunkSize', 'doNotDisclose', 'attachmentOf', 'createdAt'],
+    properties: {
+      id,
+      caseId: id,
+      folderId: { type: ['string', 'null'] },
+      name: { type: 'string' },
+      category: { type: 'string' },
+      mediaType: { type: 'string' },
+      size: { type: 'integer' },
+      digest: { ...digest, description: 'SHA-256 of the whole file.' },
+      chunkSize: { type: 'integer' },
+      doNotDisclose: { type: 'boolean', description: 'Never shared with any partner.' },
+      attachmentOf: { type: ['string', 'null'], description: 'The item this one is an attachment (transcript, note) of.' },
+      createdAt: seconds,
+    },
+  },
+  {
+    $id: 'Recipient',
+    type: 'object',
+    additionalProperties: false,
+    required: ['kind', 'id'],
+    properties: { kind: { enum: ['user', 'group', 'email', 'badge', 'agency'] }, id: { type: 'string', minLength: 1, maxLength: 320 } },
+  },
+  {
+    $id: 'Share',
+    type: 'object',
+    required: [
+      'id', 'caseId', 'partnerOrg', 'scope', 'folderIds', 'evidenceIds', 'message', 'recipients', 'policy', 'status',
+      'statusCode', 'statusDetail', 'revision', 'createdBy', 'createdAt', 'updatedAt', 'expiresAt',
+    ],
+    properties: {
+      id,
+      caseId: id,
+      partnerOrg: orgId,
+      scope: { enum: ['case', 'folders', 'evidence'] },
+      folderIds: { type: 'array', items: { type: 'string' } },
+      evidenceIds: { type: 'array', items: { type: 'string' } },
+      message: { type: ['string', 'null'] },
+      recipients: { type: 'array', items: { $ref: 'Recipient#' } },
+      policy: { $ref: 'SharingPolicy#', description: 'The policy version the share was made under; it never changes (CW-POL-007).' },
+      status: { enum: ['processing', 'delivered', 'rejected', 'failed', 'revoked', 'expired'] },
+      statusCode: { type: ['string', 'null'], description: 'Problem code of a rejection or of the last failed attempt.' },
+      statusDetail: { type: ['string', 'null'] },
+      revision: { type: 'integer' },
+      createdBy: { type: 'string' },
+      createdAt: seconds,
+      updatedAt: seconds,
+      expiresAt: seconds,
+    },
+  },
+  {
+    $id: 'ExternalCaseSummary',
+    type: 'object',
+    required: ['id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt'],
+    properties: externalSummaryProperties(),
+  },
+  {
+    $id: 'ExternalCase',
+    type: 'object',
+    required: [
+      'id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt',
+      'case', 'evidence', 'message', 'recipients', 'scope', 'live', 'policy',
+    ],
+    properties: {
+      ...externalSummaryProperties(),
+      case: {
+        type: 'object',
+        required: ['id', 'fields', 'folders'],
+        properties: {
+          id: { type: 'string' },
+          fields: caseFields,
+          folders: {
+            type: 'array',
+            items: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' }, parent: { type: 'string' } } },
+          },
+        },
+      },
+      evidence: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'name', 'folder', 'category', 'mediaType', 'size', 'digest', 'attachmentOf'],
+          properties: {
+            id: { type: 'string' },
+            name: { type: 'string' },
+            folder: { type: ['string', 'null'] },
+            category: { type: 'string' },
+            mediaType: { type: 'string' },
+            size: { type: 'integer' },
+            digest,
+            attachmentOf: { type: ['string', 'null'] },
+          },
+        },
+      },
+      message: { type: ['string', 'null'] },
+      recipients: { type: 'array', items: { $ref: 'Recipient#' } },
+      scope: { enum: ['case', 'folders', 'evidence'] },
+      live: { type: 'boolean' },
+      policy: {
+        type: 'object',
+        description: "The sender's effective policy: what our users may do with this case.",
+        required: ['id', 'version', 'name', 'permissions', 'maxDurationSeconds'],
+        properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions, maxDurationSeconds: { type: 'integer' } },
+      },
+    },
+  },
+]
+
+function externalSummaryProperties(): Schema {
+  return {
+    id,
+    sender: {
+      type: 'object',
+      description: 'The sharing organization.',
+      required: ['org', 'name'],
+      properties: { org: orgId, name: { type: 'string' } },
+    },
+    shareId: { type: 'string', description: "The sender's share id." },
+    revision: { type: 'integer' },
+    status: { enum: ['receiving', 'complete', 'rejected', 'revoked', 'expired'] },
+    receivedAt: seconds,
+    completedAt: { type: ['integer', 'null'] },
+    expiresAt: seconds,
+  }
+}
+
+/** Reference to a shared schema. */
+export function ref(name: string, description?: string): Schema {
+  return description === undefined ? { $ref: `${name}#` } : { $ref: `${name}#`, description }
+}
+
+const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  400: 'Request invalid (CW_ERR_BAD_REQUEST names the field in "at")',
+  401: 'Missing or invalid bearer token',
+  403: 'Role or sharing policy does not allow the operation',
+  404: 'No such resource',
+  409: 'Conflicts with the current state',
+  410: 'Share revoked or expired',
+  413: 'Too large',
+  415: 'Unsupported media type',
+  422: 'Partner bundle or fingerprint refused',
+  500: 'Internal error',
+}
+
+/** Problem responses for `statuses` (401 and 500 always), all sharing the Problem schema. */
+export function problems(...statuses: number[]): Record<number, Schema> {
+  const responses: Record<number, Schema> = {}
+  for (const status of new Set([...statuses, 401, 500])) {
+    responses[status] = {
+      description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+      content: { 'application/problem+json': { schema: ref('Problem') } },
+    }
+  }
+  return responses
+}
+
+/** A raw byte body or response (not validated: it is a stream). */
+export const BINARY = { type: 'string', format: 'binary' } as const
+
+export const paramsSchemas = {
+  id: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } },
+  org: { type: 'object', additionalProperties: false, required: ['org'], properties: { org: orgId } },
+} as const
+
+export const inputSchemas = {
+  caseFields,
+  caseFieldChanges: {
+    ...caseFields,
+    description: 'Fields to set; a field given as null is removed.',
+    additionalProperties: { anyOf: [...fieldValue.anyOf, { type: 'null' }] },
+  },
+  folderName: { type: 'string', minLength: 1, maxLength: MAX_FOLDER_NAME_LENGTH },
+  evidenceName: { type: 'string', minLength: 1, maxLength: EVIDENCE_LIMITS.maxNameLength },
+  category: { type: 'string', pattern: EVIDENCE_LIMITS.categoryPattern.source },
+  mediaType: { type: 'string', maxLength: EVIDENCE_LIMITS.maxMediaTypeLength, pattern: EVIDENCE_LIMITS.mediaTypePattern.source },
+  id,
+  orgId,
+} as const

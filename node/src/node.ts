@@ -1,0 +1,144 @@
+/**
+ * A Caseway node: both listeners, the stores, the peer client and the job runner, wired
+ * together from a validated configuration. `start()` opens everything and listens;
+ * `stop()` closes listeners first, then lets running jobs stop, then closes the stores, so a
+ * SIGTERM never leaves half-done work (jobs resume at the next start).
+ *
+ * @module
+ */
+import { mkdir } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { pino, type Logger, type LoggerOptions } from 'pino'
+import type { TrustAnchor } from '#protocol'
+import { nodePath } from './config/load.ts'
+import type { NodeConfig } from './config/schema.ts'
+import type { Clock, Jobs, NodeContext } from './context.ts'
+import { createFederationServer } from './federation/server.ts'
+import { loadIdentity } from './identity.ts'
+import { JobRunner } from './jobs/job_runner.ts'
+import { createLocalServer } from './local/server.ts'
+import { createPeerClient } from './peer/peer_client.ts'
+import { exchangeJobHandlers } from './services/exchange_jobs.ts'
+import { openFsBlobStore } from './store/fs_blob_store.ts'
+import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
+
+export interface CasewayNode {
+  readonly ctx: NodeContext
+  /** `https://host:port` of the federation listener, once started. */
+  readonly federationUrl: string
+  /** `http://host:port` of the local listener, once started. */
+  readonly localUrl: string
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface CreateNodeOptions {
+  clock?: Clock
+  /** A logger, or pino options (default: JSON at the configured level on stdout). */
+  logger?: Logger | LoggerOptions
+}
+
+/** Never log secrets: tokens, keys, PEMs and JWS bodies are redacted wherever they appear. */
+export const LOG_REDACT = [
+  'req.headers.authorization',
+  'headers.authorization',
+  '*.privateKey',
+  '*.key',
+  '*.token',
+  '*.secret',
+  '*.jws',
+  '*.manifestJws',
+  '*.receiptJws',
+]
+
+const systemClock: Clock = { now: () => new Date() }
+
+function isLogger(value: Logger | LoggerOptions | undefined): value is Logger {
+  return typeof (value as Logger | undefined)?.child === 'function'
+}
+
+/** The URL a listener answers on; a wildcard bind is shown as loopback. */
+function urlOf(scheme: 'http' | 'https', app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo
+  const wildcard = address.address === '0.0.0.0' || address.address === '::'
+  const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `${scheme}://${host}:${address.port}`
+}
+
+export async function createNode(config: NodeConfig, options: CreateNodeOptions = {}): Promise<CasewayNode> {
+  const log = isLogger(options.logger)
+    ? options.logger
+    : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, ...options.logger })
+  const clock = options.clock ?? systemClock
+  const identity = await loadIdentity(nodePath(config, config.pki.dir), config.org, config.name)
+  await mkdir(config.dir, { recursive: true, mode: 0o700 })
+  const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))
+  const blobs = await openFsBlobStore(nodePath(config, config.storage.blobs))
+
+  let runner: JobRunner | undefined
+  let reloadTrust: (() => Promise<void>) | undefined
+  const jobs: Jobs = {
+    enqueue: (kind, ref, payload, runAt) => {
+      if (runner === undefined) throw new Error('job runner not started')
+      return runner.enqueue(kind, ref, payload, runAt)
+    },
+  }
+  const ctx: NodeContext = {
+    config,
+    identity,
+    store,
+    blobs,
+    jobs,
+    clock,
+    log,
+    async trustAnchors(): Promise<TrustAnchor[]> {
+      const partners = await store.listPartners()
+      return partners.filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
+    },
+    async trustChanged(): Promise<void> {
+      await reloadTrust?.()
+    },
+  }
+  const peer = createPeerClient(ctx)
+  runner = new JobRunner({
+    store,
+    clock,
+    log: log.child({ component: 'jobs' }),
+    handlers: exchangeJobHandlers(ctx, peer),
+    concurrency: 4,
+    retryBaseMs: config.transfers.retryBaseMs,
+    retryMaxMs: config.transfers.retryMaxMs,
+    maxAttempts: config.transfers.maxAttempts,
+  })
+  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }) })
+  reloadTrust = federation.reloadTrust
+  const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }) })
+
+  let federationUrl = ''
+  let localUrl = ''
+  return {
+    ctx,
+    get federationUrl() {
+      return federationUrl
+    },
+    get localUrl() {
+      return localUrl
+    },
+    async start() {
+      await federation.app.listen({ host: config.federation.host, port: config.federation.port })
+      await local.listen({ host: config.local.host, port: config.local.port })
+      federationUrl = urlOf('https', federation.app)
+      localUrl = urlOf('http', local)
+      await runner!.start()
+      log.info({ federation: federationUrl, local: localUrl }, 'node started')
+    },
+    async stop() {
+      await Promise.allSettled([federation.app.close(), local.close()])
+      await runner!.stop()
+      await peer.close()
+      await store.close()
+      log.info('node stopped')
+    },
+  }
+}

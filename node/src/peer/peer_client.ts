@@ -1,0 +1,235 @@
+/**
+ * The outbound side of the Federation API (SPEC.md §16): offers, chunk pulls and receipts sent
+ * to a partner's federation listener over mutual TLS.
+ *
+ * One undici `Agent` per partner org, built from that partner's pinned CA only (CW-TRUST-004:
+ * never the runtime's default roots) and this node's TLS certificate as the client
+ * certificate. The server certificate must pass the usual host-name check and name the
+ * partner's organization under the partner's CA (CW-TLS-004). An agent is rebuilt when the
+ * partner's CA changes.
+ *
+ * Every failure is a {@link PeerRefusal} (the partner answered with a problem document) or a
+ * {@link PeerUnreachable} (no usable answer); an abort through `signal` is rethrown as is.
+ *
+ * @module
+ */
+import { checkServerIdentity as checkHostName, type PeerCertificate } from 'node:tls'
+import type { Readable } from 'node:stream'
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
+import { Agent, request, type Dispatcher } from 'undici'
+import type { NodeContext } from '../context.ts'
+import type { PartnerRecord } from '../store/metadata_store.ts'
+import { JOSE_MEDIA_TYPE, PATHS, offerAnswerSchema, receiptAnswerSchema, type OfferAnswer, type ReceiptAnswer } from '../federation/wire.ts'
+import { PeerRefusal, PeerUnreachable } from './errors.ts'
+import { verifyPeerCertificate } from './peer_certificate.ts'
+
+/** The partner's answer to an offer: `202` accepted, `200` an idempotent re-offer (CW-FED-003, -004). */
+export interface OfferResult {
+  status: 200 | 202
+  answer: OfferAnswer
+}
+
+export interface PeerClient {
+  /** EP-1: offers a signed manifest. */
+  offer(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<OfferResult>
+  /**
+   * EP-2: the body of one chunk, as it arrives. The caller consumes it (into `blobs.put`, which
+   * verifies the digest) or destroys it.
+   */
+  fetchChunk(partner: PartnerRecord, shareId: string, digest: string, signal?: AbortSignal): Promise<Readable>
+  /** EP-3: returns a signed receipt. */
+  sendReceipt(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<ReceiptAnswer>
+  /** Closes every connection. */
+  close(): Promise<void>
+}
+
+export interface PeerClientOptions {
+  /** Time allowed to connect, including the TLS handshake; default 10 s. */
+  connectTimeoutMs?: number
+  /** Time allowed for the response headers, and between two pieces of a body; default `config.limits.requestTimeoutMs`. */
+  timeoutMs?: number
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+/** Bytes read from a refusal's body; a problem document is small. */
+const MAX_PROBLEM_BYTES = 64 * 1024
+/** Bytes of a partner's `detail` kept (it ends up in logs and share status). */
+const MAX_DETAIL_LENGTH = 1000
+const PROBLEM_CODE = /^CW_ERR_[A-Z0-9_]{1,60}$/
+/** Connections per partner; the fetch job bounds its own parallelism below this. */
+const CONNECTIONS_PER_PARTNER = 32
+
+const ajv = new Ajv2020({ strict: true, allErrors: false })
+const validateOfferAnswer: ValidateFunction<OfferAnswer> = ajv.compile<OfferAnswer>(offerAnswerSchema)
+const validateReceiptAnswer: ValidateFunction<ReceiptAnswer> = ajv.compile<ReceiptAnswer>(receiptAnswerSchema)
+
+interface CachedAgent {
+  caFingerprint: string
+  agent: Agent
+}
+
+/** Creates the client; `ctx` provides this node's TLS identity, the clock and the limits. */
+export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | 'config'>, options: PeerClientOptions = {}): PeerClient {
+  const timeoutMs = options.timeoutMs ?? ctx.config.limits.requestTimeoutMs
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+  // An offer answer lists at most every chunk of a manifest, so it is bounded by the manifest limit.
+  const maxAnswerBytes = ctx.config.limits.manifestBytes
+  const agents = new Map<string, CachedAgent>()
+
+  function agentFor(partner: PartnerRecord): Agent {
+    const cached = agents.get(partner.org)
+    if (cached !== undefined && cached.caFingerprint === partner.caFingerprint) return cached.agent
+    if (cached !== undefined) void cached.agent.close().catch(() => undefined)
+    const anchors = [{ certificate: partner.caCertificate, org: partner.org }]
+    const agent = new Agent({
+      connections: CONNECTIONS_PER_PARTNER,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: {
+        ca: partner.caCertificate,
+        cert: ctx.identity.tls.cert,
+        key: ctx.identity.tls.key,
+        minVersion: 'TLSv1.3',
+        rejectUnauthorized: true,
+        timeout: connectTimeoutMs,
+        // spec: CW-TLS-004 — the host name as usual, then the partner's organization under its CA.
+        checkServerIdentity(host: string, certificate: PeerCertificate): Error | undefined {
+          const hostError = checkHostName(host, certificate)
+          if (hostError !== undefined) return hostError
+          try {
+            const verified = verifyPeerCertificate(certificate, anchors, ctx.clock.now())
+            if (verified.org === partner.org) return undefined
+          } catch (error) {
+            return Object.assign(new Error(`server certificate does not identify ${partner.org}: ${(error as Error).message}`), {
+              code: (error as { code?: string }).code ?? 'CW_ERR_CHAIN_UNTRUSTED',
+            })
+          }
+          return Object.assign(new Error(`server certificate does not name ${partner.org}`), { code: 'CW_ERR_PEER_MISMATCH' })
+        },
+      },
+    })
+    agents.set(partner.org, { caFingerprint: partner.caFingerprint, agent })
+    return agent
+  }
+
+  async function call(
+    partner: PartnerRecord,
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    const url = urlOf(partner, path)
+    let response: Dispatcher.ResponseData
+    try {
+      response = await request(url, {
+        dispatcher: agentFor(partner),
+        method,
+        headers: body === undefined ? { accept: '*/*' } : { 'content-type': JOSE_MEDIA_TYPE, accept: 'application/json' },
+        body: body ?? null,
+        signal: signal ?? null,
+      })
+    } catch (error) {
+      if (signal?.aborted === true) throw error
+      const code = (error as { code?: unknown }).code
+      throw new PeerUnreachable(partner.org, describe(error), { cause: error, ...(typeof code === 'string' ? { code } : {}) })
+    }
+    if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response)
+    return response
+  }
+
+  async function readAnswer<T>(partner: PartnerRecord, response: Dispatcher.ResponseData, validate: ValidateFunction<T>): Promise<T> {
+    let text: string | undefined
+    try {
+      text = await readLimited(response.body, maxAnswerBytes)
+    } catch (error) {
+      throw new PeerUnreachable(partner.org, `answer unreadable: ${describe(error)}`, { cause: error })
+    }
+    let value: unknown
+    try {
+      value = text === undefined ? undefined : JSON.parse(text)
+    } catch {
+      value = undefined
+    }
+    if (!validate(value)) throw new PeerUnreachable(partner.org, 'answer is not the JSON SPEC.md §16 defines', { code: 'PEER_ANSWER_INVALID' })
+    return value
+  }
+
+  return {
+    async offer(partner, jws, signal) {
+      const response = await call(partner, 'POST', PATHS.offers, jws, signal)
+      const answer = await readAnswer(partner, response, validateOfferAnswer)
+      return { status: response.statusCode === 200 ? 200 : 202, answer }
+    },
+
+    async fetchChunk(partner, shareId, digest, signal) {
+      const response = await call(partner, 'GET', PATHS.chunk(shareId, digest), undefined, signal)
+      if (response.statusCode !== 200) {
+        response.body.destroy()
+        throw new PeerUnreachable(partner.org, `chunk answered ${response.statusCode} to a request without Range`, { code: 'PEER_ANSWER_INVALID' })
+      }
+      return response.body
+    },
+
+    async sendReceipt(partner, jws, signal) {
+      const response = await call(partner, 'POST', PATHS.receipts, jws, signal)
+      return readAnswer(partner, response, validateReceiptAnswer)
+    },
+
+    async close() {
+      const open = [...agents.values()]
+      agents.clear()
+      await Promise.all(open.map(({ agent }) => agent.close().catch(() => undefined)))
+    },
+  }
+}
+
+function urlOf(partner: PartnerRecord, path: string): string {
+  let base: URL
+  try {
+    base = new URL(partner.endpoint)
+  } catch {
+    throw new PeerUnreachable(partner.org, 'partner endpoint is not a URL', { code: 'PEER_ENDPOINT_INVALID' })
+  }
+  if (base.protocol !== 'https:') throw new PeerUnreachable(partner.org, 'partner endpoint is not https', { code: 'PEER_ENDPOINT_INVALID' })
+  return base.origin + base.pathname.replace(/\/+$/, '') + path
+}
+
+/** The body as text, or undefined when it is longer than `limit` bytes (then it is discarded). */
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string | undefined> {
+  const parts: Buffer[] = []
+  let size = 0
+  for await (const part of body as AsyncIterable<Buffer>) {
+    size += part.length
+    if (size > limit) {
+      body.destroy()
+      return undefined
+    }
+    parts.push(part)
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
+
+/** The partner's problem document, or a stand-in when it sent none (a proxy's error page). */
+async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData): Promise<PeerRefusal> {
+  const status = response.statusCode
+  let problem: { code?: unknown; detail?: unknown } | undefined
+  try {
+    const text = await readLimited(response.body, MAX_PROBLEM_BYTES)
+    const parsed: unknown = text === undefined ? undefined : JSON.parse(text)
+    if (typeof parsed === 'object' && parsed !== null) problem = parsed
+  } catch {
+    problem = undefined
+  }
+  if (typeof problem?.code === 'string' && PROBLEM_CODE.test(problem.code)) {
+    const detail = typeof problem.detail === 'string' ? problem.detail.slice(0, MAX_DETAIL_LENGTH) : ''
+    return new PeerRefusal(peerOrg, status, problem.code, detail)
+  }
+  return new PeerRefusal(peerOrg, status, status >= 500 ? 'CW_ERR_UNAVAILABLE' : 'CW_ERR_BAD_REQUEST', `HTTP ${status} without a problem document`)
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause
+  const message = error instanceof Error ? error.message : String(error)
+  return cause instanceof Error && cause.message !== message ? `${message} (${cause.message})` : message
+}

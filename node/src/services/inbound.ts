@@ -1,0 +1,121 @@
+/**
+ * Receiving an offer (EP-1, SPEC.md §16): verify the manifest completely, check it comes from
+ * the connected peer, apply the replay and revision rules, then store it and queue the chunk
+ * pull in one transaction. A refused offer stores nothing (CW-FED-001).
+ *
+ * Free of HTTP: the federation listener and any other caller use it alike.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import type { OfferAnswer } from '../federation/wire.ts'
+import { JOB } from '../jobs/kinds.ts'
+import { newJobRecord } from '../jobs/new_job_record.ts'
+import type { InboundShareRecord } from '../store/metadata_store.ts'
+import { neededChunks } from './exchange_jobs.ts'
+
+export interface AcceptedOffer {
+  /** True when the offer was stored now (answer 202); false for an identical re-offer (answer 200). */
+  created: boolean
+  /** Local id of the external case. */
+  inboundId: string
+  answer: OfferAnswer
+}
+
+/**
+ * Accepts a signed manifest offered by `peerOrg` (the org of the verified TLS client
+ * certificate). Throws `VerificationError`, `PolicyError` or `RequestError` with the code of
+ * the first failing check; nothing is stored then.
+ */
+export async function acceptOffer(ctx: NodeContext, peerOrg: string, jws: string): Promise<AcceptedOffer> {
+  const currentDate = ctx.clock.now()
+  // spec: CW-FED-001, CW-SIG-013 — §8 steps 1–16 (size, header, chain, signature, claims, schema, provenance).
+  const verified = await verifyManifest(jws, {
+    trustAnchors: await ctx.trustAnchors(),
+    audience: ctx.identity.org,
+    currentDate,
+    maxBytes: ctx.config.limits.manifestBytes,
+  })
+  const { manifest, digest } = verified
+  // spec: CW-FED-001, CW-TLS-003 — the signer must be the peer on this connection.
+  if (manifest.iss !== peerOrg) {
+    throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
+  }
+  const partner = await ctx.store.getPartner(peerOrg)
+  if (partner === undefined || !partner.enabled) throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
+
+  const now = Math.floor(currentDate.getTime() / 1000)
+  const { revision } = manifest.share
+  const outcome = await ctx.store.transaction(async (tx) => {
+    const existing = await tx.findInboundShare(peerOrg, manifest.share.id)
+    // spec: CW-FED-004 — the identical manifest again is a retry: same answer, nothing changes.
+    if (existing !== undefined && existing.manifestDigest === digest) return { created: false, record: existing }
+
+    // spec: CW-SIG-012, CW-FED-004 — §8 step 17; the jti is remembered only if the transaction commits.
+    const seen = await tx.rememberJti(manifest.iss, manifest.jti, digest, manifest.exp)
+    if (seen !== undefined && seen !== digest) {
+      throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another manifest', { at: '/jti' })
+    }
+    if (existing !== undefined) checkRevision(existing, manifest)
+
+    // §8 step 18: the effective policy on what the manifest carries.
+    enforceManifest(verified)
+
+    const record: InboundShareRecord = {
+      id: existing?.id ?? randomUUID(),
+      senderOrg: peerOrg,
+      senderName: partner.name,
+      shareId: manifest.share.id,
+      revision,
+      manifestJws: jws,
+      manifestDigest: digest,
+      manifest,
+      policy: verified.chain.effectivePolicy,
+      status: 'receiving',
+      statusDetail: null,
+      receivedAt: now,
+      completedAt: null,
+      expiresAt: manifest.exp,
+      receiptJws: null,
+    }
+    if (existing === undefined) await tx.insertInboundShare(record)
+    else await tx.updateInboundShare(record)
+    await tx.enqueueJob(newJobRecord(JOB.fetch, record.id, { revision }, now))
+    return { created: true, record }
+  })
+
+  const { created, record } = outcome
+  if (created) {
+    ctx.log.info({ peerOrg, shareId: record.shareId, revision: record.revision, inboundId: record.id }, 'offer accepted')
+    // Wakes the runner; the job row itself was committed with the share (a duplicate is ignored).
+    await ctx.jobs.enqueue(JOB.fetch, record.id, { revision: record.revision })
+  }
+  return {
+    created,
+    inboundId: record.id,
+    answer: {
+      share: record.shareId,
+      revision: record.revision,
+      // Anything past receiving (complete, or rejected with its receipt) has finished processing.
+      status: record.status === 'receiving' ? 'receiving' : 'complete',
+      needed: await neededChunks(ctx.blobs, record.manifest),
+    },
+  }
+}
+
+/** CW-FED-004: a revision lower than, or conflicting with, the one accepted is stale. */
+function checkRevision(existing: InboundShareRecord, manifest: CaseManifest): void {
+  const { revision, previous } = manifest.share
+  if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
+  if (revision < existing.revision) {
+    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is older than the accepted revision ${existing.revision}`, { at: '/share/revision' })
+  }
+  if (revision === existing.revision) {
+    throw new VerificationError('CW_ERR_STALE_REVISION', `a different manifest for revision ${revision} was already accepted`, { at: '/share/revision' })
+  }
+  if (revision === existing.revision + 1 && previous !== existing.manifestDigest) {
+    throw new VerificationError('CW_ERR_STALE_REVISION', `"previous" is not the digest of the accepted revision ${existing.revision}`, { at: '/share/previous' })
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Partner organizations: pinned from a partner bundle checked against the fingerprint
+ * exchanged out of band (SPEC.md CW-TRUST-001 … CW-TRUST-004), enabled or disabled, and
+ * given the sharing policy that new shares with them are made under.
+ *
+ * @module
+ */
+import { checkPartnerBundle, normalizeFingerprint, RequestError } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import type { PartnerRecord } from '../store/metadata_store.ts'
+
+/**
+ * Checks `bundle` (`checkPartnerBundle`: schema, CA profile, org, fingerprint) and pins it.
+ * Importing a partner again replaces its CA and endpoint (a rotation, vouched for by the new
+ * out-of-band fingerprint) and keeps its enabled state and policy. Our own organization is
+ * refused. Reloads the trust anchors.
+ *
+ * @throws {VerificationError} the bundle's faults, `CW_ERR_FINGERPRINT_MISMATCH`.
+ * @throws {RequestError} `CW_ERR_BAD_REQUEST` for an unreadable fingerprint or our own org.
+ */
+export async function importPartner(ctx: NodeContext, bundle: unknown, fingerprint: string): Promise<PartnerRecord> {
+  let expected: string
+  try {
+    expected = normalizeFingerprint(fingerprint)
+  } catch (error) {
+    throw new RequestError('CW_ERR_BAD_REQUEST', error instanceof Error ? error.message : 'fingerprint is invalid', { at: '/fingerprint' })
+  }
+  const checked = checkPartnerBundle(bundle, { fingerprint: expected, currentDate: ctx.clock.now() })
+  if (checked.org === ctx.identity.org) {
+    throw new RequestError('CW_ERR_BAD_REQUEST', `"${checked.org}" is this organization; a node is not its own partner`, { at: '/bundle/org' })
+  }
+  const partner = await ctx.store.transaction(async (store) => {
+    const existing = await store.getPartner(checked.org)
+    const record: PartnerRecord = {
+      org: checked.org,
+      name: checked.name,
+      endpoint: checked.endpoint,
+      caCertificate: checked.caCertificate,
+      caFingerprint: checked.caFingerprint,
+      enabled: existing?.enabled ?? true,
+      policyId: existing?.policyId ?? null,
+      policyVersion: existing?.policyVersion ?? null,
+      addedAt: existing?.addedAt ?? Math.floor(ctx.clock.now().getTime() / 1000),
+    }
+    await store.upsertPartner(record)
+    return record
+  })
+  ctx.log.info({ partner: partner.org, fingerprint: partner.caFingerprint }, 'partner imported')
+  await ctx.trustChanged()
+  return partner
+}
+
+export async function listPartners(ctx: NodeContext): Promise<PartnerRecord[]> {
+  return ctx.store.listPartners()
+}
+
+/** @throws {RequestError} `CW_ERR_NOT_FOUND` */
+export async function getPartner(ctx: NodeContext, org: string): Promise<PartnerRecord> {
+  const partner = await ctx.store.getPartner(org)
+  if (partner === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no partner "${org}"`)
+  return partner
+}
+
+/**
+ * Enables or disables a partner; a disabled partner's CA is no longer a trust anchor and no
+ * share can be made with it. Reloads the trust anchors.
+ */
+export async function setPartnerEnabled(ctx: NodeContext, org: string, enabled: boolean): Promise<PartnerRecord> {
+  const partner = await ctx.store.transaction(async (store) => {
+    const existing = await store.getPartner(org)
+    if (existing === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no partner "${org}"`)
+    const record: PartnerRecord = { ...existing, enabled }
+    await store.upsertPartner(record)
+    return record
+  })
+  ctx.log.info({ partner: org, enabled }, enabled ? 'partner enabled' : 'partner disabled')
+  await ctx.trustChanged()
+  return partner
+}
+
+/**
+ * Assigns a policy version to a partner for its future shares; the latest version when
+ * `version` is omitted. Shares already made keep theirs (CW-POL-007).
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND` for an unknown partner or policy version.
+ */
+export async function assignPolicy(ctx: NodeContext, org: string, policyId: string, version?: number): Promise<PartnerRecord> {
+  return ctx.store.transaction(async (store) => {
+    const existing = await store.getPartner(org)
+    if (existing === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no partner "${org}"`)
+    const policy = await store.getPolicy(policyId, version)
+    if (policy === undefined) {
+      const which = version === undefined ? `"${policyId}"` : `"${policyId}" version ${version}`
+      throw new RequestError('CW_ERR_NOT_FOUND', `no policy ${which}`, { at: version === undefined ? '/policyId' : '/version' })
+    }
+    const record: PartnerRecord = { ...existing, policyId: policy.id, policyVersion: policy.version }
+    await store.upsertPartner(record)
+    ctx.log.info({ partner: org, policyId: policy.id, policyVersion: policy.version }, 'policy assigned')
+    return record
+  })
+}

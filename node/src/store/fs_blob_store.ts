@@ -1,0 +1,219 @@
+/**
+ * The embedded blob store: one file per blob under `dir/sha256/ab/cd/<64 hex>`.
+ *
+ * `put` streams into a randomly named temporary file in `dir/tmp/` (same filesystem, created
+ * exclusively with mode 0600) while hashing; only when the digest matches is the file fsynced,
+ * renamed into place and its directory fsynced. A crash at any point leaves at most a stale
+ * temporary file, which the next open deletes; a visible blob is always complete and correct.
+ * A blob already stored is not written again: its source is still read and checked.
+ * `maxBytes` is enforced as bytes arrive, so an oversized source is not read to its end.
+ * The directory belongs to one store instance at a time (open deletes every temporary file).
+ *
+ * Digests are checked against `^sha256:[0-9a-f]{64}$` before they come near a path.
+ *
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { RequestError, VerificationError } from '#protocol'
+import type { BlobStore, ByteRange } from './blob_store.ts'
+
+const DIGEST_PATTERN = /^sha256:([0-9a-f]{64})$/
+const DIR_MODE = 0o700
+const FILE_MODE = 0o600
+
+/** Opens (creating if needed) a filesystem blob store in `dir` and removes crash leftovers. */
+export async function openFsBlobStore(dir: string): Promise<BlobStore> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string')
+  const store = new FsBlobStore(dir)
+  await mkdir(join(dir, 'sha256'), { recursive: true, mode: DIR_MODE })
+  await mkdir(store.tmpDir, { recursive: true, mode: DIR_MODE })
+  for (const name of await readdir(store.tmpDir)) {
+    await rm(join(store.tmpDir, name), { force: true, recursive: true })
+  }
+  return store
+}
+
+class FsBlobStore implements BlobStore {
+  readonly #root: string
+  readonly tmpDir: string
+
+  constructor(dir: string) {
+    this.#root = join(dir, 'sha256')
+    this.tmpDir = join(dir, 'tmp')
+  }
+
+  /** `sha256:abcd…` → `dir/sha256/ab/cd/abcd…`; anything else is a `TypeError`. */
+  #path(digest: string): string {
+    const hex = typeof digest === 'string' ? DIGEST_PATTERN.exec(digest)?.[1] : undefined
+    if (hex === undefined) throw new TypeError('digest must be sha256:<64 lower-case hex>')
+    return join(this.#root, hex.slice(0, 2), hex.slice(2, 4), hex)
+  }
+
+  #tempPath(): string {
+    return join(this.tmpDir, randomBytes(16).toString('hex'))
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return (await this.size(digest)) !== undefined
+  }
+
+  async size(digest: string): Promise<number | undefined> {
+    const path = this.#path(digest)
+    try {
+      const info = await stat(path)
+      return info.isFile() ? info.size : undefined
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
+  }
+
+  async put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void> {
+    const target = this.#path(digest)
+    const maxBytes = options?.maxBytes
+    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) {
+      throw new TypeError('maxBytes must be a non-negative integer')
+    }
+    const chunks: AsyncIterable<unknown> | Iterable<unknown> =
+      source instanceof Uint8Array ? [source] : isAsyncIterable(source) ? source : invalidSource()
+
+    if ((await this.size(digest)) !== undefined) {
+      // Already stored: still consume and check the bytes, but write nothing.
+      await receive(chunks, digest, maxBytes, undefined)
+      return
+    }
+    const temp = this.#tempPath()
+    const file = await open(temp, 'wx', FILE_MODE)
+    let closed = false
+    try {
+      await receive(chunks, digest, maxBytes, file)
+      if ((await this.size(digest)) !== undefined) {
+        // A concurrent put stored it meanwhile (identical bytes, by construction).
+        await file.close()
+        closed = true
+        await unlink(temp)
+        return
+      }
+      await file.sync()
+      await file.close()
+      closed = true
+      const parent = dirname(target)
+      const created = await mkdir(parent, { recursive: true, mode: DIR_MODE })
+      await rename(temp, target)
+      await syncDirectory(parent)
+      if (created !== undefined) {
+        // New fan-out directories must survive a crash too: sync each one's parent.
+        for (let dir = parent; dir !== this.#root; ) {
+          dir = dirname(dir)
+          await syncDirectory(dir)
+        }
+      }
+    } catch (err) {
+      if (!closed) await file.close().catch(() => undefined)
+      await rm(temp, { force: true })
+      throw err
+    }
+  }
+
+  async get(digest: string, range?: ByteRange): Promise<Readable> {
+    const path = this.#path(digest)
+    if (range !== undefined) {
+      if (
+        typeof range !== 'object' ||
+        range === null ||
+        !Number.isSafeInteger(range.start) ||
+        !Number.isSafeInteger(range.end) ||
+        range.start < 0 ||
+        range.end < range.start
+      ) {
+        throw new TypeError('range must be { start, end } with 0 <= start <= end')
+      }
+    }
+    let file: FileHandle
+    try {
+      file = await open(path, 'r')
+    } catch (err) {
+      if (isNotFound(err)) throw new RequestError('CW_ERR_NOT_FOUND', 'blob not found')
+      throw err
+    }
+    try {
+      if (range !== undefined && range.end >= (await file.stat()).size) {
+        throw new RequestError('CW_ERR_RANGE_INVALID', 'range outside the blob')
+      }
+    } catch (err) {
+      await file.close()
+      throw err
+    }
+    // The stream owns the handle (autoClose): it is closed at end, on error and on destroy.
+    return file.createReadStream(range === undefined ? {} : { start: range.start, end: range.end })
+  }
+
+  async check(): Promise<void> {
+    const probe = join(this.tmpDir, 'probe-' + randomBytes(8).toString('hex'))
+    const bytes = randomBytes(32)
+    try {
+      await writeFile(probe, bytes, { flag: 'wx', mode: FILE_MODE })
+      const back = await readFile(probe)
+      if (!back.equals(bytes)) throw new Error('blob store probe read back different bytes')
+    } finally {
+      await rm(probe, { force: true })
+    }
+  }
+}
+
+/** Hashes `chunks` (writing them to `file`, if given) and checks size and digest. */
+async function receive(
+  chunks: AsyncIterable<unknown> | Iterable<unknown>,
+  digest: string,
+  maxBytes: number | undefined,
+  file: FileHandle | undefined,
+): Promise<void> {
+  const hash = createHash('sha256')
+  let total = 0
+  for await (const chunk of chunks) {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('source must yield Uint8Array chunks')
+    total += chunk.byteLength
+    if (maxBytes !== undefined && total > maxBytes) {
+      throw new VerificationError('CW_ERR_CHUNK_DIGEST_MISMATCH', 'blob larger than allowed')
+    }
+    hash.update(chunk)
+    if (file !== undefined) await writeAll(file, chunk)
+  }
+  if ('sha256:' + hash.digest('hex') !== digest) {
+    throw new VerificationError('CW_ERR_CHUNK_DIGEST_MISMATCH', 'bytes do not match their digest')
+  }
+}
+
+async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.byteLength - offset)
+    offset += bytesWritten
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+}
+
+function invalidSource(): never {
+  throw new TypeError('source must be a Uint8Array or an async iterable of Uint8Array')
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}

@@ -1,0 +1,205 @@
+/**
+ * The SQLite schema, as an ordered list of migrations.
+ *
+ * Migration `n` (1-based) is `MIGRATIONS[n - 1]`. {@link migrate} applies the missing ones at
+ * open, each in its own `BEGIN IMMEDIATE` transaction together with its row in
+ * `schema_migrations`, so a crash leaves the database at a whole version. Never edit a
+ * migration that has shipped; append a new one.
+ *
+ * Conventions: STRICT tables; timestamps are integer Unix seconds; booleans are 0/1 integers;
+ * arrays and objects are JSON text; lists come back in insertion order (rowid) unless a
+ * natural key orders them.
+ *
+ * @module
+ */
+import type { DatabaseSync } from 'node:sqlite'
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: everything a node remembers in v0.1
+  `
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+
+  CREATE TABLE policies (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (id, version)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE partners (
+    org TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    ca_certificate TEXT NOT NULL,
+    ca_fingerprint TEXT NOT NULL,
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    policy_id TEXT,
+    policy_version INTEGER,
+    added_at INTEGER NOT NULL,
+    CHECK ((policy_id IS NULL) = (policy_version IS NULL)),
+    FOREIGN KEY (policy_id, policy_version) REFERENCES policies (id, version)
+  ) STRICT;
+
+  CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    fields TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    imported_from TEXT
+  ) STRICT;
+
+  CREATE TABLE folders (
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    id TEXT NOT NULL,
+    parent_id TEXT,
+    name TEXT NOT NULL,
+    PRIMARY KEY (case_id, id)
+  ) STRICT;
+
+  CREATE TABLE evidence (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    folder_id TEXT,
+    name TEXT NOT NULL,
+    category TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    digest TEXT NOT NULL,
+    chunk_size INTEGER NOT NULL,
+    chunks TEXT NOT NULL,
+    do_not_disclose INTEGER NOT NULL CHECK (do_not_disclose IN (0, 1)),
+    attachment_of TEXT,
+    created_at INTEGER NOT NULL,
+    FOREIGN KEY (case_id, folder_id) REFERENCES folders (case_id, id)
+  ) STRICT;
+  CREATE INDEX evidence_case ON evidence (case_id);
+
+  CREATE TABLE outbound_shares (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    partner_org TEXT NOT NULL REFERENCES partners (org),
+    scope TEXT NOT NULL CHECK (scope IN ('case', 'folders', 'evidence')),
+    folder_ids TEXT NOT NULL,
+    evidence_ids TEXT NOT NULL,
+    message TEXT,
+    recipients TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('processing', 'delivered', 'rejected', 'failed', 'revoked', 'expired')),
+    status_code TEXT,
+    status_detail TEXT,
+    revision INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX outbound_shares_case ON outbound_shares (case_id);
+
+  CREATE TABLE outbound_revisions (
+    share_id TEXT NOT NULL REFERENCES outbound_shares (id),
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    manifest_jws TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    receipt_jws TEXT,
+    PRIMARY KEY (share_id, revision)
+  ) STRICT;
+
+  -- Which chunks a share makes servable to its partner (the union over its revisions).
+  CREATE TABLE share_chunks (
+    share_id TEXT NOT NULL REFERENCES outbound_shares (id),
+    digest TEXT NOT NULL,
+    PRIMARY KEY (share_id, digest)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX share_chunks_digest ON share_chunks (digest);
+
+  CREATE TABLE inbound_shares (
+    id TEXT PRIMARY KEY,
+    sender_org TEXT NOT NULL,
+    sender_name TEXT NOT NULL,
+    share_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    manifest_jws TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('receiving', 'complete', 'rejected', 'revoked', 'expired')),
+    status_detail TEXT,
+    received_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    expires_at INTEGER NOT NULL,
+    receipt_jws TEXT,
+    UNIQUE (sender_org, share_id)
+  ) STRICT;
+
+  -- CW-SIG-012: (iss, jti) of accepted signed objects, kept until they expire.
+  CREATE TABLE jtis (
+    iss TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    exp INTEGER NOT NULL,
+    PRIMARY KEY (iss, jti)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX jtis_exp ON jtis (exp);
+
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead')),
+    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+    run_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  -- At most one pending job per (kind, ref): a duplicate enqueue is ignored. A job enqueued
+  -- while another of the same kind and ref runs waits as pending (it may have new work to do);
+  -- at most one of them runs at a time.
+  CREATE UNIQUE INDEX jobs_pending ON jobs (kind, ref) WHERE state = 'pending';
+  CREATE UNIQUE INDEX jobs_running ON jobs (kind, ref) WHERE state = 'running';
+  CREATE INDEX jobs_due ON jobs (run_at) WHERE state = 'pending';
+  CREATE INDEX jobs_ref ON jobs (ref);
+  `,
+]
+
+/**
+ * Brings `db` to the latest schema version; returns the number of migrations applied (0 when
+ * the database was already current). Refuses a database written by a newer version.
+ */
+export function migrate(db: DatabaseSync, migrations: readonly string[] = MIGRATIONS): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT')
+  const current = db.prepare('SELECT coalesce(max(version), 0) AS version FROM schema_migrations')
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+  let applied = 0
+  for (;;) {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      // Read inside the write transaction: another process may have migrated meanwhile.
+      const version = Number((current.get() as { version: number }).version)
+      if (version > migrations.length) {
+        throw new Error(`database schema version ${version} is newer than this Caseway (${migrations.length})`)
+      }
+      if (version === migrations.length) {
+        db.exec('COMMIT')
+        return applied
+      }
+      db.exec(migrations[version]!)
+      record.run(version + 1, Math.floor(Date.now() / 1000))
+      db.exec('COMMIT')
+      applied += 1
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw err
+    }
+  }
+}

@@ -1,0 +1,685 @@
+/**
+ * The embedded metadata store: SQLite through `node:sqlite` (`DatabaseSync`).
+ *
+ * `node:sqlite` is synchronous while {@link MetadataStore} is async, and one connection has
+ * one transaction at a time. So every public method waits its turn on a promise-chain mutex;
+ * `transaction(work)` holds the mutex from `BEGIN IMMEDIATE` to `COMMIT`/`ROLLBACK`, and the
+ * store it passes to `work` runs statements directly (it does not take the mutex, so it
+ * cannot deadlock). Calling the outer store from inside `work` would wait for the transaction
+ * forever, so such a call is refused with an error instead. Nothing from another caller is
+ * interleaved into a transaction.
+ *
+ * Durability: WAL journal with `synchronous = FULL`. NORMAL would keep the database
+ * consistent after a power cut but could lose the last commits, and this node acts on its
+ * commits towards partners: it answers with a receipt after storing a manifest, refuses a
+ * replay because a jti was remembered, tells the user a share is processing because its job
+ * was queued. Losing such a commit breaks a promise made to someone else (and reopens a
+ * replay window), so every commit is fsynced. Writes are per object and per job, never per
+ * evidence byte, so the cost is a few fsyncs per share, not per chunk.
+ *
+ * Constraint violations surface as `RequestError('CW_ERR_CONFLICT')` (duplicate key, unknown
+ * referenced record); wrongly typed fields as `TypeError`; updates of unknown records as
+ * `RequestError('CW_ERR_NOT_FOUND')`.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
+import { open } from 'node:fs/promises'
+import { RequestError } from '#protocol'
+import type {
+  CaseRecord,
+  EvidenceRecord,
+  FolderRecord,
+  InboundShareRecord,
+  JobRecord,
+  MetadataStore,
+  OutboundRevisionRecord,
+  OutboundShareRecord,
+  OutboundStatus,
+  PartnerRecord,
+  PolicyRecord,
+  TokenRecord,
+} from '../metadata_store.ts'
+import { migrate } from './migrations.ts'
+import { SQL } from './statements.ts'
+import {
+  caseFromRow,
+  caseParams,
+  evidenceFromRow,
+  evidenceParams,
+  folderFromRow,
+  folderParams,
+  inboundShareFromRow,
+  inboundShareParams,
+  jobFromRow,
+  jobParams,
+  outboundRevisionFromRow,
+  outboundRevisionParams,
+  outboundShareFromRow,
+  outboundShareParams,
+  partnerFromRow,
+  partnerParams,
+  policyFromRow,
+  policyParams,
+  tokenFromRow,
+  tokenParams,
+  toJson,
+  type Params,
+  type Row,
+} from './rows.ts'
+
+/** How long a writer waits for another process's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000
+
+const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
+ * Opening an already migrated database changes nothing.
+ */
+export async function openSqliteMetadataStore(path: string): Promise<MetadataStore> {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string')
+  if (path !== ':memory:') {
+    // Case data and token hashes: owner-only. SQLite gives its -wal and -shm files the same mode.
+    const handle = await open(path, 'a', 0o600)
+    await handle.close()
+  }
+  const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true })
+  try {
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec('PRAGMA synchronous = FULL')
+    db.exec('PRAGMA foreign_keys = ON')
+    migrate(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return new SqliteMetadataStore(db)
+}
+
+/** Positional parameters, or one object of named ones. */
+type Bind = SQLInputValue[] | [Params]
+
+/** The connection and its prepared statements, shared by the store and its transaction views. */
+class Connection {
+  readonly db: DatabaseSync
+  readonly #statements = new Map<string, StatementSync>()
+  #savepoints = 0
+
+  constructor(db: DatabaseSync) {
+    this.db = db
+  }
+
+  statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.db.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  get(sql: string, ...params: Bind): Row | undefined {
+    return this.statement(sql).get(...(params as SQLInputValue[]))
+  }
+
+  all(sql: string, ...params: Bind): Row[] {
+    return this.statement(sql).all(...(params as SQLInputValue[]))
+  }
+
+  /** Runs a write; returns the number of rows changed. */
+  run(sql: string, ...params: Bind): number {
+    return Number(this.statement(sql).run(...(params as SQLInputValue[])).changes)
+  }
+
+  /** Runs `fn` atomically: its own transaction, or a savepoint inside the current one. */
+  atomic<T>(fn: () => T): T {
+    const end = this.begin()
+    try {
+      const result = fn()
+      end(true)
+      return result
+    } catch (err) {
+      end(false)
+      throw err
+    }
+  }
+
+  /** Opens a transaction (or a savepoint when one is open); the returned function ends it. */
+  begin(): (commit: boolean) => void {
+    const db = this.db
+    if (db.isTransaction) {
+      const name = `sp${++this.#savepoints}`
+      db.exec(`SAVEPOINT ${name}`)
+      return (commit) => {
+        if (!commit) db.exec(`ROLLBACK TO ${name}`)
+        db.exec(`RELEASE ${name}`)
+      }
+    }
+    db.exec('BEGIN IMMEDIATE')
+    return (commit) => {
+      if (commit) {
+        try {
+          db.exec('COMMIT')
+        } catch (err) {
+          // A deferred constraint can fail at COMMIT; the transaction is then still open.
+          if (db.isTransaction) db.exec('ROLLBACK')
+          throw err
+        }
+      } else if (db.isTransaction) {
+        db.exec('ROLLBACK')
+      }
+    }
+  }
+}
+
+// Extended SQLite result codes (sqlite3.h).
+const SQLITE_CONSTRAINT_CHECK = 275
+const SQLITE_CONSTRAINT_FOREIGNKEY = 787
+const SQLITE_CONSTRAINT_NOTNULL = 1299
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555
+const SQLITE_CONSTRAINT_UNIQUE = 2067
+const SQLITE_CONSTRAINT_DATATYPE = 3091
+
+function translateError(err: unknown): unknown {
+  if (!(err instanceof Error) || (err as { code?: unknown }).code !== 'ERR_SQLITE_ERROR') return err
+  switch ((err as { errcode?: unknown }).errcode) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+      return new RequestError('CW_ERR_CONFLICT', 'record already exists', { cause: err })
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return new RequestError('CW_ERR_CONFLICT', 'record refers to a missing record', { cause: err })
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+    case SQLITE_CONSTRAINT_DATATYPE:
+      return new TypeError(`invalid record: ${err.message}`, { cause: err })
+    default:
+      return err
+  }
+}
+
+function notFound(what: string): RequestError {
+  return new RequestError('CW_ERR_NOT_FOUND', `${what} not found`)
+}
+
+/**
+ * Runs statements directly on the connection. The store's own instance is used under its
+ * mutex; each transaction gets a fresh instance, which stops working when the transaction ends.
+ */
+class DirectStore implements MetadataStore {
+  readonly #c: Connection
+  readonly #scope: { open: boolean; nested: boolean }
+
+  constructor(connection: Connection, scope: { open: boolean; nested: boolean }) {
+    this.#c = connection
+    this.#scope = scope
+  }
+
+  #do<T>(fn: (c: Connection) => T): Promise<T> {
+    if (!this.#scope.open) return Promise.reject(new Error('transaction store used after its transaction ended'))
+    try {
+      return Promise.resolve(fn(this.#c))
+    } catch (err) {
+      return Promise.reject(translateError(err))
+    }
+  }
+
+  async transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
+    if (typeof work !== 'function') throw new TypeError('work must be a function')
+    if (!this.#scope.open) throw new Error('transaction store used after its transaction ended')
+    const nested = this.#c.db.isTransaction
+    if (nested) {
+      if (this.#scope.nested) throw new Error('nested transactions cannot run concurrently')
+      this.#scope.nested = true
+    }
+    const scope = { open: true, nested: false }
+    try {
+      let end: (commit: boolean) => void
+      try {
+        end = this.#c.begin()
+      } catch (err) {
+        throw translateError(err)
+      }
+      let result: T
+      try {
+        result = await work(new DirectStore(this.#c, scope))
+      } catch (err) {
+        end(false)
+        throw err
+      }
+      try {
+        end(true)
+      } catch (err) {
+        throw translateError(err)
+      }
+      return result
+    } finally {
+      scope.open = false
+      if (nested) this.#scope.nested = false
+    }
+  }
+
+  // Tokens
+
+  insertToken(token: TokenRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertToken, tokenParams(token)))
+  }
+
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.findTokenByHash, hash), tokenFromRow))
+  }
+
+  // Partners
+
+  upsertPartner(partner: PartnerRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.upsertPartner, partnerParams(partner)))
+  }
+
+  getPartner(org: string): Promise<PartnerRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getPartner, org), partnerFromRow))
+  }
+
+  listPartners(): Promise<PartnerRecord[]> {
+    return this.#do((c) => c.all(SQL.listPartners).map(partnerFromRow))
+  }
+
+  // Policies
+
+  insertPolicy(policy: PolicyRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertPolicy, policyParams(policy)))
+  }
+
+  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
+    return this.#do((c) =>
+      optional(version === undefined ? c.get(SQL.getPolicyLatest, id) : c.get(SQL.getPolicyVersion, id, version), policyFromRow),
+    )
+  }
+
+  listPolicies(): Promise<PolicyRecord[]> {
+    return this.#do((c) => c.all(SQL.listPolicies).map(policyFromRow))
+  }
+
+  // Cases, folders, evidence
+
+  insertCase(record: CaseRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertCase, caseParams(record)))
+  }
+
+  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(SQL.updateCaseFields, toJson(fields), updatedAt, id) === 0) throw notFound('case')
+    })
+  }
+
+  getCase(id: string): Promise<CaseRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getCase, id), caseFromRow))
+  }
+
+  listCases(): Promise<CaseRecord[]> {
+    return this.#do((c) => c.all(SQL.listCases).map(caseFromRow))
+  }
+
+  insertFolder(folder: FolderRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertFolder, folderParams(folder)))
+  }
+
+  listFolders(caseId: string): Promise<FolderRecord[]> {
+    return this.#do((c) => c.all(SQL.listFolders, caseId).map(folderFromRow))
+  }
+
+  insertEvidence(evidence: EvidenceRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertEvidence, evidenceParams(evidence)))
+  }
+
+  getEvidence(id: string): Promise<EvidenceRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getEvidence, id), evidenceFromRow))
+  }
+
+  listEvidence(caseId: string): Promise<EvidenceRecord[]> {
+    return this.#do((c) => c.all(SQL.listEvidence, caseId).map(evidenceFromRow))
+  }
+
+  // Outbound shares
+
+  insertOutboundShare(share: OutboundShareRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertOutboundShare, outboundShareParams(share)))
+  }
+
+  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(SQL.updateOutboundStatus, status, code ?? null, detail ?? null, at, id) === 0) throw notFound('outbound share')
+    })
+  }
+
+  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getOutboundShare, id), outboundShareFromRow))
+  }
+
+  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
+    return this.#do((c) =>
+      (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow),
+    )
+  }
+
+  /**
+   * Also makes `revision` the share's current revision (`revision` and `updatedAt` of the
+   * share never move backwards). Duplicate digests are fine; invalid ones are a `TypeError`
+   * and nothing is stored.
+   */
+  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        c.run(SQL.insertOutboundRevision, outboundRevisionParams(revision))
+        c.run(SQL.advanceOutboundRevision, { id: revision.shareId, revision: revision.revision, at: revision.createdAt })
+        const insertChunk = c.statement(SQL.insertShareChunk)
+        for (const digest of chunkDigests) {
+          if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
+          insertChunk.run(revision.shareId, digest)
+        }
+      }),
+    )
+  }
+
+  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getOutboundRevision, shareId, revision), outboundRevisionFromRow))
+  }
+
+  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(SQL.setOutboundReceipt, receiptJws, shareId, revision) === 0) throw notFound('outbound revision')
+    })
+  }
+
+  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
+    return this.#do((c) => c.get(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now }) !== undefined)
+  }
+
+  // Inbound shares
+
+  insertInboundShare(share: InboundShareRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertInboundShare, inboundShareParams(share)))
+  }
+
+  updateInboundShare(share: InboundShareRecord): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(SQL.updateInboundShare, inboundShareParams(share)) === 0) throw notFound('inbound share')
+    })
+  }
+
+  getInboundShare(id: string): Promise<InboundShareRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getInboundShare, id), inboundShareFromRow))
+  }
+
+  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.findInboundShare, senderOrg, shareId), inboundShareFromRow))
+  }
+
+  listInboundShares(): Promise<InboundShareRecord[]> {
+    return this.#do((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
+  }
+
+  // Replay protection
+
+  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        if (c.run(SQL.insertJti, iss, jti, digest, exp) === 1) return undefined
+        return c.get(SQL.getJti, iss, jti)!['digest'] as string
+      }),
+    )
+  }
+
+  forgetExpiredJtis(now: number): Promise<void> {
+    return this.#do((c) => void c.run(SQL.forgetExpiredJtis, now))
+  }
+
+  // Jobs
+
+  enqueueJob(job: JobRecord): Promise<void> {
+    return this.#do((c) => void c.run(SQL.enqueueJob, jobParams(job)))
+  }
+
+  /** Claiming counts an attempt (`attempts + 1`), so a job that crashes the process cannot loop forever. */
+  claimDueJobs(now: number, limit: number, kinds?: readonly string[]): Promise<JobRecord[]> {
+    return this.#do((c) => {
+      if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
+      if (limit === 0 || kinds?.length === 0) return []
+      const rows =
+        kinds === undefined
+          ? c.all(SQL.claimDueJobs, { now, limit })
+          : c.all(SQL.claimDueJobsOfKinds, { now, limit, kinds: toJson(kinds) })
+      rows.sort((a, b) => (a['run_at'] as number) - (b['run_at'] as number) || (a['seq'] as number) - (b['seq'] as number))
+      return rows.map(jobFromRow)
+    })
+  }
+
+  completeJob(id: string, at: number): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(SQL.completeJob, at, id) === 0) throw notFound('job')
+    })
+  }
+
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number): Promise<void> {
+    return this.#do((c) => {
+      // A newer pending job of the same kind and ref will redo the work: this one is superseded.
+      const superseded = !dead && c.get(SQL.hasPendingSibling, id) !== undefined
+      const params = { id, state: dead ? 'dead' : superseded ? 'done' : 'pending', error, run_at: runAt, at }
+      if (c.run(SQL.failJob, params) === 0) throw notFound('job')
+    })
+  }
+
+  resetRunningJobs(at: number): Promise<number> {
+    return this.#do((c) => {
+      c.run(SQL.supersedeRunningJobs, at)
+      return c.run(SQL.resetRunningJobs, at)
+    })
+  }
+
+  listJobs(ref?: string): Promise<JobRecord[]> {
+    return this.#do((c) => (ref === undefined ? c.all(SQL.listJobs) : c.all(SQL.listJobsOfRef, ref)).map(jobFromRow))
+  }
+
+  close(): Promise<void> {
+    return Promise.reject(new Error('close the store itself, not a transaction view'))
+  }
+}
+
+function optional<T>(row: Row | undefined, map: (row: Row) => T): T | undefined {
+  return row === undefined ? undefined : map(row)
+}
+
+/** The store handed out by {@link openSqliteMetadataStore}: every call waits its turn. */
+class SqliteMetadataStore implements MetadataStore {
+  readonly #connection: Connection
+  readonly #direct: DirectStore
+  /** Marks the async context of a transaction in progress, to catch calls that would deadlock. */
+  readonly #inTransaction = new AsyncLocalStorage<{ open: boolean }>()
+  #tail: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  constructor(db: DatabaseSync) {
+    this.#connection = new Connection(db)
+    this.#direct = new DirectStore(this.#connection, { open: true, nested: false })
+  }
+
+  #locked<T>(fn: (store: DirectStore) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('metadata store is closed'))
+    if (this.#inTransaction.getStore()?.open === true) {
+      // It would wait for the transaction, which waits for it: fail loudly instead of hanging.
+      return Promise.reject(new Error('metadata store called inside its own transaction; use the store passed to work'))
+    }
+    const result = this.#tail.then(() => fn(this.#direct))
+    this.#tail = result.catch(() => undefined)
+    return result
+  }
+
+  transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
+    return this.#locked((s) => {
+      const marker = { open: true }
+      return this.#inTransaction.run(marker, () => s.transaction(work)).finally(() => {
+        marker.open = false
+      })
+    })
+  }
+
+  insertToken(token: TokenRecord): Promise<void> {
+    return this.#locked((s) => s.insertToken(token))
+  }
+
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#locked((s) => s.findTokenByHash(hash))
+  }
+
+  upsertPartner(partner: PartnerRecord): Promise<void> {
+    return this.#locked((s) => s.upsertPartner(partner))
+  }
+
+  getPartner(org: string): Promise<PartnerRecord | undefined> {
+    return this.#locked((s) => s.getPartner(org))
+  }
+
+  listPartners(): Promise<PartnerRecord[]> {
+    return this.#locked((s) => s.listPartners())
+  }
+
+  insertPolicy(policy: PolicyRecord): Promise<void> {
+    return this.#locked((s) => s.insertPolicy(policy))
+  }
+
+  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
+    return this.#locked((s) => s.getPolicy(id, version))
+  }
+
+  listPolicies(): Promise<PolicyRecord[]> {
+    return this.#locked((s) => s.listPolicies())
+  }
+
+  insertCase(record: CaseRecord): Promise<void> {
+    return this.#locked((s) => s.insertCase(record))
+  }
+
+  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
+    return this.#locked((s) => s.updateCaseFields(id, fields, updatedAt))
+  }
+
+  getCase(id: string): Promise<CaseRecord | undefined> {
+    return this.#locked((s) => s.getCase(id))
+  }
+
+  listCases(): Promise<CaseRecord[]> {
+    return this.#locked((s) => s.listCases())
+  }
+
+  insertFolder(folder: FolderRecord): Promise<void> {
+    return this.#locked((s) => s.insertFolder(folder))
+  }
+
+  listFolders(caseId: string): Promise<FolderRecord[]> {
+    return this.#locked((s) => s.listFolders(caseId))
+  }
+
+  insertEvidence(evidence: EvidenceRecord): Promise<void> {
+    return this.#locked((s) => s.insertEvidence(evidence))
+  }
+
+  getEvidence(id: string): Promise<EvidenceRecord | undefined> {
+    return this.#locked((s) => s.getEvidence(id))
+  }
+
+  listEvidence(caseId: string): Promise<EvidenceRecord[]> {
+    return this.#locked((s) => s.listEvidence(caseId))
+  }
+
+  insertOutboundShare(share: OutboundShareRecord): Promise<void> {
+    return this.#locked((s) => s.insertOutboundShare(share))
+  }
+
+  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
+    return this.#locked((s) => s.updateOutboundStatus(id, status, code, detail, at))
+  }
+
+  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
+    return this.#locked((s) => s.getOutboundShare(id))
+  }
+
+  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
+    return this.#locked((s) => s.listOutboundShares(caseId))
+  }
+
+  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
+    return this.#locked((s) => s.insertOutboundRevision(revision, chunkDigests))
+  }
+
+  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
+    return this.#locked((s) => s.getOutboundRevision(shareId, revision))
+  }
+
+  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
+    return this.#locked((s) => s.setOutboundReceipt(shareId, revision, receiptJws))
+  }
+
+  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
+    return this.#locked((s) => s.isChunkServable(partnerOrg, shareId, digest, now))
+  }
+
+  insertInboundShare(share: InboundShareRecord): Promise<void> {
+    return this.#locked((s) => s.insertInboundShare(share))
+  }
+
+  updateInboundShare(share: InboundShareRecord): Promise<void> {
+    return this.#locked((s) => s.updateInboundShare(share))
+  }
+
+  getInboundShare(id: string): Promise<InboundShareRecord | undefined> {
+    return this.#locked((s) => s.getInboundShare(id))
+  }
+
+  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
+    return this.#locked((s) => s.findInboundShare(senderOrg, shareId))
+  }
+
+  listInboundShares(): Promise<InboundShareRecord[]> {
+    return this.#locked((s) => s.listInboundShares())
+  }
+
+  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
+    return this.#locked((s) => s.rememberJti(iss, jti, digest, exp))
+  }
+
+  forgetExpiredJtis(now: number): Promise<void> {
+    return this.#locked((s) => s.forgetExpiredJtis(now))
+  }
+
+  enqueueJob(job: JobRecord): Promise<void> {
+    return this.#locked((s) => s.enqueueJob(job))
+  }
+
+  claimDueJobs(now: number, limit: number, kinds?: readonly string[]): Promise<JobRecord[]> {
+    return this.#locked((s) => s.claimDueJobs(now, limit, kinds))
+  }
+
+  completeJob(id: string, at: number): Promise<void> {
+    return this.#locked((s) => s.completeJob(id, at))
+  }
+
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number): Promise<void> {
+    return this.#locked((s) => s.failJob(id, error, runAt, dead, at))
+  }
+
+  resetRunningJobs(at: number): Promise<number> {
+    return this.#locked((s) => s.resetRunningJobs(at))
+  }
+
+  listJobs(ref?: string): Promise<JobRecord[]> {
+    return this.#locked((s) => s.listJobs(ref))
+  }
+
+  /** Waits for queued calls, then closes the database. Later calls reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#tail
+    this.#connection.db.close()
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Every SQL statement the SQLite metadata store runs. Parameters are named after the columns
+ * (see `rows.ts`); the store prepares each statement once and reuses it.
+ *
+ * @module
+ */
+
+const insert = (table: string, columns: readonly string[]): string =>
+  `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => ':' + c).join(', ')})`
+
+const TOKEN_COLUMNS = ['id', 'hash', 'role', 'user_id', 'created_at', 'revoked_at']
+const PARTNER_COLUMNS = ['org', 'name', 'endpoint', 'ca_certificate', 'ca_fingerprint', 'enabled', 'policy_id', 'policy_version', 'added_at']
+const POLICY_COLUMNS = ['id', 'version', 'policy', 'created_at']
+const CASE_COLUMNS = ['id', 'fields', 'created_at', 'updated_at', 'imported_from']
+const FOLDER_COLUMNS = ['case_id', 'id', 'parent_id', 'name']
+const EVIDENCE_COLUMNS = [
+  'id', 'case_id', 'folder_id', 'name', 'category', 'media_type', 'size', 'digest', 'chunk_size', 'chunks',
+  'do_not_disclose', 'attachment_of', 'created_at',
+]
+const OUTBOUND_SHARE_COLUMNS = [
+  'id', 'case_id', 'partner_org', 'scope', 'folder_ids', 'evidence_ids', 'message', 'recipients', 'policy', 'status',
+  'status_code', 'status_detail', 'revision', 'created_by', 'created_at', 'updated_at', 'expires_at',
+]
+const OUTBOUND_REVISION_COLUMNS = ['share_id', 'revision', 'manifest_jws', 'manifest_digest', 'created_at', 'receipt_jws']
+const INBOUND_SHARE_COLUMNS = [
+  'id', 'sender_org', 'sender_name', 'share_id', 'revision', 'manifest_jws', 'manifest_digest', 'manifest', 'policy',
+  'status', 'status_detail', 'received_at', 'completed_at', 'expires_at', 'receipt_jws',
+]
+const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at']
+
+export const SQL = {
+  insertToken: insert('tokens', TOKEN_COLUMNS),
+  findTokenByHash: 'SELECT * FROM tokens WHERE hash = ?',
+
+  upsertPartner:
+    insert('partners', PARTNER_COLUMNS) +
+    ' ON CONFLICT (org) DO UPDATE SET ' +
+    PARTNER_COLUMNS.filter((c) => c !== 'org').map((c) => `${c} = excluded.${c}`).join(', '),
+  getPartner: 'SELECT * FROM partners WHERE org = ?',
+  listPartners: 'SELECT * FROM partners ORDER BY org',
+
+  insertPolicy: insert('policies', POLICY_COLUMNS),
+  getPolicyVersion: 'SELECT * FROM policies WHERE id = ? AND version = ?',
+  getPolicyLatest: 'SELECT * FROM policies WHERE id = ? ORDER BY version DESC LIMIT 1',
+  listPolicies: 'SELECT * FROM policies ORDER BY id, version',
+
+  insertCase: insert('cases', CASE_COLUMNS),
+  updateCaseFields: 'UPDATE cases SET fields = ?, updated_at = ? WHERE id = ?',
+  getCase: 'SELECT * FROM cases WHERE id = ?',
+  listCases: 'SELECT * FROM cases ORDER BY created_at, rowid',
+  insertFolder: insert('folders', FOLDER_COLUMNS),
+  listFolders: 'SELECT * FROM folders WHERE case_id = ? ORDER BY rowid',
+  insertEvidence: insert('evidence', EVIDENCE_COLUMNS),
+  getEvidence: 'SELECT * FROM evidence WHERE id = ?',
+  listEvidence: 'SELECT * FROM evidence WHERE case_id = ? ORDER BY rowid',
+
+  insertOutboundShare: insert('outbound_shares', OUTBOUND_SHARE_COLUMNS),
+  updateOutboundStatus:
+    'UPDATE outbound_shares SET status = ?, status_code = ?, status_detail = ?, updated_at = ? WHERE id = ?',
+  getOutboundShare: 'SELECT * FROM outbound_shares WHERE id = ?',
+  listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, rowid',
+  listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = ? ORDER BY created_at, rowid',
+  insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
+  /** A new revision becomes the share's current one (never moves backwards). */
+  advanceOutboundRevision:
+    'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',
+  insertShareChunk: 'INSERT INTO share_chunks (share_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  getOutboundRevision: 'SELECT * FROM outbound_revisions WHERE share_id = ? AND revision = ?',
+  setOutboundReceipt: 'UPDATE outbound_revisions SET receipt_jws = ? WHERE share_id = ? AND revision = ?',
+  /** Indexed: share_chunks_digest, then the share by primary key. */
+  isChunkServable: `
+    SELECT 1 AS servable FROM share_chunks AS c
+    JOIN outbound_shares AS s ON s.id = c.share_id
+    WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner
+      AND s.status NOT IN ('revoked', 'expired') AND s.expires_at > :now
+    LIMIT 1`,
+
+  insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
+  updateInboundShare:
+    'UPDATE inbound_shares SET ' +
+    INBOUND_SHARE_COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = :${c}`).join(', ') +
+    ' WHERE id = :id',
+  getInboundShare: 'SELECT * FROM inbound_shares WHERE id = ?',
+  findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
+  listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, rowid',
+
+  insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  getJti: 'SELECT digest FROM jtis WHERE iss = ? AND jti = ?',
+  forgetExpiredJtis: 'DELETE FROM jtis WHERE exp <= ?',
+
+  /** Only uniqueness conflicts are ignored (a live duplicate, or the same id again). */
+  enqueueJob: insert('jobs', JOB_COLUMNS) + ' ON CONFLICT DO NOTHING',
+  claimDueJobs: `
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = :now
+    WHERE id IN (
+      SELECT id FROM jobs AS p WHERE state = 'pending' AND run_at <= :now
+        AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.kind = p.kind AND r.ref = p.ref)
+      ORDER BY run_at, rowid LIMIT :limit
+    )
+    RETURNING *, rowid AS seq`,
+  claimDueJobsOfKinds: `
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = :now
+    WHERE id IN (
+      SELECT id FROM jobs AS p WHERE state = 'pending' AND run_at <= :now
+        AND kind IN (SELECT value FROM json_each(:kinds))
+        AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.kind = p.kind AND r.ref = p.ref)
+      ORDER BY run_at, rowid LIMIT :limit
+    )
+    RETURNING *, rowid AS seq`,
+  completeJob: "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ?",
+  failJob: 'UPDATE jobs SET state = :state, last_error = :error, run_at = :run_at, updated_at = :at WHERE id = :id',
+  /** A failed job whose (kind, ref) already has a pending successor is superseded by it. */
+  hasPendingSibling: `
+    SELECT 1 AS found FROM jobs AS p JOIN jobs AS j ON j.kind = p.kind AND j.ref = p.ref
+    WHERE j.id = ? AND p.state = 'pending' AND p.id <> j.id LIMIT 1`,
+  supersedeRunningJobs: `
+    UPDATE jobs SET state = 'done', last_error = 'superseded by a newer job', updated_at = ?
+    WHERE state = 'running' AND EXISTS (SELECT 1 FROM jobs AS p WHERE p.state = 'pending' AND p.kind = jobs.kind AND p.ref = jobs.ref)`,
+  resetRunningJobs: "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
+  listJobs: 'SELECT * FROM jobs ORDER BY created_at, rowid',
+  listJobsOfRef: 'SELECT * FROM jobs WHERE ref = ? ORDER BY created_at, rowid',
+} as const

@@ -1,0 +1,212 @@
+/**
+ * Test organizations and nodes for the federation tests: real PKI (a fresh org CA, node TLS
+ * certificate and signing certificate per org), the real SQLite and filesystem stores in a
+ * test directory, a real federation listener on 127.0.0.1 port 0, the real peer client and
+ * the real job runner. Nothing of ours is mocked.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import {
+  createOrgCa,
+  issueNodeCertificate,
+  issueSigningCertificate,
+  privateKeyToPem,
+  type KeyedCertificate,
+} from '#certs'
+import { certificateFingerprint } from '#protocol'
+import { parseConfig } from '../../../src/config/load.ts'
+import type { Clock, Identity, Jobs, NodeContext } from '../../../src/context.ts'
+import { createFederationServer, type FederationServer } from '../../../src/federation/server.ts'
+import { JobRunner } from '../../../src/jobs/job_runner.ts'
+import { createPeerClient, type PeerClient } from '../../../src/peer/peer_client.ts'
+import { exchangeJobHandlers } from '../../../src/services/exchange_jobs.ts'
+import type { BlobStore } from '../../../src/store/blob_store.ts'
+import { openFsBlobStore } from '../../../src/store/fs_blob_store.ts'
+import type { MetadataStore, PartnerRecord } from '../../../src/store/metadata_store.ts'
+import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
+
+/** What tap's `t` offers that the fixtures use. */
+interface TestHandle {
+  teardown(fn: () => unknown): void
+}
+
+export const CHUNK_SIZE = 65_536
+export const HOSTS = ['127.0.0.1', 'localhost'] as const
+
+export interface TestOrg {
+  org: string
+  name: string
+  ca: KeyedCertificate
+  tls: KeyedCertificate
+  signing: KeyedCertificate
+  caPem: string
+  identity: Identity
+}
+
+export async function pemOf(cert: KeyedCertificate): Promise<{ cert: string; key: string }> {
+  return { cert: cert.certificate.toString('pem'), key: await privateKeyToPem(cert.privateKey) }
+}
+
+/** An organization with its CA, a TLS certificate for 127.0.0.1 and a signing certificate. */
+export async function createTestOrg(org: string): Promise<TestOrg> {
+  const name = `Org ${org}`
+  const ca = await createOrgCa({ org, name })
+  const [tls, signing] = await Promise.all([
+    issueNodeCertificate(ca, { org, name, hosts: [...HOSTS] }),
+    issueSigningCertificate(ca, { org, name }),
+  ])
+  const caPem = ca.certificate.toString('pem')
+  const { cert, key } = await pemOf(tls)
+  const identity: Identity = {
+    org,
+    name,
+    signer: { privateKey: signing.privateKey, chain: [signing.certificate.toString('pem'), caPem] },
+    tls: { key, cert, ca: caPem },
+    caCertificate: caPem,
+  }
+  return { org, name, ca, tls, signing, caPem, identity }
+}
+
+export interface TestNode {
+  org: TestOrg
+  ctx: NodeContext
+  store: MetadataStore
+  blobs: BlobStore
+  server: FederationServer
+  /** `https://127.0.0.1:<port>` */
+  url: string
+  /** This node's outbound client. */
+  peer: PeerClient
+  /** Pins `other` as a partner of this node (enabled unless told otherwise) and reloads trust. */
+  addPartner(other: TestOrg, endpoint?: string, enabled?: boolean): Promise<PartnerRecord>
+  /** The partner record another node would hold for this one. */
+  asPartner(): PartnerRecord
+}
+
+export interface TestNodeOptions {
+  /** Wraps the node's blob store (to misbehave on purpose). */
+  wrapBlobs?: (blobs: BlobStore) => BlobStore
+  /** Start the job runner (default false: jobs are only stored). */
+  runJobs?: boolean
+  clock?: Clock
+  /** `limits.requestTimeoutMs` (default 5000). */
+  requestTimeoutMs?: number
+}
+
+/** A node for `org` with its federation listener listening on 127.0.0.1, torn down after the test. */
+export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNodeOptions = {}): Promise<TestNode> {
+  // One directory per node (tap's testdir is one per test, and a test may start two nodes).
+  const dir = await mkdtemp(join(tmpdir(), `caseway-${org.org}-`))
+  const config = parseConfig(
+    {
+      org: org.org,
+      name: org.name,
+      federation: { host: '127.0.0.1', port: 0, publicUrl: 'https://127.0.0.1' },
+      local: { port: 0 },
+      transfers: { chunkSize: CHUNK_SIZE, parallelChunks: 3, retryBaseMs: 10, retryMaxMs: 200, maxAttempts: 50 },
+      limits: { requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
+      log: { level: 'silent' },
+    },
+    dir,
+  )
+  const store = await openSqliteMetadataStore(join(dir, 'caseway.db'))
+  const fsBlobs = await openFsBlobStore(join(dir, 'blobs'))
+  const blobs = options.wrapBlobs?.(fsBlobs) ?? fsBlobs
+  const clock = options.clock ?? { now: () => new Date() }
+  let runner: JobRunner | undefined
+  let server: FederationServer | undefined
+  const jobs: Jobs = { enqueue: (kind, ref, payload, runAt) => runner!.enqueue(kind, ref, payload, runAt) }
+  const ctx: NodeContext = {
+    config,
+    identity: org.identity,
+    store,
+    blobs,
+    jobs,
+    clock,
+    log: pino({ level: process.env['CASEWAY_TEST_LOG'] ?? 'silent' }).child({ org: org.org }),
+    async trustAnchors() {
+      return (await store.listPartners()).filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
+    },
+    async trustChanged() {
+      await server?.reloadTrust()
+    },
+  }
+  const peer = createPeerClient(ctx)
+  runner = new JobRunner({
+    store,
+    clock,
+    log: ctx.log,
+    handlers: exchangeJobHandlers(ctx, peer),
+    pollMs: 50,
+    retryBaseMs: config.transfers.retryBaseMs,
+    retryMaxMs: config.transfers.retryMaxMs,
+    maxAttempts: config.transfers.maxAttempts,
+  })
+  server = await createFederationServer(ctx)
+  await server.app.listen({ host: '127.0.0.1', port: 0 })
+  const address = server.app.server.address()
+  const url = `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  if (options.runJobs === true) await runner.start()
+  t.teardown(async () => {
+    await server!.app.close()
+    await runner!.stop()
+    await peer.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const node: TestNode = {
+    org,
+    ctx,
+    store,
+    blobs,
+    server,
+    url,
+    peer,
+    async addPartner(other, endpoint = 'https://127.0.0.1:1', enabled = true) {
+      const record = partnerRecordOf(other, endpoint, enabled)
+      await store.upsertPartner(record)
+      await ctx.trustChanged()
+      return record
+    },
+    asPartner() {
+      return partnerRecordOf(org, url)
+    },
+  }
+  return node
+}
+
+/** The partner record a node holds for `org`. */
+export function partnerRecordOf(org: TestOrg, endpoint: string, enabled = true): PartnerRecord {
+  return {
+    org: org.org,
+    name: org.name,
+    endpoint,
+    caCertificate: org.caPem,
+    caFingerprint: certificateFingerprint(org.caPem),
+    enabled,
+    policyId: null,
+    policyVersion: null,
+    addedAt: Math.floor(Date.now() / 1000),
+  }
+}
+
+/** A peer client speaking as `org` (its TLS identity), for requests to a node under test. */
+export function clientFor(t: TestHandle, node: TestNode, org: TestOrg): PeerClient {
+  const client = createPeerClient({ identity: org.identity, clock: node.ctx.clock, config: node.ctx.config })
+  t.teardown(() => client.close())
+  return client
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}

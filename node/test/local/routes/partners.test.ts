@@ -1,0 +1,58 @@
+import t from 'tap'
+import { createTestOrg } from '../../helpers/context.ts'
+import { policyBody } from '../../helpers/fixtures.ts'
+import { createTestApp } from '../../helpers/local_app.ts'
+
+const ta = await createTestApp()
+t.teardown(() => ta.close())
+const da = await createTestOrg('county-da')
+
+// spec: CW-TRUST-002, CW-TRUST-003
+t.test('POST /partners pins a partner from its bundle and fingerprint', async (t) => {
+  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: da.bundle, fingerprint: da.bundle.caFingerprint.slice('sha256:'.length).toUpperCase() } })
+  t.equal(response.statusCode, 201)
+  t.same(response.json(), {
+    org: 'county-da', name: da.name, endpoint: da.bundle.endpoint, caFingerprint: da.bundle.caFingerprint,
+    enabled: true, policyId: null, policyVersion: null, addedAt: response.json().addedAt,
+  })
+  t.notOk('caCertificate' in response.json(), 'only allow-listed fields are returned')
+  const list = await ta.call({ method: 'GET', url: '/api/v1/partners' })
+  t.same(list.json().partners.map((p: { org: string }) => p.org), ['county-da'])
+})
+
+// spec: CW-TRUST-002
+t.test('a wrong fingerprint is 422 CW_ERR_FINGERPRINT_MISMATCH', async (t) => {
+  const lab = await createTestOrg('state-lab')
+  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: lab.bundle, fingerprint: da.bundle.caFingerprint } })
+  t.equal(response.statusCode, 422)
+  t.match(response.json(), { code: 'CW_ERR_FINGERPRINT_MISMATCH', at: '/caFingerprint' })
+  t.notMatch(response.json().detail, /[0-9a-f]{64}/, 'the detail names neither fingerprint')
+})
+
+t.test('our own organization is refused', async (t) => {
+  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: ta.self.bundle, fingerprint: ta.self.bundle.caFingerprint } })
+  t.equal(response.statusCode, 400)
+  t.match(response.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/bundle/org' })
+})
+
+t.test('a malformed import body is 400 naming the field', async (t) => {
+  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: da.bundle } })
+  t.equal(response.statusCode, 400)
+  t.equal(response.json().code, 'CW_ERR_BAD_REQUEST')
+  const schema = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: { ...da.bundle, extra: 1 }, fingerprint: da.bundle.caFingerprint } })
+  t.match(schema.json(), { code: 'CW_ERR_SCHEMA_INVALID', at: '/extra' })
+})
+
+t.test('disable, enable and policy assignment', async (t) => {
+  const disabled = await ta.call({ method: 'POST', url: '/api/v1/partners/county-da/disable' })
+  t.equal(disabled.json().enabled, false)
+  t.equal((await ta.call({ method: 'POST', url: '/api/v1/partners/county-da/enable' })).json().enabled, true)
+  t.equal((await ta.call({ method: 'POST', url: '/api/v1/partners/nobody/enable' })).statusCode, 404)
+  t.equal((await ta.call({ method: 'POST', url: '/api/v1/partners/Not_An_Org/enable' })).json().code, 'CW_ERR_BAD_REQUEST')
+  const policy = (await ta.call({ method: 'POST', url: '/api/v1/policies', payload: policyBody() })).json()
+  const assigned = await ta.call({ method: 'PUT', url: '/api/v1/partners/county-da/policy', payload: { policyId: policy.id } })
+  t.equal(assigned.statusCode, 200)
+  t.match(assigned.json(), { policyId: policy.id, policyVersion: 1 })
+  const missing = await ta.call({ method: 'PUT', url: '/api/v1/partners/county-da/policy', payload: { policyId: policy.id, version: 5 } })
+  t.equal(missing.statusCode, 404)
+})

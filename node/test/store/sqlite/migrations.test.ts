@@ -1,0 +1,42 @@
+import t from 'tap'
+import { DatabaseSync } from 'node:sqlite'
+import { MIGRATIONS, migrate } from '../../../src/store/sqlite/migrations.ts'
+
+const tables = (db: DatabaseSync) =>
+  db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((row) => row['name'])
+
+t.test('applies every migration once, then nothing', async (t) => {
+  const db = new DatabaseSync(':memory:')
+  t.teardown(() => db.close())
+  t.equal(migrate(db), MIGRATIONS.length)
+  t.equal(migrate(db), 0)
+  t.same(
+    db.prepare('SELECT version FROM schema_migrations').all().map((row) => row['version']),
+    MIGRATIONS.map((_, index) => index + 1),
+  )
+  for (const table of ['tokens', 'partners', 'policies', 'cases', 'folders', 'evidence', 'outbound_shares', 'outbound_revisions', 'share_chunks', 'inbound_shares', 'jtis', 'jobs']) {
+    t.ok(tables(db).includes(table), table)
+  }
+})
+
+t.test('a failing migration leaves the database at the previous version', async (t) => {
+  const db = new DatabaseSync(':memory:')
+  t.teardown(() => db.close())
+  const steps = ['CREATE TABLE a (x INTEGER) STRICT', 'CREATE TABLE b (x INTEGER) STRICT; INSERT INTO nowhere VALUES (1)']
+  t.throws(() => migrate(db, steps), { code: 'ERR_SQLITE_ERROR' })
+  t.same(db.prepare('SELECT version FROM schema_migrations').all().map((row) => row['version']), [1])
+  t.same(tables(db), ['a', 'schema_migrations'], 'table b was rolled back with its migration')
+  t.equal(db.isTransaction, false)
+  t.equal(migrate(db, steps.slice(0, 1)), 0)
+  t.equal(migrate(db, [...steps.slice(0, 1), 'CREATE TABLE b (x INTEGER) STRICT']), 1, 'a fixed migration applies later')
+})
+
+t.test('refuses a database from a newer version', async (t) => {
+  const db = new DatabaseSync(':memory:')
+  t.teardown(() => db.close())
+  migrate(db, ['CREATE TABLE a (x INTEGER)', 'CREATE TABLE b (x INTEGER)'])
+  t.throws(() => migrate(db, ['CREATE TABLE a (x INTEGER)']), { message: /newer/ })
+})

@@ -1,0 +1,481 @@
+import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
+import { SQL } from '../../../src/store/sqlite/statements.ts'
+import type { MetadataStore } from '../../../src/store/metadata_store.ts'
+import {
+  T0,
+  caseRecord,
+  evidenceRecord,
+  fakeDigest,
+  inboundShareRecord,
+  jobRecord,
+  outboundShareRecord,
+  partnerRecord,
+  policyRecord,
+} from '../fixtures/records.ts'
+
+async function openStore(t: Test): Promise<{ store: MetadataStore; path: string }> {
+  const path = join(t.testdir(), 'caseway.db')
+  const store = await openSqliteMetadataStore(path)
+  t.teardown(() => store.close())
+  return { store, path }
+}
+
+/** A store with a policy, a partner and a case, ready for shares. */
+async function seededStore(t: Test): Promise<MetadataStore> {
+  const { store } = await openStore(t)
+  await store.insertPolicy(policyRecord())
+  await store.upsertPartner(partnerRecord())
+  await store.upsertPartner(partnerRecord({ org: 'lake-pd', name: 'Lake PD' }))
+  await store.insertCase(caseRecord())
+  return store
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+t.test('opens with WAL and foreign keys on', async (t) => {
+  const { store, path } = await openStore(t)
+  await store.insertCase(caseRecord())
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  t.equal(raw.prepare('PRAGMA journal_mode').get()?.['journal_mode'], 'wal')
+  await t.rejects(store.insertFolder({ id: 'f', caseId: 'no-such-case', parentId: null, name: 'x' }), { code: 'CW_ERR_CONFLICT' })
+})
+
+t.test('tokens round-trip by hash', async (t) => {
+  const { store } = await openStore(t)
+  const token = { id: 'tok-1', hash: 'ab'.repeat(32), role: 'admin' as const, userId: 'alice', createdAt: T0, revokedAt: null }
+  await store.insertToken(token)
+  t.same(await store.findTokenByHash(token.hash), token)
+  t.equal(await store.findTokenByHash('cd'.repeat(32)), undefined)
+  await t.rejects(store.insertToken({ ...token, id: 'tok-2' }), { code: 'CW_ERR_CONFLICT' }, 'hash is unique')
+  await t.rejects(store.insertToken({ ...token, id: 'tok-3', hash: 'ef'.repeat(32), role: 'root' as 'admin' }), TypeError)
+})
+
+t.test('partners upsert, get and list', async (t) => {
+  const { store } = await openStore(t)
+  await store.insertPolicy(policyRecord())
+  const river = partnerRecord()
+  await store.upsertPartner(river)
+  await store.upsertPartner(partnerRecord({ org: 'lake-pd', name: 'Lake PD', enabled: false, policyId: null, policyVersion: null }))
+  t.same(await store.getPartner('river-pd'), river)
+  t.equal((await store.getPartner('lake-pd'))?.enabled, false)
+  t.equal(await store.getPartner('hill-pd'), undefined)
+
+  await store.upsertPartner({ ...river, name: 'River PD (new)', enabled: false })
+  t.same(await store.getPartner('river-pd'), { ...river, name: 'River PD (new)', enabled: false }, 'upsert replaces')
+  t.same((await store.listPartners()).map((p) => p.org), ['lake-pd', 'river-pd'])
+  await t.rejects(store.upsertPartner(partnerRecord({ org: 'x', policyId: 'unknown', policyVersion: 1 })), { code: 'CW_ERR_CONFLICT' })
+})
+
+t.test('policies are versioned and immutable', async (t) => {
+  const { store } = await openStore(t)
+  const v1 = policyRecord()
+  const v2 = policyRecord({ version: 2, policy: { ...policyRecord().policy, version: 2, name: 'Wide v2' }, createdAt: T0 + 10 })
+  await store.insertPolicy(v2)
+  await store.insertPolicy(v1)
+  t.same(await store.getPolicy('policy-wide'), v2, 'latest version by default')
+  t.same(await store.getPolicy('policy-wide', 1), v1)
+  t.equal(await store.getPolicy('policy-wide', 3), undefined)
+  t.equal(await store.getPolicy('other'), undefined)
+  t.same(await store.listPolicies(), [v1, v2])
+  await t.rejects(store.insertPolicy(v1), { code: 'CW_ERR_CONFLICT' })
+})
+
+t.test('cases, folders and evidence round-trip', async (t) => {
+  const { store } = await openStore(t)
+  const record = caseRecord()
+  await store.insertCase(record)
+  await store.insertCase(caseRecord({ id: 'case-2', importedFrom: 'ext-9', createdAt: T0 + 1 }))
+  t.same(await store.getCase('case-1'), record)
+  t.equal(await store.getCase('nope'), undefined)
+  await store.updateCaseFields('case-1', { title: 'Renamed', tags: ['a', 'b'] }, T0 + 5)
+  t.same(await store.getCase('case-1'), { ...record, fields: { title: 'Renamed', tags: ['a', 'b'] }, updatedAt: T0 + 5 })
+  await t.rejects(store.updateCaseFields('nope', {}, T0), { code: 'CW_ERR_NOT_FOUND' })
+  t.same((await store.listCases()).map((c) => [c.id, c.importedFrom]), [['case-1', null], ['case-2', 'ext-9']])
+
+  const root = { id: 'f-root', caseId: 'case-1', parentId: null, name: 'Evidence' }
+  const photos = { id: 'f-photos', caseId: 'case-1', parentId: 'f-root', name: 'Photos' }
+  await store.insertFolder(root)
+  await store.insertFolder(photos)
+  await store.insertFolder({ ...root, caseId: 'case-2' })
+  t.same(await store.listFolders('case-1'), [root, photos])
+  t.same(await store.listFolders('case-3'), [])
+
+  const photo = evidenceRecord({ folderId: 'f-photos' })
+  const note = evidenceRecord({ id: 'ev-2', name: 'note.txt', attachmentOf: 'ev-1', doNotDisclose: true, size: 0, chunks: [] })
+  await store.insertEvidence(photo)
+  await store.insertEvidence(note)
+  t.same(await store.getEvidence('ev-1'), photo)
+  t.same(await store.getEvidence('ev-2'), note)
+  t.same(await store.listEvidence('case-1'), [photo, note])
+  t.same(await store.listEvidence('case-2'), [])
+  await t.rejects(store.insertEvidence(evidenceRecord({ id: 'ev-3', folderId: 'f-elsewhere' })), { code: 'CW_ERR_CONFLICT' })
+  await t.rejects(store.insertEvidence(evidenceRecord({ id: 'ev-4', caseId: 'case-2', folderId: 'f-photos' })), { code: 'CW_ERR_CONFLICT' }, 'folder of another case')
+})
+
+t.test('methods return copies and keep none of the caller objects', async (t) => {
+  const { store } = await openStore(t)
+  const record = caseRecord()
+  await store.insertCase(record)
+  ;(record.fields as Record<string, string>)['title'] = 'changed by caller'
+  const first = (await store.getCase('case-1'))!
+  t.equal(first.fields['title'], 'Burglary at 12 Elm St')
+  ;(first.fields['offenses'] as string[]).push('arson')
+  t.same((await store.getCase('case-1'))!.fields['offenses'], ['burglary', 'trespass'])
+  t.not(await store.getCase('case-1'), await store.getCase('case-1'))
+})
+
+t.test('outbound shares, revisions and receipts', async (t) => {
+  const store = await seededStore(t)
+  const share = outboundShareRecord()
+  await store.insertOutboundShare(share)
+  await store.insertOutboundShare(outboundShareRecord({ id: 'share-2', caseId: 'case-9', partnerOrg: 'lake-pd', createdAt: T0 + 1 }))
+  t.same(await store.getOutboundShare('share-1'), share)
+  t.equal(await store.getOutboundShare('nope'), undefined)
+  t.same((await store.listOutboundShares()).map((s) => s.id), ['share-1', 'share-2'])
+  t.same((await store.listOutboundShares('case-1')).map((s) => s.id), ['share-1'])
+  await t.rejects(store.insertOutboundShare(outboundShareRecord({ id: 'share-3', partnerOrg: 'unknown' })), { code: 'CW_ERR_CONFLICT' })
+
+  await store.updateOutboundStatus('share-1', 'rejected', 'CW_ERR_POLICY_VIOLATION', 'field not allowed', T0 + 7)
+  t.same(await store.getOutboundShare('share-1'), {
+    ...share,
+    status: 'rejected',
+    statusCode: 'CW_ERR_POLICY_VIOLATION',
+    statusDetail: 'field not allowed',
+    updatedAt: T0 + 7,
+  })
+  await t.rejects(store.updateOutboundStatus('nope', 'delivered', null, null, T0), { code: 'CW_ERR_NOT_FOUND' })
+
+  const rev1 = { shareId: 'share-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m1'), createdAt: T0 + 8, receiptJws: null }
+  await store.insertOutboundRevision(rev1, [fakeDigest('c1'), fakeDigest('c2'), fakeDigest('c1')])
+  const rev2 = { ...rev1, revision: 2, manifestJws: 'd.e.f', manifestDigest: fakeDigest('m2'), createdAt: T0 + 9 }
+  await store.insertOutboundRevision(rev2, [])
+  t.same(await store.getOutboundRevision('share-1', 1), rev1)
+  t.same(await store.getOutboundRevision('share-1', 2), rev2)
+  t.equal(await store.getOutboundRevision('share-1', 3), undefined)
+  const current = (await store.getOutboundShare('share-1'))!
+  t.equal(current.revision, 2, 'the share moves to its newest revision')
+  t.equal(current.updatedAt, T0 + 9)
+  await t.rejects(store.insertOutboundRevision(rev1, []), { code: 'CW_ERR_CONFLICT' }, 'a revision is stored once')
+  await t.rejects(store.insertOutboundRevision({ ...rev1, shareId: 'nope' }, []), { code: 'CW_ERR_CONFLICT' })
+
+  await store.setOutboundReceipt('share-1', 1, 'r.e.c')
+  t.equal((await store.getOutboundRevision('share-1', 1))?.receiptJws, 'r.e.c')
+  await t.rejects(store.setOutboundReceipt('share-1', 5, 'r.e.c'), { code: 'CW_ERR_NOT_FOUND' })
+})
+
+t.test('a revision with an invalid chunk digest stores nothing', async (t) => {
+  const store = await seededStore(t)
+  await store.insertOutboundShare(outboundShareRecord())
+  const revision = { shareId: 'share-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m'), createdAt: T0, receiptJws: null }
+  await t.rejects(store.insertOutboundRevision(revision, [fakeDigest('ok'), '../../etc/passwd']), TypeError)
+  t.equal(await store.getOutboundRevision('share-1', 1), undefined)
+  t.equal(await store.isChunkServable('river-pd', 'share-1', fakeDigest('ok'), T0), false)
+})
+
+t.test('insertOutboundRevision indexes 10,000 chunk digests quickly', async (t) => {
+  const store = await seededStore(t)
+  await store.insertOutboundShare(outboundShareRecord())
+  const digests = Array.from({ length: 10_000 }, (_, i) => fakeDigest(`chunk-${i}`))
+  const revision = { shareId: 'share-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m'), createdAt: T0, receiptJws: null }
+  const started = performance.now()
+  await store.insertOutboundRevision(revision, digests)
+  const elapsed = performance.now() - started
+  t.comment(`insertOutboundRevision, 10,000 digests: ${elapsed.toFixed(1)} ms`)
+  t.ok(elapsed < 100, `took ${elapsed.toFixed(1)} ms`)
+  t.equal(await store.isChunkServable('river-pd', 'share-1', digests[9_999]!, T0 + 1), true)
+})
+
+t.test('isChunkServable: only to the share partner, only while the share is live', async (t) => {
+  const store = await seededStore(t)
+  const chunk = fakeDigest('chunk')
+  const revision = (shareId: string) => ({ shareId, revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest(shareId), createdAt: T0, receiptJws: null })
+  await store.insertOutboundShare(outboundShareRecord({ id: 'share-1', expiresAt: T0 + 100 }))
+  await store.insertOutboundRevision(revision('share-1'), [chunk])
+
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0), true, 'right partner')
+  t.equal(await store.isChunkServable('lake-pd', 'share-1', chunk, T0), false, 'another partner')
+  t.equal(await store.isChunkServable('river-pd', 'share-1', fakeDigest('other'), T0), false, 'a chunk not in the share')
+  await store.insertOutboundShare(outboundShareRecord({ id: 'share-3', expiresAt: T0 + 100 }))
+  await store.insertOutboundRevision(revision('share-3'), [fakeDigest('other')])
+  t.equal(await store.isChunkServable('river-pd', 'share-3', chunk, T0), false, 'a chunk of another share of the same partner')
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0 + 100), false, 'at expiresAt')
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0 + 99), true, 'just before expiresAt')
+
+  await store.updateOutboundStatus('share-1', 'revoked', null, null, T0 + 1)
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0), false, 'revoked')
+  await store.updateOutboundStatus('share-1', 'expired', null, null, T0 + 1)
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0), false, 'expired status')
+  await store.updateOutboundStatus('share-1', 'failed', 'CW_ERR_UNAVAILABLE', 'peer down', T0 + 1)
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0), true, 'failed shares still retry, so stay servable')
+
+  // The same chunk in a live share to lake-pd does not make it servable to river-pd after revocation.
+  await store.updateOutboundStatus('share-1', 'revoked', null, null, T0 + 2)
+  await store.insertOutboundShare(outboundShareRecord({ id: 'share-2', partnerOrg: 'lake-pd' }))
+  await store.insertOutboundRevision(revision('share-2'), [chunk])
+  t.equal(await store.isChunkServable('lake-pd', 'share-2', chunk, T0), true)
+  t.equal(await store.isChunkServable('lake-pd', 'share-1', chunk, T0), false, 'not through a share addressed to another partner')
+  t.equal(await store.isChunkServable('river-pd', 'share-1', chunk, T0), false)
+})
+
+t.test('isChunkServable is an indexed lookup', async (t) => {
+  const { path } = await openStore(t)
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  const plan = raw
+    .prepare('EXPLAIN QUERY PLAN ' + SQL.isChunkServable)
+    .all({ digest: fakeDigest('x'), share: 'share-1', partner: 'river-pd', now: T0 })
+    .map((row) => String(row['detail']))
+  t.ok(plan.some((step) => /SEARCH c USING COVERING INDEX share_chunks_digest/.test(step)), plan.join('; '))
+  t.ok(plan.some((step) => /SEARCH s USING INDEX sqlite_autoindex_outbound_shares_1/.test(step)), plan.join('; '))
+  t.notOk(plan.some((step) => step.startsWith('SCAN')), 'no table scan')
+})
+
+t.test('inbound shares round-trip', async (t) => {
+  const { store } = await openStore(t)
+  const share = inboundShareRecord()
+  await store.insertInboundShare(share)
+  t.same(await store.getInboundShare('ext-1'), share)
+  t.same(await store.findInboundShare('hill-pd', 'share-1'), share)
+  t.equal(await store.findInboundShare('lake-pd', 'share-1'), undefined)
+  t.equal(await store.getInboundShare('nope'), undefined)
+  await t.rejects(store.insertInboundShare({ ...share, id: 'ext-2' }), { code: 'CW_ERR_CONFLICT' }, 'one local copy per sender share')
+
+  const updated = { ...share, revision: 2, status: 'complete' as const, completedAt: T0 + 60, receiptJws: 'r.e.c' }
+  await store.updateInboundShare(updated)
+  t.same(await store.getInboundShare('ext-1'), updated)
+  await t.rejects(store.updateInboundShare({ ...share, id: 'nope' }), { code: 'CW_ERR_NOT_FOUND' })
+  await store.insertInboundShare(inboundShareRecord({ id: 'ext-2', shareId: 'share-2', receivedAt: T0 + 1 }))
+  t.same((await store.listInboundShares()).map((s) => s.id), ['ext-1', 'ext-2'])
+})
+
+// spec: CW-SIG-012
+t.test('rememberJti records (iss, jti) once and returns the first digest after', async (t) => {
+  const { store } = await openStore(t)
+  t.equal(await store.rememberJti('hill-pd', 'jti-1', fakeDigest('a'), T0 + 100), undefined)
+  t.equal(await store.rememberJti('hill-pd', 'jti-1', fakeDigest('a'), T0 + 100), fakeDigest('a'), 'same object again')
+  t.equal(await store.rememberJti('hill-pd', 'jti-1', fakeDigest('b'), T0 + 200), fakeDigest('a'), 'another object, same jti')
+  t.equal(await store.rememberJti('lake-pd', 'jti-1', fakeDigest('c'), T0 + 100), undefined, 'jti is per issuer')
+  t.equal(await store.rememberJti('hill-pd', 'jti-2', fakeDigest('d'), T0 + 300), undefined)
+
+  await store.forgetExpiredJtis(T0 + 100)
+  t.equal(await store.rememberJti('hill-pd', 'jti-2', fakeDigest('e'), T0 + 300), fakeDigest('d'), 'unexpired ones are kept')
+  t.equal(await store.rememberJti('hill-pd', 'jti-1', fakeDigest('f'), T0 + 400), undefined, 'expired ones are forgotten')
+})
+
+t.test('rememberJti survives reopening', async (t) => {
+  const path = join(t.testdir(), 'caseway.db')
+  const first = await openSqliteMetadataStore(path)
+  await first.rememberJti('hill-pd', 'jti-1', fakeDigest('a'), T0 + 100)
+  await first.close()
+  const second = await openSqliteMetadataStore(path)
+  t.teardown(() => second.close())
+  t.equal(await second.rememberJti('hill-pd', 'jti-1', fakeDigest('b'), T0 + 100), fakeDigest('a'))
+})
+
+t.test('jobs: enqueue ignores a live duplicate', async (t) => {
+  const { store } = await openStore(t)
+  await store.enqueueJob(jobRecord())
+  await store.enqueueJob(jobRecord({ id: 'job-2', payload: { revision: 2 } }))
+  t.same((await store.listJobs()).map((j) => j.id), ['job-1'], 'pending duplicate ignored')
+  await store.claimDueJobs(T0, 10)
+  await store.enqueueJob(jobRecord({ id: 'job-3', createdAt: T0 + 1 }))
+  t.same((await store.listJobs()).map((j) => [j.id, j.state]), [['job-1', 'running'], ['job-3', 'pending']], 'a job enqueued while its twin runs waits')
+  t.same(await store.claimDueJobs(T0 + 1, 10), [], 'and is not claimed while the twin runs')
+  await store.completeJob('job-1', T0 + 1)
+  t.same((await store.claimDueJobs(T0 + 1, 10)).map((j) => j.id), ['job-3'], 'claimed once the twin is done')
+  await store.enqueueJob(jobRecord({ id: 'job-4', createdAt: T0 + 2 }))
+  await store.failJob('job-3', 'boom', T0 + 5, false, T0 + 2)
+  await store.enqueueJob(jobRecord({ id: 'job-5', kind: 'receipt', createdAt: T0 + 3 }))
+  t.same(
+    (await store.listJobs()).map((j) => [j.id, j.state]),
+    [['job-1', 'done'], ['job-3', 'done'], ['job-4', 'pending'], ['job-5', 'pending']],
+    'a failed job with a pending successor is superseded by it',
+  )
+  await t.rejects(store.enqueueJob(jobRecord({ id: 'job-6', ref: 'other', state: 'sleeping' as 'pending' })), TypeError)
+})
+
+t.test('jobs: claim due ones in runAt order, count the attempt, complete', async (t) => {
+  const { store } = await openStore(t)
+  await store.enqueueJob(jobRecord({ id: 'late', ref: 'a', runAt: T0 + 30 }))
+  await store.enqueueJob(jobRecord({ id: 'second', ref: 'b', runAt: T0 + 10 }))
+  await store.enqueueJob(jobRecord({ id: 'first', ref: 'c', runAt: T0 }))
+  await store.enqueueJob(jobRecord({ id: 'other-kind', kind: 'notify', ref: 'd', runAt: T0 }))
+
+  t.same(await store.claimDueJobs(T0 - 1, 10), [], 'nothing due yet')
+  const claimed = await store.claimDueJobs(T0 + 10, 10, ['deliver'])
+  t.same(claimed.map((j) => [j.id, j.state, j.attempts, j.updatedAt]), [
+    ['first', 'running', 1, T0 + 10],
+    ['second', 'running', 1, T0 + 10],
+  ])
+  t.same(await store.claimDueJobs(T0 + 10, 10, ['deliver']), [], 'a claimed job is not claimed twice')
+  t.same((await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id), ['other-kind'], 'limit, oldest runAt first')
+  t.same((await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id), ['late'])
+  t.same(await store.claimDueJobs(T0 + 60, 5, []), [])
+
+  await store.completeJob('first', T0 + 70)
+  const first = (await store.listJobs('c'))[0]!
+  t.same([first.state, first.updatedAt, first.payload], ['done', T0 + 70, { revision: 1 }])
+  await t.rejects(store.completeJob('nope', T0), { code: 'CW_ERR_NOT_FOUND' })
+})
+
+t.test('jobs: fail to pending with backoff, or dead; reset running after a crash', async (t) => {
+  const { store } = await openStore(t)
+  await store.enqueueJob(jobRecord({ id: 'a', ref: 'a' }))
+  await store.enqueueJob(jobRecord({ id: 'b', ref: 'b' }))
+  await store.enqueueJob(jobRecord({ id: 'c', ref: 'c' }))
+  await store.claimDueJobs(T0, 10)
+
+  await store.failJob('a', 'CW_ERR_UNAVAILABLE: peer down', T0 + 30, false, T0 + 1)
+  const [a] = await store.listJobs('a')
+  t.same([a!.state, a!.runAt, a!.lastError, a!.attempts, a!.updatedAt], ['pending', T0 + 30, 'CW_ERR_UNAVAILABLE: peer down', 1, T0 + 1])
+  t.same(await store.claimDueJobs(T0 + 29, 10), [], 'not before its runAt')
+  t.same((await store.claimDueJobs(T0 + 30, 10)).map((j) => [j.id, j.attempts]), [['a', 2]])
+
+  await store.failJob('b', 'bad manifest', T0 + 1, true, T0 + 1)
+  t.equal((await store.listJobs('b'))[0]!.state, 'dead')
+  await store.enqueueJob(jobRecord({ id: 'b2', ref: 'b' }))
+  t.equal((await store.listJobs('b')).length, 2, 'a dead job does not block a new one')
+  await t.rejects(store.failJob('nope', 'x', T0, false, T0), { code: 'CW_ERR_NOT_FOUND' })
+
+  t.equal(await store.resetRunningJobs(T0 + 50), 2, 'a and c were running')
+  t.same((await store.listJobs()).filter((j) => j.state === 'running'), [])
+  t.equal(await store.resetRunningJobs(T0 + 50), 0)
+  t.same((await store.claimDueJobs(T0 + 50, 10)).map((j) => j.id).sort(), ['a', 'b2', 'c'])
+})
+
+t.test('transaction commits all or nothing', async (t) => {
+  const { store } = await openStore(t)
+  const value = await store.transaction(async (tx) => {
+    await tx.insertCase(caseRecord({ id: 'a' }))
+    await tx.insertCase(caseRecord({ id: 'b' }))
+    t.same((await tx.listCases()).map((c) => c.id), ['a', 'b'], 'reads see the transaction own writes')
+    return 42
+  })
+  t.equal(value, 42)
+  t.same((await store.listCases()).map((c) => c.id), ['a', 'b'])
+
+  await t.rejects(
+    store.transaction(async (tx) => {
+      await tx.insertCase(caseRecord({ id: 'c' }))
+      await tx.rememberJti('hill-pd', 'jti-1', fakeDigest('x'), T0)
+      throw new Error('boom')
+    }),
+    { message: 'boom' },
+  )
+  t.equal(await store.getCase('c'), undefined, 'rolled back')
+  t.equal(await store.rememberJti('hill-pd', 'jti-1', fakeDigest('y'), T0), undefined, 'rolled back')
+
+  await t.rejects(
+    store.transaction(async (tx) => {
+      await tx.insertCase(caseRecord({ id: 'd' }))
+      await tx.insertCase(caseRecord({ id: 'a' }))
+    }),
+    { code: 'CW_ERR_CONFLICT' },
+  )
+  t.equal(await store.getCase('d'), undefined, 'a failing statement rolls back the whole transaction')
+})
+
+t.test('a nested transaction is a savepoint', async (t) => {
+  const { store } = await openStore(t)
+  await store.transaction(async (tx) => {
+    await tx.insertCase(caseRecord({ id: 'outer' }))
+    await t.rejects(
+      tx.transaction(async (inner) => {
+        await inner.insertCase(caseRecord({ id: 'inner' }))
+        throw new Error('inner fails')
+      }),
+    )
+    await tx.transaction(async (inner) => inner.insertCase(caseRecord({ id: 'inner-ok' })))
+  })
+  t.same((await store.listCases()).map((c) => c.id), ['outer', 'inner-ok'])
+})
+
+t.test('the transaction store cannot be used after the transaction', async (t) => {
+  const { store } = await openStore(t)
+  let leaked: MetadataStore | undefined
+  await store.transaction(async (tx) => {
+    leaked = tx
+  })
+  await t.rejects(leaked!.insertCase(caseRecord()), { message: /after its transaction ended/ })
+  t.same(await store.listCases(), [])
+})
+
+t.test('calling the outer store inside its transaction fails instead of deadlocking', async (t) => {
+  const { store } = await openStore(t)
+  await t.rejects(
+    store.transaction(async (tx) => {
+      await tx.insertCase(caseRecord({ id: 'a' }))
+      await store.insertCase(caseRecord({ id: 'b' }))
+    }),
+    { message: /inside its own transaction/ },
+  )
+  t.same(await store.listCases(), [], 'rolled back')
+  let later: Promise<unknown> | undefined
+  await store.transaction(async () => {
+    later = new Promise((resolve) => setTimeout(resolve, 20)).then(() => store.insertCase(caseRecord({ id: 'c' })))
+  })
+  await later
+  t.ok(await store.getCase('c'), 'a callback that runs after the transaction may use the store')
+})
+
+t.test('concurrent callers wait for a transaction in progress', async (t) => {
+  const { store } = await openStore(t)
+  const events: string[] = []
+  const tx = store.transaction(async (tx) => {
+    await tx.insertCase(caseRecord({ id: 'a' }))
+    events.push('tx: inserted a')
+    await delay(30)
+    await tx.insertCase(caseRecord({ id: 'b' }))
+    events.push('tx: inserted b')
+  })
+  const reader = store.listCases().then((cases) => events.push(`reader saw ${cases.map((c) => c.id).join(',')}`))
+  const writer = store.insertCase(caseRecord({ id: 'c' })).then(() => events.push('writer inserted c'))
+  await Promise.all([tx, reader, writer])
+  t.same(events, ['tx: inserted a', 'tx: inserted b', 'reader saw a,b', 'writer inserted c'])
+
+  const failing = store.transaction(async (tx) => {
+    await tx.insertCase(caseRecord({ id: 'd' }))
+    await delay(30)
+    throw new Error('abort')
+  })
+  const during = store.getCase('d')
+  await t.rejects(failing)
+  t.equal(await during, undefined, 'a caller queued during the transaction never sees its rolled-back writes')
+})
+
+t.test('migrations are idempotent and the store refuses a newer database', async (t) => {
+  const path = join(t.testdir(), 'caseway.db')
+  const first = await openSqliteMetadataStore(path)
+  await first.insertCase(caseRecord())
+  await first.close()
+  const second = await openSqliteMetadataStore(path)
+  t.same(await second.getCase('case-1'), caseRecord(), 'data kept')
+  await second.close()
+
+  const raw = new DatabaseSync(path)
+  const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => r['version'])
+  t.same(versions, [1], 'each migration recorded once')
+  raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)').run()
+  raw.close()
+  await t.rejects(openSqliteMetadataStore(path), { message: /newer/ })
+})
+
+t.test('a closed store refuses calls; bad arguments are TypeErrors', async (t) => {
+  const path = join(t.testdir(), 'caseway.db')
+  const store = await openSqliteMetadataStore(path)
+  const pending = store.insertCase(caseRecord())
+  await store.close()
+  await pending
+  await t.rejects(store.listCases(), { message: /closed/ })
+  await store.close()
+
+  await t.rejects(openSqliteMetadataStore(''), TypeError)
+  const { store: open } = await openStore(t)
+  await t.rejects(open.insertCase(caseRecord({ createdAt: 1.5 })), TypeError, 'timestamps are integer seconds')
+  await t.rejects(open.claimDueJobs(T0, -1), TypeError)
+  await t.rejects(open.transaction(null as unknown as () => Promise<void>), TypeError)
+})
