@@ -10,6 +10,7 @@ import type { Signer, TrustAnchor } from '#protocol'
 import type { NodeConfig } from './config/schema.ts'
 import type { MetadataStore } from './store/metadata_store.ts'
 import type { BlobStore } from './store/blob_store.ts'
+import type { AnyNodeEvent } from './events.ts'
 
 /** This node's own PKI material, read from the pki directory at start-up. */
 export interface Identity {
@@ -45,4 +46,6 @@ export interface NodeContext {
   trustAnchors(): Promise<TrustAnchor[]>
   /** Call after partners change (import, enable, disable): the federation listener reloads its CAs. */
   trustChanged(): Promise<void>
+  /** Records a domain event (audit trail, notifications, metrics subscribe to it). */
+  record(event: AnyNodeEvent): Promise<void>
 }

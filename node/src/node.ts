@@ -14,6 +14,7 @@ import type { TrustAnchor } from '#protocol'
 import { nodePath } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import type { Clock, Jobs, NodeContext } from './context.ts'
+import { EventBus } from './events.ts'
 import { createFederationServer } from './federation/server.ts'
 import { loadIdentity } from './identity.ts'
 import { JobRunner } from './jobs/job_runner.ts'
@@ -25,6 +26,8 @@ import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts
 
 export interface CasewayNode {
   readonly ctx: NodeContext
+  /** Subscribe to domain events (audit trail, notifications, metrics). */
+  readonly events: EventBus
   /** `https://host:port` of the federation listener, once started. */
   readonly federationUrl: string
   /** `http://host:port` of the local listener, once started. */
@@ -76,6 +79,7 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
   const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))
   const blobs = await openFsBlobStore(nodePath(config, config.storage.blobs))
 
+  const events = new EventBus((error, event) => log.error({ err: error, event: event.type }, 'event subscriber failed'))
   let runner: JobRunner | undefined
   let reloadTrust: (() => Promise<void>) | undefined
   const jobs: Jobs = {
@@ -99,6 +103,7 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     async trustChanged(): Promise<void> {
       await reloadTrust?.()
     },
+    record: (event) => events.record(event),
   }
   const peer = createPeerClient(ctx)
   runner = new JobRunner({
@@ -119,6 +124,7 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
   let localUrl = ''
   return {
     ctx,
+    events,
     get federationUrl() {
       return federationUrl
     },

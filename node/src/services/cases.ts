@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { CaseRecord, FolderRecord } from '../store/metadata_store.ts'
 
 export type CaseFields = Record<string, string | string[]>
@@ -28,12 +29,13 @@ export interface CaseDetail extends CaseRecord {
 }
 
 /** Creates a case with `fields`. @throws {RequestError} `CW_ERR_BAD_REQUEST` naming the field. */
-export async function createCase(ctx: NodeContext, input: { fields: unknown }): Promise<CaseRecord> {
+export async function createCase(ctx: NodeContext, input: { fields: unknown }, actor: Actor = SYSTEM_ACTOR): Promise<CaseRecord> {
   const fields = checkFields(input?.fields ?? {}, false)
   const now = nowSeconds(ctx)
   const record: CaseRecord = { id: randomUUID(), fields, createdAt: now, updatedAt: now, importedFrom: null }
   await ctx.store.insertCase(record)
   ctx.log.info({ caseId: record.id }, 'case created')
+  await ctx.record({ type: 'case.created', caseId: record.id, actor })
   return record
 }
 
@@ -43,9 +45,9 @@ export async function createCase(ctx: NodeContext, input: { fields: unknown }): 
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_BAD_REQUEST`.
  */
-export async function updateCase(ctx: NodeContext, id: string, input: { fields: unknown }): Promise<CaseRecord> {
+export async function updateCase(ctx: NodeContext, id: string, input: { fields: unknown }, actor: Actor = SYSTEM_ACTOR): Promise<CaseRecord> {
   const changes = checkFields(input?.fields ?? {}, true)
-  return ctx.store.transaction(async (store) => {
+  const updated = await ctx.store.transaction(async (store) => {
     const existing = await store.getCase(id)
     if (existing === undefined) throw notFound(id)
     const fields: CaseFields = { ...existing.fields }
@@ -60,6 +62,8 @@ export async function updateCase(ctx: NodeContext, id: string, input: { fields: 
     await store.updateCaseFields(id, fields, updatedAt)
     return { ...existing, fields, updatedAt }
   })
+  await ctx.record({ type: 'case.updated', caseId: id, actor, fields: Object.keys(changes) })
+  return updated
 }
 
 export async function listCases(ctx: NodeContext): Promise<CaseRecord[]> {

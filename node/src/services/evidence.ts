@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { chunkStream, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { EvidenceRecord } from '../store/metadata_store.ts'
 import { requireCase } from './cases.ts'
 
@@ -45,6 +46,7 @@ export async function uploadEvidence(
   caseId: string,
   metadata: EvidenceMetadata,
   body: AsyncIterable<Uint8Array>,
+  actor: Actor = SYSTEM_ACTOR,
 ): Promise<EvidenceRecord> {
   const checked = await checkMetadata(ctx, caseId, metadata)
   const chunkSize = ctx.config.transfers.chunkSize
@@ -84,6 +86,7 @@ export async function uploadEvidence(
   }
   await ctx.store.insertEvidence(record)
   ctx.log.info({ caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
+  await ctx.record({ type: 'evidence.uploaded', caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
   return record
 }
 

@@ -10,6 +10,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { DIGEST_PREFIX, PROTOCOL_VERSION, signReceipt, type CaseManifest, type DeliveryReceipt, type EvidenceItem } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { partnerActor, SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { JOB, type JobKind } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
@@ -87,15 +88,28 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient): Record<
       const { status, answer } = await peer.offer(partner, revision.manifestJws, signal)
       log.info({ answer: status, needed: answer.needed.length }, 'offer accepted by partner')
       await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null)
+      if (status === 202) {
+        await ctx.record({ type: 'share.offered', caseId: share.caseId, actor: SYSTEM_ACTOR, shareId: share.id, partner: share.partnerOrg, revision: share.revision })
+      }
     } catch (error) {
       if (signal.aborted) throw error
       if (error instanceof PeerRefusal && !error.retryable) {
         log.warn({ code: error.code, status: error.status }, 'offer refused by partner')
         await moveOutbound(share.id, share.revision, inFlight, 'rejected', error.code, error.detail)
+        await ctx.record({
+          type: 'share.rejected',
+          caseId: share.caseId,
+          actor: partnerActor(share.partnerOrg),
+          shareId: share.id,
+          partner: share.partnerOrg,
+          revision: share.revision,
+          code: error.code,
+        })
         throw new PermanentJobError(error.message, { cause: error })
       }
       const code = (error as { code?: unknown }).code
       await moveOutbound(share.id, share.revision, inFlight, 'failed', typeof code === 'string' ? code : null, (error as Error).message)
+      await ctx.record({ type: 'share.failed', caseId: share.caseId, actor: SYSTEM_ACTOR, shareId: share.id, partner: share.partnerOrg, error: (error as Error).message })
       throw error
     }
   }
@@ -127,8 +141,15 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient): Record<
         return { ...current, status: problem === undefined ? 'complete' : 'rejected', statusDetail: problem?.detail ?? null, completedAt: now, receiptJws }
       })
       if (finished) {
-        if (problem === undefined) log.info('revision received and verified')
-        else log.warn({ code: problem.code }, 'revision rejected after its chunks were received')
+        const about = { caseId: inbound.id, actor: SYSTEM_ACTOR, sender: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision }
+        if (problem === undefined) {
+          log.info('revision received and verified')
+          const bytes = inbound.manifest.evidence.reduce((sum, item) => sum + item.size, 0)
+          await ctx.record({ type: 'inbound.completed', ...about, bytes })
+        } else {
+          log.warn({ code: problem.code }, 'revision rejected after its chunks were received')
+          await ctx.record({ type: 'inbound.rejected', ...about, code: problem.code })
+        }
         await ctx.jobs.enqueue(JOB.receipt, inbound.id, { revision: inbound.revision })
         return
       }

@@ -8,8 +8,9 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest } from '#protocol'
+import { CasewayError, enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { partnerActor } from '../events.ts'
 import type { OfferAnswer } from '../federation/wire.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
@@ -30,6 +31,16 @@ export interface AcceptedOffer {
  * the first failing check; nothing is stored then.
  */
 export async function acceptOffer(ctx: NodeContext, peerOrg: string, jws: string): Promise<AcceptedOffer> {
+  try {
+    return await verifyAndStoreOffer(ctx, peerOrg, jws)
+  } catch (error) {
+    // A refusal is on the record too (SPEC.md CW-FED-001: the refusal is the only trace).
+    if (error instanceof CasewayError) await ctx.record({ type: 'offer.refused', actor: partnerActor(peerOrg), code: error.code })
+    throw error
+  }
+}
+
+async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: string): Promise<AcceptedOffer> {
   const currentDate = ctx.clock.now()
   // spec: CW-FED-001, CW-SIG-013 — §8 steps 1–16 (size, header, chain, signature, claims, schema, provenance).
   const verified = await verifyManifest(jws, {
@@ -89,6 +100,15 @@ export async function acceptOffer(ctx: NodeContext, peerOrg: string, jws: string
   const { created, record } = outcome
   if (created) {
     ctx.log.info({ peerOrg, shareId: record.shareId, revision: record.revision, inboundId: record.id }, 'offer accepted')
+    await ctx.record({
+      type: 'inbound.received',
+      caseId: record.id,
+      actor: partnerActor(peerOrg),
+      sender: peerOrg,
+      shareId: record.shareId,
+      revision: record.revision,
+      items: record.manifest.evidence.length,
+    })
     // Wakes the runner; the job row itself was committed with the share (a duplicate is ignored).
     await ctx.jobs.enqueue(JOB.fetch, record.id, { revision: record.revision })
   }

@@ -22,6 +22,7 @@ import {
   type SharingPolicy,
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { userActor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
 import type {
@@ -170,6 +171,15 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
     { shareId, caseId: share.caseId, partner: share.partnerOrg, policyId: policy.id, policyVersion: policy.version, items: shared.length },
     'share created',
   )
+  await ctx.record({
+    type: 'share.created',
+    caseId: share.caseId,
+    actor: userActor(share.createdBy),
+    shareId,
+    partner: share.partnerOrg,
+    revision: 1,
+    items: shared.length,
+  })
   return { share, revision, manifest }
 }
 

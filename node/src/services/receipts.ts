@@ -9,6 +9,7 @@
  */
 import { RequestError, VerificationError, verifyReceipt, type DeliveryReceipt } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { partnerActor } from '../events.ts'
 import type { ReceiptAnswer } from '../federation/wire.ts'
 
 /** Largest receipt accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */
@@ -43,6 +44,7 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
   const answer: ReceiptAnswer = { share: receipt.share, revision: receipt.revision, status: receipt.status }
   const now = Math.floor(currentDate.getTime() / 1000)
 
+  let caseId = ''
   const recorded = await ctx.store.transaction(async (tx) => {
     // spec: CW-SIG-012
     const seen = await tx.rememberJti(receipt.iss, receipt.jti, digest, receipt.exp)
@@ -63,6 +65,7 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
       throw new RequestError('CW_ERR_CONFLICT', `revision ${receipt.revision} already has a receipt with status ${recorded}`)
     }
     await tx.setOutboundReceipt(share.id, receipt.revision, jws)
+    caseId = share.caseId
     // Only a receipt for the latest revision moves a share that is still in flight.
     if (receipt.revision === share.revision && (share.status === 'processing' || share.status === 'failed')) {
       if (receipt.status === 'delivered') await tx.updateOutboundStatus(share.id, 'delivered', null, null, now)
@@ -70,7 +73,13 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
     }
     return true
   })
-  if (recorded) ctx.log.info({ peerOrg, shareId: receipt.share, revision: receipt.revision, status: receipt.status }, 'receipt recorded')
+  if (recorded) {
+    ctx.log.info({ peerOrg, shareId: receipt.share, revision: receipt.revision, status: receipt.status }, 'receipt recorded')
+    const about = { caseId, actor: partnerActor(peerOrg), shareId: receipt.share, partner: peerOrg, revision: receipt.revision }
+    await ctx.record({ type: 'receipt.verified', ...about, status: receipt.status })
+    if (receipt.status === 'delivered') await ctx.record({ type: 'share.delivered', ...about })
+    else await ctx.record({ type: 'share.rejected', ...about, code: receipt.problem?.code ?? 'CW_ERR_INTERNAL' })
+  }
   return { recorded, answer }
 }
 

@@ -11,6 +11,7 @@ import { buildPartnerBundle, type PartnerBundle, type Signer, type TrustAnchor }
 import { createOrgCa, issueNodeCertificate, issueSigningCertificate, privateKeyToPem, type KeyedCertificate } from '#certs'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../src/context.ts'
+import type { AnyNodeEvent } from '../../src/events.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
@@ -54,6 +55,8 @@ export interface TestContext {
   self: TestOrg
   /** Jobs enqueued so far, in order. */
   jobs: EnqueuedJob[]
+  /** Domain events recorded so far, in order. */
+  events: AnyNodeEvent[]
   /** How many times `trustChanged` was called. */
   trustChanges: () => number
   dir: string
@@ -102,6 +105,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     },
   }
   let trustChanges = 0
+  const events: AnyNodeEvent[] = []
   const ctx: NodeContext = {
     config,
     identity,
@@ -116,11 +120,15 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     async trustChanged() {
       trustChanges += 1
     },
+    async record(event) {
+      events.push(event)
+    },
   }
   return {
     ctx,
     self,
     jobs: enqueued,
+    events,
     trustChanges: () => trustChanges,
     dir,
     async close() {

@@ -5,6 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
+import { userActor } from '../../events.ts'
+import { principalOf } from '../auth.ts'
 import { createCase, createFolder, getCase, listCases, updateCase } from '../../services/cases.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
@@ -19,7 +21,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
         response: { 201: ref('Case', 'The new case'), ...problems(400) },
       },
     },
-    async (request, reply) => reply.code(201).send(await createCase(ctx, { fields: request.body.fields ?? {} })),
+    async (request, reply) => reply.code(201).send(await createCase(ctx, { fields: request.body.fields ?? {} }, userActor(principalOf(request).userId))),
   )
 
   app.get(
@@ -58,7 +60,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
         response: { 200: ref('Case', 'The case as changed'), ...problems(400, 404) },
       },
     },
-    async (request) => updateCase(ctx, request.params.id, { fields: request.body.fields }),
+    async (request) => updateCase(ctx, request.params.id, { fields: request.body.fields }, userActor(principalOf(request).userId)),
   )
 
   app.post<{ Params: { id: string }; Body: { name: string; parentId?: string } }>(

@@ -8,6 +8,8 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../../context.ts'
+import { userActor } from '../../events.ts'
+import { principalOf } from '../auth.ts'
 import { listEvidence, openEvidence, uploadEvidence } from '../../services/evidence.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { BINARY, inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
@@ -59,7 +61,7 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
           throw new RequestError('CW_ERR_UNSUPPORTED_MEDIA_TYPE', `send the file as ${OCTET_STREAM}`)
         }
         const { name, category, mediaType, folderId, doNotDisclose, attachmentOf } = request.query
-        const record = await uploadEvidence(ctx, request.params.id, { name, category, mediaType, folderId, doNotDisclose, attachmentOf }, request.body)
+        const record = await uploadEvidence(ctx, request.params.id, { name, category, mediaType, folderId, doNotDisclose, attachmentOf }, request.body, userActor(principalOf(request).userId))
         return reply.code(201).send(record)
       },
     )

@@ -18,6 +18,7 @@ import {
 import { certificateFingerprint } from '#protocol'
 import { parseConfig } from '../../../src/config/load.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../../src/context.ts'
+import type { AnyNodeEvent } from '../../../src/events.ts'
 import { createFederationServer, type FederationServer } from '../../../src/federation/server.ts'
 import { JobRunner } from '../../../src/jobs/job_runner.ts'
 import { createPeerClient, type PeerClient } from '../../../src/peer/peer_client.ts'
@@ -118,6 +119,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
   let runner: JobRunner | undefined
   let server: FederationServer | undefined
   const jobs: Jobs = { enqueue: (kind, ref, payload, runAt) => runner!.enqueue(kind, ref, payload, runAt) }
+  const events: AnyNodeEvent[] = []
   const ctx: NodeContext = {
     config,
     identity: org.identity,
@@ -131,6 +133,9 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     },
     async trustChanged() {
       await server?.reloadTrust()
+    },
+    async record(event) {
+      events.push(event)
     },
   }
   const peer = createPeerClient(ctx)

@@ -1,0 +1,85 @@
+/**
+ * Domain events: what happened on this node, recorded once by the service that did it and
+ * fanned out to the subscribers that care (audit trail, notifications, metrics). Services
+ * never call those subsystems directly, so each can change without touching the others.
+ *
+ * `record` awaits every subscriber: when it resolves, the audit entry is written and the
+ * notification job is queued. A subscriber failure is logged and never undoes the action.
+ *
+ * @module
+ */
+
+/** Who did it: a local user (by token), a partner organization, or the node itself. */
+export type Actor = { kind: 'user'; id: string } | { kind: 'partner'; org: string } | { kind: 'system' }
+
+interface Base {
+  /** Local case id, or the external case (inbound share) id, the event belongs to. */
+  caseId: string
+  actor: Actor
+}
+
+export type NodeEvent =
+  | (Base & { type: 'case.created' })
+  | (Base & { type: 'case.updated'; fields: string[] })
+  | (Base & { type: 'evidence.uploaded'; evidenceId: string; digest: string; size: number })
+  | (Base & { type: 'share.created'; shareId: string; partner: string; revision: number; items: number })
+  | (Base & { type: 'share.offered'; shareId: string; partner: string; revision: number })
+  | (Base & { type: 'share.delivered'; shareId: string; partner: string; revision: number })
+  | (Base & { type: 'share.rejected'; shareId: string; partner: string; revision: number; code: string })
+  | (Base & { type: 'share.failed'; shareId: string; partner: string; error: string })
+  | (Base & { type: 'receipt.verified'; shareId: string; partner: string; revision: number; status: 'delivered' | 'rejected' })
+  | (Base & { type: 'inbound.received'; sender: string; shareId: string; revision: number; items: number })
+  | (Base & { type: 'inbound.completed'; sender: string; shareId: string; revision: number; bytes: number })
+  | (Base & { type: 'inbound.rejected'; sender: string; shareId: string; revision: number; code: string })
+  | (Base & { type: 'evidence.viewed'; evidenceId: string })
+  | (Base & { type: 'evidence.downloaded'; evidenceId: string; bytes: number })
+  | (Base & { type: 'case.viewed' })
+  | (Base & { type: 'case.imported'; importedCaseId: string })
+  | (Base & { type: 'action.refused'; action: string; code: string })
+
+/** A refusal that belongs to no case (an offer refused before anything was stored). */
+export interface RefusalEvent {
+  type: 'offer.refused'
+  actor: Actor
+  code: string
+  shareId?: string
+}
+
+export type AnyNodeEvent = NodeEvent | RefusalEvent
+
+export type EventSubscriber = (event: AnyNodeEvent) => Promise<void> | void
+
+/** Fans events out to subscribers. */
+export class EventBus {
+  readonly #subscribers: EventSubscriber[] = []
+  readonly #onError: (error: unknown, event: AnyNodeEvent) => void
+
+  constructor(onError: (error: unknown, event: AnyNodeEvent) => void) {
+    this.#onError = onError
+  }
+
+  subscribe(subscriber: EventSubscriber): void {
+    this.#subscribers.push(subscriber)
+  }
+
+  async record(event: AnyNodeEvent): Promise<void> {
+    for (const subscriber of this.#subscribers) {
+      try {
+        await subscriber(event)
+      } catch (error) {
+        this.#onError(error, event)
+      }
+    }
+  }
+}
+
+/** The node itself (jobs, expiry). */
+export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system' })
+
+export function userActor(userId: string): Actor {
+  return { kind: 'user', id: userId }
+}
+
+export function partnerActor(org: string): Actor {
+  return { kind: 'partner', org }
+}
