@@ -9,6 +9,7 @@ COPY cli ./cli
 COPY protocol ./protocol
 COPY certs ./certs
 COPY node ./node
+RUN mkdir /data && chown node:node /data
 USER node
 ENTRYPOINT ["node", "bin/caseway.js"]
 CMD ["--help"]

@@ -6,15 +6,17 @@
  */
 import { Command } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
+import * as audit from './commands/audit.ts'
 import * as certs from './commands/certs.ts'
 import * as demo from './commands/demo.ts'
 import * as node from './commands/node.ts'
 import * as partner from './commands/partner.ts'
+import * as tokens from './commands/tokens.ts'
 import * as verify from './commands/verify.ts'
 import { reportError } from './errors.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [node, certs, partner, verify, demo]
+const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, audit, demo]
 
 /** The program with every command registered; it throws instead of exiting. */
 export function createProgram(): Command {

@@ -23,6 +23,7 @@ interface StartOptions {
   init?: boolean
   org: string
   name: string
+  host: string
   adminToken?: boolean
 }
 
@@ -64,13 +65,14 @@ export function register(program: Command): void {
     .option('--init', 'create the node first if the directory holds none (with --org and --name)')
     .option('--org <id>', 'organization id for --init', 'local-agency')
     .option('--name <name>', 'display name for --init', 'Local Agency')
+    .option('--host <dns-name>', 'host name partners reach the federation listener on, for --init', 'localhost')
     .option('--admin-token', 'create and print a new admin token at start-up')
     .action(async (options: StartOptions) => {
       const { initNode, createNode, createToken, loadConfig, CONFIG_FILE } = await import('../../node/src/index.ts')
       const { access } = await import('node:fs/promises')
       const { join } = await import('node:path')
       const exists = await access(join(options.dir, CONFIG_FILE)).then(() => true, () => false)
-      if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir })
+      if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host })
       const config = await loadConfig(options.dir)
       const node = await createNode(config)
       let stopping = false

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { NotificationChannel } from './store/metadata_store.ts'
 
 /** Who did it: a local user (by token), a partner organization, or the node itself. */
 export type Actor = { kind: 'user'; id: string } | { kind: 'partner'; org: string } | { kind: 'system' }
@@ -36,6 +37,9 @@ export type NodeEvent =
   | (Base & { type: 'case.viewed' })
   | (Base & { type: 'case.imported'; importedCaseId: string })
   | (Base & { type: 'action.refused'; action: string; code: string })
+  // Notifications of an inbound share (caseId = the external case): one event per delivery attempt outcome.
+  | (Base & { type: 'notification.sent'; channel: NotificationChannel; revision: number; attempts: number })
+  | (Base & { type: 'notification.failed'; channel: NotificationChannel; revision: number; attempts: number; error: string; dead: boolean })
 
 /** A refusal that belongs to no case (an offer refused before anything was stored). */
 export interface RefusalEvent {

@@ -8,3 +8,12 @@ export { initNode, type InitNodeOptions, type InitializedNode } from './init_nod
 export { loadConfig, parseConfig, ConfigError, CONFIG_FILE } from './config/load.ts'
 export type { NodeConfig } from './config/schema.ts'
 export { createToken } from './services/tokens.ts'
+export {
+  verifyWebhookSignature,
+  signWebhookBody,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_EVENT_ID_HEADER,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type WebhookVerification,
+} from './notifications/signature.ts'
+export type { ShareReceivedEvent } from './notifications/webhook.ts'

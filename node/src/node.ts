@@ -19,7 +19,12 @@ import { createFederationServer } from './federation/server.ts'
 import { loadIdentity } from './identity.ts'
 import { JobRunner } from './jobs/job_runner.ts'
 import { createLocalServer } from './local/server.ts'
+import { createMetrics, type NodeMetrics } from './metrics/metrics.ts'
+import { observedPeerClient } from './metrics/observed_peer_client.ts'
+import { notificationJobHandlers } from './notifications/notification_jobs.ts'
+import { notificationSubscriber } from './notifications/notification_subscriber.ts'
 import { createPeerClient } from './peer/peer_client.ts'
+import { auditSubscriber } from './services/audit.ts'
 import { exchangeJobHandlers } from './services/exchange_jobs.ts'
 import { openFsBlobStore } from './store/fs_blob_store.ts'
 import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
@@ -28,6 +33,8 @@ export interface CasewayNode {
   readonly ctx: NodeContext
   /** Subscribe to domain events (audit trail, notifications, metrics). */
   readonly events: EventBus
+  /** This node's metrics (its own Prometheus registry), served at /metrics on the local listener. */
+  readonly metrics: NodeMetrics
   /** `https://host:port` of the federation listener, once started. */
   readonly federationUrl: string
   /** `http://host:port` of the local listener, once started. */
@@ -53,9 +60,29 @@ export const LOG_REDACT = [
   '*.jws',
   '*.manifestJws',
   '*.receiptJws',
+  // Notification secrets (config.notifications.smtp.password, config.notifications.webhook.secret).
+  'password',
+  '*.password',
+  '*.smtp.password',
+  '*.notifications.smtp.password',
+  '*.*.notifications.smtp.password',
+  '*.webhook.secret',
+  '*.notifications.webhook.secret',
+  '*.*.notifications.webhook.secret',
 ]
 
 const systemClock: Clock = { now: () => new Date() }
+
+/** How long one phase of `stop()` may take before the node moves on. */
+const STOP_PHASE_MS = 5000
+
+async function bounded(log: Logger, phase: string, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_PHASE_MS)))
+  const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), late])
+  clearTimeout(timer)
+  if (outcome === 'late') log.warn({ phase, ms: STOP_PHASE_MS }, 'stop phase ran over its bound: moving on')
+}
 
 function isLogger(value: Logger | LoggerOptions | undefined): value is Logger {
   return typeof (value as Logger | undefined)?.child === 'function'
@@ -80,6 +107,8 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
   const blobs = await openFsBlobStore(nodePath(config, config.storage.blobs))
 
   const events = new EventBus((error, event) => log.error({ err: error, event: event.type }, 'event subscriber failed'))
+  // The audit trail first: when `record` resolves, the entry is committed (CW-AUD-001).
+  events.subscribe(auditSubscriber({ store, clock }))
   let runner: JobRunner | undefined
   let reloadTrust: (() => Promise<void>) | undefined
   const jobs: Jobs = {
@@ -105,26 +134,30 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     },
     record: (event) => events.record(event),
   }
-  const peer = createPeerClient(ctx)
+  events.subscribe(notificationSubscriber(ctx))
+  const metrics = createMetrics(ctx)
+  events.subscribe(metrics.observe)
+  const peer = observedPeerClient(createPeerClient(ctx), metrics.peerSucceeded)
   runner = new JobRunner({
     store,
     clock,
     log: log.child({ component: 'jobs' }),
-    handlers: exchangeJobHandlers(ctx, peer),
+    handlers: { ...exchangeJobHandlers(ctx, peer, metrics), ...notificationJobHandlers(ctx) },
     concurrency: 4,
     retryBaseMs: config.transfers.retryBaseMs,
     retryMaxMs: config.transfers.retryMaxMs,
     maxAttempts: config.transfers.maxAttempts,
   })
-  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }) })
+  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics })
   reloadTrust = federation.reloadTrust
-  const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }) })
+  const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }), metrics })
 
   let federationUrl = ''
   let localUrl = ''
   return {
     ctx,
     events,
+    metrics,
     get federationUrl() {
       return federationUrl
     },
@@ -140,9 +173,11 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
       log.info({ federation: federationUrl, local: localUrl }, 'node started')
     },
     async stop() {
-      await Promise.allSettled([federation.app.close(), local.close()])
-      await runner!.stop()
-      await peer.close()
+      // Each phase is bounded, so one stuck connection cannot keep the process from stopping;
+      // a phase that runs over is named in the log. Jobs resume at the next start either way.
+      await bounded(log, 'listeners', Promise.allSettled([federation.app.close(), local.close()]))
+      await bounded(log, 'jobs', runner!.stop())
+      await bounded(log, 'peer connections', peer.close())
       await store.close()
       log.info('node stopped')
     },

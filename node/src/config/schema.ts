@@ -14,6 +14,12 @@ export const configSchema = {
   additionalProperties: false,
   required: ['org', 'name', 'federation', 'local'],
   properties: {
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { enabled: { type: 'boolean', default: true, description: 'Serve Prometheus metrics at /metrics on the local listener.' } },
+    },
     org: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$', description: 'This organization\'s org id.' },
     name: { type: 'string', minLength: 1, maxLength: 200, description: 'Display name.' },
     federation: {
@@ -71,6 +77,16 @@ export const configSchema = {
         manifestBytes: { type: 'integer', minimum: 33554432, default: 33554432 },
         jsonBodyBytes: { type: 'integer', minimum: 1024, default: 1048576 },
         requestTimeoutMs: { type: 'integer', minimum: 1000, default: 60000 },
+        rateLimit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Requests per minute before 429 CW_ERR_RATE_LIMITED; 0 = no limit.',
+          properties: {
+            federationPerMinute: { type: 'integer', minimum: 0, default: 6000, description: 'Per partner organization, on the federation listener.' },
+            localPerMinute: { type: 'integer', minimum: 0, default: 6000, description: 'Per bearer token (or client address without one), on the local listener.' },
+          },
+        },
       },
     },
     log: {
@@ -78,6 +94,72 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' } },
+    },
+    notifications: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Telling our users that a share arrived: e-mail over SMTP and a signed webhook, each off unless configured.',
+      properties: {
+        smtp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['host', 'port', 'from'],
+          dependentRequired: { user: ['password'], password: ['user'] },
+          properties: {
+            host: { type: 'string', minLength: 1, description: 'SMTP server host name or address.' },
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            secure: { type: 'boolean', default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.' },
+            requireTLS: { type: 'boolean', default: false, description: 'Send only after STARTTLS succeeded.' },
+            user: { type: 'string', minLength: 1, description: 'SMTP AUTH user (with password).' },
+            password: { type: 'string', minLength: 1, description: 'SMTP AUTH password. Never logged.' },
+            from: {
+              type: 'string',
+              pattern: '^(?:[^<>\\r\\n]*<[^\\s@<>,;"]+@[^\\s@<>,;"]+>|[^\\s@<>,;"]+@[^\\s@<>,;"]+)$',
+              description: 'Sender: "Caseway <caseway@agency.example>" or a bare address.',
+            },
+          },
+        },
+        webhook: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url', 'secret'],
+          properties: {
+            url: {
+              type: 'string',
+              pattern: '^(?:https://[^\\s/?#@\\\\]+|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::[0-9]{1,5})?)(?:[/?#]\\S*)?$',
+              description: 'Where share.received events are POSTed: https, or http on loopback only; no user info.',
+            },
+            secret: { type: 'string', minLength: 32, description: 'HMAC-SHA256 key of the Caseway-Signature header (at least 32 characters). Never logged.' },
+          },
+        },
+        agencyAddress: {
+          type: 'string',
+          pattern: '^[^\\s@<>,;"]+@[^\\s@<>,;"]+$',
+          description: 'E-mailed about a share to the entire agency when no user of ours has an address.',
+        },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'How local API callers authenticate: cw_ tokens always; OIDC bearer JWTs when oidc is set.',
+      properties: {
+        oidc: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['issuer', 'audience', 'jwksUrl'],
+          properties: {
+            issuer: { type: 'string', minLength: 1, description: 'Expected iss of the JWTs.' },
+            audience: { type: 'string', minLength: 1, description: 'Expected aud of the JWTs.' },
+            jwksUrl: { type: 'string', pattern: '^(https://|http://(127\\.0\\.0\\.1|localhost|\\[::1\\])[:/])', description: 'JWKS of the identity provider (https, or http on loopback).' },
+            userClaim: { type: 'string', minLength: 1, default: 'sub', description: 'Claim holding the local user id.' },
+            groupsClaim: { type: 'string', minLength: 1, default: 'groups', description: 'Claim holding the group ids.' },
+            adminGroups: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Members of these groups get the admin role.' },
+          },
+        },
+      },
     },
   },
 } as const
@@ -97,8 +179,39 @@ export interface NodeConfig {
     readonly maxAttempts: number
     readonly shareDurationSeconds: number
   }
-  readonly limits: { readonly manifestBytes: number; readonly jsonBodyBytes: number; readonly requestTimeoutMs: number }
+  readonly limits: {
+    readonly manifestBytes: number
+    readonly jsonBodyBytes: number
+    readonly requestTimeoutMs: number
+    readonly rateLimit: { readonly federationPerMinute: number; readonly localPerMinute: number }
+  }
+  readonly metrics: { readonly enabled: boolean }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
+  readonly notifications: {
+    readonly smtp?: {
+      readonly host: string
+      readonly port: number
+      readonly secure: boolean
+      readonly requireTLS: boolean
+      readonly user?: string
+      /** Never logged (LOG_REDACT). */
+      readonly password?: string
+      readonly from: string
+    }
+    /** `secret` is never logged (LOG_REDACT). */
+    readonly webhook?: { readonly url: string; readonly secret: string }
+    readonly agencyAddress?: string
+  }
+  readonly auth: {
+    readonly oidc?: {
+      readonly issuer: string
+      readonly audience: string
+      readonly jwksUrl: string
+      readonly userClaim: string
+      readonly groupsClaim: string
+      readonly adminGroups: readonly string[]
+    }
+  }
   /** Absolute directory the relative paths above are resolved against (not in the file). */
   readonly dir: string
 }

@@ -105,6 +105,25 @@ export interface Share {
   expiresAt: number
 }
 
+export interface User {
+  id: string
+  name: string
+  email: string | null
+  badge: string | null
+  role: 'admin' | 'member'
+  kind: 'user' | 'service'
+  disabled: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface Group {
+  id: string
+  name: string
+  createdAt: number
+  members: string[]
+}
+
 export type ExternalStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' | 'expired'
 
 export interface ExternalCaseSummary {
@@ -116,6 +135,8 @@ export interface ExternalCaseSummary {
   receivedAt: number
   completedAt: number | null
   expiresAt: number
+  /** `administration`: an administrator who is not a recipient sees the metadata only (CW-LOC-001). */
+  access: 'recipient' | 'administration'
 }
 
 export interface ExternalEvidence {
@@ -211,8 +232,22 @@ export class LocalClient {
     return (await response.json()) as { status: 'ok' }
   }
 
+  /** A token for an existing user, with at most its role (CW-LOC-004). */
   createToken(userId: string, role: 'admin' | 'member'): Promise<CreatedToken> {
     return this.#json('POST', '/tokens', { userId, role })
+  }
+
+  createUser(user: { id: string; name?: string; email?: string; badge?: string; role?: 'admin' | 'member'; kind?: 'user' | 'service' }): Promise<User> {
+    return this.#json('POST', '/users', user)
+  }
+
+  createGroup(group: { id: string; name?: string; members?: string[] }): Promise<Group> {
+    return this.#json('POST', '/groups', group)
+  }
+
+  /** Imports an external case as a local case (recipients only; the sender's policy must permit import, CW-LOC-003). */
+  importExternalCase(id: string): Promise<Case> {
+    return this.#json('POST', `/external-cases/${encodeURIComponent(id)}/import`)
   }
 
   /** Pins a partner from its bundle and the CA fingerprint obtained out of band (CW-TRUST-002). */

@@ -154,6 +154,12 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   await pair(metroApi, metro, county, say)
   await pair(countyApi, county, metro, say)
 
+  // The receiving agency's people: only the recipients a share names see it (CW-LOC-001).
+  await countyApi.createUser({ id: 'ada', name: 'Ada Quinn', email: 'ada@county-da.example' })
+  await countyApi.createGroup({ id: 'felony-unit', name: 'Felony unit', members: ['ada'] })
+  const adaApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: (await countyApi.createToken('ada', 'member')).token })
+  say(`${county.name} adds its prosecutor Ada Quinn to the group felony-unit and gives her a token.`)
+
   // 4. A sharing policy, assigned to the partner.
   const review = await metroApi.createPolicy(REVIEW_POLICY)
   await metroApi.assignPolicy(county.org, review.id, review.version)
@@ -199,7 +205,7 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   if (delivered.status !== 'delivered') throw new Error(`share ${share.id} ended ${delivered.status}${delivered.statusCode === null ? '' : ` with ${delivered.statusCode}`}: ${delivered.statusDetail ?? ''}`)
 
   // 7. The receiver's external case.
-  const external = await externalCaseOf(countyApi, share.id, timeoutMs)
+  const external = await externalCaseOf(adaApi, share.id, timeoutMs)
   say(`${county.name} sees the external case "${external.case.fields['title']}" (${external.case.fields['caseNumber']}), shared by ${external.sender.name}, status ${external.status}, for ${recipientsOf(external)}:`)
   for (const item of external.evidence) say(`  - ${item.name}: ${item.category}, ${mib(item.size)}, ${short(item.digest)}`)
   const shownFields = Object.keys(external.case.fields).sort().join(', ')
@@ -211,7 +217,7 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
 
   // 8. A download whose SHA-256 matches.
   const bodycam = external.evidence.find((item) => item.name === 'bodycam-unit-12.mp4')!
-  const download = await countyApi.downloadExternalEvidence(external.id, bodycam.id)
+  const download = await adaApi.downloadExternalEvidence(external.id, bodycam.id)
   const original = uploaded.get('bodycam-unit-12.mp4')!
   if (download.digest !== original.digest || download.size !== original.size) {
     throw new Error(`downloaded ${bodycam.name} hashes to ${download.digest} (${download.size} bytes); ${metro.name} stored ${original.digest} (${original.size} bytes)`)
@@ -232,11 +238,11 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   const second = await metroApi.createShare({ caseId: theCase.id, partnerOrg: county.org, scope: 'evidence', evidenceIds: [statement.id] })
   const secondDelivered = await followShare(metroApi, second, say, timeoutMs, elapsed)
   if (secondDelivered.status !== 'delivered') throw new Error(`share ${second.id} ended ${secondDelivered.status}: ${secondDelivered.statusDetail ?? ''}`)
-  const secondExternal = await externalCaseOf(countyApi, second.id, timeoutMs)
-  const refusedDownload = await refusal(() => countyApi.downloadExternalEvidence(secondExternal.id, secondExternal.evidence[0]!.id))
+  const secondExternal = await externalCaseOf(adaApi, second.id, timeoutMs)
+  const refusedDownload = await refusal(() => adaApi.downloadExternalEvidence(secondExternal.id, secondExternal.evidence[0]!.id))
   expectCode(refusedDownload, 'CW_ERR_ACTION_NOT_ALLOWED', 'downloading from the view-only share')
   say(`${county.name} tries to download ${secondExternal.evidence[0]!.name} from that second share: refused, ${refusedDownload.status} ${refusedDownload.code} (${refusedDownload.problem?.detail ?? ''}).`)
-  const again = await countyApi.downloadExternalEvidence(external.id, external.evidence.find((item) => item.name === 'witness-statement.pdf')!.id)
+  const again = await adaApi.downloadExternalEvidence(external.id, external.evidence.find((item) => item.name === 'witness-statement.pdf')!.id)
   if (again.digest !== statement.digest) throw new Error('the first share no longer serves witness-statement.pdf intact')
   say(`The first share keeps the policy it was made under: ${county.name} can still download witness-statement.pdf from it (SHA-256 matches).`)
 

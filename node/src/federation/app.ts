@@ -14,6 +14,7 @@ import fp from 'fastify-plugin'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
+import { installRateLimit } from '../http/rate_limit.ts'
 import { openChunk, type OpenChunk } from '../services/chunks.ts'
 import { acceptOffer } from '../services/inbound.ts'
 import { acceptReceipt, RECEIPT_MAX_BYTES } from '../services/receipts.ts'
@@ -31,6 +32,18 @@ import {
 
 export interface FederationAppOptions {
   ctx: NodeContext
+  /** Told what the listener did (metrics); optional. */
+  observer?: FederationObserver
+}
+
+/** What the listener reports: the node's metrics implement it. */
+export interface FederationObserver {
+  /** EP-2 sent `bytes` of a chunk to `peerOrg` in full. */
+  chunkServed(peerOrg: string, bytes: number): void
+  /** A request from `peerOrg` was answered with success. */
+  peerSucceeded(peerOrg: string): void
+  /** A problem with `code` was answered (to anyone). */
+  problemAnswered(code: string): void
 }
 
 const problems = { '4xx': problemSchema, '5xx': problemSchema } as const
@@ -41,10 +54,17 @@ function joseBody(request: FastifyRequest): string {
   return request.body
 }
 
-async function federationRoutes(app: FastifyInstance, { ctx }: FederationAppOptions): Promise<void> {
-  installProblemHandler(app)
+async function federationRoutes(app: FastifyInstance, { ctx, observer }: FederationAppOptions): Promise<void> {
+  installProblemHandler(app, observer && ((code) => observer.problemAnswered(code)))
   app.decorateRequest('peer', null)
   app.addHook('onRequest', identifyPeer(ctx))
+  // spec: CW-FED-012 — per partner organization, after the peer is identified.
+  await installRateLimit(app, { perMinute: ctx.config.limits.rateLimit.federationPerMinute, key: (request) => `peer:${peerOf(request).org}` })
+  if (observer !== undefined) {
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.peer !== null && reply.statusCode < 400 && reply.raw.writableFinished) observer.peerSucceeded(request.peer.org)
+    })
+  }
 
   // spec: CW-FED-002, CW-FED-011 — application/jose only, as text, bounded (1 MiB unless a route says more).
   app.removeAllContentTypeParsers()
@@ -77,6 +97,11 @@ async function federationRoutes(app: FastifyInstance, { ctx }: FederationAppOpti
       }
       const { stream, size, range, partial } = chunk
       request.log.debug({ shareId, digest, start: range.start, end: range.end }, 'serving chunk')
+      if (observer !== undefined && request.method === 'GET') {
+        // Counted once the whole body has been handed to the connection ('finish' does not fire on an abort).
+        const peerOrg = peerOf(request).org
+        reply.raw.once('finish', () => observer.chunkServed(peerOrg, range.end - range.start + 1))
+      }
       reply.header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes').header('content-length', range.end - range.start + 1)
       if (partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`)
       return reply.send(stream)

@@ -10,7 +10,8 @@ import type { Server } from 'node:https'
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { NodeContext } from '../context.ts'
-import { federationApp } from './app.ts'
+import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../http/problem_handler.ts'
+import { federationApp, type FederationObserver } from './app.ts'
 
 export interface FederationServer {
   /** Not listening yet: `await app.listen({ host, port })`, `await app.close()`. */
@@ -22,6 +23,8 @@ export interface FederationServer {
 export interface FederationServerOptions {
   /** Logger of the listener's requests; default `ctx.log`. */
   logger?: Logger
+  /** Told what the listener did (the node's metrics). */
+  observer?: FederationObserver
 }
 
 /** A TLS handshake, or request headers, slower than this are dropped (CW-FED-011). */
@@ -61,8 +64,10 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
     requestTimeout: requestTimeoutMs,
     bodyLimit: ctx.config.limits.jsonBodyBytes,
     trustProxy: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: problemFrameworkErrors(options.observer && ((code) => options.observer!.problemAnswered(code))),
   })
-  await app.register(federationApp, { ctx })
+  await app.register(federationApp, options.observer === undefined ? { ctx } : { ctx, observer: options.observer })
   return {
     app,
     async reloadTrust() {

@@ -20,6 +20,7 @@ const FASTIFY_CODES: Readonly<Record<string, ProblemCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'CW_ERR_BAD_REQUEST',
   FST_ERR_VALIDATION: 'CW_ERR_BAD_REQUEST',
   FST_ERR_BAD_URL: 'CW_ERR_BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'CW_ERR_BAD_REQUEST',
   FST_ERR_RATE_LIMITED: 'CW_ERR_RATE_LIMITED',
 }
 
@@ -44,15 +45,39 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   return reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem)
 }
 
-/** Installs the error and not-found handlers on an instance. */
-export function installProblemHandler(app: FastifyInstance): void {
+/**
+ * Installs the error and not-found handlers on an instance. `onProblem` (metrics) hears of
+ * every problem answered, with its code.
+ */
+export function installProblemHandler(app: FastifyInstance, onProblem?: (code: ProblemCode, request: FastifyRequest) => void): void {
+  const answer = (reply: FastifyReply, request: FastifyRequest, error: CasewayError) => {
+    onProblem?.(error.code, request)
+    return sendProblem(reply, request, error)
+  }
   app.setErrorHandler((error, request, reply) => {
     const { error: mapped, internal } = asCasewayError(error)
     if (internal) request.log.error({ err: error }, 'unhandled error')
     else request.log.info({ code: mapped.code, at: mapped.at }, 'request refused')
-    return sendProblem(reply, request, mapped)
+    return answer(reply, request, mapped)
   })
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new RequestError('CW_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    answer(reply, request, new RequestError('CW_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   )
+}
+
+/** Longest path parameter either listener routes (ids are at most 128 characters); longer is a 400 problem. */
+export const MAX_PARAM_LENGTH = 256
+
+/**
+ * fastify's `frameworkErrors` option. A malformed URL or an overlong path parameter is refused
+ * by the router before any hook or handler runs, and would otherwise be answered with fastify's
+ * own JSON: with this, it is a problem document too (CW-ERR-001).
+ */
+export function problemFrameworkErrors(onProblem?: (code: ProblemCode, request: FastifyRequest) => void) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const { error: mapped } = asCasewayError(error)
+    request.log.info({ code: mapped.code, fastifyCode: error.code }, 'request refused by the router')
+    onProblem?.(mapped.code, request)
+    void sendProblem(reply, request, mapped)
+  }
 }

@@ -10,6 +10,13 @@ export const JOB = {
   fetch: 'fetch',
   /** Receiver: POST the signed receipt to the sender (EP-3). ref = inbound share id. */
   receipt: 'receipt',
+  /** Receiver: e-mail our users that a share arrived. ref = `<inbound id>:<revision>`. */
+  notifyEmail: 'notify-email',
+  /** Receiver: POST the signed share.received event to the agency's webhook. ref = `<inbound id>:<revision>`. */
+  notifyWebhook: 'notify-webhook',
 } as const
 
 export type JobKind = (typeof JOB)[keyof typeof JOB]
+
+/** The kinds the exchange handlers (`services/exchange_jobs.ts`) run. */
+export type ExchangeJobKind = typeof JOB.offer | typeof JOB.fetch | typeof JOB.receipt

@@ -8,15 +8,23 @@
  * @module
  */
 import swagger from '@fastify/swagger'
-import type { FastifyInstance } from 'fastify'
+import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
-import { installAuth } from './auth.ts'
+import { installRateLimit } from '../http/rate_limit.ts'
+import { createMetrics, type NodeMetrics } from '../metrics/metrics.ts'
+import { bearerToken, installAuth } from './auth.ts'
+import { documentProblems } from './problem_responses.ts'
+import { auditRoutes } from './routes/audit.ts'
+import { caseAccessRoutes } from './routes/case_access.ts'
 import { caseRoutes } from './routes/cases.ts'
+import { operationsRoutes } from './routes/operations.ts'
 import { evidenceRoutes } from './routes/evidence.ts'
 import { externalCaseRoutes } from './routes/external_cases.ts'
 import { partnerRoutes } from './routes/partners.ts'
 import { policyRoutes } from './routes/policies.ts'
+import { principalRoutes } from './routes/principals.ts'
 import { shareRoutes } from './routes/shares.ts'
 import { tokenRoutes } from './routes/tokens.ts'
 import { SHARED_SCHEMAS, problems } from './schemas.ts'
@@ -24,6 +32,17 @@ import { localValidatorCompiler } from './validation.ts'
 
 export interface LocalAppOptions {
   ctx: NodeContext
+  /**
+   * The node's metrics, served at /metrics when `metrics.enabled`. Without them the app makes
+   * its own (store and certificate gauges, process metrics; nothing it is not told about).
+   */
+  metrics?: NodeMetrics
+}
+
+/** Rate-limit key of a local request: its bearer token (hashed; never kept as such), else its address. */
+function localRateKey(request: FastifyRequest): string {
+  const token = bearerToken(request.headers.authorization)
+  return token === undefined ? `ip:${request.ip}` : `token:${createHash('sha256').update(token).digest('hex')}`
 }
 
 export const API_PREFIX = '/api/v1'
@@ -37,6 +56,8 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
   app.addHook('onRoute', (route) => {
     route.bodyLimit ??= ctx.config.limits.jsonBodyBytes
   })
+  // Every documented route lists the problems authentication, validation and limits may answer.
+  app.addHook('onRoute', documentProblems)
 
   await app.register(swagger, {
     openapi: {
@@ -55,12 +76,14 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
     },
   })
 
+  // Before authentication, so that guessing tokens is limited too.
+  await installRateLimit(app, { perMinute: ctx.config.limits.rateLimit.localPerMinute, key: localRateKey })
   installAuth(app, ctx)
 
   app.get(
     '/healthz',
     {
-      config: { public: true },
+      config: { public: true, rateLimit: false },
       schema: {
         tags: ['operations'],
         summary: 'Liveness',
@@ -71,16 +94,20 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
     async () => ({ status: 'ok' as const }),
   )
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
+  operationsRoutes(app, ctx, options.metrics ?? (ctx.config.metrics.enabled ? createMetrics(ctx) : undefined))
 
   await app.register(
     async (api) => {
       tokenRoutes(api, ctx)
+      principalRoutes(api, ctx)
       partnerRoutes(api, ctx)
       policyRoutes(api, ctx)
       caseRoutes(api, ctx)
+      caseAccessRoutes(api, ctx)
       evidenceRoutes(api, ctx)
       shareRoutes(api, ctx)
       externalCaseRoutes(api, ctx)
+      auditRoutes(api, ctx)
     },
     { prefix: API_PREFIX },
   )

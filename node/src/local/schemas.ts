@@ -194,15 +194,16 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
   {
     $id: 'ExternalCaseSummary',
     type: 'object',
-    required: ['id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt'],
+    required: ['id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt', 'recipients', 'policy', 'access'],
     properties: externalSummaryProperties(),
   },
   {
     $id: 'ExternalCase',
     type: 'object',
+    description: 'For an administrator who is not a recipient (access "administration"), case, evidence and message are left out.',
     required: [
       'id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt',
-      'case', 'evidence', 'message', 'recipients', 'scope', 'live', 'policy',
+      'recipients', 'scope', 'live', 'policy', 'access', 'notifications',
     ],
     properties: {
       ...externalSummaryProperties(),
@@ -236,14 +237,23 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
         },
       },
       message: { type: ['string', 'null'] },
-      recipients: { type: 'array', items: { $ref: 'Recipient#' } },
       scope: { enum: ['case', 'folders', 'evidence'] },
       live: { type: 'boolean' },
-      policy: {
-        type: 'object',
-        description: "The sender's effective policy: what our users may do with this case.",
-        required: ['id', 'version', 'name', 'permissions', 'maxDurationSeconds'],
-        properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions, maxDurationSeconds: { type: 'integer' } },
+      notifications: {
+        type: 'array',
+        description: 'Delivery state of the notifications (e-mail, webhook) of each revision received, by revision then channel.',
+        items: {
+          type: 'object',
+          required: ['revision', 'channel', 'status', 'attempts', 'lastError', 'updatedAt'],
+          properties: {
+            revision: { type: 'integer' },
+            channel: { enum: ['email', 'webhook'] },
+            status: { enum: ['pending', 'sent', 'failed', 'dead'], description: 'failed: the last attempt failed and it is retrying; dead: retries exhausted.' },
+            attempts: { type: 'integer' },
+            lastError: { type: ['string', 'null'], description: 'Why the last attempt failed (e.g. "webhook answered HTTP 500").' },
+            updatedAt: seconds,
+          },
+        },
       },
     },
   },
@@ -264,6 +274,14 @@ function externalSummaryProperties(): Schema {
     receivedAt: seconds,
     completedAt: { type: ['integer', 'null'] },
     expiresAt: seconds,
+    recipients: { type: 'array', description: 'Who the sender named (CW-LOC-001).', items: { $ref: 'Recipient#' } },
+    policy: {
+      type: 'object',
+      description: "The sender's effective policy: what our users may do with this case.",
+      required: ['id', 'version', 'name', 'permissions', 'maxDurationSeconds'],
+      properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions, maxDurationSeconds: { type: 'integer' } },
+    },
+    access: { enum: ['recipient', 'administration'], description: 'recipient: the caller sees the content; administration: an administrator sees the metadata only.' },
   }
 }
 
@@ -282,6 +300,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   413: 'Too large',
   415: 'Unsupported media type',
   422: 'Partner bundle or fingerprint refused',
+  429: 'Too many requests (Retry-After gives the seconds to wait)',
   500: 'Internal error',
 }
 

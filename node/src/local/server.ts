@@ -6,26 +6,41 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { NodeContext } from '../context.ts'
+import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../http/problem_handler.ts'
+import type { NodeMetrics } from '../metrics/metrics.ts'
 import { localApp } from './app.ts'
 
 export interface LocalServerOptions {
   /** The node's pino logger (or `false` for none). */
   logger: FastifyBaseLogger | false
+  /** The node's metrics, served at /metrics (default: a registry of this listener's own). */
+  metrics?: NodeMetrics
 }
+
+/** Request headers slower than this are dropped (a slowloris client); bodies are not bounded in time. */
+const HEADERS_TIMEOUT_MS = 10_000
+/** How often Node checks the header deadline (its default, 30 s, lets a slow client linger). */
+const DEADLINE_CHECK_MS = 1000
 
 export async function createLocalServer(ctx: NodeContext, options: LocalServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: ctx.config.limits.jsonBodyBytes,
     // Uploads and downloads of large evidence last as long as they last; a stalled connection
-    // is cut by the socket timeout instead.
+    // is cut by the socket timeout instead, and headers must arrive within the headers timeout.
     requestTimeout: 0,
     connectionTimeout: ctx.config.limits.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, ctx.config.limits.requestTimeoutMs),
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+    },
     return503OnClosing: true,
     exposeHeadRoutes: true,
     // Never trust X-Forwarded-* unless a deployment configures a proxy explicitly.
     trustProxy: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: problemFrameworkErrors(),
   })
-  await app.register(localApp, { ctx })
+  await app.register(localApp, options.metrics === undefined ? { ctx } : { ctx, metrics: options.metrics })
   return app
 }

@@ -179,7 +179,9 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
     async close() {
       const open = [...agents.values()]
       agents.clear()
-      await Promise.all(open.map(({ agent }) => agent.close().catch(() => undefined)))
+      // Called after the jobs have stopped: nothing in flight is still wanted, so connections are
+      // torn down rather than drained (a graceful close could wait on a peer that is gone).
+      await Promise.all(open.map(({ agent }) => agent.destroy().catch(() => undefined)))
     },
   }
 }

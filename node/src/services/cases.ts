@@ -28,12 +28,20 @@ export interface CaseDetail extends CaseRecord {
   folders: FolderRecord[]
 }
 
-/** Creates a case with `fields`. @throws {RequestError} `CW_ERR_BAD_REQUEST` naming the field. */
+/**
+ * Creates a case with `fields`. A user actor becomes the case's owner (`access.ts`); a case the
+ * node creates itself has no owner and is administrators' only.
+ *
+ * @throws {RequestError} `CW_ERR_BAD_REQUEST` naming the field.
+ */
 export async function createCase(ctx: NodeContext, input: { fields: unknown }, actor: Actor = SYSTEM_ACTOR): Promise<CaseRecord> {
   const fields = checkFields(input?.fields ?? {}, false)
   const now = nowSeconds(ctx)
   const record: CaseRecord = { id: randomUUID(), fields, createdAt: now, updatedAt: now, importedFrom: null }
-  await ctx.store.insertCase(record)
+  await ctx.store.transaction(async (store) => {
+    await store.insertCase(record)
+    if (actor.kind === 'user') await store.setCaseAccess({ caseId: record.id, owner: actor.id, team: [], updatedAt: now })
+  })
   ctx.log.info({ caseId: record.id }, 'case created')
   await ctx.record({ type: 'case.created', caseId: record.id, actor })
   return record

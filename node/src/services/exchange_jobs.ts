@@ -12,7 +12,7 @@ import { DIGEST_PREFIX, PROTOCOL_VERSION, signReceipt, type CaseManifest, type D
 import type { NodeContext } from '../context.ts'
 import { partnerActor, SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
-import { JOB, type JobKind } from '../jobs/kinds.ts'
+import { JOB, type ExchangeJobKind } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
 import { PeerRefusal, PeerUnreachable } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
@@ -50,8 +50,22 @@ export async function neededChunks(blobs: BlobStore, manifest: CaseManifest): Pr
   return needed
 }
 
+/** What the exchange jobs report (the node's metrics implement it). */
+export interface ExchangeObserver {
+  /** The fetch job stored `bytes` of a chunk pulled from `peerOrg` (its digest matched). */
+  chunkStored(peerOrg: string, bytes: number): void
+}
+
+/** Counts the bytes of `body` as they pass. */
+async function* counted(body: AsyncIterable<Uint8Array>, count: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const piece of body) {
+    count.bytes += piece.byteLength
+    yield piece
+  }
+}
+
 /** The handler of each exchange job kind, for the job runner. */
-export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient): Record<JobKind, JobHandler> {
+export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient, observer?: ExchangeObserver): Record<ExchangeJobKind, JobHandler> {
   const seconds = () => Math.floor(ctx.clock.now().getTime() / 1000)
 
   /** The enabled partner `org`, or a retryable error: an admin may enable it again. */
@@ -171,12 +185,14 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient): Record<
       if (signal.aborted || gone !== undefined || unreachable) return
       try {
         const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
+        const count = { bytes: 0 }
         try {
           // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-          await ctx.blobs.put(digest, body, { maxBytes: limits.get(digest)! })
+          await ctx.blobs.put(digest, observer === undefined ? body : counted(body, count), { maxBytes: limits.get(digest)! })
         } finally {
           body.destroy()
         }
+        observer?.chunkStored(partner.org, count.bytes)
       } catch (error) {
         if (signal.aborted) return
         failed += 1

@@ -242,8 +242,12 @@ function checkInput(input: CreateShareInput): CheckedInput {
     ) {
       throw bad(`a recipient is { kind: user|group|email|badge|agency, id: 1 to ${MAX_RECIPIENT_ID_LENGTH} characters }`, `/recipients/${index}`)
     }
+    if (recipient.kind === 'agency' && recipient.id !== partnerOrg) throw bad(`an agency recipient names the partner organization "${partnerOrg}"`, `/recipients/${index}/id`)
+    if (recipient.kind === 'email' && !/^[^\s@]+@[^\s@]+$/.test(recipient.id)) throw bad('an email recipient is an e-mail address', `/recipients/${index}/id`)
     return { kind: recipient.kind, id: recipient.id }
   })
+  // A share always names its recipients (SPEC.md CW-LOC-001): none named means the entire agency.
+  if (checkedRecipients.length === 0) checkedRecipients.push({ kind: 'agency', id: partnerOrg })
   return { caseId, partnerOrg, scope: scope as ShareScope, folderIds, evidenceIds, message, recipients: checkedRecipients, createdBy }
 }
 

@@ -1,6 +1,8 @@
 /**
- * Bearer tokens of the local API: an administrator creates one per user (or system); the
- * secret is shown once and only its SHA-256 is stored.
+ * Bearer tokens of the local API: an administrator creates one for a user (a person or a
+ * service account); the secret is shown once and only its SHA-256 is stored. With
+ * `auth.oidc` configured, a bearer that is a JWT is verified as an OIDC token instead
+ * (`oidc.ts`); `cw_` tokens keep working.
  *
  * @module
  */
@@ -8,6 +10,8 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { Role, TokenRecord } from '../store/metadata_store.ts'
+import { looksLikeJwt, verifyOidcToken } from './oidc.ts'
+import { checkTokenRole, ensureUser } from './principals.ts'
 
 /** Prefix of every token, so a leaked one is recognisable (secret scanners). */
 export const TOKEN_PREFIX = 'cw_'
@@ -33,22 +37,46 @@ export interface CreatedToken {
 
 /** The caller a valid token identifies. */
 export interface Principal {
-  tokenId: string
+  /** The local token's id; null for an OIDC token. */
+  tokenId: string | null
   userId: string
   role: Role
+  /** Group ids: the user's local group memberships, plus the OIDC groups claim. */
+  groups: string[]
+}
+
+export interface CreateTokenOptions {
+  /**
+   * Refuse a user that does not exist (the admin API). Otherwise a missing user is created
+   * with the token's role (`caseway init`, `caseway tokens create`).
+   */
+  requireUser?: boolean
 }
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex')
 }
 
-/** Creates a token for `userId` with `role`; returns the secret once. */
-export async function createToken(ctx: NodeContext, input: CreateTokenInput): Promise<CreatedToken> {
+/**
+ * Creates a token for user `userId` with `role` (at most the user's role); returns the secret
+ * once.
+ *
+ * @throws {RequestError} `CW_ERR_BAD_REQUEST` (ids, role above the user's, disabled user),
+ *   `CW_ERR_NOT_FOUND` (no such user, with `requireUser`).
+ */
+export async function createToken(ctx: Pick<NodeContext, 'store' | 'clock' | 'log'>, input: CreateTokenInput, options: CreateTokenOptions = {}): Promise<CreatedToken> {
   if (typeof input?.userId !== 'string' || !USER_ID_PATTERN.test(input.userId)) {
     throw new RequestError('CW_ERR_BAD_REQUEST', 'userId must be 1 to 200 characters without control characters', { at: '/userId' })
   }
   if (typeof input.role !== 'string' || !ROLES.has(input.role)) {
     throw new RequestError('CW_ERR_BAD_REQUEST', 'role must be "admin" or "member"', { at: '/role' })
+  }
+  if (options.requireUser === true) {
+    const user = await ctx.store.getUser(input.userId)
+    if (user === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no user "${input.userId}"`, { at: '/userId' })
+    checkTokenRole(user, input.role)
+  } else {
+    await ensureUser(ctx, input.userId, input.role)
   }
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
   const record: TokenRecord = {
@@ -66,9 +94,12 @@ export async function createToken(ctx: NodeContext, input: CreateTokenInput): Pr
 
 /**
  * The principal of a bearer token. The token is looked up by its hash, so the secret is never
- * compared as such; a missing, malformed, unknown or revoked token is `CW_ERR_UNAUTHENTICATED`.
+ * compared as such; a missing, malformed, unknown or revoked token, or one whose user is
+ * missing or disabled, is `CW_ERR_UNAUTHENTICATED`. The role is the token's, capped by the
+ * user's. A JWT goes to OIDC verification when `auth.oidc` is configured.
  */
 export async function authenticate(ctx: NodeContext, bearer: string | undefined): Promise<Principal> {
+  if (typeof bearer === 'string' && !bearer.startsWith(TOKEN_PREFIX) && looksLikeJwt(ctx, bearer)) return authenticateOidc(ctx, bearer)
   if (typeof bearer !== 'string' || !TOKEN_PATTERN.test(bearer)) throw unauthenticated()
   const hash = hashToken(bearer)
   const record = await ctx.store.findTokenByHash(hash)
@@ -78,7 +109,19 @@ export async function authenticate(ctx: NodeContext, bearer: string | undefined)
   const stored = Buffer.from(record.hash, 'utf8')
   const computed = Buffer.from(hash, 'utf8')
   if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) throw unauthenticated()
-  return { tokenId: record.id, userId: record.userId, role: record.role }
+  const user = await ctx.store.getUser(record.userId)
+  if (user === undefined || user.disabled) throw unauthenticated()
+  const role: Role = record.role === 'admin' && user.role === 'admin' ? 'admin' : 'member'
+  return { tokenId: record.id, userId: record.userId, role, groups: await ctx.store.listUserGroups(record.userId) }
+}
+
+/** An OIDC caller: groups from the claim and from local membership; a disabled local user is refused. */
+async function authenticateOidc(ctx: NodeContext, bearer: string): Promise<Principal> {
+  const identity = await verifyOidcToken(ctx, bearer)
+  const user = await ctx.store.getUser(identity.userId)
+  if (user?.disabled === true) throw unauthenticated()
+  const groups = [...new Set([...identity.groups, ...(await ctx.store.listUserGroups(identity.userId))])]
+  return { tokenId: null, userId: identity.userId, role: identity.role, groups }
 }
 
 function unauthenticated(): RequestError {

@@ -149,6 +149,63 @@ export interface JobRecord {
   updatedAt: number
 }
 
+// Principals and case access (users, groups, case owner and team)
+
+export type UserKind = 'user' | 'service'
+
+/** A local user (a person or a system acting through the local API). */
+export interface UserRecord {
+  /** Stable local id ("alice"); tokens and OIDC subjects map to it. */
+  id: string
+  name: string
+  email: string | null
+  badge: string | null
+  role: Role
+  kind: UserKind
+  disabled: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface GroupRecord {
+  id: string
+  name: string
+  createdAt: number
+}
+
+/** A member of a case's team: a user or a whole group. */
+export interface TeamMember {
+  kind: 'user' | 'group'
+  id: string
+}
+
+/** Who owns a local case and who works on it. */
+export interface CaseAccessRecord {
+  caseId: string
+  /** The user who created (or imported) the case. */
+  owner: string
+  team: TeamMember[]
+  updatedAt: number
+}
+
+// Notifications of inbound shares (delivery state per revision and channel)
+
+export type NotificationChannel = 'email' | 'webhook'
+/** pending → sent; failed = the last attempt failed and it is retrying; dead = retries exhausted. */
+export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'dead'
+
+export interface NotificationRecord {
+  /** The external case (inbound share) the notification is about. */
+  inboundId: string
+  revision: number
+  channel: NotificationChannel
+  status: NotificationStatus
+  attempts: number
+  /** The error of the last failed attempt (no secrets, bounded). */
+  lastError: string | null
+  updatedAt: number
+}
+
 export interface MetadataStore {
   transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T>
 
@@ -212,5 +269,88 @@ export interface MetadataStore {
   resetRunningJobs(at: number): Promise<number>
   listJobs(ref?: string): Promise<JobRecord[]>
 
+  // Principals and case access (users, groups, case owner and team)
+  /** Inserts or replaces the user with `user.id`. */
+  upsertUser(user: UserRecord): Promise<void>
+  getUser(id: string): Promise<UserRecord | undefined>
+  listUsers(): Promise<UserRecord[]>
+  /** Inserts or renames the group with `group.id` (its createdAt is kept). */
+  upsertGroup(group: GroupRecord): Promise<void>
+  getGroup(id: string): Promise<GroupRecord | undefined>
+  listGroups(): Promise<GroupRecord[]>
+  /** Replaces the members of group `groupId` (unknown group or user → CW_ERR_CONFLICT). */
+  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void>
+  listGroupMembers(groupId: string): Promise<string[]>
+  /** Ids of the groups `userId` belongs to. */
+  listUserGroups(userId: string): Promise<string[]>
+  /** Inserts or replaces the owner and team of a case. */
+  setCaseAccess(access: CaseAccessRecord): Promise<void>
+  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined>
+  /** The local case imported from inbound share `inboundId`, if any. */
+  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined>
+
+  // Audit trail (tamper-evident, one hash chain per case; services/audit.ts computes the digests)
+  /**
+   * Appends `entry` to its case's chain, atomically: it must be the next one (`seq` = last + 1,
+   * `prev` = the last entry's digest, or 1 and null for a new chain), else `CW_ERR_CONFLICT`
+   * and nothing is stored. Entries are never changed or removed.
+   */
+  appendAudit(entry: AuditEntryRecord): Promise<void>
+  /** Entries of `caseId` with seq > `afterSeq` (default 0), in seq order, at most `limit` (default all). */
+  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]>
+  /** The last entry of `caseId`'s chain, if it has one. */
+  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined>
+  /** Every case id that has an audit chain, sorted. */
+  listAuditCaseIds(): Promise<string[]>
+
+  // Operations (readiness, metrics)
+  /** A trivial query: resolves when the store answers (readiness). */
+  ping(): Promise<void>
+  /**
+   * How many shares there are per direction and status, counted in the store (metrics). A share
+   * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`.
+   */
+  countShares(now: number): Promise<ShareCount[]>
+
+  // Notifications of inbound shares (delivery state per revision and channel)
+  /** Inserts the notification unless one exists for its (inboundId, revision, channel); true if inserted. */
+  insertNotification(notification: NotificationRecord): Promise<boolean>
+  /** Inserts or replaces the notification for its (inboundId, revision, channel). */
+  upsertNotification(notification: NotificationRecord): Promise<void>
+  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined>
+  /** The notifications of an external case, by revision then channel. */
+  listNotifications(inboundId: string): Promise<NotificationRecord[]>
+
   close(): Promise<void>
+}
+
+// Audit trail
+
+/** One entry of a case's tamper-evident audit chain (SPEC.md CW-AUD-001). */
+export interface AuditEntryRecord {
+  /** Local case id, external case (inbound share) id, or `_federation` for node-wide refusals. */
+  caseId: string
+  /** Position in the case's chain, from 1. */
+  seq: number
+  /** Unix seconds. */
+  at: number
+  /** The domain event type (`case.created`, `share.delivered`, …). */
+  type: string
+  /** Who did it (`{ kind: 'user', id }`, `{ kind: 'partner', org }`, `{ kind: 'system' }`). */
+  actor: Record<string, unknown>
+  /** What the event says besides type, case and actor: ids, digests, sizes, codes; never content or secrets. */
+  data: Record<string, unknown>
+  /** Digest of the previous entry; null for seq 1. */
+  prev: string | null
+  /** `sha256:` digest of the canonical JSON of every other field. */
+  digest: string
+}
+
+// Operations (readiness, metrics)
+
+/** The number of shares in one direction with one status. */
+export interface ShareCount {
+  direction: 'outbound' | 'inbound'
+  status: OutboundStatus | InboundStatus
+  count: number
 }

@@ -24,6 +24,8 @@ async function storeChunks(context: NodeContext, data: Uint8Array) {
   return step.value
 }
 const summary = await storeChunks(ctx, bytes)
+/** The recipient the manifests name. */
+const smith = { userId: 'det-smith', role: 'member' as const, groups: [] }
 
 /** An inbound share as the federation side stores it; `overrides` change status, policy, expiry. */
 async function insertInbound(overrides: { status?: InboundShareRecord['status']; download?: boolean; expiresAt?: number } = {}): Promise<InboundShareRecord> {
@@ -50,17 +52,17 @@ async function insertInbound(overrides: { status?: InboundShareRecord['status'];
 t.test('external cases are listed with the sharing organization; rejected ones are not', async (t) => {
   const shown = await insertInbound()
   const rejected = await insertInbound({ status: 'rejected' })
-  const listed = await listExternalCases(ctx)
+  const listed = await listExternalCases(ctx, smith)
   const mine = listed.find((c) => c.id === shown.id)
   t.match(mine, { sender: { org: 'county-da', name: 'County District Attorney' }, status: 'complete', shareId: shown.shareId })
   t.notOk(listed.some((c) => c.id === rejected.id))
-  await t.rejects(getExternalCase(ctx, rejected.id), { code: 'CW_ERR_NOT_FOUND' })
+  await t.rejects(getExternalCase(ctx, smith, rejected.id), { code: 'CW_ERR_NOT_FOUND' })
 })
 
 t.test('an external case shows fields, folders, items and the sender policy permissions', async (t) => {
   const record = await insertInbound({ download: false })
-  const external = await getExternalCase(ctx, record.id)
-  t.same(external.case.fields, { title: 'Robbery', caseNumber: 'DA-7' })
+  const external = await getExternalCase(ctx, smith, record.id)
+  t.same(external.case?.fields, { title: 'Robbery', caseNumber: 'DA-7' })
   t.same(external.evidence, [{ id: 'e1', name: 'lobby.mp4', folder: 'f1', category: 'video', mediaType: 'video/mp4', size: bytes.length, digest: summary.digest, attachmentOf: null }])
   t.match(external.policy, { id: 'da-policy', version: 4, permissions: { view: true, download: false } })
   t.same(external.recipients, [{ kind: 'user', id: 'det-smith' }])
@@ -70,29 +72,29 @@ t.test('an external case shows fields, folders, items and the sender policy perm
 // spec: CW-POL-006
 t.test('download is refused when the sender policy does not permit it', async (t) => {
   const record = await insertInbound({ download: false })
-  await t.rejects(openExternalEvidence(ctx, record.id, 'e1'), { code: 'CW_ERR_ACTION_NOT_ALLOWED' })
+  await t.rejects(openExternalEvidence(ctx, smith, record.id, 'e1'), { code: 'CW_ERR_ACTION_NOT_ALLOWED' })
 })
 
 // spec: CW-POL-006
 t.test('download streams the bytes when permitted and the share is complete', async (t) => {
   const record = await insertInbound({ download: true })
-  const { evidence, stream } = await openExternalEvidence(ctx, record.id, 'e1')
+  const { evidence, stream } = await openExternalEvidence(ctx, smith, record.id, 'e1')
   t.equal(evidence.digest, summary.digest)
   t.ok((await readAll(stream)).equals(bytes))
-  await t.rejects(openExternalEvidence(ctx, record.id, 'e2'), { code: 'CW_ERR_NOT_FOUND' })
+  await t.rejects(openExternalEvidence(ctx, smith, record.id, 'e2'), { code: 'CW_ERR_NOT_FOUND' })
 })
 
 // spec: CW-POL-006
 t.test('revoked, expired and still-receiving shares give no download', async (t) => {
   const revoked = await insertInbound({ status: 'revoked' })
-  await t.rejects(openExternalEvidence(ctx, revoked.id, 'e1'), { code: 'CW_ERR_SHARE_REVOKED' })
-  await t.rejects(getExternalCase(ctx, revoked.id), { code: 'CW_ERR_SHARE_REVOKED' })
+  await t.rejects(openExternalEvidence(ctx, smith, revoked.id, 'e1'), { code: 'CW_ERR_SHARE_REVOKED' })
+  await t.rejects(getExternalCase(ctx, smith, revoked.id), { code: 'CW_ERR_SHARE_REVOKED' })
   const expired = await insertInbound({ expiresAt: now - 1 })
-  await t.rejects(openExternalEvidence(ctx, expired.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
-  t.equal((await listExternalCases(ctx)).find((c) => c.id === expired.id)?.status, 'expired', 'past expiry reads as expired')
+  await t.rejects(openExternalEvidence(ctx, smith, expired.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
+  t.equal((await listExternalCases(ctx, smith)).find((c) => c.id === expired.id)?.status, 'expired', 'past expiry reads as expired')
   const marked = await insertInbound({ status: 'expired' })
-  await t.rejects(openExternalEvidence(ctx, marked.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
+  await t.rejects(openExternalEvidence(ctx, smith, marked.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
   const receiving = await insertInbound({ status: 'receiving' })
-  await t.rejects(openExternalEvidence(ctx, receiving.id, 'e1'), { code: 'CW_ERR_CONFLICT' })
-  await t.rejects(openExternalEvidence(ctx, 'missing', 'e1'), { code: 'CW_ERR_NOT_FOUND' })
+  await t.rejects(openExternalEvidence(ctx, smith, receiving.id, 'e1'), { code: 'CW_ERR_CONFLICT' })
+  await t.rejects(openExternalEvidence(ctx, smith, 'missing', 'e1'), { code: 'CW_ERR_NOT_FOUND' })
 })

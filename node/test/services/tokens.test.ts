@@ -21,7 +21,7 @@ t.test('a token is cw_ + 32 random bytes base64url, and only its SHA-256 is stor
 
 t.test('authenticate returns the principal of a valid token', async (t) => {
   const created = await createToken(tc.ctx, { userId: 'bob', role: 'member' })
-  t.same(await authenticate(tc.ctx, created.token), { tokenId: created.id, userId: 'bob', role: 'member' })
+  t.same(await authenticate(tc.ctx, created.token), { tokenId: created.id, userId: 'bob', role: 'member', groups: [] })
 })
 
 t.test('missing, malformed, unknown and tampered tokens are CW_ERR_UNAUTHENTICATED', async (t) => {

@@ -1,5 +1,7 @@
 /**
- * The agency's cases and their folders.
+ * The agency's cases and their folders. Every route on one case asks `access.ts` first: the
+ * owner, the team and administrators get through, anyone else gets the 404 a missing case gets
+ * (SPEC.md CW-LOC-002).
  *
  * @module
  */
@@ -7,7 +9,9 @@ import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
-import { createCase, createFolder, getCase, listCases, updateCase } from '../../services/cases.ts'
+import { requireCaseAccess } from '../../services/access.ts'
+import { listCasesFor, viewCase } from '../../services/case_team.ts'
+import { createCase, createFolder, updateCase } from '../../services/cases.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
 export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
@@ -29,11 +33,11 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
     {
       schema: {
         tags: ['cases'],
-        summary: 'List cases',
+        summary: 'List the cases the caller owns or works on (every case for an administrator)',
         response: { 200: { description: 'The cases', type: 'object', required: ['cases'], properties: { cases: { type: 'array', items: ref('Case') } } }, ...problems() },
       },
     },
-    async () => ({ cases: await listCases(ctx) }),
+    async (request) => ({ cases: await listCasesFor(ctx, principalOf(request)) }),
   )
 
   app.get<{ Params: { id: string } }>(
@@ -46,7 +50,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
         response: { 200: ref('CaseDetail', 'The case and its folders'), ...problems(400, 404) },
       },
     },
-    async (request) => getCase(ctx, request.params.id),
+    async (request) => viewCase(ctx, principalOf(request), request.params.id),
   )
 
   app.patch<{ Params: { id: string }; Body: { fields: Record<string, string | string[] | null> } }>(
@@ -60,7 +64,11 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
         response: { 200: ref('Case', 'The case as changed'), ...problems(400, 404) },
       },
     },
-    async (request) => updateCase(ctx, request.params.id, { fields: request.body.fields }, userActor(principalOf(request).userId)),
+    async (request) => {
+      const principal = principalOf(request)
+      await requireCaseAccess(ctx, principal, request.params.id, 'write', 'case.update')
+      return updateCase(ctx, request.params.id, { fields: request.body.fields }, userActor(principal.userId))
+    },
   )
 
   app.post<{ Params: { id: string }; Body: { name: string; parentId?: string } }>(
@@ -79,6 +87,9 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
         response: { 201: ref('Folder', 'The new folder'), ...problems(400, 404) },
       },
     },
-    async (request, reply) => reply.code(201).send(await createFolder(ctx, request.params.id, request.body)),
+    async (request, reply) => {
+      await requireCaseAccess(ctx, principalOf(request), request.params.id, 'write', 'folder.create')
+      return reply.code(201).send(await createFolder(ctx, request.params.id, request.body))
+    },
   )
 }

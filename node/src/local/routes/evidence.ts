@@ -10,7 +10,8 @@ import { RequestError } from '#protocol'
 import type { NodeContext } from '../../context.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
-import { listEvidence, openEvidence, uploadEvidence } from '../../services/evidence.ts'
+import { requireCaseAccess, requireEvidenceAccess } from '../../services/access.ts'
+import { listEvidence, openChunks, uploadEvidence } from '../../services/evidence.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { BINARY, inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
@@ -60,8 +61,11 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
         if (!(request.body instanceof Readable)) {
           throw new RequestError('CW_ERR_UNSUPPORTED_MEDIA_TYPE', `send the file as ${OCTET_STREAM}`)
         }
+        // Authorized before a byte of the body is read.
+        const principal = principalOf(request)
+        await requireCaseAccess(ctx, principal, request.params.id, 'write', 'evidence.upload')
         const { name, category, mediaType, folderId, doNotDisclose, attachmentOf } = request.query
-        const record = await uploadEvidence(ctx, request.params.id, { name, category, mediaType, folderId, doNotDisclose, attachmentOf }, request.body, userActor(principalOf(request).userId))
+        const record = await uploadEvidence(ctx, request.params.id, { name, category, mediaType, folderId, doNotDisclose, attachmentOf }, request.body, userActor(principal.userId))
         return reply.code(201).send(record)
       },
     )
@@ -80,7 +84,10 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
         },
       },
     },
-    async (request) => ({ evidence: await listEvidence(ctx, request.params.id) }),
+    async (request) => {
+      await requireCaseAccess(ctx, principalOf(request), request.params.id, 'read', 'evidence.list')
+      return { evidence: await listEvidence(ctx, request.params.id) }
+    },
   )
 
   app.get<{ Params: { id: string } }>(
@@ -95,8 +102,11 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
       },
     },
     async (request, reply) => {
-      const { evidence, stream } = await openEvidence(ctx, request.params.id)
-      return sendDownload(reply, evidence, stream)
+      // The evidence's own case decides (CW-LOC-002): an id from another case is a 404.
+      const principal = principalOf(request)
+      const evidence = await requireEvidenceAccess(ctx, principal, request.params.id, 'read', 'evidence.download')
+      await ctx.record({ type: 'evidence.downloaded', caseId: evidence.caseId, actor: userActor(principal.userId), evidenceId: evidence.id, bytes: evidence.size })
+      return sendDownload(reply, evidence, openChunks(ctx, evidence.chunks))
     },
   )
 }

@@ -1,12 +1,14 @@
 /**
- * External cases: what partners shared with us. The sender's policy decides what our users may
- * do (SPEC.md CW-POL-006).
+ * External cases: what partners shared with us. Only the share's recipients see one (SPEC.md
+ * CW-LOC-001); the sender's policy decides what they may do (CW-POL-006, CW-LOC-003).
  *
  * @module
  */
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { getExternalCase, listExternalCases, openExternalEvidence } from '../../services/external.ts'
+import { importExternalCase } from '../../services/imports.ts'
+import { principalOf } from '../auth.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { paramsSchemas, problems, ref } from '../schemas.ts'
 
@@ -16,14 +18,15 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
     {
       schema: {
         tags: ['external cases'],
-        summary: 'List the cases partners shared with us, each marked with the sharing organization',
+        summary: 'List the cases partners shared with the caller (as a recipient), each marked with the sharing organization',
+        description: 'An administrator sees every external case; those it is not a recipient of with access "administration" (metadata only).',
         response: {
           200: { description: 'The external cases', type: 'object', required: ['externalCases'], properties: { externalCases: { type: 'array', items: ref('ExternalCaseSummary') } } },
           ...problems(),
         },
       },
     },
-    async () => ({ externalCases: await listExternalCases(ctx) }),
+    async (request) => ({ externalCases: await listExternalCases(ctx, principalOf(request)) }),
   )
 
   app.get<{ Params: { id: string } }>(
@@ -32,11 +35,12 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
       schema: {
         tags: ['external cases'],
         summary: "Read an external case: its fields, folders, evidence and the sender's policy",
+        description: 'Recipients only; an administrator who is not a recipient gets the metadata without case, evidence and message. Anyone else: 404.',
         params: paramsSchemas.id,
         response: { 200: ref('ExternalCase', 'The external case'), ...problems(400, 404, 410) },
       },
     },
-    async (request) => getExternalCase(ctx, request.params.id),
+    async (request) => getExternalCase(ctx, principalOf(request), request.params.id),
   )
 
   app.get<{ Params: { id: string; itemId: string } }>(
@@ -56,8 +60,31 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
       },
     },
     async (request, reply) => {
-      const { evidence, stream } = await openExternalEvidence(ctx, request.params.id, request.params.itemId)
+      const { evidence, stream } = await openExternalEvidence(ctx, principalOf(request), request.params.id, request.params.itemId)
       return sendDownload(reply, evidence, stream)
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/external-cases/:id/import',
+    {
+      schema: {
+        tags: ['external cases'],
+        summary: "Import an external case as a local case, if the sender's policy permits import",
+        description:
+          'Recipients only. The new case is owned by the importer, holds the shared fields and folders, and its evidence points at the received chunks (no copy). ' +
+          'An external case is imported once: importing it again answers 200 with the same case (409 to a recipient who may not read that case).',
+        params: paramsSchemas.id,
+        response: {
+          201: ref('Case', 'The imported case'),
+          200: ref('Case', 'The case imported before'),
+          ...problems(400, 403, 404, 409, 410),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await importExternalCase(ctx, principalOf(request), request.params.id)
+      return reply.code(result.created ? 201 : 200).send(result.case)
     },
   )
 }

@@ -8,6 +8,7 @@ import type { Recipient } from '#protocol'
 import type { NodeContext } from '../../context.ts'
 import type { ShareScope } from '../../store/metadata_store.ts'
 import { createShare, getShare, listShares } from '../../services/outbound.ts'
+import { requireCaseAccess, requireShareAccess } from '../../services/access.ts'
 import { principalOf } from '../auth.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
@@ -49,7 +50,9 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
       },
     },
     async (request, reply) => {
-      const { share } = await createShare(ctx, { ...request.body, createdBy: principalOf(request).userId })
+      const principal = principalOf(request)
+      await requireCaseAccess(ctx, principal, request.body.caseId, 'write', 'share.create')
+      const { share } = await createShare(ctx, { ...request.body, createdBy: principal.userId })
       return reply.code(201).send(share)
     },
   )
@@ -67,7 +70,10 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
         },
       },
     },
-    async (request) => ({ shares: await listShares(ctx, request.query.caseId) }),
+    async (request) => {
+      await requireCaseAccess(ctx, principalOf(request), request.query.caseId, 'read', 'share.list')
+      return { shares: await listShares(ctx, request.query.caseId) }
+    },
   )
 
   app.get<{ Params: { id: string } }>(
@@ -80,6 +86,9 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
         response: { 200: ref('Share', 'The share and its status'), ...problems(400, 404) },
       },
     },
-    async (request) => getShare(ctx, request.params.id),
+    async (request) => {
+      await requireShareAccess(ctx, principalOf(request), request.params.id, 'read', 'share.read')
+      return getShare(ctx, request.params.id)
+    },
   )
 }

@@ -16,7 +16,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: NodeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['tokens'],
-        summary: 'Create a bearer token for a user (the secret is returned once)',
+        summary: 'Create a bearer token for an existing user, with at most its role (the secret is returned once)',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -26,9 +26,9 @@ export function tokenRoutes(app: FastifyInstance, ctx: NodeContext): void {
             role: { enum: ['admin', 'member'] },
           },
         },
-        response: { 201: ref('CreatedToken', 'The token; its secret is never shown again'), ...problems(400, 403) },
+        response: { 201: ref('CreatedToken', 'The token; its secret is never shown again'), ...problems(400, 403, 404) },
       },
     },
-    async (request, reply) => reply.code(201).send(await createToken(ctx, request.body)),
+    async (request, reply) => reply.code(201).send(await createToken(ctx, request.body, { requireUser: true })),
   )
 }

@@ -170,6 +170,87 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_due ON jobs (run_at) WHERE state = 'pending';
   CREATE INDEX jobs_ref ON jobs (ref);
   `,
+  // n: principals (users, groups, members) and case access (owner, team); one import per inbound share
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    badge TEXT,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'service')),
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX users_email ON users (lower(email)) WHERE email IS NOT NULL;
+  CREATE INDEX users_badge ON users (badge) WHERE badge IS NOT NULL;
+
+  CREATE TABLE groups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE group_members (
+    group_id TEXT NOT NULL REFERENCES groups (id),
+    user_id TEXT NOT NULL REFERENCES users (id),
+    PRIMARY KEY (group_id, user_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX group_members_user ON group_members (user_id);
+
+  -- Every token belongs to a user: the users of existing tokens become user records.
+  INSERT INTO users (id, name, email, badge, role, kind, disabled, created_at, updated_at)
+    SELECT user_id, user_id, NULL, NULL, CASE WHEN max(role = 'admin') = 1 THEN 'admin' ELSE 'member' END, 'user', 0, min(created_at), max(created_at)
+    FROM tokens GROUP BY user_id;
+
+  CREATE TABLE case_access (
+    case_id TEXT PRIMARY KEY REFERENCES cases (id),
+    owner TEXT NOT NULL,
+    team TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Importing an external case twice yields the same local case.
+  CREATE UNIQUE INDEX cases_imported_from ON cases (imported_from) WHERE imported_from IS NOT NULL;
+  `,
+  // n: audit trail: one append-only hash chain per case (services/audit.ts)
+  `
+  CREATE TABLE audit_entries (
+    case_id TEXT NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    at INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev TEXT,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq)
+  ) STRICT, WITHOUT ROWID;
+  -- Append-only for the node's own code; the digest chain detects changes made around this.
+  CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  `,
+  // n: operations: share counts by status for the metrics, from the indexes alone
+  `
+  CREATE INDEX outbound_shares_status ON outbound_shares (status, expires_at);
+  CREATE INDEX inbound_shares_status ON inbound_shares (status, expires_at);
+  `,
+  // n: notifications: delivery state of each notification of an inbound share (notifications/)
+  `
+  CREATE TABLE notifications (
+    inbound_id TEXT NOT NULL REFERENCES inbound_shares (id),
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'dead')),
+    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+    last_error TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (inbound_id, revision, channel)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ]
 
 /**

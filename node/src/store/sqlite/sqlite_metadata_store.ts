@@ -28,21 +28,31 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import { open } from 'node:fs/promises'
 import { RequestError } from '#protocol'
 import type {
+  AuditEntryRecord,
+  CaseAccessRecord,
   CaseRecord,
+  GroupRecord,
+  UserRecord,
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
   JobRecord,
   MetadataStore,
+  NotificationChannel,
+  NotificationRecord,
   OutboundRevisionRecord,
   OutboundShareRecord,
   OutboundStatus,
   PartnerRecord,
   PolicyRecord,
+  ShareCount,
   TokenRecord,
 } from '../metadata_store.ts'
-import { migrate } from './migrations.ts'
-import { SQL } from './statements.ts'
+import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
+import { MIGRATIONS, migrate } from './migrations.ts'
+import { NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
+import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
+import { OPERATIONS_SQL, SQL } from './statements.ts'
 import {
   caseFromRow,
   caseParams,
@@ -74,12 +84,22 @@ const BUSY_TIMEOUT_MS = 5000
 
 const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/
 
+export interface OpenSqliteOptions {
+  /**
+   * Open an existing, current database for reading only (`caseway audit verify` next to a
+   * running node: WAL lets a reader in while the node writes). Nothing is created or migrated;
+   * every write fails.
+   */
+  readOnly?: boolean
+}
+
 /**
  * Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
  * Opening an already migrated database changes nothing.
  */
-export async function openSqliteMetadataStore(path: string): Promise<MetadataStore> {
+export async function openSqliteMetadataStore(path: string, options: OpenSqliteOptions = {}): Promise<MetadataStore> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string')
+  if (options.readOnly === true) return openReadOnly(path)
   if (path !== ':memory:') {
     // Case data and token hashes: owner-only. SQLite gives its -wal and -shm files the same mode.
     const handle = await open(path, 'a', 0o600)
@@ -91,6 +111,20 @@ export async function openSqliteMetadataStore(path: string): Promise<MetadataSto
     db.exec('PRAGMA synchronous = FULL')
     db.exec('PRAGMA foreign_keys = ON')
     migrate(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return new SqliteMetadataStore(db)
+}
+
+function openReadOnly(path: string): MetadataStore {
+  const db = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true })
+  try {
+    const row = db.prepare('SELECT coalesce(max(version), 0) AS version FROM schema_migrations').get() as { version: number }
+    if (Number(row.version) !== MIGRATIONS.length) {
+      throw new Error(`database schema version ${row.version} is not this Caseway's (${MIGRATIONS.length}): start the node once to migrate it`)
+    }
   } catch (err) {
     db.close()
     throw err
@@ -480,6 +514,129 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => (ref === undefined ? c.all(SQL.listJobs) : c.all(SQL.listJobsOfRef, ref)).map(jobFromRow))
   }
 
+  // Principals and case access
+
+  upsertUser(user: UserRecord): Promise<void> {
+    return this.#do((c) => void c.run(PRINCIPAL_SQL.upsertUser, userParams(user)))
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.getUser, id), userFromRow))
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#do((c) => c.all(PRINCIPAL_SQL.listUsers).map(userFromRow))
+  }
+
+  upsertGroup(group: GroupRecord): Promise<void> {
+    return this.#do((c) => void c.run(PRINCIPAL_SQL.upsertGroup, groupParams(group)))
+  }
+
+  getGroup(id: string): Promise<GroupRecord | undefined> {
+    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.getGroup, id), groupFromRow))
+  }
+
+  listGroups(): Promise<GroupRecord[]> {
+    return this.#do((c) => c.all(PRINCIPAL_SQL.listGroups).map(groupFromRow))
+  }
+
+  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        if (c.get(PRINCIPAL_SQL.groupExists, groupId) === undefined) throw notFound('group')
+        c.run(PRINCIPAL_SQL.clearGroupMembers, groupId)
+        const insertMember = c.statement(PRINCIPAL_SQL.insertGroupMember)
+        for (const userId of userIds) insertMember.run(groupId, userId)
+      }),
+    )
+  }
+
+  listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#do((c) => c.all(PRINCIPAL_SQL.listGroupMembers, groupId).map((row) => row['user_id'] as string))
+  }
+
+  listUserGroups(userId: string): Promise<string[]> {
+    return this.#do((c) => c.all(PRINCIPAL_SQL.listUserGroups, userId).map((row) => row['group_id'] as string))
+  }
+
+  setCaseAccess(access: CaseAccessRecord): Promise<void> {
+    return this.#do((c) => void c.run(PRINCIPAL_SQL.setCaseAccess, caseAccessParams(access)))
+  }
+
+  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
+    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.getCaseAccess, caseId), caseAccessFromRow))
+  }
+
+  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
+    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.findCaseImportedFrom, inboundId), caseFromRow))
+  }
+
+  // Audit trail
+
+  appendAudit(entry: AuditEntryRecord): Promise<void> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        const params = auditParams(entry)
+        const last = c.get(AUDIT_SQL.lastAudit, entry.caseId)
+        const lastSeq = last === undefined ? 0 : (last['seq'] as number)
+        const lastDigest = last === undefined ? null : (last['digest'] as string)
+        if (entry.seq !== lastSeq + 1 || entry.prev !== lastDigest) {
+          throw new RequestError('CW_ERR_CONFLICT', `audit entry ${entry.seq} does not follow entry ${lastSeq} of its case`)
+        }
+        c.run(AUDIT_SQL.insertAudit, params)
+      }),
+    )
+  }
+
+  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
+    return this.#do((c) => c.all(AUDIT_SQL.listAudit, auditListParams(caseId, options)).map(auditFromRow))
+  }
+
+  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
+    return this.#do((c) => optional(c.get(AUDIT_SQL.lastAudit, caseId), auditFromRow))
+  }
+
+  listAuditCaseIds(): Promise<string[]> {
+    return this.#do((c) => c.all(AUDIT_SQL.listAuditCaseIds).map((row) => row['case_id'] as string))
+  }
+
+  // Operations (readiness, metrics)
+
+  ping(): Promise<void> {
+    return this.#do((c) => {
+      if (c.get(OPERATIONS_SQL.ping)?.['ok'] !== 1) throw new Error('metadata store answered the ping wrongly')
+    })
+  }
+
+  countShares(now: number): Promise<ShareCount[]> {
+    return this.#do((c) => {
+      if (!Number.isSafeInteger(now)) throw new TypeError('now must be an integer (Unix seconds)')
+      return c.all(OPERATIONS_SQL.countShares, { now }).map((row) => ({
+        direction: row['direction'] as ShareCount['direction'],
+        status: row['status'] as ShareCount['status'],
+        count: Number(row['count']),
+      }))
+    })
+  }
+
+  // Notifications of inbound shares
+
+  insertNotification(notification: NotificationRecord): Promise<boolean> {
+    return this.#do((c) => c.run(NOTIFICATION_SQL.insertNotification, notificationParams(notification)) === 1)
+  }
+
+  upsertNotification(notification: NotificationRecord): Promise<void> {
+    return this.#do((c) => void c.run(NOTIFICATION_SQL.upsertNotification, notificationParams(notification)))
+  }
+
+  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
+    return this.#do((c) => optional(c.get(NOTIFICATION_SQL.getNotification, inboundId, revision, channel), notificationFromRow))
+  }
+
+  listNotifications(inboundId: string): Promise<NotificationRecord[]> {
+    return this.#do((c) => c.all(NOTIFICATION_SQL.listNotifications, inboundId).map(notificationFromRow))
+  }
+
   close(): Promise<void> {
     return Promise.reject(new Error('close the store itself, not a transaction view'))
   }
@@ -673,6 +830,102 @@ class SqliteMetadataStore implements MetadataStore {
 
   listJobs(ref?: string): Promise<JobRecord[]> {
     return this.#locked((s) => s.listJobs(ref))
+  }
+
+  // Principals and case access
+
+  upsertUser(user: UserRecord): Promise<void> {
+    return this.#locked((s) => s.upsertUser(user))
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#locked((s) => s.getUser(id))
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#locked((s) => s.listUsers())
+  }
+
+  upsertGroup(group: GroupRecord): Promise<void> {
+    return this.#locked((s) => s.upsertGroup(group))
+  }
+
+  getGroup(id: string): Promise<GroupRecord | undefined> {
+    return this.#locked((s) => s.getGroup(id))
+  }
+
+  listGroups(): Promise<GroupRecord[]> {
+    return this.#locked((s) => s.listGroups())
+  }
+
+  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    return this.#locked((s) => s.setGroupMembers(groupId, userIds))
+  }
+
+  listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#locked((s) => s.listGroupMembers(groupId))
+  }
+
+  listUserGroups(userId: string): Promise<string[]> {
+    return this.#locked((s) => s.listUserGroups(userId))
+  }
+
+  setCaseAccess(access: CaseAccessRecord): Promise<void> {
+    return this.#locked((s) => s.setCaseAccess(access))
+  }
+
+  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
+    return this.#locked((s) => s.getCaseAccess(caseId))
+  }
+
+  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
+    return this.#locked((s) => s.findCaseImportedFrom(inboundId))
+  }
+
+  // Audit trail
+
+  appendAudit(entry: AuditEntryRecord): Promise<void> {
+    return this.#locked((s) => s.appendAudit(entry))
+  }
+
+  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
+    return this.#locked((s) => s.listAudit(caseId, options))
+  }
+
+  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
+    return this.#locked((s) => s.lastAudit(caseId))
+  }
+
+  listAuditCaseIds(): Promise<string[]> {
+    return this.#locked((s) => s.listAuditCaseIds())
+  }
+
+  // Operations (readiness, metrics)
+
+  ping(): Promise<void> {
+    return this.#locked((s) => s.ping())
+  }
+
+  countShares(now: number): Promise<ShareCount[]> {
+    return this.#locked((s) => s.countShares(now))
+  }
+
+  // Notifications of inbound shares
+
+  insertNotification(notification: NotificationRecord): Promise<boolean> {
+    return this.#locked((s) => s.insertNotification(notification))
+  }
+
+  upsertNotification(notification: NotificationRecord): Promise<void> {
+    return this.#locked((s) => s.upsertNotification(notification))
+  }
+
+  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
+    return this.#locked((s) => s.getNotification(inboundId, revision, channel))
+  }
+
+  listNotifications(inboundId: string): Promise<NotificationRecord[]> {
+    return this.#locked((s) => s.listNotifications(inboundId))
   }
 
   /** Waits for queued calls, then closes the database. Later calls reject. */

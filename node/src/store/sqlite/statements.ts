@@ -120,3 +120,23 @@ export const SQL = {
   listJobs: 'SELECT * FROM jobs ORDER BY created_at, rowid',
   listJobsOfRef: 'SELECT * FROM jobs WHERE ref = ? ORDER BY created_at, rowid',
 } as const
+
+// Operations (readiness, metrics)
+
+/**
+ * A share past its expiry that nothing has marked yet counts as expired, as the services show
+ * it. Both counts read only the (status, expires_at) indexes, never the share rows.
+ */
+export const OPERATIONS_SQL = {
+  ping: 'SELECT 1 AS ok',
+  countShares: `
+    SELECT 'outbound' AS direction, effective AS status, COUNT(*) AS count FROM (
+      SELECT CASE WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired' ELSE status END AS effective
+      FROM outbound_shares INDEXED BY outbound_shares_status
+    ) GROUP BY effective
+    UNION ALL
+    SELECT 'inbound' AS direction, effective AS status, COUNT(*) AS count FROM (
+      SELECT CASE WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired' ELSE status END AS effective
+      FROM inbound_shares INDEXED BY inbound_shares_status
+    ) GROUP BY effective`,
+} as const

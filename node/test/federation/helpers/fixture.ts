@@ -94,6 +94,8 @@ export interface TestNodeOptions {
   clock?: Clock
   /** `limits.requestTimeoutMs` (default 5000). */
   requestTimeoutMs?: number
+  /** Other `limits` of the configuration (e.g. `rateLimit`). */
+  limits?: Record<string, unknown>
 }
 
 /** A node for `org` with its federation listener listening on 127.0.0.1, torn down after the test. */
@@ -107,7 +109,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
       federation: { host: '127.0.0.1', port: 0, publicUrl: 'https://127.0.0.1' },
       local: { port: 0 },
       transfers: { chunkSize: CHUNK_SIZE, parallelChunks: 3, retryBaseMs: 10, retryMaxMs: 200, maxAttempts: 50 },
-      limits: { requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
+      limits: { ...options.limits, requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
       log: { level: 'silent' },
     },
     dir,

@@ -6,7 +6,8 @@ import { createTestApp } from '../../helpers/local_app.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())
-const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { title: 'Uploads' } } })).json()
+// The member owns the case (CW-LOC-002); the admin may administer it too.
+const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { title: 'Uploads' } }, token: ta.memberToken })).json()
 const folder = (await ta.call({ method: 'POST', url: `/api/v1/cases/${theCase.id}/folders`, payload: { name: 'Video' } })).json()
 
 // spec: CW-FMT-002, CW-FMT-003

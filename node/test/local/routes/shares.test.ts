@@ -12,7 +12,8 @@ await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: da.b
 const policy = (await ta.call({ method: 'POST', url: '/api/v1/policies', payload: policyBody({ id: 'da-policy' }) })).json()
 await ta.call({ method: 'PUT', url: '/api/v1/partners/county-da/policy', payload: { policyId: 'da-policy' } })
 
-const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { title: 'Assault', description: 'internal' } } })).json()
+// The member owns the case (CW-LOC-002); the admin may administer it too.
+const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { title: 'Assault', description: 'internal' } }, token: ta.memberToken })).json()
 async function uploadItem(query: Record<string, string>): Promise<{ id: string; digest: string }> {
   const response = await ta.call({
     method: 'POST',

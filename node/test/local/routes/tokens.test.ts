@@ -5,6 +5,7 @@ const ta = await createTestApp()
 t.teardown(() => ta.close())
 
 t.test('an admin creates a token; the secret works once returned and is not stored', async (t) => {
+  t.equal((await ta.call({ method: 'POST', url: '/api/v1/users', payload: { id: 'records-system', name: 'Records system', kind: 'service' } })).statusCode, 201)
   const created = await ta.call({ method: 'POST', url: '/api/v1/tokens', payload: { userId: 'records-system', role: 'member' } })
   t.equal(created.statusCode, 201)
   const body = created.json()

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 import { SQL } from '../../../src/store/sqlite/statements.ts'
+import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { MetadataStore } from '../../../src/store/metadata_store.ts'
 import {
   T0,
@@ -458,7 +459,7 @@ t.test('migrations are idempotent and the store refuses a newer database', async
 
   const raw = new DatabaseSync(path)
   const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => r['version'])
-  t.same(versions, [1], 'each migration recorded once')
+  t.same(versions, MIGRATIONS.map((_, index) => index + 1), 'each migration recorded once')
   raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)').run()
   raw.close()
   await t.rejects(openSqliteMetadataStore(path), { message: /newer/ })

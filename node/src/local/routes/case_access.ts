@@ -1,0 +1,169 @@
+/**
+ * Who works on a case and who has access to it: the team (owner and administrators manage it),
+ * the access overview (owner, team, partner shares with recipients and access level), and the
+ * import details of an imported case. Object-level checks as every case route (CW-LOC-002).
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify'
+import type { NodeContext } from '../../context.ts'
+import type { TeamMember } from '../../store/metadata_store.ts'
+import { getCaseAccessOverview, getCaseTeam, setCaseTeam } from '../../services/case_team.ts'
+import { getImportDetails } from '../../services/imports.ts'
+import { principalOf } from '../auth.ts'
+import { paramsSchemas, problems, ref } from '../schemas.ts'
+
+const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
+
+const PERSON = {
+  type: ['object', 'null'],
+  description: 'The case owner (null for a case the node created itself: administrators only).',
+  required: ['userId', 'name'],
+  properties: { userId: { type: 'string' }, name: { type: 'string' } },
+} as const
+
+const TEAM = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['kind', 'id', 'name'],
+    properties: { kind: { enum: ['user', 'group'] }, id: { type: 'string' }, name: { type: 'string' } },
+  },
+} as const
+
+const CASE_TEAM = {
+  type: 'object',
+  required: ['caseId', 'owner', 'team'],
+  properties: { caseId: { type: 'string' }, owner: PERSON, team: TEAM },
+} as const
+
+const ACCESS_LEVEL = { enum: ['view', 'view-download', 'full'], description: 'full = import, apply updates or share onward.' } as const
+
+const POLICY_SUMMARY = {
+  type: 'object',
+  required: ['id', 'version', 'name', 'permissions'],
+  properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions: { $ref: 'SharingPolicy#/properties/permissions' } },
+} as const
+
+export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
+  app.get<{ Params: { id: string } }>(
+    '/cases/:id/team',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'The owner and team of a case',
+        params: paramsSchemas.id,
+        response: { 200: { description: 'Owner and team', ...CASE_TEAM }, ...problems(400, 404) },
+      },
+    },
+    async (request) => getCaseTeam(ctx, principalOf(request), request.params.id),
+  )
+
+  app.put<{ Params: { id: string }; Body: { team: TeamMember[] } }>(
+    '/cases/:id/team',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Replace the team of a case (its owner or an administrator)',
+        description: 'Team members (users, and members of groups) read and write the case, its folders, evidence and shares.',
+        params: paramsSchemas.id,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['team'],
+          properties: {
+            team: {
+              type: 'array',
+              maxItems: 1000,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['kind', 'id'],
+                properties: { kind: { enum: ['user', 'group'] }, id: { type: 'string', minLength: 1, maxLength: 200 } },
+              },
+            },
+          },
+        },
+        response: { 200: { description: 'Owner and new team', ...CASE_TEAM }, ...problems(400, 403, 404) },
+      },
+    },
+    async (request) => setCaseTeam(ctx, principalOf(request), request.params.id, request.body.team),
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/cases/:id/access',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Who has access to a case: the owner (marked as such), the team, and each partner share with its recipients and access level',
+        params: paramsSchemas.id,
+        response: {
+          200: {
+            description: 'Access overview',
+            type: 'object',
+            required: ['caseId', 'owner', 'team', 'shares'],
+            properties: {
+              caseId: { type: 'string' },
+              owner: PERSON,
+              team: TEAM,
+              shares: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['shareId', 'org', 'orgName', 'recipients', 'accessLevel', 'status', 'sharedBy', 'sharedOn', 'expiresAt'],
+                  properties: {
+                    shareId: { type: 'string' },
+                    org: { type: 'string' },
+                    orgName: { type: 'string' },
+                    recipients: { type: 'array', items: ref('Recipient') },
+                    accessLevel: ACCESS_LEVEL,
+                    status: { enum: ['processing', 'delivered', 'rejected', 'failed', 'revoked', 'expired'] },
+                    sharedBy: { type: 'string' },
+                    sharedOn: seconds,
+                    expiresAt: seconds,
+                  },
+                },
+              },
+            },
+          },
+          ...problems(400, 404),
+        },
+      },
+    },
+    async (request) => getCaseAccessOverview(ctx, principalOf(request), request.params.id),
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/cases/:id/import-details',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Where an imported case came from: sender, recipients, received-on date, access level and sharing policy',
+        params: paramsSchemas.id,
+        response: {
+          200: {
+            description: 'Import details',
+            type: 'object',
+            required: ['caseId', 'inboundId', 'senderOrg', 'senderName', 'recipients', 'receivedAt', 'importedAt', 'accessLevel', 'policy', 'shareId', 'revision'],
+            properties: {
+              caseId: { type: 'string' },
+              inboundId: { type: 'string', description: 'The external case it was imported from.' },
+              senderOrg: { type: 'string' },
+              senderName: { type: 'string' },
+              sharedBy: { type: 'string' },
+              recipients: { type: 'array', items: ref('Recipient') },
+              receivedAt: seconds,
+              importedAt: seconds,
+              accessLevel: ACCESS_LEVEL,
+              policy: POLICY_SUMMARY,
+              shareId: { type: 'string', description: "The sender's share id." },
+              revision: { type: 'integer' },
+            },
+          },
+          ...problems(400, 404),
+        },
+      },
+    },
+    async (request) => getImportDetails(ctx, principalOf(request), request.params.id),
+  )
+}

@@ -1,0 +1,30 @@
+/**
+ * The peer client, reporting each successful call to a partner (an offer or receipt the
+ * partner accepted, a chunk it started serving) — the outbound half of "last successful
+ * exchange with each partner" (readiness, `caseway_peer_last_success_timestamp_seconds`).
+ *
+ * @module
+ */
+import type { PeerClient } from '../peer/peer_client.ts'
+
+/** Wraps `peer`; methods it does not know about (added later) pass through unobserved. */
+export function observedPeerClient(peer: PeerClient, succeeded: (peerOrg: string) => void): PeerClient {
+  return {
+    ...peer,
+    async offer(partner, jws, signal) {
+      const result = await peer.offer(partner, jws, signal)
+      succeeded(partner.org)
+      return result
+    },
+    async fetchChunk(partner, shareId, digest, signal) {
+      const body = await peer.fetchChunk(partner, shareId, digest, signal)
+      succeeded(partner.org)
+      return body
+    },
+    async sendReceipt(partner, jws, signal) {
+      const answer = await peer.sendReceipt(partner, jws, signal)
+      succeeded(partner.org)
+      return answer
+    },
+  }
+}

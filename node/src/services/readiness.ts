@@ -1,0 +1,137 @@
+/**
+ * Readiness (`GET /readyz` on the local listener): can this node do its work right now?
+ *
+ * - `metadataStore`: the store answers a trivial query;
+ * - `blobStore`: the blob store writes, reads back and deletes a probe (`blobs.check()`);
+ * - `certificates`: node.crt, signing.crt and ca.crt are valid now and for at least
+ *   {@link CERTIFICATE_MIN_DAYS} more days (days left reported for each);
+ * - `partners`: informative only, never fails readiness — each partner with the time of the
+ *   last successful exchange with it since the node started.
+ *
+ * Every check is bounded by {@link CHECK_TIMEOUT_MS}, so a hung store fails readiness
+ * instead of hanging the probe. Free of HTTP.
+ *
+ * @module
+ */
+import type { NodeContext } from '../context.ts'
+import { certificateLifetimes, daysLeft, type CertificateName } from './certificate_lifetimes.ts'
+
+/** A certificate expiring sooner than this makes the node not ready. */
+export const CERTIFICATE_MIN_DAYS = 14
+/** Longest a single check may take. */
+export const CHECK_TIMEOUT_MS = 5000
+
+/** `pass`/`fail` decide readiness; `info` never does. */
+export type CheckStatus = 'pass' | 'fail' | 'info'
+
+export interface Check {
+  status: CheckStatus
+  detail: string
+}
+
+export interface CertificateState {
+  notBefore: string
+  notAfter: string
+  /** Whole days until `notAfter` (rounded down; negative once expired). */
+  daysLeft: number
+}
+
+export interface CertificatesCheck extends Check {
+  certificates: Partial<Record<CertificateName, CertificateState>>
+}
+
+export interface PartnerContact {
+  org: string
+  name: string
+  enabled: boolean
+  /** ISO time of the last successful exchange since the node started; null when none. */
+  lastSuccess: string | null
+}
+
+export interface PartnersCheck extends Check {
+  partners: PartnerContact[]
+}
+
+export interface Readiness {
+  status: 'ready' | 'not-ready'
+  checks: { metadataStore: Check; blobStore: Check; certificates: CertificatesCheck; partners: PartnersCheck }
+}
+
+export interface ReadinessOptions {
+  /** Last successful exchange per partner org (the node's metrics keep it). */
+  lastSuccess?: () => ReadonlyMap<string, Date>
+  /** Per-check time limit, default {@link CHECK_TIMEOUT_MS}. */
+  timeoutMs?: number
+}
+
+export async function checkReadiness(ctx: NodeContext, options: ReadinessOptions = {}): Promise<Readiness> {
+  const timeoutMs = options.timeoutMs ?? CHECK_TIMEOUT_MS
+  const [metadataStore, blobStore, certificates, partners] = await Promise.all([
+    bounded(timeoutMs, { status: 'fail', detail: '' }, async (): Promise<Check> => {
+      await ctx.store.ping()
+      return { status: 'pass', detail: 'metadata store answers' }
+    }),
+    bounded(timeoutMs, { status: 'fail', detail: '' }, async (): Promise<Check> => {
+      await ctx.blobs.check()
+      return { status: 'pass', detail: 'blob store writes and reads back' }
+    }),
+    bounded(timeoutMs, { status: 'fail', detail: '', certificates: {} }, async () => certificatesCheck(ctx)),
+    bounded(timeoutMs, { status: 'info', detail: '', partners: [] }, async () => partnersCheck(ctx, options.lastSuccess?.() ?? new Map())),
+  ])
+  const ready = [metadataStore, blobStore, certificates].every((check) => check.status === 'pass')
+  return { status: ready ? 'ready' : 'not-ready', checks: { metadataStore, blobStore, certificates, partners } }
+}
+
+function certificatesCheck(ctx: NodeContext): CertificatesCheck {
+  const now = ctx.clock.now()
+  const certificates: CertificatesCheck['certificates'] = {}
+  const problems: string[] = []
+  for (const lifetime of certificateLifetimes(ctx.identity)) {
+    const left = daysLeft(lifetime, now)
+    certificates[lifetime.certificate] = {
+      notBefore: lifetime.notBefore.toISOString(),
+      notAfter: lifetime.notAfter.toISOString(),
+      daysLeft: Math.floor(left),
+    }
+    if (lifetime.notBefore > now) problems.push(`${lifetime.certificate} is not valid before ${lifetime.notBefore.toISOString()}`)
+    else if (left <= 0) problems.push(`${lifetime.certificate} expired at ${lifetime.notAfter.toISOString()}`)
+    else if (left < CERTIFICATE_MIN_DAYS) problems.push(`${lifetime.certificate} expires in ${Math.floor(left)} days (renew at ${CERTIFICATE_MIN_DAYS} days at the latest)`)
+  }
+  return problems.length > 0
+    ? { status: 'fail', detail: problems.join('; '), certificates }
+    : { status: 'pass', detail: `every certificate is valid for at least ${CERTIFICATE_MIN_DAYS} more days`, certificates }
+}
+
+async function partnersCheck(ctx: NodeContext, contacts: ReadonlyMap<string, Date>): Promise<PartnersCheck> {
+  const partners = (await ctx.store.listPartners()).map((partner) => ({
+    org: partner.org,
+    name: partner.name,
+    enabled: partner.enabled,
+    lastSuccess: contacts.get(partner.org)?.toISOString() ?? null,
+  }))
+  const silent = partners.filter((partner) => partner.enabled && partner.lastSuccess === null).length
+  return {
+    status: 'info',
+    detail: `${partners.length} partners; ${silent} enabled without a successful exchange since the node started (informative)`,
+    partners,
+  }
+}
+
+/** Runs `check`; a failure or a timeout becomes `failed` with the reason as detail. */
+async function bounded<T extends Check>(timeoutMs: number, failed: T, check: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve({ ...failed, detail: `no answer within ${timeoutMs} ms` }), timeoutMs)
+  })
+  try {
+    return await Promise.race([check().catch((error: unknown) => ({ ...failed, detail: describe(error) })), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  const message = error instanceof Error ? error.message : String(error)
+  return typeof code === 'string' ? `${code}: ${message}` : message
+}

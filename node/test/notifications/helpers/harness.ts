@@ -1,0 +1,175 @@
+/**
+ * A receiving node in the test process, wired like `createNode` wires it for notifications:
+ * real stores, the notification subscriber on a real event bus, and a real job runner with
+ * the notification handlers (and, when asked, the exchange handlers, so an offer is fetched
+ * and completed too). Its partner `county-da` offers real signed manifests through the
+ * receiving service (`acceptOffer`), exactly as the federation listener does. Logs go,
+ * redacted with the node's `LOG_REDACT`, into `logs` at trace level.
+ */
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pino } from 'pino'
+import { digestJson, originGrant, signGrant, signManifest, type CaseManifest, type EvidenceItem, type Recipient, type SharingPolicy } from '#protocol'
+import { parseConfig } from '../../../src/config/load.ts'
+import type { Jobs, NodeContext } from '../../../src/context.ts'
+import { EventBus, type AnyNodeEvent } from '../../../src/events.ts'
+import { JobRunner, type JobHandler } from '../../../src/jobs/job_runner.ts'
+import { LOG_REDACT } from '../../../src/node.ts'
+import { notificationJobHandlers } from '../../../src/notifications/notification_jobs.ts'
+import { notificationSubscriber } from '../../../src/notifications/notification_subscriber.ts'
+import { createPeerClient } from '../../../src/peer/peer_client.ts'
+import { exchangeJobHandlers } from '../../../src/services/exchange_jobs.ts'
+import { acceptOffer } from '../../../src/services/inbound.ts'
+import type { NotificationChannel, NotificationRecord, UserRecord } from '../../../src/store/metadata_store.ts'
+import { createTestContext, type TestOrg } from '../../helpers/context.ts'
+import { addPartner, policyBody } from '../../helpers/fixtures.ts'
+import { evidenceItem } from '../../support/manifests.ts'
+
+export const SENDER = 'county-da'
+
+interface TestHandle {
+  teardown(fn: () => unknown): void
+}
+
+export interface HarnessOptions {
+  /** The `notifications` section of the node's configuration. */
+  notifications?: Record<string, unknown>
+  /** The runner's and the configuration's `transfers.maxAttempts` (default 50). */
+  maxAttempts?: number
+  /** Also run the exchange jobs (fetch, receipt), so an offer completes (default false). */
+  exchange?: boolean
+}
+
+export interface OfferOptions {
+  shareId?: string
+  revision?: number
+  /** The manifest of the previous revision (for revision > 1). */
+  previous?: CaseManifest
+  fields?: Record<string, string>
+  message?: string
+  recipients?: Recipient[]
+  /** Evidence items, each one chunk of these bytes (stored in the node's blob store beforehand when `storeChunks`). */
+  items?: Record<string, Uint8Array>
+  storeChunks?: boolean
+}
+
+export interface NotifyingNode {
+  ctx: NodeContext
+  events: AnyNodeEvent[]
+  runner: JobRunner
+  sender: TestOrg
+  /** Every log line so far (JSON text). */
+  logs: string[]
+  /** The policy the sender shares under: case number, title and description; documents. */
+  policy: SharingPolicy
+  offer(options?: OfferOptions): Promise<{ inboundId: string; manifest: CaseManifest }>
+  addUser(user: Partial<UserRecord> & { id: string }): Promise<void>
+  /** Polls until the notification satisfies `done`. */
+  waitForNotification(inboundId: string, revision: number, channel: NotificationChannel, done: (n: NotificationRecord) => boolean, timeoutMs?: number): Promise<NotificationRecord>
+}
+
+export async function startNotifyingNode(t: TestHandle, options: HarnessOptions = {}): Promise<NotifyingNode> {
+  const maxAttempts = options.maxAttempts ?? 50
+  const tc = await createTestContext({ transfers: { retryBaseMs: 10, retryMaxMs: 100, maxAttempts } })
+  const { dir, ...file } = tc.ctx.config
+  const config = parseConfig({ ...file, notifications: options.notifications ?? {} }, dir)
+
+  const logs: string[] = []
+  const log = pino({ level: 'trace', redact: LOG_REDACT, base: { org: config.org } }, { write: (line: string) => void logs.push(line) })
+  const events: AnyNodeEvent[] = []
+  const bus = new EventBus((error, event) => log.error({ err: error, event: event.type }, 'event subscriber failed'))
+  bus.subscribe((event) => void events.push(event))
+  let runner: JobRunner | undefined
+  const handled = new Set<string>()
+  const jobs: Jobs = {
+    // Kinds this harness does not run (fetch and receipt without `exchange`) stay stored only.
+    enqueue: async (kind, ref, payload, runAt) => (handled.has(kind) ? runner!.enqueue(kind, ref, payload, runAt) : undefined),
+  }
+  const ctx: NodeContext = { ...tc.ctx, config, log, jobs, record: (event) => bus.record(event) }
+  bus.subscribe(notificationSubscriber(ctx))
+
+  const handlers: Record<string, JobHandler> = { ...notificationJobHandlers(ctx) }
+  const peer = options.exchange === true ? createPeerClient(ctx) : undefined
+  if (peer !== undefined) Object.assign(handlers, exchangeJobHandlers(ctx, peer))
+  for (const kind of Object.keys(handlers)) handled.add(kind)
+  runner = new JobRunner({
+    store: ctx.store,
+    clock: ctx.clock,
+    log: log.child({ component: 'jobs' }),
+    handlers,
+    pollMs: 50,
+    retryBaseMs: config.transfers.retryBaseMs,
+    retryMaxMs: config.transfers.retryMaxMs,
+    maxAttempts,
+    stopTimeoutMs: 2000,
+  })
+  await runner.start()
+  t.teardown(async () => {
+    await runner!.stop()
+    await peer?.close()
+    await tc.close()
+  })
+
+  const policy = { ...policyBody({ content: { caseFields: ['caseNumber', 'title', 'description'], evidenceCategories: ['document'], attachments: false } }), id: 'da-review', version: 1 } as SharingPolicy
+  const { partner: sender } = await addPartner(ctx, SENDER)
+
+  return {
+    ctx,
+    events,
+    runner,
+    sender,
+    logs,
+    policy,
+    async offer(offer = {}) {
+      const iat = Math.floor(Date.now() / 1000)
+      const exp = iat + 3600
+      const shareId = offer.shareId ?? `share-${randomUUID()}`
+      const revision = offer.revision ?? 1
+      const items: EvidenceItem[] = []
+      for (const [id, bytes] of Object.entries(offer.items ?? {})) {
+        const item = await evidenceItem(id, bytes, { name: `${id}.pdf`, mediaType: 'application/pdf' })
+        if (offer.storeChunks === true) await ctx.blobs.put(item.chunks[0]!, bytes)
+        items.push(item)
+      }
+      const grant = await signGrant(
+        originGrant({ iss: SENDER, aud: ctx.identity.org, share: shareId, revision, policy, iat, exp, evidence: items.map((i) => i.digest) }),
+        sender.signer,
+      )
+      const manifest: CaseManifest = {
+        cwv: '0.1',
+        iss: SENDER,
+        aud: ctx.identity.org,
+        iat,
+        exp,
+        jti: randomUUID(),
+        share: {
+          id: shareId,
+          revision,
+          scope: 'case',
+          live: true,
+          ...(offer.previous === undefined ? {} : { previous: digestJson(offer.previous) }),
+          ...(offer.message === undefined ? {} : { message: offer.message }),
+          ...(offer.recipients === undefined ? {} : { recipients: offer.recipients }),
+        },
+        case: { id: 'da-case-1', fields: offer.fields ?? { caseNumber: 'DA-2024-117', title: 'Robbery at 5th and Main' }, folders: [] },
+        evidence: items,
+        grants: [grant],
+      }
+      const accepted = await acceptOffer(ctx, SENDER, await signManifest(manifest, sender.signer))
+      return { inboundId: accepted.inboundId, manifest }
+    },
+    async addUser(user) {
+      const now = Math.floor(Date.now() / 1000)
+      await ctx.store.upsertUser({ name: user.id, email: null, badge: null, role: 'member', kind: 'user', disabled: false, createdAt: now, updatedAt: now, ...user })
+    },
+    async waitForNotification(inboundId, revision, channel, done, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const current = await ctx.store.getNotification(inboundId, revision, channel)
+        if (current !== undefined && done(current)) return current
+        if (Date.now() > deadline) throw new Error(`notification ${channel} of ${inboundId}:${revision} is ${JSON.stringify(current)}`)
+        await sleep(25)
+      }
+    },
+  }
+}

@@ -1,0 +1,69 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
+import { OPERATIONS_SQL } from '../../../src/store/sqlite/statements.ts'
+import type { ShareCount } from '../../../src/store/metadata_store.ts'
+import { T0, caseRecord, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../fixtures/records.ts'
+
+const sorted = (counts: ShareCount[]) => [...counts].sort((a, b) => `${a.direction}/${a.status}`.localeCompare(`${b.direction}/${b.status}`))
+
+t.test('ping answers while the store is open and fails once it is closed', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  await t.resolves(store.ping())
+  await store.close()
+  await t.rejects(store.ping(), /closed/)
+})
+
+t.test('countShares counts by direction and status, an unmarked expired share as expired', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  t.teardown(() => store.close())
+  t.same(await store.countShares(T0), [], 'no shares, no rows')
+
+  await store.insertPolicy(policyRecord())
+  await store.upsertPartner(partnerRecord())
+  await store.insertCase(caseRecord())
+  const outbound: Array<[string, 'processing' | 'delivered' | 'rejected' | 'revoked', number]> = [
+    ['s1', 'processing', T0 + 100],
+    ['s2', 'processing', T0 + 100],
+    ['s3', 'delivered', T0 + 100],
+    ['s4', 'delivered', T0 - 1], // past its expiry, not marked yet
+    ['s5', 'rejected', T0 - 1], // a rejection stays a rejection
+    ['s6', 'revoked', T0 - 1],
+  ]
+  for (const [id, status, expiresAt] of outbound) await store.insertOutboundShare(outboundShareRecord({ id, status, expiresAt }))
+  await store.insertInboundShare(inboundShareRecord({ id: 'e1', shareId: 'x1', status: 'receiving', expiresAt: T0 + 100 }))
+  await store.insertInboundShare(inboundShareRecord({ id: 'e2', shareId: 'x2', status: 'complete', expiresAt: T0 + 100 }))
+  await store.insertInboundShare(inboundShareRecord({ id: 'e3', shareId: 'x3', status: 'complete', expiresAt: T0 }))
+
+  t.same(sorted(await store.countShares(T0)), [
+    { direction: 'inbound', status: 'complete', count: 1 },
+    { direction: 'inbound', status: 'expired', count: 1 },
+    { direction: 'inbound', status: 'receiving', count: 1 },
+    { direction: 'outbound', status: 'delivered', count: 1 },
+    { direction: 'outbound', status: 'expired', count: 1 },
+    { direction: 'outbound', status: 'processing', count: 2 },
+    { direction: 'outbound', status: 'rejected', count: 1 },
+    { direction: 'outbound', status: 'revoked', count: 1 },
+  ])
+  t.same(
+    sorted(await store.countShares(T0 + 1000)).filter((row) => row.status === 'expired'),
+    [
+      { direction: 'inbound', status: 'expired', count: 3 },
+      { direction: 'outbound', status: 'expired', count: 4 },
+    ],
+    'later, everything still in flight or delivered has expired',
+  )
+  await t.rejects(store.countShares(Number.NaN), TypeError)
+})
+
+t.test('the share counts read the status indexes, not the share rows', async (t) => {
+  const path = join(t.testdir(), 'caseway.db')
+  const store = await openSqliteMetadataStore(path)
+  await store.close()
+  const db = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => db.close())
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${OPERATIONS_SQL.countShares}`).all({ now: T0 }).map((row) => String(row['detail']))
+  t.ok(plan.some((line) => /COVERING INDEX outbound_shares_status/.test(line)), plan.join('\n'))
+  t.ok(plan.some((line) => /COVERING INDEX inbound_shares_status/.test(line)), plan.join('\n'))
+})
