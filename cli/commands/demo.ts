@@ -23,7 +23,7 @@ const parseSeconds = argument((value) => {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run two organizations (Metro PD, County DA) on loopback and share a case between them, telling what happens')
+    .description('run two organizations (Metro PD, County DA) on loopback and share a case between them (recipients, notification e-mail, import, access listing, audit trail), telling what happens')
     .option('--keep', 'keep the temporary directory (node directories, keys, logs) and print its path')
     .option('--timeout <seconds>', 'longest wait for any one step', parseSeconds, 60)
     .action(async (options: DemoOptions) => {

@@ -40,6 +40,15 @@ export type NodeEvent =
   // Notifications of an inbound share (caseId = the external case): one event per delivery attempt outcome.
   | (Base & { type: 'notification.sent'; channel: NotificationChannel; revision: number; attempts: number })
   | (Base & { type: 'notification.failed'; channel: NotificationChannel; revision: number; attempts: number; error: string; dead: boolean })
+  // Revocation (SPEC.md §13). share.revoked: caseId = the shared case (or external case of an onward share);
+  // derivedFrom = the inbound id whose revocation cascaded to it, null when our user revoked it.
+  | (Base & { type: 'share.revoked'; shareId: string; partner: string; reason: string | null; derivedFrom: string | null })
+  | (Base & { type: 'revocation.delivered'; shareId: string; partner: string })
+  // inbound.revoked: caseId = the external case; the sender revoked it (verified revocation).
+  | (Base & { type: 'inbound.revoked'; sender: string; shareId: string; reason: string | null; cascaded: number })
+  // Revisions and updates: a live or explicit revision of an outbound share; updates applied to an external case (and its import).
+  | (Base & { type: 'share.revised'; shareId: string; partner: string; revision: number; items: number })
+  | (Base & { type: 'updates.applied'; revision: number; updates: string[]; importedCaseId: string | null })
 
 /** A refusal that belongs to no case (an offer refused before anything was stored). */
 export interface RefusalEvent {

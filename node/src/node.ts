@@ -26,6 +26,7 @@ import { notificationSubscriber } from './notifications/notification_subscriber.
 import { createPeerClient } from './peer/peer_client.ts'
 import { auditSubscriber } from './services/audit.ts'
 import { exchangeJobHandlers } from './services/exchange_jobs.ts'
+import { revocationJobHandlers } from './services/revocations.ts'
 import { openFsBlobStore } from './store/fs_blob_store.ts'
 import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
 
@@ -142,7 +143,7 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     store,
     clock,
     log: log.child({ component: 'jobs' }),
-    handlers: { ...exchangeJobHandlers(ctx, peer, metrics), ...notificationJobHandlers(ctx) },
+    handlers: { ...exchangeJobHandlers(ctx, peer, metrics), ...notificationJobHandlers(ctx), ...revocationJobHandlers(ctx, peer) },
     concurrency: 4,
     retryBaseMs: config.transfers.retryBaseMs,
     retryMaxMs: config.transfers.retryMaxMs,

@@ -168,6 +168,61 @@ export interface CreatedToken {
   token: string
 }
 
+/** Access level of a partner share: `full` = import, apply updates or share onward. */
+export type AccessLevel = 'view' | 'view-download' | 'full'
+
+/** Who has access to a case (`GET /cases/{id}/access`). */
+export interface CaseAccess {
+  caseId: string
+  /** The owner (null for a case the node created itself). */
+  owner: { userId: string; name: string } | null
+  team: Array<{ kind: 'user' | 'group'; id: string; name: string }>
+  shares: Array<{
+    shareId: string
+    org: string
+    orgName: string
+    recipients: Recipient[]
+    accessLevel: AccessLevel
+    status: ShareStatus
+    sharedBy: string
+    sharedOn: number
+    expiresAt: number
+  }>
+}
+
+/** Where an imported case came from (`GET /cases/{id}/import-details`). */
+export interface ImportDetails {
+  caseId: string
+  inboundId: string
+  senderOrg: string
+  senderName: string
+  sharedBy?: string
+  recipients: Recipient[]
+  receivedAt: number
+  importedAt: number
+  accessLevel: AccessLevel
+  policy: { id: string; version: number; name: string; permissions: SharingPolicy['permissions'] }
+  shareId: string
+  revision: number
+}
+
+/** One entry of a case's audit trail (SPEC.md §18). */
+export interface AuditEntry {
+  caseId: string
+  seq: number
+  at: number
+  type: string
+  actor: { kind: string; id?: string; org?: string; [key: string]: unknown }
+  data: Record<string, unknown>
+  prev: string | null
+  digest: string
+}
+
+/** The result of verifying a case's audit hash chain. */
+export type AuditVerification =
+  | { ok: true; entries: number }
+  | { ok: false; seq: number; caseId: string; reason: 'digest' | 'link' | 'sequence' }
+
 /** The problem document of a refused local API call. */
 export interface Problem {
   type: string
@@ -321,6 +376,33 @@ export class LocalClient {
 
   getExternalCase(id: string): Promise<ExternalCase> {
     return this.#json('GET', `/external-cases/${encodeURIComponent(id)}`)
+  }
+
+  /** Who has access to a case: the owner, the team, each partner share with its recipients and access level. */
+  getCaseAccess(caseId: string): Promise<CaseAccess> {
+    return this.#json('GET', `/cases/${encodeURIComponent(caseId)}/access`)
+  }
+
+  /** Where an imported case came from. */
+  getImportDetails(caseId: string): Promise<ImportDetails> {
+    return this.#json('GET', `/cases/${encodeURIComponent(caseId)}/import-details`)
+  }
+
+  /** The whole audit trail of a case (administrators), every page, in seq order. */
+  async listCaseAudit(caseId: string): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = []
+    let after: number | null = 0
+    while (after !== null) {
+      const page: { entries: AuditEntry[]; next: number | null } = await this.#json('GET', `/cases/${encodeURIComponent(caseId)}/audit?after=${after}&limit=1000`)
+      entries.push(...page.entries)
+      after = page.next
+    }
+    return entries
+  }
+
+  /** Verifies the hash chain of a case's audit trail (administrators). */
+  verifyCaseAudit(caseId: string): Promise<AuditVerification> {
+    return this.#json('GET', `/cases/${encodeURIComponent(caseId)}/audit/verify`)
   }
 
   /** Downloads evidence of an external case (the sender's policy must permit it, CW-POL-006). */

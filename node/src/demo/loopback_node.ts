@@ -16,6 +16,8 @@ import { freePorts } from './node_process.ts'
 
 export const LOOPBACK_HOST = '127.0.0.1'
 
+type SmtpSettings = NonNullable<NodeConfig['notifications']['smtp']>
+
 export interface LoopbackNodeOptions {
   org: string
   name: string
@@ -26,6 +28,8 @@ export interface LoopbackNodeOptions {
     transfers?: Partial<NodeConfig['transfers']>
     limits?: Partial<NodeConfig['limits']>
     log?: Partial<NodeConfig['log']>
+    /** E.g. `{ smtp: { host, port, from } }` (see `config/schema.ts`; omitted keys take their defaults). */
+    notifications?: Omit<Partial<NodeConfig['notifications']>, 'smtp'> & { smtp?: Omit<SmtpSettings, 'secure' | 'requireTLS'> & Partial<Pick<SmtpSettings, 'secure' | 'requireTLS'>> }
   }
 }
 

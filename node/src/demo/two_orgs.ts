@@ -2,20 +2,26 @@
  * `caseway demo`: two organizations on loopback — Metro PD (`metro-pd`) shares part of a case
  * with County DA (`county-da`) — each with its own PKI, each node a separate process, talking
  * mutual TLS. Everything goes through the same doors an agency uses: `caseway init`'s
- * `initNode`, `caseway start`, and the local API. What happens is told in plain sentences as it
- * happens; any failure ends the demo with one error (both nodes are stopped either way).
+ * `initNode`, `caseway start`, the local API and the CLI. Shown along the way: recipients (a
+ * County DA member who is not one gets 404), the notification e-mail caught by a local SMTP
+ * receiver (skipped when `smtp-server` is not installed), import with its import details,
+ * Metro PD's access listing and its audit trail, verified through the API and with
+ * `caseway audit verify`. What happens is told in plain sentences as it happens; any failure
+ * ends the demo with one error (both nodes are stopped either way).
  *
  * @module
  */
-import type { ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SharingPolicy } from '#protocol'
+import { promisify } from 'node:util'
+import type { Recipient, SharingPolicy } from '#protocol'
 import { generatedContent } from './content.ts'
-import { LocalApiError, LocalClient, type Evidence, type ExternalCase, type Folder, type PolicyInput, type Share } from './local_client.ts'
+import { LocalApiError, LocalClient, type AuditEntry, type Evidence, type ExternalCase, type Folder, type PolicyInput, type Share } from './local_client.ts'
 import { initLoopbackNode, type LoopbackNode } from './loopback_node.ts'
-import { startNodeProcess, type NodeProcess } from './node_process.ts'
+import { CASEWAY_BIN, startNodeProcess, type NodeProcess } from './node_process.ts'
+import { startSmtpReceiver, type SmtpReceiver } from './smtp_receiver.ts'
 import { waitFor } from './wait.ts'
 
 export interface TwoOrgsDemoOptions {
@@ -39,22 +45,31 @@ const METRO = { org: 'metro-pd', name: 'Metro PD' } as const
 const COUNTY = { org: 'county-da', name: 'County DA' } as const
 const MiB = 1 << 20
 
-/** The policy Metro PD assigns to County DA first: view and download videos and documents. */
+/** The policy Metro PD assigns to County DA first: view, download and import videos and documents. */
 const REVIEW_POLICY: PolicyInput = {
   id: 'county-da-review',
   name: 'County DA — evidence review',
-  permissions: { view: true, download: true, import: false, applyUpdates: true, shareOnward: { allowed: false, maxDepth: 0 } },
+  permissions: { view: true, download: true, import: true, applyUpdates: true, shareOnward: { allowed: false, maxDepth: 0 } },
   content: { caseFields: ['caseNumber', 'title', 'description'], evidenceCategories: ['video', 'document'], attachments: false },
   maxDurationSeconds: 30 * 86_400,
 }
 
-/** The second policy: the same content, but view only. */
+/** The second policy: the same content, but view only (no download, no import, no updates). */
 const VIEW_ONLY_POLICY: PolicyInput = {
   ...REVIEW_POLICY,
   id: 'county-da-view-only',
   name: 'County DA — view only',
-  permissions: { ...REVIEW_POLICY.permissions, download: false },
+  permissions: { ...REVIEW_POLICY.permissions, download: false, import: false, applyUpdates: false },
 }
+
+/** County DA's people: Ada is a recipient of the first share (by name and through her group), Bob is not. */
+const ADA = { id: 'ada', name: 'Ada Quinn', email: 'ada@county-da.example' } as const
+const BOB = { id: 'bob', name: 'Bob Reyes', email: 'bob@county-da.example' } as const
+const NOTIFICATION_FROM = 'Caseway at County DA <caseway@county-da.example>'
+/** Longest wait for the notification e-mail (it is sent as the share arrives). */
+const EMAIL_WAIT_MS = 10_000
+
+const execFileAsync = promisify(execFile)
 
 interface EvidencePlan {
   name: string
@@ -86,6 +101,8 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'caseway-demo-'))
   const processes: NodeProcess[] = []
   const spawned: ChildProcess[] = []
+  // Closed once both nodes have stopped (the local SMTP receiver).
+  const closers: Array<() => Promise<void>> = []
   // Interrupted (Ctrl-C, SIGTERM): stop both nodes, even half started, remove what the demo made, leave.
   const interrupt = (signal: NodeJS.Signals) => {
     interrupted = true
@@ -104,7 +121,7 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   process.once('SIGTERM', interrupt)
   let failure: unknown
   try {
-    await demo(dir, say, timeoutMs, processes, (child) => spawned.push(child))
+    await demo(dir, say, timeoutMs, processes, (child) => spawned.push(child), closers)
   } catch (error) {
     failure = error
   } finally {
@@ -115,6 +132,7 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   if (interrupted) await new Promise<never>(() => {})
   // Both nodes stop, whatever happened; a failure is reported after that.
   const statuses = await Promise.all(processes.map((child) => child.stop('SIGTERM', 10_000)))
+  await Promise.all(closers.map((close) => close()))
   if (failure === undefined) {
     const unclean = statuses.filter((status) => status.code !== 0)
     if (unclean.length > 0) failure = new Error(`a node did not stop cleanly (exit ${unclean.map((s) => s.code ?? s.signal).join(', ')})`)
@@ -126,17 +144,38 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   return { dir, kept: options.keep === true }
 }
 
-async function demo(dir: string, say: (line: string) => void, timeoutMs: number, processes: NodeProcess[], onSpawn: (child: ChildProcess) => void): Promise<void> {
+async function demo(
+  dir: string,
+  say: (line: string) => void,
+  timeoutMs: number,
+  processes: NodeProcess[],
+  onSpawn: (child: ChildProcess) => void,
+  closers: Array<() => Promise<void>>,
+): Promise<void> {
   const started = Date.now()
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
+
+  // 0. A local SMTP receiver that catches County DA's notification e-mails (skipped without smtp-server).
+  const smtp = await startSmtpReceiver()
+  if (smtp === undefined) {
+    say('The package smtp-server (a devDependency) is not installed: skipping the e-mail notification step.')
+  } else {
+    closers.push(() => smtp.close())
+    say(`Starting a local SMTP receiver on ${smtp.host}:${smtp.port} to catch the notification e-mails County DA sends.`)
+  }
 
   // 1. Two organizations, each with its own PKI.
   say(`Creating two organizations on loopback, each with its own certificate authority (in ${dir}).`)
   const metro = await initLoopbackNode({ ...METRO, dir: join(dir, METRO.org) })
-  const county = await initLoopbackNode({ ...COUNTY, dir: join(dir, COUNTY.org) })
+  const county = await initLoopbackNode({
+    ...COUNTY,
+    dir: join(dir, COUNTY.org),
+    ...(smtp === undefined ? {} : { settings: { notifications: { smtp: { host: smtp.host, port: smtp.port, from: NOTIFICATION_FROM } } } }),
+  })
   for (const node of [metro, county]) {
     say(`  ${node.name} (${node.org}): CA fingerprint ${node.caFingerprint}, federation endpoint ${node.federationEndpoint}.`)
   }
+  if (smtp !== undefined) say(`  ${county.name}'s caseway.json: notifications.smtp sends from "${NOTIFICATION_FROM}" through ${smtp.host}:${smtp.port}.`)
 
   // 2. Both nodes as child processes.
   say('Starting both nodes as separate processes (caseway start)…')
@@ -155,10 +194,12 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   await pair(countyApi, county, metro, say)
 
   // The receiving agency's people: only the recipients a share names see it (CW-LOC-001).
-  await countyApi.createUser({ id: 'ada', name: 'Ada Quinn', email: 'ada@county-da.example' })
-  await countyApi.createGroup({ id: 'felony-unit', name: 'Felony unit', members: ['ada'] })
-  const adaApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: (await countyApi.createToken('ada', 'member')).token })
-  say(`${county.name} adds its prosecutor Ada Quinn to the group felony-unit and gives her a token.`)
+  await countyApi.createUser(ADA)
+  await countyApi.createGroup({ id: 'felony-unit', name: 'Felony unit', members: [ADA.id] })
+  const adaApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: (await countyApi.createToken(ADA.id, 'member')).token })
+  await countyApi.createUser(BOB)
+  const bobApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: (await countyApi.createToken(BOB.id, 'member')).token })
+  say(`${county.name} adds its prosecutor ${ADA.name} (user ${ADA.id}, ${ADA.email}) to the group felony-unit, and ${BOB.name} (user ${BOB.id}, ${BOB.email}), who is not in it; each gets a member token.`)
 
   // 4. A sharing policy, assigned to the partner.
   const review = await metroApi.createPolicy(REVIEW_POLICY)
@@ -198,9 +239,12 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
     scope: 'folders',
     folderIds: [investigation.id],
     message: 'Evidence for the charging decision.',
-    recipients: [{ kind: 'group', id: 'felony-unit' }],
+    recipients: [
+      { kind: 'user', id: ADA.id },
+      { kind: 'group', id: 'felony-unit' },
+    ],
   })
-  say(`${metro.name} shares the folder Investigation (with its subfolders) with ${county.name}: share ${share.id}.`)
+  say(`${metro.name} shares the folder Investigation (with its subfolders) with ${county.name}, naming the recipients ${recipientList(share.recipients)}: share ${share.id}.`)
   const delivered = await followShare(metroApi, share, say, timeoutMs, elapsed)
   if (delivered.status !== 'delivered') throw new Error(`share ${share.id} ended ${delivered.status}${delivered.statusCode === null ? '' : ` with ${delivered.statusCode}`}: ${delivered.statusDetail ?? ''}`)
 
@@ -215,6 +259,16 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   if (received.join() !== expected.join()) throw new Error(`the external case lists ${received.join(', ')}; expected ${expected.join(', ')}`)
   if ('suspectName' in external.case.fields) throw new Error('the external case shows suspectName, which the policy excludes')
 
+  // 7a. A member of County DA who is not a recipient does not see it.
+  const bobList = await bobApi.listExternalCases()
+  if (bobList.some((candidate) => candidate.id === external.id)) throw new Error(`${BOB.id}, not a recipient, finds the external case in his list`)
+  const hidden = await refusal(() => bobApi.getExternalCase(external.id))
+  expectCode(hidden, 'CW_ERR_NOT_FOUND', `${BOB.id} reading the external case`)
+  say(`${BOB.name} (${county.name}, not a recipient) does not find it in his external cases, and asking for it by id answers ${hidden.status} ${hidden.code}; ${ADA.name} (a recipient) sees it.`)
+
+  // 7b. The notification e-mail County DA sent, as the local SMTP receiver caught it.
+  if (smtp !== undefined) await showEmail(smtp, ADA.email, Math.min(EMAIL_WAIT_MS, timeoutMs), say)
+
   // 8. A download whose SHA-256 matches.
   const bodycam = external.evidence.find((item) => item.name === 'bodycam-unit-12.mp4')!
   const download = await adaApi.downloadExternalEvidence(external.id, bodycam.id)
@@ -223,6 +277,19 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
     throw new Error(`downloaded ${bodycam.name} hashes to ${download.digest} (${download.size} bytes); ${metro.name} stored ${original.digest} (${original.size} bytes)`)
   }
   say(`${county.name} downloads ${bodycam.name}: ${download.size} bytes whose SHA-256 ${short(download.digest)} matches the digest ${metro.name} computed at upload.`)
+
+  // 8a. Import: the policy permits it; the imported case keeps where it came from.
+  const imported = await adaApi.importExternalCase(external.id)
+  say(`${ADA.name} imports the external case into ${county.name}'s own cases: case ${imported.id} (${imported.fields['caseNumber']}), owned by her.`)
+  const details = await adaApi.getImportDetails(imported.id)
+  say(`  Import details of case ${imported.id}:`)
+  say(`    sender: ${details.senderName} (${details.senderOrg})${details.sharedBy === undefined ? '' : `, shared by ${details.sharedBy}`}`)
+  say(`    partner organization: ${details.senderName} (${details.senderOrg}), share ${details.shareId} revision ${details.revision}`)
+  say(`    recipients: ${recipientList(details.recipients)}`)
+  say(`    received on: ${when(details.receivedAt)}; imported on: ${when(details.importedAt)}`)
+  say(`    access level: ${details.accessLevel}`)
+  say(`    sharing policy: "${details.policy.name}" (${details.policy.id} v${details.policy.version}: ${permissionList(details.policy.permissions)})`)
+  if (details.senderOrg !== metro.org || details.inboundId !== external.id) throw new Error(`the import details name ${details.senderOrg} / ${details.inboundId}, expected ${metro.org} / ${external.id}`)
 
   // 9. Refused: sharing the do-not-disclose item explicitly.
   const secret = uploaded.get('informant-notes.pdf')!
@@ -242,9 +309,35 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   const refusedDownload = await refusal(() => adaApi.downloadExternalEvidence(secondExternal.id, secondExternal.evidence[0]!.id))
   expectCode(refusedDownload, 'CW_ERR_ACTION_NOT_ALLOWED', 'downloading from the view-only share')
   say(`${county.name} tries to download ${secondExternal.evidence[0]!.name} from that second share: refused, ${refusedDownload.status} ${refusedDownload.code} (${refusedDownload.problem?.detail ?? ''}).`)
+  const refusedImport = await refusal(() => adaApi.importExternalCase(secondExternal.id))
+  expectCode(refusedImport, 'CW_ERR_ACTION_NOT_ALLOWED', 'importing the view-only share')
+  say(`${ADA.name} tries to import that second share: refused, ${refusedImport.status} ${refusedImport.code} (${refusedImport.problem?.detail ?? ''}).`)
   const again = await adaApi.downloadExternalEvidence(external.id, external.evidence.find((item) => item.name === 'witness-statement.pdf')!.id)
   if (again.digest !== statement.digest) throw new Error('the first share no longer serves witness-statement.pdf intact')
   say(`The first share keeps the policy it was made under: ${county.name} can still download witness-statement.pdf from it (SHA-256 matches).`)
+
+  // 11. Who has access, as Metro PD sees it.
+  const access = await metroApi.getCaseAccess(theCase.id)
+  say(`${metro.name}'s access listing of case ${fields.caseNumber}:`)
+  say(`  ${access.owner === null ? `(no owner: created by the node itself)` : `${access.owner.name} (user ${access.owner.userId}) — owner`}`)
+  for (const member of access.team) say(`  ${member.name} (${member.kind} ${member.id}) — case team`)
+  for (const entry of access.shares) {
+    say(`  ${entry.orgName} (${entry.org}): recipients ${recipientList(entry.recipients)}; access ${entry.accessLevel}; ${entry.status}; shared on ${when(entry.sharedOn)}; expires ${when(entry.expiresAt)} — share ${entry.shareId}`)
+  }
+  if (access.shares.length !== 2) throw new Error(`the access listing shows ${access.shares.length} shares, expected 2`)
+
+  // 12. The audit trail: listed, verified through the API and with the CLI, next to the running node.
+  const trail = await metroApi.listCaseAudit(theCase.id)
+  say(`${metro.name}'s audit trail of case ${fields.caseNumber} (${trail.length} entries):`)
+  for (const entry of trail) say(`  ${String(entry.seq).padStart(2)}. ${entry.type} by ${actorOf(entry)}`)
+  const verified = await metroApi.verifyCaseAudit(theCase.id)
+  if (!verified.ok) throw new Error(`the audit trail of case ${theCase.id} is broken at entry ${verified.seq} (${verified.reason})`)
+  say(`  GET /api/v1/cases/${theCase.id}/audit/verify: ok, ${verified.entries} entries, hash chain intact.`)
+  const cli = await execFileAsync(process.execPath, [CASEWAY_BIN, 'audit', 'verify', '--dir', metro.dir], { timeout: timeoutMs }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+    throw new Error(`caseway audit verify --dir ${metro.dir} failed: ${(error.stderr ?? '').trim() || error.message}`)
+  })
+  say(`  caseway audit verify --dir ${metro.dir} (the CLI, reading the database next to the running node):`)
+  for (const line of cli.stdout.split('\n').filter((l) => l.trim() !== '')) say(`    ${line}${line.split(' ')[1] === theCase.id ? `   (case ${fields.caseNumber})` : ''}`)
 
   say(`Stopping both nodes (SIGTERM) after ${elapsed()}…`)
 }
@@ -317,7 +410,40 @@ function describePolicy(policy: SharingPolicy): string {
 }
 
 function recipientsOf(external: ExternalCase): string {
-  return external.recipients.length === 0 ? 'the whole agency' : external.recipients.map((r) => `${r.kind} ${r.id}`).join(', ')
+  return recipientList(external.recipients)
+}
+
+function recipientList(recipients: readonly Recipient[]): string {
+  return recipients.length === 0 ? 'the whole agency' : recipients.map((r) => `${r.kind} ${r.id}`).join(', ')
+}
+
+function permissionList(permissions: SharingPolicy['permissions']): string {
+  const allowed: string[] = (['view', 'download', 'import', 'applyUpdates'] as const).filter((action) => permissions[action])
+  if (permissions.shareOnward.allowed) allowed.push(`shareOnward (depth ${permissions.shareOnward.maxDepth})`)
+  return allowed.join(', ')
+}
+
+function actorOf(entry: AuditEntry): string {
+  const { actor } = entry
+  if (actor.kind === 'user') return `user ${actor.id ?? '?'}`
+  if (actor.kind === 'partner') return `partner ${actor.org ?? '?'}`
+  return actor.kind
+}
+
+/** Unix seconds as `YYYY-MM-DD HH:MM UTC`. */
+function when(seconds: number): string {
+  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`
+}
+
+/** Waits (bounded) for the e-mail to `to` and prints its From, To, Subject and first lines. */
+async function showEmail(smtp: SmtpReceiver, to: string, timeoutMs: number, say: (line: string) => void): Promise<void> {
+  const email = await smtp.waitFor(to, timeoutMs)
+  say(`The local SMTP receiver caught ${smtp.caught.length === 1 ? 'the' : 'a'} notification e-mail ${email.envelopeFrom === '' ? '' : `from ${email.envelopeFrom} `}to ${email.envelopeTo.join(', ')}:`)
+  say(`  From: ${email.from}`)
+  say(`  To: ${email.to}`)
+  say(`  Subject: ${email.subject}`)
+  const lines = email.text.split('\n').filter((line) => line.trim() !== '').slice(0, 6)
+  for (const line of lines) say(`  | ${line}`)
 }
 
 function mib(bytes: number): string {

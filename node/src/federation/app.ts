@@ -1,5 +1,5 @@
 /**
- * The Federation API (SPEC.md §16, EP-1..EP-4) as a fastify plugin. It is the whole
+ * The Federation API (SPEC.md §16, EP-1..EP-5) as a fastify plugin. It is the whole
  * partner-facing application: it owns the instance's content-type parsers, error handling and
  * peer identification, so register it on a dedicated instance (`server.ts` does).
  *
@@ -18,6 +18,7 @@ import { installRateLimit } from '../http/rate_limit.ts'
 import { openChunk, type OpenChunk } from '../services/chunks.ts'
 import { acceptOffer } from '../services/inbound.ts'
 import { acceptReceipt, RECEIPT_MAX_BYTES } from '../services/receipts.ts'
+import { acceptRevocation, REVOCATION_MAX_BYTES } from '../services/inbound_revocations.ts'
 import { identifyPeer, peerOf } from './authenticate.ts'
 import {
   healthAnswerSchema,
@@ -25,9 +26,11 @@ import {
   offerAnswerSchema,
   problemSchema,
   receiptAnswerSchema,
+  revocationAnswerSchema,
   type HealthAnswer,
   type OfferAnswer,
   type ReceiptAnswer,
+  type RevocationAnswer,
 } from './wire.ts'
 
 export interface FederationAppOptions {
@@ -84,7 +87,9 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   // EP-2 — spec: CW-FED-005, CW-FED-006
   app.get<{ Params: { shareId: string; digest: string } }>(
     '/federation/v1/shares/:shareId/chunks/:digest',
-    { schema: { response: problems } },
+    // Chunk pulls are not counted against the request-rate limit: a multi-gigabyte transfer
+    // is thousands of them, each authorized against a live share addressed to this peer.
+    { schema: { response: problems }, config: { rateLimit: false } },
     async (request, reply) => {
       const { shareId, digest } = request.params
       let chunk: OpenChunk
@@ -114,6 +119,16 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     { bodyLimit: RECEIPT_MAX_BYTES, schema: { response: { 200: receiptAnswerSchema, ...problems } } },
     async (request): Promise<ReceiptAnswer> => {
       const { answer } = await acceptReceipt(ctx, peerOf(request).org, joseBody(request))
+      return answer
+    },
+  )
+
+  // EP-5 — spec: CW-REV-004, CW-REV-003
+  app.post(
+    '/federation/v1/revocations',
+    { bodyLimit: REVOCATION_MAX_BYTES, schema: { response: { 200: revocationAnswerSchema, ...problems } } },
+    async (request): Promise<RevocationAnswer> => {
+      const { answer } = await acceptRevocation(ctx, peerOf(request).org, joseBody(request))
       return answer
     },
   )

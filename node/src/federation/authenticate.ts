@@ -28,27 +28,54 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * A connection's verified peer. The client certificate cannot change within a TLS 1.3
+ * connection, so the path validation runs once per connection; every request still checks
+ * that the partner is enabled, that its pinned CA is the one that validated, and the time.
+ */
+interface VerifiedConnection {
+  org: string
+  caFingerprint: string
+  notAfterMs: number
+}
+
 /** The `onRequest` hook that sets `request.peer`, or refuses with `CW_ERR_PARTNER_UNKNOWN`. */
 export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Promise<void> {
+  const connections = new WeakMap<TLSSocket, VerifiedConnection>()
   return async function identify(request: FastifyRequest): Promise<void> {
     const socket = request.raw.socket
     // spec: CW-TLS-002 — unreachable behind `rejectUnauthorized: true`; kept so a misconfigured listener fails closed.
     if (!(socket instanceof TLSSocket) || !socket.authorized) {
       throw new RequestError('CW_ERR_UNAUTHENTICATED', 'a verified client certificate is required')
     }
-    let org: string
-    try {
-      org = verifyPeerCertificate(socket.getPeerCertificate(true), await ctx.trustAnchors(), ctx.clock.now()).org
-    } catch (error) {
-      if (!(error instanceof CasewayError)) throw error
-      request.log.warn({ code: error.code, at: error.at }, 'client certificate refused')
-      throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'client certificate does not identify an enabled partner')
+    const now = ctx.clock.now()
+    let verified = connections.get(socket)
+    if (verified === undefined || now.getTime() >= verified.notAfterMs) {
+      const certificate = socket.getPeerCertificate(true)
+      let org: string
+      try {
+        org = verifyPeerCertificate(certificate, await ctx.trustAnchors(), now).org
+      } catch (error) {
+        if (!(error instanceof CasewayError)) throw error
+        request.log.warn({ code: error.code, at: error.at }, 'client certificate refused')
+        throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'client certificate does not identify an enabled partner')
+      }
+      const partner = await ctx.store.getPartner(org)
+      const notAfterMs = Date.parse(certificate.valid_to)
+      verified = { org, caFingerprint: partner?.caFingerprint ?? '', notAfterMs: Number.isNaN(notAfterMs) ? 0 : notAfterMs }
+      connections.set(socket, verified)
     }
+    const { org } = verified
     // spec: CW-TLS-003
     const partner = await ctx.store.getPartner(org)
     if (partner === undefined || !partner.enabled) {
       request.log.warn({ peerOrg: org }, 'request from an organization that is not an enabled partner')
       throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
+    }
+    if (partner.caFingerprint !== verified.caFingerprint) {
+      // The partner was re-imported with another CA: validate this connection again.
+      connections.delete(socket)
+      return identify(request)
     }
     request.peer = { org, name: partner.name }
     request.log = request.log.child({ peerOrg: org })

@@ -13,6 +13,7 @@ export const PATHS = {
   chunk: (shareId: string, digest: string) => `/federation/v1/shares/${encodeURIComponent(shareId)}/chunks/${encodeURIComponent(digest)}`,
   receipts: '/federation/v1/receipts',
   healthz: '/federation/v1/healthz',
+  revocations: '/federation/v1/revocations',
 } as const
 
 /** CW-FED-003: the answer to an accepted offer. */
@@ -29,6 +30,12 @@ export interface ReceiptAnswer {
   share: string
   revision: number
   status: 'delivered' | 'rejected'
+}
+
+/** The answer to a recorded revocation (EP-5, CW-REV-004). */
+export interface RevocationAnswer {
+  share: string
+  status: 'revoked'
 }
 
 /** CW-FED-010. */
@@ -61,6 +68,13 @@ export const receiptAnswerSchema = {
     revision: { type: 'integer', minimum: 1 },
     status: { enum: ['delivered', 'rejected'] },
   },
+} as const
+
+export const revocationAnswerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['share', 'status'],
+  properties: { share: id, status: { const: 'revoked' } },
 } as const
 
 export const healthAnswerSchema = {

@@ -14,6 +14,8 @@ export const JOB = {
   notifyEmail: 'notify-email',
   /** Receiver: POST the signed share.received event to the agency's webhook. ref = `<inbound id>:<revision>`. */
   notifyWebhook: 'notify-webhook',
+  /** Sender: POST the signed revocation to the partner (EP-5) until it takes it. ref = outbound share id. */
+  revoke: 'revoke',
 } as const
 
 export type JobKind = (typeof JOB)[keyof typeof JOB]

@@ -25,6 +25,7 @@ import { externalCaseRoutes } from './routes/external_cases.ts'
 import { partnerRoutes } from './routes/partners.ts'
 import { policyRoutes } from './routes/policies.ts'
 import { principalRoutes } from './routes/principals.ts'
+import { revisionRoutes } from './routes/revisions.ts'
 import { shareRoutes } from './routes/shares.ts'
 import { tokenRoutes } from './routes/tokens.ts'
 import { SHARED_SCHEMAS, problems } from './schemas.ts'
@@ -107,6 +108,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
       evidenceRoutes(api, ctx)
       shareRoutes(api, ctx)
       externalCaseRoutes(api, ctx)
+      revisionRoutes(api, ctx)
       auditRoutes(api, ctx)
     },
     { prefix: API_PREFIX },

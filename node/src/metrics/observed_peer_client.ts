@@ -26,5 +26,10 @@ export function observedPeerClient(peer: PeerClient, succeeded: (peerOrg: string
       succeeded(partner.org)
       return answer
     },
+    async sendRevocation(partner, jws, signal) {
+      const answer = await peer.sendRevocation(partner, jws, signal)
+      succeeded(partner.org)
+      return answer
+    },
   }
 }

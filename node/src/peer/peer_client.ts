@@ -1,5 +1,5 @@
 /**
- * The outbound side of the Federation API (SPEC.md §16): offers, chunk pulls and receipts sent
+ * The outbound side of the Federation API (SPEC.md §16): offers, chunk pulls, receipts and revocations sent
  * to a partner's federation listener over mutual TLS.
  *
  * One undici `Agent` per partner org, built from that partner's pinned CA only (CW-TRUST-004:
@@ -19,7 +19,16 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { NodeContext } from '../context.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
-import { JOSE_MEDIA_TYPE, PATHS, offerAnswerSchema, receiptAnswerSchema, type OfferAnswer, type ReceiptAnswer } from '../federation/wire.ts'
+import {
+  JOSE_MEDIA_TYPE,
+  PATHS,
+  offerAnswerSchema,
+  receiptAnswerSchema,
+  revocationAnswerSchema,
+  type OfferAnswer,
+  type ReceiptAnswer,
+  type RevocationAnswer,
+} from '../federation/wire.ts'
 import { PeerRefusal, PeerUnreachable } from './errors.ts'
 import { verifyPeerCertificate } from './peer_certificate.ts'
 
@@ -39,6 +48,8 @@ export interface PeerClient {
   fetchChunk(partner: PartnerRecord, shareId: string, digest: string, signal?: AbortSignal): Promise<Readable>
   /** EP-3: returns a signed receipt. */
   sendReceipt(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<ReceiptAnswer>
+  /** EP-5: sends a signed revocation. */
+  sendRevocation(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<RevocationAnswer>
   /** Closes every connection. */
   close(): Promise<void>
 }
@@ -62,6 +73,7 @@ const CONNECTIONS_PER_PARTNER = 32
 const ajv = new Ajv2020({ strict: true, allErrors: false })
 const validateOfferAnswer: ValidateFunction<OfferAnswer> = ajv.compile<OfferAnswer>(offerAnswerSchema)
 const validateReceiptAnswer: ValidateFunction<ReceiptAnswer> = ajv.compile<ReceiptAnswer>(receiptAnswerSchema)
+const validateRevocationAnswer: ValidateFunction<RevocationAnswer> = ajv.compile<RevocationAnswer>(revocationAnswerSchema)
 
 interface CachedAgent {
   caFingerprint: string
@@ -174,6 +186,11 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
     async sendReceipt(partner, jws, signal) {
       const response = await call(partner, 'POST', PATHS.receipts, jws, signal)
       return readAnswer(partner, response, validateReceiptAnswer)
+    },
+
+    async sendRevocation(partner, jws, signal) {
+      const response = await call(partner, 'POST', PATHS.revocations, jws, signal)
+      return readAnswer(partner, response, validateRevocationAnswer)
     },
 
     async close() {

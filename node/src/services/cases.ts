@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { reviseLiveShares } from './revisions.ts'
 import { randomUUID } from 'node:crypto'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
@@ -71,6 +72,8 @@ export async function updateCase(ctx: NodeContext, id: string, input: { fields: 
     return { ...existing, fields, updatedAt }
   })
   await ctx.record({ type: 'case.updated', caseId: id, actor, fields: Object.keys(changes) })
+  // spec: CW-REVN-001 — live shares of the case carry the change as a new revision.
+  await reviseLiveShares(ctx, id, actor)
   return updated
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { reviseLiveShares } from './revisions.ts'
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { chunkStream, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
@@ -87,6 +88,8 @@ export async function uploadEvidence(
   await ctx.store.insertEvidence(record)
   ctx.log.info({ caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
   await ctx.record({ type: 'evidence.uploaded', caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
+  // spec: CW-REVN-001 — live shares covering it carry it as a new revision.
+  await reviseLiveShares(ctx, caseId, actor)
   return record
 }
 

@@ -20,6 +20,8 @@ import type { BlobStore } from '../store/blob_store.ts'
 import type { InboundShareRecord, MetadataStore, OutboundStatus, PartnerRecord } from '../store/metadata_store.ts'
 import { openChunks } from './evidence.ts'
 import { storedReceipt } from './receipts.ts'
+import { fetchPendingRevisions } from './revision_fetch.ts'
+import { offerInOrder } from './revisions.ts'
 
 /** Longest a receipt is valid; it is re-signed if it expires before the sender takes it. */
 export const RECEIPT_LIFETIME_SECONDS = 86_400
@@ -99,7 +101,8 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient, observer
     const inFlight: OutboundStatus[] = ['processing', 'failed']
     try {
       const partner = await enabledPartner(share.partnerOrg)
-      const { status, answer } = await peer.offer(partner, revision.manifestJws, signal)
+      // CW-REVN-004: revisions the partner lacks are offered again in order first.
+      const { status, answer } = await offerInOrder(ctx, peer, partner, share, revision, signal)
       log.info({ answer: status, needed: answer.needed.length }, 'offer accepted by partner')
       await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null)
       if (status === 202) {
@@ -199,8 +202,8 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient, observer
         firstError ??= error
         const code = (error as { code?: unknown }).code
         if (error instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) gone = error
-        if (error instanceof PeerUnreachable) {
-          if (!unreachable) log.warn({ code, err: error }, 'sender unreachable: stopping this round')
+        if (error instanceof PeerUnreachable || (error instanceof PeerRefusal && code === 'CW_ERR_RATE_LIMITED')) {
+          if (!unreachable) log.warn({ code, err: error }, 'sender unreachable or busy: stopping this round')
           unreachable = true
           return
         }
@@ -292,7 +295,13 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient, observer
     }
   }
 
-  return { offer, fetch, receipt }
+  // CW-REVN-005: after the applied revision, the chunks and receipts of pending revisions.
+  const fetchAll: JobHandler = async (job, signal) => {
+    await fetch(job, signal)
+    await fetchPendingRevisions(ctx, peer, job.ref, signal, observer)
+  }
+
+  return { offer, fetch: fetchAll, receipt }
 }
 
 /**

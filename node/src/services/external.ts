@@ -12,6 +12,7 @@
  */
 import type { Readable } from 'node:stream'
 import { PolicyError, RequestError, type CaseManifest, type EvidenceItem, type SharingPolicy } from '#protocol'
+import { appliedView } from './applied.ts'
 import type { NodeContext } from '../context.ts'
 import { notificationStates, type NotificationState } from '../notifications/notification_states.ts'
 import { userActor } from '../events.ts'
@@ -85,11 +86,13 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
   }
   const share = await accessible(ctx, id)
   const { manifest } = share
+  // spec: CW-REVN-003 — the applied state, never a pending revision.
+  const view = await appliedView(ctx.store, share)
   await ctx.record({ type: 'case.viewed', caseId: share.id, actor: userActor(principal.userId) })
   return {
     ...summary(share, nowSeconds(ctx), true),
-    case: manifest.case,
-    evidence: manifest.evidence.map((item) => ({
+    case: view.case,
+    evidence: view.evidence.map((item) => ({
       id: item.id,
       name: item.name,
       folder: item.folder ?? null,
@@ -126,7 +129,7 @@ export async function openExternalEvidence(ctx: NodeContext, principal: AccessPr
   if (share.status !== 'complete') {
     throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)
   }
-  const evidence = share.manifest.evidence.find((item) => item.id === itemId)
+  const evidence = (await appliedView(ctx.store, share)).evidence.find((item) => item.id === itemId)
   if (evidence === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no evidence "${itemId}" in external case "${inboundId}"`)
   await ctx.record({ type: 'evidence.downloaded', caseId: share.id, actor, evidenceId: evidence.id, bytes: evidence.size })
   return { evidence, stream: openChunks(ctx, evidence.chunks) }

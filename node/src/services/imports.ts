@@ -15,9 +15,10 @@ import { randomUUID } from 'node:crypto'
 import { PolicyError, RequestError, type CaseManifest, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
-import type { CaseRecord, EvidenceRecord, FolderRecord, MetadataStore } from '../store/metadata_store.ts'
+import type { CaseRecord, EvidenceRecord, FolderRecord, InboundStatus, MetadataStore } from '../store/metadata_store.ts'
 import { accessLevelOf, canReadCase, requireCaseAccess, requireExternalAccess, type AccessLevel, type AccessPrincipal } from './access.ts'
-import { accessible } from './external.ts'
+import { accessible, effectiveStatus } from './external.ts'
+import { appliedView, importedEvidenceId } from './applied.ts'
 
 export interface ImportResult {
   case: CaseRecord
@@ -40,6 +41,11 @@ export interface ImportDetails {
   policy: { id: string; version: number; name: string; permissions: SharingPolicy['permissions'] }
   shareId: string
   revision: number
+  /**
+   * The external case's status now. `revoked` (or `expired`): the imported case stays, but it is
+   * from a share its sender withdrew and may not be shared onward (SPEC.md CW-REV-003).
+   */
+  shareStatus: InboundStatus
 }
 
 /**
@@ -63,7 +69,9 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   const created = await ctx.store.transaction(async (store) => {
     if ((await store.findCaseImportedFrom(inboundId)) !== undefined) return undefined
-    return insertImport(store, share.manifest, inboundId, principal.userId, now)
+    // spec: CW-REVN-006 — what is applied, not a pending revision.
+    const view = await appliedView(store, share)
+    return insertImport(store, { ...share.manifest, case: view.case, evidence: view.evidence }, inboundId, principal.userId, now)
   })
   if (created === undefined) {
     const existing = await ctx.store.findCaseImportedFrom(inboundId)
@@ -88,7 +96,8 @@ async function insertImport(store: MetadataStore, manifest: CaseManifest, inboun
     await store.insertFolder(local)
   }
   // Evidence ids are global on this node: each item gets a new one; attachments follow.
-  const ids = new Map(manifest.evidence.map((item) => [item.id, randomUUID()]))
+  // Derived from the case and item ids, so that applied updates find them (CW-REVN-006).
+  const ids = new Map(manifest.evidence.map((item) => [item.id, importedEvidenceId(record.id, item.id)]))
   for (const item of manifest.evidence) {
     const evidence: EvidenceRecord = {
       id: ids.get(item.id)!,
@@ -150,5 +159,6 @@ export async function getImportDetails(ctx: NodeContext, principal: AccessPrinci
     policy: { id: policy.id, version: policy.version, name: policy.name, permissions: policy.permissions },
     shareId: share.shareId,
     revision: share.revision,
+    shareStatus: effectiveStatus(share, Math.floor(ctx.clock.now().getTime() / 1000)),
   }
 }

@@ -14,7 +14,7 @@ import { partnerActor } from '../events.ts'
 import type { OfferAnswer } from '../federation/wire.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
-import type { InboundShareRecord } from '../store/metadata_store.ts'
+import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
 import { neededChunks } from './exchange_jobs.ts'
 
 export interface AcceptedOffer {
@@ -59,20 +59,47 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
 
   const now = Math.floor(currentDate.getTime() / 1000)
   const { revision } = manifest.share
-  const outcome = await ctx.store.transaction(async (tx) => {
+  const outcome = await ctx.store.transaction(async (tx): Promise<{ created: boolean; record: InboundShareRecord; pending?: InboundRevisionRecord }> => {
     const existing = await tx.findInboundShare(peerOrg, manifest.share.id)
     // spec: CW-FED-004 — the identical manifest again is a retry: same answer, nothing changes.
     if (existing !== undefined && existing.manifestDigest === digest) return { created: false, record: existing }
+    // spec: CW-REVN-003 — also for a revision held apart (pending, applied or superseded).
+    const held = existing === undefined ? [] : await tx.listInboundRevisions(existing.id)
+    const same = held.find((revision) => revision.manifestDigest === digest)
+    if (existing !== undefined && same !== undefined) return { created: false, record: existing, pending: same }
 
     // spec: CW-SIG-012, CW-FED-004 — §8 step 17; the jti is remembered only if the transaction commits.
     const seen = await tx.rememberJti(manifest.iss, manifest.jti, digest, manifest.exp)
     if (seen !== undefined && seen !== digest) {
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another manifest', { at: '/jti' })
     }
-    if (existing !== undefined) checkRevision(existing, manifest)
+    if (existing !== undefined) checkRevision(existing, held, manifest)
 
     // §8 step 18: the effective policy on what the manifest carries.
     enforceManifest(verified)
+
+    // spec: CW-REVN-003 — once a revision was received completely, later ones are kept apart
+    // (pending) while the external case keeps showing what is applied. Before that (the first
+    // revision still receiving, or rejected), the newer revision replaces it, as the first did.
+    if (existing !== undefined && (held.length > 0 || (existing.status !== 'receiving' && existing.status !== 'rejected'))) {
+      const pending: InboundRevisionRecord = {
+        inboundId: existing.id,
+        revision,
+        manifestJws: jws,
+        manifestDigest: digest,
+        manifest,
+        policy: verified.chain.effectivePolicy,
+        status: 'pending',
+        transfer: 'receiving',
+        receiptJws: null,
+        receiptSent: false,
+        receivedAt: now,
+        verifiedAt: null,
+      }
+      await tx.insertInboundRevision(pending)
+      await tx.enqueueJob(newJobRecord(JOB.fetch, existing.id, { revision }, now))
+      return { created: true, record: existing, pending }
+    }
 
     const record: InboundShareRecord = {
       id: existing?.id ?? randomUUID(),
@@ -97,45 +124,59 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     return { created: true, record }
   })
 
-  const { created, record } = outcome
+  const { created, record, pending } = outcome
+  const about = pending === undefined
+    ? { revision: record.revision, manifest: record.manifest, items: record.manifest.evidence.length, receiving: record.status === 'receiving' }
+    : { revision: pending.revision, manifest: pending.manifest, items: pending.manifest.evidence.length, receiving: pending.transfer === 'receiving' }
   if (created) {
-    ctx.log.info({ peerOrg, shareId: record.shareId, revision: record.revision, inboundId: record.id }, 'offer accepted')
+    ctx.log.info({ peerOrg, shareId: record.shareId, revision: about.revision, inboundId: record.id, pending: pending !== undefined }, 'offer accepted')
     await ctx.record({
       type: 'inbound.received',
       caseId: record.id,
       actor: partnerActor(peerOrg),
       sender: peerOrg,
       shareId: record.shareId,
-      revision: record.revision,
-      items: record.manifest.evidence.length,
+      revision: about.revision,
+      items: about.items,
     })
     // Wakes the runner; the job row itself was committed with the share (a duplicate is ignored).
-    await ctx.jobs.enqueue(JOB.fetch, record.id, { revision: record.revision })
+    await ctx.jobs.enqueue(JOB.fetch, record.id, { revision: about.revision })
   }
   return {
     created,
     inboundId: record.id,
     answer: {
       share: record.shareId,
-      revision: record.revision,
+      revision: about.revision,
       // Anything past receiving (complete, or rejected with its receipt) has finished processing.
-      status: record.status === 'receiving' ? 'receiving' : 'complete',
-      needed: await neededChunks(ctx.blobs, record.manifest),
+      status: about.receiving ? 'receiving' : 'complete',
+      // spec: CW-REVN-005 — for a pending revision, the chunks of that revision.
+      needed: await neededChunks(ctx.blobs, about.manifest),
     },
   }
 }
 
-/** CW-FED-004: a revision lower than, or conflicting with, the one accepted is stale. */
-function checkRevision(existing: InboundShareRecord, manifest: CaseManifest): void {
+/**
+ * CW-FED-004, CW-REVN-002: the next revision must follow the latest one held (applied or
+ * pending): a lower number, another manifest for a held number, a `previous` that is not the
+ * digest of the latest held revision, or a number beyond latest + 1 (out of order: we do not
+ * hold the revision before it) is stale; the sender offers the missing revisions in order.
+ */
+function checkRevision(existing: InboundShareRecord, held: InboundRevisionRecord[], manifest: CaseManifest): void {
   const { revision, previous } = manifest.share
   if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
-  if (revision < existing.revision) {
-    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is older than the accepted revision ${existing.revision}`, { at: '/share/revision' })
+  let latest = { revision: existing.revision, digest: existing.manifestDigest }
+  for (const row of held) if (row.revision > latest.revision) latest = { revision: row.revision, digest: row.manifestDigest }
+  if (revision < latest.revision) {
+    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is older than the accepted revision ${latest.revision}`, { at: '/share/revision' })
   }
-  if (revision === existing.revision) {
+  if (revision === latest.revision) {
     throw new VerificationError('CW_ERR_STALE_REVISION', `a different manifest for revision ${revision} was already accepted`, { at: '/share/revision' })
   }
-  if (revision === existing.revision + 1 && previous !== existing.manifestDigest) {
-    throw new VerificationError('CW_ERR_STALE_REVISION', `"previous" is not the digest of the accepted revision ${existing.revision}`, { at: '/share/previous' })
+  if (revision > latest.revision + 1) {
+    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is out of order: revision ${revision - 1} was never accepted; offer it first`, { at: '/share/revision' })
+  }
+  if (previous !== latest.digest) {
+    throw new VerificationError('CW_ERR_STALE_REVISION', `"previous" is not the digest of the accepted revision ${latest.revision}`, { at: '/share/previous' })
   }
 }

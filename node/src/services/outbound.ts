@@ -91,47 +91,11 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
     throw new RequestError('CW_ERR_CONFLICT', `case "${caseRecord.id}" was imported from a share; share it onward from its external case`)
   }
   const policy = await partnerPolicy(ctx, request.partnerOrg)
-  const [folders, items] = await Promise.all([ctx.store.listFolders(caseRecord.id), ctx.store.listEvidence(caseRecord.id)])
-  const shared = selectEvidence(request, policy, folders, items)
-
   const now = ctx.clock.now()
   const iat = Math.floor(now.getTime() / 1000)
   const exp = iat + Math.min(ctx.config.transfers.shareDurationSeconds, policy.maxDurationSeconds)
-  const shareId = randomUUID()
-
-  const grant = originGrant({
-    iss: ctx.identity.org,
-    aud: request.partnerOrg,
-    share: shareId,
-    revision: 1,
-    policy,
-    iat,
-    exp,
-    evidence: shared.map((item) => item.digest),
-  })
-  const grantJws = await signGrant(grant, ctx.identity.signer)
-
-  const manifest: CaseManifest = {
-    cwv: '0.1',
-    iss: ctx.identity.org,
-    aud: request.partnerOrg,
-    iat,
-    exp,
-    jti: randomUUID(),
-    share: shareBlock(shareId, request),
-    case: { id: caseRecord.id, fields: allowedFields(caseRecord, policy), folders: sharedFolders(folders, shared) },
-    evidence: shared.map(toItem),
-    grants: [grantJws],
-  }
-  // CW-POL-002: what was selected above must pass the receiver's own check.
-  enforceManifestPolicy(manifest, policy)
-  const manifestJws = await signManifest(manifest, ctx.identity.signer)
-  if (manifestJws.length > ctx.config.limits.manifestBytes) {
-    throw new VerificationError('CW_ERR_TOO_LARGE', `the manifest would be ${manifestJws.length} bytes; a partner accepts at most ${ctx.config.limits.manifestBytes}`)
-  }
-
   const share: OutboundShareRecord = {
-    id: shareId,
+    id: randomUUID(),
     caseId: caseRecord.id,
     partnerOrg: request.partnerOrg,
     scope: request.scope,
@@ -149,16 +113,9 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
     updatedAt: iat,
     expiresAt: exp,
   }
-  const revision: OutboundRevisionRecord = {
-    shareId,
-    revision: 1,
-    manifestJws,
-    manifestDigest: digestJson(manifest),
-    createdAt: iat,
-    receiptJws: null,
-  }
-  const chunkDigests = new Set<string>()
-  for (const item of shared) for (const digest of item.chunks) chunkDigests.add(digest)
+  const built = await buildRevision(ctx, share, 1)
+  const { revision, manifest, shared, chunkDigests } = built
+  const shareId = share.id
   // The offer job is queued in the same transaction, so a crash cannot leave a share that no
   // job will ever offer; the second enqueue only wakes the runner (a duplicate live job is ignored).
   await ctx.store.transaction(async (store) => {
@@ -181,6 +138,83 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
     items: shared.length,
   })
   return { share, revision, manifest }
+}
+
+/** One revision of a share, signed and ready to store with `insertOutboundRevision`. */
+export interface BuiltRevision {
+  revision: OutboundRevisionRecord
+  manifest: CaseManifest
+  /** The items of the revision. */
+  shared: EvidenceRecord[]
+  /** The distinct chunk digests of those items (the chunk index of the revision). */
+  chunkDigests: Set<string>
+}
+
+/**
+ * Builds revision `revisionNumber` of `share` from the case as it is now: the evidence its
+ * scope selects under the share's own policy version (CW-POL-007, CW-POL-002), case fields and
+ * folders, recipients and message of the record, a new origin grant covering that evidence,
+ * and — from revision 2 — `previous` = the stored digest of revision n − 1 (CW-MAN-001). Grant
+ * and manifest are issued now and expire with the share (`share.expiresAt`). Stores nothing.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND` (case, previous revision), `CW_ERR_BAD_REQUEST` (selection).
+ * @throws {PolicyError} `CW_ERR_DO_NOT_DISCLOSE`, `CW_ERR_POLICY_VIOLATION` (explicit selection).
+ * @throws {VerificationError} `CW_ERR_TOO_LARGE` (manifest over the partner's limit).
+ */
+export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord, revisionNumber: number): Promise<BuiltRevision> {
+  const caseRecord = await requireCase(ctx, share.caseId)
+  const { policy } = share
+  const [folders, items] = await Promise.all([ctx.store.listFolders(caseRecord.id), ctx.store.listEvidence(caseRecord.id)])
+  const shared = selectEvidence(share, policy, folders, items)
+  let previous: string | undefined
+  if (revisionNumber > 1) {
+    const prior = await ctx.store.getOutboundRevision(share.id, revisionNumber - 1)
+    if (prior === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `share "${share.id}" has no revision ${revisionNumber - 1}`)
+    previous = prior.manifestDigest
+  }
+
+  const iat = Math.floor(ctx.clock.now().getTime() / 1000)
+  const exp = share.expiresAt
+  const grant = originGrant({
+    iss: ctx.identity.org,
+    aud: share.partnerOrg,
+    share: share.id,
+    revision: revisionNumber,
+    policy,
+    iat,
+    exp,
+    evidence: shared.map((item) => item.digest),
+  })
+  const grantJws = await signGrant(grant, ctx.identity.signer)
+  const manifest: CaseManifest = {
+    cwv: '0.1',
+    iss: ctx.identity.org,
+    aud: share.partnerOrg,
+    iat,
+    exp,
+    jti: randomUUID(),
+    share: shareBlock(share, revisionNumber, previous),
+    case: { id: caseRecord.id, fields: allowedFields(caseRecord, policy), folders: sharedFolders(folders, shared) },
+    evidence: shared.map(toItem),
+    grants: [grantJws],
+  }
+  // CW-POL-002: what was selected above must pass the receiver's own check.
+  enforceManifestPolicy(manifest, policy)
+  const manifestJws = await signManifest(manifest, ctx.identity.signer)
+  if (manifestJws.length > ctx.config.limits.manifestBytes) {
+    throw new VerificationError('CW_ERR_TOO_LARGE', `the manifest would be ${manifestJws.length} bytes; a partner accepts at most ${ctx.config.limits.manifestBytes}`)
+  }
+  const chunkDigests = new Set<string>()
+  for (const item of shared) for (const digest of item.chunks) chunkDigests.add(digest)
+  const revision: OutboundRevisionRecord = {
+    shareId: share.id,
+    revision: revisionNumber,
+    manifestJws,
+    manifestDigest: digestJson(manifest),
+    createdAt: iat,
+    receiptJws: null,
+  }
+  return { revision, manifest, shared, chunkDigests }
 }
 
 /** The shares of case `caseId`, oldest first. @throws {RequestError} `CW_ERR_NOT_FOUND` */
@@ -232,9 +266,20 @@ function checkInput(input: CreateShareInput): CheckedInput {
   if (scope === 'evidence' && evidenceIds.length === 0) throw bad('an evidence share names at least one item', '/evidenceIds')
   if (scope !== 'folders' && folderIds.length > 0) throw bad(`folderIds is only for scope "folders"`, '/folderIds')
   if (scope !== 'evidence' && evidenceIds.length > 0) throw bad(`evidenceIds is only for scope "evidence"`, '/evidenceIds')
-  const recipients = input.recipients ?? []
+  const checkedRecipients = checkRecipients(input.recipients, partnerOrg)
+  // A share always names its recipients (SPEC.md CW-LOC-001): none named means the entire agency.
+  if (checkedRecipients.length === 0) checkedRecipients.push({ kind: 'agency', id: partnerOrg })
+  return { caseId, partnerOrg, scope: scope as ShareScope, folderIds, evidenceIds, message, recipients: checkedRecipients, createdBy }
+}
+
+/**
+ * Checks a list of recipients at `partnerOrg` (users, groups, e-mail addresses, badges, the
+ * agency itself). @throws {RequestError} `CW_ERR_BAD_REQUEST`
+ */
+export function checkRecipients(value: unknown, partnerOrg: string): Recipient[] {
+  const recipients = (value ?? []) as Recipient[]
   if (!Array.isArray(recipients) || recipients.length > MAX_RECIPIENTS) throw bad(`recipients must be a list of at most ${MAX_RECIPIENTS}`, '/recipients')
-  const checkedRecipients = recipients.map((recipient, index) => {
+  return recipients.map((recipient, index) => {
     if (
       typeof recipient !== 'object' || recipient === null ||
       !RECIPIENT_KINDS.has(recipient.kind) ||
@@ -246,12 +291,9 @@ function checkInput(input: CreateShareInput): CheckedInput {
     if (recipient.kind === 'email' && !/^[^\s@]+@[^\s@]+$/.test(recipient.id)) throw bad('an email recipient is an e-mail address', `/recipients/${index}/id`)
     return { kind: recipient.kind, id: recipient.id }
   })
-  // A share always names its recipients (SPEC.md CW-LOC-001): none named means the entire agency.
-  if (checkedRecipients.length === 0) checkedRecipients.push({ kind: 'agency', id: partnerOrg })
-  return { caseId, partnerOrg, scope: scope as ShareScope, folderIds, evidenceIds, message, recipients: checkedRecipients, createdBy }
 }
 
-function idList(value: unknown, at: string): string[] {
+export function idList(value: unknown, at: string): string[] {
   if (value === undefined) return []
   if (!Array.isArray(value) || value.length > MAX_SELECTION) throw bad(`must be a list of at most ${MAX_SELECTION} ids`, at)
   const seen = new Set<string>()
@@ -284,7 +326,12 @@ async function partnerPolicy(ctx: NodeContext, org: string): Promise<SharingPoli
  * The items of the share, in case order. Linear in the number of items and folders.
  * Explicit selections are refused item by item; case and folder scopes leave items out.
  */
-function selectEvidence(request: CheckedInput, policy: SharingPolicy, folders: FolderRecord[], items: EvidenceRecord[]): EvidenceRecord[] {
+function selectEvidence(
+  request: Pick<CheckedInput, 'caseId' | 'scope' | 'folderIds' | 'evidenceIds'>,
+  policy: SharingPolicy,
+  folders: FolderRecord[],
+  items: EvidenceRecord[],
+): EvidenceRecord[] {
   const byId = new Map(items.map((item) => [item.id, item]))
   const explicit = request.scope === 'evidence'
   let candidates: EvidenceRecord[]
@@ -436,10 +483,11 @@ function toItem(record: EvidenceRecord): EvidenceItem {
   return item
 }
 
-function shareBlock(shareId: string, request: CheckedInput): CaseManifest['share'] {
-  const block: CaseManifest['share'] = { id: shareId, revision: 1, scope: request.scope, live: request.scope !== 'evidence' }
-  if (request.message !== undefined) block.message = request.message
-  if (request.recipients.length > 0) block.recipients = request.recipients
+function shareBlock(share: OutboundShareRecord, revision: number, previous: string | undefined): CaseManifest['share'] {
+  const block: CaseManifest['share'] = { id: share.id, revision, scope: share.scope, live: share.scope !== 'evidence' }
+  if (previous !== undefined) block.previous = previous
+  if (share.message !== null) block.message = share.message
+  if (share.recipients.length > 0) block.recipients = share.recipients
   return block
 }
 

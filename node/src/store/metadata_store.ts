@@ -321,6 +321,34 @@ export interface MetadataStore {
   /** The notifications of an external case, by revision then channel. */
   listNotifications(inboundId: string): Promise<NotificationRecord[]>
 
+  // Revocation (cascade to onward shares, SPEC.md CW-REV-003)
+  /**
+   * The outbound shares derived from inbound share `inboundId`: those whose `caseId` is the
+   * inbound id itself (an onward share of the external case) or the id of the local case
+   * imported from it. Oldest first.
+   */
+  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]>
+
+  // Revisions and updates (live shares on the sender; pending revisions and applied state on the receiver)
+  /**
+   * Moves outbound share `id` to revision `revision` (stored with `insertOutboundRevision`):
+   * recipients and evidence ids as given, status back to processing, code and detail cleared.
+   */
+  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void>
+  /** Removes evidence `id` (an imported case applying an update that removes or replaces an item). */
+  deleteEvidence(id: string): Promise<void>
+  /** Stores a later revision of an inbound share, received while another is applied. */
+  insertInboundRevision(revision: InboundRevisionRecord): Promise<void>
+  /** Replaces the inbound revision (inboundId, revision). */
+  updateInboundRevision(revision: InboundRevisionRecord): Promise<void>
+  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined>
+  /** The later revisions held for an inbound share, by revision. */
+  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]>
+  /** What our users see of an external case once updates were applied (none: the inbound manifest as received). */
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined>
+  /** Inserts or replaces the applied state of `state.inboundId`. */
+  setAppliedState(state: AppliedStateRecord): Promise<void>
+
   close(): Promise<void>
 }
 
@@ -353,4 +381,40 @@ export interface ShareCount {
   direction: 'outbound' | 'inbound'
   status: OutboundStatus | InboundStatus
   count: number
+}
+
+// Revisions and updates (receiver)
+
+/** pending: received (or receiving), not applied; applied: its changes are applied; superseded: a later revision was applied. */
+export type InboundRevisionStatus = 'pending' | 'applied' | 'superseded'
+/** The transfer of a pending revision's chunks: receiving → verified | rejected (its receipt says which). */
+export type InboundRevisionTransfer = 'receiving' | 'verified' | 'rejected'
+
+/** A revision after the first of an inbound share, kept apart from what is applied (SPEC.md CW-REVN-003). */
+export interface InboundRevisionRecord {
+  inboundId: string
+  revision: number
+  manifestJws: string
+  manifestDigest: string
+  manifest: CaseManifest
+  /** The effective policy of this revision's chain. */
+  policy: SharingPolicy
+  status: InboundRevisionStatus
+  transfer: InboundRevisionTransfer
+  /** The signed receipt for this revision, once its chunks are verified (or it was rejected). */
+  receiptJws: string | null
+  /** Whether the sender took the receipt. */
+  receiptSent: boolean
+  receivedAt: number
+  verifiedAt: number | null
+}
+
+/** The case snapshot our users see of an external case: a merge of the updates they applied. */
+export interface AppliedStateRecord {
+  inboundId: string
+  /** The latest revision updates were applied from. */
+  revision: number
+  case: CaseManifest['case']
+  evidence: EvidenceItem[]
+  updatedAt: number
 }

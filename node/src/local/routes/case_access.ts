@@ -158,6 +158,10 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
               policy: POLICY_SUMMARY,
               shareId: { type: 'string', description: "The sender's share id." },
               revision: { type: 'integer' },
+              shareStatus: {
+                enum: ['receiving', 'complete', 'rejected', 'revoked', 'expired'],
+                description: 'The external case now: revoked or expired means the sender withdrew it; the imported case stays but may not be shared onward.',
+              },
             },
           },
           ...problems(400, 404),

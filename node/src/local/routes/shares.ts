@@ -4,11 +4,13 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify'
-import type { Recipient } from '#protocol'
+import { CasewayError, type Recipient } from '#protocol'
 import type { NodeContext } from '../../context.ts'
 import type { ShareScope } from '../../store/metadata_store.ts'
 import { createShare, getShare, listShares } from '../../services/outbound.ts'
 import { requireCaseAccess, requireShareAccess } from '../../services/access.ts'
+import { MAX_REASON_LENGTH, revokeShare } from '../../services/revocations.ts'
+import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
@@ -52,8 +54,18 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request, reply) => {
       const principal = principalOf(request)
       await requireCaseAccess(ctx, principal, request.body.caseId, 'write', 'share.create')
-      const { share } = await createShare(ctx, { ...request.body, createdBy: principal.userId })
-      return reply.code(201).send(share)
+      let created: Awaited<ReturnType<typeof createShare>>
+      try {
+        created = await createShare(ctx, { ...request.body, createdBy: principal.userId })
+      } catch (error) {
+        // A share the policy or the case refuses (do-not-disclose, excluded category, …) is on the case's record.
+        if (error instanceof CasewayError) {
+          const actor = userActor(principal.userId)
+          await ctx.record({ type: 'action.refused', caseId: request.body.caseId, actor, action: 'share.create', code: error.code })
+        }
+        throw error
+      }
+      return reply.code(201).send(created.share)
     },
   )
 
@@ -89,6 +101,36 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => {
       await requireShareAccess(ctx, principalOf(request), request.params.id, 'read', 'share.read')
       return getShare(ctx, request.params.id)
+    },
+  )
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/shares/:id/revoke',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'Revoke a share: the partner loses access at once, and so does every share it derived from it',
+        description:
+          'The share is revoked at once: from then on its chunks are refused (CW-REV-002). A signed revocation, with the optional reason, ' +
+          'is sent to the partner until it takes it, also if the partner is offline now (CW-REV-005). Revoking a revoked share changes nothing.',
+        params: paramsSchemas.id,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { reason: { type: 'string', maxLength: MAX_REASON_LENGTH, description: 'Why; told to the partner.' } },
+        },
+        response: { 200: ref('Share', 'The share, revoked'), ...problems(400, 403, 404) },
+      },
+      // The body is optional: none means no reason.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {}
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request)
+      await requireShareAccess(ctx, principal, request.params.id, 'write', 'share.revoke')
+      const { share } = await revokeShare(ctx, request.params.id, { actor: userActor(principal.userId), reason: request.body?.reason ?? null })
+      return share
     },
   )
 }

@@ -251,6 +251,30 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (inbound_id, revision, channel)
   ) STRICT, WITHOUT ROWID;
   `,
+  // n: revisions: later revisions of inbound shares kept apart from what is applied, and the applied state of external cases
+  `
+  CREATE TABLE inbound_revisions (
+    inbound_id TEXT NOT NULL REFERENCES inbound_shares (id),
+    revision INTEGER NOT NULL CHECK (revision >= 2),
+    manifest_jws TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'superseded')),
+    transfer TEXT NOT NULL CHECK (transfer IN ('receiving', 'verified', 'rejected')),
+    receipt_jws TEXT,
+    receipt_sent INTEGER NOT NULL CHECK (receipt_sent IN (0, 1)),
+    received_at INTEGER NOT NULL,
+    verified_at INTEGER,
+    PRIMARY KEY (inbound_id, revision)
+  ) STRICT;
+  CREATE TABLE applied_states (
+    inbound_id TEXT PRIMARY KEY REFERENCES inbound_shares (id),
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    snapshot TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ]
 
 /**

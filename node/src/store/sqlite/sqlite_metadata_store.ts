@@ -26,8 +26,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import { open } from 'node:fs/promises'
-import { RequestError } from '#protocol'
+import { RequestError, type Recipient } from '#protocol'
 import type {
+  AppliedStateRecord,
+  InboundRevisionRecord,
   AuditEntryRecord,
   CaseAccessRecord,
   CaseRecord,
@@ -50,9 +52,10 @@ import type {
 } from '../metadata_store.ts'
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
+import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
 import { NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
-import { OPERATIONS_SQL, SQL } from './statements.ts'
+import { OPERATIONS_SQL, REVOCATION_SQL, SQL } from './statements.ts'
 import {
   caseFromRow,
   caseParams,
@@ -637,6 +640,54 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(NOTIFICATION_SQL.listNotifications, inboundId).map(notificationFromRow))
   }
 
+  // Revocation (cascade to onward shares)
+
+  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
+    return this.#do((c) => c.all(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inboundId }).map(outboundShareFromRow))
+  }
+
+  // Revisions and updates
+
+  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
+    return this.#do((c) => {
+      if (!Number.isSafeInteger(revision) || revision < 2) throw new TypeError('revision must be an integer ≥ 2')
+      const params = { id, revision, recipients: toJson(recipients), evidence_ids: toJson(evidenceIds), at }
+      if (c.run(REVISION_SQL.advanceOutboundShare, params) === 0) throw notFound('outbound share')
+    })
+  }
+
+  deleteEvidence(id: string): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(REVISION_SQL.deleteEvidence, id) === 0) throw notFound('evidence')
+    })
+  }
+
+  insertInboundRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#do((c) => void c.run(REVISION_SQL.insertInboundRevision, inboundRevisionParams(revision)))
+  }
+
+  updateInboundRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(REVISION_SQL.updateInboundRevision, inboundRevisionParams(revision)) === 0) throw notFound('inbound revision')
+    })
+  }
+
+  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
+    return this.#do((c) => optional(c.get(REVISION_SQL.getInboundRevision, inboundId, revision), inboundRevisionFromRow))
+  }
+
+  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
+    return this.#do((c) => c.all(REVISION_SQL.listInboundRevisions, inboundId).map(inboundRevisionFromRow))
+  }
+
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
+    return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedState, inboundId), appliedStateFromRow))
+  }
+
+  setAppliedState(state: AppliedStateRecord): Promise<void> {
+    return this.#do((c) => void c.run(REVISION_SQL.setAppliedState, appliedStateParams(state)))
+  }
+
   close(): Promise<void> {
     return Promise.reject(new Error('close the store itself, not a transaction view'))
   }
@@ -928,7 +979,47 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.listNotifications(inboundId))
   }
 
+  // Revocation (cascade to onward shares)
+
+  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
+    return this.#locked((s) => s.listOutboundSharesDerivedFrom(inboundId))
+  }
+
   /** Waits for queued calls, then closes the database. Later calls reject. */
+  // Revisions and updates
+
+  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
+    return this.#locked((s) => s.advanceOutboundShare(id, revision, recipients, evidenceIds, at))
+  }
+
+  deleteEvidence(id: string): Promise<void> {
+    return this.#locked((s) => s.deleteEvidence(id))
+  }
+
+  insertInboundRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#locked((s) => s.insertInboundRevision(revision))
+  }
+
+  updateInboundRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#locked((s) => s.updateInboundRevision(revision))
+  }
+
+  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
+    return this.#locked((s) => s.getInboundRevision(inboundId, revision))
+  }
+
+  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
+    return this.#locked((s) => s.listInboundRevisions(inboundId))
+  }
+
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
+    return this.#locked((s) => s.getAppliedState(inboundId))
+  }
+
+  setAppliedState(state: AppliedStateRecord): Promise<void> {
+    return this.#locked((s) => s.setAppliedState(state))
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true

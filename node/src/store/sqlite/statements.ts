@@ -140,3 +140,13 @@ export const OPERATIONS_SQL = {
       FROM inbound_shares INDEXED BY inbound_shares_status
     ) GROUP BY effective`,
 } as const
+
+// Revocation (cascade to onward shares)
+
+export const REVOCATION_SQL = {
+  /** Onward shares of an external case: caseId is the inbound id or the case imported from it. */
+  listOutboundSharesDerivedFrom: `
+    SELECT * FROM outbound_shares
+    WHERE case_id = :inboundId OR case_id IN (SELECT id FROM cases WHERE imported_from = :inboundId)
+    ORDER BY created_at, rowid`,
+} as const

@@ -23,6 +23,7 @@ import { createFederationServer, type FederationServer } from '../../../src/fede
 import { JobRunner } from '../../../src/jobs/job_runner.ts'
 import { createPeerClient, type PeerClient } from '../../../src/peer/peer_client.ts'
 import { exchangeJobHandlers } from '../../../src/services/exchange_jobs.ts'
+import { revocationJobHandlers } from '../../../src/services/revocations.ts'
 import type { BlobStore } from '../../../src/store/blob_store.ts'
 import { openFsBlobStore } from '../../../src/store/fs_blob_store.ts'
 import type { MetadataStore, PartnerRecord } from '../../../src/store/metadata_store.ts'
@@ -145,7 +146,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     store,
     clock,
     log: ctx.log,
-    handlers: exchangeJobHandlers(ctx, peer),
+    handlers: { ...exchangeJobHandlers(ctx, peer), ...revocationJobHandlers(ctx, peer) },
     pollMs: 50,
     retryBaseMs: config.transfers.retryBaseMs,
     retryMaxMs: config.transfers.retryMaxMs,

@@ -110,6 +110,7 @@ t.test('import details: sender, recipients, received-on, access level and policy
     policy: { id: 'da-policy', version: 3, name: record.policy.name, permissions: record.policy.permissions },
     shareId: record.shareId,
     revision: 1,
+    shareStatus: 'complete',
   })
   const local = (await ta.call({ method: 'POST', url: `${API}/cases`, payload: { fields: {} }, token: bob })).json()
   const none = await ta.call({ method: 'GET', url: `${API}/cases/${local.id}/import-details`, token: bob })

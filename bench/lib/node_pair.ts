@@ -1,0 +1,202 @@
+/**
+ * Two real Caseway nodes, A (sender) and B (receiver), each created with `caseway init` and run
+ * with `caseway start` as its own child process (`process.execPath bin/caseway.js start …`, so
+ * the child's pid is the node itself), listening on 127.0.0.1 only, paired over the local API.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { openSync, closeSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { LocalApi } from './api.ts'
+import { stopChild, trackChild } from './cleanup.ts'
+import { commandLine, freePort, peakRssMb, sleep } from './proc.ts'
+
+export const CASEWAY_BIN = fileURLToPath(new URL('../../bin/caseway.js', import.meta.url))
+const START_TIMEOUT_MS = 60_000
+
+export interface NodeOptions {
+  /** Extra Node.js options of the node processes (e.g. `--cpu-prof --cpu-prof-dir=…`). */
+  nodeArgs?: string[]
+  /** Merged into both nodes' `caseway.json` (e.g. `{ "transfers": { "parallelChunks": 8 } }`) for what-if runs. */
+  config?: Record<string, unknown>
+}
+
+export interface RunningNode {
+  org: string
+  dir: string
+  api: LocalApi
+  pid: number
+  child: ChildProcess
+  fingerprint: string
+  bundle: unknown
+  /** The node's JSON log (its stdout). */
+  logFile: string
+}
+
+interface InitializedNode {
+  org: string
+  dir: string
+  token: string
+  fingerprint: string
+}
+
+/** `caseway init` in `dir`, then binds the federation listener to 127.0.0.1 (instead of 0.0.0.0). */
+async function initNode(dir: string, org: string, name: string, overrides: Record<string, unknown> = {}): Promise<InitializedNode> {
+  const [federationPort, localPort] = [await freePort(), await freePort()]
+  const args = [
+    CASEWAY_BIN, 'init', '--org', org, '--name', name, '--dir', dir,
+    '--host', '127.0.0.1', '--federation-port', String(federationPort), '--local-port', String(localPort),
+  ]
+  const { stdout, stderr, code } = await run(process.execPath, args)
+  if (code !== 0) throw new Error(`caseway init ${org} exited ${code}: ${stderr.trim()}`)
+  const fingerprint = /CA fingerprint\s+(sha256:[0-9a-f]{64})/.exec(stdout)?.[1]
+  const token = /admin token\s+(cw_\S+)/.exec(stdout)?.[1]
+  if (fingerprint === undefined || token === undefined) throw new Error(`caseway init ${org} printed no fingerprint or token:\n${stdout}`)
+  const configPath = join(dir, 'caseway.json')
+  const config = merge(JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>, overrides) as { federation: { host?: string } }
+  config.federation.host = '127.0.0.1'
+  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+  return { org, dir, token, fingerprint }
+}
+
+/** `caseway start --dir …` as a child process; resolves when it prints its local URL. */
+async function startNode(init: InitializedNode, options: NodeOptions): Promise<RunningNode> {
+  const logFile = join(init.dir, 'node.log')
+  const logFd = openSync(logFile, 'a')
+  let child: ChildProcess
+  try {
+    child = trackChild(
+      spawn(process.execPath, [...(options.nodeArgs ?? []), CASEWAY_BIN, 'start', '--dir', init.dir], {
+        stdio: ['ignore', logFd, 'pipe'],
+        cwd: init.dir,
+      }),
+    )
+  } finally {
+    closeSync(logFd)
+  }
+  let stderr = ''
+  const local = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`caseway start ${init.org}: no local URL after ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS)
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text
+      const match = /^local\s+(http:\/\/\S+)/m.exec(stderr)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`caseway start ${init.org} exited ${code ?? signal}: ${stderr.trim()}`))
+    })
+  })
+  const pid = child.pid!
+  const argv = await commandLine(pid)
+  if (argv[0] !== process.execPath || !argv.includes(CASEWAY_BIN) || !argv.includes('start')) {
+    throw new Error(`pid ${pid} is not the node process: ${argv.join(' ')}`)
+  }
+  const bundle: unknown = JSON.parse(await readFile(join(init.dir, 'pki', 'partner-bundle.json'), 'utf8'))
+  const api = new LocalApi(local, init.token)
+  await api.get('/healthz')
+  return { org: init.org, dir: init.dir, api, pid, child, fingerprint: init.fingerprint, bundle, logFile }
+}
+
+export interface NodePair {
+  a: RunningNode
+  b: RunningNode
+  /** Policy id assigned by A to B. */
+  policyId: string
+  /** Peak RSS (MiB) of each node once started and paired, before any evidence. */
+  idleRss: { sender: number; receiver: number }
+}
+
+export const BENCH_POLICY = {
+  name: 'Bench: view and download',
+  permissions: { view: true, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } },
+  content: { caseFields: ['title'], evidenceCategories: ['video', 'document'], attachments: false },
+  maxDurationSeconds: 86_400,
+}
+
+/** Creates, starts and pairs nodes A and B under `dir`; A has a download policy assigned to B. */
+export async function startPair(dir: string, options: NodeOptions = {}): Promise<NodePair> {
+  await mkdir(dir, { recursive: true })
+  const [initA, initB] = await Promise.all([
+    initNode(join(dir, 'a'), 'bench-sender', 'Bench Sender', options.config),
+    initNode(join(dir, 'b'), 'bench-receiver', 'Bench Receiver', options.config),
+  ])
+  const [a, b] = await Promise.all([startNode(initA, options), startNode(initB, options)])
+  await a.api.post('/api/v1/partners', { bundle: b.bundle, fingerprint: b.fingerprint })
+  await b.api.post('/api/v1/partners', { bundle: a.bundle, fingerprint: a.fingerprint })
+  const policy = await a.api.post<{ id: string }>('/api/v1/policies', BENCH_POLICY)
+  await a.api.put(`/api/v1/partners/${b.org}/policy`, { policyId: policy.id })
+  const idleRss = { sender: await peakRssMb(a.pid), receiver: await peakRssMb(b.pid) }
+  return { a, b, policyId: policy.id, idleRss }
+}
+
+/** Stops both nodes (no-op for one already stopped). */
+export async function shutdownPair(pair: NodePair): Promise<void> {
+  await Promise.all([stopChild(pair.a.child), stopChild(pair.b.child)])
+}
+
+/** Peak RSS of both nodes (read now), then stops them. */
+export async function stopPair(pair: NodePair): Promise<{ sender: number; receiver: number }> {
+  const [sender, receiver] = await Promise.all([peakRssMb(pair.a.pid), peakRssMb(pair.b.pid)])
+  await Promise.all([stopChild(pair.a.child), stopChild(pair.b.child)])
+  return { sender, receiver }
+}
+
+interface Share {
+  id: string
+  status: string
+  statusCode: string | null
+  statusDetail: string | null
+}
+
+/** Polls A's share every `intervalMs` until it is delivered; throws on rejected. */
+export async function waitDelivered(api: LocalApi, shareId: string, intervalMs = 50, timeoutMs = 3_600_000): Promise<Share> {
+  const deadline = Date.now() + timeoutMs
+  let lastFailure = ''
+  for (;;) {
+    const share = await api.get<Share>(`/api/v1/shares/${shareId}`)
+    if (share.status === 'delivered') return share
+    if (share.status === 'rejected' || share.status === 'revoked' || share.status === 'expired') {
+      throw new Error(`share ${shareId} ended ${share.status}: ${share.statusCode} ${share.statusDetail}`)
+    }
+    if (share.status === 'failed' && share.statusDetail !== lastFailure) {
+      lastFailure = share.statusDetail ?? ''
+      process.stderr.write(`bench: share ${shareId} failed for now (${share.statusCode}: ${share.statusDetail}); the node retries\n`)
+    }
+    if (Date.now() > deadline) throw new Error(`share ${shareId} not delivered after ${timeoutMs} ms (status ${share.status})`)
+    await sleep(intervalMs)
+  }
+}
+
+/** `base` with `overrides` merged in, objects recursively. */
+function merge(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = result[key]
+    result[key] =
+      isObject(value) && isObject(current) ? merge(current, value) : value
+  }
+  return result
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function run(command: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = trackChild(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text))
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+    child.once('error', reject)
+    child.once('exit', (code) => resolve({ stdout, stderr, code }))
+  })
+}

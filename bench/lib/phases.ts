@@ -1,0 +1,118 @@
+/**
+ * Where the time of one share went, read from both nodes' JSON logs (pino: `time` in ms since
+ * the epoch, `msg`; fastify's request lines carry `reqId`, `req.url` and `responseTime`). Every
+ * value is milliseconds after the benchmark's `POST /api/v1/shares`. The local listener's lines
+ * carry `listener: "local"`; the federation listener's carry none (its request ids are counted
+ * separately, so the two are told apart by that field).
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises'
+
+interface LogLine {
+  time: number
+  msg?: string
+  listener?: string
+  reqId?: string
+  req?: { url?: string; method?: string }
+  responseTime?: number
+  [key: string]: unknown
+}
+
+async function readLog(path: string, since: number): Promise<LogLine[]> {
+  const lines: LogLine[] = []
+  for (const text of (await readFile(path, 'utf8')).split('\n')) {
+    if (!text.startsWith('{')) continue
+    try {
+      const line = JSON.parse(text) as LogLine
+      if (typeof line.time === 'number' && line.time >= since) lines.push(line)
+    } catch {
+      // not a log line
+    }
+  }
+  return lines
+}
+
+export interface Phases {
+  /** A stored and signed the share (`share created`). */
+  share_created_ms?: number
+  /** B verified and stored the manifest (`offer accepted`). */
+  offer_accepted_by_receiver_ms?: number
+  /** A got B's answer to the offer. */
+  offer_answered_ms?: number
+  /** First and last chunk request A's federation listener saw. */
+  first_chunk_request_ms?: number
+  last_chunk_served_ms?: number
+  /** B stored every chunk (`chunks stored`). */
+  chunks_stored_ms?: number
+  /** B re-hashed every item and signed the receipt (`revision received and verified`). */
+  verified_ms?: number
+  /** A recorded B's receipt (`receipt recorded`). */
+  receipt_recorded_ms?: number
+  chunk_requests?: number
+  chunk_response_ms_mean?: number
+  chunk_response_ms_max?: number
+  /** Chunk pulls that failed on B (e.g. 429 CW_ERR_RATE_LIMITED from A's federation limiter), by problem code. */
+  chunk_fetch_failures?: Record<string, number>
+  /** Jobs that failed and were rescheduled with backoff, on either node. */
+  job_retries?: number
+  /** Log lines each node wrote during the share. */
+  log_lines_sender?: number
+  log_lines_receiver?: number
+}
+
+export async function readPhases(senderLog: string, receiverLog: string, since: number): Promise<Phases> {
+  const [a, b] = await Promise.all([readLog(senderLog, since), readLog(receiverLog, since)])
+  const at = (lines: LogLine[], msg: string): number | undefined => {
+    const line = lines.find((candidate) => candidate.msg === msg)
+    return line === undefined ? undefined : Math.round(line.time - since)
+  }
+  const phases: Phases = {}
+  type TimeKey = Exclude<keyof Phases, 'chunk_fetch_failures'>
+  const set = (key: TimeKey, value: number | undefined) => {
+    if (value !== undefined) phases[key] = value
+  }
+  set('share_created_ms', at(a, 'share created'))
+  set('offer_accepted_by_receiver_ms', at(b, 'offer accepted'))
+  set('offer_answered_ms', at(a, 'offer accepted by partner'))
+  set('chunks_stored_ms', at(b, 'chunks stored'))
+  set('verified_ms', at(b, 'revision received and verified'))
+  set('receipt_recorded_ms', at(a, 'receipt recorded'))
+
+  const chunkRequests = new Set<string>()
+  let first: number | undefined
+  for (const line of a) {
+    if (line.msg === 'incoming request' && line.listener !== 'local' && /^\/federation\/v1\/shares\/[^/]+\/chunks\//.test(line.req?.url ?? '')) {
+      chunkRequests.add(String(line.reqId))
+      first ??= line.time
+    }
+  }
+  const times: number[] = []
+  let last: number | undefined
+  for (const line of a) {
+    if (line.msg === 'request completed' && line.listener !== 'local' && chunkRequests.has(String(line.reqId))) {
+      if (typeof line.responseTime === 'number') times.push(line.responseTime)
+      last = line.time
+    }
+  }
+  if (first !== undefined) set('first_chunk_request_ms', Math.round(first - since))
+  if (last !== undefined) set('last_chunk_served_ms', Math.round(last - since))
+  phases.chunk_requests = chunkRequests.size
+  if (times.length > 0) {
+    phases.chunk_response_ms_mean = Math.round((times.reduce((sum, t) => sum + t, 0) / times.length) * 10) / 10
+    phases.chunk_response_ms_max = Math.round(Math.max(...times))
+  }
+  const failures: Record<string, number> = {}
+  for (const line of b) {
+    if (line.msg === 'chunk fetch failed') {
+      const code = typeof line['code'] === 'string' ? line['code'] : 'unknown'
+      failures[code] = (failures[code] ?? 0) + 1
+    }
+  }
+  if (Object.keys(failures).length > 0) phases.chunk_fetch_failures = failures
+  const retries = [...a, ...b].filter((line) => line.msg === 'job failed; will retry').length
+  if (retries > 0) phases.job_retries = retries
+  phases.log_lines_sender = a.length
+  phases.log_lines_receiver = b.length
+  return phases
+}

@@ -1,0 +1,397 @@
+/**
+ * The Caseway benchmark (`npm run bench`): Caseway's node-to-node transfer against a plain
+ * Node.js mTLS baseline, the nodes' peak memory, and the time to offer a 10,000-item manifest.
+ * Progress goes to stderr; stdout gets exactly one JSON object at the end.
+ *
+ *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items
+ *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items
+ *   npm run -s bench -- --only transfer    (or manifest)
+ *   npm run -s bench -- --sizes 1024 --items 2000   other sizes (MiB) and item count
+ *   npm run -s bench -- --repeat 3         each transfer 3 times (baseline and Caseway alternately); medians reported
+ *   npm run -s bench -- --cpu-prof <dir>   run the nodes with --cpu-prof, profiles kept in <dir> (see profile_summary.ts)
+ *   npm run -s bench -- --keep-logs <dir>  keep the nodes' JSON logs in <dir>
+ *   npm run -s bench -- --config '{"transfers":{"parallelChunks":8}}'   what-if: merged into both nodes' caseway.json
+ *   npm run -s bench -- --node-args=--max-semi-space-size=2             what-if: Node.js options of both nodes
+ *
+ * (`-s` keeps npm's own banner off stdout.) Everything runs on 127.0.0.1, in separate
+ * processes, with real mutual TLS. Temporary directories and child processes are removed on
+ * exit, on error and on SIGINT.
+ *
+ * @module
+ */
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises'
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createBaselinePki, runBaseline, type BaselinePki, type BaselineResult } from './lib/baseline.ts'
+import { installCleanup, removeDir, trackDir } from './lib/cleanup.ts'
+import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
+import { rateLimitWaitCount } from './lib/api.ts'
+import { progress } from './lib/log.ts'
+import { shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, type NodePair } from './lib/node_pair.ts'
+import { readPhases, type Phases } from './lib/phases.ts'
+import { cpuMs, peakRssMb, sleep } from './lib/proc.ts'
+
+const TARGETS = { ratio: 0.8, peak_rss_mb: 200, items10k_ms: 2000 } as const
+const UPLOAD_PARALLELISM = 8
+const POLL_MS = 50
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    'cpu-prof': { type: 'string' },
+    'keep-logs': { type: 'string' },
+    config: { type: 'string' },
+    'node-args': { type: 'string' },
+    sizes: { type: 'string' },
+    items: { type: 'string' },
+  },
+  strict: true,
+})
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\n`)
+  process.exit(2)
+}
+if (flags.only !== undefined && flags.only !== 'transfer' && flags.only !== 'manifest') usage('--only takes "transfer" or "manifest"')
+const REPEAT = Number(flags.repeat)
+if (!Number.isSafeInteger(REPEAT) || REPEAT < 1 || REPEAT > 20) usage('--repeat takes 1 to 20')
+let CONFIG: Record<string, unknown> | undefined
+if (flags.config !== undefined) {
+  try {
+    CONFIG = JSON.parse(flags.config) as Record<string, unknown>
+  } catch {
+    usage('--config takes a JSON object')
+  }
+}
+const SIZES_MB = flags.sizes !== undefined ? flags.sizes.split(',').map(Number) : flags.quick ? [256, 512] : [1024, 4096]
+if (SIZES_MB.some((size) => !Number.isSafeInteger(size) || size < 1)) usage('--sizes takes MiB, comma-separated (e.g. 1024,4096)')
+const ITEMS = flags.items !== undefined ? Number(flags.items) : flags.quick ? 1_000 : 10_000
+if (!Number.isSafeInteger(ITEMS) || ITEMS < 1 || ITEMS > 100_000) usage('--items takes 1 to 100000')
+const runTransfer = flags.only === undefined || flags.only === 'transfer'
+const runManifest = flags.only === undefined || flags.only === 'manifest'
+
+/** `1g`, `4g`, `256m`: the key suffix of a size. */
+function label(sizeMb: number): string {
+  return sizeMb % 1024 === 0 ? `${sizeMb / 1024}g` : `${sizeMb}m`
+}
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+const NODE_ARGS = (flags['node-args'] ?? '').split(/\s+/).filter((arg) => arg.length > 0)
+
+async function nodeOptions(): Promise<NodeOptions> {
+  const options: NodeOptions = CONFIG === undefined ? {} : { config: CONFIG }
+  const nodeArgs = [...NODE_ARGS]
+  if (flags['cpu-prof'] !== undefined) {
+    const dir = resolve(flags['cpu-prof'])
+    await mkdir(dir, { recursive: true })
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`)
+  }
+  if (nodeArgs.length > 0) options.nodeArgs = nodeArgs
+  return options
+}
+
+/** Copies both nodes' logs to `--keep-logs` (as `<run>-sender.log`, `<run>-receiver.log`). */
+async function keepLogs(pair: NodePair, run: string): Promise<void> {
+  if (flags['keep-logs'] === undefined) return
+  const dir = resolve(flags['keep-logs'])
+  await mkdir(dir, { recursive: true })
+  await copyFile(pair.a.logFile, join(dir, `${run}-sender.log`))
+  await copyFile(pair.b.logFile, join(dir, `${run}-receiver.log`))
+}
+
+async function createCase(pair: NodePair, title: string): Promise<string> {
+  return (await pair.a.api.post<{ id: string }>('/api/v1/cases', { fields: { title } })).id
+}
+
+interface ExternalCaseSummary {
+  id: string
+  shareId: string
+  status: string
+}
+
+/** B shows the share as a complete external case holding exactly `digests`. */
+async function checkReceived(pair: NodePair, shareId: string, digests: string[]): Promise<void> {
+  const { externalCases } = await pair.b.api.get<{ externalCases: ExternalCaseSummary[] }>('/api/v1/external-cases')
+  const summary = externalCases.find((candidate) => candidate.shareId === shareId)
+  if (summary === undefined || summary.status !== 'complete') throw new Error(`B has no complete external case for share ${shareId}`)
+  const detail = await pair.b.api.get<{ evidence: Array<{ digest: string }> }>(`/api/v1/external-cases/${summary.id}`)
+  const received = detail.evidence.map((item) => item.digest).sort()
+  const expected = [...digests].sort()
+  if (received.length !== expected.length || received.some((digest, index) => digest !== expected[index])) {
+    throw new Error(`B's external case lists other evidence than A shared`)
+  }
+}
+
+interface CasewayTransfer {
+  ms: number
+  MBps: number
+  upload_MBps: number
+  peak_rss_mb: { sender: number; receiver: number }
+  idle_rss_mb: { sender: number; receiver: number }
+  /** Peak RSS after the upload, before the share (the sender's upload may set its peak). */
+  upload_rss_mb: { sender: number; receiver: number }
+  /** CPU time each node spent from POST /shares to delivered. */
+  cpu_ms: { sender: number; receiver: number }
+  phases: Phases
+}
+
+/** On a fresh pair: upload (not timed), then time POST /shares → `delivered` on A. */
+async function casewayTransfer(file: GeneratedFile, dir: string, run: string): Promise<CasewayTransfer> {
+  progress(`caseway ${run}: starting nodes A and B`)
+  const pair = await startPair(dir, await nodeOptions())
+  try {
+    const caseId = await createCase(pair, `Bench transfer ${run}`)
+    progress(`caseway ${run}: uploading ${file.size / MiB} MiB to A (not timed)`)
+    const uploadStart = performance.now()
+    const evidence = await pair.a.api.upload<{ id: string; size: number; digest: string }>(
+      `/api/v1/cases/${caseId}/evidence?${new URLSearchParams({ name: `bench-${run}.bin`, category: 'video', mediaType: 'video/mp4' })}`,
+      { file: file.path, size: file.size },
+    )
+    const uploadMs = performance.now() - uploadStart
+    if (evidence.size !== file.size || evidence.digest !== file.digest) {
+      throw new Error(`A stored ${evidence.size} bytes ${evidence.digest}, expected ${file.size} ${file.digest}`)
+    }
+    progress(`caseway ${run}: uploaded at ${round(file.size / MiB / (uploadMs / 1000))} MiB/s; sharing A → B (timed)`)
+    const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
+    const cpuBefore = { sender: await cpuMs(pair.a.pid), receiver: await cpuMs(pair.b.pid) }
+    const since = Date.now()
+    const start = performance.now()
+    const share = await pair.a.api.post<{ id: string }>('/api/v1/shares', { caseId, partnerOrg: pair.b.org, scope: 'case' })
+    await waitDelivered(pair.a.api, share.id, POLL_MS)
+    const ms = performance.now() - start
+    const cpu = { sender: (await cpuMs(pair.a.pid)) - cpuBefore.sender, receiver: (await cpuMs(pair.b.pid)) - cpuBefore.receiver }
+    progress(`caseway ${run}: delivered in ${round(ms / 1000, 2)} s (${round(file.size / MiB / (ms / 1000))} MiB/s)`)
+    await checkReceived(pair, share.id, [file.digest])
+    const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
+    const peak = await stopPair(pair)
+    progress(`caseway ${run}: peak RSS sender ${peak.sender} MiB, receiver ${peak.receiver} MiB (idle ${pair.idleRss.sender} / ${pair.idleRss.receiver})`)
+    return {
+      ms,
+      MBps: file.size / MiB / (ms / 1000),
+      upload_MBps: file.size / MiB / (uploadMs / 1000),
+      peak_rss_mb: peak,
+      idle_rss_mb: pair.idleRss,
+      upload_rss_mb: uploadRss,
+      cpu_ms: cpu,
+      phases,
+    }
+  } finally {
+    await shutdownPair(pair)
+    await keepLogs(pair, `transfer-${run}`)
+    await removeDir(dir)
+  }
+}
+
+interface SizeResult {
+  caseway_MBps: number
+  baseline_MBps: number
+  peak_rss_mb: { sender: number; receiver: number }
+  details: Record<string, unknown>
+}
+
+/** One size: the file once, then baseline and Caseway alternately `REPEAT` times. */
+async function transferSize(root: string, pki: BaselinePki, sizeMb: number): Promise<SizeResult> {
+  const key = label(sizeMb)
+  progress(`generating a ${key} file`)
+  const file = await generateFile(join(root, `evidence-${key}.bin`), sizeMb * MiB)
+  const baselines: BaselineResult[] = []
+  const runs: CasewayTransfer[] = []
+  try {
+    for (let round_ = 1; round_ <= REPEAT; round_++) {
+      const run = REPEAT === 1 ? key : `${key}-${round_}`
+      progress(`baseline ${run}: https mTLS server → client process (hash, write, fsync)`)
+      const baseline = await runBaseline(pki, file, root)
+      progress(`baseline ${run}: ${round(baseline.ms / 1000, 2)} s (${round(baseline.MBps)} MiB/s)`)
+      baselines.push(baseline)
+      runs.push(await casewayTransfer(file, join(root, `pair-${key}-${round_}`), run))
+    }
+  } finally {
+    await removeDir(file.path)
+  }
+  return {
+    caseway_MBps: median(runs.map((run) => run.MBps)),
+    baseline_MBps: median(baselines.map((baseline) => baseline.MBps)),
+    peak_rss_mb: {
+      sender: Math.max(...runs.map((run) => run.peak_rss_mb.sender)),
+      receiver: Math.max(...runs.map((run) => run.peak_rss_mb.receiver)),
+    },
+    details: {
+      bytes: file.size,
+      baseline_MBps: baselines.map((baseline) => round(baseline.MBps)),
+      caseway_MBps: runs.map((run) => round(run.MBps)),
+      baseline_ms: baselines.map((baseline) => Math.round(baseline.ms)),
+      caseway_ms: runs.map((run) => Math.round(run.ms)),
+      // CPU time per run: on a small machine the cost in CPU decides the speed, and it is not skewed by other load.
+      baseline_cpu_ms: baselines.map((baseline) => ({ server: Math.round(baseline.cpuMs.server), client: Math.round(baseline.cpuMs.client) })),
+      caseway_cpu_ms: runs.map((run) => ({ sender: Math.round(run.cpu_ms.sender), receiver: Math.round(run.cpu_ms.receiver) })),
+      upload_MBps: runs.map((run) => round(run.upload_MBps)),
+      idle_rss_mb: runs[0]!.idle_rss_mb,
+      after_upload_rss_mb: runs.map((run) => run.upload_rss_mb),
+      phases: runs.map((run) => run.phases),
+    },
+  }
+}
+
+interface ManifestResult {
+  items: number
+  /** POST /shares → B's external case lists every item. */
+  visible_ms: number
+  /** POST /shares → delivered on A (chunks pulled, verified, receipt recorded). */
+  delivered_ms: number
+  upload_items_per_s: number
+  idle_rss_mb: { sender: number; receiver: number }
+  upload_rss_mb: { sender: number; receiver: number }
+  peak_rss_mb: { sender: number; receiver: number }
+  phases: Phases
+}
+
+async function manifestRun(dir: string): Promise<ManifestResult> {
+  progress(`manifest: starting nodes A and B`)
+  const pair = await startPair(dir, await nodeOptions())
+  try {
+    const caseId = await createCase(pair, 'Bench manifest')
+    progress(`manifest: uploading ${ITEMS} small items to A through the API (parallelism ${UPLOAD_PARALLELISM}, not timed)`)
+    const uploadStart = performance.now()
+    let next = 0
+    const worker = async () => {
+      while (next < ITEMS) {
+        const index = next++
+        const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(200, '.') + '\n')
+        await pair.a.api.upload(`/api/v1/cases/${caseId}/evidence?name=item-${index}.txt&category=document&mediaType=text%2Fplain`, body)
+        if ((index + 1) % 1000 === 0) progress(`manifest: ${index + 1} items uploaded`)
+      }
+    }
+    await Promise.all(Array.from({ length: UPLOAD_PARALLELISM }, worker))
+    const uploadMs = performance.now() - uploadStart
+    const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
+
+    progress(`manifest: sharing ${ITEMS} items A → B (timed until B's external case lists them all)`)
+    const since = Date.now()
+    const start = performance.now()
+    const share = await pair.a.api.post<{ id: string }>('/api/v1/shares', { caseId, partnerOrg: pair.b.org, scope: 'case' })
+    let visibleMs: number | undefined
+    for (;;) {
+      const { externalCases } = await pair.b.api.get<{ externalCases: ExternalCaseSummary[] }>('/api/v1/external-cases')
+      const found = externalCases.find((candidate) => candidate.shareId === share.id)
+      if (found !== undefined) {
+        const detail = await pair.b.api.get<{ evidence: unknown[] }>(`/api/v1/external-cases/${found.id}`)
+        if (detail.evidence.length === ITEMS) {
+          visibleMs = performance.now() - start
+          break
+        }
+      }
+      if (performance.now() - start > 600_000) throw new Error('no external case on B after 10 minutes')
+      await sleep(POLL_MS)
+    }
+    progress(`manifest: B lists the external case with ${ITEMS} items after ${Math.round(visibleMs)} ms; waiting for delivery`)
+    await waitDelivered(pair.a.api, share.id, POLL_MS)
+    const deliveredMs = performance.now() - start
+    progress(`manifest: delivered after ${Math.round(deliveredMs)} ms`)
+    const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
+    const peak = await stopPair(pair)
+    return {
+      items: ITEMS,
+      visible_ms: visibleMs,
+      delivered_ms: deliveredMs,
+      upload_items_per_s: ITEMS / (uploadMs / 1000),
+      idle_rss_mb: pair.idleRss,
+      upload_rss_mb: uploadRss,
+      peak_rss_mb: peak,
+      phases,
+    }
+  } finally {
+    await shutdownPair(pair)
+    await keepLogs(pair, 'manifest')
+    await removeDir(dir)
+  }
+}
+
+function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
+  const met: Record<string, boolean> = {}
+  const transfer = output['transfer'] as { ratio?: number; peak_rss_mb?: Record<string, number> } | undefined
+  if (transfer?.ratio !== undefined) met['ratio'] = transfer.ratio >= TARGETS.ratio
+  if (transfer?.peak_rss_mb !== undefined) met['peak_rss_mb'] = Object.values(transfer.peak_rss_mb).every((mb) => mb <= TARGETS.peak_rss_mb)
+  const manifest = output['manifest'] as Record<string, number> | undefined
+  if (manifest?.['items10k_ms'] !== undefined) met['items10k_ms'] = manifest['items10k_ms'] <= TARGETS.items10k_ms
+  return met
+}
+
+async function main(): Promise<void> {
+  installCleanup()
+  const loadBefore = loadavg()[0]!
+  const root = trackDir(await mkdtemp(join(tmpdir(), 'caseway-bench-')))
+  progress(`temporary directory ${root}; sizes ${SIZES_MB.map(label).join(', ')}; ${ITEMS} items; ${REPEAT} run(s) per size`)
+  const output: Record<string, unknown> = {}
+  const details: Record<string, unknown> = {}
+
+  if (runTransfer) {
+    const pkiDir = join(root, 'baseline-pki')
+    await mkdir(pkiDir)
+    const pki = await createBaselinePki(pkiDir)
+    const transfer: Record<string, unknown> = { size_mb: SIZES_MB[0] }
+    const peak: Record<string, number> = {}
+    for (const [index, sizeMb] of SIZES_MB.entries()) {
+      const key = label(sizeMb)
+      const result = await transferSize(root, pki, sizeMb)
+      const suffix = index === 0 ? '' : `_${key}`
+      transfer[`caseway_MBps${suffix}`] = round(result.caseway_MBps)
+      transfer[`baseline_MBps${suffix}`] = round(result.baseline_MBps)
+      if (index === 0) transfer['ratio'] = round(result.caseway_MBps / result.baseline_MBps, 3)
+      peak[`sender_${key}`] = result.peak_rss_mb.sender
+      peak[`receiver_${key}`] = result.peak_rss_mb.receiver
+      details[`transfer_${key}`] = result.details
+    }
+    transfer['peak_rss_mb'] = peak
+    output['transfer'] = transfer
+  }
+
+  if (runManifest) {
+    const result = await manifestRun(join(root, 'pair-manifest'))
+    const key = result.items === 10_000 ? 'items10k_ms' : `items${result.items}_ms`
+    output['manifest'] = { [key]: Math.round(result.visible_ms), delivered_ms: Math.round(result.delivered_ms), items: result.items }
+    details['manifest'] = {
+      upload_items_per_s: round(result.upload_items_per_s),
+      // The local API's per-token rate limit (limits.rateLimit.localPerMinute) paces the untimed upload.
+      upload_rate_limit_waits: rateLimitWaitCount(),
+      idle_rss_mb: result.idle_rss_mb,
+      after_upload_rss_mb: result.upload_rss_mb,
+      peak_rss_mb: result.peak_rss_mb,
+      phases: result.phases,
+    }
+  }
+
+  output['targets'] = TARGETS
+  output['met'] = targetsMet(output)
+  output['machine'] = {
+    cpus: availableParallelism(),
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_gb: round(totalmem() / 1024 ** 3),
+    node: process.version,
+    // Other work on the machine skews every number: the 1-minute load average before and after.
+    loadavg_1m: { start: round(loadBefore, 2), end: round(loadavg()[0]!, 2) },
+    quick: flags.quick,
+    repeat: REPEAT,
+    cpu_profiled: flags['cpu-prof'] !== undefined,
+    ...(CONFIG === undefined ? {} : { config_overrides: CONFIG }),
+    ...(NODE_ARGS.length === 0 ? {} : { node_args: NODE_ARGS }),
+  }
+  output['details'] = details
+  process.stdout.write(JSON.stringify(output) + '\n')
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: failed: ${(error as Error)?.stack ?? String(error)}\n`)
+    process.exit(1)
+  },
+)
