@@ -8,9 +8,10 @@ import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { getExternalCase, listExternalCases, openExternalEvidence } from '../../services/external.ts'
 import { importExternalCase } from '../../services/imports.ts'
+import { shareOnward, type OnwardShareInput } from '../../services/onward.ts'
 import { principalOf } from '../auth.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
-import { paramsSchemas, problems, ref } from '../schemas.ts'
+import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
 export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void {
   app.get(
@@ -85,6 +86,42 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
     async (request, reply) => {
       const result = await importExternalCase(ctx, principalOf(request), request.params.id)
       return reply.code(result.created ? 201 : 200).send(result.case)
+    },
+  )
+  app.post<{ Params: { id: string }; Body: Omit<OnwardShareInput, 'inboundId'> }>(
+    '/external-cases/:id/share-onward',
+    {
+      schema: {
+        tags: ['external cases'],
+        summary: "Share an external case onward to a further partner, if the sender's policy permits it (SPEC.md §11)",
+        description:
+          "Recipients only. The effective policy must allow shareOnward (maxDepth ≥ 1; CW_ERR_CHAIN_DEPTH_EXCEEDED), list the partner if it lists partners (CW_ERR_PARTNER_NOT_ALLOWED), " +
+          "and the onward policy (the partner's assigned policy, a stored version {id, version}, or an inline policy) must attenuate it (CW_ERR_POLICY_WIDENED). " +
+          'An imported case is shared onward from its external case: POST /shares refuses it (409).',
+        params: paramsSchemas.id,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['partnerOrg'],
+          properties: {
+            partnerOrg: inputSchemas.orgId,
+            policy: {
+              oneOf: [
+                { type: 'object', additionalProperties: false, required: ['id', 'version'], properties: { id: { type: 'string', maxLength: 128 }, version: { type: 'integer', minimum: 1 } } },
+                { $ref: 'SharingPolicy#' },
+              ],
+            },
+            evidenceIds: { type: 'array', maxItems: 100000, items: { type: 'string', maxLength: 128 } },
+            message: { type: 'string', maxLength: 4000 },
+            recipients: { type: 'array', maxItems: 1000, items: ref('Recipient') },
+          },
+        },
+        response: { 201: ref('Share', 'The onward share, processing; the offer to the partner is queued'), ...problems(400, 403, 404, 409, 410, 413) },
+      },
+    },
+    async (request, reply) => {
+      const created = await shareOnward(ctx, principalOf(request), { ...request.body, inboundId: request.params.id })
+      return reply.code(201).send(created.share)
     },
   )
 }

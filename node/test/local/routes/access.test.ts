@@ -118,6 +118,12 @@ const TABLE: Record<string, Entry> = {
     stranger: 'hidden',
     request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/updates/apply`, payload: { revision: 2 } }),
   },
+  // Onward sharing: recipients only; here the external share's policy decides the status.
+  'POST /api/v1/external-cases/:id/share-onward': {
+    allowed: 403,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/share-onward`, payload: { partnerOrg: 'county-da' } }),
+  },
   'POST /api/v1/external-cases/:id/import': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/import` }) },
   // The audit trail is for administrators only (another part's routes, checked here by role).
   'GET /api/v1/cases/:id/audit': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/audit` }) },

@@ -1,0 +1,137 @@
+/**
+ * Sharing onward over real mutual TLS with three nodes (SPEC.md §11): alpha shares with bravo
+ * allowing onward sharing to charlie; bravo shares onward under a narrower policy; charlie
+ * verifies the chain and pulls the chunks from bravo. Forbidden onward shares are refused by
+ * bravo locally and, when forced onto the wire, by the receiver; a revocation by alpha cascades.
+ */
+import { randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import t, { type Test } from 'tap'
+import type { SharingPolicy } from '#protocol'
+import { userActor } from '../../src/events.ts'
+import { PeerRefusal } from '../../src/peer/errors.ts'
+import { createCase } from '../../src/services/cases.ts'
+import { uploadEvidence } from '../../src/services/evidence.ts'
+import { getExternalCase } from '../../src/services/external.ts'
+import { buildOnwardManifest, grantPayload, shareOnward } from '../../src/services/onward.ts'
+import { createShare } from '../../src/services/outbound.ts'
+import { assignPolicy } from '../../src/services/partners.ts'
+import { createPolicy } from '../../src/services/policies.ts'
+import { revokeShare } from '../../src/services/revocations.ts'
+import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
+import { clientFor, createTestOrg, eventually, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
+import { widePolicy } from './helpers/manifests.ts'
+
+const [alpha, bravo, charlie, delta] = (await Promise.all(['alpha', 'bravo', 'charlie', 'delta'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg, TestOrg]
+const reader = { userId: 'reader', role: 'member' as const, groups: [] }
+
+function onwardAllowed(partners = ['charlie']): SharingPolicy {
+  const wide = widePolicy()
+  return { ...wide, id: 'policy-onward', permissions: { ...wide.permissions, shareOnward: { allowed: true, maxDepth: 1, partners } } }
+}
+
+/** Narrower than `onwardAllowed`: no import, no updates, no further onward sharing, shorter. */
+function narrow(): SharingPolicy {
+  const wide = widePolicy({ caseFields: ['title'], evidenceCategories: ['photo'] })
+  return {
+    ...wide,
+    id: 'policy-narrow',
+    permissions: { view: true, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0, partners: [] } },
+    maxDurationSeconds: 7 * 86_400,
+  }
+}
+
+async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
+  const error = await promise.then(() => undefined, (e: unknown) => e)
+  if (!(error instanceof PeerRefusal)) throw new Error(`expected a PeerRefusal, got ${String(error)}`)
+  return error
+}
+
+async function threeNodes(t: Test) {
+  const [a, b, c] = await Promise.all([alpha, bravo, charlie].map((org) => startTestNode(t, org, { runJobs: true }))) as [TestNode, TestNode, TestNode]
+  await a.addPartner(bravo, b.url)
+  await b.addPartner(alpha, a.url)
+  await b.addPartner(charlie, c.url)
+  await c.addPartner(bravo, b.url)
+  // charlie's anchor for alpha's grant (CW-PROV-008): alpha's pinned CA.
+  await c.addPartner(alpha, a.url)
+  return { a, b, c }
+}
+
+/** alpha shares a case with bravo under `policy`; resolves with bravo's complete external case. */
+async function deliver(a: TestNode, b: TestNode, policy: SharingPolicy) {
+  const stored = await createPolicy(a.ctx, policy)
+  await assignPolicy(a.ctx, 'bravo', stored.id)
+  const theCase = await createCase(a.ctx, { fields: { title: 'Burglary at 12 Elm St', summary: 'Back door forced' } })
+  const photo = await uploadEvidence(a.ctx, theCase.id, { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' }, Readable.from([randomBytes(150_000)]))
+  await uploadEvidence(a.ctx, theCase.id, { name: 'statement.pdf', category: 'document', mediaType: 'application/pdf' }, Readable.from([randomBytes(2000)]))
+  const { share } = await createShare(a.ctx, { caseId: theCase.id, partnerOrg: 'bravo', scope: 'case', createdBy: 'alice' })
+  const inbound = await eventually(async () => {
+    const found = await b.store.findInboundShare('alpha', share.id)
+    return found?.status === 'complete' ? found : undefined
+  }, 20_000, 'delivery to bravo')
+  return { share, photo, inbound }
+}
+
+async function completeAt(node: TestNode, from: string, shareId: string): Promise<InboundShareRecord> {
+  return eventually(async () => {
+    const found = await node.store.findInboundShare(from, shareId)
+    return found?.status === 'complete' ? found : undefined
+  }, 20_000, `delivery to ${node.org.org}`)
+}
+
+// spec: CW-PROV-001, CW-PROV-003, CW-PROV-004, CW-PROV-007, CW-POL-005, CW-REV-006
+t.test('bravo shares onward to charlie under a narrower policy; charlie verifies the chain and pulls from bravo; alpha revokes and both lose access', async (t) => {
+  const { a, b, c } = await threeNodes(t)
+  const { share, photo, inbound } = await deliver(a, b, onwardAllowed())
+
+  const onward = await shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: narrow() })
+  t.equal(onward.share.caseId, inbound.id, 'stored against the external case, so revocation cascades')
+  t.equal(onward.manifest.grants.length, 2)
+  t.same(onward.manifest.evidence.map((item) => item.digest), [photo.digest], 'only the categories the onward policy allows')
+  t.same(onward.manifest.evidence[0]!.chunks, photo.chunks, "the originator's chunk list")
+  t.same(onward.manifest.case.fields, { title: 'Burglary at 12 Elm St' })
+
+  const atCharlie = await completeAt(c, 'bravo', onward.share.id)
+  const grants = atCharlie.manifest.grants.map(grantPayload)
+  t.same(grants.map((g) => [g.iss, g.aud, g.depth, g.originator]), [['alpha', 'bravo', 0, 'alpha'], ['bravo', 'charlie', 1, 'alpha']])
+  t.equal(atCharlie.policy.id, 'policy-narrow', 'the effective policy is the last grant’s')
+  t.ok(await getExternalCase(c.ctx, reader, atCharlie.id))
+
+  await revokeShare(a.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
+  await eventually(async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), 15_000, 'charlie to revoke')
+  t.equal((await b.store.getInboundShare(inbound.id))?.status, 'revoked')
+  t.equal((await b.store.getOutboundShare(onward.share.id))?.status, 'revoked')
+  await t.rejects(getExternalCase(c.ctx, reader, atCharlie.id), { code: 'CW_ERR_SHARE_REVOKED' })
+  await t.rejects(getExternalCase(b.ctx, reader, inbound.id), { code: 'CW_ERR_SHARE_REVOKED' })
+})
+
+// spec: CW-PROV-004, CW-POL-005, CW-PROV-009
+t.test('forbidden onward shares: refused by bravo locally, and by the receiver when forced onto the wire', async (t) => {
+  const { a, b, c } = await threeNodes(t)
+  const { inbound } = await deliver(a, b, onwardAllowed())
+  const widened: SharingPolicy = { ...onwardAllowed(), id: 'policy-longer', maxDurationSeconds: 60 * 86_400 }
+  const now = Math.floor(Date.now() / 1000)
+
+  // Widened policy.
+  await t.rejects(shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: widened }), { code: 'CW_ERR_POLICY_WIDENED' })
+  const forcedWide = await buildOnwardManifest(b.ctx, inbound, { shareId: 'forced-wide', partnerOrg: 'charlie', policy: { ...widened, maxDurationSeconds: 60 * 86_400 }, evidenceIds: [], message: undefined, recipients: [], now })
+  t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), forcedWide.revision.manifestJws)), { code: 'CW_ERR_POLICY_WIDENED' })
+
+  // Partner not listed: alpha's policy names charlie only; a second share names delta only.
+  await t.rejects(shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'alpha', policy: narrow() }), { code: 'CW_ERR_PARTNER_NOT_ALLOWED' })
+  const { inbound: forDelta } = await deliver(a, b, { ...onwardAllowed(['delta']), id: 'policy-delta' })
+  await t.rejects(shareOnward(b.ctx, reader, { inboundId: forDelta.id, partnerOrg: 'charlie', policy: narrow() }), { code: 'CW_ERR_PARTNER_NOT_ALLOWED' })
+  const forcedPartner = await buildOnwardManifest(b.ctx, forDelta, { shareId: 'forced-partner', partnerOrg: 'charlie', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
+  t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), forcedPartner.revision.manifestJws)), { code: 'CW_ERR_PARTNER_NOT_ALLOWED' })
+
+  // Too deep: charlie received under a policy without onward sharing.
+  const onward = await shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: narrow() })
+  const atCharlie = await completeAt(c, 'bravo', onward.share.id)
+  await t.rejects(shareOnward(c.ctx, reader, { inboundId: atCharlie.id, partnerOrg: 'bravo', policy: narrow() }), { code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED' })
+  // delta pins all three (anchors for every link) and charlie as a partner.
+  const d = await startTestNode(t, delta)
+  for (const org of [alpha, bravo, charlie]) await d.addPartner(org)
+  const forcedDeep = await buildOnwardManifest(c.ctx, atCharlie, { shareId: 'forced-deep', partnerOrg: 'delta', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
+  t.match(await refusalOf(clientFor(t, d, charlie).offer(d.asPartner(), forcedDeep.revision.manifestJws)), { code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED' })
+})
