@@ -4,8 +4,9 @@
  * Progress goes to stderr; stdout gets exactly one JSON object at the end.
  *
  *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items
- *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items
- *   npm run -s bench -- --only transfer    (or manifest)
+ *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items (+100 in the update)
+ *   npm run -s bench -- --only manifest --items 9000   the update (1,000 more items) fits one grant (see MAX_SHARE_ITEMS)
+ *   npm run -s bench -- --only transfer    (or manifest, or chain: in-process 5-hop grant chain verification)
  *   npm run -s bench -- --sizes 1024 --items 2000   other sizes (MiB) and item count
  *   npm run -s bench -- --repeat 3         each transfer 3 times (baseline and Caseway alternately); medians reported
  *   npm run -s bench -- --cpu-prof <dir>   run the nodes with --cpu-prof, profiles kept in <dir> (see profile_summary.ts)
@@ -24,6 +25,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createBaselinePki, runBaseline, type BaselinePki, type BaselineResult } from './lib/baseline.ts'
+import { chainRun } from './lib/chain.ts'
 import { installCleanup, removeDir, trackDir } from './lib/cleanup.ts'
 import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
 import { rateLimitWaitCount } from './lib/api.ts'
@@ -32,7 +34,7 @@ import { shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, typ
 import { readPhases, type Phases } from './lib/phases.ts'
 import { cpuMs, peakRssMb, sleep } from './lib/proc.ts'
 
-const TARGETS = { ratio: 0.8, peak_rss_mb: 200, items10k_ms: 2000 } as const
+const TARGETS = { ratio: 0.8, peak_rss_mb: 200, items10k_ms: 2000, update_apply_ms: 1500, chain_verify_ms: 20 } as const
 const UPLOAD_PARALLELISM = 8
 const POLL_MS = 50
 
@@ -54,7 +56,7 @@ function usage(message: string): never {
   process.stderr.write(`bench: ${message}\n`)
   process.exit(2)
 }
-if (flags.only !== undefined && flags.only !== 'transfer' && flags.only !== 'manifest') usage('--only takes "transfer" or "manifest"')
+if (flags.only !== undefined && !['transfer', 'manifest', 'chain'].includes(flags.only)) usage('--only takes "transfer", "manifest" or "chain"')
 const REPEAT = Number(flags.repeat)
 if (!Number.isSafeInteger(REPEAT) || REPEAT < 1 || REPEAT > 20) usage('--repeat takes 1 to 20')
 let CONFIG: Record<string, unknown> | undefined
@@ -71,6 +73,7 @@ const ITEMS = flags.items !== undefined ? Number(flags.items) : flags.quick ? 1_
 if (!Number.isSafeInteger(ITEMS) || ITEMS < 1 || ITEMS > 100_000) usage('--items takes 1 to 100000')
 const runTransfer = flags.only === undefined || flags.only === 'transfer'
 const runManifest = flags.only === undefined || flags.only === 'manifest'
+const runChain = flags.only === undefined || flags.only === 'chain'
 
 /** `1g`, `4g`, `256m`: the key suffix of a size. */
 function label(sizeMb: number): string {
@@ -252,7 +255,23 @@ interface ManifestResult {
   upload_rss_mb: { sender: number; receiver: number }
   peak_rss_mb: { sender: number; receiver: number }
   phases: Phases
+  /** Items added by the update (revision 2). */
+  update_items?: number
+  /** POST /shares/{id}/update → B lists revision 2 with its chunks verified (polled). */
+  update_received_ms?: number
+  /** POST /external-cases/{id}/updates/apply (all updates of revision 2): the timed request. */
+  update_apply_ms?: number
 }
+
+/** Items the update adds: 1,000 (with --quick a tenth of the manifest's items: 100). */
+const UPDATE_ITEMS = flags.quick ? Math.max(1, Math.round(ITEMS / 10)) : 1_000
+/**
+ * Most evidence items one share can carry today: the origin grant lists every item's digest,
+ * and a grant JWS in `manifest.grants` may be at most 1 MiB (schema), which ~10,600 digests
+ * exceed — revision 2 of a 10,000-item share plus 1,000 fails (500 on POST /shares/{id}/update).
+ * Beyond this the update is skipped (`--items 9000` measures 1,000 updates on 9,000).
+ */
+const MAX_SHARE_ITEMS = 10_000
 
 async function manifestRun(dir: string): Promise<ManifestResult> {
   progress(`manifest: starting nodes A and B`)
@@ -261,24 +280,16 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
     const caseId = await createCase(pair, 'Bench manifest')
     progress(`manifest: uploading ${ITEMS} small items to A through the API (parallelism ${UPLOAD_PARALLELISM}, not timed)`)
     const uploadStart = performance.now()
-    let next = 0
-    const worker = async () => {
-      while (next < ITEMS) {
-        const index = next++
-        const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(200, '.') + '\n')
-        await pair.a.api.upload(`/api/v1/cases/${caseId}/evidence?name=item-${index}.txt&category=document&mediaType=text%2Fplain`, body)
-        if ((index + 1) % 1000 === 0) progress(`manifest: ${index + 1} items uploaded`)
-      }
-    }
-    await Promise.all(Array.from({ length: UPLOAD_PARALLELISM }, worker))
+    const evidenceIds = await uploadItems(pair, caseId, 0, ITEMS)
     const uploadMs = performance.now() - uploadStart
     const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
 
-    progress(`manifest: sharing ${ITEMS} items A → B (timed until B's external case lists them all)`)
+    progress(`manifest: sharing ${ITEMS} items A → B as an evidence share (timed until B's external case lists them all)`)
     const since = Date.now()
     const start = performance.now()
-    const share = await pair.a.api.post<{ id: string }>('/api/v1/shares', { caseId, partnerOrg: pair.b.org, scope: 'case' })
+    const share = await pair.a.api.post<{ id: string }>('/api/v1/shares', { caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds })
     let visibleMs: number | undefined
+    let externalId = ''
     for (;;) {
       const { externalCases } = await pair.b.api.get<{ externalCases: ExternalCaseSummary[] }>('/api/v1/external-cases')
       const found = externalCases.find((candidate) => candidate.shareId === share.id)
@@ -286,6 +297,7 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
         const detail = await pair.b.api.get<{ evidence: unknown[] }>(`/api/v1/external-cases/${found.id}`)
         if (detail.evidence.length === ITEMS) {
           visibleMs = performance.now() - start
+          externalId = found.id
           break
         }
       }
@@ -297,6 +309,10 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
     const deliveredMs = performance.now() - start
     progress(`manifest: delivered after ${Math.round(deliveredMs)} ms`)
     const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
+    const update =
+      ITEMS + UPDATE_ITEMS <= MAX_SHARE_ITEMS
+        ? await updateRun(pair, caseId, share.id, externalId)
+        : (progress(`update: skipped — ${ITEMS} + ${UPDATE_ITEMS} items exceed the ${MAX_SHARE_ITEMS} one grant can list (try --items 9000)`), {})
     const peak = await stopPair(pair)
     return {
       items: ITEMS,
@@ -307,12 +323,76 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
       upload_rss_mb: uploadRss,
       peak_rss_mb: peak,
       phases,
+      ...update,
     }
   } finally {
     await shutdownPair(pair)
     await keepLogs(pair, 'manifest')
     await removeDir(dir)
   }
+}
+
+/** Uploads items `from` … `from + count - 1` to A's case (parallel, not timed); their evidence ids in order. */
+async function uploadItems(pair: NodePair, caseId: string, from: number, count: number): Promise<string[]> {
+  const ids: string[] = new Array<string>(count)
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      const offset = next++
+      const index = from + offset
+      const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(200, '.') + '\n')
+      const evidence = await pair.a.api.upload<{ id: string }>(`/api/v1/cases/${caseId}/evidence?name=item-${index}.txt&category=document&mediaType=text%2Fplain`, body)
+      ids[offset] = evidence.id
+      if ((offset + 1) % 1000 === 0) progress(`manifest: ${offset + 1} items uploaded`)
+    }
+  }
+  await Promise.all(Array.from({ length: UPLOAD_PARALLELISM }, worker))
+  return ids
+}
+
+interface UpdatesAvailable {
+  appliedRevision: number
+  updates: Array<{ revision: number; transfer: 'receiving' | 'verified' | 'rejected'; evidence: unknown[] }>
+}
+
+/**
+ * After delivery of revision 1: A adds {@link UPDATE_ITEMS} items to the evidence share
+ * (revision 2); once B lists the pending revision with its chunks verified, time applying all
+ * of its updates.
+ */
+async function updateRun(
+  pair: NodePair,
+  caseId: string,
+  shareId: string,
+  externalId: string,
+): Promise<Required<Pick<ManifestResult, 'update_items' | 'update_received_ms' | 'update_apply_ms'>>> {
+  progress(`update: uploading ${UPDATE_ITEMS} more items to A (not timed)`)
+  const added = await uploadItems(pair, caseId, ITEMS, UPDATE_ITEMS)
+  const start = performance.now()
+  const revised = await pair.a.api.post<{ revision: number }>(`/api/v1/shares/${shareId}/update`, { evidenceIds: added })
+  if (revised.revision !== 2) throw new Error(`the update made revision ${revised.revision}, expected 2`)
+  progress(`update: revision 2 adds ${UPDATE_ITEMS} items; waiting until B has received and verified it`)
+  for (;;) {
+    const available = await pair.b.api.get<UpdatesAvailable>(`/api/v1/external-cases/${externalId}/updates`)
+    const pending = available.updates.find((update) => update.revision === 2)
+    if (pending?.transfer === 'rejected') throw new Error('B rejected revision 2')
+    if (pending?.transfer === 'verified') {
+      if (pending.evidence.length !== UPDATE_ITEMS) throw new Error(`revision 2 lists ${pending.evidence.length} evidence updates, expected ${UPDATE_ITEMS}`)
+      break
+    }
+    if (performance.now() - start > 600_000) throw new Error('revision 2 not verified at B after 10 minutes')
+    await sleep(POLL_MS)
+  }
+  const receivedMs = performance.now() - start
+  progress(`update: B verified revision 2 after ${Math.round(receivedMs)} ms; applying all its updates (timed)`)
+  const applyStart = performance.now()
+  const applied = await pair.b.api.post<{ applied: string[]; remaining: number }>(`/api/v1/external-cases/${externalId}/updates/apply`, { revision: 2 })
+  const applyMs = performance.now() - applyStart
+  if (applied.applied.length !== UPDATE_ITEMS || applied.remaining !== 0) throw new Error(`applied ${applied.applied.length} updates (${applied.remaining} remaining), expected ${UPDATE_ITEMS}`)
+  const detail = await pair.b.api.get<{ evidence: unknown[] }>(`/api/v1/external-cases/${externalId}`)
+  if (detail.evidence.length !== ITEMS + UPDATE_ITEMS) throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${ITEMS + UPDATE_ITEMS}`)
+  progress(`update: applied ${UPDATE_ITEMS} updates in ${Math.round(applyMs)} ms`)
+  return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs }
 }
 
 function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
@@ -322,6 +402,10 @@ function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
   if (transfer?.peak_rss_mb !== undefined) met['peak_rss_mb'] = Object.values(transfer.peak_rss_mb).every((mb) => mb <= TARGETS.peak_rss_mb)
   const manifest = output['manifest'] as Record<string, number> | undefined
   if (manifest?.['items10k_ms'] !== undefined) met['items10k_ms'] = manifest['items10k_ms'] <= TARGETS.items10k_ms
+  const update = output['update'] as { apply_ms?: number } | undefined
+  if (update?.apply_ms !== undefined) met['update_apply_ms'] = update.apply_ms <= TARGETS.update_apply_ms
+  const chain = output['chain'] as { verify_ms?: number } | undefined
+  if (chain?.verify_ms !== undefined) met['chain_verify_ms'] = chain.verify_ms <= TARGETS.chain_verify_ms
   return met
 }
 
@@ -358,6 +442,12 @@ async function main(): Promise<void> {
     const result = await manifestRun(join(root, 'pair-manifest'))
     const key = result.items === 10_000 ? 'items10k_ms' : `items${result.items}_ms`
     output['manifest'] = { [key]: Math.round(result.visible_ms), delivered_ms: Math.round(result.delivered_ms), items: result.items }
+    if (result.update_apply_ms !== undefined) {
+      output['update'] = { apply_ms: Math.round(result.update_apply_ms), items: result.update_items, on_items: result.items }
+      details['update'] = { received_ms: Math.round(result.update_received_ms ?? 0) }
+    } else {
+      output['update'] = { skipped: `${result.items} + ${UPDATE_ITEMS} items exceed what one grant can list (${MAX_SHARE_ITEMS}); run with --items 9000` }
+    }
     details['manifest'] = {
       upload_items_per_s: round(result.upload_items_per_s),
       // The local API's per-token rate limit (limits.rateLimit.localPerMinute) paces the untimed upload.
@@ -367,6 +457,14 @@ async function main(): Promise<void> {
       peak_rss_mb: result.peak_rss_mb,
       phases: result.phases,
     }
+  }
+
+  if (runChain) {
+    progress('chain: 6 organizations, a 5-hop grant chain with 100 evidence digests; verifying it 50 times after a warm-up')
+    const result = await chainRun()
+    output['chain'] = { verify_ms: round(result.verify_ms, 2) }
+    details['chain'] = { min_ms: round(result.min_ms, 2), max_ms: round(result.max_ms, 2), hops: result.hops, evidence: result.evidence, runs: result.runs }
+    progress(`chain: median ${round(result.verify_ms, 2)} ms`)
   }
 
   output['targets'] = TARGETS

@@ -114,8 +114,8 @@ export interface NodePair {
 }
 
 export const BENCH_POLICY = {
-  name: 'Bench: view and download',
-  permissions: { view: true, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } },
+  name: 'Bench: view, download and apply updates',
+  permissions: { view: true, download: true, import: false, applyUpdates: true, shareOnward: { allowed: false, maxDepth: 0 } },
   content: { caseFields: ['title'], evidenceCategories: ['video', 'document'], attachments: false },
   maxDurationSeconds: 86_400,
 }

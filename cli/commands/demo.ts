@@ -12,7 +12,13 @@ import { print } from '../output.ts'
 interface DemoOptions {
   keep?: boolean
   timeout: number
+  orgs: number
 }
+
+const parseOrgs = argument((value) => {
+  if (value !== '2' && value !== '3') throw new TypeError('expected 2 or 3')
+  return Number(value)
+})
 
 const parseSeconds = argument((value) => {
   const seconds = Number(value)
@@ -26,7 +32,14 @@ export function register(program: Command): void {
     .description('run two organizations (Metro PD, County DA) on loopback and share a case between them (recipients, notification e-mail, import, access listing, audit trail), telling what happens')
     .option('--keep', 'keep the temporary directory (node directories, keys, logs) and print its path')
     .option('--timeout <seconds>', 'longest wait for any one step', parseSeconds, 60)
+    .option('--orgs <n>', '2 (default), or 3: Metro PD → County DA → State Lab, with updates, onward sharing, the refused onward shares and revocation', parseOrgs, 2)
     .action(async (options: DemoOptions) => {
+      if (options.orgs === 3) {
+        const { runThreeOrgsDemo } = await import('../../node/src/demo/three_orgs.ts')
+        await runThreeOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
+        print('Demo complete.\n')
+        return
+      }
       const { runTwoOrgsDemo } = await import('../../node/src/demo/two_orgs.ts')
       await runTwoOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
       print('Demo complete.\n')

@@ -42,8 +42,13 @@ export interface NodeContext {
   readonly jobs: Jobs
   readonly clock: Clock
   readonly log: Logger
-  /** Trust anchors for verifying signed objects and peers: the CAs of enabled partners. */
+  /**
+   * Trust anchors for verifying signed objects (grants, manifests, receipts, revocations): the
+   * CAs of enabled partners, trust-only ones included (CW-PROV-008).
+   */
   trustAnchors(): Promise<TrustAnchor[]>
+  /** Trust anchors for TLS peers: the CAs of enabled partners that are not trust-only. */
+  tlsAnchors(): Promise<TrustAnchor[]>
   /** Call after partners change (import, enable, disable): the federation listener reloads its CAs. */
   trustChanged(): Promise<void>
   /** Records a domain event (audit trail, notifications, metrics subscribe to it). */

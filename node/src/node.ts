@@ -130,6 +130,10 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
       const partners = await store.listPartners()
       return partners.filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
     },
+    async tlsAnchors(): Promise<TrustAnchor[]> {
+      const partners = await store.listPartners()
+      return partners.filter((p) => p.enabled && !p.trustOnly).map((p) => ({ certificate: p.caCertificate, org: p.org }))
+    },
     async trustChanged(): Promise<void> {
       await reloadTrust?.()
     },

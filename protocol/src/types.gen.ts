@@ -177,7 +177,7 @@ export interface CaseManifest {
    * @minItems 1
    * @maxItems 9
    *
-   * Items: A JWS in compact serialization.
+   * Items: A JWS in compact serialization (at most 16 MiB: a grant lists up to 100,000 digests).
    */
   grants: string[]
 }

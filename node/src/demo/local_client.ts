@@ -223,6 +223,35 @@ export type AuditVerification =
   | { ok: true; entries: number }
   | { ok: false; seq: number; caseId: string; reason: 'digest' | 'link' | 'sequence' }
 
+/** Updates pending on an external case (`GET /external-cases/{id}/updates`). */
+export interface UpdatesAvailable {
+  appliedRevision: number
+  updates: Array<{
+    revision: number
+    receivedAt: number
+    transfer: 'receiving' | 'verified' | 'rejected'
+    case: Array<{ updateId: string; field: string; old: string | string[] | null; new: string | string[] | null }>
+    evidence: Array<{ updateId: string; change: 'added' | 'removed' | 'modified'; itemId: string; name: string; size: number; digest: string }>
+  }>
+}
+
+export interface AppliedUpdates {
+  revision: number
+  applied: string[]
+  remaining: number
+  importedCaseId: string | null
+}
+
+/** An onward share (`POST /external-cases/{id}/share-onward`). */
+export interface OnwardShareInput {
+  partnerOrg: string
+  /** A stored policy version, or an inline policy; default the partner's assigned policy. */
+  policy?: { id: string; version: number } | SharingPolicy
+  evidenceIds?: string[]
+  message?: string
+  recipients?: Recipient[]
+}
+
 /** The problem document of a refused local API call. */
 export interface Problem {
   type: string
@@ -310,6 +339,14 @@ export class LocalClient {
     return this.#json('POST', '/partners', { bundle, fingerprint })
   }
 
+  /**
+   * Pins a partner as trust-only (an anchor for signed objects, no connection) — on nodes that
+   * support `trustOnly`; others refuse the unknown property (400).
+   */
+  importTrustOnlyPartner(bundle: PartnerBundle | unknown, fingerprint: string): Promise<Partner> {
+    return this.#json('POST', '/partners', { bundle, fingerprint, trustOnly: true })
+  }
+
   async listPartners(): Promise<Partner[]> {
     return (await this.#json<{ partners: Partner[] }>('GET', '/partners')).partners
   }
@@ -329,6 +366,11 @@ export class LocalClient {
 
   createCase(fields: CaseFields): Promise<Case> {
     return this.#json('POST', '/cases', { fields })
+  }
+
+  /** Changes case fields (null removes one); live shares of the case make a new revision. */
+  updateCase(caseId: string, fields: Record<string, string | string[] | null>): Promise<Case> {
+    return this.#json('PATCH', `/cases/${encodeURIComponent(caseId)}`, { fields })
   }
 
   createFolder(caseId: string, name: string, parentId?: string): Promise<Folder> {
@@ -376,6 +418,26 @@ export class LocalClient {
 
   getExternalCase(id: string): Promise<ExternalCase> {
     return this.#json('GET', `/external-cases/${encodeURIComponent(id)}`)
+  }
+
+  /** The updates pending on an external case (revisions received, not applied). */
+  listUpdates(externalCaseId: string): Promise<UpdatesAvailable> {
+    return this.#json('GET', `/external-cases/${encodeURIComponent(externalCaseId)}/updates`)
+  }
+
+  /** Applies the selected updates of a pending revision (all when `updateIds` is omitted). */
+  applyUpdates(externalCaseId: string, revision: number, updateIds?: string[]): Promise<AppliedUpdates> {
+    return this.#json('POST', `/external-cases/${encodeURIComponent(externalCaseId)}/updates/apply`, updateIds === undefined ? { revision } : { revision, updateIds })
+  }
+
+  /** Shares an external case onward to a further partner (SPEC.md §11). */
+  shareOnward(externalCaseId: string, input: OnwardShareInput): Promise<Share> {
+    return this.#json('POST', `/external-cases/${encodeURIComponent(externalCaseId)}/share-onward`, input)
+  }
+
+  /** Revokes a share: the partner, and every share derived from it, lose access. */
+  revokeShare(shareId: string, reason?: string): Promise<Share> {
+    return this.#json('POST', `/shares/${encodeURIComponent(shareId)}/revoke`, reason === undefined ? {} : { reason })
   }
 
   /** Who has access to a case: the owner, the team, each partner share with its recipients and access level. */

@@ -54,7 +54,7 @@ export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Pro
       const certificate = socket.getPeerCertificate(true)
       let org: string
       try {
-        org = verifyPeerCertificate(certificate, await ctx.trustAnchors(), now).org
+        org = verifyPeerCertificate(certificate, await ctx.tlsAnchors(), now).org
       } catch (error) {
         if (!(error instanceof CasewayError)) throw error
         request.log.warn({ code: error.code, at: error.at }, 'client certificate refused')
@@ -68,7 +68,8 @@ export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Pro
     const { org } = verified
     // spec: CW-TLS-003
     const partner = await ctx.store.getPartner(org)
-    if (partner === undefined || !partner.enabled) {
+    // spec: CW-PROV-008 — a trust-only partner vouches for signed objects, never for a connection.
+    if (partner === undefined || !partner.enabled || partner.trustOnly) {
       request.log.warn({ peerOrg: org }, 'request from an organization that is not an enabled partner')
       throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
     }

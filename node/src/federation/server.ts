@@ -34,12 +34,12 @@ const HEADERS_TIMEOUT_MS = 10_000
 const DEADLINE_CHECK_MS = 1000
 
 /**
- * The CA certificates a client certificate may chain to: the enabled partners' (the trust
- * anchors). With none, this organization's own CA stands in: an empty list would make
+ * The CA certificates a client certificate may chain to: the enabled partners' that are not
+ * trust-only (the TLS anchors, CW-PROV-008). With none, this organization's own CA stands in: an empty list would make
  * Node fall back to its default roots, which CW-TRUST-004 forbids.
  */
 async function clientCas(ctx: NodeContext): Promise<string[]> {
-  const anchors = await ctx.trustAnchors()
+  const anchors = await ctx.tlsAnchors()
   return anchors.length > 0 ? anchors.map((anchor) => anchor.certificate) : [ctx.identity.caCertificate]
 }
 

@@ -89,7 +89,7 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
   {
     $id: 'Partner',
     type: 'object',
-    required: ['org', 'name', 'endpoint', 'caFingerprint', 'enabled', 'policyId', 'policyVersion', 'addedAt'],
+    required: ['org', 'name', 'endpoint', 'caFingerprint', 'enabled', 'policyId', 'policyVersion', 'addedAt', 'trustOnly'],
     properties: {
       org: orgId,
       name: { type: 'string' },
@@ -99,6 +99,7 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       policyId: { type: ['string', 'null'], description: 'Policy of new shares with this partner; null = none assigned.' },
       policyVersion: { type: ['integer', 'null'] },
       addedAt: seconds,
+      trustOnly: { type: 'boolean', description: 'A trust anchor for signed objects only (CW-PROV-008): never trusted for TLS, never shared with.' },
     },
   },
   {
@@ -255,9 +256,38 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
           },
         },
       },
+      provenance: { type: 'array', description: 'Recipients only: the provenance chain, originator first (CW-PROV-001, CW-PROV-007).', items: { $ref: 'ProvenanceHop#' } },
+    },
+  },
+  {
+    $id: 'ProvenanceHop',
+    type: 'object',
+    description: 'One grant of a provenance chain: who shared with whom, when, until when, under which policy. The last hop’s policy is the effective one.',
+    required: ['depth', 'from', 'to', 'issuedAt', 'expiresAt', 'policy'],
+    properties: {
+      depth: { type: 'integer', minimum: 0, description: "0 for the originator's grant." },
+      from: provenanceOrg('The granting organization (at depth 0, the originator).'),
+      to: provenanceOrg('The organization granted to.'),
+      issuedAt: seconds,
+      expiresAt: seconds,
+      policy: {
+        type: 'object',
+        description: 'The policy of this hop.',
+        required: ['id', 'version', 'name', 'permissions'],
+        properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions },
+      },
     },
   },
 ]
+
+function provenanceOrg(description: string): Schema {
+  return {
+    type: 'object',
+    description,
+    required: ['org', 'name'],
+    properties: { org: orgId, name: { type: ['string', 'null'], description: 'Its name when known (a pinned partner or this organization).' } },
+  }
+}
 
 function externalSummaryProperties(): Schema {
   return {

@@ -111,9 +111,15 @@ export async function requireEvidenceAccess(ctx: NodeContext, principal: AccessP
 export async function requireShareAccess(ctx: NodeContext, principal: AccessPrincipal, shareId: string, mode: CaseAccessMode, action = `share.${mode}`): Promise<OutboundShareRecord> {
   const share = await ctx.store.getOutboundShare(shareId)
   if (share === undefined) throw shareNotFound(shareId)
-  await requireCaseAccess(ctx, principal, share.caseId, mode, action).catch((error: unknown) => {
+  const asNotFound = (error: unknown): never => {
     throw error instanceof RequestError && error.code === 'CW_ERR_NOT_FOUND' ? shareNotFound(shareId) : error
-  })
+  }
+  // An onward share belongs to an external case: its recipients (with content access) hold it.
+  if ((await ctx.store.getCase(share.caseId)) === undefined && (await ctx.store.getInboundShare(share.caseId)) !== undefined) {
+    await requireExternalAccess(ctx, principal, share.caseId, 'content', action).catch(asNotFound)
+    return share
+  }
+  await requireCaseAccess(ctx, principal, share.caseId, mode, action).catch(asNotFound)
   return share
 }
 

@@ -73,7 +73,7 @@ export function exchangeJobHandlers(ctx: NodeContext, peer: PeerClient, observer
   /** The enabled partner `org`, or a retryable error: an admin may enable it again. */
   async function enabledPartner(org: string): Promise<PartnerRecord> {
     const partner = await ctx.store.getPartner(org)
-    if (partner === undefined || !partner.enabled) throw new Error(`partner ${org} is not an enabled partner`)
+    if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${org} is not an enabled partner`)
     return partner
   }
 

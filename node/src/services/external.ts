@@ -20,6 +20,7 @@ import type { InboundShareRecord, InboundStatus } from '../store/metadata_store.
 import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from './access.ts'
 import { openChunks } from './evidence.ts'
 import { isRecipient } from './recipients.ts'
+import { provenanceOf, type ProvenanceHop } from './provenance.ts'
 
 /** An external case in a list: who shared it and where it stands. */
 export interface ExternalCaseSummary {
@@ -53,6 +54,11 @@ export interface ExternalCase extends ExternalCaseSummary {
   live: boolean
   /** Delivery state of the notifications (e-mail, webhook) of each revision received. */
   notifications: NotificationState[]
+  /**
+   * The provenance chain, originator first (recipients only): each hop's organizations, dates
+   * and policy; the last hop's policy is the effective one (CW-PROV-007).
+   */
+  provenance?: ProvenanceHop[]
 }
 
 /**
@@ -106,6 +112,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
     scope: manifest.share.scope,
     live: manifest.share.live,
     notifications: await notificationStates(ctx, share.id),
+    provenance: await provenanceOf(ctx, share),
   }
 }
 

@@ -19,6 +19,7 @@ import type { CaseRecord, EvidenceRecord, FolderRecord, InboundStatus, MetadataS
 import { accessLevelOf, canReadCase, requireCaseAccess, requireExternalAccess, type AccessLevel, type AccessPrincipal } from './access.ts'
 import { accessible, effectiveStatus } from './external.ts'
 import { appliedView, importedEvidenceId } from './applied.ts'
+import { provenanceOf, type ProvenanceHop } from './provenance.ts'
 
 export interface ImportResult {
   case: CaseRecord
@@ -46,6 +47,8 @@ export interface ImportDetails {
    * from a share its sender withdrew and may not be shared onward (SPEC.md CW-REV-003).
    */
   shareStatus: InboundStatus
+  /** The whole chain, originator first: each hop's organizations, dates and policy (CW-PROV-007). */
+  provenance: ProvenanceHop[]
 }
 
 /**
@@ -136,8 +139,8 @@ function parentsFirst(folders: CaseManifest['case']['folders']): CaseManifest['c
 }
 
 /**
- * Where imported case `caseId` came from: sender, recipients, received-on date, access level
- * and the sender's policy.
+ * Where imported case `caseId` came from: sender, recipients, received-on date, access level,
+ * the sender's policy and the provenance chain back to the originator.
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (missing, not the caller's to read, or not imported).
  */
@@ -160,5 +163,6 @@ export async function getImportDetails(ctx: NodeContext, principal: AccessPrinci
     shareId: share.shareId,
     revision: share.revision,
     shareStatus: effectiveStatus(share, Math.floor(ctx.clock.now().getTime() / 1000)),
+    provenance: await provenanceOf(ctx, share),
   }
 }

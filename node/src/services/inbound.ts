@@ -55,7 +55,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
   }
   const partner = await ctx.store.getPartner(peerOrg)
-  if (partner === undefined || !partner.enabled) throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
+  if (partner === undefined || !partner.enabled || partner.trustOnly) throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
 
   const now = Math.floor(currentDate.getTime() / 1000)
   const { revision } = manifest.share

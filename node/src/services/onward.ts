@@ -78,7 +78,7 @@ export function checkOnward(effective: SharingPolicy, onward: SharingPolicy, par
  * nor expired.
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_CONFLICT` (not complete, partner unknown,
- *   disabled or without policy), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`, `CW_ERR_BAD_REQUEST`.
+ *   disabled, trust-only or without policy), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`, `CW_ERR_BAD_REQUEST`.
  * @throws {PolicyError} `CW_ERR_CHAIN_DEPTH_EXCEEDED`, `CW_ERR_PARTNER_NOT_ALLOWED`, `CW_ERR_POLICY_WIDENED`,
  *   `CW_ERR_POLICY_VIOLATION`.
  */
@@ -97,6 +97,10 @@ export async function shareOnward(ctx: NodeContext, principal: AccessPrincipal, 
   const partner = await ctx.store.getPartner(input.partnerOrg)
   if (partner === undefined) throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })
   if (!partner.enabled) throw new RequestError('CW_ERR_CONFLICT', `partner "${input.partnerOrg}" is disabled`, { at: '/partnerOrg' })
+  // spec: CW-PROV-008 — a trust-only partner is an anchor for signed objects, never a share's partner.
+  if (partner.trustOnly) {
+    throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is pinned as a trust anchor only; import it as a partner to share with it`, { at: '/partnerOrg' })
+  }
   const policy = await onwardPolicy(ctx, input.policy, partner.policyId, partner.policyVersion, input.partnerOrg)
   // spec: CW-PROV-004, CW-POL-005 — refused here exactly as the receiver would refuse it.
   checkOnward(inbound.policy, policy, input.partnerOrg)

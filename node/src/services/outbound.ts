@@ -312,6 +312,8 @@ async function partnerPolicy(ctx: NodeContext, org: string): Promise<SharingPoli
     throw new RequestError('CW_ERR_CONFLICT', `"${org}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })
   }
   if (!partner.enabled) throw new RequestError('CW_ERR_CONFLICT', `partner "${org}" is disabled`, { at: '/partnerOrg' })
+  // spec: CW-PROV-008 — a trust-only partner is an anchor for signed objects, never a share's partner.
+  if (partner.trustOnly) throw new RequestError('CW_ERR_CONFLICT', `"${org}" is pinned as a trust anchor only; import it as a partner to share with it`, { at: '/partnerOrg' })
   if (partner.policyId === null || partner.policyVersion === null) {
     throw new RequestError('CW_ERR_CONFLICT', `partner "${org}" has no sharing policy: an administrator assigns one first`, { at: '/partnerOrg' })
   }

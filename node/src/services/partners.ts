@@ -15,10 +15,15 @@ import type { PartnerRecord } from '../store/metadata_store.ts'
  * out-of-band fingerprint) and keeps its enabled state and policy. Our own organization is
  * refused. Reloads the trust anchors.
  *
+ * `trustOnly` pins the CA as a trust anchor for signed objects only (SPEC.md CW-PROV-008): an
+ * originator of chains we receive through another partner. It is never trusted for TLS and
+ * nothing is shared with or pulled from it. Each import sets the flag as given (re-importing
+ * without it makes the organization a full partner).
+ *
  * @throws {VerificationError} the bundle's faults, `CW_ERR_FINGERPRINT_MISMATCH`.
  * @throws {RequestError} `CW_ERR_BAD_REQUEST` for an unreadable fingerprint or our own org.
  */
-export async function importPartner(ctx: NodeContext, bundle: unknown, fingerprint: string): Promise<PartnerRecord> {
+export async function importPartner(ctx: NodeContext, bundle: unknown, fingerprint: string, options: { trustOnly?: boolean } = {}): Promise<PartnerRecord> {
   let expected: string
   try {
     expected = normalizeFingerprint(fingerprint)
@@ -41,11 +46,12 @@ export async function importPartner(ctx: NodeContext, bundle: unknown, fingerpri
       policyId: existing?.policyId ?? null,
       policyVersion: existing?.policyVersion ?? null,
       addedAt: existing?.addedAt ?? Math.floor(ctx.clock.now().getTime() / 1000),
+      trustOnly: options.trustOnly === true,
     }
     await store.upsertPartner(record)
     return record
   })
-  ctx.log.info({ partner: partner.org, fingerprint: partner.caFingerprint }, 'partner imported')
+  ctx.log.info({ partner: partner.org, fingerprint: partner.caFingerprint, trustOnly: partner.trustOnly }, partner.trustOnly ? 'trust anchor imported' : 'partner imported')
   await ctx.trustChanged()
   return partner
 }

@@ -103,7 +103,8 @@ function certificatesCheck(ctx: NodeContext): CertificatesCheck {
 }
 
 async function partnersCheck(ctx: NodeContext, contacts: ReadonlyMap<string, Date>): Promise<PartnersCheck> {
-  const partners = (await ctx.store.listPartners()).map((partner) => ({
+  // Trust-only anchors (CW-PROV-008) are never exchanged with: not partners here.
+  const partners = (await ctx.store.listPartners()).filter((partner) => !partner.trustOnly).map((partner) => ({
     org: partner.org,
     name: partner.name,
     enabled: partner.enabled,

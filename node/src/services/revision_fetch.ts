@@ -33,7 +33,7 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
   const open = revisions.filter((revision) => revision.status !== 'superseded' && (revision.transfer === 'receiving' || !revision.receiptSent))
   if (open.length === 0) return
   const partner = await ctx.store.getPartner(inbound.senderOrg)
-  if (partner === undefined || !partner.enabled) throw new Error(`partner ${inbound.senderOrg} is not an enabled partner`)
+  if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${inbound.senderOrg} is not an enabled partner`)
   for (const pending of open) {
     signal.throwIfAborted()
     let current = pending

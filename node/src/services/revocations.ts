@@ -128,7 +128,7 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
     try {
       const partner = await ctx.store.getPartner(share.partnerOrg)
       // An admin may enable the partner again: retry.
-      if (partner === undefined || !partner.enabled) throw new Error(`partner ${share.partnerOrg} is not an enabled partner`)
+      if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${share.partnerOrg} is not an enabled partner`)
       await peer.sendRevocation(partner, jws, signal)
     } catch (error) {
       if (signal.aborted) throw error

@@ -34,6 +34,11 @@ export interface PartnerRecord {
   policyId: string | null
   policyVersion: number | null
   addedAt: number
+  /**
+   * A trust anchor for verifying signed objects only (an originator further up a provenance
+   * chain, CW-PROV-008): never trusted for TLS, never shared with or pulled from.
+   */
+  trustOnly: boolean
 }
 
 export interface PolicyRecord {

@@ -3,23 +3,30 @@
  * allowing onward sharing to charlie; bravo shares onward under a narrower policy; charlie
  * verifies the chain and pulls the chunks from bravo. Forbidden onward shares are refused by
  * bravo locally and, when forced onto the wire, by the receiver; a revocation by alpha cascades.
+ * charlie pins alpha as a trust-only anchor (CW-PROV-008): alpha's grant verifies, but alpha
+ * cannot connect to charlie; without that anchor charlie refuses the chain.
  */
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
+import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import type { SharingPolicy } from '#protocol'
 import { userActor } from '../../src/events.ts'
+import { localApp } from '../../src/local/app.ts'
 import { PeerRefusal } from '../../src/peer/errors.ts'
 import { createCase } from '../../src/services/cases.ts'
 import { uploadEvidence } from '../../src/services/evidence.ts'
 import { getExternalCase } from '../../src/services/external.ts'
+import { getImportDetails, importExternalCase } from '../../src/services/imports.ts'
 import { buildOnwardManifest, grantPayload, shareOnward } from '../../src/services/onward.ts'
 import { createShare } from '../../src/services/outbound.ts'
 import { assignPolicy } from '../../src/services/partners.ts'
 import { createPolicy } from '../../src/services/policies.ts'
 import { revokeShare } from '../../src/services/revocations.ts'
+import { createToken } from '../../src/services/tokens.ts'
 import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
-import { clientFor, createTestOrg, eventually, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
+import { clientFor, createTestOrg, eventually, partnerRecordOf, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
+import { rawRequest } from './helpers/https.ts'
 import { widePolicy } from './helpers/manifests.ts'
 
 const [alpha, bravo, charlie, delta] = (await Promise.all(['alpha', 'bravo', 'charlie', 'delta'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg, TestOrg]
@@ -47,15 +54,26 @@ async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
   return error
 }
 
-async function threeNodes(t: Test) {
+/** `anchor`: whether charlie pins alpha (trust-only) as the anchor of alpha's grant. */
+async function threeNodes(t: Test, anchor = true) {
   const [a, b, c] = await Promise.all([alpha, bravo, charlie].map((org) => startTestNode(t, org, { runJobs: true }))) as [TestNode, TestNode, TestNode]
   await a.addPartner(bravo, b.url)
   await b.addPartner(alpha, a.url)
   await b.addPartner(charlie, c.url)
   await c.addPartner(bravo, b.url)
-  // charlie's anchor for alpha's grant (CW-PROV-008): alpha's pinned CA.
-  await c.addPartner(alpha, a.url)
+  // charlie's anchor for alpha's grant (CW-PROV-008): alpha's CA pinned trust-only, not as a partner.
+  if (anchor) await c.addPartner(alpha, a.url, true, true)
   return { a, b, c }
+}
+
+/** The local API of `node`, with a member token for `reader`. */
+async function localApiOf(t: Test, node: TestNode) {
+  const app = Fastify({ logger: false })
+  await app.register(localApp, { ctx: node.ctx })
+  await app.ready()
+  t.teardown(() => app.close())
+  const { token } = await createToken(node.ctx, { userId: reader.userId, role: 'member' })
+  return (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
 }
 
 /** alpha shares a case with bravo under `policy`; resolves with bravo's complete external case. */
@@ -85,7 +103,8 @@ t.test('bravo shares onward to charlie under a narrower policy; charlie verifies
   const { a, b, c } = await threeNodes(t)
   const { share, photo, inbound } = await deliver(a, b, onwardAllowed())
 
-  const onward = await shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: narrow() })
+  const importable: SharingPolicy = { ...narrow(), permissions: { ...narrow().permissions, import: true } }
+  const onward = await shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: importable })
   t.equal(onward.share.caseId, inbound.id, 'stored against the external case, so revocation cascades')
   t.equal(onward.manifest.grants.length, 2)
   t.same(onward.manifest.evidence.map((item) => item.digest), [photo.digest], 'only the categories the onward policy allows')
@@ -97,6 +116,24 @@ t.test('bravo shares onward to charlie under a narrower policy; charlie verifies
   t.same(grants.map((g) => [g.iss, g.aud, g.depth, g.originator]), [['alpha', 'bravo', 0, 'alpha'], ['bravo', 'charlie', 1, 'alpha']])
   t.equal(atCharlie.policy.id, 'policy-narrow', 'the effective policy is the last grant’s')
   t.ok(await getExternalCase(c.ctx, reader, atCharlie.id))
+
+  // Provenance at charlie: the whole chain, originator first, over the local API (response schemas).
+  const get = await localApiOf(t, c)
+  const external = await get(`/api/v1/external-cases/${atCharlie.id}`)
+  t.equal(external.statusCode, 200)
+  const expectedChain = [
+    { depth: 0, from: { org: 'alpha', name: 'Org alpha' }, to: { org: 'bravo', name: 'Org bravo' }, issuedAt: grants[0]!.iat, expiresAt: grants[0]!.exp, policy: { id: 'policy-onward', version: 1, name: grants[0]!.policy.name, permissions: grants[0]!.policy.permissions } },
+    { depth: 1, from: { org: 'bravo', name: 'Org bravo' }, to: { org: 'charlie', name: 'Org charlie' }, issuedAt: grants[1]!.iat, expiresAt: grants[1]!.exp, policy: { id: 'policy-narrow', version: 1, name: grants[1]!.policy.name, permissions: importable.permissions } },
+  ]
+  t.same(external.json().provenance, expectedChain)
+  t.equal(expectedChain[0]!.policy.permissions.shareOnward.maxDepth, 1, "the originator's hop allows one more")
+  t.ok(expectedChain[1]!.expiresAt <= expectedChain[0]!.expiresAt)
+  const imported = await importExternalCase(c.ctx, reader, atCharlie.id)
+  const details = await get(`/api/v1/cases/${imported.case.id}/import-details`)
+  t.equal(details.statusCode, 200)
+  t.match(details.json(), { senderOrg: 'bravo', inboundId: atCharlie.id, receivedAt: atCharlie.receivedAt, accessLevel: 'full', policy: { id: 'policy-narrow' } })
+  t.same(details.json().provenance, expectedChain)
+  t.same((await getImportDetails(c.ctx, reader, imported.case.id)).provenance, expectedChain)
 
   await revokeShare(a.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
   await eventually(async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), 15_000, 'charlie to revoke')
@@ -134,4 +171,47 @@ t.test('forbidden onward shares: refused by bravo locally, and by the receiver w
   for (const org of [alpha, bravo, charlie]) await d.addPartner(org)
   const forcedDeep = await buildOnwardManifest(c.ctx, atCharlie, { shareId: 'forced-deep', partnerOrg: 'delta', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
   t.match(await refusalOf(clientFor(t, d, charlie).offer(d.asPartner(), forcedDeep.revision.manifestJws)), { code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED' })
+})
+
+// spec: CW-PROV-008, CW-TLS-003, CW-TRUST-004
+t.test('a trust-only anchor verifies grants but cannot connect, and is never shared with', async (t) => {
+  const { a, b, c } = await threeNodes(t)
+  const alphaTls = { ca: charlie.caPem, cert: alpha.identity.tls.cert, key: alpha.identity.tls.key }
+  const healthz = `${c.url}/federation/v1/healthz`
+  const attempt = (): Promise<{ status?: number; body: Record<string, unknown> }> =>
+    rawRequest(healthz, alphaTls).then((r) => ({ status: r.status, body: r.json() }), (e: unknown) => ({ body: { error: String(e) } }))
+
+  // Trust-only from the start: alpha's CA is not among the listener's client CAs.
+  t.equal((await attempt()).status, undefined, 'the handshake fails')
+  t.same((await c.ctx.tlsAnchors()).map((anchor) => anchor.org), ['bravo'])
+  t.same((await c.ctx.trustAnchors()).map((anchor) => anchor.org).sort(), ['alpha', 'bravo'])
+
+  // A full partner connects; once trust-only (before the listener reloads) the request is refused.
+  await c.addPartner(alpha, a.url)
+  t.equal((await attempt()).status, 200)
+  await c.store.upsertPartner({ ...partnerRecordOf(alpha, a.url), trustOnly: true })
+  const refused = await attempt()
+  t.equal(refused.status, 403)
+  t.equal(refused.body['code'], 'CW_ERR_PARTNER_UNKNOWN')
+  await c.ctx.trustChanged()
+  t.equal((await attempt()).status, undefined, 'after the reload the handshake fails again')
+
+  // Nothing is shared with a trust-only organization.
+  const { inbound } = await deliver(a, b, onwardAllowed(['charlie', 'delta']))
+  await b.addPartner(delta, 'https://127.0.0.1:1', true, true)
+  await t.rejects(shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'delta', policy: narrow() }), { code: 'CW_ERR_CONFLICT' })
+  await a.addPartner(delta, 'https://127.0.0.1:1', true, true)
+  await assignPolicy(a.ctx, 'delta', 'policy-onward')
+  const theCase = await createCase(a.ctx, { fields: { title: 'Trust only' } })
+  await t.rejects(createShare(a.ctx, { caseId: theCase.id, partnerOrg: 'delta', scope: 'case', createdBy: 'alice' }), { code: 'CW_ERR_CONFLICT' })
+})
+
+// spec: CW-PROV-002, CW-PROV-008
+t.test("without alpha's anchor charlie refuses the onward manifest: CW_ERR_CHAIN_UNTRUSTED", async (t) => {
+  const { a, b, c } = await threeNodes(t, false)
+  const { inbound } = await deliver(a, b, onwardAllowed())
+  const now = Math.floor(Date.now() / 1000)
+  const built = await buildOnwardManifest(b.ctx, inbound, { shareId: 'unanchored', partnerOrg: 'charlie', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
+  t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), built.revision.manifestJws)), { code: 'CW_ERR_CHAIN_UNTRUSTED' })
+  t.equal(await c.store.findInboundShare('bravo', 'unanchored'), undefined, 'nothing stored')
 })

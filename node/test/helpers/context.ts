@@ -117,6 +117,9 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     async trustAnchors() {
       return (await store.listPartners()).filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
     },
+    async tlsAnchors() {
+      return (await store.listPartners()).filter((p) => p.enabled && !p.trustOnly).map((p) => ({ certificate: p.caCertificate, org: p.org }))
+    },
     async trustChanged() {
       trustChanges += 1
     },

@@ -138,13 +138,13 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
     {
       schema: {
         tags: ['cases'],
-        summary: 'Where an imported case came from: sender, recipients, received-on date, access level and sharing policy',
+        summary: 'Where an imported case came from: sender, recipients, received-on date, access level, sharing policy and provenance chain',
         params: paramsSchemas.id,
         response: {
           200: {
             description: 'Import details',
             type: 'object',
-            required: ['caseId', 'inboundId', 'senderOrg', 'senderName', 'recipients', 'receivedAt', 'importedAt', 'accessLevel', 'policy', 'shareId', 'revision'],
+            required: ['caseId', 'inboundId', 'senderOrg', 'senderName', 'recipients', 'receivedAt', 'importedAt', 'accessLevel', 'policy', 'shareId', 'revision', 'provenance'],
             properties: {
               caseId: { type: 'string' },
               inboundId: { type: 'string', description: 'The external case it was imported from.' },
@@ -162,6 +162,7 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
                 enum: ['receiving', 'complete', 'rejected', 'revoked', 'expired'],
                 description: 'The external case now: revoked or expired means the sender withdrew it; the imported case stays but may not be shared onward.',
               },
+              provenance: { type: 'array', description: 'The provenance chain, originator first (CW-PROV-001, CW-PROV-007).', items: ref('ProvenanceHop') },
             },
           },
           ...problems(400, 404),

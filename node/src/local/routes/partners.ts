@@ -12,7 +12,7 @@ import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 const ADMIN = { role: 'admin' } as const
 
 export function partnerRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: { bundle: unknown; fingerprint: string } }>(
+  app.post<{ Body: { bundle: unknown; fingerprint: string; trustOnly?: boolean } }>(
     '/partners',
     {
       config: ADMIN,
@@ -26,12 +26,18 @@ export function partnerRoutes(app: FastifyInstance, ctx: NodeContext): void {
           properties: {
             bundle: { type: 'object', description: 'The partner bundle (partner-bundle.json), checked as SPEC.md CW-TRUST-001..003 say.' },
             fingerprint: { type: 'string', maxLength: 200, description: 'sha256:<hex>, bare hex or OpenSSL colon form, from the partner directly.' },
+            trustOnly: {
+              type: 'boolean',
+              default: false,
+              description:
+                'Pin the CA only as a trust anchor for signed objects (an originator of onward-shared cases, SPEC.md CW-PROV-008): never trusted for TLS, never shared with.',
+            },
           },
         },
         response: { 201: ref('Partner', 'The pinned partner'), ...problems(400, 403, 422) },
       },
     },
-    async (request, reply) => reply.code(201).send(await importPartner(ctx, request.body.bundle, request.body.fingerprint)),
+    async (request, reply) => reply.code(201).send(await importPartner(ctx, request.body.bundle, request.body.fingerprint, { trustOnly: request.body.trustOnly === true })),
   )
 
   app.get(

@@ -275,6 +275,10 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // n: trust-only partners — anchors for signed objects, never for TLS (CW-PROV-008)
+  `
+  ALTER TABLE partners ADD COLUMN trust_only INTEGER NOT NULL DEFAULT 0 CHECK (trust_only IN (0, 1));
+  `,
 ]
 
 /**

@@ -63,6 +63,7 @@ export function partnerFromRow(row: Row): PartnerRecord {
     policyId: strOrNull(row, 'policy_id'),
     policyVersion: numOrNull(row, 'policy_version'),
     addedAt: num(row, 'added_at'),
+    trustOnly: num(row, 'trust_only') === 1,
   }
 }
 
@@ -77,6 +78,7 @@ export function partnerParams(p: PartnerRecord): Params {
     policy_id: p.policyId ?? null,
     policy_version: p.policyVersion ?? null,
     added_at: p.addedAt,
+    trust_only: bool(p.trustOnly),
   }
 }
 

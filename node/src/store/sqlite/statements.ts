@@ -9,7 +9,7 @@ const insert = (table: string, columns: readonly string[]): string =>
   `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => ':' + c).join(', ')})`
 
 const TOKEN_COLUMNS = ['id', 'hash', 'role', 'user_id', 'created_at', 'revoked_at']
-const PARTNER_COLUMNS = ['org', 'name', 'endpoint', 'ca_certificate', 'ca_fingerprint', 'enabled', 'policy_id', 'policy_version', 'added_at']
+const PARTNER_COLUMNS = ['org', 'name', 'endpoint', 'ca_certificate', 'ca_fingerprint', 'enabled', 'policy_id', 'policy_version', 'added_at', 'trust_only']
 const POLICY_COLUMNS = ['id', 'version', 'policy', 'created_at']
 const CASE_COLUMNS = ['id', 'fields', 'created_at', 'updated_at', 'imported_from']
 const FOLDER_COLUMNS = ['case_id', 'id', 'parent_id', 'name']

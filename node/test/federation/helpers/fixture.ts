@@ -82,7 +82,8 @@ export interface TestNode {
   /** This node's outbound client. */
   peer: PeerClient
   /** Pins `other` as a partner of this node (enabled unless told otherwise) and reloads trust. */
-  addPartner(other: TestOrg, endpoint?: string, enabled?: boolean): Promise<PartnerRecord>
+  /** Pins `other`; `trustOnly`: as a trust anchor for signed objects only (CW-PROV-008). */
+  addPartner(other: TestOrg, endpoint?: string, enabled?: boolean, trustOnly?: boolean): Promise<PartnerRecord>
   /** The partner record another node would hold for this one. */
   asPartner(): PartnerRecord
 }
@@ -134,6 +135,9 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     async trustAnchors() {
       return (await store.listPartners()).filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
     },
+    async tlsAnchors() {
+      return (await store.listPartners()).filter((p) => p.enabled && !p.trustOnly).map((p) => ({ certificate: p.caCertificate, org: p.org }))
+    },
     async trustChanged() {
       await server?.reloadTrust()
     },
@@ -173,8 +177,8 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     server,
     url,
     peer,
-    async addPartner(other, endpoint = 'https://127.0.0.1:1', enabled = true) {
-      const record = partnerRecordOf(other, endpoint, enabled)
+    async addPartner(other, endpoint = 'https://127.0.0.1:1', enabled = true, trustOnly = false) {
+      const record = { ...partnerRecordOf(other, endpoint, enabled), trustOnly }
       await store.upsertPartner(record)
       await ctx.trustChanged()
       return record
@@ -198,6 +202,7 @@ export function partnerRecordOf(org: TestOrg, endpoint: string, enabled = true):
     policyId: null,
     policyVersion: null,
     addedAt: Math.floor(Date.now() / 1000),
+    trustOnly: false,
   }
 }
 

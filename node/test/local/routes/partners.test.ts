@@ -13,7 +13,7 @@ t.test('POST /partners pins a partner from its bundle and fingerprint', async (t
   t.equal(response.statusCode, 201)
   t.same(response.json(), {
     org: 'county-da', name: da.name, endpoint: da.bundle.endpoint, caFingerprint: da.bundle.caFingerprint,
-    enabled: true, policyId: null, policyVersion: null, addedAt: response.json().addedAt,
+    enabled: true, policyId: null, policyVersion: null, addedAt: response.json().addedAt, trustOnly: false,
   })
   t.notOk('caCertificate' in response.json(), 'only allow-listed fields are returned')
   const list = await ta.call({ method: 'GET', url: '/api/v1/partners' })
@@ -55,4 +55,23 @@ t.test('disable, enable and policy assignment', async (t) => {
   t.match(assigned.json(), { policyId: policy.id, policyVersion: 1 })
   const missing = await ta.call({ method: 'PUT', url: '/api/v1/partners/county-da/policy', payload: { policyId: policy.id, version: 5 } })
   t.equal(missing.statusCode, 404)
+})
+
+// spec: CW-PROV-008, CW-TRUST-002
+t.test('POST /partners with trustOnly pins an anchor for signed objects only, after the same fingerprint check', async (t) => {
+  const origin = await createTestOrg('origin-pd')
+  const wrong = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: origin.bundle, fingerprint: da.bundle.caFingerprint, trustOnly: true } })
+  t.equal(wrong.statusCode, 422)
+  t.equal(wrong.json().code, 'CW_ERR_FINGERPRINT_MISMATCH')
+  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: origin.bundle, fingerprint: origin.bundle.caFingerprint, trustOnly: true } })
+  t.equal(response.statusCode, 201)
+  t.match(response.json(), { org: 'origin-pd', enabled: true, trustOnly: true })
+  t.ok((await ta.ctx.trustAnchors()).some((anchor) => anchor.org === 'origin-pd'), 'an anchor for signed objects')
+  t.notOk((await ta.ctx.tlsAnchors()).some((anchor) => anchor.org === 'origin-pd'), 'never for TLS')
+  const list = await ta.call({ method: 'GET', url: '/api/v1/partners' })
+  t.match(list.json().partners.find((p: { org: string }) => p.org === 'origin-pd'), { trustOnly: true })
+  // Re-imported without the flag, it becomes a full partner.
+  const full = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: origin.bundle, fingerprint: origin.bundle.caFingerprint } })
+  t.equal(full.json().trustOnly, false)
+  t.ok((await ta.ctx.tlsAnchors()).some((anchor) => anchor.org === 'origin-pd'))
 })
