@@ -5,7 +5,6 @@
  *
  *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items
  *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items (+100 in the update)
- *   npm run -s bench -- --only manifest --items 9000   the update (1,000 more items) fits one grant (see MAX_SHARE_ITEMS)
  *   npm run -s bench -- --only transfer    (or manifest, or chain: in-process 5-hop grant chain verification)
  *   npm run -s bench -- --sizes 1024 --items 2000   other sizes (MiB) and item count
  *   npm run -s bench -- --repeat 3         each transfer 3 times (baseline and Caseway alternately); medians reported
@@ -265,14 +264,6 @@ interface ManifestResult {
 
 /** Items the update adds: 1,000 (with --quick a tenth of the manifest's items: 100). */
 const UPDATE_ITEMS = flags.quick ? Math.max(1, Math.round(ITEMS / 10)) : 1_000
-/**
- * Most evidence items one share can carry today: the origin grant lists every item's digest,
- * and a grant JWS in `manifest.grants` may be at most 1 MiB (schema), which ~10,600 digests
- * exceed — revision 2 of a 10,000-item share plus 1,000 fails (500 on POST /shares/{id}/update).
- * Beyond this the update is skipped (`--items 9000` measures 1,000 updates on 9,000).
- */
-const MAX_SHARE_ITEMS = 10_000
-
 async function manifestRun(dir: string): Promise<ManifestResult> {
   progress(`manifest: starting nodes A and B`)
   const pair = await startPair(dir, await nodeOptions())
@@ -309,10 +300,7 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
     const deliveredMs = performance.now() - start
     progress(`manifest: delivered after ${Math.round(deliveredMs)} ms`)
     const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
-    const update =
-      ITEMS + UPDATE_ITEMS <= MAX_SHARE_ITEMS
-        ? await updateRun(pair, caseId, share.id, externalId)
-        : (progress(`update: skipped — ${ITEMS} + ${UPDATE_ITEMS} items exceed the ${MAX_SHARE_ITEMS} one grant can list (try --items 9000)`), {})
+    const update = await updateRun(pair, caseId, share.id, externalId)
     const peak = await stopPair(pair)
     return {
       items: ITEMS,
@@ -445,8 +433,6 @@ async function main(): Promise<void> {
     if (result.update_apply_ms !== undefined) {
       output['update'] = { apply_ms: Math.round(result.update_apply_ms), items: result.update_items, on_items: result.items }
       details['update'] = { received_ms: Math.round(result.update_received_ms ?? 0) }
-    } else {
-      output['update'] = { skipped: `${result.items} + ${UPDATE_ITEMS} items exceed what one grant can list (${MAX_SHARE_ITEMS}); run with --items 9000` }
     }
     details['manifest'] = {
       upload_items_per_s: round(result.upload_items_per_s),
