@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { CaseManifest, EvidenceItem } from '#protocol'
-import type { MetadataStore, InboundShareRecord } from '../store/metadata_store.ts'
+import type { EvidenceRecord, MetadataStore, InboundShareRecord } from '../store/metadata_store.ts'
 
 export interface AppliedView {
   revision: number
@@ -27,4 +27,29 @@ export async function appliedView(store: MetadataStore, share: InboundShareRecor
 export function importedEvidenceId(caseId: string, itemId: string): string {
   const hex = createHash('sha256').update(`caseway-import\u0000${caseId}\u0000${itemId}`).digest('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
+
+/**
+ * The local evidence record of a received item in the case imported from it: the same
+ * content-addressed chunks (nothing is copied), placed in `caseId`.
+ */
+export function importedEvidence(
+  item: EvidenceItem,
+  place: { caseId: string; folderId: string | null; attachmentOf: string | null; createdAt: number },
+): EvidenceRecord {
+  return {
+    id: importedEvidenceId(place.caseId, item.id),
+    caseId: place.caseId,
+    folderId: place.folderId,
+    name: item.name,
+    category: item.category,
+    mediaType: item.mediaType,
+    size: item.size,
+    digest: item.digest,
+    chunkSize: item.chunkSize,
+    chunks: [...item.chunks],
+    doNotDisclose: false,
+    attachmentOf: place.attachmentOf,
+    createdAt: place.createdAt,
+  }
 }

@@ -15,10 +15,10 @@ import { randomUUID } from 'node:crypto'
 import { PolicyError, RequestError, type CaseManifest, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
-import type { CaseRecord, EvidenceRecord, FolderRecord, InboundStatus, MetadataStore } from '../store/metadata_store.ts'
+import type { CaseRecord, FolderRecord, InboundStatus, MetadataStore } from '../store/metadata_store.ts'
 import { accessLevelOf, canReadCase, requireCaseAccess, requireExternalAccess, type AccessLevel, type AccessPrincipal } from './access.ts'
 import { accessible, effectiveStatus } from './external.ts'
-import { appliedView, importedEvidenceId } from './applied.ts'
+import { appliedView, importedEvidence, importedEvidenceId } from './applied.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
 
 export interface ImportResult {
@@ -102,21 +102,8 @@ async function insertImport(store: MetadataStore, manifest: CaseManifest, inboun
   // Derived from the case and item ids, so that applied updates find them (CW-REVN-006).
   const ids = new Map(manifest.evidence.map((item) => [item.id, importedEvidenceId(record.id, item.id)]))
   for (const item of manifest.evidence) {
-    const evidence: EvidenceRecord = {
-      id: ids.get(item.id)!,
-      caseId: record.id,
-      folderId: item.folder ?? null,
-      name: item.name,
-      category: item.category,
-      mediaType: item.mediaType,
-      size: item.size,
-      digest: item.digest,
-      chunkSize: item.chunkSize,
-      chunks: [...item.chunks],
-      doNotDisclose: false,
-      attachmentOf: item.attachmentOf === undefined ? null : (ids.get(item.attachmentOf) ?? null),
-      createdAt: now,
-    }
+    const attachmentOf = item.attachmentOf === undefined ? null : (ids.get(item.attachmentOf) ?? null)
+    const evidence = importedEvidence(item, { caseId: record.id, folderId: item.folder ?? null, attachmentOf, createdAt: now })
     await store.insertEvidence(evidence)
   }
   return record

@@ -13,14 +13,10 @@
 import { randomUUID } from 'node:crypto'
 import {
   assertAttenuated,
-  digestJson,
-  enforceManifestPolicy,
   onwardGrant,
   PolicyError,
   RequestError,
   signGrant,
-  signManifest,
-  VerificationError,
   type CaseManifest,
   type EvidenceItem,
   type Folder,
@@ -35,7 +31,7 @@ import { newJobRecord } from '../jobs/new_job_record.ts'
 import type { InboundShareRecord, OutboundRevisionRecord, OutboundShareRecord } from '../store/metadata_store.ts'
 import { requireExternalAccess, type AccessPrincipal } from './access.ts'
 import { appliedView } from './applied.ts'
-import { checkRecipients, idList, type CreatedShare } from './outbound.ts'
+import { checkRecipients, idList, signRevision, type CreatedShare } from './outbound.ts'
 
 export interface OnwardShareInput {
   /** The external case (inbound share) shared onward. */
@@ -232,21 +228,7 @@ export async function buildOnwardManifest(
     grants: [...grants, grantJws],
   }
   // spec: CW-POL-002
-  enforceManifestPolicy(manifest, policy)
-  const manifestJws = await signManifest(manifest, ctx.identity.signer)
-  if (manifestJws.length > ctx.config.limits.manifestBytes) {
-    throw new VerificationError('CW_ERR_TOO_LARGE', `the manifest would be ${manifestJws.length} bytes; a partner accepts at most ${ctx.config.limits.manifestBytes}`)
-  }
-  const chunkDigests = new Set<string>()
-  for (const item of evidence) for (const digest of item.chunks) chunkDigests.add(digest)
-  const revision: OutboundRevisionRecord = {
-    shareId: options.shareId,
-    revision: 1,
-    manifestJws,
-    manifestDigest: digestJson(manifest),
-    createdAt: now,
-    receiptJws: null,
-  }
+  const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, now)
   return { manifest, revision, chunkDigests }
 }
 

@@ -198,23 +198,38 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
     evidence: shared.map(toItem),
     grants: [grantJws],
   }
-  // CW-POL-002: what was selected above must pass the receiver's own check.
+  const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, iat)
+  return { revision, manifest, shared, chunkDigests }
+}
+
+
+/** A signed revision ready to store, and the chunk digests it makes servable to its partner. */
+export interface SignedRevision {
+  revision: OutboundRevisionRecord
+  chunkDigests: Set<string>
+}
+
+/**
+ * Checks a built manifest against its own policy (CW-POL-002: what was selected must pass the
+ * receiver's check), signs it, refuses one a partner could not accept, and indexes its chunks.
+ */
+export async function signRevision(ctx: NodeContext, manifest: CaseManifest, policy: SharingPolicy, createdAt: number): Promise<SignedRevision> {
   enforceManifestPolicy(manifest, policy)
   const manifestJws = await signManifest(manifest, ctx.identity.signer)
   if (manifestJws.length > ctx.config.limits.manifestBytes) {
     throw new VerificationError('CW_ERR_TOO_LARGE', `the manifest would be ${manifestJws.length} bytes; a partner accepts at most ${ctx.config.limits.manifestBytes}`)
   }
   const chunkDigests = new Set<string>()
-  for (const item of shared) for (const digest of item.chunks) chunkDigests.add(digest)
+  for (const item of manifest.evidence) for (const digest of item.chunks) chunkDigests.add(digest)
   const revision: OutboundRevisionRecord = {
-    shareId: share.id,
-    revision: revisionNumber,
+    shareId: manifest.share.id,
+    revision: manifest.share.revision,
     manifestJws,
     manifestDigest: digestJson(manifest),
-    createdAt: iat,
+    createdAt,
     receiptJws: null,
   }
-  return { revision, manifest, shared, chunkDigests }
+  return { revision, chunkDigests }
 }
 
 /** The shares of case `caseId`, oldest first. @throws {RequestError} `CW_ERR_NOT_FOUND` */

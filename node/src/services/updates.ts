@@ -10,9 +10,9 @@
 import { canonicalJson, PolicyError, RequestError, type CaseManifest, type EvidenceItem } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
-import type { AppliedStateRecord, EvidenceRecord, InboundRevisionRecord, InboundShareRecord, MetadataStore } from '../store/metadata_store.ts'
+import type { AppliedStateRecord, InboundRevisionRecord, InboundShareRecord, MetadataStore } from '../store/metadata_store.ts'
 import { requireExternalAccess, type AccessPrincipal } from './access.ts'
-import { appliedView, importedEvidenceId, type AppliedView } from './applied.ts'
+import { appliedView, importedEvidence, importedEvidenceId, type AppliedView } from './applied.ts'
 import { accessible } from './external.ts'
 
 type FieldValue = string | string[]
@@ -269,21 +269,12 @@ async function applyToImport(
     if (change.change === 'removed') continue
     const item = nextItems.get(change.itemId)!
     await ensureFolder(item.folder)
-    const evidence: EvidenceRecord = {
-      id: localId,
+    const evidence = importedEvidence(item, {
       caseId,
       folderId: item.folder !== undefined && folders.has(item.folder) ? item.folder : null,
-      name: item.name,
-      category: item.category,
-      mediaType: item.mediaType,
-      size: item.size,
-      digest: item.digest,
-      chunkSize: item.chunkSize,
-      chunks: [...item.chunks],
-      doNotDisclose: false,
       attachmentOf: item.attachmentOf === undefined ? null : importedEvidenceId(caseId, item.attachmentOf),
       createdAt: now,
-    }
+    })
     await tx.insertEvidence(evidence)
   }
 }
