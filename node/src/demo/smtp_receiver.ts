@@ -8,6 +8,7 @@
  * @module
  */
 import type { AddressInfo } from 'node:net'
+import { decodeBody, decodeWords, parseMessage } from './mail_message.ts'
 
 export interface CaughtEmail {
   /** Envelope: MAIL FROM and RCPT TO. */
@@ -95,41 +96,5 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver | undefined> {
       closing ??= new Promise<void>((resolve) => server.close(() => resolve()))
       return closing
     },
-  }
-}
-
-function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
-  const end = raw.indexOf('\r\n\r\n')
-  const head = (end < 0 ? raw : raw.slice(0, end)).replace(/\r\n[ \t]+/g, ' ')
-  const headers = new Map<string, string>()
-  for (const line of head.split('\r\n')) {
-    const colon = line.indexOf(':')
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
-  }
-  return { headers, body: end < 0 ? '' : raw.slice(end + 4) }
-}
-
-/** RFC 2047 encoded words (UTF-8, Q or B). */
-function decodeWords(value: string): string {
-  return value
-    .replace(/\?=\s+=\?/g, '?==?')
-    .replace(/=\?utf-8\?([qb])\?([^?]*)\?=/gi, (_m, encoding: string, text: string) =>
-      encoding.toLowerCase() === 'b'
-        ? Buffer.from(text, 'base64').toString('utf8')
-        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_q, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'),
-    )
-}
-
-function decodeBody(body: string, encoding: string): string {
-  const text = body.replace(/\r\n/g, '\n')
-  switch (encoding.toLowerCase()) {
-    case 'quoted-printable': {
-      const bytes = text.replace(/=\n/g, '').replace(/=([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
-      return Buffer.from(bytes, 'latin1').toString('utf8')
-    }
-    case 'base64':
-      return Buffer.from(text, 'base64').toString('utf8')
-    default:
-      return text
   }
 }

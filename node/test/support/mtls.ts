@@ -8,57 +8,17 @@
  */
 import { createPrivateKey } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { request } from 'node:https'
-import type { IncomingHttpHeaders } from 'node:http'
 import { join } from 'node:path'
 import { readOrgDir, type KeyedCertificate, privateKeyToPem } from '#certs'
 import type { Signer } from '#protocol'
+import { rawRequest, type RawRequest, type RawResponse, type RawTls } from '../federation/helpers/https.ts'
 
-export interface ClientTls {
-  /** The CA the server certificate must chain to. */
-  ca: string
-  cert?: string
-  key?: string
-}
+export type ClientTls = Pick<RawTls, 'ca' | 'cert' | 'key'>
+export type Answer = RawResponse
 
-export interface Answer {
-  status: number
-  headers: IncomingHttpHeaders
-  body: Buffer
-  /** The body as JSON (a problem document or an answer). */
-  json(): Record<string, unknown>
-}
-
-/** One HTTPS request on a fresh connection; rejects when TLS refuses (no HTTP answer). */
-export function mtlsRequest(url: string, tls: ClientTls, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-  const target = new URL(url)
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname + target.search,
-        method: options.method ?? 'GET',
-        headers: options.headers ?? {},
-        agent: false,
-        ca: tls.ca,
-        ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-        ...(tls.key === undefined ? {} : { key: tls.key }),
-        minVersion: 'TLSv1.3',
-      },
-      (res) => {
-        const parts: Buffer[] = []
-        res.on('data', (part: Buffer) => parts.push(part))
-        res.on('error', reject)
-        res.on('end', () => {
-          const body = Buffer.concat(parts)
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) as Record<string, unknown> })
-        })
-      },
-    )
-    req.on('error', reject)
-    req.end(options.body)
-  })
+/** One HTTPS request (TLS 1.3) on a fresh connection; rejects when TLS refuses (no HTTP answer). */
+export function mtlsRequest(url: string, tls: ClientTls, options: RawRequest = {}): Promise<Answer> {
+  return rawRequest(url, { ...tls, minVersion: 'TLSv1.3' }, options)
 }
 
 /** The outcome of an attempt: the HTTP answer, or the error of a refused handshake. */
