@@ -8,6 +8,7 @@ import { Command } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
 import * as audit from './commands/audit.ts'
 import * as certs from './commands/certs.ts'
+import * as conformance from './commands/conformance.ts'
 import * as demo from './commands/demo.ts'
 import * as node from './commands/node.ts'
 import * as partner from './commands/partner.ts'
@@ -16,7 +17,7 @@ import * as verify from './commands/verify.ts'
 import { reportError } from './errors.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, audit, demo]
+const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, audit, demo, conformance]
 
 /** The program with every command registered; it throws instead of exiting. */
 export function createProgram(): Command {

@@ -44,7 +44,7 @@ export interface NodeContext {
   readonly log: Logger
   /**
    * Trust anchors for verifying signed objects (grants, manifests, receipts, revocations): the
-   * CAs of enabled partners, trust-only ones included (CW-PROV-008).
+   * CAs of enabled partners, trust-only ones included (CW-PROV-008), and our own CA.
    */
   trustAnchors(): Promise<TrustAnchor[]>
   /** Trust anchors for TLS peers: the CAs of enabled partners that are not trust-only. */

@@ -10,7 +10,6 @@ import { mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger, type LoggerOptions } from 'pino'
-import type { TrustAnchor } from '#protocol'
 import { nodePath } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import type { Clock, Jobs, NodeContext } from './context.ts'
@@ -29,6 +28,7 @@ import { exchangeJobHandlers } from './services/exchange_jobs.ts'
 import { revocationJobHandlers } from './services/revocations.ts'
 import { openFsBlobStore } from './store/fs_blob_store.ts'
 import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
+import { signedObjectAnchors, tlsAnchors } from './trust_anchors.ts'
 
 export interface CasewayNode {
   readonly ctx: NodeContext
@@ -126,14 +126,8 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     jobs,
     clock,
     log,
-    async trustAnchors(): Promise<TrustAnchor[]> {
-      const partners = await store.listPartners()
-      return partners.filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
-    },
-    async tlsAnchors(): Promise<TrustAnchor[]> {
-      const partners = await store.listPartners()
-      return partners.filter((p) => p.enabled && !p.trustOnly).map((p) => ({ certificate: p.caCertificate, org: p.org }))
-    },
+    trustAnchors: () => signedObjectAnchors(store, identity),
+    tlsAnchors: () => tlsAnchors(store),
     async trustChanged(): Promise<void> {
       await reloadTrust?.()
     },

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { Problem } from './types.gen.ts'
 
 /** Which family a code belongs to, and the HTTP status it maps to on the wire. */
 export interface ProblemDefinition {
@@ -149,15 +150,9 @@ export class RequestError extends CasewayError<RequestCode> {
   }
 }
 
-/** An RFC 9457 problem document as Caseway sends it. */
-export interface ProblemDocument {
-  type: string
-  title: string
-  status: number
-  detail: string
+/** An RFC 9457 problem document as Caseway sends it (`protocol/schemas/problem.schema.json`), with a catalogued code. */
+export interface ProblemDocument extends Problem {
   code: ProblemCode
-  at?: string
-  instance?: string
 }
 
 /** The one mapping from an error to its wire form. Never includes a stack trace. */

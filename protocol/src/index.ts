@@ -10,6 +10,7 @@ export { ORG_URI_PREFIX, ORG_ID_PATTERN, OID, orgUri } from './x509/org_uri.ts'
 export { certificateFingerprint } from './x509/fingerprint.ts'
 export { orgOfCertificate } from './x509/org.ts'
 export { parseCertificates, pemToX509, MAX_X5C_CERTIFICATES } from './x509/parse.ts'
+export { x5cOfPeerCertificate, type PeerCertificateLike } from './x509/peer_chain.ts'
 export { buildPartnerBundle, type BuildPartnerBundleInput } from './bundle/build.ts'
 export { checkPartnerBundle, type CheckPartnerBundleOptions } from './bundle/check.ts'
 export { normalizeFingerprint } from './bundle/fingerprint.ts'
@@ -19,6 +20,19 @@ export { chunkStream, isAllowedChunkSize, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MA
 export type { Chunk, ContentSummary } from './chunk/chunk_stream.ts'
 export { summarizeStream } from './chunk/summarize.ts'
 export { assertPartnerBundle, assertPolicy, assertGrant, assertManifest, assertReceipt, assertRevocation } from './schema/validate.ts'
+export {
+  assertOfferAnswer,
+  assertReceiptAnswer,
+  assertRevocationAnswer,
+  assertHealthAnswer,
+  assertProblemDocument,
+  assertControlShareRequest,
+  assertControlEvidenceRequest,
+  assertControlShareAnswer,
+  assertControlRevisionAnswer,
+} from './schema/validate.ts'
+export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
+export { FEDERATION_PATHS, JOSE_MEDIA_TYPE } from './federation/paths.ts'
 export { verifyChain } from './x509/chain.ts'
 export type { TrustAnchor, VerifiedCertificate, VerifyChainOptions } from './x509/chain.ts'
 export { TYP, ALLOWED_ALGS, PROTOCOL_VERSION } from './jws/types.ts'

@@ -347,3 +347,152 @@ export interface Revocation {
   revokedAt: number
   reason?: string
 }
+/**
+ * The receiver's answer to an accepted offer on EP-1 (SPEC.md §16, CW-FED-003, CW-FED-004): 202, or 200 for an identical re-offer.
+ */
+export interface OfferAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  share: string
+  revision: number
+  status: 'receiving' | 'complete'
+  /**
+   * Chunk digests of the revision the receiver does not hold yet, without duplicates.
+   *
+   * Items: SHA-256 digest, lower-case hex, with its algorithm prefix.
+   */
+  needed: string[]
+}
+/**
+ * The sender's answer to a recorded receipt on EP-3 (SPEC.md §16, CW-FED-009).
+ */
+export interface ReceiptAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  share: string
+  revision: number
+  status: 'delivered' | 'rejected'
+}
+/**
+ * The receiver's answer to a recorded revocation on EP-5 (SPEC.md §13, CW-REV-004); also the answer of the conformance control EP-7 (SPEC.md §21).
+ */
+export interface RevocationAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  share: string
+  status: 'revoked'
+}
+/**
+ * The answer of EP-4 to an authenticated partner (SPEC.md §16, CW-FED-010).
+ */
+export interface HealthAnswer {
+  status: 'ok'
+  /**
+   * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
+   */
+  org: string
+}
+/**
+ * An RFC 9457 problem document as Caseway sends it, media type application/problem+json (SPEC.md §14, CW-ERR-001).
+ */
+export interface Problem {
+  /**
+   * urn:caseway:problem: followed by the code without its CW_ERR_ prefix, in lower case, with _ replaced by -.
+   */
+  type: string
+  title: string
+  /**
+   * The HTTP status of the answer.
+   */
+  status: number
+  detail: string
+  /**
+   * A code of the SPEC.md problem-code table.
+   */
+  code: string
+  /**
+   * Where the fault is: a JSON pointer or a header name.
+   */
+  at?: string
+  /**
+   * The request path.
+   */
+  instance?: string
+}
+/**
+ * Body of the conformance control endpoint EP-6 (SPEC.md §21): a new case with these items, shared with the calling partner.
+ */
+export interface ControlShareRequest {
+  /**
+   * @minItems 1
+   * @maxItems 20
+   */
+  items: ControlItem[]
+  /**
+   * Case fields of the new case.
+   */
+  fields?: {
+    [k: string]: string | undefined
+  }
+  /**
+   * Share lifetime the caller asks for; the node's own bound and the policy's maxDurationSeconds still apply.
+   */
+  expiresInSeconds?: number
+}
+/**
+ * One evidence item a node under test creates for the conformance control endpoints EP-6 and EP-8 (SPEC.md §21): that many random bytes, named item-<index>.bin, media type application/octet-stream.
+ */
+export interface ControlItem {
+  /**
+   * Bytes of random content.
+   */
+  size: number
+  category: string
+  /**
+   * Marks the item do-not-disclose (default false).
+   */
+  doNotDisclose?: boolean
+  /**
+   * Index of an earlier item of the same request this item is an attachment of.
+   */
+  attachmentOf?: number
+}
+/**
+ * Body of the conformance control endpoint EP-8 (SPEC.md §21): items added to the case of a share made by EP-6.
+ */
+export interface ControlEvidenceRequest {
+  /**
+   * @minItems 1
+   * @maxItems 20
+   */
+  items: ControlItem[]
+}
+/**
+ * Answer (201) of the conformance control endpoints EP-6 and EP-9 (SPEC.md §21).
+ */
+export interface ControlShareAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  share: string
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  case: string
+}
+/**
+ * Answer (200) of the conformance control endpoint EP-8 (SPEC.md §21).
+ */
+export interface ControlRevisionAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  share: string
+  /**
+   * The share's latest revision number after the items were added.
+   */
+  revision: number
+}

@@ -74,7 +74,7 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        manifestBytes: { type: 'integer', minimum: 33554432, default: 33554432 },
+        manifestBytes: { type: 'integer', minimum: 33554432, maximum: 67108864, default: 33554432, description: 'Largest manifest accepted (SPEC.md CW-FMT-005: 32 to 64 MiB).' },
         jsonBodyBytes: { type: 'integer', minimum: 1024, default: 1048576 },
         requestTimeoutMs: { type: 'integer', minimum: 1000, default: 60000 },
         rateLimit: {
@@ -161,6 +161,21 @@ export const configSchema = {
         },
       },
     },
+    conformance: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Conformance testing of this node by a partner\'s harness (SPEC.md §21). Test deployments only.',
+      properties: {
+        control: {
+          type: 'boolean',
+          default: false,
+          description:
+            'Serve the conformance control endpoints (EP-6..EP-9) on the federation listener, so a harness acting as a partner can make this node ' +
+            'share, add evidence, share onward and revoke. Test deployments only: never enable it on a node holding real cases.',
+        },
+      },
+    },
   },
 } as const
 
@@ -212,6 +227,8 @@ export interface NodeConfig {
       readonly adminGroups: readonly string[]
     }
   }
+  /** SPEC.md §21: the conformance control endpoints, off unless enabled (test deployments only). */
+  readonly conformance: { readonly control: boolean }
   /** Absolute directory the relative paths above are resolved against (not in the file). */
   readonly dir: string
 }

@@ -83,6 +83,8 @@ export interface ShareInput {
   evidenceIds?: string[]
   message?: string
   recipients?: Recipient[]
+  /** Share lifetime in seconds; the node's configured duration and the policy still bound it. */
+  expiresInSeconds?: number
 }
 
 export interface Share {

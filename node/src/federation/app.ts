@@ -5,13 +5,23 @@
  *
  * Every request is identified by its verified client certificate first (`authenticate.ts`).
  * Only `application/jose` bodies are parsed, bounded per endpoint (CW-FED-002, CW-FED-011).
- * The handlers only translate between HTTP and the services, which hold the rules.
+ * Answers are serialized with the protocol's schemas (`answers.ts`). The handlers only
+ * translate between HTTP and the services, which hold the rules. The conformance control
+ * endpoints EP-6..EP-9 (§21, `control.ts`) are added only when the configuration enables them.
  *
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { RequestError } from '#protocol'
+import {
+  FEDERATION_PATHS,
+  JOSE_MEDIA_TYPE,
+  RequestError,
+  type HealthAnswer,
+  type OfferAnswer,
+  type ReceiptAnswer,
+  type RevocationAnswer,
+} from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
@@ -19,19 +29,9 @@ import { openChunk, type OpenChunk } from '../services/chunks.ts'
 import { acceptOffer } from '../services/inbound.ts'
 import { acceptReceipt, RECEIPT_MAX_BYTES } from '../services/receipts.ts'
 import { acceptRevocation, REVOCATION_MAX_BYTES } from '../services/inbound_revocations.ts'
+import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { identifyPeer, peerOf } from './authenticate.ts'
-import {
-  healthAnswerSchema,
-  JOSE_MEDIA_TYPE,
-  offerAnswerSchema,
-  problemSchema,
-  receiptAnswerSchema,
-  revocationAnswerSchema,
-  type HealthAnswer,
-  type OfferAnswer,
-  type ReceiptAnswer,
-  type RevocationAnswer,
-} from './wire.ts'
+import { conformanceControl } from './control.ts'
 
 export interface FederationAppOptions {
   ctx: NodeContext
@@ -49,7 +49,11 @@ export interface FederationObserver {
   problemAnswered(code: string): void
 }
 
-const problems = { '4xx': problemSchema, '5xx': problemSchema } as const
+/**
+ * The protocol's schemas of the answers (SPEC.md §16, `protocol/schemas/`), and the common
+ * definitions they refer to, registered once on the instance by their `$id`.
+ */
+const ANSWER_SCHEMAS = ['common', 'problem', 'offer-answer', 'receipt-answer', 'revocation-answer', 'health-answer'] as const
 
 /** The compact JWS body of a request; anything else is an unsupported media type (CW-FED-002). */
 function joseBody(request: FastifyRequest): string {
@@ -59,6 +63,7 @@ function joseBody(request: FastifyRequest): string {
 
 async function federationRoutes(app: FastifyInstance, { ctx, observer }: FederationAppOptions): Promise<void> {
   installProblemHandler(app, observer && ((code) => observer.problemAnswered(code)))
+  addProtocolSchemas(app, ANSWER_SCHEMAS)
   app.decorateRequest('peer', null)
   app.addHook('onRequest', identifyPeer(ctx))
   // spec: CW-FED-012 — per partner organization, after the peer is identified.
@@ -75,8 +80,8 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
 
   // EP-1 — spec: CW-FED-001, CW-FED-003, CW-FED-004
   app.post(
-    '/federation/v1/offers',
-    { bodyLimit: ctx.config.limits.manifestBytes, schema: { response: { 200: offerAnswerSchema, 202: offerAnswerSchema, ...problems } } },
+    FEDERATION_PATHS.offers,
+    { bodyLimit: ctx.config.limits.manifestBytes, schema: { response: { 200: answer('offer-answer'), 202: answer('offer-answer'), ...problems } } },
     async (request, reply): Promise<OfferAnswer> => {
       const { created, answer } = await acceptOffer(ctx, peerOf(request).org, joseBody(request))
       reply.code(created ? 202 : 200)
@@ -115,8 +120,8 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
 
   // EP-3 — spec: CW-FED-009
   app.post(
-    '/federation/v1/receipts',
-    { bodyLimit: RECEIPT_MAX_BYTES, schema: { response: { 200: receiptAnswerSchema, ...problems } } },
+    FEDERATION_PATHS.receipts,
+    { bodyLimit: RECEIPT_MAX_BYTES, schema: { response: { 200: answer('receipt-answer'), ...problems } } },
     async (request): Promise<ReceiptAnswer> => {
       const { answer } = await acceptReceipt(ctx, peerOf(request).org, joseBody(request))
       return answer
@@ -125,8 +130,8 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
 
   // EP-5 — spec: CW-REV-004, CW-REV-003
   app.post(
-    '/federation/v1/revocations',
-    { bodyLimit: REVOCATION_MAX_BYTES, schema: { response: { 200: revocationAnswerSchema, ...problems } } },
+    FEDERATION_PATHS.revocations,
+    { bodyLimit: REVOCATION_MAX_BYTES, schema: { response: { 200: answer('revocation-answer'), ...problems } } },
     async (request): Promise<RevocationAnswer> => {
       const { answer } = await acceptRevocation(ctx, peerOf(request).org, joseBody(request))
       return answer
@@ -134,10 +139,16 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   )
 
   // EP-4 — spec: CW-FED-010 (only an identified partner gets here)
-  app.get('/federation/v1/healthz', { schema: { response: { 200: healthAnswerSchema, ...problems } } }, async (): Promise<HealthAnswer> => ({
+  app.get(FEDERATION_PATHS.healthz, { schema: { response: { 200: answer('health-answer'), ...problems } } }, async (): Promise<HealthAnswer> => ({
     status: 'ok',
     org: ctx.identity.org,
   }))
+
+  // EP-6..EP-9 — spec: CW-CTL-001 — only when the operator enabled them; otherwise unknown paths.
+  if (ctx.config.conformance.control) {
+    app.log.warn('conformance control endpoints enabled — test deployments only')
+    await app.register(conformanceControl, { ctx })
+  }
 }
 
 /**

@@ -7,25 +7,7 @@
  * @module
  */
 import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls'
-import { MAX_X5C_CERTIFICATES, verifyChain, type TrustAnchor, type VerifiedCertificate } from '#protocol'
-
-/**
- * The chain of a peer certificate as `x5c` (standard base64 DER, leaf first), following
- * `issuerCertificate` links as `getPeerCertificate(true)` returns them, up to the
- * self-issued anchor the TLS stack verified against.
- */
-export function x5cOfPeerCertificate(certificate: PeerCertificate | DetailedPeerCertificate): string[] {
-  const x5c: string[] = []
-  let current: Partial<DetailedPeerCertificate> | undefined = certificate
-  // One more than the protocol allows, so an over-long chain still fails in verifyChain.
-  while (current?.raw !== undefined && x5c.length <= MAX_X5C_CERTIFICATES) {
-    const der = current.raw.toString('base64')
-    if (x5c.includes(der)) break
-    x5c.push(der)
-    current = current.issuerCertificate
-  }
-  return x5c
-}
+import { verifyChain, x5cOfPeerCertificate, type TrustAnchor, type VerifiedCertificate } from '#protocol'
 
 /**
  * Validates a TLS peer certificate chain against `anchors` with the TLS profile and returns

@@ -15,20 +15,19 @@
  */
 import { checkServerIdentity as checkHostName, type PeerCertificate } from 'node:tls'
 import type { Readable } from 'node:stream'
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { Agent, request, type Dispatcher } from 'undici'
-import type { NodeContext } from '../context.ts'
-import type { PartnerRecord } from '../store/metadata_store.ts'
 import {
+  assertOfferAnswer,
+  assertReceiptAnswer,
+  assertRevocationAnswer,
+  FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
-  PATHS,
-  offerAnswerSchema,
-  receiptAnswerSchema,
-  revocationAnswerSchema,
   type OfferAnswer,
   type ReceiptAnswer,
   type RevocationAnswer,
-} from '../federation/wire.ts'
+} from '#protocol'
+import type { NodeContext } from '../context.ts'
+import type { PartnerRecord } from '../store/metadata_store.ts'
 import { PeerRefusal, PeerUnreachable } from './errors.ts'
 import { verifyPeerCertificate } from './peer_certificate.ts'
 
@@ -69,11 +68,6 @@ const MAX_DETAIL_LENGTH = 1000
 const PROBLEM_CODE = /^CW_ERR_[A-Z0-9_]{1,60}$/
 /** Connections per partner; the fetch job bounds its own parallelism below this. */
 const CONNECTIONS_PER_PARTNER = 32
-
-const ajv = new Ajv2020({ strict: true, allErrors: false })
-const validateOfferAnswer: ValidateFunction<OfferAnswer> = ajv.compile<OfferAnswer>(offerAnswerSchema)
-const validateReceiptAnswer: ValidateFunction<ReceiptAnswer> = ajv.compile<ReceiptAnswer>(receiptAnswerSchema)
-const validateRevocationAnswer: ValidateFunction<RevocationAnswer> = ajv.compile<RevocationAnswer>(revocationAnswerSchema)
 
 interface CachedAgent {
   caFingerprint: string
@@ -150,7 +144,8 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
     return response
   }
 
-  async function readAnswer<T>(partner: PartnerRecord, response: Dispatcher.ResponseData, validate: ValidateFunction<T>): Promise<T> {
+  /** The answer's JSON, checked with its protocol schema (SPEC.md §16); anything else is no usable answer. */
+  async function readAnswer<T>(partner: PartnerRecord, response: Dispatcher.ResponseData, assertAnswer: (value: unknown) => asserts value is T): Promise<T> {
     let text: string | undefined
     try {
       text = await readLimited(response.body, maxAnswerBytes)
@@ -163,19 +158,27 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
     } catch {
       value = undefined
     }
-    if (!validate(value)) throw new PeerUnreachable(partner.org, 'answer is not the JSON SPEC.md §16 defines', { code: 'PEER_ANSWER_INVALID' })
+    try {
+      assertAnswer(value)
+    } catch (error) {
+      const at = (error as { at?: unknown }).at
+      throw new PeerUnreachable(partner.org, `answer is not the JSON SPEC.md §16 defines${typeof at === 'string' && at !== '' ? ` (at ${at})` : ''}`, {
+        cause: error,
+        code: 'PEER_ANSWER_INVALID',
+      })
+    }
     return value
   }
 
   return {
     async offer(partner, jws, signal) {
-      const response = await call(partner, 'POST', PATHS.offers, jws, signal)
-      const answer = await readAnswer(partner, response, validateOfferAnswer)
+      const response = await call(partner, 'POST', FEDERATION_PATHS.offers, jws, signal)
+      const answer = await readAnswer(partner, response, assertOfferAnswer)
       return { status: response.statusCode === 200 ? 200 : 202, answer }
     },
 
     async fetchChunk(partner, shareId, digest, signal) {
-      const response = await call(partner, 'GET', PATHS.chunk(shareId, digest), undefined, signal)
+      const response = await call(partner, 'GET', FEDERATION_PATHS.chunk(shareId, digest), undefined, signal)
       if (response.statusCode !== 200) {
         response.body.destroy()
         throw new PeerUnreachable(partner.org, `chunk answered ${response.statusCode} to a request without Range`, { code: 'PEER_ANSWER_INVALID' })
@@ -184,13 +187,13 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
     },
 
     async sendReceipt(partner, jws, signal) {
-      const response = await call(partner, 'POST', PATHS.receipts, jws, signal)
-      return readAnswer(partner, response, validateReceiptAnswer)
+      const response = await call(partner, 'POST', FEDERATION_PATHS.receipts, jws, signal)
+      return readAnswer(partner, response, assertReceiptAnswer)
     },
 
     async sendRevocation(partner, jws, signal) {
-      const response = await call(partner, 'POST', PATHS.revocations, jws, signal)
-      return readAnswer(partner, response, validateRevocationAnswer)
+      const response = await call(partner, 'POST', FEDERATION_PATHS.revocations, jws, signal)
+      return readAnswer(partner, response, assertRevocationAnswer)
     },
 
     async close() {

@@ -38,6 +38,8 @@ export interface EvidenceMetadata {
  * then each chunk is written to the blob store before the next is cut (the chunker reuses its
  * buffer). The record is inserted only after the last chunk is stored, so a failed or aborted
  * upload leaves no evidence (its stored chunks are content-addressed and harmless).
+ * Then the live shares of the case carry it as a new revision, unless `options.reviseLiveShares`
+ * is false: a caller that adds several items makes one revision after the last (`reviseLiveShares`).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (case), `CW_ERR_BAD_REQUEST` (metadata).
  * @throws {VerificationError} `CW_ERR_TOO_LARGE` beyond the manifest's chunk-count limit.
@@ -48,6 +50,7 @@ export async function uploadEvidence(
   metadata: EvidenceMetadata,
   body: AsyncIterable<Uint8Array>,
   actor: Actor = SYSTEM_ACTOR,
+  options: { reviseLiveShares?: boolean } = {},
 ): Promise<EvidenceRecord> {
   const checked = await checkMetadata(ctx, caseId, metadata)
   const chunkSize = ctx.config.transfers.chunkSize
@@ -89,7 +92,7 @@ export async function uploadEvidence(
   ctx.log.info({ caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
   await ctx.record({ type: 'evidence.uploaded', caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
   // spec: CW-REVN-001 — live shares covering it carry it as a new revision.
-  await reviseLiveShares(ctx, caseId, actor)
+  if (options.reviseLiveShares !== false) await reviseLiveShares(ctx, caseId, actor)
   return record
 }
 

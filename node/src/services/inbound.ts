@@ -8,10 +8,9 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { CasewayError, enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest } from '#protocol'
+import { CasewayError, enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest, type OfferAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { partnerActor } from '../events.ts'
-import type { OfferAnswer } from '../federation/wire.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
 import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'

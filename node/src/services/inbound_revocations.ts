@@ -18,10 +18,9 @@
  *
  * @module
  */
-import { RequestError, VerificationError, verifyRevocation } from '#protocol'
+import { RequestError, VerificationError, verifyRevocation, type RevocationAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { partnerActor } from '../events.ts'
-import type { RevocationAnswer } from '../federation/wire.ts'
 import { revokeShare } from './revocations.ts'
 
 /** Largest revocation accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */

@@ -25,7 +25,7 @@ import {
   type SharingPolicy,
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
-import { userActor } from '../events.ts'
+import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
 import type { InboundShareRecord, OutboundRevisionRecord, OutboundShareRecord } from '../store/metadata_store.ts'
@@ -80,6 +80,23 @@ export function checkOnward(effective: SharingPolicy, onward: SharingPolicy, par
  */
 export async function shareOnward(ctx: NodeContext, principal: AccessPrincipal, input: OnwardShareInput): Promise<CreatedShare> {
   const { share: inbound } = await requireExternalAccess(ctx, principal, input.inboundId, 'content', 'external.share-onward')
+  return shareReceivedOnward(ctx, inbound, input, { createdBy: principal.userId, actor: userActor(principal.userId) })
+}
+
+/** Who shares onward: the share's `createdBy` and the actor of its event. */
+export interface OnwardSharer {
+  createdBy: string
+  actor: Actor
+}
+
+/**
+ * {@link shareOnward} without a user's access check, once the caller decided `by` may share
+ * external case `inbound` onward (the conformance control endpoint EP-9 acts for the partner
+ * that sent it). Every other rule is the same.
+ *
+ * @throws as {@link shareOnward}.
+ */
+export async function shareReceivedOnward(ctx: NodeContext, inbound: InboundShareRecord, input: Omit<OnwardShareInput, 'inboundId'>, by: OnwardSharer): Promise<CreatedShare> {
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   if (inbound.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `external case "${inbound.id}" was revoked`)
   if (inbound.status === 'expired' || inbound.expiresAt <= now) throw new RequestError('CW_ERR_SHARE_EXPIRED', `external case "${inbound.id}" has expired`)
@@ -117,7 +134,7 @@ export async function shareOnward(ctx: NodeContext, principal: AccessPrincipal, 
     statusCode: null,
     statusDetail: null,
     revision: 1,
-    createdBy: principal.userId,
+    createdBy: by.createdBy,
     createdAt: now,
     updatedAt: now,
     expiresAt: built.manifest.exp,
@@ -132,7 +149,7 @@ export async function shareOnward(ctx: NodeContext, principal: AccessPrincipal, 
   await ctx.record({
     type: 'share.created',
     caseId: inbound.id,
-    actor: userActor(principal.userId),
+    actor: by.actor,
     shareId,
     partner: share.partnerOrg,
     revision: 1,

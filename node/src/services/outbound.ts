@@ -22,7 +22,7 @@ import {
   type SharingPolicy,
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
-import { userActor } from '../events.ts'
+import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
 import type {
@@ -46,8 +46,12 @@ export interface CreateShareInput {
   evidenceIds?: string[]
   message?: string
   recipients?: Recipient[]
+  /** How long the share lasts, as the sharer chose (integer ≥ 1); the configured share duration and the policy's maxDurationSeconds still bound it. */
+  expiresInSeconds?: number
   /** The user who shares. */
   createdBy: string
+  /** Who the `share.created` event names; default the user `createdBy`. */
+  actor?: Actor
 }
 
 export interface CreatedShare {
@@ -75,11 +79,12 @@ const MAX_SELECTION = 100_000
  * - Case fields are filtered to the policy's; folders are those holding shared items, with
  *   their ancestors.
  * - The origin grant (depth 0) and the manifest (revision 1) expire at
- *   now + min(configured share duration, policy.maxDurationSeconds) (CW-POL-004).
+ *   now + min(expiresInSeconds if given, configured share duration, policy.maxDurationSeconds)
+ *   (CW-POL-004).
  * - Share, revision and the offer job are stored in one transaction.
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (case), `CW_ERR_CONFLICT` (partner unknown,
- *   disabled or without policy), `CW_ERR_BAD_REQUEST` (selection, message, recipients).
+ *   disabled or without policy), `CW_ERR_BAD_REQUEST` (selection, message, recipients, expiresInSeconds).
  * @throws {PolicyError} `CW_ERR_DO_NOT_DISCLOSE`, `CW_ERR_POLICY_VIOLATION`.
  */
 export async function createShare(ctx: NodeContext, input: CreateShareInput): Promise<CreatedShare> {
@@ -93,7 +98,7 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
   const policy = await partnerPolicy(ctx, request.partnerOrg)
   const now = ctx.clock.now()
   const iat = Math.floor(now.getTime() / 1000)
-  const exp = iat + Math.min(ctx.config.transfers.shareDurationSeconds, policy.maxDurationSeconds)
+  const exp = iat + Math.min(request.expiresInSeconds ?? Infinity, ctx.config.transfers.shareDurationSeconds, policy.maxDurationSeconds)
   const share: OutboundShareRecord = {
     id: randomUUID(),
     caseId: caseRecord.id,
@@ -131,7 +136,7 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
   await ctx.record({
     type: 'share.created',
     caseId: share.caseId,
-    actor: userActor(share.createdBy),
+    actor: input.actor ?? userActor(share.createdBy),
     shareId,
     partner: share.partnerOrg,
     revision: 1,
@@ -262,6 +267,7 @@ interface CheckedInput {
   evidenceIds: string[]
   message: string | undefined
   recipients: Recipient[]
+  expiresInSeconds: number | undefined
   createdBy: string
 }
 
@@ -275,6 +281,10 @@ function checkInput(input: CreateShareInput): CheckedInput {
   if (message !== undefined && (typeof message !== 'string' || message.length > MAX_MESSAGE_LENGTH)) {
     throw bad(`message must be a string of at most ${MAX_MESSAGE_LENGTH} characters`, '/message')
   }
+  const { expiresInSeconds } = input
+  if (expiresInSeconds !== undefined && (!Number.isSafeInteger(expiresInSeconds) || expiresInSeconds < 1)) {
+    throw bad('expiresInSeconds must be an integer ≥ 1', '/expiresInSeconds')
+  }
   const folderIds = idList(input.folderIds, '/folderIds')
   const evidenceIds = idList(input.evidenceIds, '/evidenceIds')
   if (scope === 'folders' && folderIds.length === 0) throw bad('a folder share names at least one folder', '/folderIds')
@@ -284,7 +294,7 @@ function checkInput(input: CreateShareInput): CheckedInput {
   const checkedRecipients = checkRecipients(input.recipients, partnerOrg)
   // A share always names its recipients (SPEC.md CW-LOC-001): none named means the entire agency.
   if (checkedRecipients.length === 0) checkedRecipients.push({ kind: 'agency', id: partnerOrg })
-  return { caseId, partnerOrg, scope: scope as ShareScope, folderIds, evidenceIds, message, recipients: checkedRecipients, createdBy }
+  return { caseId, partnerOrg, scope: scope as ShareScope, folderIds, evidenceIds, message, recipients: checkedRecipients, expiresInSeconds, createdBy }
 }
 
 /**
@@ -321,7 +331,7 @@ export function idList(value: unknown, at: string): string[] {
 }
 
 /** The policy version assigned to an enabled partner. @throws {RequestError} `CW_ERR_CONFLICT` */
-async function partnerPolicy(ctx: NodeContext, org: string): Promise<SharingPolicy> {
+export async function partnerPolicy(ctx: NodeContext, org: string): Promise<SharingPolicy> {
   const partner = await ctx.store.getPartner(org)
   if (partner === undefined) {
     throw new RequestError('CW_ERR_CONFLICT', `"${org}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })

@@ -7,10 +7,9 @@
  *
  * @module
  */
-import { RequestError, VerificationError, verifyReceipt, type DeliveryReceipt } from '#protocol'
+import { RequestError, VerificationError, verifyReceipt, type DeliveryReceipt, type ReceiptAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { partnerActor } from '../events.ts'
-import type { ReceiptAnswer } from '../federation/wire.ts'
 
 /** Largest receipt accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */
 export const RECEIPT_MAX_BYTES = 1024 * 1024

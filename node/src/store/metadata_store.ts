@@ -354,6 +354,11 @@ export interface MetadataStore {
   /** Inserts or replaces the applied state of `state.inboundId`. */
   setAppliedState(state: AppliedStateRecord): Promise<void>
 
+  // Conformance control (SPEC.md §21): the outbound shares EP-6 made, and for which peer
+  /** Marks outbound share `record.shareId` as made by EP-6 for `record.peerOrg`. */
+  insertControlShare(record: ControlShareRecord): Promise<void>
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined>
+
   close(): Promise<void>
 }
 
@@ -422,4 +427,14 @@ export interface AppliedStateRecord {
   case: CaseManifest['case']
   evidence: EvidenceItem[]
   updatedAt: number
+}
+
+// Conformance control
+
+/** An outbound share the conformance control endpoint EP-6 made (SPEC.md §21, CW-CTL-002). */
+export interface ControlShareRecord {
+  shareId: string
+  /** The partner that asked for it (the org of its verified client certificate). */
+  peerOrg: string
+  createdAt: number
 }

@@ -98,7 +98,7 @@ async function completeAt(node: TestNode, from: string, shareId: string): Promis
   }, 20_000, `delivery to ${node.org.org}`)
 }
 
-// spec: CW-PROV-001, CW-PROV-003, CW-PROV-004, CW-PROV-007, CW-POL-005, CW-REV-006
+// spec: CW-PROV-001, CW-PROV-003, CW-PROV-004, CW-PROV-007, CW-POL-005, CW-REV-006, CW-PROV-012, CW-PROV-013
 t.test('bravo shares onward to charlie under a narrower policy; charlie verifies the chain and pulls from bravo; alpha revokes and both lose access', async (t) => {
   const { a, b, c } = await threeNodes(t)
   const { share, photo, inbound } = await deliver(a, b, onwardAllowed())
@@ -184,7 +184,7 @@ t.test('a trust-only anchor verifies grants but cannot connect, and is never sha
   // Trust-only from the start: alpha's CA is not among the listener's client CAs.
   t.equal((await attempt()).status, undefined, 'the handshake fails')
   t.same((await c.ctx.tlsAnchors()).map((anchor) => anchor.org), ['bravo'])
-  t.same((await c.ctx.trustAnchors()).map((anchor) => anchor.org).sort(), ['alpha', 'bravo'])
+  t.same((await c.ctx.trustAnchors()).map((anchor) => anchor.org).sort(), ['alpha', 'bravo', 'charlie'], 'partners, trust-only orgs and its own CA')
 
   // A full partner connects; once trust-only (before the listener reloads) the request is refused.
   await c.addPartner(alpha, a.url)

@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../src/context.ts'
 import type { AnyNodeEvent } from '../../src/events.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
+import { signedObjectAnchors, tlsAnchors } from '../../src/trust_anchors.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
 /** An organization's PKI, as a partner of the node under test or as the node itself. */
@@ -114,12 +115,8 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     jobs,
     clock: options.clock ?? { now: () => new Date() },
     log: pino({ level: 'silent' }),
-    async trustAnchors() {
-      return (await store.listPartners()).filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
-    },
-    async tlsAnchors() {
-      return (await store.listPartners()).filter((p) => p.enabled && !p.trustOnly).map((p) => ({ certificate: p.caCertificate, org: p.org }))
-    },
+    trustAnchors: () => signedObjectAnchors(store, identity),
+    tlsAnchors: () => tlsAnchors(store),
     async trustChanged() {
       trustChanges += 1
     },

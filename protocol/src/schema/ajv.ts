@@ -4,12 +4,8 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { Ajv2020, type AnySchemaObject, type ValidateFunction } from 'ajv/dist/2020.js'
-
-const SCHEMA_DIR = new URL('../../schemas/', import.meta.url)
-/** `$id` prefix of every Caseway schema. */
-export const SCHEMA_ID_PREFIX = 'urn:caseway:schema:'
+import { allSchemaDocuments, SCHEMA_ID_PREFIX } from './documents.ts'
 
 // Strict mode, except strictRequired: `if/then` branches name properties defined beside them
 // (receipt.schema.json: `then: { required: ['problem'] }`), which that check misreads.
@@ -23,12 +19,8 @@ const ajv = new Ajv2020({
 })
 
 const ids: string[] = []
-for (const file of readdirSync(SCHEMA_DIR).filter((name) => name.endsWith('.schema.json')).sort()) {
-  const schema = JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as AnySchemaObject
-  if (typeof schema.$id !== 'string' || !schema.$id.startsWith(SCHEMA_ID_PREFIX)) {
-    throw new Error(`schema ${file} has no urn:caseway:schema: $id`)
-  }
-  ajv.addSchema(schema)
+for (const schema of allSchemaDocuments()) {
+  ajv.addSchema(schema as AnySchemaObject)
   ids.push(schema.$id)
 }
 

@@ -7,7 +7,23 @@
  */
 import type { ValidateFunction } from 'ajv/dist/2020.js'
 import { VerificationError } from '../errors.ts'
-import type { CaseManifest, DeliveryReceipt, Grant, PartnerBundle, Revocation, SharingPolicy } from '../types.gen.ts'
+import { PROBLEMS, problemType, type ProblemCode, type ProblemDocument } from '../errors.ts'
+import type {
+  CaseManifest,
+  ControlEvidenceRequest,
+  ControlRevisionAnswer,
+  ControlShareAnswer,
+  ControlShareRequest,
+  DeliveryReceipt,
+  Grant,
+  HealthAnswer,
+  OfferAnswer,
+  PartnerBundle,
+  ReceiptAnswer,
+  Revocation,
+  RevocationAnswer,
+  SharingPolicy,
+} from '../types.gen.ts'
 import { validatorFor } from './ajv.ts'
 
 const partnerBundle = validatorFor('partner-bundle')
@@ -16,6 +32,15 @@ const grant = validatorFor('grant')
 const manifest = validatorFor('manifest')
 const receipt = validatorFor('receipt')
 const revocation = validatorFor('revocation')
+const offerAnswer = validatorFor('offer-answer')
+const receiptAnswer = validatorFor('receipt-answer')
+const revocationAnswer = validatorFor('revocation-answer')
+const healthAnswer = validatorFor('health-answer')
+const problem = validatorFor('problem')
+const controlShareRequest = validatorFor('control-share-request')
+const controlEvidenceRequest = validatorFor('control-evidence-request')
+const controlShareAnswer = validatorFor('control-share-answer')
+const controlRevisionAnswer = validatorFor('control-revision-answer')
 
 function check(validate: ValidateFunction, title: string, value: unknown): void {
   if (validate(value) === true) return
@@ -51,4 +76,75 @@ export function assertReceipt(value: unknown): asserts value is DeliveryReceipt 
 
 export function assertRevocation(value: unknown): asserts value is Revocation {
   check(revocation, 'revocation', value)
+}
+
+// Federation API answers (SPEC.md §16)
+
+/** EP-1's answer to an accepted offer (CW-FED-003). */
+export function assertOfferAnswer(value: unknown): asserts value is OfferAnswer {
+  check(offerAnswer, 'offer answer', value)
+}
+
+/** EP-3's answer to a recorded receipt (CW-FED-009). */
+export function assertReceiptAnswer(value: unknown): asserts value is ReceiptAnswer {
+  check(receiptAnswer, 'receipt answer', value)
+}
+
+/** EP-5's answer to a recorded revocation (CW-REV-004), and EP-7's (SPEC.md §21). */
+export function assertRevocationAnswer(value: unknown): asserts value is RevocationAnswer {
+  check(revocationAnswer, 'revocation answer', value)
+}
+
+/** EP-4's answer (CW-FED-010). */
+export function assertHealthAnswer(value: unknown): asserts value is HealthAnswer {
+  check(healthAnswer, 'health answer', value)
+}
+
+/**
+ * A problem document (CW-ERR-001): the schema, a `code` of the catalogue, and the `type`
+ * that code names.
+ */
+export function assertProblemDocument(value: unknown): asserts value is ProblemDocument {
+  check(problem, 'problem document', value)
+  const { code, type } = value as { code: string; type: string }
+  if (!Object.hasOwn(PROBLEMS, code)) {
+    throw new VerificationError('CW_ERR_SCHEMA_INVALID', `problem document /code ${code} is not a Caseway problem code`, { at: '/code' })
+  }
+  if (type !== problemType(code as ProblemCode)) {
+    throw new VerificationError('CW_ERR_SCHEMA_INVALID', `problem document /type must be ${problemType(code as ProblemCode)} for ${code}`, { at: '/type' })
+  }
+}
+
+// Conformance control endpoints (SPEC.md §21)
+
+/** EP-6's request body. */
+export function assertControlShareRequest(value: unknown): asserts value is ControlShareRequest {
+  check(controlShareRequest, 'control share request', value)
+  checkAttachments((value as ControlShareRequest).items, 'control share request')
+}
+
+/** EP-8's request body. */
+export function assertControlEvidenceRequest(value: unknown): asserts value is ControlEvidenceRequest {
+  check(controlEvidenceRequest, 'control evidence request', value)
+  checkAttachments((value as ControlEvidenceRequest).items, 'control evidence request')
+}
+
+/** An item is an attachment only of an earlier item of the same list. */
+function checkAttachments(items: ControlEvidenceRequest['items'], title: string): void {
+  for (const [index, item] of items.entries()) {
+    if (item.attachmentOf !== undefined && item.attachmentOf >= index) {
+      const at = `/items/${index}/attachmentOf`
+      throw new VerificationError('CW_ERR_SCHEMA_INVALID', `${title} ${at} must be the index of an earlier item`, { at })
+    }
+  }
+}
+
+/** EP-6's answer. */
+export function assertControlShareAnswer(value: unknown): asserts value is ControlShareAnswer {
+  check(controlShareAnswer, 'control share answer', value)
+}
+
+/** EP-8's answer. */
+export function assertControlRevisionAnswer(value: unknown): asserts value is ControlRevisionAnswer {
+  check(controlRevisionAnswer, 'control revision answer', value)
 }

@@ -22,6 +22,7 @@ interface ShareBody {
   evidenceIds?: string[]
   message?: string
   recipients?: Recipient[]
+  expiresInSeconds?: number
 }
 
 export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
@@ -46,6 +47,13 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
             evidenceIds: { type: 'array', maxItems: 100000, items: { type: 'string', maxLength: 128 } },
             message: { type: 'string', maxLength: 4000 },
             recipients: { type: 'array', maxItems: 1000, items: ref('Recipient') },
+            expiresInSeconds: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                "How long the share lasts, in seconds from now. The node's configured share duration (transfers.shareDurationSeconds) and the " +
+                "partner's policy (maxDurationSeconds) still bound it: the share expires at the earliest of the three (expiresAt).",
+            },
           },
         },
         response: { 201: ref('Share', 'The share, processing; the offer to the partner is queued'), ...problems(400, 403, 404, 409, 413) },

@@ -279,6 +279,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE partners ADD COLUMN trust_only INTEGER NOT NULL DEFAULT 0 CHECK (trust_only IN (0, 1));
   `,
+  // n: conformance control — the outbound shares EP-6 made, and for which peer (SPEC.md §21, CW-CTL-002)
+  `
+  CREATE TABLE control_shares (
+    share_id TEXT PRIMARY KEY REFERENCES outbound_shares (id),
+    peer_org TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ]
 
 /**

@@ -33,6 +33,7 @@ import type {
   AuditEntryRecord,
   CaseAccessRecord,
   CaseRecord,
+  ControlShareRecord,
   GroupRecord,
   UserRecord,
   EvidenceRecord,
@@ -51,6 +52,7 @@ import type {
   TokenRecord,
 } from '../metadata_store.ts'
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
+import { CONTROL_SQL, controlShareFromRow, controlShareParams } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
 import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
 import { NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
@@ -688,6 +690,16 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => void c.run(REVISION_SQL.setAppliedState, appliedStateParams(state)))
   }
 
+  // Conformance control
+
+  insertControlShare(record: ControlShareRecord): Promise<void> {
+    return this.#do((c) => void c.run(CONTROL_SQL.insertControlShare, controlShareParams(record)))
+  }
+
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
+    return this.#do((c) => optional(c.get(CONTROL_SQL.getControlShare, shareId), controlShareFromRow))
+  }
+
   close(): Promise<void> {
     return Promise.reject(new Error('close the store itself, not a transaction view'))
   }
@@ -1018,6 +1030,16 @@ class SqliteMetadataStore implements MetadataStore {
 
   setAppliedState(state: AppliedStateRecord): Promise<void> {
     return this.#locked((s) => s.setAppliedState(state))
+  }
+
+  // Conformance control
+
+  insertControlShare(record: ControlShareRecord): Promise<void> {
+    return this.#locked((s) => s.insertControlShare(record))
+  }
+
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
+    return this.#locked((s) => s.getControlShare(shareId))
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,7 @@ import { revocationJobHandlers } from '../../../src/services/revocations.ts'
 import type { BlobStore } from '../../../src/store/blob_store.ts'
 import { openFsBlobStore } from '../../../src/store/fs_blob_store.ts'
 import type { MetadataStore, PartnerRecord } from '../../../src/store/metadata_store.ts'
+import { signedObjectAnchors, tlsAnchors } from '../../../src/trust_anchors.ts'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 
 /** What tap's `t` offers that the fixtures use. */
@@ -98,6 +99,8 @@ export interface TestNodeOptions {
   requestTimeoutMs?: number
   /** Other `limits` of the configuration (e.g. `rateLimit`). */
   limits?: Record<string, unknown>
+  /** `conformance.control` (SPEC.md §21; default false). */
+  conformanceControl?: boolean
 }
 
 /** A node for `org` with its federation listener listening on 127.0.0.1, torn down after the test. */
@@ -113,6 +116,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
       transfers: { chunkSize: CHUNK_SIZE, parallelChunks: 3, retryBaseMs: 10, retryMaxMs: 200, maxAttempts: 50 },
       limits: { ...options.limits, requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
       log: { level: 'silent' },
+      ...(options.conformanceControl === undefined ? {} : { conformance: { control: options.conformanceControl } }),
     },
     dir,
   )
@@ -132,12 +136,8 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     jobs,
     clock,
     log: pino({ level: process.env['CASEWAY_TEST_LOG'] ?? 'silent' }).child({ org: org.org }),
-    async trustAnchors() {
-      return (await store.listPartners()).filter((p) => p.enabled).map((p) => ({ certificate: p.caCertificate, org: p.org }))
-    },
-    async tlsAnchors() {
-      return (await store.listPartners()).filter((p) => p.enabled && !p.trustOnly).map((p) => ({ certificate: p.caCertificate, org: p.org }))
-    },
+    trustAnchors: () => signedObjectAnchors(store, org.identity),
+    tlsAnchors: () => tlsAnchors(store),
     async trustChanged() {
       await server?.reloadTrust()
     },

@@ -92,3 +92,28 @@ t.test('a share with a partner that is unknown, disabled or without policy is 40
   const createdBy = await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'someone-else' } })
   t.equal(createdBy.statusCode, 400, 'createdBy comes from the token, never the body')
 })
+
+// spec: CW-POL-004
+t.test('the sharer chooses the expiry with expiresInSeconds; the policy bound still caps it', async (t) => {
+  const share = async (expiresInSeconds: unknown) =>
+    ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id], expiresInSeconds }, token: ta.memberToken })
+  const short = await share(120)
+  t.equal(short.statusCode, 201)
+  const shortShare = short.json()
+  t.equal(shortShare.expiresAt - shortShare.createdAt, 120, 'expires 120 s after it was made')
+  t.ok(Math.abs(shortShare.expiresAt - (Math.floor(Date.now() / 1000) + 120)) <= 2, 'about 120 s from now')
+  const manifest = JSON.parse(Buffer.from((await ta.ctx.store.getOutboundRevision(shortShare.id, 1))!.manifestJws.split('.')[1]!, 'base64url').toString('utf8'))
+  t.equal(manifest.exp, shortShare.expiresAt, 'the signed manifest carries the same expiry')
+
+  const long = (await share(10_000_000)).json()
+  t.equal(long.expiresAt - long.createdAt, long.policy.maxDurationSeconds, "capped at the policy's maxDurationSeconds")
+  t.equal(long.policy.maxDurationSeconds, 86_400)
+  const none = (await share(undefined)).json()
+  t.equal(none.expiresAt - none.createdAt, 86_400, 'without it: the configured duration and the policy bound it as before')
+
+  for (const bad of [0, -5, 1.5, '60']) {
+    const response = await share(bad)
+    t.equal(response.statusCode, 400, `expiresInSeconds ${JSON.stringify(bad)}`)
+    t.equal(response.json().code, 'CW_ERR_BAD_REQUEST')
+  }
+})

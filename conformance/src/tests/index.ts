@@ -1,0 +1,13 @@
+/**
+ * Every conformance test, by suite group.
+ *
+ * @module
+ */
+export { TRANSPORT_TESTS } from './transport.ts'
+export { RECEIVER_TESTS } from './receiver.ts'
+export { REFUSAL_TESTS } from './refusals.ts'
+export { REVISION_TESTS } from './revisions.ts'
+export { CHAIN_TESTS } from './chains.ts'
+export { REVOCATION_TESTS } from './revocation.ts'
+export { SENDER_TESTS } from './sender.ts'
+export { ROBUSTNESS_TESTS } from './robustness.ts'

@@ -1,0 +1,37 @@
+/**
+ * The Federation API's paths (SPEC.md §16, and the optional conformance control endpoints of
+ * §21), relative to a partner's `endpoint`, and the media type signed objects travel as. Shared
+ * by the node (listener and peer client) and the conformance harness.
+ *
+ * @module
+ */
+
+/** Media type of a signed object's body: the compact JWS as the whole body (SPEC.md §16). */
+export const JOSE_MEDIA_TYPE = 'application/jose'
+
+const segment = encodeURIComponent
+
+/** EP-1..EP-9: request paths, with path parameters percent-encoded. */
+export const FEDERATION_PATHS = {
+  /** EP-1 `POST`: offer a signed manifest revision. */
+  offers: '/federation/v1/offers',
+  /** EP-2 `GET`: one chunk of a share. */
+  chunk: (shareId: string, digest: string): string => `/federation/v1/shares/${segment(shareId)}/chunks/${segment(digest)}`,
+  /** EP-3 `POST`: a signed receipt. */
+  receipts: '/federation/v1/receipts',
+  /** EP-4 `GET`: a partner's health. */
+  healthz: '/federation/v1/healthz',
+  /** EP-5 `POST`: a signed revocation. */
+  revocations: '/federation/v1/revocations',
+  /** EP-6 `POST` (optional, §21): the node under test shares a new case with the caller. */
+  controlShares: '/federation/v1/conformance/shares',
+  /** EP-7 `POST` (optional, §21): the node under test revokes a share made by EP-6. */
+  controlRevoke: (shareId: string): string => `/federation/v1/conformance/shares/${segment(shareId)}/revoke`,
+  /** EP-8 `POST` (optional, §21): the node under test adds evidence to a share made by EP-6. */
+  controlEvidence: (shareId: string): string => `/federation/v1/conformance/shares/${segment(shareId)}/evidence`,
+  /**
+   * EP-9 `POST` (optional, §21): the node under test shares onward, back to the caller, the
+   * case the caller sent it as share `shareId` (the id in the caller's manifest).
+   */
+  controlShareOnward: (shareId: string): string => `/federation/v1/conformance/received-shares/${segment(shareId)}/share-onward`,
+} as const
