@@ -96,7 +96,10 @@ export async function initHarness(options: InitHarnessOptions): Promise<Harness>
 /** Reads a harness directory made by {@link initHarness}. */
 export async function loadHarness(dir: string): Promise<Harness> {
   const root = resolve(dir)
-  const file = JSON.parse(await readFile(join(root, HARNESS_FILE), 'utf8')) as HarnessFile
+  const text = await readFile(join(root, HARNESS_FILE), 'utf8').catch(() => {
+    throw new TypeError(`${root} is not a harness directory (create one with caseway conformance init --dir ${dir})`)
+  })
+  const file = JSON.parse(text) as HarnessFile
   if (typeof file.org !== 'string' || typeof file.endpoint !== 'string' || !Array.isArray(file.aux)) {
     throw new TypeError(`${join(root, HARNESS_FILE)} is not a harness file (run caseway conformance init)`)
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { writeFile } from 'node:fs/promises'
+import { access, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ALL_TESTS } from './all_tests.ts'
 import { loadHarness } from './harness_dir.ts'
@@ -38,7 +38,11 @@ export interface ConformanceRunOptions {
 /** Runs the suite; resolves to the report (the caller sets the exit code from its summary). */
 export async function runConformance(options: ConformanceRunOptions): Promise<RunReport> {
   const harness = await loadHarness(options.orgDir)
-  const target = await loadTarget(options.targetBundle ?? join(harness.dir, TARGET_BUNDLE_FILE), options.target)
+  const bundleFile = options.targetBundle ?? join(harness.dir, TARGET_BUNDLE_FILE)
+  if (!(await access(bundleFile).then(() => true, () => false))) {
+    throw new TypeError(`no target bundle at ${bundleFile}: pass --target-bundle <the target's partner-bundle.json> (or give it to conformance init)`)
+  }
+  const target = await loadTarget(bundleFile, options.target)
   const tests = selectTests(ALL_TESTS, options.only)
   if (tests.length === 0) throw new TypeError(`--only ${options.only?.join(',')} selects no test`)
   const capabilities = new Set<Capability>(options.control === true ? ['control'] : [])

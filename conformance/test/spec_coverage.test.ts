@@ -71,6 +71,12 @@ t.test('every ID a conformance test cites is defined in SPEC.md', async (t) => {
   }
 })
 
+t.test('test ids are unique and name their group, so --only and reports are unambiguous', async (t) => {
+  const ids = ALL_TESTS.map((test) => test.id)
+  t.equal(new Set(ids).size, ids.length, 'no id twice')
+  for (const test of ALL_TESTS) t.ok(test.id.startsWith(`${test.group}.`), `${test.id} is in group ${test.group}`)
+})
+
 t.test('every wire-observable MUST of SPEC.md is checked by a conformance test', async (t) => {
   const result = coverage(parseRequirements(SPEC), ALL_TESTS, unitCitations())
   const untested = result.entries.filter((entry) => entry.requirement.tag === 'wire' && entry.conformance.length === 0).map((entry) => entry.requirement.id)
