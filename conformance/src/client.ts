@@ -11,11 +11,10 @@
 import { Readable } from 'node:stream'
 import { checkServerIdentity, type PeerCertificate, type SecureVersion } from 'node:tls'
 import { Agent, request } from 'undici'
-import { verifyChain, x5cOfPeerCertificate } from '#protocol'
+import { JOSE_MEDIA_TYPE, verifyChain, x5cOfPeerCertificate } from '#protocol'
 import { describeBody, type Exchange, type RequestRecord, type TransportFailure } from './exchange.ts'
 import type { Target } from './target.ts'
 
-export const JOSE = 'application/jose'
 
 export interface ClientIdentity {
   /** Shown in reports. */
@@ -90,7 +89,7 @@ export class TargetClient {
 
   /** POSTs a signed object as `application/jose`. */
   postJose(path: string, jws: string, note?: string): Promise<Exchange | TransportFailure> {
-    return this.send(path, { method: 'POST', body: jws, contentType: JOSE, ...(note === undefined ? {} : { note }) })
+    return this.send(path, { method: 'POST', body: jws, contentType: JOSE_MEDIA_TYPE, ...(note === undefined ? {} : { note }) })
   }
 
   close(): Promise<void> {

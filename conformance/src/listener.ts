@@ -13,17 +13,25 @@ import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import {
+  CasewayError,
+  FEDERATION_PATHS,
+  JOSE_MEDIA_TYPE,
   PROBLEMS,
-  problemType,
+  toProblem,
+  VerificationError,
   verifyChain,
-  x5cOfPeerCertificate,
   verifyManifest,
   verifyReceipt,
   verifyRevocation,
+  x5cOfPeerCertificate,
   type CaseManifest,
   type DeliveryReceipt,
+  type HealthAnswer,
+  type OfferAnswer,
   type ProblemCode,
+  type ReceiptAnswer,
   type Revocation,
+  type RevocationAnswer,
 } from '#protocol'
 import { fail } from './check.ts'
 import type { Harness } from './harness_dir.ts'
@@ -58,7 +66,21 @@ export interface ServedShare {
  * How the harness answers a signed object from the target, after verifying it (the event says
  * how that went); sender-role tests may override the default answer. `undefined` = default.
  */
-export type Answerer<K extends 'offer' | 'receipt' | 'revocation'> = (event: EventOf<K>) => { status: number; body: unknown; headers?: Record<string, string> } | undefined
+type SignedKind = 'offer' | 'receipt' | 'revocation'
+
+export interface Answer {
+  status: number
+  body: unknown
+  headers?: Record<string, string>
+}
+
+export type Answerer<K extends SignedKind> = (event: EventOf<K>) => Answer | undefined
+
+/** A refusal as an {@link Answer}: the problem document the protocol maps `code` to. */
+export function problemAnswer(code: ProblemCode, detail: string, headers?: Record<string, string>): Answer {
+  const body = toProblem(new CasewayError(code, detail))
+  return { status: body.status, body, ...(headers === undefined ? {} : { headers }) }
+}
 
 export class HarnessListener {
   readonly events: ListenerEvent[] = []
@@ -183,10 +205,10 @@ export class HarnessListener {
 
     const chunk = /^\/federation\/v1\/shares\/([^/]+)\/chunks\/([^/]+)$/.exec(path)
     if (method === 'GET' && chunk !== null) return this.#chunk(request, response, decodeURIComponent(chunk[1]!), decodeURIComponent(chunk[2]!))
-    if (method === 'GET' && path === '/federation/v1/healthz') return this.#json(response, 200, { status: 'ok', org: this.#harness.main.org }, method, path)
-    if (method === 'POST' && path === '/federation/v1/offers') return this.#offer(request, response)
-    if (method === 'POST' && path === '/federation/v1/receipts') return this.#receipt(request, response)
-    if (method === 'POST' && path === '/federation/v1/revocations') return this.#revocation(request, response)
+    if (method === 'GET' && path === FEDERATION_PATHS.healthz) return this.#json(response, 200, { status: 'ok', org: this.#harness.main.org } satisfies HealthAnswer, method, path)
+    if (method === 'POST' && path === FEDERATION_PATHS.offers) return this.#offer(request, response)
+    if (method === 'POST' && path === FEDERATION_PATHS.receipts) return this.#receipt(request, response)
+    if (method === 'POST' && path === FEDERATION_PATHS.revocations) return this.#revocation(request, response)
     return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such endpoint', method, path)
   }
 
@@ -233,74 +255,75 @@ export class HarnessListener {
     response.writeHead(status, headers).end(body)
   }
 
-  async #offer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const jws = await this.#body(request, response, OFFER_LIMIT)
-    if (jws === undefined) return
-    const event: EventOf<'offer'> = { kind: 'offer', at: Date.now(), jws, status: 0 }
-    try {
-      const verified = await verifyManifest(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
-      if (verified.manifest.iss !== this.#target.org) throw Object.assign(new Error('manifest iss is not the peer'), { code: 'CW_ERR_PEER_MISMATCH' })
-      event.manifest = verified.manifest
-      event.digest = verified.digest
-    } catch (error) {
-      event.code = codeOf(error)
-    }
-    if (this.#custom(response, event, this.answerOffer?.(event))) return
-    if (event.manifest === undefined) {
-      event.status = PROBLEMS[event.code as ProblemCode]?.status ?? 422
-      this.#record(event)
-      return this.#problem(response, (event.code as ProblemCode) ?? 'CW_ERR_SCHEMA_INVALID', 'manifest refused by the harness', 'POST', '/federation/v1/offers', false)
-    }
-    const needed = [...new Set(event.manifest.evidence.flatMap((item) => item.chunks))]
-    event.status = 202
-    this.#record(event)
-    this.#send(response, 202, { share: event.manifest.share.id, revision: event.manifest.share.revision, status: needed.length === 0 ? 'complete' : 'receiving', needed })
+  #offer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    return this.#signedObject(request, response, 'offer', OFFER_LIMIT, this.answerOffer, async (jws) => {
+      const { manifest, digest } = await verifyManifest(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+      return { iss: manifest.iss, fields: { manifest, digest } }
+    }, ({ manifest }) => {
+      const needed = [...new Set(manifest!.evidence.flatMap((item) => item.chunks))]
+      const answer: OfferAnswer = { share: manifest!.share.id, revision: manifest!.share.revision, status: needed.length === 0 ? 'complete' : 'receiving', needed }
+      return { status: 202, body: answer }
+    })
   }
 
-  async #receipt(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const jws = await this.#body(request, response, BODY_LIMIT)
-    if (jws === undefined) return
-    const event: EventOf<'receipt'> = { kind: 'receipt', at: Date.now(), jws, status: 0 }
-    try {
-      const verified = await verifyReceipt(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
-      if (verified.receipt.iss !== this.#target.org) throw Object.assign(new Error('receipt iss is not the peer'), { code: 'CW_ERR_PEER_MISMATCH' })
-      event.receipt = verified.receipt
-      event.digest = verified.digest
-    } catch (error) {
-      event.code = codeOf(error)
-    }
-    if (this.#custom(response, event, this.answerReceipt?.(event))) return
-    if (event.receipt === undefined) {
-      event.status = PROBLEMS[event.code as ProblemCode]?.status ?? 422
-      this.#record(event)
-      return this.#problem(response, (event.code as ProblemCode) ?? 'CW_ERR_SCHEMA_INVALID', 'receipt refused by the harness', 'POST', '/federation/v1/receipts', false)
-    }
-    event.status = 200
-    this.#record(event)
-    this.#send(response, 200, { share: event.receipt.share, revision: event.receipt.revision, status: event.receipt.status })
+  #receipt(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    return this.#signedObject(request, response, 'receipt', BODY_LIMIT, this.answerReceipt, async (jws) => {
+      const { receipt, digest } = await verifyReceipt(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+      return { iss: receipt.iss, fields: { receipt, digest } }
+    }, ({ receipt }) => {
+      const answer: ReceiptAnswer = { share: receipt!.share, revision: receipt!.revision, status: receipt!.status }
+      return { status: 200, body: answer }
+    })
   }
 
-  async #revocation(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const jws = await this.#body(request, response, BODY_LIMIT)
+  #revocation(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    return this.#signedObject(request, response, 'revocation', BODY_LIMIT, this.answerRevocation, async (jws) => {
+      const { revocation } = await verifyRevocation(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+      return { iss: revocation.iss, fields: { revocation } }
+    }, ({ revocation }) => {
+      this.revokedByTarget.add(revocation!.share)
+      const answer: RevocationAnswer = { share: revocation!.share, status: 'revoked' }
+      return { status: 200, body: answer }
+    })
+  }
+
+  /**
+   * EP-1, EP-3 and EP-5 of the harness: reads the signed object, verifies it as a receiver
+   * must (§8, issuer = the peer), records the event, then answers — a test's own answer if it
+   * gave one, else `accept`'s answer, else the refusal with the verification's code.
+   */
+  async #signedObject<K extends SignedKind>(
+    request: IncomingMessage,
+    response: ServerResponse,
+    kind: K,
+    limit: number,
+    answerer: Answerer<K> | undefined,
+    verify: (jws: string) => Promise<{ iss: string; fields: Partial<EventOf<K>> }>,
+    accept: (event: EventOf<K>) => Answer,
+  ): Promise<void> {
+    const jws = await this.#body(request, response, limit)
     if (jws === undefined) return
-    const event: EventOf<'revocation'> = { kind: 'revocation', at: Date.now(), jws, status: 0 }
+    const event: EventOf<SignedKind> = { kind, at: Date.now(), jws, status: 0 }
+    let verified = false
     try {
-      const verified = await verifyRevocation(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
-      if (verified.revocation.iss !== this.#target.org) throw Object.assign(new Error('revocation iss is not the peer'), { code: 'CW_ERR_PEER_MISMATCH' })
-      event.revocation = verified.revocation
+      const { iss, fields } = await verify(jws)
+      if (iss !== this.#target.org) throw new VerificationError('CW_ERR_PEER_MISMATCH', `${kind} iss is not the peer`)
+      Object.assign(event, fields)
+      verified = true
     } catch (error) {
-      event.code = codeOf(error)
+      event.code = error instanceof CasewayError ? error.code : 'CW_ERR_INTERNAL'
     }
-    if (this.#custom(response, event, this.answerRevocation?.(event))) return
-    if (event.revocation === undefined) {
-      event.status = PROBLEMS[event.code as ProblemCode]?.status ?? 422
+    const answer = answerer?.(event as EventOf<K>) ?? (verified ? accept(event as EventOf<K>) : undefined)
+    if (answer === undefined) {
+      const code = event.code as ProblemCode
+      event.status = PROBLEMS[code].status
       this.#record(event)
-      return this.#problem(response, (event.code as ProblemCode) ?? 'CW_ERR_SCHEMA_INVALID', 'revocation refused by the harness', 'POST', '/federation/v1/revocations', false)
+      return this.#sendProblem(response, new CasewayError(code, `${kind} refused by the harness`))
     }
-    this.revokedByTarget.add(event.revocation.share)
-    event.status = 200
+    event.status = answer.status
     this.#record(event)
-    this.#send(response, 200, { share: event.revocation.share, status: 'revoked' })
+    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value)
+    this.#send(response, answer.status, answer.body, answer.status >= 400 ? 'application/problem+json' : 'application/json')
   }
 
   /** Trust anchors for objects the target signs: its own CA (and, for onward shares, ours). */
@@ -311,9 +334,9 @@ export class HarnessListener {
   /** Reads an `application/jose` body up to `limit`; answers the refusal itself and returns undefined otherwise. */
   async #body(request: IncomingMessage, response: ServerResponse, limit: number): Promise<string | undefined> {
     const path = request.url ?? ''
-    if ((request.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/jose') {
+    if ((request.headers['content-type'] ?? '').split(';')[0]!.trim() !== JOSE_MEDIA_TYPE) {
       request.resume()
-      this.#problem(response, 'CW_ERR_UNSUPPORTED_MEDIA_TYPE', 'body must be application/jose', 'POST', path)
+      this.#problem(response, 'CW_ERR_UNSUPPORTED_MEDIA_TYPE', `body must be ${JOSE_MEDIA_TYPE}`, 'POST', path)
       return undefined
     }
     const pieces: Buffer[] = []
@@ -330,25 +353,19 @@ export class HarnessListener {
     return Buffer.concat(pieces).toString('utf8')
   }
 
-  /** Sends a test's own answer to a signed object, if it gave one. */
-  #custom(response: ServerResponse, event: EventOf<'offer' | 'receipt' | 'revocation'>, answer: ReturnType<Answerer<'offer'>>): boolean {
-    if (answer === undefined) return false
-    event.status = answer.status
-    this.#record(event)
-    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value)
-    this.#send(response, answer.status, answer.body, answer.status >= 400 ? 'application/problem+json' : 'application/json')
-    return true
-  }
-
   #json(response: ServerResponse, status: number, body: unknown, method: string, path: string): void {
     this.#record({ kind: 'request', at: Date.now(), method, path, status })
     this.#send(response, status, body)
   }
 
   #problem(response: ServerResponse, code: ProblemCode, detail: string, method: string, path: string, record = true): void {
-    const { status, title } = PROBLEMS[code]
-    if (record) this.#record({ kind: 'request', at: Date.now(), method, path, status })
-    this.#send(response, status, { type: problemType(code), title, status, detail, code }, 'application/problem+json')
+    if (record) this.#record({ kind: 'request', at: Date.now(), method, path, status: PROBLEMS[code].status })
+    this.#sendProblem(response, new CasewayError(code, detail))
+  }
+
+  #sendProblem(response: ServerResponse, error: CasewayError): void {
+    const problem = toProblem(error)
+    this.#send(response, problem.status, problem, 'application/problem+json')
   }
 
   #send(response: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
@@ -356,9 +373,4 @@ export class HarnessListener {
     const text = JSON.stringify(body)
     response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) }).end(text)
   }
-}
-
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown })?.code
-  return typeof code === 'string' ? code : 'CW_ERR_INTERNAL'
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { assertHealthAnswer, canonicalJson, FEDERATION_PATHS, type ProblemCode } from '#protocol'
+import { assertHealthAnswer, canonicalJson, FEDERATION_PATHS, JOSE_MEDIA_TYPE, type ProblemCode } from '#protocol'
 import { check, expectProblem, expectShape, expectStatus, fail, jsonOf } from '../check.ts'
 import type { ClientIdentity } from '../client.ts'
 import { describeExchange, type Exchange, type RequestRecord, type TransportFailure } from '../exchange.ts'
@@ -52,7 +52,7 @@ async function postOversized(ctx: TestContext, path: string, size: number, mode:
     body: `application/jose, ${size} bytes`,
   }
   const connection = await RawConnection.open(ctx.target, harnessIdentity(ctx))
-  const headers: Record<string, string | number> = mode === 'declared' ? { 'Content-Type': 'application/jose', 'Content-Length': size } : { 'Content-Type': 'application/jose', 'Transfer-Encoding': 'chunked' }
+  const headers: Record<string, string | number> = mode === 'declared' ? { 'Content-Type': JOSE_MEDIA_TYPE, 'Content-Length': size } : { 'Content-Type': JOSE_MEDIA_TYPE, 'Transfer-Encoding': 'chunked' }
   let sent = 0
   try {
     await connection.write(requestHead(ctx.target, 'POST', path, headers))

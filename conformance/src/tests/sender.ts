@@ -20,7 +20,6 @@ import {
   MAX_CHUNK_SIZE,
   MIN_CHUNK_SIZE,
   PROBLEMS,
-  problemType,
   signReceipt,
   type DeliveryReceipt,
   type ProblemCode,
@@ -29,6 +28,7 @@ import {
 import { check, expectProblem, expectShape, expectStatus, fail, jsonOf } from '../check.ts'
 import { addEvidence, requestShare, revokeShare } from '../control.ts'
 import { describeExchange, type Exchange } from '../exchange.ts'
+import { problemAnswer } from '../listener.ts'
 import { unverifiedPayload } from '../raw_jws.ts'
 import {
   baselineShare,
@@ -417,8 +417,7 @@ export const SENDER_TESTS: ConformanceTest[] = [
       listener.answerOffer = (event) => {
         if (refusal !== undefined || !ofShare(event) || event.manifest?.share.revision !== 2) return undefined
         refusal = event
-        const { status, title } = PROBLEMS.CW_ERR_STALE_REVISION
-        return { status, body: { type: problemType('CW_ERR_STALE_REVISION'), title, status, detail: 'the harness holds no revision 1 (test of CW-REVN-004)', code: 'CW_ERR_STALE_REVISION' } }
+        return problemAnswer('CW_ERR_STALE_REVISION', 'the harness holds no revision 1 (test of CW-REVN-004)')
       }
       try {
         await addEvidence(ctx.client, first.share, [{ size: 1555, category }])
@@ -477,12 +476,7 @@ export const SENDER_TESTS: ConformanceTest[] = [
       ctx.listener.answerRevocation = (event) => {
         if ((event.revocation?.share ?? unverifiedPayload(event.jws)?.share) !== received.share || refused > 0) return undefined
         refused += 1
-        const { status, title } = PROBLEMS.CW_ERR_UNAVAILABLE
-        return {
-          status,
-          headers: { 'retry-after': '1' },
-          body: { type: problemType('CW_ERR_UNAVAILABLE'), title, status, detail: 'conformance harness: briefly unavailable (CW-REV-005 retry test)', code: 'CW_ERR_UNAVAILABLE' },
-        }
+        return problemAnswer('CW_ERR_UNAVAILABLE', 'conformance harness: briefly unavailable (CW-REV-005 retry test)', { 'retry-after': '1' })
       }
       try {
         await revokeShare(ctx.client, received.share)

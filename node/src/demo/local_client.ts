@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { PartnerBundle, Recipient, SharingPolicy } from '#protocol'
+import type { PartnerBundle, Problem, Recipient, SharingPolicy } from '#protocol'
 
 /** A sharing policy to store: the node assigns `version` (and `id` when absent). */
 export type PolicyInput = Omit<SharingPolicy, 'id' | 'version'> & { id?: string }
@@ -252,16 +252,6 @@ export interface OnwardShareInput {
   evidenceIds?: string[]
   message?: string
   recipients?: Recipient[]
-}
-
-/** The problem document of a refused local API call. */
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: string
-  at?: string
 }
 
 /** A local API call answered with a problem document (or with no usable answer: `code` is then `HTTP_<status>`). */
