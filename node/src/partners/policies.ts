@@ -95,6 +95,12 @@ function validated(candidate: Record<string, unknown>): SharingPolicy {
     }
     throw error
   }
+  // spec: CW-LOC-003 — import without download would be refused at every receiver; say so now.
+  if (copy.permissions.import && !copy.permissions.download) {
+    throw new RequestError('CW_ERR_BAD_REQUEST', 'import needs download: an imported case is a copy whose evidence the importing agency can read', {
+      at: '/permissions/import',
+    })
+  }
   return copy
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { PolicyError, RequestError, type CaseManifest, type SharingPolicy } from '#protocol'
+import { permitsImport, PolicyError, RequestError, type CaseManifest, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
 import type { CaseRecord, FolderRecord, InboundStatus, MetadataStore } from '../store/metadata_store.ts'
@@ -63,9 +63,11 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.import')
   const share = await accessible(ctx, inboundId)
   const actor = userActor(principal.userId)
-  if (!share.policy.permissions.import) {
+  // spec: CW-LOC-003 — import needs download too: the imported copy's evidence is readable by our users.
+  if (!permitsImport(share.policy.permissions)) {
     await ctx.record({ type: 'action.refused', caseId: share.id, actor, action: 'external.import', code: 'CW_ERR_ACTION_NOT_ALLOWED' })
-    throw new PolicyError('CW_ERR_ACTION_NOT_ALLOWED', `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit import`)
+    const missing = share.policy.permissions.import ? 'download (which import needs)' : 'import'
+    throw new PolicyError('CW_ERR_ACTION_NOT_ALLOWED', `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit ${missing}`)
   }
   if (share.status !== 'complete') throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)
 

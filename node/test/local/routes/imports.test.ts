@@ -73,6 +73,30 @@ t.test('import the policy does not permit is 403 CW_ERR_ACTION_NOT_ALLOWED, reco
 })
 
 // spec: CW-LOC-003, CW-POL-006
+t.test('a policy that permits import but withholds download permits no import: the copy would hand out the bytes', async (t) => {
+  const { record, bytes } = await insertInbound(ta.ctx, { permissions: { import: true, download: false }, recipients: [{ kind: 'user', id: 'alice' }] })
+  const cases = (await ta.ctx.store.listCases()).length
+  const response = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
+  t.equal(response.statusCode, 403)
+  t.match(response.json(), { code: 'CW_ERR_ACTION_NOT_ALLOWED', detail: /does not permit download/ })
+  t.equal((await ta.ctx.store.listCases()).length, cases, 'no local copy')
+  const item = record.manifest.evidence[0]!
+  const external = await ta.call({ method: 'GET', url: `${API}/external-cases/${record.id}/evidence/${item.id}/content`, token: alice })
+  t.equal(external.statusCode, 403, 'and the external download stays refused')
+  t.notOk(external.rawPayload.includes(Buffer.from(bytes).subarray(0, 64)), 'no byte of the evidence')
+})
+
+// spec: CW-LOC-003
+t.test('an administrator cannot create a policy that permits import without download', async (t) => {
+  const body = { name: 'Import only', permissions: { view: true, download: false, import: true, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } }, content: { caseFields: ['title'], evidenceCategories: ['video'], attachments: false }, maxDurationSeconds: 86_400 }
+  const response = await ta.call({ method: 'POST', url: `${API}/policies`, payload: body })
+  t.equal(response.statusCode, 400)
+  t.match(response.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/permissions/import' })
+  body.permissions.download = true
+  t.equal((await ta.call({ method: 'POST', url: `${API}/policies`, payload: body })).statusCode, 201)
+})
+
+// spec: CW-LOC-003, CW-POL-006
 t.test('only a complete share that is neither revoked nor expired can be imported', async (t) => {
   const receiving = (await insertInbound(ta.ctx, { status: 'receiving' })).record
   const revoked = (await insertInbound(ta.ctx, { status: 'revoked' })).record
@@ -94,7 +118,7 @@ t.test('only a complete share that is neither revoked nor expired can be importe
 
 // spec: CW-LOC-003
 t.test('import details: sender, recipients, received-on, access level and policy', async (t) => {
-  const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'badge', id: 'B-1' }, { kind: 'agency', id: ta.ctx.identity.org }], permissions: { download: false, applyUpdates: false } })
+  const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'badge', id: 'B-1' }, { kind: 'agency', id: ta.ctx.identity.org }], permissions: { applyUpdates: false } })
   const imported = (await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: bob })).json()
   const details = await ta.call({ method: 'GET', url: `${API}/cases/${imported.id}/import-details`, token: bob })
   t.equal(details.statusCode, 200)
