@@ -751,7 +751,7 @@ function makeKit(ctx: TestContext, share: HarnessShare, valid: CaseManifest): Re
 /** POSTs a broken offer to EP-1. */
 function sendOffer(ctx: TestContext, offer: BrokenOffer, note: string): Promise<Exchange | TransportFailure> {
   if (typeof offer === 'string') return ctx.offer(offer, note)
-  return ctx.client.send(FEDERATION_PATHS.offers, { method: 'POST', body: offer.stream(), contentType: JOSE_MEDIA_TYPE, note: `${note} (${offer.bytes} bytes)`, timeoutMs: 120_000 })
+  return ctx.client.send(FEDERATION_PATHS.offers, { method: 'POST', body: () => offer.stream(), contentType: JOSE_MEDIA_TYPE, note: `${note} (${offer.bytes} bytes)`, timeoutMs: 120_000 })
 }
 
 /** A new share from the harness and its valid revision-1 manifest. */
