@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'node directory', './data')
     .option('--case <id>', 'only this case (a local case id, an external case id, or _federation)')
     .action(async (options: VerifyOptions) => {
-      const { verifyStoredAuditChain } = await import('../../node/src/services/audit.ts')
+      const { verifyStoredAuditChain } = await import('../../node/src/audit/audit_trail.ts')
       const { store } = await openStore(options.dir)
       let broken = 0
       let chains = 0
@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'node directory', './data')
     .option('--out <file>', 'write to this file (default: standard output)')
     .action(async (options: ExportOptions) => {
-      const { auditExportText, FEDERATION_AUDIT_CASE } = await import('../../node/src/services/audit.ts')
+      const { auditExportText, FEDERATION_AUDIT_CASE } = await import('../../node/src/audit/audit_trail.ts')
       const { RequestError } = await import('#protocol')
       const { store, org } = await openStore(options.dir)
       try {

@@ -1,6 +1,6 @@
 /**
  * `caseway demo`: two organizations on loopback share part of a case, end to end, with real
- * processes and mutual TLS (`node/src/demo/two_orgs.ts`). Exit status 0 when every step did
+ * processes and mutual TLS (`demo/two_orgs.ts`). Exit status 0 when every step did
  * what it should; otherwise one line on stderr and a non-zero status.
  *
  * @module
@@ -35,12 +35,12 @@ export function register(program: Command): void {
     .option('--orgs <n>', '2 (default), or 3: Metro PD → County DA → State Lab, with updates, onward sharing, the refused onward shares and revocation', parseOrgs, 2)
     .action(async (options: DemoOptions) => {
       if (options.orgs === 3) {
-        const { runThreeOrgsDemo } = await import('../../node/src/demo/three_orgs.ts')
+        const { runThreeOrgsDemo } = await import('../../demo/three_orgs.ts')
         await runThreeOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
         print('Demo complete.\n')
         return
       }
-      const { runTwoOrgsDemo } = await import('../../node/src/demo/two_orgs.ts')
+      const { runTwoOrgsDemo } = await import('../../demo/two_orgs.ts')
       await runTwoOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
       print('Demo complete.\n')
     })

@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .action(async (options: CreateOptions) => {
       const { loadConfig, nodePath } = await import('../../node/src/config/load.ts')
       const { openSqliteMetadataStore } = await import('../../node/src/store/sqlite/sqlite_metadata_store.ts')
-      const { createToken } = await import('../../node/src/services/tokens.ts')
+      const { createToken } = await import('../../node/src/access/tokens.ts')
       const { pino } = await import('pino')
       const config = await loadConfig(options.dir)
       const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))

@@ -7,7 +7,7 @@ export { createNode, LOG_REDACT, type CasewayNode, type CreateNodeOptions } from
 export { initNode, type InitNodeOptions, type InitializedNode } from './init_node.ts'
 export { loadConfig, parseConfig, ConfigError, CONFIG_FILE } from './config/load.ts'
 export type { NodeConfig } from './config/schema.ts'
-export { createToken } from './services/tokens.ts'
+export { createToken } from './access/tokens.ts'
 export {
   verifyWebhookSignature,
   signWebhookBody,

@@ -8,7 +8,7 @@ import t from 'tap'
 import { nodePath } from '../../node/src/config/load.ts'
 import { initNode } from '../../node/src/init_node.ts'
 import { createNode } from '../../node/src/node.ts'
-import { createToken } from '../../node/src/services/tokens.ts'
+import { createToken } from '../../node/src/access/tokens.ts'
 import { openSqliteMetadataStore } from '../../node/src/store/sqlite/sqlite_metadata_store.ts'
 import { caseway, lines } from '../support/cli.ts'
 

@@ -6,14 +6,14 @@
  * Requests are identified like every federation request (the application's `onRequest` hook:
  * verified client certificate, enabled partner) and rate-limited per partner. Only here are
  * `application/json` bodies parsed, at most 64 KiB; the handlers translate between HTTP and
- * `services/conformance_control.ts`, which holds the rules.
+ * `sending/conformance_control.ts`, which holds the rules.
  *
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { FEDERATION_PATHS, RequestError, type ControlRevisionAnswer, type ControlShareAnswer, type RevocationAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
-import { controlEvidence, controlRevoke, controlShare, controlShareOnward } from '../services/conformance_control.ts'
+import { controlEvidence, controlRevoke, controlShare, controlShareOnward } from '../sending/conformance_control.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { peerOf } from './authenticate.ts'
 

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { Role } from '../store/metadata_store.ts'
-import { authenticate, type Principal } from '../services/tokens.ts'
+import { authenticate, type Principal } from '../access/tokens.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

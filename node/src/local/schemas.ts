@@ -9,8 +9,8 @@
 import { PROBLEMS } from '#protocol'
 import commonSchema from '../../../protocol/schemas/common.schema.json' with { type: 'json' }
 import policySchema from '../../../protocol/schemas/policy.schema.json' with { type: 'json' }
-import { CASE_FIELD_LIMITS, MAX_FOLDER_NAME_LENGTH } from '../services/cases.ts'
-import { EVIDENCE_LIMITS } from '../services/evidence.ts'
+import { CASE_FIELD_LIMITS, MAX_FOLDER_NAME_LENGTH } from '../cases/cases.ts'
+import { EVIDENCE_LIMITS } from '../cases/evidence.ts'
 
 type Schema = Record<string, unknown>
 

@@ -7,7 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { NodeContext } from '../context.ts'
 import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../http/problem_handler.ts'
-import type { NodeMetrics } from '../metrics/metrics.ts'
+import type { NodeMetrics } from '../operations/metrics.ts'
 import { localApp } from './app.ts'
 
 export interface LocalServerOptions {

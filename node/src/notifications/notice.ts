@@ -11,7 +11,7 @@
  */
 import type { Recipient } from '#protocol'
 import { PermanentJobError } from '../jobs/job_runner.ts'
-import { defaultRecipients } from '../services/recipients.ts'
+import { defaultRecipients } from '../access/recipients.ts'
 import type { InboundShareRecord } from '../store/metadata_store.ts'
 
 export interface ShareNotice {

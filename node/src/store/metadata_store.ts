@@ -294,7 +294,7 @@ export interface MetadataStore {
   /** The local case imported from inbound share `inboundId`, if any. */
   findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined>
 
-  // Audit trail (tamper-evident, one hash chain per case; services/audit.ts computes the digests)
+  // Audit trail (tamper-evident, one hash chain per case; audit/audit_trail.ts computes the digests)
   /**
    * Appends `entry` to its case's chain, atomically: it must be the next one (`seq` = last + 1,
    * `prev` = the last entry's digest, or 1 and null for a new chain), else `CW_ERR_CONFLICT`

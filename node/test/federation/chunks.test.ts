@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { digestBytes } from '#protocol'
-import { selectRange } from '../../src/services/chunks.ts'
+import { selectRange } from '../../src/sending/serve_chunk.ts'
 import { createTestOrg, startTestNode, type TestOrg } from './helpers/fixture.ts'
 import { rawRequest, type RawResponse } from './helpers/https.ts'
 import { evidence, nowSeconds, signedManifest, storeOutbound } from './helpers/manifests.ts'

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { PeerRefusal } from '../../src/peer/errors.ts'
-import { RECEIPT_MAX_BYTES } from '../../src/services/receipts.ts'
+import { RECEIPT_MAX_BYTES } from '../../src/sending/accept_receipt.ts'
 import { clientFor, createTestOrg, startTestNode } from './helpers/fixture.ts'
 import { rawRequest } from './helpers/https.ts'
 

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { canonicalJson } from '#protocol'
 import type { NodeContext } from '../../src/context.ts'
-import { auditSubscriber } from '../../src/services/audit.ts'
+import { auditSubscriber } from '../../src/audit/audit_trail.ts'
 import type { AuditEntryRecord } from '../../src/store/metadata_store.ts'
 
 /** Every event recorded on `ctx` from now on is appended to the audit trail too. */

@@ -13,7 +13,7 @@ import { parseConfig } from '../../src/config/load.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../src/context.ts'
 import type { AnyNodeEvent } from '../../src/events.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
-import { signedObjectAnchors, tlsAnchors } from '../../src/trust_anchors.ts'
+import { signedObjectAnchors, tlsAnchors } from '../../src/partners/trust_anchors.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
 /** An organization's PKI, as a partner of the node under test or as the node itself. */

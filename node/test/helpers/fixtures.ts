@@ -7,9 +7,9 @@ import { Readable } from 'node:stream'
 import type { SharingPolicy } from '#protocol'
 import type { NodeContext } from '../../src/context.ts'
 import type { EvidenceRecord } from '../../src/store/metadata_store.ts'
-import { uploadEvidence, type EvidenceMetadata } from '../../src/services/evidence.ts'
-import { assignPolicy, importPartner } from '../../src/services/partners.ts'
-import { createPolicy } from '../../src/services/policies.ts'
+import { uploadEvidence, type EvidenceMetadata } from '../../src/cases/evidence.ts'
+import { assignPolicy, importPartner } from '../../src/partners/partners.ts'
+import { createPolicy } from '../../src/partners/policies.ts'
 import { createTestOrg, type TestOrg } from './context.ts'
 
 /** A policy body (no id, no version) allowing the usual fields and categories. */

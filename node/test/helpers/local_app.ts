@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import { localApp } from '../../src/local/app.ts'
-import { createToken } from '../../src/services/tokens.ts'
+import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext, type TestContext, type TestContextOptions } from './context.ts'
 
 export interface TestApp extends TestContext {

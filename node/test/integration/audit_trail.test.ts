@@ -4,10 +4,10 @@
  * and `caseway audit verify` checks both databases while the nodes keep running.
  */
 import t from 'tap'
-import { generatedContent } from '../../src/demo/content.ts'
-import { waitFor } from '../../src/demo/wait.ts'
-import type { AuditVerification } from '../../src/services/audit.ts'
-import { verifyAuditChain } from '../../src/services/audit.ts'
+import { generatedContent } from '../../../testkit/content.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import type { AuditVerification } from '../../src/audit/audit_trail.ts'
+import { verifyAuditChain } from '../../src/audit/audit_trail.ts'
 import type { AuditEntryRecord } from '../../src/store/metadata_store.ts'
 import { caseway, lines } from '../../../test/support/cli.ts'
 import { pair, startOrg, type OrgProcess } from '../support/processes.ts'

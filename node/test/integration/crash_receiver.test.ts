@@ -5,8 +5,8 @@
  * delivered, and the bytes county-da serves are the bytes metro-pd was given.
  */
 import t from 'tap'
-import { LocalApiError } from '../../src/demo/local_client.ts'
-import { waitFor } from '../../src/demo/wait.ts'
+import { LocalApiError } from '../../../client/local_client.ts'
+import { waitFor } from '../../../testkit/wait.ts'
 import { largeShare } from '../support/large_share.ts'
 import { blobFiles, chunkRequests } from '../support/processes.ts'
 

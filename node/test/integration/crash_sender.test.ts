@@ -4,8 +4,8 @@
  * complete meanwhile, and finishes once metro-pd is back, without fetching again what it held.
  */
 import t from 'tap'
-import { LocalApiError } from '../../src/demo/local_client.ts'
-import { waitFor } from '../../src/demo/wait.ts'
+import { LocalApiError } from '../../../client/local_client.ts'
+import { waitFor } from '../../../testkit/wait.ts'
 import { largeShare } from '../support/large_share.ts'
 import { blobFiles, chunkRequests } from '../support/processes.ts'
 

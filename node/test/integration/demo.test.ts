@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { CASEWAY_BIN } from '../../src/demo/node_process.ts'
+import { CASEWAY_BIN } from '../../../testkit/node_process.ts'
 
 const run = promisify(execFile)
 

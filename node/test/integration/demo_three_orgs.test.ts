@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { CASEWAY_BIN } from '../../src/demo/node_process.ts'
+import { CASEWAY_BIN } from '../../../testkit/node_process.ts'
 
 const run = promisify(execFile)
 

@@ -3,8 +3,8 @@
  * from offer to receipt, and the receiver's users see and download exactly the sender's bytes.
  */
 import t from 'tap'
-import { generatedContent } from '../../src/demo/content.ts'
-import { waitFor } from '../../src/demo/wait.ts'
+import { generatedContent } from '../../../testkit/content.ts'
+import { waitFor } from '../../../testkit/wait.ts'
 import { blobFiles, pair, startOrg } from '../support/processes.ts'
 
 const settings = { transfers: { chunkSize: 262_144 as const, retryBaseMs: 100, retryMaxMs: 1000 } }

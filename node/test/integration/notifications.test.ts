@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { generatedContent } from '../../src/demo/content.ts'
-import type { ExternalCase } from '../../src/demo/local_client.ts'
-import { waitFor } from '../../src/demo/wait.ts'
+import { generatedContent } from '../../../testkit/content.ts'
+import type { ExternalCase } from '../../../client/local_client.ts'
+import { waitFor } from '../../../testkit/wait.ts'
 import { verifyWebhookSignature } from '../../src/notifications/signature.ts'
 import { startSmtpServer } from '../notifications/helpers/smtp.ts'
 import { startWebhookReceiver } from '../notifications/helpers/webhook_receiver.ts'

@@ -6,9 +6,9 @@
 import { connect, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { LocalClient } from '../../src/demo/local_client.ts'
+import { LocalClient } from '../../../client/local_client.ts'
 import { createLocalServer } from '../../src/local/server.ts'
-import { createToken } from '../../src/services/tokens.ts'
+import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext } from '../helpers/context.ts'
 import { createTestApp } from '../helpers/local_app.ts'
 

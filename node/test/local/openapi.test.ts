@@ -9,7 +9,7 @@ import Fastify, { type RouteOptions } from 'fastify'
 import t, { type Test } from 'tap'
 import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../../src/http/problem_handler.ts'
 import { localApp } from '../../src/local/app.ts'
-import { createToken } from '../../src/services/tokens.ts'
+import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext } from '../helpers/context.ts'
 
 const HIDDEN = new Set(['GET /openapi.json'])

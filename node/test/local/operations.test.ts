@@ -11,8 +11,8 @@ import t, { type Test } from 'tap'
 import { issueNodeCertificate, issueSigningCertificate } from '#certs'
 import type { NodeContext } from '../../src/context.ts'
 import { localApp } from '../../src/local/app.ts'
-import { createMetrics, type NodeMetrics } from '../../src/metrics/metrics.ts'
-import { createToken } from '../../src/services/tokens.ts'
+import { createMetrics, type NodeMetrics } from '../../src/operations/metrics.ts'
+import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext, type TestContext } from '../helpers/context.ts'
 
 const DAY_MS = 86_400_000
@@ -124,7 +124,7 @@ t.test('a metadata store that does not answer fails its check in bounded time', 
     release()
     await held
   })
-  const { checkReadiness } = await import('../../src/services/readiness.ts')
+  const { checkReadiness } = await import('../../src/operations/readiness.ts')
   const readiness = await checkReadiness(tc.ctx, { timeoutMs: 200 })
   t.equal(readiness.status, 'not-ready')
   t.same(readiness.checks.metadataStore, { status: 'fail', detail: 'no answer within 200 ms' })

@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { SYSTEM_ACTOR } from '../../src/events.ts'
-import { createMetrics } from '../../src/metrics/metrics.ts'
+import { createMetrics } from '../../src/operations/metrics.ts'
 import { createTestContext } from '../helpers/context.ts'
 import { T0, caseRecord, fakeDigest, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../store/fixtures/records.ts'
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { freePort } from '../../src/demo/node_process.ts'
+import { freePort } from '../../../testkit/node_process.ts'
 import type { NotificationChannel } from '../../src/store/metadata_store.ts'
 import { startNotifyingNode, type NotifyingNode } from './helpers/harness.ts'
 import { startSmtpServer } from './helpers/smtp.ts'

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import t from 'tap'
-import { freePort } from '../../src/demo/node_process.ts'
+import { freePort } from '../../../testkit/node_process.ts'
 import { localApp } from '../../src/local/app.ts'
-import { createToken } from '../../src/services/tokens.ts'
+import { createToken } from '../../src/access/tokens.ts'
 import { startNotifyingNode } from './helpers/harness.ts'
 import { startWebhookReceiver } from './helpers/webhook_receiver.ts'
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { freePort } from '../../src/demo/node_process.ts'
+import { freePort } from '../../../testkit/node_process.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
 import { verifyWebhookSignature } from '../../src/notifications/signature.ts'
 import { startNotifyingNode } from './helpers/harness.ts'

@@ -13,10 +13,10 @@ import {
   auditSubscriber,
   verifyAuditChain,
   verifyStoredAuditChain,
-} from '../../src/services/audit.ts'
-import { createCase, updateCase } from '../../src/services/cases.ts'
-import { uploadEvidence } from '../../src/services/evidence.ts'
-import { createShare } from '../../src/services/outbound.ts'
+} from '../../src/audit/audit_trail.ts'
+import { createCase, updateCase } from '../../src/cases/cases.ts'
+import { uploadEvidence } from '../../src/cases/evidence.ts'
+import { createShare } from '../../src/sending/share_case.ts'
 import type { AuditEntryRecord } from '../../src/store/metadata_store.ts'
 import { expectedDigest, tamper, withAuditTrail } from '../helpers/audit.ts'
 import { createTestContext, type TestContext } from '../helpers/context.ts'

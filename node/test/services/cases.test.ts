@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createCase, createFolder, getCase, listCases, updateCase } from '../../src/services/cases.ts'
+import { createCase, createFolder, getCase, listCases, updateCase } from '../../src/cases/cases.ts'
 import { createTestContext } from '../helpers/context.ts'
 
 const tc = await createTestContext()

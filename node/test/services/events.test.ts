@@ -4,9 +4,9 @@
  */
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { createCase, updateCase } from '../../src/services/cases.ts'
-import { uploadEvidence } from '../../src/services/evidence.ts'
-import { createShare } from '../../src/services/outbound.ts'
+import { createCase, updateCase } from '../../src/cases/cases.ts'
+import { uploadEvidence } from '../../src/cases/evidence.ts'
+import { createShare } from '../../src/sending/share_case.ts'
 import { userActor } from '../../src/events.ts'
 import { createTestContext } from '../helpers/context.ts'
 import { addPartner } from '../helpers/fixtures.ts'

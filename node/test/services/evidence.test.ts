@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { createCase, createFolder } from '../../src/services/cases.ts'
-import { getEvidence, listEvidence, openEvidence, uploadEvidence } from '../../src/services/evidence.ts'
+import { createCase, createFolder } from '../../src/cases/cases.ts'
+import { getEvidence, listEvidence, openEvidence, uploadEvidence } from '../../src/cases/evidence.ts'
 import { createTestContext } from '../helpers/context.ts'
 import { piecesOf, readAll, upload } from '../helpers/fixtures.ts'
 

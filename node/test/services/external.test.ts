@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
-import { getExternalCase, listExternalCases, openExternalEvidence } from '../../src/services/external.ts'
+import { getExternalCase, listExternalCases, openExternalEvidence } from '../../src/receiving/external_cases.ts'
 import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
 import type { NodeContext } from '../../src/context.ts'
 import { createTestContext } from '../helpers/context.ts'

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { assignPolicy, importPartner, listPartners, setPartnerEnabled } from '../../src/services/partners.ts'
-import { createPolicy, createPolicyVersion } from '../../src/services/policies.ts'
+import { assignPolicy, importPartner, listPartners, setPartnerEnabled } from '../../src/partners/partners.ts'
+import { createPolicy, createPolicyVersion } from '../../src/partners/policies.ts'
 import { createTestContext, createTestOrg } from '../helpers/context.ts'
 import { policyBody } from '../helpers/fixtures.ts'
 

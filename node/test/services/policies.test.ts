@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createPolicy, createPolicyVersion, getPolicy, listPolicies } from '../../src/services/policies.ts'
+import { createPolicy, createPolicyVersion, getPolicy, listPolicies } from '../../src/partners/policies.ts'
 import { createTestContext } from '../helpers/context.ts'
 import { policyBody } from '../helpers/fixtures.ts'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Recipient } from '#protocol'
-import { isRecipient, recipientEmails } from '../../src/services/recipients.ts'
-import { createGroup, createUser, updateUser } from '../../src/services/principals.ts'
+import { isRecipient, recipientEmails } from '../../src/access/recipients.ts'
+import { createGroup, createUser, updateUser } from '../../src/access/principals.ts'
 import { createTestContext } from '../helpers/context.ts'
 
 const tc = await createTestContext({ org: 'county-pd' })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { authenticate, createToken } from '../../src/services/tokens.ts'
+import { authenticate, createToken } from '../../src/access/tokens.ts'
 import { createTestContext } from '../helpers/context.ts'
 
 const tc = await createTestContext()

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import type { EvidenceItem } from '#protocol'
-import { importExternalCase } from '../../src/services/imports.ts'
-import { applyUpdates, listUpdates } from '../../src/services/updates.ts'
-import { getExternalCase } from '../../src/services/external.ts'
+import { importExternalCase } from '../../src/receiving/import_case.ts'
+import { applyUpdates, listUpdates } from '../../src/receiving/updates.ts'
+import { getExternalCase } from '../../src/receiving/external_cases.ts'
 import { createTestContext } from '../helpers/context.ts'
 import { insertInbound } from '../helpers/inbound.ts'
 

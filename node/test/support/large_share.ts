@@ -5,8 +5,8 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { generatedContent } from '../../src/demo/content.ts'
-import type { Evidence, Share } from '../../src/demo/local_client.ts'
+import { generatedContent } from '../../../testkit/content.ts'
+import type { Evidence, Share } from '../../../client/local_client.ts'
 import { blobFiles, pair, startOrg, type OrgProcess, type TestHandle } from './processes.ts'
 
 export interface LargeShare {

@@ -10,11 +10,11 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LocalClient } from '../../src/demo/local_client.ts'
-import { initLoopbackNode, type LoopbackNode, type LoopbackNodeOptions } from '../../src/demo/loopback_node.ts'
-import { startNodeProcess, type ExitStatus, type NodeProcess } from '../../src/demo/node_process.ts'
+import { LocalClient } from '../../../client/local_client.ts'
+import { initLoopbackNode, type LoopbackNode, type LoopbackNodeOptions } from '../../../testkit/loopback_node.ts'
+import { startNodeProcess, type ExitStatus, type NodeProcess } from '../../../testkit/node_process.ts'
 
-export { freePort, freePorts, startNodeProcess, type NodeProcess, type ExitStatus } from '../../src/demo/node_process.ts'
+export { freePort, freePorts, startNodeProcess, type NodeProcess, type ExitStatus } from '../../../testkit/node_process.ts'
 
 /** What the helpers need of tap's `t`. */
 export interface TestHandle {

@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import { exportCaseAudit, listCaseAudit, verifyCaseAudit, type AuditScope } from '../../services/audit.ts'
+import { exportCaseAudit, listCaseAudit, verifyCaseAudit, type AuditScope } from '../../audit/audit_trail.ts'
 import { contentDisposition } from '../download.ts'
 import { paramsSchemas, problems } from '../schemas.ts'
 

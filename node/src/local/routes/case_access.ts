@@ -8,8 +8,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import type { TeamMember } from '../../store/metadata_store.ts'
-import { getCaseAccessOverview, getCaseTeam, setCaseTeam } from '../../services/case_team.ts'
-import { getImportDetails } from '../../services/imports.ts'
+import { getCaseAccessOverview, getCaseTeam, setCaseTeam } from '../../cases/case_team.ts'
+import { getImportDetails } from '../../receiving/import_case.ts'
 import { principalOf } from '../auth.ts'
 import { paramsSchemas, problems, ref } from '../schemas.ts'
 

@@ -1,5 +1,5 @@
 /**
- * The agency's cases and their folders. Every route on one case asks `access.ts` first: the
+ * The agency's cases and their folders. Every route on one case asks `access/case_access.ts` first: the
  * owner, the team and administrators get through, anyone else gets the 404 a missing case gets
  * (SPEC.md CW-LOC-002).
  *
@@ -9,9 +9,9 @@ import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
-import { requireCaseAccess } from '../../services/access.ts'
-import { listCasesFor, viewCase } from '../../services/case_team.ts'
-import { createCase, createFolder, updateCase } from '../../services/cases.ts'
+import { requireCaseAccess } from '../../access/case_access.ts'
+import { listCasesFor, viewCase } from '../../cases/case_team.ts'
+import { createCase, createFolder, updateCase } from '../../cases/cases.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
 export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {

@@ -6,9 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import { getExternalCase, listExternalCases, openExternalEvidence } from '../../services/external.ts'
-import { importExternalCase } from '../../services/imports.ts'
-import { shareOnward, type OnwardShareInput } from '../../services/onward.ts'
+import { getExternalCase, listExternalCases, openExternalEvidence } from '../../receiving/external_cases.ts'
+import { importExternalCase } from '../../receiving/import_case.ts'
+import { shareOnward, type OnwardShareInput } from '../../sending/share_onward.ts'
 import { principalOf } from '../auth.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'

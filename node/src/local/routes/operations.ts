@@ -1,6 +1,6 @@
 /**
  * What an operator's monitoring reads on the local listener (public, never rate limited):
- * `GET /readyz` (readiness, `services/readiness.ts`) and `GET /metrics` (Prometheus text,
+ * `GET /readyz` (readiness, `operations/readiness.ts`) and `GET /metrics` (Prometheus text,
  * `metrics/metrics.ts`; only when `metrics.enabled`). Liveness, `/healthz`, is in `app.ts`.
  * `metrics` also keeps the last successful exchange per partner, which readiness reports.
  *
@@ -12,8 +12,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import type { NodeMetrics } from '../../metrics/metrics.ts'
-import { CERTIFICATE_MIN_DAYS, checkReadiness } from '../../services/readiness.ts'
+import type { NodeMetrics } from '../../operations/metrics.ts'
+import { CERTIFICATE_MIN_DAYS, checkReadiness } from '../../operations/readiness.ts'
 import { problems } from '../schemas.ts'
 
 const check = {

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import { assignPolicy, importPartner, listPartners, setPartnerEnabled } from '../../services/partners.ts'
+import { assignPolicy, importPartner, listPartners, setPartnerEnabled } from '../../partners/partners.ts'
 import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
 
 const ADMIN = { role: 'admin' } as const

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import { createPolicy, createPolicyVersion, getPolicy, listPolicies } from '../../services/policies.ts'
+import { createPolicy, createPolicyVersion, getPolicy, listPolicies } from '../../partners/policies.ts'
 import { paramsSchemas, problems, ref } from '../schemas.ts'
 
 const ADMIN = { role: 'admin' } as const

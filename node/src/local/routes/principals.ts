@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import type { Role, UserKind } from '../../store/metadata_store.ts'
-import { createGroup, createUser, listGroups, listUsers, setGroupMembers, updateUser } from '../../services/principals.ts'
+import { createGroup, createUser, listGroups, listUsers, setGroupMembers, updateUser } from '../../access/principals.ts'
 import { problems } from '../schemas.ts'
 
 const principalId = { type: 'string', minLength: 1, maxLength: 200 } as const

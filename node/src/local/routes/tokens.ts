@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import type { Role } from '../../store/metadata_store.ts'
-import { createToken } from '../../services/tokens.ts'
+import { createToken } from '../../access/tokens.ts'
 import { problems, ref } from '../schemas.ts'
 
 export function tokenRoutes(app: FastifyInstance, ctx: NodeContext): void {

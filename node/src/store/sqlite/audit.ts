@@ -2,7 +2,7 @@
  * SQL and row mapping for the audit trail in the SQLite metadata store (one hash chain per
  * case, `audit_entries`). Kept apart from `statements.ts` and `rows.ts` so this part of the
  * schema reads in one place. The store checks that an entry is the next of its chain; it
- * computes no digest (services/audit.ts does).
+ * computes no digest (audit/audit_trail.ts does).
  *
  * @module
  */

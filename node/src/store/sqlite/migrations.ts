@@ -214,7 +214,7 @@ export const MIGRATIONS: readonly string[] = [
   -- Importing an external case twice yields the same local case.
   CREATE UNIQUE INDEX cases_imported_from ON cases (imported_from) WHERE imported_from IS NOT NULL;
   `,
-  // n: audit trail: one append-only hash chain per case (services/audit.ts)
+  // n: audit trail: one append-only hash chain per case (audit/audit_trail.ts)
   `
   CREATE TABLE audit_entries (
     case_id TEXT NOT NULL,

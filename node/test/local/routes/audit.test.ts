@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { partnerActor } from '../../../src/events.ts'
-import { verifyAuditChain } from '../../../src/services/audit.ts'
+import { verifyAuditChain } from '../../../src/audit/audit_trail.ts'
 import { tamper, withAuditTrail } from '../../helpers/audit.ts'
 import { createTestApp, type TestApp } from '../../helpers/local_app.ts'
 import { inboundShareRecord } from '../../store/fixtures/records.ts'

@@ -1,0 +1,132 @@
+/**
+ * Who works on a local case and who has access to it: the owner and team on our side, the
+ * partner organizations (and their recipients) it was shared with (SPEC.md CW-LOC-002).
+ *
+ * @module
+ */
+import { RequestError, type Recipient } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { userActor } from '../events.ts'
+import type { CaseRecord, OutboundStatus, TeamMember } from '../store/metadata_store.ts'
+import { accessLevelOf, canReadCase, requireCaseAccess, type AccessLevel, type AccessPrincipal } from '../access/case_access.ts'
+import { getCase, type CaseDetail } from './cases.ts'
+import { listShares } from '../sending/share_case.ts'
+
+const MAX_TEAM = 1000
+
+export interface PersonRef {
+  userId: string
+  name: string
+}
+
+export interface TeamEntry extends TeamMember {
+  /** The user's or group's display name (its id when it no longer exists). */
+  name: string
+}
+
+export interface CaseTeam {
+  caseId: string
+  /** Null for a case the node created itself (administrators only). */
+  owner: PersonRef | null
+  team: TeamEntry[]
+}
+
+export interface ShareAccess {
+  shareId: string
+  org: string
+  orgName: string
+  recipients: Recipient[]
+  accessLevel: AccessLevel
+  status: OutboundStatus
+  sharedBy: string
+  sharedOn: number
+  expiresAt: number
+}
+
+/** Everything "who has access" shows: owner (marked as such), team, and each share. */
+export interface CaseAccessOverview extends CaseTeam {
+  shares: ShareAccess[]
+}
+
+/** The cases `principal` may read: its own, its teams', and every case for an administrator. */
+export async function listCasesFor(ctx: NodeContext, principal: AccessPrincipal): Promise<CaseRecord[]> {
+  const cases = await ctx.store.listCases()
+  const visible: CaseRecord[] = []
+  for (const record of cases) if (await canReadCase(ctx, principal, record.id)) visible.push(record)
+  return visible
+}
+
+/** Case `caseId` with its folders, for `principal`; recorded as `case.viewed`. */
+export async function viewCase(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<CaseDetail> {
+  await requireCaseAccess(ctx, principal, caseId, 'read', 'case.view')
+  const detail = await getCase(ctx, caseId)
+  await ctx.record({ type: 'case.viewed', caseId, actor: userActor(principal.userId) })
+  return detail
+}
+
+/** The owner and team of case `caseId`. */
+export async function getCaseTeam(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<CaseTeam> {
+  const { access } = await requireCaseAccess(ctx, principal, caseId, 'read', 'case.team.read')
+  return describeTeam(ctx, caseId, access?.owner ?? null, access?.team ?? [])
+}
+
+/**
+ * Replaces the team of case `caseId` (owner or administrator only). Members are existing users
+ * and groups. A case without an owner gets the administrator who sets its team as owner.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_FORBIDDEN` (a team member),
+ *   `CW_ERR_BAD_REQUEST` (unknown user or group).
+ */
+export async function setCaseTeam(ctx: NodeContext, principal: AccessPrincipal, caseId: string, team: readonly TeamMember[]): Promise<CaseTeam> {
+  const { access } = await requireCaseAccess(ctx, principal, caseId, 'administer', 'case.team.set')
+  if (!Array.isArray(team) || team.length > MAX_TEAM) throw new RequestError('CW_ERR_BAD_REQUEST', `team must be a list of at most ${MAX_TEAM} members`, { at: '/team' })
+  const checked: TeamMember[] = []
+  const seen = new Set<string>()
+  for (const [index, member] of team.entries()) {
+    if (typeof member !== 'object' || member === null || (member.kind !== 'user' && member.kind !== 'group') || typeof member.id !== 'string') {
+      throw new RequestError('CW_ERR_BAD_REQUEST', 'a team member is { kind: user|group, id }', { at: `/team/${index}` })
+    }
+    const key = `${member.kind}:${member.id}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    const exists = member.kind === 'user' ? await ctx.store.getUser(member.id) : await ctx.store.getGroup(member.id)
+    if (exists === undefined) throw new RequestError('CW_ERR_BAD_REQUEST', `no ${member.kind} "${member.id}"`, { at: `/team/${index}/id` })
+    checked.push({ kind: member.kind, id: member.id })
+  }
+  const owner = access?.owner ?? principal.userId
+  const now = Math.floor(ctx.clock.now().getTime() / 1000)
+  await ctx.store.setCaseAccess({ caseId, owner, team: checked, updatedAt: now })
+  ctx.log.info({ caseId, userId: principal.userId, team: checked.length }, 'case team set')
+  return describeTeam(ctx, caseId, owner, checked)
+}
+
+/** Who has access to case `caseId`: owner, team, and every share with its recipients and access level. */
+export async function getCaseAccessOverview(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<CaseAccessOverview> {
+  const { access } = await requireCaseAccess(ctx, principal, caseId, 'read', 'case.access.read')
+  const team = await describeTeam(ctx, caseId, access?.owner ?? null, access?.team ?? [])
+  const partners = new Map((await ctx.store.listPartners()).map((partner) => [partner.org, partner.name]))
+  const shares = (await listShares(ctx, caseId)).map(
+    (share): ShareAccess => ({
+      shareId: share.id,
+      org: share.partnerOrg,
+      orgName: partners.get(share.partnerOrg) ?? share.partnerOrg,
+      recipients: share.recipients,
+      accessLevel: accessLevelOf(share.policy.permissions),
+      status: share.status,
+      sharedBy: share.createdBy,
+      sharedOn: share.createdAt,
+      expiresAt: share.expiresAt,
+    }),
+  )
+  return { ...team, shares }
+}
+
+async function describeTeam(ctx: NodeContext, caseId: string, owner: string | null, team: readonly TeamMember[]): Promise<CaseTeam> {
+  const ownerRef = owner === null ? null : { userId: owner, name: (await ctx.store.getUser(owner))?.name ?? owner }
+  const entries: TeamEntry[] = []
+  for (const member of team) {
+    const found = member.kind === 'user' ? await ctx.store.getUser(member.id) : await ctx.store.getGroup(member.id)
+    entries.push({ kind: member.kind, id: member.id, name: found?.name ?? member.id })
+  }
+  return { caseId, owner: ownerRef, team: entries }
+}

@@ -1,0 +1,174 @@
+/**
+ * Evidence of the agency's own cases: uploaded as a stream, split into content-addressed
+ * chunks while it flows (SPEC.md CW-FMT-003), and read back as a stream. Memory stays flat
+ * whatever the file's size.
+ *
+ * @module
+ */
+import { reviseLiveShares } from '../sending/revisions.ts'
+import { randomUUID } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { chunkStream, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { SYSTEM_ACTOR, type Actor } from '../events.ts'
+import type { EvidenceRecord } from '../store/metadata_store.ts'
+import { requireCase } from './cases.ts'
+
+/** Limits of the manifest schema's evidence item: what is stored can always be shared. */
+export const EVIDENCE_LIMITS = {
+  maxNameLength: 255,
+  categoryPattern: /^[a-z0-9][a-z0-9-]{0,62}$/,
+  mediaTypePattern: /^[a-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/,
+  maxMediaTypeLength: 255,
+  /** `maxItems` of an item's chunk list. */
+  maxChunks: 1_048_576,
+} as const
+
+export interface EvidenceMetadata {
+  name: string
+  folderId?: string | null
+  category: string
+  mediaType: string
+  doNotDisclose?: boolean
+  attachmentOf?: string | null
+}
+
+/**
+ * Stores `body` as new evidence of case `caseId`. The metadata is checked before a byte is read;
+ * then each chunk is written to the blob store before the next is cut (the chunker reuses its
+ * buffer). The record is inserted only after the last chunk is stored, so a failed or aborted
+ * upload leaves no evidence (its stored chunks are content-addressed and harmless).
+ * Then the live shares of the case carry it as a new revision, unless `options.reviseLiveShares`
+ * is false: a caller that adds several items makes one revision after the last (`reviseLiveShares`).
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND` (case), `CW_ERR_BAD_REQUEST` (metadata).
+ * @throws {VerificationError} `CW_ERR_TOO_LARGE` beyond the manifest's chunk-count limit.
+ */
+export async function uploadEvidence(
+  ctx: NodeContext,
+  caseId: string,
+  metadata: EvidenceMetadata,
+  body: AsyncIterable<Uint8Array>,
+  actor: Actor = SYSTEM_ACTOR,
+  options: { reviseLiveShares?: boolean } = {},
+): Promise<EvidenceRecord> {
+  const checked = await checkMetadata(ctx, caseId, metadata)
+  const chunkSize = ctx.config.transfers.chunkSize
+  const chunks = chunkStream(body, chunkSize)
+  let step: IteratorResult<Chunk, ContentSummary>
+  try {
+    step = await chunks.next()
+    while (step.done !== true) {
+      const chunk = step.value
+      if (chunk.index >= EVIDENCE_LIMITS.maxChunks) {
+        throw new VerificationError('CW_ERR_TOO_LARGE', `evidence larger than ${EVIDENCE_LIMITS.maxChunks} chunks of ${chunkSize} bytes`)
+      }
+      // chunk.data is the generator's buffer: it must be stored before the generator resumes.
+      await ctx.blobs.put(chunk.digest, chunk.data)
+      step = await chunks.next()
+    }
+  } catch (error) {
+    // Closes the chunker, which stops reading (and so releases) the body.
+    await chunks.return(undefined as unknown as ContentSummary).catch(() => undefined)
+    throw error
+  }
+  const summary = step.value
+  const record: EvidenceRecord = {
+    id: randomUUID(),
+    caseId,
+    folderId: checked.folderId,
+    name: checked.name,
+    category: checked.category,
+    mediaType: checked.mediaType,
+    size: summary.size,
+    digest: summary.digest,
+    chunkSize,
+    chunks: summary.chunks,
+    doNotDisclose: checked.doNotDisclose,
+    attachmentOf: checked.attachmentOf,
+    createdAt: Math.floor(ctx.clock.now().getTime() / 1000),
+  }
+  await ctx.store.insertEvidence(record)
+  ctx.log.info({ caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
+  await ctx.record({ type: 'evidence.uploaded', caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
+  // spec: CW-REVN-001 — live shares covering it carry it as a new revision.
+  if (options.reviseLiveShares !== false) await reviseLiveShares(ctx, caseId, actor)
+  return record
+}
+
+/** @throws {RequestError} `CW_ERR_NOT_FOUND` */
+export async function getEvidence(ctx: NodeContext, id: string): Promise<EvidenceRecord> {
+  const record = await ctx.store.getEvidence(id)
+  if (record === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no evidence "${id}"`)
+  return record
+}
+
+/** @throws {RequestError} `CW_ERR_NOT_FOUND` */
+export async function listEvidence(ctx: NodeContext, caseId: string): Promise<EvidenceRecord[]> {
+  await requireCase(ctx, caseId)
+  return ctx.store.listEvidence(caseId)
+}
+
+/** The evidence record and a stream of its bytes. @throws {RequestError} `CW_ERR_NOT_FOUND` */
+export async function openEvidence(ctx: NodeContext, id: string): Promise<{ evidence: EvidenceRecord; stream: Readable }> {
+  const evidence = await getEvidence(ctx, id)
+  return { evidence, stream: openChunks(ctx, evidence.chunks) }
+}
+
+/**
+ * The concatenation of the blobs `digests`, opened one at a time as the reader pulls: never
+ * more than the streams' buffers in memory. Destroying the result closes the open blob.
+ */
+export function openChunks(ctx: Pick<NodeContext, 'blobs'>, digests: readonly string[]): Readable {
+  async function* concatenate(): AsyncGenerator<Uint8Array> {
+    for (const digest of digests) {
+      const blob = await ctx.blobs.get(digest)
+      for await (const piece of blob) yield piece as Uint8Array
+    }
+  }
+  return Readable.from(concatenate(), { objectMode: false })
+}
+
+interface CheckedMetadata {
+  name: string
+  folderId: string | null
+  category: string
+  mediaType: string
+  doNotDisclose: boolean
+  attachmentOf: string | null
+}
+
+async function checkMetadata(ctx: NodeContext, caseId: string, metadata: EvidenceMetadata): Promise<CheckedMetadata> {
+  const { name, category, mediaType } = metadata ?? {}
+  if (typeof name !== 'string' || name.length === 0 || name.length > EVIDENCE_LIMITS.maxNameLength || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw bad(`name must be 1 to ${EVIDENCE_LIMITS.maxNameLength} characters without control characters`, '/name')
+  }
+  if (typeof category !== 'string' || !EVIDENCE_LIMITS.categoryPattern.test(category)) {
+    throw bad(`category must match ${EVIDENCE_LIMITS.categoryPattern.source}`, '/category')
+  }
+  if (typeof mediaType !== 'string' || mediaType.length > EVIDENCE_LIMITS.maxMediaTypeLength || !EVIDENCE_LIMITS.mediaTypePattern.test(mediaType)) {
+    throw bad('mediaType must be a media type such as video/mp4, without parameters', '/mediaType')
+  }
+  const doNotDisclose = metadata.doNotDisclose ?? false
+  if (typeof doNotDisclose !== 'boolean') throw bad('doNotDisclose must be a boolean', '/doNotDisclose')
+  const folderId = metadata.folderId ?? null
+  const attachmentOf = metadata.attachmentOf ?? null
+  await requireCase(ctx, caseId)
+  if (folderId !== null) {
+    const folders = await ctx.store.listFolders(caseId)
+    if (typeof folderId !== 'string' || !folders.some((folder) => folder.id === folderId)) {
+      throw bad(`"${String(folderId)}" is not a folder of case "${caseId}"`, '/folderId')
+    }
+  }
+  if (attachmentOf !== null) {
+    const target = typeof attachmentOf === 'string' ? await ctx.store.getEvidence(attachmentOf) : undefined
+    if (target === undefined || target.caseId !== caseId) {
+      throw bad(`"${String(attachmentOf)}" is not evidence of case "${caseId}"`, '/attachmentOf')
+    }
+  }
+  return { name, folderId, category, mediaType, doNotDisclose, attachmentOf }
+}
+
+function bad(message: string, at: string): RequestError {
+  return new RequestError('CW_ERR_BAD_REQUEST', message, { at })
+}

@@ -1,0 +1,185 @@
+/**
+ * External cases: what partners shared with us, as our users see them. The sender's effective
+ * policy is enforced on our own users (SPEC.md CW-POL-006): no download unless it allows one,
+ * and no access once the share is revoked or expired.
+ *
+ * Only the share's recipients see an external case (CW-LOC-001); administrators also see its
+ * metadata (sender, recipients, status, policy, dates) for administration, never its fields,
+ * folders or evidence unless they are recipients. Anyone else is answered as if it did not
+ * exist (`access/case_access.ts`).
+ *
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import { PolicyError, RequestError, type CaseManifest, type EvidenceItem, type SharingPolicy } from '#protocol'
+import { appliedView } from './applied.ts'
+import type { NodeContext } from '../context.ts'
+import { notificationStates, type NotificationState } from '../notifications/notification_states.ts'
+import { userActor } from '../events.ts'
+import type { InboundShareRecord, InboundStatus } from '../store/metadata_store.ts'
+import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
+import { openChunks } from '../cases/evidence.ts'
+import { isRecipient } from '../access/recipients.ts'
+import { provenanceOf, type ProvenanceHop } from './provenance.ts'
+
+/** An external case in a list: who shared it and where it stands. */
+export interface ExternalCaseSummary {
+  id: string
+  /** The sharing organization. */
+  sender: { org: string; name: string }
+  shareId: string
+  revision: number
+  status: InboundStatus
+  receivedAt: number
+  completedAt: number | null
+  expiresAt: number
+  /** Who the sender named: users, groups, e-mail addresses, badges, or the entire agency. */
+  recipients: NonNullable<CaseManifest['share']['recipients']>
+  /** The sender's effective policy: what our users may do with this case. */
+  policy: { id: string; version: number; name: string; permissions: SharingPolicy['permissions']; maxDurationSeconds: number }
+  /** `recipient`: the caller sees the content; `administration`: an administrator sees the metadata only. */
+  access: 'recipient' | 'administration'
+}
+
+/**
+ * An external case in full: the case snapshot, its evidence and what our users may do. For an
+ * administrator who is not a recipient (`access: 'administration'`), `case`, `evidence` and
+ * `message` are left out.
+ */
+export interface ExternalCase extends ExternalCaseSummary {
+  case?: CaseManifest['case']
+  evidence?: Array<Pick<EvidenceItem, 'id' | 'name' | 'category' | 'mediaType' | 'size' | 'digest'> & { folder: string | null; attachmentOf: string | null }>
+  message?: string | null
+  scope: CaseManifest['share']['scope']
+  live: boolean
+  /** Delivery state of the notifications (e-mail, webhook) of each revision received. */
+  notifications: NotificationState[]
+  /**
+   * The provenance chain, originator first (recipients only): each hop's organizations, dates
+   * and policy; the last hop's policy is the effective one (CW-PROV-007).
+   */
+  provenance?: ProvenanceHop[]
+}
+
+/**
+ * The external cases `principal` may see, each marked with the sharing organization: those it
+ * is a recipient of; an administrator sees every one (metadata only where not a recipient).
+ * Rejected shares are never listed.
+ */
+export async function listExternalCases(ctx: NodeContext, principal: AccessPrincipal): Promise<ExternalCaseSummary[]> {
+  const now = nowSeconds(ctx)
+  const result: ExternalCaseSummary[] = []
+  for (const share of await ctx.store.listInboundShares()) {
+    if (share.status === 'rejected') continue
+    const recipient = await isRecipient(ctx, principal, share.manifest.share.recipients)
+    if (recipient || principal.role === 'admin') result.push(summary(share, now, recipient))
+  }
+  return result
+}
+
+/**
+ * One external case, for a recipient (recorded as `case.viewed`); for an administrator who is
+ * not a recipient, its metadata only.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND` (also: not a recipient), `CW_ERR_SHARE_REVOKED`,
+ *   `CW_ERR_SHARE_EXPIRED` (recipients).
+ */
+export async function getExternalCase(ctx: NodeContext, principal: AccessPrincipal, id: string): Promise<ExternalCase> {
+  const { share: found, recipient } = await requireExternalAccess(ctx, principal, id, 'metadata')
+  if (!recipient) {
+    const { manifest } = found
+    return { ...summary(found, nowSeconds(ctx), false), scope: manifest.share.scope, live: manifest.share.live, notifications: await notificationStates(ctx, found.id) }
+  }
+  const share = await accessible(ctx, id)
+  const { manifest } = share
+  // spec: CW-REVN-003 — the applied state, never a pending revision.
+  const view = await appliedView(ctx.store, share)
+  await ctx.record({ type: 'case.viewed', caseId: share.id, actor: userActor(principal.userId) })
+  return {
+    ...summary(share, nowSeconds(ctx), true),
+    case: view.case,
+    evidence: view.evidence.map((item) => ({
+      id: item.id,
+      name: item.name,
+      folder: item.folder ?? null,
+      category: item.category,
+      mediaType: item.mediaType,
+      size: item.size,
+      digest: item.digest,
+      attachmentOf: item.attachmentOf ?? null,
+    })),
+    message: manifest.share.message ?? null,
+    scope: manifest.share.scope,
+    live: manifest.share.live,
+    notifications: await notificationStates(ctx, share.id),
+    provenance: await provenanceOf(ctx, share),
+  }
+}
+
+/**
+ * Streams an item of an external case to one of its recipients: only when the share is
+ * complete, neither revoked nor expired, and its effective policy permits download. Recorded
+ * as `evidence.downloaded`; a refusal by policy as `action.refused`.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND` (also: not a recipient), `CW_ERR_SHARE_REVOKED`,
+ *   `CW_ERR_SHARE_EXPIRED`, `CW_ERR_CONFLICT` (still receiving).
+ * @throws {PolicyError} `CW_ERR_ACTION_NOT_ALLOWED` (CW-POL-006).
+ */
+export async function openExternalEvidence(ctx: NodeContext, principal: AccessPrincipal, inboundId: string, itemId: string): Promise<{ evidence: EvidenceItem; stream: Readable }> {
+  await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.download')
+  const share = await accessible(ctx, inboundId)
+  const actor = userActor(principal.userId)
+  if (!share.policy.permissions.download) {
+    await ctx.record({ type: 'action.refused', caseId: share.id, actor, action: 'external.download', code: 'CW_ERR_ACTION_NOT_ALLOWED' })
+    throw new PolicyError('CW_ERR_ACTION_NOT_ALLOWED', `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit download`)
+  }
+  if (share.status !== 'complete') {
+    throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)
+  }
+  const evidence = (await appliedView(ctx.store, share)).evidence.find((item) => item.id === itemId)
+  if (evidence === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no evidence "${itemId}" in external case "${inboundId}"`)
+  await ctx.record({ type: 'evidence.downloaded', caseId: share.id, actor, evidenceId: evidence.id, bytes: evidence.size })
+  return { evidence, stream: openChunks(ctx, evidence.chunks) }
+}
+
+/**
+ * The inbound share if our users may still use it: present, not rejected, neither revoked nor
+ * expired. (Who may see it is `access/case_access.ts`'s question; ask it first.)
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
+ */
+export async function accessible(ctx: NodeContext, id: string): Promise<InboundShareRecord> {
+  const share = await ctx.store.getInboundShare(id)
+  if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(id)
+  const status = effectiveStatus(share, nowSeconds(ctx))
+  if (status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `${share.senderOrg} revoked this share`)
+  if (status === 'expired') throw new RequestError('CW_ERR_SHARE_EXPIRED', 'this share has expired')
+  return share
+}
+
+function summary(share: InboundShareRecord, now: number, recipient: boolean): ExternalCaseSummary {
+  const { policy } = share
+  return {
+    id: share.id,
+    sender: { org: share.senderOrg, name: share.senderName },
+    shareId: share.shareId,
+    revision: share.revision,
+    status: effectiveStatus(share, now),
+    receivedAt: share.receivedAt,
+    completedAt: share.completedAt,
+    expiresAt: share.expiresAt,
+    recipients: share.manifest.share.recipients ?? [],
+    policy: { id: policy.id, version: policy.version, name: policy.name, permissions: policy.permissions, maxDurationSeconds: policy.maxDurationSeconds },
+    access: recipient ? 'recipient' : 'administration',
+  }
+}
+
+/** A share past its expiry is expired even before a job has marked it (CW-POL-006). */
+export function effectiveStatus(share: InboundShareRecord, now: number): InboundStatus {
+  if (share.status !== 'revoked' && share.status !== 'rejected' && share.expiresAt <= now) return 'expired'
+  return share.status
+}
+
+function nowSeconds(ctx: NodeContext): number {
+  return Math.floor(ctx.clock.now().getTime() / 1000)
+}

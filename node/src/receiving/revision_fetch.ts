@@ -1,0 +1,165 @@
+/**
+ * Receiver: the chunks and receipts of pending revisions (SPEC.md CW-REVN-005). A revision
+ * received while another is applied is kept apart; its chunks are pulled in the background
+ * (so applying it later is fast), every item is checked against its whole-file digest, and
+ * the signed receipt — `delivered` = received and verified, not applied — is sent to the
+ * sender. Runs inside the fetch job of the inbound share, after its applied revision; like the
+ * other exchange jobs it is idempotent and resumable: it reads the state, does what is left.
+ *
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { DIGEST_PREFIX, PROTOCOL_VERSION, signReceipt, type CaseManifest, type DeliveryReceipt } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { SYSTEM_ACTOR } from '../events.ts'
+import { PermanentJobError } from '../jobs/job_runner.ts'
+import { PeerRefusal } from '../peer/errors.ts'
+import type { PeerClient } from '../peer/peer_client.ts'
+import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
+import { openChunks } from '../cases/evidence.ts'
+
+/** Longest a receipt is valid (as for the applied revision's). */
+const RECEIPT_LIFETIME_SECONDS = 86_400
+
+interface Observer {
+  chunkStored(peerOrg: string, bytes: number): void
+}
+
+/** Pulls, verifies and answers every pending revision of inbound share `inboundId` not yet answered. */
+export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, inboundId: string, signal: AbortSignal, observer?: Observer): Promise<void> {
+  const inbound = await ctx.store.getInboundShare(inboundId)
+  if (inbound === undefined || inbound.status === 'revoked') return
+  const revisions = await ctx.store.listInboundRevisions(inboundId)
+  const open = revisions.filter((revision) => revision.status !== 'superseded' && (revision.transfer === 'receiving' || !revision.receiptSent))
+  if (open.length === 0) return
+  const partner = await ctx.store.getPartner(inbound.senderOrg)
+  if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${inbound.senderOrg} is not an enabled partner`)
+  for (const pending of open) {
+    signal.throwIfAborted()
+    let current = pending
+    if (current.transfer === 'receiving') {
+      await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, observer)
+      const problem = await checkItems(ctx, current.manifest, signal)
+      const now = Math.floor(ctx.clock.now().getTime() / 1000)
+      const receiptJws = await issueReceipt(ctx, inbound, current, problem, now)
+      current = { ...current, transfer: problem === undefined ? 'verified' : 'rejected', verifiedAt: now, receiptJws }
+      await ctx.store.updateInboundRevision(current)
+      const about = { caseId: inbound.id, actor: SYSTEM_ACTOR, sender: inbound.senderOrg, shareId: inbound.shareId, revision: current.revision }
+      if (problem === undefined) {
+        const bytes = current.manifest.evidence.reduce((sum, item) => sum + item.size, 0)
+        await ctx.record({ type: 'inbound.completed', ...about, bytes })
+      } else {
+        await ctx.record({ type: 'inbound.rejected', ...about, code: problem.code })
+      }
+    }
+    if (current.receiptJws !== null && !current.receiptSent) {
+      try {
+        await peer.sendReceipt(partner, current.receiptJws, signal)
+      } catch (error) {
+        if (signal.aborted || !(error instanceof PeerRefusal) || error.retryable) throw error
+        if (error.code === 'CW_ERR_EXPIRED') {
+          const problem = current.transfer === 'rejected' ? { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: 'an item does not match its digest' } : undefined
+          const fresh = await issueReceipt(ctx, inbound, current, problem, Math.floor(ctx.clock.now().getTime() / 1000))
+          await ctx.store.updateInboundRevision({ ...current, receiptJws: fresh })
+          throw error
+        }
+        ctx.log.warn({ code: error.code, revision: current.revision }, 'receipt of a pending revision refused by sender')
+      }
+      await ctx.store.updateInboundRevision({ ...current, receiptSent: true })
+    }
+  }
+}
+
+async function pullChunks(
+  ctx: NodeContext,
+  peer: PeerClient,
+  partner: PartnerRecord,
+  inbound: InboundShareRecord,
+  manifest: CaseManifest,
+  signal: AbortSignal,
+  observer?: Observer,
+): Promise<void> {
+  const limits = new Map<string, number>()
+  for (const item of manifest.evidence) for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
+  const needed: string[] = []
+  for (const digest of limits.keys()) if (!(await ctx.blobs.has(digest))) needed.push(digest)
+  let next = 0
+  let failure: unknown
+  const worker = async () => {
+    while (next < needed.length && failure === undefined) {
+      const digest = needed[next++]!
+      try {
+        const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
+        let bytes = 0
+        async function* counted() {
+          for await (const piece of body) {
+            bytes += (piece as Uint8Array).byteLength
+            yield piece as Uint8Array
+          }
+        }
+        try {
+          // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
+          await ctx.blobs.put(digest, counted(), { maxBytes: limits.get(digest)! })
+        } finally {
+          body.destroy()
+        }
+        observer?.chunkStored(partner.org, bytes)
+      } catch (error) {
+        failure ??= error
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(ctx.config.transfers.parallelChunks, needed.length) }, worker))
+  signal.throwIfAborted()
+  if (failure !== undefined) {
+    const code = (failure as { code?: unknown }).code
+    if (failure instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) {
+      throw new PermanentJobError(failure.message, { cause: failure })
+    }
+    throw failure
+  }
+}
+
+async function checkItems(ctx: NodeContext, manifest: CaseManifest, signal: AbortSignal): Promise<NonNullable<DeliveryReceipt['problem']> | undefined> {
+  const checked = new Set<string>()
+  for (const item of manifest.evidence) {
+    if (checked.has(item.digest)) continue
+    signal.throwIfAborted()
+    const hash = createHash('sha256')
+    let size = 0
+    for await (const piece of openChunks(ctx, item.chunks)) {
+      hash.update(piece as Uint8Array)
+      size += (piece as Uint8Array).byteLength
+    }
+    if (size !== item.size || DIGEST_PREFIX + hash.digest('hex') !== item.digest) {
+      return { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: `evidence "${item.id}": its chunks do not make up its size and digest` }
+    }
+    checked.add(item.digest)
+  }
+  return undefined
+}
+
+/** spec: CW-REC-001 — for the pending revision: its number and its manifest digest. */
+async function issueReceipt(
+  ctx: NodeContext,
+  inbound: InboundShareRecord,
+  revision: InboundRevisionRecord,
+  problem: NonNullable<DeliveryReceipt['problem']> | undefined,
+  now: number,
+): Promise<string> {
+  const expiresAt = revision.manifest.exp
+  const receipt: DeliveryReceipt = {
+    cwv: PROTOCOL_VERSION,
+    iss: ctx.identity.org,
+    aud: inbound.senderOrg,
+    iat: now,
+    exp: Math.max(now + 1, Math.min(now + RECEIPT_LIFETIME_SECONDS, expiresAt)),
+    jti: randomUUID(),
+    share: inbound.shareId,
+    revision: revision.revision,
+    manifest: revision.manifestDigest,
+    status: problem === undefined ? 'delivered' : 'rejected',
+  }
+  if (problem !== undefined) receipt.problem = problem
+  return signReceipt(receipt, ctx.identity.signer)
+}
