@@ -49,7 +49,7 @@ export interface RequestOptions {
  * integer seconds, at least 0.25 s, at most `maxWaitMs`), send again, at most `maxRetries`
  * times and `maxTotalWaitMs` in all for one request; then the 429 is the answer.
  */
-export const RETRY_POLICY = { maxWaitMs: 10_000, maxRetries: 30, maxTotalWaitMs: 60_000 } as const
+export const RETRY_POLICY = { maxWaitMs: 10_000, maxRetries: 30, maxTotalWaitMs: 90_000 } as const
 
 /** Counts the 429 answers the harness waited out during a run (shown in every report). */
 export class RetryCounter {

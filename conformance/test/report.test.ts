@@ -14,7 +14,7 @@ const report: RunReport = {
   specVersion: '0.1',
   target: { org: 'metro-pd', url: 'https://127.0.0.1:8443', caFingerprint: 'sha256:2075f62e' },
   harnessCaFingerprint: 'sha256:399ea5af',
-  options: { only: ['CW-SIG'], control: true, waitMs: 30000, listen: '127.0.0.1:9443', harnessEndpoint: 'https://127.0.0.1:9443', retryPolicy: { maxWaitMs: 10000, maxRetries: 30, maxTotalWaitMs: 60000 } },
+  options: { only: ['CW-SIG'], control: true, waitMs: 30000, listen: '127.0.0.1:9443', harnessEndpoint: 'https://127.0.0.1:9443', retryPolicy: { maxWaitMs: 10000, maxRetries: 30, maxTotalWaitMs: 90000 } },
   startedAt: '2026-11-25T12:00:00.000Z',
   finishedAt: '2026-11-25T12:00:01.234Z',
   durationMs: 1234,
