@@ -24,6 +24,8 @@ const ONLY = [
   'sender.manifest-verifies',
   'sender.chunks-served',
   'sender.revision',
+  'sender.chunk-ranges',
+  'sender.receipt-refusals',
   'robustness.oversized-offer-declared',
   'robustness.concurrent-connections',
   'robustness.rate-limit',
