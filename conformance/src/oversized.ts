@@ -24,8 +24,11 @@ export const MIB = 1024 * 1024
 export const OVER_MANIFEST_LIMIT = 64 * MIB + 1
 /** Above the largest limit for other signed objects (CW-FMT-005: 1..4 MiB). */
 export const OVER_OBJECT_LIMIT = 4 * MIB + 1
-/** Bytes per write: small enough that the harness stops soon after the target answers. */
-const PIECE = 64 * 1024
+/**
+ * Bytes per write: large enough to stream 64 MiB within a target's request deadline, small
+ * enough that the harness stops soon after the answer (what follows it, the target drains).
+ */
+const PIECE = 1024 * 1024
 
 export type BodyMode = 'declared' | 'chunked'
 
