@@ -443,11 +443,20 @@ export class LocalClient {
   }
 
   /** The whole audit trail of a case (administrators), every page, in seq order. */
-  async listCaseAudit(caseId: string): Promise<AuditEntry[]> {
+  listCaseAudit(caseId: string): Promise<AuditEntry[]> {
+    return this.#auditPages(`/cases/${encodeURIComponent(caseId)}/audit`)
+  }
+
+  /** The whole audit trail of an external case (administrators), every page, in seq order. */
+  listExternalCaseAudit(externalCaseId: string): Promise<AuditEntry[]> {
+    return this.#auditPages(`/external-cases/${encodeURIComponent(externalCaseId)}/audit`)
+  }
+
+  async #auditPages(path: string): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = []
     let after: number | null = 0
     while (after !== null) {
-      const page: { entries: AuditEntry[]; next: number | null } = await this.#json('GET', `/cases/${encodeURIComponent(caseId)}/audit?after=${after}&limit=1000`)
+      const page: { entries: AuditEntry[]; next: number | null } = await this.#json('GET', `${path}?after=${after}&limit=1000`)
       entries.push(...page.entries)
       after = page.next
     }

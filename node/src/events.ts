@@ -38,7 +38,8 @@ export type NodeEvent =
   | (Base & { type: 'case.imported'; importedCaseId: string })
   | (Base & { type: 'action.refused'; action: string; code: string })
   // Notifications of an inbound share (caseId = the external case): one event per delivery attempt outcome.
-  | (Base & { type: 'notification.sent'; channel: NotificationChannel; revision: number; attempts: number })
+  // withheld: e-mail recipients the partner named that were not mailed (CW-NOT-006).
+  | (Base & { type: 'notification.sent'; channel: NotificationChannel; revision: number; attempts: number; withheld?: number })
   | (Base & { type: 'notification.failed'; channel: NotificationChannel; revision: number; attempts: number; error: string; dead: boolean })
   // Revocation (SPEC.md §13). share.revoked: caseId = the shared case (or external case of an onward share);
   // derivedFrom = the inbound id whose revocation cascaded to it, null when our user revoked it.

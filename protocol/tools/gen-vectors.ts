@@ -605,6 +605,9 @@ await schemaVector('wrong-type', 'An evidence size given as a string.', ['CW-FMT
 await schemaVector('recipients-over-max-items', '1001 recipients; the schema allows 1000.', ['CW-FMT-004'], (m) => {
   m.share.recipients = Array.from({ length: 1001 }, (_, index) => ({ kind: 'badge' as const, id: String(1000 + index) }))
 })
+await schemaVector('recipient-email-not-plain', 'An e-mail recipient that smuggles a Bcc header (CR LF) into the address.', ['CW-FMT-006', 'CW-FMT-004'], (m) => {
+  m.share.recipients = [{ kind: 'email', id: 'ada@county-da.example\r\nBcc: evil@elsewhere.example' }]
+})
 await schemaVector('revision-2-without-previous', 'Revision 2 without share.previous.', ['CW-MAN-001'], (m) => {
   m.share.revision = 2
 })
@@ -867,6 +870,7 @@ const EXPECTED_AT: Record<string, string | undefined> = {
   'cw::schema::extra-property': '/priority',
   'cw::schema::wrong-type': '/evidence/1/size',
   'cw::schema::recipients-over-max-items': '/share/recipients',
+  'cw::schema::recipient-email-not-plain': '/share/recipients/0/id',
   'cw::schema::revision-2-without-previous': '/share/previous',
   'cw::schema::revision-1-with-previous': '/share/previous',
   'cw::schema::chunk-count-inconsistent': '/evidence/0/chunks',

@@ -347,6 +347,14 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
       return k.sign(manifest)
     },
   },
+  'cw::schema::recipient-email-not-plain': {
+    note: 'an e-mail recipient smuggling a Bcc header into the address (CR LF)',
+    async broken(k) {
+      const manifest = k.clone()
+      manifest.share.recipients = [{ kind: 'email', id: 'ada@county-da.example\r\nBcc: evil@elsewhere.example' }]
+      return k.sign(manifest)
+    },
+  },
   'cw::schema::revision-2-without-previous': {
     note: 'a manifest of revision 2 without share.previous',
     async broken(k) {

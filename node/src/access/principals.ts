@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { RequestError } from '#protocol'
+import { isEmailAddress, RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { GroupRecord, Role, UserKind, UserRecord } from '../store/metadata_store.ts'
 
 /** User and group ids: 1 to 200 characters without control characters (OIDC subjects fit). */
 export const PRINCIPAL_ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,200}$/
 const TEXT_PATTERN = /^[^\u0000-\u001f\u007f]{1,200}$/
-const EMAIL_PATTERN = /^[^\s@\u0000-\u001f\u007f]{1,64}@[^\s@\u0000-\u001f\u007f]{1,189}$/
 const BADGE_PATTERN = /^[^\u0000-\u001f\u007f]{1,64}$/
 const ROLES: ReadonlySet<string> = new Set<Role>(['admin', 'member'])
 const KINDS: ReadonlySet<string> = new Set<UserKind>(['user', 'service'])
@@ -144,8 +143,8 @@ function checkUser(base: UserRecord, input: UpdateUserInput): UserRecord {
   const user = { ...base }
   if (input.name !== undefined) user.name = checkText(input.name, '/name')
   if (input.email !== undefined) {
-    if (input.email !== null && (typeof input.email !== 'string' || !EMAIL_PATTERN.test(input.email))) {
-      throw new RequestError('CW_ERR_BAD_REQUEST', 'email must be an e-mail address', { at: '/email' })
+    if (input.email !== null && !isEmailAddress(input.email)) {
+      throw new RequestError('CW_ERR_BAD_REQUEST', 'email must be one plain e-mail address (name@domain.example)', { at: '/email' })
     }
     user.email = input.email
   }

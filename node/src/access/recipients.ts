@@ -10,9 +10,11 @@
  * - group → the members of that group (from our groups or the caller's OIDC groups);
  * - email / badge → the user whose e-mail address (case-insensitive) / badge id matches.
  *
+ * E-mail notifications go only to our users and to domains the agency allows (CW-NOT-006).
+ *
  * @module
  */
-import type { Recipient } from '#protocol'
+import { isEmailAddress, type Recipient } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { UserRecord } from '../store/metadata_store.ts'
 
@@ -62,16 +64,30 @@ export async function isRecipient(ctx: NodeContext, principal: RecipientPrincipa
   return false
 }
 
+/** Whom to e-mail about a share, and how many addresses a partner named that we will not mail. */
+export interface NotificationAddresses {
+  /** Unique (case-insensitive), in recipient order. */
+  to: string[]
+  /** E-mail recipients the partner named that are neither our users nor in an allowed domain (CW-NOT-006). */
+  withheld: number
+}
+
 /**
- * The e-mail addresses to notify about a share to `recipients`: e-mail recipients as named,
- * and the addresses of the enabled users a user, badge, group or agency recipient stands
- * for. Unique (case-insensitive), in recipient order.
+ * The e-mail addresses to notify about a share to `recipients`: the addresses of the enabled
+ * users a user, badge, group or agency recipient stands for, and e-mail recipients that are the
+ * address of one of our enabled users or in a domain of `notifications.allowedDomains`.
+ *
+ * spec: CW-NOT-006 — an address is text a partner wrote: the agency's mail server sends only
+ * where the agency allows, never to any address a partner names. Every address passes
+ * {@link isEmailAddress} again here, so nothing but one plain address reaches the mailer.
  */
-export async function recipientEmails(ctx: NodeContext, recipients: readonly Recipient[] | undefined): Promise<string[]> {
+export async function recipientEmails(ctx: NodeContext, recipients: readonly Recipient[] | undefined): Promise<NotificationAddresses> {
   const list = effective(ctx, recipients)
+  const allowedDomains = new Set(ctx.config.notifications.allowedDomains.map((domain) => domain.toLowerCase()))
   const emails = new Map<string, string>()
+  let withheld = 0
   const add = (email: string | null | undefined): void => {
-    if (typeof email !== 'string' || email === '') return
+    if (!isEmailAddress(email)) return
     const key = email.toLowerCase()
     if (!emails.has(key)) emails.set(key, email)
   }
@@ -82,9 +98,13 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
   }
   for (const recipient of list) {
     switch (recipient.kind) {
-      case 'email':
-        add(recipient.id)
+      case 'email': {
+        const user = (await enabledUsers()).find((candidate) => candidate.email != null && sameEmail(candidate.email, recipient.id))
+        if (user !== undefined) add(user.email)
+        else if (isEmailAddress(recipient.id) && allowedDomains.has(domainOf(recipient.id))) add(recipient.id)
+        else withheld += 1
         break
+      }
       case 'user': {
         const user = await ctx.store.getUser(recipient.id)
         if (user !== undefined && !user.disabled) add(user.email)
@@ -103,7 +123,11 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
         break
     }
   }
-  return [...emails.values()]
+  return { to: [...emails.values()], withheld }
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase()
 }
 
 function effective(ctx: NodeContext, recipients: readonly Recipient[] | undefined): readonly Recipient[] {

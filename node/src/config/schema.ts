@@ -139,6 +139,15 @@ export const configSchema = {
           pattern: '^[^\\s@<>,;"]+@[^\\s@<>,;"]+$',
           description: 'E-mailed about a share to the entire agency when no user of ours has an address.',
         },
+        allowedDomains: {
+          type: 'array',
+          default: [],
+          maxItems: 1000,
+          uniqueItems: true,
+          items: { type: 'string', pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$' },
+          description:
+            'Domains (exact, case-insensitive; no sub-domains) whose addresses a partner may name as e-mail recipients and we will mail. An address of one of our own users is always mailed; any other address a partner names is recorded on the notification, never mailed.',
+        },
       },
     },
     auth: {
@@ -217,6 +226,8 @@ export interface NodeConfig {
     /** `secret` is never logged (LOG_REDACT). */
     readonly webhook?: { readonly url: string; readonly secret: string }
     readonly agencyAddress?: string
+    /** Domains whose addresses partners may name as e-mail recipients and we mail (CW-NOT-006). */
+    readonly allowedDomains: readonly string[]
   }
   readonly auth: {
     readonly oidc?: {

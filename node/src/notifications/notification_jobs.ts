@@ -16,7 +16,7 @@ import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { recipientEmails } from '../access/recipients.ts'
+import { recipientEmails, type NotificationAddresses } from '../access/recipients.ts'
 import type { JobRecord, NotificationChannel, NotificationStatus } from '../store/metadata_store.ts'
 import { composeShareEmail, sendEmail } from './email.ts'
 import { noticeFromPayload, type ShareNotice } from './notice.ts'
@@ -37,8 +37,8 @@ export function notificationRef(inboundId: string, revision: number): string {
   return `${inboundId}:${revision}`
 }
 
-/** What one attempt reports when it delivered (for the log). */
-type Delivered = Record<string, number | string>
+/** What one attempt reports when it delivered (for the log); `withheld` also goes on the audit trail. */
+type Delivered = Record<string, number | string> & { withheld?: number }
 
 export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJobKind, JobHandler> {
   const seconds = () => Math.floor(ctx.clock.now().getTime() / 1000)
@@ -82,7 +82,8 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
         throw dead && !permanent ? new PermanentJobError(message) : error
       }
       await setStatus(notice, channel, 'sent', attempts, null)
-      await ctx.record({ type: 'notification.sent', caseId: notice.inboundId, actor: SYSTEM_ACTOR, channel, revision: notice.revision, attempts })
+      const withheld = delivered.withheld !== undefined && delivered.withheld > 0 ? { withheld: delivered.withheld } : {}
+      await ctx.record({ type: 'notification.sent', caseId: notice.inboundId, actor: SYSTEM_ACTOR, channel, revision: notice.revision, attempts, ...withheld })
       log.info({ attempts, ...delivered }, 'notification sent')
     }
   }
@@ -90,11 +91,17 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
   const email = handler('email', async (notice, signal) => {
     const smtp = ctx.config.notifications.smtp
     if (smtp === undefined) throw new PermanentJobError('e-mail notifications are not configured')
-    const to = await emailAddresses(ctx, notice)
-    if (to.length === 0) throw new PermanentJobError('no recipient of the share has an e-mail address')
+    const { to, withheld } = await emailAddresses(ctx, notice)
+    if (to.length === 0) {
+      throw new PermanentJobError(
+        withheld > 0
+          ? `not mailed: ${withheld} e-mail recipient(s) the partner named are neither our users nor in notifications.allowedDomains`
+          : 'no recipient of the share has an e-mail address',
+      )
+    }
     const { subject, text } = composeShareEmail(notice, ctx.identity.name)
     const sent = await sendEmail(smtp, { to, subject, text, messageId: `${notice.id}@${ctx.identity.org}.caseway` }, signal)
-    return { recipients: to.length, accepted: sent.accepted, rejected: sent.rejected }
+    return { recipients: to.length, accepted: sent.accepted, rejected: sent.rejected, withheld }
   })
 
   const webhook = handler('webhook', async (notice, signal) => {
@@ -112,12 +119,12 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
  * recipients) and, for a share to the entire agency where none of them resolves to an
  * address, the configured agency address.
  */
-async function emailAddresses(ctx: NodeContext, notice: ShareNotice): Promise<string[]> {
+async function emailAddresses(ctx: NodeContext, notice: ShareNotice): Promise<NotificationAddresses> {
   const addresses = await recipientEmails(ctx, notice.recipients)
-  if (addresses.length > 0) return addresses
+  if (addresses.to.length > 0) return addresses
   const agencyWide = notice.recipients.some((r) => r.kind === 'agency' && r.id === ctx.identity.org)
   const agencyAddress = ctx.config.notifications.agencyAddress
-  return agencyWide && agencyAddress !== undefined ? [agencyAddress] : []
+  return agencyWide && agencyAddress !== undefined ? { to: [agencyAddress], withheld: addresses.withheld } : addresses
 }
 
 /** The error as stored and shown: its message, bounded. */

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import {
   digestJson,
   enforceManifestPolicy,
+  isEmailAddress,
   originGrant,
   PolicyError,
   RequestError,
@@ -313,7 +314,7 @@ export function checkRecipients(value: unknown, partnerOrg: string): Recipient[]
       throw bad(`a recipient is { kind: user|group|email|badge|agency, id: 1 to ${MAX_RECIPIENT_ID_LENGTH} characters }`, `/recipients/${index}`)
     }
     if (recipient.kind === 'agency' && recipient.id !== partnerOrg) throw bad(`an agency recipient names the partner organization "${partnerOrg}"`, `/recipients/${index}/id`)
-    if (recipient.kind === 'email' && !/^[^\s@]+@[^\s@]+$/.test(recipient.id)) throw bad('an email recipient is an e-mail address', `/recipients/${index}/id`)
+    if (recipient.kind === 'email' && !isEmailAddress(recipient.id)) throw bad('an email recipient is one plain e-mail address (name@domain.example)', `/recipients/${index}/id`)
     return { kind: recipient.kind, id: recipient.id }
   })
 }

@@ -3,7 +3,8 @@
  * and that a refusal stores nothing.
  */
 import t, { type Test } from 'tap'
-import { onwardGrant, originGrant, signGrant, type CaseManifest } from '#protocol'
+import { canonicalJson, onwardGrant, originGrant, signGrant, type CaseManifest } from '#protocol'
+import { signPayloadBytes } from '../../../conformance/src/raw_jws.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
 import { PeerRefusal } from '../../src/peer/errors.ts'
 import { clientFor, createTestOrg, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
@@ -213,4 +214,35 @@ t.test('bodies: application/jose only, within the manifest limit', async (t) => 
   t.equal(accepted.status, 202)
   t.same(Object.keys(accepted.json()).sort(), ['needed', 'revision', 'share', 'status'])
   t.equal((await node.store.listInboundShares()).length, 1, 'only the accepted offer was stored')
+})
+
+// spec: CW-FMT-006, CW-FMT-004, CW-FED-001
+t.test('an e-mail recipient that is not exactly one plain address is refused: a partner cannot steer our mail server', async (t) => {
+  const { node } = await receiver(t)
+  const tls = { ca: alpha.caPem, cert: bravo.identity.tls.cert, key: bravo.identity.tls.key }
+  const offers = `${node.url}/federation/v1/offers`
+  const hostile = [
+    'ada@county-pd.example\r\nBcc: evil@elsewhere.example',
+    'ada@county-pd.example, evil@elsewhere.example',
+    '"Ada" <evil@elsewhere.example>',
+    'Ada <evil@elsewhere.example>',
+    'undisclosed-recipients: evil@elsewhere.example;',
+    'ada@county-pd.example (evil@elsewhere.example)',
+    'ada@county-pd.example\nevil@elsewhere.example',
+    'ada@[127.0.0.1]',
+    'ada',
+  ]
+  for (const id of hostile) {
+    // Our signer refuses such a manifest; a hostile partner signs the bytes itself.
+    const { manifest } = await signedManifest(bravo, 'alpha')
+    manifest.share.recipients = [{ kind: 'user', id: 'det-smith' }, { kind: 'email', id }]
+    const jws = signPayloadBytes('manifest', canonicalJson(manifest), bravo.identity.signer)
+    const answer = await rawRequest(offers, tls, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: jws })
+    t.equal(answer.status, 422, JSON.stringify(id))
+    t.match(answer.json(), { code: 'CW_ERR_SCHEMA_INVALID', at: '/share/recipients/1/id' }, JSON.stringify(id))
+  }
+  await assertNothingStored(t, node)
+
+  const plain = await signedManifest(bravo, 'alpha', { recipients: [{ kind: 'email', id: "o'brien+intake@county-pd.example" }] })
+  t.equal((await rawRequest(offers, tls, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: plain.jws })).status, 202, 'one plain address is accepted')
 })

@@ -20,7 +20,7 @@ const transfers = { chunkSize: 262_144 as const, retryBaseMs: 100, retryMaxMs: 1
 
 type Notification = { revision: number; channel: string; status: string; attempts: number; lastError: string | null }
 
-// spec: CW-NOT-001, CW-NOT-002, CW-NOT-003, CW-NOT-004, CW-NOT-005
+// spec: CW-NOT-001, CW-NOT-002, CW-NOT-003, CW-NOT-004, CW-NOT-005, CW-NOT-006
 t.test('a share that arrives is e-mailed and posted to the webhook, and the external case shows both sent', async (t) => {
   const smtp = await startSmtpServer(t, { credentials: { user: 'relay', password: PASSWORD } })
   const receiver = await startWebhookReceiver(t, 503, 200)
@@ -30,6 +30,7 @@ t.test('a share that arrives is e-mailed and posted to the webhook, and the exte
     notifications: {
       smtp: { host: '127.0.0.1', port: smtp.port, user: 'relay', password: PASSWORD, from: 'Caseway <caseway@county-da.example>' },
       webhook: { url: receiver.url, secret: SECRET },
+      allowedDomains: ['county-da.example'],
     },
   } as StartOrgOptions['settings']
   const [metro, county] = await Promise.all([
@@ -51,12 +52,12 @@ t.test('a share that arrives is e-mailed and posted to the webhook, and the exte
     partnerOrg: 'county-da',
     scope: 'case',
     message: 'Arraignment is on Monday.',
-    recipients: [{ kind: 'email', id: 'intake@county-da.example' }],
+    recipients: [{ kind: 'email', id: 'intake@county-da.example' }, { kind: 'email', id: 'tips@press.example' }],
   })
   await waitFor('delivered', async () => ((await metro.api.getShare(share.id)).status === 'delivered' ? true : undefined), { timeoutMs: 30_000 })
 
   const [mail] = await smtp.waitForMessages(1, 30_000)
-  t.same(mail!.to, ['intake@county-da.example'])
+  t.same(mail!.to, ['intake@county-da.example'], 'an address outside notifications.allowedDomains is not mailed (CW-NOT-006)')
   t.equal(mail!.user, 'relay')
   t.equal(mail!.subject, '[Caseway] Metro PD shared case MPD-7 – Burglary')
   t.match(mail!.text, /Arraignment is on Monday\./)
@@ -79,6 +80,9 @@ t.test('a share that arrives is e-mailed and posted to the webhook, and the exte
     { revision: 1, channel: 'email', status: 'sent', attempts: 1, lastError: null },
     { revision: 1, channel: 'webhook', status: 'sent', attempts: 2, lastError: null },
   ])
+
+  const trail = await county.api.listExternalCaseAudit(external!.id)
+  t.match(trail.filter((entry) => entry.type === 'notification.sent'), [{ data: { channel: 'email', withheld: 1 } }, { data: { channel: 'webhook' } }], 'the withheld address is recorded')
 
   const logs = JSON.stringify(await county.logs())
   t.match(logs, /notification sent/, 'the node logged the deliveries')

@@ -14,11 +14,19 @@ function parse(notifications: unknown) {
 }
 
 t.test('notifications are off unless configured; smtp defaults to STARTTLS when offered', async (t) => {
-  t.same(parse(undefined).notifications, {})
+  t.same(parse(undefined).notifications, { allowedDomains: [] }, 'no channel, and no domain a partner may name for e-mail')
   t.same(notificationChannels(parse(undefined)), [])
   const config = parse({ smtp: { host: 'smtp.example', port: 587, from: 'Caseway <caseway@county-da.example>' }, webhook: { url: 'https://hooks.example/in', secret } })
   t.same(config.notifications.smtp, { host: 'smtp.example', port: 587, from: 'Caseway <caseway@county-da.example>', secure: false, requireTLS: false })
   t.same(notificationChannels(config), ['email', 'webhook'])
+})
+
+// spec: CW-NOT-006
+t.test('allowedDomains are domain names, nothing else', async (t) => {
+  t.same(parse({ allowedDomains: ['county-da.example', 'LAB.example'] }).notifications.allowedDomains, ['county-da.example', 'LAB.example'])
+  for (const domain of ['*.example', '@lab.example', 'lab.example.', 'lab', '', 'a b.example', 'lab.example\nBcc']) {
+    t.throws(() => parse({ allowedDomains: [domain] }), { name: 'ConfigError', message: /notifications\.allowedDomains/ }, JSON.stringify(domain))
+  }
 })
 
 // spec: CW-NOT-001

@@ -12,8 +12,9 @@ import { startSmtpServer } from './helpers/smtp.ts'
 const PASSWORD = 'smtp-pw-' + randomBytes(12).toString('hex')
 const FROM = 'Caseway <caseway@county-pd.example>'
 
+/** SMTP on `port`; e-mail recipients the partner names may be in our domain or the lab's (CW-NOT-006). */
 function smtpConfig(port: number, extra: Record<string, unknown> = {}) {
-  return { smtp: { host: '127.0.0.1', port, from: FROM, ...extra } }
+  return { smtp: { host: '127.0.0.1', port, from: FROM, ...extra }, allowedDomains: ['county-pd.example', 'lab.example'] }
 }
 
 function eventsOf(node: NotifyingNode, type: string, channel: NotificationChannel = 'email') {

@@ -39,6 +39,7 @@ t.test('the SMTP password and the webhook secret appear in no log line, job, sta
     notifications: {
       smtp: { host: '127.0.0.1', port: smtp.port, user: USER, password: PASSWORD, from: 'caseway@county-pd.example' },
       webhook: { url: receiver.url, secret: SECRET },
+      allowedDomains: ['county-pd.example'],
     },
   })
   // Something may log the configuration itself: the redaction list covers its secrets.
@@ -54,7 +55,7 @@ t.test('the SMTP password and the webhook secret appear in no log line, job, sta
 
   // A second node whose password the server refuses: the failed login is logged too.
   const refused = await startNotifyingNode(t, {
-    notifications: { smtp: { host: '127.0.0.1', port: smtp.port, user: USER, password: WRONG_PASSWORD, from: 'caseway@county-pd.example' } },
+    notifications: { smtp: { host: '127.0.0.1', port: smtp.port, user: USER, password: WRONG_PASSWORD, from: 'caseway@county-pd.example' }, allowedDomains: ['county-pd.example'] },
   })
   refused.ctx.log.info({ config: refused.ctx.config }, 'configuration')
   const other = await refused.offer({ recipients: [{ kind: 'email', id: 'duty@county-pd.example' }] })

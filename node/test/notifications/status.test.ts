@@ -21,6 +21,7 @@ t.test('failing notifications leave the external case complete, and the case sho
     notifications: {
       smtp: { host: '127.0.0.1', port: smtpPort, from: 'caseway@county-pd.example' },
       webhook: { url: receiver.url, secret: 'whsec-' + randomBytes(24).toString('hex') },
+      allowedDomains: ['county-pd.example'],
     },
   })
   const { ctx } = node

@@ -8,15 +8,34 @@ const tc = await createTestContext({ org: 'county-pd' })
 t.teardown(() => tc.close())
 const { ctx } = tc
 
-// spec: CW-LOC-001
-t.test('email recipients need no users at all', async (t) => {
-  const emails = await recipientEmails(ctx, [
+/** The same node with `notifications.allowedDomains` set. */
+function allowing(...allowedDomains: string[]): typeof ctx {
+  return { ...ctx, config: { ...ctx.config, notifications: { ...ctx.config.notifications, allowedDomains } } }
+}
+
+// spec: CW-NOT-006
+t.test('e-mail recipients a partner names are mailed only in an allowed domain', async (t) => {
+  const named: Recipient[] = [
     { kind: 'email', id: 'Ada@County-PD.example' },
     { kind: 'email', id: 'ada@county-pd.example' },
-    { kind: 'email', id: 'bo@county-pd.example' },
-  ])
-  t.same(emails, ['Ada@County-PD.example', 'bo@county-pd.example'], 'unique case-insensitively, in order')
-  t.same(await recipientEmails(ctx, [{ kind: 'user', id: 'nobody' }, { kind: 'group', id: 'none' }, { kind: 'badge', id: '1' }]), [])
+    { kind: 'email', id: 'bo@lab.example' },
+  ]
+  t.same(await recipientEmails(ctx, named), { to: [], withheld: 3 }, 'no allowed domain: recorded, not mailed')
+  t.same(
+    await recipientEmails(allowing('county-pd.example'), named),
+    { to: ['Ada@County-PD.example'], withheld: 1 },
+    'unique case-insensitively, in order; the domain compared case-insensitively; another domain withheld',
+  )
+  t.same(await recipientEmails(allowing('pd.example'), named), { to: [], withheld: 3 }, 'a parent domain does not allow its sub-domains')
+  t.same(await recipientEmails(ctx, [{ kind: 'user', id: 'nobody' }, { kind: 'group', id: 'none' }, { kind: 'badge', id: '1' }]), { to: [], withheld: 0 })
+})
+
+// spec: CW-NOT-006, CW-FMT-006
+t.test('an address that is not one plain address never reaches the mailer, even in an allowed domain', async (t) => {
+  const hostile = ['ada@x.example\r\nBcc: evil@y.example', 'a@x.example, evil@y.example', '"Ada" <evil@y.example>', 'undisclosed: evil@y.example;', 'evil@y.example (x.example)']
+  for (const id of hostile) {
+    t.same(await recipientEmails(allowing('x.example', 'y.example'), [{ kind: 'email', id }]), { to: [], withheld: 1 }, JSON.stringify(id))
+  }
 })
 
 await createUser(ctx, { id: 'alice', name: 'Alice Able', email: 'alice@county-pd.example', badge: 'B-100' })
@@ -58,11 +77,16 @@ t.test('isRecipient: a group from OIDC claims counts without local membership', 
 })
 
 t.test('recipientEmails: the enabled users a user, badge, group or agency stands for', async (t) => {
-  t.same(await recipientEmails(ctx, [{ kind: 'user', id: 'alice' }, { kind: 'badge', id: 'B-200' }]), ['alice@county-pd.example', 'bob@county-pd.example'])
-  t.same(await recipientEmails(ctx, [{ kind: 'group', id: 'robbery' }]), ['bob@county-pd.example'], 'dan is disabled')
-  t.same(await recipientEmails(ctx, [{ kind: 'user', id: 'dan' }, { kind: 'user', id: 'carol' }]), [], 'disabled, or without e-mail')
-  t.same(await recipientEmails(ctx, [{ kind: 'agency', id: 'county-pd' }]), ['alice@county-pd.example', 'bob@county-pd.example'])
-  t.same(await recipientEmails(ctx, undefined), ['alice@county-pd.example', 'bob@county-pd.example'], 'default: the entire agency')
-  t.same(await recipientEmails(ctx, [{ kind: 'agency', id: 'other-pd' }]), [])
-  t.same(await recipientEmails(ctx, [{ kind: 'email', id: 'x@y.example' }, { kind: 'user', id: 'alice' }, { kind: 'email', id: 'ALICE@county-pd.example' }]), ['x@y.example', 'alice@county-pd.example'])
+  const to = async (recipients: Recipient[] | undefined) => (await recipientEmails(ctx, recipients)).to
+  t.same(await to([{ kind: 'user', id: 'alice' }, { kind: 'badge', id: 'B-200' }]), ['alice@county-pd.example', 'bob@county-pd.example'])
+  t.same(await to([{ kind: 'group', id: 'robbery' }]), ['bob@county-pd.example'], 'dan is disabled')
+  t.same(await to([{ kind: 'user', id: 'dan' }, { kind: 'user', id: 'carol' }]), [], 'disabled, or without e-mail')
+  t.same(await to([{ kind: 'agency', id: 'county-pd' }]), ['alice@county-pd.example', 'bob@county-pd.example'])
+  t.same(await to(undefined), ['alice@county-pd.example', 'bob@county-pd.example'], 'default: the entire agency')
+  t.same(await to([{ kind: 'agency', id: 'other-pd' }]), [])
+  t.same(
+    await recipientEmails(ctx, [{ kind: 'email', id: 'x@y.example' }, { kind: 'user', id: 'alice' }, { kind: 'email', id: 'ALICE@county-pd.example' }, { kind: 'email', id: 'dan@county-pd.example' }]),
+    { to: ['alice@county-pd.example'], withheld: 2 },
+    "an e-mail recipient that is one of our enabled users' address is mailed whatever the domains; others (dan is disabled) are withheld",
+  )
 })

@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { compactVerify } from 'jose'
-import { canonicalJson } from '../canonical/canonicalize.ts'
 import { digestBytes } from '../canonical/digest.ts'
+import { parseCanonicalJson, parseJson } from '../canonical/parse.ts'
 import { VerificationError } from '../errors.ts'
 import { verifyChain, type TrustAnchor, type VerifiedCertificate } from '../x509/chain.ts'
 import { algorithmOfKey } from './key_algorithm.ts'
+import { verifySignatureBytes } from './signature.ts'
 import { ALLOWED_ALGS, isSignedType, PROTOCOL_VERSION, TYP, type SignatureAlgorithm, type SignedType } from './types.ts'
 
 /** Default largest compact JWS accepted: 32 MiB (CW-FMT-005). */
@@ -43,7 +43,6 @@ export interface VerifiedObject {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 const FORBIDDEN_KEY_HEADERS = ['jwk', 'jku', 'x5u'] as const
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 interface Settings {
   trustAnchors: readonly TrustAnchor[]
@@ -77,14 +76,13 @@ function decodeSegment(segment: string): Buffer | undefined {
   return bytes.toString('base64url') === segment ? bytes : undefined
 }
 
-function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(utf8.decode(bytes))
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-    return value as Record<string, unknown>
-  } catch {
-    return undefined
+/** The JSON object `parse` reads from `bytes`; `CW_ERR_MALFORMED` at `at` for anything else. */
+function parseJsonObject(bytes: Uint8Array, parse: typeof parseJson, at: 'header' | 'payload'): Record<string, unknown> {
+  const value = parse(bytes, at)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new VerificationError('CW_ERR_MALFORMED', `JWS ${at === 'header' ? 'Protected Header' : 'Payload'} is not a JSON object`, { at })
   }
+  return value as Record<string, unknown>
 }
 
 function isSafeIntegerClaim(value: unknown): value is number {
@@ -110,11 +108,13 @@ export async function verifySigned(type: SignedType, jws: unknown, options: Veri
   if (segments.length !== 3) throw new VerificationError('CW_ERR_MALFORMED', 'JWS must be in compact serialization')
   const [protectedSegment, payloadSegment, signatureSegment] = segments as [string, string, string]
   const headerBytes = decodeSegment(protectedSegment)
-  if (headerBytes === undefined || decodeSegment(payloadSegment) === undefined || decodeSegment(signatureSegment) === undefined) {
+  const payloadBytes = decodeSegment(payloadSegment)
+  const signatureBytes = decodeSegment(signatureSegment)
+  if (headerBytes === undefined || payloadBytes === undefined || signatureBytes === undefined) {
     throw new VerificationError('CW_ERR_MALFORMED', 'JWS segment is not base64url')
   }
-  const header = parseJsonObject(headerBytes)
-  if (header === undefined) throw new VerificationError('CW_ERR_MALFORMED', 'JWS Protected Header is not a JSON object', { at: 'header' })
+  // I-JSON (SPEC §6): a duplicate "alg" or "typ" is refused, never read first-wins or last-wins.
+  const header = parseJsonObject(headerBytes, parseJson, 'header')
 
   // Header guards (CW-SIG-002..005).
   const alg = header['alg']
@@ -147,27 +147,14 @@ export async function verifySigned(type: SignedType, jws: unknown, options: Veri
     throw new VerificationError('CW_ERR_ALG_NOT_ALLOWED', 'JWS "alg" does not match the signing key', { at: 'header.alg' })
   }
 
-  // Signature (CW-SIG-008). jose's errors never leave this function.
-  let payloadBytes: Uint8Array
-  try {
-    const result = await compactVerify(jws, leafKey, { algorithms: [alg as SignatureAlgorithm] })
-    payloadBytes = result.payload
-  } catch {
+  // Signature (CW-SIG-008) over the JWS Signing Input, ASCII(protected '.' payload) (RFC 7515 §5.2).
+  const signingInput = Buffer.from(`${protectedSegment}.${payloadSegment}`, 'ascii')
+  if (!(await verifySignatureBytes(alg as SignatureAlgorithm, leafKey, signingInput, signatureBytes))) {
     throw new VerificationError('CW_ERR_SIGNATURE_INVALID', 'JWS signature does not verify')
   }
 
-  // Payload: a JSON object, in canonical form (so its digest is the digest of the signed bytes).
-  const payload = parseJsonObject(payloadBytes)
-  if (payload === undefined) throw new VerificationError('CW_ERR_MALFORMED', 'JWS Payload is not a JSON object', { at: 'payload' })
-  let canonical: string
-  try {
-    canonical = canonicalJson(payload)
-  } catch {
-    throw new VerificationError('CW_ERR_MALFORMED', 'JWS Payload is not plain JSON', { at: 'payload' })
-  }
-  if (!Buffer.from(canonical, 'utf8').equals(payloadBytes)) {
-    throw new VerificationError('CW_ERR_MALFORMED', 'JWS Payload is not canonical JSON (RFC 8785)', { at: 'payload' })
-  }
+  // Payload: a JSON object, in canonical form (so its digest is the digest of the signed bytes; CW-SIG-014).
+  const payload = parseJsonObject(payloadBytes, parseCanonicalJson, 'payload')
 
   // Claims (CW-VER-001, CW-SIG-009..011).
   if (payload['cwv'] !== PROTOCOL_VERSION) {

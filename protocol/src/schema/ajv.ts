@@ -31,9 +31,9 @@ for (const id of ids) {
   validators.set(id, validate)
 }
 
-/** The compiled validator of `urn:caseway:schema:<name>`. */
+/** The compiled validator of `urn:caseway:schema:<name>`, or of one of its `$defs` (`common#/$defs/EmailAddress`). */
 export function validatorFor(name: string): ValidateFunction {
-  const validate = validators.get(SCHEMA_ID_PREFIX + name)
+  const validate = name.includes('#') ? ajv.getSchema(SCHEMA_ID_PREFIX + name) : validators.get(SCHEMA_ID_PREFIX + name)
   if (validate === undefined) throw new Error(`no schema ${SCHEMA_ID_PREFIX + name}`)
   return validate
 }

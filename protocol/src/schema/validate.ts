@@ -41,6 +41,7 @@ const controlShareRequest = validatorFor('control-share-request')
 const controlEvidenceRequest = validatorFor('control-evidence-request')
 const controlShareAnswer = validatorFor('control-share-answer')
 const controlRevisionAnswer = validatorFor('control-revision-answer')
+const emailAddress = validatorFor('common#/$defs/EmailAddress')
 
 function check(validate: ValidateFunction, title: string, value: unknown): void {
   if (validate(value) === true) return
@@ -147,4 +148,13 @@ export function assertControlShareAnswer(value: unknown): asserts value is Contr
 /** EP-8's answer. */
 export function assertControlRevisionAnswer(value: unknown): asserts value is ControlRevisionAnswer {
   check(controlRevisionAnswer, 'control revision answer', value)
+}
+
+/**
+ * Whether `value` is exactly one plain e-mail address (SPEC.md CW-FMT-006): the rule the
+ * manifest schema applies to e-mail recipients, for the places that take an address from
+ * elsewhere (a local user's record, a share being created) before it reaches a mail server.
+ */
+export function isEmailAddress(value: unknown): value is string {
+  return emailAddress(value) === true
 }

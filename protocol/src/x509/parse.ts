@@ -17,7 +17,7 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----/g
 /**
  * Parses an `x5c` array (leaf first) into certificates. Throws
  * `VerificationError('CW_ERR_X5C_INVALID')` unless it is an array of 1–5 canonical base64
- * strings, each exactly one DER certificate.
+ * strings, each exactly one DER certificate with a readable public key.
  */
 export function parseCertificates(x5c: readonly string[]): X509Certificate[] {
   if (!Array.isArray(x5c)) {
@@ -46,6 +46,13 @@ export function parseCertificates(x5c: readonly string[]): X509Certificate[] {
     }
     if (!certificate.raw.equals(der)) {
       throw new VerificationError('CW_ERR_X5C_INVALID', 'JWS "x5c" entry has trailing data', { at })
+    }
+    // Node decodes the SubjectPublicKeyInfo only when `publicKey` is first read, and throws
+    // a plain OpenSSL error there for a key it cannot decode: read it here, once.
+    try {
+      void certificate.publicKey
+    } catch {
+      throw new VerificationError('CW_ERR_X5C_INVALID', 'JWS "x5c" entry has an unreadable public key', { at })
     }
     certificates.push(certificate)
   }

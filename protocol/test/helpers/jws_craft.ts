@@ -13,11 +13,12 @@ export function payloadBytes(payload: unknown): Uint8Array {
 }
 
 /**
- * `b64u(header).b64u(payload).b64u(signature)`. With a key the signature is real: ES256 for a
+ * `b64u(header).b64u(payload).b64u(signature)`; a string header is used as given (duplicate
+ * names, odd spacing). With a key the signature is real: ES256 for a
  * P-256 key (IEEE P1363 r||s), EdDSA for an Ed25519 key, whatever `header.alg` says.
  */
-export function craft(header: Record<string, unknown>, payload: unknown, key?: KeyObject | webcrypto.CryptoKey): string {
-  const input = `${b64u(JSON.stringify(header))}.${b64u(payloadBytes(payload))}`
+export function craft(header: Record<string, unknown> | string, payload: unknown, key?: KeyObject | webcrypto.CryptoKey): string {
+  const input = `${b64u(typeof header === 'string' ? header : JSON.stringify(header))}.${b64u(payloadBytes(payload))}`
   if (key === undefined) return `${input}.`
   const keyObject = key instanceof KeyObject ? key : KeyObject.from(key)
   const signature =

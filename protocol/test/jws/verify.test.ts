@@ -218,9 +218,30 @@ t.test('the signed payload must be a canonical JSON object', async (t) => {
     ['BOM', '\ufeff' + canonical],
     ['big number', canonical.replace('{', '{"a":9007199254740993,')],
     ['lone surrogate', canonical.replace('{', '{"a":"\\ud800",')],
+    // Canonical spellings of exact doubles, but beyond 2^53 (CW-SIG-014): accepted before parse.ts.
+    ['canonical 2^53', canonical.replace('{', '{"a":9007199254740992,')],
+    ['canonical 1e+21', canonical.replace('{', '{"a":1e+21,')],
+    ['canonical -1e+21', canonical.replace('{', '{"a":-1e+21,')],
   ]
   for (const [name, payload] of cases) {
     await t.rejects(verifySigned('manifest', sign(payload), options), { code: 'CW_ERR_MALFORMED' }, name)
+  }
+})
+
+// spec: CW-SIG-001, CW-SIG-014
+t.test('the protected header is I-JSON: a duplicate name is refused, whichever copy comes first', async (t) => {
+  const x5c = JSON.stringify(x5cOf(a.signing, a.ca))
+  const sign = (header: string) => craft(header, body(), a.signing.privateKey)
+  await t.resolves(verifySigned('manifest', sign(`{"alg":"ES256","typ":"${typ}","x5c":${x5c}}`), options), 'control')
+  const cases: [string, string][] = [
+    ['typ twice, ours last', `{"alg":"ES256","typ":"caseway-receipt+jws","typ":"${typ}","x5c":${x5c}}`],
+    ['typ twice, ours first', `{"alg":"ES256","typ":"${typ}","typ":"caseway-receipt+jws","x5c":${x5c}}`],
+    ['alg twice', `{"alg":"none","alg":"ES256","typ":"${typ}","x5c":${x5c}}`],
+    ['alg twice, escaped', `{"alg":"ES256","\\u0061lg":"ES256","typ":"${typ}","x5c":${x5c}}`],
+    ['lone surrogate', `{"alg":"ES256","typ":"${typ}","x5c":${x5c},"z":"\\udc00"}`],
+  ]
+  for (const [name, header] of cases) {
+    await t.rejects(verifySigned('manifest', sign(header), options), { code: 'CW_ERR_MALFORMED', at: 'header' }, name)
   }
 })
 

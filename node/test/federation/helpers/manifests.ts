@@ -13,6 +13,7 @@ import {
   type CaseManifest,
   type DeliveryReceipt,
   type EvidenceItem,
+  type Recipient,
   type SharingPolicy,
 } from '#protocol'
 import type { BlobStore } from '../../../src/store/blob_store.ts'
@@ -76,6 +77,7 @@ export interface ManifestOptions {
   fields?: Record<string, string | string[]>
   /** Replaces the chain (default: one origin grant from the sender to `aud`). */
   grants?: string[]
+  recipients?: Recipient[]
 }
 
 export interface SignedManifest {
@@ -110,7 +112,14 @@ export async function signedManifest(sender: TestOrg, aud: string, options: Mani
     iat,
     exp,
     jti: options.jti ?? randomUUID(),
-    share: { id: shareId, revision, scope: 'case', live: true, ...(options.previous === undefined ? {} : { previous: options.previous }) },
+    share: {
+      id: shareId,
+      revision,
+      scope: 'case',
+      live: true,
+      ...(options.previous === undefined ? {} : { previous: options.previous }),
+      ...(options.recipients === undefined ? {} : { recipients: options.recipients }),
+    },
     case: { id: 'case-1', fields: options.fields ?? { title: 'Burglary at 12 Elm St' }, folders: [] },
     evidence: items,
     grants,

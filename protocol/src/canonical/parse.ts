@@ -1,0 +1,138 @@
+/**
+ * Parsing untrusted JSON bytes (SPEC.md §6: JSON restricted to I-JSON; CW-SIG-001, CW-SIG-014).
+ *
+ * One parser for every JSON text a peer signs: the JWS Protected Header and the payload.
+ * `JSON.parse` does the RFC 8259 grammar; the guards around it close the gaps where parsers
+ * disagree (Bishop Fox, "JSON interoperability vulnerabilities"; nst/JSONTestSuite):
+ *
+ * - the bytes must be UTF-8 (RFC 8259 §8.1): invalid sequences, overlong forms, encoded
+ *   surrogates and a byte-order mark are refused, never replaced or skipped;
+ * - member names are unique within an object (RFC 7493 §2.3), compared after unescaping, so
+ *   a first-wins and a last-wins parser can never read different objects;
+ * - strings and member names hold no lone surrogate (RFC 7493 §2.1);
+ * - every number is a finite IEEE 754 double (RFC 7493 §2.2): `1e400` is refused, not read as
+ *   `Infinity`;
+ * - nesting is at most {@link MAX_JSON_DEPTH} deep, the cap `canonicalJson` applies too.
+ *
+ * Numbers with more precision than a double (`9007199254740993`, `1.0000000000000000001`)
+ * or a magnitude beyond 2^53 are read as the nearest double, as RFC 7493 §2.2 allows;
+ * `parseCanonicalJson`, the parser for signed payloads, refuses both (CW-SIG-014).
+ *
+ * @module
+ */
+import { VerificationError } from '../errors.ts'
+import { canonicalJson, MAX_JSON_DEPTH } from './canonicalize.ts'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+
+function malformed(message: string, at: string | undefined): VerificationError {
+  return new VerificationError('CW_ERR_MALFORMED', message, at === undefined ? undefined : { at })
+}
+
+/**
+ * Walks a text `JSON.parse` accepted: refuses nesting deeper than {@link MAX_JSON_DEPTH}
+ * and a member name that appears twice in one object. Linear in the text's length.
+ */
+function checkStructure(text: string, at: string | undefined): void {
+  // One entry per open container: the member names seen so far, or null for an array.
+  const open: (Set<string> | null)[] = []
+  let expectName = false
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code === QUOTE) {
+      let end = index + 1
+      while (end < text.length && text.charCodeAt(end) !== QUOTE) end += text.charCodeAt(end) === BACKSLASH ? 2 : 1
+      if (expectName) {
+        const names = open[open.length - 1]!
+        const name = JSON.parse(text.slice(index, end + 1)) as string
+        if (names.has(name)) throw malformed(`duplicate member name ${JSON.stringify(name)}`, at)
+        names.add(name)
+        expectName = false
+      }
+      index = end
+    } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
+      if (open.length >= MAX_JSON_DEPTH) throw malformed(`JSON nested deeper than ${MAX_JSON_DEPTH}`, at)
+      open.push(code === OPEN_OBJECT ? new Set() : null)
+      expectName = code === OPEN_OBJECT
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
+      open.pop()
+      expectName = false
+    } else if (code === COMMA) {
+      expectName = open[open.length - 1] instanceof Set
+    }
+  }
+}
+
+/**
+ * Refuses lone surrogates anywhere in a parsed value (depth already capped), non-finite
+ * numbers, and, when `safeNumbers`, numbers beyond ±(2^53 − 1).
+ */
+function checkValues(value: unknown, at: string | undefined, safeNumbers: boolean): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw malformed('lone surrogate in a string', at)
+  } else if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw malformed('number outside the range of an IEEE 754 double', at)
+    if (safeNumbers && Math.abs(value) > Number.MAX_SAFE_INTEGER) throw malformed('number beyond ±(2^53 − 1)', at)
+  } else if (Array.isArray(value)) {
+    for (const item of value) checkValues(item, at, safeNumbers)
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [name, member] of Object.entries(value)) {
+      if (!name.isWellFormed()) throw malformed('lone surrogate in a member name', at)
+      checkValues(member, at, safeNumbers)
+    }
+  }
+}
+
+function parse(bytes: Uint8Array, at: string | undefined, safeNumbers: boolean): unknown {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    throw malformed('JSON text is not UTF-8', at)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw malformed('not a JSON text', at)
+  }
+  checkStructure(text, at)
+  checkValues(value, at, safeNumbers)
+  return value
+}
+
+/**
+ * Parses untrusted JSON bytes as I-JSON (RFC 7493). Returns the value; throws
+ * `VerificationError` `CW_ERR_MALFORMED` (with `at`, when given) for anything else.
+ * Never throws another error type, whatever the bytes.
+ */
+export function parseJson(bytes: Uint8Array, at?: string): unknown {
+  return parse(bytes, at, false)
+}
+
+/**
+ * The parser for signed payloads (CW-SIG-014): {@link parseJson}, numbers within
+ * ±(2^53 − 1), and the bytes exactly the RFC 8785 form of the value read: no whitespace,
+ * members sorted, numbers and strings in their one canonical spelling. What a signature
+ * covers is then what every verifier reads, in any language.
+ *
+ * The number rule matters even for canonical bytes: `1e+21` and `100000000000000000000` are
+ * the canonical spellings of exact doubles, yet beyond 2^53 integers stop being exact
+ * (`2 ** 53 + 1 === 2 ** 53`), an int64 reader overflows, and a counter such as a revision
+ * number could no longer move forward.
+ */
+export function parseCanonicalJson(bytes: Uint8Array, at?: string): unknown {
+  const value = parse(bytes, at, true)
+  // Cannot throw: parse leaves only plain, finite, well-formed JSON no deeper than the cap.
+  const canonical = canonicalJson(value)
+  if (!Buffer.from(canonical, 'utf8').equals(bytes)) throw malformed('JSON is not in canonical form (RFC 8785)', at)
+  return value
+}
