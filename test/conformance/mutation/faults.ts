@@ -161,11 +161,11 @@ export const FAULTS: readonly Fault[] = [
   },
   {
     id: 'sig-signature-unchecked',
-    description: 'the signature is not verified (the payload is decoded as is)',
+    description: 'the signature is not verified',
     spec: ['CW-SIG-008'],
     file: VERIFY,
-    find: 'const result = await compactVerify(jws, leafKey, { algorithms: [alg as SignatureAlgorithm] })\n    payloadBytes = result.payload',
-    replace: "void compactVerify\n    payloadBytes = Buffer.from(payloadSegment, 'base64url')",
+    find: 'if (!(await verifySignatureBytes(alg as SignatureAlgorithm, leafKey, signingInput, signatureBytes))) {',
+    replace: 'if (false) {',
   },
   {
     id: 'sig-expired-certificate-accepted',
@@ -219,9 +219,9 @@ export const FAULTS: readonly Fault[] = [
     id: 'sig-non-canonical-payload-accepted',
     description: 'a payload that is not in canonical form is accepted',
     spec: ['CW-SIG-014'],
-    file: VERIFY,
-    find: "if (!Buffer.from(canonical, 'utf8').equals(payloadBytes)) {",
-    replace: 'if (false) {',
+    file: 'protocol/src/canonical/parse.ts',
+    find: "if (!Buffer.from(canonical, 'utf8').equals(bytes)) throw malformed('JSON is not in canonical form (RFC 8785)', at)",
+    replace: 'void canonical',
   },
   {
     id: 'sig-schema-before-signature',
