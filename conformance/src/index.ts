@@ -12,3 +12,5 @@ export { runTests, selectTests, type RunReport, type TestResult, type Outcome } 
 export { ALL_TESTS } from './all_tests.ts'
 export { SUITE_GROUPS, type ConformanceTest, type SuiteGroup, type TestContext } from './suite.ts'
 export { REPORTERS, humanReport, type ReporterName } from './report/index.ts'
+export { listTests, listText, type ListedTest } from './list.ts'
+export { RETRY_POLICY } from './client.ts'

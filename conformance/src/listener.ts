@@ -60,6 +60,8 @@ export interface ServedShare {
   corruptOnce?: Set<string>
   /** Digests answered `429` with `Retry-After: 1` the first time they are pulled (CW-FED-012). */
   throttleOnce?: Set<string>
+  /** Every pull answered `429` with `Retry-After: 1` (keeps the target pulling, e.g. while a revocation arrives). */
+  throttleAll?: boolean
 }
 
 /**
@@ -221,7 +223,7 @@ export class HarnessListener {
       this.#record({ kind: 'pull', at, shareId, digest, range, status: 404, corrupted: false })
       return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such chunk', 'GET', request.url ?? '')
     }
-    if (share.throttleOnce?.has(digest) === true && !share.throttled.has(digest)) {
+    if (share.throttleAll === true || (share.throttleOnce?.has(digest) === true && !share.throttled.has(digest))) {
       share.throttled.add(digest)
       this.#record({ kind: 'pull', at, shareId, digest, range, status: 429, corrupted: false })
       response.setHeader('retry-after', '1')

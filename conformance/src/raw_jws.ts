@@ -40,3 +40,13 @@ export function unverifiedPayload(jws: string): Record<string, unknown> | undefi
     return undefined
   }
 }
+
+/** The protected header of a compact JWS as JSON, without verifying anything (undefined if unreadable). */
+export function unverifiedHeader(jws: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString('utf8'))
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

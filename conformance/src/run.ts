@@ -54,6 +54,7 @@ export async function runConformance(options: ConformanceRunOptions): Promise<Ru
     tests,
     settings: { waitMs: options.waitMs ?? 30_000, capabilities },
     ...(options.listen === undefined ? {} : { listen: options.listen }),
+    ...(options.only === undefined ? {} : { only: options.only }),
     onResult: (result) => progress(progressLine(result)),
   })
   const reporter = options.reporter ?? 'human'

@@ -39,6 +39,8 @@ export interface WrongSigners {
   second: KeyedCertificate
   /** A valid Ed25519 signing certificate of the harness. */
   ed25519: KeyedCertificate
+  /** Not wrong at all: the harness signing with EdDSA through {@link ed25519} (CW-SIG-002, CW-SIG-015). */
+  eddsa: Signer
   /** An RSA key (no certificate). */
   rsa: KeyObject
   /** x5c = [leaf, intermediate CA naming the harness]: the harness's CA has pathLenConstraint 0. */
@@ -123,6 +125,7 @@ async function make(harness: Harness): Promise<WrongSigners> {
     ca: { privateKey: main.ca.privateKey, chain: [main.caPem] },
     second,
     ed25519,
+    eddsa: signerOf(ed25519),
     rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
   }
 }

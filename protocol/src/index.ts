@@ -32,7 +32,7 @@ export {
   assertControlRevisionAnswer,
 } from './schema/validate.ts'
 export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
-export { FEDERATION_PATHS, JOSE_MEDIA_TYPE } from './federation/paths.ts'
+export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS } from './federation/paths.ts'
 export { verifyChain } from './x509/chain.ts'
 export type { TrustAnchor, VerifiedCertificate, VerifyChainOptions } from './x509/chain.ts'
 export { TYP, ALLOWED_ALGS, PROTOCOL_VERSION } from './jws/types.ts'

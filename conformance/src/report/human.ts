@@ -15,7 +15,9 @@ export function requirementGroup(id: string): string {
 export function humanReport(report: RunReport): string {
   const lines: string[] = []
   lines.push(`Caseway conformance — target ${report.target.org} at ${report.target.url}, harness ${report.harness}`)
-  lines.push(`started ${report.startedAt}, ${(report.durationMs / 1000).toFixed(1)} s`)
+  lines.push(`started ${report.startedAt}, ${(report.durationMs / 1000).toFixed(1)} s; harness ${report.harnessVersion}, SPEC.md v${report.specVersion}`)
+  lines.push(`target CA ${report.target.caFingerprint}`)
+  lines.push(retryLine(report))
   lines.push('')
   lines.push('Requirement group   passed  failed  skipped')
   const groups = new Map<string, { passed: number; failed: number; skipped: number }>()
@@ -49,6 +51,13 @@ export function humanReport(report: RunReport): string {
   return lines.join('\n')
 }
 
+/** How many 429 answers the harness waited out (CW-FED-012). */
+export function retryLine(report: RunReport): string {
+  const { count, waitedMs, exhausted } = report.retries
+  const tests = report.results.filter((result) => result.retries > 0).length
+  return `rate limiting: ${count} request${count === 1 ? '' : 's'} answered 429 and retried after Retry-After (${(waitedMs / 1000).toFixed(1)} s waited, in ${tests} test${tests === 1 ? '' : 's'})${exhausted > 0 ? `; ${exhausted} still 429 after the retry bound` : ''}`
+}
+
 export function describeFailure(result: TestResult): string[] {
   const failure = result.failure!
   const lines = [`✗ ${result.id} — ${result.title}`, `    requirements: ${result.spec.join(', ')}`]
@@ -61,5 +70,5 @@ export function describeFailure(result: TestResult): string[] {
 /** One progress line per test. */
 export function progressLine(result: TestResult): string {
   const mark = result.outcome === 'passed' ? 'ok  ' : result.outcome === 'failed' ? 'FAIL' : 'skip'
-  return `${mark} ${result.id} (${result.spec.join(', ')}) ${result.durationMs} ms`
+  return `${mark} ${result.id} (${result.spec.join(', ')}) ${result.durationMs} ms${result.retries > 0 ? `, ${result.retries} retried after 429` : ''}`
 }

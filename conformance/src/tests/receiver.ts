@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { digestBytes } from '#protocol'
+import { digestBytes, digestJson } from '#protocol'
 import { issueNodeCertificate, privateKeyToPem } from '#certs'
 import { check, expectStatus, fail } from '../check.ts'
 import {
@@ -27,6 +27,8 @@ import {
 } from '../receiving.ts'
 import { TEST_CHUNK_SIZE } from '../shares.ts'
 import type { ConformanceTest } from '../suite.ts'
+import { wrongSigners } from '../wrong_signers.ts'
+import { unverifiedHeader } from '../raw_jws.ts'
 
 export const RECEIVER_TESTS: ConformanceTest[] = [
   {
@@ -167,6 +169,38 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
       ctx.note(`${ctx.listener.seen('tls-error').length - tlsErrorsBefore} failed TLS handshakes while the wrong certificate was in place`)
       const { event } = await expectReceipt(ctx, offered, 'delivered')
       expectAllPulledBefore(ctx, share, offered.manifest, event.at)
+    },
+  },
+  {
+    id: 'receiver.eddsa-share-delivered',
+    title: 'A share whose manifest and grant are signed with EdDSA (Ed25519) is accepted and delivered like an ES256 one',
+    group: 'receiver',
+    spec: ['CW-SIG-002', 'CW-SIG-015', 'CW-FED-003', 'CW-FED-008'],
+    async run(ctx) {
+      const { eddsa } = await wrongSigners(ctx.harness)
+      const share = ctx.newShare({ items: [{ size: TEST_CHUNK_SIZE + 333 }] })
+      const manifest = await share.manifest()
+      manifest.grants = await share.signGrants(share.grants, [eddsa])
+      const jws = await share.sign(manifest, eddsa)
+      check(unverifiedHeader(jws)?.alg === 'EdDSA', 'harness: an EdDSA manifest', JSON.stringify(unverifiedHeader(jws)))
+      const exchange = expectStatus(await ctx.offer(jws, 'a valid manifest and grant signed with EdDSA by an Ed25519 signing certificate of the harness'), [202], '(EdDSA accepted like ES256, CW-SIG-015)')
+      const answer = expectOfferAnswer(exchange, manifest)
+      share.offered(manifest)
+      ctx.note(`${answer.needed.length} chunks needed`)
+      const { event } = await expectReceipt(ctx, { manifest, digest: digestJson(manifest) }, 'delivered')
+      expectAllPulledBefore(ctx, share, manifest, event.at)
+    },
+  },
+  {
+    id: 'receiver.receipt-expiry-within-share',
+    title: "The receipt for a share that expires in 15 minutes expires no later than the share (the last grant's exp)",
+    group: 'receiver',
+    spec: ['CW-SIG-014', 'CW-REC-001'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }], lifetimeSeconds: 900 })
+      const delivered = await deliver(ctx, share)
+      // expectReceipt checked exp ≤ the share's expiry; say by how much.
+      ctx.note(`receipt exp ${delivered.receipt.exp}, share expiry ${delivered.manifest.exp} (${delivered.manifest.exp - delivered.receipt.exp} s before)`)
     },
   },
 ]

@@ -24,7 +24,6 @@ import {
   digestBytes,
   digestJson,
   FEDERATION_PATHS,
-  JOSE_MEDIA_TYPE,
   originGrant,
   TYP,
   type CaseManifest,
@@ -37,6 +36,7 @@ import type { Exchange, TransportFailure } from '../exchange.ts'
 import { b64u, corruptSignature, craft, eddsa, es256, hs256, manifestHeader, replacePayload, rs256, segments, x5cOf } from '../forge.ts'
 import { DAY, signRaw, TEST_CHUNK_SIZE, type HarnessShare, type ItemSpec, type NewShareOptions } from '../shares.ts'
 import type { ConformanceTest, TestContext } from '../suite.ts'
+import { sendOversized } from '../oversized.ts'
 import { loadVectors, type ProtocolVector } from '../vectors.ts'
 import { wrongSigners, type WrongSigners } from '../wrong_signers.ts'
 
@@ -46,6 +46,8 @@ import { wrongSigners, type WrongSigners } from '../wrong_signers.ts'
 /** A body too large to build as one string: sent in pieces. */
 export interface StreamedBody {
   bytes: number
+  /** The first bytes; the rest of the body is `A`s. */
+  prefix: Buffer
   stream(): AsyncIterable<Uint8Array>
 }
 
@@ -105,6 +107,7 @@ const record = (value: unknown) => value as Record<string, unknown>
 function oversized(header: string, bytes: number): StreamedBody {
   return {
     bytes,
+    prefix: Buffer.from(`${header}.`),
     async *stream() {
       const prefix = Buffer.from(`${header}.`)
       const suffix = Buffer.from(`.${'A'.repeat(86)}`)
@@ -756,10 +759,13 @@ function makeKit(ctx: TestContext, share: HarnessShare, valid: CaseManifest): Re
   return kit
 }
 
-/** POSTs a broken offer to EP-1. */
-function sendOffer(ctx: TestContext, offer: BrokenOffer, note: string): Promise<Exchange | TransportFailure> {
+/**
+ * POSTs a broken offer to EP-1; a streamed body goes the way of every oversized body
+ * (CW-FED-013): chunked on a raw connection, read while sent, stopped at the answer.
+ */
+async function sendOffer(ctx: TestContext, offer: BrokenOffer, note: string): Promise<Exchange | TransportFailure> {
   if (typeof offer === 'string') return ctx.offer(offer, note)
-  return ctx.client.send(FEDERATION_PATHS.offers, { method: 'POST', body: offer.stream(), contentType: JOSE_MEDIA_TYPE, note: `${note} (${offer.bytes} bytes)`, timeoutMs: 120_000 })
+  return (await sendOversized(ctx, { path: FEDERATION_PATHS.offers, size: offer.bytes, mode: 'chunked', prefix: offer.prefix, note })).answer
 }
 
 /** A new share from the harness and its valid revision-1 manifest. */
@@ -799,7 +805,7 @@ const CITES_PROBLEM_DOCUMENT = new Set(['cw::sig::alg-none', 'cw::schema::extra-
 
 function vectorTest(vector: ProtocolVector, recipe: Recipe): ConformanceTest {
   const code = vector.expected as ProblemCode
-  const spec = [...new Set([...vector.spec, 'CW-FED-001', ...(CITES_PROBLEM_DOCUMENT.has(vector.id) ? ['CW-ERR-001', 'CW-ERR-002'] : [])])]
+  const spec = [...new Set([...vector.spec, 'CW-FED-001', ...(CITES_PROBLEM_DOCUMENT.has(vector.id) ? ['CW-ERR-001', 'CW-ERR-002'] : []), ...(vector.id === 'cw::sig::oversized' ? ['CW-FED-013'] : [])])]
   return {
     id: `refusals.${vector.name}`,
     title: `Refuses ${recipe.note} with ${code} and keeps no trace of it (${vector.id})`,

@@ -17,6 +17,7 @@ import { check, expectProblem, expectShape, expectStatus, fail, jsonOf } from '.
 import {
   chunksOf,
   deliver,
+  quietMs,
   expectRevoked,
   offerAccepted,
   postRevocation,
@@ -25,8 +26,12 @@ import {
   type OfferedRevision,
 } from '../receiving.ts'
 import { unverifiedPayload } from '../raw_jws.ts'
-import { openPolicy, signRaw, type HarnessShare } from '../shares.ts'
+import { openPolicy, signRaw, TEST_CHUNK_SIZE, type HarnessShare } from '../shares.ts'
 import type { ConformanceTest, TestContext } from '../suite.ts'
+import { wrongSigners } from '../wrong_signers.ts'
+
+/** Pulls that were on their way when the revocation was answered may still arrive this late. */
+const IN_FLIGHT_MS = 500
 
 /** A share delivered to the target (revision 1). */
 async function deliveredShare(ctx: TestContext): Promise<{ share: HarnessShare; r1: OfferedRevision }> {
@@ -239,6 +244,46 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
         await ctx.client.send(FEDERATION_PATHS.chunk(onwardId, digest), { note: 'a chunk of the onward share after the cascade' }),
         'CW_ERR_SHARE_REVOKED',
       )
+    },
+  },
+  {
+    id: 'revocation.eddsa-accepted',
+    title: 'A revocation signed with EdDSA (Ed25519) is accepted like an ES256 one',
+    group: 'revocation',
+    spec: ['CW-SIG-002', 'CW-SIG-015', 'CW-REV-004'],
+    async run(ctx) {
+      const { eddsa } = await wrongSigners(ctx.harness)
+      const { share } = await deliveredShare(ctx)
+      await revokeAccepted(ctx, revocationPayload(ctx, share.id), 'a valid revocation signed with EdDSA by an Ed25519 signing certificate of the harness', eddsa)
+      share.addItems([{ size: 1000 }])
+      ctx.listener.serve({ id: share.id, chunks: share.chunks() })
+      expectProblem(await ctx.offer(await share.sign(await share.manifest()), 'revision 2 of the share revoked by the EdDSA revocation'), 'CW_ERR_SHARE_REVOKED')
+    },
+  },
+  {
+    id: 'revocation.stops-pulls',
+    title: 'Once a revocation is accepted the target pulls no more chunks of the share, even while a transfer was under way',
+    group: 'revocation',
+    spec: ['CW-REV-003', 'CW-REV-004'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 4 * TEST_CHUNK_SIZE + 100 }] })
+      // Every pull answered 429 (Retry-After: 1): the target keeps trying while the revocation arrives.
+      ctx.listener.serve({ id: share.id, chunks: share.chunks(), throttleAll: true })
+      await offerAccepted(ctx, share, undefined, { note: 'a share whose chunks the harness keeps answering 429' })
+      await ctx.listener.waitFor('pull', (event) => event.shareId === share.id, ctx.settings.waitMs, `a first pull of share ${share.id}`)
+      await revokeAccepted(ctx, revocationPayload(ctx, share.id), 'revocation while the target is pulling the share')
+      const revokedAt = Date.now()
+      // Longer than Retry-After: a target that kept its transfer would pull again within it.
+      await sleep(Math.max(quietMs(ctx), 2_500) + 1_000)
+      const late = ctx.listener.seen('pull', (event) => event.shareId === share.id && event.at > revokedAt + IN_FLIGHT_MS)
+      check(
+        late.length === 0,
+        `no pull of the revoked share later than ${IN_FLIGHT_MS} ms after the revocation was answered 200 (CW-REV-003: access removed at once)`,
+        `${late.length} pulls, the first ${late[0] === undefined ? 0 : late[0].at - revokedAt} ms after it`,
+      )
+      const receipts = ctx.listener.seen('receipt', (event) => (event.receipt ?? unverifiedPayload(event.jws))?.share === share.id)
+      check(receipts.length === 0, 'no receipt for the revoked share', `${receipts.length} receipts`)
+      ctx.note(`${ctx.listener.seen('pull', (event) => event.shareId === share.id).length} pulls (all answered 429) before the revocation`)
     },
   },
 ]

@@ -21,11 +21,14 @@ import {
   MIN_CHUNK_SIZE,
   PROBLEMS,
   signReceipt,
+  type SharingPolicy,
   type DeliveryReceipt,
   type ProblemCode,
   type Signer,
 } from '#protocol'
 import { check, expectProblem, expectShape, expectStatus, fail, jsonOf } from '../check.ts'
+import { deliver, quietMs } from '../receiving.ts'
+import { openPolicy } from '../shares.ts'
 import { addEvidence, requestShare, revokeShare } from '../control.ts'
 import { describeExchange, type Exchange } from '../exchange.ts'
 import { problemAnswer } from '../listener.ts'
@@ -110,6 +113,31 @@ function waitForRevocation(ctx: TestContext, shareId: string, what: string) {
     ctx.settings.waitMs,
     what,
   )
+}
+
+/**
+ * The harness shares a case with the target under `policy`, has it delivered, then asks the
+ * target to share it onward back to the harness (EP-9). A `409` (the target still finishing
+ * the received share) is asked again. Returns the EP-9 answer and when it was asked.
+ */
+async function onwardOfHarnessShare(ctx: TestContext, policy: SharingPolicy, what: string): Promise<{ shareId: string; answer: Exchange | Awaited<ReturnType<TestContext['offer']>>; askedAt: number }> {
+  const share = ctx.newShare({ items: [{ size: 3000 }], policy })
+  await deliver(ctx, share)
+  const ask = () => ctx.client.send(FEDERATION_PATHS.controlShareOnward(share.id), { method: 'POST', body: '{}', contentType: 'application/json', note: `control: share onward (EP-9) a share whose policy ${what}` })
+  const askedAt = Date.now()
+  let answer = await ask()
+  for (const until = Date.now() + ctx.settings.waitMs; 'status' in answer && answer.status === 409 && Date.now() < until; answer = await ask()) await sleep(500)
+  return { shareId: share.id, answer, askedAt }
+}
+
+/** Offers the target made after `since` whose chain starts with the harness's grant of share `shareId` (onward shares of it). */
+function onwardOffersOf(ctx: TestContext, shareId: string, since: number) {
+  return ctx.listener.seen('offer', (event) => {
+    if (event.at < since) return false
+    const grants = unverifiedPayload(event.jws)?.grants
+    const first = Array.isArray(grants) && typeof grants[0] === 'string' ? unverifiedPayload(grants[0]) : undefined
+    return first?.share === shareId
+  })
 }
 
 export const SENDER_TESTS: ConformanceTest[] = [
@@ -519,6 +547,90 @@ export const SENDER_TESTS: ConformanceTest[] = [
       else ctx.note('the offer arrived too late to pull a chunk before the share expired')
       await sleep(Math.max(asked + 4000, expiry * 1000 + 1500) - Date.now())
       await expectPullRefused(ctx, received.share, digest, 'CW_ERR_SHARE_EXPIRED', `a listed chunk after the share expired (exp ${expiry})`)
+    },
+  },
+  {
+    id: 'sender.revocation-expiry-within-share',
+    title: "The revocation of a share that expires in 10 minutes expires no later than the share (the last grant's exp)",
+    group: 'sender',
+    spec: ['CW-SIG-014', 'CW-REV-001'],
+    requires: ['control'],
+    async run(ctx) {
+      const category = (await baselineShare(ctx)).policy.content.evidenceCategories[0]
+      if (category === undefined) ctx.skip("the target's policy for the harness allows no evidence category")
+      const answer = await requestShare(ctx.client, { fields: {}, items: [{ size: 1024, category }], expiresInSeconds: 600 }, 'control: a share that expires in 10 minutes')
+      const received = await waitForRevision(ctx, answer.share, 1)
+      const expiry = received.chain.grants.at(-1)!.exp
+      check(received.manifest.exp <= expiry, `manifest exp no later than the share's expiry ${expiry} (CW-SIG-014)`, `manifest exp ${received.manifest.exp}`)
+      await revokeShare(ctx.client, answer.share)
+      const event = await waitForRevocation(ctx, answer.share, `the target's revocation of share ${answer.share}`)
+      if (event.revocation === undefined) fail('a revocation that verifies (§8, type revocation)', `the harness's verification refused it with ${event.code}`)
+      check(
+        event.revocation.exp <= expiry,
+        `revocation "exp" no later than the share's expiry ${expiry} (the last grant's exp, CW-SIG-014)`,
+        `exp ${event.revocation.exp} (${event.revocation.exp - expiry} s later)`,
+      )
+      ctx.note(`share expiry ${expiry}, revocation exp ${event.revocation.exp}`)
+    },
+  },
+  {
+    id: 'sender.onward-refused-when-policy-forbids',
+    title: 'EP-9 on a share whose policy forbids onward sharing (allowed false, or maxDepth 0) is refused 403 CW_ERR_CHAIN_DEPTH_EXCEEDED and nothing is offered',
+    group: 'sender',
+    spec: ['CW-PROV-004', 'CW-PROV-012', 'CW-CTL-003'],
+    requires: ['control'],
+    async run(ctx) {
+      for (const [what, shareOnward] of [
+        ['forbids onward sharing', { allowed: false, maxDepth: 0 }],
+        ['allows onward sharing with maxDepth 0', { allowed: true, maxDepth: 0 }],
+      ] as const) {
+        const { shareId, answer, askedAt } = await onwardOfHarnessShare(ctx, openPolicy({ permissions: { shareOnward } }), what)
+        expectProblem(answer, 'CW_ERR_CHAIN_DEPTH_EXCEEDED')
+        await sleep(quietMs(ctx))
+        const offers = onwardOffersOf(ctx, shareId, askedAt)
+        check(offers.length === 0, `no onward offer of a share whose policy ${what}`, `${offers.length} offers (revision ${offers.map((event) => event.manifest?.share.revision).join(', ')})`)
+      }
+    },
+  },
+  {
+    id: 'sender.onward-refused-to-unlisted-partner',
+    title: "EP-9 on a share whose policy lists onward partners without the harness is refused 403 CW_ERR_PARTNER_NOT_ALLOWED and nothing is offered",
+    group: 'sender',
+    spec: ['CW-PROV-004', 'CW-PROV-012', 'CW-CTL-003'],
+    requires: ['control'],
+    async run(ctx) {
+      const partners = [`${ctx.harness.main.org.slice(0, 50)}-elsewhere`]
+      const { shareId, answer, askedAt } = await onwardOfHarnessShare(ctx, openPolicy({ permissions: { shareOnward: { allowed: true, maxDepth: 2, partners } } }), `allows onward sharing to ${partners[0]} only`)
+      expectProblem(answer, 'CW_ERR_PARTNER_NOT_ALLOWED')
+      await sleep(quietMs(ctx))
+      const offers = onwardOffersOf(ctx, shareId, askedAt)
+      check(offers.length === 0, 'no onward offer to a partner the policy does not list', `${offers.length} offers`)
+    },
+  },
+  {
+    id: 'sender.unchanged-revision-not-offered',
+    title: 'Evidence the policy leaves out entirely makes no new revision: EP-8 answers the same revision and nothing is offered; the next real change is revision 2',
+    group: 'sender',
+    spec: ['CW-REVN-008', 'CW-CTL-003', 'CW-MAN-001'],
+    requires: ['control'],
+    async run(ctx) {
+      const first = await shareFromTarget(ctx, undefined, 'control: a share that gets evidence the policy leaves out')
+      const category = first.policy.content.evidenceCategories[0]
+      if (category === undefined) ctx.skip("the target's policy for the harness allows no evidence category")
+      const excluded = ['video', 'audio', 'note', 'cw-conformance-excluded'].find((one) => !first.policy.content.evidenceCategories.includes(one))!
+      const askedAt = Date.now()
+      const unchanged = await addEvidence(ctx.client, first.share, [
+        { size: 1919, category, doNotDisclose: true },
+        { size: 1929, category: excluded },
+      ])
+      check(unchanged.share === first.share && unchanged.revision === 1, `EP-8 answering {share: ${first.share}, revision: 1} (nothing shared changed)`, JSON.stringify(unchanged))
+      await sleep(quietMs(ctx))
+      const offers = ctx.listener.seen('offer', (event) => event.at >= askedAt && (event.manifest?.share.id ?? (unverifiedPayload(event.jws)?.share as { id?: string } | undefined)?.id) === first.share && event.digest !== first.digest)
+      check(offers.length === 0, 'no new revision offered when nothing shared changed (CW-REVN-008)', `${offers.length} offers: revision ${offers.map((event) => event.manifest?.share.revision).join(', ')}`)
+      const added = await addEvidence(ctx.client, first.share, [{ size: 1939, category }])
+      check(added.revision === 2, 'EP-8 answering revision 2 for the first real change', JSON.stringify(added))
+      const second = await waitForRevision(ctx, first.share, 2)
+      check(second.manifest.share.previous === first.digest, `revision 2's previous = ${first.digest} (revision 1)`, String(second.manifest.share.previous))
     },
   },
 ]

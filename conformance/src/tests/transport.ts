@@ -35,7 +35,7 @@ function wrong(ctx: TestContext): Promise<WrongIdentities> {
  * connection is closed, or the answer is a refusal (never a 2xx).
  */
 async function expectRefused(ctx: TestContext, identity: ClientIdentity, note: string, codes: readonly ProblemCode[] = REFUSED): Promise<void> {
-  const client = new TargetClient(ctx.target, identity)
+  const client = new TargetClient(ctx.target, identity, ctx.client.retries)
   try {
     const answer = await client.send(FEDERATION_PATHS.healthz, { note })
     if (!('status' in answer)) {

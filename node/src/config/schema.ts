@@ -84,6 +84,7 @@ export const configSchema = {
           description: 'Requests per minute before 429 CW_ERR_RATE_LIMITED; 0 = no limit.',
           properties: {
             federationPerMinute: { type: 'integer', minimum: 0, default: 6000, description: 'Per partner organization, on the federation listener.' },
+            federationPerSecond: { type: 'integer', minimum: 0, default: 0, description: 'Per partner organization, on the federation listener, in one-second windows (Retry-After: 1), instead of federationPerMinute; 0 = use federationPerMinute.' },
             localPerMinute: { type: 'integer', minimum: 0, default: 6000, description: 'Per bearer token (or client address without one), on the local listener.' },
           },
         },
@@ -207,7 +208,7 @@ export interface NodeConfig {
     readonly manifestBytes: number
     readonly jsonBodyBytes: number
     readonly requestTimeoutMs: number
-    readonly rateLimit: { readonly federationPerMinute: number; readonly localPerMinute: number }
+    readonly rateLimit: { readonly federationPerMinute: number; readonly federationPerSecond: number; readonly localPerMinute: number }
   }
   readonly metrics: { readonly enabled: boolean }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }

@@ -67,7 +67,8 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   app.decorateRequest('peer', null)
   app.addHook('onRequest', identifyPeer(ctx))
   // spec: CW-FED-012 — per partner organization, after the peer is identified.
-  await installRateLimit(app, { perMinute: ctx.config.limits.rateLimit.federationPerMinute, key: (request) => `peer:${peerOf(request).org}` })
+  const { federationPerMinute, federationPerSecond } = ctx.config.limits.rateLimit
+  await installRateLimit(app, { perMinute: federationPerMinute, perSecond: federationPerSecond, key: (request) => `peer:${peerOf(request).org}` })
   if (observer !== undefined) {
     app.addHook('onResponse', async (request, reply) => {
       if (request.peer !== null && reply.statusCode < 400 && reply.raw.writableFinished) observer.peerSucceeded(request.peer.org)

@@ -42,7 +42,21 @@ export function asCasewayError(error: unknown): { error: CasewayError; internal:
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: CasewayError): FastifyReply {
   const problem = toProblem(error, request.url.split('?')[0])
+  if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) drainAfterAnswer(reply, request)
   return reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).send(problem)
+}
+
+/**
+ * spec: CW-FED-013 — a body over the limit is answered 413 while the client may still be
+ * sending. fastify marks that answer `Connection: close`, and closing a socket with unread
+ * bytes arriving resets it, which can destroy the answer before the client reads it. Instead
+ * the connection is kept: the rest of the body is read and discarded (the request stream keeps
+ * flowing with no listener; Node's HTTP parser keeps the framing) and the connection serves
+ * the next request, or is closed by the request deadline (`requestTimeoutMs`, CW-FED-011).
+ */
+function drainAfterAnswer(reply: FastifyReply, request: FastifyRequest): void {
+  reply.removeHeader('connection')
+  request.raw.resume()
 }
 
 /**

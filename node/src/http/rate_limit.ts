@@ -1,6 +1,6 @@
 /**
  * Request rate limits for both listeners, with `@fastify/rate-limit`: a fixed one-minute
- * window per key. The federation listener keys by the verified peer organization
+ * window per key, or a one-second window (`Retry-After: 1`) where a per-second limit is set. The federation listener keys by the verified peer organization
  * (CW-FED-012), the local listener by bearer token (or client address without one).
  *
  * The limiter is an instance-wide `onRequest` hook added where the caller calls
@@ -17,16 +17,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { RequestError } from '#protocol'
 
 export interface RateLimitOptions {
-  /** Requests per key and minute; 0 = no limit (nothing is installed). */
+  /** Requests per key and minute; 0 = no limit. */
   perMinute: number
+  /** Requests per key and second instead (a one-second window, `Retry-After: 1`); 0 or absent = use `perMinute`. */
+  perSecond?: number
   /** The key of a request (the hook runs after the `onRequest` hooks added before it). */
   key(request: FastifyRequest): string
 }
 
-const WINDOW_MS = 60_000
-
 export async function installRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
-  if (options.perMinute === 0) return
+  // One limiter per request: @fastify/rate-limit runs only the first of several on a request.
+  const window = (options.perSecond ?? 0) > 0 ? { max: options.perSecond!, ms: 1_000, unit: 'second' } : { max: options.perMinute, ms: 60_000, unit: 'minute' }
+  if (window.max === 0) return
   await app.register(rateLimit, {
     global: false,
     // Only Retry-After: the other x-ratelimit-* headers would tell a client the budget of its key.
@@ -34,10 +36,10 @@ export async function installRateLimit(app: FastifyInstance, options: RateLimitO
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
   })
   const limit = app.rateLimit({
-    max: options.perMinute,
-    timeWindow: WINDOW_MS,
+    max: window.max,
+    timeWindow: window.ms,
     keyGenerator: options.key,
-    errorResponseBuilder: (_request, context) => new RequestError('CW_ERR_RATE_LIMITED', `more than ${context.max} requests per minute; retry in ${context.after}`),
+    errorResponseBuilder: (_request, context) => new RequestError('CW_ERR_RATE_LIMITED', `more than ${context.max} requests per ${window.unit}; retry in ${context.after}`),
   })
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.rateLimit === false) return

@@ -97,6 +97,14 @@ export async function revokeShare(ctx: NodeContext, shareId: string, options: Re
   return { share: await getShare(ctx, shareId), revoked: changed }
 }
 
+/**
+ * spec: CW-SIG-014 — a revocation expires no later than the share it ends (the share's expiry,
+ * the last grant's exp, which the share's `expiresAt` is), and after `iat` (CW-SIG-011).
+ */
+function revocationExpiry(share: OutboundShareRecord, iat: number): number {
+  return Math.max(iat + 1, Math.min(iat + REVOCATION_LIFETIME_SECONDS, share.expiresAt))
+}
+
 /** spec: CW-REV-001 — signed by us, addressed to the share's partner. */
 async function signShareRevocation(ctx: NodeContext, share: OutboundShareRecord, revokedAt: number, reason: string | null): Promise<string> {
   const iat = seconds(ctx)
@@ -105,7 +113,7 @@ async function signShareRevocation(ctx: NodeContext, share: OutboundShareRecord,
     iss: ctx.identity.org,
     aud: share.partnerOrg,
     iat,
-    exp: iat + REVOCATION_LIFETIME_SECONDS,
+    exp: revocationExpiry(share, iat),
     jti: randomUUID(),
     share: share.id,
     revokedAt: Math.min(revokedAt, iat),
@@ -124,7 +132,15 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
     const log = ctx.log.child({ peerOrg: share.partnerOrg, shareId: share.id })
     const stored = payloadOf(job.payload, share)
     const now = seconds(ctx)
-    const jws = expiryOf(stored.jws) - now > REFRESH_MARGIN_SECONDS ? stored.jws : await signShareRevocation(ctx, share, stored.revokedAt, stored.reason)
+    // spec: CW-REV-005 — a revocation cannot outlive the share (CW-SIG-014): once the share has
+    // expired the partner has removed access on its own, and there is nothing left to send.
+    if (share.expiresAt <= now) {
+      log.info('share expired: revocation no longer sent')
+      return
+    }
+    // Signed afresh when about to expire — unless a fresh one would expire no later (a short share).
+    const held = expiryOf(stored.jws)
+    const jws = held - now > REFRESH_MARGIN_SECONDS || held >= revocationExpiry(share, now) ? stored.jws : await signShareRevocation(ctx, share, stored.revokedAt, stored.reason)
     try {
       const partner = await ctx.store.getPartner(share.partnerOrg)
       // An admin may enable the partner again: retry.

@@ -43,6 +43,21 @@ t.test('each partner organization has its own request budget; beyond it 429 CW_E
   t.equal((await rawRequest(healthz, asCharlie)).status, 429, 'until it spends it too')
 })
 
+// spec: CW-FED-012
+t.test('a per-second budget instead of the minute one: 429 with Retry-After 1, served again a second later', async (t) => {
+  const node = await startTestNode(t, alpha, { limits: { rateLimit: { federationPerSecond: 2 } } })
+  await node.addPartner(bravo)
+  const healthz = `${node.url}/federation/v1/healthz`
+  const asBravo = { ca: alpha.caPem, cert: bravo.identity.tls.cert, key: bravo.identity.tls.key }
+  const answers = await Promise.all(Array.from({ length: 4 }, () => rawRequest(healthz, asBravo)))
+  const limited = answers.filter((answer) => answer.status === 429)
+  t.ok(limited.length >= 1 && answers.filter((answer) => answer.status === 200).length <= 2, `at most 2 a second: ${answers.map((answer) => answer.status).join(', ')}`)
+  t.equal(limited[0]!.headers['retry-after'], '1')
+  t.match(limited[0]!.json(), { code: 'CW_ERR_RATE_LIMITED', detail: /per second/ })
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  t.equal((await rawRequest(healthz, asBravo)).status, 200, 'served again after Retry-After')
+})
+
 t.test('the default budget (6000 a minute) is far above a normal exchange', async (t) => {
   const node = await startTestNode(t, alpha)
   await node.addPartner(bravo)

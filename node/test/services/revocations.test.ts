@@ -72,7 +72,9 @@ t.test('revoking marks the share revoked, refuses its chunks at once and queues 
   const jws = stored[0]!.payload['jws'] as string
   const { revocation } = await verifyRevocation(jws, { trustAnchors: [{ certificate: ctx.identity.caCertificate, org: ctx.identity.org }], audience: 'county-da', currentDate: now })
   t.match(revocation, { iss: ctx.identity.org, aud: 'county-da', share: share.id, revokedAt: seconds(), reason: 'Sent to the wrong agency' })
-  t.ok(revocation.exp >= seconds() + 29 * 86_400, 'valid for about 30 days')
+  // spec: CW-SIG-014 — valid for 30 days, but never beyond the share's expiry.
+  t.equal(revocation.exp, Math.min(seconds() + 30 * 86_400, share.expiresAt), 'valid for 30 days or until the share expires, whichever is first')
+  t.ok(revocation.exp <= share.expiresAt, 'no later than the share')
 
   t.match(tc.events.at(-1), { type: 'share.revoked', caseId, shareId: share.id, partner: 'county-da', actor: { kind: 'user', id: 'alice' }, derivedFrom: null })
 

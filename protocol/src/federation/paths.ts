@@ -9,6 +9,12 @@
 /** Media type of a signed object's body: the compact JWS as the whole body (SPEC.md §16). */
 export const JOSE_MEDIA_TYPE = 'application/jose'
 
+/**
+ * CW-FED-011: the longest a node waits for a client's TLS handshake, and then for its complete
+ * request headers, before it closes the connection. A client that needs longer is too slow.
+ */
+export const SLOW_CLIENT_BOUND_SECONDS = 60
+
 const segment = encodeURIComponent
 
 /** EP-1..EP-9: request paths, with path parameters percent-encoded. */

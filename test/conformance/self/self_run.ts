@@ -33,6 +33,8 @@ export interface SelfRunOptions {
   write?: (text: string) => void
   /** Keep the temporary directories (for a post-mortem). */
   keep?: boolean
+  /** Settings of the node under test instead of {@link SELF_NODE_SETTINGS} (each section replaces the default one). */
+  nodeSettings?: Record<string, Record<string, unknown>>
 }
 
 export async function selfRun(options: SelfRunOptions = {}): Promise<RunReport> {
@@ -41,7 +43,7 @@ export async function selfRun(options: SelfRunOptions = {}): Promise<RunReport> 
   try {
     const listenPort = await freePort()
     const harness = await initHarness({ dir: join(root, 'harness'), endpoint: `https://127.0.0.1:${listenPort}` })
-    node = await startOurNode({ dir: join(root, 'node'), settings: SELF_NODE_SETTINGS, ...(options.env === undefined ? {} : { env: options.env }) })
+    node = await startOurNode({ dir: join(root, 'node'), settings: { ...SELF_NODE_SETTINGS, ...options.nodeSettings }, ...(options.env === undefined ? {} : { env: options.env }) })
     await pairWithHarness(node, harness)
     return await runConformance({
       orgDir: harness.dir,
