@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { createReadStream } from 'node:fs'
 import { copyFile, mkdir, mkdtemp } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -27,9 +28,8 @@ import { createBaselinePki, runBaseline, type BaselinePki, type BaselineResult }
 import { chainRun } from './lib/chain.ts'
 import { installCleanup, removeDir, trackDir } from './lib/cleanup.ts'
 import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
-import { rateLimitWaitCount } from './lib/api.ts'
 import { progress } from './lib/log.ts'
-import { shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, type NodePair } from './lib/node_pair.ts'
+import { rateLimitWaitCount, shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, type NodePair } from './lib/node_pair.ts'
 import { readPhases, type Phases } from './lib/phases.ts'
 import { cpuMs, peakRssMb, sleep } from './lib/proc.ts'
 
@@ -111,21 +111,14 @@ async function keepLogs(pair: NodePair, run: string): Promise<void> {
 }
 
 async function createCase(pair: NodePair, title: string): Promise<string> {
-  return (await pair.a.api.post<{ id: string }>('/api/v1/cases', { fields: { title } })).id
-}
-
-interface ExternalCaseSummary {
-  id: string
-  shareId: string
-  status: string
+  return (await pair.a.api.createCase({ title })).id
 }
 
 /** B shows the share as a complete external case holding exactly `digests`. */
 async function checkReceived(pair: NodePair, shareId: string, digests: string[]): Promise<void> {
-  const { externalCases } = await pair.b.api.get<{ externalCases: ExternalCaseSummary[] }>('/api/v1/external-cases')
-  const summary = externalCases.find((candidate) => candidate.shareId === shareId)
+  const summary = (await pair.b.api.listExternalCases()).find((candidate) => candidate.shareId === shareId)
   if (summary === undefined || summary.status !== 'complete') throw new Error(`B has no complete external case for share ${shareId}`)
-  const detail = await pair.b.api.get<{ evidence: Array<{ digest: string }> }>(`/api/v1/external-cases/${summary.id}`)
+  const detail = await pair.b.api.getExternalCase(summary.id)
   const received = detail.evidence.map((item) => item.digest).sort()
   const expected = [...digests].sort()
   if (received.length !== expected.length || received.some((digest, index) => digest !== expected[index])) {
@@ -154,9 +147,8 @@ async function casewayTransfer(file: GeneratedFile, dir: string, run: string): P
     const caseId = await createCase(pair, `Bench transfer ${run}`)
     progress(`caseway ${run}: uploading ${file.size / MiB} MiB to A (not timed)`)
     const uploadStart = performance.now()
-    const evidence = await pair.a.api.upload<{ id: string; size: number; digest: string }>(
-      `/api/v1/cases/${caseId}/evidence?${new URLSearchParams({ name: `bench-${run}.bin`, category: 'video', mediaType: 'video/mp4' })}`,
-      { file: file.path, size: file.size },
+    const evidence = await pair.a.api.uploadEvidence(caseId, { name: `bench-${run}.bin`, category: 'video', mediaType: 'video/mp4' }, () =>
+      createReadStream(file.path, { highWaterMark: MiB }),
     )
     const uploadMs = performance.now() - uploadStart
     if (evidence.size !== file.size || evidence.digest !== file.digest) {
@@ -167,7 +159,7 @@ async function casewayTransfer(file: GeneratedFile, dir: string, run: string): P
     const cpuBefore = { sender: await cpuMs(pair.a.pid), receiver: await cpuMs(pair.b.pid) }
     const since = Date.now()
     const start = performance.now()
-    const share = await pair.a.api.post<{ id: string }>('/api/v1/shares', { caseId, partnerOrg: pair.b.org, scope: 'case' })
+    const share = await pair.a.api.createShare({ caseId, partnerOrg: pair.b.org, scope: 'case' })
     await waitDelivered(pair.a.api, share.id, POLL_MS)
     const ms = performance.now() - start
     const cpu = { sender: (await cpuMs(pair.a.pid)) - cpuBefore.sender, receiver: (await cpuMs(pair.b.pid)) - cpuBefore.receiver }
@@ -278,14 +270,13 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
     progress(`manifest: sharing ${ITEMS} items A → B as an evidence share (timed until B's external case lists them all)`)
     const since = Date.now()
     const start = performance.now()
-    const share = await pair.a.api.post<{ id: string }>('/api/v1/shares', { caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds })
+    const share = await pair.a.api.createShare({ caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds })
     let visibleMs: number | undefined
     let externalId = ''
     for (;;) {
-      const { externalCases } = await pair.b.api.get<{ externalCases: ExternalCaseSummary[] }>('/api/v1/external-cases')
-      const found = externalCases.find((candidate) => candidate.shareId === share.id)
+      const found = (await pair.b.api.listExternalCases()).find((candidate) => candidate.shareId === share.id)
       if (found !== undefined) {
-        const detail = await pair.b.api.get<{ evidence: unknown[] }>(`/api/v1/external-cases/${found.id}`)
+        const detail = await pair.b.api.getExternalCase(found.id)
         if (detail.evidence.length === ITEMS) {
           visibleMs = performance.now() - start
           externalId = found.id
@@ -329,18 +320,13 @@ async function uploadItems(pair: NodePair, caseId: string, from: number, count: 
       const offset = next++
       const index = from + offset
       const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(200, '.') + '\n')
-      const evidence = await pair.a.api.upload<{ id: string }>(`/api/v1/cases/${caseId}/evidence?name=item-${index}.txt&category=document&mediaType=text%2Fplain`, body)
+      const evidence = await pair.a.api.uploadEvidence(caseId, { name: `item-${index}.txt`, category: 'document', mediaType: 'text/plain' }, body)
       ids[offset] = evidence.id
       if ((offset + 1) % 1000 === 0) progress(`manifest: ${offset + 1} items uploaded`)
     }
   }
   await Promise.all(Array.from({ length: UPLOAD_PARALLELISM }, worker))
   return ids
-}
-
-interface UpdatesAvailable {
-  appliedRevision: number
-  updates: Array<{ revision: number; transfer: 'receiving' | 'verified' | 'rejected'; evidence: unknown[] }>
 }
 
 /**
@@ -357,11 +343,11 @@ async function updateRun(
   progress(`update: uploading ${UPDATE_ITEMS} more items to A (not timed)`)
   const added = await uploadItems(pair, caseId, ITEMS, UPDATE_ITEMS)
   const start = performance.now()
-  const revised = await pair.a.api.post<{ revision: number }>(`/api/v1/shares/${shareId}/update`, { evidenceIds: added })
+  const revised = await pair.a.api.updateShare(shareId, added)
   if (revised.revision !== 2) throw new Error(`the update made revision ${revised.revision}, expected 2`)
   progress(`update: revision 2 adds ${UPDATE_ITEMS} items; waiting until B has received and verified it`)
   for (;;) {
-    const available = await pair.b.api.get<UpdatesAvailable>(`/api/v1/external-cases/${externalId}/updates`)
+    const available = await pair.b.api.listUpdates(externalId)
     const pending = available.updates.find((update) => update.revision === 2)
     if (pending?.transfer === 'rejected') throw new Error('B rejected revision 2')
     if (pending?.transfer === 'verified') {
@@ -374,10 +360,10 @@ async function updateRun(
   const receivedMs = performance.now() - start
   progress(`update: B verified revision 2 after ${Math.round(receivedMs)} ms; applying all its updates (timed)`)
   const applyStart = performance.now()
-  const applied = await pair.b.api.post<{ applied: string[]; remaining: number }>(`/api/v1/external-cases/${externalId}/updates/apply`, { revision: 2 })
+  const applied = await pair.b.api.applyUpdates(externalId, 2)
   const applyMs = performance.now() - applyStart
   if (applied.applied.length !== UPDATE_ITEMS || applied.remaining !== 0) throw new Error(`applied ${applied.applied.length} updates (${applied.remaining} remaining), expected ${UPDATE_ITEMS}`)
-  const detail = await pair.b.api.get<{ evidence: unknown[] }>(`/api/v1/external-cases/${externalId}`)
+  const detail = await pair.b.api.getExternalCase(externalId)
   if (detail.evidence.length !== ITEMS + UPDATE_ITEMS) throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${ITEMS + UPDATE_ITEMS}`)
   progress(`update: applied ${UPDATE_ITEMS} updates in ${Math.round(applyMs)} ms`)
   return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs }

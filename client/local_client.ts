@@ -4,7 +4,9 @@
  * speaks only HTTP, so it works against any running node.
  *
  * A refusal (a non-2xx answer) throws a {@link LocalApiError} carrying the problem document's
- * `code`, `status` and `detail` (RFC 9457, SPEC.md CW-ERR-001).
+ * `code`, `status` and `detail` (RFC 9457, SPEC.md CW-ERR-001). A `429 CW_ERR_RATE_LIMITED`
+ * (the node's per-token limit, `limits.rateLimit.localPerMinute`) is a refusal too, unless the
+ * client is told to wait it out (`rateLimitRetries`), as long as its `Retry-After` says.
  *
  * @module
  */
@@ -259,14 +261,17 @@ export class LocalApiError extends Error {
   readonly code: string
   readonly status: number
   readonly problem: Problem | undefined
+  /** Seconds, from the `Retry-After` of a 429. */
+  readonly retryAfter: number | undefined
 
-  constructor(method: string, path: string, status: number, problem: Problem | undefined) {
+  constructor(method: string, path: string, status: number, problem: Problem | undefined, retryAfter?: number) {
     const code = problem?.code ?? `HTTP_${status}`
     super(`${method} ${path}: ${status} ${code}${problem?.detail === undefined ? '' : `: ${problem.detail}`}`)
     this.name = 'LocalApiError'
     this.code = code
     this.status = status
     this.problem = problem
+    this.retryAfter = retryAfter
   }
 }
 
@@ -284,6 +289,13 @@ export interface LocalClientOptions {
   baseUrl: string
   /** A bearer token (`cw_…`). */
   token: string
+  /**
+   * How many times one call waits out a `429` and tries again (default 0: a 429 throws). An
+   * upload is tried again only when its body can be sent again (bytes, or a function making it).
+   */
+  rateLimitRetries?: number
+  /** Called before each such wait, with the seconds waited. */
+  onRateLimited?: (seconds: number) => void
 }
 
 type Body = Uint8Array | AsyncIterable<Uint8Array>
@@ -293,12 +305,18 @@ const API = '/api/v1'
 export class LocalClient {
   readonly baseUrl: string
   readonly #token: string
+  readonly #rateLimitRetries: number
+  readonly #onRateLimited: ((seconds: number) => void) | undefined
 
   constructor(options: LocalClientOptions) {
     if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) throw new TypeError('baseUrl must be an http(s) URL')
     if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('token must be a bearer token')
+    const retries = options.rateLimitRetries ?? 0
+    if (!Number.isSafeInteger(retries) || retries < 0) throw new TypeError('rateLimitRetries must be a non-negative integer')
     this.baseUrl = options.baseUrl.replace(/\/+$/, '')
     this.#token = options.token
+    this.#rateLimitRetries = retries
+    this.#onRateLimited = options.onRateLimited
   }
 
   /** `GET /healthz` (no token). */
@@ -369,21 +387,24 @@ export class LocalClient {
     return this.#json('POST', `/cases/${encodeURIComponent(caseId)}/folders`, parentId === undefined ? { name } : { name, parentId })
   }
 
-  /** Streams `body` as new evidence of `caseId`; the metadata goes in the query. */
-  async uploadEvidence(caseId: string, metadata: EvidenceUpload, body: Body): Promise<Evidence> {
+  /**
+   * Streams `body` as new evidence of `caseId`; the metadata goes in the query. A function
+   * makes the body afresh for each attempt (so that a rate-limited upload can be sent again).
+   */
+  async uploadEvidence(caseId: string, metadata: EvidenceUpload, body: Body | (() => Body)): Promise<Evidence> {
     const query = new URLSearchParams({ name: metadata.name, category: metadata.category })
     if (metadata.mediaType !== undefined) query.set('mediaType', metadata.mediaType)
     if (metadata.folderId !== undefined) query.set('folderId', metadata.folderId)
     if (metadata.doNotDisclose !== undefined) query.set('doNotDisclose', String(metadata.doNotDisclose))
     if (metadata.attachmentOf !== undefined) query.set('attachmentOf', metadata.attachmentOf)
     const path = `/cases/${encodeURIComponent(caseId)}/evidence?${query}`
-    const response = await fetch(this.#url(path), {
-      method: 'POST',
+    const replayable = typeof body === 'function' || body instanceof Uint8Array
+    const response = await this.#send('POST', path, replayable, () => ({
       headers: { ...this.#auth(), 'content-type': 'application/octet-stream' },
       // undici streams an async iterable body; `duplex` is required for a streamed request body.
-      body: body as unknown as NonNullable<RequestInit['body']>,
+      body: (typeof body === 'function' ? body() : body) as unknown as NonNullable<RequestInit['body']>,
       duplex: 'half',
-    } as RequestInit)
+    }))
     if (response.status !== 201) throw await refusal('POST', path, response)
     return (await response.json()) as Evidence
   }
@@ -420,6 +441,11 @@ export class LocalClient {
   /** Applies the selected updates of a pending revision (all when `updateIds` is omitted). */
   applyUpdates(externalCaseId: string, revision: number, updateIds?: string[]): Promise<AppliedUpdates> {
     return this.#json('POST', `/external-cases/${encodeURIComponent(externalCaseId)}/updates/apply`, updateIds === undefined ? { revision } : { revision, updateIds })
+  }
+
+  /** Makes a new revision of a share now; with `evidenceIds`, adds those items to an evidence share. */
+  updateShare(shareId: string, evidenceIds?: string[]): Promise<Share> {
+    return this.#json('POST', `/shares/${encodeURIComponent(shareId)}/update`, evidenceIds === undefined ? {} : { evidenceIds })
   }
 
   /** Shares an external case onward to a further partner (SPEC.md §11). */
@@ -497,9 +523,21 @@ export class LocalClient {
   async #json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = this.#auth()
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const response = await fetch(this.#url(path), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    const response = await this.#send(method, path, true, () => ({ headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }))
     if (!response.ok) throw await refusal(method, path, response)
     return (await response.json()) as T
+  }
+
+  /** One request; a 429 is waited out and sent again (`request()` makes it afresh) while retries are left and it can be. */
+  async #send(method: string, path: string, replayable: boolean, request: () => RequestInit): Promise<Response> {
+    for (let waits = 0; ; waits += 1) {
+      const response = await fetch(this.#url(path), { ...request(), method })
+      if (response.status !== 429 || !replayable || waits >= this.#rateLimitRetries) return response
+      await response.body?.cancel()
+      const seconds = Math.max(0.1, retryAfterOf(response) ?? 1)
+      this.#onRateLimited?.(seconds)
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+    }
   }
 
   #url(path: string): string {
@@ -520,5 +558,13 @@ async function refusal(method: string, path: string, response: Response): Promis
   } catch {
     problem = undefined
   }
-  return new LocalApiError(method, path.split('?')[0]!, response.status, problem)
+  return new LocalApiError(method, path.split('?')[0]!, response.status, problem, retryAfterOf(response))
+}
+
+/** `Retry-After` in seconds, when the answer has one. */
+function retryAfterOf(response: Response): number | undefined {
+  const text = response.headers.get('retry-after')
+  if (text === null) return undefined
+  const seconds = Number(text)
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
 }

@@ -1,21 +1,30 @@
 /**
  * Two real Caseway nodes, A (sender) and B (receiver), each created with `caseway init` and run
  * with `caseway start` as its own child process (`process.execPath bin/caseway.js start …`, so
- * the child's pid is the node itself), listening on 127.0.0.1 only, paired over the local API.
+ * the child's pid is the node itself; started by `testkit/node_process.ts`), listening on
+ * 127.0.0.1 only, paired over the local API (`client/local_client.ts`).
  *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { openSync, closeSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { LocalApi } from './api.ts'
+import type { PartnerBundle } from '#protocol'
+import { LocalClient, type PolicyInput, type Share } from '../../client/local_client.ts'
+import { CASEWAY_BIN, freePorts, startNodeProcess } from '../../testkit/node_process.ts'
 import { stopChild, trackChild } from './cleanup.ts'
-import { commandLine, freePort, peakRssMb, sleep } from './proc.ts'
+import { commandLine, peakRssMb, sleep } from './proc.ts'
 
-export const CASEWAY_BIN = fileURLToPath(new URL('../../bin/caseway.js', import.meta.url))
 const START_TIMEOUT_MS = 60_000
+/** Times one local API call waits out the per-token rate limit before it fails. */
+const RATE_LIMIT_RETRIES = 10
+
+let rateLimitWaits = 0
+
+/** How many times a local API call of the bench waited out a 429 so far (the benchmark reports it). */
+export function rateLimitWaitCount(): number {
+  return rateLimitWaits
+}
 
 export interface NodeOptions {
   /** Extra Node.js options of the node processes (e.g. `--cpu-prof --cpu-prof-dir=…`). */
@@ -27,11 +36,11 @@ export interface NodeOptions {
 export interface RunningNode {
   org: string
   dir: string
-  api: LocalApi
+  api: LocalClient
   pid: number
   child: ChildProcess
   fingerprint: string
-  bundle: unknown
+  bundle: PartnerBundle
   /** The node's JSON log (its stdout). */
   logFile: string
 }
@@ -45,7 +54,7 @@ interface InitializedNode {
 
 /** `caseway init` in `dir`, then binds the federation listener to 127.0.0.1 (instead of 0.0.0.0). */
 async function initNode(dir: string, org: string, name: string, overrides: Record<string, unknown> = {}): Promise<InitializedNode> {
-  const [federationPort, localPort] = [await freePort(), await freePort()]
+  const [federationPort, localPort] = (await freePorts(2)) as [number, number]
   const args = [
     CASEWAY_BIN, 'init', '--org', org, '--name', name, '--dir', dir,
     '--host', '127.0.0.1', '--federation-port', String(federationPort), '--local-port', String(localPort),
@@ -65,43 +74,22 @@ async function initNode(dir: string, org: string, name: string, overrides: Recor
 /** `caseway start --dir …` as a child process; resolves when it prints its local URL. */
 async function startNode(init: InitializedNode, options: NodeOptions): Promise<RunningNode> {
   const logFile = join(init.dir, 'node.log')
-  const logFd = openSync(logFile, 'a')
-  let child: ChildProcess
-  try {
-    child = trackChild(
-      spawn(process.execPath, [...(options.nodeArgs ?? []), CASEWAY_BIN, 'start', '--dir', init.dir], {
-        stdio: ['ignore', logFd, 'pipe'],
-        cwd: init.dir,
-      }),
-    )
-  } finally {
-    closeSync(logFd)
-  }
-  let stderr = ''
-  const local = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`caseway start ${init.org}: no local URL after ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS)
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text
-      const match = /^local\s+(http:\/\/\S+)/m.exec(stderr)
-      if (match !== null) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`caseway start ${init.org} exited ${code ?? signal}: ${stderr.trim()}`))
-    })
+  const started = await startNodeProcess({
+    dir: init.dir,
+    logFile,
+    argv: [...(options.nodeArgs ?? []), CASEWAY_BIN, 'start', '--dir', init.dir],
+    timeoutMs: START_TIMEOUT_MS,
+    onSpawn: (child) => void trackChild(child),
   })
-  const pid = child.pid!
+  const pid = started.pid
   const argv = await commandLine(pid)
   if (argv[0] !== process.execPath || !argv.includes(CASEWAY_BIN) || !argv.includes('start')) {
     throw new Error(`pid ${pid} is not the node process: ${argv.join(' ')}`)
   }
-  const bundle: unknown = JSON.parse(await readFile(join(init.dir, 'pki', 'partner-bundle.json'), 'utf8'))
-  const api = new LocalApi(local, init.token)
-  await api.get('/healthz')
-  return { org: init.org, dir: init.dir, api, pid, child, fingerprint: init.fingerprint, bundle, logFile }
+  const bundle = JSON.parse(await readFile(join(init.dir, 'pki', 'partner-bundle.json'), 'utf8')) as PartnerBundle
+  const api = new LocalClient({ baseUrl: started.localUrl, token: init.token, rateLimitRetries: RATE_LIMIT_RETRIES, onRateLimited: () => void (rateLimitWaits += 1) })
+  await api.healthz()
+  return { org: init.org, dir: init.dir, api, pid, child: started.child, fingerprint: init.fingerprint, bundle, logFile }
 }
 
 export interface NodePair {
@@ -113,7 +101,7 @@ export interface NodePair {
   idleRss: { sender: number; receiver: number }
 }
 
-export const BENCH_POLICY = {
+export const BENCH_POLICY: PolicyInput = {
   name: 'Bench: view, download and apply updates',
   permissions: { view: true, download: true, import: false, applyUpdates: true, shareOnward: { allowed: false, maxDepth: 0 } },
   content: { caseFields: ['title'], evidenceCategories: ['video', 'document'], attachments: false },
@@ -128,10 +116,10 @@ export async function startPair(dir: string, options: NodeOptions = {}): Promise
     initNode(join(dir, 'b'), 'bench-receiver', 'Bench Receiver', options.config),
   ])
   const [a, b] = await Promise.all([startNode(initA, options), startNode(initB, options)])
-  await a.api.post('/api/v1/partners', { bundle: b.bundle, fingerprint: b.fingerprint })
-  await b.api.post('/api/v1/partners', { bundle: a.bundle, fingerprint: a.fingerprint })
-  const policy = await a.api.post<{ id: string }>('/api/v1/policies', BENCH_POLICY)
-  await a.api.put(`/api/v1/partners/${b.org}/policy`, { policyId: policy.id })
+  await a.api.importPartner(b.bundle, b.fingerprint)
+  await b.api.importPartner(a.bundle, a.fingerprint)
+  const policy = await a.api.createPolicy(BENCH_POLICY)
+  await a.api.assignPolicy(b.org, policy.id)
   const idleRss = { sender: await peakRssMb(a.pid), receiver: await peakRssMb(b.pid) }
   return { a, b, policyId: policy.id, idleRss }
 }
@@ -148,19 +136,12 @@ export async function stopPair(pair: NodePair): Promise<{ sender: number; receiv
   return { sender, receiver }
 }
 
-interface Share {
-  id: string
-  status: string
-  statusCode: string | null
-  statusDetail: string | null
-}
-
 /** Polls A's share every `intervalMs` until it is delivered; throws on rejected. */
-export async function waitDelivered(api: LocalApi, shareId: string, intervalMs = 50, timeoutMs = 3_600_000): Promise<Share> {
+export async function waitDelivered(api: LocalClient, shareId: string, intervalMs = 50, timeoutMs = 3_600_000): Promise<Share> {
   const deadline = Date.now() + timeoutMs
   let lastFailure = ''
   for (;;) {
-    const share = await api.get<Share>(`/api/v1/shares/${shareId}`)
+    const share = await api.getShare(shareId)
     if (share.status === 'delivered') return share
     if (share.status === 'rejected' || share.status === 'revoked' || share.status === 'expired') {
       throw new Error(`share ${shareId} ended ${share.status}: ${share.statusCode} ${share.statusDetail}`)

@@ -1,6 +1,5 @@
-/** Process and port helpers (Linux /proc). @module */
+/** Process helpers (Linux /proc). @module */
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 
 /** Peak resident set size (`VmHWM`) of process `pid`, in MiB. */
 export async function peakRssMb(pid: number): Promise<number> {
@@ -13,19 +12,6 @@ export async function peakRssMb(pid: number): Promise<number> {
 /** The command line of process `pid` (arguments joined by spaces). */
 export async function commandLine(pid: number): Promise<string[]> {
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((part) => part.length > 0)
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -10,7 +10,7 @@ import { partnerActor, userActor } from '../../node/src/events.ts'
 import { initNode } from '../../node/src/init_node.ts'
 import { FEDERATION_AUDIT_CASE, auditSubscriber, verifyAuditChain } from '../../node/src/audit/audit_trail.ts'
 import { openSqliteMetadataStore } from '../../node/src/store/sqlite/sqlite_metadata_store.ts'
-import { tamper } from '../../node/test/helpers/audit.ts'
+import { tamper } from '../../node/test/support/audit.ts'
 import { caseway, lines } from '../support/cli.ts'
 
 const root = t.testdir()

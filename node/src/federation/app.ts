@@ -147,7 +147,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
 
   // EP-6..EP-9 — spec: CW-CTL-001 — only when the operator enabled them; otherwise unknown paths.
   if (ctx.config.conformance.control) {
-    app.log.warn('conformance control endpoints enabled — test deployments only')
+    app.log.warn({ conformanceControl: true }, 'conformance control endpoints enabled — test deployments only')
     await app.register(conformanceControl, { ctx })
   }
 }

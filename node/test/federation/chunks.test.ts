@@ -6,11 +6,13 @@
 import t from 'tap'
 import { digestBytes } from '#protocol'
 import { selectRange } from '../../src/sending/serve_chunk.ts'
-import { createTestOrg, startTestNode, type TestOrg } from './helpers/fixture.ts'
-import { rawRequest, type RawResponse } from './helpers/https.ts'
-import { evidence, nowSeconds, signedManifest, storeOutbound } from './helpers/manifests.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { startTestNode } from '../support/federation_node.ts'
+import { rawRequest, type RawResponse } from '../support/mtls.ts'
+import { evidence, nowSeconds, signedManifest } from '../../../testkit/fixtures/manifests.ts'
+import { storeOutbound } from '../support/outbound.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 
 // alpha sends; bravo and charlie are its partners; the share goes to bravo.
 const node = await startTestNode(t, alpha)

@@ -23,14 +23,16 @@ import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { createShare } from '../../src/sending/share_case.ts'
 import { assignPolicy } from '../../src/partners/partners.ts'
 import { createPolicy } from '../../src/partners/policies.ts'
-import { createTestOrg, eventually, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
-import { rawRequest, type RawResponse } from './helpers/https.ts'
-import { widePolicy } from './helpers/manifests.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { FEDERATION, testPolicy } from '../../../testkit/fixtures/policies.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { startTestNode, type TestNode } from '../support/federation_node.ts'
+import { rawRequest, type RawResponse } from '../support/mtls.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 
 /** A policy that leaves out attachments and the `audio` category; shares `title` and `summary`. */
-const narrowPolicy = (): SharingPolicy => widePolicy({ evidenceCategories: ['photo', 'document'], attachments: false })
+const narrowPolicy = (): SharingPolicy => testPolicy(FEDERATION, { content: { evidenceCategories: ['photo', 'document'], attachments: false } })
 
 interface Pair {
   sender: TestNode
@@ -72,10 +74,10 @@ function refused(t: Test, response: RawResponse, status: number, code: string, a
 }
 
 function inboundOf(receiver: TestNode, shareId: string, check: (status: string) => boolean, what: string) {
-  return eventually(async () => {
+  return waitFor(what, async () => {
     const inbound = await receiver.store.findInboundShare('alpha', shareId)
     return inbound !== undefined && check(inbound.status) ? inbound : undefined
-  }, 20_000, what)
+  }, { timeoutMs: 20_000, intervalMs: 25 })
 }
 
 // spec: CW-CTL-001
@@ -95,7 +97,7 @@ t.test('off by default: the control paths are unknown (404 CW_ERR_NOT_FOUND), th
 
 // spec: CW-CTL-001
 t.test('enabled, the node says so once at start-up, as a warning', async (t) => {
-  const lines: Array<{ level: number; msg: string }> = []
+  const lines: Array<{ level: number; conformanceControl?: unknown }> = []
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line))
@@ -109,9 +111,10 @@ t.test('enabled, the node says so once at start-up, as a warning', async (t) => 
     await server.app.ready()
     await server.app.close()
   }
-  const warnings = lines.filter((line) => line.msg === 'conformance control endpoints enabled — test deployments only')
+  const warnings = lines.filter((line) => line.conformanceControl === true)
   t.equal(warnings.length, 1, 'one line, for the node that enabled them')
   t.equal(warnings[0]?.level, 40, 'at level warn')
+  t.equal(lines.filter((line) => line.level >= 40).length, 1, 'and no other warning')
 })
 
 // spec: CW-CTL-002, CW-CTL-003, CW-POL-002, CW-POL-004, CW-REVN-001, CW-REV-004, CW-LOC-001
@@ -154,7 +157,7 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
   t.same(inbound.manifest.case.fields, { title: 'Control case' })
   t.same(inbound.manifest.evidence.map((item) => [item.name, item.size]), [['item-0.bin', 70_000], ['item-4.bin', 0]])
   t.equal(inbound.manifest.exp - inbound.manifest.iat, 3600)
-  await eventually(async () => ((await sender.store.getOutboundShare(shareId))?.status === 'delivered' ? true : undefined), 10_000, 'delivered')
+  await waitFor('delivered', async () => ((await sender.store.getOutboundShare(shareId))?.status === 'delivered' ? true : undefined), { timeoutMs: 10_000, intervalMs: 25 })
 
   // EP-8: two items, one revision; the do-not-disclose one is left out of it.
   const added = await post(sender, bravo, FEDERATION_PATHS.controlEvidence(shareId), {
@@ -164,10 +167,10 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
   t.doesNotThrow(() => assertControlRevisionAnswer(added.json()))
   t.same(added.json(), { share: shareId, revision: 2 })
   t.equal((await sender.store.getOutboundShare(shareId))?.revision, 2, 'one revision for both items')
-  const second = await eventually(async () => {
+  const second = await waitFor('revision 2 verified at the receiver', async () => {
     const row = await receiver.store.getInboundRevision(inbound.id, 2)
     return row?.transfer === 'verified' ? row : undefined
-  }, 20_000, 'revision 2 verified at the receiver')
+  }, { timeoutMs: 20_000, intervalMs: 25 })
   t.same(second.manifest.evidence.map((item) => [item.name, item.size]), [['item-0.bin', 70_000], ['item-4.bin', 0], ['item-0.bin', 2000]])
   t.equal(second.manifest.share.previous, inbound.manifestDigest, 'revision 2 follows revision 1')
   // Items the policy leaves out change nothing the share carries: no revision.

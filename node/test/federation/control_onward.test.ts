@@ -18,16 +18,18 @@ import { assignPolicy } from '../../src/partners/partners.ts'
 import { createPolicy } from '../../src/partners/policies.ts'
 import { revokeShare } from '../../src/revocation/revoke_share.ts'
 import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
-import { createTestOrg, eventually, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
-import { rawRequest, type RawResponse } from './helpers/https.ts'
-import { widePolicy } from './helpers/manifests.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { startTestNode, type TestNode } from '../support/federation_node.ts'
+import { rawRequest, type RawResponse } from '../support/mtls.ts'
+import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
 /** Onward sharing allowed `maxDepth` hops (to any partner unless `partners`). */
 function onwardPolicy(maxDepth: number, partners?: string[]): SharingPolicy {
-  const wide = widePolicy()
+  const wide = testPolicy(FEDERATION)
   return {
     ...wide,
     id: `policy-onward-${maxDepth}`,
@@ -54,10 +56,10 @@ async function deliver(a: TestNode, b: TestNode, policy: SharingPolicy) {
 }
 
 function inboundAt(node: TestNode, from: string, shareId: string, check: (status: string) => boolean, what: string): Promise<InboundShareRecord> {
-  return eventually(async () => {
+  return waitFor(what, async () => {
     const found = await node.store.findInboundShare(from, shareId)
     return found !== undefined && check(found.status) ? found : undefined
-  }, 20_000, what)
+  }, { timeoutMs: 20_000, intervalMs: 25 })
 }
 
 /** POST `body` (JSON) to `node` as `as` (its TLS identity). */
@@ -138,7 +140,7 @@ t.test('EP-9 at the last hop the policy allows: the onward policy allows no more
   refused(t, await post(b, alpha, FEDERATION_PATHS.controlEvidence(onwardId), { items: [{ size: 1, category: 'photo' }] }), 404, 'CW_ERR_NOT_FOUND')
   const revoked = await post(b, alpha, FEDERATION_PATHS.controlRevoke(onwardId), {})
   t.same(revoked.json(), { share: onwardId, status: 'revoked' })
-  await eventually(async () => ((await a.store.getInboundShare(back.id))?.status === 'revoked' ? true : undefined), 20_000, 'alpha to take the revocation')
+  await waitFor('alpha to take the revocation', async () => ((await a.store.getInboundShare(back.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 20_000, intervalMs: 25 })
   t.equal((await b.store.getInboundShare(inbound.id))?.status, 'complete', "alpha's own share stays")
 })
 
@@ -146,7 +148,7 @@ t.test('EP-9 at the last hop the policy allows: the onward policy allows no more
 t.test("EP-9 refusals: a share the caller never sent is 404; a policy without onward sharing is the node's own 403", async (t) => {
   const { a, b } = await pair(t)
   await b.addPartner(charlie)
-  const { share } = await deliver(a, b, widePolicy())
+  const { share } = await deliver(a, b, testPolicy(FEDERATION))
 
   const unknown = refused(t, await post(b, alpha, FEDERATION_PATHS.controlShareOnward('no-such-share'), {}), 404, 'CW_ERR_NOT_FOUND')
   // charlie, an enabled partner, names alpha's share: not a share charlie sent — the same answer.

@@ -15,10 +15,14 @@ import { getExternalCase, openExternalEvidence } from '../../src/receiving/exter
 import { createShare } from '../../src/sending/share_case.ts'
 import { assignPolicy } from '../../src/partners/partners.ts'
 import { createPolicy } from '../../src/partners/policies.ts'
-import { CHUNK_SIZE, createTestOrg, eventually, partnerRecordOf, startTestNode, type TestNode, type TestNodeOptions, type TestOrg } from './helpers/fixture.ts'
-import { evidence, signedManifest, storeOutbound, widePolicy } from './helpers/manifests.ts'
+import { CHUNK_SIZE, evidence, signedManifest } from '../../../testkit/fixtures/manifests.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { partnerRecordOf, startTestNode, type TestNode, type TestNodeOptions } from '../support/federation_node.ts'
+import { storeOutbound } from '../support/outbound.ts'
+import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 
-const [alpha, bravo] = (await Promise.all(['alpha', 'bravo'].map(createTestOrg))) as [TestOrg, TestOrg]
+const [alpha, bravo] = (await createTestOrgs(['alpha', 'bravo'])) as [TestOrg, TestOrg]
 /** A user of the receiving agency: the shares name the entire agency (the default recipients). */
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
@@ -71,7 +75,7 @@ async function pair(t: Test): Promise<Pair> {
   const [sender, receiver] = await Promise.all([startTestNode(t, alpha, senderOptions), startTestNode(t, bravo, { runJobs: true })])
   await sender.addPartner(bravo, receiver.url)
   await receiver.addPartner(alpha, sender.url)
-  const policy = await createPolicy(sender.ctx, widePolicy())
+  const policy = await createPolicy(sender.ctx, testPolicy(FEDERATION))
   await assignPolicy(sender.ctx, 'bravo', policy.id)
   const created = await createCase(sender.ctx, { fields: { title: 'Burglary at 12 Elm St', summary: 'Back door forced' } })
   return { sender, receiver, served: served!, caseId: created.id }
@@ -89,10 +93,10 @@ async function sha256(stream: AsyncIterable<unknown>): Promise<string> {
 
 /** Waits until the sender's share has left processing, and returns it. */
 function settled(sender: TestNode, shareId: string) {
-  return eventually(async () => {
+  return waitFor(`share ${shareId} to settle`, async () => {
     const share = await sender.store.getOutboundShare(shareId)
     return share?.status === 'delivered' || share?.status === 'rejected' ? share : undefined
-  }, 20_000, `share ${shareId} to settle`)
+  }, { timeoutMs: 20_000, intervalMs: 25 })
 }
 
 // spec: CW-FED-003, CW-FED-007, CW-FED-008, CW-REC-002, CW-REC-003, CW-FMT-003
@@ -198,10 +202,10 @@ t.test("an offer the partner refuses marks the share rejected with the partner's
 
   const done = await settled(sender, signed.manifest.share.id)
   t.match(done, { status: 'rejected', statusCode: 'CW_ERR_POLICY_VIOLATION' })
-  const jobs = await eventually(async () => {
+  const jobs = await waitFor('condition', async () => {
     const list = await sender.store.listJobs(signed.manifest.share.id)
     return list.every((job) => job.state === 'dead') ? list : undefined
-  })
+  }, { timeoutMs: 10_000, intervalMs: 25 })
   t.match(jobs, [{ kind: 'offer', state: 'dead', attempts: 1 }], 'not retried')
 })
 
@@ -213,10 +217,10 @@ t.test('an unreachable partner leaves the share failed and the offer retrying', 
   await upload(sender, caseId, 'note.txt', randomBytes(100), 'document')
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'case', createdBy: 'tester' })
 
-  const failed = await eventually(async () => {
+  const failed = await waitFor('condition', async () => {
     const current = await sender.store.getOutboundShare(share.id)
     return current?.status === 'failed' ? current : undefined
-  })
+  }, { timeoutMs: 10_000, intervalMs: 25 })
   t.match(failed, { status: 'failed', statusCode: /ECONNREFUSED/ })
   const [job] = await sender.store.listJobs(share.id)
   t.match(job, { kind: 'offer', state: /pending|running/, lastError: /ECONNREFUSED/ })

@@ -5,14 +5,11 @@
 import t from 'tap'
 import { PeerRefusal } from '../../src/peer/errors.ts'
 import { RECEIPT_MAX_BYTES } from '../../src/sending/accept_receipt.ts'
-import { clientFor, createTestOrg, startTestNode } from './helpers/fixture.ts'
-import { rawRequest } from './helpers/https.ts'
+import { clientFor, startTestNode } from '../support/federation_node.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { rawRequest } from '../support/mtls.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [
-  Awaited<ReturnType<typeof createTestOrg>>,
-  Awaited<ReturnType<typeof createTestOrg>>,
-  Awaited<ReturnType<typeof createTestOrg>>,
-]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 
 // spec: CW-FED-012
 t.test('each partner organization has its own request budget; beyond it 429 CW_ERR_RATE_LIMITED with Retry-After', async (t) => {

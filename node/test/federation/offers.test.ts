@@ -6,12 +6,14 @@ import t, { type Test } from 'tap'
 import { canonicalJson, onwardGrant, originGrant, signGrant, type CaseManifest } from '#protocol'
 import { signPayloadBytes } from '../../../conformance/src/raw_jws.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
-import { PeerRefusal } from '../../src/peer/errors.ts'
-import { clientFor, createTestOrg, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
-import { rawRequest } from './helpers/https.ts'
-import { evidence, nowSeconds, signedManifest, widePolicy } from './helpers/manifests.ts'
+import { refusalOf } from '../support/refusals.ts'
+import { clientFor, startTestNode, type TestNode } from '../support/federation_node.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { rawRequest } from '../support/mtls.ts'
+import { evidence, nowSeconds, signedManifest } from '../../../testkit/fixtures/manifests.ts'
+import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 
 /** alpha's node with bravo and charlie as partners, and bravo's client towards it. */
 async function receiver(t: Test) {
@@ -21,14 +23,6 @@ async function receiver(t: Test) {
   return { node, fromBravo: clientFor(t, node, bravo), alphaAsPartner: node.asPartner() }
 }
 
-async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof PeerRefusal)) throw new Error(`expected a PeerRefusal, got ${String(error)}`)
-  return error
-}
 
 /** Nothing of a refused offer is stored: no external case, no job. */
 async function assertNothingStored(t: Test, node: TestNode): Promise<void> {
@@ -61,7 +55,7 @@ t.test('an accepted offer is stored, queues the pull and lists the chunks still 
     manifestDigest: signed.digest,
     manifestJws: signed.jws,
     expiresAt: signed.manifest.exp,
-    policy: widePolicy(),
+    policy: testPolicy(FEDERATION),
     receiptJws: null,
   })
   const jobs = await node.store.listJobs(inbound!.id)
@@ -179,10 +173,10 @@ t.test('an onward share that widens its parent policy is refused', async (t) => 
   const iat = nowSeconds()
   const photo = await evidence('ev-photo', 1000)
   // charlie (originator) → bravo: no download; bravo → alpha: download. Widened.
-  const parentPolicy = widePolicy()
+  const parentPolicy = testPolicy(FEDERATION)
   parentPolicy.permissions.download = false
   const parent = originGrant({ iss: 'charlie', aud: 'bravo', share: 'c-share', policy: parentPolicy, iat, exp: iat + 86_400, evidence: [photo.item.digest] })
-  const child = onwardGrant(parent, { aud: 'alpha', share: 'b-share', policy: { ...widePolicy(), permissions: { ...widePolicy().permissions, shareOnward: { allowed: true, maxDepth: 1 } } }, iat, exp: iat + 86_400 })
+  const child = onwardGrant(parent, { aud: 'alpha', share: 'b-share', policy: { ...testPolicy(FEDERATION), permissions: { ...testPolicy(FEDERATION).permissions, shareOnward: { allowed: true, maxDepth: 1 } } }, iat, exp: iat + 86_400 })
   const grants = [await signGrant(parent, charlie.identity.signer), await signGrant(child, bravo.identity.signer)]
   const signed = await signedManifest(bravo, 'alpha', { shareId: 'b-share', items: [photo.item], grants, iat })
 

@@ -13,7 +13,7 @@ import t, { type Test } from 'tap'
 import type { SharingPolicy } from '#protocol'
 import { userActor } from '../../src/events.ts'
 import { localApp } from '../../src/local/app.ts'
-import { PeerRefusal } from '../../src/peer/errors.ts'
+import { refusalOf } from '../support/refusals.ts'
 import { createCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { getExternalCase } from '../../src/receiving/external_cases.ts'
@@ -25,21 +25,23 @@ import { createPolicy } from '../../src/partners/policies.ts'
 import { revokeShare } from '../../src/revocation/revoke_share.ts'
 import { createToken } from '../../src/access/tokens.ts'
 import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
-import { clientFor, createTestOrg, eventually, partnerRecordOf, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
-import { rawRequest } from './helpers/https.ts'
-import { widePolicy } from './helpers/manifests.ts'
+import { clientFor, partnerRecordOf, startTestNode, type TestNode } from '../support/federation_node.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { rawRequest } from '../support/mtls.ts'
+import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 
-const [alpha, bravo, charlie, delta] = (await Promise.all(['alpha', 'bravo', 'charlie', 'delta'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie, delta] = (await createTestOrgs(['alpha', 'bravo', 'charlie', 'delta'])) as [TestOrg, TestOrg, TestOrg, TestOrg]
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
 function onwardAllowed(partners = ['charlie']): SharingPolicy {
-  const wide = widePolicy()
+  const wide = testPolicy(FEDERATION)
   return { ...wide, id: 'policy-onward', permissions: { ...wide.permissions, shareOnward: { allowed: true, maxDepth: 1, partners } } }
 }
 
 /** Narrower than `onwardAllowed`: no import, no updates, no further onward sharing, shorter. */
 function narrow(): SharingPolicy {
-  const wide = widePolicy({ caseFields: ['title'], evidenceCategories: ['photo'] })
+  const wide = testPolicy(FEDERATION, { content: { caseFields: ['title'], evidenceCategories: ['photo'] } })
   return {
     ...wide,
     id: 'policy-narrow',
@@ -48,11 +50,6 @@ function narrow(): SharingPolicy {
   }
 }
 
-async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
-  const error = await promise.then(() => undefined, (e: unknown) => e)
-  if (!(error instanceof PeerRefusal)) throw new Error(`expected a PeerRefusal, got ${String(error)}`)
-  return error
-}
 
 /** `anchor`: whether charlie pins alpha (trust-only) as the anchor of alpha's grant. */
 async function threeNodes(t: Test, anchor = true) {
@@ -84,18 +81,18 @@ async function deliver(a: TestNode, b: TestNode, policy: SharingPolicy) {
   const photo = await uploadEvidence(a.ctx, theCase.id, { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' }, Readable.from([randomBytes(150_000)]))
   await uploadEvidence(a.ctx, theCase.id, { name: 'statement.pdf', category: 'document', mediaType: 'application/pdf' }, Readable.from([randomBytes(2000)]))
   const { share } = await createShare(a.ctx, { caseId: theCase.id, partnerOrg: 'bravo', scope: 'case', createdBy: 'alice' })
-  const inbound = await eventually(async () => {
+  const inbound = await waitFor('delivery to bravo', async () => {
     const found = await b.store.findInboundShare('alpha', share.id)
     return found?.status === 'complete' ? found : undefined
-  }, 20_000, 'delivery to bravo')
+  }, { timeoutMs: 20_000, intervalMs: 25 })
   return { share, photo, inbound }
 }
 
 async function completeAt(node: TestNode, from: string, shareId: string): Promise<InboundShareRecord> {
-  return eventually(async () => {
+  return waitFor(`delivery to ${node.org.org}`, async () => {
     const found = await node.store.findInboundShare(from, shareId)
     return found?.status === 'complete' ? found : undefined
-  }, 20_000, `delivery to ${node.org.org}`)
+  }, { timeoutMs: 20_000, intervalMs: 25 })
 }
 
 // spec: CW-PROV-001, CW-PROV-003, CW-PROV-004, CW-PROV-007, CW-POL-005, CW-REV-006, CW-PROV-012, CW-PROV-013
@@ -136,7 +133,7 @@ t.test('bravo shares onward to charlie under a narrower policy; charlie verifies
   t.same((await getImportDetails(c.ctx, reader, imported.case.id)).provenance, expectedChain)
 
   await revokeShare(a.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
-  await eventually(async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), 15_000, 'charlie to revoke')
+  await waitFor('charlie to revoke', async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 15_000, intervalMs: 25 })
   t.equal((await b.store.getInboundShare(inbound.id))?.status, 'revoked')
   t.equal((await b.store.getOutboundShare(onward.share.id))?.status, 'revoked')
   await t.rejects(getExternalCase(c.ctx, reader, atCharlie.id), { code: 'CW_ERR_SHARE_REVOKED' })

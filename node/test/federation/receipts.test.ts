@@ -3,12 +3,14 @@
  * receipt only from the share's partner, for a manifest it sent, and then moves the share.
  */
 import t from 'tap'
-import { PeerRefusal } from '../../src/peer/errors.ts'
-import { clientFor, createTestOrg, startTestNode, type TestOrg } from './helpers/fixture.ts'
-import { rawRequest } from './helpers/https.ts'
-import { evidence, signedManifest, signedReceipt, storeOutbound, type SignedManifest } from './helpers/manifests.ts'
+import { refusalOf } from '../support/refusals.ts'
+import { clientFor, startTestNode } from '../support/federation_node.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { rawRequest } from '../support/mtls.ts'
+import { evidence, signedManifest, signedReceipt, type SignedManifest } from '../../../testkit/fixtures/manifests.ts'
+import { storeOutbound } from '../support/outbound.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 
 const node = await startTestNode(t, alpha)
 await node.addPartner(bravo)
@@ -25,14 +27,6 @@ async function sentShare(): Promise<SignedManifest> {
   return signed
 }
 
-async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof PeerRefusal)) throw new Error(`expected a PeerRefusal, got ${String(error)}`)
-  return error
-}
 
 async function stateOf(signed: SignedManifest) {
   const share = await node.store.getOutboundShare(signed.manifest.share.id)

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import type { SharingPolicy } from '#protocol'
-import { PeerRefusal } from '../../src/peer/errors.ts'
+import { refusalOf } from '../support/refusals.ts'
 import { createCase, updateCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { getExternalCase } from '../../src/receiving/external_cases.ts'
@@ -19,14 +19,17 @@ import { createPolicy } from '../../src/partners/policies.ts'
 import { addRecipients, updateShare } from '../../src/sending/revisions.ts'
 import { applyUpdates, listUpdates } from '../../src/receiving/updates.ts'
 import { userActor } from '../../src/events.ts'
-import { clientFor, createTestOrg, eventually, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
-import { evidence, signedManifest, widePolicy, type Evidence } from './helpers/manifests.ts'
+import { clientFor, startTestNode, type TestNode } from '../support/federation_node.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { evidence, signedManifest, type Evidence } from '../../../testkit/fixtures/manifests.ts'
+import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 
-const [alpha, bravo] = (await Promise.all(['alpha', 'bravo'].map(createTestOrg))) as [TestOrg, TestOrg]
+const [alpha, bravo] = (await createTestOrgs(['alpha', 'bravo'])) as [TestOrg, TestOrg]
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 const alice = userActor('alice')
 
-async function pair(t: Test, policy: SharingPolicy = widePolicy()) {
+async function pair(t: Test, policy: SharingPolicy = testPolicy(FEDERATION)) {
   const [sender, receiver] = await Promise.all([startTestNode(t, alpha, { runJobs: true }), startTestNode(t, bravo, { runJobs: true })])
   await sender.addPartner(bravo, receiver.url)
   await receiver.addPartner(alpha, sender.url)
@@ -41,19 +44,19 @@ function upload(node: TestNode, caseId: string, name: string, bytes: Buffer) {
 }
 
 function delivered(sender: TestNode, shareId: string, revision: number) {
-  return eventually(async () => {
+  return waitFor(`share ${shareId} revision ${revision} delivered`, async () => {
     const share = await sender.store.getOutboundShare(shareId)
     return share?.revision === revision && share.status === 'delivered' ? share : undefined
-  }, 20_000, `share ${shareId} revision ${revision} delivered`)
+  }, { timeoutMs: 20_000, intervalMs: 25 })
 }
 
 function verified(receiver: TestNode, shareId: string, revision: number) {
-  return eventually(async () => {
+  return waitFor(`revision ${revision} verified`, async () => {
     const inbound = await receiver.store.findInboundShare('alpha', shareId)
     if (inbound === undefined) return undefined
     const row = await receiver.store.getInboundRevision(inbound.id, revision)
     return row?.transfer === 'verified' ? { inbound, row } : undefined
-  }, 20_000, `revision ${revision} verified`)
+  }, { timeoutMs: 20_000, intervalMs: 25 })
 }
 
 // spec: CW-REVN-001, CW-MAN-001, CW-REVN-003, CW-REVN-005, CW-REVN-006
@@ -141,11 +144,6 @@ async function receiverOnly(t: Test) {
   return { node, fromBravo: clientFor(t, node, bravo), alphaAsPartner: node.asPartner() }
 }
 
-async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
-  const error = await promise.then(() => undefined, (e: unknown) => e)
-  if (!(error instanceof PeerRefusal)) throw new Error(`expected a PeerRefusal, got ${String(error)}`)
-  return error
-}
 
 // spec: CW-FED-004, CW-REVN-002, CW-REVN-003
 t.test('later revisions: in order pending, the same again idempotent, skipped or out of order refused', async (t) => {
@@ -230,7 +228,7 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
   t.equal((await node.store.listEvidence(imported.case.id)).length, 2, 'the added item reached the imported case')
 
   // A share whose policy does not permit applyUpdates.
-  const strict: SharingPolicy = { ...widePolicy(), id: 'strict', permissions: { ...widePolicy().permissions, applyUpdates: false } }
+  const strict: SharingPolicy = { ...testPolicy(FEDERATION), id: 'strict', permissions: { ...testPolicy(FEDERATION).permissions, applyUpdates: false } }
   const s1 = await signedManifest(bravo, 'alpha', { shareId: 'share-strict', policy: strict })
   await fromBravo.offer(alphaAsPartner, s1.jws)
   const other = (await node.store.findInboundShare('bravo', 'share-strict'))!

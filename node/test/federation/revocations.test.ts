@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { PROTOCOL_VERSION, signRevocation, type Revocation } from '#protocol'
 import { userActor } from '../../src/events.ts'
 import { createFederationServer } from '../../src/federation/server.ts'
-import { PeerRefusal } from '../../src/peer/errors.ts'
+import { refusalOf } from '../support/refusals.ts'
 import { createCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { getExternalCase, openExternalEvidence } from '../../src/receiving/external_cases.ts'
@@ -18,20 +18,16 @@ import { createShare } from '../../src/sending/share_case.ts'
 import { assignPolicy } from '../../src/partners/partners.ts'
 import { createPolicy } from '../../src/partners/policies.ts'
 import { revokeShare } from '../../src/revocation/revoke_share.ts'
-import { clientFor, createTestOrg, eventually, startTestNode, type TestNode, type TestOrg } from './helpers/fixture.ts'
-import { nowSeconds, signedManifest, storeOutbound, widePolicy } from './helpers/manifests.ts'
+import { clientFor, startTestNode, type TestNode } from '../support/federation_node.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { nowSeconds, signedManifest } from '../../../testkit/fixtures/manifests.ts'
+import { storeOutbound } from '../support/outbound.ts'
+import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 
-const [alpha, bravo, charlie] = (await Promise.all(['alpha', 'bravo', 'charlie'].map(createTestOrg))) as [TestOrg, TestOrg, TestOrg]
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
-async function refusalOf(promise: Promise<unknown>): Promise<PeerRefusal> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof PeerRefusal)) throw new Error(`expected a PeerRefusal, got ${String(error)}`)
-  return error
-}
 
 function revocation(signer: TestOrg, aud: string, share: string, overrides: Partial<Revocation> = {}): Promise<string> {
   const iat = nowSeconds()
@@ -43,15 +39,15 @@ async function delivered(t: Test) {
   const [sender, receiver] = await Promise.all([startTestNode(t, alpha, { runJobs: true }), startTestNode(t, bravo, { runJobs: true })])
   await sender.addPartner(bravo, receiver.url)
   await receiver.addPartner(alpha, sender.url)
-  const policy = await createPolicy(sender.ctx, widePolicy())
+  const policy = await createPolicy(sender.ctx, testPolicy(FEDERATION))
   await assignPolicy(sender.ctx, 'bravo', policy.id)
   const theCase = await createCase(sender.ctx, { fields: { title: 'Burglary at 12 Elm St' } })
   const item = await uploadEvidence(sender.ctx, theCase.id, { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' }, Readable.from([randomBytes(3000)]))
   const { share } = await createShare(sender.ctx, { caseId: theCase.id, partnerOrg: 'bravo', scope: 'case', createdBy: 'alice' })
-  const inbound = await eventually(async () => {
+  const inbound = await waitFor('delivery', async () => {
     const found = await receiver.store.findInboundShare('alpha', share.id)
     return found?.status === 'complete' && (await sender.store.getOutboundShare(share.id))?.status === 'delivered' ? found : undefined
-  }, 20_000, 'delivery')
+  }, { timeoutMs: 20_000, intervalMs: 25 })
   return { sender, receiver, share, item, inbound }
 }
 
@@ -65,15 +61,15 @@ t.test('revoking closes the share on both sides: chunks refused at once, the rec
   const refused = await refusalOf(clientFor(t, sender, bravo).fetchChunk(sender.asPartner(), share.id, item.chunks[0]!))
   t.match(refused, { status: 410, code: 'CW_ERR_SHARE_REVOKED' })
 
-  const revoked = await eventually(async () => {
+  const revoked = await waitFor('the receiver to revoke', async () => {
     const found = await receiver.store.getInboundShare(inbound.id)
     return found?.status === 'revoked' ? found : undefined
-  }, 10_000, 'the receiver to revoke')
+  }, { timeoutMs: 10_000, intervalMs: 25 })
   t.equal(revoked.statusDetail, 'Sent in error')
   await t.rejects(getExternalCase(receiver.ctx, reader, inbound.id), { code: 'CW_ERR_SHARE_REVOKED' })
   await t.rejects(openExternalEvidence(receiver.ctx, reader, inbound.id, item.id), { code: 'CW_ERR_SHARE_REVOKED' })
   // The job is done: the partner took it.
-  await eventually(async () => ((await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')?.state === 'done' ? true : undefined), 5000, 'revoke job done')
+  await waitFor('revoke job done', async () => ((await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')?.state === 'done' ? true : undefined), { timeoutMs: 5000, intervalMs: 25 })
 })
 
 // spec: CW-REV-005
@@ -84,17 +80,17 @@ t.test('a revocation sent while the receiver is down reaches it when it is back'
 
   await revokeShare(sender.ctx, share.id, { actor: userActor('alice') })
   // It fails and stays pending, retrying.
-  const failing = await eventually(async () => {
+  const failing = await waitFor('failed attempts', async () => {
     const job = (await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')
     return job !== undefined && job.attempts >= 2 && job.state === 'pending' ? job : undefined
-  }, 10_000, 'failed attempts')
+  }, { timeoutMs: 10_000, intervalMs: 25 })
   t.match(failing.lastError, /unreachable/)
   t.equal((await receiver.store.getInboundShare(inbound.id))?.status, 'complete')
 
   const again = await createFederationServer(receiver.ctx)
   t.teardown(() => again.app.close())
   await again.app.listen({ host: '127.0.0.1', port })
-  await eventually(async () => ((await receiver.store.getInboundShare(inbound.id))?.status === 'revoked' ? true : undefined), 10_000, 'the receiver to revoke')
+  await waitFor('the receiver to revoke', async () => ((await receiver.store.getInboundShare(inbound.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 10_000, intervalMs: 25 })
   t.pass('delivered once the receiver was back')
 })
 
@@ -154,7 +150,7 @@ t.test('revoking alpha → bravo makes bravo revoke its onward share to charlie:
   t.equal(atCharlie?.status, 'receiving')
 
   await revokeShare(sender.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
-  await eventually(async () => ((await third.store.getInboundShare(atCharlie!.id))?.status === 'revoked' ? true : undefined), 15_000, 'charlie to revoke')
+  await waitFor('charlie to revoke', async () => ((await third.store.getInboundShare(atCharlie!.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 15_000, intervalMs: 25 })
   t.equal((await receiver.store.getOutboundShare(onward.manifest.share.id))?.status, 'revoked')
   t.equal((await receiver.store.getInboundShare(inbound.id))?.status, 'revoked')
   t.equal((await third.store.getInboundShare(atCharlie!.id))?.statusDetail, 'Court order')

@@ -10,8 +10,8 @@ import { generatedContent } from '../../../testkit/content.ts'
 import type { ExternalCase } from '../../../client/local_client.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { verifyWebhookSignature } from '../../src/notifications/signature.ts'
-import { startSmtpServer } from '../notifications/helpers/smtp.ts'
-import { startWebhookReceiver } from '../notifications/helpers/webhook_receiver.ts'
+import { startSmtpServer } from '../support/smtp_server.ts'
+import { startWebhookReceiver } from '../support/webhook_receiver.ts'
 import { pair, startOrg, type StartOrgOptions } from '../support/processes.ts'
 
 const PASSWORD = 'pw-' + randomBytes(16).toString('hex')

@@ -12,8 +12,10 @@ import { buildPartnerBundle, certificateFingerprint, chunkStream } from '#protoc
 import { generatedContent } from '../../../testkit/content.ts'
 import { LocalApiError, type LocalClient, type Share } from '../../../client/local_client.ts'
 import { waitFor } from '../../../testkit/wait.ts'
-import { craftManifest, evidenceItem, tamperPayload, testPolicy } from '../support/manifests.ts'
-import { attempt, pemPair, readPki, type ClientTls } from '../support/mtls.ts'
+import { evidence, signedManifest, tamperPayload, type ManifestOptions } from '../../../testkit/fixtures/manifests.ts'
+import { pemOf } from '../../../testkit/fixtures/orgs.ts'
+import { CRAFTED, testPolicy } from '../../../testkit/fixtures/policies.ts'
+import { attempt, readPki, type ClientTls } from '../support/mtls.ts'
 import { pair, startOrg } from '../support/processes.ts'
 
 const settings = { transfers: { retryBaseMs: 100, retryMaxMs: 1000 } }
@@ -25,6 +27,16 @@ await pair(metro, county)
 const [metroPki, countyPki] = await Promise.all([readPki(metro.node.pkiDir), readPki(county.node.pkiDir)])
 
 const SHARE_SECONDS = 60
+/** A manifest metro-pd's keys sign, as metro-pd's node never would. */
+function crafted(options: ManifestOptions = {}) {
+  return signedManifest({ org: 'metro-pd', signer: metroPki.signer }, 'county-da', {
+    policy: testPolicy(CRAFTED),
+    lifetime: 3600,
+    fields: { caseNumber: 'X-1', title: 'Crafted case' },
+    ...options,
+  })
+}
+
 const permissions = { view: true as const, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } }
 const content = { caseFields: ['caseNumber', 'title'], evidenceCategories: ['video', 'document'], attachments: false }
 const review = await metro.api.createPolicy({ id: 'review', name: 'Review (60 s)', permissions, content, maxDurationSeconds: SHARE_SECONDS })
@@ -95,7 +107,7 @@ t.test('a client without a certificate is refused during the handshake', async (
 t.test('a client certificate from an unknown CA is refused during the handshake', async (t) => {
   const ca = await createOrgCa({ org: 'mallory', name: 'Mallory' })
   const cert = await issueNodeCertificate(ca, { org: 'mallory', name: 'Mallory', hosts: ['127.0.0.1'] })
-  const { answer, error } = await attempt(countyHealthz, { ca: countyPki.caPem, ...(await pemPair(cert)) })
+  const { answer, error } = await attempt(countyHealthz, { ca: countyPki.caPem, ...(await pemOf(cert)) })
   t.equal(answer, undefined, 'no HTTP answer')
   t.match(error, /UNKNOWN_CA|unknown ca|ECONNRESET|EPIPE/)
 })
@@ -103,7 +115,7 @@ t.test('a client certificate from an unknown CA is refused during the handshake'
 // spec: CW-TLS-002, CW-TLS-003, CW-ID-006, CW-TRUST-004
 t.test("a certificate from county-da's own CA naming metro-pd does not speak for metro-pd", async (t) => {
   const forged = await issueNodeCertificate(countyPki.ca, { org: 'metro-pd', name: 'Metro PD', hosts: ['127.0.0.1'] })
-  const { answer, error } = await attempt(countyHealthz, { ca: countyPki.caPem, ...(await pemPair(forged)) })
+  const { answer, error } = await attempt(countyHealthz, { ca: countyPki.caPem, ...(await pemOf(forged)) })
   if (answer === undefined) {
     t.match(error, /UNKNOWN_CA|unknown ca|ECONNRESET|EPIPE/, 'refused during the handshake')
   } else {
@@ -115,7 +127,7 @@ t.test("a certificate from county-da's own CA naming metro-pd does not speak for
 // spec: CW-TLS-003, CW-TRUST-005, CW-ID-006
 t.test("a certificate from metro-pd's CA naming county-da is refused: a partner CA vouches only for its own org", async (t) => {
   const forged = await issueNodeCertificate(metroPki.ca, { org: 'county-da', name: 'County DA', hosts: ['127.0.0.1'] })
-  const { answer, error } = await attempt(countyHealthz, { ca: countyPki.caPem, ...(await pemPair(forged)) })
+  const { answer, error } = await attempt(countyHealthz, { ca: countyPki.caPem, ...(await pemOf(forged)) })
   t.equal(error, undefined, 'the handshake passes: the chain leads to a pinned CA')
   t.equal(answer?.status, 403)
   t.equal(answer?.json()['code'], 'CW_ERR_PARTNER_UNKNOWN')
@@ -124,7 +136,7 @@ t.test("a certificate from metro-pd's CA naming county-da is refused: a partner 
 // spec: CW-FED-001, CW-SIG-008, CW-SIG-013
 t.test('a tampered manifest from the real partner is refused and leaves no external case', async (t) => {
   const before = await externalShareIds()
-  const { jws, manifest } = await craftManifest({ iss: 'metro-pd', signer: metroPki.signer, aud: 'county-da' })
+  const { jws, manifest } = await crafted()
   const tampered = tamperPayload(jws, (payload) => {
     ;(payload['case'] as { fields: Record<string, string> }).fields['title'] = 'Something else'
   })
@@ -139,8 +151,8 @@ t.test('a tampered manifest from the real partner is refused and leaves no exter
 // spec: CW-FED-001, CW-POL-003
 t.test('a manifest carrying a category its policy excludes is refused with CW_ERR_POLICY_VIOLATION', async (t) => {
   const before = await externalShareIds()
-  const photo = await evidenceItem('photo-1', Buffer.from('not really a photo'), { category: 'photo' })
-  const { jws } = await craftManifest({ iss: 'metro-pd', signer: metroPki.signer, aud: 'county-da', items: [photo] })
+  const { item: photo } = await evidence('photo-1', Buffer.from('not really a photo'), { category: 'photo' })
+  const { jws } = await crafted({ items: [photo] })
   const { answer } = await offerToCounty(jws)
   t.equal(answer?.status, 403)
   t.equal(answer?.json()['code'], 'CW_ERR_POLICY_VIOLATION')
@@ -150,8 +162,8 @@ t.test('a manifest carrying a category its policy excludes is refused with CW_ER
 // spec: CW-FED-001, CW-POL-003
 t.test('a manifest carrying a do-not-disclose item is refused with CW_ERR_DO_NOT_DISCLOSE', async (t) => {
   const before = await externalShareIds()
-  const secret = await evidenceItem('secret-1', Buffer.from('informant'), { doNotDisclose: true })
-  const { jws } = await craftManifest({ iss: 'metro-pd', signer: metroPki.signer, aud: 'county-da', items: [secret] })
+  const { item: secret } = await evidence('secret-1', Buffer.from('informant'), { category: 'document', doNotDisclose: true })
+  const { jws } = await crafted({ items: [secret] })
   const { answer } = await offerToCounty(jws)
   t.equal(answer?.status, 403)
   t.equal(answer?.json()['code'], 'CW_ERR_DO_NOT_DISCLOSE')
@@ -161,11 +173,8 @@ t.test('a manifest carrying a do-not-disclose item is refused with CW_ERR_DO_NOT
 // spec: CW-FED-001, CW-POL-004
 t.test('an origin grant lasting longer than its policy allows is refused with CW_ERR_DURATION_EXCEEDED', async (t) => {
   const before = await externalShareIds()
-  const { jws } = await craftManifest({
-    iss: 'metro-pd',
-    signer: metroPki.signer,
-    aud: 'county-da',
-    policy: testPolicy({ maxDurationSeconds: 600 }),
+  const { jws } = await crafted({
+    policy: testPolicy(CRAFTED, { maxDurationSeconds: 600 }),
     lifetime: 600,
     grantLifetime: 1200,
   })
@@ -185,7 +194,7 @@ t.test("a chunk of a share addressed to another partner is not found, as is a di
     certificateFingerprint(labPem),
   )
   const labCert = await issueNodeCertificate(labCa, { org: 'state-lab', name: 'State Lab', hosts: ['127.0.0.1'] })
-  const asLab: ClientTls = { ca: metroPki.caPem, ...(await pemPair(labCert)) }
+  const asLab: ClientTls = { ca: metroPki.caPem, ...(await pemOf(labCert)) }
   const digest = chunkDigests[0]!
 
   const own = await attempt(chunkUrl(share.id, digest), asCounty)

@@ -4,19 +4,10 @@ import { pino, type Logger } from 'pino'
 import { JobRunner, PermanentJobError, type JobHandler, type JobRunnerOptions } from '../../src/jobs/job_runner.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 import type { JobRecord, MetadataStore } from '../../src/store/metadata_store.ts'
-import { T0, jobRecord } from '../store/fixtures/records.ts'
+import { T0, jobRecord } from '../support/records.ts'
+import { manualClock } from '../../../testkit/clock.ts'
+import { waitFor } from '../../../testkit/wait.ts'
 
-/** A clock the test moves by hand; starts on a whole second. */
-function manualClock(): { now(): Date; advance(ms: number): void; seconds(): number } {
-  let ms = T0 * 1000
-  return {
-    now: () => new Date(ms),
-    advance: (by) => {
-      ms += by
-    },
-    seconds: () => Math.floor(ms / 1000),
-  }
-}
 
 function capturingLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []
@@ -32,7 +23,7 @@ async function openStore(t: Test): Promise<MetadataStore> {
 
 function runner(t: Test, options: Partial<JobRunnerOptions> & Pick<JobRunnerOptions, 'store' | 'handlers'>): JobRunner {
   const jobs = new JobRunner({
-    clock: manualClock(),
+    clock: manualClock(T0 * 1000),
     log: pino({ level: 'silent' }),
     pollMs: 10,
     retryBaseMs: 10,
@@ -49,14 +40,6 @@ async function onlyJob(store: MetadataStore, ref: string): Promise<JobRecord> {
   const jobs = await store.listJobs(ref)
   if (jobs.length !== 1) throw new Error(`expected one job for ${ref}, found ${jobs.length}`)
   return jobs[0]!
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 t.test('runs an enqueued job with its payload and records it done', async (t) => {
@@ -116,7 +99,7 @@ t.test('enqueue wakes the runner at once; a job enqueued while its twin runs wai
 
 t.test('a job not yet due waits for its runAt', async (t) => {
   const store = await openStore(t)
-  const clock = manualClock()
+  const clock = manualClock(T0 * 1000)
   let calls = 0
   const jobs = runner(t, { store, clock, handlers: { deliver: async () => void (calls += 1) } })
   await jobs.start()
@@ -130,7 +113,7 @@ t.test('a job not yet due waits for its runAt', async (t) => {
 
 t.test('a failed job is retried after an exponential backoff with jitter', async (t) => {
   const store = await openStore(t)
-  const clock = manualClock()
+  const clock = manualClock(T0 * 1000)
   const jobs = runner(t, {
     store,
     clock,
@@ -178,14 +161,14 @@ t.test('retries with real timers until the handler succeeds', async (t) => {
   })
   await jobs.start()
   await jobs.enqueue('deliver', 'share-1')
-  await waitFor(async () => (await onlyJob(store, 'share-1')).state === 'done')
+  await waitFor('the job done', async () => ((await onlyJob(store, 'share-1')).state === 'done' ? true : undefined), { timeoutMs: 5000, intervalMs: 10 })
   const job = await onlyJob(store, 'share-1')
   t.same([calls, job.attempts, job.lastError], [2, 2, 'transient'])
 })
 
 t.test('a job is dead after maxAttempts', async (t) => {
   const store = await openStore(t)
-  const clock = manualClock()
+  const clock = manualClock(T0 * 1000)
   let calls = 0
   const jobs = runner(t, {
     store,
@@ -235,7 +218,10 @@ t.test('a permanent error makes the job dead at once', async (t) => {
     (await store.listJobs('share-1')).map((j) => [j.kind, j.state, j.attempts, j.lastError]),
     [['deliver', 'dead', 1, 'manifest refused'], ['notify', 'dead', 1, 'address rejected']],
   )
-  t.ok(lines.some((line) => line['msg'] === 'job failed for good' && line['kind'] === 'deliver' && line['level'] === 50))
+  t.ok(
+    lines.some((line) => line['level'] === 50 && line['kind'] === 'deliver' && line['permanent'] === true && (line['err'] as { message?: unknown } | undefined)?.message === 'manifest refused'),
+    'the dead job is logged as an error with its kind, permanent: true and the error',
+  )
 })
 
 t.test('after a crash, a job left running is run again at start', async (t) => {
@@ -250,7 +236,11 @@ t.test('after a crash, a job left running is run again at start', async (t) => {
   t.same(ran, ['crashed'])
   const job = await onlyJob(store, 'share-1')
   t.same([job.state, job.attempts], ['done', 2])
-  t.ok(lines.some((line) => line['msg'] === 'jobs interrupted by a restart are pending again' && line['jobs'] === 1))
+  t.same(
+    lines.filter((line) => line['level'] === 40).map((line) => line['jobs']),
+    [1],
+    'one warning, counting the jobs made pending again',
+  )
   t.equal((await onlyJob(store, 'x')).state, 'pending', 'jobs without a handler are left alone')
 })
 
@@ -336,7 +326,7 @@ t.test('runs at most `concurrency` jobs at a time', async (t) => {
 
 t.test('bad options and unknown kinds are TypeErrors', async (t) => {
   const store = await openStore(t)
-  const base = { store, clock: manualClock(), log: pino({ level: 'silent' }), handlers: {}, retryBaseMs: 10, retryMaxMs: 100, maxAttempts: 3 }
+  const base = { store, clock: manualClock(T0 * 1000), log: pino({ level: 'silent' }), handlers: {}, retryBaseMs: 10, retryMaxMs: 100, maxAttempts: 3 }
   t.throws(() => new JobRunner({ ...base, maxAttempts: 0 }), TypeError)
   t.throws(() => new JobRunner({ ...base, concurrency: 1.5 }), TypeError)
   t.throws(() => new JobRunner({ ...base, handlers: { deliver: 'nope' as unknown as JobHandler } }), TypeError)

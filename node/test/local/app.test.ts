@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createLocalServer } from '../../src/local/server.ts'
-import { createTestApp } from '../helpers/local_app.ts'
+import { createTestApp } from '../support/local_app.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

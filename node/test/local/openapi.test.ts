@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../../src/http/problem_handler.ts'
 import { localApp } from '../../src/local/app.ts'
 import { createToken } from '../../src/access/tokens.ts'
-import { createTestContext } from '../helpers/context.ts'
+import { createTestContext } from '../support/context.ts'
 
 const HIDDEN = new Set(['GET /openapi.json'])
 const JSON_LIMIT = 1024

@@ -13,7 +13,7 @@ import type { NodeContext } from '../../src/context.ts'
 import { localApp } from '../../src/local/app.ts'
 import { createMetrics, type NodeMetrics } from '../../src/operations/metrics.ts'
 import { createToken } from '../../src/access/tokens.ts'
-import { createTestContext, type TestContext } from '../helpers/context.ts'
+import { createTestContext, type TestContext } from '../support/context.ts'
 
 const DAY_MS = 86_400_000
 
@@ -134,7 +134,7 @@ t.test('partners: the last successful exchange with each, informative only', asy
   const tc = await context(t)
   const metrics = createMetrics(tc.ctx)
   const app = await appFor(t, tc.ctx, metrics)
-  const { partnerRecord } = await import('../store/fixtures/records.ts')
+  const { partnerRecord } = await import('../support/records.ts')
   await tc.ctx.store.upsertPartner(partnerRecord({ org: 'river-pd', policyId: null, policyVersion: null }))
   await tc.ctx.store.upsertPartner(partnerRecord({ org: 'lake-pd', name: 'Lake PD', policyId: null, policyVersion: null }))
   let body = (await app.inject({ method: 'GET', url: '/readyz' })).json<ReadyAnswer>()

@@ -6,17 +6,13 @@
 import t, { type Test } from 'tap'
 import { SYSTEM_ACTOR } from '../../src/events.ts'
 import { createMetrics } from '../../src/operations/metrics.ts'
-import { createTestContext } from '../helpers/context.ts'
-import { T0, caseRecord, fakeDigest, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../store/fixtures/records.ts'
+import { createTestContext } from '../support/context.ts'
+import { T0, caseRecord, fakeDigest, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../support/records.ts'
+import { manualClock } from '../../../testkit/clock.ts'
 
-/** A clock the test moves. */
-function manualClock(startSeconds: number): { now(): Date; advance(ms: number): void } {
-  let ms = startSeconds * 1000
-  return { now: () => new Date(ms), advance: (by) => void (ms += by) }
-}
 
 async function setup(t: Test) {
-  const clock = manualClock(T0)
+  const clock = manualClock(T0 * 1000)
   const tc = await createTestContext({ clock })
   t.teardown(() => tc.close())
   return { tc, clock, metrics: createMetrics(tc.ctx) }

@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { startNotifyingNode, type NotifyingNode } from './helpers/harness.ts'
-import { startSmtpServer } from './helpers/smtp.ts'
-import { startWebhookReceiver } from './helpers/webhook_receiver.ts'
+import { startNotifyingNode, type NotifyingNode } from '../support/notifying_node.ts'
+import { startSmtpServer } from '../support/smtp_server.ts'
+import { startWebhookReceiver } from '../support/webhook_receiver.ts'
 
 const USER = 'caseway-relay'
 const PASSWORD = 'pw-' + randomBytes(16).toString('hex')
@@ -63,8 +63,9 @@ t.test('the SMTP password and the webhook secret appear in no log line, job, sta
   t.match(failed.lastError, /^SMTP EAUTH at AUTH: Invalid login: 535/, 'the refusal is shown, without the credentials')
 
   const logs = node.logs.join('') + refused.logs.join('')
-  t.match(logs, /"msg":"job failed; will retry"/, 'failures were logged')
-  t.match(logs, /"msg":"notification sent"/, 'deliveries were logged')
+  const lines = [...node.logs, ...refused.logs].map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.ok(lines.some((line) => line['level'] === 40 && line['kind'] === 'notify-email' && typeof line['retryInMs'] === 'number'), 'failures were logged, with the retry delay')
+  t.ok(lines.some((line) => line['level'] === 30 && line['component'] === 'notifications' && line['channel'] === 'email' && line['inboundId'] === inboundId && typeof line['attempts'] === 'number'), 'deliveries were logged, with channel, external case and attempts')
   t.match(logs, /"password":"\[Redacted\]"/, 'the configuration was logged, redacted')
   t.match(logs, /"secret":"\[Redacted\]"/)
   const stored = (await everythingStored(node, inboundId)) + (await everythingStored(refused, other.inboundId))

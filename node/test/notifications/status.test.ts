@@ -9,8 +9,9 @@ import t from 'tap'
 import { freePort } from '../../../testkit/node_process.ts'
 import { localApp } from '../../src/local/app.ts'
 import { createToken } from '../../src/access/tokens.ts'
-import { startNotifyingNode } from './helpers/harness.ts'
-import { startWebhookReceiver } from './helpers/webhook_receiver.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { startNotifyingNode } from '../support/notifying_node.ts'
+import { startWebhookReceiver } from '../support/webhook_receiver.ts'
 
 // spec: CW-NOT-004, CW-NOT-005
 t.test('failing notifications leave the external case complete, and the case shows them failing', async (t) => {
@@ -31,11 +32,7 @@ t.test('failing notifications leave the external case complete, and the case sho
     storeChunks: true,
   })
 
-  const deadline = Date.now() + 15_000
-  while ((await ctx.store.getInboundShare(inboundId))?.status !== 'complete') {
-    if (Date.now() > deadline) throw new Error('the share did not complete')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  await waitFor('the share to complete', async () => ((await ctx.store.getInboundShare(inboundId))?.status === 'complete' ? true : undefined), { timeoutMs: 15_000, intervalMs: 25 })
   const [email, webhook] = await Promise.all([
     node.waitForNotification(inboundId, 1, 'email', (n) => n.status === 'failed' && n.attempts >= 2),
     node.waitForNotification(inboundId, 1, 'webhook', (n) => n.status === 'failed' && n.attempts >= 2),

@@ -7,8 +7,8 @@ import t from 'tap'
 import { freePort } from '../../../testkit/node_process.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
 import { verifyWebhookSignature } from '../../src/notifications/signature.ts'
-import { startNotifyingNode } from './helpers/harness.ts'
-import { startWebhookReceiver, type WebhookRequest } from './helpers/webhook_receiver.ts'
+import { startNotifyingNode } from '../support/notifying_node.ts'
+import { startWebhookReceiver, type WebhookRequest } from '../support/webhook_receiver.ts'
 
 const SECRET = 'whsec-' + randomBytes(24).toString('hex')
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/

@@ -18,9 +18,10 @@ import { createCase, updateCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { createShare } from '../../src/sending/share_case.ts'
 import type { AuditEntryRecord } from '../../src/store/metadata_store.ts'
-import { expectedDigest, tamper, withAuditTrail } from '../helpers/audit.ts'
-import { createTestContext, type TestContext } from '../helpers/context.ts'
-import { addPartner } from '../helpers/fixtures.ts'
+import { expectedDigest, tamper, withAuditTrail } from '../support/audit.ts'
+import { manualClock } from '../../../testkit/clock.ts'
+import { createTestContext, type TestContext } from '../support/context.ts'
+import { addPartner } from '../support/fixtures.ts'
 
 const alice = userActor('alice')
 
@@ -41,12 +42,16 @@ const verifyStored = (tc: TestContext, caseId: string) => verifyStoredAuditChain
 
 // spec: CW-AUD-001, CW-AUD-002, CW-AUD-005
 t.test('what a user does to a case is chained, entry by entry, with its actor', async (t) => {
-  const tc = await context(t)
+  const clock = manualClock()
+  const tc = await createTestContext({ clock })
+  t.teardown(() => tc.close())
   const ctx = withAuditTrail(tc.ctx)
   await addPartner(ctx, 'county-da')
-  const before = Math.floor(Date.now() / 1000)
+  const t0 = clock.seconds()
   const theCase = await createCase(ctx, { fields: { title: 'Burglary' } }, alice)
+  clock.advance(60_000)
   await updateCase(ctx, theCase.id, { fields: { description: 'garage door forced' } }, alice)
+  clock.advance(60_000)
   const secretBytes = 'frames-of-the-cctv-video'
   const evidence = await uploadEvidence(
     ctx,
@@ -55,6 +60,7 @@ t.test('what a user does to a case is chained, entry by entry, with its actor', 
     Readable.from([Buffer.from(secretBytes)]),
     alice,
   )
+  clock.advance(60_000)
   const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
 
   const entries = await ctx.store.listAudit(theCase.id)
@@ -75,8 +81,8 @@ t.test('what a user does to a case is chained, entry by entry, with its actor', 
     t.equal(entry.caseId, theCase.id)
     t.equal(entry.prev, index === 0 ? null : entries[index - 1]!.digest, `entry ${entry.seq} links to the one before`)
     t.equal(entry.digest, expectedDigest(entry), `entry ${entry.seq}: sha256 of the canonical JSON of { caseId, seq, at, type, actor, data, prev }`)
-    t.ok(entry.at >= before && entry.at <= Math.floor(Date.now() / 1000) + 1, 'at is now, in Unix seconds')
   })
+  t.same(entries.map((e) => e.at), [t0, t0 + 60, t0 + 120, t0 + 180], 'at is the node clock at each action, in Unix seconds')
   t.notMatch(JSON.stringify(entries), secretBytes, 'no evidence content')
   t.same(verifyAuditChain(entries), { ok: true, entries: 4 })
   t.same(await verifyStored(tc, theCase.id), { ok: true, entries: 4 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createCase, createFolder, getCase, listCases, updateCase } from '../../src/cases/cases.ts'
-import { createTestContext } from '../helpers/context.ts'
+import { createTestContext } from '../support/context.ts'
 
 const tc = await createTestContext()
 t.teardown(() => tc.close())

@@ -8,8 +8,8 @@ import { createCase, updateCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { createShare } from '../../src/sending/share_case.ts'
 import { userActor } from '../../src/events.ts'
-import { createTestContext } from '../helpers/context.ts'
-import { addPartner } from '../helpers/fixtures.ts'
+import { createTestContext } from '../support/context.ts'
+import { addPartner } from '../support/fixtures.ts'
 
 t.test('creating, editing, uploading and sharing are recorded with their actor', async (t) => {
   const tc = await createTestContext()

@@ -3,8 +3,8 @@ import { Readable } from 'node:stream'
 import t from 'tap'
 import { createCase, createFolder } from '../../src/cases/cases.ts'
 import { getEvidence, listEvidence, openEvidence, uploadEvidence } from '../../src/cases/evidence.ts'
-import { createTestContext } from '../helpers/context.ts'
-import { piecesOf, readAll, upload } from '../helpers/fixtures.ts'
+import { createTestContext } from '../support/context.ts'
+import { piecesOf, readAll, upload } from '../support/fixtures.ts'
 
 const tc = await createTestContext()
 t.teardown(() => tc.close())

@@ -4,8 +4,9 @@ import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
 import { getExternalCase, listExternalCases, openExternalEvidence } from '../../src/receiving/external_cases.ts'
 import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
 import type { NodeContext } from '../../src/context.ts'
-import { createTestContext } from '../helpers/context.ts'
-import { piecesOf, policyBody, readAll } from '../helpers/fixtures.ts'
+import { createTestContext } from '../support/context.ts'
+import { piecesOf, readAll } from '../support/fixtures.ts'
+import { policyBody } from '../../../testkit/fixtures/policies.ts'
 
 const tc = await createTestContext()
 t.teardown(() => tc.close())

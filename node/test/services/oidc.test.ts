@@ -14,7 +14,7 @@ import type { NodeContext } from '../../src/context.ts'
 import { localApp } from '../../src/local/app.ts'
 import { createGroup, createUser, updateUser } from '../../src/access/principals.ts'
 import { authenticate, createToken } from '../../src/access/tokens.ts'
-import { createTestContext } from '../helpers/context.ts'
+import { createTestContext } from '../support/context.ts'
 
 const ISSUER = 'https://idp.county-pd.example'
 const AUDIENCE = 'caseway-county-pd'

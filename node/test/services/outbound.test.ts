@@ -7,8 +7,10 @@ import { createPolicy, createPolicyVersion } from '../../src/partners/policies.t
 import { createShare, getShare, listShares } from '../../src/sending/share_case.ts'
 import type { EvidenceRecord } from '../../src/store/metadata_store.ts'
 import type { NodeContext } from '../../src/context.ts'
-import { createTestContext, createTestOrg } from '../helpers/context.ts'
-import { addPartner, policyBody, upload } from '../helpers/fixtures.ts'
+import { createTestContext } from '../support/context.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { addPartner, upload } from '../support/fixtures.ts'
+import { policyBody } from '../../../testkit/fixtures/policies.ts'
 
 let now = new Date()
 const tc = await createTestContext({ clock: { now: () => now } })

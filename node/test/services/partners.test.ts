@@ -1,8 +1,9 @@
 import t from 'tap'
 import { assignPolicy, importPartner, listPartners, setPartnerEnabled } from '../../src/partners/partners.ts'
 import { createPolicy, createPolicyVersion } from '../../src/partners/policies.ts'
-import { createTestContext, createTestOrg } from '../helpers/context.ts'
-import { policyBody } from '../helpers/fixtures.ts'
+import { createTestContext } from '../support/context.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { policyBody } from '../../../testkit/fixtures/policies.ts'
 
 const tc = await createTestContext()
 t.teardown(() => tc.close())

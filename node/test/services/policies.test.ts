@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createPolicy, createPolicyVersion, getPolicy, listPolicies } from '../../src/partners/policies.ts'
-import { createTestContext } from '../helpers/context.ts'
-import { policyBody } from '../helpers/fixtures.ts'
+import { createTestContext } from '../support/context.ts'
+import { policyBody } from '../../../testkit/fixtures/policies.ts'
 
 const tc = await createTestContext()
 t.teardown(() => tc.close())

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Recipient } from '#protocol'
 import { isRecipient, recipientEmails } from '../../src/access/recipients.ts'
 import { createGroup, createUser, updateUser } from '../../src/access/principals.ts'
-import { createTestContext } from '../helpers/context.ts'
+import { createTestContext } from '../support/context.ts'
 
 const tc = await createTestContext({ org: 'county-pd' })
 t.teardown(() => tc.close())

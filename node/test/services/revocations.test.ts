@@ -16,9 +16,10 @@ import { createShare, getShare } from '../../src/sending/share_case.ts'
 import { revokeShare } from '../../src/revocation/revoke_share.ts'
 import { userActor } from '../../src/events.ts'
 import type { OutboundShareRecord } from '../../src/store/metadata_store.ts'
-import { createTestContext, type TestOrg } from '../helpers/context.ts'
-import { addPartner, upload } from '../helpers/fixtures.ts'
-import { insertInbound } from '../helpers/inbound.ts'
+import { createTestContext } from '../support/context.ts'
+import { type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { addPartner, upload } from '../support/fixtures.ts'
+import { insertInbound } from '../support/inbound.ts'
 
 let now = new Date()
 const tc = await createTestContext({ clock: { now: () => now } })

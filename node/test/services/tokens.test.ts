@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { authenticate, createToken } from '../../src/access/tokens.ts'
-import { createTestContext } from '../helpers/context.ts'
+import { createTestContext } from '../support/context.ts'
 
 const tc = await createTestContext()
 t.teardown(() => tc.close())

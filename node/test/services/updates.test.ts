@@ -9,8 +9,8 @@ import type { EvidenceItem } from '#protocol'
 import { importExternalCase } from '../../src/receiving/import_case.ts'
 import { applyUpdates, listUpdates } from '../../src/receiving/updates.ts'
 import { getExternalCase } from '../../src/receiving/external_cases.ts'
-import { createTestContext } from '../helpers/context.ts'
-import { insertInbound } from '../helpers/inbound.ts'
+import { createTestContext } from '../support/context.ts'
+import { insertInbound } from '../support/inbound.ts'
 
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 

@@ -1,17 +1,72 @@
 /**
- * Talking to a node's federation listener as a test: a bare HTTPS request with whatever client
+ * Talking to a node's federation listener as a test: a bare HTTPS request (`rawRequest`, any TLS
+ * versions; `mtlsRequest`, TLS 1.3) with whatever client
  * certificate (or none) the test chooses, one fresh TLS connection each, and the PKI material
  * of an organization read from its node directory (`pki/`), to sign objects as that
  * organization or present its certificate.
  *
  * @module
  */
+import { request, type RequestOptions } from 'node:https'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { SecureVersion } from 'node:tls'
 import { createPrivateKey } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { readOrgDir, type KeyedCertificate, privateKeyToPem } from '#certs'
+import { readOrgDir, type KeyedCertificate } from '#certs'
 import type { Signer } from '#protocol'
-import { rawRequest, type RawRequest, type RawResponse, type RawTls } from '../federation/helpers/https.ts'
+
+export interface RawTls {
+  /** The CA the server certificate must chain to. */
+  ca: string
+  cert?: string
+  key?: string
+  minVersion?: SecureVersion
+  maxVersion?: SecureVersion
+}
+
+export interface RawResponse {
+  status: number
+  headers: IncomingHttpHeaders
+  body: Buffer
+  json(): Record<string, unknown>
+}
+
+export interface RawRequest {
+  method?: string
+  headers?: Record<string, string | number>
+  body?: string | Buffer
+}
+
+export function rawRequest(url: string, tls: RawTls, options: RawRequest = {}): Promise<RawResponse> {
+  const target = new URL(url)
+  const requestOptions: RequestOptions = {
+    host: target.hostname,
+    port: target.port,
+    path: target.pathname + target.search,
+    method: options.method ?? 'GET',
+    headers: options.headers ?? {},
+    agent: false,
+    ca: tls.ca,
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+    ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
+    ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(requestOptions, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (part: Buffer) => parts.push(part))
+      res.on('error', reject)
+      res.on('end', () => {
+        const body = Buffer.concat(parts)
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) as Record<string, unknown> })
+      })
+    })
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}
 
 export type ClientTls = Pick<RawTls, 'ca' | 'cert' | 'key'>
 export type Answer = RawResponse
@@ -52,9 +107,4 @@ export async function readPki(pkiDir: string): Promise<OrgPki> {
     readOrgDir(pkiDir),
   ])
   return { caPem, ca: orgCa.ca, tls: { cert, key }, signer: { privateKey: createPrivateKey(signingKey), chain: [signingCert, caPem] } }
-}
-
-/** PEM certificate and key of a keyed certificate, for a TLS client. */
-export async function pemPair(keyed: KeyedCertificate): Promise<{ cert: string; key: string }> {
-  return { cert: keyed.certificate.toString('pem'), key: await privateKeyToPem(keyed.privateKey) }
 }

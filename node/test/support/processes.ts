@@ -172,8 +172,9 @@ export function chunkRequests(logs: ReadonlyArray<Record<string, unknown>>, shar
   const prefix = `/federation/v1/shares/${encodeURIComponent(shareId)}/chunks/`
   const counts = new Map<string, number>()
   for (const line of logs) {
+    // fastify logs `req` on a request's arrival only (its completion carries `res`).
     const req = line['req'] as { method?: unknown; url?: unknown } | undefined
-    if (line['msg'] !== 'incoming request' || req?.method !== 'GET' || typeof req.url !== 'string' || !req.url.startsWith(prefix)) continue
+    if (req?.method !== 'GET' || typeof req.url !== 'string' || !req.url.startsWith(prefix)) continue
     const digest = decodeURIComponent(req.url.slice(prefix.length))
     counts.set(digest, (counts.get(digest) ?? 0) + 1)
   }

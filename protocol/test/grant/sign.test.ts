@@ -3,12 +3,14 @@ import { onwardGrant, originGrant } from '../../src/grant/build.ts'
 import { signGrant } from '../../src/grant/sign.ts'
 import { verifySigned } from '../../src/jws/verify.ts'
 import { assertGrant } from '../../src/schema/validate.ts'
-import { createOrgs, NOW, NOW_SECONDS } from '../helpers/orgs.ts'
-import { fakeDigest, widePolicy } from '../helpers/policies.ts'
+import { createTestOrgs } from '../../../testkit/fixtures/orgs.ts'
+import { NOW, NOW_SECONDS } from '../helpers/orgs.ts'
+import { fakeDigest } from '../../../testkit/fixtures/manifests.ts'
+import { testPolicy, onwardHops } from '../../../testkit/fixtures/policies.ts'
 
-const [pd, da] = await createOrgs(['pd', 'da'])
+const [pd, da] = await createTestOrgs(['pd', 'da'], { now: NOW })
 const grant = () =>
-  originGrant({ iss: 'pd', aud: 'da', share: 's-1', policy: widePolicy(), evidence: [fakeDigest('a'), fakeDigest('b')], iat: NOW_SECONDS })
+  originGrant({ iss: 'pd', aud: 'da', share: 's-1', policy: testPolicy(), evidence: [fakeDigest('a'), fakeDigest('b')], iat: NOW_SECONDS })
 
 // spec: CW-PROV-002, CW-SIG-005
 t.test('a signed grant verifies as a caseway-grant+jws with its payload intact', async (t) => {
@@ -30,7 +32,7 @@ t.test('an invalid grant is a caller bug (TypeError)', async (t) => {
   const duplicate = grant()
   duplicate.evidence = [fakeDigest('a'), fakeDigest('a')]
   await t.rejects(signGrant(duplicate, pd!.signer), TypeError, 'evidence duplicated')
-  const orphan = onwardGrant(grant(), { aud: 'court', share: 's-2', policy: widePolicy({ maxDepth: 7 }), iat: NOW_SECONDS })
+  const orphan = onwardGrant(grant(), { aud: 'court', share: 's-2', policy: testPolicy(onwardHops(7)), iat: NOW_SECONDS })
   delete orphan.parent
   await t.rejects(signGrant(orphan, da!.signer), TypeError, 'depth 1 without a parent')
 })

@@ -1,45 +1,17 @@
 /**
- * Test organizations and provenance chains with real keys and certificates: N orgs, each with
- * its CA, a signing certificate, the `Signer` and the `TrustAnchor`; and a chain of grants
- * A → B → C … signed by each hop's issuer.
+ * Provenance chains with real keys and certificates (organizations from
+ * `testkit/fixtures/orgs.ts`, made at the fixed {@link NOW}): a chain of grants A → B → C …
+ * signed by each hop's issuer.
  */
-import { createOrgCa, issueSigningCertificate, type KeyedCertificate } from '#certs'
 import { onwardGrant, originGrant } from '../../src/grant/build.ts'
 import { signGrant } from '../../src/grant/sign.ts'
-import type { Signer } from '../../src/jws/sign.ts'
 import type { Grant, SharingPolicy } from '../../src/types.gen.ts'
-import type { TrustAnchor } from '../../src/x509/chain.ts'
-import { widePolicy } from './policies.ts'
-
-export interface Org {
-  org: string
-  ca: KeyedCertificate
-  signing: KeyedCertificate
-  signer: Signer
-  anchor: TrustAnchor
-}
+import type { TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { testPolicy, onwardHops } from '../../../testkit/fixtures/policies.ts'
 
 /** The fixed clock of these tests: certificates are valid around it, grants issued at it. */
 export const NOW = new Date('2025-03-01T12:00:00Z')
 export const NOW_SECONDS = Math.floor(NOW.getTime() / 1000)
-
-export async function createOrg(org: string, options: { now?: Date } = {}): Promise<Org> {
-  const now = options.now ?? NOW
-  const ca = await createOrgCa({ org, name: `Org ${org}`, now })
-  const signing = await issueSigningCertificate(ca, { org, name: `Org ${org}`, now })
-  return {
-    org,
-    ca,
-    signing,
-    signer: { privateKey: signing.privateKey, chain: [signing.certificate.toString('pem'), ca.certificate.toString('pem')] },
-    anchor: { certificate: ca.certificate.toString('pem'), org },
-  }
-}
-
-/** Organizations named `names`, created in parallel. */
-export async function createOrgs(names: readonly string[], options: { now?: Date } = {}): Promise<Org[]> {
-  return Promise.all(names.map((name) => createOrg(name, options)))
-}
 
 export interface ChainOptions {
   /** Policy of hop i (issued by orgs[i] to orgs[i+1]); default a wide policy whose maxDepth drops by one per hop. */
@@ -57,12 +29,12 @@ export interface BuiltChain {
 }
 
 /** Grants orgs[0] → orgs[1] → … → orgs[n], signed by each hop's issuer. */
-export async function buildChain(orgs: readonly Org[], options: ChainOptions = {}): Promise<BuiltChain> {
+export async function buildChain(orgs: readonly TestOrg[], options: ChainOptions = {}): Promise<BuiltChain> {
   if (orgs.length < 2) throw new TypeError('a chain needs at least two organizations')
   const hops = orgs.length - 1
   const iat = options.iat ?? NOW_SECONDS
   const lifetime = options.lifetime ?? 86_400
-  const policyOf = (index: number) => options.policies?.[index] ?? widePolicy({ maxDepth: hops - 1 - index })
+  const policyOf = (index: number) => options.policies?.[index] ?? testPolicy(onwardHops(hops - 1 - index))
   const grants: Grant[] = []
   for (let index = 0; index < hops; index++) {
     const common = { aud: orgs[index + 1]!.org, share: `share-${orgs[index]!.org}`, policy: policyOf(index), iat, exp: iat + lifetime }

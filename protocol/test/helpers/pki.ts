@@ -3,7 +3,7 @@
  * Signer / TrustAnchor values the protocol API takes. Real keys and certificates, no mocks.
  */
 import { webcrypto } from 'node:crypto'
-import { createOrgCa, issueCertificate, issueNodeCertificate, issueSigningCertificate, type KeyedCertificate } from '#certs'
+import { issueCertificate, type KeyedCertificate } from '#certs'
 import { x509 } from '#protocol/x509'
 import { OID, orgUri } from '../../src/x509/org_uri.ts'
 import type { Signer } from '../../src/jws/sign.ts'
@@ -29,24 +29,6 @@ export function signerOf(leaf: KeyedCertificate, ...issuers: KeyedCertificate[])
 /** The org-bound trust anchor of an org CA. */
 export function anchorOf(ca: KeyedCertificate, org: string): TrustAnchor {
   return { certificate: pem(ca), org }
-}
-
-/** An organization: its CA, a signing certificate and a node TLS certificate. */
-export interface TestOrg {
-  org: string
-  ca: KeyedCertificate
-  signing: KeyedCertificate
-  tls: KeyedCertificate
-  signer: Signer
-  anchor: TrustAnchor
-}
-
-export async function createTestOrg(org: string, options: { now?: Date } = {}): Promise<TestOrg> {
-  const now = options.now ?? new Date()
-  const ca = await createOrgCa({ org, name: `Org ${org}`, now })
-  const signing = await issueSigningCertificate(ca, { org, name: `Org ${org}`, now })
-  const tls = await issueNodeCertificate(ca, { org, name: `Org ${org}`, hosts: [`${org}.test`], now })
-  return { org, ca, signing, tls, signer: signerOf(signing, ca), anchor: anchorOf(ca, org) }
 }
 
 /** A self-signed federation bridge CA: no organization URI, pathLen absent. */

@@ -8,7 +8,8 @@ import { CompactSign } from 'jose'
 import { verifySigned, type VerifyOptions } from '../../src/jws/verify.ts'
 import { signObject } from '../../src/jws/sign.ts'
 import { b64u, craft, parts } from '../helpers/jws_craft.ts'
-import { claims, createTestOrg, der64 } from '../helpers/pki.ts'
+import { claims, der64 } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const now = new Date()
 const a = await createTestOrg('org-a', { now })

@@ -4,7 +4,8 @@ import { canonicalJson } from '../../src/canonical/canonicalize.ts'
 import { signObject } from '../../src/jws/sign.ts'
 import { ALLOWED_ALGS, TYP } from '../../src/jws/types.ts'
 import { parts } from '../helpers/jws_craft.ts'
-import { claims, createTestOrg, der64, pem } from '../helpers/pki.ts'
+import { claims, der64, pem } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const now = new Date()
 const a = await createTestOrg('org-a', { now })

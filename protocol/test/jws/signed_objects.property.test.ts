@@ -29,16 +29,17 @@ import { verifyReceipt } from '../../src/receipt/verify.ts'
 import { signRevocation } from '../../src/revocation/sign.ts'
 import { verifyRevocation } from '../../src/revocation/verify.ts'
 import { b64u, craft } from '../helpers/jws_craft.ts'
-import { buildChain, createOrgs, NOW, NOW_SECONDS, type Org } from '../helpers/orgs.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { sampleManifest } from '../../../testkit/fixtures/manifests.ts'
+import { buildChain, NOW, NOW_SECONDS } from '../helpers/orgs.ts'
 import { der64 } from '../helpers/pki.ts'
-import { sampleManifest } from '../helpers/policies.ts'
 
 /** A verification slower than this counts as a hang. */
 const HANG_MS = 5_000
 const RUNS = { mutated: 100, signedRandom: 60, strings: 250, json: 500 } as const
 
-const orgs = await createOrgs(['pd', 'da', 'court'])
-const [pd, da, court] = orgs as [Org, Org, Org]
+const orgs = await createTestOrgs(['pd', 'da', 'court'], { now: NOW })
+const [pd, da, court] = orgs as [TestOrg, TestOrg, TestOrg]
 const trustAnchors = orgs.map((org) => org.anchor)
 const clock = { trustAnchors, currentDate: NOW }
 
@@ -52,7 +53,7 @@ interface Target {
   name: string
   type: SignedType
   /** The signer's organization, whose key signs the random payloads. */
-  signer: Org
+  signer: TestOrg
   valid: string
   verify: (jws: unknown) => Promise<unknown>
 }

@@ -7,16 +7,8 @@ import { signObject } from '../../src/jws/sign.ts'
 import { verifySigned, type VerifyOptions } from '../../src/jws/verify.ts'
 import { OID, orgUri } from '../../src/x509/org_uri.ts'
 import { b64u, craft, parts } from '../helpers/jws_craft.ts'
-import {
-  claims,
-  createBridgeCa,
-  createTestOrg,
-  der64,
-  issueEd25519SigningCertificate,
-  issueOrgCa,
-  pem,
-  signerOf,
-} from '../helpers/pki.ts'
+import { claims, createBridgeCa, der64, issueEd25519SigningCertificate, issueOrgCa, pem, signerOf } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const DAY = 86_400_000
 const now = new Date(Math.floor(Date.now() / 1000) * 1000)

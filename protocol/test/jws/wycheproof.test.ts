@@ -30,7 +30,8 @@ import { SIGNATURE_LENGTH, verifySignatureBytes } from '../../src/jws/signature.
 import type { SignatureAlgorithm } from '../../src/jws/types.ts'
 import { verifySigned, type VerifyOptions } from '../../src/jws/verify.ts'
 import { b64u } from '../helpers/jws_craft.ts'
-import { claims, createTestOrg, issueEd25519SigningCertificate, pem } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { claims, issueEd25519SigningCertificate, pem } from '../helpers/pki.ts'
 
 interface WycheproofTest {
   tcId: number

@@ -2,7 +2,7 @@ import t from 'tap'
 import { VerificationError } from '../../src/errors.ts'
 import { checkManifestSemantics } from '../../src/manifest/check_semantics.ts'
 import { assertManifest } from '../../src/schema/validate.ts'
-import { evidenceItem, fakeDigest, sampleManifest } from '../helpers/policies.ts'
+import { fakeEvidenceItem, fakeDigest, sampleManifest } from '../../../testkit/fixtures/manifests.ts'
 
 const manifest = () => sampleManifest({ iss: 'pd', aud: 'da', iat: 1_700_000_000, exp: 1_700_086_400, grants: ['a.b.c'] })
 const invalid = (at: string) => ({ code: 'CW_ERR_SCHEMA_INVALID', at })
@@ -83,7 +83,7 @@ t.test('the chunk count must match size and chunk size', async (t) => {
   empty.evidence[2]!.chunks = [fakeDigest('x')]
   t.throws(() => checkManifestSemantics(empty), invalid('/evidence/2/chunks'), 'an empty file has no chunks')
   const exact = manifest()
-  exact.evidence.push(evidenceItem('ev-exact', { size: 131_072 }))
+  exact.evidence.push(fakeEvidenceItem('ev-exact', { size: 131_072 }))
   t.equal(exact.evidence[3]!.chunks.length, 2)
   t.doesNotThrow(() => checkManifestSemantics(exact), 'size a multiple of chunkSize')
 })

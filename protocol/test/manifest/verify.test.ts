@@ -6,24 +6,26 @@ import { enforceManifest } from '../../src/manifest/enforce.ts'
 import { signManifest } from '../../src/manifest/sign.ts'
 import { verifyManifest } from '../../src/manifest/verify.ts'
 import type { CaseManifest, SharingPolicy } from '../../src/types.gen.ts'
-import { buildChain, createOrgs, NOW, NOW_SECONDS, type Org } from '../helpers/orgs.ts'
-import { narrowPolicy, sampleManifest, widePolicy } from '../helpers/policies.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { buildChain, NOW, NOW_SECONDS } from '../helpers/orgs.ts'
+import { sampleManifest } from '../../../testkit/fixtures/manifests.ts'
+import { testPolicy, onwardHops, NARROW } from '../../../testkit/fixtures/policies.ts'
 
-const orgs = await createOrgs(['pd', 'da', 'court', 'lab'])
-const [pd, da, court, lab] = orgs as [Org, Org, Org, Org]
+const orgs = await createTestOrgs(['pd', 'da', 'court', 'lab'], { now: NOW })
+const [pd, da, court, lab] = orgs as [TestOrg, TestOrg, TestOrg, TestOrg]
 const trustAnchors = orgs.map((org) => org.anchor)
 const template = sampleManifest({ iss: 'pd', aud: 'da', iat: NOW_SECONDS, exp: NOW_SECONDS + 3_600, grants: [] })
 const evidence = template.evidence.map((item) => item.digest)
 
 /** A manifest from chain[last].iss to chain[last].aud carrying the chain pd → … → orgs.at(-1). */
-async function manifestOver(chainOrgs: Org[], policies?: SharingPolicy[]): Promise<CaseManifest> {
+async function manifestOver(chainOrgs: TestOrg[], policies?: SharingPolicy[]): Promise<CaseManifest> {
   const options = policies === undefined ? { evidence } : { evidence, policies }
   const { jws } = await buildChain(chainOrgs, options)
   return sampleManifest({ iss: chainOrgs.at(-2)!.org, aud: chainOrgs.at(-1)!.org, iat: NOW_SECONDS, exp: NOW_SECONDS + 3_600, grants: jws })
 }
 
 /** Signs bypassing signManifest's checks. */
-const rawSign = (manifest: CaseManifest, org: Org) => signObject('manifest', manifest as unknown as Record<string, unknown>, org.signer)
+const rawSign = (manifest: CaseManifest, org: TestOrg) => signObject('manifest', manifest as unknown as Record<string, unknown>, org.signer)
 const verify = (jws: string, audience: string) => verifyManifest(jws, { trustAnchors, audience, currentDate: NOW })
 
 // spec: CW-SIG-001, CW-MAN-001, CW-PROV-007
@@ -103,7 +105,7 @@ t.test('a manifest whose last grant is addressed to another organization is refu
 
 // spec: CW-PROV-004
 t.test('a manifest over a widened chain is refused by verification with a PolicyError', async (t) => {
-  const policies = [widePolicy({ maxDepth: 1 }), widePolicy({ maxDepth: 1 })]
+  const policies = [testPolicy(onwardHops(1)), testPolicy(onwardHops(1))]
   const manifest = await manifestOver([pd, da, court], policies)
   const error = await verify(await signManifest(manifest, da.signer), 'court').catch((caught: unknown) => caught)
   t.ok(error instanceof PolicyError)
@@ -120,13 +122,13 @@ t.test('do-not-disclose evidence is refused by enforcement', async (t) => {
 
 // spec: CW-POL-003, CW-PROV-007
 t.test('content the effective (last) policy excludes is refused by enforcement', async (t) => {
-  const narrow = narrowPolicy()
+  const narrow = testPolicy(NARROW)
   narrow.content = { caseFields: ['title', 'offenses'], evidenceCategories: ['photo', 'document'], attachments: true }
-  const withoutVideo = await manifestOver([pd, da, court], [widePolicy({ maxDepth: 1 }), narrow])
+  const withoutVideo = await manifestOver([pd, da, court], [testPolicy(onwardHops(1)), narrow])
   const verified = await verify(await signManifest(withoutVideo, da.signer), 'court')
   t.throws(() => enforceManifest(verified), { code: 'CW_ERR_POLICY_VIOLATION', at: '/evidence/0/category' }, 'category not allowed')
 
-  const noOffenses = narrowPolicy()
+  const noOffenses = testPolicy(NARROW)
   noOffenses.content = { caseFields: ['title'], evidenceCategories: ['video', 'photo', 'document'], attachments: true }
   const fields = await verify(await signManifest(await manifestOver([pd, da], [noOffenses]), pd.signer), 'da')
   t.throws(() => enforceManifest(fields), { code: 'CW_ERR_POLICY_VIOLATION', at: '/case/fields/offenses' }, 'field not allowed')

@@ -3,11 +3,11 @@ import { PolicyError } from '../../src/errors.ts'
 import { assertAttenuated } from '../../src/policy/attenuate.ts'
 import { isAttenuated } from '../../src/policy/is_attenuated.ts'
 import type { SharingPolicy } from '../../src/types.gen.ts'
-import { narrowPolicy, widePolicy } from '../helpers/policies.ts'
+import { testPolicy, onwardHops, NARROW } from '../../../testkit/fixtures/policies.ts'
 
 type Assertions = Pick<typeof t, 'throws' | 'match'>
 
-/** A child one hop below `widePolicy({ maxDepth: 3 })`: equal except the hop it uses. */
+/** A child one hop below `testPolicy(onwardHops(3))`: equal except the hop it uses. */
 function childOf(parent: SharingPolicy): SharingPolicy {
   const child = structuredClone(parent)
   child.permissions.shareOnward.maxDepth = parent.permissions.shareOnward.maxDepth - 1
@@ -21,15 +21,15 @@ function refuses(t: Assertions, child: SharingPolicy, parent: SharingPolicy, at:
 
 // spec: CW-POL-005
 t.test('a child equal to its parent but one hop shallower is accepted', async (t) => {
-  const parent = widePolicy({ maxDepth: 3, partners: ['lab', 'court'] })
+  const parent = testPolicy(onwardHops(3, ['lab', 'court']))
   t.doesNotThrow(() => assertAttenuated(childOf(parent), parent))
   t.same(isAttenuated(childOf(parent), parent), { ok: true })
 })
 
 // spec: CW-POL-005
 t.test('a narrower child is accepted', async (t) => {
-  t.doesNotThrow(() => assertAttenuated(narrowPolicy(), widePolicy()))
-  const parent = widePolicy({ maxDepth: 4, partners: ['lab', 'court', 'da'] })
+  t.doesNotThrow(() => assertAttenuated(testPolicy(NARROW), testPolicy()))
+  const parent = testPolicy(onwardHops(4, ['lab', 'court', 'da']))
   const child = childOf(parent)
   child.permissions.download = false
   child.permissions.shareOnward.maxDepth = 1
@@ -43,11 +43,11 @@ t.test('a narrower child is accepted', async (t) => {
 
 // spec: CW-POL-005
 t.test('the maxDepth of a child that does not share onward is not compared', async (t) => {
-  const parent = narrowPolicy()
-  const child = narrowPolicy()
+  const parent = testPolicy(NARROW)
+  const child = testPolicy(NARROW)
   child.permissions.shareOnward = { allowed: false, maxDepth: 5 }
   t.doesNotThrow(() => assertAttenuated(child, parent), 'parent allows nothing onward')
-  const oneHop = widePolicy({ maxDepth: 1 })
+  const oneHop = testPolicy(onwardHops(1))
   const leaf = structuredClone(oneHop)
   leaf.permissions.shareOnward = { allowed: false, maxDepth: 1 }
   t.doesNotThrow(() => assertAttenuated(leaf, oneHop), 'parent allows one hop')
@@ -55,7 +55,7 @@ t.test('the maxDepth of a child that does not share onward is not compared', asy
 
 // spec: CW-POL-005
 t.test('a child of a parent that lists partners lists partners too, even if it does not share onward', async (t) => {
-  const parent = widePolicy({ maxDepth: 1, partners: ['lab'] })
+  const parent = testPolicy(onwardHops(1, ['lab']))
   const leaf = structuredClone(parent)
   leaf.permissions.shareOnward = { allowed: false, maxDepth: 0 }
   refuses(t, leaf, parent, '/permissions/shareOnward/partners')
@@ -66,7 +66,7 @@ t.test('a child of a parent that lists partners lists partners too, even if it d
 // spec: CW-POL-005
 t.test('each boolean permission wider than the parent is refused', async (t) => {
   for (const name of ['download', 'import', 'applyUpdates'] as const) {
-    const parent = widePolicy({ maxDepth: 2 })
+    const parent = testPolicy(onwardHops(2))
     parent.permissions[name] = false
     const child = childOf(parent)
     child.permissions[name] = true
@@ -76,35 +76,35 @@ t.test('each boolean permission wider than the parent is refused', async (t) => 
 
 // spec: CW-POL-005
 t.test('onward sharing the parent does not allow is refused', async (t) => {
-  const parent = narrowPolicy()
-  const child = narrowPolicy()
+  const parent = testPolicy(NARROW)
+  const child = testPolicy(NARROW)
   child.permissions.shareOnward = { allowed: true, maxDepth: 0 }
   refuses(t, child, parent, '/permissions/shareOnward/allowed')
 })
 
 // spec: CW-POL-005
 t.test('maxDepth above the parent less one hop is refused', async (t) => {
-  const parent = widePolicy({ maxDepth: 3 })
+  const parent = testPolicy(onwardHops(3))
   const same = structuredClone(parent)
   refuses(t, same, parent, '/permissions/shareOnward/maxDepth')
   const more = structuredClone(parent)
   more.permissions.shareOnward.maxDepth = 8
   refuses(t, more, parent, '/permissions/shareOnward/maxDepth')
-  const exhausted = widePolicy({ maxDepth: 0 })
-  const child = widePolicy({ maxDepth: 0 })
+  const exhausted = testPolicy(onwardHops(0))
+  const child = testPolicy(onwardHops(0))
   refuses(t, child, exhausted, '/permissions/shareOnward/maxDepth')
 })
 
 // spec: CW-POL-005
 t.test('a partner list wider than the parent is refused', async (t) => {
-  const parent = widePolicy({ maxDepth: 3, partners: ['lab', 'court'] })
+  const parent = testPolicy(onwardHops(3, ['lab', 'court']))
   const anyPartner = childOf(parent)
   delete anyPartner.permissions.shareOnward.partners
   refuses(t, anyPartner, parent, '/permissions/shareOnward/partners')
   const extra = childOf(parent)
   extra.permissions.shareOnward.partners = ['court', 'press']
   refuses(t, extra, parent, '/permissions/shareOnward/partners/1')
-  const unlisted = widePolicy({ maxDepth: 3 })
+  const unlisted = testPolicy(onwardHops(3))
   const listed = childOf(unlisted)
   listed.permissions.shareOnward.partners = ['press']
   t.doesNotThrow(() => assertAttenuated(listed, unlisted), 'a parent without a list allows any list')
@@ -112,22 +112,22 @@ t.test('a partner list wider than the parent is refused', async (t) => {
 
 // spec: CW-POL-005
 t.test('content wider than the parent is refused', async (t) => {
-  const parent = narrowPolicy()
-  const field = narrowPolicy()
+  const parent = testPolicy(NARROW)
+  const field = testPolicy(NARROW)
   field.content.caseFields = ['title', 'officers']
   refuses(t, field, parent, '/content/caseFields/1')
-  const category = narrowPolicy()
+  const category = testPolicy(NARROW)
   category.content.evidenceCategories = ['video', 'photo']
   refuses(t, category, parent, '/content/evidenceCategories/0')
-  const attachments = narrowPolicy()
+  const attachments = testPolicy(NARROW)
   attachments.content.attachments = true
   refuses(t, attachments, parent, '/content/attachments')
 })
 
 // spec: CW-POL-005
 t.test('a longer maximum duration is refused', async (t) => {
-  const parent = narrowPolicy()
-  const child = narrowPolicy()
+  const parent = testPolicy(NARROW)
+  const child = testPolicy(NARROW)
   child.maxDurationSeconds = parent.maxDurationSeconds + 1
   refuses(t, child, parent, '/maxDurationSeconds')
   child.maxDurationSeconds = parent.maxDurationSeconds
@@ -135,7 +135,7 @@ t.test('a longer maximum duration is refused', async (t) => {
 })
 
 t.test('the thrown error is a PolicyError naming both values', async (t) => {
-  const parent = widePolicy({ maxDepth: 2 })
+  const parent = testPolicy(onwardHops(2))
   const child = childOf(parent)
   child.maxDurationSeconds = parent.maxDurationSeconds * 2
   const error = t.throws(() => assertAttenuated(child, parent))

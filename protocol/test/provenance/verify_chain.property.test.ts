@@ -12,12 +12,13 @@ import { signObject } from '../../src/jws/sign.ts'
 import type { Signer } from '../../src/jws/sign.ts'
 import { verifyGrantChain } from '../../src/provenance/verify_chain.ts'
 import type { Grant, SharingPolicy } from '../../src/types.gen.ts'
-import { createOrgs, NOW, NOW_SECONDS } from '../helpers/orgs.ts'
-import { fakeDigest } from '../helpers/policies.ts'
+import { createTestOrgs } from '../../../testkit/fixtures/orgs.ts'
+import { NOW, NOW_SECONDS } from '../helpers/orgs.ts'
+import { fakeDigest } from '../../../testkit/fixtures/manifests.ts'
 
 const MAX_GRANTS = 6
 const NAMES = ['pd', 'da', 'court', 'lab', 'sheriff', 'state-police', 'coroner']
-const orgs = await createOrgs(NAMES)
+const orgs = await createTestOrgs(NAMES, { now: NOW })
 const byName = new Map(orgs.map((org) => [org.org, org]))
 const signerOf = (name: string): Signer => byName.get(name)!.signer
 const trustAnchors = orgs.map((org) => org.anchor)

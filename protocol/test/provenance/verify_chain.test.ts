@@ -5,26 +5,28 @@ import { signGrant } from '../../src/grant/sign.ts'
 import { signObject } from '../../src/jws/sign.ts'
 import { verifyGrantChain } from '../../src/provenance/verify_chain.ts'
 import type { Grant } from '../../src/types.gen.ts'
-import { buildChain, createOrg, createOrgs, NOW, NOW_SECONDS, type Org } from '../helpers/orgs.ts'
-import { fakeDigest, narrowPolicy, widePolicy } from '../helpers/policies.ts'
+import { createTestOrg, createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { buildChain, NOW, NOW_SECONDS } from '../helpers/orgs.ts'
+import { fakeDigest } from '../../../testkit/fixtures/manifests.ts'
+import { testPolicy, onwardHops, NARROW } from '../../../testkit/fixtures/policies.ts'
 
-const orgs = await createOrgs(['pd', 'da', 'court', 'lab'])
-const [pd, da, court, lab] = orgs as [Org, Org, Org, Org]
+const orgs = await createTestOrgs(['pd', 'da', 'court', 'lab'], { now: NOW })
+const [pd, da, court, lab] = orgs as [TestOrg, TestOrg, TestOrg, TestOrg]
 const trustAnchors = orgs.map((org) => org.anchor)
 const evidence = [fakeDigest('e1'), fakeDigest('e2'), fakeDigest('e3')]
 const options = (issuer: string, audience: string) => ({ trustAnchors, currentDate: NOW, issuer, audience })
 
 /** Signs grants as given, bypassing signGrant's checks (to build chains that must fail). */
-async function sign(grants: readonly Grant[], signers: readonly Org[]): Promise<string[]> {
+async function sign(grants: readonly Grant[], signers: readonly TestOrg[]): Promise<string[]> {
   return Promise.all(grants.map((grant, index) => signObject('grant', grant as unknown as Record<string, unknown>, signers[index]!.signer)))
 }
 
 /** The payloads of pd → da → court → lab, editable before signing. */
 function payloads(): Grant[] {
   const iat = NOW_SECONDS
-  const g0 = originGrant({ iss: 'pd', aud: 'da', share: 's-pd', policy: widePolicy({ maxDepth: 2, partners: ['court', 'lab'] }), evidence, iat, exp: iat + 86_400 })
-  const g1 = onwardGrant(g0, { aud: 'court', share: 's-da', policy: widePolicy({ maxDepth: 1, partners: ['lab'] }), iat })
-  const leaf = narrowPolicy()
+  const g0 = originGrant({ iss: 'pd', aud: 'da', share: 's-pd', policy: testPolicy(onwardHops(2, ['court', 'lab'])), evidence, iat, exp: iat + 86_400 })
+  const g1 = onwardGrant(g0, { aud: 'court', share: 's-da', policy: testPolicy(onwardHops(1, ['lab'])), iat })
+  const leaf = testPolicy(NARROW)
   leaf.permissions.shareOnward.partners = []
   const g2 = onwardGrant(g1, { aud: 'lab', share: 's-court', policy: leaf, iat, evidence: evidence.slice(0, 2) })
   return [g0, g1, g2]
@@ -91,7 +93,7 @@ t.test('a link whose signer has no trust anchor is refused', async (t) => {
     code: 'CW_ERR_CHAIN_UNTRUSTED',
     at: '/grants/1',
   })
-  const impostor = await createOrg('da')
+  const impostor = await createTestOrg('da', { now: NOW })
   const forged = await sign(payloads(), [pd, impostor, court])
   await t.rejects(verifyGrantChain(forged, options('court', 'lab')), { code: 'CW_ERR_CHAIN_UNTRUSTED', at: '/grants/1' }, 'same org id, unpinned CA')
 })
@@ -259,8 +261,8 @@ t.test('verification errors win over policy errors, wherever they are in the cha
 })
 
 t.test('signGrant output chains with onwardGrant', async (t) => {
-  const g0 = originGrant({ iss: 'pd', aud: 'da', share: 's', policy: widePolicy({ maxDepth: 1 }), evidence, iat: NOW_SECONDS })
-  const g1 = onwardGrant(g0, { aud: 'court', share: 's2', policy: narrowPolicy(), iat: NOW_SECONDS })
+  const g0 = originGrant({ iss: 'pd', aud: 'da', share: 's', policy: testPolicy(onwardHops(1)), evidence, iat: NOW_SECONDS })
+  const g1 = onwardGrant(g0, { aud: 'court', share: 's2', policy: testPolicy(NARROW), iat: NOW_SECONDS })
   const jws = [await signGrant(g0, pd.signer), await signGrant(g1, da.signer)]
   const chain = await verifyGrantChain(jws, options('da', 'court'))
   t.equal(chain.grants.length, 2)

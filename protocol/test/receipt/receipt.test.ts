@@ -6,7 +6,7 @@ import { signReceipt } from '../../src/receipt/sign.ts'
 import { verifyReceipt } from '../../src/receipt/verify.ts'
 import type { DeliveryReceipt } from '../../src/types.gen.ts'
 import { parts } from '../helpers/jws_craft.ts'
-import { createTestOrg } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const now = new Date()
 const iat = Math.floor(now.getTime() / 1000)

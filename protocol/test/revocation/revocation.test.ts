@@ -6,7 +6,7 @@ import { signRevocation } from '../../src/revocation/sign.ts'
 import { verifyRevocation } from '../../src/revocation/verify.ts'
 import type { Revocation } from '../../src/types.gen.ts'
 import { parts } from '../helpers/jws_craft.ts'
-import { createTestOrg } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const now = new Date()
 const iat = Math.floor(now.getTime() / 1000)

@@ -4,16 +4,8 @@ import { issueCertificate, issueSigningCertificate } from '#certs'
 import { x509 } from '#protocol/x509'
 import { verifyChain, type TrustAnchor } from '../../src/x509/chain.ts'
 import { OID, orgUri } from '../../src/x509/org_uri.ts'
-import {
-  anchorOf,
-  createBridgeCa,
-  createTestOrg,
-  der64,
-  issueEd25519SigningCertificate,
-  issueOrgCa,
-  pem,
-  type KeyedCertificate,
-} from '../helpers/pki.ts'
+import { anchorOf, createBridgeCa, der64, issueEd25519SigningCertificate, issueOrgCa, pem, type KeyedCertificate } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const DAY = 86_400_000
 const now = new Date()

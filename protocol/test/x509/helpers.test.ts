@@ -6,7 +6,8 @@ import { certificateFingerprint } from '../../src/x509/fingerprint.ts'
 import { orgOfCertificate } from '../../src/x509/org.ts'
 import { orgUri } from '../../src/x509/org_uri.ts'
 import { parseCertificates, pemToX509 } from '../../src/x509/parse.ts'
-import { createTestOrg, der64, pem } from '../helpers/pki.ts'
+import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { der64, pem } from '../helpers/pki.ts'
 
 const a = await createTestOrg('org-a')
 const b = await createTestOrg('org-b')

@@ -8,12 +8,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Harness } from '../../../conformance/src/harness_dir.ts'
-
-export const CASEWAY_BIN = fileURLToPath(new URL('../../../bin/caseway.js', import.meta.url))
+import { CASEWAY_BIN, freePorts } from '../../../testkit/node_process.ts'
 
 /** The policy our node assigns to the harness for the sender-role tests. */
 export const SENDER_POLICY = {
@@ -46,15 +43,6 @@ export interface StartOurNodeOptions {
   env?: Record<string, string>
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
 function run(args: string[], env?: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CASEWAY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
@@ -68,7 +56,7 @@ function run(args: string[], env?: Record<string, string>): Promise<string> {
 /** Creates and starts one of our nodes on 127.0.0.1. */
 export async function startOurNode(options: StartOurNodeOptions): Promise<OurNode> {
   const org = options.org ?? 'cw-self-target'
-  const [federationPort, localPort] = [await freePort(), await freePort()]
+  const [federationPort, localPort] = (await freePorts(2)) as [number, number]
   await run(['init', '--dir', options.dir, '--org', org, '--name', 'Caseway node under test', '--host', '127.0.0.1', '--federation-port', String(federationPort), '--local-port', String(localPort)])
   const configFile = join(options.dir, 'caseway.json')
   const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, Record<string, unknown>>

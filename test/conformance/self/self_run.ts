@@ -12,7 +12,8 @@ import { initHarness } from '../../../conformance/src/harness_dir.ts'
 import type { ReporterName } from '../../../conformance/src/report/index.ts'
 import { runConformance } from '../../../conformance/src/run.ts'
 import type { RunReport } from '../../../conformance/src/runner.ts'
-import { freePort, pairWithHarness, startOurNode, type OurNode } from './our_node.ts'
+import { freePort } from '../../../testkit/node_process.ts'
+import { pairWithHarness, startOurNode, type OurNode } from './our_node.ts'
 
 /** Settings of the node under test (a test deployment: the control endpoints are on). */
 export const SELF_NODE_SETTINGS = {

@@ -14,10 +14,10 @@ import { randomUUID } from 'node:crypto'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import type { Recipient } from '#protocol'
-import { createTestOrg } from '../../helpers/context.ts'
-import { policyBody } from '../../helpers/fixtures.ts'
-import { insertInbound } from '../../helpers/inbound.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { createTestOrg } from '../../../../testkit/fixtures/orgs.ts'
+import { insertInbound } from '../../support/inbound.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

@@ -5,9 +5,9 @@
 import t from 'tap'
 import { partnerActor } from '../../../src/events.ts'
 import { verifyAuditChain } from '../../../src/audit/audit_trail.ts'
-import { tamper, withAuditTrail } from '../../helpers/audit.ts'
-import { createTestApp, type TestApp } from '../../helpers/local_app.ts'
-import { inboundShareRecord } from '../../store/fixtures/records.ts'
+import { tamper, withAuditTrail } from '../../support/audit.ts'
+import { createTestApp, type TestApp } from '../../support/local_app.ts'
+import { inboundShareRecord } from '../../support/records.ts'
 
 const ta: TestApp = await createTestApp()
 t.teardown(() => ta.close())

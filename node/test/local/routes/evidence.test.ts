@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { piecesOf } from '../../helpers/fixtures.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { piecesOf } from '../../support/fixtures.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { waitFor } from '../../../../testkit/wait.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())
@@ -51,12 +52,8 @@ t.test('the body is consumed while it arrives: chunks are stored before the uplo
     yield randomBytes(100)
   }
   const pending = ta.call({ method: 'POST', url: `/api/v1/cases/${theCase.id}/evidence?name=slow.bin&category=video`, headers: { 'content-type': 'application/octet-stream' }, payload: Readable.from(body(), { objectMode: false }) })
-  let stored = false
-  for (let attempt = 0; attempt < 200 && !stored; attempt++) {
-    stored = await ta.ctx.blobs.has(firstChunk)
-    if (!stored) await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  t.ok(stored, 'first chunk stored while the request is still open')
+  // Throws (failing the test) when the first chunk is not stored while the request is still open.
+  t.ok(await waitFor('the first chunk stored while the request is still open', async () => ((await ta.ctx.blobs.has(firstChunk)) ? true : undefined), { timeoutMs: 5000, intervalMs: 10 }))
   release()
   const response = await pending
   t.equal(response.statusCode, 201)

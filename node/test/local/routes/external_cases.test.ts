@@ -2,8 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
 import type { InboundShareRecord } from '../../../src/store/metadata_store.ts'
-import { piecesOf, policyBody } from '../../helpers/fixtures.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { piecesOf } from '../../support/fixtures.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

@@ -4,8 +4,8 @@
  * chunks, not copies) and its import details.
  */
 import t from 'tap'
-import { createTestApp } from '../../helpers/local_app.ts'
-import { insertInbound } from '../../helpers/inbound.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { insertInbound } from '../../support/inbound.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { createTestOrg } from '../../helpers/context.ts'
-import { policyBody } from '../../helpers/fixtures.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { createTestOrg } from '../../../../testkit/fixtures/orgs.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { policyBody } from '../../helpers/fixtures.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

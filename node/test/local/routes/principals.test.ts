@@ -4,7 +4,7 @@
  * recipients and case teams go by.
  */
 import t from 'tap'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { createTestApp } from '../../support/local_app.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

@@ -3,9 +3,9 @@
  * anyone else is answered as if it did not exist (CW-LOC-002). Who has access shows it revoked.
  */
 import t from 'tap'
-import { policyBody } from '../../helpers/fixtures.ts'
-import { createTestOrg } from '../../helpers/context.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { createTestOrg } from '../../../../testkit/fixtures/orgs.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { verifyManifest, enforceManifest } from '#protocol'
-import { piecesOf, policyBody } from '../../helpers/fixtures.ts'
-import { createTestOrg } from '../../helpers/context.ts'
-import { createTestApp } from '../../helpers/local_app.ts'
+import { piecesOf } from '../../support/fixtures.ts'
+import { createTestOrg } from '../../../../testkit/fixtures/orgs.ts'
+import { createTestApp } from '../../support/local_app.ts'
+import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())

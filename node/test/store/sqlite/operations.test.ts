@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 import { OPERATIONS_SQL } from '../../../src/store/sqlite/statements.ts'
 import type { ShareCount } from '../../../src/store/metadata_store.ts'
-import { T0, caseRecord, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../fixtures/records.ts'
+import { T0, caseRecord, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 const sorted = (counts: ShareCount[]) => [...counts].sort((a, b) => `${a.direction}/${a.status}`.localeCompare(`${b.direction}/${b.status}`))
 

@@ -5,17 +5,7 @@ import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metada
 import { SQL } from '../../../src/store/sqlite/statements.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { MetadataStore } from '../../../src/store/metadata_store.ts'
-import {
-  T0,
-  caseRecord,
-  evidenceRecord,
-  fakeDigest,
-  inboundShareRecord,
-  jobRecord,
-  outboundShareRecord,
-  partnerRecord,
-  policyRecord,
-} from '../fixtures/records.ts'
+import { T0, caseRecord, evidenceRecord, fakeDigest, inboundShareRecord, jobRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 async function openStore(t: Test): Promise<{ store: MetadataStore; path: string }> {
   const path = join(t.testdir(), 'caseway.db')

@@ -8,7 +8,8 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { chunkStream, type CaseManifest, type Recipient, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../../src/context.ts'
 import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
-import { piecesOf, policyBody } from './fixtures.ts'
+import { testPolicy, REVIEW } from '../../../testkit/fixtures/policies.ts'
+import { piecesOf } from './fixtures.ts'
 
 export interface InboundOptions {
   recipients?: Recipient[]
@@ -29,7 +30,7 @@ export async function insertInbound(ctx: NodeContext, options: InboundOptions = 
   const bytes = options.bytes ?? randomBytes(70_000)
   const summary = await storeChunks(ctx, bytes)
   const transcript = await storeChunks(ctx, Buffer.from('Q: where were you?\n'))
-  const policy = { ...policyBody(), id: 'da-policy', version: 3 } as SharingPolicy
+  const policy = testPolicy(REVIEW, { id: 'da-policy', version: 3 })
   policy.permissions = { ...policy.permissions, ...options.permissions }
   const share: CaseManifest['share'] = { id: randomUUID(), revision: 1, scope: 'case', live: true, message: 'For review' }
   if (options.recipients !== undefined) share.recipients = options.recipients

@@ -1,6 +1,6 @@
 /**
- * Test data for the local API and the sender-side services: policies, a partner with an
- * assigned policy, streamed bodies in random-size pieces.
+ * Test data for the local API and the sender-side services: a partner with an assigned
+ * policy, evidence uploaded as streamed bodies in random-size pieces.
  */
 import { randomBytes, randomInt } from 'node:crypto'
 import { Readable } from 'node:stream'
@@ -10,18 +10,8 @@ import type { EvidenceRecord } from '../../src/store/metadata_store.ts'
 import { uploadEvidence, type EvidenceMetadata } from '../../src/cases/evidence.ts'
 import { assignPolicy, importPartner } from '../../src/partners/partners.ts'
 import { createPolicy } from '../../src/partners/policies.ts'
-import { createTestOrg, type TestOrg } from './context.ts'
-
-/** A policy body (no id, no version) allowing the usual fields and categories. */
-export function policyBody(overrides: Partial<Omit<SharingPolicy, 'id' | 'version'>> & { id?: string } = {}): Record<string, unknown> {
-  return {
-    name: 'Prosecutor standard',
-    permissions: { view: true, download: true, import: true, applyUpdates: true, shareOnward: { allowed: false, maxDepth: 0 } },
-    content: { caseFields: ['caseNumber', 'title', 'tags'], evidenceCategories: ['video', 'photo', 'document'], attachments: true },
-    maxDurationSeconds: 86_400,
-    ...overrides,
-  }
-}
+import { createTestOrg, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { policyBody } from '../../../testkit/fixtures/policies.ts'
 
 /** Imports `org` as a partner and assigns it a new policy made from `policy`. */
 export async function addPartner(ctx: NodeContext, org: string, policy: Record<string, unknown> = policyBody()): Promise<{ partner: TestOrg; policy: SharingPolicy }> {

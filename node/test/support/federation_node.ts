@@ -1,6 +1,6 @@
 /**
- * Test organizations and nodes for the federation tests: real PKI (a fresh org CA, node TLS
- * certificate and signing certificate per org), the real SQLite and filesystem stores in a
+ * Nodes for the federation tests, one per test organization (`testkit/fixtures/orgs.ts`: real
+ * PKI, a fresh org CA, node TLS certificate and signing certificate per org): the real SQLite and filesystem stores in a
  * test directory, a real federation listener on 127.0.0.1 port 0, the real peer client and
  * the real job runner. Nothing of ours is mocked.
  */
@@ -8,69 +8,30 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import {
-  createOrgCa,
-  issueNodeCertificate,
-  issueSigningCertificate,
-  privateKeyToPem,
-  type KeyedCertificate,
-} from '#certs'
 import { certificateFingerprint } from '#protocol'
-import { parseConfig } from '../../../src/config/load.ts'
-import type { Clock, Identity, Jobs, NodeContext } from '../../../src/context.ts'
-import type { AnyNodeEvent } from '../../../src/events.ts'
-import { createFederationServer, type FederationServer } from '../../../src/federation/server.ts'
-import { JobRunner } from '../../../src/jobs/job_runner.ts'
-import { createPeerClient, type PeerClient } from '../../../src/peer/peer_client.ts'
-import { exchangeJobHandlers } from '../../../src/receiving/exchange_jobs.ts'
-import { revocationJobHandlers } from '../../../src/revocation/revoke_share.ts'
-import type { BlobStore } from '../../../src/store/blob_store.ts'
-import { openFsBlobStore } from '../../../src/store/fs_blob_store.ts'
-import type { MetadataStore, PartnerRecord } from '../../../src/store/metadata_store.ts'
-import { signedObjectAnchors, tlsAnchors } from '../../../src/partners/trust_anchors.ts'
-import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
+import { CHUNK_SIZE } from '../../../testkit/fixtures/manifests.ts'
+import type { TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { parseConfig } from '../../src/config/load.ts'
+import type { Clock, Jobs, NodeContext } from '../../src/context.ts'
+import type { AnyNodeEvent } from '../../src/events.ts'
+import { createFederationServer, type FederationServer } from '../../src/federation/server.ts'
+import { JobRunner } from '../../src/jobs/job_runner.ts'
+import { createPeerClient, type PeerClient } from '../../src/peer/peer_client.ts'
+import { exchangeJobHandlers } from '../../src/receiving/exchange_jobs.ts'
+import { revocationJobHandlers } from '../../src/revocation/revoke_share.ts'
+import type { BlobStore } from '../../src/store/blob_store.ts'
+import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
+import type { MetadataStore, PartnerRecord } from '../../src/store/metadata_store.ts'
+import { signedObjectAnchors, tlsAnchors } from '../../src/partners/trust_anchors.ts'
+import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
 /** What tap's `t` offers that the fixtures use. */
 interface TestHandle {
   teardown(fn: () => unknown): void
 }
 
-export const CHUNK_SIZE = 65_536
+/** The addresses a federation test node listens on (every `TestOrg`'s TLS certificate names them). */
 export const HOSTS = ['127.0.0.1', 'localhost'] as const
-
-export interface TestOrg {
-  org: string
-  name: string
-  ca: KeyedCertificate
-  tls: KeyedCertificate
-  signing: KeyedCertificate
-  caPem: string
-  identity: Identity
-}
-
-export async function pemOf(cert: KeyedCertificate): Promise<{ cert: string; key: string }> {
-  return { cert: cert.certificate.toString('pem'), key: await privateKeyToPem(cert.privateKey) }
-}
-
-/** An organization with its CA, a TLS certificate for 127.0.0.1 and a signing certificate. */
-export async function createTestOrg(org: string): Promise<TestOrg> {
-  const name = `Org ${org}`
-  const ca = await createOrgCa({ org, name })
-  const [tls, signing] = await Promise.all([
-    issueNodeCertificate(ca, { org, name, hosts: [...HOSTS] }),
-    issueSigningCertificate(ca, { org, name }),
-  ])
-  const caPem = ca.certificate.toString('pem')
-  const { cert, key } = await pemOf(tls)
-  const identity: Identity = {
-    org,
-    name,
-    signer: { privateKey: signing.privateKey, chain: [signing.certificate.toString('pem'), caPem] },
-    tls: { key, cert, ca: caPem },
-    caCertificate: caPem,
-  }
-  return { org, name, ca, tls, signing, caPem, identity }
-}
 
 export interface TestNode {
   org: TestOrg
@@ -211,15 +172,4 @@ export function clientFor(t: TestHandle, node: TestNode, org: TestOrg): PeerClie
   const client = createPeerClient({ identity: org.identity, clock: node.ctx.clock, config: node.ctx.config })
   t.teardown(() => client.close())
   return client
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }

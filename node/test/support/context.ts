@@ -7,42 +7,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { buildPartnerBundle, type PartnerBundle, type Signer, type TrustAnchor } from '#protocol'
-import { createOrgCa, issueNodeCertificate, issueSigningCertificate, privateKeyToPem, type KeyedCertificate } from '#certs'
+import { issueNodeCertificate, privateKeyToPem } from '#certs'
+import { createTestOrg, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../src/context.ts'
 import type { AnyNodeEvent } from '../../src/events.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
 import { signedObjectAnchors, tlsAnchors } from '../../src/partners/trust_anchors.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
-
-/** An organization's PKI, as a partner of the node under test or as the node itself. */
-export interface TestOrg {
-  org: string
-  name: string
-  ca: KeyedCertificate
-  signing: KeyedCertificate
-  signer: Signer
-  anchor: TrustAnchor
-  /** Its partner bundle and the fingerprint exchanged out of band. */
-  bundle: PartnerBundle
-}
-
-export async function createTestOrg(org: string, now: Date = new Date()): Promise<TestOrg> {
-  const name = `Org ${org}`
-  const ca = await createOrgCa({ org, name, now })
-  const signing = await issueSigningCertificate(ca, { org, name, now })
-  const caPem = ca.certificate.toString('pem')
-  return {
-    org,
-    name,
-    ca,
-    signing,
-    signer: { privateKey: signing.privateKey, chain: [signing.certificate.toString('pem'), caPem] },
-    anchor: { certificate: caPem, org },
-    bundle: buildPartnerBundle({ org, name, endpoint: `https://${org}.test:8443`, caCertificatePem: caPem }),
-  }
-}
 
 export interface EnqueuedJob {
   kind: string

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
-import { decodeBody, decodeWords, parseMessage } from '../../../../testkit/mail_message.ts'
+import { decodeBody, decodeWords, parseMessage } from '../../../testkit/mail_message.ts'
 
 export interface ReceivedEmail {
   /** Envelope: MAIL FROM and RCPT TO addresses. */

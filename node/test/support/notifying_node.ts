@@ -6,24 +6,25 @@
  * receiving service (`acceptOffer`), exactly as the federation listener does. Logs go,
  * redacted with the node's `LOG_REDACT`, into `logs` at trace level.
  */
-import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
-import { digestJson, originGrant, signGrant, signManifest, type CaseManifest, type EvidenceItem, type Recipient, type SharingPolicy } from '#protocol'
-import { parseConfig } from '../../../src/config/load.ts'
-import type { Jobs, NodeContext } from '../../../src/context.ts'
-import { EventBus, type AnyNodeEvent } from '../../../src/events.ts'
-import { JobRunner, type JobHandler } from '../../../src/jobs/job_runner.ts'
-import { LOG_REDACT } from '../../../src/node.ts'
-import { notificationJobHandlers } from '../../../src/notifications/notification_jobs.ts'
-import { notificationSubscriber } from '../../../src/notifications/notification_subscriber.ts'
-import { createPeerClient } from '../../../src/peer/peer_client.ts'
-import { exchangeJobHandlers } from '../../../src/receiving/exchange_jobs.ts'
-import { acceptOffer } from '../../../src/receiving/accept_offer.ts'
-import type { NotificationChannel, NotificationRecord, UserRecord } from '../../../src/store/metadata_store.ts'
-import { createTestContext, type TestOrg } from '../../helpers/context.ts'
-import { addPartner, policyBody } from '../../helpers/fixtures.ts'
-import { evidenceItem } from '../../support/manifests.ts'
+import { digestJson, type CaseManifest, type EvidenceItem, type Recipient, type SharingPolicy } from '#protocol'
+import { parseConfig } from '../../src/config/load.ts'
+import type { Jobs, NodeContext } from '../../src/context.ts'
+import { EventBus, type AnyNodeEvent } from '../../src/events.ts'
+import { JobRunner, type JobHandler } from '../../src/jobs/job_runner.ts'
+import { LOG_REDACT } from '../../src/node.ts'
+import { notificationJobHandlers } from '../../src/notifications/notification_jobs.ts'
+import { notificationSubscriber } from '../../src/notifications/notification_subscriber.ts'
+import { createPeerClient } from '../../src/peer/peer_client.ts'
+import { exchangeJobHandlers } from '../../src/receiving/exchange_jobs.ts'
+import { acceptOffer } from '../../src/receiving/accept_offer.ts'
+import type { NotificationChannel, NotificationRecord, UserRecord } from '../../src/store/metadata_store.ts'
+import { evidence, signedManifest } from '../../../testkit/fixtures/manifests.ts'
+import type { TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { REVIEW, testPolicy } from '../../../testkit/fixtures/policies.ts'
+import { waitFor } from '../../../testkit/wait.ts'
+import { createTestContext } from './context.ts'
+import { addPartner } from './fixtures.ts'
 
 export const SENDER = 'county-da'
 
@@ -110,7 +111,7 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
     await tc.close()
   })
 
-  const policy = { ...policyBody({ content: { caseFields: ['caseNumber', 'title', 'description'], evidenceCategories: ['document'], attachments: false } }), id: 'da-review', version: 1 } as SharingPolicy
+  const policy = testPolicy(REVIEW, { id: 'da-review', version: 1, content: { caseFields: ['caseNumber', 'title', 'description'], evidenceCategories: ['document'], attachments: false } })
   const { partner: sender } = await addPartner(ctx, SENDER)
 
   return {
@@ -121,55 +122,37 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
     logs,
     policy,
     async offer(offer = {}) {
-      const iat = Math.floor(Date.now() / 1000)
-      const exp = iat + 3600
-      const shareId = offer.shareId ?? `share-${randomUUID()}`
-      const revision = offer.revision ?? 1
       const items: EvidenceItem[] = []
       for (const [id, bytes] of Object.entries(offer.items ?? {})) {
-        const item = await evidenceItem(id, bytes, { name: `${id}.pdf`, mediaType: 'application/pdf' })
+        const { item } = await evidence(id, bytes, { name: `${id}.pdf`, category: 'document', mediaType: 'application/pdf' })
         if (offer.storeChunks === true) await ctx.blobs.put(item.chunks[0]!, bytes)
         items.push(item)
       }
-      const grant = await signGrant(
-        originGrant({ iss: SENDER, aud: ctx.identity.org, share: shareId, revision, policy, iat, exp, evidence: items.map((i) => i.digest) }),
-        sender.signer,
-      )
-      const manifest: CaseManifest = {
-        cwv: '0.1',
-        iss: SENDER,
-        aud: ctx.identity.org,
-        iat,
-        exp,
-        jti: randomUUID(),
-        share: {
-          id: shareId,
-          revision,
-          scope: 'case',
-          live: true,
-          ...(offer.previous === undefined ? {} : { previous: digestJson(offer.previous) }),
-          ...(offer.message === undefined ? {} : { message: offer.message }),
-          ...(offer.recipients === undefined ? {} : { recipients: offer.recipients }),
-        },
-        case: { id: 'da-case-1', fields: offer.fields ?? { caseNumber: 'DA-2024-117', title: 'Robbery at 5th and Main' }, folders: [] },
-        evidence: items,
-        grants: [grant],
-      }
-      const accepted = await acceptOffer(ctx, SENDER, await signManifest(manifest, sender.signer))
+      const { jws, manifest } = await signedManifest(sender, ctx.identity.org, {
+        ...(offer.shareId === undefined ? {} : { shareId: offer.shareId }),
+        ...(offer.revision === undefined ? {} : { revision: offer.revision }),
+        ...(offer.previous === undefined ? {} : { previous: digestJson(offer.previous) }),
+        ...(offer.message === undefined ? {} : { message: offer.message }),
+        ...(offer.recipients === undefined ? {} : { recipients: offer.recipients }),
+        policy,
+        items,
+        lifetime: 3600,
+        caseId: 'da-case-1',
+        fields: offer.fields ?? { caseNumber: 'DA-2024-117', title: 'Robbery at 5th and Main' },
+      })
+      const accepted = await acceptOffer(ctx, SENDER, jws)
       return { inboundId: accepted.inboundId, manifest }
     },
     async addUser(user) {
       const now = Math.floor(Date.now() / 1000)
       await ctx.store.upsertUser({ name: user.id, email: null, badge: null, role: 'member', kind: 'user', disabled: false, createdAt: now, updatedAt: now, ...user })
     },
-    async waitForNotification(inboundId, revision, channel, done, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
+    waitForNotification(inboundId, revision, channel, done, timeoutMs = 15_000) {
+      return waitFor(`notification ${channel} of ${inboundId}:${revision}`, async (seen) => {
         const current = await ctx.store.getNotification(inboundId, revision, channel)
-        if (current !== undefined && done(current)) return current
-        if (Date.now() > deadline) throw new Error(`notification ${channel} of ${inboundId}:${revision} is ${JSON.stringify(current)}`)
-        await sleep(25)
-      }
+        seen(JSON.stringify(current))
+        return current !== undefined && done(current) ? current : undefined
+      }, { timeoutMs, intervalMs: 25 })
     },
   }
 }
