@@ -7,6 +7,7 @@
  */
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { MAX_GROUP_MEMBERS } from '../limits.ts'
 import type { GroupRecord, Role, UserKind, UserRecord } from '../store/metadata_store.ts'
 
 /** User and group ids: 1 to 200 characters without control characters (OIDC subjects fit). */
@@ -16,7 +17,6 @@ const EMAIL_PATTERN = /^[^\s@\u0000-\u001f\u007f]{1,64}@[^\s@\u0000-\u001f\u007f
 const BADGE_PATTERN = /^[^\u0000-\u001f\u007f]{1,64}$/
 const ROLES: ReadonlySet<string> = new Set<Role>(['admin', 'member'])
 const KINDS: ReadonlySet<string> = new Set<UserKind>(['user', 'service'])
-const MAX_GROUP_MEMBERS = 10000
 
 export interface CreateUserInput {
   id: string

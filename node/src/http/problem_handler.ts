@@ -75,9 +75,6 @@ export function installProblemHandler(app: FastifyInstance, onProblem?: (code: P
   )
 }
 
-/** Longest path parameter either listener routes (ids are at most 128 characters); longer is a 400 problem. */
-export const MAX_PARAM_LENGTH = 256
-
 /**
  * fastify's `frameworkErrors` option. A malformed URL or an overlong path parameter is refused
  * by the router before any hook or handler runs, and would otherwise be answered with fastify's
