@@ -69,27 +69,17 @@ export function register(program: Command): void {
     .option('--admin-token', 'create and print a new admin token at start-up')
     .action(async (options: StartOptions) => {
       const { initNode, createNode, createToken, loadConfig, CONFIG_FILE } = await import('../../node/src/index.ts')
+      const { stopOnSignal } = await import('../../node/src/stop_on_signal.ts')
       const { access } = await import('node:fs/promises')
       const { join } = await import('node:path')
       const exists = await access(join(options.dir, CONFIG_FILE)).then(() => true, () => false)
       if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host })
       const config = await loadConfig(options.dir)
       const node = await createNode(config)
-      let stopping = false
-      const stop = (signal: string) => {
-        if (stopping) return
-        stopping = true
-        printError(`caseway: ${signal}: stopping\n`)
-        node.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            printError(`caseway: stop failed: ${(error as Error).message}\n`)
-            process.exit(1)
-          },
-        )
-      }
-      process.once('SIGTERM', () => stop('SIGTERM'))
-      process.once('SIGINT', () => stop('SIGINT'))
+      stopOnSignal(node, {
+        onStop: ({ signal, err }) => printError(`caseway: ${signal ?? `uncaught error: ${err?.message}`}: stopping\n`),
+        print: (line) => printError(`${line}\n`),
+      })
       await node.start()
       printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n`)
       if (options.adminToken) {

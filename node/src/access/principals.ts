@@ -7,6 +7,7 @@
  */
 import { isEmailAddress, RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { MAX_GROUP_MEMBERS } from '../limits.ts'
 import type { GroupRecord, Role, UserKind, UserRecord } from '../store/metadata_store.ts'
 
 /** User and group ids: 1 to 200 characters without control characters (OIDC subjects fit). */
@@ -15,7 +16,6 @@ const TEXT_PATTERN = /^[^\u0000-\u001f\u007f]{1,200}$/
 const BADGE_PATTERN = /^[^\u0000-\u001f\u007f]{1,64}$/
 const ROLES: ReadonlySet<string> = new Set<Role>(['admin', 'member'])
 const KINDS: ReadonlySet<string> = new Set<UserKind>(['user', 'service'])
-const MAX_GROUP_MEMBERS = 10000
 
 export interface CreateUserInput {
   id: string

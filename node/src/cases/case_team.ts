@@ -6,13 +6,12 @@
  */
 import { RequestError, type Recipient } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { MAX_TEAM_MEMBERS as MAX_TEAM } from '../limits.ts'
 import { userActor } from '../events.ts'
 import type { CaseRecord, OutboundStatus, TeamMember } from '../store/metadata_store.ts'
 import { accessLevelOf, canReadCase, requireCaseAccess, type AccessLevel, type AccessPrincipal } from '../access/case_access.ts'
 import { getCase, type CaseDetail } from './cases.ts'
 import { listShares } from '../sending/share_case.ts'
-
-const MAX_TEAM = 1000
 
 export interface PersonRef {
   userId: string

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CONFIG_LIMITS } from '../limits.ts'
 
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -74,9 +75,9 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        manifestBytes: { type: 'integer', minimum: 33554432, maximum: 67108864, default: 33554432, description: 'Largest manifest accepted (SPEC.md CW-FMT-005: 32 to 64 MiB).' },
-        jsonBodyBytes: { type: 'integer', minimum: 1024, default: 1048576 },
-        requestTimeoutMs: { type: 'integer', minimum: 1000, default: 60000 },
+        manifestBytes: { type: 'integer', ...CONFIG_LIMITS.manifestBytes, description: 'Largest manifest accepted (SPEC.md CW-FMT-005: 32 to 64 MiB).' },
+        jsonBodyBytes: { type: 'integer', ...CONFIG_LIMITS.jsonBodyBytes, description: 'Largest JSON body on the local API.' },
+        requestTimeoutMs: { type: 'integer', ...CONFIG_LIMITS.requestTimeoutMs },
         rateLimit: {
           type: 'object',
           additionalProperties: false,

@@ -27,8 +27,9 @@ import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
 import { openChunk, type OpenChunk } from '../sending/serve_chunk.ts'
 import { acceptOffer } from '../receiving/accept_offer.ts'
-import { acceptReceipt, RECEIPT_MAX_BYTES } from '../sending/accept_receipt.ts'
-import { acceptRevocation, REVOCATION_MAX_BYTES } from '../revocation/accept_revocation.ts'
+import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
+import { acceptReceipt } from '../sending/accept_receipt.ts'
+import { acceptRevocation } from '../revocation/accept_revocation.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { identifyPeer, peerOf } from './authenticate.ts'
 import { conformanceControl } from './control.ts'
@@ -77,7 +78,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
 
   // spec: CW-FED-002, CW-FED-011 — application/jose only, as text, bounded (1 MiB unless a route says more).
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser(JOSE_MEDIA_TYPE, { parseAs: 'string', bodyLimit: RECEIPT_MAX_BYTES }, (_request, body, done) => done(null, body))
+  app.addContentTypeParser(JOSE_MEDIA_TYPE, { parseAs: 'string', bodyLimit: SIGNED_OBJECT_MAX_BYTES }, (_request, body, done) => done(null, body))
 
   // EP-1 — spec: CW-FED-001, CW-FED-003, CW-FED-004
   app.post(
@@ -122,7 +123,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   // EP-3 — spec: CW-FED-009
   app.post(
     FEDERATION_PATHS.receipts,
-    { bodyLimit: RECEIPT_MAX_BYTES, schema: { response: { 200: answer('receipt-answer'), ...problems } } },
+    { bodyLimit: SIGNED_OBJECT_MAX_BYTES, schema: { response: { 200: answer('receipt-answer'), ...problems } } },
     async (request): Promise<ReceiptAnswer> => {
       const { answer } = await acceptReceipt(ctx, peerOf(request).org, joseBody(request))
       return answer
@@ -132,7 +133,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   // EP-5 — spec: CW-REV-004, CW-REV-003
   app.post(
     FEDERATION_PATHS.revocations,
-    { bodyLimit: REVOCATION_MAX_BYTES, schema: { response: { 200: answer('revocation-answer'), ...problems } } },
+    { bodyLimit: SIGNED_OBJECT_MAX_BYTES, schema: { response: { 200: answer('revocation-answer'), ...problems } } },
     async (request): Promise<RevocationAnswer> => {
       const { answer } = await acceptRevocation(ctx, peerOf(request).org, joseBody(request))
       return answer

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { FEDERATION_PATHS, RequestError, type ControlRevisionAnswer, type ControlShareAnswer, type RevocationAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { controlEvidence, controlRevoke, controlShare, controlShareOnward } from '../sending/conformance_control.ts'
+import { CONTROL_BODY_MAX_BYTES } from '../limits.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { peerOf } from './authenticate.ts'
 
@@ -22,8 +23,6 @@ export interface ConformanceControlOptions {
 }
 
 const JSON_MEDIA_TYPE = 'application/json'
-/** Largest JSON body of a control request (SPEC.md §21). */
-export const CONTROL_BODY_LIMIT = 65_536
 
 /** A parsed JSON body; any other body (application/jose) reaches a handler as a string. */
 class JsonBody {
@@ -59,7 +58,7 @@ function emptyBody(request: FastifyRequest): void {
 export async function conformanceControl(app: FastifyInstance, { ctx }: ConformanceControlOptions): Promise<void> {
   addProtocolSchemas(app, ['control-share-answer', 'control-revision-answer'])
   // spec: CW-CTL-001 — JSON bodies up to 64 KiB, in this scope only.
-  app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string', bodyLimit: CONTROL_BODY_LIMIT }, (_request, text, done) => {
+  app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string', bodyLimit: CONTROL_BODY_MAX_BYTES }, (_request, text, done) => {
     if (text === '') return done(null, undefined)
     try {
       done(null, new JsonBody(JSON.parse(text as string)))
@@ -71,7 +70,7 @@ export async function conformanceControl(app: FastifyInstance, { ctx }: Conforma
   // EP-6 — spec: CW-CTL-002, CW-CTL-003
   app.post(
     FEDERATION_PATHS.controlShares,
-    { bodyLimit: CONTROL_BODY_LIMIT, schema: { response: { 201: answer('control-share-answer'), ...problems } } },
+    { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 201: answer('control-share-answer'), ...problems } } },
     async (request, reply): Promise<ControlShareAnswer> => {
       const created = await controlShare(ctx, peerOf(request).org, jsonBody(request))
       reply.code(201)
@@ -82,7 +81,7 @@ export async function conformanceControl(app: FastifyInstance, { ctx }: Conforma
   // EP-7 — spec: CW-CTL-002, CW-CTL-003
   app.post<{ Params: { shareId: string } }>(
     '/federation/v1/conformance/shares/:shareId/revoke',
-    { bodyLimit: CONTROL_BODY_LIMIT, schema: { response: { 200: answer('revocation-answer'), ...problems } } },
+    { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 200: answer('revocation-answer'), ...problems } } },
     async (request): Promise<RevocationAnswer> => {
       emptyBody(request)
       return controlRevoke(ctx, peerOf(request).org, request.params.shareId)
@@ -92,14 +91,14 @@ export async function conformanceControl(app: FastifyInstance, { ctx }: Conforma
   // EP-8 — spec: CW-CTL-002, CW-CTL-003
   app.post<{ Params: { shareId: string } }>(
     '/federation/v1/conformance/shares/:shareId/evidence',
-    { bodyLimit: CONTROL_BODY_LIMIT, schema: { response: { 200: answer('control-revision-answer'), ...problems } } },
+    { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 200: answer('control-revision-answer'), ...problems } } },
     async (request): Promise<ControlRevisionAnswer> => controlEvidence(ctx, peerOf(request).org, request.params.shareId, jsonBody(request)),
   )
 
   // EP-9 — spec: CW-CTL-002, CW-CTL-003
   app.post<{ Params: { shareId: string } }>(
     '/federation/v1/conformance/received-shares/:shareId/share-onward',
-    { bodyLimit: CONTROL_BODY_LIMIT, schema: { response: { 201: answer('control-share-answer'), ...problems } } },
+    { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 201: answer('control-share-answer'), ...problems } } },
     async (request, reply): Promise<ControlShareAnswer> => {
       emptyBody(request)
       const created = await controlShareOnward(ctx, peerOf(request).org, request.params.shareId)

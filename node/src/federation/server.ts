@@ -10,7 +10,8 @@ import type { Server } from 'node:https'
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { NodeContext } from '../context.ts'
-import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../http/problem_handler.ts'
+import { problemFrameworkErrors } from '../http/problem_handler.ts'
+import { DEADLINE_CHECK_MS, HANDSHAKE_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH } from '../limits.ts'
 import { federationApp, type FederationObserver } from './app.ts'
 
 export interface FederationServer {
@@ -26,12 +27,6 @@ export interface FederationServerOptions {
   /** Told what the listener did (the node's metrics). */
   observer?: FederationObserver
 }
-
-/** A TLS handshake, or request headers, slower than this are dropped (CW-FED-011). */
-const HANDSHAKE_TIMEOUT_MS = 10_000
-const HEADERS_TIMEOUT_MS = 10_000
-/** How often Node checks the header and request deadlines (its default, 30 s, lets a slow client linger). */
-const DEADLINE_CHECK_MS = 1000
 
 /**
  * The CA certificates a client certificate may chain to: the enabled partners' that are not

@@ -24,6 +24,17 @@ const FASTIFY_CODES: Readonly<Record<string, ProblemCode>> = {
   FST_ERR_RATE_LIMITED: 'CW_ERR_RATE_LIMITED',
 }
 
+/**
+ * A client error that carries no code of the table above (fastify's others, a plugin's, an
+ * `http-errors` error): mapped by its status, with a fixed detail since its message is unknown.
+ */
+const CLIENT_STATUSES: Readonly<Record<number, { code: ProblemCode; detail: string }>> = {
+  400: { code: 'CW_ERR_BAD_REQUEST', detail: 'bad request' },
+  413: { code: 'CW_ERR_TOO_LARGE', detail: 'request too large' },
+  414: { code: 'CW_ERR_BAD_REQUEST', detail: 'request URL too long' },
+  415: { code: 'CW_ERR_UNSUPPORTED_MEDIA_TYPE', detail: 'unsupported media type' },
+}
+
 /** Maps any error to a Caseway error; unknown errors become CW_ERR_INTERNAL. */
 export function asCasewayError(error: unknown): { error: CasewayError; internal: boolean } {
   if (error instanceof CasewayError) return { error, internal: false }
@@ -34,9 +45,8 @@ export function asCasewayError(error: unknown): { error: CasewayError; internal:
     const detail = fastifyError?.code === 'FST_ERR_VALIDATION' ? `${fastifyError.validationContext ?? 'request'}${at ?? ''} ${fastifyError.validation?.[0]?.message ?? 'is invalid'}` : (fastifyError?.message ?? 'invalid request')
     return { error: new CasewayError(mapped, detail, at ? { at } : undefined), internal: false }
   }
-  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode === 413) {
-    return { error: new RequestError('CW_ERR_BAD_REQUEST', 'request too large'), internal: false }
-  }
+  const byStatus = typeof fastifyError?.statusCode === 'number' ? CLIENT_STATUSES[fastifyError.statusCode] : undefined
+  if (byStatus !== undefined) return { error: new CasewayError(byStatus.code, byStatus.detail), internal: false }
   return { error: new RequestError('CW_ERR_INTERNAL', 'internal error'), internal: true }
 }
 
@@ -78,9 +88,6 @@ export function installProblemHandler(app: FastifyInstance, onProblem?: (code: P
     answer(reply, request, new RequestError('CW_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   )
 }
-
-/** Longest path parameter either listener routes (ids are at most 128 characters); longer is a 400 problem. */
-export const MAX_PARAM_LENGTH = 256
 
 /**
  * fastify's `frameworkErrors` option. A malformed URL or an overlong path parameter is refused

@@ -28,7 +28,7 @@ import { principalRoutes } from './routes/principals.ts'
 import { revisionRoutes } from './routes/revisions.ts'
 import { shareRoutes } from './routes/shares.ts'
 import { tokenRoutes } from './routes/tokens.ts'
-import { SHARED_SCHEMAS, problems } from './schemas.ts'
+import { SHARED_SCHEMAS, problems, type LocalTypeProvider } from './schemas.ts'
 import { localValidatorCompiler } from './validation.ts'
 
 export interface LocalAppOptions {
@@ -98,7 +98,8 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
   operationsRoutes(app, ctx, options.metrics ?? (ctx.config.metrics.enabled ? createMetrics(ctx) : undefined))
 
   await app.register(
-    async (api) => {
+    async (untyped) => {
+      const api = untyped.withTypeProvider<LocalTypeProvider>()
       tokenRoutes(api, ctx)
       principalRoutes(api, ctx)
       partnerRoutes(api, ctx)

@@ -6,11 +6,14 @@
  *
  * @module
  */
+import type { FastifyBaseLogger, FastifyInstance, FastifyTypeProvider, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify'
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import { PROBLEMS } from '#protocol'
 import commonSchema from '../../../protocol/schemas/common.schema.json' with { type: 'json' }
 import policySchema from '../../../protocol/schemas/policy.schema.json' with { type: 'json' }
 import { CASE_FIELD_LIMITS, MAX_FOLDER_NAME_LENGTH } from '../cases/cases.ts'
 import { EVIDENCE_LIMITS } from '../cases/evidence.ts'
+import { MAX_ID_LENGTH, SHARE_LIMITS } from '../limits.ts'
 
 type Schema = Record<string, unknown>
 
@@ -36,9 +39,9 @@ function inlineCommon(schema: unknown): unknown {
 }
 
 const policy = inlineCommon(policySchema) as Schema
-const id = { type: 'string', pattern: commonDefs['Id']!['pattern'], description: 'An identifier.' } as const
-const orgId = { type: 'string', pattern: commonDefs['OrgId']!['pattern'], description: 'An organization id.' } as const
-const digest = { type: 'string', pattern: commonDefs['Digest']!['pattern'] } as const
+const id = { type: 'string', pattern: commonDefs['Id']!['pattern'] as string, description: 'An identifier.' } as const
+const orgId = { type: 'string', pattern: commonDefs['OrgId']!['pattern'] as string, description: 'An organization id.' } as const
+const digest = { type: 'string', pattern: commonDefs['Digest']!['pattern'] as string } as const
 const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
 const fieldValue = {
   anyOf: [
@@ -54,6 +57,15 @@ const caseFields = {
   additionalProperties: fieldValue,
 } as const
 const permissions = (policy['properties'] as Schema)['permissions'] as Schema
+
+/** A recipient at the partner organization, as a share names it. */
+const RECIPIENT = {
+  $id: 'Recipient',
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'id'],
+  properties: { kind: { enum: ['user', 'group', 'email', 'badge', 'agency'] }, id: { type: 'string', minLength: 1, maxLength: SHARE_LIMITS.maxRecipientIdLength } },
+} as const
 
 /** Schemas every route can reference by `$id`. */
 export const SHARED_SCHEMAS: readonly Schema[] = [
@@ -158,13 +170,7 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       createdAt: seconds,
     },
   },
-  {
-    $id: 'Recipient',
-    type: 'object',
-    additionalProperties: false,
-    required: ['kind', 'id'],
-    properties: { kind: { enum: ['user', 'group', 'email', 'badge', 'agency'] }, id: { type: 'string', minLength: 1, maxLength: 320 } },
-  },
+  RECIPIENT,
   {
     $id: 'Share',
     type: 'object',
@@ -315,10 +321,75 @@ function externalSummaryProperties(): Schema {
   }
 }
 
-/** Reference to a shared schema. */
-export function ref(name: string, description?: string): Schema {
+/** The `$id`s of {@link SHARED_SCHEMAS}, which {@link ref} accepts. */
+export const SHARED_SCHEMA_NAMES = [
+  'Problem',
+  'SharingPolicy',
+  'SharingPolicyInput',
+  'PolicyRecord',
+  'Partner',
+  'CreatedToken',
+  'Case',
+  'Folder',
+  'CaseDetail',
+  'Evidence',
+  'Recipient',
+  'Share',
+  'ExternalCaseSummary',
+  'ExternalCase',
+  'ProvenanceHop',
+] as const
+export type SharedSchemaName = (typeof SHARED_SCHEMA_NAMES)[number]
+
+/** Reference to a shared schema (its type is the literal `{ $ref: 'Name#' }`, so the type provider resolves it). */
+export function ref<const N extends SharedSchemaName>(name: N): { readonly $ref: `${N}#` }
+export function ref<const N extends SharedSchemaName>(name: N, description: string): { readonly $ref: `${N}#`; readonly description: string }
+export function ref(name: SharedSchemaName, description?: string): Schema {
   return description === undefined ? { $ref: `${name}#` } : { $ref: `${name}#`, description }
 }
+
+/** A shared schema the type provider does not look into: what it references is `unknown` to TypeScript. */
+type Opaque<N extends SharedSchemaName> = { readonly $id: N }
+
+/**
+ * The shared schemas as the type provider sees them. `Recipient` is declared here `as const`,
+ * so bodies naming recipients are typed by it. The others are built from the protocol's JSON
+ * files or by functions, which TypeScript does not see as literals: a reference to one is
+ * `unknown` (validated at run time all the same), never a type written again beside the schema.
+ */
+type SharedSchemaTypes = [
+  typeof RECIPIENT,
+  Opaque<'Problem'>,
+  Opaque<'SharingPolicy'>,
+  Opaque<'SharingPolicyInput'>,
+  Opaque<'PolicyRecord'>,
+  Opaque<'Partner'>,
+  Opaque<'CreatedToken'>,
+  Opaque<'Case'>,
+  Opaque<'Folder'>,
+  Opaque<'CaseDetail'>,
+  Opaque<'Evidence'>,
+  Opaque<'Share'>,
+  Opaque<'ExternalCaseSummary'>,
+  Opaque<'ExternalCase'>,
+  Opaque<'ProvenanceHop'>,
+]
+
+/**
+ * The local API's type provider: a route's `request.body`, `request.params` and
+ * `request.query` are typed from its `as const` JSON Schemas by json-schema-to-ts, so the
+ * types cannot drift from what is validated. It is `@fastify/type-provider-json-schema-to-ts`
+ * without the reply side: that one also types replies from the response schemas, where an
+ * object without `additionalProperties: false` gets an index signature that the store's record
+ * interfaces do not have. Replies stay checked where they always were, by the serializer
+ * (fast-json-stringify) at run time, and by the OpenAPI tests.
+ */
+export interface LocalTypeProvider extends FastifyTypeProvider {
+  validator: this['schema'] extends JSONSchema ? FromSchema<this['schema'], { references: SharedSchemaTypes }> : unknown
+}
+
+/** A fastify instance of the local API with its type provider: what every route module registers on. */
+export type LocalApi = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, LocalTypeProvider>
 
 const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'Request invalid (CW_ERR_BAD_REQUEST names the field in "at")',
@@ -350,7 +421,7 @@ export function problems(...statuses: number[]): Record<number, Schema> {
 export const BINARY = { type: 'string', format: 'binary' } as const
 
 export const paramsSchemas = {
-  id: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } },
+  id: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } } },
   org: { type: 'object', additionalProperties: false, required: ['org'], properties: { org: orgId } },
 } as const
 

@@ -6,7 +6,8 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { NodeContext } from '../context.ts'
-import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../http/problem_handler.ts'
+import { problemFrameworkErrors } from '../http/problem_handler.ts'
+import { DEADLINE_CHECK_MS, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH } from '../limits.ts'
 import type { NodeMetrics } from '../operations/metrics.ts'
 import { localApp } from './app.ts'
 
@@ -16,11 +17,6 @@ export interface LocalServerOptions {
   /** The node's metrics, served at /metrics (default: a registry of this listener's own). */
   metrics?: NodeMetrics
 }
-
-/** Request headers slower than this are dropped (a slowloris client); bodies are not bounded in time. */
-const HEADERS_TIMEOUT_MS = 10_000
-/** How often Node checks the header deadline (its default, 30 s, lets a slow client linger). */
-const DEADLINE_CHECK_MS = 1000
 
 export async function createLocalServer(ctx: NodeContext, options: LocalServerOptions): Promise<FastifyInstance> {
   const app = Fastify({

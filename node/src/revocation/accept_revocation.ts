@@ -20,11 +20,10 @@
  */
 import { RequestError, VerificationError, verifyRevocation, type RevocationAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
 import { revokeShare } from './revoke_share.ts'
 
-/** Largest revocation accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */
-export const REVOCATION_MAX_BYTES = 1024 * 1024
 
 export interface AcceptedRevocation {
   /** False when the share was revoked already: nothing changed. */
@@ -49,7 +48,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     trustAnchors: await ctx.trustAnchors(),
     audience: ctx.identity.org,
     currentDate,
-    maxBytes: REVOCATION_MAX_BYTES,
+    maxBytes: SIGNED_OBJECT_MAX_BYTES,
   })
   // spec: CW-REV-004, CW-TLS-003 — only the sharer revokes, over its own connection.
   if (revocation.iss !== peerOrg) {

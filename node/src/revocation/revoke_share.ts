@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import { PROTOCOL_VERSION, RequestError, signRevocation, type Revocation } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { MAX_REASON_LENGTH } from '../limits.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { JOB } from '../jobs/kinds.ts'
@@ -29,7 +30,6 @@ export const REVOCATION_LIFETIME_SECONDS = 30 * 86_400
 /** A stored revocation with less validity than this left is re-signed before it is sent. */
 const REFRESH_MARGIN_SECONDS = 86_400
 /** Limit of the revocation schema's `reason` (common Text). */
-export const MAX_REASON_LENGTH = 4000
 
 export interface RevokeOptions {
   /** Who revokes: a local user, or the partner whose revocation cascades here. */

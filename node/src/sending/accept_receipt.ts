@@ -9,10 +9,9 @@
  */
 import { RequestError, VerificationError, verifyReceipt, type DeliveryReceipt, type ReceiptAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
 
-/** Largest receipt accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */
-export const RECEIPT_MAX_BYTES = 1024 * 1024
 
 export interface AcceptedReceipt {
   /** False when this receipt (or one with the same outcome) was already recorded: nothing changed. */
@@ -34,7 +33,7 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
     trustAnchors: await ctx.trustAnchors(),
     audience: ctx.identity.org,
     currentDate,
-    maxBytes: RECEIPT_MAX_BYTES,
+    maxBytes: SIGNED_OBJECT_MAX_BYTES,
   })
   // spec: CW-FED-009, CW-TLS-003
   if (receipt.iss !== peerOrg) {

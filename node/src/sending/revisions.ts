@@ -11,6 +11,7 @@
  */
 import { canonicalJson, PolicyError, RequestError, type CaseManifest, type Recipient } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SHARE_LIMITS } from '../limits.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
@@ -142,8 +143,8 @@ function withChange(share: OutboundShareRecord, change: RevisionChange): Outboun
     known.add(key(recipient))
     recipients.push(recipient)
   }
-  if (evidenceIds.length > 100_000 || recipients.length > 1000) {
-    throw new PolicyError('CW_ERR_POLICY_VIOLATION', 'a share lists at most 100000 items and 1000 recipients')
+  if (evidenceIds.length > SHARE_LIMITS.maxEvidenceIds || recipients.length > SHARE_LIMITS.maxRecipients) {
+    throw new PolicyError('CW_ERR_POLICY_VIOLATION', `a share lists at most ${SHARE_LIMITS.maxEvidenceIds} items and ${SHARE_LIMITS.maxRecipients} recipients`)
   }
   return { ...share, evidenceIds, recipients }
 }

@@ -23,6 +23,7 @@ import {
   type SharingPolicy,
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
@@ -64,10 +65,7 @@ export interface CreatedShare {
 const SCOPES: ReadonlySet<string> = new Set<ShareScope>(['case', 'folders', 'evidence'])
 const RECIPIENT_KINDS: ReadonlySet<string> = new Set<Recipient['kind']>(['user', 'group', 'email', 'badge', 'agency'])
 /** Limits of the manifest schema's share block. */
-const MAX_MESSAGE_LENGTH = 4000
-const MAX_RECIPIENTS = 1000
-const MAX_RECIPIENT_ID_LENGTH = 320
-const MAX_SELECTION = 100_000
+const { maxMessageLength: MAX_MESSAGE_LENGTH, maxRecipients: MAX_RECIPIENTS, maxRecipientIdLength: MAX_RECIPIENT_ID_LENGTH, maxEvidenceIds: MAX_SELECTION } = SHARE_LIMITS
 
 /**
  * Shares (part of) a case with a partner under the policy assigned to it.

@@ -25,6 +25,7 @@ import {
   type SharingPolicy,
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { newJobRecord } from '../jobs/new_job_record.ts'
@@ -102,7 +103,9 @@ export async function shareReceivedOnward(ctx: NodeContext, inbound: InboundShar
   if (inbound.status === 'expired' || inbound.expiresAt <= now) throw new RequestError('CW_ERR_SHARE_EXPIRED', `external case "${inbound.id}" has expired`)
   if (inbound.status !== 'complete') throw new RequestError('CW_ERR_CONFLICT', `external case "${inbound.id}" is still being received`)
   if (typeof input.partnerOrg !== 'string') throw bad('partnerOrg must be an organization id', '/partnerOrg')
-  if (input.message !== undefined && (typeof input.message !== 'string' || input.message.length > 4000)) throw bad('message must be a string of at most 4000 characters', '/message')
+  if (input.message !== undefined && (typeof input.message !== 'string' || input.message.length > SHARE_LIMITS.maxMessageLength)) {
+    throw bad(`message must be a string of at most ${SHARE_LIMITS.maxMessageLength} characters`, '/message')
+  }
   const evidenceIds = idList(input.evidenceIds, '/evidenceIds')
   const recipients = checkRecipients(input.recipients, input.partnerOrg)
   if (recipients.length === 0) recipients.push({ kind: 'agency', id: input.partnerOrg })

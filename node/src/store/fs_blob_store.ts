@@ -25,10 +25,10 @@ const DIGEST_PATTERN = /^sha256:([0-9a-f]{64})$/
 const DIR_MODE = 0o700
 const FILE_MODE = 0o600
 
-/** Opens (creating if needed) a filesystem blob store in `dir` and removes crash leftovers. */
 /** Read size when streaming a blob out. */
 const READ_BUFFER_BYTES = 1024 * 1024
 
+/** Opens (creating if needed) a filesystem blob store in `dir` and removes crash leftovers. */
 export async function openFsBlobStore(dir: string): Promise<BlobStore> {
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string')
   const store = new FsBlobStore(dir)

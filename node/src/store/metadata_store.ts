@@ -283,7 +283,10 @@ export interface MetadataStore {
   upsertGroup(group: GroupRecord): Promise<void>
   getGroup(id: string): Promise<GroupRecord | undefined>
   listGroups(): Promise<GroupRecord[]>
-  /** Replaces the members of group `groupId` (unknown group or user → CW_ERR_CONFLICT). */
+  /**
+   * Replaces the members of group `groupId`, atomically. An unknown group is CW_ERR_NOT_FOUND (the
+   * record addressed is missing); an unknown user is CW_ERR_CONFLICT (a member refers to a missing record).
+   */
   setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void>
   listGroupMembers(groupId: string): Promise<string[]>
   /** Ids of the groups `userId` belongs to. */

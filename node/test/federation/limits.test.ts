@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { PeerRefusal } from '../../src/peer/errors.ts'
-import { RECEIPT_MAX_BYTES } from '../../src/sending/accept_receipt.ts'
+import { SIGNED_OBJECT_MAX_BYTES } from '../../src/limits.ts'
 import { clientFor, startTestNode } from '../support/federation_node.ts'
 import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { rawRequest } from '../support/mtls.ts'
@@ -75,7 +75,7 @@ t.test('bodies are bounded per endpoint: 413 CW_ERR_TOO_LARGE before anything is
   t.equal(manifest.status, 413, 'a manifest over limits.manifestBytes')
   t.match(manifest.json(), { code: 'CW_ERR_TOO_LARGE', status: 413 })
 
-  const receipt = await rawRequest(`${node.url}/federation/v1/receipts`, asBravo, { method: 'POST', headers: jose, body: Buffer.alloc(RECEIPT_MAX_BYTES + 1, 0x41) })
+  const receipt = await rawRequest(`${node.url}/federation/v1/receipts`, asBravo, { method: 'POST', headers: jose, body: Buffer.alloc(SIGNED_OBJECT_MAX_BYTES + 1, 0x41) })
   t.equal(receipt.status, 413, 'a receipt over 1 MiB')
   t.match(receipt.json(), { code: 'CW_ERR_TOO_LARGE' })
 

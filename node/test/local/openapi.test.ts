@@ -7,7 +7,8 @@
  */
 import Fastify, { type RouteOptions } from 'fastify'
 import t, { type Test } from 'tap'
-import { MAX_PARAM_LENGTH, problemFrameworkErrors } from '../../src/http/problem_handler.ts'
+import { problemFrameworkErrors } from '../../src/http/problem_handler.ts'
+import { MAX_PARAM_LENGTH } from '../../src/limits.ts'
 import { localApp } from '../../src/local/app.ts'
 import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext } from '../support/context.ts'

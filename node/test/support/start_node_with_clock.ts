@@ -7,6 +7,7 @@
  * Usage: node start_node_with_clock.ts <dir>
  */
 import { createNode, loadConfig } from '../../src/index.ts'
+import { stopOnSignal } from '../../src/stop_on_signal.ts'
 
 const dir = process.argv[2]
 if (dir === undefined) {
@@ -19,19 +20,6 @@ if (!Number.isFinite(offset)) {
   process.exit(2)
 }
 const node = await createNode(await loadConfig(dir), { clock: { now: () => new Date(Date.now() + offset) } })
-let stopping = false
-const stop = () => {
-  if (stopping) return
-  stopping = true
-  node.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`stop failed: ${(error as Error).message}\n`)
-      process.exit(1)
-    },
-  )
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+stopOnSignal(node)
 await node.start()
 process.stderr.write(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n`)

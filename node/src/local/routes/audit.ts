@@ -7,11 +7,10 @@
  * @module
  */
 import { Readable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { exportCaseAudit, listCaseAudit, verifyCaseAudit, type AuditScope } from '../../audit/audit_trail.ts'
 import { contentDisposition } from '../download.ts'
-import { paramsSchemas, problems } from '../schemas.ts'
+import { paramsSchemas, problems, type LocalApi } from '../schemas.ts'
 
 const digest = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const
 const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
@@ -102,12 +101,12 @@ const PAGE_QUERY = {
   },
 } as const
 
-export function auditRoutes(app: FastifyInstance, ctx: NodeContext): void {
+export function auditRoutes(app: LocalApi, ctx: NodeContext): void {
   for (const [scope, prefix, tag, what] of [
     ['case', '/cases/:id', 'cases', 'a case'],
     ['external-case', '/external-cases/:id', 'external cases', 'an external case'],
   ] as const satisfies ReadonlyArray<readonly [AuditScope, string, string, string]>) {
-    app.get<{ Params: { id: string }; Querystring: { after: number; limit: number } }>(
+    app.get(
       `${prefix}/audit`,
       {
         config: { role: 'admin' },
@@ -122,7 +121,7 @@ export function auditRoutes(app: FastifyInstance, ctx: NodeContext): void {
       async (request) => listCaseAudit(ctx, scope, request.params.id, { after: request.query.after, limit: request.query.limit }),
     )
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       `${prefix}/audit/export`,
       {
         config: { role: 'admin' },
@@ -146,7 +145,7 @@ export function auditRoutes(app: FastifyInstance, ctx: NodeContext): void {
       },
     )
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       `${prefix}/audit/verify`,
       {
         config: { role: 'admin' },

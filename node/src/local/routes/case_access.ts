@@ -5,13 +5,12 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import type { TeamMember } from '../../store/metadata_store.ts'
+import { MAX_TEAM_MEMBERS } from '../../limits.ts'
 import { getCaseAccessOverview, getCaseTeam, setCaseTeam } from '../../cases/case_team.ts'
 import { getImportDetails } from '../../receiving/import_case.ts'
 import { principalOf } from '../auth.ts'
-import { paramsSchemas, problems, ref } from '../schemas.ts'
+import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
 const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
 
@@ -45,8 +44,8 @@ const POLICY_SUMMARY = {
   properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions: { $ref: 'SharingPolicy#/properties/permissions' } },
 } as const
 
-export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.get<{ Params: { id: string } }>(
+export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.get(
     '/cases/:id/team',
     {
       schema: {
@@ -59,7 +58,7 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => getCaseTeam(ctx, principalOf(request), request.params.id),
   )
 
-  app.put<{ Params: { id: string }; Body: { team: TeamMember[] } }>(
+  app.put(
     '/cases/:id/team',
     {
       schema: {
@@ -74,7 +73,7 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
           properties: {
             team: {
               type: 'array',
-              maxItems: 1000,
+              maxItems: MAX_TEAM_MEMBERS,
               items: {
                 type: 'object',
                 additionalProperties: false,
@@ -90,7 +89,7 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => setCaseTeam(ctx, principalOf(request), request.params.id, request.body.team),
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/cases/:id/access',
     {
       schema: {
@@ -133,7 +132,7 @@ export function caseAccessRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => getCaseAccessOverview(ctx, principalOf(request), request.params.id),
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/cases/:id/import-details',
     {
       schema: {

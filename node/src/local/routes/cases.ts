@@ -5,17 +5,17 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
+import { MAX_ID_LENGTH } from '../../limits.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
 import { requireCaseAccess } from '../../access/case_access.ts'
 import { listCasesFor, viewCase } from '../../cases/case_team.ts'
 import { createCase, createFolder, updateCase } from '../../cases/cases.ts'
-import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
+import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
-export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: { fields?: Record<string, string | string[]> } }>(
+export function caseRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/cases',
     {
       schema: {
@@ -40,7 +40,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => ({ cases: await listCasesFor(ctx, principalOf(request)) }),
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/cases/:id',
     {
       schema: {
@@ -53,7 +53,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => viewCase(ctx, principalOf(request), request.params.id),
   )
 
-  app.patch<{ Params: { id: string }; Body: { fields: Record<string, string | string[] | null> } }>(
+  app.patch(
     '/cases/:id',
     {
       schema: {
@@ -71,7 +71,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.post<{ Params: { id: string }; Body: { name: string; parentId?: string } }>(
+  app.post(
     '/cases/:id/folders',
     {
       schema: {
@@ -82,7 +82,7 @@ export function caseRoutes(app: FastifyInstance, ctx: NodeContext): void {
           type: 'object',
           additionalProperties: false,
           required: ['name'],
-          properties: { name: inputSchemas.folderName, parentId: { type: 'string', maxLength: 128 } },
+          properties: { name: inputSchemas.folderName, parentId: { type: 'string', maxLength: MAX_ID_LENGTH } },
         },
         response: { 201: ref('Folder', 'The new folder'), ...problems(400, 404) },
       },

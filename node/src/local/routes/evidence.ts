@@ -5,37 +5,29 @@
  * @module
  */
 import { Readable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../../context.ts'
+import { MAX_ID_LENGTH, UPLOAD_BODY_LIMIT } from '../../limits.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
 import { requireCaseAccess, requireEvidenceAccess } from '../../access/case_access.ts'
 import { listEvidence, openChunks, uploadEvidence } from '../../cases/evidence.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
-import { BINARY, inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
-
-interface UploadQuery {
-  name: string
-  category: string
-  mediaType: string
-  folderId?: string
-  doNotDisclose: boolean
-  attachmentOf?: string
-}
+import { BINARY, inputSchemas, paramsSchemas, problems, ref, type LocalApi, type LocalTypeProvider } from '../schemas.ts'
 
 export const OCTET_STREAM = 'application/octet-stream'
 
-export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
+export function evidenceRoutes(app: LocalApi, ctx: NodeContext): void {
   // The upload route lives in its own context: its only body parser hands the raw request
   // stream to the handler, without reading it and without a body limit.
-  app.register(async (upload) => {
+  app.register(async (scope) => {
+    const upload = scope.withTypeProvider<LocalTypeProvider>()
     upload.removeAllContentTypeParsers()
     upload.addContentTypeParser(OCTET_STREAM, (_request, payload, done) => done(null, payload))
-    upload.post<{ Params: { id: string }; Querystring: UploadQuery }>(
+    upload.post(
       '/cases/:id/evidence',
       {
-        bodyLimit: Number.MAX_SAFE_INTEGER,
+        bodyLimit: UPLOAD_BODY_LIMIT,
         schema: {
           tags: ['evidence'],
           summary: 'Upload evidence: the body is the file (application/octet-stream), the metadata is in the query',
@@ -48,9 +40,9 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
               name: inputSchemas.evidenceName,
               category: inputSchemas.category,
               mediaType: { ...inputSchemas.mediaType, default: OCTET_STREAM },
-              folderId: { type: 'string', maxLength: 128 },
+              folderId: { type: 'string', maxLength: MAX_ID_LENGTH },
               doNotDisclose: { type: 'boolean', default: false, description: 'Never shared with any partner.' },
-              attachmentOf: { type: 'string', maxLength: 128, description: 'The evidence this file is an attachment (transcript, note) of.' },
+              attachmentOf: { type: 'string', maxLength: MAX_ID_LENGTH, description: 'The evidence this file is an attachment (transcript, note) of.' },
             },
           },
           body: { content: { [OCTET_STREAM]: { schema: BINARY } } },
@@ -71,7 +63,7 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
     )
   })
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/cases/:id/evidence',
     {
       schema: {
@@ -90,7 +82,7 @@ export function evidenceRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/evidence/:id/content',
     {
       exposeHeadRoute: false,

@@ -4,16 +4,16 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
+import { MAX_ID_LENGTH, SHARE_LIMITS } from '../../limits.ts'
 import { getExternalCase, listExternalCases, openExternalEvidence } from '../../receiving/external_cases.ts'
 import { importExternalCase } from '../../receiving/import_case.ts'
 import { shareOnward, type OnwardShareInput } from '../../sending/share_onward.ts'
 import { principalOf } from '../auth.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
-import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
+import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
-export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void {
+export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
   app.get(
     '/external-cases',
     {
@@ -30,7 +30,7 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
     async (request) => ({ externalCases: await listExternalCases(ctx, principalOf(request)) }),
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/external-cases/:id',
     {
       schema: {
@@ -44,7 +44,7 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
     async (request) => getExternalCase(ctx, principalOf(request), request.params.id),
   )
 
-  app.get<{ Params: { id: string; itemId: string } }>(
+  app.get(
     '/external-cases/:id/evidence/:itemId/content',
     {
       exposeHeadRoute: false,
@@ -55,7 +55,7 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
           type: 'object',
           additionalProperties: false,
           required: ['id', 'itemId'],
-          properties: { id: paramsSchemas.id.properties.id, itemId: { type: 'string', minLength: 1, maxLength: 128 } },
+          properties: { id: paramsSchemas.id.properties.id, itemId: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } },
         },
         response: { 200: DOWNLOAD_RESPONSE, ...problems(400, 403, 404, 409, 410) },
       },
@@ -66,7 +66,7 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
     },
   )
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/external-cases/:id/import',
     {
       schema: {
@@ -88,7 +88,7 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
       return reply.code(result.created ? 201 : 200).send(result.case)
     },
   )
-  app.post<{ Params: { id: string }; Body: Omit<OnwardShareInput, 'inboundId'> }>(
+  app.post(
     '/external-cases/:id/share-onward',
     {
       schema: {
@@ -107,20 +107,22 @@ export function externalCaseRoutes(app: FastifyInstance, ctx: NodeContext): void
             partnerOrg: inputSchemas.orgId,
             policy: {
               oneOf: [
-                { type: 'object', additionalProperties: false, required: ['id', 'version'], properties: { id: { type: 'string', maxLength: 128 }, version: { type: 'integer', minimum: 1 } } },
+                { type: 'object', additionalProperties: false, required: ['id', 'version'], properties: { id: { type: 'string', maxLength: MAX_ID_LENGTH }, version: { type: 'integer', minimum: 1 } } },
                 { $ref: 'SharingPolicy#' },
               ],
             },
-            evidenceIds: { type: 'array', maxItems: 100000, items: { type: 'string', maxLength: 128 } },
-            message: { type: 'string', maxLength: 4000 },
-            recipients: { type: 'array', maxItems: 1000, items: ref('Recipient') },
+            evidenceIds: { type: 'array', maxItems: SHARE_LIMITS.maxEvidenceIds, items: { type: 'string', maxLength: MAX_ID_LENGTH } },
+            message: { type: 'string', maxLength: SHARE_LIMITS.maxMessageLength },
+            recipients: { type: 'array', maxItems: SHARE_LIMITS.maxRecipients, items: ref('Recipient') },
           },
         },
         response: { 201: ref('Share', 'The onward share, processing; the offer to the partner is queued'), ...problems(400, 403, 404, 409, 410, 413) },
       },
     },
     async (request, reply) => {
-      const created = await shareOnward(ctx, principalOf(request), { ...request.body, inboundId: request.params.id })
+      // An inline policy was validated against the protocol's SharingPolicy schema, a JSON file that TypeScript sees as `unknown`.
+      const policy = request.body.policy as OnwardShareInput['policy']
+      const created = await shareOnward(ctx, principalOf(request), { ...request.body, policy, inboundId: request.params.id })
       return reply.code(201).send(created.share)
     },
   )

@@ -4,15 +4,14 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { assignPolicy, importPartner, listPartners, setPartnerEnabled } from '../../partners/partners.ts'
-import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
+import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
 const ADMIN = { role: 'admin' } as const
 
-export function partnerRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: { bundle: unknown; fingerprint: string; trustOnly?: boolean } }>(
+export function partnerRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/partners',
     {
       config: ADMIN,
@@ -57,7 +56,7 @@ export function partnerRoutes(app: FastifyInstance, ctx: NodeContext): void {
   )
 
   for (const action of ['enable', 'disable'] as const) {
-    app.post<{ Params: { org: string } }>(
+    app.post(
       `/partners/:org/${action}`,
       {
         config: ADMIN,
@@ -72,7 +71,7 @@ export function partnerRoutes(app: FastifyInstance, ctx: NodeContext): void {
     )
   }
 
-  app.put<{ Params: { org: string }; Body: { policyId: string; version?: number } }>(
+  app.put(
     '/partners/:org/policy',
     {
       config: ADMIN,

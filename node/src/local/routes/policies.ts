@@ -3,15 +3,14 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import { createPolicy, createPolicyVersion, getPolicy, listPolicies } from '../../partners/policies.ts'
-import { paramsSchemas, problems, ref } from '../schemas.ts'
+import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
 const ADMIN = { role: 'admin' } as const
 
-export function policyRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: unknown }>(
+export function policyRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/policies',
     {
       config: ADMIN,
@@ -41,7 +40,7 @@ export function policyRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async () => ({ policies: await listPolicies(ctx) }),
   )
 
-  app.post<{ Params: { id: string }; Body: unknown }>(
+  app.post(
     '/policies/:id/versions',
     {
       config: ADMIN,
@@ -56,7 +55,7 @@ export function policyRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request, reply) => reply.code(201).send(await createPolicyVersion(ctx, request.params.id, request.body)),
   )
 
-  app.get<{ Params: { id: string }; Querystring: { version?: number } }>(
+  app.get(
     '/policies/:id',
     {
       config: ADMIN,

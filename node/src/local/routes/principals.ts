@@ -4,11 +4,10 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import type { Role, UserKind } from '../../store/metadata_store.ts'
+import { MAX_GROUP_MEMBERS } from '../../limits.ts'
 import { createGroup, createUser, listGroups, listUsers, setGroupMembers, updateUser } from '../../access/principals.ts'
-import { problems } from '../schemas.ts'
+import { problems, type LocalApi } from '../schemas.ts'
 
 const principalId = { type: 'string', minLength: 1, maxLength: 200 } as const
 const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
@@ -44,20 +43,11 @@ const USER_FIELDS = {
   disabled: { type: 'boolean' },
 } as const
 
-const members = { type: 'array', maxItems: 10000, items: principalId } as const
+const members = { type: 'array', maxItems: MAX_GROUP_MEMBERS, items: principalId } as const
 const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: principalId } } as const
 
-interface UserBody {
-  name?: string
-  email?: string | null
-  badge?: string | null
-  role?: Role
-  kind?: UserKind
-  disabled?: boolean
-}
-
-export function principalRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: UserBody & { id: string } }>(
+export function principalRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/users',
     {
       config: { role: 'admin' },
@@ -84,7 +74,7 @@ export function principalRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async () => ({ users: await listUsers(ctx) }),
   )
 
-  app.patch<{ Params: { id: string }; Body: UserBody }>(
+  app.patch(
     '/users/:id',
     {
       config: { role: 'admin' },
@@ -99,7 +89,7 @@ export function principalRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => updateUser(ctx, request.params.id, request.body),
   )
 
-  app.post<{ Body: { id: string; name?: string; members?: string[] } }>(
+  app.post(
     '/groups',
     {
       config: { role: 'admin' },
@@ -126,7 +116,7 @@ export function principalRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async () => ({ groups: await listGroups(ctx) }),
   )
 
-  app.put<{ Params: { id: string }; Body: { members: string[] } }>(
+  app.put(
     '/groups/:id/members',
     {
       config: { role: 'admin' },

@@ -5,15 +5,14 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
-import type { Recipient } from '#protocol'
 import type { NodeContext } from '../../context.ts'
+import { MAX_ID_LENGTH, SHARE_LIMITS } from '../../limits.ts'
 import { userActor } from '../../events.ts'
 import { requireShareAccess } from '../../access/case_access.ts'
 import { addRecipients, updateShare } from '../../sending/revisions.ts'
 import { applyUpdates, listUpdates } from '../../receiving/updates.ts'
 import { principalOf } from '../auth.ts'
-import { paramsSchemas, problems, ref } from '../schemas.ts'
+import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
 const fieldValue = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'null' }] }
 const itemFacts = {
@@ -72,8 +71,8 @@ const UPDATES_SCHEMA = {
   },
 } as const
 
-export function revisionRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Params: { id: string }; Body: { evidenceIds?: string[] } }>(
+export function revisionRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/shares/:id/update',
     {
       schema: {
@@ -83,7 +82,7 @@ export function revisionRoutes(app: FastifyInstance, ctx: NodeContext): void {
         body: {
           type: 'object',
           additionalProperties: false,
-          properties: { evidenceIds: { type: 'array', maxItems: 100000, items: { type: 'string', maxLength: 128 } } },
+          properties: { evidenceIds: { type: 'array', maxItems: SHARE_LIMITS.maxEvidenceIds, items: { type: 'string', maxLength: MAX_ID_LENGTH } } },
         },
         response: { 200: ref('Share', 'The share at its new revision, processing'), ...problems(400, 403, 404, 409, 413) },
       },
@@ -95,7 +94,7 @@ export function revisionRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.post<{ Params: { id: string }; Body: { recipients: Recipient[] } }>(
+  app.post(
     '/shares/:id/recipients',
     {
       schema: {
@@ -106,7 +105,7 @@ export function revisionRoutes(app: FastifyInstance, ctx: NodeContext): void {
           type: 'object',
           additionalProperties: false,
           required: ['recipients'],
-          properties: { recipients: { type: 'array', minItems: 1, maxItems: 1000, items: ref('Recipient') } },
+          properties: { recipients: { type: 'array', minItems: 1, maxItems: SHARE_LIMITS.maxRecipients, items: ref('Recipient') } },
         },
         response: { 200: ref('Share', 'The share at its new revision, processing'), ...problems(400, 403, 404, 409, 413) },
       },
@@ -118,7 +117,7 @@ export function revisionRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/external-cases/:id/updates',
     {
       schema: {
@@ -132,7 +131,7 @@ export function revisionRoutes(app: FastifyInstance, ctx: NodeContext): void {
     async (request) => listUpdates(ctx, principalOf(request), request.params.id),
   )
 
-  app.post<{ Params: { id: string }; Body: { revision: number; updateIds?: string[] } }>(
+  app.post(
     '/external-cases/:id/updates/apply',
     {
       schema: {

@@ -3,30 +3,18 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
-import { CasewayError, type Recipient } from '#protocol'
+import { CasewayError } from '#protocol'
 import type { NodeContext } from '../../context.ts'
-import type { ShareScope } from '../../store/metadata_store.ts'
 import { createShare, getShare, listShares } from '../../sending/share_case.ts'
 import { requireCaseAccess, requireShareAccess } from '../../access/case_access.ts'
-import { MAX_REASON_LENGTH, revokeShare } from '../../revocation/revoke_share.ts'
+import { MAX_ID_LENGTH, MAX_REASON_LENGTH, SHARE_LIMITS } from '../../limits.ts'
+import { revokeShare } from '../../revocation/revoke_share.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
-import { inputSchemas, paramsSchemas, problems, ref } from '../schemas.ts'
+import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
-interface ShareBody {
-  caseId: string
-  partnerOrg: string
-  scope: ShareScope
-  folderIds?: string[]
-  evidenceIds?: string[]
-  message?: string
-  recipients?: Recipient[]
-  expiresInSeconds?: number
-}
-
-export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: ShareBody }>(
+export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/shares',
     {
       schema: {
@@ -40,13 +28,13 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
           additionalProperties: false,
           required: ['caseId', 'partnerOrg', 'scope'],
           properties: {
-            caseId: { type: 'string', maxLength: 128 },
+            caseId: { type: 'string', maxLength: MAX_ID_LENGTH },
             partnerOrg: inputSchemas.orgId,
             scope: { enum: ['case', 'folders', 'evidence'] },
-            folderIds: { type: 'array', maxItems: 10000, uniqueItems: true, items: { type: 'string', maxLength: 128 } },
-            evidenceIds: { type: 'array', maxItems: 100000, items: { type: 'string', maxLength: 128 } },
-            message: { type: 'string', maxLength: 4000 },
-            recipients: { type: 'array', maxItems: 1000, items: ref('Recipient') },
+            folderIds: { type: 'array', maxItems: SHARE_LIMITS.maxFolderIds, uniqueItems: true, items: { type: 'string', maxLength: MAX_ID_LENGTH } },
+            evidenceIds: { type: 'array', maxItems: SHARE_LIMITS.maxEvidenceIds, items: { type: 'string', maxLength: MAX_ID_LENGTH } },
+            message: { type: 'string', maxLength: SHARE_LIMITS.maxMessageLength },
+            recipients: { type: 'array', maxItems: SHARE_LIMITS.maxRecipients, items: ref('Recipient') },
             expiresInSeconds: {
               type: 'integer',
               minimum: 1,
@@ -77,13 +65,13 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.get<{ Querystring: { caseId: string } }>(
+  app.get(
     '/shares',
     {
       schema: {
         tags: ['shares'],
         summary: 'List the shares of a case, with their status',
-        querystring: { type: 'object', additionalProperties: false, required: ['caseId'], properties: { caseId: { type: 'string', maxLength: 128 } } },
+        querystring: { type: 'object', additionalProperties: false, required: ['caseId'], properties: { caseId: { type: 'string', maxLength: MAX_ID_LENGTH } } },
         response: {
           200: { description: 'The shares of the case', type: 'object', required: ['shares'], properties: { shares: { type: 'array', items: ref('Share') } } },
           ...problems(400, 404),
@@ -96,7 +84,7 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/shares/:id',
     {
       schema: {
@@ -112,7 +100,7 @@ export function shareRoutes(app: FastifyInstance, ctx: NodeContext): void {
     },
   )
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+  app.post(
     '/shares/:id/revoke',
     {
       schema: {

@@ -3,14 +3,12 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
-import type { Role } from '../../store/metadata_store.ts'
 import { createToken } from '../../access/tokens.ts'
-import { problems, ref } from '../schemas.ts'
+import { problems, ref, type LocalApi } from '../schemas.ts'
 
-export function tokenRoutes(app: FastifyInstance, ctx: NodeContext): void {
-  app.post<{ Body: { userId: string; role: Role } }>(
+export function tokenRoutes(app: LocalApi, ctx: NodeContext): void {
+  app.post(
     '/tokens',
     {
       config: { role: 'admin' },

@@ -997,7 +997,6 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.listOutboundSharesDerivedFrom(inboundId))
   }
 
-  /** Waits for queued calls, then closes the database. Later calls reject. */
   // Revisions and updates
 
   advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
@@ -1042,6 +1041,7 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.getControlShare(shareId))
   }
 
+  /** Waits for queued calls, then closes the database. Later calls reject. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true

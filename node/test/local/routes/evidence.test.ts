@@ -17,7 +17,7 @@ t.test('a 20 MiB upload in random-size pieces is streamed, hashed, and downloade
   const query = new URLSearchParams({ name: 'Lobby camera (2).mp4', category: 'video', mediaType: 'video/mp4', folderId: folder.id, doNotDisclose: 'false' })
   const uploaded = await ta.call({
     method: 'POST',
-    url: `/api/v1/cases/${theCase.id}/evidence?${query}`,
+    url: `/api/v1/cases/${theCase.id}/evidence?${query.toString()}`,
     headers: { 'content-type': 'application/octet-stream' },
     payload: piecesOf(bytes, 1_000_000),
     token: ta.memberToken,

@@ -18,7 +18,7 @@ const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', payload: 
 async function uploadItem(query: Record<string, string>): Promise<{ id: string; digest: string }> {
   const response = await ta.call({
     method: 'POST',
-    url: `/api/v1/cases/${theCase.id}/evidence?${new URLSearchParams(query)}`,
+    url: `/api/v1/cases/${theCase.id}/evidence?${new URLSearchParams(query).toString()}`,
     headers: { 'content-type': 'application/octet-stream' },
     payload: piecesOf(randomBytes(5000)),
   })

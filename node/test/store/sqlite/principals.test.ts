@@ -45,7 +45,7 @@ t.test('users, groups and members', async (t) => {
   t.same(await store.listUserGroups('alice'), [])
   await t.rejects(store.setGroupMembers('g', ['ghost']), { code: 'CW_ERR_CONFLICT' }, 'members are users')
   t.same(await store.listGroupMembers('g'), ['bob'], 'a failed replacement changes nothing')
-  await t.rejects(store.setGroupMembers('none', []), { code: 'CW_ERR_NOT_FOUND' })
+  await t.rejects(store.setGroupMembers('none', []), { code: 'CW_ERR_NOT_FOUND' }, 'an unknown group is not found (MetadataStore.setGroupMembers)')
 })
 
 t.test('case access and one import per external case', async (t) => {

@@ -1,0 +1,71 @@
+/**
+ * The node's limits, declared once: request body sizes, signed-object sizes, path parameters,
+ * header and handshake deadlines, and the sizes of a share request. The configuration schema
+ * (`config/schema.ts`) takes the defaults and bounds of the configurable ones from here; the
+ * listeners, the route schemas and the services that check the same values import them, so an
+ * HTTP schema and the service behind it never disagree.
+ *
+ * Limits that mirror the manifest schema's case snapshot and evidence item stay beside the code
+ * that keeps them (`CASE_FIELD_LIMITS` in `cases/cases.ts`, `EVIDENCE_LIMITS` in
+ * `cases/evidence.ts`); the protocol library keeps its own (`DEFAULT_MAX_BYTES`,
+ * `MIN_CHUNK_SIZE`, `MAX_CHUNK_SIZE`, …).
+ *
+ * @module
+ */
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/** Defaults and bounds of `limits.*` in `caseway.json`. */
+export const CONFIG_LIMITS = {
+  /** JSON bodies on the local API (and the federation listener's default); larger is 413 CW_ERR_TOO_LARGE. */
+  jsonBodyBytes: { minimum: 1 * KiB, default: 1 * MiB },
+  /** An offered manifest (EP-1): SPEC.md CW-FMT-005 lets a receiver choose 32 to 64 MiB. */
+  manifestBytes: { minimum: 32 * MiB, maximum: 64 * MiB, default: 32 * MiB },
+  /** Idle connections, and a whole federation request. */
+  requestTimeoutMs: { minimum: 1000, default: 60_000 },
+} as const
+
+/** Largest receipt (EP-3) or revocation (EP-5) accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */
+export const SIGNED_OBJECT_MAX_BYTES = 1 * MiB
+
+/** Largest JSON body of a conformance control request, EP-6..EP-9 (SPEC.md §21, CW-CTL-001). */
+export const CONTROL_BODY_MAX_BYTES = 64 * KiB
+
+/** Evidence uploads stream to the blob store chunk by chunk: no body limit but the disk. */
+export const UPLOAD_BODY_LIMIT = Number.MAX_SAFE_INTEGER
+
+/** Longest id a request names (case, folder, evidence, share, policy); path parameters may be longer only up to {@link MAX_PARAM_LENGTH}. */
+export const MAX_ID_LENGTH = 128
+
+/** Longest path parameter either listener routes; longer is a 400 problem, refused by the router. */
+export const MAX_PARAM_LENGTH = 256
+
+/** A TLS handshake slower than this is dropped (CW-FED-011). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** Request headers slower than this (or `limits.requestTimeoutMs`, if shorter) are dropped: a slowloris client, on both listeners. */
+export const HEADERS_TIMEOUT_MS = 10_000
+
+/** How often Node checks the header and request deadlines (its default, 30 s, lets a slow client linger). */
+export const DEADLINE_CHECK_MS = 1000
+
+/** A share request (a share, an onward share, a new revision): the limits of the manifest schema's share block. */
+export const SHARE_LIMITS = {
+  maxMessageLength: 4000,
+  maxRecipients: 1000,
+  maxRecipientIdLength: 320,
+  /** Evidence items a share names. */
+  maxEvidenceIds: 100_000,
+  /** Folders a folder share names. */
+  maxFolderIds: 10_000,
+} as const
+
+/** Members of a case team (users and groups). */
+export const MAX_TEAM_MEMBERS = 1000
+
+/** Users in one group. */
+export const MAX_GROUP_MEMBERS = 10_000
+
+/** A revocation's reason, told to the partner. */
+export const MAX_REASON_LENGTH = 4000
