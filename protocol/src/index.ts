@@ -19,7 +19,7 @@ export { digestBytes, digestJson, DIGEST_PREFIX } from './canonical/digest.ts'
 export { chunkStream, isAllowedChunkSize, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE } from './chunk/chunk_stream.ts'
 export type { Chunk, ContentSummary } from './chunk/chunk_stream.ts'
 export { summarizeStream } from './chunk/summarize.ts'
-export { assertPartnerBundle, assertPolicy, assertGrant, assertManifest, assertReceipt, assertRevocation } from './schema/validate.ts'
+export { assertPartnerBundle, assertPolicy, assertGrant, assertManifest, assertReceipt, assertRevocation, assertPackageManifest } from './schema/validate.ts'
 export {
   assertOfferAnswer,
   assertReceiptAnswer,
@@ -58,3 +58,8 @@ export { signManifest } from './manifest/sign.ts'
 export { verifyManifest } from './manifest/verify.ts'
 export type { VerifiedManifest, VerifyManifestOptions } from './manifest/verify.ts'
 export { enforceManifest } from './manifest/enforce.ts'
+export { signPackageManifest } from './package/sign.ts'
+export { verifyPackageManifest } from './package/verify.ts'
+export type { VerifyPackageManifestOptions, VerifiedPackageManifest } from './package/verify.ts'
+export { PACKAGE_FIXED_FILES, isSafePackagePath, foldPath } from './package/check.ts'
+export { auditTrailChecker, type AuditHead, type AuditTrailChecker } from './package/verify_audit_trail.ts'

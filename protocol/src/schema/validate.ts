@@ -18,6 +18,7 @@ import type {
   Grant,
   HealthAnswer,
   OfferAnswer,
+  PackageManifest,
   PartnerBundle,
   ReceiptAnswer,
   Revocation,
@@ -41,6 +42,7 @@ const controlShareRequest = validatorFor('control-share-request')
 const controlEvidenceRequest = validatorFor('control-evidence-request')
 const controlShareAnswer = validatorFor('control-share-answer')
 const controlRevisionAnswer = validatorFor('control-revision-answer')
+const packageManifest = validatorFor('package-manifest')
 
 function check(validate: ValidateFunction, title: string, value: unknown): void {
   if (validate(value) === true) return
@@ -147,4 +149,11 @@ export function assertControlShareAnswer(value: unknown): asserts value is Contr
 /** EP-8's answer. */
 export function assertControlRevisionAnswer(value: unknown): asserts value is ControlRevisionAnswer {
   check(controlRevisionAnswer, 'control revision answer', value)
+}
+
+// Case packages (SPEC.md §22)
+
+/** A package manifest's payload (CW-PKG-002). */
+export function assertPackageManifest(value: unknown): asserts value is PackageManifest {
+  check(packageManifest, 'package manifest', value)
 }
