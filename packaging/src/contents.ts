@@ -100,7 +100,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     const path = evidencePaths[index]!
     sources.set(path, { kind: 'evidence', id: item.id })
     sizes.set(path, { size: item.size, crc32: item.crc32 })
-    const evidence = { id: item.id, originalName: item.name, ...(item.category === undefined ? {} : { category: item.category }) }
+    const evidence = { id: item.id, originalName: item.name.toWellFormed(), ...(item.category === undefined ? {} : { category: item.category }) }
     files.push({ path, size: item.size, sha256: item.sha256, role: 'evidence', evidence })
     rows.push({ path, role: 'evidence', item, originalName: item.name })
   })
@@ -109,7 +109,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     const transcript = item.transcript!
     sources.set(path, { kind: 'transcript', id: item.id })
     sizes.set(path, { size: transcript.size, crc32: transcript.crc32 })
-    files.push({ path, size: transcript.size, sha256: transcript.sha256, role: 'transcript', evidence: { id: item.id, originalName: transcript.name } })
+    files.push({ path, size: transcript.size, sha256: transcript.sha256, role: 'transcript', evidence: { id: item.id, originalName: transcript.name.toWellFormed() } })
     rows.push({ path, role: 'transcript', item: { ...item, size: transcript.size, sha256: transcript.sha256 }, originalName: transcript.name })
   })
 
