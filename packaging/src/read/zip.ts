@@ -14,6 +14,9 @@ function u64(buffer: Buffer, at: number): number {
   return value
 }
 
+/** The largest central directory read (a million members take about 80 MB). */
+const MAX_CENTRAL_DIRECTORY = 256 * 1024 * 1024
+
 export async function openZip(path: string): Promise<PackageReader> {
   const handle = await open(path, 'r')
   const { size } = await handle.stat()
@@ -40,12 +43,14 @@ export async function openZip(path: string): Promise<PackageReader> {
   }
   if (cdOffset + cdSize > size) throw unreadable('ZIP central directory beyond the end of the file')
 
+  if (cdSize > MAX_CENTRAL_DIRECTORY) throw unreadable('ZIP central directory too large')
   async function* entries(): AsyncGenerator<ReadEntry> {
-    let at = cdOffset
-    const end = cdOffset + cdSize
+    const directory = await readAt(handle, cdOffset, cdSize)
+    let at = 0
+    const end = cdSize
     for (let i = 0; i < count; i++) {
       if (at + 46 > end) throw unreadable('ZIP central directory truncated')
-      const fixed = await readAt(handle, at, 46)
+      const fixed = directory.subarray(at, at + 46)
       if (fixed.readUInt32LE(0) !== 0x02014b50) throw unreadable('ZIP central directory entry invalid')
       const flags = fixed.readUInt16LE(8)
       const method = fixed.readUInt16LE(10)
@@ -56,7 +61,8 @@ export async function openZip(path: string): Promise<PackageReader> {
       const commentLength = fixed.readUInt16LE(32)
       const mode = fixed.readUInt32LE(38) >>> 16
       let local = fixed.readUInt32LE(42)
-      const variable = await readAt(handle, at + 46, nameLength + extraLength)
+      if (at + 46 + nameLength + extraLength > end) throw unreadable('ZIP central directory truncated')
+      const variable = directory.subarray(at + 46, at + 46 + nameLength + extraLength)
       const name = variable.subarray(0, nameLength).toString(flags & 0x0800 ? 'utf8' : 'latin1')
       for (let e = nameLength; e + 4 <= variable.length; ) {
         const id = variable.readUInt16LE(e)
@@ -73,18 +79,18 @@ export async function openZip(path: string): Promise<PackageReader> {
       const isDir = name.endsWith('/')
       const fileType = mode & 0o170000
       const type: ReadEntry['type'] = isDir ? 'dir' : fileType === 0 || fileType === 0o100000 ? 'file' : 'other'
-      const header = await readAt(handle, local, 30)
-      if (header.readUInt32LE(0) !== 0x04034b50) throw unreadable(`ZIP local header of ${name} invalid`, name)
-      const dataStart = local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28)
-      if (dataStart + compressed > size) throw unreadable(`ZIP member ${name} beyond the end of the file`, name)
       if (method !== 0 && method !== 8) throw unreadable(`ZIP member ${name} uses compression method ${method}`, name)
       yield {
         path: isDir ? name.slice(0, -1) : name,
         type,
         size: uncompressed,
-        open: () => {
+        open: async function* () {
+          const header = await readAt(handle, local, 30)
+          if (header.readUInt32LE(0) !== 0x04034b50) throw unreadable(`ZIP local header of ${name} invalid`, name)
+          const dataStart = local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28)
+          if (dataStart + compressed > size) throw unreadable(`ZIP member ${name} beyond the end of the file`, name)
           const raw = rangeOf(path, dataStart, dataStart + compressed)
-          return method === 0 ? raw : (raw as NodeJS.ReadableStream).pipe(createInflateRaw()) as unknown as AsyncIterable<Uint8Array>
+          yield* method === 0 ? raw : ((raw as NodeJS.ReadableStream).pipe(createInflateRaw()) as unknown as AsyncIterable<Uint8Array>)
         },
       }
     }
