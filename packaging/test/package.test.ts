@@ -42,6 +42,16 @@ for (const format of ['zip', 'tar', 'iso'] as const) {
       const again = await verifyPackage(out)
       t.equal(again.kind, 'dir')
     }
+    if (format === 'iso') {
+      // A second independent ISO reader: isoinfo lists the Joliet tree and the primary tree.
+      const joliet = await run('isoinfo', ['-J', '-f', '-i', file])
+      t.equal(joliet.code, 0, joliet.stderr)
+      const listed = new Set(joliet.stdout.trim().split('\n'))
+      for (const member of built.members) t.ok(listed.has('/' + member.path), `isoinfo -J lists ${member.path}`)
+      const primary = await run('isoinfo', ['-f', '-i', file])
+      t.equal(primary.code, 0, primary.stderr)
+      t.match(primary.stdout, '/EVIDENCE/INTERVIEWS/DAY_1/INTERVIEW.MP4;1', 'the primary tree has d-character names')
+    }
   })
 }
 
