@@ -112,6 +112,19 @@ t.test('a swapped, missing or extra member is refused and named', async (t) => {
   }
 })
 
+// spec: CW-PKG-007
+t.test("a ZIP whose local header names another file than its central directory is refused", async (t) => {
+  const bytes = await readFile(zip)
+  const name = Buffer.from('evidence/Video/a.mp4')
+  let at = bytes.indexOf(name)
+  while (at >= 0 && bytes.readUInt32LE(at - 30) !== 0x04034b50) at = bytes.indexOf(name, at + 1)
+  t.ok(at > 0 && at < bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])), 'the local header of a.mp4')
+  bytes.write('evidence/Video/b.mp4', at)
+  const file = join(await fresh(), 'renamed.zip')
+  await writeFile(file, bytes)
+  await t.rejects(verifyPackage(file), { code: 'CW_ERR_PACKAGE_INVALID', at: 'evidence/Video/a.mp4' })
+})
+
 // spec: CW-PKG-008
 t.test('a manifest re-signed by an unknown CA is refused', async (t) => {
   const mallory = await createTestOrgPki('metro-pd')

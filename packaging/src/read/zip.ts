@@ -63,7 +63,8 @@ export async function openZip(path: string): Promise<PackageReader> {
       let local = fixed.readUInt32LE(42)
       if (at + 46 + nameLength + extraLength > end) throw unreadable('ZIP central directory truncated')
       const variable = directory.subarray(at + 46, at + 46 + nameLength + extraLength)
-      const name = variable.subarray(0, nameLength).toString(flags & 0x0800 ? 'utf8' : 'latin1')
+      const rawName = Buffer.from(variable.subarray(0, nameLength))
+      const name = rawName.toString(flags & 0x0800 ? 'utf8' : 'latin1')
       for (let e = nameLength; e + 4 <= variable.length; ) {
         const id = variable.readUInt16LE(e)
         const length = variable.readUInt16LE(e + 2)
@@ -87,6 +88,9 @@ export async function openZip(path: string): Promise<PackageReader> {
         open: async function* () {
           const header = await readAt(handle, local, 30)
           if (header.readUInt32LE(0) !== 0x04034b50) throw unreadable(`ZIP local header of ${name} invalid`, name)
+          // Tools that stream a ZIP read the local header's name: it must be the one verified.
+          const localName = await readAt(handle, local + 30, header.readUInt16LE(26))
+          if (!localName.equals(rawName)) throw unreadable(`ZIP local header of ${name} names another file`, name)
           const dataStart = local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28)
           if (dataStart + compressed > size) throw unreadable(`ZIP member ${name} beyond the end of the file`, name)
           const raw = rangeOf(path, dataStart, dataStart + compressed)
