@@ -11,13 +11,14 @@ import * as certs from './commands/certs.ts'
 import * as conformance from './commands/conformance.ts'
 import * as demo from './commands/demo.ts'
 import * as node from './commands/node.ts'
+import * as packages from './commands/package.ts'
 import * as partner from './commands/partner.ts'
 import * as tokens from './commands/tokens.ts'
 import * as verify from './commands/verify.ts'
 import { reportError } from './errors.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, audit, demo, conformance]
+const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, packages, audit, demo, conformance]
 
 /** The program with every command registered; it throws instead of exiting. */
 export function createProgram(): Command {

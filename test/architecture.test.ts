@@ -42,3 +42,12 @@ t.test('conformance never imports the node', async (t) => {
     }
   }
 })
+
+t.test('packaging/src imports only protocol/ and node: built-ins', async (t) => {
+  for (const file of sources(join(root, 'packaging', 'src'))) {
+    for (const spec of importsOf(file)) {
+      t.match(spec, /^(?:#protocol|node:[a-z_/]+|\.\.?\/(?!\.\.\/)[^]*)$/, `${relative(root, file)} imports ${spec}`)
+      t.notMatch(spec, /^node:(?:http|https|http2|net|tls|dgram|sqlite|child_process)$/, `${relative(root, file)} imports ${spec}`)
+    }
+  }
+})

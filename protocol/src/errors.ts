@@ -53,6 +53,12 @@ export const PROBLEMS = {
   // Partner bundles
   CW_ERR_BUNDLE_INVALID: { family: 'verification', status: 422, title: 'Partner bundle invalid' },
   CW_ERR_FINGERPRINT_MISMATCH: { family: 'verification', status: 422, title: 'CA fingerprint differs from the one exchanged out of band' },
+  // Case packages
+  CW_ERR_PACKAGE_INVALID: { family: 'verification', status: 422, title: 'Package unreadable or missing its signed manifest' },
+  CW_ERR_PACKAGE_MEMBER_ALTERED: { family: 'verification', status: 422, title: 'Package member differs from its manifest entry' },
+  CW_ERR_PACKAGE_MEMBER_MISSING: { family: 'verification', status: 422, title: 'Package member listed in the manifest is missing' },
+  CW_ERR_PACKAGE_MEMBER_UNLISTED: { family: 'verification', status: 422, title: 'Package member not listed in the manifest' },
+  CW_ERR_AUDIT_CHAIN_BROKEN: { family: 'verification', status: 422, title: 'Audit chain broken' },
   // Policy
   CW_ERR_POLICY_WIDENED: { family: 'policy', status: 403, title: 'Policy wider than its parent' },
   CW_ERR_POLICY_VIOLATION: { family: 'policy', status: 403, title: 'Content not allowed by the sharing policy' },

@@ -496,3 +496,118 @@ export interface ControlRevisionAnswer {
    */
   revision: number
 }
+/**
+ * The signed manifest of a case package (ZIP, TAR or ISO) shared with a link: every member file with its size and SHA-256, the case fields shared, the sender, the audit chain's head and the package options. Signed as typ caseway-package+jws (SPEC.md §22).
+ */
+export interface PackageManifest {
+  /**
+   * Protocol version this object follows (SPEC.md, Versioning).
+   */
+  cwv: '0.1'
+  /**
+   * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
+   */
+  iss: string
+  /**
+   * Seconds since the Unix epoch (RFC 7519).
+   */
+  iat: number
+  /**
+   * Seconds since the Unix epoch (RFC 7519).
+   */
+  exp: number
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  jti: string
+  sender: {
+    /**
+     * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
+     */
+    org: string
+    /**
+     * A human-readable name: no control characters.
+     */
+    name: string
+    /**
+     * A human-readable name: no control characters.
+     */
+    user?: string
+  }
+  case: {
+    /**
+     * An opaque identifier chosen by its issuer.
+     */
+    id: string
+    /**
+     * The case fields shared (number, title, …).
+     */
+    fields: {
+      [k: string]: string | undefined
+    }
+  }
+  options: {
+    format: 'zip' | 'tar' | 'iso'
+    retainFolderStructure: boolean
+    auditTrail: boolean
+    transcripts: boolean
+    tableOfContents: boolean
+    message: boolean
+  }
+  /**
+   * The case audit chain included in the package: its head (the last entry's digest and seq) and the member holding its entries as JSON lines.
+   */
+  audit?: {
+    /**
+     * SHA-256 digest, lower-case hex, with its algorithm prefix.
+     */
+    head: string
+    seq: number
+    /**
+     * A relative path of safe components joined by '/' (SPEC.md CW-PKG-005).
+     */
+    path: string
+  }
+  /**
+   * Every member of the package except the fixed root files of SPEC.md CW-PKG-003, in package-path order.
+   *
+   * @minItems 1
+   * @maxItems 1000000
+   */
+  files: PackageFile[]
+  /**
+   * SHA-256 digest, lower-case hex, with its algorithm prefix.
+   */
+  sha256sums: string
+}
+export interface PackageFile {
+  /**
+   * A relative path of safe components joined by '/' (SPEC.md CW-PKG-005).
+   */
+  path: string
+  size: number
+  /**
+   * SHA-256 digest, lower-case hex, with its algorithm prefix.
+   */
+  sha256: string
+  role:
+    | 'evidence'
+    | 'transcript'
+    | 'ca-certificate'
+    | 'signing-certificate'
+    | 'verify-instructions'
+    | 'table-of-contents'
+    | 'audit-trail'
+    | 'message'
+  /**
+   * For evidence and transcripts: the evidence item and its original name as the sender's users wrote it.
+   */
+  evidence?: {
+    /**
+     * An opaque identifier chosen by its issuer.
+     */
+    id: string
+    originalName: string
+    category?: string
+  }
+}

@@ -13,6 +13,8 @@ const roots = [
   // Federation API answers (SPEC.md §14, §16) and the conformance control endpoints (§21).
   'offer-answer', 'receipt-answer', 'revocation-answer', 'health-answer', 'problem',
   'control-share-request', 'control-evidence-request', 'control-share-answer', 'control-revision-answer',
+  // Case packages shared with a link (§22).
+  'package-manifest',
 ]
 
 async function readSchema(name: string): Promise<Record<string, unknown>> {

@@ -6,7 +6,7 @@
  */
 
 /** Objects Caseway signs. */
-export type SignedType = 'manifest' | 'grant' | 'receipt' | 'revocation'
+export type SignedType = 'manifest' | 'grant' | 'receipt' | 'revocation' | 'package'
 
 /** The `typ` header of each signed type; a receipt can never pass as a manifest. */
 export const TYP: Record<SignedType, string> = Object.freeze({
@@ -14,6 +14,7 @@ export const TYP: Record<SignedType, string> = Object.freeze({
   grant: 'caseway-grant+jws',
   receipt: 'caseway-receipt+jws',
   revocation: 'caseway-revocation+jws',
+  package: 'caseway-package+jws',
 })
 
 /** The algorithm allow-list: ES256 (ECDSA P-256) and EdDSA (Ed25519). */

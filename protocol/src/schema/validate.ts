@@ -18,6 +18,7 @@ import type {
   Grant,
   HealthAnswer,
   OfferAnswer,
+  PackageManifest,
   PartnerBundle,
   ReceiptAnswer,
   Revocation,
@@ -42,6 +43,7 @@ const controlEvidenceRequest = validatorFor('control-evidence-request')
 const controlShareAnswer = validatorFor('control-share-answer')
 const controlRevisionAnswer = validatorFor('control-revision-answer')
 const emailAddress = validatorFor('common#/$defs/EmailAddress')
+const packageManifest = validatorFor('package-manifest')
 
 function check(validate: ValidateFunction, title: string, value: unknown): void {
   if (validate(value) === true) return
@@ -157,4 +159,11 @@ export function assertControlRevisionAnswer(value: unknown): asserts value is Co
  */
 export function isEmailAddress(value: unknown): value is string {
   return emailAddress(value) === true
+}
+
+// Case packages (SPEC.md §22)
+
+/** A package manifest's payload (CW-PKG-002). */
+export function assertPackageManifest(value: unknown): asserts value is PackageManifest {
+  check(packageManifest, 'package manifest', value)
 }
