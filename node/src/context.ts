@@ -29,9 +29,26 @@ export interface Clock {
   now(): Date
 }
 
+/**
+ * One store transaction of an action, with what belongs to it: the domain events it causes
+ * (written to the outbox in the same transaction, so they commit or roll back with the
+ * action) and what to do once it committed (wake the job runner).
+ */
+export interface Transaction {
+  /** The store inside the transaction: every call here commits or rolls back together. */
+  readonly store: MetadataStore
+  /** Records a domain event of this action; its consumers get it once the transaction commits. */
+  record(event: AnyNodeEvent): void
+  /** Runs `effect` after the commit (never after a rollback); for in-memory effects such as waking a runner. */
+  afterCommit(effect: () => void): void
+}
+
 export interface Jobs {
-  /** Persists a job and wakes the runner. One live job per (kind, ref): a duplicate is ignored. */
-  enqueue(kind: string, ref: string, payload?: Record<string, unknown>, runAt?: number): Promise<void>
+  /**
+   * Queues a job in the action's transaction `tx` (one live job per (kind, ref): a duplicate is
+   * ignored); the runner is woken once `tx` commits, so a job exists exactly when its state does.
+   */
+  enqueue(tx: Transaction, kind: string, ref: string, payload?: Record<string, unknown>, runAt?: number): Promise<void>
 }
 
 export interface NodeContext {
@@ -51,6 +68,15 @@ export interface NodeContext {
   tlsAnchors(): Promise<TrustAnchor[]>
   /** Call after partners change (import, enable, disable): the federation listener reloads its CAs. */
   trustChanged(): Promise<void>
-  /** Records a domain event (audit trail, notifications, metrics subscribe to it). */
+  /**
+   * Runs an action's store work as one transaction (see {@link Transaction}). When it resolves,
+   * the transaction committed and the consumers of its events (audit trail, notifications,
+   * live-share revisions, metrics) have had their turn: a caller reads the audit entry at once.
+   */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>
+  /**
+   * Records an event that has no action transaction of its own (a view, a download, a refusal):
+   * written to the outbox in a small transaction of its own, then handled as above.
+   */
   record(event: AnyNodeEvent): Promise<void>
 }

@@ -1,10 +1,11 @@
 /**
- * Domain events: what happened on this node, recorded once by the service that did it and
- * fanned out to the subscribers that care (audit trail, notifications, metrics). Services
- * never call those subsystems directly, so each can change without touching the others.
+ * Domain events: what happened on this node, recorded once by the service that did it, in
+ * the transaction of its action (`NodeContext.transaction`, `tx.record`), and handed to the
+ * consumers that care through the outbox (`outbox/`: audit trail, notifications, live-share
+ * revisions; metrics after the commit). Services never call those subsystems directly, so
+ * each can change without touching the others.
  *
- * `record` awaits every subscriber: when it resolves, the audit entry is written and the
- * notification job is queued. A subscriber failure is logged and never undoes the action.
+ * Events are stored as JSON in the outbox: plain data only.
  *
  * @module
  */
@@ -60,32 +61,6 @@ export interface RefusalEvent {
 }
 
 export type AnyNodeEvent = NodeEvent | RefusalEvent
-
-export type EventSubscriber = (event: AnyNodeEvent) => Promise<void> | void
-
-/** Fans events out to subscribers. */
-export class EventBus {
-  readonly #subscribers: EventSubscriber[] = []
-  readonly #onError: (error: unknown, event: AnyNodeEvent) => void
-
-  constructor(onError: (error: unknown, event: AnyNodeEvent) => void) {
-    this.#onError = onError
-  }
-
-  subscribe(subscriber: EventSubscriber): void {
-    this.#subscribers.push(subscriber)
-  }
-
-  async record(event: AnyNodeEvent): Promise<void> {
-    for (const subscriber of this.#subscribers) {
-      try {
-        await subscriber(event)
-      } catch (error) {
-        this.#onError(error, event)
-      }
-    }
-  }
-}
 
 /** The node itself (jobs, expiry). */
 export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system' })

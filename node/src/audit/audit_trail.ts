@@ -15,7 +15,8 @@
  */
 import { RequestError, digestJson } from '#protocol'
 import type { Clock, NodeContext } from '../context.ts'
-import type { AnyNodeEvent, EventSubscriber } from '../events.ts'
+import type { AnyNodeEvent } from '../events.ts'
+import type { OutboxConsumer } from '../outbox/outbox.ts'
 import type { AuditEntryRecord, MetadataStore } from '../store/metadata_store.ts'
 
 /** The chain of events that belong to no case (offers refused before anything was stored). */
@@ -92,29 +93,57 @@ function auditScalar(key: string, value: unknown): unknown {
  * a gap or fork the chain (CW-AUD-001).
  */
 export async function appendAuditEntry(store: MetadataStore, clock: Clock, content: AuditContent): Promise<AuditEntryRecord> {
-  return store.transaction(async (tx) => {
-    const last = await tx.lastAudit(content.caseId)
-    const entry = {
-      caseId: content.caseId,
-      seq: (last?.seq ?? 0) + 1,
-      at: Math.floor(clock.now().getTime() / 1000),
-      type: content.type,
-      actor: content.actor,
-      data: content.data,
-      prev: last?.digest ?? null,
-    }
-    const record: AuditEntryRecord = { ...entry, digest: auditEntryDigest(entry) }
-    await tx.appendAudit(record)
-    return record
-  })
+  return store.transaction((tx) => appendAuditEntryIn(tx, content, Math.floor(clock.now().getTime() / 1000)))
+}
+
+/** Appends `content` at time `at` inside transaction `tx` (the caller's). */
+async function appendAuditEntryIn(tx: MetadataStore, content: AuditContent, at: number): Promise<AuditEntryRecord> {
+  const last = await tx.lastAudit(content.caseId)
+  const entry = {
+    caseId: content.caseId,
+    seq: (last?.seq ?? 0) + 1,
+    at,
+    type: content.type,
+    actor: content.actor,
+    data: content.data,
+    prev: last?.digest ?? null,
+  }
+  const record: AuditEntryRecord = { ...entry, digest: auditEntryDigest(entry) }
+  await tx.appendAudit(record)
+  return record
+}
+
+/** The outbox consumer name of the audit trail (stored in outbox rows: never rename). */
+export const AUDIT_CONSUMER = 'audit'
+
+/**
+ * The audit trail as an outbox consumer (wired in `buildContext`): every event, in the order
+ * its case's actions committed, dated when its action committed. The entry is appended in the
+ * transaction that removes the outbox row, so each event is in the trail exactly once, even
+ * when the node crashed between the action and its entry (CW-AUD-001).
+ */
+export function auditConsumer(store: MetadataStore): OutboxConsumer {
+  return {
+    name: AUDIT_CONSUMER,
+    accepts: () => true,
+    async handle(_caseId, entries) {
+      for (const entry of entries) {
+        await store.transaction(async (tx) => {
+          // Gone: another drainer handled it (only one runs per node today; a replica would not).
+          if (!(await tx.deleteOutbox(AUDIT_CONSUMER, entry.eventId))) return
+          await appendAuditEntryIn(tx, auditContentOf(entry.event as unknown as AnyNodeEvent), entry.recordedAt)
+        })
+      }
+    },
+  }
 }
 
 /**
- * The event subscriber that keeps the trail (wired in `createNode`). Appends for one case run
- * one after the other, in the order the events were recorded; `record` resolves once the
- * entry is committed.
+ * Appends events as they come, outside any outbox (tests and tools that build a chain
+ * directly). Appends for one case run one after the other, in the order given; the returned
+ * promise resolves once the entry is committed.
  */
-export function auditSubscriber(deps: { store: MetadataStore; clock: Clock }): EventSubscriber {
+export function auditSubscriber(deps: { store: MetadataStore; clock: Clock }): (event: AnyNodeEvent) => Promise<void> {
   const tails = new Map<string, Promise<unknown>>()
   return (event) => {
     const content = auditContentOf(event)

@@ -1,17 +1,16 @@
 /**
- * Who works on a local case and who has access to it: the owner and team on our side, the
- * partner organizations (and their recipients) it was shared with (SPEC.md CW-LOC-002).
+ * Who works on a local case: the owner and team on our side. Who else has access (the partner
+ * organizations it was shared with) is `access/case_access_overview.ts`.
  *
  * @module
  */
-import { RequestError, type Recipient } from '#protocol'
+import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { MAX_TEAM_MEMBERS as MAX_TEAM } from '../limits.ts'
 import { userActor } from '../events.ts'
-import type { CaseRecord, OutboundStatus, TeamMember } from '../store/metadata_store.ts'
-import { accessLevelOf, canReadCase, requireCaseAccess, type AccessLevel, type AccessPrincipal } from '../access/case_access.ts'
+import type { CaseRecord, TeamMember } from '../store/metadata_store.ts'
+import { canReadCase, requireCaseAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { getCase, type CaseDetail } from './cases.ts'
-import { listShares } from '../sending/share_case.ts'
 
 export interface PersonRef {
   userId: string
@@ -28,23 +27,6 @@ export interface CaseTeam {
   /** Null for a case the node created itself (administrators only). */
   owner: PersonRef | null
   team: TeamEntry[]
-}
-
-export interface ShareAccess {
-  shareId: string
-  org: string
-  orgName: string
-  recipients: Recipient[]
-  accessLevel: AccessLevel
-  status: OutboundStatus
-  sharedBy: string
-  sharedOn: number
-  expiresAt: number
-}
-
-/** Everything "who has access" shows: owner (marked as such), team, and each share. */
-export interface CaseAccessOverview extends CaseTeam {
-  shares: ShareAccess[]
 }
 
 /** The cases `principal` may read: its own, its teams', and every case for an administrator. */
@@ -99,28 +81,8 @@ export async function setCaseTeam(ctx: NodeContext, principal: AccessPrincipal, 
   return describeTeam(ctx, caseId, owner, checked)
 }
 
-/** Who has access to case `caseId`: owner, team, and every share with its recipients and access level. */
-export async function getCaseAccessOverview(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<CaseAccessOverview> {
-  const { access } = await requireCaseAccess(ctx, principal, caseId, 'read', 'case.access.read')
-  const team = await describeTeam(ctx, caseId, access?.owner ?? null, access?.team ?? [])
-  const partners = new Map((await ctx.store.listPartners()).map((partner) => [partner.org, partner.name]))
-  const shares = (await listShares(ctx, caseId)).map(
-    (share): ShareAccess => ({
-      shareId: share.id,
-      org: share.partnerOrg,
-      orgName: partners.get(share.partnerOrg) ?? share.partnerOrg,
-      recipients: share.recipients,
-      accessLevel: accessLevelOf(share.policy.permissions),
-      status: share.status,
-      sharedBy: share.createdBy,
-      sharedOn: share.createdAt,
-      expiresAt: share.expiresAt,
-    }),
-  )
-  return { ...team, shares }
-}
-
-async function describeTeam(ctx: NodeContext, caseId: string, owner: string | null, team: readonly TeamMember[]): Promise<CaseTeam> {
+/** The owner and team of case `caseId` with display names (also for the access overview, `access/case_access_overview.ts`). */
+export async function describeTeam(ctx: NodeContext, caseId: string, owner: string | null, team: readonly TeamMember[]): Promise<CaseTeam> {
   const ownerRef = owner === null ? null : { userId: owner, name: (await ctx.store.getUser(owner))?.name ?? owner }
   const entries: TeamEntry[] = []
   for (const member of team) {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { reviseLiveShares } from '../sending/revisions.ts'
 import { randomUUID } from 'node:crypto'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
@@ -39,24 +38,26 @@ export async function createCase(ctx: NodeContext, input: { fields: unknown }, a
   const fields = checkFields(input?.fields ?? {}, false)
   const now = nowSeconds(ctx)
   const record: CaseRecord = { id: randomUUID(), fields, createdAt: now, updatedAt: now, importedFrom: null }
-  await ctx.store.transaction(async (store) => {
-    await store.insertCase(record)
-    if (actor.kind === 'user') await store.setCaseAccess({ caseId: record.id, owner: actor.id, team: [], updatedAt: now })
+  await ctx.transaction(async (tx) => {
+    await tx.store.insertCase(record)
+    if (actor.kind === 'user') await tx.store.setCaseAccess({ caseId: record.id, owner: actor.id, team: [], updatedAt: now })
+    tx.record({ type: 'case.created', caseId: record.id, actor })
   })
   ctx.log.info({ caseId: record.id }, 'case created')
-  await ctx.record({ type: 'case.created', caseId: record.id, actor })
   return record
 }
 
 /**
  * Changes case fields: each given field is set, a field given as `null` is removed, the others
- * are kept.
+ * are kept. The change and its `case.updated` event commit together; the live shares of the
+ * case follow it from that event (CW-REVN-001, `sending/live_revisions.ts`).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_BAD_REQUEST`.
  */
 export async function updateCase(ctx: NodeContext, id: string, input: { fields: unknown }, actor: Actor = SYSTEM_ACTOR): Promise<CaseRecord> {
   const changes = checkFields(input?.fields ?? {}, true)
-  const updated = await ctx.store.transaction(async (store) => {
+  const updated = await ctx.transaction(async (tx) => {
+    const store = tx.store
     const existing = await store.getCase(id)
     if (existing === undefined) throw notFound(id)
     const fields: CaseFields = { ...existing.fields }
@@ -69,11 +70,9 @@ export async function updateCase(ctx: NodeContext, id: string, input: { fields: 
     }
     const updatedAt = Math.max(nowSeconds(ctx), existing.updatedAt)
     await store.updateCaseFields(id, fields, updatedAt)
+    tx.record({ type: 'case.updated', caseId: id, actor, fields: Object.keys(changes) })
     return { ...existing, fields, updatedAt }
   })
-  await ctx.record({ type: 'case.updated', caseId: id, actor, fields: Object.keys(changes) })
-  // spec: CW-REVN-001 — live shares of the case carry the change as a new revision.
-  await reviseLiveShares(ctx, id, actor)
   return updated
 }
 

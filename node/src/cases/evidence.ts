@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { reviseLiveShares } from '../sending/revisions.ts'
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { chunkStream, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
@@ -34,12 +33,8 @@ export interface EvidenceMetadata {
 }
 
 /**
- * Stores `body` as new evidence of case `caseId`. The metadata is checked before a byte is read;
- * then each chunk is written to the blob store before the next is cut (the chunker reuses its
- * buffer). The record is inserted only after the last chunk is stored, so a failed or aborted
- * upload leaves no evidence (its stored chunks are content-addressed and harmless).
- * Then the live shares of the case carry it as a new revision, unless `options.reviseLiveShares`
- * is false: a caller that adds several items makes one revision after the last (`reviseLiveShares`).
+ * Stores `body` as new evidence of case `caseId` and records `evidence.uploaded` with it (the
+ * live shares of the case follow from that event: CW-REVN-001, `sending/live_revisions.ts`).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (case), `CW_ERR_BAD_REQUEST` (metadata).
  * @throws {VerificationError} `CW_ERR_TOO_LARGE` beyond the manifest's chunk-count limit.
@@ -50,9 +45,31 @@ export async function uploadEvidence(
   metadata: EvidenceMetadata,
   body: AsyncIterable<Uint8Array>,
   actor: Actor = SYSTEM_ACTOR,
-  options: { reviseLiveShares?: boolean } = {},
 ): Promise<EvidenceRecord> {
-  const checked = await checkMetadata(ctx, caseId, metadata)
+  const record = await storeEvidenceContent(ctx, caseId, metadata, body)
+  await addEvidence(ctx, [record], actor)
+  return record
+}
+
+/**
+ * The first half of an upload: checks the metadata before a byte is read, then writes each
+ * chunk to the blob store before the next is cut (the chunker reuses its buffer). Returns the
+ * record, not yet stored: a failed or aborted upload leaves no evidence (its stored chunks are
+ * content-addressed and harmless). `batch`: records stored by this call's caller before, which
+ * `metadata.attachmentOf` may name. Several items stored this way and added with one
+ * {@link addEvidence} make one revision of each live share, not one per item.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND` (case), `CW_ERR_BAD_REQUEST` (metadata).
+ * @throws {VerificationError} `CW_ERR_TOO_LARGE` beyond the manifest's chunk-count limit.
+ */
+export async function storeEvidenceContent(
+  ctx: NodeContext,
+  caseId: string,
+  metadata: EvidenceMetadata,
+  body: AsyncIterable<Uint8Array>,
+  batch: readonly EvidenceRecord[] = [],
+): Promise<EvidenceRecord> {
+  const checked = await checkMetadata(ctx, caseId, metadata, batch)
   const chunkSize = ctx.config.transfers.chunkSize
   const chunks = chunkStream(body, chunkSize)
   let step: IteratorResult<Chunk, ContentSummary>
@@ -73,7 +90,7 @@ export async function uploadEvidence(
     throw error
   }
   const summary = step.value
-  const record: EvidenceRecord = {
+  return {
     id: randomUUID(),
     caseId,
     folderId: checked.folderId,
@@ -88,12 +105,17 @@ export async function uploadEvidence(
     attachmentOf: checked.attachmentOf,
     createdAt: Math.floor(ctx.clock.now().getTime() / 1000),
   }
-  await ctx.store.insertEvidence(record)
-  ctx.log.info({ caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
-  await ctx.record({ type: 'evidence.uploaded', caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
-  // spec: CW-REVN-001 — live shares covering it carry it as a new revision.
-  if (options.reviseLiveShares !== false) await reviseLiveShares(ctx, caseId, actor)
-  return record
+}
+
+/** The second half: inserts `records` (from {@link storeEvidenceContent}) and their `evidence.uploaded` events in one transaction. */
+export async function addEvidence(ctx: NodeContext, records: readonly EvidenceRecord[], actor: Actor = SYSTEM_ACTOR): Promise<void> {
+  await ctx.transaction(async (tx) => {
+    for (const record of records) {
+      await tx.store.insertEvidence(record)
+      tx.record({ type: 'evidence.uploaded', caseId: record.caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
+    }
+  })
+  for (const record of records) ctx.log.info({ caseId: record.caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
 }
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
@@ -138,7 +160,7 @@ interface CheckedMetadata {
   attachmentOf: string | null
 }
 
-async function checkMetadata(ctx: NodeContext, caseId: string, metadata: EvidenceMetadata): Promise<CheckedMetadata> {
+async function checkMetadata(ctx: NodeContext, caseId: string, metadata: EvidenceMetadata, batch: readonly EvidenceRecord[]): Promise<CheckedMetadata> {
   const { name, category, mediaType } = metadata ?? {}
   if (typeof name !== 'string' || name.length === 0 || name.length > EVIDENCE_LIMITS.maxNameLength || /[\u0000-\u001f\u007f]/.test(name)) {
     throw bad(`name must be 1 to ${EVIDENCE_LIMITS.maxNameLength} characters without control characters`, '/name')
@@ -161,7 +183,7 @@ async function checkMetadata(ctx: NodeContext, caseId: string, metadata: Evidenc
     }
   }
   if (attachmentOf !== null) {
-    const target = typeof attachmentOf === 'string' ? await ctx.store.getEvidence(attachmentOf) : undefined
+    const target = typeof attachmentOf === 'string' ? (batch.find((record) => record.id === attachmentOf) ?? (await ctx.store.getEvidence(attachmentOf))) : undefined
     if (target === undefined || target.caseId !== caseId) {
       throw bad(`"${String(attachmentOf)}" is not evidence of case "${caseId}"`, '/attachmentOf')
     }

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { Clock, Jobs } from '../context.ts'
+import type { Clock } from '../context.ts'
 import type { JobRecord, MetadataStore } from '../store/metadata_store.ts'
 import { retryDelayMs } from './backoff.ts'
 
@@ -62,7 +62,7 @@ interface Running {
   done: Promise<void>
 }
 
-export class JobRunner implements Jobs {
+export class JobRunner {
   readonly #store: MetadataStore
   readonly #clock: Clock
   readonly #log: Logger
@@ -117,7 +117,10 @@ export class JobRunner implements Jobs {
     this.#wake()
   }
 
-  /** Persists a job (a duplicate live job of the same kind and ref is ignored) and wakes the runner. */
+  /**
+   * Persists a job on its own (a duplicate live job of the same kind and ref is ignored) and
+   * wakes the runner. Actions queue their jobs in their transaction instead (`jobs/queue.ts`).
+   */
   async enqueue(kind: string, ref: string, payload: Record<string, unknown> = {}, runAt?: number): Promise<void> {
     if (!this.#handlers.has(kind)) throw new TypeError(`no handler for job kind "${kind}"`)
     if (typeof ref !== 'string' || ref.length === 0) throw new TypeError('ref must be a non-empty string')
@@ -137,6 +140,19 @@ export class JobRunner implements Jobs {
       updatedAt: now,
     })
     this.#wake()
+  }
+
+  /**
+   * Looks for due jobs now (a job was queued in a transaction that just committed). Waking
+   * twice, or while a tick runs, claims each job once: claiming is atomic in the store.
+   */
+  wake(): void {
+    this.#wake()
+  }
+
+  /** Kinds this runner has a handler for. */
+  get kinds(): ReadonlySet<string> {
+    return new Set(this.#handlers.keys())
   }
 
   /** Resolves once no job is running and none is due (for tests and orderly shutdown). */

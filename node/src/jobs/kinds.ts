@@ -20,5 +20,5 @@ export const JOB = {
 
 export type JobKind = (typeof JOB)[keyof typeof JOB]
 
-/** The kinds the exchange handlers (`receiving/exchange_jobs.ts`) run. */
+/** The kinds of the exchange (`sending/offer_job.ts`, `receiving/fetch_job.ts`, `receiving/receipt_job.ts`). */
 export type ExchangeJobKind = typeof JOB.offer | typeof JOB.fetch | typeof JOB.receipt

@@ -3,7 +3,7 @@
  *
  * Each node has its own prom-client `Registry`, never the global default one, so that two
  * nodes in one process (tests, the demo) keep separate series. Values come from three places:
- * - domain events (`observe`, subscribed to the node's event bus): transfer durations,
+ * - domain events (`observe`, called by `buildContext` after each action commits): transfer durations,
  *   notification failures, rejections after a transfer;
  * - helpers the listeners and jobs call: bytes served and stored, problems answered by the
  *   federation listener, successful exchanges with a partner;
@@ -30,7 +30,7 @@ export interface NodeMetrics {
   readonly contentType: string
   /** The exposition text; store-backed gauges are read now. */
   expose(): Promise<string>
-  /** Event subscriber: wire it with `events.subscribe(metrics.observe)`. */
+  /** Sees each domain event once its action committed (an observer of `buildContext`). */
   observe(event: AnyNodeEvent): Promise<void>
   /** EP-2: `bytes` of a chunk were sent in full to `peerOrg`. */
   chunkServed(peerOrg: string, bytes: number): void

@@ -105,3 +105,13 @@ export async function assignPolicy(ctx: NodeContext, org: string, policyId: stri
     return record
   })
 }
+
+/**
+ * The enabled, full partner `org` an exchange job talks to, or a retryable error: an admin may
+ * enable it again, and the job then goes on.
+ */
+export async function enabledPartner(ctx: Pick<NodeContext, 'store'>, org: string): Promise<PartnerRecord> {
+  const partner = await ctx.store.getPartner(org)
+  if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${org} is not an enabled partner`)
+  return partner
+}

@@ -9,12 +9,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { CasewayError, enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest, type OfferAnswer } from '#protocol'
-import type { NodeContext } from '../context.ts'
+import type { NodeContext, Transaction } from '../context.ts'
 import { partnerActor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { newJobRecord } from '../jobs/new_job_record.ts'
 import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
-import { neededChunks } from './exchange_jobs.ts'
+import { neededChunks } from './fetch_job.ts'
 
 export interface AcceptedOffer {
   /** True when the offer was stored now (answer 202); false for an identical re-offer (answer 200). */
@@ -58,7 +57,11 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
 
   const now = Math.floor(currentDate.getTime() / 1000)
   const { revision } = manifest.share
-  const outcome = await ctx.store.transaction(async (tx): Promise<{ created: boolean; record: InboundShareRecord; pending?: InboundRevisionRecord }> => {
+  // The share, its fetch job and its inbound.received event (audit, notifications) commit together.
+  const received = (action: Transaction, record: InboundShareRecord, items: number) =>
+    action.record({ type: 'inbound.received', caseId: record.id, actor: partnerActor(peerOrg), sender: peerOrg, shareId: record.shareId, revision, items })
+  const outcome = await ctx.transaction(async (action): Promise<{ created: boolean; record: InboundShareRecord; pending?: InboundRevisionRecord }> => {
+    const tx = action.store
     const existing = await tx.findInboundShare(peerOrg, manifest.share.id)
     // spec: CW-FED-004 — the identical manifest again is a retry: same answer, nothing changes.
     if (existing !== undefined && existing.manifestDigest === digest) return { created: false, record: existing }
@@ -96,7 +99,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
         verifiedAt: null,
       }
       await tx.insertInboundRevision(pending)
-      await tx.enqueueJob(newJobRecord(JOB.fetch, existing.id, { revision }, now))
+      await ctx.jobs.enqueue(action, JOB.fetch, existing.id, { revision }, now)
+      received(action, existing, manifest.evidence.length)
       return { created: true, record: existing, pending }
     }
 
@@ -119,7 +123,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     }
     if (existing === undefined) await tx.insertInboundShare(record)
     else await tx.updateInboundShare(record)
-    await tx.enqueueJob(newJobRecord(JOB.fetch, record.id, { revision }, now))
+    await ctx.jobs.enqueue(action, JOB.fetch, record.id, { revision }, now)
+    received(action, record, manifest.evidence.length)
     return { created: true, record }
   })
 
@@ -129,17 +134,6 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     : { revision: pending.revision, manifest: pending.manifest, items: pending.manifest.evidence.length, receiving: pending.transfer === 'receiving' }
   if (created) {
     ctx.log.info({ peerOrg, shareId: record.shareId, revision: about.revision, inboundId: record.id, pending: pending !== undefined }, 'offer accepted')
-    await ctx.record({
-      type: 'inbound.received',
-      caseId: record.id,
-      actor: partnerActor(peerOrg),
-      sender: peerOrg,
-      shareId: record.shareId,
-      revision: about.revision,
-      items: about.items,
-    })
-    // Wakes the runner; the job row itself was committed with the share (a duplicate is ignored).
-    await ctx.jobs.enqueue(JOB.fetch, record.id, { revision: about.revision })
   }
   return {
     created,

@@ -72,11 +72,15 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   if (share.status !== 'complete') throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)
 
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  const created = await ctx.store.transaction(async (store) => {
+  // The imported case and its event commit together.
+  const created = await ctx.transaction(async (tx) => {
+    const store = tx.store
     if ((await store.findCaseImportedFrom(inboundId)) !== undefined) return undefined
     // spec: CW-REVN-006 — what is applied, not a pending revision.
     const view = await appliedView(store, share)
-    return insertImport(store, { ...share.manifest, case: view.case, evidence: view.evidence }, inboundId, principal.userId, now)
+    const record = await insertImport(store, { ...share.manifest, case: view.case, evidence: view.evidence }, inboundId, principal.userId, now)
+    tx.record({ type: 'case.imported', caseId: share.id, actor, importedCaseId: record.id })
+    return record
   })
   if (created === undefined) {
     const existing = await ctx.store.findCaseImportedFrom(inboundId)
@@ -86,7 +90,6 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
     return { case: existing, created: false }
   }
   ctx.log.info({ inboundId, caseId: created.id, userId: principal.userId }, 'external case imported')
-  await ctx.record({ type: 'case.imported', caseId: share.id, actor, importedCaseId: created.id })
   return { case: created, created: true }
 }
 

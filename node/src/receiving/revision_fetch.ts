@@ -8,18 +8,15 @@
  *
  * @module
  */
-import { createHash, randomUUID } from 'node:crypto'
-import { DIGEST_PREFIX, PROTOCOL_VERSION, signReceipt, type CaseManifest, type DeliveryReceipt } from '#protocol'
+import type { CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError } from '../jobs/job_runner.ts'
+import { enabledPartner } from '../partners/partners.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
-import { openChunks } from '../cases/evidence.ts'
-
-/** Longest a receipt is valid (as for the applied revision's). */
-const RECEIPT_LIFETIME_SECONDS = 86_400
+import { checkItems, issueReceipt, type ReceiptProblem } from './receipts.ts'
 
 interface Observer {
   chunkStored(peerOrg: string, bytes: number): void
@@ -32,8 +29,7 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
   const revisions = await ctx.store.listInboundRevisions(inboundId)
   const open = revisions.filter((revision) => revision.status !== 'superseded' && (revision.transfer === 'receiving' || !revision.receiptSent))
   if (open.length === 0) return
-  const partner = await ctx.store.getPartner(inbound.senderOrg)
-  if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${inbound.senderOrg} is not an enabled partner`)
+  const partner = await enabledPartner(ctx, inbound.senderOrg)
   for (const pending of open) {
     signal.throwIfAborted()
     let current = pending
@@ -41,16 +37,20 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
       await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, observer)
       const problem = await checkItems(ctx, current.manifest, signal)
       const now = Math.floor(ctx.clock.now().getTime() / 1000)
-      const receiptJws = await issueReceipt(ctx, inbound, current, problem, now)
-      current = { ...current, transfer: problem === undefined ? 'verified' : 'rejected', verifiedAt: now, receiptJws }
-      await ctx.store.updateInboundRevision(current)
-      const about = { caseId: inbound.id, actor: SYSTEM_ACTOR, sender: inbound.senderOrg, shareId: inbound.shareId, revision: current.revision }
-      if (problem === undefined) {
-        const bytes = current.manifest.evidence.reduce((sum, item) => sum + item.size, 0)
-        await ctx.record({ type: 'inbound.completed', ...about, bytes })
-      } else {
-        await ctx.record({ type: 'inbound.rejected', ...about, code: problem.code })
-      }
+      const receiptJws = await issueReceipt(ctx, subjectOf(inbound, current), problem, now)
+      const verified: InboundRevisionRecord = { ...current, transfer: problem === undefined ? 'verified' : 'rejected', verifiedAt: now, receiptJws }
+      current = verified
+      // The outcome and its event commit together.
+      await ctx.transaction(async (tx) => {
+        await tx.store.updateInboundRevision(verified)
+        const about = { caseId: inbound.id, actor: SYSTEM_ACTOR, sender: inbound.senderOrg, shareId: inbound.shareId, revision: verified.revision }
+        if (problem === undefined) {
+          const bytes = verified.manifest.evidence.reduce((sum, item) => sum + item.size, 0)
+          tx.record({ type: 'inbound.completed', ...about, bytes })
+        } else {
+          tx.record({ type: 'inbound.rejected', ...about, code: problem.code })
+        }
+      })
     }
     if (current.receiptJws !== null && !current.receiptSent) {
       try {
@@ -58,8 +58,8 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
       } catch (error) {
         if (signal.aborted || !(error instanceof PeerRefusal) || error.retryable) throw error
         if (error.code === 'CW_ERR_EXPIRED') {
-          const problem = current.transfer === 'rejected' ? { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: 'an item does not match its digest' } : undefined
-          const fresh = await issueReceipt(ctx, inbound, current, problem, Math.floor(ctx.clock.now().getTime() / 1000))
+          const problem: ReceiptProblem | undefined = current.transfer === 'rejected' ? { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: 'an item does not match its digest' } : undefined
+          const fresh = await issueReceipt(ctx, subjectOf(inbound, current), problem, Math.floor(ctx.clock.now().getTime() / 1000))
           await ctx.store.updateInboundRevision({ ...current, receiptJws: fresh })
           throw error
         }
@@ -120,46 +120,13 @@ async function pullChunks(
   }
 }
 
-async function checkItems(ctx: NodeContext, manifest: CaseManifest, signal: AbortSignal): Promise<NonNullable<DeliveryReceipt['problem']> | undefined> {
-  const checked = new Set<string>()
-  for (const item of manifest.evidence) {
-    if (checked.has(item.digest)) continue
-    signal.throwIfAborted()
-    const hash = createHash('sha256')
-    let size = 0
-    for await (const piece of openChunks(ctx, item.chunks)) {
-      hash.update(piece as Uint8Array)
-      size += (piece as Uint8Array).byteLength
-    }
-    if (size !== item.size || DIGEST_PREFIX + hash.digest('hex') !== item.digest) {
-      return { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: `evidence "${item.id}": its chunks do not make up its size and digest` }
-    }
-    checked.add(item.digest)
-  }
-  return undefined
-}
-
-/** spec: CW-REC-001 — for the pending revision: its number and its manifest digest. */
-async function issueReceipt(
-  ctx: NodeContext,
-  inbound: InboundShareRecord,
-  revision: InboundRevisionRecord,
-  problem: NonNullable<DeliveryReceipt['problem']> | undefined,
-  now: number,
-): Promise<string> {
-  const expiresAt = revision.manifest.exp
-  const receipt: DeliveryReceipt = {
-    cwv: PROTOCOL_VERSION,
-    iss: ctx.identity.org,
-    aud: inbound.senderOrg,
-    iat: now,
-    exp: Math.max(now + 1, Math.min(now + RECEIPT_LIFETIME_SECONDS, expiresAt)),
-    jti: randomUUID(),
-    share: inbound.shareId,
+/** spec: CW-REC-001 — the receipt of a pending revision names its number and its manifest digest. */
+function subjectOf(inbound: InboundShareRecord, revision: InboundRevisionRecord) {
+  return {
+    senderOrg: inbound.senderOrg,
+    shareId: inbound.shareId,
     revision: revision.revision,
-    manifest: revision.manifestDigest,
-    status: problem === undefined ? 'delivered' : 'rejected',
+    manifestDigest: revision.manifestDigest,
+    expiresAt: revision.manifest.exp,
   }
-  if (problem !== undefined) receipt.problem = problem
-  return signReceipt(receipt, ctx.identity.signer)
 }

@@ -109,7 +109,9 @@ export async function applyUpdates(
   if (pending.transfer === 'rejected') throw new RequestError('CW_ERR_CONFLICT', `revision ${input.revision} was rejected: an item did not match its digest`, { at: '/revision' })
 
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  const result = await ctx.store.transaction(async (tx) => {
+  // The applied state and its events (on the external case and on its import) commit together.
+  const result = await ctx.transaction(async (action) => {
+    const tx = action.store
     const current = await tx.getInboundShare(inboundId)
     const row = await tx.getInboundRevision(inboundId, input.revision)
     if (current === undefined || row === undefined || row.status !== 'pending') {
@@ -134,12 +136,13 @@ export async function applyUpdates(
     if (remaining === 0) await tx.updateInboundRevision({ ...row, status: 'applied' })
     const imported = await tx.findCaseImportedFrom(inboundId)
     if (imported !== undefined) await applyToImport(tx, imported.id, view, row.manifest, fields, items, selected, now)
-    return { applied: [...selected], remaining, importedCaseId: imported?.id ?? null }
+    const importedCaseId = imported?.id ?? null
+    const event = { type: 'updates.applied' as const, actor, revision: input.revision, updates: [...selected], importedCaseId }
+    action.record({ ...event, caseId: share.id })
+    if (importedCaseId !== null) action.record({ ...event, caseId: importedCaseId })
+    return { applied: [...selected], remaining, importedCaseId }
   })
   ctx.log.info({ inboundId, revision: input.revision, applied: result.applied.length, remaining: result.remaining }, 'updates applied')
-  const event = { type: 'updates.applied' as const, actor, revision: input.revision, updates: result.applied, importedCaseId: result.importedCaseId }
-  await ctx.record({ ...event, caseId: share.id })
-  if (result.importedCaseId !== null) await ctx.record({ ...event, caseId: result.importedCaseId })
   return { revision: input.revision, ...result }
 }
 

@@ -56,7 +56,8 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
   }
   const reason = revocation.reason ?? null
 
-  const { inboundId, changed } = await ctx.store.transaction(async (tx) => {
+  const { inboundId, changed } = await ctx.transaction(async (action) => {
+    const tx = action.store
     // spec: CW-SIG-012 — remembered only if the transaction commits (an unknown share leaves nothing).
     const seen = await tx.rememberJti(revocation.iss, revocation.jti, digest, revocation.exp)
     if (seen !== undefined && seen !== digest) {
@@ -68,6 +69,17 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     if (inbound.status === 'revoked') return { inboundId: inbound.id, changed: false }
     // spec: CW-REV-003 — access ends with this commit.
     await tx.updateInboundShare({ ...inbound, status: 'revoked', statusDetail: reason ?? `revoked by ${peerOrg}` })
+    // On the record with the revocation itself; `cascaded` counts the derived shares revoked next.
+    const derived = (await tx.listOutboundSharesDerivedFrom(inbound.id)).filter((share) => share.status !== 'revoked')
+    action.record({
+      type: 'inbound.revoked',
+      caseId: inbound.id,
+      actor: partnerActor(peerOrg),
+      sender: peerOrg,
+      shareId: revocation.share,
+      reason,
+      cascaded: derived.length,
+    })
     return { inboundId: inbound.id, changed: true }
   })
 
@@ -81,15 +93,6 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
 
   if (changed) {
     ctx.log.info({ peerOrg, shareId: revocation.share, inboundId, cascaded: cascaded.length }, 'share revoked by its sender')
-    await ctx.record({
-      type: 'inbound.revoked',
-      caseId: inboundId,
-      actor: partnerActor(peerOrg),
-      sender: peerOrg,
-      shareId: revocation.share,
-      reason,
-      cascaded: cascaded.length,
-    })
   }
   return { revoked: changed, inboundId, cascaded, answer: { share: revocation.share, status: 'revoked' } }
 }

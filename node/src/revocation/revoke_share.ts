@@ -18,7 +18,6 @@ import { MAX_REASON_LENGTH } from '../limits.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { newJobRecord } from '../jobs/new_job_record.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { OutboundShareRecord } from '../store/metadata_store.ts'
@@ -73,18 +72,14 @@ export async function revokeShare(ctx: NodeContext, shareId: string, options: Re
   const jws = await signShareRevocation(ctx, existing, now, reason)
   const payload: RevokePayload = { jws, revokedAt: now, reason }
   // spec: CW-REV-002, CW-REV-005 — the status and the job that tells the partner commit together.
-  const changed = await ctx.store.transaction(async (tx) => {
+  // The event commits with them too.
+  const changed = await ctx.transaction(async (action) => {
+    const tx = action.store
     const share = await tx.getOutboundShare(shareId)
     if (share === undefined || share.status === 'revoked') return false
     await tx.updateOutboundStatus(shareId, 'revoked', null, reason, now)
-    await tx.enqueueJob(newJobRecord(JOB.revoke, shareId, { ...payload }, now))
-    return true
-  })
-  if (changed) {
-    // Wakes the runner; the job row itself was committed with the status (a duplicate is ignored).
-    await ctx.jobs.enqueue(JOB.revoke, shareId, { ...payload })
-    ctx.log.info({ shareId, caseId: existing.caseId, partner: existing.partnerOrg, derivedFrom: options.derivedFrom ?? null }, 'share revoked')
-    await ctx.record({
+    await ctx.jobs.enqueue(action, JOB.revoke, shareId, { ...payload }, now)
+    action.record({
       type: 'share.revoked',
       caseId: existing.caseId,
       actor: options.actor,
@@ -93,6 +88,10 @@ export async function revokeShare(ctx: NodeContext, shareId: string, options: Re
       reason,
       derivedFrom: options.derivedFrom ?? null,
     })
+    return true
+  })
+  if (changed) {
+    ctx.log.info({ shareId, caseId: existing.caseId, partner: existing.partnerOrg, derivedFrom: options.derivedFrom ?? null }, 'share revoked')
   }
   return { share: await getShare(ctx, shareId), revoked: changed }
 }
@@ -162,7 +161,7 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
       // spec: CW-REV-005 — retried until accepted: when this job runs out of attempts, a new one takes over.
       if (job.attempts >= ctx.config.transfers.maxAttempts) {
         const runAt = now + Math.ceil(ctx.config.transfers.retryMaxMs / 1000)
-        await ctx.jobs.enqueue(JOB.revoke, share.id, { ...stored }, runAt)
+        await ctx.transaction((tx) => ctx.jobs.enqueue(tx, JOB.revoke, share.id, { ...stored }, runAt))
       }
       throw error
     }

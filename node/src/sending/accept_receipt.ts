@@ -42,8 +42,9 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
   const answer: ReceiptAnswer = { share: receipt.share, revision: receipt.revision, status: receipt.status }
   const now = Math.floor(currentDate.getTime() / 1000)
 
-  let caseId = ''
-  const recorded = await ctx.store.transaction(async (tx) => {
+  // The receipt, the share's status and their events commit together.
+  const recorded = await ctx.transaction(async (action) => {
+    const tx = action.store
     // spec: CW-SIG-012
     const seen = await tx.rememberJti(receipt.iss, receipt.jti, digest, receipt.exp)
     if (seen !== undefined && seen !== digest) {
@@ -63,7 +64,10 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
       throw new RequestError('CW_ERR_CONFLICT', `revision ${receipt.revision} already has a receipt with status ${recorded}`)
     }
     await tx.setOutboundReceipt(share.id, receipt.revision, jws)
-    caseId = share.caseId
+    const about = { caseId: share.caseId, actor: partnerActor(peerOrg), shareId: receipt.share, partner: peerOrg, revision: receipt.revision }
+    action.record({ type: 'receipt.verified', ...about, status: receipt.status })
+    if (receipt.status === 'delivered') action.record({ type: 'share.delivered', ...about })
+    else action.record({ type: 'share.rejected', ...about, code: receipt.problem?.code ?? 'CW_ERR_INTERNAL' })
     // Only a receipt for the latest revision moves a share that is still in flight.
     if (receipt.revision === share.revision && (share.status === 'processing' || share.status === 'failed')) {
       if (receipt.status === 'delivered') await tx.updateOutboundStatus(share.id, 'delivered', null, null, now)
@@ -73,10 +77,6 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
   })
   if (recorded) {
     ctx.log.info({ peerOrg, shareId: receipt.share, revision: receipt.revision, status: receipt.status }, 'receipt recorded')
-    const about = { caseId, actor: partnerActor(peerOrg), shareId: receipt.share, partner: peerOrg, revision: receipt.revision }
-    await ctx.record({ type: 'receipt.verified', ...about, status: receipt.status })
-    if (receipt.status === 'delivered') await ctx.record({ type: 'share.delivered', ...about })
-    else await ctx.record({ type: 'share.rejected', ...about, code: receipt.problem?.code ?? 'CW_ERR_INTERNAL' })
   }
   return { recorded, answer }
 }

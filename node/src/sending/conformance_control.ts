@@ -6,7 +6,7 @@
  * the operator enabled them (CW-CTL-001, `federation/control.ts`).
  *
  * A trigger, not a shortcut (CW-CTL-003): the case is made by `createCase`, the items by
- * `uploadEvidence`, the share by `createShare` under the policy assigned to the partner (which
+ * `storeEvidenceContent` and `addEvidence` (as `uploadEvidence`), the share by `createShare` under the policy assigned to the partner (which
  * leaves out what the policy excludes), the next revision by `reviseShare`, the revocation by
  * `revokeShare`, the onward share by `shareReceivedOnward` — the rules a user's share follows.
  * Each acts only for the calling peer: EP-9 only on a share that peer sent us, EP-7 only on
@@ -31,13 +31,13 @@ import {
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { partnerActor, type Actor } from '../events.ts'
-import type { OutboundShareRecord } from '../store/metadata_store.ts'
+import type { EvidenceRecord, OutboundShareRecord } from '../store/metadata_store.ts'
 import { shareNotFound } from '../access/case_access.ts'
 import { createCase } from '../cases/cases.ts'
-import { uploadEvidence } from '../cases/evidence.ts'
+import { addEvidence, storeEvidenceContent } from '../cases/evidence.ts'
 import { shareReceivedOnward } from './share_onward.ts'
 import { createShare, getShare, partnerPolicy } from './share_case.ts'
-import { reviseLiveShares, reviseShare } from './revisions.ts'
+import { reviseShare } from './revisions.ts'
 import { revokeShare } from '../revocation/revoke_share.ts'
 
 /** Media type of every item the control endpoints create. */
@@ -137,10 +137,10 @@ export async function controlEvidence(ctx: NodeContext, peerOrg: string, shareId
     throw new RequestError('CW_ERR_CONFLICT', `share "${share.id}" is ${current.status}: it makes no more revisions`)
   }
   const actor = partnerActor(peerOrg)
-  await uploadItems(ctx, share.caseId, body.items, actor, false)
-  // One revision for all the items, with its errors answered; then any other live share of the case.
+  // All items in one transaction: the live-revision consumer makes one revision of them.
+  await uploadItems(ctx, share.caseId, body.items, actor)
+  // That revision already exists, unless making it failed: then again here, with its errors answered.
   const revised = await reviseShare(ctx, share.id, {}, actor, true)
-  await reviseLiveShares(ctx, share.caseId, actor)
   const revision = revised?.revision ?? (await getShare(ctx, share.id)).revision
   ctx.log.info({ shareId: share.id, caseId: share.caseId, partner: peerOrg, items: body.items.length, revision }, 'conformance control: evidence added')
   return { share: share.id, revision }
@@ -171,10 +171,10 @@ async function requireControlShare(ctx: NodeContext, peerOrg: string, shareId: s
 }
 
 /** Stores the items in order, `item-<index>.bin`, each of `size` random bytes. */
-async function uploadItems(ctx: NodeContext, caseId: string, items: readonly ControlItem[], actor: Actor, reviseLive = true): Promise<void> {
-  const ids: string[] = []
+async function uploadItems(ctx: NodeContext, caseId: string, items: readonly ControlItem[], actor: Actor): Promise<void> {
+  const records: EvidenceRecord[] = []
   for (const [index, item] of items.entries()) {
-    const record = await uploadEvidence(
+    const record = await storeEvidenceContent(
       ctx,
       caseId,
       {
@@ -182,14 +182,14 @@ async function uploadItems(ctx: NodeContext, caseId: string, items: readonly Con
         category: item.category,
         mediaType: CONTROL_ITEM_MEDIA_TYPE,
         doNotDisclose: item.doNotDisclose ?? false,
-        attachmentOf: item.attachmentOf === undefined ? null : ids[item.attachmentOf]!,
+        attachmentOf: item.attachmentOf === undefined ? null : records[item.attachmentOf]!.id,
       },
       randomContent(item.size),
-      actor,
-      { reviseLiveShares: reviseLive },
+      records,
     )
-    ids.push(record.id)
+    records.push(record)
   }
+  await addEvidence(ctx, records, actor)
 }
 
 async function* randomContent(size: number): AsyncGenerator<Uint8Array> {

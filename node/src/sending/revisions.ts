@@ -14,7 +14,6 @@ import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { newJobRecord } from '../jobs/new_job_record.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { OutboundRevisionRecord, OutboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
@@ -59,22 +58,22 @@ export async function reviseShare(
       if (latest !== undefined && sameContent(payloadOf(latest.manifestJws), built.manifest)) return undefined
     }
     const at = built.revision.createdAt
-    const stored = await ctx.store.transaction(async (tx) => {
+    const stored = await ctx.transaction(async (action) => {
+      const tx = action.store
       const current = await tx.getOutboundShare(share.id)
       // Another revision was stored meanwhile: build again on top of it.
       if (current === undefined || current.revision !== share.revision) return false
       await tx.insertOutboundRevision(built.revision, built.chunkDigests)
       await tx.advanceOutboundShare(share.id, number, draft.recipients, draft.evidenceIds, Math.max(at, current.updatedAt))
-      await tx.enqueueJob(newJobRecord(JOB.offer, share.id, { revision: number }, at))
+      await ctx.jobs.enqueue(action, JOB.offer, share.id, { revision: number }, at)
+      action.record({ type: 'share.revised', caseId: share.caseId, actor, shareId, partner: share.partnerOrg, revision: number, items: built.shared.length })
       return true
     })
     if (!stored) {
       if (attempt < ATTEMPTS) continue
       throw new RequestError('CW_ERR_CONFLICT', `share "${shareId}" changed while its revision was made; try again`)
     }
-    await ctx.jobs.enqueue(JOB.offer, share.id, { revision: number })
     ctx.log.info({ shareId, caseId: share.caseId, partner: share.partnerOrg, revision: number, items: built.shared.length }, 'share revised')
-    await ctx.record({ type: 'share.revised', caseId: share.caseId, actor, shareId, partner: share.partnerOrg, revision: number, items: built.shared.length })
     return built.revision
   }
 }

@@ -26,7 +26,6 @@ import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { newJobRecord } from '../jobs/new_job_record.ts'
 import type {
   CaseRecord,
   EvidenceRecord,
@@ -120,27 +119,26 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
   const built = await buildRevision(ctx, share, 1)
   const { revision, manifest, shared, chunkDigests } = built
   const shareId = share.id
-  // The offer job is queued in the same transaction, so a crash cannot leave a share that no
-  // job will ever offer; the second enqueue only wakes the runner (a duplicate live job is ignored).
-  await ctx.store.transaction(async (store) => {
-    await store.insertOutboundShare(share)
-    await store.insertOutboundRevision(revision, chunkDigests)
-    await store.enqueueJob(newJobRecord(JOB.offer, shareId, { revision: 1 }, iat))
+  // The offer job and the event are written in the same transaction, so a crash cannot leave
+  // a share that no job will ever offer, or one missing from the audit trail.
+  await ctx.transaction(async (tx) => {
+    await tx.store.insertOutboundShare(share)
+    await tx.store.insertOutboundRevision(revision, chunkDigests)
+    await ctx.jobs.enqueue(tx, JOB.offer, shareId, { revision: 1 }, iat)
+    tx.record({
+      type: 'share.created',
+      caseId: share.caseId,
+      actor: input.actor ?? userActor(share.createdBy),
+      shareId,
+      partner: share.partnerOrg,
+      revision: 1,
+      items: shared.length,
+    })
   })
-  await ctx.jobs.enqueue(JOB.offer, shareId, { revision: 1 })
   ctx.log.info(
     { shareId, caseId: share.caseId, partner: share.partnerOrg, policyId: policy.id, policyVersion: policy.version, items: shared.length },
     'share created',
   )
-  await ctx.record({
-    type: 'share.created',
-    caseId: share.caseId,
-    actor: input.actor ?? userActor(share.createdBy),
-    shareId,
-    partner: share.partnerOrg,
-    revision: 1,
-    items: shared.length,
-  })
   return { share, revision, manifest }
 }
 

@@ -28,7 +28,6 @@ import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { newJobRecord } from '../jobs/new_job_record.ts'
 import type { InboundShareRecord, OutboundRevisionRecord, OutboundShareRecord } from '../store/metadata_store.ts'
 import { requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { appliedView } from '../receiving/applied.ts'
@@ -142,22 +141,21 @@ export async function shareReceivedOnward(ctx: NodeContext, inbound: InboundShar
     updatedAt: now,
     expiresAt: built.manifest.exp,
   }
-  await ctx.store.transaction(async (store) => {
-    await store.insertOutboundShare(share)
-    await store.insertOutboundRevision(built.revision, built.chunkDigests)
-    await store.enqueueJob(newJobRecord(JOB.offer, shareId, { revision: 1 }, now))
+  await ctx.transaction(async (tx) => {
+    await tx.store.insertOutboundShare(share)
+    await tx.store.insertOutboundRevision(built.revision, built.chunkDigests)
+    await ctx.jobs.enqueue(tx, JOB.offer, shareId, { revision: 1 }, now)
+    tx.record({
+      type: 'share.created',
+      caseId: inbound.id,
+      actor: by.actor,
+      shareId,
+      partner: share.partnerOrg,
+      revision: 1,
+      items: built.manifest.evidence.length,
+    })
   })
-  await ctx.jobs.enqueue(JOB.offer, shareId, { revision: 1 })
   ctx.log.info({ shareId, inboundId: inbound.id, partner: share.partnerOrg, policyId: policy.id, items: built.manifest.evidence.length }, 'shared onward')
-  await ctx.record({
-    type: 'share.created',
-    caseId: inbound.id,
-    actor: by.actor,
-    shareId,
-    partner: share.partnerOrg,
-    revision: 1,
-    items: built.manifest.evidence.length,
-  })
   return { share, revision: built.revision, manifest: built.manifest }
 }
 

@@ -362,6 +362,14 @@ export interface MetadataStore {
   insertControlShare(record: ControlShareRecord): Promise<void>
   getControlShare(shareId: string): Promise<ControlShareRecord | undefined>
 
+  // Outbox (domain events waiting for their consumers; outbox/outbox.ts)
+  /** Adds entries, in order, after every entry already there (call it inside the action's transaction). */
+  appendOutbox(entries: readonly OutboxEntry[]): Promise<void>
+  /** The first `limit` entries of `consumer`, in the order they were appended. */
+  listOutbox(consumer: string, limit: number): Promise<OutboxEntry[]>
+  /** Removes the entry of `consumer` for `eventId`; false when it was not there (already handled). */
+  deleteOutbox(consumer: string, eventId: string): Promise<boolean>
+
   close(): Promise<void>
 }
 
@@ -440,4 +448,20 @@ export interface ControlShareRecord {
   /** The partner that asked for it (the org of its verified client certificate). */
   peerOrg: string
   createdAt: number
+}
+
+// Outbox
+
+/** A domain event waiting for one consumer (SPEC.md §18: the audit trail is one of them). */
+export interface OutboxEntry {
+  /** The event's id: the same for every consumer of that event. */
+  eventId: string
+  /** The consumer that still has to handle it (`audit`, `notifications`, `revisions`). */
+  consumer: string
+  /** The case the event belongs to (`_federation` for none): a consumer handles a case's events in order. */
+  caseId: string
+  /** The event itself (JSON). */
+  event: Record<string, unknown>
+  /** Unix seconds when its action committed. */
+  recordedAt: number
 }

@@ -114,7 +114,9 @@ t.test("EP-9 shares the caller's case back onward to it with one hop less; the c
   // alpha revokes its share: bravo revokes the onward share, and alpha receives that revocation.
   await revokeShare(a.ctx, share.id, { actor: userActor('alice') })
   await inboundAt(b, 'alpha', share.id, (status) => status === 'revoked', 'bravo to take the revocation')
-  t.equal((await b.store.getOutboundShare(onwardId))?.status, 'revoked', 'cascaded at bravo')
+  // The cascade follows the inbound revocation's commit (and its audit entry) within the same request.
+  const cascaded = await waitFor('the cascade at bravo', async () => ((await b.store.getOutboundShare(onwardId))?.status === 'revoked' ? true : undefined), { timeoutMs: 10_000 })
+  t.ok(cascaded, 'cascaded at bravo')
   await inboundAt(a, 'bravo', onwardId, (status) => status === 'revoked', "alpha to take bravo's revocation")
   await t.rejects(getExternalCase(a.ctx, reader, back.id), { code: 'CW_ERR_SHARE_REVOKED' })
 

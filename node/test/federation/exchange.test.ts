@@ -198,7 +198,7 @@ t.test("an offer the partner refuses marks the share rejected with the partner's
   const audio = await evidence('ev-audio', 1000, { category: 'audio' })
   const signed = await signedManifest(alpha, 'bravo', { items: [audio.item] })
   await storeOutbound(sender.store, sender.blobs, signed, [audio])
-  await sender.ctx.jobs.enqueue('offer', signed.manifest.share.id, { revision: 1 })
+  await sender.ctx.transaction((tx) => sender.ctx.jobs.enqueue(tx, 'offer', signed.manifest.share.id, { revision: 1 }))
 
   const done = await settled(sender, signed.manifest.share.id)
   t.match(done, { status: 'rejected', statusCode: 'CW_ERR_POLICY_VIOLATION' })

@@ -159,7 +159,7 @@ t.test('a refusal by the federation listener and a failed notification are count
   t.equal(sample(text, 'caseway_verification_failures_total', { code: codes[0]! }), 2, `two ${codes[0]} refusals counted`)
   t.equal(sample(text, 'caseway_peer_last_success_timestamp_seconds', { peer: 'county-da' }), undefined, 'a refusal is no successful exchange')
 
-  await county.node.events.record({
+  await county.node.ctx.record({
     type: 'notification.failed',
     caseId: 'ext-1',
     actor: { kind: 'system' },

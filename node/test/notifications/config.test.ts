@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { parseConfig } from '../../src/config/load.ts'
-import { notificationChannels } from '../../src/notifications/notification_subscriber.ts'
+import { notificationChannels } from '../../src/notifications/notification_consumer.ts'
 
 const base = { org: 'county-da', name: 'County DA', federation: { port: 0, publicUrl: 'https://county-da.test' }, local: { port: 0 } }
 const secret = 's'.repeat(32)

@@ -1,23 +1,19 @@
 /**
- * The audit trail in tests: wire the real audit subscriber into a test context (as `createNode`
- * does), and tamper with the stored chain the way someone with the database file could.
+ * The audit trail in tests: read it from a test context (which keeps it as `createNode` does),
+ * and tamper with the stored chain the way someone with the database file could.
  */
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { canonicalJson } from '#protocol'
 import type { NodeContext } from '../../src/context.ts'
-import { auditSubscriber } from '../../src/audit/audit_trail.ts'
 import type { AuditEntryRecord } from '../../src/store/metadata_store.ts'
 
-/** Every event recorded on `ctx` from now on is appended to the audit trail too. */
+/**
+ * `ctx` itself: a test context keeps the audit trail as a node does (the outbox's audit
+ * consumer, wired by `buildContext`). Kept so tests say that they read the trail.
+ */
 export function withAuditTrail(ctx: NodeContext): NodeContext {
-  const audit = auditSubscriber({ store: ctx.store, clock: ctx.clock })
-  const record = ctx.record.bind(ctx)
-  ctx.record = async (event) => {
-    await record(event)
-    await audit(event)
-  }
   return ctx
 }
 

@@ -1,7 +1,8 @@
 /**
  * A real NodeContext for tests: the SQLite metadata store and the filesystem blob store in a
  * temporary directory, a real organization PKI (org CA, signing and TLS certificates from
- * `#certs`), and a job queue that records what was enqueued instead of running it.
+ * `#certs`), wired by the node's own `buildContext` (outbox, audit trail, live revisions), with
+ * a job queue that records what was enqueued and never runs it.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,10 +11,11 @@ import { pino } from 'pino'
 import { issueNodeCertificate, privateKeyToPem } from '#certs'
 import { createTestOrg, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { parseConfig } from '../../src/config/load.ts'
+import { buildContext } from '../../src/build_context.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../src/context.ts'
 import type { AnyNodeEvent } from '../../src/events.ts'
+import { jobQueue } from '../../src/jobs/queue.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
-import { signedObjectAnchors, tlsAnchors } from '../../src/partners/trust_anchors.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
 export interface EnqueuedJob {
@@ -71,31 +73,29 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   }
   const store = await openSqliteMetadataStore(join(dir, 'caseway.db'))
   const blobs = await openFsBlobStore(join(dir, 'blobs'))
+  const clock = options.clock ?? { now: () => new Date() }
   const enqueued: EnqueuedJob[] = []
+  // The product's queue (rows in the action's transaction), noting each committed job; the runner is never started.
+  const queue = jobQueue({ clock, wake: () => undefined })
   const jobs: Jobs = {
-    async enqueue(kind, ref, payload) {
-      enqueued.push({ kind, ref, payload })
+    async enqueue(tx, kind, ref, payload, runAt) {
+      await queue.enqueue(tx, kind, ref, payload, runAt)
+      tx.afterCommit(() => void enqueued.push({ kind, ref, payload }))
     },
   }
-  let trustChanges = 0
   const events: AnyNodeEvent[] = []
-  const ctx: NodeContext = {
-    config,
-    identity,
+  const built = await buildContext(config, {
     store,
     blobs,
+    clock,
+    identity,
     jobs,
-    clock: options.clock ?? { now: () => new Date() },
-    log: pino({ level: 'silent' }),
-    trustAnchors: () => signedObjectAnchors(store, identity),
-    tlsAnchors: () => tlsAnchors(store),
-    async trustChanged() {
-      trustChanges += 1
-    },
-    async record(event) {
-      events.push(event)
-    },
-  }
+    logger: pino({ level: 'silent' }),
+    observers: [(event) => void events.push(event)],
+  })
+  let trustChanges = 0
+  built.onTrustChanged(() => void (trustChanges += 1))
+  const { ctx } = built
   return {
     ctx,
     self,
@@ -104,7 +104,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     trustChanges: () => trustChanges,
     dir,
     async close() {
-      await store.close()
+      await built.close()
       await rm(dir, { recursive: true, force: true })
     },
   }

@@ -1,8 +1,9 @@
 /**
  * Nodes for the federation tests, one per test organization (`testkit/fixtures/orgs.ts`: real
- * PKI, a fresh org CA, node TLS certificate and signing certificate per org): the real SQLite and filesystem stores in a
- * test directory, a real federation listener on 127.0.0.1 port 0, the real peer client and
- * the real job runner. Nothing of ours is mocked.
+ * PKI, a fresh org CA, node TLS certificate and signing certificate per org): the real SQLite
+ * and filesystem stores in a test directory, a real federation listener on 127.0.0.1 port 0,
+ * and the context `buildContext` wires for a node (peer client, job runner, outbox). Nothing of
+ * ours is mocked.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -12,17 +13,13 @@ import { certificateFingerprint } from '#protocol'
 import { CHUNK_SIZE } from '../../../testkit/fixtures/manifests.ts'
 import type { TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { parseConfig } from '../../src/config/load.ts'
-import type { Clock, Jobs, NodeContext } from '../../src/context.ts'
-import type { AnyNodeEvent } from '../../src/events.ts'
+import { buildContext } from '../../src/build_context.ts'
+import type { Clock, NodeContext } from '../../src/context.ts'
 import { createFederationServer, type FederationServer } from '../../src/federation/server.ts'
-import { JobRunner } from '../../src/jobs/job_runner.ts'
 import { createPeerClient, type PeerClient } from '../../src/peer/peer_client.ts'
-import { exchangeJobHandlers } from '../../src/receiving/exchange_jobs.ts'
-import { revocationJobHandlers } from '../../src/revocation/revoke_share.ts'
 import type { BlobStore } from '../../src/store/blob_store.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
 import type { MetadataStore, PartnerRecord } from '../../src/store/metadata_store.ts'
-import { signedObjectAnchors, tlsAnchors } from '../../src/partners/trust_anchors.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
 /** What tap's `t` offers that the fixtures use. */
@@ -84,49 +81,24 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
   const store = await openSqliteMetadataStore(join(dir, 'caseway.db'))
   const fsBlobs = await openFsBlobStore(join(dir, 'blobs'))
   const blobs = options.wrapBlobs?.(fsBlobs) ?? fsBlobs
-  const clock = options.clock ?? { now: () => new Date() }
-  let runner: JobRunner | undefined
-  let server: FederationServer | undefined
-  const jobs: Jobs = { enqueue: (kind, ref, payload, runAt) => runner!.enqueue(kind, ref, payload, runAt) }
-  const events: AnyNodeEvent[] = []
-  const ctx: NodeContext = {
-    config,
-    identity: org.identity,
+  const built = await buildContext(config, {
     store,
     blobs,
-    jobs,
-    clock,
-    log: pino({ level: process.env['CASEWAY_TEST_LOG'] ?? 'silent' }).child({ org: org.org }),
-    trustAnchors: () => signedObjectAnchors(store, org.identity),
-    tlsAnchors: () => tlsAnchors(store),
-    async trustChanged() {
-      await server?.reloadTrust()
-    },
-    async record(event) {
-      events.push(event)
-    },
-  }
-  const peer = createPeerClient(ctx)
-  runner = new JobRunner({
-    store,
-    clock,
-    log: ctx.log,
-    handlers: { ...exchangeJobHandlers(ctx, peer), ...revocationJobHandlers(ctx, peer) },
-    pollMs: 50,
-    retryBaseMs: config.transfers.retryBaseMs,
-    retryMaxMs: config.transfers.retryMaxMs,
-    maxAttempts: config.transfers.maxAttempts,
+    clock: options.clock ?? { now: () => new Date() },
+    identity: org.identity,
+    logger: pino({ level: process.env['CASEWAY_TEST_LOG'] ?? 'silent' }).child({ org: org.org }),
+    runner: { pollMs: 50 },
   })
-  server = await createFederationServer(ctx)
+  const { ctx, peer } = built
+  const server = await createFederationServer(ctx)
+  built.onTrustChanged(() => server.reloadTrust())
   await server.app.listen({ host: '127.0.0.1', port: 0 })
   const address = server.app.server.address()
   const url = `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
-  if (options.runJobs === true) await runner.start()
+  if (options.runJobs === true) await built.start()
   t.teardown(async () => {
-    await server!.app.close()
-    await runner!.stop()
-    await peer.close()
-    await store.close()
+    await server.app.close()
+    await built.close()
     await rm(dir, { recursive: true, force: true })
   })
 

@@ -1,22 +1,20 @@
 /**
  * A receiving node in the test process, wired like `createNode` wires it for notifications:
- * real stores, the notification subscriber on a real event bus, and a real job runner with
- * the notification handlers (and, when asked, the exchange handlers, so an offer is fetched
- * and completed too). Its partner `county-da` offers real signed manifests through the
+ * `buildContext` with notifications configured (the notification consumer of the outbox, a real
+ * job runner with the notification handlers and, when asked, the exchange handlers, so an
+ * offer is fetched and completed too). Its partner `county-da` offers real signed manifests through the
  * receiving service (`acceptOffer`), exactly as the federation listener does. Logs go,
  * redacted with the node's `LOG_REDACT`, into `logs` at trace level.
  */
 import { pino } from 'pino'
 import { digestJson, type CaseManifest, type EvidenceItem, type Recipient, type SharingPolicy } from '#protocol'
 import { parseConfig } from '../../src/config/load.ts'
-import type { Jobs, NodeContext } from '../../src/context.ts'
-import { EventBus, type AnyNodeEvent } from '../../src/events.ts'
-import { JobRunner, type JobHandler } from '../../src/jobs/job_runner.ts'
+import { buildContext } from '../../src/build_context.ts'
+import type { NodeContext } from '../../src/context.ts'
+import type { AnyNodeEvent } from '../../src/events.ts'
+import type { JobRunner } from '../../src/jobs/job_runner.ts'
 import { LOG_REDACT } from '../../src/node.ts'
-import { notificationJobHandlers } from '../../src/notifications/notification_jobs.ts'
-import { notificationSubscriber } from '../../src/notifications/notification_subscriber.ts'
-import { createPeerClient } from '../../src/peer/peer_client.ts'
-import { exchangeJobHandlers } from '../../src/receiving/exchange_jobs.ts'
+import { NOTIFICATION_JOB } from '../../src/notifications/notification_jobs.ts'
 import { acceptOffer } from '../../src/receiving/accept_offer.ts'
 import type { NotificationChannel, NotificationRecord, UserRecord } from '../../src/store/metadata_store.ts'
 import { evidence, signedManifest } from '../../../testkit/fixtures/manifests.ts'
@@ -78,36 +76,23 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
   const logs: string[] = []
   const log = pino({ level: 'trace', redact: LOG_REDACT, base: { org: config.org } }, { write: (line: string) => void logs.push(line) })
   const events: AnyNodeEvent[] = []
-  const bus = new EventBus((error, event) => log.error({ err: error, event: event.type }, 'event subscriber failed'))
-  bus.subscribe((event) => void events.push(event))
-  let runner: JobRunner | undefined
-  const handled = new Set<string>()
-  const jobs: Jobs = {
+  // The test context's stores and identity, wired again with notifications configured.
+  const built = await buildContext(config, {
+    store: tc.ctx.store,
+    blobs: tc.ctx.blobs,
+    identity: tc.ctx.identity,
+    clock: tc.ctx.clock,
+    logger: log,
+    observers: [(event) => void events.push(event)],
+    runner: { pollMs: 50, stopTimeoutMs: 2000 },
     // Kinds this harness does not run (fetch and receipt without `exchange`) stay stored only.
-    enqueue: async (kind, ref, payload, runAt) => (handled.has(kind) ? runner!.enqueue(kind, ref, payload, runAt) : undefined),
-  }
-  const ctx: NodeContext = { ...tc.ctx, config, log, jobs, record: (event) => bus.record(event) }
-  bus.subscribe(notificationSubscriber(ctx))
-
-  const handlers: Record<string, JobHandler> = { ...notificationJobHandlers(ctx) }
-  const peer = options.exchange === true ? createPeerClient(ctx) : undefined
-  if (peer !== undefined) Object.assign(handlers, exchangeJobHandlers(ctx, peer))
-  for (const kind of Object.keys(handlers)) handled.add(kind)
-  runner = new JobRunner({
-    store: ctx.store,
-    clock: ctx.clock,
-    log: log.child({ component: 'jobs' }),
-    handlers,
-    pollMs: 50,
-    retryBaseMs: config.transfers.retryBaseMs,
-    retryMaxMs: config.transfers.retryMaxMs,
-    maxAttempts,
-    stopTimeoutMs: 2000,
+    jobKinds: options.exchange === true ? undefined : Object.values(NOTIFICATION_JOB),
   })
-  await runner.start()
+  const { ctx, runner } = built
+  await built.start()
   t.teardown(async () => {
-    await runner!.stop()
-    await peer?.close()
+    await built.stop()
+    await built.peer.close()
     await tc.close()
   })
 

@@ -439,17 +439,17 @@ export const FAULTS: readonly Fault[] = [
     id: 'rec-receipt-names-wrong-manifest',
     description: 'the receiver’s receipt names a digest other than the manifest’s',
     spec: ['CW-REC-001'],
-    file: 'node/src/receiving/exchange_jobs.ts',
-    find: 'manifest: inbound.manifestDigest,',
-    replace: "manifest: inbound.manifestDigest.replace(/.$/, (last) => (last === '0' ? '1' : '0')),",
+    file: 'node/src/receiving/fetch_job.ts',
+    find: 'manifestDigest: inbound.manifestDigest,',
+    replace: "manifestDigest: inbound.manifestDigest.replace(/.$/, (last) => (last === '0' ? '1' : '0')),",
   },
   {
     id: 'rec-delivered-without-item-check',
     description: 'the receiver sends delivered without checking every item’s whole-file digest',
     spec: ['CW-REC-002', 'CW-FED-008'],
-    file: 'node/src/receiving/exchange_jobs.ts',
-    find: 'const problem = await checkItems(inbound.manifest, signal)',
-    replace: 'const problem = undefined as ReceiptProblem | undefined',
+    file: 'node/src/receiving/fetch_job.ts',
+    find: 'const problem = await checkItems(ctx, inbound.manifest, signal)',
+    replace: "const problem = undefined as import('./receipts.ts').ReceiptProblem | undefined",
   },
 
   // CW-REV — revocation
@@ -517,8 +517,8 @@ export const FAULTS: readonly Fault[] = [
     description: "the receipt of a pending revision names the applied revision's manifest digest",
     spec: ['CW-REVN-005', 'CW-REC-001'],
     file: 'node/src/receiving/revision_fetch.ts',
-    find: 'manifest: revision.manifestDigest,',
-    replace: 'manifest: inbound.manifestDigest,',
+    find: 'manifestDigest: revision.manifestDigest,',
+    replace: 'manifestDigest: inbound.manifestDigest,',
   },
 
   // CW-ERR — problem documents

@@ -7,7 +7,8 @@
  */
 import type { NodeContext } from '../../context.ts'
 import { MAX_TEAM_MEMBERS } from '../../limits.ts'
-import { getCaseAccessOverview, getCaseTeam, setCaseTeam } from '../../cases/case_team.ts'
+import { getCaseTeam, setCaseTeam } from '../../cases/case_team.ts'
+import { getCaseAccessOverview } from '../../access/case_access_overview.ts'
 import { getImportDetails } from '../../receiving/import_case.ts'
 import { principalOf } from '../auth.ts'
 import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'

@@ -287,6 +287,21 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // n: the outbox — domain events written in their action's transaction, one row per consumer
+  // still to handle it (audit trail, notifications, live-share revisions); a consumer deletes
+  // its row in the transaction that does its work. seq (the rowid) orders a case's events.
+  `
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    UNIQUE (consumer, event_id)
+  ) STRICT;
+  CREATE INDEX outbox_consumer ON outbox (consumer, seq);
+  `,
 ]
 
 /**

@@ -43,6 +43,7 @@ import type {
   MetadataStore,
   NotificationChannel,
   NotificationRecord,
+  OutboxEntry,
   OutboundRevisionRecord,
   OutboundShareRecord,
   OutboundStatus,
@@ -57,6 +58,7 @@ import { MIGRATIONS, migrate } from './migrations.ts'
 import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
 import { NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
+import { OUTBOX_SQL, outboxFromRow, outboxParams } from './outbox.ts'
 import { OPERATIONS_SQL, REVOCATION_SQL, SQL } from './statements.ts'
 import {
   caseFromRow,
@@ -700,6 +702,28 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(CONTROL_SQL.getControlShare, shareId), controlShareFromRow))
   }
 
+  // Outbox
+
+  appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
+    return this.#do((c) => {
+      const params = entries.map(outboxParams)
+      c.atomic(() => {
+        for (const row of params) c.run(OUTBOX_SQL.insert, row)
+      })
+    })
+  }
+
+  listOutbox(consumer: string, limit: number): Promise<OutboxEntry[]> {
+    return this.#do((c) => {
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
+      return c.all(OUTBOX_SQL.list, consumer, limit).map(outboxFromRow)
+    })
+  }
+
+  deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
+    return this.#do((c) => c.run(OUTBOX_SQL.delete, consumer, eventId) > 0)
+  }
+
   close(): Promise<void> {
     return Promise.reject(new Error('close the store itself, not a transaction view'))
   }
@@ -1039,6 +1063,20 @@ class SqliteMetadataStore implements MetadataStore {
 
   getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
     return this.#locked((s) => s.getControlShare(shareId))
+  }
+
+  // Outbox
+
+  appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
+    return this.#locked((s) => s.appendOutbox(entries))
+  }
+
+  listOutbox(consumer: string, limit: number): Promise<OutboxEntry[]> {
+    return this.#locked((s) => s.listOutbox(consumer, limit))
+  }
+
+  deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
+    return this.#locked((s) => s.deleteOutbox(consumer, eventId))
   }
 
   /** Waits for queued calls, then closes the database. Later calls reject. */

@@ -1,0 +1,170 @@
+/**
+ * The composition root: builds a node's context — stores, identity, clock, logger, outbox and
+ * its consumers, job queue and runner, peer client, metrics — from its configuration, with
+ * any part overridden (tests give their own stores, clock, logger, identity or job queue).
+ * `createNode` adds the two listeners on top; every test helper that needs a context builds
+ * it here too, so tests run the wiring production runs.
+ *
+ * @module
+ */
+import { mkdir } from 'node:fs/promises'
+import { pino, type Logger } from 'pino'
+import { auditConsumer } from './audit/audit_trail.ts'
+import { nodePath } from './config/load.ts'
+import type { NodeConfig } from './config/schema.ts'
+import type { Clock, Identity, Jobs, NodeContext } from './context.ts'
+import { loadIdentity } from './identity.ts'
+import { JobRunner, type JobHandler } from './jobs/job_runner.ts'
+import { JOB } from './jobs/kinds.ts'
+import { jobQueue } from './jobs/queue.ts'
+import { notificationJobHandlers } from './notifications/notification_jobs.ts'
+import { notificationConsumer } from './notifications/notification_consumer.ts'
+import { createMetrics, type NodeMetrics } from './operations/metrics.ts'
+import { observedPeerClient } from './operations/observed_peer_client.ts'
+import { Outbox } from './outbox/outbox.ts'
+import { createActions, type EventObserver } from './outbox/transaction.ts'
+import { signedObjectAnchors, tlsAnchors } from './partners/trust_anchors.ts'
+import { createPeerClient, type PeerClient } from './peer/peer_client.ts'
+import { fetchJobHandler } from './receiving/fetch_job.ts'
+import { receiptJobHandler } from './receiving/receipt_job.ts'
+import { revocationJobHandlers } from './revocation/revoke_share.ts'
+import { liveRevisionConsumer } from './sending/live_revisions.ts'
+import { offerJobHandler } from './sending/offer_job.ts'
+import type { BlobStore } from './store/blob_store.ts'
+import { openFsBlobStore } from './store/fs_blob_store.ts'
+import type { MetadataStore } from './store/metadata_store.ts'
+import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
+
+export interface ContextOverrides {
+  /** Default: SQLite at `storage.database`. */
+  store?: MetadataStore
+  /** Default: the filesystem at `storage.blobs`. */
+  blobs?: BlobStore
+  /** Default: the system clock. */
+  clock?: Clock
+  /** Default: pino JSON at the configured level on stdout. */
+  logger?: Logger
+  /** Default: read from the pki directory. */
+  identity?: Identity
+  /** The outbound client, given the context (default: `createPeerClient`); it is observed by the metrics either way. */
+  peer?: (ctx: NodeContext) => PeerClient
+  /** Replaces the job queue (a test that records what was queued). */
+  jobs?: Jobs
+  /** See every event once its action committed, after the metrics (tests collect them). */
+  observers?: readonly EventObserver[]
+  /** Job runner tuning (tests poll faster, stop sooner). */
+  runner?: { pollMs?: number; stopTimeoutMs?: number }
+  /** Only these job kinds run (default: all); others stay stored. */
+  jobKinds?: readonly string[]
+}
+
+export interface BuiltContext {
+  readonly ctx: NodeContext
+  readonly metrics: NodeMetrics
+  /** The peer client the jobs use (observed by the metrics). */
+  readonly peer: PeerClient
+  readonly runner: JobRunner
+  readonly outbox: Outbox
+  /** Called by `ctx.trustChanged()` (the federation listener reloads its CAs). */
+  onTrustChanged(listener: () => void | Promise<void>): void
+  /** Drains what a previous run left in the outbox, then starts the job runner. */
+  start(): Promise<void>
+  /** Stops the job runner and the outbox; the stores stay open (see `close`). */
+  stop(): Promise<void>
+  /** `stop`, then closes the peer client and the metadata store. */
+  close(): Promise<void>
+}
+
+const systemClock: Clock = { now: () => new Date() }
+
+export async function buildContext(config: NodeConfig, overrides: ContextOverrides = {}): Promise<BuiltContext> {
+  const log = overrides.logger ?? pino({ level: config.log.level, base: { org: config.org } })
+  const clock = overrides.clock ?? systemClock
+  const identity = overrides.identity ?? (await loadIdentity(nodePath(config, config.pki.dir), config.org, config.name))
+  await mkdir(config.dir, { recursive: true, mode: 0o700 })
+  const store = overrides.store ?? (await openSqliteMetadataStore(nodePath(config, config.storage.database)))
+  const blobs = overrides.blobs ?? (await openFsBlobStore(nodePath(config, config.storage.blobs)))
+
+  const trustListeners: Array<() => void | Promise<void>> = []
+  let runner: JobRunner | undefined
+  // The consumers need the context, the context needs the outbox: bound once both exist.
+  let outbox: Outbox | undefined
+  let actions: Pick<NodeContext, 'transaction' | 'record'> | undefined
+  let knownKinds: ReadonlySet<string> = new Set()
+  const jobs = overrides.jobs ?? jobQueue({ clock, wake: () => runner?.wake(), kinds: () => knownKinds })
+  const ctx: NodeContext = {
+    config,
+    identity,
+    store,
+    blobs,
+    jobs,
+    clock,
+    log,
+    trustAnchors: () => signedObjectAnchors(store, identity),
+    tlsAnchors: () => tlsAnchors(store),
+    async trustChanged() {
+      for (const listener of trustListeners) await listener()
+    },
+    transaction: (work) => actions!.transaction(work),
+    record: (event) => actions!.record(event),
+  }
+  const metrics = createMetrics(ctx)
+  outbox = new Outbox({
+    store,
+    log: log.child({ component: 'outbox' }),
+    // The audit trail first: it is what CW-AUD-001 promises.
+    consumers: [auditConsumer(store), notificationConsumer(ctx), liveRevisionConsumer(ctx)],
+  })
+  actions = createActions({ store, clock, log, outbox, observers: [metrics.observe, ...(overrides.observers ?? [])] })
+
+  const peer = observedPeerClient(overrides.peer?.(ctx) ?? createPeerClient(ctx), metrics.peerSucceeded)
+  const handlers: Record<string, JobHandler> = {
+    [JOB.offer]: offerJobHandler(ctx, peer),
+    [JOB.fetch]: fetchJobHandler(ctx, peer, metrics),
+    [JOB.receipt]: receiptJobHandler(ctx, peer),
+    ...notificationJobHandlers(ctx),
+    ...revocationJobHandlers(ctx, peer),
+  }
+  knownKinds = new Set(Object.keys(handlers))
+  const kinds = overrides.jobKinds
+  runner = new JobRunner({
+    store,
+    clock,
+    log: log.child({ component: 'jobs' }),
+    handlers: kinds === undefined ? handlers : Object.fromEntries(Object.entries(handlers).filter(([kind]) => kinds.includes(kind))),
+    concurrency: 4,
+    pollMs: overrides.runner?.pollMs,
+    stopTimeoutMs: overrides.runner?.stopTimeoutMs,
+    retryBaseMs: config.transfers.retryBaseMs,
+    retryMaxMs: config.transfers.retryMaxMs,
+    maxAttempts: config.transfers.maxAttempts,
+  })
+  const started = runner
+  const drained = outbox
+
+  let stopped = false
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    await started.stop()
+    await drained.stop()
+  }
+  return {
+    ctx,
+    metrics,
+    peer,
+    runner: started,
+    outbox: drained,
+    onTrustChanged: (listener) => void trustListeners.push(listener),
+    async start() {
+      await drained.start()
+      await started.start()
+    },
+    stop,
+    async close() {
+      await stop()
+      await peer.close()
+      await store.close()
+    },
+  }
+}

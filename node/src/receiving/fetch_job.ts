@@ -1,0 +1,192 @@
+/**
+ * Receiver: the fetch job of an inbound share (SPEC.md §16, EP-2) — pull the chunks still
+ * missing, verify every item, then store the signed receipt and queue its sending, in one
+ * transaction with the share's new status and its event. Then the same for the revisions held
+ * pending (`revision_fetch.ts`). Idempotent and resumable: it reads the current state, does
+ * what is still missing and records the outcome, so a crash, a restart or a retry at any point
+ * ends in the same place.
+ *
+ * @module
+ */
+import type { Logger } from 'pino'
+import type { CaseManifest } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { SYSTEM_ACTOR } from '../events.ts'
+import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
+import { JOB } from '../jobs/kinds.ts'
+import { enabledPartner } from '../partners/partners.ts'
+import { PeerRefusal, PeerUnreachable } from '../peer/errors.ts'
+import type { PeerClient } from '../peer/peer_client.ts'
+import type { BlobStore } from '../store/blob_store.ts'
+import type { InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
+import { updateInbound } from './inbound_state.ts'
+import { checkItems, issueReceipt } from './receipts.ts'
+import { fetchPendingRevisions } from './revision_fetch.ts'
+
+/** Existence checks run this many at a time. */
+const HAS_BATCH = 64
+
+/** What the fetch job reports (the node's metrics implement it). */
+export interface ExchangeObserver {
+  /** The fetch job stored `bytes` of a chunk pulled from `peerOrg` (its digest matched). */
+  chunkStored(peerOrg: string, bytes: number): void
+}
+
+/** The distinct chunk digests of a manifest, in manifest order. */
+function distinctChunks(manifest: CaseManifest): string[] {
+  const digests = new Set<string>()
+  for (const item of manifest.evidence) for (const chunk of item.chunks) digests.add(chunk)
+  return [...digests]
+}
+
+/** CW-FED-003: the distinct chunk digests of `manifest` that `blobs` does not hold yet. */
+export async function neededChunks(blobs: BlobStore, manifest: CaseManifest): Promise<string[]> {
+  const digests = distinctChunks(manifest)
+  const needed: string[] = []
+  for (let start = 0; start < digests.length; start += HAS_BATCH) {
+    const batch = digests.slice(start, start + HAS_BATCH)
+    const present = await Promise.all(batch.map((digest) => blobs.has(digest)))
+    batch.forEach((digest, index) => {
+      if (!present[index]) needed.push(digest)
+    })
+  }
+  return needed
+}
+
+/** Counts the bytes of `body` as they pass. */
+async function* counted(body: AsyncIterable<Uint8Array>, count: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const piece of body) {
+    count.bytes += piece.byteLength
+    yield piece
+  }
+}
+
+/** The handler of the `fetch` job (ref = inbound share id). */
+export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: ExchangeObserver): JobHandler {
+  const seconds = () => Math.floor(ctx.clock.now().getTime() / 1000)
+
+  const fetch: JobHandler = async (job, signal) => {
+    // A newer revision may arrive while one is pulled: go round until the stored one is finished.
+    for (;;) {
+      const inbound = await ctx.store.getInboundShare(job.ref)
+      if (inbound === undefined) throw new PermanentJobError(`no inbound share ${job.ref}`)
+      if (inbound.status !== 'receiving') return
+      const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })
+      if (inbound.expiresAt <= seconds()) {
+        await updateInbound(ctx, inbound, (current) => ({ ...current, status: 'expired' }))
+        log.info('share expired while receiving')
+        return
+      }
+      const partner = await enabledPartner(ctx, inbound.senderOrg)
+      await pullChunks(inbound, partner, signal, log)
+      signal.throwIfAborted()
+
+      // spec: CW-FED-008, CW-REC-002 — every item's bytes must hash to its whole-file digest.
+      const problem = await checkItems(ctx, inbound.manifest, signal)
+      const now = seconds()
+      if (inbound.expiresAt <= now) continue
+      const receiptJws = await issueReceipt(ctx, {
+        senderOrg: inbound.senderOrg,
+        shareId: inbound.shareId,
+        revision: inbound.revision,
+        manifestDigest: inbound.manifestDigest,
+        expiresAt: inbound.expiresAt,
+      }, problem, now)
+      const finished = await updateInbound(ctx, inbound, async (current, tx) => {
+        // The receipt job, the new status and the event commit together.
+        await ctx.jobs.enqueue(tx, JOB.receipt, current.id, { revision: current.revision })
+        const about = { caseId: current.id, actor: SYSTEM_ACTOR, sender: current.senderOrg, shareId: current.shareId, revision: current.revision }
+        if (problem === undefined) {
+          const bytes = current.manifest.evidence.reduce((sum, item) => sum + item.size, 0)
+          tx.record({ type: 'inbound.completed', ...about, bytes })
+        } else {
+          tx.record({ type: 'inbound.rejected', ...about, code: problem.code })
+        }
+        return { ...current, status: problem === undefined ? 'complete' : 'rejected', statusDetail: problem?.detail ?? null, completedAt: now, receiptJws }
+      })
+      if (finished) {
+        if (problem === undefined) log.info('revision received and verified')
+        else log.warn({ code: problem.code }, 'revision rejected after its chunks were received')
+        return
+      }
+    }
+  }
+
+  /** Pulls every chunk of `inbound` not yet stored, `parallelChunks` at a time; throws if any is still missing. */
+  async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
+    const limits = chunkLimits(inbound.manifest)
+    const needed = await neededChunks(ctx.blobs, inbound.manifest)
+    let failed = 0
+    let mismatched = 0
+    let firstError: unknown
+    let gone: PeerRefusal | undefined
+    // An unreachable sender ends the round at once: the job retries with back-off, instead of
+    // trying (and logging) every remaining chunk against a peer that is down.
+    let unreachable = false
+    await forEachLimit(needed, ctx.config.transfers.parallelChunks, async (digest) => {
+      if (signal.aborted || gone !== undefined || unreachable) return
+      try {
+        const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
+        const count = { bytes: 0 }
+        try {
+          // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
+          await ctx.blobs.put(digest, observer === undefined ? body : counted(body, count), { maxBytes: limits.get(digest)! })
+        } finally {
+          body.destroy()
+        }
+        observer?.chunkStored(partner.org, count.bytes)
+      } catch (error) {
+        if (signal.aborted) return
+        failed += 1
+        firstError ??= error
+        const code = (error as { code?: unknown }).code
+        if (error instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) gone = error
+        if (error instanceof PeerUnreachable || (error instanceof PeerRefusal && code === 'CW_ERR_RATE_LIMITED')) {
+          if (!unreachable) log.warn({ code, err: error }, 'sender unreachable or busy: stopping this round')
+          unreachable = true
+          return
+        }
+        if (code === 'CW_ERR_CHUNK_DIGEST_MISMATCH') {
+          mismatched += 1
+          log.warn({ digest, code }, 'chunk bytes do not match their digest: discarded, will fetch again')
+        } else {
+          log.warn({ digest, code, err: error }, 'chunk fetch failed')
+        }
+      }
+    })
+    signal.throwIfAborted()
+    if (gone !== undefined) {
+      await updateInbound(ctx, inbound, (current) => ({ ...current, statusDetail: `sender answered ${gone!.code}` }))
+      throw new PermanentJobError(gone.message, { cause: gone })
+    }
+    if (failed > 0) {
+      const summary = `${failed} of ${needed.length} chunks not stored (${mismatched} digest mismatches)`
+      throw new Error(`${summary}; first: ${(firstError as Error)?.message ?? String(firstError)}`, { cause: firstError })
+    }
+    if (needed.length > 0) log.info({ chunks: needed.length }, 'chunks stored')
+  }
+
+  // CW-REVN-005: after the applied revision, the chunks and receipts of pending revisions.
+  return async (job, signal) => {
+    await fetch(job, signal)
+    await fetchPendingRevisions(ctx, peer, job.ref, signal, observer)
+  }
+}
+
+/** The largest chunk size any item listing a digest allows for it. */
+function chunkLimits(manifest: CaseManifest): Map<string, number> {
+  const limits = new Map<string, number>()
+  for (const item of manifest.evidence) {
+    for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
+  }
+  return limits
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. `work` must not throw. */
+async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}

@@ -1,0 +1,70 @@
+/**
+ * What the receiver answers a revision with (SPEC.md §16 "Receipts"): every item checked
+ * against its whole-file digest, then a signed receipt — for the applied revision of an
+ * inbound share (`fetch_job.ts`) and for a revision held pending (`revision_fetch.ts`) alike.
+ *
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { DIGEST_PREFIX, PROTOCOL_VERSION, signReceipt, type CaseManifest, type DeliveryReceipt, type EvidenceItem } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { openChunks } from '../cases/evidence.ts'
+
+/** Longest a receipt is valid; it is re-signed if it expires before the sender takes it. */
+export const RECEIPT_LIFETIME_SECONDS = 86_400
+
+export type ReceiptProblem = NonNullable<DeliveryReceipt['problem']>
+
+/** The revision a receipt answers. */
+export interface ReceiptSubject {
+  senderOrg: string
+  shareId: string
+  revision: number
+  /** The digest of that revision's manifest (CW-REC-001). */
+  manifestDigest: string
+  /** The receipt never outlives the share (Unix seconds). */
+  expiresAt: number
+}
+
+/** spec: CW-REC-001, CW-SIG-014 — signed by us to the sender, naming the manifest digest; exp ≤ a day and ≤ the share's expiry. */
+export async function issueReceipt(ctx: Pick<NodeContext, 'identity'>, subject: ReceiptSubject, problem: ReceiptProblem | undefined, now: number): Promise<string> {
+  const receipt: DeliveryReceipt = {
+    cwv: PROTOCOL_VERSION,
+    iss: ctx.identity.org,
+    aud: subject.senderOrg,
+    iat: now,
+    exp: Math.max(now + 1, Math.min(now + RECEIPT_LIFETIME_SECONDS, subject.expiresAt)),
+    jti: randomUUID(),
+    share: subject.shareId,
+    revision: subject.revision,
+    manifest: subject.manifestDigest,
+    status: problem === undefined ? 'delivered' : 'rejected',
+  }
+  if (problem !== undefined) receipt.problem = problem
+  return signReceipt(receipt, ctx.identity.signer)
+}
+
+/** spec: CW-FED-008, CW-REC-002 — the first item whose bytes do not hash to its digest, as a receipt problem; undefined when all match. */
+export async function checkItems(ctx: Pick<NodeContext, 'blobs'>, manifest: CaseManifest, signal: AbortSignal): Promise<ReceiptProblem | undefined> {
+  const checked = new Set<string>()
+  for (const item of manifest.evidence) {
+    if (checked.has(item.digest)) continue
+    signal.throwIfAborted()
+    if (!(await itemMatches(ctx, item))) {
+      return { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: `evidence "${item.id}": its chunks do not make up its size and digest` }
+    }
+    checked.add(item.digest)
+  }
+  return undefined
+}
+
+/** Streams the item's chunks in order through SHA-256. */
+async function itemMatches(ctx: Pick<NodeContext, 'blobs'>, item: EvidenceItem): Promise<boolean> {
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const piece of openChunks(ctx, item.chunks)) {
+    hash.update(piece as Uint8Array)
+    size += (piece as Uint8Array).byteLength
+  }
+  return size === item.size && DIGEST_PREFIX + hash.digest('hex') === item.digest
+}

@@ -1,0 +1,34 @@
+/**
+ * Live shares follow their case (SPEC.md CW-REVN-001), as an outbox consumer of
+ * `case.updated` and `evidence.uploaded`: cases/ only records what changed and never knows
+ * about shares. All the pending events of one case are coalesced into one revision per share
+ * (several items added together make one revision, not one each).
+ *
+ * Making a revision is not one store transaction (it reads evidence and signs a manifest), so
+ * the outbox rows are removed after it: a crash in between makes the consumer run again, and
+ * `reviseShare(…, onlyIfChanged)` then finds nothing new — at least once, never twice.
+ *
+ * @module
+ */
+import type { NodeContext } from '../context.ts'
+import type { NodeEvent } from '../events.ts'
+import type { OutboxConsumer } from '../outbox/outbox.ts'
+import { reviseLiveShares } from './revisions.ts'
+
+/** The outbox consumer name (stored in outbox rows: never rename). */
+export const REVISION_CONSUMER = 'revisions'
+
+export function liveRevisionConsumer(ctx: NodeContext): OutboxConsumer {
+  return {
+    name: REVISION_CONSUMER,
+    accepts: (event) => event.type === 'case.updated' || event.type === 'evidence.uploaded',
+    async handle(caseId, entries) {
+      // The revision is made on behalf of whoever made the last change.
+      const actor = (entries[entries.length - 1]!.event as unknown as NodeEvent).actor
+      await reviseLiveShares(ctx, caseId, actor)
+      await ctx.store.transaction(async (tx) => {
+        for (const entry of entries) await tx.deleteOutbox(REVISION_CONSUMER, entry.eventId)
+      })
+    },
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The transactional outbox (`outbox/`): events are written in their action's transaction and
+ * handled by each consumer at least once, in each case's order, with its store effects exactly
+ * once; a failing consumer is retried and holds back nothing but its own later entries of that
+ * case; what a crash left pending is drained at the next start; several items added together
+ * make one live revision.
+ */
+import { Readable } from 'node:stream'
+import t from 'tap'
+import { pino } from 'pino'
+import { addEvidence, storeEvidenceContent } from '../../src/cases/evidence.ts'
+import { createCase, updateCase } from '../../src/cases/cases.ts'
+import { userActor, type AnyNodeEvent } from '../../src/events.ts'
+import { Outbox, type OutboxConsumer } from '../../src/outbox/outbox.ts'
+import { createActions } from '../../src/outbox/transaction.ts'
+import { createShare } from '../../src/sending/share_case.ts'
+import type { OutboxEntry } from '../../src/store/metadata_store.ts'
+import { createTestContext } from '../support/context.ts'
+import { addPartner } from '../support/fixtures.ts'
+
+const alice = userActor('alice')
+
+t.test("an action's events commit with it: a rolled-back action leaves no event and no audit entry", async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const { ctx } = tc
+  const theCase = await createCase(ctx, { fields: { title: 'Burglary' } }, alice)
+  await t.rejects(
+    ctx.transaction(async (tx) => {
+      await tx.store.updateCaseFields(theCase.id, { title: 'changed' }, 2)
+      tx.record({ type: 'case.updated', caseId: theCase.id, actor: alice, fields: ['title'] })
+      throw new Error('the action failed')
+    }),
+    /the action failed/,
+  )
+  t.same((await ctx.store.listAudit(theCase.id)).map((e) => e.type), ['case.created'], 'when the action returns, its audit entry is there')
+  t.same(await ctx.store.listOutbox('audit', 10), [], 'nothing left pending')
+  t.same((await ctx.store.getCase(theCase.id))?.fields, { title: 'Burglary' })
+})
+
+/** An outbox over `store` with consumers that note what they handled. */
+function recordingOutbox(store: Parameters<typeof createActions>[0]['store'], consumers: OutboxConsumer[], retryMs = 10) {
+  const outbox = new Outbox({ store, log: pino({ level: 'silent' }), consumers, retryBaseMs: retryMs, retryMaxMs: retryMs })
+  const actions = createActions({ store, clock: { now: () => new Date() }, log: pino({ level: 'silent' }), outbox, observers: [] })
+  return { outbox, actions }
+}
+
+function consumer(name: string, handle: (entry: OutboxEntry) => Promise<void> | void, store: { deleteOutbox(c: string, id: string): Promise<boolean> }): OutboxConsumer {
+  return {
+    name,
+    accepts: () => true,
+    async handle(_caseId, entries) {
+      for (const entry of entries) {
+        await handle(entry)
+        await store.deleteOutbox(name, entry.eventId)
+      }
+    },
+  }
+}
+
+const updated = (caseId: string, field: string): AnyNodeEvent => ({ type: 'case.updated', caseId, actor: alice, fields: [field] })
+
+t.test('a failing consumer is retried, keeps its case in order, and holds back no other case or consumer', async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const store = tc.ctx.store
+  const seen: string[] = []
+  const other: string[] = []
+  let failures = 1
+  const flaky = consumer('flaky', (entry) => {
+    const key = `${entry.caseId}:${(entry.event['fields'] as string[])[0]}`
+    if (key === 'a:1' && failures-- > 0) throw new Error('not now')
+    seen.push(key)
+  }, store)
+  const steady = consumer('steady', (entry) => void other.push(`${entry.caseId}:${(entry.event['fields'] as string[])[0]}`), store)
+  // A retry after 1.5 to 3 s: surely after the three actions below.
+  const { outbox, actions } = recordingOutbox(store, [flaky, steady], 3000)
+  t.teardown(() => outbox.stop())
+
+  await actions.record(updated('a', '1'))
+  await actions.record(updated('a', '2'))
+  await actions.record(updated('b', '1'))
+  t.same(seen, ['b:1'], "case a waits for its first entry's retry; case b goes on")
+  t.same(other, ['a:1', 'a:2', 'b:1'], 'another consumer is not held back')
+  await new Promise((resolve) => setTimeout(resolve, 3500))
+  t.same(seen, ['b:1', 'a:1', 'a:2'], 'retried with backoff, in order')
+  t.same(await store.listOutbox('flaky', 10), [])
+})
+
+t.test('what a crash left pending is handled at the next start, once', async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const store = tc.ctx.store
+  const handled: string[] = []
+  const first = recordingOutbox(store, [consumer('audit-like', () => undefined, store)])
+  // The process "dies" after the commit: its outbox never runs a round.
+  await first.outbox.stop()
+  await first.actions.record(updated('a', '1'))
+  t.equal((await store.listOutbox('audit-like', 10)).length, 1, 'committed and pending')
+
+  const second = recordingOutbox(store, [consumer('audit-like', (entry) => void handled.push(entry.eventId), store)])
+  t.teardown(() => second.outbox.stop())
+  await second.outbox.start()
+  t.equal(handled.length, 1)
+  await second.outbox.start()
+  t.equal(handled.length, 1, 'not again')
+})
+
+t.test('items added together make one live revision; a case update makes the next', async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const { ctx } = tc
+  await addPartner(ctx, 'county-da')
+  const theCase = await createCase(ctx, { fields: { title: 'Burglary' } }, alice)
+  const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
+  const records = []
+  for (const name of ['a.pdf', 'b.pdf', 'c.pdf']) {
+    records.push(await storeEvidenceContent(ctx, theCase.id, { name, category: 'document', mediaType: 'application/pdf' }, Readable.from([Buffer.from(name)])))
+  }
+  await addEvidence(ctx, records, alice)
+  t.equal((await ctx.store.getOutboundShare(share.id))?.revision, 2, 'one revision for three items, made before the call returned')
+  t.equal(tc.events.filter((e) => e.type === 'share.revised').length, 1)
+  await updateCase(ctx, theCase.id, { fields: { title: 'Burglary, 12 Elm St' } }, alice)
+  t.equal((await ctx.store.getOutboundShare(share.id))?.revision, 3)
+  t.same(
+    (await ctx.store.listAudit(theCase.id)).map((e) => e.type),
+    ['case.created', 'share.created', 'evidence.uploaded', 'evidence.uploaded', 'evidence.uploaded', 'share.revised', 'case.updated', 'share.revised'],
+    'the audit trail in commit order',
+  )
+  t.same(await ctx.store.listOutbox('revisions', 10), [])
+})
