@@ -41,6 +41,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
+      // A caught value re-thrown or passed on as a rejection is whatever was thrown: `unknown` is right there.
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // Case fields are `string | string[]` and print as the list they are; URLSearchParams prints its query.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowArray: true, allow: [{ from: 'lib', name: 'URLSearchParams' }] },
+      ],
+      // A variable bound once after the closures that read it (wiring order) stays `let`.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // Control characters in the regular expressions are deliberate (refusing them in ids).
       'no-control-regex': 'off',
       // tsc checks names (typescript-eslint's advice); the two JavaScript files run on Node only.

@@ -362,9 +362,11 @@ async function updateRun(
   const applyStart = performance.now()
   const applied = await pair.b.api.applyUpdates(externalId, 2)
   const applyMs = performance.now() - applyStart
-  if (applied.applied.length !== UPDATE_ITEMS || applied.remaining !== 0) throw new Error(`applied ${applied.applied.length} updates (${applied.remaining} remaining), expected ${UPDATE_ITEMS}`)
+  if (applied.applied.length !== UPDATE_ITEMS || applied.remaining !== 0)
+    throw new Error(`applied ${applied.applied.length} updates (${applied.remaining} remaining), expected ${UPDATE_ITEMS}`)
   const detail = await pair.b.api.getExternalCase(externalId)
-  if (detail.evidence.length !== ITEMS + UPDATE_ITEMS) throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${ITEMS + UPDATE_ITEMS}`)
+  if (detail.evidence.length !== ITEMS + UPDATE_ITEMS)
+    throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${ITEMS + UPDATE_ITEMS}`)
   progress(`update: applied ${UPDATE_ITEMS} updates in ${Math.round(applyMs)} ms`)
   return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs }
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { PartnerBundle, Problem, Recipient, SharingPolicy } from '#protocol'
+import type { Problem, Recipient, SharingPolicy } from '#protocol'
 
 /** A sharing policy to store: the node assigns `version` (and `id` when absent). */
 export type PolicyInput = Omit<SharingPolicy, 'id' | 'version'> & { id?: string }
@@ -223,9 +223,7 @@ export interface AuditEntry {
 }
 
 /** The result of verifying a case's audit hash chain. */
-export type AuditVerification =
-  | { ok: true; entries: number }
-  | { ok: false; seq: number; caseId: string; reason: 'digest' | 'link' | 'sequence' }
+export type AuditVerification = { ok: true; entries: number } | { ok: false; seq: number; caseId: string; reason: 'digest' | 'link' | 'sequence' }
 
 /** Updates pending on an external case (`GET /external-cases/{id}/updates`). */
 export interface UpdatesAvailable {
@@ -345,7 +343,7 @@ export class LocalClient {
   }
 
   /** Pins a partner from its bundle and the CA fingerprint obtained out of band (CW-TRUST-002). */
-  importPartner(bundle: PartnerBundle | unknown, fingerprint: string): Promise<Partner> {
+  importPartner(bundle: unknown, fingerprint: string): Promise<Partner> {
     return this.#json('POST', '/partners', { bundle, fingerprint })
   }
 
@@ -353,7 +351,7 @@ export class LocalClient {
    * Pins a partner as trust-only (an anchor for signed objects, no connection) — on nodes that
    * support `trustOnly`; others refuse the unknown property (400).
    */
-  importTrustOnlyPartner(bundle: PartnerBundle | unknown, fingerprint: string): Promise<Partner> {
+  importTrustOnlyPartner(bundle: unknown, fingerprint: string): Promise<Partner> {
     return this.#json('POST', '/partners', { bundle, fingerprint, trustOnly: true })
   }
 
@@ -397,7 +395,7 @@ export class LocalClient {
     if (metadata.folderId !== undefined) query.set('folderId', metadata.folderId)
     if (metadata.doNotDisclose !== undefined) query.set('doNotDisclose', String(metadata.doNotDisclose))
     if (metadata.attachmentOf !== undefined) query.set('attachmentOf', metadata.attachmentOf)
-    const path = `/cases/${encodeURIComponent(caseId)}/evidence?${query}`
+    const path = `/cases/${encodeURIComponent(caseId)}/evidence?${query.toString()}`
     const replayable = typeof body === 'function' || body instanceof Uint8Array
     const response = await this.#send('POST', path, replayable, () => ({
       headers: { ...this.#auth(), 'content-type': 'application/octet-stream' },
@@ -440,7 +438,11 @@ export class LocalClient {
 
   /** Applies the selected updates of a pending revision (all when `updateIds` is omitted). */
   applyUpdates(externalCaseId: string, revision: number, updateIds?: string[]): Promise<AppliedUpdates> {
-    return this.#json('POST', `/external-cases/${encodeURIComponent(externalCaseId)}/updates/apply`, updateIds === undefined ? { revision } : { revision, updateIds })
+    return this.#json(
+      'POST',
+      `/external-cases/${encodeURIComponent(externalCaseId)}/updates/apply`,
+      updateIds === undefined ? { revision } : { revision, updateIds },
+    )
   }
 
   /** Makes a new revision of a share now; with `evidenceIds`, adds those items to an evidence share. */

@@ -91,7 +91,7 @@ export async function runThreeOrgsDemo(options: ThreeOrgsDemoOptions = {}): Prom
   }
   if (options.keep === true) say(`Kept the demo directory (node directories and their logs): ${dir}`)
   else await rm(dir, { recursive: true, force: true })
-  if (failure !== undefined) throw failure
+  if (failure !== undefined) throw failure as Error
   return { dir, kept: options.keep === true }
 }
 
@@ -102,7 +102,8 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   // 1. Three organizations, each with its own PKI, each node its own process.
   say(`Creating three organizations on loopback, each with its own certificate authority (in ${dir}).`)
   const [metro, county, lab] = await Promise.all([METRO, COUNTY, LAB].map((org) => initLoopbackNode({ ...org, dir: join(dir, org.org) })))
-  for (const node of [metro!, county!, lab!]) say(`  ${node.name} (${node.org}): CA fingerprint ${short(node.caFingerprint)}, federation endpoint ${node.federationEndpoint}.`)
+  for (const node of [metro!, county!, lab!])
+    say(`  ${node.name} (${node.org}): CA fingerprint ${short(node.caFingerprint)}, federation endpoint ${node.federationEndpoint}.`)
   say('Starting the three nodes as separate processes (caseway start)…')
   const starts = await Promise.allSettled(
     [metro!, county!, lab!].map(async (node) => {
@@ -128,25 +129,42 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   } catch (error) {
     if (!(error instanceof LocalApiError) || error.status !== 400) throw error
     await labApi.importPartner(metro!.bundle, metro!.caFingerprint)
-    say(`${lab!.name} pins ${metro!.name}'s bundle as an ordinary partner (this node has no trust-only partners yet): it needs ${metro!.name}'s CA to verify the grant at the head of the chain.`)
+    say(
+      `${lab!.name} pins ${metro!.name}'s bundle as an ordinary partner (this node has no trust-only partners yet): it needs ${metro!.name}'s CA to verify the grant at the head of the chain.`,
+    )
   }
 
   // 3. Metro PD's policy for County DA, a case, a folder, evidence; the share.
   const chainPolicy = await metroApi.createPolicy(CHAIN_POLICY)
   await metroApi.assignPolicy(county!.org, chainPolicy.id, chainPolicy.version)
   say(`${metro!.name} assigns ${county!.name} the policy "${chainPolicy.policy.name}" (${describe(chainPolicy.policy)}).`)
-  const theCase = await metroApi.createCase({ caseNumber: 'MPD-2025-0777', title: 'Hit and run on Route 9', description: 'Dark sedan, partial plate 4K-.', suspectName: 'unknown' })
+  const theCase = await metroApi.createCase({
+    caseNumber: 'MPD-2025-0777',
+    title: 'Hit and run on Route 9',
+    description: 'Dark sedan, partial plate 4K-.',
+    suspectName: 'unknown',
+  })
   const folder = await metroApi.createFolder(theCase.id, 'Lab submissions')
   const uploaded = new Map<string, Evidence>()
   const upload = async (name: string, category: string, mediaType: string, size: number) => {
-    const evidence = await metroApi.uploadEvidence(theCase.id, { name, category, mediaType, folderId: folder.id }, generatedContent(size, `${theCase.id}/${name}`))
+    const evidence = await metroApi.uploadEvidence(
+      theCase.id,
+      { name, category, mediaType, folderId: folder.id },
+      generatedContent(size, `${theCase.id}/${name}`),
+    )
     uploaded.set(evidence.digest, evidence)
     return evidence
   }
   await upload('dashcam-unit-7.mp4', 'video', 'video/mp4', 700 * KiB)
   await upload('paint-transfer-report.pdf', 'document', 'application/pdf', 90 * KiB)
   say(`${metro!.name} opens case MPD-2025-0777 "Hit and run on Route 9" with the folder "Lab submissions": dashcam-unit-7.mp4 and paint-transfer-report.pdf.`)
-  const share = await metroApi.createShare({ caseId: theCase.id, partnerOrg: county!.org, scope: 'folders', folderIds: [folder.id], message: 'For the lab request.' })
+  const share = await metroApi.createShare({
+    caseId: theCase.id,
+    partnerOrg: county!.org,
+    scope: 'folders',
+    folderIds: [folder.id],
+    message: 'For the lab request.',
+  })
   say(`${metro!.name} shares the folder with ${county!.name} (a live share): share ${share.id}.`)
   await delivered(metroApi, share.id, 1, timeoutMs)
   const atCounty = await completeExternal(countyApi, share.id, timeoutMs)
@@ -169,15 +187,20 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   )
   say(`${county!.name} reviews the updates of revision ${pending.revision} (GET /api/v1/external-cases/${atCounty.id}/updates):`)
   for (const change of pending.case) say(`  - case field ${change.field}: "${String(change.old)}" → "${String(change.new)}" (${change.updateId})`)
-  for (const change of pending.evidence) say(`  - evidence ${change.change}: ${change.name}, ${change.size} bytes, ${short(change.digest)} (${change.updateId})`)
+  for (const change of pending.evidence)
+    say(`  - evidence ${change.change}: ${change.name}, ${change.size} bytes, ${short(change.digest)} (${change.updateId})`)
   const evidenceUpdate = pending.evidence.find((e) => e.digest === added.digest)
   const descriptionUpdate = pending.case.find((c) => c.field === 'description')
-  if (evidenceUpdate === undefined || descriptionUpdate === undefined) throw new Error('the pending updates do not list both the new evidence and the description change')
+  if (evidenceUpdate === undefined || descriptionUpdate === undefined)
+    throw new Error('the pending updates do not list both the new evidence and the description change')
   const applied = await countyApi.applyUpdates(atCounty.id, pending.revision, [evidenceUpdate.updateId])
   const afterApply = await countyApi.getExternalCase(atCounty.id)
   if (!afterApply.evidence.some((e) => e.digest === added.digest)) throw new Error('the applied evidence is not in the external case')
-  if (afterApply.case.fields['description'] === 'Dark sedan, plate 4K-9921 confirmed by a witness.') throw new Error('the description changed although its update was not applied')
-  say(`${county!.name} applies the new evidence only: ${applied.applied.length} applied, ${applied.remaining} left pending; the external case lists ${afterApply.evidence.length} items and keeps the description "${afterApply.case.fields['description']}".`)
+  if (afterApply.case.fields['description'] === 'Dark sedan, plate 4K-9921 confirmed by a witness.')
+    throw new Error('the description changed although its update was not applied')
+  say(
+    `${county!.name} applies the new evidence only: ${applied.applied.length} applied, ${applied.remaining} left pending; the external case lists ${afterApply.evidence.length} items and keeps the description "${afterApply.case.fields['description']}".`,
+  )
 
   // 5. Import.
   const imported = await countyApi.importExternalCase(atCounty.id)
@@ -185,11 +208,17 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
 
   // 6. Onward to the State Lab under a narrower policy.
   const labPolicy = await countyApi.createPolicy(LAB_POLICY)
-  const onward = await countyApi.shareOnward(atCounty.id, { partnerOrg: lab!.org, policy: { id: labPolicy.id, version: labPolicy.version }, message: 'Please analyse the paint and tire evidence.' })
+  const onward = await countyApi.shareOnward(atCounty.id, {
+    partnerOrg: lab!.org,
+    policy: { id: labPolicy.id, version: labPolicy.version },
+    message: 'Please analyse the paint and tire evidence.',
+  })
   say(`${county!.name} shares the external case onward to ${lab!.name} under "${labPolicy.policy.name}" (${describe(labPolicy.policy)}): share ${onward.id}.`)
   // (GET /shares/{id} covers shares of local cases; the onward share is followed at the State Lab.)
   const atLab = await completeExternal(labApi, onward.id, timeoutMs)
-  say(`${lab!.name} verified the two-grant chain and received "${atLab.case.fields['title']}" from ${atLab.sender.name} (fields ${Object.keys(atLab.case.fields).sort().join(', ')}):`)
+  say(
+    `${lab!.name} verified the two-grant chain and received "${atLab.case.fields['title']}" from ${atLab.sender.name} (fields ${Object.keys(atLab.case.fields).sort().join(', ')}):`,
+  )
   for (const item of atLab.evidence) {
     const original = uploaded.get(item.digest)
     if (original === undefined) throw new Error(`${item.name} at the State Lab has a digest Metro PD never computed`)
@@ -204,13 +233,23 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   }
 
   // 7. Onward shares the policies forbid.
-  const widened: SharingPolicy = { ...labPolicy.policy, id: 'state-lab-wide', content: { ...labPolicy.policy.content, evidenceCategories: ['video', 'document', 'photo'] } }
+  const widened: SharingPolicy = {
+    ...labPolicy.policy,
+    id: 'state-lab-wide',
+    content: { ...labPolicy.policy.content, evidenceCategories: ['video', 'document', 'photo'] },
+  }
   const refusedWide = await refusal(() => countyApi.shareOnward(atCounty.id, { partnerOrg: lab!.org, policy: widened }))
   expectCode(refusedWide, 'CW_ERR_POLICY_WIDENED', 'a widened onward policy')
-  say(`${county!.name} tries to share onward to ${lab!.name} with photos added to the categories: refused, ${refusedWide.status} ${refusedWide.code}${at(refusedWide)}.`)
-  const refusedPartner = await refusal(() => countyApi.shareOnward(atCounty.id, { partnerOrg: metro!.org, policy: { id: labPolicy.id, version: labPolicy.version } }))
+  say(
+    `${county!.name} tries to share onward to ${lab!.name} with photos added to the categories: refused, ${refusedWide.status} ${refusedWide.code}${at(refusedWide)}.`,
+  )
+  const refusedPartner = await refusal(() =>
+    countyApi.shareOnward(atCounty.id, { partnerOrg: metro!.org, policy: { id: labPolicy.id, version: labPolicy.version } }),
+  )
   expectCode(refusedPartner, 'CW_ERR_PARTNER_NOT_ALLOWED', 'an onward share to a partner the policy does not list')
-  say(`${county!.name} tries to share onward to ${metro!.name}, a pinned partner the policy's onward partners (${lab!.org} only) do not list: refused, ${refusedPartner.status} ${refusedPartner.code}.`)
+  say(
+    `${county!.name} tries to share onward to ${metro!.name}, a pinned partner the policy's onward partners (${lab!.org} only) do not list: refused, ${refusedPartner.status} ${refusedPartner.code}.`,
+  )
   const refusedDeep = await refusal(() => labApi.shareOnward(atLab.id, { partnerOrg: county!.org, policy: labPolicy.policy }))
   expectCode(refusedDeep, 'CW_ERR_CHAIN_DEPTH_EXCEEDED', 'a second onward hop')
   say(`${lab!.name} tries to share it onward again, to ${county!.name}: refused, ${refusedDeep.status} ${refusedDeep.code} (maxDepth 1 is used up).`)
@@ -218,7 +257,10 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   // 8. Revocation at the origin reaches both.
   await metroApi.revokeShare(share.id, 'Case transferred to the state police.')
   say(`${metro!.name} revokes share ${share.id}.`)
-  for (const [api, external, node] of [[countyApi, atCounty, county!], [labApi, atLab, lab!]] as const) {
+  for (const [api, external, node] of [
+    [countyApi, atCounty, county!],
+    [labApi, atLab, lab!],
+  ] as const) {
     const gone = await waitFor(
       `${node.name} to lose access`,
       async (seen) => {
@@ -293,7 +335,9 @@ function at(error: LocalApiError): string {
 function describe(policy: SharingPolicy): string {
   const actions: string[] = (['view', 'download', 'import', 'applyUpdates'] as const).filter((action) => policy.permissions[action])
   const onward = policy.permissions.shareOnward
-  actions.push(onward.allowed ? `shareOnward depth ${onward.maxDepth}${onward.partners === undefined ? '' : ` to ${onward.partners.join(', ')}`}` : 'no onward sharing')
+  actions.push(
+    onward.allowed ? `shareOnward depth ${onward.maxDepth}${onward.partners === undefined ? '' : ` to ${onward.partners.join(', ')}`}` : 'no onward sharing',
+  )
   return `${actions.join(', ')}; fields ${policy.content.caseFields.join(', ')}; categories ${policy.content.evidenceCategories.join(', ')}`
 }
 

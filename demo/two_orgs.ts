@@ -18,7 +18,16 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Recipient, SharingPolicy } from '#protocol'
 import { generatedContent } from '../testkit/content.ts'
-import { LocalApiError, LocalClient, type AuditEntry, type Evidence, type ExternalCase, type Folder, type PolicyInput, type Share } from '../client/local_client.ts'
+import {
+  LocalApiError,
+  LocalClient,
+  type AuditEntry,
+  type Evidence,
+  type ExternalCase,
+  type Folder,
+  type PolicyInput,
+  type Share,
+} from '../client/local_client.ts'
 import { initLoopbackNode, type LoopbackNode } from '../testkit/loopback_node.ts'
 import { CASEWAY_BIN, startNodeProcess, type NodeProcess } from '../testkit/node_process.ts'
 import { startSmtpReceiver, type SmtpReceiver } from '../testkit/smtp_receiver.ts'
@@ -86,7 +95,15 @@ const EVIDENCE: readonly EvidencePlan[] = [
   { name: 'scene-photo-01.jpg', category: 'photo', mediaType: 'image/jpeg', size: 900_000, folder: 'scene', note: 'a category the policy excludes' },
   { name: 'witness-interview.mp4', category: 'video', mediaType: 'video/mp4', size: 2 * MiB + 54_321, folder: 'interviews' },
   { name: 'witness-statement.pdf', category: 'document', mediaType: 'application/pdf', size: 180_000, folder: 'interviews' },
-  { name: 'informant-notes.pdf', category: 'document', mediaType: 'application/pdf', size: 60_000, folder: 'interviews', doNotDisclose: true, note: 'marked do-not-disclose' },
+  {
+    name: 'informant-notes.pdf',
+    category: 'document',
+    mediaType: 'application/pdf',
+    size: 60_000,
+    folder: 'interviews',
+    doNotDisclose: true,
+    note: 'marked do-not-disclose',
+  },
 ]
 
 /** Runs the demo; resolves when both nodes have stopped. Throws (after stopping them) on any failure. */
@@ -140,7 +157,7 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   }
   if (options.keep === true) say(`Kept the demo directory (node directories and their logs): ${dir}`)
   else await rm(dir, { recursive: true, force: true })
-  if (failure !== undefined) throw failure
+  if (failure !== undefined) throw failure as Error
   return { dir, kept: options.keep === true }
 }
 
@@ -187,7 +204,9 @@ async function demo(
   })
   const metroApi = new LocalClient({ baseUrl: metroProcess!.localUrl, token: metroProcess!.adminToken! })
   const countyApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: countyProcess!.adminToken! })
-  say(`  ${metro.name} is up (pid ${metroProcess!.pid}, local API ${metroProcess!.localUrl}); ${county.name} is up (pid ${countyProcess!.pid}, local API ${countyProcess!.localUrl}).`)
+  say(
+    `  ${metro.name} is up (pid ${metroProcess!.pid}, local API ${metroProcess!.localUrl}); ${county.name} is up (pid ${countyProcess!.pid}, local API ${countyProcess!.localUrl}).`,
+  )
 
   // 3. Pairing: each pins the other's bundle, checked against the fingerprint read out of band.
   await pair(metroApi, metro, county, say)
@@ -199,7 +218,9 @@ async function demo(
   const adaApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: (await countyApi.createToken(ADA.id, 'member')).token })
   await countyApi.createUser(BOB)
   const bobApi = new LocalClient({ baseUrl: countyProcess!.localUrl, token: (await countyApi.createToken(BOB.id, 'member')).token })
-  say(`${county.name} adds its prosecutor ${ADA.name} (user ${ADA.id}, ${ADA.email}) to the group felony-unit, and ${BOB.name} (user ${BOB.id}, ${BOB.email}), who is not in it; each gets a member token.`)
+  say(
+    `${county.name} adds its prosecutor ${ADA.name} (user ${ADA.id}, ${ADA.email}) to the group felony-unit, and ${BOB.name} (user ${BOB.id}, ${BOB.email}), who is not in it; each gets a member token.`,
+  )
 
   // 4. A sharing policy, assigned to the partner.
   const review = await metroApi.createPolicy(REVIEW_POLICY)
@@ -224,12 +245,20 @@ async function demo(
   for (const plan of EVIDENCE) {
     const evidence = await metroApi.uploadEvidence(
       theCase.id,
-      { name: plan.name, category: plan.category, mediaType: plan.mediaType, folderId: folders[plan.folder].id, ...(plan.doNotDisclose ? { doNotDisclose: true } : {}) },
+      {
+        name: plan.name,
+        category: plan.category,
+        mediaType: plan.mediaType,
+        folderId: folders[plan.folder].id,
+        ...(plan.doNotDisclose ? { doNotDisclose: true } : {}),
+      },
       generatedContent(plan.size, `${theCase.id}/${plan.name}`),
     )
     uploaded.set(plan.name, evidence)
     const where = `Investigation/${folders[plan.folder].name}`
-    say(`  uploaded ${plan.name} to ${where}: ${plan.category}, ${mib(evidence.size)}, ${short(evidence.digest)}${plan.note === undefined ? '' : ` — ${plan.note}`}`)
+    say(
+      `  uploaded ${plan.name} to ${where}: ${plan.category}, ${mib(evidence.size)}, ${short(evidence.digest)}${plan.note === undefined ? '' : ` — ${plan.note}`}`,
+    )
   }
 
   // 6. Share a folder and follow the status.
@@ -244,16 +273,27 @@ async function demo(
       { kind: 'group', id: 'felony-unit' },
     ],
   })
-  say(`${metro.name} shares the folder Investigation (with its subfolders) with ${county.name}, naming the recipients ${recipientList(share.recipients)}: share ${share.id}.`)
+  say(
+    `${metro.name} shares the folder Investigation (with its subfolders) with ${county.name}, naming the recipients ${recipientList(share.recipients)}: share ${share.id}.`,
+  )
   const delivered = await followShare(metroApi, share, say, timeoutMs, elapsed)
-  if (delivered.status !== 'delivered') throw new Error(`share ${share.id} ended ${delivered.status}${delivered.statusCode === null ? '' : ` with ${delivered.statusCode}`}: ${delivered.statusDetail ?? ''}`)
+  if (delivered.status !== 'delivered')
+    throw new Error(
+      `share ${share.id} ended ${delivered.status}${delivered.statusCode === null ? '' : ` with ${delivered.statusCode}`}: ${delivered.statusDetail ?? ''}`,
+    )
 
   // 7. The receiver's external case.
   const external = await externalCaseOf(adaApi, share.id, timeoutMs)
-  say(`${county.name} sees the external case "${external.case.fields['title']}" (${external.case.fields['caseNumber']}), shared by ${external.sender.name}, status ${external.status}, for ${recipientsOf(external)}:`)
+  say(
+    `${county.name} sees the external case "${external.case.fields['title']}" (${external.case.fields['caseNumber']}), shared by ${external.sender.name}, status ${external.status}, for ${recipientsOf(external)}:`,
+  )
   for (const item of external.evidence) say(`  - ${item.name}: ${item.category}, ${mib(item.size)}, ${short(item.digest)}`)
   const shownFields = Object.keys(external.case.fields).sort().join(', ')
-  say(`  Case fields received: ${shownFields}. Left out by ${metro.name}: suspectName (not in the policy), ${EVIDENCE.filter((p) => p.note !== undefined).map((p) => `${p.name} (${p.note})`).join(', ')}.`)
+  say(
+    `  Case fields received: ${shownFields}. Left out by ${metro.name}: suspectName (not in the policy), ${EVIDENCE.filter((p) => p.note !== undefined)
+      .map((p) => `${p.name} (${p.note})`)
+      .join(', ')}.`,
+  )
   const expected = ['bodycam-unit-12.mp4', 'witness-interview.mp4', 'witness-statement.pdf']
   const received = external.evidence.map((item) => item.name).sort()
   if (received.join() !== expected.join()) throw new Error(`the external case lists ${received.join(', ')}; expected ${expected.join(', ')}`)
@@ -264,7 +304,9 @@ async function demo(
   if (bobList.some((candidate) => candidate.id === external.id)) throw new Error(`${BOB.id}, not a recipient, finds the external case in his list`)
   const hidden = await refusal(() => bobApi.getExternalCase(external.id))
   expectCode(hidden, 'CW_ERR_NOT_FOUND', `${BOB.id} reading the external case`)
-  say(`${BOB.name} (${county.name}, not a recipient) does not find it in his external cases, and asking for it by id answers ${hidden.status} ${hidden.code}; ${ADA.name} (a recipient) sees it.`)
+  say(
+    `${BOB.name} (${county.name}, not a recipient) does not find it in his external cases, and asking for it by id answers ${hidden.status} ${hidden.code}; ${ADA.name} (a recipient) sees it.`,
+  )
 
   // 7b. The notification e-mail County DA sent, as the local SMTP receiver caught it.
   if (smtp !== undefined) await showEmail(smtp, ADA.email, Math.min(EMAIL_WAIT_MS, timeoutMs), say)
@@ -274,9 +316,13 @@ async function demo(
   const download = await adaApi.downloadExternalEvidence(external.id, bodycam.id)
   const original = uploaded.get('bodycam-unit-12.mp4')!
   if (download.digest !== original.digest || download.size !== original.size) {
-    throw new Error(`downloaded ${bodycam.name} hashes to ${download.digest} (${download.size} bytes); ${metro.name} stored ${original.digest} (${original.size} bytes)`)
+    throw new Error(
+      `downloaded ${bodycam.name} hashes to ${download.digest} (${download.size} bytes); ${metro.name} stored ${original.digest} (${original.size} bytes)`,
+    )
   }
-  say(`${county.name} downloads ${bodycam.name}: ${download.size} bytes whose SHA-256 ${short(download.digest)} matches the digest ${metro.name} computed at upload.`)
+  say(
+    `${county.name} downloads ${bodycam.name}: ${download.size} bytes whose SHA-256 ${short(download.digest)} matches the digest ${metro.name} computed at upload.`,
+  )
 
   // 8a. Import: the policy permits it; the imported case keeps where it came from.
   const imported = await adaApi.importExternalCase(external.id)
@@ -289,7 +335,8 @@ async function demo(
   say(`    received on: ${when(details.receivedAt)}; imported on: ${when(details.importedAt)}`)
   say(`    access level: ${details.accessLevel}`)
   say(`    sharing policy: "${details.policy.name}" (${details.policy.id} v${details.policy.version}: ${permissionList(details.policy.permissions)})`)
-  if (details.senderOrg !== metro.org || details.inboundId !== external.id) throw new Error(`the import details name ${details.senderOrg} / ${details.inboundId}, expected ${metro.org} / ${external.id}`)
+  if (details.senderOrg !== metro.org || details.inboundId !== external.id)
+    throw new Error(`the import details name ${details.senderOrg} / ${details.inboundId}, expected ${metro.org} / ${external.id}`)
 
   // 9. Refused: sharing the do-not-disclose item explicitly.
   const secret = uploaded.get('informant-notes.pdf')!
@@ -300,7 +347,9 @@ async function demo(
   // 10. A second share under a view-only policy; the download is refused by the receiver.
   const viewOnly = await metroApi.createPolicy(VIEW_ONLY_POLICY)
   await metroApi.assignPolicy(county.org, viewOnly.id, viewOnly.version)
-  say(`${metro.name} creates a second policy "${viewOnly.policy.name}" (${describePolicy(viewOnly.policy)}), assigns it to ${county.name}, and shares ${'witness-statement.pdf'} under it.`)
+  say(
+    `${metro.name} creates a second policy "${viewOnly.policy.name}" (${describePolicy(viewOnly.policy)}), assigns it to ${county.name}, and shares ${'witness-statement.pdf'} under it.`,
+  )
   const statement = uploaded.get('witness-statement.pdf')!
   const second = await metroApi.createShare({ caseId: theCase.id, partnerOrg: county.org, scope: 'evidence', evidenceIds: [statement.id] })
   const secondDelivered = await followShare(metroApi, second, say, timeoutMs, elapsed)
@@ -308,7 +357,9 @@ async function demo(
   const secondExternal = await externalCaseOf(adaApi, second.id, timeoutMs)
   const refusedDownload = await refusal(() => adaApi.downloadExternalEvidence(secondExternal.id, secondExternal.evidence[0]!.id))
   expectCode(refusedDownload, 'CW_ERR_ACTION_NOT_ALLOWED', 'downloading from the view-only share')
-  say(`${county.name} tries to download ${secondExternal.evidence[0]!.name} from that second share: refused, ${refusedDownload.status} ${refusedDownload.code} (${refusedDownload.problem?.detail ?? ''}).`)
+  say(
+    `${county.name} tries to download ${secondExternal.evidence[0]!.name} from that second share: refused, ${refusedDownload.status} ${refusedDownload.code} (${refusedDownload.problem?.detail ?? ''}).`,
+  )
   const refusedImport = await refusal(() => adaApi.importExternalCase(secondExternal.id))
   expectCode(refusedImport, 'CW_ERR_ACTION_NOT_ALLOWED', 'importing the view-only share')
   say(`${ADA.name} tries to import that second share: refused, ${refusedImport.status} ${refusedImport.code} (${refusedImport.problem?.detail ?? ''}).`)
@@ -322,7 +373,9 @@ async function demo(
   say(`  ${access.owner === null ? `(no owner: created by the node itself)` : `${access.owner.name} (user ${access.owner.userId}) — owner`}`)
   for (const member of access.team) say(`  ${member.name} (${member.kind} ${member.id}) — case team`)
   for (const entry of access.shares) {
-    say(`  ${entry.orgName} (${entry.org}): recipients ${recipientList(entry.recipients)}; access ${entry.accessLevel}; ${entry.status}; shared on ${when(entry.sharedOn)}; expires ${when(entry.expiresAt)} — share ${entry.shareId}`)
+    say(
+      `  ${entry.orgName} (${entry.org}): recipients ${recipientList(entry.recipients)}; access ${entry.accessLevel}; ${entry.status}; shared on ${when(entry.sharedOn)}; expires ${when(entry.expiresAt)} — share ${entry.shareId}`,
+    )
   }
   if (access.shares.length !== 2) throw new Error(`the access listing shows ${access.shares.length} shares, expected 2`)
 
@@ -333,11 +386,14 @@ async function demo(
   const verified = await metroApi.verifyCaseAudit(theCase.id)
   if (!verified.ok) throw new Error(`the audit trail of case ${theCase.id} is broken at entry ${verified.seq} (${verified.reason})`)
   say(`  GET /api/v1/cases/${theCase.id}/audit/verify: ok, ${verified.entries} entries, hash chain intact.`)
-  const cli = await execFileAsync(process.execPath, [CASEWAY_BIN, 'audit', 'verify', '--dir', metro.dir], { timeout: timeoutMs }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`caseway audit verify --dir ${metro.dir} failed: ${(error.stderr ?? '').trim() || error.message}`)
-  })
+  const cli = await execFileAsync(process.execPath, [CASEWAY_BIN, 'audit', 'verify', '--dir', metro.dir], { timeout: timeoutMs }).catch(
+    (error: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`caseway audit verify --dir ${metro.dir} failed: ${(error.stderr ?? '').trim() || error.message}`)
+    },
+  )
   say(`  caseway audit verify --dir ${metro.dir} (the CLI, reading the database next to the running node):`)
-  for (const line of cli.stdout.split('\n').filter((l) => l.trim() !== '')) say(`    ${line}${line.split(' ')[1] === theCase.id ? `   (case ${fields.caseNumber})` : ''}`)
+  for (const line of cli.stdout.split('\n').filter((l) => l.trim() !== ''))
+    say(`    ${line}${line.split(' ')[1] === theCase.id ? `   (case ${fields.caseNumber})` : ''}`)
 
   say(`Stopping both nodes (SIGTERM) after ${elapsed()}…`)
 }
@@ -352,7 +408,9 @@ async function pair(api: LocalClient, self: LoopbackNode, partner: LoopbackNode,
   // The bundle travels as a file; the fingerprint is the one read out over a second channel.
   const imported = await api.importPartner(partner.bundle, partner.caFingerprint)
   if (imported.caFingerprint !== partner.caFingerprint) throw new Error(`${self.name} pinned ${imported.caFingerprint}, not ${partner.caFingerprint}`)
-  say(`${self.name} imports ${partner.name}'s partner bundle, checked against the CA fingerprint ${short(partner.caFingerprint)} read out of band: ${partner.name} is now a pinned partner.`)
+  say(
+    `${self.name} imports ${partner.name}'s partner bundle, checked against the CA fingerprint ${short(partner.caFingerprint)} read out of band: ${partner.name} is now a pinned partner.`,
+  )
 }
 
 /** Polls a share until it leaves `processing` (or `failed`, which is retried), telling each status change. */
@@ -438,11 +496,16 @@ function when(seconds: number): string {
 /** Waits (bounded) for the e-mail to `to` and prints its From, To, Subject and first lines. */
 async function showEmail(smtp: SmtpReceiver, to: string, timeoutMs: number, say: (line: string) => void): Promise<void> {
   const email = await smtp.waitFor(to, timeoutMs)
-  say(`The local SMTP receiver caught ${smtp.caught.length === 1 ? 'the' : 'a'} notification e-mail ${email.envelopeFrom === '' ? '' : `from ${email.envelopeFrom} `}to ${email.envelopeTo.join(', ')}:`)
+  say(
+    `The local SMTP receiver caught ${smtp.caught.length === 1 ? 'the' : 'a'} notification e-mail ${email.envelopeFrom === '' ? '' : `from ${email.envelopeFrom} `}to ${email.envelopeTo.join(', ')}:`,
+  )
   say(`  From: ${email.from}`)
   say(`  To: ${email.to}`)
   say(`  Subject: ${email.subject}`)
-  const lines = email.text.split('\n').filter((line) => line.trim() !== '').slice(0, 6)
+  const lines = email.text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(0, 6)
   for (const line of lines) say(`  | ${line}`)
 }
 

@@ -21,9 +21,7 @@ function sources(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2]!,
-  )
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!)
 }
 
 t.test('protocol/src imports no node, certs, cli, network or storage module', async (t) => {
@@ -104,7 +102,9 @@ t.test('cases/ never imports sending/ or receiving/', async (t) => {
 })
 
 t.test('the product never imports test support, demos, tests or the bench', async (t) => {
-  const product = [join('protocol', 'src'), join('certs', 'src'), join('node', 'src'), join('packaging', 'src'), 'client'].flatMap((dir) => sources(join(root, dir)))
+  const product = [join('protocol', 'src'), join('certs', 'src'), join('node', 'src'), join('packaging', 'src'), 'client'].flatMap((dir) =>
+    sources(join(root, dir)),
+  )
   const wrong = product.flatMap((file) =>
     localImportsOf(file)
       .filter((target) => /^(?:testkit|demo|test|bench)\/|\/test\//.test(relative(root, target)))
@@ -115,7 +115,13 @@ t.test('the product never imports test support, demos, tests or the bench', asyn
 
 t.test('no folder under node/src holds more than 15 files directly', async (t) => {
   // Past that a folder stops telling the story of what it holds; split it by domain.
-  const folders = (dir: string): string[] => [dir, ...readdirSync(dir).map((name) => join(dir, name)).filter((path) => statSync(path).isDirectory()).flatMap(folders)]
+  const folders = (dir: string): string[] => [
+    dir,
+    ...readdirSync(dir)
+      .map((name) => join(dir, name))
+      .filter((path) => statSync(path).isDirectory())
+      .flatMap(folders),
+  ]
   const crowded = folders(nodeSrc)
     .map((folder) => ({ folder: relative(root, folder), files: readdirSync(folder).filter((name) => statSync(join(folder, name)).isFile()).length }))
     .filter(({ files }) => files > 15)

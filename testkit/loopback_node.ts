@@ -29,7 +29,9 @@ export interface LoopbackNodeOptions {
     limits?: Partial<NodeConfig['limits']>
     log?: Partial<NodeConfig['log']>
     /** E.g. `{ smtp: { host, port, from } }` (see `config/schema.ts`; omitted keys take their defaults). */
-    notifications?: Omit<Partial<NodeConfig['notifications']>, 'smtp'> & { smtp?: Omit<SmtpSettings, 'secure' | 'requireTLS'> & Partial<Pick<SmtpSettings, 'secure' | 'requireTLS'>> }
+    notifications?: Omit<Partial<NodeConfig['notifications']>, 'smtp'> & {
+      smtp?: Omit<SmtpSettings, 'secure' | 'requireTLS'> & Partial<Pick<SmtpSettings, 'secure' | 'requireTLS'>>
+    }
   }
 }
 

@@ -88,7 +88,8 @@ export async function freePorts(count: number): Promise<number[]> {
 
 /** Starts a node process and resolves once it prints its `local` line (and its admin token, when asked). */
 export async function startNodeProcess(options: StartNodeProcessOptions): Promise<NodeProcess> {
-  const args = options.argv !== undefined ? [...options.argv] : [CASEWAY_BIN, 'start', '--dir', options.dir, ...(options.adminToken === true ? ['--admin-token'] : [])]
+  const args =
+    options.argv !== undefined ? [...options.argv] : [CASEWAY_BIN, 'start', '--dir', options.dir, ...(options.adminToken === true ? ['--admin-token'] : [])]
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a', 0o600)
   let child: ChildProcess
   try {
@@ -166,6 +167,9 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
 }
 
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '')
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
   return lines.at(-1) ?? ''
 }

@@ -23,7 +23,11 @@ export class WaitTimeout extends Error {
  * may describe what it saw through `seen` (shown in the timeout message). An error thrown by
  * `check` ends the wait at once.
  */
-export async function waitFor<T>(what: string, check: (seen: (state: string) => void) => Promise<T | undefined> | T | undefined, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: (seen: (state: string) => void) => Promise<T | undefined> | T | undefined,
+  options: WaitOptions = {},
+): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 60_000
   const intervalMs = options.intervalMs ?? 100
   const deadline = Date.now() + timeoutMs

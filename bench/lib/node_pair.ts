@@ -56,8 +56,20 @@ interface InitializedNode {
 async function initNode(dir: string, org: string, name: string, overrides: Record<string, unknown> = {}): Promise<InitializedNode> {
   const [federationPort, localPort] = (await freePorts(2)) as [number, number]
   const args = [
-    CASEWAY_BIN, 'init', '--org', org, '--name', name, '--dir', dir,
-    '--host', '127.0.0.1', '--federation-port', String(federationPort), '--local-port', String(localPort),
+    CASEWAY_BIN,
+    'init',
+    '--org',
+    org,
+    '--name',
+    name,
+    '--dir',
+    dir,
+    '--host',
+    '127.0.0.1',
+    '--federation-port',
+    String(federationPort),
+    '--local-port',
+    String(localPort),
   ]
   const { stdout, stderr, code } = await run(process.execPath, args)
   if (code !== 0) throw new Error(`caseway init ${org} exited ${code}: ${stderr.trim()}`)
@@ -87,7 +99,12 @@ async function startNode(init: InitializedNode, options: NodeOptions): Promise<R
     throw new Error(`pid ${pid} is not the node process: ${argv.join(' ')}`)
   }
   const bundle = JSON.parse(await readFile(join(init.dir, 'pki', 'partner-bundle.json'), 'utf8')) as PartnerBundle
-  const api = new LocalClient({ baseUrl: started.localUrl, token: init.token, rateLimitRetries: RATE_LIMIT_RETRIES, onRateLimited: () => void (rateLimitWaits += 1) })
+  const api = new LocalClient({
+    baseUrl: started.localUrl,
+    token: init.token,
+    rateLimitRetries: RATE_LIMIT_RETRIES,
+    onRateLimited: () => void (rateLimitWaits += 1),
+  })
   await api.healthz()
   return { org: init.org, dir: init.dir, api, pid, child: started.child, fingerprint: init.fingerprint, bundle, logFile }
 }
@@ -160,8 +177,7 @@ function merge(base: Record<string, unknown>, overrides: Record<string, unknown>
   const result: Record<string, unknown> = { ...base }
   for (const [key, value] of Object.entries(overrides)) {
     const current = result[key]
-    result[key] =
-      isObject(value) && isObject(current) ? merge(current, value) : value
+    result[key] = isObject(value) && isObject(current) ? merge(current, value) : value
   }
   return result
 }

@@ -27,18 +27,5 @@ export {
   type RenewResult,
 } from './renew.ts'
 export { inspectCertificate, inspectFile, inspectPath, type CertificateInfo, type InspectedFile } from './inspect.ts'
-export {
-  exportPartnerBundle,
-  readPartnerBundleFile,
-  parsePartnerBundleText,
-  MAX_BUNDLE_FILE_BYTES,
-  type ExportPartnerBundleOptions,
-} from './partner_bundle.ts'
-export {
-  assertOrgId,
-  assertEndpoint,
-  normalizeHost,
-  DEFAULT_LEAF_VALIDITY_DAYS,
-  DEFAULT_CA_VALIDITY_DAYS,
-  DEFAULT_FEDERATION_PORT,
-} from './options.ts'
+export { exportPartnerBundle, readPartnerBundleFile, parsePartnerBundleText, MAX_BUNDLE_FILE_BYTES, type ExportPartnerBundleOptions } from './partner_bundle.ts'
+export { assertOrgId, assertEndpoint, normalizeHost, DEFAULT_LEAF_VALIDITY_DAYS, DEFAULT_CA_VALIDITY_DAYS, DEFAULT_FEDERATION_PORT } from './options.ts'

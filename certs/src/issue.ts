@@ -14,7 +14,6 @@ type CryptoKey = webcrypto.CryptoKey
 type CryptoKeyPair = webcrypto.CryptoKeyPair
 import { OID, orgUri } from '#protocol'
 
-
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const
 const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const
 const DAY_MS = 86_400_000

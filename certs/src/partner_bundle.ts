@@ -56,9 +56,7 @@ async function knownEndpoint(dir: string, org: string): Promise<string> {
   const nodePath = join(dir, ORG_FILES.nodeCertificate)
   if (await exists(nodePath)) {
     const node = new x509.X509Certificate(await readFile(nodePath, 'utf8'))
-    const host = node
-      .getExtension(x509.SubjectAlternativeNameExtension)
-      ?.names.items.find((name) => name.type === 'dns' || name.type === 'ip')?.value
+    const host = node.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((name) => name.type === 'dns' || name.type === 'ip')?.value
     if (host !== undefined) return defaultEndpoint(host)
   }
   throw new TypeError(`no endpoint known for ${dir}: pass an endpoint`)

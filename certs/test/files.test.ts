@@ -51,7 +51,7 @@ t.test('readOrgDir reads the org and name from the CA and refuses keys that do n
   t.equal(orgCa.name, 'Metro, PD')
 
   copyFileSync(join(two, ORG_FILES.caKey), join(one, ORG_FILES.caKey))
-  await t.rejects(readOrgDir(one), { code: 'CW_CERTS_ORG_DIR_INVALID' }, 'another organization\'s CA key')
+  await t.rejects(readOrgDir(one), { code: 'CW_CERTS_ORG_DIR_INVALID' }, "another organization's CA key")
   writeFileSync(join(one, ORG_FILES.caKey), 'not a key\n')
   await t.rejects(readOrgDir(one), { code: 'CW_CERTS_ORG_DIR_INVALID' }, 'not a key')
   unlinkSync(join(one, ORG_FILES.caKey))

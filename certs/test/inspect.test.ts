@@ -12,7 +12,10 @@ const init = await initOrg({ org: 'metro-pd', name: 'Metro PD', hosts: ['node.me
 // spec: CW-ID-001, CW-ID-002, CW-ID-003, CW-ID-004, CW-TRUST-001
 t.test('describes the three certificates of an organization directory', async (t) => {
   const files = await inspectPath(out)
-  t.same(files.map((f) => f.path), ['ca.crt', 'node.crt', 'signing.crt'].map((f) => join(out, f)))
+  t.same(
+    files.map((f) => f.path),
+    ['ca.crt', 'node.crt', 'signing.crt'].map((f) => join(out, f)),
+  )
   const [ca, node, signing] = files.map((f) => f.certificates[0]!)
   for (const info of [ca!, node!, signing!]) {
     t.equal(info.org, 'metro-pd')
@@ -57,7 +60,10 @@ t.test('reads DER, several PEM certificates, and refuses files without one', asy
   writeFileSync(join(dir, 'ca.der'), Buffer.from(new x509.X509Certificate(pem).rawData))
   t.equal((await inspectFile(join(dir, 'ca.der'))).certificates[0]!.fingerprint, init.bundle.caFingerprint)
   writeFileSync(join(dir, 'chain.pem'), readFileSync(join(out, 'node.crt'), 'utf8') + pem)
-  t.same((await inspectFile(join(dir, 'chain.pem'))).certificates.map((c) => c.selfSigned), [false, true])
+  t.same(
+    (await inspectFile(join(dir, 'chain.pem'))).certificates.map((c) => c.selfSigned),
+    [false, true],
+  )
   await t.rejects(inspectFile(join(out, 'ca.key')), { code: 'CW_CERTS_NO_CERTIFICATE' })
   writeFileSync(join(dir, 'junk.bin'), 'junk')
   await t.rejects(inspectFile(join(dir, 'junk.bin')), { code: 'CW_CERTS_NO_CERTIFICATE' })

@@ -8,7 +8,10 @@ import { renewNodeCertificate, renewSigningCertificate, RENEWAL_WINDOW_DAYS } fr
 const DAY = 86_400_000
 const read = (dir: string, file: string) => new x509.X509Certificate(readFileSync(join(dir, file), 'utf8'))
 const hostsOf = (cert: x509.X509Certificate) =>
-  cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.items.filter((n) => n.type !== 'url').map((n) => n.value)
+  cert
+    .getExtension(x509.SubjectAlternativeNameExtension)!
+    .names.items.filter((n) => n.type !== 'url')
+    .map((n) => n.value)
 
 async function orgDir(t: Test, validityDays = 397): Promise<string> {
   const out = join(t.testdir(), 'org')

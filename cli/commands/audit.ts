@@ -41,7 +41,7 @@ export function register(program: Command): void {
 
   audit
     .command('verify')
-    .description('verify the hash chain of every case\'s audit trail (or one); exit status 1 names the first bad entry')
+    .description("verify the hash chain of every case's audit trail (or one); exit status 1 names the first bad entry")
     .option('--dir <dir>', 'node directory', './data')
     .option('--case <id>', 'only this case (a local case id, an external case id, or _federation)')
     .action(async (options: VerifyOptions) => {

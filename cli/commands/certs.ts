@@ -14,9 +14,7 @@ import { UsageError } from '../errors.ts'
 import { fields, print } from '../output.ts'
 
 export function register(program: Command): void {
-  const certs = program
-    .command('certs')
-    .description('create, renew and inspect the organization\'s certificates')
+  const certs = program.command('certs').description("create, renew and inspect the organization's certificates")
 
   certs
     .command('init-org')
@@ -29,43 +27,45 @@ export function register(program: Command): void {
     .option('--ca-validity-days <days>', 'validity of the CA certificate', parseDays, DEFAULT_CA_VALIDITY_DAYS)
     .requiredOption('--out <dir>', 'directory to write (created with mode 0700)')
     .option('--force', 'replace existing keys and certificates')
-    .action(async (options: {
-      org: string
-      name: string
-      host?: string[]
-      endpoint?: string
-      validityDays: number
-      caValidityDays: number
-      out: string
-      force?: boolean
-    }) => {
-      if (options.host === undefined) throw new UsageError("required option '--host <host>' not specified")
-      const { initOrg } = await import('#certs')
-      const result = await initOrg({
-        org: options.org,
-        name: options.name,
-        hosts: options.host,
-        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-        validityDays: options.validityDays,
-        caValidityDays: options.caValidityDays,
-        out: options.out,
-        force: options.force === true,
-      })
-      print(
-        fields([
-          ['org', result.bundle.org],
-          ['name', result.bundle.name],
-          ['directory', result.dir],
-          ['wrote', result.files.map((file) => relative(result.dir, file)).join(' ')],
-          ['endpoint', result.bundle.endpoint],
-          ['fingerprint', result.bundle.caFingerprint],
-        ]),
-      )
-    })
+    .action(
+      async (options: {
+        org: string
+        name: string
+        host?: string[]
+        endpoint?: string
+        validityDays: number
+        caValidityDays: number
+        out: string
+        force?: boolean
+      }) => {
+        if (options.host === undefined) throw new UsageError("required option '--host <host>' not specified")
+        const { initOrg } = await import('#certs')
+        const result = await initOrg({
+          org: options.org,
+          name: options.name,
+          hosts: options.host,
+          ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+          validityDays: options.validityDays,
+          caValidityDays: options.caValidityDays,
+          out: options.out,
+          force: options.force === true,
+        })
+        print(
+          fields([
+            ['org', result.bundle.org],
+            ['name', result.bundle.name],
+            ['directory', result.dir],
+            ['wrote', result.files.map((file) => relative(result.dir, file)).join(' ')],
+            ['endpoint', result.bundle.endpoint],
+            ['fingerprint', result.bundle.caFingerprint],
+          ]),
+        )
+      },
+    )
 
   certs
     .command('issue-node')
-    .description('issue a new node TLS certificate and key from the directory\'s CA')
+    .description("issue a new node TLS certificate and key from the directory's CA")
     .requiredOption('--dir <orgdir>', 'organization directory (ca.crt, ca.key)')
     .option('--host <host>', 'DNS name or IP address; repeat for several (default: those of the current node.crt)', collectHost)
     .option('--validity-days <days>', 'validity of the new certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
@@ -83,7 +83,7 @@ export function register(program: Command): void {
 
   certs
     .command('issue-signing')
-    .description('issue a new signing certificate and key from the directory\'s CA')
+    .description("issue a new signing certificate and key from the directory's CA")
     .requiredOption('--dir <orgdir>', 'organization directory (ca.crt, ca.key)')
     .option('--validity-days <days>', 'validity of the new certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
     .option('--force', 'replace a certificate that is valid for more than 30 more days')
@@ -139,10 +139,7 @@ function describe(path: string, index: number, count: number, info: CertificateI
     ['fingerprint', info.fingerprint],
     ['key', info.keyAlgorithm],
     ['key usage', info.keyUsage === null ? '(absent)' : flagged(info.keyUsage.usages, info.keyUsage.critical)],
-    [
-      'extended key usage',
-      info.extendedKeyUsage === null ? '(absent)' : flagged(info.extendedKeyUsage.usages, info.extendedKeyUsage.critical),
-    ],
+    ['extended key usage', info.extendedKeyUsage === null ? '(absent)' : flagged(info.extendedKeyUsage.usages, info.extendedKeyUsage.critical)],
     [
       'basic constraints',
       info.basicConstraints === null

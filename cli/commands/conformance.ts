@@ -74,15 +74,33 @@ export function register(program: Command): void {
       }
       const { main, aux } = harness
       if (options.json === true) {
-        const entry = (party: typeof main) => ({ org: party.org, name: party.name, bundle: resolve(join(party.dir, 'partner-bundle.json')), fingerprint: party.bundle.caFingerprint })
-        print(`${JSON.stringify({
-          dir: harness.dir,
-          endpoint: harness.file.endpoint,
-          partner: entry(main),
-          trustOnly: aux.map(entry),
-          targetBundle: options.targetBundle === undefined ? null : join(harness.dir, TARGET_BUNDLE_FILE),
-          run: ['caseway', 'conformance', 'run', '--org-dir', harness.dir, ...(options.targetBundle === undefined ? ['--target-bundle', '<the target\'s partner-bundle.json>'] : [])],
-        }, null, 2)}\n`)
+        const entry = (party: typeof main) => ({
+          org: party.org,
+          name: party.name,
+          bundle: resolve(join(party.dir, 'partner-bundle.json')),
+          fingerprint: party.bundle.caFingerprint,
+        })
+        print(
+          `${JSON.stringify(
+            {
+              dir: harness.dir,
+              endpoint: harness.file.endpoint,
+              partner: entry(main),
+              trustOnly: aux.map(entry),
+              targetBundle: options.targetBundle === undefined ? null : join(harness.dir, TARGET_BUNDLE_FILE),
+              run: [
+                'caseway',
+                'conformance',
+                'run',
+                '--org-dir',
+                harness.dir,
+                ...(options.targetBundle === undefined ? ['--target-bundle', "<the target's partner-bundle.json>"] : []),
+              ],
+            },
+            null,
+            2,
+          )}\n`,
+        )
         return
       }
       print(`harness ${main.org} in ${printable(harness.dir)}, listening at ${harness.file.endpoint}\n\n`)
@@ -90,7 +108,9 @@ export function register(program: Command): void {
       print(`   ${join(main.dir, 'partner-bundle.json')}\n   fingerprint ${main.bundle.caFingerprint}\n\n`)
       print(`2. Import trust-only (anchors for onward chains, never for TLS, SPEC.md CW-PROV-008):\n`)
       for (const party of aux) print(`   ${join(party.dir, 'partner-bundle.json')}\n   fingerprint ${party.bundle.caFingerprint}\n`)
-      print(`\n3. Run: caseway conformance run --org-dir ${printable(options.dir)} --target https://<host>:<port>${options.targetBundle === undefined ? ' --target-bundle <its partner-bundle.json>' : ''}\n`)
+      print(
+        `\n3. Run: caseway conformance run --org-dir ${printable(options.dir)} --target https://<host>:<port>${options.targetBundle === undefined ? ' --target-bundle <its partner-bundle.json>' : ''}\n`,
+      )
       print(`\n${JSON.stringify(main.bundle, null, 2)}\n`)
     })
 

@@ -29,10 +29,17 @@ const parseSeconds = argument((value) => {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run two organizations (Metro PD, County DA) on loopback and share a case between them (recipients, notification e-mail, import, access listing, audit trail), telling what happens')
+    .description(
+      'run two organizations (Metro PD, County DA) on loopback and share a case between them (recipients, notification e-mail, import, access listing, audit trail), telling what happens',
+    )
     .option('--keep', 'keep the temporary directory (node directories, keys, logs) and print its path')
     .option('--timeout <seconds>', 'longest wait for any one step', parseSeconds, 60)
-    .option('--orgs <n>', '2 (default), or 3: Metro PD → County DA → State Lab, with updates, onward sharing, the refused onward shares and revocation', parseOrgs, 2)
+    .option(
+      '--orgs <n>',
+      '2 (default), or 3: Metro PD → County DA → State Lab, with updates, onward sharing, the refused onward shares and revocation',
+      parseOrgs,
+      2,
+    )
     .action(async (options: DemoOptions) => {
       if (options.orgs === 3) {
         const { runThreeOrgsDemo } = await import('../../demo/three_orgs.ts')

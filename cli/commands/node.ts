@@ -31,7 +31,7 @@ export function register(program: Command): void {
   program
     .command('init')
     .description('create a node: PKI, configuration (caseway.json), data directories and an admin token')
-    .requiredOption('--org <id>', 'this organization\'s id (lower-case letters, digits, hyphens)')
+    .requiredOption('--org <id>', "this organization's id (lower-case letters, digits, hyphens)")
     .requiredOption('--name <name>', 'display name')
     .option('--dir <dir>', 'node directory', './data')
     .option('--host <dns-name>', 'host name partners reach the federation listener on', 'localhost')
@@ -72,7 +72,10 @@ export function register(program: Command): void {
       const { stopOnSignal } = await import('../../node/src/stop_on_signal.ts')
       const { access } = await import('node:fs/promises')
       const { join } = await import('node:path')
-      const exists = await access(join(options.dir, CONFIG_FILE)).then(() => true, () => false)
+      const exists = await access(join(options.dir, CONFIG_FILE)).then(
+        () => true,
+        () => false,
+      )
       if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host })
       const config = await loadConfig(options.dir)
       const node = await createNode(config)

@@ -20,7 +20,7 @@ export function register(program: Command): void {
 
   partner
     .command('export')
-    .description('print this organization\'s partner bundle (JSON) and its CA fingerprint (on stderr)')
+    .description("print this organization's partner bundle (JSON) and its CA fingerprint (on stderr)")
     .argument('<orgdir>', 'organization directory (only ca.crt is read)')
     .option('--endpoint <url>', 'federation endpoint (default: the one in partner-bundle.json, else https://<node host>:8443)', parseEndpoint)
     .option('--out <file>', 'write the bundle to this file instead of stdout')
@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .command('check')
     .description('check a partner bundle against the CA fingerprint exchanged out of band')
     .argument('<bundle>', 'bundle file (JSON), or - for stdin')
-    .requiredOption('--fingerprint <sha256>', 'CA fingerprint: sha256:<hex>, hex, or OpenSSL\'s AB:CD:… form', parseFingerprint)
+    .requiredOption('--fingerprint <sha256>', "CA fingerprint: sha256:<hex>, hex, or OpenSSL's AB:CD:… form", parseFingerprint)
     .action(async (path: string, options: { fingerprint: string }) => {
       const { parsePartnerBundleText, readPartnerBundleFile } = await import('#certs')
       const { checkPartnerBundle } = await import('#protocol')

@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .command('create')
     .description('create a bearer token for a user and print it once (the user is created if missing)')
     .requiredOption('--user <id>', 'the user the token belongs to')
-    .requiredOption('--role <role>', 'admin or member (at most the user\'s role)', parseRole)
+    .requiredOption('--role <role>', "admin or member (at most the user's role)", parseRole)
     .option('--dir <dir>', 'node directory', './data')
     .action(async (options: CreateOptions) => {
       const { loadConfig, nodePath } = await import('../../node/src/config/load.ts')
@@ -40,7 +40,10 @@ export function register(program: Command): void {
       const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))
       try {
         const existed = (await store.getUser(options.user)) !== undefined
-        const created = await createToken({ store, clock: { now: () => new Date() }, log: pino({ level: 'silent' }) }, { userId: options.user, role: options.role })
+        const created = await createToken(
+          { store, clock: { now: () => new Date() }, log: pino({ level: 'silent' }) },
+          { userId: options.user, role: options.role },
+        )
         if (!existed) printError(`created user ${printable(created.userId)} (${created.role})\n`)
         printError(`token ${created.id} for ${printable(created.userId)} (${created.role}); the secret is shown once:\n`)
         print(`${created.token}\n`)

@@ -61,14 +61,14 @@ export function expectProblem(answer: Exchange | TransportFailure, code: Problem
   check(type.startsWith('application/problem+json'), `${expected} as application/problem+json`, observed, answer.request)
   const body = jsonOf(answer) as Partial<ProblemDocument> & Record<string, unknown>
   check(typeof body === 'object' && body !== null, `${expected} (a problem document)`, observed, answer.request)
+  check(typeof body.code === 'string' && (codes as readonly string[]).includes(body.code), expected, observed, answer.request)
+  const actual = body.code as ProblemCode
   check(
-    typeof body.code === 'string' && (codes as readonly string[]).includes(body.code),
-    expected,
+    answer.status === PROBLEMS[actual].status && body.status === answer.status,
+    `${expected} (status ${PROBLEMS[actual].status} in the answer and the document)`,
     observed,
     answer.request,
   )
-  const actual = body.code as ProblemCode
-  check(answer.status === PROBLEMS[actual].status && body.status === answer.status, `${expected} (status ${PROBLEMS[actual].status} in the answer and the document)`, observed, answer.request)
   check(body.type === problemType(actual), `type ${problemType(actual)}`, observed, answer.request)
   for (const member of ['title', 'detail'] as const) {
     check(typeof body[member] === 'string', `a problem document with "${member}"`, observed, answer.request)

@@ -16,7 +16,6 @@ import { JOSE_MEDIA_TYPE, verifyChain, x5cOfPeerCertificate } from '#protocol'
 import { describeBody, type Exchange, type RequestRecord, type TransportFailure } from './exchange.ts'
 import type { Target } from './target.ts'
 
-
 export interface ClientIdentity {
   /** Shown in reports. */
   name: string
@@ -118,7 +117,12 @@ export class TargetClient {
     const url = `${this.target.url}${path}`
     const record: RequestRecord = { method, url, as: this.identity.name }
     if (options.note !== undefined) record.note = options.note
-    const described = typeof options.body === 'string' || Buffer.isBuffer(options.body) ? describeBody(options.body, options.contentType) : options.body === undefined ? undefined : `${options.contentType ?? 'no content type'}, streamed`
+    const described =
+      typeof options.body === 'string' || Buffer.isBuffer(options.body)
+        ? describeBody(options.body, options.contentType)
+        : options.body === undefined
+          ? undefined
+          : `${options.contentType ?? 'no content type'}, streamed`
     if (described !== undefined) record.body = described
     const timeout = options.timeoutMs ?? 30_000
     try {
@@ -126,7 +130,9 @@ export class TargetClient {
         dispatcher: this.#agent,
         method,
         headers: { ...(options.contentType === undefined ? {} : { 'content-type': options.contentType }), ...options.headers },
-        ...(options.body === undefined ? {} : { body: typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : Readable.from(options.body()) }),
+        ...(options.body === undefined
+          ? {}
+          : { body: typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : Readable.from(options.body()) }),
         headersTimeout: timeout,
         bodyTimeout: timeout,
       })
@@ -136,7 +142,8 @@ export class TargetClient {
       return { request: record, status: answer.statusCode, headers, body, text: body.toString('utf8') }
     } catch (error) {
       const failure = error as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } }
-      const code = String(failure.cause?.code ?? failure.code ?? 'ERROR')
+      const found = failure.cause?.code ?? failure.code
+      const code = typeof found === 'string' ? found : 'ERROR'
       return { request: record, code, message: String(failure.cause?.message ?? failure.message ?? error) }
     }
   }

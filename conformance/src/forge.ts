@@ -18,13 +18,25 @@ type AnyKey = KeyObject | webcrypto.CryptoKey
 const keyObject = (key: AnyKey): KeyObject => (key instanceof KeyObject ? key : KeyObject.from(key))
 
 /** ES256 (ECDSA P-256, SHA-256, r‖s as JWS requires). */
-export const es256 = (key: AnyKey): SignInput => (input) => nodeSign('sha256', input, { key: keyObject(key), dsaEncoding: 'ieee-p1363' })
+export const es256 =
+  (key: AnyKey): SignInput =>
+  (input) =>
+    nodeSign('sha256', input, { key: keyObject(key), dsaEncoding: 'ieee-p1363' })
 /** EdDSA (Ed25519). */
-export const eddsa = (key: AnyKey): SignInput => (input) => nodeSign(null, input, keyObject(key))
+export const eddsa =
+  (key: AnyKey): SignInput =>
+  (input) =>
+    nodeSign(null, input, keyObject(key))
 /** RS256 (RSASSA-PKCS1-v1_5, SHA-256). */
-export const rs256 = (key: AnyKey): SignInput => (input) => nodeSign('sha256', input, keyObject(key))
+export const rs256 =
+  (key: AnyKey): SignInput =>
+  (input) =>
+    nodeSign('sha256', input, keyObject(key))
 /** HS256 keyed with `secret` (e.g. the signer's public key: algorithm confusion). */
-export const hs256 = (secret: Uint8Array): SignInput => (input) => createHmac('sha256', secret).update(input).digest()
+export const hs256 =
+  (secret: Uint8Array): SignInput =>
+  (input) =>
+    createHmac('sha256', secret).update(input).digest()
 
 /** Base64 (not base64url) DER of certificates, as `x5c` holds them. */
 export function x5cOf(...certificates: (KeyedCertificate | string)[]): string[] {

@@ -14,15 +14,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import {
-  ensureOrgDir,
-  initOrg,
-  ORG_FILES,
-  privateKeyFromPem,
-  readOrgDir,
-  writeFileAtomic,
-  type KeyedCertificate,
-} from '#certs'
+import { ensureOrgDir, initOrg, ORG_FILES, privateKeyFromPem, readOrgDir, writeFileAtomic, type KeyedCertificate } from '#certs'
 import { checkPartnerBundle, type PartnerBundle, type Signer, type TrustAnchor } from '#protocol'
 import { x509 } from '#protocol/x509'
 

@@ -44,7 +44,13 @@ export async function wrongIdentities(harness: Harness, targetOrg: string, hosts
   const now = Date.now()
   const rogueCa = await createOrgCa({ org: main.org, name: main.name })
   const rogue = await issueNodeCertificate(rogueCa, { org: main.org, name: main.name, hosts })
-  const expired = await issueNodeCertificate(main.ca, { org: main.org, name: main.name, hosts, notBefore: new Date(now - 30 * DAY_MS), notAfter: new Date(now - DAY_MS) })
+  const expired = await issueNodeCertificate(main.ca, {
+    org: main.org,
+    name: main.name,
+    hosts,
+    notBefore: new Date(now - 30 * DAY_MS),
+    notAfter: new Date(now - DAY_MS),
+  })
   const otherOrg = await issueCertificate(main.ca, {
     subject: `CN=${hosts[0]}, O=${main.name}`,
     uris: [orgUri(targetOrg)],
@@ -59,7 +65,11 @@ export async function wrongIdentities(harness: Harness, targetOrg: string, hosts
     expired: await identity(`${main.org}, expired certificate`, expired),
     otherOrg: await identity(`harness CA certificate naming ${targetOrg}`, otherOrg),
     trustOnly: await identity(`${aux.org} (pinned trust-only)`, trustOnly),
-    signingAsTls: { name: `${main.org} signing certificate as TLS client`, cert: main.signing.certificate.toString('pem'), key: await privateKeyToPem(main.signing.privateKey) },
+    signingAsTls: {
+      name: `${main.org} signing certificate as TLS client`,
+      cert: main.signing.certificate.toString('pem'),
+      key: await privateKeyToPem(main.signing.privateKey),
+    },
     tls12: { name: `${main.org}, TLS 1.2 only`, cert: main.tls.cert, key: main.tls.key, maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' },
   }
 }

@@ -30,8 +30,13 @@ export function listTests(only?: readonly string[], tests: readonly ConformanceT
 /** One line per test: id, `[control]` when it needs the control endpoints, requirement IDs, title. */
 export function listText(listed: readonly ListedTest[]): string {
   const width = Math.max(...listed.map((test) => test.id.length))
-  const lines = listed.map((test) => `${test.id.padEnd(width)}  ${test.needsControl ? 'control' : '       '}  ${test.spec.join(',')}\n${' '.repeat(width + 11)}${test.title}`)
-  const groups = SUITE_GROUPS.map((group) => [group, listed.filter((test) => test.group === group).length] as const).filter(([, count]) => count > 0).map(([group, count]) => `${group} ${count}`).join(', ')
+  const lines = listed.map(
+    (test) => `${test.id.padEnd(width)}  ${test.needsControl ? 'control' : '       '}  ${test.spec.join(',')}\n${' '.repeat(width + 11)}${test.title}`,
+  )
+  const groups = SUITE_GROUPS.map((group) => [group, listed.filter((test) => test.group === group).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([group, count]) => `${group} ${count}`)
+    .join(', ')
   const control = listed.filter((test) => test.needsControl).length
   lines.push('', `${listed.length} tests (${groups}); ${control} need --control`)
   return lines.join('\n')

@@ -121,7 +121,9 @@ export class HarnessListener {
     })
     const listener = new HarnessListener(harness, target, server, `https://${host.includes(':') ? `[${host}]` : host}:${port}`)
     server.on('request', (request, response) => void listener.#handle(request, response))
-    server.on('tlsClientError', (error: Error & { code?: string }) => listener.#record({ kind: 'tls-error', at: Date.now(), code: error.code ?? 'TLS', message: error.message }))
+    server.on('tlsClientError', (error: Error & { code?: string }) =>
+      listener.#record({ kind: 'tls-error', at: Date.now(), code: error.code ?? 'TLS', message: error.message }),
+    )
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => resolve())
@@ -207,7 +209,8 @@ export class HarnessListener {
 
     const chunk = /^\/federation\/v1\/shares\/([^/]+)\/chunks\/([^/]+)$/.exec(path)
     if (method === 'GET' && chunk !== null) return this.#chunk(request, response, decodeURIComponent(chunk[1]!), decodeURIComponent(chunk[2]!))
-    if (method === 'GET' && path === FEDERATION_PATHS.healthz) return this.#json(response, 200, { status: 'ok', org: this.#harness.main.org } satisfies HealthAnswer, method, path)
+    if (method === 'GET' && path === FEDERATION_PATHS.healthz)
+      return this.#json(response, 200, { status: 'ok', org: this.#harness.main.org } satisfies HealthAnswer, method, path)
     if (method === 'POST' && path === FEDERATION_PATHS.offers) return this.#offer(request, response)
     if (method === 'POST' && path === FEDERATION_PATHS.receipts) return this.#receipt(request, response)
     if (method === 'POST' && path === FEDERATION_PATHS.revocations) return this.#revocation(request, response)
@@ -258,35 +261,64 @@ export class HarnessListener {
   }
 
   #offer(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    return this.#signedObject(request, response, 'offer', OFFER_LIMIT, this.answerOffer, async (jws) => {
-      const { manifest, digest } = await verifyManifest(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
-      return { iss: manifest.iss, fields: { manifest, digest } }
-    }, ({ manifest }) => {
-      const needed = [...new Set(manifest!.evidence.flatMap((item) => item.chunks))]
-      const answer: OfferAnswer = { share: manifest!.share.id, revision: manifest!.share.revision, status: needed.length === 0 ? 'complete' : 'receiving', needed }
-      return { status: 202, body: answer }
-    })
+    return this.#signedObject(
+      request,
+      response,
+      'offer',
+      OFFER_LIMIT,
+      this.answerOffer,
+      async (jws) => {
+        const { manifest, digest } = await verifyManifest(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+        return { iss: manifest.iss, fields: { manifest, digest } }
+      },
+      ({ manifest }) => {
+        const needed = [...new Set(manifest!.evidence.flatMap((item) => item.chunks))]
+        const answer: OfferAnswer = {
+          share: manifest!.share.id,
+          revision: manifest!.share.revision,
+          status: needed.length === 0 ? 'complete' : 'receiving',
+          needed,
+        }
+        return { status: 202, body: answer }
+      },
+    )
   }
 
   #receipt(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    return this.#signedObject(request, response, 'receipt', BODY_LIMIT, this.answerReceipt, async (jws) => {
-      const { receipt, digest } = await verifyReceipt(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
-      return { iss: receipt.iss, fields: { receipt, digest } }
-    }, ({ receipt }) => {
-      const answer: ReceiptAnswer = { share: receipt!.share, revision: receipt!.revision, status: receipt!.status }
-      return { status: 200, body: answer }
-    })
+    return this.#signedObject(
+      request,
+      response,
+      'receipt',
+      BODY_LIMIT,
+      this.answerReceipt,
+      async (jws) => {
+        const { receipt, digest } = await verifyReceipt(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+        return { iss: receipt.iss, fields: { receipt, digest } }
+      },
+      ({ receipt }) => {
+        const answer: ReceiptAnswer = { share: receipt!.share, revision: receipt!.revision, status: receipt!.status }
+        return { status: 200, body: answer }
+      },
+    )
   }
 
   #revocation(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    return this.#signedObject(request, response, 'revocation', BODY_LIMIT, this.answerRevocation, async (jws) => {
-      const { revocation } = await verifyRevocation(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
-      return { iss: revocation.iss, fields: { revocation } }
-    }, ({ revocation }) => {
-      this.revokedByTarget.add(revocation!.share)
-      const answer: RevocationAnswer = { share: revocation!.share, status: 'revoked' }
-      return { status: 200, body: answer }
-    })
+    return this.#signedObject(
+      request,
+      response,
+      'revocation',
+      BODY_LIMIT,
+      this.answerRevocation,
+      async (jws) => {
+        const { revocation } = await verifyRevocation(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+        return { iss: revocation.iss, fields: { revocation } }
+      },
+      ({ revocation }) => {
+        this.revokedByTarget.add(revocation!.share)
+        const answer: RevocationAnswer = { share: revocation!.share, status: 'revoked' }
+        return { status: 200, body: answer }
+      },
+    )
   }
 
   /**

@@ -57,7 +57,8 @@ function harnessIdentity(ctx: TestContext): ClientIdentity {
 async function sendOnce(ctx: TestContext, options: OversizedOptions, request: RequestRecord): Promise<OversizedResult> {
   const { path, size, mode } = options
   const connection = await RawConnection.open(ctx.target, harnessIdentity(ctx))
-  const headers: Record<string, string | number> = mode === 'declared' ? { 'Content-Type': JOSE_MEDIA_TYPE, 'Content-Length': size } : { 'Content-Type': JOSE_MEDIA_TYPE, 'Transfer-Encoding': 'chunked' }
+  const headers: Record<string, string | number> =
+    mode === 'declared' ? { 'Content-Type': JOSE_MEDIA_TYPE, 'Content-Length': size } : { 'Content-Type': JOSE_MEDIA_TYPE, 'Transfer-Encoding': 'chunked' }
   let sent = 0
   try {
     await connection.write(requestHead(ctx.target, 'POST', path, headers))

@@ -29,12 +29,10 @@ import { unverifiedPayload } from './raw_jws.ts'
 import type { HarnessShare } from './shares.ts'
 import type { TestContext } from './suite.ts'
 
-
 /** How long the harness watches for something the target must NOT do (a pull, a receipt). */
 export function quietMs(ctx: TestContext): number {
   return Math.min(3_000, ctx.settings.waitMs)
 }
-
 
 /** Every distinct chunk digest of a manifest, in manifest order. */
 export function chunksOf(manifest: CaseManifest): string[] {
@@ -107,10 +105,20 @@ export async function offerAccepted(
 ): Promise<OfferedRevision> {
   const payload = manifest ?? (await share.manifest())
   const jws = await share.sign(payload)
-  const exchange = expectStatus(await ctx.offer(jws, options.note ?? `valid manifest, revision ${payload.share.revision}`), [202], '(offer accepted, CW-FED-003)')
+  const exchange = expectStatus(
+    await ctx.offer(jws, options.note ?? `valid manifest, revision ${payload.share.revision}`),
+    [202],
+    '(offer accepted, CW-FED-003)',
+  )
   const answer = expectOfferAnswer(exchange, payload)
   const held = options.held ?? new Set<string>()
-  expectNeededWithin(exchange, answer, payload, mayBeHeld(share, held), held.size === 0 ? 'every chunk digest of the revision' : 'the chunk digests the target does not hold yet')
+  expectNeededWithin(
+    exchange,
+    answer,
+    payload,
+    mayBeHeld(share, held),
+    held.size === 0 ? 'every chunk digest of the revision' : 'the chunk digests the target does not hold yet',
+  )
   share.offered(payload)
   return { manifest: payload, digest: digestJson(payload), jws, exchange, answer }
 }
@@ -133,7 +141,11 @@ export function receiptFor(ctx: TestContext, shareId: string, revision: number, 
  * with type receipt), issued by the target to the harness, for this share, revision and
  * manifest digest, with `status` and `problem` present exactly when rejected.
  */
-export async function expectReceipt(ctx: TestContext, offered: Pick<OfferedRevision, 'manifest' | 'digest'>, status: DeliveryReceipt['status']): Promise<{ event: EventOf<'receipt'>; receipt: DeliveryReceipt }> {
+export async function expectReceipt(
+  ctx: TestContext,
+  offered: Pick<OfferedRevision, 'manifest' | 'digest'>,
+  status: DeliveryReceipt['status'],
+): Promise<{ event: EventOf<'receipt'>; receipt: DeliveryReceipt }> {
   const { manifest, digest } = offered
   const event = await receiptFor(ctx, manifest.share.id, manifest.share.revision)
   const receipt = event.receipt
@@ -146,13 +158,21 @@ export async function expectReceipt(ctx: TestContext, offered: Pick<OfferedRevis
   // The share's expiry is its last grant's exp; the harness's manifests expire with it.
   check(receipt.exp <= manifest.exp, `receipt "exp" no later than the share's expiry ${manifest.exp} (CW-SIG-014)`, show)
   if (status === 'delivered') check(receipt.problem === undefined, 'no "problem" in a delivered receipt (CW-REC-001)', show)
-  else check(typeof receipt.problem?.code === 'string' && /^CW_ERR_[A-Z0-9_]+$/.test(receipt.problem.code), 'a "problem" naming a problem code in a rejected receipt (CW-REC-001, CW-FED-008)', show)
+  else
+    check(
+      typeof receipt.problem?.code === 'string' && /^CW_ERR_[A-Z0-9_]+$/.test(receipt.problem.code),
+      'a "problem" naming a problem code in a rejected receipt (CW-REC-001, CW-FED-008)',
+      show,
+    )
   return { event, receipt }
 }
 
 /** Successful pulls of this share so far (200 or 206 with the right bytes). */
 export function goodPulls(ctx: TestContext, shareId: string, before = Infinity): EventOf<'pull'>[] {
-  return ctx.listener.seen('pull', (event) => event.shareId === shareId && (event.status === 200 || event.status === 206) && !event.corrupted && event.at <= before)
+  return ctx.listener.seen(
+    'pull',
+    (event) => event.shareId === shareId && (event.status === 200 || event.status === 206) && !event.corrupted && event.at <= before,
+  )
 }
 
 /**
@@ -196,11 +216,20 @@ export function expectOnlyListedPulls(ctx: TestContext, share: HarnessShare, man
   const foreign = ctx.listener.seen('pull', (event) => event.shareId === share.id && !listed.has(event.digest))
   check(foreign.length === 0, 'pulls of chunks the manifest lists only', `pulled ${foreign.map((event) => event.digest).join(', ')} under share ${share.id}`)
   const elsewhere = ctx.listener.seen('pull', (event) => event.shareId !== share.id && listed.has(event.digest))
-  check(elsewhere.length === 0, `chunks of share ${share.id} pulled through that share's URL only`, `pulled through ${[...new Set(elsewhere.map((event) => event.shareId))].join(', ')}`)
+  check(
+    elsewhere.length === 0,
+    `chunks of share ${share.id} pulled through that share's URL only`,
+    `pulled through ${[...new Set(elsewhere.map((event) => event.shareId))].join(', ')}`,
+  )
 }
 
 /** Offers `manifest` and waits for its delivered receipt; returns what was offered and the receipt. */
-export async function deliver(ctx: TestContext, share: HarnessShare, manifest?: CaseManifest, held?: ReadonlySet<string>): Promise<OfferedRevision & { receipt: DeliveryReceipt; receiptAt: number }> {
+export async function deliver(
+  ctx: TestContext,
+  share: HarnessShare,
+  manifest?: CaseManifest,
+  held?: ReadonlySet<string>,
+): Promise<OfferedRevision & { receipt: DeliveryReceipt; receiptAt: number }> {
   const offered = await offerAccepted(ctx, share, manifest, held === undefined ? {} : { held })
   const { event, receipt } = await expectReceipt(ctx, offered, 'delivered')
   return { ...offered, receipt, receiptAt: event.at }
@@ -222,7 +251,10 @@ export async function expectRefusedWithoutTrace(
   const problem = expectProblem(await ctx.offer(broken.jws, broken.note), code)
   const pulled = goodPulls(ctx, share.id).filter((event) => chunksOf(valid).includes(event.digest) && !(held?.has(event.digest) ?? false))
   check(pulled.length === 0, 'no chunk of a refused manifest pulled (nothing stored, CW-FED-001)', `${pulled.length} pulls of its chunks`)
-  const accepted = await offerAccepted(ctx, share, valid, { ...(held === undefined ? {} : { held }), note: 'the valid manifest with the same share id and jti after the refusal (no trace, CW-FED-001, CW-FED-004)' })
+  const accepted = await offerAccepted(ctx, share, valid, {
+    ...(held === undefined ? {} : { held }),
+    note: 'the valid manifest with the same share id and jti after the refusal (no trace, CW-FED-001, CW-FED-004)',
+  })
   return { problem, accepted }
 }
 
@@ -249,7 +281,12 @@ export function postRevocation(ctx: TestContext, jws: string, note: string): Ret
 }
 
 /** Signs and sends `revocation` as the harness (or `signer`); expects `200 {share, status: revoked}` (CW-REV-004). */
-export async function revokeAccepted(ctx: TestContext, revocation: Revocation, note: string, signer: Signer = ctx.harness.main.signer): Promise<RevocationAnswer> {
+export async function revokeAccepted(
+  ctx: TestContext,
+  revocation: Revocation,
+  note: string,
+  signer: Signer = ctx.harness.main.signer,
+): Promise<RevocationAnswer> {
   const jws = await signRevocation(revocation, signer)
   return expectRevoked(await postRevocation(ctx, jws, note), revocation.share)
 }

@@ -39,7 +39,12 @@ export interface ConformanceRunOptions {
 export async function runConformance(options: ConformanceRunOptions): Promise<RunReport> {
   const harness = await loadHarness(options.orgDir)
   const bundleFile = options.targetBundle ?? join(harness.dir, TARGET_BUNDLE_FILE)
-  if (!(await access(bundleFile).then(() => true, () => false))) {
+  if (
+    !(await access(bundleFile).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new TypeError(`no target bundle at ${bundleFile}: pass --target-bundle <the target's partner-bundle.json> (or give it to conformance init)`)
   }
   const target = await loadTarget(bundleFile, options.target)

@@ -116,7 +116,10 @@ export async function runTests(options: RunOptions): Promise<RunReport> {
   }
   const count = (outcome: Outcome) => results.filter((result) => result.outcome === outcome).length
   const finished = Date.now()
-  const listen = options.listen ?? { host: new URL(harness.file.endpoint).hostname.replace(/^\[|\]$/g, ''), port: Number(new URL(harness.file.endpoint).port || 443) }
+  const listen = options.listen ?? {
+    host: new URL(harness.file.endpoint).hostname.replace(/^\[|\]$/g, ''),
+    port: Number(new URL(harness.file.endpoint).port || 443),
+  }
   return {
     harness: harness.main.org,
     harnessVersion: HARNESS_VERSION,
@@ -153,7 +156,9 @@ async function runOne(test: ConformanceTest, shared: Shared, timeoutMs: number):
   const finish = (result: TestResult): TestResult => {
     result.retries = counter.retries - retriesBefore
     if (counter.exhausted > exhaustedBefore) {
-      notes.push(`${counter.exhausted - exhaustedBefore} request(s) still answered 429 after the harness's retry bound (${RETRY_POLICY.maxRetries} retries, ${RETRY_POLICY.maxTotalWaitMs / 1000} s, CW-FED-012)`)
+      notes.push(
+        `${counter.exhausted - exhaustedBefore} request(s) still answered 429 after the harness's retry bound (${RETRY_POLICY.maxRetries} retries, ${RETRY_POLICY.maxTotalWaitMs / 1000} s, CW-FED-012)`,
+      )
     }
     return result
   }

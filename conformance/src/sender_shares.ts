@@ -75,7 +75,10 @@ export async function waitForRevision(ctx: TestContext, shareId: string, revisio
     `the target's offer of revision ${revision} of share ${shareId} on the harness's EP-1`,
   )
   if (offer.manifest === undefined || offer.digest === undefined) {
-    fail(`revision ${revision} of share ${shareId}: a manifest that verifies (SPEC.md §8, §11) addressed to the harness`, `the harness's verification refused it with ${offer.code}`)
+    fail(
+      `revision ${revision} of share ${shareId}: a manifest that verifies (SPEC.md §8, §11) addressed to the harness`,
+      `the harness's verification refused it with ${offer.code}`,
+    )
   }
   const { manifest } = offer
   let chain: VerifiedChain
@@ -142,4 +145,3 @@ export function chunkLength(item: EvidenceItem, index: number): number {
 export async function pullWhole(ctx: TestContext, shareId: string, digest: string): Promise<Exchange> {
   return expectStatus(await pull(ctx, shareId, digest), [200], 'with the chunk')
 }
-

@@ -36,7 +36,9 @@ const ID = /^cw::([a-z0-9-]+)::([a-z0-9-]+)$/
 
 /** Reads every vector file; throws when a vector does not have the shape the harness relies on. */
 export function loadVectors(dir: URL = VECTOR_DIR): ProtocolVector[] {
-  const files = readdirSync(fileURLToPath(dir)).filter((name) => name.endsWith('.json') && name !== 'vectors.schema.json').sort()
+  const files = readdirSync(fileURLToPath(dir))
+    .filter((name) => name.endsWith('.json') && name !== 'vectors.schema.json')
+    .sort()
   const vectors: ProtocolVector[] = []
   for (const file of files) {
     const parsed = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as { vectors?: unknown }

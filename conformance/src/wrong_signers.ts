@@ -72,8 +72,18 @@ async function make(harness: Harness): Promise<WrongSigners> {
   const strangerOrg = `${main.org.slice(0, 55)}-stranger`
   const strangerCa = await createOrgCa({ org: strangerOrg, name: 'Conformance stranger' })
   const strangerLeaf = await issueSigningCertificate(strangerCa, { org: strangerOrg, name: 'Conformance stranger' })
-  const expired = await issueSigningCertificate(main.ca, { org: main.org, name: main.name, notBefore: new Date(now - 30 * DAY_MS), notAfter: new Date(now - DAY_MS) })
-  const notYetValid = await issueSigningCertificate(main.ca, { org: main.org, name: main.name, notBefore: new Date(now + DAY_MS), notAfter: new Date(now + 30 * DAY_MS) })
+  const expired = await issueSigningCertificate(main.ca, {
+    org: main.org,
+    name: main.name,
+    notBefore: new Date(now - 30 * DAY_MS),
+    notAfter: new Date(now - DAY_MS),
+  })
+  const notYetValid = await issueSigningCertificate(main.ca, {
+    org: main.org,
+    name: main.name,
+    notBefore: new Date(now + DAY_MS),
+    notAfter: new Date(now + 30 * DAY_MS),
+  })
   const tls = await issueNodeCertificate(main.ca, { org: main.org, name: main.name, hosts: ['localhost'] })
   const second = await issueSigningCertificate(main.ca, { org: main.org, name: main.name })
   const edKeys = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as unknown as webcrypto.CryptoKeyPair

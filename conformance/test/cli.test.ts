@@ -37,7 +37,11 @@ t.test('init --json: paths and fingerprints of every bundle to import', async (t
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const result = await caseway(['conformance', 'init', '--dir', join(dir, 'h'), '--endpoint', 'https://127.0.0.1:9555', '--json'])
   t.equal(result.code, 0, result.stderr)
-  const out = JSON.parse(result.stdout) as { endpoint: string; partner: { org: string; bundle: string; fingerprint: string }; trustOnly: Array<{ bundle: string; fingerprint: string }> }
+  const out = JSON.parse(result.stdout) as {
+    endpoint: string
+    partner: { org: string; bundle: string; fingerprint: string }
+    trustOnly: Array<{ bundle: string; fingerprint: string }>
+  }
   t.equal(out.endpoint, 'https://127.0.0.1:9555')
   t.equal(out.partner.org, 'cw-conformance')
   t.equal(out.trustOnly.length, 3)

@@ -36,7 +36,13 @@ t.test('a 429 is retried after Retry-After and counted; retryRateLimited false r
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   const caPem = ca.certificate.toString('pem')
-  const target = { org: 'rl-target', name: 'Rate-limited target', url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caPem, anchor: { certificate: caPem, org: 'rl-target' } } as Target
+  const target = {
+    org: 'rl-target',
+    name: 'Rate-limited target',
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    caPem,
+    anchor: { certificate: caPem, org: 'rl-target' },
+  } as Target
   const counter = new RetryCounter()
   const client = new TargetClient(target, { name: 'harness' }, counter)
   t.teardown(() => client.close())

@@ -42,7 +42,10 @@ t.test('payload bytes signed as given verify like any signed object when they ar
   const now = Math.floor(Date.now() / 1000)
   const payload = { cwv: '0.1', iss: 'raw-signer', aud: 'someone', iat: now, exp: now + 60, jti: 'j1', share: 's1', revokedAt: now }
   const jws = signPayloadBytes('revocation', canonicalJson(payload), signer)
-  const verified = await verifySigned('revocation', jws, { trustAnchors: [{ certificate: ca.certificate.toString('pem'), org: 'raw-signer' }], audience: 'someone' })
+  const verified = await verifySigned('revocation', jws, {
+    trustAnchors: [{ certificate: ca.certificate.toString('pem'), org: 'raw-signer' }],
+    audience: 'someone',
+  })
   t.same(verified.payload, payload)
   t.same(unverifiedPayload(jws), payload)
   // Any bytes at all: the nesting the protocol's own signer refuses.

@@ -11,12 +11,28 @@ import { expectNeededWithin, mayBeHeld } from '../src/receiving.ts'
 import { makeItems, TEST_CHUNK_SIZE, type HarnessShare } from '../src/shares.ts'
 
 const items = makeItems([{ size: 0 }, { size: TEST_CHUNK_SIZE }, { size: 2 * TEST_CHUNK_SIZE + 1 }])
-const share = { chunks: () => new Map(items.flatMap(({ item, bytes }) => item.chunks.map((digest, index) => [digest, bytes.subarray(index * TEST_CHUNK_SIZE, (index + 1) * TEST_CHUNK_SIZE)] as const))) } as unknown as HarnessShare
+const share = {
+  chunks: () =>
+    new Map(
+      items.flatMap(({ item, bytes }) =>
+        item.chunks.map((digest, index) => [digest, bytes.subarray(index * TEST_CHUNK_SIZE, (index + 1) * TEST_CHUNK_SIZE)] as const),
+      ),
+    ),
+} as unknown as HarnessShare
 const manifest = { evidence: items.map(({ item }) => item) } as unknown as CaseManifest
 const all = items.flatMap(({ item }) => item.chunks)
 const oneByte = items[2]!.item.chunks[2]!
-const exchange = { request: { method: 'POST', url: 'https://target/federation/v1/offers', as: 'harness' }, status: 202, headers: {}, body: Buffer.alloc(0), text: '' } as Exchange
-const judge = (needed: string[], held: ReadonlySet<string> = new Set()) => () => expectNeededWithin(exchange, { share: 's', revision: 1, status: 'receiving', needed } as OfferAnswer, manifest, mayBeHeld(share, held), 'every chunk')
+const exchange = {
+  request: { method: 'POST', url: 'https://target/federation/v1/offers', as: 'harness' },
+  status: 202,
+  headers: {},
+  body: Buffer.alloc(0),
+  text: '',
+} as Exchange
+const judge =
+  (needed: string[], held: ReadonlySet<string> = new Set()) =>
+  () =>
+    expectNeededWithin(exchange, { share: 's', revision: 1, status: 'receiving', needed } as OfferAnswer, manifest, mayBeHeld(share, held), 'every chunk')
 
 t.test('every chunk, or every chunk but a guessable one a long-lived store holds', async (t) => {
   t.equal(all.length, 4)

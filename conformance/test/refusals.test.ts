@@ -59,7 +59,15 @@ t.test('every recipe names an existing negative vector of its kind', async (t) =
 })
 
 t.test('a vector without a recipe, or a recipe without its vector, fails the build', async (t) => {
-  const extra: ProtocolVector = { id: 'cw::sig::brand-new-fault', name: 'brand-new-fault', file: 'sig', description: 'new', spec: ['CW-SIG-001'], kind: 'manifest', expected: 'CW_ERR_MALFORMED' }
+  const extra: ProtocolVector = {
+    id: 'cw::sig::brand-new-fault',
+    name: 'brand-new-fault',
+    file: 'sig',
+    description: 'new',
+    spec: ['CW-SIG-001'],
+    kind: 'manifest',
+    expected: 'CW_ERR_MALFORMED',
+  }
   t.throws(() => vectorTests([...vectors, extra]), /no refusal recipe for cw::sig::brand-new-fault/)
   const withoutOne = vectors.filter((vector) => vector.id !== 'cw::sig::alg-none')
   t.throws(() => vectorTests(withoutOne), /recipe cw::sig::alg-none names no vector/)

@@ -14,7 +14,14 @@ const report: RunReport = {
   specVersion: '0.1',
   target: { org: 'metro-pd', url: 'https://127.0.0.1:8443', caFingerprint: 'sha256:2075f62e' },
   harnessCaFingerprint: 'sha256:399ea5af',
-  options: { only: ['CW-SIG'], control: true, waitMs: 30000, listen: '127.0.0.1:9443', harnessEndpoint: 'https://127.0.0.1:9443', retryPolicy: { maxWaitMs: 10000, maxRetries: 30, maxTotalWaitMs: 90000 } },
+  options: {
+    only: ['CW-SIG'],
+    control: true,
+    waitMs: 30000,
+    listen: '127.0.0.1:9443',
+    harnessEndpoint: 'https://127.0.0.1:9443',
+    retryPolicy: { maxWaitMs: 10000, maxRetries: 30, maxTotalWaitMs: 90000 },
+  },
   startedAt: '2026-11-25T12:00:00.000Z',
   finishedAt: '2026-11-25T12:00:01.234Z',
   durationMs: 1234,
@@ -22,7 +29,16 @@ const report: RunReport = {
   retries: { count: 7, waitedMs: 7000, exhausted: 0 },
   summary: { passed: 1, failed: 1, skipped: 1 },
   results: [
-    { id: 'transport.partner-healthz', title: 'Partner reaches EP-4', group: 'transport', spec: ['CW-TLS-002', 'CW-FED-010'], outcome: 'passed', durationMs: 12, notes: ['fine'], retries: 7 },
+    {
+      id: 'transport.partner-healthz',
+      title: 'Partner reaches EP-4',
+      group: 'transport',
+      spec: ['CW-TLS-002', 'CW-FED-010'],
+      outcome: 'passed',
+      durationMs: 12,
+      notes: ['fine'],
+      retries: 7,
+    },
     {
       id: 'refusals.alg-none',
       title: 'alg "none" is refused # not a directive',
@@ -38,7 +54,17 @@ const report: RunReport = {
         requestText: 'POST https://127.0.0.1:8443/federation/v1/offers as cw-conformance — manifest with alg none',
       },
     },
-    { id: 'sender.manifest-verifies', title: 'Manifest verifies', group: 'sender', spec: ['CW-SIG-008'], outcome: 'skipped', durationMs: 0, notes: [], retries: 0, reason: 'needs control' },
+    {
+      id: 'sender.manifest-verifies',
+      title: 'Manifest verifies',
+      group: 'sender',
+      spec: ['CW-SIG-008'],
+      outcome: 'skipped',
+      durationMs: 0,
+      notes: [],
+      retries: 0,
+      reason: 'needs control',
+    },
   ],
 }
 
@@ -73,7 +99,8 @@ t.test('every report identifies the run: versions, target and its CA, options, t
     ['startedAt', '2026-11-25T12:00:00.000Z'],
     ['finishedAt', '2026-11-25T12:00:01.234Z'],
     ['retries.count', '7'],
-  ]) t.match(xml, `<property name="${name}" value="${value}"/>`, name)
+  ])
+    t.match(xml, `<property name="${name}" value="${value}"/>`, name)
   t.match(xml, /<property name="retries" value="7"\/>/, 'retries per test')
   const json = JSON.parse(REPORTERS.json(report)) as RunReport
   t.equal(json.harnessVersion, '0.1.0')

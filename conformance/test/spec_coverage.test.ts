@@ -33,12 +33,25 @@ function fakeTest(id: string, spec: string[]): ConformanceTest {
 
 t.test('items run to the next item or blank line; MUST, SHALL NOT and REQUIRED are normative', async (t) => {
   const requirements = parseRequirements(SAMPLE)
-  t.same(requirements.map((r) => r.id), [id(1), id(2), id(3), id(4), id(5)])
+  t.same(
+    requirements.map((r) => r.id),
+    [id(1), id(2), id(3), id(4), id(5)],
+  )
   t.match(requirements[0]!.text, /continues on this line/, 'a continuation line belongs to its item')
   t.notMatch(requirements[3]!.text, /Not part of an item/, 'a blank line ends the item')
-  t.same(requirements.map((r) => r.must), [true, false, true, true, true])
-  t.same(requirements.map((r) => r.tag), ['wire', 'local', 'wire', 'local', 'wire'])
-  t.same(mustsOf(requirements).map((r) => r.id), [id(1), id(4), id(5)], 'withdrawn and SHOULD-only items are not MUSTs')
+  t.same(
+    requirements.map((r) => r.must),
+    [true, false, true, true, true],
+  )
+  t.same(
+    requirements.map((r) => r.tag),
+    ['wire', 'local', 'wire', 'local', 'wire'],
+  )
+  t.same(
+    mustsOf(requirements).map((r) => r.id),
+    [id(1), id(4), id(5)],
+    'withdrawn and SHOULD-only items are not MUSTs',
+  )
 })
 
 t.test('only conformance tests cover a wire MUST; unit tests are listed but do not count for it', async (t) => {
@@ -49,17 +62,30 @@ t.test('only conformance tests cover a wire MUST; unit tests are listed but do n
   t.same(result.entries[2]!.unit, ['x/test/a.test.ts'])
   const lines = coverageReport(result).split('\n')
   t.same(JSON.parse(lines.at(-1)!), result.summary, 'the last line is the summary JSON')
-  t.ok(lines.some((line) => line.startsWith(`  ${id(5)}`)), 'the wire MUST with unit tests only is listed as lacking a conformance test')
+  t.ok(
+    lines.some((line) => line.startsWith(`  ${id(5)}`)),
+    'the wire MUST with unit tests only is listed as lacking a conformance test',
+  )
 })
 
 t.test('SPEC.md parses into the requirements the ID test knows', async (t) => {
   const requirements = parseRequirements(SPEC)
   const defined = [...SPEC.matchAll(/^- \*\*(CW-[A-Z]+-\d{3})\*\*/gm)].map((m) => m[1]!)
-  t.same(requirements.map((r) => r.id), defined, 'every ID’d item, in order')
+  t.same(
+    requirements.map((r) => r.id),
+    defined,
+    'every ID’d item, in order',
+  )
   const musts = mustsOf(requirements)
   t.ok(musts.length > 50, `${musts.length} MUSTs`)
-  t.ok(musts.some((r) => r.id === 'CW-SIG-002' && r.tag === 'wire'), 'CW-SIG-002 is a wire MUST')
-  t.ok(musts.some((r) => r.id === 'CW-ID-005' && r.tag === 'local'), 'CW-ID-005 is a local MUST')
+  t.ok(
+    musts.some((r) => r.id === 'CW-SIG-002' && r.tag === 'wire'),
+    'CW-SIG-002 is a wire MUST',
+  )
+  t.ok(
+    musts.some((r) => r.id === 'CW-ID-005' && r.tag === 'local'),
+    'CW-ID-005 is a local MUST',
+  )
 })
 
 t.test('every ID a conformance test cites is defined in SPEC.md', async (t) => {
@@ -86,5 +112,8 @@ t.test('every wire-observable MUST of SPEC.md is checked by a conformance test',
 
 t.test('unit test citations are read from // spec: comments', async (t) => {
   const cited = unitCitations()
-  t.ok((cited.get('CW-SIG-002') ?? []).some((file) => file.startsWith('protocol/test/')), 'CW-SIG-002 is cited by a protocol unit test')
+  t.ok(
+    (cited.get('CW-SIG-002') ?? []).some((file) => file.startsWith('protocol/test/')),
+    'CW-SIG-002 is cited by a protocol unit test',
+  )
 })

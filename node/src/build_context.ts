@@ -88,7 +88,6 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   const trustListeners: Array<() => void | Promise<void>> = []
   let runner: JobRunner | undefined
   // The consumers need the context, the context needs the outbox: bound once both exist.
-  let outbox: Outbox | undefined
   let actions: Pick<NodeContext, 'transaction' | 'record'> | undefined
   let knownKinds: ReadonlySet<string> = new Set()
   const jobs = overrides.jobs ?? jobQueue({ clock, wake: () => runner?.wake(), kinds: () => knownKinds })
@@ -109,7 +108,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     record: (event) => actions!.record(event),
   }
   const metrics = createMetrics(ctx)
-  outbox = new Outbox({
+  const outbox = new Outbox({
     store,
     log: log.child({ component: 'outbox' }),
     // The audit trail first: it is what CW-AUD-001 promises.

@@ -37,7 +37,13 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
   const federationPort = options.federationPort ?? 8443
   const localPort = options.localPort ?? 8080
   const configPath = join(dir, CONFIG_FILE)
-  if (!options.force && (await access(configPath).then(() => true, () => false))) {
+  if (
+    !options.force &&
+    (await access(configPath).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new Error(`${configPath} exists: this directory already holds a node (use --force to replace it)`)
   }
   const publicHost = host.includes(':') ? `[${host}]` : host

@@ -65,7 +65,13 @@ const STOP_PHASE_MS = 5000
 async function bounded(log: Logger, phase: string, work: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_PHASE_MS)))
-  const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), late])
+  const outcome = await Promise.race([
+    work.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    late,
+  ])
   clearTimeout(timer)
   if (outcome === 'late') log.warn({ phase, ms: STOP_PHASE_MS }, 'stop phase ran over its bound: moving on')
 }
@@ -83,9 +89,7 @@ function urlOf(scheme: 'http' | 'https', app: FastifyInstance): string {
 }
 
 export async function createNode(config: NodeConfig, options: CreateNodeOptions = {}): Promise<CasewayNode> {
-  const log = isLogger(options.logger)
-    ? options.logger
-    : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, ...options.logger })
+  const log = isLogger(options.logger) ? options.logger : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, ...options.logger })
   const built = await buildContext(config, { ...options, logger: log })
   const { ctx, metrics } = built
   const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics })

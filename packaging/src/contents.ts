@@ -109,7 +109,13 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     const transcript = item.transcript!
     sources.set(path, { kind: 'transcript', id: item.id })
     sizes.set(path, { size: transcript.size, crc32: transcript.crc32 })
-    files.push({ path, size: transcript.size, sha256: transcript.sha256, role: 'transcript', evidence: { id: item.id, originalName: transcript.name.toWellFormed() } })
+    files.push({
+      path,
+      size: transcript.size,
+      sha256: transcript.sha256,
+      role: 'transcript',
+      evidence: { id: item.id, originalName: transcript.name.toWellFormed() },
+    })
     rows.push({ path, role: 'transcript', item: { ...item, size: transcript.size, sha256: transcript.sha256 }, originalName: transcript.name })
   })
 
@@ -129,7 +135,8 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     const last = input.auditTrail[input.auditTrail.length - 1]!
     audit = { head: String(last['digest']), seq: Number(last['seq']), path: 'audit-trail.jsonl' }
   }
-  if (input.message !== undefined && input.message !== '') blobs.push({ ...generated('message.txt', input.message.endsWith('\n') ? input.message : input.message + '\n'), role: 'message' })
+  if (input.message !== undefined && input.message !== '')
+    blobs.push({ ...generated('message.txt', input.message.endsWith('\n') ? input.message : input.message + '\n'), role: 'message' })
   for (const blob of blobs) {
     sources.set(blob.path, { kind: 'generated', bytes: blob.bytes })
     sizes.set(blob.path, { size: blob.bytes.length, crc32: crc32(blob.bytes) })

@@ -124,7 +124,11 @@ function longDate(seconds: number): Uint8Array {
   }
   const d = new Date(seconds * 1000)
   const two = (n: number): string => String(n).padStart(2, '0')
-  out.set(ascii.encode(`${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}00`))
+  out.set(
+    ascii.encode(
+      `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}00`,
+    ),
+  )
   return out
 }
 
@@ -268,10 +272,22 @@ export function layoutIso(members: readonly PackageMember[], options: IsoOptions
       let bytes: Uint8Array
       if (record.node === 'self' || record.node === 'parent') {
         const target = record.node === 'self' ? dir : (dir.parent ?? dir)
-        bytes = dirRecord(record.id, tree === 'primary' ? target.primaryLba : target.jolietLba, tree === 'primary' ? target.primarySize : target.jolietSize, 0x02, mtime)
+        bytes = dirRecord(
+          record.id,
+          tree === 'primary' ? target.primaryLba : target.jolietLba,
+          tree === 'primary' ? target.primarySize : target.jolietSize,
+          0x02,
+          mtime,
+        )
       } else if (record.node.kind === 'dir') {
         const target = record.node
-        bytes = dirRecord(record.id, tree === 'primary' ? target.primaryLba : target.jolietLba, tree === 'primary' ? target.primarySize : target.jolietSize, 0x02, mtime)
+        bytes = dirRecord(
+          record.id,
+          tree === 'primary' ? target.primaryLba : target.jolietLba,
+          tree === 'primary' ? target.primarySize : target.jolietSize,
+          0x02,
+          mtime,
+        )
       } else {
         const member = members[record.node.member]!
         const parts = extentsOf(member.size)

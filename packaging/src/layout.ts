@@ -77,13 +77,19 @@ export function assertMembers(members: readonly PackageMember[]): void {
   if (!Array.isArray(members)) throw new TypeError('members must be an array')
   const seen = new Set<string>()
   for (const member of members) {
-    if (typeof member.path !== 'string' || member.path === '' || member.path.startsWith('/') || member.path.split('/').some((p: string) => p === '' || p === '.' || p === '..')) {
+    if (
+      typeof member.path !== 'string' ||
+      member.path === '' ||
+      member.path.startsWith('/') ||
+      member.path.split('/').some((p: string) => p === '' || p === '.' || p === '..')
+    ) {
       throw new TypeError(`member path is not a relative package path: ${JSON.stringify(member.path)}`)
     }
     if (seen.has(member.path)) throw new TypeError(`member path listed twice: ${member.path}`)
     seen.add(member.path)
     if (!Number.isSafeInteger(member.size) || member.size < 0) throw new TypeError(`member ${member.path}: size must be a non-negative integer`)
-    if (!Number.isInteger(member.crc32) || member.crc32 < 0 || member.crc32 > 0xffffffff) throw new TypeError(`member ${member.path}: crc32 must be a 32-bit unsigned integer`)
+    if (!Number.isInteger(member.crc32) || member.crc32 < 0 || member.crc32 > 0xffffffff)
+      throw new TypeError(`member ${member.path}: crc32 must be a 32-bit unsigned integer`)
     if (!Number.isSafeInteger(member.mtime) || member.mtime < 0) throw new TypeError(`member ${member.path}: mtime must be a non-negative integer`)
   }
 }

@@ -19,7 +19,9 @@ function iso(seconds: number | undefined): string {
 
 /** Printable form of a hostile original name: control and bidi characters shown as `\u{…}`. */
 export function visible(text: string): string {
-  return text.toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)
+  return text
+    .toWellFormed()
+    .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)
 }
 
 /** A CSV cell (RFC 4180), with formula-leading text neutralized for spreadsheet programs. */
@@ -34,7 +36,19 @@ export function renderTocCsv(rows: readonly TocRow[]): string {
   const lines = [CSV_HEADER.join(',')]
   for (const { path, role, item, originalName } of rows) {
     lines.push(
-      [path, visible(originalName), item.folders.map(visible).join(' / '), role, String(item.size), item.sha256.slice(7), item.category ?? '', iso(item.createdAt), iso(item.uploadedAt), item.uploadedBy ?? '', item.id]
+      [
+        path,
+        visible(originalName),
+        item.folders.map(visible).join(' / '),
+        role,
+        String(item.size),
+        item.sha256.slice(7),
+        item.category ?? '',
+        iso(item.createdAt),
+        iso(item.uploadedAt),
+        item.uploadedBy ?? '',
+        item.id,
+      ]
         .map(cell)
         .join(','),
     )
@@ -46,11 +60,17 @@ function html(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-export function renderTocHtml(rows: readonly TocRow[], input: { packageId: string; createdAt: number; sender: { name: string; org: string; user?: string }; case: { id: string; fields: Record<string, string> } }): string {
-  const fields = Object.entries(input.case.fields).map(([k, v]) => `<tr><th>${html(k)}</th><td>${html(visible(v))}</td></tr>`).join('\n')
+export function renderTocHtml(
+  rows: readonly TocRow[],
+  input: { packageId: string; createdAt: number; sender: { name: string; org: string; user?: string }; case: { id: string; fields: Record<string, string> } },
+): string {
+  const fields = Object.entries(input.case.fields)
+    .map(([k, v]) => `<tr><th>${html(k)}</th><td>${html(visible(v))}</td></tr>`)
+    .join('\n')
   const body = rows
-    .map(({ path, role, item, originalName }) =>
-      `<tr><td><a href="${html(path.split('/').map(encodeURIComponent).join('/'))}">${html(path)}</a></td><td dir="ltr">${html(visible(originalName))}</td><td>${html(item.folders.map(visible).join(' / '))}</td><td>${role}</td><td>${item.size}</td><td><code>${item.sha256.slice(7)}</code></td><td>${html(item.category ?? '')}</td><td>${iso(item.createdAt)}</td><td>${iso(item.uploadedAt)}</td><td>${html(item.uploadedBy ?? '')}</td></tr>`,
+    .map(
+      ({ path, role, item, originalName }) =>
+        `<tr><td><a href="${html(path.split('/').map(encodeURIComponent).join('/'))}">${html(path)}</a></td><td dir="ltr">${html(visible(originalName))}</td><td>${html(item.folders.map(visible).join(' / '))}</td><td>${role}</td><td>${item.size}</td><td><code>${item.sha256.slice(7)}</code></td><td>${html(item.category ?? '')}</td><td>${iso(item.createdAt)}</td><td>${iso(item.uploadedAt)}</td><td>${html(item.uploadedBy ?? '')}</td></tr>`,
     )
     .join('\n')
   return `<!doctype html>
@@ -75,8 +95,10 @@ export function renderAuditText(entries: readonly Record<string, unknown>[]): st
   const lines = ['Audit trail (hash chain; the entries are in audit-trail.jsonl, one per line)', '']
   for (const entry of entries) {
     const at = typeof entry['at'] === 'number' ? iso(entry['at']) : String(entry['at'])
-    const actor = typeof entry['actor'] === 'object' ? JSON.stringify(entry['actor']) : String(entry['actor'])
-    lines.push(`${String(entry['seq']).padStart(6)}  ${at}  ${visible(String(entry['type'])).padEnd(24)}  ${visible(actor)}  ${visible(JSON.stringify(entry['data'] ?? {}))}`)
+    const actor = JSON.stringify(entry['actor'])
+    lines.push(
+      `${String(entry['seq']).padStart(6)}  ${at}  ${visible(String(entry['type'])).padEnd(24)}  ${visible(actor)}  ${visible(JSON.stringify(entry['data'] ?? {}))}`,
+    )
   }
   return lines.join('\n') + '\n'
 }

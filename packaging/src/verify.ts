@@ -47,7 +47,11 @@ export interface VerifiedPackage {
   files: number
 }
 
-function fail(code: 'CW_ERR_PACKAGE_INVALID' | 'CW_ERR_PACKAGE_MEMBER_ALTERED' | 'CW_ERR_PACKAGE_MEMBER_MISSING' | 'CW_ERR_PACKAGE_MEMBER_UNLISTED', message: string, at: string): VerificationError {
+function fail(
+  code: 'CW_ERR_PACKAGE_INVALID' | 'CW_ERR_PACKAGE_MEMBER_ALTERED' | 'CW_ERR_PACKAGE_MEMBER_MISSING' | 'CW_ERR_PACKAGE_MEMBER_UNLISTED',
+  message: string,
+  at: string,
+): VerificationError {
   return new VerificationError(code, message, { at })
 }
 
@@ -119,7 +123,11 @@ export async function verifyPackage(path: string, options: VerifyPackageOptions 
     const jwsBytes = root.get('package-manifest.jws')
     if (jwsBytes === undefined) throw fail('CW_ERR_PACKAGE_INVALID', 'package-manifest.jws is missing', 'package-manifest.jws')
     const jws = jwsBytes.toString('utf8').trim()
-    const verifyOptions = { trustAnchors: [{ certificate: caPem, org }], maxBytes: MAX_ROOT_FILE_BYTES, ...(options.currentDate === undefined ? {} : { currentDate: options.currentDate }) }
+    const verifyOptions = {
+      trustAnchors: [{ certificate: caPem, org }],
+      maxBytes: MAX_ROOT_FILE_BYTES,
+      ...(options.currentDate === undefined ? {} : { currentDate: options.currentDate }),
+    }
     const { manifest, signer } = await verifyPackageManifest(jws, verifyOptions)
     const [, payload, signature] = jws.split('.') as [string, string, string]
     if (!root.get('package-manifest.json')?.equals(Buffer.from(payload, 'base64url'))) {
@@ -143,7 +151,11 @@ export async function verifyPackage(path: string, options: VerifyPackageOptions 
       if (found === undefined) throw fail('CW_ERR_PACKAGE_MEMBER_MISSING', `${file.path} is missing`, file.path)
       if (found === 'other') throw fail('CW_ERR_PACKAGE_MEMBER_ALTERED', `${file.path} is not a regular file`, file.path)
       if (found.size !== file.size || found.sha256 !== file.sha256) {
-        throw fail('CW_ERR_PACKAGE_MEMBER_ALTERED', `${file.path} differs from the signed manifest (${found.size !== file.size ? 'size' : 'SHA-256'})`, file.path)
+        throw fail(
+          'CW_ERR_PACKAGE_MEMBER_ALTERED',
+          `${file.path} differs from the signed manifest (${found.size !== file.size ? 'size' : 'SHA-256'})`,
+          file.path,
+        )
       }
     }
     for (const member of seen.keys()) {

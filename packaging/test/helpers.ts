@@ -71,7 +71,15 @@ export function auditEntries(caseId: string, n: number): Record<string, unknown>
   const out: Record<string, unknown>[] = []
   let prev: string | null = null
   for (let seq = 1; seq <= n; seq++) {
-    const content = { caseId, seq, at: 1_700_000_000 + seq, type: seq === 1 ? 'case.created' : 'evidence.uploaded', actor: { kind: 'user', id: 'alice' }, data: { n: seq }, prev }
+    const content = {
+      caseId,
+      seq,
+      at: 1_700_000_000 + seq,
+      type: seq === 1 ? 'case.created' : 'evidence.uploaded',
+      actor: { kind: 'user', id: 'alice' },
+      data: { n: seq },
+      prev,
+    }
     const digest = digestJson(content)
     out.push({ ...content, digest })
     prev = digest

@@ -13,7 +13,10 @@ const pki = await createTestOrgPki()
 const extractors = {
   zip: [(file: string, dir: string) => run('unzip', ['-q', file, '-d', dir]), (file: string, dir: string) => run('bsdtar', ['-xf', file, '-C', dir])],
   tar: [(file: string, dir: string) => run('tar', ['-xf', file, '-C', dir]), (file: string, dir: string) => run('bsdtar', ['-xf', file, '-C', dir])],
-  iso: [(file: string, dir: string) => run('xorriso', ['-osirrox', 'on', '-indev', file, '-extract', '/', dir]), (file: string, dir: string) => run('bsdtar', ['-xf', file, '-C', dir])],
+  iso: [
+    (file: string, dir: string) => run('xorriso', ['-osirrox', 'on', '-indev', file, '-extract', '/', dir]),
+    (file: string, dir: string) => run('bsdtar', ['-xf', file, '-C', dir]),
+  ],
 } as const
 
 for (const format of ['zip', 'tar', 'iso'] as const) {
@@ -70,7 +73,13 @@ t.test('the same input streams byte-identical archives, and any range is that sl
     const whole: Uint8Array[] = []
     for await (const chunk of streamLayout(layout, open)) whole.push(chunk)
     t.ok(Buffer.concat(whole).equals(one), `${format}: a second run is byte-identical`)
-    for (const [start, end] of [[0, 1], [100, Math.floor(one.length / 2)], [one.length - 700, one.length], [511, 513], [2047, 2049]] as const) {
+    for (const [start, end] of [
+      [0, 1],
+      [100, Math.floor(one.length / 2)],
+      [one.length - 700, one.length],
+      [511, 513],
+      [2047, 2049],
+    ] as const) {
       const part: Uint8Array[] = []
       for await (const chunk of streamLayout(layout, open, { start, end })) part.push(chunk)
       t.ok(Buffer.concat(part).equals(one.subarray(start, end)), `${format}: range ${start}-${end}`)

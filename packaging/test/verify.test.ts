@@ -38,7 +38,10 @@ async function extracted(_t?: unknown): Promise<string> {
 t.test('a good package verifies in every form, with and without the fingerprint', async (t) => {
   const result = await caseway(['package', 'verify', zip, '--ca-fingerprint', fingerprint])
   t.equal(result.code, 0, result.stderr)
-  t.match(result.stdout, /^verified: zip package pkg-1 of case case-1, signed by Org metro-pd \(metro-pd\) on .*; 10 files intact, audit trail intact to entry 5; CA sha256:[0-9a-f]{64} \(matches the fingerprint given\)\n$/)
+  t.match(
+    result.stdout,
+    /^verified: zip package pkg-1 of case case-1, signed by Org metro-pd \(metro-pd\) on .*; 10 files intact, audit trail intact to entry 5; CA sha256:[0-9a-f]{64} \(matches the fingerprint given\)\n$/,
+  )
   t.equal(result.stderr, '')
   for (const file of [tar, iso]) {
     const verified = await verifyPackage(file, { caFingerprint: fingerprint })
@@ -65,7 +68,11 @@ t.test('a flipped byte in any member is refused and the member named', async (t)
       t.equal(result.stdout, '')
       t.match(result.stderr, `caseway: CW_ERR_PACKAGE_MEMBER_ALTERED: ${member} differs from the signed manifest (SHA-256) (at ${member})\n`)
     } else {
-      await t.rejects(verifyPackage(copy), { code: 'CW_ERR_PACKAGE_MEMBER_ALTERED', at: member, message: `${member} differs from the signed manifest (SHA-256)` })
+      await t.rejects(verifyPackage(copy), {
+        code: 'CW_ERR_PACKAGE_MEMBER_ALTERED',
+        at: member,
+        message: `${member} differs from the signed manifest (SHA-256)`,
+      })
     }
   }
   // in the archive itself: flip a byte inside a's data in the ZIP
@@ -113,7 +120,7 @@ t.test('a swapped, missing or extra member is refused and named', async (t) => {
 })
 
 // spec: CW-PKG-007
-t.test("a ZIP whose local header names another file than its central directory is refused", async (t) => {
+t.test('a ZIP whose local header names another file than its central directory is refused', async (t) => {
   const bytes = await readFile(zip)
   const name = Buffer.from('evidence/Video/a.mp4')
   let at = bytes.indexOf(name)
@@ -129,9 +136,18 @@ t.test("a ZIP whose local header names another file than its central directory i
 t.test('a manifest re-signed by an unknown CA is refused', async (t) => {
   const mallory = await createTestOrgPki('metro-pd')
   const forged = await buildPackage({
-    packageId: 'pkg-1', format: 'zip', createdAt: Math.floor(Date.now() / 1000) - 60, expiresAt: Math.floor(Date.now() / 1000) + 3600,
-    sender: { org: 'metro-pd', name: 'Org metro-pd' }, case: { id: 'case-1', fields: {} }, evidence: evidence.evidence,
-    retainFolderStructure: true, tableOfContents: false, transcripts: false, signer: mallory.signer, caCertificate: mallory.caPem,
+    packageId: 'pkg-1',
+    format: 'zip',
+    createdAt: Math.floor(Date.now() / 1000) - 60,
+    expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    sender: { org: 'metro-pd', name: 'Org metro-pd' },
+    case: { id: 'case-1', fields: {} },
+    evidence: evidence.evidence,
+    retainFolderStructure: true,
+    tableOfContents: false,
+    transcripts: false,
+    signer: mallory.signer,
+    caCertificate: mallory.caPem,
   })
   {
     // Only the signed manifest replaced: its x5c leads to a CA that is not the package's.

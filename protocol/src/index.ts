@@ -19,7 +19,16 @@ export { digestBytes, digestJson, DIGEST_PREFIX } from './canonical/digest.ts'
 export { chunkStream, isAllowedChunkSize, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE } from './chunk/chunk_stream.ts'
 export type { Chunk, ContentSummary } from './chunk/chunk_stream.ts'
 export { summarizeStream } from './chunk/summarize.ts'
-export { assertPartnerBundle, assertPolicy, assertGrant, assertManifest, assertReceipt, assertRevocation, assertPackageManifest, isEmailAddress } from './schema/validate.ts'
+export {
+  assertPartnerBundle,
+  assertPolicy,
+  assertGrant,
+  assertManifest,
+  assertReceipt,
+  assertRevocation,
+  assertPackageManifest,
+  isEmailAddress,
+} from './schema/validate.ts'
 export {
   assertOfferAnswer,
   assertReceiptAnswer,

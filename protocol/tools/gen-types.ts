@@ -9,10 +9,22 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript'
 const schemaDir = new URL('../schemas/', import.meta.url)
 const target = new URL('../src/types.gen.ts', import.meta.url)
 const roots = [
-  'partner-bundle', 'policy', 'grant', 'manifest', 'receipt', 'revocation',
+  'partner-bundle',
+  'policy',
+  'grant',
+  'manifest',
+  'receipt',
+  'revocation',
   // Federation API answers (SPEC.md §14, §16) and the conformance control endpoints (§21).
-  'offer-answer', 'receipt-answer', 'revocation-answer', 'health-answer', 'problem',
-  'control-share-request', 'control-evidence-request', 'control-share-answer', 'control-revision-answer',
+  'offer-answer',
+  'receipt-answer',
+  'revocation-answer',
+  'health-answer',
+  'problem',
+  'control-share-request',
+  'control-evidence-request',
+  'control-share-answer',
+  'control-revision-answer',
   // Case packages shared with a link (§22).
   'package-manifest',
 ]

@@ -107,16 +107,19 @@ const ONWARD_EVIDENCE = [EVIDENCE.photo, EVIDENCE.note, EVIDENCE.report]
 const digests = (items: readonly EvidenceItem[]) => items.map((item) => item.digest)
 const FIELDS = { title: 'Burglary at 742 Evergreen Terrace', summary: 'Forced entry through the rear door.', offenses: ['burglary', 'criminal mischief'] }
 
-function policy(id: string, overrides: {
-  download?: boolean
-  import?: boolean
-  applyUpdates?: boolean
-  shareOnward: SharingPolicy['permissions']['shareOnward']
-  caseFields: string[]
-  evidenceCategories: string[]
-  attachments?: boolean
-  maxDurationSeconds: number
-}): SharingPolicy {
+function policy(
+  id: string,
+  overrides: {
+    download?: boolean
+    import?: boolean
+    applyUpdates?: boolean
+    shareOnward: SharingPolicy['permissions']['shareOnward']
+    caseFields: string[]
+    evidenceCategories: string[]
+    attachments?: boolean
+    maxDurationSeconds: number
+  },
+): SharingPolicy {
   return {
     id,
     version: 1,
@@ -166,11 +169,30 @@ const GRANT_IAT = T - 3_600
 
 /** pd → da (→ court → lab): `hops` grants of the standard chain, unsigned. */
 function chainPayloads(hops: 1 | 2 | 3): Grant[] {
-  const g0 = originGrant({ iss: pd.org, aud: da.org, share: 'spd-share-0117', policy: P0(), evidence: digests(ALL_EVIDENCE), iat: GRANT_IAT, exp: T + 30 * DAY, jti: 'spd-grant-0117' })
+  const g0 = originGrant({
+    iss: pd.org,
+    aud: da.org,
+    share: 'spd-share-0117',
+    policy: P0(),
+    evidence: digests(ALL_EVIDENCE),
+    iat: GRANT_IAT,
+    exp: T + 30 * DAY,
+    jti: 'spd-grant-0117',
+  })
   const grants = [g0]
   if (hops >= 2) grants.push(onwardGrant(g0, { aud: court.org, share: 'da-share-0042', policy: P1(), iat: GRANT_IAT, exp: T + 25 * DAY, jti: 'da-grant-0042' }))
   if (hops >= 3) {
-    grants.push(onwardGrant(grants[1]!, { aud: lab.org, share: 'court-share-0007', policy: P2(), evidence: digests(ONWARD_EVIDENCE), iat: GRANT_IAT, exp: T + 20 * DAY, jti: 'court-grant-0007' }))
+    grants.push(
+      onwardGrant(grants[1]!, {
+        aud: lab.org,
+        share: 'court-share-0007',
+        policy: P2(),
+        evidence: digests(ONWARD_EVIDENCE),
+        iat: GRANT_IAT,
+        exp: T + 20 * DAY,
+        jti: 'court-grant-0007',
+      }),
+    )
   }
   return grants
 }
@@ -192,7 +214,14 @@ function signRaw(type: SignedType, payload: object, signer: Signer): Promise<str
   return signObject(type, payload as Record<string, unknown>, signer)
 }
 
-function manifestPayload(options: { jti: string; iss: Party; aud: Party; grants: string[]; evidence?: EvidenceItem[]; fields?: Record<string, string | string[]> }): CaseManifest {
+function manifestPayload(options: {
+  jti: string
+  iss: Party
+  aud: Party
+  grants: string[]
+  evidence?: EvidenceItem[]
+  fields?: Record<string, string | string[]>
+}): CaseManifest {
   return {
     cwv: '0.1',
     iss: options.iss.org,
@@ -200,7 +229,14 @@ function manifestPayload(options: { jti: string; iss: Party; aud: Party; grants:
     iat: T - 300,
     exp: T + DAY,
     jti: options.jti,
-    share: { id: `share-${options.jti}`, revision: 1, scope: 'case', live: true, message: 'For review.', recipients: [{ kind: 'agency', id: options.aud.org }] },
+    share: {
+      id: `share-${options.jti}`,
+      revision: 1,
+      scope: 'case',
+      live: true,
+      message: 'For review.',
+      recipients: [{ kind: 'agency', id: options.aud.org }],
+    },
     case: {
       id: 'case-2025-0117',
       fields: structuredClone(options.fields ?? FIELDS),
@@ -222,7 +258,12 @@ async function directManifest(jti: string, edit: (manifest: CaseManifest) => voi
 }
 
 /** An onward share court → lab over three grants; `editGrants` may change them before signing. */
-async function onwardManifest(jti: string, editGrants: (grants: Grant[]) => void = () => {}, signers?: Signer[], evidence = ONWARD_EVIDENCE): Promise<CaseManifest> {
+async function onwardManifest(
+  jti: string,
+  editGrants: (grants: Grant[]) => void = () => {},
+  signers?: Signer[],
+  evidence = ONWARD_EVIDENCE,
+): Promise<CaseManifest> {
   const grants = chainPayloads(3)
   editGrants(grants)
   return manifestPayload({
@@ -236,13 +277,34 @@ async function onwardManifest(jti: string, editGrants: (grants: Grant[]) => void
 }
 
 function receiptPayload(jti: string, status: 'delivered' | 'rejected', manifestDigest: string): DeliveryReceipt {
-  const receipt: DeliveryReceipt = { cwv: '0.1', iss: da.org, aud: pd.org, iat: T - 60, exp: T + 7 * DAY, jti, share: 'share-cw-valid-manifest-direct', revision: 1, manifest: manifestDigest, status }
+  const receipt: DeliveryReceipt = {
+    cwv: '0.1',
+    iss: da.org,
+    aud: pd.org,
+    iat: T - 60,
+    exp: T + 7 * DAY,
+    jti,
+    share: 'share-cw-valid-manifest-direct',
+    revision: 1,
+    manifest: manifestDigest,
+    status,
+  }
   if (status === 'rejected') receipt.problem = { code: 'CW_ERR_POLICY_VIOLATION', detail: 'evidence category "video" is not allowed by the policy' }
   return receipt
 }
 
 function revocationPayload(jti: string): Revocation {
-  return { cwv: '0.1', iss: pd.org, aud: da.org, iat: T - 60, exp: T + 7 * DAY, jti, share: 'share-cw-valid-manifest-direct', revokedAt: T - 60, reason: 'Case sealed by court order.' }
+  return {
+    cwv: '0.1',
+    iss: pd.org,
+    aud: da.org,
+    iat: T - 60,
+    exp: T + 7 * DAY,
+    jti,
+    share: 'share-cw-valid-manifest-direct',
+    revokedAt: T - 60,
+    reason: 'Case sealed by court order.',
+  }
 }
 
 /** A hand-made compact JWS: any header, any payload, a real ES256/EdDSA signature with `key`. */
@@ -320,7 +382,8 @@ function add(file: string, name: string, vector: VectorInput): void {
 const direct = await directManifest('cw-valid-manifest-direct')
 const directJws = await signRaw('manifest', direct, pd.signer)
 add('valid', 'manifest-direct', {
-  description: 'A direct share springfield-pd → county-da: one grant, four evidence items (one an attachment, one empty), ES256, x5c = the signing certificate only.',
+  description:
+    'A direct share springfield-pd → county-da: one grant, four evidence items (one an attachment, one empty), ES256, x5c = the signing certificate only.',
   spec: ['CW-SIG-001', 'CW-SIG-002', 'CW-SIG-003', 'CW-MAN-001', 'CW-MAN-002', 'CW-PROV-001', 'CW-PROV-007', 'CW-POL-003'],
   input: directJws,
   audience: da.org,
@@ -330,7 +393,8 @@ add('valid', 'manifest-direct', {
 
 const onward = await onwardManifest('cw-valid-manifest-onward')
 add('valid', 'manifest-onward-depth-3', {
-  description: 'An onward share superior-court → state-lab carrying three grants (springfield-pd → county-da → superior-court → state-lab), each narrower; the manifest carries only what the last grant allows.',
+  description:
+    'An onward share superior-court → state-lab carrying three grants (springfield-pd → county-da → superior-court → state-lab), each narrower; the manifest carries only what the last grant allows.',
   spec: ['CW-PROV-001', 'CW-PROV-002', 'CW-PROV-003', 'CW-PROV-004', 'CW-PROV-005', 'CW-PROV-006', 'CW-PROV-007', 'CW-POL-005'],
   input: await signRaw('manifest', onward, court.signer),
   audience: lab.org,
@@ -435,12 +499,20 @@ const x5c = [der64(pd.signing)]
 const sig = (name: string, description: string, spec: string[], input: string, expected: string, extra: Partial<VectorInput> = {}) =>
   add('sig', name, { description, spec, input, audience: da.org, expected, ...extra })
 
-sig('alg-none', 'alg "none" with an empty signature (an unsecured JWS).', ['CW-SIG-002'], craft({ alg: 'none', typ: TYP.manifest, x5c }, direct), 'CW_ERR_ALG_NOT_ALLOWED')
+sig(
+  'alg-none',
+  'alg "none" with an empty signature (an unsecured JWS).',
+  ['CW-SIG-002'],
+  craft({ alg: 'none', typ: TYP.manifest, x5c }, direct),
+  'CW_ERR_ALG_NOT_ALLOWED',
+)
 sig(
   'alg-hs256-public-key',
   'HS256 keyed with the DER SubjectPublicKeyInfo of the signing certificate (algorithm confusion).',
   ['CW-SIG-002'],
-  craft({ alg: 'HS256', typ: TYP.manifest, x5c }, direct, (input) => createHmac('sha256', Buffer.from(pd.signing.certificate.publicKey.rawData)).update(input).digest()),
+  craft({ alg: 'HS256', typ: TYP.manifest, x5c }, direct, (input) =>
+    createHmac('sha256', Buffer.from(pd.signing.certificate.publicKey.rawData)).update(input).digest(),
+  ),
   'CW_ERR_ALG_NOT_ALLOWED',
 )
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -477,13 +549,24 @@ sig(
   'A jwk header carrying the signer key next to x5c, correctly signed.',
   ['CW-SIG-003'],
   craft(
-    { alg: 'ES256', typ: TYP.manifest, x5c, jwk: createPublicKey({ key: Buffer.from(pd.signing.certificate.publicKey.rawData), format: 'der', type: 'spki' }).export({ format: 'jwk' }) },
+    {
+      alg: 'ES256',
+      typ: TYP.manifest,
+      x5c,
+      jwk: createPublicKey({ key: Buffer.from(pd.signing.certificate.publicKey.rawData), format: 'der', type: 'spki' }).export({ format: 'jwk' }),
+    },
     direct,
     es256(pd.signing.privateKey),
   ),
   'CW_ERR_X5C_INVALID',
 )
-sig('x5c-missing', 'No x5c header, correctly signed.', ['CW-SIG-003'], craft({ alg: 'ES256', typ: TYP.manifest }, direct, es256(pd.signing.privateKey)), 'CW_ERR_X5C_INVALID')
+sig(
+  'x5c-missing',
+  'No x5c header, correctly signed.',
+  ['CW-SIG-003'],
+  craft({ alg: 'ES256', typ: TYP.manifest }, direct, es256(pd.signing.privateKey)),
+  'CW_ERR_X5C_INVALID',
+)
 sig(
   'x5c-other-key',
   "x5c names another valid signing certificate of the same organization; the signature is by the first certificate's key.",
@@ -510,7 +593,13 @@ sig('typ-missing', 'No typ header, correctly signed.', ['CW-SIG-005'], craft({ a
     'CW_ERR_SIGNATURE_INVALID',
   )
 }
-sig('not-compact', 'A JWS in flattened JSON serialization instead of compact.', ['CW-SIG-001'], JSON.stringify({ protected: directHeader, payload: directBody, signature: directJws.split('.')[2] }), 'CW_ERR_MALFORMED')
+sig(
+  'not-compact',
+  'A JWS in flattened JSON serialization instead of compact.',
+  ['CW-SIG-001'],
+  JSON.stringify({ protected: directHeader, payload: directBody, signature: directJws.split('.')[2] }),
+  'CW_ERR_MALFORMED',
+)
 sig(
   'payload-not-object',
   'A correctly signed JSON array as the payload.',
@@ -518,17 +607,43 @@ sig(
   craft({ alg: 'ES256', typ: TYP.manifest, x5c }, [direct], es256(pd.signing.privateKey)),
   'CW_ERR_MALFORMED',
 )
-sig('oversized', 'cw::valid::manifest-direct checked by a verifier whose size limit (maxBytes) is 4096 bytes.', ['CW-FMT-005'], directJws, 'CW_ERR_TOO_LARGE', { maxBytes: 4096 })
+sig('oversized', 'cw::valid::manifest-direct checked by a verifier whose size limit (maxBytes) is 4096 bytes.', ['CW-FMT-005'], directJws, 'CW_ERR_TOO_LARGE', {
+  maxBytes: 4096,
+})
 
 // --- cert --------------------------------------------------------------------------------------
 
 const certVector = async (name: string, description: string, spec: string[], signer: Signer, expected: string) =>
   add('cert', name, { description, spec, input: await signRaw('manifest', await directManifest(`cw-cert-${name}`), signer), audience: da.org, expected })
 
-await certVector('untrusted-ca', 'Signed by a certificate naming springfield-pd, issued by a CA nobody pinned (x5c includes that CA).', ['CW-SIG-006', 'CW-TRUST-004'], signerOf(rogueLeaf, rogueCa), 'CW_ERR_CHAIN_UNTRUSTED')
-await certVector('signing-cert-expired', 'The signing certificate expired a day before the validation time.', ['CW-SIG-006'], signerOf(expiredLeaf), 'CW_ERR_CERT_EXPIRED')
-await certVector('signing-cert-not-yet-valid', 'The signing certificate becomes valid a day after the validation time.', ['CW-SIG-006'], signerOf(futureLeaf), 'CW_ERR_CERT_NOT_YET_VALID')
-await certVector('tls-cert-signs', "Signed with the node's TLS certificate (serverAuth, clientAuth) instead of the signing certificate.", ['CW-SIG-007', 'CW-ID-004'], signerOf(tlsLeaf), 'CW_ERR_CERT_USAGE')
+await certVector(
+  'untrusted-ca',
+  'Signed by a certificate naming springfield-pd, issued by a CA nobody pinned (x5c includes that CA).',
+  ['CW-SIG-006', 'CW-TRUST-004'],
+  signerOf(rogueLeaf, rogueCa),
+  'CW_ERR_CHAIN_UNTRUSTED',
+)
+await certVector(
+  'signing-cert-expired',
+  'The signing certificate expired a day before the validation time.',
+  ['CW-SIG-006'],
+  signerOf(expiredLeaf),
+  'CW_ERR_CERT_EXPIRED',
+)
+await certVector(
+  'signing-cert-not-yet-valid',
+  'The signing certificate becomes valid a day after the validation time.',
+  ['CW-SIG-006'],
+  signerOf(futureLeaf),
+  'CW_ERR_CERT_NOT_YET_VALID',
+)
+await certVector(
+  'tls-cert-signs',
+  "Signed with the node's TLS certificate (serverAuth, clientAuth) instead of the signing certificate.",
+  ['CW-SIG-007', 'CW-ID-004'],
+  signerOf(tlsLeaf),
+  'CW_ERR_CERT_USAGE',
+)
 await certVector('ca-cert-signs', 'Signed directly with the org CA key, x5c = the CA certificate.', ['CW-SIG-007'], signerOf(pd.ca), 'CW_ERR_CERT_USAGE')
 
 // --- claims ------------------------------------------------------------------------------------
@@ -536,7 +651,14 @@ await certVector('ca-cert-signs', 'Signed directly with the org CA key, x5c = th
 add('claims', 'iss-not-signer-org', {
   description: 'iss is county-da; the signing certificate names springfield-pd.',
   spec: ['CW-SIG-009'],
-  input: await signRaw('manifest', await directManifest('cw-claims-iss', (m) => { m.iss = da.org; m.aud = court.org }), pd.signer),
+  input: await signRaw(
+    'manifest',
+    await directManifest('cw-claims-iss', (m) => {
+      m.iss = da.org
+      m.aud = court.org
+    }),
+    pd.signer,
+  ),
   audience: court.org,
   expected: 'CW_ERR_ISSUER_MISMATCH',
 })
@@ -550,21 +672,40 @@ add('claims', 'wrong-audience', {
 add('claims', 'expired', {
   description: 'exp is one hour before the validation time.',
   spec: ['CW-SIG-011'],
-  input: await signRaw('manifest', await directManifest('cw-claims-expired', (m) => { m.iat = T - 2 * DAY; m.exp = T - 3_600 }), pd.signer),
+  input: await signRaw(
+    'manifest',
+    await directManifest('cw-claims-expired', (m) => {
+      m.iat = T - 2 * DAY
+      m.exp = T - 3_600
+    }),
+    pd.signer,
+  ),
   audience: da.org,
   expected: 'CW_ERR_EXPIRED',
 })
 add('claims', 'issued-in-future', {
   description: 'iat is two minutes after the validation time (beyond the 60 s allowance).',
   spec: ['CW-SIG-011'],
-  input: await signRaw('manifest', await directManifest('cw-claims-future', (m) => { m.iat = T + 120 }), pd.signer),
+  input: await signRaw(
+    'manifest',
+    await directManifest('cw-claims-future', (m) => {
+      m.iat = T + 120
+    }),
+    pd.signer,
+  ),
   audience: da.org,
   expected: 'CW_ERR_NOT_YET_VALID',
 })
 add('claims', 'cwv-unsupported', {
   description: 'cwv is "0.2".',
   spec: ['CW-VER-001'],
-  input: await signRaw('manifest', await directManifest('cw-claims-cwv', (m) => { (m as { cwv: string }).cwv = '0.2' }), pd.signer),
+  input: await signRaw(
+    'manifest',
+    await directManifest('cw-claims-cwv', (m) => {
+      ;(m as { cwv: string }).cwv = '0.2'
+    }),
+    pd.signer,
+  ),
   audience: da.org,
   expected: 'CW_ERR_VERSION_UNSUPPORTED',
 })
@@ -572,7 +713,11 @@ add('claims', 'receipt-expired', {
   description: 'A delivery receipt whose exp has passed.',
   spec: ['CW-SIG-011', 'CW-REC-001'],
   kind: 'receipt',
-  input: await signRaw('receipt', { ...receiptPayload('cw-claims-receipt-expired', 'delivered', digestJson(direct)), iat: T - 8 * DAY, exp: T - DAY }, da.signer),
+  input: await signRaw(
+    'receipt',
+    { ...receiptPayload('cw-claims-receipt-expired', 'delivered', digestJson(direct)), iat: T - 8 * DAY, exp: T - DAY },
+    da.signer,
+  ),
   audience: pd.org,
   expected: 'CW_ERR_EXPIRED',
 })
@@ -605,25 +750,35 @@ await schemaVector('wrong-type', 'An evidence size given as a string.', ['CW-FMT
 await schemaVector('recipients-over-max-items', '1001 recipients; the schema allows 1000.', ['CW-FMT-004'], (m) => {
   m.share.recipients = Array.from({ length: 1001 }, (_, index) => ({ kind: 'badge' as const, id: String(1000 + index) }))
 })
-await schemaVector('recipient-email-not-plain', 'An e-mail recipient that smuggles a Bcc header (CR LF) into the address.', ['CW-FMT-006', 'CW-FMT-004'], (m) => {
-  m.share.recipients = [{ kind: 'email', id: 'ada@county-da.example\r\nBcc: evil@elsewhere.example' }]
-})
+await schemaVector(
+  'recipient-email-not-plain',
+  'An e-mail recipient that smuggles a Bcc header (CR LF) into the address.',
+  ['CW-FMT-006', 'CW-FMT-004'],
+  (m) => {
+    m.share.recipients = [{ kind: 'email', id: 'ada@county-da.example\r\nBcc: evil@elsewhere.example' }]
+  },
+)
 await schemaVector('revision-2-without-previous', 'Revision 2 without share.previous.', ['CW-MAN-001'], (m) => {
   m.share.revision = 2
 })
 await schemaVector('revision-1-with-previous', 'Revision 1 with a share.previous.', ['CW-MAN-001'], (m) => {
   m.share.previous = digestJson(direct)
 })
-await schemaVector('chunk-count-inconsistent', 'A 200000-byte item in 65536-byte chunks lists 3 chunk digests instead of 4.', ['CW-MAN-002', 'CW-FMT-003'], (m) => {
-  m.evidence[0]!.chunks.pop()
-})
+await schemaVector(
+  'chunk-count-inconsistent',
+  'A 200000-byte item in 65536-byte chunks lists 3 chunk digests instead of 4.',
+  ['CW-MAN-002', 'CW-FMT-003'],
+  (m) => {
+    m.evidence[0]!.chunks.pop()
+  },
+)
 await schemaVector('duplicate-evidence-id', 'Two evidence items with the same id.', ['CW-MAN-002'], (m) => {
   m.evidence[3]!.id = m.evidence[1]!.id
 })
 await schemaVector('attachment-of-unknown-item', 'attachmentOf names an item the manifest does not have.', ['CW-MAN-002'], (m) => {
   m.evidence[2]!.attachmentOf = 'ev-missing'
 })
-await schemaVector('folder-cycle', 'Two folders that are each other\'s parent.', ['CW-MAN-002'], (m) => {
+await schemaVector('folder-cycle', "Two folders that are each other's parent.", ['CW-MAN-002'], (m) => {
   m.case.folders[0]!.parent = 'f-photos'
 })
 add('schema', 'receipt-rejected-without-problem', {
@@ -649,7 +804,14 @@ add('schema', 'grant-extra-property', {
 // --- policy ------------------------------------------------------------------------------------
 
 /** A direct share whose one grant carries `policy`, and a manifest edited by `edit`. */
-async function policyVector(name: string, description: string, spec: string[], expected: string, grantPolicy: SharingPolicy, edit: (m: CaseManifest) => void = () => {}) {
+async function policyVector(
+  name: string,
+  description: string,
+  spec: string[],
+  expected: string,
+  grantPolicy: SharingPolicy,
+  edit: (m: CaseManifest) => void = () => {},
+) {
   const grants = chainPayloads(1)
   grants[0]!.policy = grantPolicy
   const manifest = manifestPayload({ jti: `cw-policy-${name}`, iss: pd, aud: da, grants: await signGrants(grants) })
@@ -657,12 +819,37 @@ async function policyVector(name: string, description: string, spec: string[], e
   add('policy', name, { description, spec, input: await signRaw('manifest', manifest, pd.signer), audience: da.org, expected })
 }
 
-await policyVector('category-not-allowed', 'The policy allows photo and document evidence; the manifest carries a video.', ['CW-POL-003'], 'CW_ERR_POLICY_VIOLATION', { ...P0(), content: { ...P0().content, evidenceCategories: ['photo', 'document'] } })
-await policyVector('case-field-not-allowed', 'The policy allows the fields title and offenses; the manifest carries summary too.', ['CW-POL-003'], 'CW_ERR_POLICY_VIOLATION', { ...P0(), content: { ...P0().content, caseFields: ['title', 'offenses'] } })
-await policyVector('attachment-not-allowed', 'The policy allows no attachments; the manifest carries a note attached to a photo.', ['CW-POL-003'], 'CW_ERR_POLICY_VIOLATION', { ...P0(), content: { ...P0().content, attachments: false } })
-await policyVector('do-not-disclose', 'An evidence item marked doNotDisclose, under a policy that allows everything it carries.', ['CW-POL-003', 'CW-POL-002'], 'CW_ERR_DO_NOT_DISCLOSE', P0(), (m) => {
-  m.evidence[3]!.doNotDisclose = true
-})
+await policyVector(
+  'category-not-allowed',
+  'The policy allows photo and document evidence; the manifest carries a video.',
+  ['CW-POL-003'],
+  'CW_ERR_POLICY_VIOLATION',
+  { ...P0(), content: { ...P0().content, evidenceCategories: ['photo', 'document'] } },
+)
+await policyVector(
+  'case-field-not-allowed',
+  'The policy allows the fields title and offenses; the manifest carries summary too.',
+  ['CW-POL-003'],
+  'CW_ERR_POLICY_VIOLATION',
+  { ...P0(), content: { ...P0().content, caseFields: ['title', 'offenses'] } },
+)
+await policyVector(
+  'attachment-not-allowed',
+  'The policy allows no attachments; the manifest carries a note attached to a photo.',
+  ['CW-POL-003'],
+  'CW_ERR_POLICY_VIOLATION',
+  { ...P0(), content: { ...P0().content, attachments: false } },
+)
+await policyVector(
+  'do-not-disclose',
+  'An evidence item marked doNotDisclose, under a policy that allows everything it carries.',
+  ['CW-POL-003', 'CW-POL-002'],
+  'CW_ERR_DO_NOT_DISCLOSE',
+  P0(),
+  (m) => {
+    m.evidence[3]!.doNotDisclose = true
+  },
+)
 {
   const grants = chainPayloads(1)
   grants[0]!.policy.maxDurationSeconds = 7 * DAY
@@ -679,9 +866,14 @@ add('policy', 'effective-policy-is-the-last', {
   spec: ['CW-PROV-007', 'CW-POL-003'],
   input: await signRaw(
     'manifest',
-    await onwardManifest('cw-policy-effective', (grants) => {
-      grants[2]!.evidence = [...grants[1]!.evidence]
-    }, undefined, ALL_EVIDENCE),
+    await onwardManifest(
+      'cw-policy-effective',
+      (grants) => {
+        grants[2]!.evidence = [...grants[1]!.evidence]
+      },
+      undefined,
+      ALL_EVIDENCE,
+    ),
     court.signer,
   ),
   audience: lab.org,
@@ -690,7 +882,14 @@ add('policy', 'effective-policy-is-the-last', {
 
 // --- prov --------------------------------------------------------------------------------------
 
-async function provVector(name: string, description: string, spec: string[], expected: string, editGrants: (grants: Grant[]) => void, options: { signers?: Signer[]; trustAnchors?: TrustAnchor[]; manifest?: (m: CaseManifest) => void } = {}) {
+async function provVector(
+  name: string,
+  description: string,
+  spec: string[],
+  expected: string,
+  editGrants: (grants: Grant[]) => void,
+  options: { signers?: Signer[]; trustAnchors?: TrustAnchor[]; manifest?: (m: CaseManifest) => void } = {},
+) {
   const manifest = await onwardManifest(`cw-prov-${name}`, editGrants, options.signers)
   options.manifest?.(manifest)
   const vector: VectorInput = { description, spec, input: await signRaw('manifest', manifest, court.signer), audience: lab.org, expected }
@@ -698,62 +897,137 @@ async function provVector(name: string, description: string, spec: string[], exp
   add('prov', name, vector)
 }
 
-await provVector('widened-permission', 'county-da forbids applying updates; superior-court grants state-lab applyUpdates.', ['CW-PROV-004', 'CW-POL-005'], 'CW_ERR_POLICY_WIDENED', (g) => {
-  g[2]!.policy.permissions.applyUpdates = true
-  relink(g)
-})
-await provVector('widened-category', "superior-court's grant allows an evidence category (audio) county-da's does not.", ['CW-PROV-004', 'CW-POL-005'], 'CW_ERR_POLICY_WIDENED', (g) => {
-  g[2]!.policy.content.evidenceCategories.push('audio')
-})
-await provVector('widened-max-depth', "county-da's grant keeps the originator's maxDepth 2 instead of at most 1.", ['CW-PROV-004', 'CW-POL-005'], 'CW_ERR_POLICY_WIDENED', (g) => {
-  g[1]!.policy.permissions.shareOnward.maxDepth = 2
-  relink(g)
-})
+await provVector(
+  'widened-permission',
+  'county-da forbids applying updates; superior-court grants state-lab applyUpdates.',
+  ['CW-PROV-004', 'CW-POL-005'],
+  'CW_ERR_POLICY_WIDENED',
+  (g) => {
+    g[2]!.policy.permissions.applyUpdates = true
+    relink(g)
+  },
+)
+await provVector(
+  'widened-category',
+  "superior-court's grant allows an evidence category (audio) county-da's does not.",
+  ['CW-PROV-004', 'CW-POL-005'],
+  'CW_ERR_POLICY_WIDENED',
+  (g) => {
+    g[2]!.policy.content.evidenceCategories.push('audio')
+  },
+)
+await provVector(
+  'widened-max-depth',
+  "county-da's grant keeps the originator's maxDepth 2 instead of at most 1.",
+  ['CW-PROV-004', 'CW-POL-005'],
+  'CW_ERR_POLICY_WIDENED',
+  (g) => {
+    g[1]!.policy.permissions.shareOnward.maxDepth = 2
+    relink(g)
+  },
+)
 await provVector('widened-exp', "superior-court's grant expires a day after county-da's.", ['CW-PROV-005'], 'CW_ERR_POLICY_WIDENED', (g) => {
   g[2]!.exp = g[1]!.exp + DAY
 })
-await provVector('link-parent-digest', "superior-court's grant names the originator's grant as its parent.", ['CW-PROV-003'], 'CW_ERR_CHAIN_LINK_BROKEN', (g) => {
-  g[2]!.parent = digestJson(g[0])
-})
-await provVector('link-issuer', "county-da's grant goes to state-lab, but superior-court issues the next grant.", ['CW-PROV-003'], 'CW_ERR_CHAIN_LINK_BROKEN', (g) => {
-  g[1]!.aud = lab.org
-  relink(g)
-})
+await provVector(
+  'link-parent-digest',
+  "superior-court's grant names the originator's grant as its parent.",
+  ['CW-PROV-003'],
+  'CW_ERR_CHAIN_LINK_BROKEN',
+  (g) => {
+    g[2]!.parent = digestJson(g[0])
+  },
+)
+await provVector(
+  'link-issuer',
+  "county-da's grant goes to state-lab, but superior-court issues the next grant.",
+  ['CW-PROV-003'],
+  'CW_ERR_CHAIN_LINK_BROKEN',
+  (g) => {
+    g[1]!.aud = lab.org
+    relink(g)
+  },
+)
 await provVector('first-grant-has-parent', 'The first grant has depth 1 and a parent.', ['CW-PROV-001'], 'CW_ERR_CHAIN_LINK_BROKEN', (g) => {
   g[0]!.depth = 1
   g[0]!.parent = digestJson(direct)
   relink(g)
 })
-await provVector('last-grant-audience', "The manifest superior-court → state-lab carries a last grant addressed to county-da (its links are intact).", ['CW-PROV-007'], 'CW_ERR_CHAIN_LINK_BROKEN', (g) => {
-  g[2]!.aud = da.org
-})
-await provVector('evidence-added-onward', "superior-court's grant adds an evidence digest county-da's does not have.", ['CW-PROV-006'], 'CW_ERR_EVIDENCE_ALTERED', (g) => {
-  g[2]!.evidence = [...g[2]!.evidence, digestBytes('planted')].sort()
-})
-await provVector('evidence-not-granted', "The manifest's report has a digest the last grant does not list (altered content).", ['CW-PROV-007', 'CW-MAN-003'], 'CW_ERR_EVIDENCE_ALTERED', () => {}, {
-  manifest: (m) => {
-    const report = m.evidence.find((item) => item.id === EVIDENCE.report.id)!
-    const content = Buffer.alloc(report.size, 'altered ')
-    report.digest = digestBytes(content)
-    report.chunks = [digestBytes(content.subarray(0, CHUNK)), digestBytes(content.subarray(CHUNK))]
+await provVector(
+  'last-grant-audience',
+  'The manifest superior-court → state-lab carries a last grant addressed to county-da (its links are intact).',
+  ['CW-PROV-007'],
+  'CW_ERR_CHAIN_LINK_BROKEN',
+  (g) => {
+    g[2]!.aud = da.org
   },
-})
-await provVector('depth-exceeded', "county-da's grant allows no onward sharing; superior-court shares onward anyway.", ['CW-PROV-004'], 'CW_ERR_CHAIN_DEPTH_EXCEEDED', (g) => {
-  g[1]!.policy.permissions.shareOnward = { allowed: false, maxDepth: 0, partners: [lab.org] }
-  relink(g)
-})
-await provVector('partner-not-allowed', "county-da's grant lets superior-court share onward only to springfield-pd; it shares with state-lab.", ['CW-PROV-004'], 'CW_ERR_PARTNER_NOT_ALLOWED', (g) => {
-  g[0]!.policy.permissions.shareOnward.partners = [court.org, lab.org, pd.org]
-  g[1]!.policy.permissions.shareOnward.partners = [pd.org]
-  g[2]!.policy.permissions.shareOnward.partners = []
-  relink(g)
-})
-await provVector('untrusted-link', "The verifier has no trust anchor for county-da, the middle link's signer.", ['CW-PROV-008'], 'CW_ERR_CHAIN_UNTRUSTED', () => {}, {
-  trustAnchors: [pd.anchor, court.anchor],
-})
-await provVector('grant-signed-by-other-org', "county-da's grant is signed by superior-court (a trusted signer, but not its issuer).", ['CW-PROV-002', 'CW-SIG-009'], 'CW_ERR_ISSUER_MISMATCH', () => {}, {
-  signers: [pd.signer, court.signer, court.signer],
-})
+)
+await provVector(
+  'evidence-added-onward',
+  "superior-court's grant adds an evidence digest county-da's does not have.",
+  ['CW-PROV-006'],
+  'CW_ERR_EVIDENCE_ALTERED',
+  (g) => {
+    g[2]!.evidence = [...g[2]!.evidence, digestBytes('planted')].sort()
+  },
+)
+await provVector(
+  'evidence-not-granted',
+  "The manifest's report has a digest the last grant does not list (altered content).",
+  ['CW-PROV-007', 'CW-MAN-003'],
+  'CW_ERR_EVIDENCE_ALTERED',
+  () => {},
+  {
+    manifest: (m) => {
+      const report = m.evidence.find((item) => item.id === EVIDENCE.report.id)!
+      const content = Buffer.alloc(report.size, 'altered ')
+      report.digest = digestBytes(content)
+      report.chunks = [digestBytes(content.subarray(0, CHUNK)), digestBytes(content.subarray(CHUNK))]
+    },
+  },
+)
+await provVector(
+  'depth-exceeded',
+  "county-da's grant allows no onward sharing; superior-court shares onward anyway.",
+  ['CW-PROV-004'],
+  'CW_ERR_CHAIN_DEPTH_EXCEEDED',
+  (g) => {
+    g[1]!.policy.permissions.shareOnward = { allowed: false, maxDepth: 0, partners: [lab.org] }
+    relink(g)
+  },
+)
+await provVector(
+  'partner-not-allowed',
+  "county-da's grant lets superior-court share onward only to springfield-pd; it shares with state-lab.",
+  ['CW-PROV-004'],
+  'CW_ERR_PARTNER_NOT_ALLOWED',
+  (g) => {
+    g[0]!.policy.permissions.shareOnward.partners = [court.org, lab.org, pd.org]
+    g[1]!.policy.permissions.shareOnward.partners = [pd.org]
+    g[2]!.policy.permissions.shareOnward.partners = []
+    relink(g)
+  },
+)
+await provVector(
+  'untrusted-link',
+  "The verifier has no trust anchor for county-da, the middle link's signer.",
+  ['CW-PROV-008'],
+  'CW_ERR_CHAIN_UNTRUSTED',
+  () => {},
+  {
+    trustAnchors: [pd.anchor, court.anchor],
+  },
+)
+await provVector(
+  'grant-signed-by-other-org',
+  "county-da's grant is signed by superior-court (a trusted signer, but not its issuer).",
+  ['CW-PROV-002', 'CW-SIG-009'],
+  'CW_ERR_ISSUER_MISMATCH',
+  () => {},
+  {
+    signers: [pd.signer, court.signer, court.signer],
+  },
+)
 await provVector('grant-expired', "county-da's grant (and so superior-court's) expired an hour ago.", ['CW-PROV-002', 'CW-SIG-011'], 'CW_ERR_EXPIRED', (g) => {
   for (const grant of g.slice(1)) {
     grant.iat = T - 2 * DAY
@@ -797,7 +1071,8 @@ await provVector('grant-expired', "county-da's grant (and so superior-court's) e
   relink(widened)
   const widenedJws = await signGrants(widened)
   add('prov', 'signatures-before-policy', {
-    description: "county-da's grant forbids download, which superior-court's grant allows (widened), and superior-court's signature is corrupt: every signature is verified before any policy rule.",
+    description:
+      "county-da's grant forbids download, which superior-court's grant allows (widened), and superior-court's signature is corrupt: every signature is verified before any policy rule.",
     spec: ['CW-PROV-002', 'CW-SIG-013'],
     kind: 'grant-chain',
     input: [widenedJws[0]!, widenedJws[1]!, corruptSignature(widenedJws[2]!)],
@@ -806,7 +1081,8 @@ await provVector('grant-expired', "county-da's grant (and so superior-court's) e
     expected: 'CW_ERR_SIGNATURE_INVALID',
   })
   add('prov', 'links-before-policy', {
-    description: "The chain of cw::prov::signatures-before-policy correctly signed (widened at grant 2), checked for another issuer: link rules are checked before narrowing.",
+    description:
+      'The chain of cw::prov::signatures-before-policy correctly signed (widened at grant 2), checked for another issuer: link rules are checked before narrowing.',
     spec: ['CW-PROV-007', 'CW-SIG-013'],
     kind: 'grant-chain',
     input: widenedJws,
@@ -816,16 +1092,39 @@ await provVector('grant-expired', "county-da's grant (and so superior-court's) e
   })
   // Ten grants cycling through the four organizations, each correctly linked.
   const parties = [pd, da, court, lab]
-  const long: Grant[] = [originGrant({ iss: pd.org, aud: da.org, share: 'long-0', policy: { ...P0(), permissions: { ...P0().permissions, shareOnward: { allowed: true, maxDepth: 8 } } }, evidence: digests(ALL_EVIDENCE), iat: GRANT_IAT, exp: T + 30 * DAY, jti: 'long-0' })]
+  const long: Grant[] = [
+    originGrant({
+      iss: pd.org,
+      aud: da.org,
+      share: 'long-0',
+      policy: { ...P0(), permissions: { ...P0().permissions, shareOnward: { allowed: true, maxDepth: 8 } } },
+      evidence: digests(ALL_EVIDENCE),
+      iat: GRANT_IAT,
+      exp: T + 30 * DAY,
+      jti: 'long-0',
+    }),
+  ]
   for (let index = 1; index < 10; index++) {
     const maxDepth = Math.max(0, 8 - index)
-    long.push(onwardGrant(long[index - 1]!, { aud: parties[(index + 1) % 4]!.org, share: `long-${index}`, policy: { ...P0(), permissions: { ...P0().permissions, shareOnward: { allowed: maxDepth > 0, maxDepth } } }, iat: GRANT_IAT, exp: T + 30 * DAY, jti: `long-${index}` }))
+    long.push(
+      onwardGrant(long[index - 1]!, {
+        aud: parties[(index + 1) % 4]!.org,
+        share: `long-${index}`,
+        policy: { ...P0(), permissions: { ...P0().permissions, shareOnward: { allowed: maxDepth > 0, maxDepth } } },
+        iat: GRANT_IAT,
+        exp: T + 30 * DAY,
+        jti: `long-${index}`,
+      }),
+    )
   }
   add('prov', 'grant-chain-too-long', {
     description: 'Ten correctly linked grants (depth 0 to 9). The chain length is checked before any grant is verified.',
     spec: ['CW-PROV-009'],
     kind: 'grant-chain',
-    input: await signGrants(long, long.map((_, index) => parties[index % 4]!.signer)),
+    input: await signGrants(
+      long,
+      long.map((_, index) => parties[index % 4]!.signer),
+    ),
     issuer: parties[9 % 4]!.org,
     audience: parties[10 % 4]!.org,
     expected: 'CW_ERR_CHAIN_DEPTH_EXCEEDED',

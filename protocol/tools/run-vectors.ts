@@ -64,7 +64,8 @@ export async function runVector(vector: Vector): Promise<Outcome> {
       case 'revocation':
         return { result: 'accept', digest: (await verifyRevocation(vector.input, options)).digest }
       case 'grant-chain': {
-        if (!Array.isArray(vector.input) || vector.issuer === undefined) throw new TypeError(`${vector.id}: a grant-chain vector needs an input array and an issuer`)
+        if (!Array.isArray(vector.input) || vector.issuer === undefined)
+          throw new TypeError(`${vector.id}: a grant-chain vector needs an input array and an issuer`)
         const chain = await verifyGrantChain(vector.input, { trustAnchors: vector.trustAnchors, currentDate, issuer: vector.issuer, audience: vector.audience })
         return { result: 'accept', digest: chain.digests.at(-1)! }
       }

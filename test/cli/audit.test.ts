@@ -45,10 +45,7 @@ t.test('without a database there is nothing to verify: one line, exit status 1',
 
 // spec: CW-AUD-003, CW-AUD-004
 t.test('verify prints one ok line per intact chain and exits 0', async (t) => {
-  const [result, one] = await Promise.all([
-    caseway(['audit', 'verify', '--dir', dir]),
-    caseway(['audit', 'verify', '--dir', dir, '--case', 'case-b']),
-  ])
+  const [result, one] = await Promise.all([caseway(['audit', 'verify', '--dir', dir]), caseway(['audit', 'verify', '--dir', dir, '--case', 'case-b'])])
   t.equal(result.code, 0, result.stderr)
   t.same(lines(result.stdout), ['ok _federation 1 entries', 'ok case-a 3 entries', 'ok case-b 2 entries'])
   t.equal(result.stderr, '')
@@ -70,12 +67,18 @@ t.test('export writes the whole chain as one JSON document, to stdout or a file'
   t.same(Object.keys(doc), ['caseId', 'exportedAt', 'node', 'entries'])
   t.equal(doc.caseId, 'case-a')
   t.equal(doc.node, 'metro-pd')
-  t.same(doc.entries.map((e: { type: string }) => e.type), ['case.created', 'case.updated', 'evidence.uploaded'])
+  t.same(
+    doc.entries.map((e: { type: string }) => e.type),
+    ['case.created', 'case.updated', 'evidence.uploaded'],
+  )
   t.same(verifyAuditChain(doc.entries), { ok: true, entries: 3 })
 
   t.equal(written.code, 0, written.stderr)
   t.equal(written.stdout, '')
-  t.same(JSON.parse(readFileSync(out, 'utf8')).entries.map((e: { data: unknown }) => e.data), [{ code: 'CW_ERR_REPLAY' }])
+  t.same(
+    JSON.parse(readFileSync(out, 'utf8')).entries.map((e: { data: unknown }) => e.data),
+    [{ code: 'CW_ERR_REPLAY' }],
+  )
 
   t.equal(unknown.code, 1)
   t.match(unknown.stderr, /^caseway: CW_ERR_NOT_FOUND: /)
@@ -87,10 +90,7 @@ t.test('tampered chains: the first bad entry of each on one line, the intact one
   tamper(dir, `UPDATE audit_entries SET data = '{"fields":["nothing"]}' WHERE case_id = 'case-a' AND seq = 2`)
   tamper(dir, `DELETE FROM audit_entries WHERE case_id = 'case-a' AND seq = 3`)
   tamper(dir, `DELETE FROM audit_entries WHERE case_id = 'case-b' AND seq = 1`)
-  const [result, one] = await Promise.all([
-    caseway(['audit', 'verify', '--dir', dir]),
-    caseway(['audit', 'verify', '--dir', dir, '--case', 'case-b']),
-  ])
+  const [result, one] = await Promise.all([caseway(['audit', 'verify', '--dir', dir]), caseway(['audit', 'verify', '--dir', dir, '--case', 'case-b'])])
   t.equal(result.code, 1)
   t.same(lines(result.stdout), ['ok _federation 1 entries', 'broken case-a 2 digest', 'broken case-b 1 sequence'])
   t.same(lines(result.stderr), ['caseway: audit trail broken: 2 of 3 chains'])

@@ -5,7 +5,11 @@ import { delimiter, join } from 'node:path'
 import t from 'tap'
 import { BIN, caseway, lines, runWith } from '../support/cli.ts'
 
-const version = (JSON.parse(execFileSync(process.execPath, ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: join(BIN, '..', '..'), encoding: 'utf8' })) as { version: string }).version
+const version = (
+  JSON.parse(execFileSync(process.execPath, ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: join(BIN, '..', '..'), encoding: 'utf8' })) as {
+    version: string
+  }
+).version
 
 t.test('--help works at every level and exits 0', async (t) => {
   const levels = [

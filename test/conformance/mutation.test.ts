@@ -26,7 +26,15 @@ t.test('an edit applies only where its text occurs exactly once', async (t) => {
 
 t.test('a mutation names files under node/src or protocol/src only', async (t) => {
   t.same(parseMutation('{"file":"node/src/a.ts","find":"x","replace":"y"}'), { edits: [{ file: 'node/src/a.ts', find: 'x', replace: 'y' }] })
-  const two = parseMutation(JSON.stringify({ edits: [{ file: 'protocol/src/a.ts', find: 'x', replace: 'y' }, { file: 'node/src/b.ts', find: 'p', replace: '' }], marker: '/tmp/m' }))
+  const two = parseMutation(
+    JSON.stringify({
+      edits: [
+        { file: 'protocol/src/a.ts', find: 'x', replace: 'y' },
+        { file: 'node/src/b.ts', find: 'p', replace: '' },
+      ],
+      marker: '/tmp/m',
+    }),
+  )
   t.equal(two.edits.length, 2)
   t.equal(two.marker, '/tmp/m')
   for (const file of ['cli/main.ts', '/work/main/node/src/a.ts', 'node/src/../../cli/main.ts', 'node/src/a.js', 'conformance/src/run.ts']) {
@@ -78,9 +86,17 @@ t.test('a mutation whose text does not occur exactly once stops the process befo
 t.test('the fault list: enough faults, every area, every edit applies to the current sources', async (t) => {
   t.ok(FAULTS.length >= 25, `${FAULTS.length} faults`)
   const ids = FAULTS.map((fault) => fault.id)
-  t.same(ids.filter((id, index) => ids.indexOf(id) !== index), [], 'fault ids are unique')
+  t.same(
+    ids.filter((id, index) => ids.indexOf(id) !== index),
+    [],
+    'fault ids are unique',
+  )
   const known = new Set(parseRequirements(readFileSync(join(REPO_ROOT, 'SPEC.md'), 'utf8')).map((requirement) => requirement.id))
-  for (const area of AREAS) t.ok(FAULTS.some((fault) => fault.spec.some((id) => id.startsWith(`${area}-`))), `a fault breaks a ${area} rule`)
+  for (const area of AREAS)
+    t.ok(
+      FAULTS.some((fault) => fault.spec.some((id) => id.startsWith(`${area}-`))),
+      `a fault breaks a ${area} rule`,
+    )
   for (const fault of FAULTS) {
     t.match(fault.id, /^[a-z0-9]+(?:-[a-z0-9]+)*$/, `${fault.id}: kebab-case id`)
     t.ok(fault.spec.length > 0 && fault.spec.every((id) => known.has(id)), `${fault.id}: cites requirements SPEC.md defines (${fault.spec.join(', ')})`)
@@ -103,6 +119,7 @@ t.test('no production code reads the mutation variable', async (t) => {
       return statSync(path).isDirectory() ? sources(path) : /\.(?:ts|js)$/.test(name) ? [path] : []
     })
   for (const dir of ['node/src', 'protocol/src', 'certs/src', 'cli', 'bin']) {
-    for (const file of sources(join(REPO_ROOT, dir))) t.notMatch(readFileSync(file, 'utf8'), MUTATION_ENV, `${file.slice(REPO_ROOT.length)} does not name ${MUTATION_ENV}`)
+    for (const file of sources(join(REPO_ROOT, dir)))
+      t.notMatch(readFileSync(file, 'utf8'), MUTATION_ENV, `${file.slice(REPO_ROOT.length)} does not name ${MUTATION_ENV}`)
   }
 })

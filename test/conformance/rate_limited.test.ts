@@ -40,7 +40,10 @@ const report = await selfRun({
 })
 
 for (const result of report.results) {
-  const diagnostic = result.failure === undefined ? { retries: result.retries } : { retries: result.retries, expected: result.failure.expected, observed: result.failure.observed, notes: result.notes }
+  const diagnostic =
+    result.failure === undefined
+      ? { retries: result.retries }
+      : { retries: result.retries, expected: result.failure.expected, observed: result.failure.observed, notes: result.notes }
   if (result.outcome === 'skipped') t.pass(result.id, { skip: result.reason ?? 'skipped' })
   else t.ok(result.outcome === 'passed', `${result.id} (${result.retries} retried after 429)`, diagnostic)
 }

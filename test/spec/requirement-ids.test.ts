@@ -25,10 +25,14 @@ const defined = [...spec.matchAll(/^- \*\*(CW-[A-Z]+-\d{3})\*\*/gm)].map((m) => 
 
 t.test('each requirement ID is defined once', async (t) => {
   t.ok(defined.length > 50, `found ${defined.length} requirements`)
-  t.same(defined.filter((id, i) => defined.indexOf(id) !== i), [], 'no duplicates')
+  t.same(
+    defined.filter((id, i) => defined.indexOf(id) !== i),
+    [],
+    'no duplicates',
+  )
 })
 
-t.test('every normative statement in SPEC.md is an ID\'d item tagged wire or local', async (t) => {
+t.test("every normative statement in SPEC.md is an ID'd item tagged wire or local", async (t) => {
   const tagged = [...spec.matchAll(/^- \*\*(CW-[A-Z]+-\d{3})\*\* \(\*(wire|local)\*\)/gm)]
   t.equal(tagged.length, defined.length, 'each ID carries (*wire*) or (*local*)')
   // Blocks are list items and paragraphs; a block with an RFC 2119 MUST/SHALL/REQUIRED must be an ID'd item.
@@ -41,10 +45,7 @@ t.test('every normative statement in SPEC.md is an ID\'d item tagged wire or loc
 
 t.test('every ID cited by a test or a vector is defined in SPEC.md', async (t) => {
   const known = new Set(defined)
-  const sources = [
-    ...filesUnder(root, '.test.ts'),
-    ...filesUnder(join(root, 'protocol', 'vectors'), '.json'),
-  ]
+  const sources = [...filesUnder(root, '.test.ts'), ...filesUnder(join(root, 'protocol', 'vectors'), '.json')]
   for (const file of sources) {
     const text = readFileSync(file, 'utf8')
     for (const id of new Set(text.match(ID) ?? [])) {

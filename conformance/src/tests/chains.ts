@@ -37,7 +37,12 @@ function rogue(ctx: TestContext, org: string): Promise<RogueOrg> {
       const ca = await createOrgCa({ org, name: 'Unpinned conformance CA' })
       const signing = await issueSigningCertificate(ca, { org, name: 'Unpinned conformance org' })
       const [leafPem, caPem] = [signing.certificate.toString('pem'), ca.certificate.toString('pem')]
-      return { org, ca: caPem, signer: { privateKey: signing.privateKey, chain: [leafPem] }, signerWithCa: { privateKey: signing.privateKey, chain: [leafPem, caPem] } }
+      return {
+        org,
+        ca: caPem,
+        signer: { privateKey: signing.privateKey, chain: [leafPem] },
+        signerWithCa: { privateKey: signing.privateKey, chain: [leafPem, caPem] },
+      }
     })()
     byOrg.set(org, made)
   }
@@ -78,7 +83,14 @@ async function onwardShare(ctx: TestContext, hops: number): Promise<{ share: Har
 }
 
 /** Refused with `code`, then the valid manifest is accepted (no trace). */
-async function refusedChain(ctx: TestContext, share: HarnessShare, valid: CaseManifest, jws: string, note: string, code: ProblemCode | readonly ProblemCode[]): Promise<void> {
+async function refusedChain(
+  ctx: TestContext,
+  share: HarnessShare,
+  valid: CaseManifest,
+  jws: string,
+  note: string,
+  code: ProblemCode | readonly ProblemCode[],
+): Promise<void> {
   const { problem } = await expectRefusedWithoutTrace(ctx, share, valid, { jws, note }, code)
   ctx.note(`refused: ${problem.code}${problem.at === undefined ? '' : ` at ${problem.at}`} — ${problem.detail}`)
 }
@@ -126,11 +138,22 @@ export const CHAIN_TESTS: ConformanceTest[] = [
       const base = openPolicy({ evidenceCategories: ['document', 'photo'], maxDurationSeconds: 10 * 86_400 })
       // The originator grants one more item (never passed on) and more categories, for longer.
       const g0 = originGrant({
-        iss: first.org, aud: second.org, share: `${share.id}-hop0`, iat: share.iat, exp: share.exp + 3_600,
+        iss: first.org,
+        aud: second.org,
+        share: `${share.id}-hop0`,
+        iat: share.iat,
+        exp: share.exp + 3_600,
         policy: policyOf(base, 6, { categories: ['document', 'photo', 'video', 'audio'], maxDurationSeconds: 20 * 86_400, id: 'conformance-origin' }),
         evidence: [...evidence, digestBytes(Buffer.from(`withheld ${share.id}`))],
       })
-      const g1 = onwardGrant(g0, { aud: ctx.harness.main.org, share: `${share.id}-hop1`, iat: share.iat, exp: share.exp + 60, evidence, policy: policyOf(base, 4, { categories: ['document', 'photo', 'video'], maxDurationSeconds: 15 * 86_400, id: 'conformance-middle' }) })
+      const g1 = onwardGrant(g0, {
+        aud: ctx.harness.main.org,
+        share: `${share.id}-hop1`,
+        iat: share.iat,
+        exp: share.exp + 60,
+        evidence,
+        policy: policyOf(base, 4, { categories: ['document', 'photo', 'video'], maxDurationSeconds: 15 * 86_400, id: 'conformance-middle' }),
+      })
       const g2 = onwardGrant(g1, { aud: ctx.target.org, share: share.id, iat: share.iat, exp: share.exp, evidence, policy: policyOf(base, 1) })
       const manifest = await share.manifest()
       manifest.grants = await share.signGrants([g0, g1, g2])
@@ -177,7 +200,14 @@ export const CHAIN_TESTS: ConformanceTest[] = [
       const { share, valid, grants } = await onwardShare(ctx, 1)
       const impostor = await rogue(ctx, grants[0]!.iss)
       const jws = await withGrants(share, valid, grants, [impostor.signerWithCa, ctx.harness.main.signer])
-      await refusedChain(ctx, share, valid, jws, `originator grant of ${grants[0]!.iss} signed under an unpinned CA naming it (x5c includes that CA)`, 'CW_ERR_CHAIN_UNTRUSTED')
+      await refusedChain(
+        ctx,
+        share,
+        valid,
+        jws,
+        `originator grant of ${grants[0]!.iss} signed under an unpinned CA naming it (x5c includes that CA)`,
+        'CW_ERR_CHAIN_UNTRUSTED',
+      )
     },
   },
   {
@@ -199,13 +229,18 @@ export const CHAIN_TESTS: ConformanceTest[] = [
         const common = { aud: audiences[index]!, share: index === 9 ? share.id : `${share.id}-hop${index}`, policy, iat: share.iat, exp: share.exp }
         grants.push(index === 0 ? originGrant({ ...common, iss: issuers[0]!.org, evidence }) : onwardGrant(grants[index - 1]!, common))
       }
-      const jws = await withGrants(share, valid, grants, issuers.map((party) => party.signer))
+      const jws = await withGrants(
+        share,
+        valid,
+        grants,
+        issuers.map((party) => party.signer),
+      )
       await refusedChain(ctx, share, valid, jws, '10 linked grants (depth 0 to 9)', 'CW_ERR_SCHEMA_INVALID')
     },
   },
   {
     id: 'chains.unsorted-grant-evidence',
-    title: "An originator grant whose evidence digests are not sorted is refused with CW_ERR_SCHEMA_INVALID",
+    title: 'An originator grant whose evidence digests are not sorted is refused with CW_ERR_SCHEMA_INVALID',
     group: 'chains',
     spec: ['CW-PROV-010', 'CW-PROV-002', 'CW-FED-001'],
     async run(ctx) {
@@ -238,7 +273,14 @@ export const CHAIN_TESTS: ConformanceTest[] = [
       const { share, valid, grants } = await onwardShare(ctx, 1)
       grants[1]!.originator = ctx.harness.main.org
       const jws = await withGrants(share, valid, relink(grants), signersOf(share))
-      await refusedChain(ctx, share, valid, jws, `grant 1 names originator ${ctx.harness.main.org}, grant 0 ${grants[0]!.originator}`, 'CW_ERR_CHAIN_LINK_BROKEN')
+      await refusedChain(
+        ctx,
+        share,
+        valid,
+        jws,
+        `grant 1 names originator ${ctx.harness.main.org}, grant 0 ${grants[0]!.originator}`,
+        'CW_ERR_CHAIN_LINK_BROKEN',
+      )
     },
   },
   {
@@ -255,7 +297,14 @@ export const CHAIN_TESTS: ConformanceTest[] = [
       grants[0]!.policy.permissions.shareOnward.partners = others
       grants[1]!.policy.permissions.shareOnward.partners = others
       const jws = await withGrants(share, valid, relink(grants), signersOf(share))
-      await refusedChain(ctx, share, valid, jws, `grant 0 allows onward sharing only to ${others[0]}; grant 1 goes to ${ctx.target.org}`, 'CW_ERR_PARTNER_NOT_ALLOWED')
+      await refusedChain(
+        ctx,
+        share,
+        valid,
+        jws,
+        `grant 0 allows onward sharing only to ${others[0]}; grant 1 goes to ${ctx.target.org}`,
+        'CW_ERR_PARTNER_NOT_ALLOWED',
+      )
     },
   },
   {
@@ -272,7 +321,14 @@ export const CHAIN_TESTS: ConformanceTest[] = [
       // Schema fault (pass 1): grant 1's evidence unsorted.
       grants[1]!.evidence = [...grants[1]!.evidence].sort().reverse()
       const jws = await withGrants(share, valid, relink(grants), signersOf(share))
-      await refusedChain(ctx, share, valid, jws, 'grant 0 does not list the target as a partner (policy) and grant 1 evidence is unsorted (schema)', 'CW_ERR_SCHEMA_INVALID')
+      await refusedChain(
+        ctx,
+        share,
+        valid,
+        jws,
+        'grant 0 does not list the target as a partner (policy) and grant 1 evidence is unsorted (schema)',
+        'CW_ERR_SCHEMA_INVALID',
+      )
     },
   },
 ]

@@ -42,7 +42,12 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
       const copy = share.items[1]!
       share.items.push({ item: { ...structuredClone(copy.item), id: `ev-${randomUUID()}`, name: 'item-2-copy.bin' }, bytes: copy.bytes })
       const delivered = await deliver(ctx, share)
-      check(delivered.answer.status === 'receiving', '"status": "receiving" while chunks are needed (CW-FED-003)', JSON.stringify(delivered.answer), delivered.exchange.request)
+      check(
+        delivered.answer.status === 'receiving',
+        '"status": "receiving" while chunks are needed (CW-FED-003)',
+        JSON.stringify(delivered.answer),
+        delivered.exchange.request,
+      )
       expectAllPulledBefore(ctx, share, delivered.manifest, delivered.receiptAt)
       expectOnlyListedPulls(ctx, share, [delivered.manifest])
       ctx.note(`${chunksOf(delivered.manifest).length} chunks needed; ${goodPulls(ctx, share.id).length} successful pulls before the receipt`)
@@ -60,7 +65,12 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
       const pullsBefore = ctx.listener.seen('pull', (event) => event.shareId === share.id).length
       const again = expectStatus(await ctx.offer(delivered.jws, 'the identical manifest again'), [200], '(identical re-offer, CW-FED-004)')
       const answer = expectOfferAnswer(again, delivered.manifest)
-      check(answer.status === 'complete' && answer.needed.length === 0, '"status": "complete" with nothing needed (the revision is held completely)', again.text, again.request)
+      check(
+        answer.status === 'complete' && answer.needed.length === 0,
+        '"status": "complete" with nothing needed (the revision is held completely)',
+        again.text,
+        again.request,
+      )
       await sleep(quietMs(ctx))
       const pullsAfter = ctx.listener.seen('pull', (event) => event.shareId === share.id).length
       check(pullsAfter === pullsBefore, 'no chunk pulled again after the identical offer (nothing changes)', `${pullsAfter - pullsBefore} more pulls`)
@@ -80,7 +90,9 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
       const corrupted = pulls.find((event) => event.corrupted)
       if (corrupted === undefined) fail('the corrupted chunk pulled (once with wrong bytes)', `${pulls.length} pulls of it, none corrupted`)
       check(
-        pulls.some((event) => !event.corrupted && (event.status === 200 || event.status === 206) && event.at >= corrupted.at && event.at <= delivered.receiptAt),
+        pulls.some(
+          (event) => !event.corrupted && (event.status === 200 || event.status === 206) && event.at >= corrupted.at && event.at <= delivered.receiptAt,
+        ),
         'the chunk fetched again after the wrong bytes, before the receipt (CW-FED-007)',
         `pulls: ${JSON.stringify(pulls.map(({ status, corrupted: bad, range }) => ({ status, corrupted: bad, range })))}`,
       )
@@ -109,7 +121,7 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
   },
   {
     id: 'receiver.whole-file-digest-mismatch-rejected',
-    title: "An item whose chunks match but whose bytes do not match its whole-file digest is answered by a rejected receipt naming a problem",
+    title: 'An item whose chunks match but whose bytes do not match its whole-file digest is answered by a rejected receipt naming a problem',
     group: 'receiver',
     spec: ['CW-FED-008', 'CW-REC-001', 'CW-FED-004'],
     async run(ctx) {
@@ -160,7 +172,11 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
         offered = await offerAccepted(ctx, share, undefined, { note: `valid manifest; the harness listener presents a certificate naming ${aux.org}` })
         await sleep(Math.max(quietMs(ctx), 4_000))
         const pulled = goodPulls(ctx, share.id)
-        check(pulled.length === 0, `no chunk pulled from a server whose certificate names ${aux.org}, not ${main.org} (CW-TLS-004)`, `${pulled.length} chunks pulled`)
+        check(
+          pulled.length === 0,
+          `no chunk pulled from a server whose certificate names ${aux.org}, not ${main.org} (CW-TLS-004)`,
+          `${pulled.length} chunks pulled`,
+        )
         const receipts = ctx.listener.seen('receipt', (event) => event.receipt?.share === share.id)
         check(receipts.length === 0, 'no receipt sent to that server', `${receipts.length} receipts`)
       } finally {
@@ -183,7 +199,11 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
       manifest.grants = await share.signGrants(share.grants, [eddsa])
       const jws = await share.sign(manifest, eddsa)
       check(unverifiedHeader(jws)?.alg === 'EdDSA', 'harness: an EdDSA manifest', JSON.stringify(unverifiedHeader(jws)))
-      const exchange = expectStatus(await ctx.offer(jws, 'a valid manifest and grant signed with EdDSA by an Ed25519 signing certificate of the harness'), [202], '(EdDSA accepted like ES256, CW-SIG-015)')
+      const exchange = expectStatus(
+        await ctx.offer(jws, 'a valid manifest and grant signed with EdDSA by an Ed25519 signing certificate of the harness'),
+        [202],
+        '(EdDSA accepted like ES256, CW-SIG-015)',
+      )
       const answer = expectOfferAnswer(exchange, manifest)
       share.offered(manifest)
       ctx.note(`${answer.needed.length} chunks needed`)

@@ -89,7 +89,10 @@ export interface Recipe {
 }
 
 /** Small items (one chunk each): a refusal test never needs more. */
-export const SMALL_ITEMS: readonly ItemSpec[] = [{ size: 1500, category: 'document' }, { size: 1024, category: 'photo' }]
+export const SMALL_ITEMS: readonly ItemSpec[] = [
+  { size: 1500, category: 'document' },
+  { size: 1024, category: 'photo' },
+]
 
 /** SPEC CW-FMT-005: a manifest limit is at most 64 MiB, so this is over every target's limit. */
 export const OVERSIZED_BYTES = 64 * 1024 * 1024 + 1
@@ -137,8 +140,14 @@ function alteredItem(manifest: CaseManifest, index: number): void {
 // Recipes, by vector id
 
 const ONWARD_2: NewShareOptions = { hops: 2, items: SMALL_ITEMS }
-const WITH_VIDEO: readonly ItemSpec[] = [{ size: 1500, category: 'document' }, { size: 1024, category: 'video' }]
-const WITH_ATTACHMENT: readonly ItemSpec[] = [{ size: 1500, category: 'photo' }, { size: 300, category: 'document', attachmentOf: 0 }]
+const WITH_VIDEO: readonly ItemSpec[] = [
+  { size: 1500, category: 'document' },
+  { size: 1024, category: 'video' },
+]
+const WITH_ATTACHMENT: readonly ItemSpec[] = [
+  { size: 1500, category: 'photo' },
+  { size: 300, category: 'document', attachmentOf: 0 },
+]
 
 /** Every negative manifest vector → how the harness re-creates it. */
 export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
@@ -199,7 +208,7 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
     },
   },
   'cw::sig::x5c-other-key': {
-    note: "a manifest whose x5c is another valid signing certificate of the harness, signed with the usual key",
+    note: 'a manifest whose x5c is another valid signing certificate of the harness, signed with the usual key',
     async broken(k) {
       return craft({ alg: 'ES256', typ: TYP.manifest, x5c: x5cOf((await k.wrong()).second) }, k.valid, es256(k.ctx.harness.main.signer.privateKey))
     },
@@ -373,7 +382,12 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
   },
   'cw::schema::chunk-count-inconsistent': {
     note: 'a manifest whose two-chunk item lists one chunk digest',
-    share: { items: [{ size: TEST_CHUNK_SIZE + 1000, category: 'document' }, { size: 1024, category: 'photo' }] },
+    share: {
+      items: [
+        { size: TEST_CHUNK_SIZE + 1000, category: 'document' },
+        { size: 1024, category: 'photo' },
+      ],
+    },
     async broken(k) {
       const manifest = k.clone()
       manifest.evidence[0]!.chunks.pop()
@@ -486,7 +500,7 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
 
   // --- prov (chain aux1 → aux2 → harness → target)
   'cw::prov::widened-permission': {
-    note: "an onward chain whose middle grant forbids applyUpdates and whose last grant allows it",
+    note: 'an onward chain whose middle grant forbids applyUpdates and whose last grant allows it',
     share: ONWARD_2,
     async broken(k) {
       return k.sign(
@@ -522,7 +536,7 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
     },
   },
   'cw::prov::widened-exp': {
-    note: "an onward chain whose last grant expires a day after its parent",
+    note: 'an onward chain whose last grant expires a day after its parent',
     share: ONWARD_2,
     async broken(k) {
       return k.sign(
@@ -642,7 +656,7 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
     },
   },
   'cw::prov::grant-signed-by-other-org': {
-    note: "an onward chain whose middle grant is signed by the harness (trusted, but not its issuer)",
+    note: 'an onward chain whose middle grant is signed by the harness (trusted, but not its issuer)',
     share: ONWARD_2,
     async broken(k) {
       const signers = k.hopSigners()
@@ -769,7 +783,11 @@ async function sendOffer(ctx: TestContext, offer: BrokenOffer, note: string): Pr
 }
 
 /** A new share from the harness and its valid revision-1 manifest. */
-async function validShare(ctx: TestContext, options: NewShareOptions = { items: SMALL_ITEMS }, prepare?: (manifest: CaseManifest) => void): Promise<{ share: HarnessShare; valid: CaseManifest }> {
+async function validShare(
+  ctx: TestContext,
+  options: NewShareOptions = { items: SMALL_ITEMS },
+  prepare?: (manifest: CaseManifest) => void,
+): Promise<{ share: HarnessShare; valid: CaseManifest }> {
   const share = ctx.newShare({ items: SMALL_ITEMS, ...options })
   const valid = await share.manifest()
   prepare?.(valid)
@@ -805,7 +823,14 @@ const CITES_PROBLEM_DOCUMENT = new Set(['cw::sig::alg-none', 'cw::schema::extra-
 
 function vectorTest(vector: ProtocolVector, recipe: Recipe): ConformanceTest {
   const code = vector.expected as ProblemCode
-  const spec = [...new Set([...vector.spec, 'CW-FED-001', ...(CITES_PROBLEM_DOCUMENT.has(vector.id) ? ['CW-ERR-001', 'CW-ERR-002'] : []), ...(vector.id === 'cw::sig::oversized' ? ['CW-FED-013'] : [])])]
+  const spec = [
+    ...new Set([
+      ...vector.spec,
+      'CW-FED-001',
+      ...(CITES_PROBLEM_DOCUMENT.has(vector.id) ? ['CW-ERR-001', 'CW-ERR-002'] : []),
+      ...(vector.id === 'cw::sig::oversized' ? ['CW-FED-013'] : []),
+    ]),
+  ]
   return {
     id: `refusals.${vector.name}`,
     title: `Refuses ${recipe.note} with ${code} and keeps no trace of it (${vector.id})`,
@@ -827,7 +852,8 @@ export function vectorTests(vectors: readonly ProtocolVector[] = loadVectors()):
   }
   for (const [id, recipe] of Object.entries(GRANT_CHAIN_RECIPES)) {
     const vector = byId.get(id)
-    if (vector === undefined || vector.kind !== 'grant-chain' || vector.expected === 'accept') throw new Error(`recipe ${id} names no negative grant-chain vector`)
+    if (vector === undefined || vector.kind !== 'grant-chain' || vector.expected === 'accept')
+      throw new Error(`recipe ${id} names no negative grant-chain vector`)
     tests.push(vectorTest(vector, recipe))
   }
   for (const id of Object.keys(MANIFEST_RECIPES)) {
@@ -900,7 +926,10 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
     variants: {
       'an empty body': async () => '',
       'a body that is not a JWS': async () => 'hello, this is not a JWS',
-      'two segments (no signature)': async (k) => segments(await k.sign(k.valid)).slice(0, 2).join('.'),
+      'two segments (no signature)': async (k) =>
+        segments(await k.sign(k.valid))
+          .slice(0, 2)
+          .join('.'),
       'five segments (a JWE shape)': async (k) => {
         const [header, payload, signature] = segments(await k.sign(k.valid))
         return [header, payload, signature, payload, signature].join('.')
@@ -925,7 +954,10 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
     spec: ['CW-SIG-002', 'CW-FED-001'],
     code: 'CW_ERR_ALG_NOT_ALLOWED',
     variants: Object.fromEntries(
-      ['None', 'NONE', 'nOnE', 'ES256K', 'ES384', 'PS256', 'es256'].map((alg) => [`alg "${alg}" with an empty signature`, async (k: RefusalKit) => craft({ ...manifestHeader(k.ctx.harness.main.signer), alg }, k.valid)]),
+      ['None', 'NONE', 'nOnE', 'ES256K', 'ES384', 'PS256', 'es256'].map((alg) => [
+        `alg "${alg}" with an empty signature`,
+        async (k: RefusalKit) => craft({ ...manifestHeader(k.ctx.harness.main.signer), alg }, k.valid),
+      ]),
     ),
   },
   {
@@ -946,15 +978,21 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
     spec: ['CW-SIG-003', 'CW-FED-001'],
     code: 'CW_ERR_X5C_INVALID',
     variants: {
-      'a correctly signed manifest with a jku header pointing at the harness': async (k) => forged(k.ctx, { jku: `${k.ctx.listener.url}${CANARY_PATH}/jku` }, k.valid),
-      'a correctly signed manifest with an x5u header pointing at the harness': async (k) => forged(k.ctx, { x5u: `${k.ctx.listener.url}${CANARY_PATH}/x5u` }, k.valid),
+      'a correctly signed manifest with a jku header pointing at the harness': async (k) =>
+        forged(k.ctx, { jku: `${k.ctx.listener.url}${CANARY_PATH}/jku` }, k.valid),
+      'a correctly signed manifest with an x5u header pointing at the harness': async (k) =>
+        forged(k.ctx, { x5u: `${k.ctx.listener.url}${CANARY_PATH}/x5u` }, k.valid),
       'a correctly signed manifest with both a jku and an x5u header': async (k) =>
         forged(k.ctx, { jku: `${k.ctx.listener.url}${CANARY_PATH}/jku`, x5u: `${k.ctx.listener.url}${CANARY_PATH}/x5u` }, k.valid),
     },
     async after(ctx) {
       await new Promise((resolve) => setTimeout(resolve, 1_000))
       const fetched = ctx.listener.seen('request', (event) => event.path.startsWith(CANARY_PATH))
-      check(fetched.length === 0, 'no request for the jku or x5u URL (keys are never fetched, CW-SIG-003)', fetched.map((event) => `${event.method} ${event.path}`).join(', '))
+      check(
+        fetched.length === 0,
+        'no request for the jku or x5u URL (keys are never fetched, CW-SIG-003)',
+        fetched.map((event) => `${event.method} ${event.path}`).join(', '),
+      )
     },
   },
   {
@@ -963,7 +1001,8 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
     spec: ['CW-TRUST-005', 'CW-SIG-006', 'CW-PROV-002', 'CW-FED-001'],
     code: 'CW_ERR_CHAIN_UNTRUSTED',
     variants: {
-      "a manifest signed by a certificate naming the harness, issued by auxiliary org 1's CA (pinned trust-only)": async (k) => k.sign(k.valid, (await k.wrong()).harnessByAux1Ca),
+      "a manifest signed by a certificate naming the harness, issued by auxiliary org 1's CA (pinned trust-only)": async (k) =>
+        k.sign(k.valid, (await k.wrong()).harnessByAux1Ca),
       "an onward chain whose middle grant (iss auxiliary org 2) is signed by a certificate naming that org, issued by the harness's CA": {
         share: ONWARD_2,
         async broken(k) {
@@ -988,7 +1027,8 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
         const { main } = k.ctx.harness
         return k.sign(k.valid, { privateKey: main.signer.privateKey, chain: [...main.signer.chain, main.caPem, main.caPem] })
       },
-      "x5c = [signing certificate, intermediate CA] under the harness's CA, whose pathLenConstraint is 0": async (k) => k.sign(k.valid, (await k.wrong()).underIntermediate),
+      "x5c = [signing certificate, intermediate CA] under the harness's CA, whose pathLenConstraint is 0": async (k) =>
+        k.sign(k.valid, (await k.wrong()).underIntermediate),
     },
   },
   {
@@ -998,7 +1038,7 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
     code: 'CW_ERR_CERT_ORG_INVALID',
     variants: {
       'a signing certificate of the pinned CA without an organization URI': async (k) => k.sign(k.valid, (await k.wrong()).noOrg),
-      "a signing certificate of the pinned CA naming the harness and auxiliary org 1": async (k) => k.sign(k.valid, (await k.wrong()).twoOrgs),
+      'a signing certificate of the pinned CA naming the harness and auxiliary org 1': async (k) => k.sign(k.valid, (await k.wrong()).twoOrgs),
       'a signing certificate of the pinned CA naming urn:caseway:org:Not_An_Org_Id': async (k) => k.sign(k.valid, (await k.wrong()).badOrgId),
     },
   },
@@ -1095,7 +1135,15 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
     code: 'CW_ERR_MALFORMED',
     variants: {
       'a payload with "aud" twice (another org first, the target last)': async (k) =>
-        forged(k.ctx, {}, editedText(k.valid, `{"aud":${JSON.stringify(k.valid.aud)}`, `{"aud":${JSON.stringify(k.ctx.harness.aux[0]!.org)},"aud":${JSON.stringify(k.valid.aud)}`)),
+        forged(
+          k.ctx,
+          {},
+          editedText(
+            k.valid,
+            `{"aud":${JSON.stringify(k.valid.aud)}`,
+            `{"aud":${JSON.stringify(k.ctx.harness.aux[0]!.org)},"aud":${JSON.stringify(k.valid.aud)}`,
+          ),
+        ),
       'a payload with "cwv" twice (same value)': async (k) => forged(k.ctx, {}, editedText(k.valid, '"cwv":"0.1"', '"cwv":"0.1","cwv":"0.1"')),
     },
   },
@@ -1110,7 +1158,8 @@ export const VARIANT_GROUPS: readonly VariantGroup[] = [
         const { cwv, ...rest } = JSON.parse(canonicalJson(k.valid)) as Record<string, unknown>
         return forged(k.ctx, {}, JSON.stringify({ ...rest, cwv }))
       },
-      'a payload starting with a UTF-8 byte-order mark': async (k) => forged(k.ctx, {}, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(canonicalJson(k.valid))])),
+      'a payload starting with a UTF-8 byte-order mark': async (k) =>
+        forged(k.ctx, {}, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(canonicalJson(k.valid))])),
       'a payload with a character canonical JSON writes literally escaped ("\\u0041")': async (k) => {
         const manifest = k.clone()
         manifest.case.fields['title'] = 'Case A'
@@ -1281,7 +1330,15 @@ export const ISSUER_NOT_PEER: Recipe = {
   note: 'a manifest and origin grant from an auxiliary org (pinned trust-only) to the target, correct in every way but the connection',
   async broken(k) {
     const other = k.ctx.harness.aux[0]!
-    const grant = originGrant({ iss: other.org, aud: k.ctx.target.org, share: k.share.id, policy: k.share.policy, evidence: k.valid.evidence.map((item) => item.digest), iat: k.share.iat, exp: k.share.exp })
+    const grant = originGrant({
+      iss: other.org,
+      aud: k.ctx.target.org,
+      share: k.share.id,
+      policy: k.share.policy,
+      evidence: k.valid.evidence.map((item) => item.digest),
+      iat: k.share.iat,
+      exp: k.share.exp,
+    })
     const manifest = k.clone()
     manifest.iss = other.org
     manifest.grants = [await signRaw('grant', grant, other.signer)]
@@ -1299,7 +1356,8 @@ const STATEFUL_TESTS: ConformanceTest[] = [
   },
   {
     id: 'refusals.replayed-jti',
-    title: 'The identical manifest again is a retry (200); a different manifest reusing an accepted (iss, jti) is refused with CW_ERR_REPLAY and stores nothing',
+    title:
+      'The identical manifest again is a retry (200); a different manifest reusing an accepted (iss, jti) is refused with CW_ERR_REPLAY and stores nothing',
     group: 'refusals',
     spec: ['CW-SIG-012', 'CW-FED-004', 'CW-FED-001'],
     async run(ctx) {
@@ -1307,15 +1365,27 @@ const STATEFUL_TESTS: ConformanceTest[] = [
       const jws = await first.share.sign(first.valid)
       expectStatus(await ctx.offer(jws, 'a valid manifest'), [202], 'for a valid manifest')
       first.share.offered(first.valid)
-      const again = expectStatus(await ctx.offer(jws, 'the identical manifest again (a retry)'), [200], 'for the identical manifest again (a retry, CW-FED-004)')
+      const again = expectStatus(
+        await ctx.offer(jws, 'the identical manifest again (a retry)'),
+        [200],
+        'for the identical manifest again (a retry, CW-FED-004)',
+      )
       const answer = expectShape(jsonOf(again), assertOfferAnswer, 'an offer answer', again.request)
-      check(answer.share === first.share.id && answer.revision === 1, `the answer for share ${first.share.id} revision 1`, `share ${answer.share} revision ${answer.revision}`, again.request)
+      check(
+        answer.share === first.share.id && answer.revision === 1,
+        `the answer for share ${first.share.id} revision 1`,
+        `share ${answer.share} revision ${answer.revision}`,
+        again.request,
+      )
 
       // Another share (so no revision rule applies) whose manifest reuses the accepted jti.
       const second = await validShare(ctx)
       const reused = structuredClone(second.valid)
       reused.jti = first.valid.jti
-      expectProblem(await ctx.offer(await second.share.sign(reused), `a manifest of another share reusing the accepted jti ${first.valid.jti}`), 'CW_ERR_REPLAY')
+      expectProblem(
+        await ctx.offer(await second.share.sign(reused), `a manifest of another share reusing the accepted jti ${first.valid.jti}`),
+        'CW_ERR_REPLAY',
+      )
       // Nothing of the refused share was stored: with its own jti it is a fresh acceptance.
       await expectNoTrace(ctx, second.share, second.valid)
     },
@@ -1329,7 +1399,12 @@ const STATEFUL_TESTS: ConformanceTest[] = [
       const { share, valid } = await validShare(ctx)
       const jws = await share.sign(valid)
       for (const contentType of ['application/json', 'text/plain']) {
-        const answer = await ctx.client.send(FEDERATION_PATHS.offers, { method: 'POST', body: jws, contentType, note: `a valid manifest sent as ${contentType}` })
+        const answer = await ctx.client.send(FEDERATION_PATHS.offers, {
+          method: 'POST',
+          body: jws,
+          contentType,
+          note: `a valid manifest sent as ${contentType}`,
+        })
         expectProblem(answer, 'CW_ERR_UNSUPPORTED_MEDIA_TYPE')
       }
       await expectNoTrace(ctx, share, valid)

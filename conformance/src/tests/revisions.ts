@@ -28,7 +28,14 @@ async function nextRevision(ctx: TestContext, share: HarnessShare): Promise<Case
 }
 
 /** A stale variant of `valid` (same share id and jti): refused, then `valid` is accepted. */
-async function staleThenValid(ctx: TestContext, share: HarnessShare, valid: CaseManifest, held: Set<string>, change: (manifest: CaseManifest) => void, note: string): Promise<void> {
+async function staleThenValid(
+  ctx: TestContext,
+  share: HarnessShare,
+  valid: CaseManifest,
+  held: Set<string>,
+  change: (manifest: CaseManifest) => void,
+  note: string,
+): Promise<void> {
   const broken = structuredClone(valid)
   change(broken)
   const { problem } = await expectRefusedWithoutTrace(ctx, share, valid, { jws: await share.sign(broken), note }, 'CW_ERR_STALE_REVISION', held)
@@ -59,7 +66,11 @@ export const REVISION_TESTS: ConformanceTest[] = [
       const again = expectStatus(await ctx.offer(r2.jws, 'revision 2 again, identical'), [200], '(identical re-offer, CW-FED-004)')
       const answer = expectOfferAnswer(again, r2.manifest)
       check(answer.status === 'complete' && answer.needed.length === 0, '"status": "complete", nothing needed', again.text, again.request)
-      const first = expectStatus(await ctx.offer(r1.jws, 'revision 1 again, identical, after revision 2'), [200], '(identical re-offer of a held revision, CW-REVN-002)')
+      const first = expectStatus(
+        await ctx.offer(r1.jws, 'revision 1 again, identical, after revision 2'),
+        [200],
+        '(identical re-offer of a held revision, CW-REVN-002)',
+      )
       const body = expectShape(jsonOf(first), assertOfferAnswer, 'an offer answer (offer-answer schema)', first.request)
       check(body.share === share.id, `share "${share.id}" in the answer`, first.text, first.request)
     },
@@ -72,11 +83,18 @@ export const REVISION_TESTS: ConformanceTest[] = [
     async run(ctx) {
       const { share, r1, held } = await deliveredShare(ctx)
       const valid = await nextRevision(ctx, share)
-      await staleThenValid(ctx, share, valid, held, (manifest) => {
-        manifest.share.revision = 1
-        delete manifest.share.previous
-        manifest.share.message = 'A different revision 1.'
-      }, `another manifest for revision 1 (held: ${r1.digest})`)
+      await staleThenValid(
+        ctx,
+        share,
+        valid,
+        held,
+        (manifest) => {
+          manifest.share.revision = 1
+          delete manifest.share.previous
+          manifest.share.message = 'A different revision 1.'
+        },
+        `another manifest for revision 1 (held: ${r1.digest})`,
+      )
     },
   },
   {
@@ -87,10 +105,17 @@ export const REVISION_TESTS: ConformanceTest[] = [
     async run(ctx) {
       const { share, r1, held } = await deliveredShare(ctx)
       const valid = await nextRevision(ctx, share)
-      await staleThenValid(ctx, share, valid, held, (manifest) => {
-        // The digest of a revision 1 that was never offered.
-        manifest.share.previous = `sha256:${'0'.repeat(63)}1`
-      }, `revision 2 with a wrong previous (revision 1 is ${r1.digest})`)
+      await staleThenValid(
+        ctx,
+        share,
+        valid,
+        held,
+        (manifest) => {
+          // The digest of a revision 1 that was never offered.
+          manifest.share.previous = `sha256:${'0'.repeat(63)}1`
+        },
+        `revision 2 with a wrong previous (revision 1 is ${r1.digest})`,
+      )
     },
   },
   {
@@ -103,9 +128,16 @@ export const REVISION_TESTS: ConformanceTest[] = [
       const r2 = await deliver(ctx, share, await nextRevision(ctx, share), held)
       for (const digest of chunksOf(r2.manifest)) held.add(digest)
       const valid = await nextRevision(ctx, share)
-      await staleThenValid(ctx, share, valid, held, (manifest) => {
-        manifest.share.revision = 4
-      }, 'revision 4 (previous = digest of revision 2) when revision 2 is the latest')
+      await staleThenValid(
+        ctx,
+        share,
+        valid,
+        held,
+        (manifest) => {
+          manifest.share.revision = 4
+        },
+        'revision 4 (previous = digest of revision 2) when revision 2 is the latest',
+      )
     },
   },
   {
@@ -118,10 +150,17 @@ export const REVISION_TESTS: ConformanceTest[] = [
       const r2 = await deliver(ctx, share, await nextRevision(ctx, share), held)
       for (const digest of chunksOf(r2.manifest)) held.add(digest)
       const valid = await nextRevision(ctx, share)
-      await staleThenValid(ctx, share, valid, held, (manifest) => {
-        manifest.share.revision = 1
-        delete manifest.share.previous
-      }, 'a revision 1 after revision 2 was accepted')
+      await staleThenValid(
+        ctx,
+        share,
+        valid,
+        held,
+        (manifest) => {
+          manifest.share.revision = 1
+          delete manifest.share.previous
+        },
+        'a revision 1 after revision 2 was accepted',
+      )
       // The valid revision 3 is delivered as well (the refusal changed nothing).
       await expectReceipt(ctx, share.revisions.get(3)!, 'delivered')
     },

@@ -58,9 +58,10 @@ async function refusedRevocation(
   const { share, r1 } = await deliveredShare(ctx)
   const valid = revocationPayload(ctx, share.id)
   const { jws, contentType, note } = await wrong(valid, ctx)
-  const answer = contentType === undefined
-    ? await postRevocation(ctx, jws, note)
-    : await ctx.client.send(FEDERATION_PATHS.revocations, { method: 'POST', body: jws, contentType, note })
+  const answer =
+    contentType === undefined
+      ? await postRevocation(ctx, jws, note)
+      : await ctx.client.send(FEDERATION_PATHS.revocations, { method: 'POST', body: jws, contentType, note })
   const problem = expectProblem(answer, code)
   ctx.note(`refused: ${problem.detail}`)
   await expectStillLive(ctx, share, r1, 'the refused revocation')
@@ -111,7 +112,7 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
   },
   {
     id: 'revocation.issuer-not-peer',
-    title: "A revocation signed by another trusted organization (iss ≠ the connected peer) is refused with CW_ERR_PEER_MISMATCH",
+    title: 'A revocation signed by another trusted organization (iss ≠ the connected peer) is refused with CW_ERR_PEER_MISMATCH',
     group: 'revocation',
     spec: ['CW-REV-004', 'CW-REV-001'],
     async run(ctx) {
@@ -183,7 +184,11 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
       await revokeAccepted(ctx, accepted, 'revocation of a first delivered share')
       const second = await deliveredShare(ctx)
       const replay = revocationPayload(ctx, second.share.id, { jti: accepted.jti })
-      const answer = await postRevocation(ctx, await signRevocation(replay, ctx.harness.main.signer), `revocation of a second share reusing the jti ${accepted.jti}`)
+      const answer = await postRevocation(
+        ctx,
+        await signRevocation(replay, ctx.harness.main.signer),
+        `revocation of a second share reusing the jti ${accepted.jti}`,
+      )
       expectProblem(answer, 'CW_ERR_REPLAY')
       await expectStillLive(ctx, second.share, second.r1, 'the replayed revocation')
     },
@@ -211,24 +216,43 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
     requires: ['control'],
     async run(ctx) {
       // A share the harness's policy lets the target share onward (no partners list).
-      const share = ctx.newShare({ items: [{ size: 70_000 }, { size: 1200, category: 'photo' }], policy: openPolicy({ permissions: { shareOnward: { allowed: true, maxDepth: 2 } } }) })
+      const share = ctx.newShare({
+        items: [{ size: 70_000 }, { size: 1200, category: 'photo' }],
+        policy: openPolicy({ permissions: { shareOnward: { allowed: true, maxDepth: 2 } } }),
+      })
       await deliver(ctx, share)
 
       // EP-9 (SPEC.md §21): the target shares the received share onward, back to the harness.
       // A target may still finish the share's state after its receipt: 409 (still receiving) is retried.
-      const shareOnward = () => ctx.client.send(FEDERATION_PATHS.controlShareOnward(share.id), { method: 'POST', body: '{}', contentType: 'application/json', note: 'control: share the received share onward to the harness (EP-9)' })
+      const shareOnward = () =>
+        ctx.client.send(FEDERATION_PATHS.controlShareOnward(share.id), {
+          method: 'POST',
+          body: '{}',
+          contentType: 'application/json',
+          note: 'control: share the received share onward to the harness (EP-9)',
+        })
       let answer = await shareOnward()
-      for (const until = Date.now() + ctx.settings.waitMs; 'status' in answer && answer.status === 409 && Date.now() < until; answer = await shareOnward()) await sleep(500)
+      for (const until = Date.now() + ctx.settings.waitMs; 'status' in answer && answer.status === 409 && Date.now() < until; answer = await shareOnward())
+        await sleep(500)
       const control = expectStatus(answer, [201], '(control endpoint EP-9)')
       const onwardId = expectShape(jsonOf(control), assertControlShareAnswer, 'an EP-9 answer (control-share-answer schema)', control.request).share
 
-      const offer = await ctx.listener.waitFor('offer', (event) => offeredShareId(event.jws) === onwardId, ctx.settings.waitMs, `the target's offer of onward share ${onwardId} on the harness's EP-1`)
+      const offer = await ctx.listener.waitFor(
+        'offer',
+        (event) => offeredShareId(event.jws) === onwardId,
+        ctx.settings.waitMs,
+        `the target's offer of onward share ${onwardId} on the harness's EP-1`,
+      )
       const manifest = offer.manifest
       if (manifest === undefined) fail('an onward manifest that verifies (§8, §11)', `the harness refused it with ${offer.code}`)
       check(manifest.grants.length === 2, 'an onward manifest with 2 grants (harness → target → harness)', `${manifest.grants.length} grants`)
       const digest = manifest.evidence.find((item) => item.chunks.length > 0)?.chunks[0]
       if (digest === undefined) fail('an onward manifest with evidence', JSON.stringify(manifest.evidence))
-      expectStatus(await ctx.client.send(FEDERATION_PATHS.chunk(onwardId, digest), { note: 'a chunk of the onward share before the revocation' }), [200], '(the onward share is live)')
+      expectStatus(
+        await ctx.client.send(FEDERATION_PATHS.chunk(onwardId, digest), { note: 'a chunk of the onward share before the revocation' }),
+        [200],
+        '(the onward share is live)',
+      )
 
       await revokeAccepted(ctx, revocationPayload(ctx, share.id), 'revocation of the share the target shared onward')
       const revoked = await ctx.listener.waitFor(
@@ -237,8 +261,13 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
         ctx.settings.waitMs,
         `the target's revocation of onward share ${onwardId} on the harness's EP-5 (CW-REV-003, CW-REV-006)`,
       )
-      if (revoked.revocation === undefined) fail('a revocation that verifies (§8 with type revocation, signed by the target)', `the harness refused it with ${revoked.code}`)
-      check(revoked.revocation.iss === ctx.target.org && revoked.revocation.aud === ctx.harness.main.org, `a revocation from ${ctx.target.org} to ${ctx.harness.main.org}`, JSON.stringify(revoked.revocation))
+      if (revoked.revocation === undefined)
+        fail('a revocation that verifies (§8 with type revocation, signed by the target)', `the harness refused it with ${revoked.code}`)
+      check(
+        revoked.revocation.iss === ctx.target.org && revoked.revocation.aud === ctx.harness.main.org,
+        `a revocation from ${ctx.target.org} to ${ctx.harness.main.org}`,
+        JSON.stringify(revoked.revocation),
+      )
 
       expectProblem(
         await ctx.client.send(FEDERATION_PATHS.chunk(onwardId, digest), { note: 'a chunk of the onward share after the cascade' }),
@@ -254,10 +283,18 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
     async run(ctx) {
       const { eddsa } = await wrongSigners(ctx.harness)
       const { share } = await deliveredShare(ctx)
-      await revokeAccepted(ctx, revocationPayload(ctx, share.id), 'a valid revocation signed with EdDSA by an Ed25519 signing certificate of the harness', eddsa)
+      await revokeAccepted(
+        ctx,
+        revocationPayload(ctx, share.id),
+        'a valid revocation signed with EdDSA by an Ed25519 signing certificate of the harness',
+        eddsa,
+      )
       share.addItems([{ size: 1000 }])
       ctx.listener.serve({ id: share.id, chunks: share.chunks() })
-      expectProblem(await ctx.offer(await share.sign(await share.manifest()), 'revision 2 of the share revoked by the EdDSA revocation'), 'CW_ERR_SHARE_REVOKED')
+      expectProblem(
+        await ctx.offer(await share.sign(await share.manifest()), 'revision 2 of the share revoked by the EdDSA revocation'),
+        'CW_ERR_SHARE_REVOKED',
+      )
     },
   },
   {

@@ -29,13 +29,18 @@ function harnessIdentity(ctx: TestContext): ClientIdentity {
 
 /** The target still answers EP-4 to the harness (after `what`). */
 async function expectAlive(ctx: TestContext, what: string): Promise<void> {
-  const answer = expectStatus(await ctx.client.send(FEDERATION_PATHS.healthz, { note: `health after ${what}` }), [200], `(the target still serving after ${what})`)
+  const answer = expectStatus(
+    await ctx.client.send(FEDERATION_PATHS.healthz, { note: `health after ${what}` }),
+    [200],
+    `(the target still serving after ${what})`,
+  )
   const health = expectShape(jsonOf(answer), assertHealthAnswer, 'a health answer', answer.request)
   check(health.org === ctx.target.org, `org ${ctx.target.org}`, `org ${health.org}`, answer.request)
 }
 
 /** A compact JWS-shaped string: three base64url segments. */
-const compact = (header: string, payload: string, signature: Buffer) => `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}.${signature.toString('base64url')}`
+const compact = (header: string, payload: string, signature: Buffer) =>
+  `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}.${signature.toString('base64url')}`
 
 /** Retry-After as integer seconds (RFC 9110 also allows an HTTP date; CW-FED-012 says seconds). */
 function retryAfterSeconds(answer: Exchange): number | undefined {
@@ -108,7 +113,11 @@ export const ROBUSTNESS_TESTS: ConformanceTest[] = [
       ctx.note(`refused ${refusal.code}`)
       await expectAlive(ctx, 'a deeply nested signed manifest')
       // Nothing of it was kept: the valid manifest with the same share id and jti is a fresh acceptance.
-      expectStatus(await ctx.offer(await share.sign(manifest), 'the valid manifest with the same share id and jti'), [202], '(a fresh acceptance: the refused one left no trace)')
+      expectStatus(
+        await ctx.offer(await share.sign(manifest), 'the valid manifest with the same share id and jti'),
+        [202],
+        '(a fresh acceptance: the refused one left no trace)',
+      )
       share.offered(manifest)
     },
   },
@@ -134,10 +143,17 @@ export const ROBUSTNESS_TESTS: ConformanceTest[] = [
           await connection.waitClosed(1000)
         }
         if (meanwhile !== undefined) expectStatus(await meanwhile, [200], '(another peer served while a client trickles)')
-        if (!connection.closed) fail(`the slow connection closed within ${SLOW_CLIENT_BOUND_SECONDS} s (CW-FED-011; ${budgetMs / 1000} s allowed)`, `still open after ${((Date.now() - started) / 1000).toFixed(0)} s and ${sent} bytes`)
+        if (!connection.closed)
+          fail(
+            `the slow connection closed within ${SLOW_CLIENT_BOUND_SECONDS} s (CW-FED-011; ${budgetMs / 1000} s allowed)`,
+            `still open after ${((Date.now() - started) / 1000).toFixed(0)} s and ${sent} bytes`,
+          )
         const answer = connection.response()
-        ctx.note(`slow connection closed after ${((connection.closedAt! - started) / 1000).toFixed(1)} s and ${sent} bytes${answer === undefined ? '' : ` (answered ${answer.status} first)`}`)
-        if (answer !== undefined) check(answer.status === 408 || answer.status === 400 || answer.status === 0, 'no answer, 408 or 400 to an incomplete request', `${answer.status}`)
+        ctx.note(
+          `slow connection closed after ${((connection.closedAt! - started) / 1000).toFixed(1)} s and ${sent} bytes${answer === undefined ? '' : ` (answered ${answer.status} first)`}`,
+        )
+        if (answer !== undefined)
+          check(answer.status === 408 || answer.status === 400 || answer.status === 0, 'no answer, 408 or 400 to an incomplete request', `${answer.status}`)
       } finally {
         connection.destroy()
       }
@@ -155,7 +171,8 @@ export const ROBUSTNESS_TESTS: ConformanceTest[] = [
         await connection.write(Buffer.concat([Buffer.from([0x00, 0xff, 0x16, 0x03, 0x01]), randomBytes(2048), Buffer.from('\r\n\r\n')]))
         const answer = await connection.settle(ctx.settings.waitMs)
         if (answer === undefined && !connection.closed) fail('the connection closed or answered 400', `neither within ${ctx.settings.waitMs / 1000} s`)
-        if (answer !== undefined && answer.status !== 0) check(answer.status === 400, 'the connection closed or answered 400', `answered ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`)
+        if (answer !== undefined && answer.status !== 0)
+          check(answer.status === 400, 'the connection closed or answered 400', `answered ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`)
         ctx.note(answer === undefined || answer.status === 0 ? 'connection closed without an answer' : `answered ${answer.status}`)
       } finally {
         connection.destroy()
@@ -195,7 +212,11 @@ export const ROBUSTNESS_TESTS: ConformanceTest[] = [
         }),
       )
       const failures = results.filter((result) => result !== undefined)
-      check(failures.length === 0, `${count} health answers 200 naming ${ctx.target.org} (or 429 CW_ERR_RATE_LIMITED)`, `${failures.length} failed: ${failures.slice(0, 5).join('; ')}`)
+      check(
+        failures.length === 0,
+        `${count} health answers 200 naming ${ctx.target.org} (or 429 CW_ERR_RATE_LIMITED)`,
+        `${failures.length} failed: ${failures.slice(0, 5).join('; ')}`,
+      )
       if (limited > 0) ctx.note(`${limited} of ${count} answered 429 CW_ERR_RATE_LIMITED (the target's rate limit)`)
       await expectAlive(ctx, `${count} concurrent connections`)
     },
@@ -224,7 +245,8 @@ export const ROBUSTNESS_TESTS: ConformanceTest[] = [
       }
       await Promise.all(Array.from({ length: concurrency }, worker))
       if (unexpected !== undefined) {
-        if (!('status' in unexpected)) fail('200 or 429 to every health request', `no HTTP answer: ${unexpected.code} ${unexpected.message}`, unexpected.request)
+        if (!('status' in unexpected))
+          fail('200 or 429 to every health request', `no HTTP answer: ${unexpected.code} ${unexpected.message}`, unexpected.request)
         fail('200 or 429 to every health request', describeExchange(unexpected), unexpected.request)
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1)

@@ -33,16 +33,7 @@ import { addEvidence, requestShare, revokeShare } from '../control.ts'
 import { describeExchange, type Exchange } from '../exchange.ts'
 import { problemAnswer } from '../listener.ts'
 import { unverifiedPayload } from '../raw_jws.ts'
-import {
-  baselineShare,
-  chunkLength,
-  pull,
-  pullWhole,
-  requireEvidence,
-  shareFromTarget,
-  waitForRevision,
-  type ReceivedShare,
-} from '../sender_shares.ts'
+import { baselineShare, chunkLength, pull, pullWhole, requireEvidence, shareFromTarget, waitForRevision, type ReceivedShare } from '../sender_shares.ts'
 import type { ConformanceTest, TestContext } from '../suite.ts'
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/
@@ -83,8 +74,18 @@ function breakSignature(jws: string): string {
 
 /** Checks one chunk answer: `200`, octet-stream, `Content-Length` = the chunk's size, bytes hashing to the digest. */
 function checkWholeChunk(answer: Exchange, digest: string, length: number): void {
-  check(answer.headers['content-type']?.split(';')[0]?.trim() === 'application/octet-stream', 'Content-Type application/octet-stream', describeExchange(answer), answer.request)
-  check(answer.headers['content-length'] === String(length), `Content-Length ${length} (the chunk's size)`, `Content-Length ${answer.headers['content-length']}`, answer.request)
+  check(
+    answer.headers['content-type']?.split(';')[0]?.trim() === 'application/octet-stream',
+    'Content-Type application/octet-stream',
+    describeExchange(answer),
+    answer.request,
+  )
+  check(
+    answer.headers['content-length'] === String(length),
+    `Content-Length ${length} (the chunk's size)`,
+    `Content-Length ${answer.headers['content-length']}`,
+    answer.request,
+  )
   check(answer.body.length === length, `${length} bytes`, `${answer.body.length} bytes`, answer.request)
   check(digestBytes(answer.body) === digest, `bytes hashing to ${digest}`, `bytes hashing to ${digestBytes(answer.body)}`, answer.request)
 }
@@ -120,10 +121,20 @@ function waitForRevocation(ctx: TestContext, shareId: string, what: string) {
  * target to share it onward back to the harness (EP-9). A `409` (the target still finishing
  * the received share) is asked again. Returns the EP-9 answer and when it was asked.
  */
-async function onwardOfHarnessShare(ctx: TestContext, policy: SharingPolicy, what: string): Promise<{ shareId: string; answer: Exchange | Awaited<ReturnType<TestContext['offer']>>; askedAt: number }> {
+async function onwardOfHarnessShare(
+  ctx: TestContext,
+  policy: SharingPolicy,
+  what: string,
+): Promise<{ shareId: string; answer: Exchange | Awaited<ReturnType<TestContext['offer']>>; askedAt: number }> {
   const share = ctx.newShare({ items: [{ size: 3000 }], policy })
   await deliver(ctx, share)
-  const ask = () => ctx.client.send(FEDERATION_PATHS.controlShareOnward(share.id), { method: 'POST', body: '{}', contentType: 'application/json', note: `control: share onward (EP-9) a share whose policy ${what}` })
+  const ask = () =>
+    ctx.client.send(FEDERATION_PATHS.controlShareOnward(share.id), {
+      method: 'POST',
+      body: '{}',
+      contentType: 'application/json',
+      note: `control: share onward (EP-9) a share whose policy ${what}`,
+    })
   const askedAt = Date.now()
   let answer = await ask()
   for (const until = Date.now() + ctx.settings.waitMs; 'status' in answer && answer.status === 409 && Date.now() < until; answer = await ask()) await sleep(500)
@@ -146,8 +157,23 @@ export const SENDER_TESTS: ConformanceTest[] = [
     title: "The target's offer verifies as a manifest signed by the target and addressed to the harness",
     group: 'sender',
     spec: [
-      'CW-SIG-001', 'CW-SIG-002', 'CW-SIG-003', 'CW-SIG-004', 'CW-SIG-005', 'CW-SIG-006', 'CW-SIG-007', 'CW-SIG-008', 'CW-SIG-009',
-      'CW-SIG-010', 'CW-SIG-011', 'CW-SIG-014', 'CW-ID-004', 'CW-MAN-002', 'CW-MAN-003', 'CW-PROV-002', 'CW-PROV-007',
+      'CW-SIG-001',
+      'CW-SIG-002',
+      'CW-SIG-003',
+      'CW-SIG-004',
+      'CW-SIG-005',
+      'CW-SIG-006',
+      'CW-SIG-007',
+      'CW-SIG-008',
+      'CW-SIG-009',
+      'CW-SIG-010',
+      'CW-SIG-011',
+      'CW-SIG-014',
+      'CW-ID-004',
+      'CW-MAN-002',
+      'CW-MAN-003',
+      'CW-PROV-002',
+      'CW-PROV-007',
     ],
     requires: ['control'],
     async run(ctx) {
@@ -158,7 +184,11 @@ export const SENDER_TESTS: ConformanceTest[] = [
       check(manifest.aud === ctx.harness.main.org, `aud ${ctx.harness.main.org} (the harness)`, `aud ${manifest.aud}`)
       check(received.offer.status === 202, 'the offer answered 202 by the harness', `answered ${received.offer.status}`)
       const last = received.chain.grants.at(-1)!
-      check(last.iss === ctx.target.org && last.aud === ctx.harness.main.org, `a last grant from ${ctx.target.org} to ${ctx.harness.main.org}`, `from ${last.iss} to ${last.aud}`)
+      check(
+        last.iss === ctx.target.org && last.aud === ctx.harness.main.org,
+        `a last grant from ${ctx.target.org} to ${ctx.harness.main.org}`,
+        `from ${last.iss} to ${last.aud}`,
+      )
     },
   },
   {
@@ -187,7 +217,9 @@ export const SENDER_TESTS: ConformanceTest[] = [
           `exp − iat = ${grant.exp - grant.iat}`,
         )
       }
-      ctx.note(`effective policy: ${last.policy.id} v${last.policy.version}, categories ${last.policy.content.evidenceCategories.join(', ')}; share lasts ${last.exp - last.iat} s`)
+      ctx.note(
+        `effective policy: ${last.policy.id} v${last.policy.version}, categories ${last.policy.content.evidenceCategories.join(', ')}; share lasts ${last.exp - last.iat} s`,
+      )
     },
   },
   {
@@ -244,19 +276,33 @@ export const SENDER_TESTS: ConformanceTest[] = [
         `control: share a case with a do-not-disclose item, a ${excludedCategory} item, an attachment and field ${excludedField}`,
       )
       const { manifest, policy } = received
-      const evidence = manifest.evidence.map((item) => `${item.name} (${item.size} bytes, ${item.category}${item.doNotDisclose ? ', do-not-disclose' : ''})`).join('; ')
+      const evidence = manifest.evidence
+        .map((item) => `${item.name} (${item.size} bytes, ${item.category}${item.doNotDisclose ? ', do-not-disclose' : ''})`)
+        .join('; ')
       const fields = Object.keys(manifest.case.fields)
       // Judged against the policy this very share travels under.
       check(!manifest.evidence.some((item) => item.doNotDisclose !== false), 'no item marked do-not-disclose in the manifest', evidence)
       check(!manifest.evidence.some((item) => item.size === sizes.doNotDisclose), `the do-not-disclose item (${sizes.doNotDisclose} bytes) left out`, evidence)
       if (!policy.content.evidenceCategories.includes(excludedCategory)) {
-        check(!manifest.evidence.some((item) => item.size === sizes.excludedCategory), `the ${excludedCategory} item (${sizes.excludedCategory} bytes) left out: the policy allows ${policy.content.evidenceCategories.join(', ')}`, evidence)
+        check(
+          !manifest.evidence.some((item) => item.size === sizes.excludedCategory),
+          `the ${excludedCategory} item (${sizes.excludedCategory} bytes) left out: the policy allows ${policy.content.evidenceCategories.join(', ')}`,
+          evidence,
+        )
       }
       if (!policy.content.attachments) {
-        check(!manifest.evidence.some((item) => item.attachmentOf !== undefined || item.size === sizes.attachment), 'no attachment: the policy allows none', evidence)
+        check(
+          !manifest.evidence.some((item) => item.attachmentOf !== undefined || item.size === sizes.attachment),
+          'no attachment: the policy allows none',
+          evidence,
+        )
       }
       if (!policy.content.caseFields.includes(excludedField)) {
-        check(!fields.includes(excludedField), `case field ${excludedField} left out: the policy allows ${policy.content.caseFields.join(', ')}`, `fields ${fields.join(', ')}`)
+        check(
+          !fields.includes(excludedField),
+          `case field ${excludedField} left out: the policy allows ${policy.content.caseFields.join(', ')}`,
+          `fields ${fields.join(', ')}`,
+        )
       }
       try {
         enforceManifestPolicy(manifest, policy)
@@ -266,7 +312,11 @@ export const SENDER_TESTS: ConformanceTest[] = [
       ctx.note(`shared: ${evidence || 'no evidence'}; fields: ${fields.join(', ') || 'none'}`)
       // Not a share of nothing: what the policy allows is there.
       if (policy.content.evidenceCategories.includes(allowedCategory)) {
-        check(manifest.evidence.some((item) => item.size === sizes.shared), `the ${allowedCategory} item (${sizes.shared} bytes) the policy allows shared`, evidence || 'no evidence')
+        check(
+          manifest.evidence.some((item) => item.size === sizes.shared),
+          `the ${allowedCategory} item (${sizes.shared} bytes) the policy allows shared`,
+          evidence || 'no evidence',
+        )
       }
     },
   },
@@ -323,7 +373,13 @@ export const SENDER_TESTS: ConformanceTest[] = [
       const received = await baselineShare(ctx)
       const [item] = requireEvidence(ctx, received)
       const unknownChunk = await expectPullRefused(ctx, received.share, unknownDigest(), 'CW_ERR_NOT_FOUND', 'a digest the share does not list')
-      const unknownShare = await expectPullRefused(ctx, `share-${randomUUID()}`, item!.chunks[0]!, 'CW_ERR_NOT_FOUND', "a listed digest under a share id the target never made")
+      const unknownShare = await expectPullRefused(
+        ctx,
+        `share-${randomUUID()}`,
+        item!.chunks[0]!,
+        'CW_ERR_NOT_FOUND',
+        'a listed digest under a share id the target never made',
+      )
       check(
         unknownChunk.title === unknownShare.title && unknownChunk.detail === unknownShare.detail,
         'the same problem for an unknown share and an unknown chunk (CW-FED-005: it does not reveal which exists)',
@@ -334,7 +390,11 @@ export const SENDER_TESTS: ConformanceTest[] = [
       const other = await shareFromTarget(ctx, { fields: {}, items: [{ size: 1500, category }] }, 'control: a second share with one small item')
       const [otherItem] = requireEvidence(ctx, other)
       const digest = otherItem!.chunks[0]!
-      check(!received.manifest.evidence.some((one) => one.chunks.includes(digest)), 'a digest the first share does not list', 'both list it (random content collided)')
+      check(
+        !received.manifest.evidence.some((one) => one.chunks.includes(digest)),
+        'a digest the first share does not list',
+        'both list it (random content collided)',
+      )
       checkWholeChunk(await pullWhole(ctx, other.share, digest), digest, chunkLength(otherItem!, 0))
       await expectPullRefused(ctx, received.share, digest, 'CW_ERR_NOT_FOUND', `a digest of share ${other.share} through share ${received.share}`)
     },
@@ -359,15 +419,18 @@ export const SENDER_TESTS: ConformanceTest[] = [
         'CW_ERR_PEER_MISMATCH',
       )
       expectProblem(await postReceipt(ctx, await sign({ ...rejected(), aud: aux.org }), `receipt addressed to ${aux.org}`), 'CW_ERR_AUDIENCE_MISMATCH')
-      expectProblem(await postReceipt(ctx, await sign({ ...rejected(), share: `share-${randomUUID()}` }), 'receipt for a share the target never made'), 'CW_ERR_NOT_FOUND')
+      expectProblem(
+        await postReceipt(ctx, await sign({ ...rejected(), share: `share-${randomUUID()}` }), 'receipt for a share the target never made'),
+        'CW_ERR_NOT_FOUND',
+      )
       expectProblem(
         await postReceipt(ctx, await sign({ ...rejected(), manifest: unknownDigest() }), 'receipt naming a manifest digest the target never sent'),
         ['CW_ERR_STALE_REVISION', 'CW_ERR_NOT_FOUND'],
       )
-      expectProblem(
-        await postReceipt(ctx, await sign({ ...rejected(), revision: 2 }), 'receipt for revision 2, never sent'),
-        ['CW_ERR_STALE_REVISION', 'CW_ERR_NOT_FOUND'],
-      )
+      expectProblem(await postReceipt(ctx, await sign({ ...rejected(), revision: 2 }), 'receipt for revision 2, never sent'), [
+        'CW_ERR_STALE_REVISION',
+        'CW_ERR_NOT_FOUND',
+      ])
       // None of them was recorded: the valid delivered receipt is the first answer of revision 1.
       const answer = expectStatus(await postReceipt(ctx, await sign(receiptFor(ctx, received)), 'the valid delivered receipt after the refused ones'), [200])
       const body = expectShape(jsonOf(answer), assertReceiptAnswer, 'a receipt answer', answer.request)
@@ -395,7 +458,10 @@ export const SENDER_TESTS: ConformanceTest[] = [
       }
       const other = await signReceipt({ ...receiptFor(ctx, received), jti: `receipt-${randomUUID()}` }, ctx.harness.main.signer)
       expectStatus(await postReceipt(ctx, other, 'another delivered receipt (new jti) for the same revision'), [200], '(same status: changes nothing)')
-      expectProblem(await postReceipt(ctx, await signReceipt(receiptFor(ctx, received, 'rejected'), ctx.harness.main.signer), 'a rejected receipt after the delivered one'), 'CW_ERR_CONFLICT')
+      expectProblem(
+        await postReceipt(ctx, await signReceipt(receiptFor(ctx, received, 'rejected'), ctx.harness.main.signer), 'a rejected receipt after the delivered one'),
+        'CW_ERR_CONFLICT',
+      )
     },
   },
   {
@@ -417,11 +483,24 @@ export const SENDER_TESTS: ConformanceTest[] = [
       const second = await waitForRevision(ctx, first.share, 2)
       const { manifest } = second
       check(manifest.share.previous === first.digest, `share.previous ${first.digest} (digest of revision 1)`, `share.previous ${manifest.share.previous}`)
-      check(manifest.iss === ctx.target.org && manifest.aud === ctx.harness.main.org, `from ${ctx.target.org} to ${ctx.harness.main.org}`, `from ${manifest.iss} to ${manifest.aud}`)
+      check(
+        manifest.iss === ctx.target.org && manifest.aud === ctx.harness.main.org,
+        `from ${ctx.target.org} to ${ctx.harness.main.org}`,
+        `from ${manifest.iss} to ${manifest.aud}`,
+      )
       const digests = new Set(manifest.evidence.map((item) => item.digest))
-      for (const item of first.manifest.evidence) check(digests.has(item.digest), `revision 2 still carrying ${item.name} (${item.digest})`, [...digests].join(', '))
-      check(manifest.evidence.some((item) => item.size === sizes.added), `the added item (${sizes.added} bytes) in revision 2`, manifest.evidence.map((item) => `${item.name} ${item.size}`).join(', '))
-      check(!manifest.evidence.some((item) => item.size === sizes.doNotDisclose || item.doNotDisclose !== false), 'the added do-not-disclose item left out', manifest.evidence.map((item) => `${item.name} ${item.size}`).join(', '))
+      for (const item of first.manifest.evidence)
+        check(digests.has(item.digest), `revision 2 still carrying ${item.name} (${item.digest})`, [...digests].join(', '))
+      check(
+        manifest.evidence.some((item) => item.size === sizes.added),
+        `the added item (${sizes.added} bytes) in revision 2`,
+        manifest.evidence.map((item) => `${item.name} ${item.size}`).join(', '),
+      )
+      check(
+        !manifest.evidence.some((item) => item.size === sizes.doNotDisclose || item.doNotDisclose !== false),
+        'the added do-not-disclose item left out',
+        manifest.evidence.map((item) => `${item.name} ${item.size}`).join(', '),
+      )
       try {
         enforceManifestPolicy(manifest, second.policy)
       } catch (error) {
@@ -449,16 +528,35 @@ export const SENDER_TESTS: ConformanceTest[] = [
       }
       try {
         await addEvidence(ctx.client, first.share, [{ size: 1555, category }])
-        const refused = await listener.waitFor('offer', (event) => event === refusal, ctx.settings.waitMs, `revision 2 of share ${first.share} offered (answered ${PROBLEMS.CW_ERR_STALE_REVISION.status} CW_ERR_STALE_REVISION)`)
+        const refused = await listener.waitFor(
+          'offer',
+          (event) => event === refusal,
+          ctx.settings.waitMs,
+          `revision 2 of share ${first.share} offered (answered ${PROBLEMS.CW_ERR_STALE_REVISION.status} CW_ERR_STALE_REVISION)`,
+        )
         const after = (event: object) => listener.events.indexOf(event as never) > listener.events.indexOf(refused)
-        const again = await listener.waitFor('offer', (event) => after(event) && ofShare(event), ctx.settings.waitMs, 'the share offered again after the stale refusal')
+        const again = await listener.waitFor(
+          'offer',
+          (event) => after(event) && ofShare(event),
+          ctx.settings.waitMs,
+          'the share offered again after the stale refusal',
+        )
         check(
           again.manifest?.share.revision === 1 && again.digest === first.digest,
           'revision 1 (the same manifest) offered again first: the harness never answered it with a receipt',
           `revision ${again.manifest?.share.revision} (${again.digest})`,
         )
-        const next = await listener.waitFor('offer', (event) => after(event) && event !== again && ofShare(event), ctx.settings.waitMs, 'revision 2 offered after revision 1')
-        check(next.manifest?.share.revision === 2 && next.digest === refused.digest, 'then revision 2 (the same manifest)', `revision ${next.manifest?.share.revision} (${next.digest})`)
+        const next = await listener.waitFor(
+          'offer',
+          (event) => after(event) && event !== again && ofShare(event),
+          ctx.settings.waitMs,
+          'revision 2 offered after revision 1',
+        )
+        check(
+          next.manifest?.share.revision === 2 && next.digest === refused.digest,
+          'then revision 2 (the same manifest)',
+          `revision ${next.manifest?.share.revision} (${next.digest})`,
+        )
       } finally {
         listener.answerOffer = undefined
       }
@@ -484,10 +582,19 @@ export const SENDER_TESTS: ConformanceTest[] = [
         ctx.settings.waitMs,
         `the target's revocation of share ${received.share} on the harness's EP-5`,
       )
-      if (event.revocation === undefined) fail('a revocation that verifies (§8, type revocation) addressed to the harness', `the harness's verification refused it with ${event.code}`)
+      if (event.revocation === undefined)
+        fail('a revocation that verifies (§8, type revocation) addressed to the harness', `the harness's verification refused it with ${event.code}`)
       const { revocation } = event
-      check(revocation.iss === ctx.target.org && revocation.aud === ctx.harness.main.org, `a revocation from ${ctx.target.org} to ${ctx.harness.main.org}`, `from ${revocation.iss} to ${revocation.aud}`)
-      check(revocation.revokedAt <= now() + 60 && revocation.revokedAt >= received.manifest.iat - 60, 'revokedAt between the share and now', String(revocation.revokedAt))
+      check(
+        revocation.iss === ctx.target.org && revocation.aud === ctx.harness.main.org,
+        `a revocation from ${ctx.target.org} to ${ctx.harness.main.org}`,
+        `from ${revocation.iss} to ${revocation.aud}`,
+      )
+      check(
+        revocation.revokedAt <= now() + 60 && revocation.revokedAt >= received.manifest.iat - 60,
+        'revokedAt between the share and now',
+        String(revocation.revokedAt),
+      )
       await expectPullRefused(ctx, received.share, digest, 'CW_ERR_SHARE_REVOKED', 'a listed chunk of the revoked share')
       await expectPullRefused(ctx, received.share, item!.chunks.at(-1)!, 'CW_ERR_SHARE_REVOKED', 'another listed chunk of the revoked share')
     },
@@ -514,11 +621,19 @@ export const SENDER_TESTS: ConformanceTest[] = [
           ctx.settings.waitMs,
           `the target's revocation of share ${received.share} (answered 503)`,
         )
-        const second = await waitForRevocation(ctx, received.share, `the target's revocation of share ${received.share} sent again after the harness answered 503`)
+        const second = await waitForRevocation(
+          ctx,
+          received.share,
+          `the target's revocation of share ${received.share} sent again after the harness answered 503`,
+        )
         ctx.note(`sent again ${((second.at - first.at) / 1000).toFixed(1)} s after the 503`)
         if (second.revocation === undefined) fail('a retried revocation that verifies', `refused with ${second.code}`)
         if (first.revocation !== undefined) {
-          check(second.revocation.revokedAt === first.revocation.revokedAt, `the same revokedAt (${first.revocation.revokedAt}) in the retried revocation`, String(second.revocation.revokedAt))
+          check(
+            second.revocation.revokedAt === first.revocation.revokedAt,
+            `the same revokedAt (${first.revocation.revokedAt}) in the retried revocation`,
+            String(second.revocation.revokedAt),
+          )
         }
       } finally {
         ctx.listener.answerRevocation = undefined
@@ -527,7 +642,7 @@ export const SENDER_TESTS: ConformanceTest[] = [
   },
   {
     id: 'sender.expired-share',
-    title: "Once a share has expired its chunks are refused 410 CW_ERR_SHARE_EXPIRED",
+    title: 'Once a share has expired its chunks are refused 410 CW_ERR_SHARE_EXPIRED',
     group: 'sender',
     spec: ['CW-FED-005'],
     requires: ['control'],
@@ -535,7 +650,11 @@ export const SENDER_TESTS: ConformanceTest[] = [
       const category = (await baselineShare(ctx)).policy.content.evidenceCategories[0]
       if (category === undefined) ctx.skip("the target's policy for the harness allows no evidence category")
       const asked = Date.now()
-      const answer = await requestShare(ctx.client, { fields: {}, items: [{ size: 1024, category }], expiresInSeconds: 3 }, 'control: a share that expires in 3 s')
+      const answer = await requestShare(
+        ctx.client,
+        { fields: {}, items: [{ size: 1024, category }], expiresInSeconds: 3 },
+        'control: a share that expires in 3 s',
+      )
       const received = { share: answer.share, caseId: answer.case, ...(await waitForRevision(ctx, answer.share, 1)) }
       const [item] = requireEvidence(ctx, received)
       const digest = item!.chunks[0]!
@@ -558,7 +677,11 @@ export const SENDER_TESTS: ConformanceTest[] = [
     async run(ctx) {
       const category = (await baselineShare(ctx)).policy.content.evidenceCategories[0]
       if (category === undefined) ctx.skip("the target's policy for the harness allows no evidence category")
-      const answer = await requestShare(ctx.client, { fields: {}, items: [{ size: 1024, category }], expiresInSeconds: 600 }, 'control: a share that expires in 10 minutes')
+      const answer = await requestShare(
+        ctx.client,
+        { fields: {}, items: [{ size: 1024, category }], expiresInSeconds: 600 },
+        'control: a share that expires in 10 minutes',
+      )
       const received = await waitForRevision(ctx, answer.share, 1)
       const expiry = received.chain.grants.at(-1)!.exp
       check(received.manifest.exp <= expiry, `manifest exp no later than the share's expiry ${expiry} (CW-SIG-014)`, `manifest exp ${received.manifest.exp}`)
@@ -575,7 +698,8 @@ export const SENDER_TESTS: ConformanceTest[] = [
   },
   {
     id: 'sender.onward-refused-when-policy-forbids',
-    title: 'EP-9 on a share whose policy forbids onward sharing (allowed false, or maxDepth 0) is refused 403 CW_ERR_CHAIN_DEPTH_EXCEEDED and nothing is offered',
+    title:
+      'EP-9 on a share whose policy forbids onward sharing (allowed false, or maxDepth 0) is refused 403 CW_ERR_CHAIN_DEPTH_EXCEEDED and nothing is offered',
     group: 'sender',
     spec: ['CW-PROV-004', 'CW-PROV-012', 'CW-CTL-003'],
     requires: ['control'],
@@ -588,19 +712,27 @@ export const SENDER_TESTS: ConformanceTest[] = [
         expectProblem(answer, 'CW_ERR_CHAIN_DEPTH_EXCEEDED')
         await sleep(quietMs(ctx))
         const offers = onwardOffersOf(ctx, shareId, askedAt)
-        check(offers.length === 0, `no onward offer of a share whose policy ${what}`, `${offers.length} offers (revision ${offers.map((event) => event.manifest?.share.revision).join(', ')})`)
+        check(
+          offers.length === 0,
+          `no onward offer of a share whose policy ${what}`,
+          `${offers.length} offers (revision ${offers.map((event) => event.manifest?.share.revision).join(', ')})`,
+        )
       }
     },
   },
   {
     id: 'sender.onward-refused-to-unlisted-partner',
-    title: "EP-9 on a share whose policy lists onward partners without the harness is refused 403 CW_ERR_PARTNER_NOT_ALLOWED and nothing is offered",
+    title: 'EP-9 on a share whose policy lists onward partners without the harness is refused 403 CW_ERR_PARTNER_NOT_ALLOWED and nothing is offered',
     group: 'sender',
     spec: ['CW-PROV-004', 'CW-PROV-012', 'CW-CTL-003'],
     requires: ['control'],
     async run(ctx) {
       const partners = [`${ctx.harness.main.org.slice(0, 50)}-elsewhere`]
-      const { shareId, answer, askedAt } = await onwardOfHarnessShare(ctx, openPolicy({ permissions: { shareOnward: { allowed: true, maxDepth: 2, partners } } }), `allows onward sharing to ${partners[0]} only`)
+      const { shareId, answer, askedAt } = await onwardOfHarnessShare(
+        ctx,
+        openPolicy({ permissions: { shareOnward: { allowed: true, maxDepth: 2, partners } } }),
+        `allows onward sharing to ${partners[0]} only`,
+      )
       expectProblem(answer, 'CW_ERR_PARTNER_NOT_ALLOWED')
       await sleep(quietMs(ctx))
       const offers = onwardOffersOf(ctx, shareId, askedAt)
@@ -609,7 +741,8 @@ export const SENDER_TESTS: ConformanceTest[] = [
   },
   {
     id: 'sender.unchanged-revision-not-offered',
-    title: 'Evidence the policy leaves out entirely makes no new revision: EP-8 answers the same revision and nothing is offered; the next real change is revision 2',
+    title:
+      'Evidence the policy leaves out entirely makes no new revision: EP-8 answers the same revision and nothing is offered; the next real change is revision 2',
     group: 'sender',
     spec: ['CW-REVN-008', 'CW-CTL-003', 'CW-MAN-001'],
     requires: ['control'],
@@ -623,10 +756,24 @@ export const SENDER_TESTS: ConformanceTest[] = [
         { size: 1919, category, doNotDisclose: true },
         { size: 1929, category: excluded },
       ])
-      check(unchanged.share === first.share && unchanged.revision === 1, `EP-8 answering {share: ${first.share}, revision: 1} (nothing shared changed)`, JSON.stringify(unchanged))
+      check(
+        unchanged.share === first.share && unchanged.revision === 1,
+        `EP-8 answering {share: ${first.share}, revision: 1} (nothing shared changed)`,
+        JSON.stringify(unchanged),
+      )
       await sleep(quietMs(ctx))
-      const offers = ctx.listener.seen('offer', (event) => event.at >= askedAt && (event.manifest?.share.id ?? (unverifiedPayload(event.jws)?.share as { id?: string } | undefined)?.id) === first.share && event.digest !== first.digest)
-      check(offers.length === 0, 'no new revision offered when nothing shared changed (CW-REVN-008)', `${offers.length} offers: revision ${offers.map((event) => event.manifest?.share.revision).join(', ')}`)
+      const offers = ctx.listener.seen(
+        'offer',
+        (event) =>
+          event.at >= askedAt &&
+          (event.manifest?.share.id ?? (unverifiedPayload(event.jws)?.share as { id?: string } | undefined)?.id) === first.share &&
+          event.digest !== first.digest,
+      )
+      check(
+        offers.length === 0,
+        'no new revision offered when nothing shared changed (CW-REVN-008)',
+        `${offers.length} offers: revision ${offers.map((event) => event.manifest?.share.revision).join(', ')}`,
+      )
       const added = await addEvidence(ctx.client, first.share, [{ size: 1939, category }])
       check(added.revision === 2, 'EP-8 answering revision 2 for the first real change', JSON.stringify(added))
       const second = await waitForRevision(ctx, first.share, 2)

@@ -14,7 +14,15 @@ import type { ConformanceTest, TestContext } from '../suite.ts'
 import { probeTls } from '../tls_probe.ts'
 
 /** Codes a node may answer a refused client certificate with, when it answers at all. */
-const REFUSED: readonly ProblemCode[] = ['CW_ERR_PARTNER_UNKNOWN', 'CW_ERR_UNAUTHENTICATED', 'CW_ERR_CHAIN_UNTRUSTED', 'CW_ERR_CERT_EXPIRED', 'CW_ERR_CERT_USAGE', 'CW_ERR_CERT_ORG_INVALID', 'CW_ERR_FORBIDDEN']
+const REFUSED: readonly ProblemCode[] = [
+  'CW_ERR_PARTNER_UNKNOWN',
+  'CW_ERR_UNAUTHENTICATED',
+  'CW_ERR_CHAIN_UNTRUSTED',
+  'CW_ERR_CERT_EXPIRED',
+  'CW_ERR_CERT_USAGE',
+  'CW_ERR_CERT_ORG_INVALID',
+  'CW_ERR_FORBIDDEN',
+]
 
 /** Transport failures that mean the target was never reached. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
@@ -46,7 +54,12 @@ async function expectRefused(ctx: TestContext, identity: ClientIdentity, note: s
     }
     if (answer.status < 400) fail('the request refused (TLS handshake failure, or a 401/403 problem document)', describeExchange(answer), answer.request)
     const body = jsonOf(answer) as { code?: unknown }
-    check(typeof body.code === 'string' && (codes as readonly string[]).includes(body.code), `a refusal with one of ${codes.join(', ')}`, describeExchange(answer), answer.request)
+    check(
+      typeof body.code === 'string' && (codes as readonly string[]).includes(body.code),
+      `a refusal with one of ${codes.join(', ')}`,
+      describeExchange(answer),
+      answer.request,
+    )
   } finally {
     await client.close()
   }

@@ -65,7 +65,8 @@ export function externalCaseNotFound(id: string): RequestError {
 export function relationTo(principal: AccessPrincipal, access: CaseAccessRecord | undefined): CaseRelation {
   if (access !== undefined && access.owner === principal.userId) return 'owner'
   if (principal.role === 'admin') return 'admin'
-  if (access !== undefined && access.team.some((member) => (member.kind === 'user' ? member.id === principal.userId : principal.groups.includes(member.id)))) return 'team'
+  if (access !== undefined && access.team.some((member) => (member.kind === 'user' ? member.id === principal.userId : principal.groups.includes(member.id))))
+    return 'team'
   return 'none'
 }
 
@@ -81,7 +82,13 @@ function allows(relation: CaseRelation, mode: CaseAccessMode): boolean {
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (missing, or not the caller's to see),
  *   `CW_ERR_FORBIDDEN` (a team member asking to administer).
  */
-export async function requireCaseAccess(ctx: NodeContext, principal: AccessPrincipal, caseId: string, mode: CaseAccessMode, action = `case.${mode}`): Promise<CaseAccess> {
+export async function requireCaseAccess(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  caseId: string,
+  mode: CaseAccessMode,
+  action = `case.${mode}`,
+): Promise<CaseAccess> {
   const record = await ctx.store.getCase(caseId)
   if (record === undefined) throw caseNotFound(caseId)
   const access = await ctx.store.getCaseAccess(caseId)
@@ -98,7 +105,13 @@ export async function requireCaseAccess(ctx: NodeContext, principal: AccessPrinc
  * Evidence `evidenceId` if `principal` may `mode` its case; otherwise the same 404 as for a
  * missing item.
  */
-export async function requireEvidenceAccess(ctx: NodeContext, principal: AccessPrincipal, evidenceId: string, mode: CaseAccessMode, action = `evidence.${mode}`): Promise<EvidenceRecord> {
+export async function requireEvidenceAccess(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  evidenceId: string,
+  mode: CaseAccessMode,
+  action = `evidence.${mode}`,
+): Promise<EvidenceRecord> {
   const evidence = await ctx.store.getEvidence(evidenceId)
   if (evidence === undefined) throw evidenceNotFound(evidenceId)
   await requireCaseAccess(ctx, principal, evidence.caseId, mode, action).catch((error: unknown) => {
@@ -108,7 +121,13 @@ export async function requireEvidenceAccess(ctx: NodeContext, principal: AccessP
 }
 
 /** Outbound share `shareId` if `principal` may `mode` its case; otherwise the same 404 as for a missing share. */
-export async function requireShareAccess(ctx: NodeContext, principal: AccessPrincipal, shareId: string, mode: CaseAccessMode, action = `share.${mode}`): Promise<OutboundShareRecord> {
+export async function requireShareAccess(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  shareId: string,
+  mode: CaseAccessMode,
+  action = `share.${mode}`,
+): Promise<OutboundShareRecord> {
   const share = await ctx.store.getOutboundShare(shareId)
   if (share === undefined) throw shareNotFound(shareId)
   const asNotFound = (error: unknown): never => {
@@ -139,7 +158,13 @@ export interface ExternalAccess {
  * (within the sender's policy); administrators see metadata; anyone else gets the same 404 as
  * for a missing (or rejected) external case.
  */
-export async function requireExternalAccess(ctx: NodeContext, principal: AccessPrincipal, inboundId: string, mode: ExternalAccessMode, action = `external.${mode}`): Promise<ExternalAccess> {
+export async function requireExternalAccess(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  inboundId: string,
+  mode: ExternalAccessMode,
+  action = `external.${mode}`,
+): Promise<ExternalAccess> {
   const share = await ctx.store.getInboundShare(inboundId)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(inboundId)
   const recipient = await isRecipient(ctx, principal, share.manifest.share.recipients)

@@ -35,19 +35,16 @@ export async function getCaseAccessOverview(ctx: NodeContext, principal: AccessP
   const { access } = await requireCaseAccess(ctx, principal, caseId, 'read', 'case.access.read')
   const team = await describeTeam(ctx, caseId, access?.owner ?? null, access?.team ?? [])
   const partners = new Map((await ctx.store.listPartners()).map((partner) => [partner.org, partner.name]))
-  const shares = (await listShares(ctx, caseId)).map(
-    (share): ShareAccess => ({
-      shareId: share.id,
-      org: share.partnerOrg,
-      orgName: partners.get(share.partnerOrg) ?? share.partnerOrg,
-      recipients: share.recipients,
-      accessLevel: accessLevelOf(share.policy.permissions),
-      status: share.status,
-      sharedBy: share.createdBy,
-      sharedOn: share.createdAt,
-      expiresAt: share.expiresAt,
-    }),
-  )
+  const shares = (await listShares(ctx, caseId)).map((share): ShareAccess => ({
+    shareId: share.id,
+    org: share.partnerOrg,
+    orgName: partners.get(share.partnerOrg) ?? share.partnerOrg,
+    recipients: share.recipients,
+    accessLevel: accessLevelOf(share.policy.permissions),
+    status: share.status,
+    sharedBy: share.createdBy,
+    sharedOn: share.createdAt,
+    expiresAt: share.expiresAt,
+  }))
   return { ...team, shares }
 }
-

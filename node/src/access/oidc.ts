@@ -76,7 +76,9 @@ export async function verifyOidcToken(ctx: Pick<NodeContext, 'config' | 'clock' 
     throw unauthenticated()
   }
   const claimed = payload[config.groupsClaim]
-  const groups = Array.isArray(claimed) ? [...new Set(claimed.filter((g): g is string => typeof g === 'string' && PRINCIPAL_ID_PATTERN.test(g)))].slice(0, MAX_GROUPS) : []
+  const groups = Array.isArray(claimed)
+    ? [...new Set(claimed.filter((g): g is string => typeof g === 'string' && PRINCIPAL_ID_PATTERN.test(g)))].slice(0, MAX_GROUPS)
+    : []
   const role: Role = groups.some((group) => config.adminGroups.includes(group)) ? 'admin' : 'member'
   return { userId, role, groups }
 }

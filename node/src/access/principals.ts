@@ -155,11 +155,13 @@ function checkUser(base: UserRecord, input: UpdateUserInput): UserRecord {
     user.badge = input.badge
   }
   if (input.role !== undefined) {
-    if (typeof input.role !== 'string' || !ROLES.has(input.role)) throw new RequestError('CW_ERR_BAD_REQUEST', 'role must be "admin" or "member"', { at: '/role' })
+    if (typeof input.role !== 'string' || !ROLES.has(input.role))
+      throw new RequestError('CW_ERR_BAD_REQUEST', 'role must be "admin" or "member"', { at: '/role' })
     user.role = input.role
   }
   if (input.kind !== undefined) {
-    if (typeof input.kind !== 'string' || !KINDS.has(input.kind)) throw new RequestError('CW_ERR_BAD_REQUEST', 'kind must be "user" or "service"', { at: '/kind' })
+    if (typeof input.kind !== 'string' || !KINDS.has(input.kind))
+      throw new RequestError('CW_ERR_BAD_REQUEST', 'kind must be "user" or "service"', { at: '/kind' })
     user.kind = input.kind
   }
   if (input.disabled !== undefined) {
@@ -184,7 +186,8 @@ function checkText(value: unknown, at: string): string {
 }
 
 function checkMembers(value: unknown, at: string): string[] {
-  if (!Array.isArray(value) || value.length > MAX_GROUP_MEMBERS) throw new RequestError('CW_ERR_BAD_REQUEST', `members must be a list of at most ${MAX_GROUP_MEMBERS} user ids`, { at })
+  if (!Array.isArray(value) || value.length > MAX_GROUP_MEMBERS)
+    throw new RequestError('CW_ERR_BAD_REQUEST', `members must be a list of at most ${MAX_GROUP_MEMBERS} user ids`, { at })
   const members = value.map((member, index) => checkId(member, `${at}/${index}`))
   return [...new Set(members)]
 }

@@ -64,7 +64,11 @@ function hashToken(token: string): string {
  * @throws {RequestError} `CW_ERR_BAD_REQUEST` (ids, role above the user's, disabled user),
  *   `CW_ERR_NOT_FOUND` (no such user, with `requireUser`).
  */
-export async function createToken(ctx: Pick<NodeContext, 'store' | 'clock' | 'log'>, input: CreateTokenInput, options: CreateTokenOptions = {}): Promise<CreatedToken> {
+export async function createToken(
+  ctx: Pick<NodeContext, 'store' | 'clock' | 'log'>,
+  input: CreateTokenInput,
+  options: CreateTokenOptions = {},
+): Promise<CreatedToken> {
   if (typeof input?.userId !== 'string' || !USER_ID_PATTERN.test(input.userId)) {
     throw new RequestError('CW_ERR_BAD_REQUEST', 'userId must be 1 to 200 characters without control characters', { at: '/userId' })
   }

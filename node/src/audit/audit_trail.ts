@@ -40,9 +40,7 @@ export type AuditFailureReason = 'digest' | 'link' | 'sequence'
  * not the digest of its content (it was edited); `link`: its `prev` is not the digest of the
  * entry before it (one was inserted, or the one before was edited and re-digested).
  */
-export type AuditVerification =
-  | { ok: true; entries: number }
-  | { ok: false; seq: number; caseId: string; reason: AuditFailureReason }
+export type AuditVerification = { ok: true; entries: number } | { ok: false; seq: number; caseId: string; reason: AuditFailureReason }
 
 /** What an entry says, before it has a place in a chain. */
 export interface AuditContent {

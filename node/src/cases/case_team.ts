@@ -60,7 +60,8 @@ export async function getCaseTeam(ctx: NodeContext, principal: AccessPrincipal, 
  */
 export async function setCaseTeam(ctx: NodeContext, principal: AccessPrincipal, caseId: string, team: readonly TeamMember[]): Promise<CaseTeam> {
   const { access } = await requireCaseAccess(ctx, principal, caseId, 'administer', 'case.team.set')
-  if (!Array.isArray(team) || team.length > MAX_TEAM) throw new RequestError('CW_ERR_BAD_REQUEST', `team must be a list of at most ${MAX_TEAM} members`, { at: '/team' })
+  if (!Array.isArray(team) || team.length > MAX_TEAM)
+    throw new RequestError('CW_ERR_BAD_REQUEST', `team must be a list of at most ${MAX_TEAM} members`, { at: '/team' })
   const checked: TeamMember[] = []
   const seen = new Set<string>()
   for (const [index, member] of team.entries()) {

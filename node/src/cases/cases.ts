@@ -157,7 +157,9 @@ function checkFields(value: unknown, allowNull: boolean): Record<string, string 
       }
       for (const [index, item] of field.entries()) {
         if (typeof item !== 'string' || item.length > CASE_FIELD_LIMITS.maxListItemLength) {
-          throw new RequestError('CW_ERR_BAD_REQUEST', `field "${name}" items must be strings of at most ${CASE_FIELD_LIMITS.maxListItemLength} characters`, { at: `${at}/${index}` })
+          throw new RequestError('CW_ERR_BAD_REQUEST', `field "${name}" items must be strings of at most ${CASE_FIELD_LIMITS.maxListItemLength} characters`, {
+            at: `${at}/${index}`,
+          })
         }
       }
       fields[name] = [...(field as string[])]

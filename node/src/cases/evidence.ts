@@ -183,7 +183,8 @@ async function checkMetadata(ctx: NodeContext, caseId: string, metadata: Evidenc
     }
   }
   if (attachmentOf !== null) {
-    const target = typeof attachmentOf === 'string' ? (batch.find((record) => record.id === attachmentOf) ?? (await ctx.store.getEvidence(attachmentOf))) : undefined
+    const target =
+      typeof attachmentOf === 'string' ? (batch.find((record) => record.id === attachmentOf) ?? (await ctx.store.getEvidence(attachmentOf))) : undefined
     if (target === undefined || target.caseId !== caseId) {
       throw bad(`"${String(attachmentOf)}" is not evidence of case "${caseId}"`, '/attachmentOf')
     }

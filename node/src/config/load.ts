@@ -32,9 +32,7 @@ export function parseConfig(raw: unknown, dir: string): NodeConfig {
   if (!validate(copy)) {
     const error = validate.errors![0]!
     const field = (error.instancePath || '/').replace(/^\//, '').replaceAll('/', '.') || '(root)'
-    const detail = error.keyword === 'additionalProperties'
-      ? `unknown field "${String(error.params['additionalProperty'])}"`
-      : error.message ?? 'invalid'
+    const detail = error.keyword === 'additionalProperties' ? `unknown field "${String(error.params['additionalProperty'])}"` : (error.message ?? 'invalid')
     throw new ConfigError(`invalid configuration: ${field}: ${detail}`)
   }
   return deepFreeze({ ...(copy as Omit<NodeConfig, 'dir'>), dir }) as NodeConfig
@@ -63,4 +61,3 @@ export async function loadConfig(dir: string): Promise<NodeConfig> {
 export function nodePath(config: NodeConfig, path: string): string {
   return isAbsolute(path) ? path : resolve(config.dir, path)
 }
-

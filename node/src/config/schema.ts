@@ -21,7 +21,7 @@ export const configSchema = {
       default: {},
       properties: { enabled: { type: 'boolean', default: true, description: 'Serve Prometheus metrics at /metrics on the local listener.' } },
     },
-    org: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$', description: 'This organization\'s org id.' },
+    org: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$', description: "This organization's org id." },
     name: { type: 'string', minLength: 1, maxLength: 200, description: 'Display name.' },
     federation: {
       type: 'object',
@@ -85,8 +85,19 @@ export const configSchema = {
           description: 'Requests per minute before 429 CW_ERR_RATE_LIMITED; 0 = no limit.',
           properties: {
             federationPerMinute: { type: 'integer', minimum: 0, default: 6000, description: 'Per partner organization, on the federation listener.' },
-            federationPerSecond: { type: 'integer', minimum: 0, default: 0, description: 'Per partner organization, on the federation listener, in one-second windows (Retry-After: 1), instead of federationPerMinute; 0 = use federationPerMinute.' },
-            localPerMinute: { type: 'integer', minimum: 0, default: 6000, description: 'Per bearer token (or client address without one), on the local listener.' },
+            federationPerSecond: {
+              type: 'integer',
+              minimum: 0,
+              default: 0,
+              description:
+                'Per partner organization, on the federation listener, in one-second windows (Retry-After: 1), instead of federationPerMinute; 0 = use federationPerMinute.',
+            },
+            localPerMinute: {
+              type: 'integer',
+              minimum: 0,
+              default: 6000,
+              description: 'Per bearer token (or client address without one), on the local listener.',
+            },
           },
         },
       },
@@ -164,7 +175,11 @@ export const configSchema = {
           properties: {
             issuer: { type: 'string', minLength: 1, description: 'Expected iss of the JWTs.' },
             audience: { type: 'string', minLength: 1, description: 'Expected aud of the JWTs.' },
-            jwksUrl: { type: 'string', pattern: '^(https://|http://(127\\.0\\.0\\.1|localhost|\\[::1\\])[:/])', description: 'JWKS of the identity provider (https, or http on loopback).' },
+            jwksUrl: {
+              type: 'string',
+              pattern: '^(https://|http://(127\\.0\\.0\\.1|localhost|\\[::1\\])[:/])',
+              description: 'JWKS of the identity provider (https, or http on loopback).',
+            },
             userClaim: { type: 'string', minLength: 1, default: 'sub', description: 'Claim holding the local user id.' },
             groupsClaim: { type: 'string', minLength: 1, default: 'groups', description: 'Claim holding the group ids.' },
             adminGroups: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Members of these groups get the admin role.' },
@@ -176,7 +191,7 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Conformance testing of this node by a partner\'s harness (SPEC.md §21). Test deployments only.',
+      description: "Conformance testing of this node by a partner's harness (SPEC.md §21). Test deployments only.",
       properties: {
         control: {
           type: 'boolean',

@@ -13,15 +13,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import {
-  FEDERATION_PATHS,
-  JOSE_MEDIA_TYPE,
-  RequestError,
-  type HealthAnswer,
-  type OfferAnswer,
-  type ReceiptAnswer,
-  type RevocationAnswer,
-} from '#protocol'
+import { FEDERATION_PATHS, JOSE_MEDIA_TYPE, RequestError, type HealthAnswer, type OfferAnswer, type ReceiptAnswer, type RevocationAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
@@ -114,7 +106,10 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
         const peerOrg = peerOf(request).org
         reply.raw.once('finish', () => observer.chunkServed(peerOrg, range.end - range.start + 1))
       }
-      reply.header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes').header('content-length', range.end - range.start + 1)
+      reply
+        .header('content-type', 'application/octet-stream')
+        .header('accept-ranges', 'bytes')
+        .header('content-length', range.end - range.start + 1)
       if (partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`)
       return reply.send(stream)
     },

@@ -48,7 +48,10 @@ function emptyBody(request: FastifyRequest): void {
   const body = jsonBody(request, true)
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError('CW_ERR_BAD_REQUEST', 'the body is empty or {}', { at: '' })
   const extra = Object.keys(body)[0]
-  if (extra !== undefined) throw new RequestError('CW_ERR_BAD_REQUEST', `unknown property "${extra}": the body is empty or {}`, { at: `/${extra.replaceAll('~', '~0').replaceAll('/', '~1')}` })
+  if (extra !== undefined)
+    throw new RequestError('CW_ERR_BAD_REQUEST', `unknown property "${extra}": the body is empty or {}`, {
+      at: `/${extra.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+    })
 }
 
 /**

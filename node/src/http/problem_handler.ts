@@ -42,7 +42,10 @@ export function asCasewayError(error: unknown): { error: CasewayError; internal:
   const mapped = fastifyError?.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code]
   if (mapped !== undefined) {
     const at = fastifyError?.validation?.[0]?.instancePath
-    const detail = fastifyError?.code === 'FST_ERR_VALIDATION' ? `${fastifyError.validationContext ?? 'request'}${at ?? ''} ${fastifyError.validation?.[0]?.message ?? 'is invalid'}` : (fastifyError?.message ?? 'invalid request')
+    const detail =
+      fastifyError?.code === 'FST_ERR_VALIDATION'
+        ? `${fastifyError.validationContext ?? 'request'}${at ?? ''} ${fastifyError.validation?.[0]?.message ?? 'is invalid'}`
+        : (fastifyError?.message ?? 'invalid request')
     return { error: new CasewayError(mapped, detail, at ? { at } : undefined), internal: false }
   }
   const byStatus = typeof fastifyError?.statusCode === 'number' ? CLIENT_STATUSES[fastifyError.statusCode] : undefined

@@ -39,7 +39,8 @@ export async function installRateLimit(app: FastifyInstance, options: RateLimitO
     max: window.max,
     timeWindow: window.ms,
     keyGenerator: options.key,
-    errorResponseBuilder: (_request, context) => new RequestError('CW_ERR_RATE_LIMITED', `more than ${context.max} requests per ${window.unit}; retry in ${context.after}`),
+    errorResponseBuilder: (_request, context) =>
+      new RequestError('CW_ERR_RATE_LIMITED', `more than ${context.max} requests per ${window.unit}; retry in ${context.after}`),
   })
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.rateLimit === false) return

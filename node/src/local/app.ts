@@ -89,7 +89,10 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
         tags: ['operations'],
         summary: 'Liveness',
         security: [],
-        response: { 200: { description: 'The node is up', type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }, 500: problems()[500]! },
+        response: {
+          200: { description: 'The node is up', type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+          500: problems()[500]!,
+        },
       },
     },
     async () => ({ status: 'ok' as const }),

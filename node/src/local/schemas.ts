@@ -64,7 +64,10 @@ const RECIPIENT = {
   type: 'object',
   additionalProperties: false,
   required: ['kind', 'id'],
-  properties: { kind: { enum: ['user', 'group', 'email', 'badge', 'agency'] }, id: { type: 'string', minLength: 1, maxLength: SHARE_LIMITS.maxRecipientIdLength } },
+  properties: {
+    kind: { enum: ['user', 'group', 'email', 'badge', 'agency'] },
+    id: { type: 'string', minLength: 1, maxLength: SHARE_LIMITS.maxRecipientIdLength },
+  },
 } as const
 
 /** Schemas every route can reference by `$id`. */
@@ -175,8 +178,23 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
     $id: 'Share',
     type: 'object',
     required: [
-      'id', 'caseId', 'partnerOrg', 'scope', 'folderIds', 'evidenceIds', 'message', 'recipients', 'policy', 'status',
-      'statusCode', 'statusDetail', 'revision', 'createdBy', 'createdAt', 'updatedAt', 'expiresAt',
+      'id',
+      'caseId',
+      'partnerOrg',
+      'scope',
+      'folderIds',
+      'evidenceIds',
+      'message',
+      'recipients',
+      'policy',
+      'status',
+      'statusCode',
+      'statusDetail',
+      'revision',
+      'createdBy',
+      'createdAt',
+      'updatedAt',
+      'expiresAt',
     ],
     properties: {
       id,
@@ -209,8 +227,20 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
     type: 'object',
     description: 'For an administrator who is not a recipient (access "administration"), case, evidence and message are left out.',
     required: [
-      'id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt',
-      'recipients', 'scope', 'live', 'policy', 'access', 'notifications',
+      'id',
+      'sender',
+      'shareId',
+      'revision',
+      'status',
+      'receivedAt',
+      'completedAt',
+      'expiresAt',
+      'recipients',
+      'scope',
+      'live',
+      'policy',
+      'access',
+      'notifications',
     ],
     properties: {
       ...externalSummaryProperties(),
@@ -255,14 +285,21 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
           properties: {
             revision: { type: 'integer' },
             channel: { enum: ['email', 'webhook'] },
-            status: { enum: ['pending', 'sent', 'failed', 'dead'], description: 'failed: the last attempt failed and it is retrying; dead: retries exhausted.' },
+            status: {
+              enum: ['pending', 'sent', 'failed', 'dead'],
+              description: 'failed: the last attempt failed and it is retrying; dead: retries exhausted.',
+            },
             attempts: { type: 'integer' },
             lastError: { type: ['string', 'null'], description: 'Why the last attempt failed (e.g. "webhook answered HTTP 500").' },
             updatedAt: seconds,
           },
         },
       },
-      provenance: { type: 'array', description: 'Recipients only: the provenance chain, originator first (CW-PROV-001, CW-PROV-007).', items: { $ref: 'ProvenanceHop#' } },
+      provenance: {
+        type: 'array',
+        description: 'Recipients only: the provenance chain, originator first (CW-PROV-001, CW-PROV-007).',
+        items: { $ref: 'ProvenanceHop#' },
+      },
     },
   },
   {
@@ -317,7 +354,10 @@ function externalSummaryProperties(): Schema {
       required: ['id', 'version', 'name', 'permissions', 'maxDurationSeconds'],
       properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions, maxDurationSeconds: { type: 'integer' } },
     },
-    access: { enum: ['recipient', 'administration'], description: 'recipient: the caller sees the content; administration: an administrator sees the metadata only.' },
+    access: {
+      enum: ['recipient', 'administration'],
+      description: 'recipient: the caller sees the content; administration: an administrator sees the metadata only.',
+    },
   }
 }
 

@@ -30,13 +30,19 @@ const MAX_ERROR = 500
 
 /** One line of text: control characters become spaces, whitespace is collapsed, length bounded. */
 function oneLine(text: string, max = MAX_LINE_FIELD): string {
-  const flat = text.replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim()
+  const flat = text
+    .replace(/\p{Cc}+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
 /** The sender's message: line breaks kept, other control characters dropped, length bounded. */
 function messageText(text: string): string {
-  const clean = text.replace(/\r\n?/g, '\n').replace(/[^\P{Cc}\n\t]/gu, '').trim()
+  const clean = text
+    .replace(/\r\n?/g, '\n')
+    .replace(/[^\P{Cc}\n\t]/gu, '')
+    .trim()
   return clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE - 1)}…` : clean
 }
 
@@ -141,7 +147,8 @@ function smtpError(error: unknown): Error {
 /** `promise`, or a rejection with the abort reason as soon as `signal` aborts. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
+    // The signal's own reason, as an aborted fetch or stream rejects with.
+    const onAbort = () => reject(signal.reason as Error)
     signal.addEventListener('abort', onAbort, { once: true })
     promise.then(
       (value) => {

@@ -71,12 +71,19 @@ export function noticeFromPayload(payload: Record<string, unknown>): ShareNotice
   const notice = payload['notice'] as Partial<ShareNotice> | undefined
   const nullableString = (value: unknown) => value === null || typeof value === 'string'
   const ok =
-    typeof notice === 'object' && notice !== null &&
-    typeof notice.id === 'string' && typeof notice.occurredAt === 'string' &&
-    typeof notice.inboundId === 'string' && Number.isSafeInteger(notice.revision) && (notice.revision as number) >= 1 &&
-    typeof notice.sender?.org === 'string' && typeof notice.sender.name === 'string' &&
+    typeof notice === 'object' &&
+    notice !== null &&
+    typeof notice.id === 'string' &&
+    typeof notice.occurredAt === 'string' &&
+    typeof notice.inboundId === 'string' &&
+    Number.isSafeInteger(notice.revision) &&
+    (notice.revision as number) >= 1 &&
+    typeof notice.sender?.org === 'string' &&
+    typeof notice.sender.name === 'string' &&
     typeof notice.shareId === 'string' &&
-    nullableString(notice.caseNumber) && nullableString(notice.title) && nullableString(notice.message) &&
+    nullableString(notice.caseNumber) &&
+    nullableString(notice.title) &&
+    nullableString(notice.message) &&
     Number.isSafeInteger(notice.items) &&
     Array.isArray(notice.recipients) &&
     notice.recipients.every((r) => typeof r?.id === 'string' && RECIPIENT_KINDS.has(r.kind))

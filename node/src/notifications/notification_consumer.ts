@@ -50,7 +50,18 @@ export function notificationConsumer(ctx: NodeContext): OutboxConsumer {
           const ref = notificationRef(inbound.id, inbound.revision)
           for (const channel of channels) {
             // Inserted only if new: a job that already recorded an attempt keeps its state.
-            if (!(await tx.store.insertNotification({ inboundId: inbound.id, revision: inbound.revision, channel, status: 'pending', attempts: 0, lastError: null, updatedAt: at }))) continue
+            if (
+              !(await tx.store.insertNotification({
+                inboundId: inbound.id,
+                revision: inbound.revision,
+                channel,
+                status: 'pending',
+                attempts: 0,
+                lastError: null,
+                updatedAt: at,
+              }))
+            )
+              continue
             await ctx.jobs.enqueue(tx, NOTIFICATION_JOB[channel], ref, { notice })
           }
         })

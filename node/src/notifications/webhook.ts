@@ -78,7 +78,7 @@ export async function postWebhook(webhook: WebhookConfig, event: ShareReceivedEv
     })
   } catch (error) {
     if (signal.aborted) throw signal.reason
-    throw new Error(`webhook unreachable: ${reason(error)}`)
+    throw new Error(`webhook unreachable: ${reason(error)}`, { cause: error })
   }
   // The answer's body is not used: drop it without reading it.
   await response.body?.cancel().catch(() => undefined)

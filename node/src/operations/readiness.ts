@@ -95,7 +95,8 @@ function certificatesCheck(ctx: NodeContext): CertificatesCheck {
     }
     if (lifetime.notBefore > now) problems.push(`${lifetime.certificate} is not valid before ${lifetime.notBefore.toISOString()}`)
     else if (left <= 0) problems.push(`${lifetime.certificate} expired at ${lifetime.notAfter.toISOString()}`)
-    else if (left < CERTIFICATE_MIN_DAYS) problems.push(`${lifetime.certificate} expires in ${Math.floor(left)} days (renew at ${CERTIFICATE_MIN_DAYS} days at the latest)`)
+    else if (left < CERTIFICATE_MIN_DAYS)
+      problems.push(`${lifetime.certificate} expires in ${Math.floor(left)} days (renew at ${CERTIFICATE_MIN_DAYS} days at the latest)`)
   }
   return problems.length > 0
     ? { status: 'fail', detail: problems.join('; '), certificates }
@@ -104,12 +105,14 @@ function certificatesCheck(ctx: NodeContext): CertificatesCheck {
 
 async function partnersCheck(ctx: NodeContext, contacts: ReadonlyMap<string, Date>): Promise<PartnersCheck> {
   // Trust-only anchors (CW-PROV-008) are never exchanged with: not partners here.
-  const partners = (await ctx.store.listPartners()).filter((partner) => !partner.trustOnly).map((partner) => ({
-    org: partner.org,
-    name: partner.name,
-    enabled: partner.enabled,
-    lastSuccess: contacts.get(partner.org)?.toISOString() ?? null,
-  }))
+  const partners = (await ctx.store.listPartners())
+    .filter((partner) => !partner.trustOnly)
+    .map((partner) => ({
+      org: partner.org,
+      name: partner.name,
+      enabled: partner.enabled,
+      lastSuccess: contacts.get(partner.org)?.toISOString() ?? null,
+    }))
   const silent = partners.filter((partner) => partner.enabled && partner.lastSuccess === null).length
   return {
     status: 'info',

@@ -186,7 +186,10 @@ export class Outbox {
           const attempts = (failure?.attempts ?? 0) + 1
           const delay = retryDelayMs(attempts, this.#retryBaseMs, this.#retryMaxMs)
           this.#failures.set(key, { attempts, retryAt: Date.now() + delay })
-          this.#log.error({ err, consumer: consumer.name, caseId, event: pending[0]?.event['type'], attempts, retryInMs: delay }, 'outbox consumer failed; will retry')
+          this.#log.error(
+            { err, consumer: consumer.name, caseId, event: pending[0]?.event['type'], attempts, retryInMs: delay },
+            'outbox consumer failed; will retry',
+          )
           this.#scheduleRetry(delay)
         }
       }
@@ -202,10 +205,12 @@ export class Outbox {
     if (this.#stopped || (this.#retryTimer !== undefined && this.#retryDue <= due)) return
     clearTimeout(this.#retryTimer)
     this.#retryDue = due
-    this.#retryTimer = this.outsideRound(() => setTimeout(() => {
-      this.#retryTimer = undefined
-      this.wake()
-    }, delayMs))
+    this.#retryTimer = this.outsideRound(() =>
+      setTimeout(() => {
+        this.#retryTimer = undefined
+        this.wake()
+      }, delayMs),
+    )
     this.#retryTimer.unref()
   }
 }

@@ -51,7 +51,10 @@ export async function importPartner(ctx: NodeContext, bundle: unknown, fingerpri
     await store.upsertPartner(record)
     return record
   })
-  ctx.log.info({ partner: partner.org, fingerprint: partner.caFingerprint, trustOnly: partner.trustOnly }, partner.trustOnly ? 'trust anchor imported' : 'partner imported')
+  ctx.log.info(
+    { partner: partner.org, fingerprint: partner.caFingerprint, trustOnly: partner.trustOnly },
+    partner.trustOnly ? 'trust anchor imported' : 'partner imported',
+  )
   await ctx.trustChanged()
   return partner
 }

@@ -41,7 +41,7 @@ export async function createPolicy(ctx: NodeContext, body: unknown): Promise<Pol
 export async function createPolicyVersion(ctx: NodeContext, id: string, body: unknown): Promise<PolicyRecord> {
   const input = asObject(body)
   if (input['id'] !== undefined && input['id'] !== id) {
-    throw new RequestError('CW_ERR_BAD_REQUEST', `body id "${String(input['id'])}" is not the policy "${id}"`, { at: '/id' })
+    throw new RequestError('CW_ERR_BAD_REQUEST', `body id ${JSON.stringify(input['id'])} is not the policy "${id}"`, { at: '/id' })
   }
   return ctx.store.transaction(async (store) => {
     const latest = await store.getPolicy(id)

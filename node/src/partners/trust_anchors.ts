@@ -13,11 +13,16 @@ import type { MetadataStore } from '../store/metadata_store.ts'
  * organization's own CA, so that a chain that starts here and comes back (a case shared
  * onward to its originator) verifies like any other.
  */
-export async function signedObjectAnchors(store: Pick<MetadataStore, 'listPartners'>, identity: Pick<Identity, 'org' | 'caCertificate'>): Promise<TrustAnchor[]> {
+export async function signedObjectAnchors(
+  store: Pick<MetadataStore, 'listPartners'>,
+  identity: Pick<Identity, 'org' | 'caCertificate'>,
+): Promise<TrustAnchor[]> {
   const partners = await store.listPartners()
   return [
     { certificate: identity.caCertificate, org: identity.org },
-    ...partners.filter((partner) => partner.enabled && partner.org !== identity.org).map((partner) => ({ certificate: partner.caCertificate, org: partner.org })),
+    ...partners
+      .filter((partner) => partner.enabled && partner.org !== identity.org)
+      .map((partner) => ({ certificate: partner.caCertificate, org: partner.org })),
   ]
 }
 

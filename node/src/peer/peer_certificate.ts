@@ -14,10 +14,6 @@ import { verifyChain, x5cOfPeerCertificate, type TrustAnchor, type VerifiedCerti
  * the organization it names. Throws `VerificationError` (`CW_ERR_CHAIN_UNTRUSTED`,
  * `CW_ERR_CERT_USAGE`, `CW_ERR_CERT_ORG_INVALID`, `CW_ERR_CERT_EXPIRED`, …).
  */
-export function verifyPeerCertificate(
-  certificate: PeerCertificate | DetailedPeerCertificate,
-  anchors: readonly TrustAnchor[],
-  now: Date,
-): VerifiedCertificate {
+export function verifyPeerCertificate(certificate: PeerCertificate | DetailedPeerCertificate, anchors: readonly TrustAnchor[], now: Date): VerifiedCertificate {
   return verifyChain(x5cOfPeerCertificate(certificate), anchors, { usage: 'tls', currentDate: now })
 }

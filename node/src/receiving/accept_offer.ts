@@ -129,9 +129,10 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
   })
 
   const { created, record, pending } = outcome
-  const about = pending === undefined
-    ? { revision: record.revision, manifest: record.manifest, items: record.manifest.evidence.length, receiving: record.status === 'receiving' }
-    : { revision: pending.revision, manifest: pending.manifest, items: pending.manifest.evidence.length, receiving: pending.transfer === 'receiving' }
+  const about =
+    pending === undefined
+      ? { revision: record.revision, manifest: record.manifest, items: record.manifest.evidence.length, receiving: record.status === 'receiving' }
+      : { revision: pending.revision, manifest: pending.manifest, items: pending.manifest.evidence.length, receiving: pending.transfer === 'receiving' }
   if (created) {
     ctx.log.info({ peerOrg, shareId: record.shareId, revision: about.revision, inboundId: record.id, pending: pending !== undefined }, 'offer accepted')
   }
@@ -161,13 +162,17 @@ function checkRevision(existing: InboundShareRecord, held: InboundRevisionRecord
   let latest = { revision: existing.revision, digest: existing.manifestDigest }
   for (const row of held) if (row.revision > latest.revision) latest = { revision: row.revision, digest: row.manifestDigest }
   if (revision < latest.revision) {
-    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is older than the accepted revision ${latest.revision}`, { at: '/share/revision' })
+    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is older than the accepted revision ${latest.revision}`, {
+      at: '/share/revision',
+    })
   }
   if (revision === latest.revision) {
     throw new VerificationError('CW_ERR_STALE_REVISION', `a different manifest for revision ${revision} was already accepted`, { at: '/share/revision' })
   }
   if (revision > latest.revision + 1) {
-    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is out of order: revision ${revision - 1} was never accepted; offer it first`, { at: '/share/revision' })
+    throw new VerificationError('CW_ERR_STALE_REVISION', `revision ${revision} is out of order: revision ${revision - 1} was never accepted; offer it first`, {
+      at: '/share/revision',
+    })
   }
   if (previous !== latest.digest) {
     throw new VerificationError('CW_ERR_STALE_REVISION', `"previous" is not the digest of the accepted revision ${latest.revision}`, { at: '/share/previous' })

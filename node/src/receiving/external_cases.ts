@@ -88,7 +88,12 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
   const { share: found, recipient } = await requireExternalAccess(ctx, principal, id, 'metadata')
   if (!recipient) {
     const { manifest } = found
-    return { ...summary(found, nowSeconds(ctx), false), scope: manifest.share.scope, live: manifest.share.live, notifications: await notificationStates(ctx, found.id) }
+    return {
+      ...summary(found, nowSeconds(ctx), false),
+      scope: manifest.share.scope,
+      live: manifest.share.live,
+      notifications: await notificationStates(ctx, found.id),
+    }
   }
   const share = await accessible(ctx, id)
   const { manifest } = share
@@ -125,13 +130,21 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
  *   `CW_ERR_SHARE_EXPIRED`, `CW_ERR_CONFLICT` (still receiving).
  * @throws {PolicyError} `CW_ERR_ACTION_NOT_ALLOWED` (CW-POL-006).
  */
-export async function openExternalEvidence(ctx: NodeContext, principal: AccessPrincipal, inboundId: string, itemId: string): Promise<{ evidence: EvidenceItem; stream: Readable }> {
+export async function openExternalEvidence(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  inboundId: string,
+  itemId: string,
+): Promise<{ evidence: EvidenceItem; stream: Readable }> {
   await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.download')
   const share = await accessible(ctx, inboundId)
   const actor = userActor(principal.userId)
   if (!share.policy.permissions.download) {
     await ctx.record({ type: 'action.refused', caseId: share.id, actor, action: 'external.download', code: 'CW_ERR_ACTION_NOT_ALLOWED' })
-    throw new PolicyError('CW_ERR_ACTION_NOT_ALLOWED', `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit download`)
+    throw new PolicyError(
+      'CW_ERR_ACTION_NOT_ALLOWED',
+      `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit download`,
+    )
   }
   if (share.status !== 'complete') {
     throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)

@@ -85,13 +85,18 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
       const problem = await checkItems(ctx, inbound.manifest, signal)
       const now = seconds()
       if (inbound.expiresAt <= now) continue
-      const receiptJws = await issueReceipt(ctx, {
-        senderOrg: inbound.senderOrg,
-        shareId: inbound.shareId,
-        revision: inbound.revision,
-        manifestDigest: inbound.manifestDigest,
-        expiresAt: inbound.expiresAt,
-      }, problem, now)
+      const receiptJws = await issueReceipt(
+        ctx,
+        {
+          senderOrg: inbound.senderOrg,
+          shareId: inbound.shareId,
+          revision: inbound.revision,
+          manifestDigest: inbound.manifestDigest,
+          expiresAt: inbound.expiresAt,
+        },
+        problem,
+        now,
+      )
       const finished = await updateInbound(ctx, inbound, async (current, tx) => {
         // The receipt job, the new status and the event commit together.
         await ctx.jobs.enqueue(tx, JOB.receipt, current.id, { revision: current.revision })

@@ -67,7 +67,10 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   if (!permitsImport(share.policy.permissions)) {
     await ctx.record({ type: 'action.refused', caseId: share.id, actor, action: 'external.import', code: 'CW_ERR_ACTION_NOT_ALLOWED' })
     const missing = share.policy.permissions.import ? 'download (which import needs)' : 'import'
-    throw new PolicyError('CW_ERR_ACTION_NOT_ALLOWED', `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit ${missing}`)
+    throw new PolicyError(
+      'CW_ERR_ACTION_NOT_ALLOWED',
+      `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit ${missing}`,
+    )
   }
   if (share.status !== 'complete') throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)
 

@@ -27,7 +27,12 @@ export interface ReceiptSubject {
 }
 
 /** spec: CW-REC-001, CW-SIG-014 — signed by us to the sender, naming the manifest digest; exp ≤ a day and ≤ the share's expiry. */
-export async function issueReceipt(ctx: Pick<NodeContext, 'identity'>, subject: ReceiptSubject, problem: ReceiptProblem | undefined, now: number): Promise<string> {
+export async function issueReceipt(
+  ctx: Pick<NodeContext, 'identity'>,
+  subject: ReceiptSubject,
+  problem: ReceiptProblem | undefined,
+  now: number,
+): Promise<string> {
   const receipt: DeliveryReceipt = {
     cwv: PROTOCOL_VERSION,
     iss: ctx.identity.org,

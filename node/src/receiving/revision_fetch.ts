@@ -58,7 +58,8 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
       } catch (error) {
         if (signal.aborted || !(error instanceof PeerRefusal) || error.retryable) throw error
         if (error.code === 'CW_ERR_EXPIRED') {
-          const problem: ReceiptProblem | undefined = current.transfer === 'rejected' ? { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: 'an item does not match its digest' } : undefined
+          const problem: ReceiptProblem | undefined =
+            current.transfer === 'rejected' ? { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: 'an item does not match its digest' } : undefined
           const fresh = await issueReceipt(ctx, subjectOf(inbound, current), problem, Math.floor(ctx.clock.now().getTime() / 1000))
           await ctx.store.updateInboundRevision({ ...current, receiptJws: fresh })
           throw error
@@ -116,7 +117,7 @@ async function pullChunks(
     if (failure instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) {
       throw new PermanentJobError(failure.message, { cause: failure })
     }
-    throw failure
+    throw failure as Error
   }
 }
 

@@ -100,13 +100,17 @@ export async function applyUpdates(
   // spec: CW-REVN-007 — the effective policy of the revision applied (and of the one applied now).
   if (!share.policy.permissions.applyUpdates || (pending !== undefined && !pending.policy.permissions.applyUpdates)) {
     await ctx.record({ type: 'action.refused', caseId: share.id, actor, action: 'external.apply', code: 'CW_ERR_ACTION_NOT_ALLOWED' })
-    throw new PolicyError('CW_ERR_ACTION_NOT_ALLOWED', `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit applying updates`)
+    throw new PolicyError(
+      'CW_ERR_ACTION_NOT_ALLOWED',
+      `the sharing policy "${share.policy.id}" v${share.policy.version} of ${share.senderOrg} does not permit applying updates`,
+    )
   }
   if (pending === undefined || pending.status !== 'pending') {
     throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" has no pending revision ${input.revision}`, { at: '/revision' })
   }
   if (pending.transfer === 'receiving') throw new RequestError('CW_ERR_CONFLICT', `revision ${input.revision} is still being received`, { at: '/revision' })
-  if (pending.transfer === 'rejected') throw new RequestError('CW_ERR_CONFLICT', `revision ${input.revision} was rejected: an item did not match its digest`, { at: '/revision' })
+  if (pending.transfer === 'rejected')
+    throw new RequestError('CW_ERR_CONFLICT', `revision ${input.revision} was rejected: an item did not match its digest`, { at: '/revision' })
 
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   // The applied state and its events (on the external case and on its import) commit together.
@@ -167,8 +171,14 @@ const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonical
 /** What differs for users between two views of an item (the digest covers the bytes). */
 function itemDiffers(a: EvidenceItem, b: EvidenceItem): boolean {
   return (
-    a.digest !== b.digest || a.name !== b.name || a.size !== b.size || a.category !== b.category || a.mediaType !== b.mediaType ||
-    (a.folder ?? null) !== (b.folder ?? null) || (a.attachmentOf ?? null) !== (b.attachmentOf ?? null) || a.chunkSize !== b.chunkSize
+    a.digest !== b.digest ||
+    a.name !== b.name ||
+    a.size !== b.size ||
+    a.category !== b.category ||
+    a.mediaType !== b.mediaType ||
+    (a.folder ?? null) !== (b.folder ?? null) ||
+    (a.attachmentOf ?? null) !== (b.attachmentOf ?? null) ||
+    a.chunkSize !== b.chunkSize
   )
 }
 
@@ -191,7 +201,8 @@ export function differences(view: AppliedView, next: CaseManifest): { fields: Fi
     incoming.add(item.id)
     const current = applied.get(item.id)
     if (current === undefined) items.push({ updateId: `item:${item.id}`, change: 'added', itemId: item.id, ...facts(item) })
-    else if (itemDiffers(current, item)) items.push({ updateId: `item:${item.id}`, change: 'modified', itemId: item.id, ...facts(item), previous: facts(current) })
+    else if (itemDiffers(current, item))
+      items.push({ updateId: `item:${item.id}`, change: 'modified', itemId: item.id, ...facts(item), previous: facts(current) })
   }
   for (const item of view.evidence) {
     if (!incoming.has(item.id)) items.push({ updateId: `item:${item.id}`, change: 'removed', itemId: item.id, ...facts(item) })

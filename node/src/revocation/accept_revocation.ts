@@ -24,7 +24,6 @@ import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
 import { revokeShare } from './revoke_share.ts'
 
-
 export interface AcceptedRevocation {
   /** False when the share was revoked already: nothing changed. */
   revoked: boolean

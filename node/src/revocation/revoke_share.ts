@@ -139,7 +139,10 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
     }
     // Signed afresh when about to expire — unless a fresh one would expire no later (a short share).
     const held = expiryOf(stored.jws)
-    const jws = held - now > REFRESH_MARGIN_SECONDS || held >= revocationExpiry(share, now) ? stored.jws : await signShareRevocation(ctx, share, stored.revokedAt, stored.reason)
+    const jws =
+      held - now > REFRESH_MARGIN_SECONDS || held >= revocationExpiry(share, now)
+        ? stored.jws
+        : await signShareRevocation(ctx, share, stored.revokedAt, stored.reason)
     try {
       const partner = await ctx.store.getPartner(share.partnerOrg)
       // An admin may enable the partner again: retry.

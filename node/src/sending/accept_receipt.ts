@@ -12,7 +12,6 @@ import type { NodeContext } from '../context.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
 
-
 export interface AcceptedReceipt {
   /** False when this receipt (or one with the same outcome) was already recorded: nothing changed. */
   recorded: boolean

@@ -23,7 +23,15 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
    * Sets an outbound share's status if it still is one of `from` at `revision` (a receipt may
    * have come first), and records `event` (if any) in the same transaction.
    */
-  async function moveOutbound(id: string, revision: number, from: readonly OutboundStatus[], to: OutboundStatus, code: string | null, detail: string | null, event?: NodeEvent) {
+  async function moveOutbound(
+    id: string,
+    revision: number,
+    from: readonly OutboundStatus[],
+    to: OutboundStatus,
+    code: string | null,
+    detail: string | null,
+    event?: NodeEvent,
+  ) {
     await ctx.transaction(async (action) => {
       if (event !== undefined) action.record(event)
       const tx = action.store

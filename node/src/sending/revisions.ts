@@ -154,7 +154,8 @@ function payloadOf(jws: string): CaseManifest {
 }
 
 function sameContent(a: CaseManifest, b: CaseManifest): boolean {
-  const content = (m: CaseManifest) => canonicalJson({ case: m.case, evidence: m.evidence, recipients: m.share.recipients ?? [], message: m.share.message ?? null })
+  const content = (m: CaseManifest) =>
+    canonicalJson({ case: m.case, evidence: m.evidence, recipients: m.share.recipients ?? [], message: m.share.message ?? null })
   return content(a) === content(b)
 }
 

@@ -64,9 +64,7 @@ export async function openChunk(ctx: NodeContext, peerOrg: string, shareId: stri
   }
   const selected = selectRange(range, size)
   const stream = await ctx.blobs.get(digest, selected ?? undefined)
-  return selected === null
-    ? { stream, size, range: { start: 0, end: size - 1 }, partial: false }
-    : { stream, size, range: selected, partial: true }
+  return selected === null ? { stream, size, range: { start: 0, end: size - 1 }, partial: false } : { stream, size, range: selected, partial: true }
 }
 
 /**

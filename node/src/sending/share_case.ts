@@ -26,14 +26,7 @@ import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import type {
-  CaseRecord,
-  EvidenceRecord,
-  FolderRecord,
-  OutboundRevisionRecord,
-  OutboundShareRecord,
-  ShareScope,
-} from '../store/metadata_store.ts'
+import type { CaseRecord, EvidenceRecord, FolderRecord, OutboundRevisionRecord, OutboundShareRecord, ShareScope } from '../store/metadata_store.ts'
 import { requireCase } from '../cases/cases.ts'
 
 export interface CreateShareInput {
@@ -64,7 +57,12 @@ export interface CreatedShare {
 const SCOPES: ReadonlySet<string> = new Set<ShareScope>(['case', 'folders', 'evidence'])
 const RECIPIENT_KINDS: ReadonlySet<string> = new Set<Recipient['kind']>(['user', 'group', 'email', 'badge', 'agency'])
 /** Limits of the manifest schema's share block. */
-const { maxMessageLength: MAX_MESSAGE_LENGTH, maxRecipients: MAX_RECIPIENTS, maxRecipientIdLength: MAX_RECIPIENT_ID_LENGTH, maxEvidenceIds: MAX_SELECTION } = SHARE_LIMITS
+const {
+  maxMessageLength: MAX_MESSAGE_LENGTH,
+  maxRecipients: MAX_RECIPIENTS,
+  maxRecipientIdLength: MAX_RECIPIENT_ID_LENGTH,
+  maxEvidenceIds: MAX_SELECTION,
+} = SHARE_LIMITS
 
 /**
  * Shares (part of) a case with a partner under the policy assigned to it.
@@ -204,7 +202,6 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
   return { revision, manifest, shared, chunkDigests }
 }
 
-
 /** A signed revision ready to store, and the chunk digests it makes servable to its partner. */
 export interface SignedRevision {
   revision: OutboundRevisionRecord
@@ -219,7 +216,10 @@ export async function signRevision(ctx: NodeContext, manifest: CaseManifest, pol
   enforceManifestPolicy(manifest, policy)
   const manifestJws = await signManifest(manifest, ctx.identity.signer)
   if (manifestJws.length > ctx.config.limits.manifestBytes) {
-    throw new VerificationError('CW_ERR_TOO_LARGE', `the manifest would be ${manifestJws.length} bytes; a partner accepts at most ${ctx.config.limits.manifestBytes}`)
+    throw new VerificationError(
+      'CW_ERR_TOO_LARGE',
+      `the manifest would be ${manifestJws.length} bytes; a partner accepts at most ${ctx.config.limits.manifestBytes}`,
+    )
   }
   const chunkDigests = new Set<string>()
   for (const item of manifest.evidence) for (const digest of item.chunks) chunkDigests.add(digest)
@@ -303,14 +303,19 @@ export function checkRecipients(value: unknown, partnerOrg: string): Recipient[]
   if (!Array.isArray(recipients) || recipients.length > MAX_RECIPIENTS) throw bad(`recipients must be a list of at most ${MAX_RECIPIENTS}`, '/recipients')
   return recipients.map((recipient, index) => {
     if (
-      typeof recipient !== 'object' || recipient === null ||
+      typeof recipient !== 'object' ||
+      recipient === null ||
       !RECIPIENT_KINDS.has(recipient.kind) ||
-      typeof recipient.id !== 'string' || recipient.id.length === 0 || recipient.id.length > MAX_RECIPIENT_ID_LENGTH
+      typeof recipient.id !== 'string' ||
+      recipient.id.length === 0 ||
+      recipient.id.length > MAX_RECIPIENT_ID_LENGTH
     ) {
       throw bad(`a recipient is { kind: user|group|email|badge|agency, id: 1 to ${MAX_RECIPIENT_ID_LENGTH} characters }`, `/recipients/${index}`)
     }
-    if (recipient.kind === 'agency' && recipient.id !== partnerOrg) throw bad(`an agency recipient names the partner organization "${partnerOrg}"`, `/recipients/${index}/id`)
-    if (recipient.kind === 'email' && !isEmailAddress(recipient.id)) throw bad('an email recipient is one plain e-mail address (name@domain.example)', `/recipients/${index}/id`)
+    if (recipient.kind === 'agency' && recipient.id !== partnerOrg)
+      throw bad(`an agency recipient names the partner organization "${partnerOrg}"`, `/recipients/${index}/id`)
+    if (recipient.kind === 'email' && !isEmailAddress(recipient.id))
+      throw bad('an email recipient is one plain e-mail address (name@domain.example)', `/recipients/${index}/id`)
     return { kind: recipient.kind, id: recipient.id }
   })
 }
@@ -335,7 +340,8 @@ export async function partnerPolicy(ctx: NodeContext, org: string): Promise<Shar
   }
   if (!partner.enabled) throw new RequestError('CW_ERR_CONFLICT', `partner "${org}" is disabled`, { at: '/partnerOrg' })
   // spec: CW-PROV-008 — a trust-only partner is an anchor for signed objects, never a share's partner.
-  if (partner.trustOnly) throw new RequestError('CW_ERR_CONFLICT', `"${org}" is pinned as a trust anchor only; import it as a partner to share with it`, { at: '/partnerOrg' })
+  if (partner.trustOnly)
+    throw new RequestError('CW_ERR_CONFLICT', `"${org}" is pinned as a trust anchor only; import it as a partner to share with it`, { at: '/partnerOrg' })
   if (partner.policyId === null || partner.policyVersion === null) {
     throw new RequestError('CW_ERR_CONFLICT', `partner "${org}" has no sharing policy: an administrator assigns one first`, { at: '/partnerOrg' })
   }
@@ -382,13 +388,19 @@ function selectEvidence(
     }
     if (!categories.has(item.category)) {
       if (explicit) {
-        throw new PolicyError('CW_ERR_POLICY_VIOLATION', `evidence "${item.id}" has category "${item.category}", which policy "${policy.id}" v${policy.version} does not allow`, { at: at! })
+        throw new PolicyError(
+          'CW_ERR_POLICY_VIOLATION',
+          `evidence "${item.id}" has category "${item.category}", which policy "${policy.id}" v${policy.version} does not allow`,
+          { at: at! },
+        )
       }
       continue
     }
     if (item.attachmentOf !== null && !policy.content.attachments) {
       if (explicit) {
-        throw new PolicyError('CW_ERR_POLICY_VIOLATION', `evidence "${item.id}" is an attachment; policy "${policy.id}" v${policy.version} allows none`, { at: at! })
+        throw new PolicyError('CW_ERR_POLICY_VIOLATION', `evidence "${item.id}" is an attachment; policy "${policy.id}" v${policy.version} allows none`, {
+          at: at!,
+        })
       }
       continue
     }

@@ -60,10 +60,14 @@ export function grantPayload(jws: string): Grant {
 export function checkOnward(effective: SharingPolicy, onward: SharingPolicy, partnerOrg: string): void {
   const { shareOnward } = effective.permissions
   if (!shareOnward.allowed || (shareOnward.maxDepth ?? 0) < 1) {
-    throw new PolicyError('CW_ERR_CHAIN_DEPTH_EXCEEDED', `policy "${effective.id}" v${effective.version} does not allow sharing onward`, { at: '/permissions/shareOnward' })
+    throw new PolicyError('CW_ERR_CHAIN_DEPTH_EXCEEDED', `policy "${effective.id}" v${effective.version} does not allow sharing onward`, {
+      at: '/permissions/shareOnward',
+    })
   }
   if (shareOnward.partners !== undefined && !shareOnward.partners.includes(partnerOrg)) {
-    throw new PolicyError('CW_ERR_PARTNER_NOT_ALLOWED', `policy "${effective.id}" v${effective.version} does not allow sharing onward with "${partnerOrg}"`, { at: '/partnerOrg' })
+    throw new PolicyError('CW_ERR_PARTNER_NOT_ALLOWED', `policy "${effective.id}" v${effective.version} does not allow sharing onward with "${partnerOrg}"`, {
+      at: '/partnerOrg',
+    })
   }
   assertAttenuated(onward, effective)
 }
@@ -96,7 +100,12 @@ export interface OnwardSharer {
  *
  * @throws as {@link shareOnward}.
  */
-export async function shareReceivedOnward(ctx: NodeContext, inbound: InboundShareRecord, input: Omit<OnwardShareInput, 'inboundId'>, by: OnwardSharer): Promise<CreatedShare> {
+export async function shareReceivedOnward(
+  ctx: NodeContext,
+  inbound: InboundShareRecord,
+  input: Omit<OnwardShareInput, 'inboundId'>,
+  by: OnwardSharer,
+): Promise<CreatedShare> {
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   if (inbound.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `external case "${inbound.id}" was revoked`)
   if (inbound.status === 'expired' || inbound.expiresAt <= now) throw new RequestError('CW_ERR_SHARE_EXPIRED', `external case "${inbound.id}" has expired`)
@@ -110,11 +119,14 @@ export async function shareReceivedOnward(ctx: NodeContext, inbound: InboundShar
   if (recipients.length === 0) recipients.push({ kind: 'agency', id: input.partnerOrg })
 
   const partner = await ctx.store.getPartner(input.partnerOrg)
-  if (partner === undefined) throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })
+  if (partner === undefined)
+    throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })
   if (!partner.enabled) throw new RequestError('CW_ERR_CONFLICT', `partner "${input.partnerOrg}" is disabled`, { at: '/partnerOrg' })
   // spec: CW-PROV-008 — a trust-only partner is an anchor for signed objects, never a share's partner.
   if (partner.trustOnly) {
-    throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is pinned as a trust anchor only; import it as a partner to share with it`, { at: '/partnerOrg' })
+    throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is pinned as a trust anchor only; import it as a partner to share with it`, {
+      at: '/partnerOrg',
+    })
   }
   const policy = await onwardPolicy(ctx, input.policy, partner.policyId, partner.policyVersion, input.partnerOrg)
   // spec: CW-PROV-004, CW-POL-005 — refused here exactly as the receiver would refuse it.
@@ -171,7 +183,9 @@ async function onwardPolicy(
   const id = given?.id ?? assignedId
   const version = given?.version ?? assignedVersion
   if (id === null || version === null) {
-    throw new RequestError('CW_ERR_CONFLICT', `partner "${partnerOrg}" has no sharing policy: name one or have an administrator assign one`, { at: '/partnerOrg' })
+    throw new RequestError('CW_ERR_CONFLICT', `partner "${partnerOrg}" has no sharing policy: name one or have an administrator assign one`, {
+      at: '/partnerOrg',
+    })
   }
   const record = await ctx.store.getPolicy(id, version)
   if (record === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no policy "${id}" version ${version}`, { at: '/policy' })
@@ -225,7 +239,15 @@ export async function buildOnwardManifest(
     return false
   })
   const exp = Math.min(parent.exp, inbound.expiresAt, now + Math.min(ctx.config.transfers.shareDurationSeconds, policy.maxDurationSeconds))
-  const grant = onwardGrant(parent, { aud: options.partnerOrg, share: options.shareId, revision: 1, policy, iat: now, exp, evidence: evidence.map((item) => item.digest) })
+  const grant = onwardGrant(parent, {
+    aud: options.partnerOrg,
+    share: options.shareId,
+    revision: 1,
+    policy,
+    iat: now,
+    exp,
+    evidence: evidence.map((item) => item.digest),
+  })
   const grantJws = await signGrant(grant, ctx.identity.signer)
   const fieldNames = new Set(policy.content.caseFields)
   const fields: CaseManifest['case']['fields'] = {}

@@ -81,8 +81,7 @@ class FsBlobStore implements BlobStore {
     if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) {
       throw new TypeError('maxBytes must be a non-negative integer')
     }
-    const chunks: AsyncIterable<unknown> | Iterable<unknown> =
-      source instanceof Uint8Array ? [source] : isAsyncIterable(source) ? source : invalidSource()
+    const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : isAsyncIterable(source) ? source : invalidSource()
 
     if ((await this.size(digest)) !== undefined) {
       // Already stored: still consume and check the bytes, but write nothing.
@@ -110,7 +109,7 @@ class FsBlobStore implements BlobStore {
       await syncDirectory(parent)
       if (created !== undefined) {
         // New fan-out directories must survive a crash too: sync each one's parent.
-        for (let dir = parent; dir !== this.#root; ) {
+        for (let dir = parent; dir !== this.#root;) {
           dir = dirname(dir)
           await syncDirectory(dir)
         }

@@ -42,7 +42,10 @@ interface Pair {
 /** alpha (control on unless told) and bravo, partners of each other; alpha assigns bravo `policy` unless it is null. */
 async function pair(t: Test, options: { control?: boolean; policy?: SharingPolicy | null } = {}): Promise<Pair> {
   const [sender, receiver] = await Promise.all([
-    startTestNode(t, alpha, { runJobs: true, ...(options.control === undefined ? { conformanceControl: true } : options.control ? { conformanceControl: true } : {}) }),
+    startTestNode(t, alpha, {
+      runJobs: true,
+      ...(options.control === undefined ? { conformanceControl: true } : options.control ? { conformanceControl: true } : {}),
+    }),
     startTestNode(t, bravo, { runJobs: true }),
   ])
   await sender.addPartner(bravo, receiver.url)
@@ -74,10 +77,14 @@ function refused(t: Test, response: RawResponse, status: number, code: string, a
 }
 
 function inboundOf(receiver: TestNode, shareId: string, check: (status: string) => boolean, what: string) {
-  return waitFor(what, async () => {
-    const inbound = await receiver.store.findInboundShare('alpha', shareId)
-    return inbound !== undefined && check(inbound.status) ? inbound : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  return waitFor(
+    what,
+    async () => {
+      const inbound = await receiver.store.findInboundShare('alpha', shareId)
+      return inbound !== undefined && check(inbound.status) ? inbound : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
 }
 
 // spec: CW-CTL-001
@@ -138,13 +145,16 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
 
   // The sender made the case with every item, and a share like a user's, on the record as the partner's doing.
   const items = await sender.store.listEvidence(answer['case'] as string)
-  t.same(items.map((item) => [item.name, item.size, item.category, item.doNotDisclose, item.mediaType]), [
-    ['item-0.bin', 70_000, 'photo', false, 'application/octet-stream'],
-    ['item-1.bin', 100, 'photo', true, 'application/octet-stream'],
-    ['item-2.bin', 50, 'audio', false, 'application/octet-stream'],
-    ['item-3.bin', 10, 'photo', false, 'application/octet-stream'],
-    ['item-4.bin', 0, 'document', false, 'application/octet-stream'],
-  ])
+  t.same(
+    items.map((item) => [item.name, item.size, item.category, item.doNotDisclose, item.mediaType]),
+    [
+      ['item-0.bin', 70_000, 'photo', false, 'application/octet-stream'],
+      ['item-1.bin', 100, 'photo', true, 'application/octet-stream'],
+      ['item-2.bin', 50, 'audio', false, 'application/octet-stream'],
+      ['item-3.bin', 10, 'photo', false, 'application/octet-stream'],
+      ['item-4.bin', 0, 'document', false, 'application/octet-stream'],
+    ],
+  )
   t.equal(items[3]!.attachmentOf, items[0]!.id, 'attachmentOf names the earlier item')
   const outbound = (await sender.store.getOutboundShare(shareId))!
   t.match(outbound, { partnerOrg: 'bravo', scope: 'case', recipients: [{ kind: 'agency', id: 'bravo' }], createdBy: 'conformance:bravo' })
@@ -155,23 +165,46 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
   const inbound = await inboundOf(receiver, shareId, (status) => status === 'complete', 'the receiver to complete revision 1')
   t.equal(inbound.manifest.case.id, answer['case'])
   t.same(inbound.manifest.case.fields, { title: 'Control case' })
-  t.same(inbound.manifest.evidence.map((item) => [item.name, item.size]), [['item-0.bin', 70_000], ['item-4.bin', 0]])
+  t.same(
+    inbound.manifest.evidence.map((item) => [item.name, item.size]),
+    [
+      ['item-0.bin', 70_000],
+      ['item-4.bin', 0],
+    ],
+  )
   t.equal(inbound.manifest.exp - inbound.manifest.iat, 3600)
-  await waitFor('delivered', async () => ((await sender.store.getOutboundShare(shareId))?.status === 'delivered' ? true : undefined), { timeoutMs: 10_000, intervalMs: 25 })
+  await waitFor('delivered', async () => ((await sender.store.getOutboundShare(shareId))?.status === 'delivered' ? true : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 25,
+  })
 
   // EP-8: two items, one revision; the do-not-disclose one is left out of it.
   const added = await post(sender, bravo, FEDERATION_PATHS.controlEvidence(shareId), {
-    items: [{ size: 2000, category: 'photo' }, { size: 5, category: 'photo', doNotDisclose: true }],
+    items: [
+      { size: 2000, category: 'photo' },
+      { size: 5, category: 'photo', doNotDisclose: true },
+    ],
   })
   t.equal(added.status, 200)
   t.doesNotThrow(() => assertControlRevisionAnswer(added.json()))
   t.same(added.json(), { share: shareId, revision: 2 })
   t.equal((await sender.store.getOutboundShare(shareId))?.revision, 2, 'one revision for both items')
-  const second = await waitFor('revision 2 verified at the receiver', async () => {
-    const row = await receiver.store.getInboundRevision(inbound.id, 2)
-    return row?.transfer === 'verified' ? row : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
-  t.same(second.manifest.evidence.map((item) => [item.name, item.size]), [['item-0.bin', 70_000], ['item-4.bin', 0], ['item-0.bin', 2000]])
+  const second = await waitFor(
+    'revision 2 verified at the receiver',
+    async () => {
+      const row = await receiver.store.getInboundRevision(inbound.id, 2)
+      return row?.transfer === 'verified' ? row : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
+  t.same(
+    second.manifest.evidence.map((item) => [item.name, item.size]),
+    [
+      ['item-0.bin', 70_000],
+      ['item-4.bin', 0],
+      ['item-0.bin', 2000],
+    ],
+  )
   t.equal(second.manifest.share.previous, inbound.manifestDigest, 'revision 2 follows revision 1')
   // Items the policy leaves out change nothing the share carries: no revision.
   const nothing = await post(sender, bravo, FEDERATION_PATHS.controlEvidence(shareId), { items: [{ size: 5, category: 'audio' }] })
@@ -222,7 +255,13 @@ t.test('bad bodies are 400 CW_ERR_BAD_REQUEST naming the field, other media type
   refused(t, await post(sender, bravo, path, { items: [{ size: 1, category: 'photo' }], extra: true }), 400, 'CW_ERR_BAD_REQUEST', '/extra')
   refused(t, await post(sender, bravo, path, { items: [{ size: 1, category: 'photo', name: 'x.bin' }] }), 400, 'CW_ERR_BAD_REQUEST', '/items/0/name')
   refused(t, await post(sender, bravo, path, { items: [] }), 400, 'CW_ERR_BAD_REQUEST', '/items')
-  refused(t, await post(sender, bravo, path, { items: Array.from({ length: 21 }, () => ({ size: 1, category: 'photo' })) }), 400, 'CW_ERR_BAD_REQUEST', '/items')
+  refused(
+    t,
+    await post(sender, bravo, path, { items: Array.from({ length: 21 }, () => ({ size: 1, category: 'photo' })) }),
+    400,
+    'CW_ERR_BAD_REQUEST',
+    '/items',
+  )
   refused(t, await post(sender, bravo, path, { items: [{ size: 16_777_217, category: 'photo' }] }), 400, 'CW_ERR_BAD_REQUEST', '/items/0/size')
   refused(t, await post(sender, bravo, path, { items: [{ size: 1, category: 'photo', attachmentOf: 0 }] }), 400, 'CW_ERR_BAD_REQUEST', '/items/0/attachmentOf')
   refused(t, await post(sender, bravo, path, { items: [{ size: 1, category: 'photo' }], expiresInSeconds: 0 }), 400, 'CW_ERR_BAD_REQUEST', '/expiresInSeconds')

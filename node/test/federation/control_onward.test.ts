@@ -39,7 +39,10 @@ function onwardPolicy(maxDepth: number, partners?: string[]): SharingPolicy {
 
 /** alpha (the caller) and bravo (control on unless told), partners of each other. */
 async function pair(t: Test, control = true): Promise<{ a: TestNode; b: TestNode }> {
-  const [a, b] = (await Promise.all([startTestNode(t, alpha, { runJobs: true }), startTestNode(t, bravo, { runJobs: true, conformanceControl: control })])) as [TestNode, TestNode]
+  const [a, b] = (await Promise.all([startTestNode(t, alpha, { runJobs: true }), startTestNode(t, bravo, { runJobs: true, conformanceControl: control })])) as [
+    TestNode,
+    TestNode,
+  ]
   await a.addPartner(bravo, b.url)
   await b.addPartner(alpha, a.url)
   return { a, b }
@@ -56,10 +59,14 @@ async function deliver(a: TestNode, b: TestNode, policy: SharingPolicy) {
 }
 
 function inboundAt(node: TestNode, from: string, shareId: string, check: (status: string) => boolean, what: string): Promise<InboundShareRecord> {
-  return waitFor(what, async () => {
-    const found = await node.store.findInboundShare(from, shareId)
-    return found !== undefined && check(found.status) ? found : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  return waitFor(
+    what,
+    async () => {
+      const found = await node.store.findInboundShare(from, shareId)
+      return found !== undefined && check(found.status) ? found : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
 }
 
 /** POST `body` (JSON) to `node` as `as` (its TLS identity). */
@@ -103,19 +110,37 @@ t.test("EP-9 shares the caller's case back onward to it with one hop less; the c
   // alpha receives it: two grants, alpha's then bravo's, the originator's digests.
   const back = await inboundAt(a, 'bravo', onwardId, (status) => status === 'complete', 'the onward share at alpha')
   const grants = back.manifest.grants.map(grantPayload)
-  t.same(grants.map((g) => [g.iss, g.aud, g.depth, g.originator]), [['alpha', 'bravo', 0, 'alpha'], ['bravo', 'alpha', 1, 'alpha']])
-  t.same(back.manifest.evidence.map((item) => item.digest), [photo.digest])
+  t.same(
+    grants.map((g) => [g.iss, g.aud, g.depth, g.originator]),
+    [
+      ['alpha', 'bravo', 0, 'alpha'],
+      ['bravo', 'alpha', 1, 'alpha'],
+    ],
+  )
+  t.same(
+    back.manifest.evidence.map((item) => item.digest),
+    [photo.digest],
+  )
   t.same(back.manifest.share.recipients, [{ kind: 'agency', id: 'alpha' }])
   t.equal(back.policy.permissions.shareOnward.maxDepth, 1, "the effective policy is bravo's grant's")
   const external = await getExternalCase(a.ctx, reader, back.id)
   t.match(external, { sender: { org: 'bravo' }, shareId: onwardId, status: 'complete', access: 'recipient' })
-  t.same(external.provenance?.map((hop) => [hop.depth, hop.from.org, hop.to.org]), [[0, 'alpha', 'bravo'], [1, 'bravo', 'alpha']], "alpha's users see the chain")
+  t.same(
+    external.provenance?.map((hop) => [hop.depth, hop.from.org, hop.to.org]),
+    [
+      [0, 'alpha', 'bravo'],
+      [1, 'bravo', 'alpha'],
+    ],
+    "alpha's users see the chain",
+  )
 
   // alpha revokes its share: bravo revokes the onward share, and alpha receives that revocation.
   await revokeShare(a.ctx, share.id, { actor: userActor('alice') })
   await inboundAt(b, 'alpha', share.id, (status) => status === 'revoked', 'bravo to take the revocation')
   // The cascade follows the inbound revocation's commit (and its audit entry) within the same request.
-  const cascaded = await waitFor('the cascade at bravo', async () => ((await b.store.getOutboundShare(onwardId))?.status === 'revoked' ? true : undefined), { timeoutMs: 10_000 })
+  const cascaded = await waitFor('the cascade at bravo', async () => ((await b.store.getOutboundShare(onwardId))?.status === 'revoked' ? true : undefined), {
+    timeoutMs: 10_000,
+  })
   t.ok(cascaded, 'cascaded at bravo')
   await inboundAt(a, 'bravo', onwardId, (status) => status === 'revoked', "alpha to take bravo's revocation")
   await t.rejects(getExternalCase(a.ctx, reader, back.id), { code: 'CW_ERR_SHARE_REVOKED' })
@@ -142,7 +167,10 @@ t.test('EP-9 at the last hop the policy allows: the onward policy allows no more
   refused(t, await post(b, alpha, FEDERATION_PATHS.controlEvidence(onwardId), { items: [{ size: 1, category: 'photo' }] }), 404, 'CW_ERR_NOT_FOUND')
   const revoked = await post(b, alpha, FEDERATION_PATHS.controlRevoke(onwardId), {})
   t.same(revoked.json(), { share: onwardId, status: 'revoked' })
-  await waitFor('alpha to take the revocation', async () => ((await a.store.getInboundShare(back.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 20_000, intervalMs: 25 })
+  await waitFor('alpha to take the revocation', async () => ((await a.store.getInboundShare(back.id))?.status === 'revoked' ? true : undefined), {
+    timeoutMs: 20_000,
+    intervalMs: 25,
+  })
   t.equal((await b.store.getInboundShare(inbound.id))?.status, 'complete', "alpha's own share stays")
 })
 

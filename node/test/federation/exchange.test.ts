@@ -93,10 +93,14 @@ async function sha256(stream: AsyncIterable<unknown>): Promise<string> {
 
 /** Waits until the sender's share has left processing, and returns it. */
 function settled(sender: TestNode, shareId: string) {
-  return waitFor(`share ${shareId} to settle`, async () => {
-    const share = await sender.store.getOutboundShare(shareId)
-    return share?.status === 'delivered' || share?.status === 'rejected' ? share : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  return waitFor(
+    `share ${shareId} to settle`,
+    async () => {
+      const share = await sender.store.getOutboundShare(shareId)
+      return share?.status === 'delivered' || share?.status === 'rejected' ? share : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
 }
 
 // spec: CW-FED-003, CW-FED-007, CW-FED-008, CW-REC-002, CW-REC-003, CW-FMT-003
@@ -164,13 +168,20 @@ t.test('a chunk served wrong once is discarded, fetched again, and the share sti
 
   t.equal((await settled(sender, share.id)).status, 'delivered')
   t.equal(served.served.get(victim), 2, 'the bad chunk was fetched twice')
-  t.ok(item.chunks.filter((d) => d !== victim).every((d) => served.served.get(d) === 1), 'the good ones once')
+  t.ok(
+    item.chunks.filter((d) => d !== victim).every((d) => served.served.get(d) === 1),
+    'the good ones once',
+  )
   const inbound = (await receiver.store.findInboundShare('alpha', share.id))!
   t.equal(inbound.status, 'complete')
   const { stream } = await openExternalEvidence(receiver.ctx, reader, inbound.id, item.id)
   t.equal(await sha256(stream), item.digest)
   const fetches = await receiver.store.listJobs(inbound.id)
-  t.match(fetches.find((job) => job.kind === 'fetch'), { state: 'done', attempts: 2 }, 'the pull failed once, then succeeded')
+  t.match(
+    fetches.find((job) => job.kind === 'fetch'),
+    { state: 'done', attempts: 2 },
+    'the pull failed once, then succeeded',
+  )
 })
 
 // spec: CW-FED-008, CW-REC-001
@@ -202,10 +213,14 @@ t.test("an offer the partner refuses marks the share rejected with the partner's
 
   const done = await settled(sender, signed.manifest.share.id)
   t.match(done, { status: 'rejected', statusCode: 'CW_ERR_POLICY_VIOLATION' })
-  const jobs = await waitFor('condition', async () => {
-    const list = await sender.store.listJobs(signed.manifest.share.id)
-    return list.every((job) => job.state === 'dead') ? list : undefined
-  }, { timeoutMs: 10_000, intervalMs: 25 })
+  const jobs = await waitFor(
+    'condition',
+    async () => {
+      const list = await sender.store.listJobs(signed.manifest.share.id)
+      return list.every((job) => job.state === 'dead') ? list : undefined
+    },
+    { timeoutMs: 10_000, intervalMs: 25 },
+  )
   t.match(jobs, [{ kind: 'offer', state: 'dead', attempts: 1 }], 'not retried')
 })
 
@@ -217,10 +232,14 @@ t.test('an unreachable partner leaves the share failed and the offer retrying', 
   await upload(sender, caseId, 'note.txt', randomBytes(100), 'document')
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'case', createdBy: 'tester' })
 
-  const failed = await waitFor('condition', async () => {
-    const current = await sender.store.getOutboundShare(share.id)
-    return current?.status === 'failed' ? current : undefined
-  }, { timeoutMs: 10_000, intervalMs: 25 })
+  const failed = await waitFor(
+    'condition',
+    async () => {
+      const current = await sender.store.getOutboundShare(share.id)
+      return current?.status === 'failed' ? current : undefined
+    },
+    { timeoutMs: 10_000, intervalMs: 25 },
+  )
   t.match(failed, { status: 'failed', statusCode: /ECONNREFUSED/ })
   const [job] = await sender.store.listJobs(share.id)
   t.match(job, { kind: 'offer', state: /pending|running/, lastError: /ECONNREFUSED/ })

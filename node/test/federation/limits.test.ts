@@ -29,9 +29,15 @@ t.test('each partner organization has its own request budget; beyond it 429 CW_E
   t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${limited.headers['retry-after']}`)
 
   // Every endpoint shares the peer's budget, whatever connection it comes on.
-  const offer = await rawRequest(`${node.url}/federation/v1/offers`, asBravo, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: 'a.b.c' })
+  const offer = await rawRequest(`${node.url}/federation/v1/offers`, asBravo, {
+    method: 'POST',
+    headers: { 'content-type': 'application/jose' },
+    body: 'a.b.c',
+  })
   t.equal(offer.status, 429)
-  const refusal = await clientFor(t, node, bravo).sendReceipt(node.asPartner(), 'a.b.c').catch((error: unknown) => error)
+  const refusal = await clientFor(t, node, bravo)
+    .sendReceipt(node.asPartner(), 'a.b.c')
+    .catch((error: unknown) => error)
   t.ok(refusal instanceof PeerRefusal, 'the peer client sees a refusal')
   t.match(refusal, { code: 'CW_ERR_RATE_LIMITED', status: 429, retryable: true }, 'which it may retry later')
 
@@ -48,7 +54,10 @@ t.test('a per-second budget instead of the minute one: 429 with Retry-After 1, s
   const asBravo = { ca: alpha.caPem, cert: bravo.identity.tls.cert, key: bravo.identity.tls.key }
   const answers = await Promise.all(Array.from({ length: 4 }, () => rawRequest(healthz, asBravo)))
   const limited = answers.filter((answer) => answer.status === 429)
-  t.ok(limited.length >= 1 && answers.filter((answer) => answer.status === 200).length <= 2, `at most 2 a second: ${answers.map((answer) => answer.status).join(', ')}`)
+  t.ok(
+    limited.length >= 1 && answers.filter((answer) => answer.status === 200).length <= 2,
+    `at most 2 a second: ${answers.map((answer) => answer.status).join(', ')}`,
+  )
   t.equal(limited[0]!.headers['retry-after'], '1')
   t.match(limited[0]!.json(), { code: 'CW_ERR_RATE_LIMITED', detail: /per second/ })
   await new Promise((resolve) => setTimeout(resolve, 1100))
@@ -71,11 +80,19 @@ t.test('bodies are bounded per endpoint: 413 CW_ERR_TOO_LARGE before anything is
   const asBravo = { ca: alpha.caPem, cert: bravo.identity.tls.cert, key: bravo.identity.tls.key }
   const jose = { 'content-type': 'application/jose' }
 
-  const manifest = await rawRequest(`${node.url}/federation/v1/offers`, asBravo, { method: 'POST', headers: jose, body: Buffer.alloc(node.ctx.config.limits.manifestBytes + 1, 0x41) })
+  const manifest = await rawRequest(`${node.url}/federation/v1/offers`, asBravo, {
+    method: 'POST',
+    headers: jose,
+    body: Buffer.alloc(node.ctx.config.limits.manifestBytes + 1, 0x41),
+  })
   t.equal(manifest.status, 413, 'a manifest over limits.manifestBytes')
   t.match(manifest.json(), { code: 'CW_ERR_TOO_LARGE', status: 413 })
 
-  const receipt = await rawRequest(`${node.url}/federation/v1/receipts`, asBravo, { method: 'POST', headers: jose, body: Buffer.alloc(SIGNED_OBJECT_MAX_BYTES + 1, 0x41) })
+  const receipt = await rawRequest(`${node.url}/federation/v1/receipts`, asBravo, {
+    method: 'POST',
+    headers: jose,
+    body: Buffer.alloc(SIGNED_OBJECT_MAX_BYTES + 1, 0x41),
+  })
   t.equal(receipt.status, 413, 'a receipt over 1 MiB')
   t.match(receipt.json(), { code: 'CW_ERR_TOO_LARGE' })
 

@@ -100,10 +100,14 @@ t.test('an enabled partner with its node certificate reaches healthz', async (t)
 t.test('a client without a certificate fails the handshake', async (t) => {
   const answer = await attempt({ ca: alpha.caPem })
   t.equal(answer.status, undefined, 'no HTTP answer at all')
-  t.same(await refusal(node, { ca: alpha.caPem }), {
-    client: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
-    server: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
-  }, 'certificate_required (alert 116): the client sent no certificate')
+  t.same(
+    await refusal(node, { ca: alpha.caPem }),
+    {
+      client: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      server: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
+    },
+    'certificate_required (alert 116): the client sent no certificate',
+  )
 })
 
 // spec: CW-TLS-002, CW-TRUST-004
@@ -111,17 +115,25 @@ t.test('a client certificate from an unknown CA fails the handshake', async (t) 
   const malloryTls = { ca: alpha.caPem, cert: mallory.identity.tls.cert, key: mallory.identity.tls.key }
   const answer = await attempt(malloryTls)
   t.equal(answer.status, undefined, 'no HTTP answer at all')
-  t.same(await refusal(node, malloryTls), { client: null, server: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'its certificate chains to no pinned CA; the listener drops the connection')
+  t.same(
+    await refusal(node, malloryTls),
+    { client: null, server: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+    'its certificate chains to no pinned CA; the listener drops the connection',
+  )
 })
 
 // spec: CW-TLS-001
 t.test('a TLS 1.2 client fails the handshake', async (t) => {
   const answer = await attempt({ ...bravoTls, maxVersion: 'TLSv1.2' })
   t.equal(answer.status, undefined, 'no HTTP answer at all')
-  t.same(await refusal(node, { ...bravoTls, maxVersion: 'TLSv1.2' }), {
-    client: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
-    server: 'ERR_SSL_UNSUPPORTED_PROTOCOL',
-  }, 'protocol_version (alert 70)')
+  t.same(
+    await refusal(node, { ...bravoTls, maxVersion: 'TLSv1.2' }),
+    {
+      client: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+      server: 'ERR_SSL_UNSUPPORTED_PROTOCOL',
+    },
+    'protocol_version (alert 70)',
+  )
 })
 
 // spec: CW-TLS-003, CW-TRUST-005, CW-ID-006
@@ -175,7 +187,10 @@ t.test('a disabled partner is refused, then no longer trusted at all', async (t)
   t.same(await refusal(node, deltaTls), { client: null, server: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'its CA is no longer pinned')
   // The reload keeps TLS 1.3 only and the other partners.
   t.equal((await attempt({ ...bravoTls, maxVersion: 'TLSv1.2' })).status, undefined)
-  t.same(await refusal(node, { ...bravoTls, maxVersion: 'TLSv1.2' }), { client: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', server: 'ERR_SSL_UNSUPPORTED_PROTOCOL' })
+  t.same(await refusal(node, { ...bravoTls, maxVersion: 'TLSv1.2' }), {
+    client: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+    server: 'ERR_SSL_UNSUPPORTED_PROTOCOL',
+  })
   t.equal((await attempt(bravoTls)).status, 200)
 })
 
@@ -232,7 +247,10 @@ t.test('the peer client refuses a host-name mismatch and an unpinned CA', async 
 
   await t.rejects(client.offer(partnerRecordOf(alpha, endpoint), 'x.y.z'), { name: 'PeerUnreachable', code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
   // alpha's real listener, but pinned to mallory's CA: not trusted, whatever the system roots say.
-  await t.rejects(client.offer({ ...partnerRecordOf(mallory, node.url), org: 'alpha' }, 'x.y.z'), { name: 'PeerUnreachable', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+  await t.rejects(client.offer({ ...partnerRecordOf(mallory, node.url), org: 'alpha' }, 'x.y.z'), {
+    name: 'PeerUnreachable',
+    code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  })
 })
 
 // spec: CW-TLS-003, CW-ERR-001

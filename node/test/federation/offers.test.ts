@@ -23,7 +23,6 @@ async function receiver(t: Test) {
   return { node, fromBravo: clientFor(t, node, bravo), alphaAsPartner: node.asPartner() }
 }
 
-
 /** Nothing of a refused offer is stored: no external case, no job. */
 async function assertNothingStored(t: Test, node: TestNode): Promise<void> {
   t.same(await node.store.listInboundShares(), [], 'no inbound share')
@@ -176,7 +175,13 @@ t.test('an onward share that widens its parent policy is refused', async (t) => 
   const parentPolicy = testPolicy(FEDERATION)
   parentPolicy.permissions.download = false
   const parent = originGrant({ iss: 'charlie', aud: 'bravo', share: 'c-share', policy: parentPolicy, iat, exp: iat + 86_400, evidence: [photo.item.digest] })
-  const child = onwardGrant(parent, { aud: 'alpha', share: 'b-share', policy: { ...testPolicy(FEDERATION), permissions: { ...testPolicy(FEDERATION).permissions, shareOnward: { allowed: true, maxDepth: 1 } } }, iat, exp: iat + 86_400 })
+  const child = onwardGrant(parent, {
+    aud: 'alpha',
+    share: 'b-share',
+    policy: { ...testPolicy(FEDERATION), permissions: { ...testPolicy(FEDERATION).permissions, shareOnward: { allowed: true, maxDepth: 1 } } },
+    iat,
+    exp: iat + 86_400,
+  })
   const grants = [await signGrant(parent, charlie.identity.signer), await signGrant(child, bravo.identity.signer)]
   const signed = await signedManifest(bravo, 'alpha', { shareId: 'b-share', items: [photo.item], grants, iat })
 
@@ -229,7 +234,10 @@ t.test('an e-mail recipient that is not exactly one plain address is refused: a 
   for (const id of hostile) {
     // Our signer refuses such a manifest; a hostile partner signs the bytes itself.
     const { manifest } = await signedManifest(bravo, 'alpha')
-    manifest.share.recipients = [{ kind: 'user', id: 'det-smith' }, { kind: 'email', id }]
+    manifest.share.recipients = [
+      { kind: 'user', id: 'det-smith' },
+      { kind: 'email', id },
+    ]
     const jws = signPayloadBytes('manifest', canonicalJson(manifest), bravo.identity.signer)
     const answer = await rawRequest(offers, tls, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: jws })
     t.equal(answer.status, 422, JSON.stringify(id))
@@ -238,5 +246,9 @@ t.test('an e-mail recipient that is not exactly one plain address is refused: a 
   await assertNothingStored(t, node)
 
   const plain = await signedManifest(bravo, 'alpha', { recipients: [{ kind: 'email', id: "o'brien+intake@county-pd.example" }] })
-  t.equal((await rawRequest(offers, tls, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: plain.jws })).status, 202, 'one plain address is accepted')
+  t.equal(
+    (await rawRequest(offers, tls, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: plain.jws })).status,
+    202,
+    'one plain address is accepted',
+  )
 })

@@ -50,10 +50,9 @@ function narrow(): SharingPolicy {
   }
 }
 
-
 /** `anchor`: whether charlie pins alpha (trust-only) as the anchor of alpha's grant. */
 async function threeNodes(t: Test, anchor = true) {
-  const [a, b, c] = await Promise.all([alpha, bravo, charlie].map((org) => startTestNode(t, org, { runJobs: true }))) as [TestNode, TestNode, TestNode]
+  const [a, b, c] = (await Promise.all([alpha, bravo, charlie].map((org) => startTestNode(t, org, { runJobs: true })))) as [TestNode, TestNode, TestNode]
   await a.addPartner(bravo, b.url)
   await b.addPartner(alpha, a.url)
   await b.addPartner(charlie, c.url)
@@ -81,64 +80,108 @@ async function deliver(a: TestNode, b: TestNode, policy: SharingPolicy) {
   const photo = await uploadEvidence(a.ctx, theCase.id, { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' }, Readable.from([randomBytes(150_000)]))
   await uploadEvidence(a.ctx, theCase.id, { name: 'statement.pdf', category: 'document', mediaType: 'application/pdf' }, Readable.from([randomBytes(2000)]))
   const { share } = await createShare(a.ctx, { caseId: theCase.id, partnerOrg: 'bravo', scope: 'case', createdBy: 'alice' })
-  const inbound = await waitFor('delivery to bravo', async () => {
-    const found = await b.store.findInboundShare('alpha', share.id)
-    return found?.status === 'complete' ? found : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  const inbound = await waitFor(
+    'delivery to bravo',
+    async () => {
+      const found = await b.store.findInboundShare('alpha', share.id)
+      return found?.status === 'complete' ? found : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
   return { share, photo, inbound }
 }
 
 async function completeAt(node: TestNode, from: string, shareId: string): Promise<InboundShareRecord> {
-  return waitFor(`delivery to ${node.org.org}`, async () => {
-    const found = await node.store.findInboundShare(from, shareId)
-    return found?.status === 'complete' ? found : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  return waitFor(
+    `delivery to ${node.org.org}`,
+    async () => {
+      const found = await node.store.findInboundShare(from, shareId)
+      return found?.status === 'complete' ? found : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
 }
 
 // spec: CW-PROV-001, CW-PROV-003, CW-PROV-004, CW-PROV-007, CW-POL-005, CW-REV-006, CW-PROV-012, CW-PROV-013
-t.test('bravo shares onward to charlie under a narrower policy; charlie verifies the chain and pulls from bravo; alpha revokes and both lose access', async (t) => {
-  const { a, b, c } = await threeNodes(t)
-  const { share, photo, inbound } = await deliver(a, b, onwardAllowed())
+t.test(
+  'bravo shares onward to charlie under a narrower policy; charlie verifies the chain and pulls from bravo; alpha revokes and both lose access',
+  async (t) => {
+    const { a, b, c } = await threeNodes(t)
+    const { share, photo, inbound } = await deliver(a, b, onwardAllowed())
 
-  const importable: SharingPolicy = { ...narrow(), permissions: { ...narrow().permissions, import: true } }
-  const onward = await shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: importable })
-  t.equal(onward.share.caseId, inbound.id, 'stored against the external case, so revocation cascades')
-  t.equal(onward.manifest.grants.length, 2)
-  t.same(onward.manifest.evidence.map((item) => item.digest), [photo.digest], 'only the categories the onward policy allows')
-  t.same(onward.manifest.evidence[0]!.chunks, photo.chunks, "the originator's chunk list")
-  t.same(onward.manifest.case.fields, { title: 'Burglary at 12 Elm St' })
+    const importable: SharingPolicy = { ...narrow(), permissions: { ...narrow().permissions, import: true } }
+    const onward = await shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: importable })
+    t.equal(onward.share.caseId, inbound.id, 'stored against the external case, so revocation cascades')
+    t.equal(onward.manifest.grants.length, 2)
+    t.same(
+      onward.manifest.evidence.map((item) => item.digest),
+      [photo.digest],
+      'only the categories the onward policy allows',
+    )
+    t.same(onward.manifest.evidence[0]!.chunks, photo.chunks, "the originator's chunk list")
+    t.same(onward.manifest.case.fields, { title: 'Burglary at 12 Elm St' })
 
-  const atCharlie = await completeAt(c, 'bravo', onward.share.id)
-  const grants = atCharlie.manifest.grants.map(grantPayload)
-  t.same(grants.map((g) => [g.iss, g.aud, g.depth, g.originator]), [['alpha', 'bravo', 0, 'alpha'], ['bravo', 'charlie', 1, 'alpha']])
-  t.equal(atCharlie.policy.id, 'policy-narrow', 'the effective policy is the last grant’s')
-  t.ok(await getExternalCase(c.ctx, reader, atCharlie.id))
+    const atCharlie = await completeAt(c, 'bravo', onward.share.id)
+    const grants = atCharlie.manifest.grants.map(grantPayload)
+    t.same(
+      grants.map((g) => [g.iss, g.aud, g.depth, g.originator]),
+      [
+        ['alpha', 'bravo', 0, 'alpha'],
+        ['bravo', 'charlie', 1, 'alpha'],
+      ],
+    )
+    t.equal(atCharlie.policy.id, 'policy-narrow', 'the effective policy is the last grant’s')
+    t.ok(await getExternalCase(c.ctx, reader, atCharlie.id))
 
-  // Provenance at charlie: the whole chain, originator first, over the local API (response schemas).
-  const get = await localApiOf(t, c)
-  const external = await get(`/api/v1/external-cases/${atCharlie.id}`)
-  t.equal(external.statusCode, 200)
-  const expectedChain = [
-    { depth: 0, from: { org: 'alpha', name: 'Org alpha' }, to: { org: 'bravo', name: 'Org bravo' }, issuedAt: grants[0]!.iat, expiresAt: grants[0]!.exp, policy: { id: 'policy-onward', version: 1, name: grants[0]!.policy.name, permissions: grants[0]!.policy.permissions } },
-    { depth: 1, from: { org: 'bravo', name: 'Org bravo' }, to: { org: 'charlie', name: 'Org charlie' }, issuedAt: grants[1]!.iat, expiresAt: grants[1]!.exp, policy: { id: 'policy-narrow', version: 1, name: grants[1]!.policy.name, permissions: importable.permissions } },
-  ]
-  t.same(external.json().provenance, expectedChain)
-  t.equal(expectedChain[0]!.policy.permissions.shareOnward.maxDepth, 1, "the originator's hop allows one more")
-  t.ok(expectedChain[1]!.expiresAt <= expectedChain[0]!.expiresAt)
-  const imported = await importExternalCase(c.ctx, reader, atCharlie.id)
-  const details = await get(`/api/v1/cases/${imported.case.id}/import-details`)
-  t.equal(details.statusCode, 200)
-  t.match(details.json(), { senderOrg: 'bravo', inboundId: atCharlie.id, receivedAt: atCharlie.receivedAt, accessLevel: 'full', policy: { id: 'policy-narrow' } })
-  t.same(details.json().provenance, expectedChain)
-  t.same((await getImportDetails(c.ctx, reader, imported.case.id)).provenance, expectedChain)
+    // Provenance at charlie: the whole chain, originator first, over the local API (response schemas).
+    const get = await localApiOf(t, c)
+    const external = await get(`/api/v1/external-cases/${atCharlie.id}`)
+    t.equal(external.statusCode, 200)
+    const expectedChain = [
+      {
+        depth: 0,
+        from: { org: 'alpha', name: 'Org alpha' },
+        to: { org: 'bravo', name: 'Org bravo' },
+        issuedAt: grants[0]!.iat,
+        expiresAt: grants[0]!.exp,
+        policy: { id: 'policy-onward', version: 1, name: grants[0]!.policy.name, permissions: grants[0]!.policy.permissions },
+      },
+      {
+        depth: 1,
+        from: { org: 'bravo', name: 'Org bravo' },
+        to: { org: 'charlie', name: 'Org charlie' },
+        issuedAt: grants[1]!.iat,
+        expiresAt: grants[1]!.exp,
+        policy: { id: 'policy-narrow', version: 1, name: grants[1]!.policy.name, permissions: importable.permissions },
+      },
+    ]
+    t.same(external.json().provenance, expectedChain)
+    t.equal(expectedChain[0]!.policy.permissions.shareOnward.maxDepth, 1, "the originator's hop allows one more")
+    t.ok(expectedChain[1]!.expiresAt <= expectedChain[0]!.expiresAt)
+    const imported = await importExternalCase(c.ctx, reader, atCharlie.id)
+    const details = await get(`/api/v1/cases/${imported.case.id}/import-details`)
+    t.equal(details.statusCode, 200)
+    t.match(details.json(), {
+      senderOrg: 'bravo',
+      inboundId: atCharlie.id,
+      receivedAt: atCharlie.receivedAt,
+      accessLevel: 'full',
+      policy: { id: 'policy-narrow' },
+    })
+    t.same(details.json().provenance, expectedChain)
+    t.same((await getImportDetails(c.ctx, reader, imported.case.id)).provenance, expectedChain)
 
-  await revokeShare(a.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
-  await waitFor('charlie to revoke', async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 15_000, intervalMs: 25 })
-  t.equal((await b.store.getInboundShare(inbound.id))?.status, 'revoked')
-  t.equal((await b.store.getOutboundShare(onward.share.id))?.status, 'revoked')
-  await t.rejects(getExternalCase(c.ctx, reader, atCharlie.id), { code: 'CW_ERR_SHARE_REVOKED' })
-  await t.rejects(getExternalCase(b.ctx, reader, inbound.id), { code: 'CW_ERR_SHARE_REVOKED' })
-})
+    await revokeShare(a.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
+    await waitFor('charlie to revoke', async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 25,
+    })
+    t.equal((await b.store.getInboundShare(inbound.id))?.status, 'revoked')
+    t.equal((await b.store.getOutboundShare(onward.share.id))?.status, 'revoked')
+    await t.rejects(getExternalCase(c.ctx, reader, atCharlie.id), { code: 'CW_ERR_SHARE_REVOKED' })
+    await t.rejects(getExternalCase(b.ctx, reader, inbound.id), { code: 'CW_ERR_SHARE_REVOKED' })
+  },
+)
 
 // spec: CW-PROV-004, CW-POL-005, CW-PROV-009
 t.test('forbidden onward shares: refused by bravo locally, and by the receiver when forced onto the wire', async (t) => {
@@ -149,14 +192,30 @@ t.test('forbidden onward shares: refused by bravo locally, and by the receiver w
 
   // Widened policy.
   await t.rejects(shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'charlie', policy: widened }), { code: 'CW_ERR_POLICY_WIDENED' })
-  const forcedWide = await buildOnwardManifest(b.ctx, inbound, { shareId: 'forced-wide', partnerOrg: 'charlie', policy: { ...widened, maxDurationSeconds: 60 * 86_400 }, evidenceIds: [], message: undefined, recipients: [], now })
+  const forcedWide = await buildOnwardManifest(b.ctx, inbound, {
+    shareId: 'forced-wide',
+    partnerOrg: 'charlie',
+    policy: { ...widened, maxDurationSeconds: 60 * 86_400 },
+    evidenceIds: [],
+    message: undefined,
+    recipients: [],
+    now,
+  })
   t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), forcedWide.revision.manifestJws)), { code: 'CW_ERR_POLICY_WIDENED' })
 
   // Partner not listed: alpha's policy names charlie only; a second share names delta only.
   await t.rejects(shareOnward(b.ctx, reader, { inboundId: inbound.id, partnerOrg: 'alpha', policy: narrow() }), { code: 'CW_ERR_PARTNER_NOT_ALLOWED' })
   const { inbound: forDelta } = await deliver(a, b, { ...onwardAllowed(['delta']), id: 'policy-delta' })
   await t.rejects(shareOnward(b.ctx, reader, { inboundId: forDelta.id, partnerOrg: 'charlie', policy: narrow() }), { code: 'CW_ERR_PARTNER_NOT_ALLOWED' })
-  const forcedPartner = await buildOnwardManifest(b.ctx, forDelta, { shareId: 'forced-partner', partnerOrg: 'charlie', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
+  const forcedPartner = await buildOnwardManifest(b.ctx, forDelta, {
+    shareId: 'forced-partner',
+    partnerOrg: 'charlie',
+    policy: narrow(),
+    evidenceIds: [],
+    message: undefined,
+    recipients: [],
+    now,
+  })
   t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), forcedPartner.revision.manifestJws)), { code: 'CW_ERR_PARTNER_NOT_ALLOWED' })
 
   // Too deep: charlie received under a policy without onward sharing.
@@ -166,7 +225,15 @@ t.test('forbidden onward shares: refused by bravo locally, and by the receiver w
   // delta pins all three (anchors for every link) and charlie as a partner.
   const d = await startTestNode(t, delta)
   for (const org of [alpha, bravo, charlie]) await d.addPartner(org)
-  const forcedDeep = await buildOnwardManifest(c.ctx, atCharlie, { shareId: 'forced-deep', partnerOrg: 'delta', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
+  const forcedDeep = await buildOnwardManifest(c.ctx, atCharlie, {
+    shareId: 'forced-deep',
+    partnerOrg: 'delta',
+    policy: narrow(),
+    evidenceIds: [],
+    message: undefined,
+    recipients: [],
+    now,
+  })
   t.match(await refusalOf(clientFor(t, d, charlie).offer(d.asPartner(), forcedDeep.revision.manifestJws)), { code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED' })
 })
 
@@ -176,11 +243,17 @@ t.test('a trust-only anchor verifies grants but cannot connect, and is never sha
   const alphaTls = { ca: charlie.caPem, cert: alpha.identity.tls.cert, key: alpha.identity.tls.key }
   const healthz = `${c.url}/federation/v1/healthz`
   const attempt = (): Promise<{ status?: number; body: Record<string, unknown> }> =>
-    rawRequest(healthz, alphaTls).then((r) => ({ status: r.status, body: r.json() }), (e: unknown) => ({ body: { error: String(e) } }))
+    rawRequest(healthz, alphaTls).then(
+      (r) => ({ status: r.status, body: r.json() }),
+      (e: unknown) => ({ body: { error: String(e) } }),
+    )
 
   // Trust-only from the start: alpha's CA is not among the listener's client CAs.
   t.equal((await attempt()).status, undefined, 'the handshake fails')
-  t.same((await c.ctx.tlsAnchors()).map((anchor) => anchor.org), ['bravo'])
+  t.same(
+    (await c.ctx.tlsAnchors()).map((anchor) => anchor.org),
+    ['bravo'],
+  )
   t.same((await c.ctx.trustAnchors()).map((anchor) => anchor.org).sort(), ['alpha', 'bravo', 'charlie'], 'partners, trust-only orgs and its own CA')
 
   // A full partner connects; once trust-only (before the listener reloads) the request is refused.
@@ -208,7 +281,15 @@ t.test("without alpha's anchor charlie refuses the onward manifest: CW_ERR_CHAIN
   const { a, b, c } = await threeNodes(t, false)
   const { inbound } = await deliver(a, b, onwardAllowed())
   const now = Math.floor(Date.now() / 1000)
-  const built = await buildOnwardManifest(b.ctx, inbound, { shareId: 'unanchored', partnerOrg: 'charlie', policy: narrow(), evidenceIds: [], message: undefined, recipients: [], now })
+  const built = await buildOnwardManifest(b.ctx, inbound, {
+    shareId: 'unanchored',
+    partnerOrg: 'charlie',
+    policy: narrow(),
+    evidenceIds: [],
+    message: undefined,
+    recipients: [],
+    now,
+  })
   t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), built.revision.manifestJws)), { code: 'CW_ERR_CHAIN_UNTRUSTED' })
   t.equal(await c.store.findInboundShare('bravo', 'unanchored'), undefined, 'nothing stored')
 })

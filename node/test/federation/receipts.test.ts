@@ -27,7 +27,6 @@ async function sentShare(): Promise<SignedManifest> {
   return signed
 }
 
-
 async function stateOf(signed: SignedManifest) {
   const share = await node.store.getOutboundShare(signed.manifest.share.id)
   const revision = await node.store.getOutboundRevision(signed.manifest.share.id, 1)

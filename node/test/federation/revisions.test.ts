@@ -44,19 +44,27 @@ function upload(node: TestNode, caseId: string, name: string, bytes: Buffer) {
 }
 
 function delivered(sender: TestNode, shareId: string, revision: number) {
-  return waitFor(`share ${shareId} revision ${revision} delivered`, async () => {
-    const share = await sender.store.getOutboundShare(shareId)
-    return share?.revision === revision && share.status === 'delivered' ? share : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  return waitFor(
+    `share ${shareId} revision ${revision} delivered`,
+    async () => {
+      const share = await sender.store.getOutboundShare(shareId)
+      return share?.revision === revision && share.status === 'delivered' ? share : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
 }
 
 function verified(receiver: TestNode, shareId: string, revision: number) {
-  return waitFor(`revision ${revision} verified`, async () => {
-    const inbound = await receiver.store.findInboundShare('alpha', shareId)
-    if (inbound === undefined) return undefined
-    const row = await receiver.store.getInboundRevision(inbound.id, revision)
-    return row?.transfer === 'verified' ? { inbound, row } : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  return waitFor(
+    `revision ${revision} verified`,
+    async () => {
+      const inbound = await receiver.store.findInboundShare('alpha', shareId)
+      if (inbound === undefined) return undefined
+      const row = await receiver.store.getInboundRevision(inbound.id, revision)
+      return row?.transfer === 'verified' ? { inbound, row } : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
 }
 
 // spec: CW-REVN-001, CW-MAN-001, CW-REVN-003, CW-REVN-005, CW-REVN-006
@@ -95,7 +103,10 @@ t.test('a live case share makes revisions on upload and field change; the receiv
 
   const available = await listUpdates(receiver.ctx, reader, inbound.id)
   t.equal(available.appliedRevision, 1)
-  t.same(available.updates.map((update) => update.revision), [2, 3])
+  t.same(
+    available.updates.map((update) => update.revision),
+    [2, 3],
+  )
   const r3 = available.updates[1]!
   t.same(r3.case, [{ updateId: 'field:title', field: 'title', old: 'Burglary at 12 Elm St', new: 'Burglary at 12 Elm Street' }])
   t.match(r3.evidence, [{ updateId: `item:${window.id}`, change: 'added', itemId: window.id, name: 'window.jpg', size: 70_000, digest: window.digest }])
@@ -108,7 +119,10 @@ t.test('a live case share makes revisions on upload and field change; the receiv
   t.equal(after.evidence?.length, 1, 'the item was not applied')
   t.equal((await receiver.store.getInboundRevision(inbound.id, 2))?.status, 'superseded')
   const left = await listUpdates(receiver.ctx, reader, inbound.id)
-  t.same(left.updates.map((update) => [update.revision, update.case.length, update.evidence.length]), [[3, 0, 1]])
+  t.same(
+    left.updates.map((update) => [update.revision, update.case.length, update.evidence.length]),
+    [[3, 0, 1]],
+  )
 
   await applyUpdates(receiver.ctx, reader, inbound.id, { revision: 3 })
   t.equal((await getExternalCase(receiver.ctx, reader, inbound.id)).evidence?.length, 2)
@@ -131,7 +145,10 @@ t.test('an evidence share is not live: /update makes a revision, recipients are 
 
   const more = await addRecipients(sender.ctx, share.id, { recipients: [{ kind: 'user', id: 'dana' }] }, alice)
   t.equal(more.revision, 3)
-  t.same(more.recipients, [{ kind: 'agency', id: 'bravo' }, { kind: 'user', id: 'dana' }])
+  t.same(more.recipients, [
+    { kind: 'agency', id: 'bravo' },
+    { kind: 'user', id: 'dana' },
+  ])
   const third = (await sender.store.getOutboundRevision(share.id, 3))!
   const payload = JSON.parse(Buffer.from(third.manifestJws.split('.')[1]!, 'base64url').toString())
   t.same(payload.share.recipients, more.recipients, 'the revision names the added recipient')
@@ -143,7 +160,6 @@ async function receiverOnly(t: Test) {
   await node.addPartner(bravo)
   return { node, fromBravo: clientFor(t, node, bravo), alphaAsPartner: node.asPartner() }
 }
-
 
 // spec: CW-FED-004, CW-REVN-002, CW-REVN-003
 t.test('later revisions: in order pending, the same again idempotent, skipped or out of order refused', async (t) => {
@@ -172,7 +188,14 @@ t.test('later revisions: in order pending, the same again idempotent, skipped or
   t.match(await refusalOf(fromBravo.offer(alphaAsPartner, wrong.jws)), { code: 'CW_ERR_STALE_REVISION' })
   t.equal((await fromBravo.offer(alphaAsPartner, r3.jws)).status, 202, 'revision 3 in order')
   t.equal((await fromBravo.offer(alphaAsPartner, r4.jws)).status, 202, 'revision 4 in order')
-  t.same((await node.store.listInboundRevisions(inbound.id)).map((row) => [row.revision, row.status]), [[2, 'pending'], [3, 'pending'], [4, 'pending']])
+  t.same(
+    (await node.store.listInboundRevisions(inbound.id)).map((row) => [row.revision, row.status]),
+    [
+      [2, 'pending'],
+      [3, 'pending'],
+      [4, 'pending'],
+    ],
+  )
 })
 
 /** A receiver (jobs not running) with the chunks of `items` already in its blob store: nothing to pull. */
@@ -199,7 +222,13 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
   await node.store.updateInboundShare({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
   const imported = await importExternalCase(node.ctx, reader, inbound.id)
 
-  const r2 = await signedManifest(bravo, 'alpha', { shareId, revision: 2, previous: r1.digest, items: [a2.item, d.item], fields: { title: 'Renamed', summary: 'New' } })
+  const r2 = await signedManifest(bravo, 'alpha', {
+    shareId,
+    revision: 2,
+    previous: r1.digest,
+    items: [a2.item, d.item],
+    fields: { title: 'Renamed', summary: 'New' },
+  })
   await fromBravo.offer(alphaAsPartner, r2.jws)
   // What the fetch job records once every item matched its digest (jobs do not run here).
   await node.ctx.store.updateInboundRevision({ ...(await node.store.getInboundRevision(inbound.id, 2))!, transfer: 'verified', verifiedAt: inbound.receivedAt })
@@ -210,7 +239,15 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
     { updateId: 'field:summary', field: 'summary', old: null, new: 'New' },
   ])
   t.same(updates[0]!.evidence, [
-    { updateId: 'item:a', change: 'modified', itemId: 'a', name: 'a-v2.jpg', size: 2500, digest: a2.item.digest, previous: { name: a.item.name, size: 2000, digest: a.item.digest } },
+    {
+      updateId: 'item:a',
+      change: 'modified',
+      itemId: 'a',
+      name: 'a-v2.jpg',
+      size: 2500,
+      digest: a2.item.digest,
+      previous: { name: a.item.name, size: 2000, digest: a.item.digest },
+    },
     { updateId: 'item:d', change: 'added', itemId: 'd', name: d.item.name, size: 400, digest: d.item.digest },
     { updateId: 'item:c', change: 'removed', itemId: 'c', name: c.item.name, size: 300, digest: c.item.digest },
   ])
@@ -218,10 +255,17 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
   const result = await applyUpdates(node.ctx, reader, inbound.id, { revision: 2, updateIds: ['item:a', 'item:c', 'field:title'] })
   t.equal(result.importedCaseId, imported.case.id)
   const shown = await getExternalCase(node.ctx, reader, inbound.id)
-  t.same(shown.evidence?.map((item) => [item.id, item.digest]), [['a', a2.item.digest]])
+  t.same(
+    shown.evidence?.map((item) => [item.id, item.digest]),
+    [['a', a2.item.digest]],
+  )
   t.same(shown.case?.fields, { title: 'Renamed' })
   const local = await node.store.listEvidence(imported.case.id)
-  t.same(local.map((item) => [item.name, item.digest]), [['a-v2.jpg', a2.item.digest]], 'the imported case got the modified item and lost the removed one')
+  t.same(
+    local.map((item) => [item.name, item.digest]),
+    [['a-v2.jpg', a2.item.digest]],
+    'the imported case got the modified item and lost the removed one',
+  )
   t.same((await node.store.getCase(imported.case.id))?.fields, { title: 'Renamed' })
   await t.rejects(applyUpdates(node.ctx, reader, inbound.id, { revision: 2, updateIds: ['item:zzz'] }), { code: 'CW_ERR_BAD_REQUEST' })
   await applyUpdates(node.ctx, reader, inbound.id, { revision: 2, updateIds: ['item:d'] })

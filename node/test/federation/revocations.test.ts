@@ -28,10 +28,12 @@ import { testPolicy, FEDERATION } from '../../../testkit/fixtures/policies.ts'
 const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
-
 function revocation(signer: TestOrg, aud: string, share: string, overrides: Partial<Revocation> = {}): Promise<string> {
   const iat = nowSeconds()
-  return signRevocation({ cwv: PROTOCOL_VERSION, iss: signer.org, aud, iat, exp: iat + 3600, jti: randomUUID(), share, revokedAt: iat, ...overrides }, signer.identity.signer)
+  return signRevocation(
+    { cwv: PROTOCOL_VERSION, iss: signer.org, aud, iat, exp: iat + 3600, jti: randomUUID(), share, revokedAt: iat, ...overrides },
+    signer.identity.signer,
+  )
 }
 
 /** alpha shares a case with bravo (jobs running on both) and waits until bravo holds it complete. */
@@ -42,12 +44,21 @@ async function delivered(t: Test) {
   const policy = await createPolicy(sender.ctx, testPolicy(FEDERATION))
   await assignPolicy(sender.ctx, 'bravo', policy.id)
   const theCase = await createCase(sender.ctx, { fields: { title: 'Burglary at 12 Elm St' } })
-  const item = await uploadEvidence(sender.ctx, theCase.id, { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' }, Readable.from([randomBytes(3000)]))
+  const item = await uploadEvidence(
+    sender.ctx,
+    theCase.id,
+    { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' },
+    Readable.from([randomBytes(3000)]),
+  )
   const { share } = await createShare(sender.ctx, { caseId: theCase.id, partnerOrg: 'bravo', scope: 'case', createdBy: 'alice' })
-  const inbound = await waitFor('delivery', async () => {
-    const found = await receiver.store.findInboundShare('alpha', share.id)
-    return found?.status === 'complete' && (await sender.store.getOutboundShare(share.id))?.status === 'delivered' ? found : undefined
-  }, { timeoutMs: 20_000, intervalMs: 25 })
+  const inbound = await waitFor(
+    'delivery',
+    async () => {
+      const found = await receiver.store.findInboundShare('alpha', share.id)
+      return found?.status === 'complete' && (await sender.store.getOutboundShare(share.id))?.status === 'delivered' ? found : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
   return { sender, receiver, share, item, inbound }
 }
 
@@ -61,15 +72,23 @@ t.test('revoking closes the share on both sides: chunks refused at once, the rec
   const refused = await refusalOf(clientFor(t, sender, bravo).fetchChunk(sender.asPartner(), share.id, item.chunks[0]!))
   t.match(refused, { status: 410, code: 'CW_ERR_SHARE_REVOKED' })
 
-  const revoked = await waitFor('the receiver to revoke', async () => {
-    const found = await receiver.store.getInboundShare(inbound.id)
-    return found?.status === 'revoked' ? found : undefined
-  }, { timeoutMs: 10_000, intervalMs: 25 })
+  const revoked = await waitFor(
+    'the receiver to revoke',
+    async () => {
+      const found = await receiver.store.getInboundShare(inbound.id)
+      return found?.status === 'revoked' ? found : undefined
+    },
+    { timeoutMs: 10_000, intervalMs: 25 },
+  )
   t.equal(revoked.statusDetail, 'Sent in error')
   await t.rejects(getExternalCase(receiver.ctx, reader, inbound.id), { code: 'CW_ERR_SHARE_REVOKED' })
   await t.rejects(openExternalEvidence(receiver.ctx, reader, inbound.id, item.id), { code: 'CW_ERR_SHARE_REVOKED' })
   // The job is done: the partner took it.
-  await waitFor('revoke job done', async () => ((await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')?.state === 'done' ? true : undefined), { timeoutMs: 5000, intervalMs: 25 })
+  await waitFor(
+    'revoke job done',
+    async () => ((await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')?.state === 'done' ? true : undefined),
+    { timeoutMs: 5000, intervalMs: 25 },
+  )
 })
 
 // spec: CW-REV-005
@@ -80,17 +99,24 @@ t.test('a revocation sent while the receiver is down reaches it when it is back'
 
   await revokeShare(sender.ctx, share.id, { actor: userActor('alice') })
   // It fails and stays pending, retrying.
-  const failing = await waitFor('failed attempts', async () => {
-    const job = (await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')
-    return job !== undefined && job.attempts >= 2 && job.state === 'pending' ? job : undefined
-  }, { timeoutMs: 10_000, intervalMs: 25 })
+  const failing = await waitFor(
+    'failed attempts',
+    async () => {
+      const job = (await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')
+      return job !== undefined && job.attempts >= 2 && job.state === 'pending' ? job : undefined
+    },
+    { timeoutMs: 10_000, intervalMs: 25 },
+  )
   t.match(failing.lastError, /unreachable/)
   t.equal((await receiver.store.getInboundShare(inbound.id))?.status, 'complete')
 
   const again = await createFederationServer(receiver.ctx)
   t.teardown(() => again.app.close())
   await again.app.listen({ host: '127.0.0.1', port })
-  await waitFor('the receiver to revoke', async () => ((await receiver.store.getInboundShare(inbound.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 10_000, intervalMs: 25 })
+  await waitFor('the receiver to revoke', async () => ((await receiver.store.getInboundShare(inbound.id))?.status === 'revoked' ? true : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 25,
+  })
   t.pass('delivered once the receiver was back')
 })
 
@@ -112,14 +138,20 @@ t.test('forged, misaddressed, tampered, unknown and replayed revocations are ref
   // Charlie revoking, as itself, a share alpha sent.
   t.match(await refusalOf(fromCharlie.sendRevocation(bravoAsPartner, await revocation(charlie, 'bravo', shareId))), { status: 404, code: 'CW_ERR_NOT_FOUND' })
   // Addressed to charlie.
-  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'charlie', shareId))), { status: 422, code: 'CW_ERR_AUDIENCE_MISMATCH' })
+  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'charlie', shareId))), {
+    status: 422,
+    code: 'CW_ERR_AUDIENCE_MISMATCH',
+  })
   // Payload changed after signing.
   const [header, payload, signature] = (await revocation(alpha, 'bravo', shareId)).split('.') as [string, string, string]
   const changed = { ...JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), share: `share-${randomUUID()}` }
   const tampered = `${header}.${Buffer.from(JSON.stringify(changed)).toString('base64url')}.${signature}`
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, tampered)), { status: 422, code: 'CW_ERR_SIGNATURE_INVALID' })
   // A share alpha never sent.
-  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'bravo', `share-${randomUUID()}`))), { status: 404, code: 'CW_ERR_NOT_FOUND' })
+  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'bravo', `share-${randomUUID()}`))), {
+    status: 404,
+    code: 'CW_ERR_NOT_FOUND',
+  })
   // Not a revocation at all.
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, offered.jws)), { code: 'CW_ERR_TYP_INVALID' })
   t.equal(await status(), 'receiving', 'nothing above changed the share')
@@ -130,7 +162,10 @@ t.test('forged, misaddressed, tampered, unknown and replayed revocations are ref
   t.equal(await status(), 'revoked')
   // The same one again: 200, nothing changes. Another object with its jti: replay.
   t.same(await fromAlpha.sendRevocation(bravoAsPartner, accepted), { share: shareId, status: 'revoked' })
-  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'bravo', shareId, { jti, reason: 'again' }))), { status: 409, code: 'CW_ERR_REPLAY' })
+  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'bravo', shareId, { jti, reason: 'again' }))), {
+    status: 409,
+    code: 'CW_ERR_REPLAY',
+  })
   // An offer for the revoked share is refused too (CW-FED-004).
   const next = await signedManifest(alpha, 'bravo', { shareId, revision: 2, previous: offered.digest })
   t.match(await refusalOf(fromAlpha.offer(bravoAsPartner, next.jws)), { code: 'CW_ERR_SHARE_REVOKED' })
@@ -150,7 +185,10 @@ t.test('revoking alpha → bravo makes bravo revoke its onward share to charlie:
   t.equal(atCharlie?.status, 'receiving')
 
   await revokeShare(sender.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
-  await waitFor('charlie to revoke', async () => ((await third.store.getInboundShare(atCharlie!.id))?.status === 'revoked' ? true : undefined), { timeoutMs: 15_000, intervalMs: 25 })
+  await waitFor('charlie to revoke', async () => ((await third.store.getInboundShare(atCharlie!.id))?.status === 'revoked' ? true : undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 25,
+  })
   t.equal((await receiver.store.getOutboundShare(onward.manifest.share.id))?.status, 'revoked')
   t.equal((await receiver.store.getInboundShare(inbound.id))?.status, 'revoked')
   t.equal((await third.store.getInboundShare(atCharlie!.id))?.statusDetail, 'Court order')

@@ -20,15 +20,20 @@ async function get<T>(org: OrgProcess, path: string): Promise<T> {
   return (await response.json()) as T
 }
 
-const trail = async (org: OrgProcess, path: string): Promise<AuditEntryRecord[]> => (await get<{ entries: AuditEntryRecord[] }>(org, `${path}/audit?limit=1000`)).entries
+const trail = async (org: OrgProcess, path: string): Promise<AuditEntryRecord[]> =>
+  (await get<{ entries: AuditEntryRecord[] }>(org, `${path}/audit?limit=1000`)).entries
 
 /** Waits until the trail at `path` holds an entry of `type`. */
 function trailWith(org: OrgProcess, path: string, type: string): Promise<AuditEntryRecord[]> {
-  return waitFor(`${type} in ${org.org}'s trail of ${path}`, async (seen) => {
-    const entries = await trail(org, path)
-    seen(entries.map((e) => e.type).join(', '))
-    return entries.some((e) => e.type === type) ? entries : undefined
-  }, { timeoutMs: 30_000 })
+  return waitFor(
+    `${type} in ${org.org}'s trail of ${path}`,
+    async (seen) => {
+      const entries = await trail(org, path)
+      seen(entries.map((e) => e.type).join(', '))
+      return entries.some((e) => e.type === type) ? entries : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
 }
 
 // spec: CW-AUD-001, CW-AUD-003, CW-AUD-004, CW-AUD-005
@@ -46,7 +51,11 @@ t.test('a share from offer to receipt is on both trails, and both verify while t
   })
   await metro.api.assignPolicy('county-da', policy.id)
   const theCase = await metro.api.createCase({ caseNumber: 'MPD-7', title: 'Robbery' })
-  const video = await metro.api.uploadEvidence(theCase.id, { name: 'bodycam.mp4', category: 'video', mediaType: 'video/mp4' }, generatedContent(300_000, 'video'))
+  const video = await metro.api.uploadEvidence(
+    theCase.id,
+    { name: 'bodycam.mp4', category: 'video', mediaType: 'video/mp4' },
+    generatedContent(300_000, 'video'),
+  )
   const share = await metro.api.createShare({ caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' })
 
   // Sender: the case's trail, from creation to the verified receipt.
@@ -64,7 +73,7 @@ t.test('a share from offer to receipt is on both trails, and both verify while t
   t.same(byType('evidence.uploaded').data, { evidenceId: video.id, digest: video.digest, size: 300_000 })
   t.same(byType('share.offered').actor, { kind: 'system' })
   t.match(byType('share.offered').data, { shareId: share.id, partner: 'county-da', revision: 1 })
-  t.same(byType('receipt.verified').actor, { kind: 'partner', org: 'county-da' }, 'the receipt was verified as the partner\'s')
+  t.same(byType('receipt.verified').actor, { kind: 'partner', org: 'county-da' }, "the receipt was verified as the partner's")
   t.match(byType('receipt.verified').data, { shareId: share.id, partner: 'county-da', revision: 1, status: 'delivered' })
   t.same(verifyAuditChain(sent), { ok: true, entries: sent.length })
 
@@ -97,7 +106,10 @@ t.test('a share from offer to receipt is on both trails, and both verify while t
     caseway(['audit', 'verify', '--dir', county.node.dir, '--case', external!.id]),
   ])
   t.equal(metroCheck.code, 0, metroCheck.stderr)
-  t.ok(lines(metroCheck.stdout).some((line) => new RegExp(`^ok ${theCase.id} \\d+ entries$`).test(line)), metroCheck.stdout)
+  t.ok(
+    lines(metroCheck.stdout).some((line) => new RegExp(`^ok ${theCase.id} \\d+ entries$`).test(line)),
+    metroCheck.stdout,
+  )
   t.equal(countyCheck.code, 0, countyCheck.stderr)
   t.match(countyCheck.stdout, new RegExp(`^ok ${external!.id} \\d+ entries\\n$`))
   t.ok(metro.running && county.running, 'both nodes kept running')

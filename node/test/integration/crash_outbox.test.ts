@@ -110,17 +110,25 @@ t.test('killed between commit and consumers: the audit entry, the e-mail and the
   t.equal(before.revision, 1)
 
   await metro.start()
-  const trail = await waitFor('the upload in the audit trail', async () => {
-    const entries = await metro.api.listCaseAudit(theCase.id)
-    return entries.some((e) => e.type === 'share.revised') ? entries : undefined
-  }, { timeoutMs: 30_000 })
+  const trail = await waitFor(
+    'the upload in the audit trail',
+    async () => {
+      const entries = await metro.api.listCaseAudit(theCase.id)
+      return entries.some((e) => e.type === 'share.revised') ? entries : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
   t.equal(trail.filter((e) => e.type === 'evidence.uploaded').length, 2, 'each upload on the record exactly once')
   t.equal(trail.filter((e) => e.type === 'share.revised').length, 1, 'one live revision')
   t.same(await metro.api.verifyCaseAudit(theCase.id), { ok: true, entries: trail.length })
   // The live revision reaches county-da (held as an update there, CW-REVN-003) and is answered.
-  await waitFor('revision 2 received', async () => {
-    const revisions = await inStore(county, (store) => store.listInboundRevisions(external!.id))
-    return revisions.some((r) => r.revision === 2 && r.transfer === 'verified') ? true : undefined
-  }, { timeoutMs: 30_000 })
+  await waitFor(
+    'revision 2 received',
+    async () => {
+      const revisions = await inStore(county, (store) => store.listInboundRevisions(external!.id))
+      return revisions.some((r) => r.revision === 2 && r.transfer === 'verified') ? true : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
   t.equal((await metro.api.getShare(share.id)).revision, 2)
 })

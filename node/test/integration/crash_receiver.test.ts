@@ -23,11 +23,18 @@ t.test('a receiver killed mid-transfer resumes where it stopped and delivers', a
   t.comment(`set-up (two nodes, 512 MiB upload, share) took ${Date.now() - started} ms`)
 
   // While the first chunks arrive: the external case is receiving and its evidence cannot be downloaded.
-  const external = await waitFor('the external case on county-da', async () => (await county.api.listExternalCases()).find((c) => c.shareId === share.id), { timeoutMs: 20_000, intervalMs: 20 })
-  const partial = await waitFor('some chunks on county-da', async () => {
-    const stored = await blobFiles(county.node)
-    return stored.size >= 8 ? stored : undefined
-  }, { timeoutMs: 20_000, intervalMs: 20 })
+  const external = await waitFor('the external case on county-da', async () => (await county.api.listExternalCases()).find((c) => c.shareId === share.id), {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+  })
+  const partial = await waitFor(
+    'some chunks on county-da',
+    async () => {
+      const stored = await blobFiles(county.node)
+      return stored.size >= 8 ? stored : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 20 },
+  )
   await county.kill()
   const beforeRestart = await blobFiles(county.node)
   t.comment(`county-da killed holding ${beforeRestart.size} of ${chunkCount} chunks`)
@@ -51,11 +58,15 @@ t.test('a receiver killed mid-transfer resumes where it stopped and delivers', a
   }
   t.comment(`restarted; ${Date.now() - started} ms`)
 
-  const delivered = await waitFor('metro-pd to show the share delivered', async (seen) => {
-    const current = await metro.api.getShare(share.id)
-    seen(current.status)
-    return current.status === 'delivered' ? current : undefined
-  }, { timeoutMs: 40_000, intervalMs: 200 })
+  const delivered = await waitFor(
+    'metro-pd to show the share delivered',
+    async (seen) => {
+      const current = await metro.api.getShare(share.id)
+      seen(current.status)
+      return current.status === 'delivered' ? current : undefined
+    },
+    { timeoutMs: 40_000, intervalMs: 200 },
+  )
   t.equal(delivered.status, 'delivered')
   t.comment(`delivered; ${Date.now() - started} ms`)
   const complete = await county.api.getExternalCase(external.id)

@@ -21,15 +21,22 @@ t.test('a sender killed mid-transfer: the receiver retries and completes after t
   t.equal(evidence.digest, expectedDigest)
   t.comment(`set-up (two nodes, 512 MiB upload, share) took ${Date.now() - started} ms`)
 
-  const external = await waitFor('the external case on county-da', async () => (await county.api.listExternalCases()).find((c) => c.shareId === share.id), { timeoutMs: 20_000, intervalMs: 20 })
+  const external = await waitFor('the external case on county-da', async () => (await county.api.listExternalCases()).find((c) => c.shareId === share.id), {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+  })
   await waitFor('some chunks on county-da', async () => ((await blobFiles(county.node)).size >= 8 ? true : undefined), { timeoutMs: 20_000, intervalMs: 20 })
   const killedAt = Date.now()
   await metro.kill()
   // What county-da holds once the requests in flight have failed.
-  const held = await waitFor('county-da to notice the sender is gone', async () => {
-    const failed = (await county.logs()).some((line) => typeof line['retryInMs'] === 'number' && Number(line['time']) >= killedAt)
-    return failed ? blobFiles(county.node) : undefined
-  }, { timeoutMs: 20_000, intervalMs: 50 })
+  const held = await waitFor(
+    'county-da to notice the sender is gone',
+    async () => {
+      const failed = (await county.logs()).some((line) => typeof line['retryInMs'] === 'number' && Number(line['time']) >= killedAt)
+      return failed ? blobFiles(county.node) : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  )
   t.comment(`metro-pd killed; county-da holds ${held.size} of ${chunkCount} chunks and retries`)
   t.ok(held.size > 0 && held.size < chunkCount, 'killed mid-transfer')
 
@@ -44,11 +51,15 @@ t.test('a sender killed mid-transfer: the receiver retries and completes after t
   t.equal((await blobFiles(county.node)).size, held.size, 'no chunk arrives while the sender is down')
 
   await metro.start()
-  const delivered = await waitFor('metro-pd to show the share delivered', async (seen) => {
-    const current = await metro.api.getShare(share.id)
-    seen(`${current.status} ${current.statusCode ?? ''}`)
-    return current.status === 'delivered' ? current : undefined
-  }, { timeoutMs: 40_000, intervalMs: 200 })
+  const delivered = await waitFor(
+    'metro-pd to show the share delivered',
+    async (seen) => {
+      const current = await metro.api.getShare(share.id)
+      seen(`${current.status} ${current.statusCode ?? ''}`)
+      return current.status === 'delivered' ? current : undefined
+    },
+    { timeoutMs: 40_000, intervalMs: 200 },
+  )
   t.equal(delivered.status, 'delivered', 'the receipt reached the restarted sender')
   t.equal((await county.api.getExternalCase(external.id)).status, 'complete')
 

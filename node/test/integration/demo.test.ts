@@ -38,21 +38,27 @@ t.test('the demo shares a folder, shows recipients, notification, import, access
   t.match(stdout, /naming the recipients user ada, group felony-unit/)
   t.match(stdout, /Bob Reyes \(County DA, not a recipient\) does not find it .* answers 404 CW_ERR_NOT_FOUND; Ada Quinn \(a recipient\) sees it/)
   // The notification e-mail, caught by the local SMTP receiver.
-  t.match(stdout, /caught the notification e-mail from caseway@county-da\.example to ada@county-da\.example:\n  From: Caseway at County DA <caseway@county-da\.example>\n  To: ada@county-da\.example\n  Subject: \[Caseway\] Metro PD shared case MPD-2025-0142/)
-  t.match(stdout, /  \| Metro PD \(metro-pd\) shared a case with County DA\./)
+  t.match(
+    stdout,
+    /caught the notification e-mail from caseway@county-da\.example to ada@county-da\.example:\n {2}From: Caseway at County DA <caseway@county-da\.example>\n {2}To: ada@county-da\.example\n {2}Subject: \[Caseway\] Metro PD shared case MPD-2025-0142/,
+  )
+  t.match(stdout, / {2}\| Metro PD \(metro-pd\) shared a case with County DA\./)
   // Import, its import details, and the refused import under the view-only policy.
   t.match(stdout, /Ada Quinn imports the external case .*: case \S+ \(MPD-2025-0142\), owned by her\./)
-  t.match(stdout, /Import details of case \S+:\n    sender: Metro PD \(metro-pd\)\n    partner organization: Metro PD \(metro-pd\), share \S+ revision 1\n    recipients: user ada, group felony-unit\n    received on: .+ UTC; imported on: .+ UTC\n    access level: full\n    sharing policy: "County DA — evidence review" \(county-da-review v1: view, download, import, applyUpdates\)/)
+  t.match(
+    stdout,
+    /Import details of case \S+:\n {4}sender: Metro PD \(metro-pd\)\n {4}partner organization: Metro PD \(metro-pd\), share \S+ revision 1\n {4}recipients: user ada, group felony-unit\n {4}received on: .+ UTC; imported on: .+ UTC\n {4}access level: full\n {4}sharing policy: "County DA — evidence review" \(county-da-review v1: view, download, import, applyUpdates\)/,
+  )
   t.match(stdout, /Ada Quinn tries to import that second share: refused, 403 CW_ERR_ACTION_NOT_ALLOWED .*does not permit import/)
   // Who has access, as Metro PD sees it.
-  t.match(stdout, /access listing of case MPD-2025-0142:\n  admin \(user admin\) — owner\n/)
+  t.match(stdout, /access listing of case MPD-2025-0142:\n {2}admin \(user admin\) — owner\n/)
   t.match(stdout, /County DA \(county-da\): recipients user ada, group felony-unit; access full; delivered; shared on .+ UTC; expires .+ UTC/)
   t.match(stdout, /County DA \(county-da\): recipients agency county-da; access view; delivered;/)
   // The audit trail, verified through the API and with the CLI.
-  t.match(stdout, /  1\. case\.created by user admin\n/)
+  t.match(stdout, / {2}1\. case\.created by user admin\n/)
   t.match(stdout, /share\.delivered by partner county-da\n/)
   t.match(stdout, /audit\/verify: ok, \d+ entries, hash chain intact\./)
-  t.match(stdout, /\n    ok \S+ \d+ entries   \(case MPD-2025-0142\)\n/)
+  t.match(stdout, /\n {4}ok \S+ \d+ entries {3}\(case MPD-2025-0142\)\n/)
   const dir = /\(in (\S+)\)\.$/m.exec(stdout)?.[1]
   t.ok(dir !== undefined && !existsSync(dir), 'the temporary directory is removed')
 })

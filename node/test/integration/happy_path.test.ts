@@ -34,17 +34,29 @@ t.test('a folder with two items is delivered and downloads byte for byte', async
   const shared = await metro.api.createFolder(theCase.id, 'Shared')
   const other = await metro.api.createFolder(theCase.id, 'Other')
   const sizes = { 'bodycam.mp4': 700_001, 'statement.pdf': 300_000 } as const
-  const video = await metro.api.uploadEvidence(theCase.id, { name: 'bodycam.mp4', category: 'video', mediaType: 'video/mp4', folderId: shared.id }, generatedContent(sizes['bodycam.mp4'], 'video'))
-  const document = await metro.api.uploadEvidence(theCase.id, { name: 'statement.pdf', category: 'document', mediaType: 'application/pdf', folderId: shared.id }, generatedContent(sizes['statement.pdf'], 'document'))
+  const video = await metro.api.uploadEvidence(
+    theCase.id,
+    { name: 'bodycam.mp4', category: 'video', mediaType: 'video/mp4', folderId: shared.id },
+    generatedContent(sizes['bodycam.mp4'], 'video'),
+  )
+  const document = await metro.api.uploadEvidence(
+    theCase.id,
+    { name: 'statement.pdf', category: 'document', mediaType: 'application/pdf', folderId: shared.id },
+    generatedContent(sizes['statement.pdf'], 'document'),
+  )
   await metro.api.uploadEvidence(theCase.id, { name: 'elsewhere.pdf', category: 'document', folderId: other.id }, generatedContent(1000, 'elsewhere'))
 
   const share = await metro.api.createShare({ caseId: theCase.id, partnerOrg: 'county-da', scope: 'folders', folderIds: [shared.id] })
   t.equal(share.status, 'processing', 'the new share is processing')
-  const delivered = await waitFor('delivered', async (seen) => {
-    const current = await metro.api.getShare(share.id)
-    seen(`${current.status} ${current.statusCode ?? ''}`)
-    return current.status === 'delivered' ? current : undefined
-  }, { timeoutMs: 30_000 })
+  const delivered = await waitFor(
+    'delivered',
+    async (seen) => {
+      const current = await metro.api.getShare(share.id)
+      seen(`${current.status} ${current.statusCode ?? ''}`)
+      return current.status === 'delivered' ? current : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
   t.equal(delivered.statusCode, null)
 
   const summaries = await county.api.listExternalCases()

@@ -52,7 +52,10 @@ t.test('a share that arrives is e-mailed and posted to the webhook, and the exte
     partnerOrg: 'county-da',
     scope: 'case',
     message: 'Arraignment is on Monday.',
-    recipients: [{ kind: 'email', id: 'intake@county-da.example' }, { kind: 'email', id: 'tips@press.example' }],
+    recipients: [
+      { kind: 'email', id: 'intake@county-da.example' },
+      { kind: 'email', id: 'tips@press.example' },
+    ],
   })
   await waitFor('delivered', async () => ((await metro.api.getShare(share.id)).status === 'delivered' ? true : undefined), { timeoutMs: 30_000 })
 
@@ -69,12 +72,23 @@ t.test('a share that arrives is e-mailed and posted to the webhook, and the exte
   t.equal(verifyWebhookSignature(SECRET, delivered!.headers['caseway-signature'] as string, delivered!.body, new Date()).valid, true)
   const [external] = await county.api.listExternalCases()
   const event = JSON.parse(delivered!.body.toString('utf8')) as Record<string, unknown>
-  t.match(event, { type: 'share.received', node: 'county-da', externalCase: external!.id, sender: { org: 'metro-pd', name: 'Metro PD' }, share: { id: share.id, revision: 1 }, items: 1 })
+  t.match(event, {
+    type: 'share.received',
+    node: 'county-da',
+    externalCase: external!.id,
+    sender: { org: 'metro-pd', name: 'Metro PD' },
+    share: { id: share.id, revision: 1 },
+    items: 1,
+  })
 
-  const shown = await waitFor('notifications sent', async () => {
-    const current = (await county.api.getExternalCase(external!.id)) as ExternalCase & { notifications: Notification[] }
-    return current.notifications.every((n) => n.status === 'sent') && current.notifications.length === 2 ? current : undefined
-  }, { timeoutMs: 15_000 })
+  const shown = await waitFor(
+    'notifications sent',
+    async () => {
+      const current = (await county.api.getExternalCase(external!.id)) as ExternalCase & { notifications: Notification[] }
+      return current.notifications.every((n) => n.status === 'sent') && current.notifications.length === 2 ? current : undefined
+    },
+    { timeoutMs: 15_000 },
+  )
   t.equal(shown.status, 'complete')
   t.match(shown.notifications, [
     { revision: 1, channel: 'email', status: 'sent', attempts: 1, lastError: null },
@@ -82,7 +96,11 @@ t.test('a share that arrives is e-mailed and posted to the webhook, and the exte
   ])
 
   const trail = await county.api.listExternalCaseAudit(external!.id)
-  t.match(trail.filter((entry) => entry.type === 'notification.sent'), [{ data: { channel: 'email', withheld: 1 } }, { data: { channel: 'webhook' } }], 'the withheld address is recorded')
+  t.match(
+    trail.filter((entry) => entry.type === 'notification.sent'),
+    [{ data: { channel: 'email', withheld: 1 } }, { data: { channel: 'webhook' } }],
+    'the withheld address is recorded',
+  )
 
   const logs = JSON.stringify(await county.logs())
   t.match(logs, /notification sent/, 'the node logged the deliveries')

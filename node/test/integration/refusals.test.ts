@@ -50,7 +50,8 @@ const share = await deliveredShare(metro.api, await metro.api.createShare({ case
 
 const countyHealthz = `${county.node.federationEndpoint}/federation/v1/healthz`
 const countyOffers = `${county.node.federationEndpoint}/federation/v1/offers`
-const chunkUrl = (shareId: string, digest: string) => `${metro.node.federationEndpoint}/federation/v1/shares/${encodeURIComponent(shareId)}/chunks/${encodeURIComponent(digest)}`
+const chunkUrl = (shareId: string, digest: string) =>
+  `${metro.node.federationEndpoint}/federation/v1/shares/${encodeURIComponent(shareId)}/chunks/${encodeURIComponent(digest)}`
 /** metro-pd's real node certificate, as a client of county-da. */
 const asMetro: ClientTls = { ca: countyPki.caPem, ...metroPki.tls }
 /** county-da's real node certificate, as a client of metro-pd. */
@@ -64,11 +65,15 @@ async function chunksOf(size: number, seed: string, chunkSize: number): Promise<
 }
 
 async function deliveredShare(api: LocalClient, created: Share): Promise<Share> {
-  return waitFor(`share ${created.id} delivered`, async (seen) => {
-    const current = await api.getShare(created.id)
-    seen(`${current.status} ${current.statusCode ?? ''}`)
-    return current.status === 'delivered' ? current : undefined
-  }, { timeoutMs: 30_000 })
+  return waitFor(
+    `share ${created.id} delivered`,
+    async (seen) => {
+      const current = await api.getShare(created.id)
+      seen(`${current.status} ${current.statusCode ?? ''}`)
+      return current.status === 'delivered' ? current : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
 }
 
 async function refused(call: Promise<unknown>): Promise<LocalApiError> {
@@ -185,7 +190,7 @@ t.test('an origin grant lasting longer than its policy allows is refused with CW
 })
 
 // spec: CW-FED-005, CW-TLS-003
-t.test("a chunk of a share addressed to another partner is not found, as is a digest the share does not list", async (t) => {
+t.test('a chunk of a share addressed to another partner is not found, as is a digest the share does not list', async (t) => {
   // A third organization, pinned by metro-pd as a partner of its own.
   const labCa = await createOrgCa({ org: 'state-lab', name: 'State Lab' })
   const labPem = labCa.certificate.toString('pem')
@@ -199,7 +204,12 @@ t.test("a chunk of a share addressed to another partner is not found, as is a di
 
   const own = await attempt(chunkUrl(share.id, digest), asCounty)
   t.equal(own.answer?.status, 200, 'the addressee gets the chunk')
-  t.equal(`sha256:${createHash('sha256').update(own.answer?.body ?? Buffer.alloc(0)).digest('hex')}`, digest)
+  t.equal(
+    `sha256:${createHash('sha256')
+      .update(own.answer?.body ?? Buffer.alloc(0))
+      .digest('hex')}`,
+    digest,
+  )
 
   const other = await attempt(chunkUrl(share.id, digest), asLab)
   t.equal(other.answer?.status, 404, 'another partner does not')
@@ -212,9 +222,18 @@ t.test("a chunk of a share addressed to another partner is not found, as is a di
 
 // spec: CW-POL-006, CW-POL-007
 t.test("the receiver refuses a download the sender's policy does not permit", async (t) => {
-  const viewOnly = await metro.api.createPolicy({ id: 'view-only', name: 'View only', permissions: { ...permissions, download: false }, content, maxDurationSeconds: 86_400 })
+  const viewOnly = await metro.api.createPolicy({
+    id: 'view-only',
+    name: 'View only',
+    permissions: { ...permissions, download: false },
+    content,
+    maxDurationSeconds: 86_400,
+  })
   await metro.api.assignPolicy('county-da', viewOnly.id)
-  const second = await deliveredShare(metro.api, await metro.api.createShare({ caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [item.id] }))
+  const second = await deliveredShare(
+    metro.api,
+    await metro.api.createShare({ caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [item.id] }),
+  )
   const summary = (await county.api.listExternalCases()).find((candidate) => candidate.shareId === second.id)!
   const external = await county.api.getExternalCase(summary.id)
   t.equal(external.policy.permissions.download, false)

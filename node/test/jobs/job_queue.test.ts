@@ -75,5 +75,8 @@ t.test('a job queued in a transaction that rolls back neither exists nor wakes t
   )
   t.same(await store.listJobs(), [])
   t.equal(wakes, 0)
-  await t.rejects(inTransaction(store, (tx) => jobs.enqueue(tx, 'offer', '')), TypeError)
+  await t.rejects(
+    inTransaction(store, (tx) => jobs.enqueue(tx, 'offer', '')),
+    TypeError,
+  )
 })

@@ -8,7 +8,6 @@ import { T0, jobRecord } from '../support/records.ts'
 import { manualClock } from '../../../testkit/clock.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 
-
 function capturingLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
@@ -90,7 +89,11 @@ t.test('enqueue wakes the runner at once; a job enqueued while its twin runs wai
   await Promise.race([running, timeout])
   await jobs.enqueue('deliver', 'share-1', { again: true })
   await jobs.enqueue('deliver', 'share-1', { again: 'twice' })
-  t.same((await store.listJobs('share-1')).map((j) => j.state), ['running', 'pending'], 'one waits, its duplicate is ignored')
+  t.same(
+    (await store.listJobs('share-1')).map((j) => j.state),
+    ['running', 'pending'],
+    'one waits, its duplicate is ignored',
+  )
   release()
   await jobs.onIdle()
   t.equal(calls, 2, 'the waiting job ran after the first: work that arrived meanwhile is not lost')
@@ -129,7 +132,12 @@ t.test('a failed job is retried after an exponential backoff with jitter', async
   await jobs.start()
   await jobs.enqueue('deliver', 'share-1')
   // Attempt n fails; its retry is due base·2^(n−1) (capped), jittered down by up to half, rounded up to a second.
-  const expected: Array<[number, number]> = [[5, 10], [10, 20], [13, 25], [13, 25]]
+  const expected: Array<[number, number]> = [
+    [5, 10],
+    [10, 20],
+    [13, 25],
+    [13, 25],
+  ]
   for (const [attempt, [low, high]] of expected.entries()) {
     await jobs.onIdle()
     const job = await onlyJob(store, 'share-1')
@@ -216,10 +224,19 @@ t.test('a permanent error makes the job dead at once', async (t) => {
   t.equal(calls, 2)
   t.same(
     (await store.listJobs('share-1')).map((j) => [j.kind, j.state, j.attempts, j.lastError]),
-    [['deliver', 'dead', 1, 'manifest refused'], ['notify', 'dead', 1, 'address rejected']],
+    [
+      ['deliver', 'dead', 1, 'manifest refused'],
+      ['notify', 'dead', 1, 'address rejected'],
+    ],
   )
   t.ok(
-    lines.some((line) => line['level'] === 50 && line['kind'] === 'deliver' && line['permanent'] === true && (line['err'] as { message?: unknown } | undefined)?.message === 'manifest refused'),
+    lines.some(
+      (line) =>
+        line['level'] === 50 &&
+        line['kind'] === 'deliver' &&
+        line['permanent'] === true &&
+        (line['err'] as { message?: unknown } | undefined)?.message === 'manifest refused',
+    ),
     'the dead job is logged as an error with its kind, permanent: true and the error',
   )
 })
@@ -254,7 +271,7 @@ t.test('stop aborts running handlers and leaves their jobs pending for the next 
       started()
       signal.addEventListener('abort', () => {
         aborted = true
-        reject(signal.reason)
+        reject(signal.reason as Error)
       })
     })
   const first = runner(t, { store, handlers: { deliver: waitForAbort } })
@@ -321,7 +338,10 @@ t.test('runs at most `concurrency` jobs at a time', async (t) => {
   await jobs.start()
   await jobs.onIdle()
   t.equal(most, 2)
-  t.same((await store.listJobs()).map((j) => j.state), Array(6).fill('done'))
+  t.same(
+    (await store.listJobs()).map((j) => j.state),
+    Array(6).fill('done'),
+  )
 })
 
 t.test('bad options and unknown kinds are TypeErrors', async (t) => {

@@ -57,24 +57,45 @@ t.test('the OpenAPI document lists every route, each with its responses', async 
     for (const [method, operation] of Object.entries(operations)) {
       documented.add(`${method.toUpperCase()} ${path}`)
       const statuses = Object.keys(operation.responses)
-      t.ok(statuses.some((status) => status.startsWith('2')), `${method} ${path} documents its success`)
+      t.ok(
+        statuses.some((status) => status.startsWith('2')),
+        `${method} ${path} documents its success`,
+      )
       t.ok(statuses.includes('500'), `${method} ${path} documents its problems`)
     }
   }
-  const registered = ta.routes
-    .filter((route) => !route.startsWith('HEAD ') && route !== 'GET /openapi.json')
-    .map((route) => route.replace(/:(\w+)/g, '{$1}'))
+  const registered = ta.routes.filter((route) => !route.startsWith('HEAD ') && route !== 'GET /openapi.json').map((route) => route.replace(/:(\w+)/g, '{$1}'))
   t.ok(registered.length >= 25, `${registered.length} routes`)
   for (const route of registered) t.ok(documented.has(route), `${route} is documented`)
   t.equal(documented.size, registered.length, 'and nothing else is')
   for (const expected of [
-    'POST /api/v1/partners', 'GET /api/v1/partners', 'POST /api/v1/partners/{org}/disable', 'POST /api/v1/partners/{org}/enable', 'PUT /api/v1/partners/{org}/policy',
-    'POST /api/v1/policies', 'GET /api/v1/policies', 'POST /api/v1/policies/{id}/versions', 'GET /api/v1/policies/{id}', 'POST /api/v1/tokens',
-    'POST /api/v1/cases', 'GET /api/v1/cases', 'GET /api/v1/cases/{id}', 'PATCH /api/v1/cases/{id}', 'POST /api/v1/cases/{id}/folders',
-    'POST /api/v1/cases/{id}/evidence', 'GET /api/v1/cases/{id}/evidence', 'GET /api/v1/evidence/{id}/content',
-    'POST /api/v1/shares', 'GET /api/v1/shares', 'GET /api/v1/shares/{id}',
-    'GET /api/v1/external-cases', 'GET /api/v1/external-cases/{id}', 'GET /api/v1/external-cases/{id}/evidence/{itemId}/content', 'GET /healthz',
-  ]) t.ok(documented.has(expected), expected)
+    'POST /api/v1/partners',
+    'GET /api/v1/partners',
+    'POST /api/v1/partners/{org}/disable',
+    'POST /api/v1/partners/{org}/enable',
+    'PUT /api/v1/partners/{org}/policy',
+    'POST /api/v1/policies',
+    'GET /api/v1/policies',
+    'POST /api/v1/policies/{id}/versions',
+    'GET /api/v1/policies/{id}',
+    'POST /api/v1/tokens',
+    'POST /api/v1/cases',
+    'GET /api/v1/cases',
+    'GET /api/v1/cases/{id}',
+    'PATCH /api/v1/cases/{id}',
+    'POST /api/v1/cases/{id}/folders',
+    'POST /api/v1/cases/{id}/evidence',
+    'GET /api/v1/cases/{id}/evidence',
+    'GET /api/v1/evidence/{id}/content',
+    'POST /api/v1/shares',
+    'GET /api/v1/shares',
+    'GET /api/v1/shares/{id}',
+    'GET /api/v1/external-cases',
+    'GET /api/v1/external-cases/{id}',
+    'GET /api/v1/external-cases/{id}/evidence/{itemId}/content',
+    'GET /healthz',
+  ])
+    t.ok(documented.has(expected), expected)
   t.same(doc.paths['/api/v1/cases/{id}/evidence'].post.requestBody.content['application/octet-stream'].schema, { type: 'string', format: 'binary' })
   t.same(doc.paths['/api/v1/shares'].post.responses['403'].content['application/problem+json'].schema, { $ref: '#/components/schemas/Problem' })
   t.same(doc.paths['/healthz'].get.security, [])

@@ -8,7 +8,6 @@ import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext } from '../support/context.ts'
 import { createTestApp } from '../support/local_app.ts'
 
-
 t.test('a JSON body over limits.jsonBodyBytes is 413 CW_ERR_TOO_LARGE, before the handler runs', async (t) => {
   const ta = await createTestApp({ limits: { jsonBodyBytes: 4096 } })
   t.teardown(() => ta.close())
@@ -52,7 +51,11 @@ t.test('rate limit: guessing tokens is limited too (by address, before authentic
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/cases', token: null })).statusCode, 401)
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/cases', token: null })).json().code, 'CW_ERR_RATE_LIMITED')
   const guesses = await Promise.all(['cw_a', 'cw_b', 'cw_c'].map((token) => ta.call({ method: 'GET', url: '/api/v1/cases', token })))
-  t.same(guesses.map((response) => response.statusCode), [401, 401, 401], 'each guessed token has its own budget')
+  t.same(
+    guesses.map((response) => response.statusCode),
+    [401, 401, 401],
+    'each guessed token has its own budget',
+  )
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/cases', token: 'cw_a' })).statusCode, 401)
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/cases', token: 'cw_a' })).statusCode, 429, 'a guessed token counts as it is sent')
 })

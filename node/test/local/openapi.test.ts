@@ -83,17 +83,32 @@ t.test('every registered route is documented with its success and the problems i
       t.same(op.security, [], `${name}: needs no token`)
     }
     if (config['role'] === 'admin') {
-      provoked.push(['member token', (await app.inject({ method: method as 'GET', url: concrete(url), headers: { authorization: `Bearer ${member}` } })).statusCode])
+      provoked.push([
+        'member token',
+        (await app.inject({ method: method as 'GET', url: concrete(url), headers: { authorization: `Bearer ${member}` } })).statusCode,
+      ])
     }
     const auth = { authorization: `Bearer ${admin}` }
     if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
       const big = JSON.stringify({ x: 'a'.repeat(JSON_LIMIT) })
-      provoked.push(['oversized JSON', (await app.inject({ method: method as 'POST', url: concrete(url), headers: { ...auth, 'content-type': 'application/json' }, payload: big })).statusCode])
-      provoked.push(['text/plain body', (await app.inject({ method: method as 'POST', url: concrete(url), headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hello' })).statusCode])
-      provoked.push(['malformed JSON', (await app.inject({ method: method as 'POST', url: concrete(url), headers: { ...auth, 'content-type': 'application/json' }, payload: '{' })).statusCode])
+      provoked.push([
+        'oversized JSON',
+        (await app.inject({ method: method as 'POST', url: concrete(url), headers: { ...auth, 'content-type': 'application/json' }, payload: big })).statusCode,
+      ])
+      provoked.push([
+        'text/plain body',
+        (await app.inject({ method: method as 'POST', url: concrete(url), headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hello' })).statusCode,
+      ])
+      provoked.push([
+        'malformed JSON',
+        (await app.inject({ method: method as 'POST', url: concrete(url), headers: { ...auth, 'content-type': 'application/json' }, payload: '{' })).statusCode,
+      ])
     }
     if (url.includes(':')) {
-      provoked.push(['overlong parameter', (await app.inject({ method: method as 'GET', url: url.replace(/:(\w+)/g, 'x'.repeat(300)), headers: auth })).statusCode])
+      provoked.push([
+        'overlong parameter',
+        (await app.inject({ method: method as 'GET', url: url.replace(/:(\w+)/g, 'x'.repeat(300)), headers: auth })).statusCode,
+      ])
     }
     for (const [what, status] of provoked) {
       t.ok(statuses.includes(String(status)), `${name}: ${what} answers ${status}, which is documented`)

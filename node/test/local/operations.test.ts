@@ -33,7 +33,10 @@ async function context(t: Test, options: Parameters<typeof createTestContext>[0]
 
 interface ReadyAnswer {
   status: string
-  checks: Record<string, { status: string; detail: string; certificates?: Record<string, { daysLeft: number; notAfter: string }>; partners?: Array<Record<string, unknown>> }>
+  checks: Record<
+    string,
+    { status: string; detail: string; certificates?: Record<string, { daysLeft: number; notAfter: string }>; partners?: Array<Record<string, unknown>> }
+  >
 }
 
 t.test('a healthy node is ready: every check named with its state, days left per certificate', async (t) => {
@@ -75,7 +78,12 @@ t.test('a certificate expiring within 14 days makes the node not ready (503), na
   const fine = await issueNodeCertificate(tc.self.ca, { org, name, hosts: [`${org}.test`], validityDays: 15 })
   const fineApp = await appFor(t, { ...tc.ctx, identity: { ...identity, tls: { ...identity.tls, cert: fine.certificate.toString('pem') } } })
   t.equal((await fineApp.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, '15 days left is ready')
-  const expired = await issueSigningCertificate(tc.self.ca, { org, name, notBefore: new Date(Date.now() - 30 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS) })
+  const expired = await issueSigningCertificate(tc.self.ca, {
+    org,
+    name,
+    notBefore: new Date(Date.now() - 30 * DAY_MS),
+    notAfter: new Date(Date.now() - DAY_MS),
+  })
   const signer = { ...tc.ctx.identity.signer, chain: [expired.certificate.toString('pem'), tc.ctx.identity.caCertificate] }
   const expiredApp = await appFor(t, { ...tc.ctx, identity: { ...tc.ctx.identity, signer } })
   const expiredAnswer = await expiredApp.inject({ method: 'GET', url: '/readyz' })
@@ -170,7 +178,8 @@ t.test('/metrics: Prometheus text from the node registry, public, never the glob
     /^# TYPE caseway_peer_last_success_timestamp_seconds gauge$/m,
     /^caseway_process_cpu_user_seconds_total \d/m,
     /^caseway_nodejs_heap_size_used_bytes \d/m,
-  ]) t.match(text, series)
+  ])
+    t.match(text, series)
   t.equal(globalRegistry.getSingleMetric('caseway_shares'), undefined, 'nothing in the global registry')
   t.equal(globalRegistry.getSingleMetric('caseway_process_cpu_user_seconds_total'), undefined)
 

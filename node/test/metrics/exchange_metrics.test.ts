@@ -82,14 +82,22 @@ t.test('after a delivered share both nodes count the same bytes, the share, its 
   })
   await metro.api.assignPolicy('county-da', policy.id)
   const theCase = await metro.api.createCase({ caseNumber: 'MPD-7', title: 'Burglary' })
-  await metro.api.uploadEvidence(theCase.id, { name: 'bodycam.mp4', category: 'video', mediaType: 'video/mp4' }, generatedContent(SIZES['bodycam.mp4'], 'video'))
+  await metro.api.uploadEvidence(
+    theCase.id,
+    { name: 'bodycam.mp4', category: 'video', mediaType: 'video/mp4' },
+    generatedContent(SIZES['bodycam.mp4'], 'video'),
+  )
   await metro.api.uploadEvidence(theCase.id, { name: 'statement.pdf', category: 'document' }, generatedContent(SIZES['statement.pdf'], 'document'))
   const share = await metro.api.createShare({ caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' })
-  await waitFor('delivered', async (seen) => {
-    const current = await metro.api.getShare(share.id)
-    seen(current.status)
-    return current.status === 'delivered' ? current : undefined
-  }, { timeoutMs: 20_000 })
+  await waitFor(
+    'delivered',
+    async (seen) => {
+      const current = await metro.api.getShare(share.id)
+      seen(current.status)
+      return current.status === 'delivered' ? current : undefined
+    },
+    { timeoutMs: 20_000 },
+  )
   const elapsedSeconds = (Date.now() - started) / 1000
 
   const sent = await metro.scrape()
@@ -106,7 +114,10 @@ t.test('after a delivered share both nodes count the same bytes, the share, its 
   t.equal(sample(received, 'caseway_shares', { direction: 'inbound', status: 'complete' }), 1)
 
   // One transfer each way, timed within the test's own duration.
-  for (const [text, direction] of [[sent, 'outbound'], [received, 'inbound']] as const) {
+  for (const [text, direction] of [
+    [sent, 'outbound'],
+    [received, 'inbound'],
+  ] as const) {
     t.equal(sample(text, 'caseway_transfer_duration_seconds_count', { direction }), 1, `one ${direction} transfer`)
     const seconds = sample(text, 'caseway_transfer_duration_seconds_sum', { direction })!
     t.ok(seconds > 0 && seconds < elapsedSeconds, `${direction} transfer took ${seconds} s (test ran ${elapsedSeconds} s)`)
@@ -116,7 +127,10 @@ t.test('after a delivered share both nodes count the same bytes, the share, its 
 
   // Each side heard from the other just now; each knows only its own partner.
   const now = Date.now() / 1000
-  for (const [text, peer] of [[sent, 'county-da'], [received, 'metro-pd']] as const) {
+  for (const [text, peer] of [
+    [sent, 'county-da'],
+    [received, 'metro-pd'],
+  ] as const) {
     const last = sample(text, 'caseway_peer_last_success_timestamp_seconds', { peer })!
     t.ok(last > started / 1000 && last <= now, `last success with ${peer} at ${last}`)
   }
@@ -131,7 +145,10 @@ t.test('after a delivered share both nodes count the same bytes, the share, its 
   t.ok((sample(sent, 'caseway_process_resident_memory_bytes') ?? sample(sent, 'caseway_nodejs_heap_size_used_bytes'))! > 0, 'process metrics')
 
   // Readiness on the sender lists the receiver's last contact.
-  const ready = (await (await fetch(`${metro.node.localUrl}/readyz`)).json()) as { status: string; checks: { partners: { partners: Array<{ org: string; lastSuccess: string | null }> } } }
+  const ready = (await (await fetch(`${metro.node.localUrl}/readyz`)).json()) as {
+    status: string
+    checks: { partners: { partners: Array<{ org: string; lastSuccess: string | null }> } }
+  }
   t.equal(ready.status, 'ready')
   t.ok(ready.checks.partners.partners.find((partner) => partner.org === 'county-da')?.lastSuccess, 'the partner was heard from')
 })

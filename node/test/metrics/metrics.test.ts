@@ -10,7 +10,6 @@ import { createTestContext } from '../support/context.ts'
 import { T0, caseRecord, fakeDigest, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../support/records.ts'
 import { manualClock } from '../../../testkit/clock.ts'
 
-
 async function setup(t: Test) {
   const clock = manualClock(T0 * 1000)
   const tc = await createTestContext({ clock })
@@ -44,13 +43,30 @@ t.test('a transfer that started before this process is timed from the store', as
   await store.upsertPartner(partnerRecord())
   await store.insertCase(caseRecord())
   await store.insertOutboundShare(outboundShareRecord({ id: 'out-1', createdAt: T0 }))
-  await store.insertOutboundRevision({ shareId: 'out-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m'), createdAt: T0 + 10, receiptJws: null }, [])
+  await store.insertOutboundRevision(
+    { shareId: 'out-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m'), createdAt: T0 + 10, receiptJws: null },
+    [],
+  )
   clock.advance(120_000)
 
   await metrics.observe({ type: 'inbound.completed', caseId: 'ext-1', actor: SYSTEM_ACTOR, sender: 'hill-pd', shareId: 'share-1', revision: 1, bytes: 10 })
-  await metrics.observe({ type: 'share.delivered', caseId: 'case-1', actor: { kind: 'partner', org: 'river-pd' }, shareId: 'out-1', partner: 'river-pd', revision: 1 })
+  await metrics.observe({
+    type: 'share.delivered',
+    caseId: 'case-1',
+    actor: { kind: 'partner', org: 'river-pd' },
+    shareId: 'out-1',
+    partner: 'river-pd',
+    revision: 1,
+  })
   // A revision the store does not know is not timed at all.
-  await metrics.observe({ type: 'share.delivered', caseId: 'case-1', actor: { kind: 'partner', org: 'river-pd' }, shareId: 'out-1', partner: 'river-pd', revision: 2 })
+  await metrics.observe({
+    type: 'share.delivered',
+    caseId: 'case-1',
+    actor: { kind: 'partner', org: 'river-pd' },
+    shareId: 'out-1',
+    partner: 'river-pd',
+    revision: 2,
+  })
   const text = await metrics.expose()
   t.equal(value(text, 'caseway_transfer_duration_seconds_sum{direction="inbound"}'), 120, 'received at T0, completed at T0 + 120 s')
   t.equal(value(text, 'caseway_transfer_duration_seconds_sum{direction="outbound"}'), 110, 'revision created at T0 + 10 s')

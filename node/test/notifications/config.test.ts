@@ -16,7 +16,10 @@ function parse(notifications: unknown) {
 t.test('notifications are off unless configured; smtp defaults to STARTTLS when offered', async (t) => {
   t.same(parse(undefined).notifications, { allowedDomains: [] }, 'no channel, and no domain a partner may name for e-mail')
   t.same(notificationChannels(parse(undefined)), [])
-  const config = parse({ smtp: { host: 'smtp.example', port: 587, from: 'Caseway <caseway@county-da.example>' }, webhook: { url: 'https://hooks.example/in', secret } })
+  const config = parse({
+    smtp: { host: 'smtp.example', port: 587, from: 'Caseway <caseway@county-da.example>' },
+    webhook: { url: 'https://hooks.example/in', secret },
+  })
   t.same(config.notifications.smtp, { host: 'smtp.example', port: 587, from: 'Caseway <caseway@county-da.example>', secure: false, requireTLS: false })
   t.same(notificationChannels(config), ['email', 'webhook'])
 })
@@ -31,10 +34,24 @@ t.test('allowedDomains are domain names, nothing else', async (t) => {
 
 // spec: CW-NOT-001
 t.test('the webhook URL is https, or http on loopback only, without user info', async (t) => {
-  for (const url of ['https://hooks.example/in', 'https://hooks.example:8443/a?b=c', 'http://127.0.0.1:9000/hook', 'http://localhost/hook', 'http://[::1]:81/']) {
+  for (const url of [
+    'https://hooks.example/in',
+    'https://hooks.example:8443/a?b=c',
+    'http://127.0.0.1:9000/hook',
+    'http://localhost/hook',
+    'http://[::1]:81/',
+  ]) {
     t.doesNotThrow(() => parse({ webhook: { url, secret } }), url)
   }
-  for (const url of ['http://hooks.example/in', 'http://10.0.0.5/hook', 'http://localhost.evil.example/', 'http://localhost:80@evil.example/', 'https://user:pw@hooks.example/', 'ftp://hooks.example/', 'https://']) {
+  for (const url of [
+    'http://hooks.example/in',
+    'http://10.0.0.5/hook',
+    'http://localhost.evil.example/',
+    'http://localhost:80@evil.example/',
+    'https://user:pw@hooks.example/',
+    'ftp://hooks.example/',
+    'https://',
+  ]) {
     t.throws(() => parse({ webhook: { url, secret } }), { name: 'ConfigError', message: /notifications\.webhook\.url/ }, url)
   }
 })

@@ -140,7 +140,14 @@ t.test('each revision is announced once; an update says so', async (t) => {
   const recipients = [{ kind: 'email' as const, id: 'duty@county-pd.example' }]
   const first = await node.offer({ recipients, fields: { caseNumber: 'DA-5' } })
   await smtp.waitForMessages(1)
-  await node.offer({ shareId: first.manifest.share.id, revision: 2, previous: first.manifest, recipients, fields: { caseNumber: 'DA-5' }, message: 'Added the lab report.' })
+  await node.offer({
+    shareId: first.manifest.share.id,
+    revision: 2,
+    previous: first.manifest,
+    recipients,
+    fields: { caseNumber: 'DA-5' },
+    message: 'Added the lab report.',
+  })
   const [, update] = await smtp.waitForMessages(2)
   t.equal(update!.subject, '[Caseway] Org county-da updated case DA-5')
   t.match(update!.text, /sent an update \(revision 2\) of a case shared with Org county-pd\./)

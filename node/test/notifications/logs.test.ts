@@ -55,7 +55,10 @@ t.test('the SMTP password and the webhook secret appear in no log line, job, sta
 
   // A second node whose password the server refuses: the failed login is logged too.
   const refused = await startNotifyingNode(t, {
-    notifications: { smtp: { host: '127.0.0.1', port: smtp.port, user: USER, password: WRONG_PASSWORD, from: 'caseway@county-pd.example' }, allowedDomains: ['county-pd.example'] },
+    notifications: {
+      smtp: { host: '127.0.0.1', port: smtp.port, user: USER, password: WRONG_PASSWORD, from: 'caseway@county-pd.example' },
+      allowedDomains: ['county-pd.example'],
+    },
   })
   refused.ctx.log.info({ config: refused.ctx.config }, 'configuration')
   const other = await refused.offer({ recipients: [{ kind: 'email', id: 'duty@county-pd.example' }] })
@@ -64,8 +67,21 @@ t.test('the SMTP password and the webhook secret appear in no log line, job, sta
 
   const logs = node.logs.join('') + refused.logs.join('')
   const lines = [...node.logs, ...refused.logs].map((line) => JSON.parse(line) as Record<string, unknown>)
-  t.ok(lines.some((line) => line['level'] === 40 && line['kind'] === 'notify-email' && typeof line['retryInMs'] === 'number'), 'failures were logged, with the retry delay')
-  t.ok(lines.some((line) => line['level'] === 30 && line['component'] === 'notifications' && line['channel'] === 'email' && line['inboundId'] === inboundId && typeof line['attempts'] === 'number'), 'deliveries were logged, with channel, external case and attempts')
+  t.ok(
+    lines.some((line) => line['level'] === 40 && line['kind'] === 'notify-email' && typeof line['retryInMs'] === 'number'),
+    'failures were logged, with the retry delay',
+  )
+  t.ok(
+    lines.some(
+      (line) =>
+        line['level'] === 30 &&
+        line['component'] === 'notifications' &&
+        line['channel'] === 'email' &&
+        line['inboundId'] === inboundId &&
+        typeof line['attempts'] === 'number',
+    ),
+    'deliveries were logged, with channel, external case and attempts',
+  )
   t.match(logs, /"password":"\[Redacted\]"/, 'the configuration was logged, redacted')
   t.match(logs, /"secret":"\[Redacted\]"/)
   const stored = (await everythingStored(node, inboundId)) + (await everythingStored(refused, other.inboundId))

@@ -25,7 +25,11 @@ t.test('a receiver accepts the signature over the exact body within five minutes
   t.same(verifyWebhookSignature(SECRET, header, BODY, AT), { valid: true, timestamp: T })
   t.same(verifyWebhookSignature(SECRET, header, Buffer.from(BODY), new Date((T + WEBHOOK_TOLERANCE_SECONDS) * 1000)), { valid: true, timestamp: T })
   t.same(verifyWebhookSignature(SECRET, header, BODY, new Date((T - WEBHOOK_TOLERANCE_SECONDS) * 1000)), { valid: true, timestamp: T })
-  t.same(verifyWebhookSignature(SECRET, ` t=${T} , v1=${EXPECTED} , v0=ignored`, BODY, AT), { valid: true, timestamp: T }, 'spaces and unknown keys are ignored')
+  t.same(
+    verifyWebhookSignature(SECRET, ` t=${T} , v1=${EXPECTED} , v0=ignored`, BODY, AT),
+    { valid: true, timestamp: T },
+    'spaces and unknown keys are ignored',
+  )
   const rotated = `t=${T},v1=${'0'.repeat(64)},v1=${EXPECTED}`
   t.same(verifyWebhookSignature(SECRET, rotated, BODY, AT), { valid: true, timestamp: T }, 'one matching v1 of several is enough')
 })

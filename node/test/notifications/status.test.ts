@@ -27,19 +27,29 @@ t.test('failing notifications leave the external case complete, and the case sho
   })
   const { ctx } = node
   const { inboundId } = await node.offer({
-    recipients: [{ kind: 'user', id: 'det-smith' }, { kind: 'email', id: 'duty@county-pd.example' }],
+    recipients: [
+      { kind: 'user', id: 'det-smith' },
+      { kind: 'email', id: 'duty@county-pd.example' },
+    ],
     items: { statement: randomBytes(5000), photo: randomBytes(7000) },
     storeChunks: true,
   })
 
-  await waitFor('the share to complete', async () => ((await ctx.store.getInboundShare(inboundId))?.status === 'complete' ? true : undefined), { timeoutMs: 15_000, intervalMs: 25 })
+  await waitFor('the share to complete', async () => ((await ctx.store.getInboundShare(inboundId))?.status === 'complete' ? true : undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 25,
+  })
   const [email, webhook] = await Promise.all([
     node.waitForNotification(inboundId, 1, 'email', (n) => n.status === 'failed' && n.attempts >= 2),
     node.waitForNotification(inboundId, 1, 'webhook', (n) => n.status === 'failed' && n.attempts >= 2),
   ])
   t.match(email.lastError, /ECONNREFUSED/)
   t.equal(webhook.lastError, 'webhook answered HTTP 500')
-  t.match(node.events.filter((e) => e.type === 'inbound.completed'), [{ caseId: inboundId }], 'the share completed while its notifications failed')
+  t.match(
+    node.events.filter((e) => e.type === 'inbound.completed'),
+    [{ caseId: inboundId }],
+    'the share completed while its notifications failed',
+  )
   const fetches = (await ctx.store.listJobs(inboundId)).filter((job) => job.kind === 'fetch')
   t.match(fetches, [{ state: 'done' }])
 
@@ -49,7 +59,10 @@ t.test('failing notifications leave the external case complete, and the case sho
   t.teardown(() => app.close())
   const member = (await createToken(ctx, { userId: 'det-smith', role: 'member' })).token
   const admin = (await createToken(ctx, { userId: 'admin-1', role: 'admin' })).token
-  for (const [who, token] of [['recipient', member], ['administrator', admin]] as const) {
+  for (const [who, token] of [
+    ['recipient', member],
+    ['administrator', admin],
+  ] as const) {
     const response = await app.inject({ method: 'GET', url: `/api/v1/external-cases/${inboundId}`, headers: { authorization: `Bearer ${token}` } })
     t.equal(response.statusCode, 200, who)
     const external = response.json() as { status: string; notifications: Array<Record<string, unknown>> }
@@ -70,5 +83,8 @@ t.test('failing notifications leave the external case complete, and the case sho
   const sent = await node.waitForNotification(inboundId, 1, 'webhook', (n) => n.status === 'sent')
   t.equal(sent.lastError, null)
   const after = await app.inject({ method: 'GET', url: `/api/v1/external-cases/${inboundId}`, headers: { authorization: `Bearer ${member}` } })
-  t.match((after.json() as { notifications: unknown[] }).notifications, [{ channel: 'email', status: 'failed' }, { channel: 'webhook', status: 'sent' }])
+  t.match((after.json() as { notifications: unknown[] }).notifications, [
+    { channel: 'email', status: 'failed' },
+    { channel: 'webhook', status: 'sent' },
+  ])
 })

@@ -104,7 +104,11 @@ t.test('a body changed on the way fails verification', async (t) => {
   const reformatted = JSON.stringify(JSON.parse(request!.body.toString('utf8')), null, 2)
   t.same(verifyWebhookSignature(SECRET, header, reformatted, now), { valid: false, reason: 'mismatch' }, 'the raw bytes are signed, not the JSON value')
   t.same(verifyWebhookSignature('another-secret-of-at-least-32-characters', header, request!.body, now), { valid: false, reason: 'mismatch' })
-  t.same(verifyWebhookSignature(SECRET, header, request!.body, new Date(now.getTime() + 301_000)), { valid: false, reason: 'stale' }, 'a replay after five minutes')
+  t.same(
+    verifyWebhookSignature(SECRET, header, request!.body, new Date(now.getTime() + 301_000)),
+    { valid: false, reason: 'stale' },
+    'a replay after five minutes',
+  )
 })
 
 // spec: CW-NOT-004
@@ -115,7 +119,13 @@ t.test('redirects and unreachable receivers are failures; after maxAttempts the 
   const dead = await node.waitForNotification(inboundId, 1, 'webhook', (n) => n.status === 'dead')
   t.match(dead, { attempts: 2, lastError: 'webhook answered HTTP 302' })
   t.equal(receiver.requests.length, 2, 'the redirect is not followed')
-  t.match(node.events.filter((e) => e.type === 'notification.failed'), [{ dead: false, attempts: 1 }, { dead: true, attempts: 2 }])
+  t.match(
+    node.events.filter((e) => e.type === 'notification.failed'),
+    [
+      { dead: false, attempts: 1 },
+      { dead: true, attempts: 2 },
+    ],
+  )
   const jobs = (await node.ctx.store.listJobs(`${inboundId}:1`)).filter((job) => job.kind === JOB.notifyWebhook)
   t.match(jobs, [{ state: 'dead', attempts: 2 }], 'the job is dead too')
 

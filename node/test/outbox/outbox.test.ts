@@ -33,7 +33,11 @@ t.test("an action's events commit with it: a rolled-back action leaves no event 
     }),
     /the action failed/,
   )
-  t.same((await ctx.store.listAudit(theCase.id)).map((e) => e.type), ['case.created'], 'when the action returns, its audit entry is there')
+  t.same(
+    (await ctx.store.listAudit(theCase.id)).map((e) => e.type),
+    ['case.created'],
+    'when the action returns, its audit entry is there',
+  )
   t.same(await ctx.store.listOutbox('audit', 10), [], 'nothing left pending')
   t.same((await ctx.store.getCase(theCase.id))?.fields, { title: 'Burglary' })
 })
@@ -45,7 +49,11 @@ function recordingOutbox(store: Parameters<typeof createActions>[0]['store'], co
   return { outbox, actions }
 }
 
-function consumer(name: string, handle: (entry: OutboxEntry) => Promise<void> | void, store: { deleteOutbox(c: string, id: string): Promise<boolean> }): OutboxConsumer {
+function consumer(
+  name: string,
+  handle: (entry: OutboxEntry) => Promise<void> | void,
+  store: { deleteOutbox(c: string, id: string): Promise<boolean> },
+): OutboxConsumer {
   return {
     name,
     accepts: () => true,
@@ -67,11 +75,15 @@ t.test('a failing consumer is retried, keeps its case in order, and holds back n
   const seen: string[] = []
   const other: string[] = []
   let failures = 1
-  const flaky = consumer('flaky', (entry) => {
-    const key = `${entry.caseId}:${(entry.event['fields'] as string[])[0]}`
-    if (key === 'a:1' && failures-- > 0) throw new Error('not now')
-    seen.push(key)
-  }, store)
+  const flaky = consumer(
+    'flaky',
+    (entry) => {
+      const key = `${entry.caseId}:${(entry.event['fields'] as string[])[0]}`
+      if (key === 'a:1' && failures-- > 0) throw new Error('not now')
+      seen.push(key)
+    },
+    store,
+  )
   const steady = consumer('steady', (entry) => void other.push(`${entry.caseId}:${(entry.event['fields'] as string[])[0]}`), store)
   // A retry after 1.5 to 3 s: surely after the three actions below.
   const { outbox, actions } = recordingOutbox(store, [flaky, steady], 3000)

@@ -82,7 +82,11 @@ t.test('what a user does to a case is chained, entry by entry, with its actor', 
     t.equal(entry.prev, index === 0 ? null : entries[index - 1]!.digest, `entry ${entry.seq} links to the one before`)
     t.equal(entry.digest, expectedDigest(entry), `entry ${entry.seq}: sha256 of the canonical JSON of { caseId, seq, at, type, actor, data, prev }`)
   })
-  t.same(entries.map((e) => e.at), [t0, t0 + 60, t0 + 120, t0 + 180], 'at is the node clock at each action, in Unix seconds')
+  t.same(
+    entries.map((e) => e.at),
+    [t0, t0 + 60, t0 + 120, t0 + 180],
+    'at is the node clock at each action, in Unix seconds',
+  )
   t.notMatch(JSON.stringify(entries), secretBytes, 'no evidence content')
   t.same(verifyAuditChain(entries), { ok: true, entries: 4 })
   t.same(await verifyStored(tc, theCase.id), { ok: true, entries: 4 })
@@ -137,7 +141,11 @@ t.test('concurrent events on one case make one gapless chain, in the order they 
   }
   await Promise.all(work)
   const c1 = await tc.ctx.store.listAudit('c1')
-  t.same(c1.map((e) => e.seq), Array.from({ length: 80 }, (_, i) => i + 1), 'no gap, no duplicate')
+  t.same(
+    c1.map((e) => e.seq),
+    Array.from({ length: 80 }, (_, i) => i + 1),
+    'no gap, no duplicate',
+  )
   t.same(
     c1.filter((e) => e.type === 'case.updated').map((e) => (e.data['fields'] as string[])[0]),
     Array.from({ length: 40 }, (_, i) => `f${i}`),
@@ -205,7 +213,11 @@ t.test('reordered entries are found, in the database and in an exported list', a
     return { ...copy, digest: auditEntryDigest(copy) }
   })
   t.same(verifyAuditChain(renumbered), { ok: false, seq: 3, caseId: 'c1', reason: 'link' }, 'renumbered and re-digested: the links give it away')
-  t.same(verifyAuditChain(entries.slice(0, 5).concat([{ ...entries[5]!, caseId: 'c9' }])), { ok: false, seq: 6, caseId: 'c1', reason: 'sequence' }, 'an entry of another case')
+  t.same(
+    verifyAuditChain(entries.slice(0, 5).concat([{ ...entries[5]!, caseId: 'c9' }])),
+    { ok: false, seq: 6, caseId: 'c1', reason: 'sequence' },
+    'an entry of another case',
+  )
 })
 
 // spec: CW-AUD-003
@@ -215,13 +227,31 @@ t.test('an entry inserted with a recomputed digest is named by its broken link',
   // Make room after entry 3, then insert a well-formed entry 4 whose prev is not entry 3's digest.
   tamper(tc.dir, `UPDATE audit_entries SET seq = seq + 100 WHERE case_id = 'c1' AND seq > 3`)
   tamper(tc.dir, `UPDATE audit_entries SET seq = seq - 99 WHERE case_id = 'c1' AND seq > 100`)
-  const inserted = { caseId: 'c1', seq: 4, at: entries[3]!.at, type: 'evidence.downloaded', actor: alice, data: { evidenceId: 'e1', bytes: 10 }, prev: entries[1]!.digest }
+  const inserted = {
+    caseId: 'c1',
+    seq: 4,
+    at: entries[3]!.at,
+    type: 'evidence.downloaded',
+    actor: alice,
+    data: { evidenceId: 'e1', bytes: 10 },
+    prev: entries[1]!.digest,
+  }
   tamper(
     tc.dir,
     'INSERT INTO audit_entries (case_id, seq, at, type, actor, data, prev, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    'c1', 4, inserted.at, inserted.type, JSON.stringify(inserted.actor), JSON.stringify(inserted.data), inserted.prev, auditEntryDigest(inserted),
+    'c1',
+    4,
+    inserted.at,
+    inserted.type,
+    JSON.stringify(inserted.actor),
+    JSON.stringify(inserted.data),
+    inserted.prev,
+    auditEntryDigest(inserted),
   )
-  t.same((await tc.ctx.store.listAudit('c1')).map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7])
+  t.same(
+    (await tc.ctx.store.listAudit('c1')).map((e) => e.seq),
+    [1, 2, 3, 4, 5, 6, 7],
+  )
   t.same(await verifyStored(tc, 'c1'), { ok: false, seq: 4, caseId: 'c1', reason: 'link' })
 
   const appended = await chain(tc, 'c2', 3)
@@ -229,7 +259,14 @@ t.test('an entry inserted with a recomputed digest is named by its broken link',
   tamper(
     tc.dir,
     'INSERT INTO audit_entries (case_id, seq, at, type, actor, data, prev, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    'c2', 4, extra.at, extra.type, JSON.stringify(extra.actor), JSON.stringify(extra.data), extra.prev, auditEntryDigest(extra),
+    'c2',
+    4,
+    extra.at,
+    extra.type,
+    JSON.stringify(extra.actor),
+    JSON.stringify(extra.data),
+    extra.prev,
+    auditEntryDigest(extra),
   )
   t.same(await verifyStored(tc, 'c2'), { ok: false, seq: 4, caseId: 'c2', reason: 'link' }, 'at the end too')
 })

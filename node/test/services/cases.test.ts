@@ -39,7 +39,14 @@ t.test('folders nest; a parent must belong to the same case', async (t) => {
   t.equal(sub.parentId, top.id)
   t.equal(subsub.parentId, sub.id)
   const detail = await getCase(tc.ctx, first.id)
-  t.same(detail.folders.map((f) => [f.name, f.parentId]), [['Scene', null], ['Photos', top.id], ['Night', sub.id]])
+  t.same(
+    detail.folders.map((f) => [f.name, f.parentId]),
+    [
+      ['Scene', null],
+      ['Photos', top.id],
+      ['Night', sub.id],
+    ],
+  )
   await t.rejects(createFolder(tc.ctx, second.id, { name: 'Stolen', parentId: top.id }), { code: 'CW_ERR_BAD_REQUEST', at: '/parentId' })
   await t.rejects(createFolder(tc.ctx, first.id, { name: '' }), { code: 'CW_ERR_BAD_REQUEST', at: '/name' })
   await t.rejects(createFolder(tc.ctx, 'missing', { name: 'x' }), { code: 'CW_ERR_NOT_FOUND' })

@@ -47,16 +47,20 @@ t.test('a body that fails midway stores no evidence', async (t) => {
     yield randomBytes(chunkSize * 2 + 10)
     throw new Error('client went away')
   }
-  await t.rejects(uploadEvidence(tc.ctx, theCase.id, { name: 'broken.bin', category: 'video', mediaType: 'video/mp4' }, failing()), { message: 'client went away' })
+  await t.rejects(uploadEvidence(tc.ctx, theCase.id, { name: 'broken.bin', category: 'video', mediaType: 'video/mp4' }, failing()), {
+    message: 'client went away',
+  })
   t.equal((await listEvidence(tc.ctx, theCase.id)).length, before)
 })
 
 t.test('metadata is checked before the body is read', async (t) => {
   let read = false
-  const body = Readable.from((async function* () {
-    read = true
-    yield new Uint8Array(10)
-  })())
+  const body = Readable.from(
+    (async function* () {
+      read = true
+      yield new Uint8Array(10)
+    })(),
+  )
   const meta = { name: 'x.bin', category: 'video', mediaType: 'video/mp4' }
   await t.rejects(uploadEvidence(tc.ctx, 'missing', meta, body), { code: 'CW_ERR_NOT_FOUND' })
   await t.rejects(uploadEvidence(tc.ctx, theCase.id, { ...meta, category: 'Video!' }, body), { code: 'CW_ERR_BAD_REQUEST', at: '/category' })
@@ -73,7 +77,13 @@ t.test('metadata is checked before the body is read', async (t) => {
 t.test('folder, attachment and do-not-disclose are recorded', async (t) => {
   const folder = await createFolder(tc.ctx, theCase.id, { name: 'Interviews' })
   const video = await upload(tc.ctx, theCase.id, { folderId: folder.id, doNotDisclose: true })
-  const transcript = await upload(tc.ctx, theCase.id, { name: 't.txt', category: 'document', mediaType: 'text/plain', folderId: folder.id, attachmentOf: video.id })
+  const transcript = await upload(tc.ctx, theCase.id, {
+    name: 't.txt',
+    category: 'document',
+    mediaType: 'text/plain',
+    folderId: folder.id,
+    attachmentOf: video.id,
+  })
   t.match(video, { folderId: folder.id, doNotDisclose: true, attachmentOf: null })
   t.match(transcript, { folderId: folder.id, doNotDisclose: false, attachmentOf: video.id })
   await t.rejects(openEvidence(tc.ctx, 'missing'), { code: 'CW_ERR_NOT_FOUND' })

@@ -34,17 +34,46 @@ async function insertInbound(overrides: { status?: InboundShareRecord['status'];
   policy.permissions = { ...policy.permissions, download: overrides.download ?? true }
   const shareId = randomUUID()
   const manifest: CaseManifest = {
-    cwv: '0.1', iss: 'county-da', aud: ctx.identity.org, iat: now, exp: now + 3600, jti: randomUUID(),
+    cwv: '0.1',
+    iss: 'county-da',
+    aud: ctx.identity.org,
+    iat: now,
+    exp: now + 3600,
+    jti: randomUUID(),
     share: { id: shareId, revision: 1, scope: 'case', live: true, message: 'For review', recipients: [{ kind: 'user', id: 'det-smith' }] },
     case: { id: 'da-case-7', fields: { title: 'Robbery', caseNumber: 'DA-7' }, folders: [{ id: 'f1', name: 'Video' }] },
-    evidence: [{ id: 'e1', name: 'lobby.mp4', folder: 'f1', category: 'video', mediaType: 'video/mp4', size: summary.size, digest: summary.digest, chunkSize: 65536, chunks: summary.chunks, doNotDisclose: false }],
+    evidence: [
+      {
+        id: 'e1',
+        name: 'lobby.mp4',
+        folder: 'f1',
+        category: 'video',
+        mediaType: 'video/mp4',
+        size: summary.size,
+        digest: summary.digest,
+        chunkSize: 65536,
+        chunks: summary.chunks,
+        doNotDisclose: false,
+      },
+    ],
     grants: ['aGVhZGVy.cGF5bG9hZA.c2ln'],
   }
   const record: InboundShareRecord = {
-    id: randomUUID(), senderOrg: 'county-da', senderName: 'County District Attorney', shareId, revision: 1,
-    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln', manifestDigest: 'sha256:' + '0'.repeat(64), manifest, policy,
-    status: overrides.status ?? 'complete', statusDetail: null, receivedAt: now, completedAt: overrides.status === 'receiving' ? null : now,
-    expiresAt: overrides.expiresAt ?? now + 3600, receiptJws: null,
+    id: randomUUID(),
+    senderOrg: 'county-da',
+    senderName: 'County District Attorney',
+    shareId,
+    revision: 1,
+    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
+    manifestDigest: 'sha256:' + '0'.repeat(64),
+    manifest,
+    policy,
+    status: overrides.status ?? 'complete',
+    statusDetail: null,
+    receivedAt: now,
+    completedAt: overrides.status === 'receiving' ? null : now,
+    expiresAt: overrides.expiresAt ?? now + 3600,
+    receiptJws: null,
   }
   await ctx.store.insertInboundShare(record)
   return record
@@ -64,7 +93,9 @@ t.test('an external case shows fields, folders, items and the sender policy perm
   const record = await insertInbound({ download: false })
   const external = await getExternalCase(ctx, smith, record.id)
   t.same(external.case?.fields, { title: 'Robbery', caseNumber: 'DA-7' })
-  t.same(external.evidence, [{ id: 'e1', name: 'lobby.mp4', folder: 'f1', category: 'video', mediaType: 'video/mp4', size: bytes.length, digest: summary.digest, attachmentOf: null }])
+  t.same(external.evidence, [
+    { id: 'e1', name: 'lobby.mp4', folder: 'f1', category: 'video', mediaType: 'video/mp4', size: bytes.length, digest: summary.digest, attachmentOf: null },
+  ])
   t.match(external.policy, { id: 'da-policy', version: 4, permissions: { view: true, download: false } })
   t.same(external.recipients, [{ kind: 'user', id: 'det-smith' }])
   t.equal(external.message, 'For review')

@@ -82,7 +82,11 @@ t.test('the configuration validates auth.oidc and fills its defaults', async (t)
   t.same(config.auth.oidc, { issuer: ISSUER, audience: AUDIENCE, jwksUrl, userClaim: 'sub', groupsClaim: 'groups', adminGroups: ['caseway-admins'] })
   t.same(tc.ctx.config.auth, {}, 'absent by default: existing files stay valid')
   const base = rawConfig()
-  t.throws(() => parseConfig({ ...base, auth: { oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://idp.example/jwks' } } }, '/tmp'), ConfigError, 'plain http only on loopback')
+  t.throws(
+    () => parseConfig({ ...base, auth: { oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://idp.example/jwks' } } }, '/tmp'),
+    ConfigError,
+    'plain http only on loopback',
+  )
   t.throws(() => parseConfig({ ...base, auth: { oidc: { issuer: ISSUER, jwksUrl } } }, '/tmp'), ConfigError, 'audience required')
 })
 
@@ -99,7 +103,11 @@ t.test('membership of an admin group gives the admin role; groups merge with loc
   await createUser(ctx, { id: 'erin', name: 'Erin' })
   await createGroup(ctx, { id: 'homicide', members: ['erin'] })
   t.same((await authenticate(ctx, await jwt({ claims: { sub: 'erin', groups: ['robbery'] } }))).groups, ['robbery', 'homicide'])
-  t.match(await authenticate(ctx, await jwt({ claims: { sub: 'erin', groups: 'caseway-admins' } })), { role: 'member', groups: ['homicide'] }, 'a groups claim that is not a list counts as none')
+  t.match(
+    await authenticate(ctx, await jwt({ claims: { sub: 'erin', groups: 'caseway-admins' } })),
+    { role: 'member', groups: ['homicide'] },
+    'a groups claim that is not a list counts as none',
+  )
 })
 
 // spec: CW-LOC-004

@@ -29,7 +29,13 @@ async function buildCase(context: NodeContext = ctx) {
   const photo = await upload(context, theCase.id, { name: 'door.jpg', category: 'photo', mediaType: 'image/jpeg' })
   const secret = await upload(context, theCase.id, { name: 'informant.mp4', folderId: scene.id, doNotDisclose: true })
   const audio = await upload(context, theCase.id, { name: 'call.wav', category: 'audio', mediaType: 'audio/wav' })
-  const transcript = await upload(context, theCase.id, { name: 'cctv.txt', category: 'document', mediaType: 'text/plain', folderId: interviews.id, attachmentOf: video.id })
+  const transcript = await upload(context, theCase.id, {
+    name: 'cctv.txt',
+    category: 'document',
+    mediaType: 'text/plain',
+    folderId: interviews.id,
+    attachmentOf: video.id,
+  })
   const secretNote = await upload(context, theCase.id, { name: 'informant.txt', category: 'document', mediaType: 'text/plain', attachmentOf: secret.id })
   return { theCase, folders: { scene, photos, interviews }, items: { video, photo, secret, audio, transcript, secretNote } }
 }
@@ -46,15 +52,26 @@ const ids = (items: { id: string }[]) => items.map((item) => item.id)
 // spec: CW-POL-002, CW-POL-003, CW-MAN-001, CW-MAN-002, CW-PROV-001, CW-PROV-007, CW-POL-004
 t.test('a case share carries what the policy allows, and the partner verifies and accepts it', async (t) => {
   const { theCase, folders, items } = await buildCase()
-  const { share, revision, manifest } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice', message: 'For charging', recipients: [{ kind: 'agency', id: 'county-da' }] })
+  const { share, revision, manifest } = await createShare(ctx, {
+    caseId: theCase.id,
+    partnerOrg: 'county-da',
+    scope: 'case',
+    createdBy: 'alice',
+    message: 'For charging',
+    recipients: [{ kind: 'agency', id: 'county-da' }],
+  })
 
   t.same(ids(manifest.evidence), [items.video.id, items.photo.id, items.transcript.id], 'DND, its attachment and the audio category are left out')
   t.same(manifest.case.fields, { caseNumber: '2025-0042', title: 'Burglary', tags: ['garage'] }, 'fields filtered to the policy')
-  t.same(manifest.case.folders, [
-    { id: folders.scene.id, name: 'Scene' },
-    { id: folders.photos.id, name: 'Photos', parent: folders.scene.id },
-    { id: folders.interviews.id, name: 'Interviews' },
-  ], 'folders holding shared items and their ancestors, parents first')
+  t.same(
+    manifest.case.folders,
+    [
+      { id: folders.scene.id, name: 'Scene' },
+      { id: folders.photos.id, name: 'Photos', parent: folders.scene.id },
+      { id: folders.interviews.id, name: 'Interviews' },
+    ],
+    'folders holding shared items and their ancestors, parents first',
+  )
   t.match(manifest.share, { id: share.id, revision: 1, scope: 'case', live: true, message: 'For charging' })
   t.equal(manifest.share.previous, undefined)
   t.ok(manifest.evidence.every((item) => item.doNotDisclose === false))
@@ -84,13 +101,28 @@ t.test('a case share carries what the policy allows, and the partner verifies an
 // spec: CW-POL-002
 t.test('a folder share takes the folder and its subfolders, without DND', async (t) => {
   const { theCase, folders, items } = await buildCase()
-  const { manifest, share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'folders', folderIds: [folders.scene.id], createdBy: 'alice' })
+  const { manifest, share } = await createShare(ctx, {
+    caseId: theCase.id,
+    partnerOrg: 'county-da',
+    scope: 'folders',
+    folderIds: [folders.scene.id],
+    createdBy: 'alice',
+  })
   t.same(ids(manifest.evidence), [items.video.id])
-  t.same(manifest.case.folders.map((f) => f.name), ['Scene', 'Photos'])
+  t.same(
+    manifest.case.folders.map((f) => f.name),
+    ['Scene', 'Photos'],
+  )
   t.same(share.folderIds, [folders.scene.id])
   t.equal(manifest.share.live, true)
-  await t.rejects(createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'folders', folderIds: ['nope'], createdBy: 'alice' }), { code: 'CW_ERR_BAD_REQUEST', at: '/folderIds/0' })
-  await t.rejects(createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'folders', createdBy: 'alice' }), { code: 'CW_ERR_BAD_REQUEST', at: '/folderIds' })
+  await t.rejects(createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'folders', folderIds: ['nope'], createdBy: 'alice' }), {
+    code: 'CW_ERR_BAD_REQUEST',
+    at: '/folderIds/0',
+  })
+  await t.rejects(createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'folders', createdBy: 'alice' }), {
+    code: 'CW_ERR_BAD_REQUEST',
+    at: '/folderIds',
+  })
 })
 
 // spec: CW-POL-002, CW-POL-003
@@ -107,21 +139,34 @@ t.test('explicitly selected evidence the policy excludes is refused, naming the 
   const { manifest } = await share([items.transcript.id, items.video.id])
   t.same(ids(manifest.evidence), [items.transcript.id, items.video.id])
   t.equal(manifest.share.live, false, 'a subset share is not live')
-  t.same(manifest.case.folders.map((f) => f.name), ['Interviews', 'Scene', 'Photos'])
+  t.same(
+    manifest.case.folders.map((f) => f.name),
+    ['Interviews', 'Scene', 'Photos'],
+  )
 })
 
 // spec: CW-POL-002
 t.test('attachments are shared only when the policy allows them', async (t) => {
-  const { policy } = await addPartner(ctx, 'state-lab', policyBody({ content: { caseFields: ['title'], evidenceCategories: ['video', 'document'], attachments: false } }))
+  const { policy } = await addPartner(
+    ctx,
+    'state-lab',
+    policyBody({ content: { caseFields: ['title'], evidenceCategories: ['video', 'document'], attachments: false } }),
+  )
   const { theCase, items } = await buildCase()
   const { manifest, revision } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'state-lab', scope: 'case', createdBy: 'bob' })
   t.same(ids(manifest.evidence), [items.video.id], 'transcript and photo left out')
   t.same(manifest.case.fields, { title: 'Burglary' })
-  t.same(manifest.case.folders.map((f) => f.name), ['Scene', 'Photos'])
+  t.same(
+    manifest.case.folders.map((f) => f.name),
+    ['Scene', 'Photos'],
+  )
   const lab = { anchor: tc.self.anchor }
   enforceManifest(await verifyManifest(revision.manifestJws, { trustAnchors: [lab.anchor], audience: 'state-lab', currentDate: now }))
   t.equal(policy.content.attachments, false)
-  await t.rejects(createShare(ctx, { caseId: theCase.id, partnerOrg: 'state-lab', scope: 'evidence', evidenceIds: [items.video.id, items.transcript.id], createdBy: 'bob' }), { code: 'CW_ERR_POLICY_VIOLATION', at: '/evidenceIds/1' })
+  await t.rejects(
+    createShare(ctx, { caseId: theCase.id, partnerOrg: 'state-lab', scope: 'evidence', evidenceIds: [items.video.id, items.transcript.id], createdBy: 'bob' }),
+    { code: 'CW_ERR_POLICY_VIOLATION', at: '/evidenceIds/1' },
+  )
 })
 
 // spec: CW-POL-007
@@ -129,7 +174,11 @@ t.test('a share made under v1 keeps v1 after v2 is created and assigned', async 
   const { policy: v1 } = await addPartner(ctx, 'city-court')
   const { theCase } = await buildCase()
   const first = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'city-court', scope: 'case', createdBy: 'alice' })
-  const v2 = await createPolicyVersion(ctx, v1.id, policyBody({ name: 'Court v2', maxDurationSeconds: 3600, content: { caseFields: ['title'], evidenceCategories: ['photo'], attachments: false } }))
+  const v2 = await createPolicyVersion(
+    ctx,
+    v1.id,
+    policyBody({ name: 'Court v2', maxDurationSeconds: 3600, content: { caseFields: ['title'], evidenceCategories: ['photo'], attachments: false } }),
+  )
   await assignPolicy(ctx, 'city-court', v1.id)
   t.same((await getShare(ctx, first.share.id)).policy, v1, 'the stored share keeps v1')
   const { manifest } = await manifestOf(first.share.id)
@@ -152,7 +201,10 @@ t.test('the partner must exist, be enabled and have a policy', async (t) => {
   await setPartnerEnabled(ctx, 'sheriff', false)
   await t.rejects(share('sheriff'), { code: 'CW_ERR_CONFLICT', message: /disabled/ })
   await t.rejects(createShare(ctx, { caseId: 'missing', partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' }), { code: 'CW_ERR_NOT_FOUND' })
-  await t.rejects(createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice', recipients: [{ kind: 'robot' as never, id: 'x' }] }), { code: 'CW_ERR_BAD_REQUEST', at: '/recipients/0' })
+  await t.rejects(
+    createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice', recipients: [{ kind: 'robot' as never, id: 'x' }] }),
+    { code: 'CW_ERR_BAD_REQUEST', at: '/recipients/0' },
+  )
 })
 
 t.test('an imported case is not shared under a new origin grant', async (t) => {
@@ -164,13 +216,18 @@ t.test('an imported case is not shared under a new origin grant', async (t) => {
 t.test('listShares and getShare report status; an expired share reads as expired', async (t) => {
   const { theCase } = await buildCase()
   const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
-  t.same((await listShares(ctx, theCase.id)).map((s) => [s.id, s.status]), [[share.id, 'processing']])
+  t.same(
+    (await listShares(ctx, theCase.id)).map((s) => [s.id, s.status]),
+    [[share.id, 'processing']],
+  )
   await ctx.store.updateOutboundStatus(share.id, 'rejected', 'CW_ERR_POLICY_VIOLATION', 'category', share.createdAt + 1)
   t.match(await getShare(ctx, share.id), { status: 'rejected', statusCode: 'CW_ERR_POLICY_VIOLATION', statusDetail: 'category' })
   const second = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
   const saved = now
   now = new Date((second.share.expiresAt + 1) * 1000)
-  t.teardown(() => { now = saved })
+  t.teardown(() => {
+    now = saved
+  })
   t.equal((await getShare(ctx, second.share.id)).status, 'expired')
   await t.rejects(getShare(ctx, 'missing'), { code: 'CW_ERR_NOT_FOUND' })
   await t.rejects(listShares(ctx, 'missing'), { code: 'CW_ERR_NOT_FOUND' })
@@ -192,8 +249,19 @@ t.test('a 10,000-item case share is created, signed and stored quickly', async (
   for (let index = 0; index < 10_000; index++) {
     const digest = 'sha256:' + createHash('sha256').update(`item ${index}`).digest('hex')
     records.push({
-      id: `item-${index}`, caseId: theCase.id, folderId: index % 2 === 0 ? folder.id : null, name: `photo-${index}.jpg`, category: 'photo',
-      mediaType: 'image/jpeg', size: 1000, digest, chunkSize: 65536, chunks: [digest], doNotDisclose: index % 100 === 0, attachmentOf: null, createdAt: 1,
+      id: `item-${index}`,
+      caseId: theCase.id,
+      folderId: index % 2 === 0 ? folder.id : null,
+      name: `photo-${index}.jpg`,
+      category: 'photo',
+      mediaType: 'image/jpeg',
+      size: 1000,
+      digest,
+      chunkSize: 65536,
+      chunks: [digest],
+      doNotDisclose: index % 100 === 0,
+      attachmentOf: null,
+      createdAt: 1,
     })
   }
   await ctx.store.transaction(async (store) => {

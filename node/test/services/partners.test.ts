@@ -15,13 +15,24 @@ t.test('importPartner pins a checked bundle, enabled, without policy, and reload
   const partner = await importPartner(tc.ctx, da.bundle, da.bundle.caFingerprint)
   t.match(partner, { org: 'county-da', name: da.name, enabled: true, policyId: null, policyVersion: null, caFingerprint: da.bundle.caFingerprint })
   t.equal(tc.trustChanges(), before + 1)
-  t.same((await tc.ctx.trustAnchors()).map((anchor) => anchor.org), ['county-pd', 'county-da'], 'our own CA, then the partner')
-  t.same((await tc.ctx.tlsAnchors()).map((anchor) => anchor.org), ['county-da'], 'TLS: the partner only')
-  t.same((await listPartners(tc.ctx)).map((p) => p.org), ['county-da'])
+  t.same(
+    (await tc.ctx.trustAnchors()).map((anchor) => anchor.org),
+    ['county-pd', 'county-da'],
+    'our own CA, then the partner',
+  )
+  t.same(
+    (await tc.ctx.tlsAnchors()).map((anchor) => anchor.org),
+    ['county-da'],
+    'TLS: the partner only',
+  )
+  t.same(
+    (await listPartners(tc.ctx)).map((p) => p.org),
+    ['county-da'],
+  )
 })
 
 // spec: CW-TRUST-002
-t.test('a fingerprint other than the bundle CA\'s is CW_ERR_FINGERPRINT_MISMATCH and pins nothing', async (t) => {
+t.test("a fingerprint other than the bundle CA's is CW_ERR_FINGERPRINT_MISMATCH and pins nothing", async (t) => {
   const lab = await createTestOrg('state-lab')
   await t.rejects(importPartner(tc.ctx, lab.bundle, da.bundle.caFingerprint), { code: 'CW_ERR_FINGERPRINT_MISMATCH' })
   t.equal(await tc.ctx.store.getPartner('state-lab'), undefined)
@@ -42,10 +53,17 @@ t.test('our own organization cannot be imported as a partner', async (t) => {
 t.test('disable and enable change the trust anchors', async (t) => {
   const before = tc.trustChanges()
   t.equal((await setPartnerEnabled(tc.ctx, 'county-da', false)).enabled, false)
-  t.same((await tc.ctx.trustAnchors()).map((anchor) => anchor.org), ['county-pd'], 'only our own CA')
+  t.same(
+    (await tc.ctx.trustAnchors()).map((anchor) => anchor.org),
+    ['county-pd'],
+    'only our own CA',
+  )
   t.same(await tc.ctx.tlsAnchors(), [])
   t.equal((await setPartnerEnabled(tc.ctx, 'county-da', true)).enabled, true)
-  t.same((await tc.ctx.trustAnchors()).map((anchor) => anchor.org), ['county-pd', 'county-da'])
+  t.same(
+    (await tc.ctx.trustAnchors()).map((anchor) => anchor.org),
+    ['county-pd', 'county-da'],
+  )
   t.equal(tc.trustChanges(), before + 2)
   await t.rejects(setPartnerEnabled(tc.ctx, 'nobody', true), { code: 'CW_ERR_NOT_FOUND' })
 })

@@ -27,12 +27,25 @@ t.test('e-mail recipients a partner names are mailed only in an allowed domain',
     'unique case-insensitively, in order; the domain compared case-insensitively; another domain withheld',
   )
   t.same(await recipientEmails(allowing('pd.example'), named), { to: [], withheld: 3 }, 'a parent domain does not allow its sub-domains')
-  t.same(await recipientEmails(ctx, [{ kind: 'user', id: 'nobody' }, { kind: 'group', id: 'none' }, { kind: 'badge', id: '1' }]), { to: [], withheld: 0 })
+  t.same(
+    await recipientEmails(ctx, [
+      { kind: 'user', id: 'nobody' },
+      { kind: 'group', id: 'none' },
+      { kind: 'badge', id: '1' },
+    ]),
+    { to: [], withheld: 0 },
+  )
 })
 
 // spec: CW-NOT-006, CW-FMT-006
 t.test('an address that is not one plain address never reaches the mailer, even in an allowed domain', async (t) => {
-  const hostile = ['ada@x.example\r\nBcc: evil@y.example', 'a@x.example, evil@y.example', '"Ada" <evil@y.example>', 'undisclosed: evil@y.example;', 'evil@y.example (x.example)']
+  const hostile = [
+    'ada@x.example\r\nBcc: evil@y.example',
+    'a@x.example, evil@y.example',
+    '"Ada" <evil@y.example>',
+    'undisclosed: evil@y.example;',
+    'evil@y.example (x.example)',
+  ]
   for (const id of hostile) {
     t.same(await recipientEmails(allowing('x.example', 'y.example'), [{ kind: 'email', id }]), { to: [], withheld: 1 }, JSON.stringify(id))
   }
@@ -62,7 +75,14 @@ t.test('isRecipient: user, group, email, badge and the entire agency', async (t)
     [[{ kind: 'agency', id: 'county-pd' }], 'carol', true],
     [[{ kind: 'agency', id: 'other-pd' }], 'carol', false],
     [[], 'carol', true],
-    [[{ kind: 'user', id: 'zed' }, { kind: 'badge', id: 'B-100' }], 'alice', true],
+    [
+      [
+        { kind: 'user', id: 'zed' },
+        { kind: 'badge', id: 'B-100' },
+      ],
+      'alice',
+      true,
+    ],
   ]
   for (const [recipients, userId, expected] of cases) {
     t.equal(await isRecipient(ctx, await principal(userId), recipients), expected, `${userId} in ${JSON.stringify(recipients)}`)
@@ -78,14 +98,32 @@ t.test('isRecipient: a group from OIDC claims counts without local membership', 
 
 t.test('recipientEmails: the enabled users a user, badge, group or agency stands for', async (t) => {
   const to = async (recipients: Recipient[] | undefined) => (await recipientEmails(ctx, recipients)).to
-  t.same(await to([{ kind: 'user', id: 'alice' }, { kind: 'badge', id: 'B-200' }]), ['alice@county-pd.example', 'bob@county-pd.example'])
+  t.same(
+    await to([
+      { kind: 'user', id: 'alice' },
+      { kind: 'badge', id: 'B-200' },
+    ]),
+    ['alice@county-pd.example', 'bob@county-pd.example'],
+  )
   t.same(await to([{ kind: 'group', id: 'robbery' }]), ['bob@county-pd.example'], 'dan is disabled')
-  t.same(await to([{ kind: 'user', id: 'dan' }, { kind: 'user', id: 'carol' }]), [], 'disabled, or without e-mail')
+  t.same(
+    await to([
+      { kind: 'user', id: 'dan' },
+      { kind: 'user', id: 'carol' },
+    ]),
+    [],
+    'disabled, or without e-mail',
+  )
   t.same(await to([{ kind: 'agency', id: 'county-pd' }]), ['alice@county-pd.example', 'bob@county-pd.example'])
   t.same(await to(undefined), ['alice@county-pd.example', 'bob@county-pd.example'], 'default: the entire agency')
   t.same(await to([{ kind: 'agency', id: 'other-pd' }]), [])
   t.same(
-    await recipientEmails(ctx, [{ kind: 'email', id: 'x@y.example' }, { kind: 'user', id: 'alice' }, { kind: 'email', id: 'ALICE@county-pd.example' }, { kind: 'email', id: 'dan@county-pd.example' }]),
+    await recipientEmails(ctx, [
+      { kind: 'email', id: 'x@y.example' },
+      { kind: 'user', id: 'alice' },
+      { kind: 'email', id: 'ALICE@county-pd.example' },
+      { kind: 'email', id: 'dan@county-pd.example' },
+    ]),
     { to: ['alice@county-pd.example'], withheld: 2 },
     "an e-mail recipient that is one of our enabled users' address is mailed whatever the domains; others (dan is disabled) are withheld",
   )

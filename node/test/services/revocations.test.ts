@@ -45,13 +45,25 @@ function payloadOf<T>(jws: string): T {
 
 async function revocationFrom(sender: TestOrg, shareId: string, overrides: Partial<Revocation> = {}): Promise<string> {
   const iat = seconds()
-  return signRevocation({ cwv: PROTOCOL_VERSION, iss: sender.org, aud: ctx.identity.org, iat, exp: iat + 3600, jti: randomUUID(), share: shareId, revokedAt: iat, ...overrides }, sender.signer)
+  return signRevocation(
+    { cwv: PROTOCOL_VERSION, iss: sender.org, aud: ctx.identity.org, iat, exp: iat + 3600, jti: randomUUID(), share: shareId, revokedAt: iat, ...overrides },
+    sender.signer,
+  )
 }
 
 /** An onward share of ours made of external case content (as the onward-sharing service will store it). */
 async function onwardShare(caseId: string, partnerOrg = 'county-court'): Promise<OutboundShareRecord> {
   const base = (await ctx.store.listOutboundShares())[0]!
-  const share: OutboundShareRecord = { ...base, id: randomUUID(), caseId, partnerOrg, status: 'delivered', createdAt: seconds(), updatedAt: seconds(), expiresAt: seconds() + 3600 }
+  const share: OutboundShareRecord = {
+    ...base,
+    id: randomUUID(),
+    caseId,
+    partnerOrg,
+    status: 'delivered',
+    createdAt: seconds(),
+    updatedAt: seconds(),
+    expiresAt: seconds() + 3600,
+  }
   await ctx.store.insertOutboundShare(share)
   return share
 }
@@ -69,9 +81,16 @@ t.test('revoking marks the share revoked, refuses its chunks at once and queues 
   // The job was stored with the status (and the runner woken).
   const stored = (await ctx.store.listJobs(share.id)).filter((job) => job.kind === 'revoke')
   t.equal(stored.length, 1)
-  t.same(tc.jobs.slice(before).map((job) => job.kind), ['revoke'])
+  t.same(
+    tc.jobs.slice(before).map((job) => job.kind),
+    ['revoke'],
+  )
   const jws = stored[0]!.payload['jws'] as string
-  const { revocation } = await verifyRevocation(jws, { trustAnchors: [{ certificate: ctx.identity.caCertificate, org: ctx.identity.org }], audience: 'county-da', currentDate: now })
+  const { revocation } = await verifyRevocation(jws, {
+    trustAnchors: [{ certificate: ctx.identity.caCertificate, org: ctx.identity.org }],
+    audience: 'county-da',
+    currentDate: now,
+  })
   t.match(revocation, { iss: ctx.identity.org, aud: 'county-da', share: share.id, revokedAt: seconds(), reason: 'Sent to the wrong agency' })
   // spec: CW-SIG-014 — valid for 30 days, but never beyond the share's expiry.
   t.equal(revocation.exp, Math.min(seconds() + 30 * 86_400, share.expiresAt), 'valid for 30 days or until the share expires, whichever is first')
@@ -124,7 +143,10 @@ t.test('a verified revocation ends access to the external case and cascades to t
   const fromExternal = await onwardShare(record.id)
   const fromImported = await onwardShare(imported.case.id)
   const unrelated = await onwardShare(randomUUID())
-  t.same((await ctx.store.listOutboundSharesDerivedFrom(record.id)).map((s) => s.id), [fromExternal.id, fromImported.id])
+  t.same(
+    (await ctx.store.listOutboundSharesDerivedFrom(record.id)).map((s) => s.id),
+    [fromExternal.id, fromImported.id],
+  )
 
   const jws = await revocationFrom(da, record.shareId, { reason: 'Court order' })
   const accepted = await acceptRevocation(ctx, 'county-da', jws)
@@ -146,12 +168,15 @@ t.test('a verified revocation ends access to the external case and cascades to t
     t.match(payloadOf<Revocation>(job!.payload['jws'] as string), { iss: ctx.identity.org, aud: 'county-court', share: derived.id, reason: 'Court order' })
   }
   t.equal((await ctx.store.getOutboundShare(unrelated.id))?.status, 'delivered')
-  t.match(
-    tc.events.filter((e) => e.type === 'share.revoked').slice(-2),
-    [{ shareId: fromExternal.id, derivedFrom: record.id, actor: { kind: 'partner', org: 'county-da' } }, { shareId: fromImported.id, derivedFrom: record.id }],
-  )
+  t.match(tc.events.filter((e) => e.type === 'share.revoked').slice(-2), [
+    { shareId: fromExternal.id, derivedFrom: record.id, actor: { kind: 'partner', org: 'county-da' } },
+    { shareId: fromImported.id, derivedFrom: record.id },
+  ])
   // The revocation is on the record in its own transaction, before the cascade it causes.
-  t.match(tc.events.find((e) => e.type === 'inbound.revoked'), { type: 'inbound.revoked', caseId: record.id, sender: 'county-da', shareId: record.shareId, cascaded: 2 })
+  t.match(
+    tc.events.find((e) => e.type === 'inbound.revoked'),
+    { type: 'inbound.revoked', caseId: record.id, sender: 'county-da', shareId: record.shareId, cascaded: 2 },
+  )
 
   // The same revocation again, or another one: 200, nothing changes.
   const events = tc.events.length
@@ -161,7 +186,7 @@ t.test('a verified revocation ends access to the external case and cascades to t
 })
 
 // spec: CW-REV-004, CW-SIG-012, CW-TLS-003
-t.test('a revocation is refused unless it is the peer\'s, for a share it sent, and not a replay', async (t) => {
+t.test("a revocation is refused unless it is the peer's, for a share it sent, and not a replay", async (t) => {
   const { record } = await insertInbound(ctx, { recipients: [{ kind: 'user', id: 'alice' }] })
   // Signed by another partner, over county-da's connection.
   await t.rejects(acceptRevocation(ctx, 'county-da', await revocationFrom(court, record.shareId)), { code: 'CW_ERR_PEER_MISMATCH' })

@@ -16,7 +16,18 @@ const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
 function item(index: number): EvidenceItem {
   const digest = 'sha256:' + createHash('sha256').update(`item ${index}`).digest('hex')
-  return { id: `item-${index}`, name: `photo-${index}.jpg`, folder: 'video', category: 'video', mediaType: 'image/jpeg', size: 1000, digest, chunkSize: 65536, chunks: [digest], doNotDisclose: false }
+  return {
+    id: `item-${index}`,
+    name: `photo-${index}.jpg`,
+    folder: 'video',
+    category: 'video',
+    mediaType: 'image/jpeg',
+    size: 1000,
+    digest,
+    chunkSize: 65536,
+    chunks: [digest],
+    doNotDisclose: false,
+  }
 }
 
 // spec: CW-REVN-006
@@ -30,10 +41,24 @@ t.test('applying a revision that adds 1,000 items to a 10,000-item imported exte
   await ctx.store.updateInboundShare({ ...record, manifest })
   const imported = await importExternalCase(ctx, reader, record.id)
 
-  const next = { ...manifest, share: { ...manifest.share, revision: 2, previous: record.manifestDigest }, evidence: [...base, ...Array.from({ length: 1000 }, (_, index) => item(10_000 + index))] }
+  const next = {
+    ...manifest,
+    share: { ...manifest.share, revision: 2, previous: record.manifestDigest },
+    evidence: [...base, ...Array.from({ length: 1000 }, (_, index) => item(10_000 + index))],
+  }
   await ctx.store.insertInboundRevision({
-    inboundId: record.id, revision: 2, manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln', manifestDigest: 'sha256:' + '3'.repeat(64), manifest: next,
-    policy: record.policy, status: 'pending', transfer: 'verified', receiptJws: null, receiptSent: true, receivedAt: record.receivedAt, verifiedAt: record.receivedAt,
+    inboundId: record.id,
+    revision: 2,
+    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
+    manifestDigest: 'sha256:' + '3'.repeat(64),
+    manifest: next,
+    policy: record.policy,
+    status: 'pending',
+    transfer: 'verified',
+    receiptJws: null,
+    receiptSent: true,
+    receivedAt: record.receivedAt,
+    verifiedAt: record.receivedAt,
   })
   const listed = await listUpdates(ctx, reader, record.id)
   t.equal(listed.updates[0]?.evidence.length, 1000)

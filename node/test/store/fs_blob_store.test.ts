@@ -22,7 +22,10 @@ const blobPath = (dir: string, digest: string) => {
 /** Every file below `dir`, relative paths. */
 async function files(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true })
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort()
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort()
 }
 
 async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -155,7 +158,10 @@ t.test('concurrent puts of the same digest', async (t) => {
     ...Array.from({ length: 6 }, () => blobs.put(digest, chunked(bytes, 16_384))),
     blobs.put(digest, chunked(wrong, 16_384)),
   ])
-  t.same(results.slice(0, 6).map((r) => r.status), Array(6).fill('fulfilled'))
+  t.same(
+    results.slice(0, 6).map((r) => r.status),
+    Array(6).fill('fulfilled'),
+  )
   t.match(results[6], { status: 'rejected', reason: { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' } })
   t.same(await buffer(await blobs.get(digest)), bytes)
   t.same(await files(dir), [blobPath(dir, digest).slice(dir.length + 1)])
@@ -188,7 +194,7 @@ t.test('digests are validated strictly: no path traversal', async (t) => {
 })
 
 t.test('stale temp files from a crash are removed at open', async (t) => {
-  const dir = t.testdir({ tmp: { 'a1b2c3': 'half a chunk', 'probe-1': 'x' } })
+  const dir = t.testdir({ tmp: { a1b2c3: 'half a chunk', 'probe-1': 'x' } })
   const bytes = Buffer.from('kept')
   const first = await openFsBlobStore(dir)
   t.same(await readdir(join(dir, 'tmp')), [], 'leftovers removed')

@@ -14,7 +14,11 @@ import { createTestOrg, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { policyBody } from '../../../testkit/fixtures/policies.ts'
 
 /** Imports `org` as a partner and assigns it a new policy made from `policy`. */
-export async function addPartner(ctx: NodeContext, org: string, policy: Record<string, unknown> = policyBody()): Promise<{ partner: TestOrg; policy: SharingPolicy }> {
+export async function addPartner(
+  ctx: NodeContext,
+  org: string,
+  policy: Record<string, unknown> = policyBody(),
+): Promise<{ partner: TestOrg; policy: SharingPolicy }> {
   const partner = await createTestOrg(org)
   await importPartner(ctx, partner.bundle, partner.bundle.caFingerprint)
   const record = await createPolicy(ctx, policy)

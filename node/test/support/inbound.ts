@@ -35,26 +35,68 @@ export async function insertInbound(ctx: NodeContext, options: InboundOptions = 
   const share: CaseManifest['share'] = { id: randomUUID(), revision: 1, scope: 'case', live: true, message: 'For review' }
   if (options.recipients !== undefined) share.recipients = options.recipients
   const manifest: CaseManifest = {
-    cwv: '0.1', iss: 'county-da', aud: ctx.identity.org, iat: now, exp: now + 3600, jti: randomUUID(),
+    cwv: '0.1',
+    iss: 'county-da',
+    aud: ctx.identity.org,
+    iat: now,
+    exp: now + 3600,
+    jti: randomUUID(),
     share,
     case: {
       id: 'da-case-7',
       fields: { title: 'Robbery', caseNumber: 'DA-7', tags: ['lobby'] },
       // Child listed before its parent: an import must still create the parent first.
-      folders: [{ id: 'lobby', name: 'Lobby', parent: 'video' }, { id: 'video', name: 'Video' }],
+      folders: [
+        { id: 'lobby', name: 'Lobby', parent: 'video' },
+        { id: 'video', name: 'Video' },
+      ],
     },
     evidence: [
-      { id: 'e1', name: 'lobby.mp4', folder: 'lobby', category: 'video', mediaType: 'video/mp4', size: summary.size, digest: summary.digest, chunkSize: 65536, chunks: summary.chunks, doNotDisclose: false },
-      { id: 'e2', name: 'lobby.txt', folder: 'lobby', category: 'document', mediaType: 'text/plain', size: transcript.size, digest: transcript.digest, chunkSize: 65536, chunks: transcript.chunks, doNotDisclose: false, attachmentOf: 'e1' },
+      {
+        id: 'e1',
+        name: 'lobby.mp4',
+        folder: 'lobby',
+        category: 'video',
+        mediaType: 'video/mp4',
+        size: summary.size,
+        digest: summary.digest,
+        chunkSize: 65536,
+        chunks: summary.chunks,
+        doNotDisclose: false,
+      },
+      {
+        id: 'e2',
+        name: 'lobby.txt',
+        folder: 'lobby',
+        category: 'document',
+        mediaType: 'text/plain',
+        size: transcript.size,
+        digest: transcript.digest,
+        chunkSize: 65536,
+        chunks: transcript.chunks,
+        doNotDisclose: false,
+        attachmentOf: 'e1',
+      },
     ],
     grants: ['aGVhZGVy.cGF5bG9hZA.c2ln'],
   }
   const status = options.status ?? 'complete'
   const record: InboundShareRecord = {
-    id: randomUUID(), senderOrg: 'county-da', senderName: 'County District Attorney', shareId: share.id, revision: 1,
-    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln', manifestDigest: 'sha256:' + '2'.repeat(64), manifest, policy,
-    status, statusDetail: null, receivedAt: now, completedAt: status === 'receiving' ? null : now,
-    expiresAt: options.expiresAt ?? now + 3600, receiptJws: null,
+    id: randomUUID(),
+    senderOrg: 'county-da',
+    senderName: 'County District Attorney',
+    shareId: share.id,
+    revision: 1,
+    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
+    manifestDigest: 'sha256:' + '2'.repeat(64),
+    manifest,
+    policy,
+    status,
+    statusDetail: null,
+    receivedAt: now,
+    completedAt: status === 'receiving' ? null : now,
+    expiresAt: options.expiresAt ?? now + 3600,
+    receiptJws: null,
   }
   await ctx.store.insertInboundShare(record)
   return { record, bytes }

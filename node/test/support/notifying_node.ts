@@ -64,7 +64,13 @@ export interface NotifyingNode {
   offer(options?: OfferOptions): Promise<{ inboundId: string; manifest: CaseManifest }>
   addUser(user: Partial<UserRecord> & { id: string }): Promise<void>
   /** Polls until the notification satisfies `done`. */
-  waitForNotification(inboundId: string, revision: number, channel: NotificationChannel, done: (n: NotificationRecord) => boolean, timeoutMs?: number): Promise<NotificationRecord>
+  waitForNotification(
+    inboundId: string,
+    revision: number,
+    channel: NotificationChannel,
+    done: (n: NotificationRecord) => boolean,
+    timeoutMs?: number,
+  ): Promise<NotificationRecord>
 }
 
 export async function startNotifyingNode(t: TestHandle, options: HarnessOptions = {}): Promise<NotifyingNode> {
@@ -96,7 +102,11 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
     await tc.close()
   })
 
-  const policy = testPolicy(REVIEW, { id: 'da-review', version: 1, content: { caseFields: ['caseNumber', 'title', 'description'], evidenceCategories: ['document'], attachments: false } })
+  const policy = testPolicy(REVIEW, {
+    id: 'da-review',
+    version: 1,
+    content: { caseFields: ['caseNumber', 'title', 'description'], evidenceCategories: ['document'], attachments: false },
+  })
   const { partner: sender } = await addPartner(ctx, SENDER)
 
   return {
@@ -130,14 +140,28 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
     },
     async addUser(user) {
       const now = Math.floor(Date.now() / 1000)
-      await ctx.store.upsertUser({ name: user.id, email: null, badge: null, role: 'member', kind: 'user', disabled: false, createdAt: now, updatedAt: now, ...user })
+      await ctx.store.upsertUser({
+        name: user.id,
+        email: null,
+        badge: null,
+        role: 'member',
+        kind: 'user',
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+        ...user,
+      })
     },
     waitForNotification(inboundId, revision, channel, done, timeoutMs = 15_000) {
-      return waitFor(`notification ${channel} of ${inboundId}:${revision}`, async (seen) => {
-        const current = await ctx.store.getNotification(inboundId, revision, channel)
-        seen(JSON.stringify(current))
-        return current !== undefined && done(current) ? current : undefined
-      }, { timeoutMs, intervalMs: 25 })
+      return waitFor(
+        `notification ${channel} of ${inboundId}:${revision}`,
+        async (seen) => {
+          const current = await ctx.store.getNotification(inboundId, revision, channel)
+          seen(JSON.stringify(current))
+          return current !== undefined && done(current) ? current : undefined
+        },
+        { timeoutMs, intervalMs: 25 },
+      )
     },
   }
 }

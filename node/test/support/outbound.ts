@@ -50,7 +50,14 @@ export async function storeOutbound(
   await store.transaction(async (tx) => {
     await tx.insertOutboundShare(share)
     await tx.insertOutboundRevision(
-      { shareId: share.id, revision: manifest.share.revision, manifestJws: signed.jws, manifestDigest: signed.digest, createdAt: manifest.iat, receiptJws: null },
+      {
+        shareId: share.id,
+        revision: manifest.share.revision,
+        manifestJws: signed.jws,
+        manifestDigest: signed.digest,
+        createdAt: manifest.iat,
+        receiptJws: null,
+      },
       digests,
     )
   })

@@ -132,7 +132,10 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
     },
     async logs() {
       const text = await readFile(node.logFile, 'utf8').catch(() => '')
-      return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
     },
   }
 }

@@ -27,7 +27,7 @@ async function records(handle: FileHandle, lba: number, size: number): Promise<R
   if (size > 64 * 1024 * 1024) throw unreadable('ISO directory too large')
   const bytes = await readAt(handle, lba * SECTOR, size)
   const out: Record[] = []
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const length = bytes[at]!
     if (length === 0) {
       at = (Math.floor(at / SECTOR) + 1) * SECTOR

@@ -65,14 +65,20 @@ export async function openZip(path: string): Promise<PackageReader> {
       const variable = directory.subarray(at + 46, at + 46 + nameLength + extraLength)
       const rawName = Buffer.from(variable.subarray(0, nameLength))
       const name = rawName.toString(flags & 0x0800 ? 'utf8' : 'latin1')
-      for (let e = nameLength; e + 4 <= variable.length; ) {
+      for (let e = nameLength; e + 4 <= variable.length;) {
         const id = variable.readUInt16LE(e)
         const length = variable.readUInt16LE(e + 2)
         if (id === 0x0001) {
           let z = e + 4
-          if (uncompressed === 0xffffffff) { uncompressed = u64(variable, z); z += 8 }
-          if (compressed === 0xffffffff) { compressed = u64(variable, z); z += 8 }
-          if (local === 0xffffffff) { local = u64(variable, z); z += 8 }
+          if (uncompressed === 0xffffffff) {
+            uncompressed = u64(variable, z)
+            z += 8
+          }
+          if (compressed === 0xffffffff) {
+            compressed = u64(variable, z)
+            z += 8
+          }
+          if (local === 0xffffffff) local = u64(variable, z)
         }
         e += 4 + length
       }

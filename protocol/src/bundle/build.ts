@@ -37,7 +37,7 @@ export function buildPartnerBundle(input: BuildPartnerBundleInput): PartnerBundl
     assertPartnerBundle(bundle)
   } catch (error) {
     if (error instanceof CasewayError) {
-      throw new TypeError(`invalid partner bundle${error.at === undefined ? '' : ` field ${error.at}`}: ${error.message}`)
+      throw new TypeError(`invalid partner bundle${error.at === undefined ? '' : ` field ${error.at}`}: ${error.message}`, { cause: error })
     }
     throw error
   }

@@ -62,10 +62,7 @@ export function isAllowedChunkSize(chunkSize: unknown): chunkSize is number {
  * So each yielded `data` is only valid until the generator is resumed.
  * Throws `TypeError` for a chunk size that is not allowed or a piece that is not a Uint8Array.
  */
-export async function* chunkStream(
-  source: AsyncIterable<Uint8Array>,
-  chunkSize: number = DEFAULT_CHUNK_SIZE,
-): AsyncGenerator<Chunk, ContentSummary, void> {
+export async function* chunkStream(source: AsyncIterable<Uint8Array>, chunkSize: number = DEFAULT_CHUNK_SIZE): AsyncGenerator<Chunk, ContentSummary, void> {
   if (!isAllowedChunkSize(chunkSize)) {
     throw new TypeError('chunkSize must be a power of two from 64 KiB to 16 MiB')
   }

@@ -45,11 +45,17 @@ export function checkManifestSemantics(manifest: CaseManifest): void {
       throw invalid(`/evidence/${index}/folder`, `evidence ${JSON.stringify(item.id)} names unknown folder ${JSON.stringify(item.folder)}`)
     }
     if (item.attachmentOf !== undefined && !items.has(item.attachmentOf)) {
-      throw invalid(`/evidence/${index}/attachmentOf`, `evidence ${JSON.stringify(item.id)} is an attachment of unknown evidence ${JSON.stringify(item.attachmentOf)}`)
+      throw invalid(
+        `/evidence/${index}/attachmentOf`,
+        `evidence ${JSON.stringify(item.id)} is an attachment of unknown evidence ${JSON.stringify(item.attachmentOf)}`,
+      )
     }
     const expected = Math.ceil(item.size / item.chunkSize)
     if (item.chunks.length !== expected) {
-      throw invalid(`/evidence/${index}/chunks`, `evidence ${JSON.stringify(item.id)} of ${item.size} bytes in ${item.chunkSize}-byte chunks needs ${expected} chunk digests, has ${item.chunks.length}`)
+      throw invalid(
+        `/evidence/${index}/chunks`,
+        `evidence ${JSON.stringify(item.id)} of ${item.size} bytes in ${item.chunkSize}-byte chunks needs ${expected} chunk digests, has ${item.chunks.length}`,
+      )
     }
   }
   const attachmentCycle = findCycle(manifest.evidence, (item) => item.attachmentOf, items)

@@ -20,7 +20,18 @@ export function foldPath(path: string): string {
 /** Whether `path` is a safe package path: relative, no empty, dot, reserved or padded component. */
 export function isSafePackagePath(path: string): boolean {
   if (typeof path !== 'string' || path.length === 0 || path !== path.normalize('NFC')) return false
-  return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !RESERVED.test(part) && !/[. ]$/.test(part) && !/^ /.test(part) && !/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/.test(part))
+  return path
+    .split('/')
+    .every(
+      (part) =>
+        part !== '' &&
+        part !== '.' &&
+        part !== '..' &&
+        !RESERVED.test(part) &&
+        !/[. ]$/.test(part) &&
+        !/^ /.test(part) &&
+        !/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/.test(part),
+    )
 }
 
 /**
@@ -30,14 +41,16 @@ export function isSafePackagePath(path: string): boolean {
  * the audit trail, when included, is a listed `audit-trail` member.
  */
 export function checkPackageManifest(manifest: PackageManifest): void {
-  if (manifest.sender.org !== manifest.iss) throw new VerificationError('CW_ERR_SCHEMA_INVALID', 'package manifest /sender/org must equal /iss', { at: '/sender/org' })
+  if (manifest.sender.org !== manifest.iss)
+    throw new VerificationError('CW_ERR_SCHEMA_INVALID', 'package manifest /sender/org must equal /iss', { at: '/sender/org' })
   if (manifest.exp <= manifest.iat) throw new VerificationError('CW_ERR_SCHEMA_INVALID', 'package manifest /exp must be after /iat', { at: '/exp' })
   const folded = new Set<string>()
   const folders = new Set<string>()
   for (const [index, file] of manifest.files.entries()) {
     const at = `/files/${index}/path`
     if (!isSafePackagePath(file.path)) throw new VerificationError('CW_ERR_SCHEMA_INVALID', `package manifest ${at} is not a safe package path`, { at })
-    if ((PACKAGE_FIXED_FILES as readonly string[]).includes(file.path)) throw new VerificationError('CW_ERR_SCHEMA_INVALID', `package manifest ${at} names a fixed root file`, { at })
+    if ((PACKAGE_FIXED_FILES as readonly string[]).includes(file.path))
+      throw new VerificationError('CW_ERR_SCHEMA_INVALID', `package manifest ${at} names a fixed root file`, { at })
     const key = foldPath(file.path)
     if (folded.has(key)) throw new VerificationError('CW_ERR_SCHEMA_INVALID', `package manifest ${at} is listed twice`, { at })
     folded.add(key)

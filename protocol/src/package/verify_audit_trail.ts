@@ -53,7 +53,9 @@ export function auditTrailChecker(expected: AuditHead): AuditTrailChecker {
     },
     finish(): void {
       if (position !== expected.seq || prev !== expected.head) {
-        throw new VerificationError('CW_ERR_AUDIT_CHAIN_BROKEN', `audit trail ends at entry ${position}, not at the signed head ${expected.seq}`, { at: '/audit/head' })
+        throw new VerificationError('CW_ERR_AUDIT_CHAIN_BROKEN', `audit trail ends at entry ${position}, not at the signed head ${expected.seq}`, {
+          at: '/audit/head',
+        })
       }
     },
   }

@@ -15,10 +15,8 @@ import type { Grant } from '../types.gen.ts'
 export function checkGrantDuration(grant: Pick<Grant, 'iat' | 'exp' | 'policy'>, base = ''): void {
   const duration = grant.exp - grant.iat
   if (duration > grant.policy.maxDurationSeconds) {
-    throw new PolicyError(
-      'CW_ERR_DURATION_EXCEEDED',
-      `grant lasts ${duration} s, its policy allows at most ${grant.policy.maxDurationSeconds} s`,
-      { at: `${base}/exp` },
-    )
+    throw new PolicyError('CW_ERR_DURATION_EXCEEDED', `grant lasts ${duration} s, its policy allows at most ${grant.policy.maxDurationSeconds} s`, {
+      at: `${base}/exp`,
+    })
   }
 }

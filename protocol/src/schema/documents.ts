@@ -21,7 +21,9 @@ const SCHEMA_DIR = new URL('../../schemas/', import.meta.url)
 
 function load(): Map<string, SchemaDocument> {
   const documents = new Map<string, SchemaDocument>()
-  for (const file of readdirSync(SCHEMA_DIR).filter((name) => name.endsWith('.schema.json')).sort()) {
+  for (const file of readdirSync(SCHEMA_DIR)
+    .filter((name) => name.endsWith('.schema.json'))
+    .sort()) {
     const schema = JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as Partial<SchemaDocument>
     if (typeof schema.$id !== 'string' || !schema.$id.startsWith(SCHEMA_ID_PREFIX)) {
       throw new Error(`schema ${file} has no urn:caseway:schema: $id`)

@@ -13,10 +13,7 @@ t.test('RFC 8785 §3.2.2 example: whitespace, numbers, string escapes, literals'
       ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",' +
       ' "literals": [null, true, false]}',
   )
-  t.equal(
-    canonicalJson(input),
-    '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
-  )
+  t.equal(canonicalJson(input), '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}')
 })
 
 // spec: CW-FMT-001

@@ -84,7 +84,11 @@ const Y_CANONICAL: ReadonlySet<string> = new Set([
 
 /** Every `i_` file: what `parseJson` does, whether `parseCanonicalJson` accepts it, and why. */
 const I_OUTCOMES: Readonly<Record<string, { parse: Outcome; canonical: Outcome; why: string }>> = {
-  'i_number_double_huge_neg_exp.json': { parse: 'accept', canonical: 'refuse', why: 'underflows to 0 (RFC 7493 §2.2 allows rounding); not the canonical spelling of 0' },
+  'i_number_double_huge_neg_exp.json': {
+    parse: 'accept',
+    canonical: 'refuse',
+    why: 'underflows to 0 (RFC 7493 §2.2 allows rounding); not the canonical spelling of 0',
+  },
   'i_number_huge_exp.json': { parse: 'refuse', canonical: 'refuse', why: 'overflows a double (RFC 7493 §2.2); never read as Infinity' },
   'i_number_neg_int_huge_exp.json': { parse: 'refuse', canonical: 'refuse', why: 'overflows a double (RFC 7493 §2.2)' },
   'i_number_pos_double_huge_exp.json': { parse: 'refuse', canonical: 'refuse', why: 'overflows a double (RFC 7493 §2.2)' },
@@ -97,7 +101,11 @@ const I_OUTCOMES: Readonly<Record<string, { parse: Outcome; canonical: Outcome; 
   'i_object_key_lone_2nd_surrogate.json': { parse: 'refuse', canonical: 'refuse', why: 'lone surrogate in a member name (RFC 7493 §2.1)' },
   'i_string_1st_surrogate_but_2nd_missing.json': { parse: 'refuse', canonical: 'refuse', why: 'lone surrogate (RFC 7493 §2.1)' },
   'i_string_1st_valid_surrogate_2nd_invalid.json': { parse: 'refuse', canonical: 'refuse', why: 'lone surrogate (RFC 7493 §2.1)' },
-  'i_string_UTF-16LE_with_BOM.json': { parse: 'refuse', canonical: 'refuse', why: 'not UTF-8 JSON (RFC 8259 §8.1); lossy copy: U+FFFD and NULs are not JSON either' },
+  'i_string_UTF-16LE_with_BOM.json': {
+    parse: 'refuse',
+    canonical: 'refuse',
+    why: 'not UTF-8 JSON (RFC 8259 §8.1); lossy copy: U+FFFD and NULs are not JSON either',
+  },
   'i_string_UTF-8_invalid_sequence.json': { parse: 'accept', canonical: 'accept', why: 'lossy copy holds U+FFFD, a valid character; real bytes: see BYTES' },
   'i_string_UTF8_surrogate_U+D800.json': { parse: 'accept', canonical: 'accept', why: 'lossy copy; real bytes (ED A0 80) refused: see BYTES' },
   'i_string_incomplete_surrogate_and_escape_valid.json': { parse: 'refuse', canonical: 'refuse', why: 'lone surrogate (RFC 7493 §2.1)' },
@@ -118,7 +126,11 @@ const I_OUTCOMES: Readonly<Record<string, { parse: Outcome; canonical: Outcome; 
   'i_string_utf16BE_no_BOM.json': { parse: 'refuse', canonical: 'refuse', why: 'UTF-16 is not JSON on the wire (RFC 8259 §8.1): NUL bytes outside strings' },
   'i_string_utf16LE_no_BOM.json': { parse: 'refuse', canonical: 'refuse', why: 'UTF-16 is not JSON on the wire (RFC 8259 §8.1)' },
   'i_structure_500_nested_arrays.json': { parse: 'refuse', canonical: 'refuse', why: `nested deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH}; HTTP-08)` },
-  'i_structure_UTF-8_BOM_empty_object.json': { parse: 'refuse', canonical: 'refuse', why: 'byte-order mark (RFC 8259 §8.1: MUST NOT be added; CW-SIG-014 refuses it)' },
+  'i_structure_UTF-8_BOM_empty_object.json': {
+    parse: 'refuse',
+    canonical: 'refuse',
+    why: 'byte-order mark (RFC 8259 §8.1: MUST NOT be added; CW-SIG-014 refuses it)',
+  },
 }
 
 /** Files whose package copy replaced invalid bytes with U+FFFD (see the module comment). */
@@ -189,8 +201,19 @@ t.test('the package holds the 318 parsing files of JSONTestSuite', async (t) => 
   const count = { y: 0, n: 0, i: 0 }
   for (const test of parsing) count[test.name[0] as 'y' | 'n' | 'i']++
   t.same(count, { y: 95, n: 188, i: 35 })
-  t.same(Object.keys(I_OUTCOMES).sort(), parsing.filter((test) => test.name.startsWith('i_')).map((test) => test.name).sort(), 'an outcome for every i_ file')
-  for (const name of [...Object.keys(Y_REFUSED), ...Y_CANONICAL]) t.ok(parsing.some((test) => test.name === name), `${name} exists`)
+  t.same(
+    Object.keys(I_OUTCOMES).sort(),
+    parsing
+      .filter((test) => test.name.startsWith('i_'))
+      .map((test) => test.name)
+      .sort(),
+    'an outcome for every i_ file',
+  )
+  for (const name of [...Object.keys(Y_REFUSED), ...Y_CANONICAL])
+    t.ok(
+      parsing.some((test) => test.name === name),
+      `${name} exists`,
+    )
   t.equal(LOSSY.length, 25, 'files the package stores lossily (13 i_, 12 n_)')
 })
 
@@ -201,7 +224,10 @@ t.test('every parsing file: parseJson and parseCanonicalJson give the documented
     const bytes = Buffer.from(test.input, 'utf8')
     const expected = expectedOf(test.name)
     const why = test.name in Y_REFUSED ? `: ${Y_REFUSED[test.name]}` : test.name in I_OUTCOMES ? `: ${I_OUTCOMES[test.name]!.why}` : ''
-    for (const [which, parse] of [['parse', parseJson], ['canonical', parseCanonicalJson]] as const) {
+    for (const [which, parse] of [
+      ['parse', parseJson],
+      ['canonical', parseCanonicalJson],
+    ] as const) {
       const { outcome, stray, ms } = run(parse, bytes)
       t.equal(outcome, expected[which], `jsontestsuite::${test.name} ${which} → ${expected[which]}${why}`)
       if (stray !== undefined) t.fail(`jsontestsuite::${test.name} ${which} ${stray}`)

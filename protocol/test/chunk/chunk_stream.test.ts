@@ -55,10 +55,22 @@ t.test('exact multiple of the chunk size: every chunk full, count = size / chunk
   const data = bytes(3 * chunkSize, 7)
   const { chunks, summary } = await collect(pieces(data), chunkSize)
   t.equal(chunks.length, 3)
-  t.same(chunks.map((chunk) => chunk.data.byteLength), [chunkSize, chunkSize, chunkSize])
-  t.same(chunks.map((chunk) => chunk.offset), [0, chunkSize, 2 * chunkSize])
-  t.same(chunks.map((chunk) => chunk.index), [0, 1, 2])
-  t.same(summary.chunks, [0, 1, 2].map((i) => sha256(data.subarray(i * chunkSize, (i + 1) * chunkSize))))
+  t.same(
+    chunks.map((chunk) => chunk.data.byteLength),
+    [chunkSize, chunkSize, chunkSize],
+  )
+  t.same(
+    chunks.map((chunk) => chunk.offset),
+    [0, chunkSize, 2 * chunkSize],
+  )
+  t.same(
+    chunks.map((chunk) => chunk.index),
+    [0, 1, 2],
+  )
+  t.same(
+    summary.chunks,
+    [0, 1, 2].map((i) => sha256(data.subarray(i * chunkSize, (i + 1) * chunkSize))),
+  )
   t.equal(summary.digest, sha256(data))
   t.equal(summary.size, data.byteLength)
 })
@@ -101,7 +113,10 @@ t.test('last chunk may be shorter', async (t) => {
   const chunkSize = 128 * KiB
   const data = bytes(chunkSize + 5, 3)
   const { chunks, summary } = await collect(pieces(data.subarray(0, 1), data.subarray(1)), chunkSize)
-  t.same(chunks.map((chunk) => chunk.data.byteLength), [chunkSize, 5])
+  t.same(
+    chunks.map((chunk) => chunk.data.byteLength),
+    [chunkSize, 5],
+  )
   t.equal(summary.chunks[1], sha256(data.subarray(chunkSize)))
 })
 
@@ -124,7 +139,7 @@ t.test('memory stays flat: 256 MiB stream with RSS growth well below the stream 
   const total = 256 * MiB
   const block = bytes(MiB + 17, 11)
   async function* generated(): AsyncGenerator<Uint8Array> {
-    for (let sent = 0; sent < total; ) {
+    for (let sent = 0; sent < total;) {
       const length = Math.min(block.byteLength, total - sent)
       yield block.subarray(0, length)
       sent += length

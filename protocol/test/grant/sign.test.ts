@@ -9,8 +9,7 @@ import { fakeDigest } from '../../../testkit/fixtures/manifests.ts'
 import { testPolicy, onwardHops } from '../../../testkit/fixtures/policies.ts'
 
 const [pd, da] = await createTestOrgs(['pd', 'da'], { now: NOW })
-const grant = () =>
-  originGrant({ iss: 'pd', aud: 'da', share: 's-1', policy: testPolicy(), evidence: [fakeDigest('a'), fakeDigest('b')], iat: NOW_SECONDS })
+const grant = () => originGrant({ iss: 'pd', aud: 'da', share: 's-1', policy: testPolicy(), evidence: [fakeDigest('a'), fakeDigest('b')], iat: NOW_SECONDS })
 
 // spec: CW-PROV-002, CW-SIG-005
 t.test('a signed grant verifies as a caseway-grant+jws with its payload intact', async (t) => {

@@ -72,17 +72,17 @@ t.test('alg "none" is refused (crafted by hand, with and without a signature)', 
   }
   await t.rejects(verifySigned('manifest', craft({ alg: 'none', typ, x5c }, payload, a.signing.privateKey), options), { code: 'CW_ERR_ALG_NOT_ALLOWED' })
   await t.rejects(verifySigned('manifest', craft({ typ, x5c }, payload, a.signing.privateKey), options), { code: 'CW_ERR_ALG_NOT_ALLOWED' }, 'alg missing')
-  await t.rejects(verifySigned('manifest', craft({ alg: ['ES256'], typ, x5c }, payload, a.signing.privateKey), options), { code: 'CW_ERR_ALG_NOT_ALLOWED' }, 'alg array')
+  await t.rejects(
+    verifySigned('manifest', craft({ alg: ['ES256'], typ, x5c }, payload, a.signing.privateKey), options),
+    { code: 'CW_ERR_ALG_NOT_ALLOWED' },
+    'alg array',
+  )
 })
 
 // spec: CW-SIG-002
 t.test('HS256 keyed with the signer public key bytes is refused', async (t) => {
   const publicKey = a.signing.certificate.publicKey
-  for (const secret of [
-    Buffer.from(publicKey.toString('pem')),
-    new Uint8Array(publicKey.rawData),
-    new Uint8Array(a.signing.certificate.rawData),
-  ]) {
+  for (const secret of [Buffer.from(publicKey.toString('pem')), new Uint8Array(publicKey.rawData), new Uint8Array(a.signing.certificate.rawData)]) {
     const jws = await new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'HS256', typ, x5c }).sign(secret)
     await t.rejects(verifySigned('manifest', jws, options), { code: 'CW_ERR_ALG_NOT_ALLOWED' })
   }

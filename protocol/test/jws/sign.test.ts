@@ -39,7 +39,11 @@ t.test('the algorithm comes from the key type; other keys are caller bugs', asyn
   await t.rejects(signObject('manifest', payload, { privateKey: rsa.privateKey, chain: a.signer.chain }), TypeError, 'RSA')
   await t.rejects(signObject('manifest', payload, { privateKey: p384.privateKey, chain: a.signer.chain }), TypeError, 'P-384')
   await t.rejects(signObject('manifest', payload, { privateKey: secret as webcrypto.CryptoKey, chain: a.signer.chain }), TypeError, 'HMAC')
-  await t.rejects(signObject('manifest', payload, { privateKey: new X509Certificate(pem(a.signing)).publicKey, chain: a.signer.chain }), TypeError, 'public key')
+  await t.rejects(
+    signObject('manifest', payload, { privateKey: new X509Certificate(pem(a.signing)).publicKey, chain: a.signer.chain }),
+    TypeError,
+    'public key',
+  )
   await t.rejects(signObject('manifest', payload, { privateKey: ed.privateKey, chain: a.signer.chain }), TypeError, 'Ed25519 key, P-256 leaf')
   await t.rejects(signObject('manifest', payload, { privateKey: b.signing.privateKey, chain: a.signer.chain }), TypeError, "another org's key")
   await t.resolves(signObject('manifest', payload, { privateKey: KeyObject.from(a.signing.privateKey), chain: a.signer.chain }), 'KeyObject')

@@ -43,7 +43,9 @@ const [pd, da, court] = orgs as [TestOrg, TestOrg, TestOrg]
 const trustAnchors = orgs.map((org) => org.anchor)
 const clock = { trustAnchors, currentDate: NOW }
 
-const chain = await buildChain([pd, da, court], { evidence: sampleManifest({ iss: 'pd', aud: 'da', iat: 0, exp: 1, grants: [] }).evidence.map((item) => item.digest) })
+const chain = await buildChain([pd, da, court], {
+  evidence: sampleManifest({ iss: 'pd', aud: 'da', iat: 0, exp: 1, grants: [] }).evidence.map((item) => item.digest),
+})
 const manifest = sampleManifest({ iss: 'pd', aud: 'da', iat: NOW_SECONDS, exp: NOW_SECONDS + 3_600, grants: chain.jws.slice(0, 1) })
 const claims = (iss: string, aud: string, jti: string) => ({ cwv: '0.1' as const, iss, aud, iat: NOW_SECONDS, exp: NOW_SECONDS + 3_600, jti })
 const receipt = { ...claims('da', 'pd', 'r-1'), share: manifest.share.id, revision: 1, manifest: 'sha256:' + 'a'.repeat(64), status: 'delivered' as const }
@@ -129,7 +131,12 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant('bytes' as const), segment: fc.integer({ min: 0, max: 2 }), bytes: fc.uint8Array({ maxLength: 300 }) }),
   fc.record({ kind: fc.constant('bitflip' as const), segment: fc.integer({ min: 0, max: 2 }), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('json' as const), segment: fc.integer({ min: 0, max: 1 }), value: fc.jsonValue({ maxDepth: 3 }) }),
-  fc.record({ kind: fc.constant('member' as const), segment: fc.integer({ min: 0, max: 1 }), name: fc.constantFrom('alg', 'typ', 'x5c', 'crit', 'b64', 'jwk', 'iss', 'aud', 'iat', 'exp', 'jti', 'cwv', 'share', 'grants', 'evidence', 'revision'), value: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({
+    kind: fc.constant('member' as const),
+    segment: fc.integer({ min: 0, max: 1 }),
+    name: fc.constantFrom('alg', 'typ', 'x5c', 'crit', 'b64', 'jwk', 'iss', 'aud', 'iat', 'exp', 'jti', 'cwv', 'share', 'grants', 'evidence', 'revision'),
+    value: fc.jsonValue({ maxDepth: 2 }),
+  }),
   fc.record({ kind: fc.constant('segments' as const), order: fc.shuffledSubarray([0, 1, 2, 0, 1, 2], { minLength: 0, maxLength: 6 }) }),
 )
 type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never
@@ -202,15 +209,24 @@ for (const target of targets) {
     const validPayload = JSON.parse(Buffer.from(target.valid.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
     const header = fc.oneof(
       { weight: 3, arbitrary: fc.constant({ alg: 'ES256', typ: TYP[target.type], x5c }) },
-      fc.dictionary(fc.constantFrom('alg', 'typ', 'x5c', 'crit', 'b64', 'kid', 'x5t', 'zip'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }).map((extra) => ({ alg: 'ES256', typ: TYP[target.type], x5c, ...extra })),
+      fc
+        .dictionary(fc.constantFrom('alg', 'typ', 'x5c', 'crit', 'b64', 'kid', 'x5t', 'zip'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
+        .map((extra) => ({ alg: 'ES256', typ: TYP[target.type], x5c, ...extra })),
     )
     const payload = fc.oneof(
       // The valid payload with members replaced, removed or added: reaches the claims and the schema.
-      fc.record({ drop: fc.subarray(Object.keys(validPayload)), add: fc.dictionary(fc.oneof(fc.constantFrom(...Object.keys(validPayload)), fc.string({ maxLength: 6 })), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }) }).map(({ drop, add }) => {
-        const changed: Record<string, unknown> = { ...validPayload, ...add }
-        for (const name of drop) delete changed[name]
-        return changed
-      }),
+      fc
+        .record({
+          drop: fc.subarray(Object.keys(validPayload)),
+          add: fc.dictionary(fc.oneof(fc.constantFrom(...Object.keys(validPayload)), fc.string({ maxLength: 6 })), fc.jsonValue({ maxDepth: 3 }), {
+            maxKeys: 3,
+          }),
+        })
+        .map(({ drop, add }) => {
+          const changed: Record<string, unknown> = { ...validPayload, ...add }
+          for (const name of drop) delete changed[name]
+          return changed
+        }),
       fc.jsonValue({ maxDepth: 4 }),
       fc.string({ maxLength: 64, unit: 'binary' }),
     )
@@ -253,7 +269,9 @@ t.test('random strings, base64url triples and non-strings → CW_ERR_MALFORMED o
   const input = fc.oneof(
     fc.string({ maxLength: 200, unit: 'binary' }),
     fc.stringMatching(/^[A-Za-z0-9_-]{0,60}\.[A-Za-z0-9_-]{0,60}\.[A-Za-z0-9_-]{0,90}$/),
-    fc.tuple(fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 }), fc.uint8Array({ maxLength: 80 })).map(([h, p, s]) => `${b64u(JSON.stringify(h) ?? '')}.${b64u(JSON.stringify(p) ?? '')}.${b64u(s)}`),
+    fc
+      .tuple(fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 }), fc.uint8Array({ maxLength: 80 }))
+      .map(([h, p, s]) => `${b64u(JSON.stringify(h) ?? '')}.${b64u(JSON.stringify(p) ?? '')}.${b64u(s)}`),
     fc.anything(),
   )
   const counts = new Map<string, number>()
@@ -280,7 +298,7 @@ t.test('the JSON parser: random and mutated bytes → a value or CW_ERR_MALFORME
       return Buffer.concat([encoded.subarray(0, i), noise, encoded.subarray(i + 1)])
     }),
   )
-  await fc.assert(
+  fc.assert(
     fc.property(bytes, (input) => {
       parseOutcome(() => parseJson(input))
       parseOutcome(() => parseCanonicalJson(input))
@@ -288,7 +306,7 @@ t.test('the JSON parser: random and mutated bytes → a value or CW_ERR_MALFORME
     { numRuns: RUNS.json },
   )
   // Every JSON text JSON.stringify writes (unique names by construction) is read back unchanged.
-  await fc.assert(
+  fc.assert(
     fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
       const text = JSON.stringify(value)
       if (JSON.stringify(parseJson(Buffer.from(text, 'utf8'))) !== text) throw new Error(`round trip changed ${text}`)

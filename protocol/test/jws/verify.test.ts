@@ -70,14 +70,22 @@ t.test('tampered payload and tampered header fail the signature', async (t) => {
   await t.rejects(verifySigned('manifest', swapped, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'payload swapped')
   const flipped = Buffer.from(payload, 'base64url')
   flipped[flipped.length - 2] ^= 1
-  await t.rejects(verifySigned('manifest', `${jws.split('.')[0]}.${b64u(flipped)}.${signature}`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'payload bit flipped')
+  await t.rejects(
+    verifySigned('manifest', `${jws.split('.')[0]}.${b64u(flipped)}.${signature}`, options),
+    { code: 'CW_ERR_SIGNATURE_INVALID' },
+    'payload bit flipped',
+  )
   const newHeader = b64u(JSON.stringify({ ...header, kid: 'x' }))
   await t.rejects(verifySigned('manifest', `${newHeader}.${payload}.${signature}`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'header changed')
   const reordered = b64u(JSON.stringify({ typ: header['typ'], x5c: header['x5c'], alg: header['alg'] }))
   await t.rejects(verifySigned('manifest', `${reordered}.${payload}.${signature}`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'header re-serialized')
   const sig = Buffer.from(signature, 'base64url')
   sig[0] ^= 1
-  await t.rejects(verifySigned('manifest', `${jws.split('.')[0]}.${payload}.${b64u(sig)}`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'signature bit flipped')
+  await t.rejects(
+    verifySigned('manifest', `${jws.split('.')[0]}.${payload}.${b64u(sig)}`, options),
+    { code: 'CW_ERR_SIGNATURE_INVALID' },
+    'signature bit flipped',
+  )
   await t.rejects(verifySigned('manifest', `${jws.split('.')[0]}.${payload}.`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'signature stripped')
 })
 
@@ -89,7 +97,7 @@ t.test('a chain to an untrusted CA is refused', async (t) => {
 })
 
 // spec: CW-SIG-006, CW-SIG-009
-t.test("a CA of org B vouching for a leaf naming org A is refused (anchor org binding)", async (t) => {
+t.test('a CA of org B vouching for a leaf naming org A is refused (anchor org binding)', async (t) => {
   const forged = await issueSigningCertificate(b.ca, { org: 'org-a', name: 'A', now })
   const jws = await signObject('manifest', body(), signerOf(forged, b.ca))
   await t.rejects(verifySigned('manifest', jws, options), { code: 'CW_ERR_CHAIN_UNTRUSTED' })
@@ -97,8 +105,18 @@ t.test("a CA of org B vouching for a leaf naming org A is refused (anchor org bi
 
 // spec: CW-SIG-006
 t.test('expired and not-yet-valid signing certificates are refused', async (t) => {
-  const expired = await issueSigningCertificate(a.ca, { org: 'org-a', name: 'A', notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) })
-  const future = await issueSigningCertificate(a.ca, { org: 'org-a', name: 'A', notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 30 * DAY) })
+  const expired = await issueSigningCertificate(a.ca, {
+    org: 'org-a',
+    name: 'A',
+    notBefore: new Date(now.getTime() - 30 * DAY),
+    notAfter: new Date(now.getTime() - DAY),
+  })
+  const future = await issueSigningCertificate(a.ca, {
+    org: 'org-a',
+    name: 'A',
+    notBefore: new Date(now.getTime() + DAY),
+    notAfter: new Date(now.getTime() + 30 * DAY),
+  })
   await t.rejects(verifySigned('manifest', await signObject('manifest', body(), signerOf(expired, a.ca)), options), { code: 'CW_ERR_CERT_EXPIRED' })
   await t.rejects(verifySigned('manifest', await signObject('manifest', body(), signerOf(future, a.ca)), options), { code: 'CW_ERR_CERT_NOT_YET_VALID' })
 })
@@ -120,7 +138,10 @@ t.test('a leaf with two org SANs or none is refused', async (t) => {
   const profile = { subject: 'CN=x', keyUsage: x509.KeyUsageFlags.digitalSignature, extendedKeyUsage: [OID.documentSigning] }
   const two = await issueCertificate(a.ca, { ...profile, uris: [orgUri('org-a'), orgUri('org-b')] })
   const none = await issueCertificate(a.ca, { ...profile, uris: [] })
-  for (const [name, leaf] of [['two', two], ['none', none]] as const) {
+  for (const [name, leaf] of [
+    ['two', two],
+    ['none', none],
+  ] as const) {
     const jws = await signObject('manifest', body(), signerOf(leaf, a.ca))
     await t.rejects(verifySigned('manifest', jws, options), { code: 'CW_ERR_CERT_ORG_INVALID' }, name)
   }
@@ -161,7 +182,11 @@ t.test('clock skew boundary: ±60 s', async (t) => {
   const jws = await at(seconds - 3600, seconds - 59)
   await t.resolves(verifySigned('manifest', jws, { ...options, currentDate: new Date(now.getTime() + 999) }), 'sub-second time rounds down')
   await t.rejects(verifySigned('manifest', jws, { ...options, currentDate: new Date(now.getTime() + 1000) }), { code: 'CW_ERR_EXPIRED' }, 'one second later')
-  await t.rejects(verifySigned('manifest', await at(seconds + 1, seconds + 3600), { ...options, clockToleranceSeconds: 0 }), { code: 'CW_ERR_NOT_YET_VALID' }, 'tolerance 0')
+  await t.rejects(
+    verifySigned('manifest', await at(seconds + 1, seconds + 3600), { ...options, clockToleranceSeconds: 0 }),
+    { code: 'CW_ERR_NOT_YET_VALID' },
+    'tolerance 0',
+  )
 })
 
 // spec: CW-SIG-011, CW-SIG-001
@@ -245,7 +270,11 @@ t.test('bridge CA chain: bridge → org CA → signing leaf', async (t) => {
   const bridged: VerifyOptions = { trustAnchors: [{ certificate: pem(bridge) }], audience: 'org-b', currentDate: now }
   const jws = await signObject('manifest', { ...body(), iss: 'org-c' }, signerOf(leaf, orgCa))
   t.equal((await verifySigned('manifest', jws, bridged)).signer.org, 'org-c')
-  t.equal((await verifySigned('manifest', await signObject('manifest', { ...body(), iss: 'org-c' }, signerOf(leaf, orgCa, bridge)), bridged)).signer.org, 'org-c', 'bridge in x5c')
+  t.equal(
+    (await verifySigned('manifest', await signObject('manifest', { ...body(), iss: 'org-c' }, signerOf(leaf, orgCa, bridge)), bridged)).signer.org,
+    'org-c',
+    'bridge in x5c',
+  )
 
   const otherCa = await issueOrgCa(bridge, 'org-d', { now })
   const mismatch = await issueSigningCertificate(otherCa, { org: 'org-c', name: 'C', now })

@@ -45,7 +45,10 @@ t.test('an onward share over three grants verifies and passes enforcement', asyn
   const manifest = await manifestOver([pd, da, court, lab])
   const verified = await verify(await signManifest(manifest, court.signer), 'lab')
   t.equal(verified.chain.grants.length, 3)
-  t.same(verified.chain.signers.map((signer) => signer.org), ['pd', 'da', 'court'])
+  t.same(
+    verified.chain.signers.map((signer) => signer.org),
+    ['pd', 'da', 'court'],
+  )
   t.doesNotThrow(() => enforceManifest(verified))
 })
 

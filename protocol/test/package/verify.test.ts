@@ -16,8 +16,13 @@ const iat = Math.floor(now.getTime() / 1000)
 
 function manifest(overrides: Partial<PackageManifest> = {}): PackageManifest {
   return {
-    cwv: '0.1', iss: 'metro-pd', iat, exp: iat + 86_400, jti: 'pkg-1',
-    sender: { org: 'metro-pd', name: 'Metro PD' }, case: { id: 'case-1', fields: { number: '2024-1' } },
+    cwv: '0.1',
+    iss: 'metro-pd',
+    iat,
+    exp: iat + 86_400,
+    jti: 'pkg-1',
+    sender: { org: 'metro-pd', name: 'Metro PD' },
+    case: { id: 'case-1', fields: { number: '2024-1' } },
     options: { format: 'zip', retainFolderStructure: true, auditTrail: false, transcripts: false, tableOfContents: false, message: false },
     files: [{ path: 'evidence/a.mp4', size: 1, sha256: 'sha256:' + '0'.repeat(64), role: 'evidence', evidence: { id: 'e1', originalName: '../a.mp4' } }],
     sha256sums: 'sha256:' + '1'.repeat(64),
@@ -34,7 +39,11 @@ t.test('a signed package manifest verifies, years later too', async (t) => {
   t.equal(verified.verifiedAt.getTime(), iat * 1000, 'checked at its signing time')
   const later = await verifyPackageManifest(jws, { trustAnchors })
   t.ok(later, 'the default does not depend on the clock')
-  await t.rejects(verifyPackageManifest(jws, { trustAnchors, currentDate: new Date(now.getTime() + 3 * 365 * 86_400_000) }), { code: 'CW_ERR_CERT_EXPIRED' }, 'at a given later date the certificate has expired')
+  await t.rejects(
+    verifyPackageManifest(jws, { trustAnchors, currentDate: new Date(now.getTime() + 3 * 365 * 86_400_000) }),
+    { code: 'CW_ERR_CERT_EXPIRED' },
+    'at a given later date the certificate has expired',
+  )
 })
 
 // spec: CW-SIG-005

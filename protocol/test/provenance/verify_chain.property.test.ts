@@ -123,9 +123,7 @@ function buildModel(chainOrgs: string[], hops: HopChoices[]): Model {
 function chains(min: number): fc.Arbitrary<Model> {
   return fc
     .integer({ min, max: MAX_GRANTS })
-    .chain((n) =>
-      fc.tuple(fc.shuffledSubarray(NAMES, { minLength: n + 1, maxLength: n + 1 }), fc.array(hopChoices, { minLength: n, maxLength: n })),
-    )
+    .chain((n) => fc.tuple(fc.shuffledSubarray(NAMES, { minLength: n + 1, maxLength: n + 1 }), fc.array(hopChoices, { minLength: n, maxLength: n })))
     .map(([chainOrgs, hops]) => buildModel(chainOrgs, hops))
 }
 
@@ -179,7 +177,7 @@ const MUTATIONS: Mutation[] = [
     at: (i) => `/grants/${i}/policy/permissions/${name}`,
   })),
   {
-    name: 'raise maxDepth to the parent\'s',
+    name: "raise maxDepth to the parent's",
     targets: (model) => children(model).filter((i) => onward(model.grants[i]!).allowed),
     apply: (c, i) => {
       onward(c.grants[i]!).maxDepth = onward(c.grants[i - 1]!).maxDepth
@@ -215,7 +213,7 @@ const MUTATIONS: Mutation[] = [
     at: (i, c) => `/grants/${i}/policy/content/caseFields/${c.grants[i]!.policy.content.caseFields.length - 1}`,
   },
   {
-    name: 'extend exp past the parent\'s',
+    name: "extend exp past the parent's",
     targets: children,
     apply: (c, i) => {
       c.grants[i]!.exp = c.grants[i - 1]!.exp + 1
@@ -310,7 +308,7 @@ const MUTATIONS: Mutation[] = [
     at: (i) => `/grants/${i}/depth`,
   },
   {
-    name: 'shorten maxDurationSeconds below the grant\'s lifetime',
+    name: "shorten maxDurationSeconds below the grant's lifetime",
     targets: all,
     apply: (c, i) => {
       const grant = c.grants[i]!
@@ -320,7 +318,7 @@ const MUTATIONS: Mutation[] = [
     at: (i) => `/grants/${i}/exp`,
   },
   {
-    name: 'verify for another audience than the last grant\'s',
+    name: "verify for another audience than the last grant's",
     targets: (model) => [model.grants.length - 1],
     apply: (c) => {
       c.audience = OUTSIDER
@@ -348,9 +346,7 @@ t.test('one random mutation of a valid chain is refused with the expected code',
   const seen = new Set<string>()
   const mutated = chains(2).chain((model) => {
     const applicable = MUTATIONS.filter((mutation) => mutation.targets(model).length > 0)
-    return fc
-      .constantFrom(...applicable)
-      .chain((mutation) => fc.tuple(fc.constant(model), fc.constant(mutation), fc.constantFrom(...mutation.targets(model))))
+    return fc.constantFrom(...applicable).chain((mutation) => fc.tuple(fc.constant(model), fc.constant(mutation), fc.constantFrom(...mutation.targets(model))))
   })
   await fc.assert(
     fc.asyncProperty(mutated, async ([model, mutation, index]) => {
@@ -364,7 +360,9 @@ t.test('one random mutation of a valid chain is refused with the expected code',
       )
       const expected = { code: mutation.code, at: mutation.at(index, edited!) }
       if (outcome?.code !== expected.code || outcome.at !== expected.at) {
-        throw new Error(`${mutation.name} at grant ${index}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(outcome && { code: outcome.code, at: outcome.at })}`)
+        throw new Error(
+          `${mutation.name} at grant ${index}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(outcome && { code: outcome.code, at: outcome.at })}`,
+        )
       }
       seen.add(mutation.name)
     }),

@@ -51,21 +51,30 @@ t.test('a one-grant chain is accepted', async (t) => {
 })
 
 // spec: CW-PROV-003, CW-PROV-004, CW-PROV-005, CW-PROV-006, CW-PROV-007
-t.test('a three-grant chain is accepted and its effective policy is the last grant\'s', async (t) => {
+t.test("a three-grant chain is accepted and its effective policy is the last grant's", async (t) => {
   const grants = payloads()
   const chain = await verifyGrantChain(await sign(grants, orgs), { ...options('court', 'lab'), evidence: evidence.slice(0, 2) })
   t.same(chain.effectivePolicy, grants[2]!.policy)
-  t.same(chain.signers.map((signer) => signer.org), ['pd', 'da', 'court'])
+  t.same(
+    chain.signers.map((signer) => signer.org),
+    ['pd', 'da', 'court'],
+  )
   t.equal(chain.evidence.size, 2)
 })
 
 // spec: CW-PROV-009
 t.test('an empty chain and a chain of more than 9 grants are refused before any crypto', async (t) => {
   await t.rejects(verifyGrantChain([], options('pd', 'da')), { code: 'CW_ERR_CHAIN_LINK_BROKEN', at: '/grants' })
-  await t.rejects(verifyGrantChain(Array.from({ length: 10 }, () => 'not.a.jws'), options('pd', 'da')), {
-    code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED',
-    at: '/grants/9',
-  })
+  await t.rejects(
+    verifyGrantChain(
+      Array.from({ length: 10 }, () => 'not.a.jws'),
+      options('pd', 'da'),
+    ),
+    {
+      code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED',
+      at: '/grants/9',
+    },
+  )
 })
 
 t.test('bad options are caller bugs', async (t) => {

@@ -56,7 +56,9 @@ t.test('a signed receipt that violates its schema is refused after the signature
 
 // spec: CW-SIG-005, CW-SIG-009, CW-SIG-010
 t.test('receipts go through the full verification', async (t) => {
-  await t.rejects(verifyReceipt(await signObject('manifest', receipt() as unknown as Record<string, unknown>, b.signer), options), { code: 'CW_ERR_TYP_INVALID' })
+  await t.rejects(verifyReceipt(await signObject('manifest', receipt() as unknown as Record<string, unknown>, b.signer), options), {
+    code: 'CW_ERR_TYP_INVALID',
+  })
   await t.rejects(verifyReceipt(await signReceipt(receipt(), a.signer), options), { code: 'CW_ERR_ISSUER_MISMATCH' }, 'signed by the wrong org')
   await t.rejects(verifyReceipt(await signReceipt(receipt(), b.signer), { ...options, audience: 'org-c' }), { code: 'CW_ERR_AUDIENCE_MISMATCH' })
   await t.rejects(verifyReceipt(await signReceipt(receipt(), b.signer), { ...options, trustAnchors: [a.anchor] }), { code: 'CW_ERR_CHAIN_UNTRUSTED' })

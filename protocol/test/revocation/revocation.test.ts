@@ -43,13 +43,23 @@ t.test('signing an invalid revocation is a caller bug', async (t) => {
 
 // spec: CW-FMT-004, CW-SIG-013
 t.test('a signed revocation that violates its schema is refused after the signature', async (t) => {
-  await t.rejects(verifyRevocation(await signObject('revocation', { ...revocation(), cascade: false }, a.signer), options), { code: 'CW_ERR_SCHEMA_INVALID', at: '/cascade' })
-  await t.rejects(verifyRevocation(await signObject('revocation', { ...revocation(), revokedAt: -1 }, a.signer), options), { code: 'CW_ERR_SCHEMA_INVALID', at: '/revokedAt' })
+  await t.rejects(verifyRevocation(await signObject('revocation', { ...revocation(), cascade: false }, a.signer), options), {
+    code: 'CW_ERR_SCHEMA_INVALID',
+    at: '/cascade',
+  })
+  await t.rejects(verifyRevocation(await signObject('revocation', { ...revocation(), revokedAt: -1 }, a.signer), options), {
+    code: 'CW_ERR_SCHEMA_INVALID',
+    at: '/revokedAt',
+  })
 })
 
 // spec: CW-SIG-005, CW-SIG-009, CW-VER-001
 t.test('revocations go through the full verification', async (t) => {
   await t.rejects(verifyRevocation(await signObject('receipt', { ...revocation() }, a.signer), options), { code: 'CW_ERR_TYP_INVALID' })
   await t.rejects(verifyRevocation(await signRevocation(revocation(), b.signer), options), { code: 'CW_ERR_ISSUER_MISMATCH' })
-  await t.rejects(verifyRevocation(await signObject('revocation', { ...revocation(), cwv: '9.9' }, a.signer), options), { code: 'CW_ERR_VERSION_UNSUPPORTED' }, 'version before schema')
+  await t.rejects(
+    verifyRevocation(await signObject('revocation', { ...revocation(), cwv: '9.9' }, a.signer), options),
+    { code: 'CW_ERR_VERSION_UNSUPPORTED' },
+    'version before schema',
+  )
 })

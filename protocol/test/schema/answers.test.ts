@@ -31,7 +31,11 @@ const revocationAnswer = () => ({ share: SHARE, status: 'revoked' })
 const healthAnswer = () => ({ status: 'ok', org: 'pd-a' })
 const problem = () => toProblem(new RequestError('CW_ERR_NOT_FOUND', 'no share "x"'), '/federation/v1/receipts') as unknown as Record<string, unknown>
 const shareRequest = () => ({
-  items: [{ size: 3000, category: 'photo' }, { size: 0, category: 'document', doNotDisclose: true }, { size: 10, category: 'photo', attachmentOf: 0 }],
+  items: [
+    { size: 3000, category: 'photo' },
+    { size: 0, category: 'document', doNotDisclose: true },
+    { size: 10, category: 'photo', attachmentOf: 0 },
+  ],
   fields: { title: 'Burglary', summary: 'Test' },
   expiresInSeconds: 120,
 })

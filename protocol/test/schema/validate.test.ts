@@ -1,12 +1,5 @@
 import t from 'tap'
-import {
-  assertGrant,
-  assertManifest,
-  assertPartnerBundle,
-  assertPolicy,
-  assertReceipt,
-  assertRevocation,
-} from '../../src/schema/validate.ts'
+import { assertGrant, assertManifest, assertPartnerBundle, assertPolicy, assertReceipt, assertRevocation } from '../../src/schema/validate.ts'
 
 const D = (c: string) => 'sha256:' + c.repeat(64)
 
@@ -35,7 +28,18 @@ const manifest = () => ({
   share: { id: 's-1', revision: 1, scope: 'case', live: true },
   case: { id: 'c-1', fields: { title: 'Burglary' }, folders: [{ id: 'f-1', name: 'Root' }] },
   evidence: [
-    { id: 'e-1', name: 'cam.mp4', folder: 'f-1', category: 'video', mediaType: 'video/mp4', size: 1, digest: D('d'), chunkSize: 65536, chunks: [D('d')], doNotDisclose: false },
+    {
+      id: 'e-1',
+      name: 'cam.mp4',
+      folder: 'f-1',
+      category: 'video',
+      mediaType: 'video/mp4',
+      size: 1,
+      digest: D('d'),
+      chunkSize: 65536,
+      chunks: [D('d')],
+      doNotDisclose: false,
+    },
   ],
   grants: ['aaa.bbb.ccc'],
 })

@@ -42,43 +42,125 @@ t.test('a signing certificate chaining to its pinned org CA is accepted', async 
 
 // spec: CW-SIG-006, CW-TRUST-004
 t.test('a chain to a CA that is not a trust anchor is untrusted', async (t) => {
-  t.equal(code(() => verifyChain([der64(a.signing), der64(a.ca)], [b.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED')
-  t.equal(code(() => verifyChain([der64(a.signing)], [], signing)), 'CW_ERR_CHAIN_UNTRUSTED')
+  t.equal(
+    code(() => verifyChain([der64(a.signing), der64(a.ca)], [b.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+  )
+  t.equal(
+    code(() => verifyChain([der64(a.signing)], [], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+  )
 })
 
 // spec: CW-SIG-006
 t.test('x5c must be certified in order and end at the anchor', async (t) => {
-  t.equal(code(() => verifyChain([der64(a.signing), der64(b.ca)], [a.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'unrelated cert after the anchor')
-  t.equal(code(() => verifyChain([der64(a.signing), der64(a.ca), der64(a.ca)], [a.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'anchor twice')
+  t.equal(
+    code(() => verifyChain([der64(a.signing), der64(b.ca)], [a.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'unrelated cert after the anchor',
+  )
+  t.equal(
+    code(() => verifyChain([der64(a.signing), der64(a.ca), der64(a.ca)], [a.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'anchor twice',
+  )
   // Same subject, different key: a look-alike of the anchor.
   const lookAlike = await createTestOrg('org-a', { now })
-  t.equal(code(() => verifyChain([der64(a.signing), der64(lookAlike.ca)], [a.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'look-alike anchor')
-  t.equal(code(() => verifyChain([der64(lookAlike.signing), der64(a.ca)], [a.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'signed by the look-alike')
+  t.equal(
+    code(() => verifyChain([der64(a.signing), der64(lookAlike.ca)], [a.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'look-alike anchor',
+  )
+  t.equal(
+    code(() => verifyChain([der64(lookAlike.signing), der64(a.ca)], [a.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'signed by the look-alike',
+  )
 })
 
 // spec: CW-SIG-003
 t.test('x5c must hold 1 to 5 base64 DER certificates', async (t) => {
   const six = Array.from({ length: 6 }, () => der64(a.signing))
-  t.equal(code(() => verifyChain([], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'empty')
-  t.equal(code(() => verifyChain(six, [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'six')
-  t.equal(code(() => verifyChain(['not a certificate'], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'garbage')
-  t.equal(code(() => verifyChain([Buffer.from('garbage!').toString('base64')], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'base64 garbage')
-  t.equal(code(() => verifyChain([pem(a.signing)], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'PEM')
-  t.equal(code(() => verifyChain([Buffer.from(a.signing.certificate.rawData).toString('base64url')], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'base64url')
-  t.equal(code(() => verifyChain('x' as unknown as string[], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'not an array')
-  t.equal(code(() => verifyChain([42] as unknown as string[], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'not a string')
+  t.equal(
+    code(() => verifyChain([], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'empty',
+  )
+  t.equal(
+    code(() => verifyChain(six, [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'six',
+  )
+  t.equal(
+    code(() => verifyChain(['not a certificate'], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'garbage',
+  )
+  t.equal(
+    code(() => verifyChain([Buffer.from('garbage!').toString('base64')], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'base64 garbage',
+  )
+  t.equal(
+    code(() => verifyChain([pem(a.signing)], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'PEM',
+  )
+  t.equal(
+    code(() => verifyChain([Buffer.from(a.signing.certificate.rawData).toString('base64url')], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'base64url',
+  )
+  t.equal(
+    code(() => verifyChain('x' as unknown as string[], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'not an array',
+  )
+  t.equal(
+    code(() => verifyChain([42] as unknown as string[], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'not a string',
+  )
   const trailing = Buffer.concat([Buffer.from(a.signing.certificate.rawData), Buffer.from([0])]).toString('base64')
-  t.equal(code(() => verifyChain([trailing], [a.anchor], signing)), 'CW_ERR_X5C_INVALID', 'trailing bytes')
+  t.equal(
+    code(() => verifyChain([trailing], [a.anchor], signing)),
+    'CW_ERR_X5C_INVALID',
+    'trailing bytes',
+  )
 })
 
 // spec: CW-SIG-006
 t.test('every certificate must be valid at the verification time', async (t) => {
-  const expired = await issueSigningCertificate(a.ca, { org: 'org-a', name: 'A', notBefore: new Date(now.getTime() - 10 * DAY), notAfter: new Date(now.getTime() - DAY) })
-  const future = await issueSigningCertificate(a.ca, { org: 'org-a', name: 'A', notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 10 * DAY) })
-  t.equal(code(() => verifyChain([der64(expired)], [a.anchor], signing)), 'CW_ERR_CERT_EXPIRED')
-  t.equal(code(() => verifyChain([der64(future)], [a.anchor], signing)), 'CW_ERR_CERT_NOT_YET_VALID')
-  t.equal(code(() => verifyChain([der64(a.signing)], [a.anchor], { usage: 'signing', currentDate: new Date(now.getTime() + 400 * DAY) })), 'CW_ERR_CERT_EXPIRED', 'by currentDate')
-  t.equal(code(() => verifyChain([der64(a.signing)], [a.anchor], { usage: 'signing', currentDate: new Date(now.getTime() - 2 * DAY) })), 'CW_ERR_CERT_NOT_YET_VALID', 'by currentDate')
+  const expired = await issueSigningCertificate(a.ca, {
+    org: 'org-a',
+    name: 'A',
+    notBefore: new Date(now.getTime() - 10 * DAY),
+    notAfter: new Date(now.getTime() - DAY),
+  })
+  const future = await issueSigningCertificate(a.ca, {
+    org: 'org-a',
+    name: 'A',
+    notBefore: new Date(now.getTime() + DAY),
+    notAfter: new Date(now.getTime() + 10 * DAY),
+  })
+  t.equal(
+    code(() => verifyChain([der64(expired)], [a.anchor], signing)),
+    'CW_ERR_CERT_EXPIRED',
+  )
+  t.equal(
+    code(() => verifyChain([der64(future)], [a.anchor], signing)),
+    'CW_ERR_CERT_NOT_YET_VALID',
+  )
+  t.equal(
+    code(() => verifyChain([der64(a.signing)], [a.anchor], { usage: 'signing', currentDate: new Date(now.getTime() + 400 * DAY) })),
+    'CW_ERR_CERT_EXPIRED',
+    'by currentDate',
+  )
+  t.equal(
+    code(() => verifyChain([der64(a.signing)], [a.anchor], { usage: 'signing', currentDate: new Date(now.getTime() - 2 * DAY) })),
+    'CW_ERR_CERT_NOT_YET_VALID',
+    'by currentDate',
+  )
 
   // A valid leaf under an expired issuer.
   const bridge = await createBridgeCa({ now })
@@ -91,30 +173,70 @@ t.test('every certificate must be valid at the verification time', async (t) => 
     notAfter: new Date(now.getTime() - DAY),
   })
   const leaf = await issueSigningCertificate(oldCa, { org: 'org-a', name: 'A', now })
-  t.equal(code(() => verifyChain([der64(leaf), der64(oldCa)], [{ certificate: pem(bridge) }], signing)), 'CW_ERR_CERT_EXPIRED', 'expired intermediate')
+  t.equal(
+    code(() => verifyChain([der64(leaf), der64(oldCa)], [{ certificate: pem(bridge) }], signing)),
+    'CW_ERR_CERT_EXPIRED',
+    'expired intermediate',
+  )
 })
 
 // spec: CW-SIG-007, CW-ID-003, CW-ID-004
 t.test('leaf usage: signing needs documentSigning and no TLS EKU; TLS needs serverAuth+clientAuth', async (t) => {
-  t.equal(code(() => verifyChain([der64(a.tls)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'TLS cert used to sign')
-  t.equal(code(() => verifyChain([der64(a.signing)], [a.anchor], { usage: 'tls', currentDate: now })), 'CW_ERR_CERT_USAGE', 'signing cert used for TLS')
+  t.equal(
+    code(() => verifyChain([der64(a.tls)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'TLS cert used to sign',
+  )
+  t.equal(
+    code(() => verifyChain([der64(a.signing)], [a.anchor], { usage: 'tls', currentDate: now })),
+    'CW_ERR_CERT_USAGE',
+    'signing cert used for TLS',
+  )
   t.equal(verifyChain([der64(a.tls)], [a.anchor], { usage: 'tls', currentDate: now }).org, 'org-a', 'TLS cert for TLS')
 
   const both = await issueCertificate(a.ca, { ...leafProfile('org-a'), extendedKeyUsage: [OID.documentSigning, OID.clientAuth] })
-  t.equal(code(() => verifyChain([der64(both)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'documentSigning + clientAuth')
+  t.equal(
+    code(() => verifyChain([der64(both)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'documentSigning + clientAuth',
+  )
   const anyEku = await issueCertificate(a.ca, { ...leafProfile('org-a'), extendedKeyUsage: [OID.documentSigning, '2.5.29.37.0'] })
-  t.equal(code(() => verifyChain([der64(anyEku)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'anyExtendedKeyUsage')
+  t.equal(
+    code(() => verifyChain([der64(anyEku)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'anyExtendedKeyUsage',
+  )
   const noEku = await issueCertificate(a.ca, { ...leafProfile('org-a'), extendedKeyUsage: undefined })
-  t.equal(code(() => verifyChain([der64(noEku)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'no EKU')
+  t.equal(
+    code(() => verifyChain([der64(noEku)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'no EKU',
+  )
   const noDigitalSignature = await issueCertificate(a.ca, { ...leafProfile('org-a'), keyUsage: x509.KeyUsageFlags.keyEncipherment })
-  t.equal(code(() => verifyChain([der64(noDigitalSignature)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'no digitalSignature')
+  t.equal(
+    code(() => verifyChain([der64(noDigitalSignature)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'no digitalSignature',
+  )
 })
 
 // spec: CW-SIG-007, CW-ID-004
 t.test('a CA certificate cannot be the signer', async (t) => {
-  t.equal(code(() => verifyChain([der64(a.ca)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'the anchor itself')
-  const subCa = await issueCertificate(a.ca, { ...leafProfile('org-a'), ca: true, keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign })
-  t.equal(code(() => verifyChain([der64(subCa)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', 'CA:TRUE leaf with the signing EKU')
+  t.equal(
+    code(() => verifyChain([der64(a.ca)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'the anchor itself',
+  )
+  const subCa = await issueCertificate(a.ca, {
+    ...leafProfile('org-a'),
+    ca: true,
+    keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign,
+  })
+  t.equal(
+    code(() => verifyChain([der64(subCa)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+    'CA:TRUE leaf with the signing EKU',
+  )
 })
 
 // spec: CW-ID-002, CW-ID-006
@@ -123,37 +245,71 @@ t.test('the leaf must name exactly one well-formed organization', async (t) => {
   const none = await issueCertificate(a.ca, { ...leafProfile('org-a'), uris: ['https://org-a.test/'] })
   const malformed = await issueCertificate(a.ca, { ...leafProfile('org-a'), uris: ['urn:caseway:org:Org_A'] })
   const caseVariant = await issueCertificate(a.ca, { ...leafProfile('org-a'), uris: [orgUri('org-a'), 'URN:Caseway:Org:org-b'] })
-  t.equal(code(() => verifyChain([der64(two)], [a.anchor], signing)), 'CW_ERR_CERT_ORG_INVALID', 'two org SANs')
-  t.equal(code(() => verifyChain([der64(none)], [a.anchor], signing)), 'CW_ERR_CERT_ORG_INVALID', 'no org SAN')
-  t.equal(code(() => verifyChain([der64(malformed)], [a.anchor], signing)), 'CW_ERR_CERT_ORG_INVALID', 'malformed org id')
-  t.equal(code(() => verifyChain([der64(caseVariant)], [a.anchor], signing)), 'CW_ERR_CERT_ORG_INVALID', 'case-variant second org URI')
+  t.equal(
+    code(() => verifyChain([der64(two)], [a.anchor], signing)),
+    'CW_ERR_CERT_ORG_INVALID',
+    'two org SANs',
+  )
+  t.equal(
+    code(() => verifyChain([der64(none)], [a.anchor], signing)),
+    'CW_ERR_CERT_ORG_INVALID',
+    'no org SAN',
+  )
+  t.equal(
+    code(() => verifyChain([der64(malformed)], [a.anchor], signing)),
+    'CW_ERR_CERT_ORG_INVALID',
+    'malformed org id',
+  )
+  t.equal(
+    code(() => verifyChain([der64(caseVariant)], [a.anchor], signing)),
+    'CW_ERR_CERT_ORG_INVALID',
+    'case-variant second org URI',
+  )
 })
 
 // spec: CW-SIG-009, CW-TRUST-004
 t.test("an org-bound anchor only vouches for its own organization's leaves", async (t) => {
   // org B's CA issues a certificate naming org A.
   const forged = await issueSigningCertificate(b.ca, { org: 'org-a', name: 'A', now })
-  t.equal(code(() => verifyChain([der64(forged), der64(b.ca)], [a.anchor, b.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED')
+  t.equal(
+    code(() => verifyChain([der64(forged), der64(b.ca)], [a.anchor, b.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+  )
   // An anchor configured for org A whose certificate names org B.
   const misconfigured: TrustAnchor = { certificate: pem(b.ca), org: 'org-a' }
-  t.equal(code(() => verifyChain([der64(forged)], [misconfigured], signing)), 'CW_ERR_CHAIN_UNTRUSTED')
+  t.equal(
+    code(() => verifyChain([der64(forged)], [misconfigured], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+  )
 })
 
 // spec: CW-SIG-006
 t.test('issuers must be CAs with keyCertSign, within their path length', async (t) => {
   // A signing leaf (CA:FALSE) used as an issuer.
   const underLeaf = await issueCertificate(a.signing, leafProfile('org-a'))
-  t.equal(code(() => verifyChain([der64(underLeaf), der64(a.signing)], [a.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'CA:FALSE issuer')
+  t.equal(
+    code(() => verifyChain([der64(underLeaf), der64(a.signing)], [a.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'CA:FALSE issuer',
+  )
 
   const bridge = await createBridgeCa({ now })
   const noCertSign = await issueCertificate(bridge, { subject: 'CN=no certsign', uris: [orgUri('org-a')], ca: true, keyUsage: x509.KeyUsageFlags.cRLSign })
   const leaf = await issueCertificate(noCertSign, leafProfile('org-a'))
-  t.equal(code(() => verifyChain([der64(leaf), der64(noCertSign)], [{ certificate: pem(bridge) }], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'no keyCertSign')
+  t.equal(
+    code(() => verifyChain([der64(leaf), der64(noCertSign)], [{ certificate: pem(bridge) }], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'no keyCertSign',
+  )
 
   // a.ca has pathLen 0: it cannot certify another CA that then certifies the leaf.
   const subCa = await issueCertificate(a.ca, { subject: 'CN=sub', uris: [orgUri('org-a')], ca: true, keyUsage: x509.KeyUsageFlags.keyCertSign })
   const deep = await issueCertificate(subCa, leafProfile('org-a'))
-  t.equal(code(() => verifyChain([der64(deep), der64(subCa)], [a.anchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'pathLen 0 exceeded')
+  t.equal(
+    code(() => verifyChain([der64(deep), der64(subCa)], [a.anchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'pathLen 0 exceeded',
+  )
 })
 
 // spec: CW-TRUST-005, CW-SIG-006
@@ -169,13 +325,29 @@ t.test('a bridge anchor vouches for the org CAs it issued; the intermediate name
 
   const otherCa = await issueOrgCa(bridge, 'org-d', { now })
   const mismatch = await issueSigningCertificate(otherCa, { org: 'org-c', name: 'C', now })
-  t.equal(code(() => verifyChain([der64(mismatch), der64(otherCa)], [bridgeAnchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'intermediate names another org')
+  t.equal(
+    code(() => verifyChain([der64(mismatch), der64(otherCa)], [bridgeAnchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'intermediate names another org',
+  )
 
   const direct = await issueSigningCertificate(bridge, { org: 'org-c', name: 'C', now })
-  t.equal(code(() => verifyChain([der64(direct)], [bridgeAnchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'bridge directly certifying a leaf')
+  t.equal(
+    code(() => verifyChain([der64(direct)], [bridgeAnchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'bridge directly certifying a leaf',
+  )
 
-  t.equal(code(() => verifyChain([der64(leaf), der64(orgCa)], [{ certificate: pem(bridge), org: 'org-c' }], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'bridge configured as org-bound')
-  t.equal(code(() => verifyChain([der64(leaf)], [bridgeAnchor], signing)), 'CW_ERR_CHAIN_UNTRUSTED', 'intermediate missing from x5c')
+  t.equal(
+    code(() => verifyChain([der64(leaf), der64(orgCa)], [{ certificate: pem(bridge), org: 'org-c' }], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'bridge configured as org-bound',
+  )
+  t.equal(
+    code(() => verifyChain([der64(leaf)], [bridgeAnchor], signing)),
+    'CW_ERR_CHAIN_UNTRUSTED',
+    'intermediate missing from x5c',
+  )
 })
 
 // spec: CW-SIG-002
@@ -189,9 +361,16 @@ t.test('only ECDSA P-256 and Ed25519 leaf keys', async (t) => {
     true,
     ['sign', 'verify'],
   )) as webcrypto.CryptoKeyPair
-  for (const [name, keys] of [['P-384', p384], ['RSA', rsa]] as const) {
+  for (const [name, keys] of [
+    ['P-384', p384],
+    ['RSA', rsa],
+  ] as const) {
     const leaf = await issueCertificate(a.ca, { ...leafProfile('org-a'), keys })
-    t.equal(code(() => verifyChain([der64(leaf)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE', name)
+    t.equal(
+      code(() => verifyChain([der64(leaf)], [a.anchor], signing)),
+      'CW_ERR_CERT_USAGE',
+      name,
+    )
   }
 })
 
@@ -216,7 +395,10 @@ t.test('a leaf with an unknown critical extension is refused', async (t) => {
     ],
   })
   const leaf: KeyedCertificate = { certificate, privateKey: keys.privateKey }
-  t.equal(code(() => verifyChain([der64(leaf)], [a.anchor], signing)), 'CW_ERR_CERT_USAGE')
+  t.equal(
+    code(() => verifyChain([der64(leaf)], [a.anchor], signing)),
+    'CW_ERR_CERT_USAGE',
+  )
 })
 
 t.test('bad options and unreadable anchors are caller bugs', async (t) => {

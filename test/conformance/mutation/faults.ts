@@ -51,7 +51,7 @@ export const FAULTS: readonly Fault[] = [
     description: 'a certificate without the documentSigning usage (a TLS certificate) may sign protocol objects',
     spec: ['CW-ID-004', 'CW-SIG-007'],
     file: CHAIN,
-    find: "if (eku.includes(OID.serverAuth) || eku.includes(OID.clientAuth) || eku.includes(OID_ANY_EXTENDED_KEY_USAGE)) {",
+    find: 'if (eku.includes(OID.serverAuth) || eku.includes(OID.clientAuth) || eku.includes(OID_ANY_EXTENDED_KEY_USAGE)) {',
     replace: 'if (false) {',
     also: [{ file: CHAIN, find: 'if (!eku.includes(OID.documentSigning)) {', replace: 'if (false) {' }],
   },
@@ -63,7 +63,8 @@ export const FAULTS: readonly Fault[] = [
     spec: ['CW-TRUST-004', 'CW-SIG-006', 'CW-PROV-008'],
     file: CHAIN,
     find: 'const certificates = parseCertificates(x5c)',
-    replace: 'const certificates = parseCertificates(x5c)\n  for (const carried of certificates) if (issued(carried, carried)) trusted.push({ certificate: carried, org: caOrg(carried) })',
+    replace:
+      'const certificates = parseCertificates(x5c)\n  for (const carried of certificates) if (issued(carried, carried)) trusted.push({ certificate: carried, org: caOrg(carried) })',
   },
   {
     id: 'trust-anchor-speaks-for-any-org',
@@ -156,7 +157,7 @@ export const FAULTS: readonly Fault[] = [
     description: 'the typ header is not compared with the expected object type',
     spec: ['CW-SIG-005'],
     file: VERIFY,
-    find: 'if (header[\'typ\'] !== TYP[type]) {',
+    find: "if (header['typ'] !== TYP[type]) {",
     replace: 'if (false) {',
   },
   {
@@ -229,7 +230,8 @@ export const FAULTS: readonly Fault[] = [
     spec: ['CW-SIG-013'],
     file: 'protocol/src/manifest/verify.ts',
     find: "const { payload, signer, digest } = await verifySigned('manifest', jws, options)",
-    replace: "let early: unknown\n  try {\n    early = JSON.parse(Buffer.from(String(jws).split('.')[1] ?? '', 'base64url').toString('utf8'))\n  } catch {\n    early = undefined\n  }\n  if (early !== undefined) assertManifest(early)\n  const { payload, signer, digest } = await verifySigned('manifest', jws, options)",
+    replace:
+      "let early: unknown\n  try {\n    early = JSON.parse(Buffer.from(String(jws).split('.')[1] ?? '', 'base64url').toString('utf8'))\n  } catch {\n    early = undefined\n  }\n  if (early !== undefined) assertManifest(early)\n  const { payload, signer, digest } = await verifySigned('manifest', jws, options)",
   },
 
   // CW-VER — versioning
@@ -536,7 +538,7 @@ export const FAULTS: readonly Fault[] = [
     spec: ['CW-ERR-001'],
     file: 'protocol/src/errors.ts',
     find: '    detail: error.message,',
-    replace: "    detail: String(error.stack ?? error.message),",
+    replace: '    detail: String(error.stack ?? error.message),',
   },
   {
     id: 'err-media-type-code',
@@ -595,7 +597,13 @@ export const FAULTS: readonly Fault[] = [
     file: 'node/src/sending/serve_chunk.ts',
     find: "if (share.status === 'expired' || share.expiresAt <= now) throw new RequestError('CW_ERR_SHARE_EXPIRED', 'share has expired')",
     replace: '',
-    also: [{ file: 'node/src/store/sqlite/statements.ts', find: "AND s.status NOT IN ('revoked', 'expired') AND s.expires_at > :now", replace: "AND s.status NOT IN ('revoked') AND :now = :now" }],
+    also: [
+      {
+        file: 'node/src/store/sqlite/statements.ts',
+        find: "AND s.status NOT IN ('revoked', 'expired') AND s.expires_at > :now",
+        replace: "AND s.status NOT IN ('revoked') AND :now = :now",
+      },
+    ],
   },
   {
     id: 'fed-slow-clients-not-timed-out',
@@ -619,12 +627,11 @@ export const FAULTS: readonly Fault[] = [
   },
   {
     id: 'sig-receipt-outlives-share',
-    description: "a receipt is signed for a day, past the expiry of a share that ends sooner",
+    description: 'a receipt is signed for a day, past the expiry of a share that ends sooner',
     spec: ['CW-SIG-014'],
-    file: 'node/src/receiving/exchange_jobs.ts',
-    find: 'exp: Math.max(now + 1, Math.min(now + RECEIPT_LIFETIME_SECONDS, inbound.expiresAt)),',
+    file: 'node/src/receiving/receipts.ts',
+    find: 'exp: Math.max(now + 1, Math.min(now + RECEIPT_LIFETIME_SECONDS, subject.expiresAt)),',
     replace: 'exp: now + RECEIPT_LIFETIME_SECONDS,',
-    also: [{ file: 'node/src/receiving/revision_fetch.ts', find: 'exp: Math.max(now + 1, Math.min(now + RECEIPT_LIFETIME_SECONDS, expiresAt)),', replace: 'exp: now + RECEIPT_LIFETIME_SECONDS,' }],
     tests: ['receiver.receipt-expiry-within-share'],
   },
   {
@@ -639,14 +646,15 @@ export const FAULTS: readonly Fault[] = [
     id: 'rev-pulls-continue-after-revocation',
     description: 'the receiver keeps pulling the chunks of a share after accepting its revocation',
     spec: ['CW-REV-003'],
-    file: 'node/src/receiving/exchange_jobs.ts',
+    file: 'node/src/receiving/fetch_job.ts',
     find: "if (inbound.status !== 'receiving') return\n      const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })",
-    replace: "if (inbound.status !== 'receiving' && inbound.status !== 'revoked') return\n      const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })",
+    replace:
+      "if (inbound.status !== 'receiving' && inbound.status !== 'revoked') return\n      const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })",
     tests: ['revocation.stops-pulls'],
   },
   {
     id: 'prov-sender-onward-depth-unchecked',
-    description: 'sharing onward (EP-9, a user\'s onward share) does not check that the received policy allows onward sharing',
+    description: "sharing onward (EP-9, a user's onward share) does not check that the received policy allows onward sharing",
     spec: ['CW-PROV-004', 'CW-PROV-012'],
     file: 'node/src/sending/share_onward.ts',
     find: 'if (!shareOnward.allowed || (shareOnward.maxDepth ?? 0) < 1) {',
@@ -679,4 +687,3 @@ export const FAULTS: readonly Fault[] = [
     replace: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) { request.raw.socket.destroy(); return reply }",
   },
 ]
-

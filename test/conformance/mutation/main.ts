@@ -23,10 +23,14 @@ const { values } = parseArgs({
   },
 })
 
-const wanted = values.only?.split(',').map((item) => item.trim()).filter((item) => item.length > 0)
-const faults = wanted === undefined
-  ? FAULTS
-  : FAULTS.filter((fault) => wanted.some((item) => fault.id === item || fault.spec.some((id) => id === item || id.startsWith(`${item}-`))))
+const wanted = values.only
+  ?.split(',')
+  .map((item) => item.trim())
+  .filter((item) => item.length > 0)
+const faults =
+  wanted === undefined
+    ? FAULTS
+    : FAULTS.filter((fault) => wanted.some((item) => fault.id === item || fault.spec.some((id) => id === item || id.startsWith(`${item}-`))))
 if (faults.length === 0) {
   process.stderr.write(`--only ${values.only} selects no fault\n`)
   process.exit(2)
@@ -36,7 +40,10 @@ if (values.list) {
   for (const fault of faults) {
     let tests: string
     try {
-      tests = testsForFault(fault).map((test) => test.id).join(', ') || '(no test)'
+      tests =
+        testsForFault(fault)
+          .map((test) => test.id)
+          .join(', ') || '(no test)'
     } catch (error) {
       tests = `(${(error as Error).message})`
     }

@@ -20,9 +20,7 @@ import { MUTATION_ENV, mutatedFiles, type Mutation } from './mutation.ts'
 export const REGISTER_FILE = fileURLToPath(new URL('./register.ts', import.meta.url))
 
 export type FaultVerdict =
-  | { fault: Fault; verdict: 'killed'; by: string[] }
-  | { fault: Fault; verdict: 'survived'; tests: string[] }
-  | { fault: Fault; verdict: 'invalid'; why: string }
+  { fault: Fault; verdict: 'killed'; by: string[] } | { fault: Fault; verdict: 'survived'; tests: string[] } | { fault: Fault; verdict: 'invalid'; why: string }
 
 export interface MutationSummary {
   injected: number
@@ -113,7 +111,10 @@ export async function runMutations(options: MutationRunOptions): Promise<Mutatio
   const selected = new Map<Fault, string[] | Error>()
   for (const fault of options.faults) {
     try {
-      selected.set(fault, testsForFault(fault).map((test) => test.id))
+      selected.set(
+        fault,
+        testsForFault(fault).map((test) => test.id),
+      )
     } catch (error) {
       selected.set(fault, error as Error)
     }
@@ -126,9 +127,12 @@ export async function runMutations(options: MutationRunOptions): Promise<Mutatio
     const report = await run({ ...quiet, only: union, ...(options.keep === true ? { keep: true } : {}) })
     for (const result of report.results) {
       baseline.set(result.id, result.outcome)
-      if (result.outcome === 'failed') line(`BASELINE FAILED ${result.id}: expected ${shorten(result.failure?.expected ?? '')}; observed ${shorten(result.failure?.observed ?? '')}`)
+      if (result.outcome === 'failed')
+        line(`BASELINE FAILED ${result.id}: expected ${shorten(result.failure?.expected ?? '')}; observed ${shorten(result.failure?.observed ?? '')}`)
     }
-    log(`baseline: ${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s)`)
+    log(
+      `baseline: ${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s)`,
+    )
   }
 
   const verdicts: FaultVerdict[] = new Array(options.faults.length)

@@ -57,7 +57,21 @@ function run(args: string[], env?: Record<string, string>): Promise<string> {
 export async function startOurNode(options: StartOurNodeOptions): Promise<OurNode> {
   const org = options.org ?? 'cw-self-target'
   const [federationPort, localPort] = (await freePorts(2)) as [number, number]
-  await run(['init', '--dir', options.dir, '--org', org, '--name', 'Caseway node under test', '--host', '127.0.0.1', '--federation-port', String(federationPort), '--local-port', String(localPort)])
+  await run([
+    'init',
+    '--dir',
+    options.dir,
+    '--org',
+    org,
+    '--name',
+    'Caseway node under test',
+    '--host',
+    '127.0.0.1',
+    '--federation-port',
+    String(federationPort),
+    '--local-port',
+    String(localPort),
+  ])
   const configFile = join(options.dir, 'caseway.json')
   const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, Record<string, unknown>>
   for (const [section, values] of Object.entries(options.settings ?? {})) config[section] = { ...config[section], ...values }

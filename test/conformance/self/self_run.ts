@@ -44,7 +44,11 @@ export async function selfRun(options: SelfRunOptions = {}): Promise<RunReport> 
   try {
     const listenPort = await freePort()
     const harness = await initHarness({ dir: join(root, 'harness'), endpoint: `https://127.0.0.1:${listenPort}` })
-    node = await startOurNode({ dir: join(root, 'node'), settings: { ...SELF_NODE_SETTINGS, ...options.nodeSettings }, ...(options.env === undefined ? {} : { env: options.env }) })
+    node = await startOurNode({
+      dir: join(root, 'node'),
+      settings: { ...SELF_NODE_SETTINGS, ...options.nodeSettings },
+      ...(options.env === undefined ? {} : { env: options.env }),
+    })
     await pairWithHarness(node, harness)
     return await runConformance({
       orgDir: harness.dir,

@@ -18,14 +18,16 @@ const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
 /** One entry of a case's chain. */
 export const AUDIT_ENTRY_SCHEMA = {
   type: 'object',
-  description:
-    'An audit entry. digest = "sha256:" + hex SHA-256 of the RFC 8785 canonical JSON of { caseId, seq, at, type, actor, data, prev }.',
+  description: 'An audit entry. digest = "sha256:" + hex SHA-256 of the RFC 8785 canonical JSON of { caseId, seq, at, type, actor, data, prev }.',
   required: ['caseId', 'seq', 'at', 'type', 'actor', 'data', 'prev', 'digest'],
   properties: {
     caseId: { type: 'string', description: 'Local case id, or the external case (inbound share) id.' },
-    seq: { type: 'integer', minimum: 1, description: 'Position in the case\'s chain, from 1.' },
+    seq: { type: 'integer', minimum: 1, description: "Position in the case's chain, from 1." },
     at: seconds,
-    type: { type: 'string', description: 'What happened: case.created, evidence.uploaded, share.created, share.offered, share.delivered, receipt.verified, inbound.received, …' },
+    type: {
+      type: 'string',
+      description: 'What happened: case.created, evidence.uploaded, share.created, share.offered, share.delivered, receipt.verified, inbound.received, …',
+    },
     actor: {
       type: 'object',
       description: 'Who did it: { kind: "user", id }, { kind: "partner", org } or { kind: "system" }.',

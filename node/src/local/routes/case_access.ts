@@ -42,7 +42,12 @@ const ACCESS_LEVEL = { enum: ['view', 'view-download', 'full'], description: 'fu
 const POLICY_SUMMARY = {
   type: 'object',
   required: ['id', 'version', 'name', 'permissions'],
-  properties: { id: { type: 'string' }, version: { type: 'integer' }, name: { type: 'string' }, permissions: { $ref: 'SharingPolicy#/properties/permissions' } },
+  properties: {
+    id: { type: 'string' },
+    version: { type: 'integer' },
+    name: { type: 'string' },
+    permissions: { $ref: 'SharingPolicy#/properties/permissions' },
+  },
 } as const
 
 export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
@@ -144,7 +149,20 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
           200: {
             description: 'Import details',
             type: 'object',
-            required: ['caseId', 'inboundId', 'senderOrg', 'senderName', 'recipients', 'receivedAt', 'importedAt', 'accessLevel', 'policy', 'shareId', 'revision', 'provenance'],
+            required: [
+              'caseId',
+              'inboundId',
+              'senderOrg',
+              'senderName',
+              'recipients',
+              'receivedAt',
+              'importedAt',
+              'accessLevel',
+              'policy',
+              'shareId',
+              'revision',
+              'provenance',
+            ],
             properties: {
               caseId: { type: 'string' },
               inboundId: { type: 'string', description: 'The external case it was imported from.' },

@@ -34,7 +34,10 @@ export function caseRoutes(app: LocalApi, ctx: NodeContext): void {
       schema: {
         tags: ['cases'],
         summary: 'List the cases the caller owns or works on (every case for an administrator)',
-        response: { 200: { description: 'The cases', type: 'object', required: ['cases'], properties: { cases: { type: 'array', items: ref('Case') } } }, ...problems() },
+        response: {
+          200: { description: 'The cases', type: 'object', required: ['cases'], properties: { cases: { type: 'array', items: ref('Case') } } },
+          ...problems(),
+        },
       },
     },
     async (request) => ({ cases: await listCasesFor(ctx, principalOf(request)) }),

@@ -57,7 +57,13 @@ export function evidenceRoutes(app: LocalApi, ctx: NodeContext): void {
         const principal = principalOf(request)
         await requireCaseAccess(ctx, principal, request.params.id, 'write', 'evidence.upload')
         const { name, category, mediaType, folderId, doNotDisclose, attachmentOf } = request.query
-        const record = await uploadEvidence(ctx, request.params.id, { name, category, mediaType, folderId, doNotDisclose, attachmentOf }, request.body, userActor(principal.userId))
+        const record = await uploadEvidence(
+          ctx,
+          request.params.id,
+          { name, category, mediaType, folderId, doNotDisclose, attachmentOf },
+          request.body,
+          userActor(principal.userId),
+        )
         return reply.code(201).send(record)
       },
     )
@@ -71,7 +77,12 @@ export function evidenceRoutes(app: LocalApi, ctx: NodeContext): void {
         summary: 'List the evidence of a case',
         params: paramsSchemas.id,
         response: {
-          200: { description: 'The evidence of the case', type: 'object', required: ['evidence'], properties: { evidence: { type: 'array', items: ref('Evidence') } } },
+          200: {
+            description: 'The evidence of the case',
+            type: 'object',
+            required: ['evidence'],
+            properties: { evidence: { type: 'array', items: ref('Evidence') } },
+          },
           ...problems(400, 404),
         },
       },
@@ -97,7 +108,13 @@ export function evidenceRoutes(app: LocalApi, ctx: NodeContext): void {
       // The evidence's own case decides (CW-LOC-002): an id from another case is a 404.
       const principal = principalOf(request)
       const evidence = await requireEvidenceAccess(ctx, principal, request.params.id, 'read', 'evidence.download')
-      await ctx.record({ type: 'evidence.downloaded', caseId: evidence.caseId, actor: userActor(principal.userId), evidenceId: evidence.id, bytes: evidence.size })
+      await ctx.record({
+        type: 'evidence.downloaded',
+        caseId: evidence.caseId,
+        actor: userActor(principal.userId),
+        evidenceId: evidence.id,
+        bytes: evidence.size,
+      })
       return sendDownload(reply, evidence, openChunks(ctx, evidence.chunks))
     },
   )

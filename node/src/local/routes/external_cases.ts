@@ -22,7 +22,12 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
         summary: 'List the cases partners shared with the caller (as a recipient), each marked with the sharing organization',
         description: 'An administrator sees every external case; those it is not a recipient of with access "administration" (metadata only).',
         response: {
-          200: { description: 'The external cases', type: 'object', required: ['externalCases'], properties: { externalCases: { type: 'array', items: ref('ExternalCaseSummary') } } },
+          200: {
+            description: 'The external cases',
+            type: 'object',
+            required: ['externalCases'],
+            properties: { externalCases: { type: 'array', items: ref('ExternalCaseSummary') } },
+          },
           ...problems(),
         },
       },
@@ -95,7 +100,7 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
         tags: ['external cases'],
         summary: "Share an external case onward to a further partner, if the sender's policy permits it (SPEC.md §11)",
         description:
-          "Recipients only. The effective policy must allow shareOnward (maxDepth ≥ 1; CW_ERR_CHAIN_DEPTH_EXCEEDED), list the partner if it lists partners (CW_ERR_PARTNER_NOT_ALLOWED), " +
+          'Recipients only. The effective policy must allow shareOnward (maxDepth ≥ 1; CW_ERR_CHAIN_DEPTH_EXCEEDED), list the partner if it lists partners (CW_ERR_PARTNER_NOT_ALLOWED), ' +
           "and the onward policy (the partner's assigned policy, a stored version {id, version}, or an inline policy) must attenuate it (CW_ERR_POLICY_WIDENED). " +
           'An imported case is shared onward from its external case: POST /shares refuses it (409).',
         params: paramsSchemas.id,
@@ -107,7 +112,12 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
             partnerOrg: inputSchemas.orgId,
             policy: {
               oneOf: [
-                { type: 'object', additionalProperties: false, required: ['id', 'version'], properties: { id: { type: 'string', maxLength: MAX_ID_LENGTH }, version: { type: 'integer', minimum: 1 } } },
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['id', 'version'],
+                  properties: { id: { type: 'string', maxLength: MAX_ID_LENGTH }, version: { type: 'integer', minimum: 1 } },
+                },
                 { $ref: 'SharingPolicy#' },
               ],
             },

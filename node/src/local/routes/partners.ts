@@ -36,7 +36,8 @@ export function partnerRoutes(app: LocalApi, ctx: NodeContext): void {
         response: { 201: ref('Partner', 'The pinned partner'), ...problems(400, 403, 422) },
       },
     },
-    async (request, reply) => reply.code(201).send(await importPartner(ctx, request.body.bundle, request.body.fingerprint, { trustOnly: request.body.trustOnly === true })),
+    async (request, reply) =>
+      reply.code(201).send(await importPartner(ctx, request.body.bundle, request.body.fingerprint, { trustOnly: request.body.trustOnly === true })),
   )
 
   app.get(

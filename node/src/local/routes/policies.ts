@@ -32,7 +32,12 @@ export function policyRoutes(app: LocalApi, ctx: NodeContext): void {
         tags: ['policies'],
         summary: 'List the latest version of every policy',
         response: {
-          200: { description: 'The latest version of each policy', type: 'object', required: ['policies'], properties: { policies: { type: 'array', items: ref('PolicyRecord') } } },
+          200: {
+            description: 'The latest version of each policy',
+            type: 'object',
+            required: ['policies'],
+            properties: { policies: { type: 'array', items: ref('PolicyRecord') } },
+          },
           ...problems(403),
         },
       },

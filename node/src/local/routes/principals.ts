@@ -68,7 +68,10 @@ export function principalRoutes(app: LocalApi, ctx: NodeContext): void {
       schema: {
         tags: ['users'],
         summary: 'List users',
-        response: { 200: { description: 'The users', type: 'object', required: ['users'], properties: { users: { type: 'array', items: USER } } }, ...problems(403) },
+        response: {
+          200: { description: 'The users', type: 'object', required: ['users'], properties: { users: { type: 'array', items: USER } } },
+          ...problems(403),
+        },
       },
     },
     async () => ({ users: await listUsers(ctx) }),
@@ -110,7 +113,10 @@ export function principalRoutes(app: LocalApi, ctx: NodeContext): void {
       schema: {
         tags: ['users'],
         summary: 'List groups with their members',
-        response: { 200: { description: 'The groups', type: 'object', required: ['groups'], properties: { groups: { type: 'array', items: GROUP } } }, ...problems(403) },
+        response: {
+          200: { description: 'The groups', type: 'object', required: ['groups'], properties: { groups: { type: 'array', items: GROUP } } },
+          ...problems(403),
+        },
       },
     },
     async () => ({ groups: await listGroups(ctx) }),

@@ -71,7 +71,12 @@ export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
       schema: {
         tags: ['shares'],
         summary: 'List the shares of a case, with their status',
-        querystring: { type: 'object', additionalProperties: false, required: ['caseId'], properties: { caseId: { type: 'string', maxLength: MAX_ID_LENGTH } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['caseId'],
+          properties: { caseId: { type: 'string', maxLength: MAX_ID_LENGTH } },
+        },
         response: {
           200: { description: 'The shares of the case', type: 'object', required: ['shares'], properties: { shares: { type: 'array', items: ref('Share') } } },
           ...problems(400, 404),

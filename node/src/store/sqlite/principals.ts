@@ -14,12 +14,13 @@ export const PRINCIPAL_SQL = {
   upsertUser:
     `INSERT INTO users (${USER_COLUMNS.join(', ')}) VALUES (${USER_COLUMNS.map((c) => ':' + c).join(', ')})` +
     ' ON CONFLICT (id) DO UPDATE SET ' +
-    USER_COLUMNS.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = excluded.${c}`).join(', '),
+    USER_COLUMNS.filter((c) => c !== 'id' && c !== 'created_at')
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', '),
   getUser: 'SELECT * FROM users WHERE id = ?',
   listUsers: 'SELECT * FROM users ORDER BY id',
 
-  upsertGroup:
-    'INSERT INTO groups (id, name, created_at) VALUES (:id, :name, :created_at) ON CONFLICT (id) DO UPDATE SET name = excluded.name',
+  upsertGroup: 'INSERT INTO groups (id, name, created_at) VALUES (:id, :name, :created_at) ON CONFLICT (id) DO UPDATE SET name = excluded.name',
   getGroup: 'SELECT * FROM groups WHERE id = ?',
   listGroups: 'SELECT * FROM groups ORDER BY id',
   groupExists: 'SELECT 1 FROM groups WHERE id = ?',

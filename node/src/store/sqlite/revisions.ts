@@ -10,8 +10,18 @@ import type { AppliedStateRecord, InboundRevisionRecord, InboundRevisionStatus, 
 import { toJson, type Params, type Row } from './rows.ts'
 
 const REVISION_COLUMNS = [
-  'inbound_id', 'revision', 'manifest_jws', 'manifest_digest', 'manifest', 'policy', 'status', 'transfer', 'receipt_jws',
-  'receipt_sent', 'received_at', 'verified_at',
+  'inbound_id',
+  'revision',
+  'manifest_jws',
+  'manifest_digest',
+  'manifest',
+  'policy',
+  'status',
+  'transfer',
+  'receipt_jws',
+  'receipt_sent',
+  'received_at',
+  'verified_at',
 ]
 const APPLIED_COLUMNS = ['inbound_id', 'revision', 'snapshot', 'updated_at']
 const STATUSES: readonly InboundRevisionStatus[] = ['pending', 'applied', 'superseded']
@@ -28,7 +38,9 @@ export const REVISION_SQL = {
   insertInboundRevision: insert('inbound_revisions', REVISION_COLUMNS),
   updateInboundRevision:
     'UPDATE inbound_revisions SET ' +
-    REVISION_COLUMNS.filter((c) => c !== 'inbound_id' && c !== 'revision').map((c) => `${c} = :${c}`).join(', ') +
+    REVISION_COLUMNS.filter((c) => c !== 'inbound_id' && c !== 'revision')
+      .map((c) => `${c} = :${c}`)
+      .join(', ') +
     ' WHERE inbound_id = :inbound_id AND revision = :revision',
   getInboundRevision: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? AND revision = ?',
   listInboundRevisions: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',

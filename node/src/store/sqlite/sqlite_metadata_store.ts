@@ -332,9 +332,7 @@ class DirectStore implements MetadataStore {
   }
 
   getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
-    return this.#do((c) =>
-      optional(version === undefined ? c.get(SQL.getPolicyLatest, id) : c.get(SQL.getPolicyVersion, id, version), policyFromRow),
-    )
+    return this.#do((c) => optional(version === undefined ? c.get(SQL.getPolicyLatest, id) : c.get(SQL.getPolicyVersion, id, version), policyFromRow))
   }
 
   listPolicies(): Promise<PolicyRecord[]> {
@@ -398,9 +396,7 @@ class DirectStore implements MetadataStore {
   }
 
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
-    return this.#do((c) =>
-      (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow),
-    )
+    return this.#do((c) => (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow))
   }
 
   /**
@@ -486,10 +482,7 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => {
       if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
       if (limit === 0 || kinds?.length === 0) return []
-      const rows =
-        kinds === undefined
-          ? c.all(SQL.claimDueJobs, { now, limit })
-          : c.all(SQL.claimDueJobsOfKinds, { now, limit, kinds: toJson(kinds) })
+      const rows = kinds === undefined ? c.all(SQL.claimDueJobs, { now, limit }) : c.all(SQL.claimDueJobsOfKinds, { now, limit, kinds: toJson(kinds) })
       rows.sort((a, b) => (a['run_at'] as number) - (b['run_at'] as number) || (a['seq'] as number) - (b['seq'] as number))
       return rows.map(jobFromRow)
     })
@@ -761,9 +754,11 @@ class SqliteMetadataStore implements MetadataStore {
   transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
     return this.#locked((s) => {
       const marker = { open: true }
-      return this.#inTransaction.run(marker, () => s.transaction(work)).finally(() => {
-        marker.open = false
-      })
+      return this.#inTransaction
+        .run(marker, () => s.transaction(work))
+        .finally(() => {
+          marker.open = false
+        })
     })
   }
 

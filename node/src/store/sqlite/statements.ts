@@ -14,17 +14,56 @@ const POLICY_COLUMNS = ['id', 'version', 'policy', 'created_at']
 const CASE_COLUMNS = ['id', 'fields', 'created_at', 'updated_at', 'imported_from']
 const FOLDER_COLUMNS = ['case_id', 'id', 'parent_id', 'name']
 const EVIDENCE_COLUMNS = [
-  'id', 'case_id', 'folder_id', 'name', 'category', 'media_type', 'size', 'digest', 'chunk_size', 'chunks',
-  'do_not_disclose', 'attachment_of', 'created_at',
+  'id',
+  'case_id',
+  'folder_id',
+  'name',
+  'category',
+  'media_type',
+  'size',
+  'digest',
+  'chunk_size',
+  'chunks',
+  'do_not_disclose',
+  'attachment_of',
+  'created_at',
 ]
 const OUTBOUND_SHARE_COLUMNS = [
-  'id', 'case_id', 'partner_org', 'scope', 'folder_ids', 'evidence_ids', 'message', 'recipients', 'policy', 'status',
-  'status_code', 'status_detail', 'revision', 'created_by', 'created_at', 'updated_at', 'expires_at',
+  'id',
+  'case_id',
+  'partner_org',
+  'scope',
+  'folder_ids',
+  'evidence_ids',
+  'message',
+  'recipients',
+  'policy',
+  'status',
+  'status_code',
+  'status_detail',
+  'revision',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'expires_at',
 ]
 const OUTBOUND_REVISION_COLUMNS = ['share_id', 'revision', 'manifest_jws', 'manifest_digest', 'created_at', 'receipt_jws']
 const INBOUND_SHARE_COLUMNS = [
-  'id', 'sender_org', 'sender_name', 'share_id', 'revision', 'manifest_jws', 'manifest_digest', 'manifest', 'policy',
-  'status', 'status_detail', 'received_at', 'completed_at', 'expires_at', 'receipt_jws',
+  'id',
+  'sender_org',
+  'sender_name',
+  'share_id',
+  'revision',
+  'manifest_jws',
+  'manifest_digest',
+  'manifest',
+  'policy',
+  'status',
+  'status_detail',
+  'received_at',
+  'completed_at',
+  'expires_at',
+  'receipt_jws',
 ]
 const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at']
 
@@ -35,7 +74,9 @@ export const SQL = {
   upsertPartner:
     insert('partners', PARTNER_COLUMNS) +
     ' ON CONFLICT (org) DO UPDATE SET ' +
-    PARTNER_COLUMNS.filter((c) => c !== 'org').map((c) => `${c} = excluded.${c}`).join(', '),
+    PARTNER_COLUMNS.filter((c) => c !== 'org')
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', '),
   getPartner: 'SELECT * FROM partners WHERE org = ?',
   listPartners: 'SELECT * FROM partners ORDER BY org',
 
@@ -55,15 +96,13 @@ export const SQL = {
   listEvidence: 'SELECT * FROM evidence WHERE case_id = ? ORDER BY rowid',
 
   insertOutboundShare: insert('outbound_shares', OUTBOUND_SHARE_COLUMNS),
-  updateOutboundStatus:
-    'UPDATE outbound_shares SET status = ?, status_code = ?, status_detail = ?, updated_at = ? WHERE id = ?',
+  updateOutboundStatus: 'UPDATE outbound_shares SET status = ?, status_code = ?, status_detail = ?, updated_at = ? WHERE id = ?',
   getOutboundShare: 'SELECT * FROM outbound_shares WHERE id = ?',
   listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, rowid',
   listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = ? ORDER BY created_at, rowid',
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
-  advanceOutboundRevision:
-    'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',
+  advanceOutboundRevision: 'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',
   insertShareChunk: 'INSERT INTO share_chunks (share_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING',
   getOutboundRevision: 'SELECT * FROM outbound_revisions WHERE share_id = ? AND revision = ?',
   setOutboundReceipt: 'UPDATE outbound_revisions SET receipt_jws = ? WHERE share_id = ? AND revision = ?',
@@ -78,7 +117,9 @@ export const SQL = {
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
   updateInboundShare:
     'UPDATE inbound_shares SET ' +
-    INBOUND_SHARE_COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = :${c}`).join(', ') +
+    INBOUND_SHARE_COLUMNS.filter((c) => c !== 'id')
+      .map((c) => `${c} = :${c}`)
+      .join(', ') +
     ' WHERE id = :id',
   getInboundShare: 'SELECT * FROM inbound_shares WHERE id = ?',
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',

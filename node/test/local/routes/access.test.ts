@@ -45,13 +45,26 @@ async function aliceObjects() {
   const theCase = (await ta.call({ method: 'POST', url: `${API}/cases`, payload: { fields: { title: 'Burglary' } }, token: alice })).json()
   const folder = (await ta.call({ method: 'POST', url: `${API}/cases/${theCase.id}/folders`, payload: { name: 'Photos' }, token: alice })).json()
   const evidence = (await upload(theCase.id, alice)).json()
-  const share = (await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })).json()
+  const share = (
+    await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })
+  ).json()
   // A second share for the revision routes (the revoke route ends the first one).
-  const revised = (await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })).json()
+  const revised = (
+    await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })
+  ).json()
   const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'user', id: 'alice' }] })
   const imported = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   if (imported.statusCode !== 201) throw new Error(imported.body)
-  return { caseId: theCase.id as string, folderId: folder.id as string, evidenceId: evidence.id as string, shareId: share.id as string, revisedShareId: revised.id as string, externalId: record.id, itemId: 'e1', importedCaseId: imported.json().id as string }
+  return {
+    caseId: theCase.id as string,
+    folderId: folder.id as string,
+    evidenceId: evidence.id as string,
+    shareId: share.id as string,
+    revisedShareId: revised.id as string,
+    externalId: record.id,
+    itemId: 'e1',
+    importedCaseId: imported.json().id as string,
+  }
 }
 
 function upload(caseId: string, token: string): Promise<LightMyRequestResponse> {
@@ -81,23 +94,56 @@ const TABLE: Record<string, Entry> = {
   'POST /api/v1/cases': { allowed: 201, stranger: 'create', request: () => ({ method: 'POST', url: `${API}/cases`, payload: { fields: {} } }) },
   'GET /api/v1/cases': { allowed: 200, stranger: 'list', request: () => ({ method: 'GET', url: `${API}/cases` }) },
   'GET /api/v1/cases/:id': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}` }) },
-  'PATCH /api/v1/cases/:id': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'PATCH', url: `${API}/cases/${ids.caseId}`, payload: { fields: { title: 'Mine now' } } }) },
-  'POST /api/v1/cases/:id/folders': { allowed: 201, stranger: 'hidden', request: (ids) => ({ method: 'POST', url: `${API}/cases/${ids.caseId}/folders`, payload: { name: 'Loot' } }) },
+  'PATCH /api/v1/cases/:id': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'PATCH', url: `${API}/cases/${ids.caseId}`, payload: { fields: { title: 'Mine now' } } }),
+  },
+  'POST /api/v1/cases/:id/folders': {
+    allowed: 201,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/cases/${ids.caseId}/folders`, payload: { name: 'Loot' } }),
+  },
   'GET /api/v1/cases/:id/team': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/team` }) },
-  'PUT /api/v1/cases/:id/team': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'PUT', url: `${API}/cases/${ids.caseId}/team`, payload: { team: [{ kind: 'user', id: 'mallory' }] } }) },
+  'PUT /api/v1/cases/:id/team': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'PUT', url: `${API}/cases/${ids.caseId}/team`, payload: { team: [{ kind: 'user', id: 'mallory' }] } }),
+  },
   'GET /api/v1/cases/:id/access': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/access` }) },
-  'GET /api/v1/cases/:id/import-details': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.importedCaseId}/import-details` }) },
+  'GET /api/v1/cases/:id/import-details': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.importedCaseId}/import-details` }),
+  },
   'POST /api/v1/cases/:id/evidence': {
     allowed: 201,
     stranger: 'hidden',
-    request: (ids) => ({ method: 'POST', url: `${API}/cases/${ids.caseId}/evidence?name=x.jpg&category=photo`, headers: octet, payload: Buffer.from('planted') }),
+    request: (ids) => ({
+      method: 'POST',
+      url: `${API}/cases/${ids.caseId}/evidence?name=x.jpg&category=photo`,
+      headers: octet,
+      payload: Buffer.from('planted'),
+    }),
   },
   'GET /api/v1/cases/:id/evidence': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/evidence` }) },
-  'GET /api/v1/evidence/:id/content': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/evidence/${ids.evidenceId}/content` }) },
-  'POST /api/v1/shares': { allowed: 201, stranger: 'hidden', request: (ids) => ({ method: 'POST', url: `${API}/shares`, payload: { caseId: ids.caseId, partnerOrg: 'county-da', scope: 'case' } }) },
+  'GET /api/v1/evidence/:id/content': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'GET', url: `${API}/evidence/${ids.evidenceId}/content` }),
+  },
+  'POST /api/v1/shares': {
+    allowed: 201,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/shares`, payload: { caseId: ids.caseId, partnerOrg: 'county-da', scope: 'case' } }),
+  },
   'GET /api/v1/shares': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/shares?caseId=${ids.caseId}` }) },
   'GET /api/v1/shares/:id': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/shares/${ids.shareId}` }) },
-  'POST /api/v1/shares/:id/revoke': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'POST', url: `${API}/shares/${ids.shareId}/revoke`, payload: { reason: 'test' } }) },
+  'POST /api/v1/shares/:id/revoke': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/shares/${ids.shareId}/revoke`, payload: { reason: 'test' } }),
+  },
   'GET /api/v1/external-cases': { allowed: 200, stranger: 'list', request: () => ({ method: 'GET', url: `${API}/external-cases` }) },
   'GET /api/v1/external-cases/:id': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}` }) },
   'GET /api/v1/external-cases/:id/evidence/:itemId/content': {
@@ -106,13 +152,21 @@ const TABLE: Record<string, Entry> = {
     request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/evidence/${ids.itemId}/content` }),
   },
   // Revisions and updates: the share's case team writes; the external case's recipients read and apply (none pending here: 409).
-  'POST /api/v1/shares/:id/update': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'POST', url: `${API}/shares/${ids.revisedShareId}/update`, payload: {} }) },
+  'POST /api/v1/shares/:id/update': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/shares/${ids.revisedShareId}/update`, payload: {} }),
+  },
   'POST /api/v1/shares/:id/recipients': {
     allowed: 200,
     stranger: 'hidden',
     request: (ids) => ({ method: 'POST', url: `${API}/shares/${ids.revisedShareId}/recipients`, payload: { recipients: [{ kind: 'user', id: 'dana' }] } }),
   },
-  'GET /api/v1/external-cases/:id/updates': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/updates` }) },
+  'GET /api/v1/external-cases/:id/updates': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/updates` }),
+  },
   'POST /api/v1/external-cases/:id/updates/apply': {
     allowed: 409,
     stranger: 'hidden',
@@ -124,14 +178,38 @@ const TABLE: Record<string, Entry> = {
     stranger: 'hidden',
     request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/share-onward`, payload: { partnerOrg: 'county-da' } }),
   },
-  'POST /api/v1/external-cases/:id/import': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/import` }) },
+  'POST /api/v1/external-cases/:id/import': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/import` }),
+  },
   // The audit trail is for administrators only (another part's routes, checked here by role).
   'GET /api/v1/cases/:id/audit': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/audit` }) },
-  'GET /api/v1/cases/:id/audit/export': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/audit/export` }) },
-  'GET /api/v1/cases/:id/audit/verify': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/audit/verify` }) },
-  'GET /api/v1/external-cases/:id/audit': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/audit` }) },
-  'GET /api/v1/external-cases/:id/audit/export': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/audit/export` }) },
-  'GET /api/v1/external-cases/:id/audit/verify': { allowed: 200, stranger: 'admin-only', request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/audit/verify` }) },
+  'GET /api/v1/cases/:id/audit/export': {
+    allowed: 200,
+    stranger: 'admin-only',
+    request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/audit/export` }),
+  },
+  'GET /api/v1/cases/:id/audit/verify': {
+    allowed: 200,
+    stranger: 'admin-only',
+    request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/audit/verify` }),
+  },
+  'GET /api/v1/external-cases/:id/audit': {
+    allowed: 200,
+    stranger: 'admin-only',
+    request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/audit` }),
+  },
+  'GET /api/v1/external-cases/:id/audit/export': {
+    allowed: 200,
+    stranger: 'admin-only',
+    request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/audit/export` }),
+  },
+  'GET /api/v1/external-cases/:id/audit/verify': {
+    allowed: 200,
+    stranger: 'admin-only',
+    request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}/audit/verify` }),
+  },
 }
 
 const CASE_SCOPED = /^\/api\/v1\/(?:cases|evidence|shares|external-cases)(?:\/|$)/
@@ -157,7 +235,16 @@ function swapIds(body: string, real: Ids, random: Ids): string {
 }
 
 const ids = await aliceObjects()
-const random: Ids = { caseId: randomUUID(), folderId: randomUUID(), evidenceId: randomUUID(), shareId: randomUUID(), revisedShareId: randomUUID(), externalId: randomUUID(), itemId: 'e1', importedCaseId: randomUUID() }
+const random: Ids = {
+  caseId: randomUUID(),
+  folderId: randomUUID(),
+  evidenceId: randomUUID(),
+  shareId: randomUUID(),
+  revisedShareId: randomUUID(),
+  externalId: randomUUID(),
+  itemId: 'e1',
+  importedCaseId: randomUUID(),
+}
 
 // spec: CW-LOC-002
 t.test('every case-scoped route is in the BOLA table', async (t) => {
@@ -169,7 +256,7 @@ t.test('every case-scoped route is in the BOLA table', async (t) => {
 })
 
 // spec: CW-LOC-002, CW-LOC-001
-t.test('a member of this organization gets, for another user\'s objects, exactly what a random id gets', async (t) => {
+t.test("a member of this organization gets, for another user's objects, exactly what a random id gets", async (t) => {
   const events = ta.events.length
   for (const { route, method, entry } of caseScopedRoutes()) {
     if (entry === undefined) continue
@@ -245,7 +332,10 @@ t.test('the team reads and writes the case; only the owner or an administrator c
   t.equal(manage.json().code, 'CW_ERR_FORBIDDEN')
   // An administrator administers every case.
   t.equal((await ta.call({ method: 'PUT', url: `${API}/cases/${theCase.id}/team`, payload: { team: [{ kind: 'user', id: 'bob' }] } })).statusCode, 200)
-  t.match((await ta.call({ method: 'PUT', url: `${API}/cases/${theCase.id}/team`, payload: { team: [{ kind: 'group', id: 'ghosts' }] }, token: alice })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/team/0/id' })
+  t.match(
+    (await ta.call({ method: 'PUT', url: `${API}/cases/${theCase.id}/team`, payload: { team: [{ kind: 'group', id: 'ghosts' }] }, token: alice })).json(),
+    { code: 'CW_ERR_BAD_REQUEST', at: '/team/0/id' },
+  )
   // Removed from the group, bob no longer sees cases shared with the group alone.
   await ta.call({ method: 'PUT', url: `${API}/cases/${theCase.id}/team`, payload: { team: [{ kind: 'group', id: 'robbery' }] }, token: alice })
   await ta.call({ method: 'PUT', url: `${API}/groups/robbery/members`, payload: { members: [] } })
@@ -257,9 +347,16 @@ t.test('the team reads and writes the case; only the owner or an administrator c
 t.test('who has access: owner, team and each share with its recipients and access level', async (t) => {
   const theCase = (await ta.call({ method: 'POST', url: `${API}/cases`, payload: { fields: { title: 'Shared' } }, token: alice })).json()
   await ta.call({ method: 'PUT', url: `${API}/cases/${theCase.id}/team`, payload: { team: [{ kind: 'user', id: 'bob' }] }, token: alice })
-  const recipients: Recipient[] = [{ kind: 'email', id: 'ada@county-da.example' }, { kind: 'badge', id: 'DA-7' }]
-  const share = (await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', recipients }, token: alice })).json()
-  const plain = (await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })).json()
+  const recipients: Recipient[] = [
+    { kind: 'email', id: 'ada@county-da.example' },
+    { kind: 'badge', id: 'DA-7' },
+  ]
+  const share = (
+    await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', recipients }, token: alice })
+  ).json()
+  const plain = (
+    await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })
+  ).json()
   const access = await ta.call({ method: 'GET', url: `${API}/cases/${theCase.id}/access`, token: bob })
   t.equal(access.statusCode, 200)
   t.same(access.json(), {
@@ -267,12 +364,37 @@ t.test('who has access: owner, team and each share with its recipients and acces
     owner: { userId: 'alice', name: 'ALICE' },
     team: [{ kind: 'user', id: 'bob', name: 'BOB' }],
     shares: [
-      { shareId: share.id, org: 'county-da', orgName: 'Org county-da', recipients, accessLevel: 'full', status: 'processing', sharedBy: 'alice', sharedOn: share.createdAt, expiresAt: share.expiresAt },
-      { shareId: plain.id, org: 'county-da', orgName: 'Org county-da', recipients: [{ kind: 'agency', id: 'county-da' }], accessLevel: 'full', status: 'processing', sharedBy: 'alice', sharedOn: plain.createdAt, expiresAt: plain.expiresAt },
+      {
+        shareId: share.id,
+        org: 'county-da',
+        orgName: 'Org county-da',
+        recipients,
+        accessLevel: 'full',
+        status: 'processing',
+        sharedBy: 'alice',
+        sharedOn: share.createdAt,
+        expiresAt: share.expiresAt,
+      },
+      {
+        shareId: plain.id,
+        org: 'county-da',
+        orgName: 'Org county-da',
+        recipients: [{ kind: 'agency', id: 'county-da' }],
+        accessLevel: 'full',
+        status: 'processing',
+        sharedBy: 'alice',
+        sharedOn: plain.createdAt,
+        expiresAt: plain.expiresAt,
+      },
     ],
   })
   t.same(plain.recipients, [{ kind: 'agency', id: 'county-da' }], 'a share without recipients names the entire partner agency')
-  const other = await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', recipients: [{ kind: 'agency', id: 'other-org' }] }, token: alice })
+  const other = await ta.call({
+    method: 'POST',
+    url: `${API}/shares`,
+    payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', recipients: [{ kind: 'agency', id: 'other-org' }] },
+    token: alice,
+  })
   t.match(other.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/recipients/0/id' })
 })
 
@@ -285,7 +407,13 @@ t.test('an external case is visible to its recipients only: user, group, e-mail,
     { recipients: [{ kind: 'badge', id: 'B-100' }], sees: ['alice'] },
     { recipients: [{ kind: 'agency', id: ta.ctx.identity.org }], sees: ['alice', 'bob', 'mallory'] },
     { recipients: undefined, sees: ['alice', 'bob', 'mallory'] },
-    { recipients: [{ kind: 'agency', id: 'another-org' }, { kind: 'user', id: 'nobody' }], sees: [] },
+    {
+      recipients: [
+        { kind: 'agency', id: 'another-org' },
+        { kind: 'user', id: 'nobody' },
+      ],
+      sees: [],
+    },
   ]
   const tokens: Record<string, string> = { alice, bob, mallory }
   for (const { recipients, sees } of cases) {
@@ -293,7 +421,9 @@ t.test('an external case is visible to its recipients only: user, group, e-mail,
     const label = JSON.stringify(recipients ?? 'none')
     const missing = randomUUID()
     for (const [user, token] of Object.entries(tokens)) {
-      const listed = (await ta.call({ method: 'GET', url: `${API}/external-cases`, token })).json().externalCases.some((c: { id: string }) => c.id === record.id)
+      const listed = (await ta.call({ method: 'GET', url: `${API}/external-cases`, token }))
+        .json()
+        .externalCases.some((c: { id: string }) => c.id === record.id)
       const shown = await ta.call({ method: 'GET', url: `${API}/external-cases/${record.id}`, token })
       if (sees.includes(user)) {
         t.ok(listed, `${user} lists ${label}`)
@@ -313,7 +443,14 @@ t.test('an external case is visible to its recipients only: user, group, e-mail,
 t.test('an administrator sees external cases for administration: metadata, never content', async (t) => {
   const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'user', id: 'alice' }] })
   const listed = (await ta.call({ method: 'GET', url: `${API}/external-cases` })).json().externalCases.find((c: { id: string }) => c.id === record.id)
-  t.match(listed, { access: 'administration', sender: { org: 'county-da', name: 'County District Attorney' }, recipients: [{ kind: 'user', id: 'alice' }], status: 'complete', policy: { id: 'da-policy', version: 3 }, receivedAt: record.receivedAt })
+  t.match(listed, {
+    access: 'administration',
+    sender: { org: 'county-da', name: 'County District Attorney' },
+    recipients: [{ kind: 'user', id: 'alice' }],
+    status: 'complete',
+    policy: { id: 'da-policy', version: 3 },
+    receivedAt: record.receivedAt,
+  })
   const shown = await ta.call({ method: 'GET', url: `${API}/external-cases/${record.id}` })
   t.equal(shown.statusCode, 200)
   const body = shown.json()
@@ -324,7 +461,10 @@ t.test('an administrator sees external cases for administration: metadata, never
   t.equal(download.statusCode, 404)
   const imported = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import` })
   t.equal(imported.statusCode, 404)
-  t.notOk(ta.events.some((event) => event.type === 'case.viewed' && event.caseId === record.id), 'administration is not a view')
+  t.notOk(
+    ta.events.some((event) => event.type === 'case.viewed' && event.caseId === record.id),
+    'administration is not a view',
+  )
   // A recipient's view and download are recorded.
   await ta.call({ method: 'GET', url: `${API}/external-cases/${record.id}`, token: alice })
   const bytes = await ta.call({ method: 'GET', url: `${API}/external-cases/${record.id}/evidence/e1/content`, token: alice })

@@ -31,24 +31,36 @@ t.test('GET /cases/{id}/audit lists the trail page by page', async (t) => {
   const body = all.json()
   t.equal(body.caseId, id)
   t.equal(body.next, null)
-  t.same(body.entries.map((e: { seq: number; type: string }) => [e.seq, e.type]), [
-    [1, 'case.created'],
-    [2, 'case.updated'],
-    [3, 'case.updated'],
-    [4, 'case.updated'],
-    [5, 'case.updated'],
-  ])
+  t.same(
+    body.entries.map((e: { seq: number; type: string }) => [e.seq, e.type]),
+    [
+      [1, 'case.created'],
+      [2, 'case.updated'],
+      [3, 'case.updated'],
+      [4, 'case.updated'],
+      [5, 'case.updated'],
+    ],
+  )
   t.same(body.entries[0].actor, { kind: 'user', id: 'admin-1' }, 'the user behind the token')
   t.same(body.entries, await ta.ctx.store.listAudit(id), 'every field as stored')
 
   const first = (await ta.call({ method: 'GET', url: `/api/v1/cases/${id}/audit?limit=2` })).json()
-  t.same(first.entries.map((e: { seq: number }) => e.seq), [1, 2])
+  t.same(
+    first.entries.map((e: { seq: number }) => e.seq),
+    [1, 2],
+  )
   t.equal(first.next, 2)
   const second = (await ta.call({ method: 'GET', url: `/api/v1/cases/${id}/audit?after=${first.next}&limit=2` })).json()
-  t.same(second.entries.map((e: { seq: number }) => e.seq), [3, 4])
+  t.same(
+    second.entries.map((e: { seq: number }) => e.seq),
+    [3, 4],
+  )
   t.equal(second.next, 4)
   const last = (await ta.call({ method: 'GET', url: `/api/v1/cases/${id}/audit?after=4&limit=2` })).json()
-  t.same(last.entries.map((e: { seq: number }) => e.seq), [5])
+  t.same(
+    last.entries.map((e: { seq: number }) => e.seq),
+    [5],
+  )
   t.equal(last.next, null)
 
   for (const query of ['limit=0', 'limit=1001', 'after=-1', 'limit=x', 'page=2']) {
@@ -95,10 +107,13 @@ t.test('an external case has the same routes, by its inbound id', async (t) => {
   await ta.ctx.record({ type: 'inbound.completed', ...about, bytes: 1234 })
 
   const list = (await ta.call({ method: 'GET', url: '/api/v1/external-cases/ext-audit-1/audit' })).json()
-  t.same(list.entries.map((e: { type: string; data: unknown }) => [e.type, e.data]), [
-    ['inbound.received', { sender: 'hill-pd', shareId: 'share-1', revision: 1, items: 2 }],
-    ['inbound.completed', { sender: 'hill-pd', shareId: 'share-1', revision: 1, bytes: 1234 }],
-  ])
+  t.same(
+    list.entries.map((e: { type: string; data: unknown }) => [e.type, e.data]),
+    [
+      ['inbound.received', { sender: 'hill-pd', shareId: 'share-1', revision: 1, items: 2 }],
+      ['inbound.completed', { sender: 'hill-pd', shareId: 'share-1', revision: 1, bytes: 1234 }],
+    ],
+  )
   const doc = (await ta.call({ method: 'GET', url: '/api/v1/external-cases/ext-audit-1/audit/export' })).json()
   t.equal(doc.caseId, 'ext-audit-1')
   t.equal(doc.entries.length, 2)
@@ -149,7 +164,13 @@ t.test('the OpenAPI document describes the audit routes and their schemas', asyn
   const doc = (await ta.call({ method: 'GET', url: '/openapi.json' })).json()
   for (const base of ['/api/v1/cases/{id}', '/api/v1/external-cases/{id}']) {
     const list = doc.paths[`${base}/audit`].get
-    t.same(list.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name).sort(), ['after', 'limit'])
+    t.same(
+      list.parameters
+        .filter((p: { in: string }) => p.in === 'query')
+        .map((p: { name: string }) => p.name)
+        .sort(),
+      ['after', 'limit'],
+    )
     const entry = list.responses['200'].content['application/json'].schema.properties.entries.items
     t.same(entry.required, ['caseId', 'seq', 'at', 'type', 'actor', 'data', 'prev', 'digest'])
     const exported = doc.paths[`${base}/audit/export`].get.responses['200'].content['application/json'].schema

@@ -5,7 +5,12 @@ const ta = await createTestApp()
 t.teardown(() => ta.close())
 
 t.test('a case with nested folders, read back with its folders', async (t) => {
-  const created = await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { caseNumber: '2025-7', title: 'Arson', tags: ['warehouse'] } }, token: ta.memberToken })
+  const created = await ta.call({
+    method: 'POST',
+    url: '/api/v1/cases',
+    payload: { fields: { caseNumber: '2025-7', title: 'Arson', tags: ['warehouse'] } },
+    token: ta.memberToken,
+  })
   t.equal(created.statusCode, 201)
   const theCase = created.json()
   t.same(theCase.fields, { caseNumber: '2025-7', title: 'Arson', tags: ['warehouse'] })
@@ -14,7 +19,13 @@ t.test('a case with nested folders, read back with its folders', async (t) => {
   t.equal(photos.statusCode, 201)
   t.match(photos.json(), { caseId: theCase.id, parentId: scene.id, name: 'Photos' })
   const detail = (await ta.call({ method: 'GET', url: `/api/v1/cases/${theCase.id}` })).json()
-  t.same(detail.folders.map((f: { name: string; parentId: string | null }) => [f.name, f.parentId]), [['Scene', null], ['Photos', scene.id]])
+  t.same(
+    detail.folders.map((f: { name: string; parentId: string | null }) => [f.name, f.parentId]),
+    [
+      ['Scene', null],
+      ['Photos', scene.id],
+    ],
+  )
   const listed = (await ta.call({ method: 'GET', url: '/api/v1/cases' })).json().cases
   t.ok(listed.some((c: { id: string }) => c.id === theCase.id))
 

@@ -21,7 +21,12 @@ const mallory = await userWithToken('mallory')
 
 // spec: CW-LOC-003, CW-LOC-002
 t.test('a recipient imports an external case: fields, folders and evidence on the same chunks, owned by the importer', async (t) => {
-  const { record, bytes } = await insertInbound(ta.ctx, { recipients: [{ kind: 'user', id: 'alice' }, { kind: 'user', id: 'bob' }] })
+  const { record, bytes } = await insertInbound(ta.ctx, {
+    recipients: [
+      { kind: 'user', id: 'alice' },
+      { kind: 'user', id: 'bob' },
+    ],
+  })
   const response = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   t.equal(response.statusCode, 201)
   const imported = response.json()
@@ -29,11 +34,21 @@ t.test('a recipient imports an external case: fields, folders and evidence on th
   t.same((await ta.ctx.store.getCaseAccess(imported.id))?.owner, 'alice')
 
   const detail = (await ta.call({ method: 'GET', url: `${API}/cases/${imported.id}`, token: alice })).json()
-  t.same(detail.folders.map((f: { id: string; parentId: string | null; name: string }) => [f.id, f.parentId, f.name]).sort(), [['lobby', 'video', 'Lobby'], ['video', null, 'Video']])
+  t.same(detail.folders.map((f: { id: string; parentId: string | null; name: string }) => [f.id, f.parentId, f.name]).sort(), [
+    ['lobby', 'video', 'Lobby'],
+    ['video', null, 'Video'],
+  ])
   const evidence = (await ta.call({ method: 'GET', url: `${API}/cases/${imported.id}/evidence`, token: alice })).json().evidence
   t.equal(evidence.length, 2)
   const [video, transcript] = [evidence.find((e: { name: string }) => e.name === 'lobby.mp4'), evidence.find((e: { name: string }) => e.name === 'lobby.txt')]
-  t.match(video, { folderId: 'lobby', category: 'video', digest: record.manifest.evidence[0]!.digest, size: bytes.length, doNotDisclose: false, attachmentOf: null })
+  t.match(video, {
+    folderId: 'lobby',
+    category: 'video',
+    digest: record.manifest.evidence[0]!.digest,
+    size: bytes.length,
+    doNotDisclose: false,
+    attachmentOf: null,
+  })
   t.equal(transcript.attachmentOf, video.id, 'the attachment follows its item under the new id')
   const stored = await ta.ctx.store.getEvidence(video.id)
   t.same(stored?.chunks, record.manifest.evidence[0]!.chunks, 'the same content-addressed chunks: nothing copied')
@@ -69,7 +84,12 @@ t.test('import the policy does not permit is 403 CW_ERR_ACTION_NOT_ALLOWED, reco
   t.equal(response.statusCode, 403)
   t.equal(response.json().code, 'CW_ERR_ACTION_NOT_ALLOWED')
   t.equal((await ta.ctx.store.listCases()).length, cases)
-  t.ok(ta.events.some((e) => e.type === 'action.refused' && e.caseId === record.id && e.code === 'CW_ERR_ACTION_NOT_ALLOWED' && e.actor.kind === 'user' && e.actor.id === 'alice'))
+  t.ok(
+    ta.events.some(
+      (e) =>
+        e.type === 'action.refused' && e.caseId === record.id && e.code === 'CW_ERR_ACTION_NOT_ALLOWED' && e.actor.kind === 'user' && e.actor.id === 'alice',
+    ),
+  )
 })
 
 // spec: CW-LOC-003, CW-POL-006
@@ -88,7 +108,12 @@ t.test('a policy that permits import but withholds download permits no import: t
 
 // spec: CW-LOC-003
 t.test('an administrator cannot create a policy that permits import without download', async (t) => {
-  const body = { name: 'Import only', permissions: { view: true, download: false, import: true, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } }, content: { caseFields: ['title'], evidenceCategories: ['video'], attachments: false }, maxDurationSeconds: 86_400 }
+  const body = {
+    name: 'Import only',
+    permissions: { view: true, download: false, import: true, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } },
+    content: { caseFields: ['title'], evidenceCategories: ['video'], attachments: false },
+    maxDurationSeconds: 86_400,
+  }
   const response = await ta.call({ method: 'POST', url: `${API}/policies`, payload: body })
   t.equal(response.statusCode, 400)
   t.match(response.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/permissions/import' })
@@ -118,7 +143,13 @@ t.test('only a complete share that is neither revoked nor expired can be importe
 
 // spec: CW-LOC-003
 t.test('import details: sender, recipients, received-on, access level and policy', async (t) => {
-  const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'badge', id: 'B-1' }, { kind: 'agency', id: ta.ctx.identity.org }], permissions: { applyUpdates: false } })
+  const { record } = await insertInbound(ta.ctx, {
+    recipients: [
+      { kind: 'badge', id: 'B-1' },
+      { kind: 'agency', id: ta.ctx.identity.org },
+    ],
+    permissions: { applyUpdates: false },
+  })
   const imported = (await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: bob })).json()
   const details = await ta.call({ method: 'GET', url: `${API}/cases/${imported.id}/import-details`, token: bob })
   t.equal(details.statusCode, 200)
@@ -127,7 +158,10 @@ t.test('import details: sender, recipients, received-on, access level and policy
     inboundId: record.id,
     senderOrg: 'county-da',
     senderName: 'County District Attorney',
-    recipients: [{ kind: 'badge', id: 'B-1' }, { kind: 'agency', id: ta.ctx.identity.org }],
+    recipients: [
+      { kind: 'badge', id: 'B-1' },
+      { kind: 'agency', id: ta.ctx.identity.org },
+    ],
     receivedAt: record.receivedAt,
     importedAt: imported.createdAt,
     accessLevel: 'full',
@@ -144,5 +178,8 @@ t.test('import details: sender, recipients, received-on, access level and policy
   t.equal(none.json().code, 'CW_ERR_NOT_FOUND')
   t.equal((await ta.call({ method: 'GET', url: `${API}/cases/${imported.id}/import-details`, token: mallory })).statusCode, 404)
   // An imported case holds another organization's evidence: it is not shared anew from here.
-  t.equal((await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: imported.id, partnerOrg: 'county-da', scope: 'case' }, token: bob })).statusCode, 409)
+  t.equal(
+    (await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: imported.id, partnerOrg: 'county-da', scope: 'case' }, token: bob })).statusCode,
+    409,
+  )
 })

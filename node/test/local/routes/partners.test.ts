@@ -9,15 +9,29 @@ const da = await createTestOrg('county-da')
 
 // spec: CW-TRUST-002, CW-TRUST-003
 t.test('POST /partners pins a partner from its bundle and fingerprint', async (t) => {
-  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: da.bundle, fingerprint: da.bundle.caFingerprint.slice('sha256:'.length).toUpperCase() } })
+  const response = await ta.call({
+    method: 'POST',
+    url: '/api/v1/partners',
+    payload: { bundle: da.bundle, fingerprint: da.bundle.caFingerprint.slice('sha256:'.length).toUpperCase() },
+  })
   t.equal(response.statusCode, 201)
   t.same(response.json(), {
-    org: 'county-da', name: da.name, endpoint: da.bundle.endpoint, caFingerprint: da.bundle.caFingerprint,
-    enabled: true, policyId: null, policyVersion: null, addedAt: response.json().addedAt, trustOnly: false,
+    org: 'county-da',
+    name: da.name,
+    endpoint: da.bundle.endpoint,
+    caFingerprint: da.bundle.caFingerprint,
+    enabled: true,
+    policyId: null,
+    policyVersion: null,
+    addedAt: response.json().addedAt,
+    trustOnly: false,
   })
   t.notOk('caCertificate' in response.json(), 'only allow-listed fields are returned')
   const list = await ta.call({ method: 'GET', url: '/api/v1/partners' })
-  t.same(list.json().partners.map((p: { org: string }) => p.org), ['county-da'])
+  t.same(
+    list.json().partners.map((p: { org: string }) => p.org),
+    ['county-da'],
+  )
 })
 
 // spec: CW-TRUST-002
@@ -39,7 +53,11 @@ t.test('a malformed import body is 400 naming the field', async (t) => {
   const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: da.bundle } })
   t.equal(response.statusCode, 400)
   t.equal(response.json().code, 'CW_ERR_BAD_REQUEST')
-  const schema = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: { ...da.bundle, extra: 1 }, fingerprint: da.bundle.caFingerprint } })
+  const schema = await ta.call({
+    method: 'POST',
+    url: '/api/v1/partners',
+    payload: { bundle: { ...da.bundle, extra: 1 }, fingerprint: da.bundle.caFingerprint },
+  })
   t.match(schema.json(), { code: 'CW_ERR_SCHEMA_INVALID', at: '/extra' })
 })
 
@@ -60,16 +78,33 @@ t.test('disable, enable and policy assignment', async (t) => {
 // spec: CW-PROV-008, CW-TRUST-002
 t.test('POST /partners with trustOnly pins an anchor for signed objects only, after the same fingerprint check', async (t) => {
   const origin = await createTestOrg('origin-pd')
-  const wrong = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: origin.bundle, fingerprint: da.bundle.caFingerprint, trustOnly: true } })
+  const wrong = await ta.call({
+    method: 'POST',
+    url: '/api/v1/partners',
+    payload: { bundle: origin.bundle, fingerprint: da.bundle.caFingerprint, trustOnly: true },
+  })
   t.equal(wrong.statusCode, 422)
   t.equal(wrong.json().code, 'CW_ERR_FINGERPRINT_MISMATCH')
-  const response = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: origin.bundle, fingerprint: origin.bundle.caFingerprint, trustOnly: true } })
+  const response = await ta.call({
+    method: 'POST',
+    url: '/api/v1/partners',
+    payload: { bundle: origin.bundle, fingerprint: origin.bundle.caFingerprint, trustOnly: true },
+  })
   t.equal(response.statusCode, 201)
   t.match(response.json(), { org: 'origin-pd', enabled: true, trustOnly: true })
-  t.ok((await ta.ctx.trustAnchors()).some((anchor) => anchor.org === 'origin-pd'), 'an anchor for signed objects')
-  t.notOk((await ta.ctx.tlsAnchors()).some((anchor) => anchor.org === 'origin-pd'), 'never for TLS')
+  t.ok(
+    (await ta.ctx.trustAnchors()).some((anchor) => anchor.org === 'origin-pd'),
+    'an anchor for signed objects',
+  )
+  t.notOk(
+    (await ta.ctx.tlsAnchors()).some((anchor) => anchor.org === 'origin-pd'),
+    'never for TLS',
+  )
   const list = await ta.call({ method: 'GET', url: '/api/v1/partners' })
-  t.match(list.json().partners.find((p: { org: string }) => p.org === 'origin-pd'), { trustOnly: true })
+  t.match(
+    list.json().partners.find((p: { org: string }) => p.org === 'origin-pd'),
+    { trustOnly: true },
+  )
   // Re-imported without the flag, it becomes a full partner.
   const full = await ta.call({ method: 'POST', url: '/api/v1/partners', payload: { bundle: origin.bundle, fingerprint: origin.bundle.caFingerprint } })
   t.equal(full.json().trustOnly, false)

@@ -28,7 +28,9 @@ await ta.call({ method: 'PUT', url: `${API}/partners/county-da/policy`, payload:
 async function aliceShare(): Promise<{ caseId: string; shareId: string }> {
   const theCase = (await ta.call({ method: 'POST', url: `${API}/cases`, payload: { fields: { title: 'Burglary' } }, token: alice })).json()
   await ta.call({ method: 'PUT', url: `${API}/cases/${theCase.id}/team`, payload: { team: [{ kind: 'user', id: 'bob' }] }, token: alice })
-  const share = (await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })).json()
+  const share = (
+    await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })
+  ).json()
   return { caseId: theCase.id, shareId: share.id }
 }
 

@@ -14,7 +14,9 @@ const policy = (await ta.call({ method: 'POST', url: '/api/v1/policies', payload
 await ta.call({ method: 'PUT', url: '/api/v1/partners/county-da/policy', payload: { policyId: 'da-policy' } })
 
 // The member owns the case (CW-LOC-002); the admin may administer it too.
-const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { title: 'Assault', description: 'internal' } }, token: ta.memberToken })).json()
+const theCase = (
+  await ta.call({ method: 'POST', url: '/api/v1/cases', payload: { fields: { title: 'Assault', description: 'internal' } }, token: ta.memberToken })
+).json()
 async function uploadItem(query: Record<string, string>): Promise<{ id: string; digest: string }> {
   const response = await ta.call({
     method: 'POST',
@@ -30,7 +32,12 @@ const audio = await uploadItem({ name: 'call.wav', category: 'audio', mediaType:
 
 // spec: CW-POL-002
 t.test('naming do-not-disclose evidence is 403 CW_ERR_DO_NOT_DISCLOSE naming the item', async (t) => {
-  const response = await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id, secret.id] }, token: ta.memberToken })
+  const response = await ta.call({
+    method: 'POST',
+    url: '/api/v1/shares',
+    payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id, secret.id] },
+    token: ta.memberToken,
+  })
   t.equal(response.statusCode, 403)
   t.match(response.json(), { code: 'CW_ERR_DO_NOT_DISCLOSE', at: '/evidenceIds/1' })
   t.match(response.json().detail, secret.id)
@@ -38,7 +45,11 @@ t.test('naming do-not-disclose evidence is 403 CW_ERR_DO_NOT_DISCLOSE naming the
 
 // spec: CW-POL-002
 t.test('naming evidence of a category the policy excludes is 403 CW_ERR_POLICY_VIOLATION', async (t) => {
-  const response = await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [audio.id] } })
+  const response = await ta.call({
+    method: 'POST',
+    url: '/api/v1/shares',
+    payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [audio.id] },
+  })
   t.equal(response.statusCode, 403)
   t.match(response.json(), { code: 'CW_ERR_POLICY_VIOLATION', at: '/evidenceIds/0' })
 })
@@ -48,37 +59,74 @@ t.test('a case share leaves DND out, is processing, and its manifest verifies fo
   const response = await ta.call({
     method: 'POST',
     url: '/api/v1/shares',
-    payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', message: 'Please review', recipients: [{ kind: 'email', id: 'ada@county-da.example' }] },
+    payload: {
+      caseId: theCase.id,
+      partnerOrg: 'county-da',
+      scope: 'case',
+      message: 'Please review',
+      recipients: [{ kind: 'email', id: 'ada@county-da.example' }],
+    },
     token: ta.memberToken,
   })
   t.equal(response.statusCode, 201)
   const share = response.json()
-  t.match(share, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', status: 'processing', statusCode: null, revision: 1, createdBy: 'det-smith', message: 'Please review' })
+  t.match(share, {
+    caseId: theCase.id,
+    partnerOrg: 'county-da',
+    scope: 'case',
+    status: 'processing',
+    statusCode: null,
+    revision: 1,
+    createdBy: 'det-smith',
+    message: 'Please review',
+  })
   t.same(share.policy, policy.policy)
   t.same(ta.jobs.at(-1), { kind: 'offer', ref: share.id, payload: { revision: 1 } })
   const revision = await ta.ctx.store.getOutboundRevision(share.id, 1)
   const verified = await verifyManifest(revision!.manifestJws, { trustAnchors: [ta.self.anchor], audience: 'county-da' })
   enforceManifest(verified)
-  t.same(verified.manifest.evidence.map((item) => item.id), [video.id])
+  t.same(
+    verified.manifest.evidence.map((item) => item.id),
+    [video.id],
+  )
   t.same(verified.manifest.case.fields, { title: 'Assault' })
 
   t.same((await ta.call({ method: 'GET', url: `/api/v1/shares/${share.id}` })).json(), share)
-  t.same((await ta.call({ method: 'GET', url: `/api/v1/shares?caseId=${theCase.id}` })).json().shares.map((s: { id: string }) => s.id), [share.id])
+  t.same(
+    (await ta.call({ method: 'GET', url: `/api/v1/shares?caseId=${theCase.id}` })).json().shares.map((s: { id: string }) => s.id),
+    [share.id],
+  )
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/shares' })).statusCode, 400, 'caseId is required')
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/shares/missing' })).statusCode, 404)
 })
 
 // spec: CW-POL-007
 t.test('a share made under v1 keeps v1 after v2 is created and assigned', async (t) => {
-  const first = (await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id] } })).json()
+  const first = (
+    await ta.call({
+      method: 'POST',
+      url: '/api/v1/shares',
+      payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id] },
+    })
+  ).json()
   t.equal(first.policy.version, 1)
-  const v2 = await ta.call({ method: 'POST', url: '/api/v1/policies/da-policy/versions', payload: policyBody({ permissions: { view: true, download: false, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } } }) })
+  const v2 = await ta.call({
+    method: 'POST',
+    url: '/api/v1/policies/da-policy/versions',
+    payload: policyBody({ permissions: { view: true, download: false, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } } }),
+  })
   t.equal(v2.json().version, 2)
   t.equal((await ta.call({ method: 'PUT', url: '/api/v1/partners/county-da/policy', payload: { policyId: 'da-policy' } })).json().policyVersion, 2)
   const after = (await ta.call({ method: 'GET', url: `/api/v1/shares/${first.id}` })).json()
   t.same(after.policy, first.policy, 'unchanged')
   t.equal(after.policy.permissions.download, true)
-  const second = (await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id] } })).json()
+  const second = (
+    await ta.call({
+      method: 'POST',
+      url: '/api/v1/shares',
+      payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id] },
+    })
+  ).json()
   t.equal(second.policy.version, 2)
 })
 
@@ -90,14 +138,23 @@ t.test('a share with a partner that is unknown, disabled or without policy is 40
   t.teardown(() => ta.call({ method: 'POST', url: '/api/v1/partners/county-da/enable' }))
   const disabled = await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' } })
   t.match(disabled.json(), { code: 'CW_ERR_CONFLICT', detail: /disabled/ })
-  const createdBy = await ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'someone-else' } })
+  const createdBy = await ta.call({
+    method: 'POST',
+    url: '/api/v1/shares',
+    payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'someone-else' },
+  })
   t.equal(createdBy.statusCode, 400, 'createdBy comes from the token, never the body')
 })
 
 // spec: CW-POL-004
 t.test('the sharer chooses the expiry with expiresInSeconds; the policy bound still caps it', async (t) => {
   const share = async (expiresInSeconds: unknown) =>
-    ta.call({ method: 'POST', url: '/api/v1/shares', payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id], expiresInSeconds }, token: ta.memberToken })
+    ta.call({
+      method: 'POST',
+      url: '/api/v1/shares',
+      payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [video.id], expiresInSeconds },
+      token: ta.memberToken,
+    })
   const short = await share(120)
   t.equal(short.statusCode, 201)
   const shortShare = short.json()

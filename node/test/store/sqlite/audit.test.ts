@@ -46,7 +46,11 @@ t.test('an entry is stored only as the next one of its chain', async (t) => {
   await t.rejects(store.appendAudit(entry('c1', 3, { digest: 'sha256:nothex' })), TypeError)
   await t.rejects(store.appendAudit(entry('c1', 3, { seq: 0 })), TypeError)
 
-  t.same((await store.listAudit('c1')).map((e) => e.seq), [1, 2], 'refused entries left nothing behind')
+  t.same(
+    (await store.listAudit('c1')).map((e) => e.seq),
+    [1, 2],
+    'refused entries left nothing behind',
+  )
   t.same(await store.lastAudit('c1'), entry('c1', 2))
   t.equal(await store.lastAudit('nothing'), undefined)
   t.same(await store.listAuditCaseIds(), ['c1', 'c2'])
@@ -63,15 +67,28 @@ t.test('a refused append inside a transaction rolls back with it', async (t) => 
     }),
     { code: 'CW_ERR_CONFLICT' },
   )
-  t.same((await store.listAudit('c1')).map((e) => e.seq), [1])
+  t.same(
+    (await store.listAudit('c1')).map((e) => e.seq),
+    [1],
+  )
 })
 
 t.test('entries come back in seq order, after a seq, at most limit', async (t) => {
   const { store } = await openStore(t)
   for (let seq = 1; seq <= 12; seq += 1) await store.appendAudit(entry('c1', seq))
-  t.same((await store.listAudit('c1')).map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'seq order, not text order')
-  t.same((await store.listAudit('c1', { afterSeq: 9 })).map((e) => e.seq), [10, 11, 12])
-  t.same((await store.listAudit('c1', { afterSeq: 2, limit: 3 })).map((e) => e.seq), [3, 4, 5])
+  t.same(
+    (await store.listAudit('c1')).map((e) => e.seq),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    'seq order, not text order',
+  )
+  t.same(
+    (await store.listAudit('c1', { afterSeq: 9 })).map((e) => e.seq),
+    [10, 11, 12],
+  )
+  t.same(
+    (await store.listAudit('c1', { afterSeq: 2, limit: 3 })).map((e) => e.seq),
+    [3, 4, 5],
+  )
   t.same(await store.listAudit('c1', { limit: 0 }), [])
   await t.rejects(store.listAudit('c1', { limit: -1 }), TypeError)
   await t.rejects(store.listAudit('c1', { afterSeq: 1.5 }), TypeError)
@@ -109,9 +126,16 @@ t.test('a second, read-only connection reads the trail while the node writes', a
   t.teardown(() => reader.close())
   t.same(await reader.listAudit('c1'), [entry('c1', 1)])
   await store.appendAudit(entry('c1', 2))
-  t.same((await reader.listAudit('c1')).map((e) => e.seq), [1, 2], 'sees later commits')
+  t.same(
+    (await reader.listAudit('c1')).map((e) => e.seq),
+    [1, 2],
+    'sees later commits',
+  )
   await t.rejects(reader.appendAudit(entry('c1', 3)), /readonly/, 'and writes nothing')
-  t.same((await store.listAudit('c1')).map((e) => e.seq), [1, 2])
+  t.same(
+    (await store.listAudit('c1')).map((e) => e.seq),
+    [1, 2],
+  )
 })
 
 t.test('read-only open refuses a database that is not migrated to this version', async (t) => {

@@ -14,10 +14,26 @@ t.test('applies every migration once, then nothing', async (t) => {
   t.equal(migrate(db), MIGRATIONS.length)
   t.equal(migrate(db), 0)
   t.same(
-    db.prepare('SELECT version FROM schema_migrations').all().map((row) => row['version']),
+    db
+      .prepare('SELECT version FROM schema_migrations')
+      .all()
+      .map((row) => row['version']),
     MIGRATIONS.map((_, index) => index + 1),
   )
-  for (const table of ['tokens', 'partners', 'policies', 'cases', 'folders', 'evidence', 'outbound_shares', 'outbound_revisions', 'share_chunks', 'inbound_shares', 'jtis', 'jobs']) {
+  for (const table of [
+    'tokens',
+    'partners',
+    'policies',
+    'cases',
+    'folders',
+    'evidence',
+    'outbound_shares',
+    'outbound_revisions',
+    'share_chunks',
+    'inbound_shares',
+    'jtis',
+    'jobs',
+  ]) {
     t.ok(tables(db).includes(table), table)
   }
 })
@@ -27,7 +43,13 @@ t.test('a failing migration leaves the database at the previous version', async 
   t.teardown(() => db.close())
   const steps = ['CREATE TABLE a (x INTEGER) STRICT', 'CREATE TABLE b (x INTEGER) STRICT; INSERT INTO nowhere VALUES (1)']
   t.throws(() => migrate(db, steps), { code: 'ERR_SQLITE_ERROR' })
-  t.same(db.prepare('SELECT version FROM schema_migrations').all().map((row) => row['version']), [1])
+  t.same(
+    db
+      .prepare('SELECT version FROM schema_migrations')
+      .all()
+      .map((row) => row['version']),
+    [1],
+  )
   t.same(tables(db), ['a', 'schema_migrations'], 'table b was rolled back with its migration')
   t.equal(db.isTransaction, false)
   t.equal(migrate(db, steps.slice(0, 1)), 0)

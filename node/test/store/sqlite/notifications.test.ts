@@ -16,9 +16,21 @@ async function openStore(t: Test): Promise<MetadataStore> {
 
 async function inbound(store: MetadataStore, id: string): Promise<void> {
   const record = {
-    id, senderOrg: 'county-da', senderName: 'County DA', shareId: `share-${id}`, revision: 1, manifestJws: 'a.b.c',
-    manifestDigest: 'sha256:' + '0'.repeat(64), manifest: { share: {}, case: {}, evidence: [] }, policy: {}, status: 'receiving',
-    statusDetail: null, receivedAt: 1, completedAt: null, expiresAt: 2_000_000_000, receiptJws: null,
+    id,
+    senderOrg: 'county-da',
+    senderName: 'County DA',
+    shareId: `share-${id}`,
+    revision: 1,
+    manifestJws: 'a.b.c',
+    manifestDigest: 'sha256:' + '0'.repeat(64),
+    manifest: { share: {}, case: {}, evidence: [] },
+    policy: {},
+    status: 'receiving',
+    statusDetail: null,
+    receivedAt: 1,
+    completedAt: null,
+    expiresAt: 2_000_000_000,
+    receiptJws: null,
   } as unknown as InboundShareRecord
   await store.insertInboundShare(record)
 }

@@ -63,7 +63,16 @@ t.test('the share counts read the status indexes, not the share rows', async (t)
   await store.close()
   const db = new DatabaseSync(path, { readOnly: true })
   t.teardown(() => db.close())
-  const plan = db.prepare(`EXPLAIN QUERY PLAN ${OPERATIONS_SQL.countShares}`).all({ now: T0 }).map((row) => String(row['detail']))
-  t.ok(plan.some((line) => /COVERING INDEX outbound_shares_status/.test(line)), plan.join('\n'))
-  t.ok(plan.some((line) => /COVERING INDEX inbound_shares_status/.test(line)), plan.join('\n'))
+  const plan = db
+    .prepare(`EXPLAIN QUERY PLAN ${OPERATIONS_SQL.countShares}`)
+    .all({ now: T0 })
+    .map((row) => String(row['detail']))
+  t.ok(
+    plan.some((line) => /COVERING INDEX outbound_shares_status/.test(line)),
+    plan.join('\n'),
+  )
+  t.ok(
+    plan.some((line) => /COVERING INDEX inbound_shares_status/.test(line)),
+    plan.join('\n'),
+  )
 })

@@ -10,7 +10,16 @@ import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metada
 import type { CaseRecord, UserRecord } from '../../../src/store/metadata_store.ts'
 
 const user = (id: string, overrides: Partial<UserRecord> = {}): UserRecord => ({
-  id, name: id, email: null, badge: null, role: 'member', kind: 'user', disabled: false, createdAt: 100, updatedAt: 100, ...overrides,
+  id,
+  name: id,
+  email: null,
+  badge: null,
+  role: 'member',
+  kind: 'user',
+  disabled: false,
+  createdAt: 100,
+  updatedAt: 100,
+  ...overrides,
 })
 const theCase = (id: string, importedFrom: string | null = null): CaseRecord => ({ id, fields: {}, createdAt: 1, updatedAt: 1, importedFrom })
 

@@ -5,7 +5,17 @@ import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metada
 import { SQL } from '../../../src/store/sqlite/statements.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { MetadataStore } from '../../../src/store/metadata_store.ts'
-import { T0, caseRecord, evidenceRecord, fakeDigest, inboundShareRecord, jobRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
+import {
+  T0,
+  caseRecord,
+  evidenceRecord,
+  fakeDigest,
+  inboundShareRecord,
+  jobRecord,
+  outboundShareRecord,
+  partnerRecord,
+  policyRecord,
+} from '../../support/records.ts'
 
 async function openStore(t: Test): Promise<{ store: MetadataStore; path: string }> {
   const path = join(t.testdir(), 'caseway.db')
@@ -57,7 +67,10 @@ t.test('partners upsert, get and list', async (t) => {
 
   await store.upsertPartner({ ...river, name: 'River PD (new)', enabled: false })
   t.same(await store.getPartner('river-pd'), { ...river, name: 'River PD (new)', enabled: false }, 'upsert replaces')
-  t.same((await store.listPartners()).map((p) => p.org), ['lake-pd', 'river-pd'])
+  t.same(
+    (await store.listPartners()).map((p) => p.org),
+    ['lake-pd', 'river-pd'],
+  )
   await t.rejects(store.upsertPartner(partnerRecord({ org: 'x', policyId: 'unknown', policyVersion: 1 })), { code: 'CW_ERR_CONFLICT' })
 })
 
@@ -85,7 +98,13 @@ t.test('cases, folders and evidence round-trip', async (t) => {
   await store.updateCaseFields('case-1', { title: 'Renamed', tags: ['a', 'b'] }, T0 + 5)
   t.same(await store.getCase('case-1'), { ...record, fields: { title: 'Renamed', tags: ['a', 'b'] }, updatedAt: T0 + 5 })
   await t.rejects(store.updateCaseFields('nope', {}, T0), { code: 'CW_ERR_NOT_FOUND' })
-  t.same((await store.listCases()).map((c) => [c.id, c.importedFrom]), [['case-1', null], ['case-2', 'ext-9']])
+  t.same(
+    (await store.listCases()).map((c) => [c.id, c.importedFrom]),
+    [
+      ['case-1', null],
+      ['case-2', 'ext-9'],
+    ],
+  )
 
   const root = { id: 'f-root', caseId: 'case-1', parentId: null, name: 'Evidence' }
   const photos = { id: 'f-photos', caseId: 'case-1', parentId: 'f-root', name: 'Photos' }
@@ -104,7 +123,11 @@ t.test('cases, folders and evidence round-trip', async (t) => {
   t.same(await store.listEvidence('case-1'), [photo, note])
   t.same(await store.listEvidence('case-2'), [])
   await t.rejects(store.insertEvidence(evidenceRecord({ id: 'ev-3', folderId: 'f-elsewhere' })), { code: 'CW_ERR_CONFLICT' })
-  await t.rejects(store.insertEvidence(evidenceRecord({ id: 'ev-4', caseId: 'case-2', folderId: 'f-photos' })), { code: 'CW_ERR_CONFLICT' }, 'folder of another case')
+  await t.rejects(
+    store.insertEvidence(evidenceRecord({ id: 'ev-4', caseId: 'case-2', folderId: 'f-photos' })),
+    { code: 'CW_ERR_CONFLICT' },
+    'folder of another case',
+  )
 })
 
 t.test('methods return copies and keep none of the caller objects', async (t) => {
@@ -126,8 +149,14 @@ t.test('outbound shares, revisions and receipts', async (t) => {
   await store.insertOutboundShare(outboundShareRecord({ id: 'share-2', caseId: 'case-9', partnerOrg: 'lake-pd', createdAt: T0 + 1 }))
   t.same(await store.getOutboundShare('share-1'), share)
   t.equal(await store.getOutboundShare('nope'), undefined)
-  t.same((await store.listOutboundShares()).map((s) => s.id), ['share-1', 'share-2'])
-  t.same((await store.listOutboundShares('case-1')).map((s) => s.id), ['share-1'])
+  t.same(
+    (await store.listOutboundShares()).map((s) => s.id),
+    ['share-1', 'share-2'],
+  )
+  t.same(
+    (await store.listOutboundShares('case-1')).map((s) => s.id),
+    ['share-1'],
+  )
   await t.rejects(store.insertOutboundShare(outboundShareRecord({ id: 'share-3', partnerOrg: 'unknown' })), { code: 'CW_ERR_CONFLICT' })
 
   await store.updateOutboundStatus('share-1', 'rejected', 'CW_ERR_POLICY_VIOLATION', 'field not allowed', T0 + 7)
@@ -220,9 +249,18 @@ t.test('isChunkServable is an indexed lookup', async (t) => {
     .prepare('EXPLAIN QUERY PLAN ' + SQL.isChunkServable)
     .all({ digest: fakeDigest('x'), share: 'share-1', partner: 'river-pd', now: T0 })
     .map((row) => String(row['detail']))
-  t.ok(plan.some((step) => /SEARCH c USING COVERING INDEX share_chunks_digest/.test(step)), plan.join('; '))
-  t.ok(plan.some((step) => /SEARCH s USING INDEX sqlite_autoindex_outbound_shares_1/.test(step)), plan.join('; '))
-  t.notOk(plan.some((step) => step.startsWith('SCAN')), 'no table scan')
+  t.ok(
+    plan.some((step) => /SEARCH c USING COVERING INDEX share_chunks_digest/.test(step)),
+    plan.join('; '),
+  )
+  t.ok(
+    plan.some((step) => /SEARCH s USING INDEX sqlite_autoindex_outbound_shares_1/.test(step)),
+    plan.join('; '),
+  )
+  t.notOk(
+    plan.some((step) => step.startsWith('SCAN')),
+    'no table scan',
+  )
 })
 
 t.test('inbound shares round-trip', async (t) => {
@@ -240,7 +278,10 @@ t.test('inbound shares round-trip', async (t) => {
   t.same(await store.getInboundShare('ext-1'), updated)
   await t.rejects(store.updateInboundShare({ ...share, id: 'nope' }), { code: 'CW_ERR_NOT_FOUND' })
   await store.insertInboundShare(inboundShareRecord({ id: 'ext-2', shareId: 'share-2', receivedAt: T0 + 1 }))
-  t.same((await store.listInboundShares()).map((s) => s.id), ['ext-1', 'ext-2'])
+  t.same(
+    (await store.listInboundShares()).map((s) => s.id),
+    ['ext-1', 'ext-2'],
+  )
 })
 
 // spec: CW-SIG-012
@@ -271,19 +312,39 @@ t.test('jobs: enqueue ignores a live duplicate', async (t) => {
   const { store } = await openStore(t)
   await store.enqueueJob(jobRecord())
   await store.enqueueJob(jobRecord({ id: 'job-2', payload: { revision: 2 } }))
-  t.same((await store.listJobs()).map((j) => j.id), ['job-1'], 'pending duplicate ignored')
+  t.same(
+    (await store.listJobs()).map((j) => j.id),
+    ['job-1'],
+    'pending duplicate ignored',
+  )
   await store.claimDueJobs(T0, 10)
   await store.enqueueJob(jobRecord({ id: 'job-3', createdAt: T0 + 1 }))
-  t.same((await store.listJobs()).map((j) => [j.id, j.state]), [['job-1', 'running'], ['job-3', 'pending']], 'a job enqueued while its twin runs waits')
+  t.same(
+    (await store.listJobs()).map((j) => [j.id, j.state]),
+    [
+      ['job-1', 'running'],
+      ['job-3', 'pending'],
+    ],
+    'a job enqueued while its twin runs waits',
+  )
   t.same(await store.claimDueJobs(T0 + 1, 10), [], 'and is not claimed while the twin runs')
   await store.completeJob('job-1', T0 + 1)
-  t.same((await store.claimDueJobs(T0 + 1, 10)).map((j) => j.id), ['job-3'], 'claimed once the twin is done')
+  t.same(
+    (await store.claimDueJobs(T0 + 1, 10)).map((j) => j.id),
+    ['job-3'],
+    'claimed once the twin is done',
+  )
   await store.enqueueJob(jobRecord({ id: 'job-4', createdAt: T0 + 2 }))
   await store.failJob('job-3', 'boom', T0 + 5, false, T0 + 2)
   await store.enqueueJob(jobRecord({ id: 'job-5', kind: 'receipt', createdAt: T0 + 3 }))
   t.same(
     (await store.listJobs()).map((j) => [j.id, j.state]),
-    [['job-1', 'done'], ['job-3', 'done'], ['job-4', 'pending'], ['job-5', 'pending']],
+    [
+      ['job-1', 'done'],
+      ['job-3', 'done'],
+      ['job-4', 'pending'],
+      ['job-5', 'pending'],
+    ],
     'a failed job with a pending successor is superseded by it',
   )
   await t.rejects(store.enqueueJob(jobRecord({ id: 'job-6', ref: 'other', state: 'sleeping' as 'pending' })), TypeError)
@@ -298,13 +359,23 @@ t.test('jobs: claim due ones in runAt order, count the attempt, complete', async
 
   t.same(await store.claimDueJobs(T0 - 1, 10), [], 'nothing due yet')
   const claimed = await store.claimDueJobs(T0 + 10, 10, ['deliver'])
-  t.same(claimed.map((j) => [j.id, j.state, j.attempts, j.updatedAt]), [
-    ['first', 'running', 1, T0 + 10],
-    ['second', 'running', 1, T0 + 10],
-  ])
+  t.same(
+    claimed.map((j) => [j.id, j.state, j.attempts, j.updatedAt]),
+    [
+      ['first', 'running', 1, T0 + 10],
+      ['second', 'running', 1, T0 + 10],
+    ],
+  )
   t.same(await store.claimDueJobs(T0 + 10, 10, ['deliver']), [], 'a claimed job is not claimed twice')
-  t.same((await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id), ['other-kind'], 'limit, oldest runAt first')
-  t.same((await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id), ['late'])
+  t.same(
+    (await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id),
+    ['other-kind'],
+    'limit, oldest runAt first',
+  )
+  t.same(
+    (await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id),
+    ['late'],
+  )
   t.same(await store.claimDueJobs(T0 + 60, 5, []), [])
 
   await store.completeJob('first', T0 + 70)
@@ -324,7 +395,10 @@ t.test('jobs: fail to pending with backoff, or dead; reset running after a crash
   const [a] = await store.listJobs('a')
   t.same([a!.state, a!.runAt, a!.lastError, a!.attempts, a!.updatedAt], ['pending', T0 + 30, 'CW_ERR_UNAVAILABLE: peer down', 1, T0 + 1])
   t.same(await store.claimDueJobs(T0 + 29, 10), [], 'not before its runAt')
-  t.same((await store.claimDueJobs(T0 + 30, 10)).map((j) => [j.id, j.attempts]), [['a', 2]])
+  t.same(
+    (await store.claimDueJobs(T0 + 30, 10)).map((j) => [j.id, j.attempts]),
+    [['a', 2]],
+  )
 
   await store.failJob('b', 'bad manifest', T0 + 1, true, T0 + 1)
   t.equal((await store.listJobs('b'))[0]!.state, 'dead')
@@ -333,7 +407,10 @@ t.test('jobs: fail to pending with backoff, or dead; reset running after a crash
   await t.rejects(store.failJob('nope', 'x', T0, false, T0), { code: 'CW_ERR_NOT_FOUND' })
 
   t.equal(await store.resetRunningJobs(T0 + 50), 2, 'a and c were running')
-  t.same((await store.listJobs()).filter((j) => j.state === 'running'), [])
+  t.same(
+    (await store.listJobs()).filter((j) => j.state === 'running'),
+    [],
+  )
   t.equal(await store.resetRunningJobs(T0 + 50), 0)
   t.same((await store.claimDueJobs(T0 + 50, 10)).map((j) => j.id).sort(), ['a', 'b2', 'c'])
 })
@@ -343,11 +420,18 @@ t.test('transaction commits all or nothing', async (t) => {
   const value = await store.transaction(async (tx) => {
     await tx.insertCase(caseRecord({ id: 'a' }))
     await tx.insertCase(caseRecord({ id: 'b' }))
-    t.same((await tx.listCases()).map((c) => c.id), ['a', 'b'], 'reads see the transaction own writes')
+    t.same(
+      (await tx.listCases()).map((c) => c.id),
+      ['a', 'b'],
+      'reads see the transaction own writes',
+    )
     return 42
   })
   t.equal(value, 42)
-  t.same((await store.listCases()).map((c) => c.id), ['a', 'b'])
+  t.same(
+    (await store.listCases()).map((c) => c.id),
+    ['a', 'b'],
+  )
 
   await t.rejects(
     store.transaction(async (tx) => {
@@ -382,7 +466,10 @@ t.test('a nested transaction is a savepoint', async (t) => {
     )
     await tx.transaction(async (inner) => inner.insertCase(caseRecord({ id: 'inner-ok' })))
   })
-  t.same((await store.listCases()).map((c) => c.id), ['outer', 'inner-ok'])
+  t.same(
+    (await store.listCases()).map((c) => c.id),
+    ['outer', 'inner-ok'],
+  )
 })
 
 t.test('the transaction store cannot be used after the transaction', async (t) => {
@@ -448,8 +535,15 @@ t.test('migrations are idempotent and the store refuses a newer database', async
   await second.close()
 
   const raw = new DatabaseSync(path)
-  const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => r['version'])
-  t.same(versions, MIGRATIONS.map((_, index) => index + 1), 'each migration recorded once')
+  const versions = raw
+    .prepare('SELECT version FROM schema_migrations ORDER BY version')
+    .all()
+    .map((r) => r['version'])
+  t.same(
+    versions,
+    MIGRATIONS.map((_, index) => index + 1),
+    'each migration recorded once',
+  )
   raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)').run()
   raw.close()
   await t.rejects(openSqliteMetadataStore(path), { message: /newer/ })
