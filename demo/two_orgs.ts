@@ -30,6 +30,7 @@ import {
 } from '../client/local_client.ts'
 import { initLoopbackNode, type LoopbackNode } from '../testkit/loopback_node.ts'
 import { CASEWAY_BIN, startNodeProcess, type NodeProcess } from '../testkit/node_process.ts'
+import { decodeWords } from '../testkit/mail_message.ts'
 import { startSmtpReceiver, type SmtpReceiver } from '../testkit/smtp_receiver.ts'
 import { waitFor } from '../testkit/wait.ts'
 
@@ -497,10 +498,10 @@ function when(seconds: number): string {
 async function showEmail(smtp: SmtpReceiver, to: string, timeoutMs: number, say: (line: string) => void): Promise<void> {
   const email = await smtp.waitFor(to, timeoutMs)
   say(
-    `The local SMTP receiver caught ${smtp.caught.length === 1 ? 'the' : 'a'} notification e-mail ${email.envelopeFrom === '' ? '' : `from ${email.envelopeFrom} `}to ${email.envelopeTo.join(', ')}:`,
+    `The local SMTP receiver caught ${smtp.received.length === 1 ? 'the' : 'a'} notification e-mail ${email.from === '' ? '' : `from ${email.from} `}to ${email.to.join(', ')}:`,
   )
-  say(`  From: ${email.from}`)
-  say(`  To: ${email.to}`)
+  say(`  From: ${decodeWords(email.headers.get('from') ?? '')}`)
+  say(`  To: ${decodeWords(email.headers.get('to') ?? '')}`)
   say(`  Subject: ${email.subject}`)
   const lines = email.text
     .split('\n')

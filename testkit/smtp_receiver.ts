@@ -1,38 +1,58 @@
 /**
- * A local SMTP receiver for `caseway demo`: `smtp-server` on 127.0.0.1 (plain SMTP, no auth),
- * recording every message so the demo can show the notification e-mail a node sent.
+ * A real SMTP server on 127.0.0.1 (`smtp-server`), for the tests and `caseway demo`: it records
+ * every message with its envelope, can require a user and password, and can refuse connections
+ * with `421` (the server is busy) until told otherwise. Plain SMTP on loopback: no STARTTLS.
  *
- * `smtp-server` is a devDependency, loaded only here and only when the demo runs: where it is
- * not installed, {@link startSmtpReceiver} resolves `undefined` and the demo skips that step.
+ * `smtp-server` is a devDependency, loaded only here: where it is not installed,
+ * {@link startSmtpReceiver} resolves `undefined` (the demo then skips its e-mail step), and
+ * {@link startSmtpServer}, the tests' entry point, throws.
  *
  * @module
  */
 import type { AddressInfo } from 'node:net'
 import { decodeBody, decodeWords, parseMessage } from './mail_message.ts'
 
-export interface CaughtEmail {
-  /** Envelope: MAIL FROM and RCPT TO. */
-  envelopeFrom: string
-  envelopeTo: string[]
-  /** Header values (unfolded, encoded words decoded). */
+export interface ReceivedEmail {
+  /** Envelope: MAIL FROM and RCPT TO addresses. */
   from: string
-  to: string
+  to: string[]
+  /** The authenticated user, if the client logged in. */
+  user: string | null
+  /** Headers unfolded; keys lower case. */
+  headers: Map<string, string>
+  /** The Subject header, encoded words decoded. */
   subject: string
   /** The text body, transfer encoding undone, `\n` line ends. */
   text: string
+  raw: string
 }
 
 export interface SmtpReceiver {
   readonly host: '127.0.0.1'
   readonly port: number
-  readonly caught: readonly CaughtEmail[]
+  readonly received: readonly ReceivedEmail[]
+  /** Connections the server saw (refused ones too). */
+  connections(): number
+  /** While set, every new connection is answered `421` and closed. */
+  refuse(on: boolean): void
+  /** Resolves once `count` messages have arrived; rejects after `timeoutMs`. */
+  waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedEmail[]>
   /** Resolves with the first message whose envelope names `to`; rejects after `timeoutMs`. */
-  waitFor(to: string, timeoutMs: number): Promise<CaughtEmail>
+  waitFor(to: string, timeoutMs?: number): Promise<ReceivedEmail>
   close(): Promise<void>
 }
 
-/** Starts the receiver on 127.0.0.1, port 0; `undefined` when `smtp-server` is not installed. */
-export async function startSmtpReceiver(): Promise<SmtpReceiver | undefined> {
+export interface SmtpReceiverOptions {
+  /** Listen on this port (default: any free one). */
+  port?: number
+  /** Require AUTH with these credentials (default: AUTH optional, any credentials accepted). */
+  credentials?: { user: string; password: string }
+  /** Refuse connections with 421 from the start. */
+  refusing?: boolean
+}
+
+/** Starts the receiver; `undefined` when `smtp-server` is not installed. */
+export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Promise<SmtpReceiver | undefined> {
   let SMTPServer: typeof import('smtp-server').SMTPServer
   try {
     ;({ SMTPServer } = await import('smtp-server'))
@@ -40,26 +60,45 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver | undefined> {
     if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined
     throw error
   }
-  const caught: CaughtEmail[] = []
+  const received: ReceivedEmail[] = []
+  let refusing = options.refusing === true
+  let connections = 0
   const wakes: Array<() => void> = []
   const server = new SMTPServer({
-    // Loopback only, nothing to protect: no STARTTLS (no certificate), no auth.
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    authOptional: true,
+    // Plain SMTP on loopback: no STARTTLS (no certificate to trust), AUTH over it allowed.
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: options.credentials === undefined,
     logger: false,
     closeTimeout: 1_000,
+    onConnect(_session, callback) {
+      connections += 1
+      if (!refusing) return callback()
+      const error = new Error('Service not available, try again later') as Error & { responseCode: number }
+      error.responseCode = 421
+      callback(error)
+    },
+    onAuth(auth, _session, callback) {
+      const expected = options.credentials
+      if (expected !== undefined && (auth.username !== expected.user || auth.password !== expected.password)) {
+        return callback(new Error('Invalid username or password'))
+      }
+      callback(null, { user: auth.username })
+    },
     onData(stream, session, callback) {
       const parts: Buffer[] = []
       stream.on('data', (part: Buffer) => parts.push(part))
       stream.on('end', () => {
-        const { headers, body } = parseMessage(Buffer.concat(parts).toString('utf8'))
-        caught.push({
-          envelopeFrom: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
-          envelopeTo: session.envelope.rcptTo.map((r) => r.address),
-          from: decodeWords(headers.get('from') ?? ''),
-          to: decodeWords(headers.get('to') ?? ''),
+        const raw = Buffer.concat(parts).toString('utf8')
+        const { headers, body } = parseMessage(raw)
+        received.push({
+          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          user: typeof session.user === 'string' ? session.user : null,
+          headers,
           subject: decodeWords(headers.get('subject') ?? ''),
           text: decodeBody(body, headers.get('content-transfer-encoding') ?? '7bit'),
+          raw,
         })
         for (const wake of wakes.splice(0)) wake()
         callback()
@@ -68,33 +107,67 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver | undefined> {
   })
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
   })
   const port = (server.server.address() as AddressInfo).port
+
+  /** Waits until `found()` gives a value, waking at each message; rejects with `failure()` after `timeoutMs`. */
+  async function until<T>(found: () => T | undefined, timeoutMs: number, failure: () => string): Promise<T> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = found()
+      if (value !== undefined) return value
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(failure())
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        wakes.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
   let closing: Promise<void> | undefined
   return {
     host: '127.0.0.1',
     port,
-    caught,
-    async waitFor(to, timeoutMs) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const found = caught.find((email) => email.envelopeTo.some((address) => address.toLowerCase() === to.toLowerCase()))
-        if (found !== undefined) return found
-        const left = deadline - Date.now()
-        if (left <= 0) throw new Error(`no e-mail to ${to} reached the local SMTP receiver within ${Math.round(timeoutMs / 1000)} s`)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left)
-          wakes.push(() => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
-      }
+    received,
+    connections: () => connections,
+    refuse(on) {
+      refusing = on
+    },
+    waitForMessages(count, timeoutMs = 15_000) {
+      return until(
+        () => (received.length >= count ? received : undefined),
+        timeoutMs,
+        () => `SMTP server received ${received.length} of ${count} messages`,
+      )
+    },
+    waitFor(to, timeoutMs = 15_000) {
+      return until(
+        () => received.find((email) => email.to.some((address) => address.toLowerCase() === to.toLowerCase())),
+        timeoutMs,
+        () => `no e-mail to ${to} reached the local SMTP receiver within ${Math.round(timeoutMs / 1000)} s`,
+      )
     },
     close() {
       closing ??= new Promise<void>((resolve) => server.close(() => resolve()))
       return closing
     },
   }
+}
+
+/** What tap's `t` offers that {@link startSmtpServer} needs. */
+interface TestHandle {
+  teardown(fn: () => unknown): void
+}
+
+/** The receiver for a test: closed at the test's end; throws where `smtp-server` is missing. */
+export async function startSmtpServer(t: TestHandle, options: SmtpReceiverOptions = {}): Promise<SmtpReceiver> {
+  const receiver = await startSmtpReceiver(options)
+  if (receiver === undefined) throw new Error('smtp-server (a devDependency) is not installed: run npm ci')
+  t.teardown(() => receiver.close())
+  return receiver
 }

@@ -10,7 +10,7 @@ import { generatedContent } from '../../../testkit/content.ts'
 import type { ExternalCase } from '../../../client/local_client.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { verifyWebhookSignature } from '../../src/notifications/signature.ts'
-import { startSmtpServer } from '../support/smtp_server.ts'
+import { startSmtpServer } from '../../../testkit/smtp_receiver.ts'
 import { startWebhookReceiver } from '../support/webhook_receiver.ts'
 import { pair, startOrg, type StartOrgOptions } from '../support/processes.ts'
 

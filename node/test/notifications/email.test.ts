@@ -7,7 +7,7 @@ import t from 'tap'
 import { freePort } from '../../../testkit/node_process.ts'
 import type { NotificationChannel } from '../../src/store/metadata_store.ts'
 import { startNotifyingNode, type NotifyingNode } from '../support/notifying_node.ts'
-import { startSmtpServer } from '../support/smtp_server.ts'
+import { startSmtpServer } from '../../../testkit/smtp_receiver.ts'
 
 const PASSWORD = 'smtp-pw-' + randomBytes(12).toString('hex')
 const FROM = 'Caseway <caseway@county-pd.example>'

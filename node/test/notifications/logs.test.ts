@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { startNotifyingNode, type NotifyingNode } from '../support/notifying_node.ts'
-import { startSmtpServer } from '../support/smtp_server.ts'
+import { startSmtpServer } from '../../../testkit/smtp_receiver.ts'
 import { startWebhookReceiver } from '../support/webhook_receiver.ts'
 
 const USER = 'caseway-relay'
