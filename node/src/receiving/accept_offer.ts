@@ -13,7 +13,7 @@ import type { NodeContext, Transaction } from '../context.ts'
 import { partnerActor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
-import { neededChunks } from './fetch_job.ts'
+import { neededChunks } from './possession.ts'
 
 export interface AcceptedOffer {
   /** True when the offer was stored now (answer 202); false for an identical re-offer (answer 200). */
@@ -145,7 +145,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
       // Anything past receiving (complete, or rejected with its receipt) has finished processing.
       status: about.receiving ? 'receiving' : 'complete',
       // spec: CW-REVN-005 — for a pending revision, the chunks of that revision.
-      needed: await neededChunks(ctx.blobs, about.manifest),
+      // spec: CW-POS-001, CW-POS-002 — all but those this partner delivered itself.
+      needed: await neededChunks(ctx.store, peerOrg, about.manifest),
     },
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Receiver: the fetch job of an inbound share (SPEC.md §16, EP-2) — pull the chunks still
- * missing, verify every item, then store the signed receipt and queue its sending, in one
+ * Receiver: the fetch job of an inbound share (SPEC.md §16, EP-2) — pull the chunks the sender
+ * has not delivered yet (CW-POS-003), verify every item, then store the signed receipt and queue its sending, in one
  * transaction with the share's new status and its event. Then the same for the revisions held
  * pending (`revision_fetch.ts`). Idempotent and resumable: it reads the current state, does
  * what is still missing and records the outcome, so a crash, a restart or a retry at any point
@@ -17,40 +17,16 @@ import { JOB } from '../jobs/kinds.ts'
 import { enabledPartner } from '../partners/partners.ts'
 import { PeerRefusal, PeerUnreachable } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
-import type { BlobStore } from '../store/blob_store.ts'
 import type { InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { updateInbound } from './inbound_state.ts'
+import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
-
-/** Existence checks run this many at a time. */
-const HAS_BATCH = 64
 
 /** What the fetch job reports (the node's metrics implement it). */
 export interface ExchangeObserver {
   /** The fetch job stored `bytes` of a chunk pulled from `peerOrg` (its digest matched). */
   chunkStored(peerOrg: string, bytes: number): void
-}
-
-/** The distinct chunk digests of a manifest, in manifest order. */
-function distinctChunks(manifest: CaseManifest): string[] {
-  const digests = new Set<string>()
-  for (const item of manifest.evidence) for (const chunk of item.chunks) digests.add(chunk)
-  return [...digests]
-}
-
-/** CW-FED-003: the distinct chunk digests of `manifest` that `blobs` does not hold yet. */
-export async function neededChunks(blobs: BlobStore, manifest: CaseManifest): Promise<string[]> {
-  const digests = distinctChunks(manifest)
-  const needed: string[] = []
-  for (let start = 0; start < digests.length; start += HAS_BATCH) {
-    const batch = digests.slice(start, start + HAS_BATCH)
-    const present = await Promise.all(batch.map((digest) => blobs.has(digest)))
-    batch.forEach((digest, index) => {
-      if (!present[index]) needed.push(digest)
-    })
-  }
-  return needed
 }
 
 /** Counts the bytes of `body` as they pass. */
@@ -120,7 +96,8 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
   /** Pulls every chunk of `inbound` not yet stored, `parallelChunks` at a time; throws if any is still missing. */
   async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
     const limits = chunkLimits(inbound.manifest)
-    const needed = await neededChunks(ctx.blobs, inbound.manifest)
+    // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
+    const needed = await chunksToPull(ctx, partner.org, inbound.manifest)
     let failed = 0
     let mismatched = 0
     let firstError: unknown
@@ -139,6 +116,8 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         } finally {
           body.destroy()
         }
+        // spec: CW-POS-005 — only after the bytes matched and are stored.
+        await recordDelivered(ctx, partner.org, digest)
         observer?.chunkStored(partner.org, count.bytes)
       } catch (error) {
         if (signal.aborted) return

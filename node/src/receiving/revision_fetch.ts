@@ -16,6 +16,7 @@ import { enabledPartner } from '../partners/partners.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
+import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt, type ReceiptProblem } from './receipts.ts'
 
 interface Observer {
@@ -82,8 +83,8 @@ async function pullChunks(
 ): Promise<void> {
   const limits = new Map<string, number>()
   for (const item of manifest.evidence) for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
-  const needed: string[] = []
-  for (const digest of limits.keys()) if (!(await ctx.blobs.has(digest))) needed.push(digest)
+  // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
+  const needed = await chunksToPull(ctx, partner.org, manifest)
   let next = 0
   let failure: unknown
   const worker = async () => {
@@ -104,6 +105,8 @@ async function pullChunks(
         } finally {
           body.destroy()
         }
+        // spec: CW-POS-005 — only after the bytes matched and are stored.
+        await recordDelivered(ctx, partner.org, digest)
         observer?.chunkStored(partner.org, bytes)
       } catch (error) {
         failure ??= error

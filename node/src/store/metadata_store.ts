@@ -263,6 +263,12 @@ export interface MetadataStore {
   rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined>
   forgetExpiredJtis(now: number): Promise<void>
 
+  // Proof of possession (CW-POS-005)
+  /** Records that `partnerOrg` delivered chunk `digest` (its bytes verified and stored durably). */
+  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void>
+  /** Which of `digests` `partnerOrg` has itself delivered to this node before. */
+  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>>
+
   // Jobs
   enqueueJob(job: JobRecord): Promise<void>
   /** Claims up to `limit` due pending jobs (state → running). */

@@ -142,19 +142,23 @@ t.test('a multi-chunk share travels end to end: delivered on the sender, verifie
   t.ok([...served.served.values()].every((count) => count === 1))
 })
 
-// spec: CW-FED-007, CW-FMT-003
-t.test('chunks the receiver already holds are not pulled again', async (t) => {
+// spec: CW-FED-007, CW-FMT-003, CW-POS-003
+t.test('chunks this sender delivered before are not pulled again; chunks held from elsewhere are', async (t) => {
   const { sender, receiver, served, caseId } = await pair(t)
-  const bytes = randomBytes(3 * CHUNK_SIZE)
+  const bytes = randomBytes(4 * CHUNK_SIZE)
   const item = await upload(sender, caseId, 'scan.bin', bytes)
-  // The receiver holds two of the three chunks already (an interrupted earlier pull).
+  const original = (digest: string) => bytes.subarray(item.chunks.indexOf(digest) * CHUNK_SIZE, (item.chunks.indexOf(digest) + 1) * CHUNK_SIZE)
+  // The receiver holds two of the four chunks from alpha already (an interrupted earlier pull)…
   for (const digest of item.chunks.slice(0, 2)) {
-    const original = bytes.subarray(item.chunks.indexOf(digest) * CHUNK_SIZE, (item.chunks.indexOf(digest) + 1) * CHUNK_SIZE)
-    await receiver.blobs.put(digest, original)
+    await receiver.blobs.put(digest, original(digest))
+    await receiver.store.recordPartnerChunk('alpha', digest, 1)
   }
+  // …and a third from somewhere else (a local upload, another partner): alpha must deliver it.
+  await receiver.blobs.put(item.chunks[2]!, original(item.chunks[2]!))
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'case', createdBy: 'tester' })
   t.equal((await settled(sender, share.id)).status, 'delivered')
-  t.same([...served.served.keys()], [item.chunks[2]])
+  t.same([...served.served.keys()].sort(), item.chunks.slice(2).sort())
+  t.same(await receiver.store.deliveredChunks('alpha', item.chunks), new Set(item.chunks), 'every chunk is now on record as delivered by alpha')
 })
 
 // spec: CW-FED-007, CW-FED-008

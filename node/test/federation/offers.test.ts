@@ -29,20 +29,24 @@ async function assertNothingStored(t: Test, node: TestNode): Promise<void> {
   t.same(await node.store.listJobs(), [], 'no job')
 }
 
-// spec: CW-FED-003, CW-FED-001
-t.test('an accepted offer is stored, queues the pull and lists the chunks still needed', async (t) => {
+// spec: CW-FED-003, CW-FED-001, CW-POS-001, CW-POS-002
+t.test('an accepted offer is stored, queues the pull and lists every chunk bravo has not delivered itself', async (t) => {
   const { node, fromBravo, alphaAsPartner } = await receiver(t)
   const photo = await evidence('ev-photo', 150_000)
   // The same bytes twice: one item's chunks are listed once in `needed`.
   const copy = { ...photo.item, id: 'ev-copy' }
   const video = await evidence('ev-video', 70_000, { category: 'video' })
-  const held = [...video.chunks.keys()][0]!
-  await node.blobs.put(held, video.chunks.get(held)!)
+  const [delivered, stored] = [...video.chunks.keys()] as [string, string]
+  // One chunk bravo delivered before (possession proven), one the node holds from elsewhere.
+  await node.blobs.put(delivered, video.chunks.get(delivered)!)
+  await node.store.recordPartnerChunk('bravo', delivered, 1)
+  await node.blobs.put(stored, video.chunks.get(stored)!)
   const signed = await signedManifest(bravo, 'alpha', { items: [photo.item, copy, video.item] })
 
   const { status, answer } = await fromBravo.offer(alphaAsPartner, signed.jws)
   t.equal(status, 202)
-  const expected = [...photo.chunks.keys(), ...[...video.chunks.keys()].filter((d) => d !== held)]
+  // Before the possession rule (issue 11) the chunk held from elsewhere was left out too.
+  const expected = [...photo.chunks.keys(), ...[...video.chunks.keys()].filter((d) => d !== delivered)]
   t.same(answer, { share: signed.manifest.share.id, revision: 1, status: 'receiving', needed: expected })
 
   const inbound = await node.store.findInboundShare('bravo', signed.manifest.share.id)

@@ -302,6 +302,17 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX outbox_consumer ON outbox (consumer, seq);
   `,
+  // n: proof of possession — the chunks each partner has itself delivered to this node, written
+  // only after the chunk's bytes matched its digest and were stored durably (SPEC.md CW-POS-005).
+  // A partner is asked for every other chunk, even one the node holds (CW-POS-001).
+  `
+  CREATE TABLE partner_chunks (
+    partner_org TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    delivered_at INTEGER NOT NULL,
+    PRIMARY KEY (partner_org, digest)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ]
 
 /**

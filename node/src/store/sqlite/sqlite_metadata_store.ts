@@ -471,6 +471,17 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => void c.run(SQL.forgetExpiredJtis, now))
   }
 
+  // Proof of possession
+
+  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
+    return this.#do((c) => void c.run(SQL.insertPartnerChunk, partnerOrg, digest, at))
+  }
+
+  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#do((c) => new Set(c.all(SQL.deliveredChunks, JSON.stringify(digests), partnerOrg).map((row) => row['digest'] as string)))
+  }
+
   // Jobs
 
   enqueueJob(job: JobRecord): Promise<void> {
@@ -888,6 +899,14 @@ class SqliteMetadataStore implements MetadataStore {
 
   forgetExpiredJtis(now: number): Promise<void> {
     return this.#locked((s) => s.forgetExpiredJtis(now))
+  }
+
+  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
+    return this.#locked((s) => s.recordPartnerChunk(partnerOrg, digest, at))
+  }
+
+  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
+    return this.#locked((s) => s.deliveredChunks(partnerOrg, digests))
   }
 
   enqueueJob(job: JobRecord): Promise<void> {

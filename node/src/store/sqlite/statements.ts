@@ -128,6 +128,10 @@ export const SQL = {
   insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   getJti: 'SELECT digest FROM jtis WHERE iss = ? AND jti = ?',
   forgetExpiredJtis: 'DELETE FROM jtis WHERE exp <= ?',
+  insertPartnerChunk: 'INSERT INTO partner_chunks (partner_org, digest, delivered_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  // One query for a whole manifest: ?1 is a JSON array of digests.
+  deliveredChunks:
+    'SELECT DISTINCT d.value AS digest FROM json_each(?) AS d WHERE EXISTS (SELECT 1 FROM partner_chunks p WHERE p.partner_org = ? AND p.digest = d.value)',
 
   /** Only uniqueness conflicts are ignored (a live duplicate, or the same id again). */
   enqueueJob: insert('jobs', JOB_COLUMNS) + ' ON CONFLICT DO NOTHING',
