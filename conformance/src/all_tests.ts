@@ -5,10 +5,12 @@
  */
 import type { ConformanceTest } from './suite.ts'
 import { CHAIN_TESTS, RECEIVER_TESTS, REFUSAL_TESTS, REVISION_TESTS, REVOCATION_TESTS, ROBUSTNESS_TESTS, SENDER_TESTS, TRANSPORT_TESTS } from './tests/index.ts'
+import { POSSESSION_TESTS } from './tests/index.ts'
 
 export const ALL_TESTS: readonly ConformanceTest[] = [
   ...TRANSPORT_TESTS,
   ...RECEIVER_TESTS,
+  ...POSSESSION_TESTS,
   ...REFUSAL_TESTS,
   ...REVISION_TESTS,
   ...CHAIN_TESTS,

@@ -29,7 +29,7 @@ async function assertNothingStored(t: Test, node: TestNode): Promise<void> {
   t.same(await node.store.listJobs(), [], 'no job')
 }
 
-// spec: CW-FED-003, CW-FED-001, CW-POS-001, CW-POS-002
+// spec: CW-FED-003, CW-FED-001, CW-POS-001, CW-POS-002, CW-POS-004
 t.test('an accepted offer is stored, queues the pull and lists every chunk bravo has not delivered itself', async (t) => {
   const { node, fromBravo, alphaAsPartner } = await receiver(t)
   const photo = await evidence('ev-photo', 150_000)
@@ -41,6 +41,10 @@ t.test('an accepted offer is stored, queues the pull and lists every chunk bravo
   await node.blobs.put(delivered, video.chunks.get(delivered)!)
   await node.store.recordPartnerChunk('bravo', delivered, 1)
   await node.blobs.put(stored, video.chunks.get(stored)!)
+  // A chunk charlie delivered counts for charlie only.
+  const [fromCharlie] = [...photo.chunks.keys()] as [string]
+  await node.blobs.put(fromCharlie, photo.chunks.get(fromCharlie)!)
+  await node.store.recordPartnerChunk('charlie', fromCharlie, 1)
   const signed = await signedManifest(bravo, 'alpha', { items: [photo.item, copy, video.item] })
 
   const { status, answer } = await fromBravo.offer(alphaAsPartner, signed.jws)

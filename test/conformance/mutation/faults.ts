@@ -571,7 +571,7 @@ export const FAULTS: readonly Fault[] = [
     description: 'an accepted offer lists no needed chunks',
     spec: ['CW-FED-003'],
     file: INBOUND,
-    find: 'needed: await neededChunks(ctx.blobs, about.manifest),',
+    find: 'needed: await neededChunks(ctx.store, peerOrg, about.manifest),',
     replace: 'needed: [] as string[],',
   },
   {
@@ -685,5 +685,25 @@ export const FAULTS: readonly Fault[] = [
     file: 'node/src/http/problem_handler.ts',
     find: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) drainAfterAnswer(reply, request)",
     replace: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) { request.raw.socket.destroy(); return reply }",
+  },
+  // possession: proof of possession (CW-POS) — the node-wide deduplication of SPEC v0.1 back.
+  {
+    id: 'pos-answer-dedups-node-wide',
+    description: 'the offer answer leaves out chunks the node holds from anyone (a local upload), not only those this partner delivered',
+    spec: ['CW-POS-001', 'CW-POS-002'],
+    file: INBOUND,
+    find: 'needed: await neededChunks(ctx.store, peerOrg, about.manifest),',
+    replace:
+      'needed: await neededChunks(ctx.store, peerOrg, about.manifest).then(async (all) => { const held = await Promise.all(all.map((digest) => ctx.blobs.has(digest))); return all.filter((_, index) => !held[index]) }),',
+    tests: ['receiver.possession-held-chunks-needed', 'receiver.possession-answer-independent-of-holdings'],
+  },
+  {
+    id: 'pos-fetch-fills-from-node-blobs',
+    description: 'the fetch job skips chunks the node holds from anyone and completes the external case from them',
+    spec: ['CW-POS-003'],
+    file: 'node/src/receiving/possession.ts',
+    find: 'if (!delivered.has(digest) || !(await ctx.blobs.has(digest))) pull.push(digest)',
+    replace: 'if (!(await ctx.blobs.has(digest))) pull.push(digest)',
+    tests: ['receiver.possession-held-chunks-needed'],
   },
 ]
