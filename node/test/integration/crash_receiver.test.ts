@@ -15,7 +15,7 @@ const SIZE = 512 * MiB
 const CHUNK_SIZE = 4_194_304
 const PARALLEL = 2
 
-// spec: CW-FED-007, CW-FED-008, CW-FED-003, CW-REC-001
+// spec: CW-FED-007, CW-FED-008, CW-FED-003, CW-REC-001, CW-POS-005
 t.test('a receiver killed mid-transfer resumes where it stopped and delivers', async (t) => {
   const started = Date.now()
   const { metro, county, evidence, expectedDigest, chunkCount, share } = await largeShare(t, { size: SIZE, chunkSize: CHUNK_SIZE, parallelChunks: PARALLEL })
@@ -83,7 +83,13 @@ t.test('a receiver killed mid-transfer resumes where it stopped and delivers', a
   // The blob store never replaces a stored blob, so the decisive check is the sender's request log.
   const requests = chunkRequests(await metro.logs(), share.id)
   const refetched = [...beforeRestart.keys()].filter((digest) => (requests.get(digest) ?? 0) !== 1)
-  t.same(refetched, [], 'metro-pd served each chunk county-da held before the crash exactly once')
+  // CW-POS-005 (issue 11): a chunk whose bytes were stored but whose delivery by metro-pd was not
+  // recorded yet when county-da died is pulled once more — at most one per pull in flight. Held
+  // bytes alone never stand for a delivery (CW-POS-003). Before, this said: exactly once, each.
+  t.ok(
+    refetched.length <= PARALLEL && refetched.every((digest) => requests.get(digest) === 2),
+    `metro-pd served each chunk county-da held before the crash once, or twice for at most ${PARALLEL} in flight (${refetched.length})`,
+  )
   const total = [...requests.values()].reduce((sum, count) => sum + count, 0)
   t.ok(total <= chunkCount + PARALLEL, `chunk requests ${total} ≤ ${chunkCount} chunks + ${PARALLEL} interrupted`)
 
