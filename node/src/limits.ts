@@ -26,6 +26,20 @@ export const CONFIG_LIMITS = {
   requestTimeoutMs: { minimum: 1000, default: 60_000 },
 } as const
 
+/**
+ * Defaults of `limits.partners.*` (SPEC.md CW-QUO-001..004): what one partner may make this node
+ * hold. 0 = no limit. The defaults fit a large agency's busiest partner: a case of 10,000 items,
+ * 100 transfers at once, 1 TiB of evidence a day.
+ */
+export const PARTNER_QUOTAS = {
+  itemsPerOffer: { minimum: 0, default: 10_000 },
+  pendingOffers: { minimum: 0, default: 100 },
+  bytesPerDay: { minimum: 0, default: 1024 * 1024 * MiB },
+} as const
+
+/** Manifests larger than this are verified on a worker thread, so the event loop keeps serving (CW-QUO-006). */
+export const OFF_LOOP_VERIFY_BYTES = 1 * MiB
+
 /** Largest receipt (EP-3) or revocation (EP-5) accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */
 export const SIGNED_OBJECT_MAX_BYTES = 1 * MiB
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CONFIG_LIMITS } from '../limits.ts'
+import { CONFIG_LIMITS, PARTNER_QUOTAS } from '../limits.ts'
 
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -78,6 +78,21 @@ export const configSchema = {
         manifestBytes: { type: 'integer', ...CONFIG_LIMITS.manifestBytes, description: 'Largest manifest accepted (SPEC.md CW-FMT-005: 32 to 64 MiB).' },
         jsonBodyBytes: { type: 'integer', ...CONFIG_LIMITS.jsonBodyBytes, description: 'Largest JSON body on the local API.' },
         requestTimeoutMs: { type: 'integer', ...CONFIG_LIMITS.requestTimeoutMs },
+        partners: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Per-partner quotas on offers (SPEC.md CW-QUO-001..004), refused with 429 CW_ERR_QUOTA_EXCEEDED; 0 = no limit.',
+          properties: {
+            itemsPerOffer: { type: 'integer', ...PARTNER_QUOTAS.itemsPerOffer, description: 'Evidence items in one offered revision.' },
+            pendingOffers: { type: 'integer', ...PARTNER_QUOTAS.pendingOffers, description: 'Shares and revisions from one partner still being received.' },
+            bytesPerDay: {
+              type: 'integer',
+              ...PARTNER_QUOTAS.bytesPerDay,
+              description: 'Evidence bytes of the offers accepted from one partner in any 24 hours.',
+            },
+          },
+        },
         rateLimit: {
           type: 'object',
           additionalProperties: false,
@@ -224,6 +239,7 @@ export interface NodeConfig {
     readonly manifestBytes: number
     readonly jsonBodyBytes: number
     readonly requestTimeoutMs: number
+    readonly partners: { readonly itemsPerOffer: number; readonly pendingOffers: number; readonly bytesPerDay: number }
     readonly rateLimit: { readonly federationPerMinute: number; readonly federationPerSecond: number; readonly localPerMinute: number }
   }
   readonly metrics: { readonly enabled: boolean }

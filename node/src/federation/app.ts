@@ -19,6 +19,7 @@ import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
 import { openChunk, type OpenChunk } from '../sending/serve_chunk.ts'
 import { acceptOffer } from '../receiving/accept_offer.ts'
+import { QuotaExceededError } from '../receiving/quotas.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { acceptReceipt } from '../sending/accept_receipt.ts'
 import { acceptRevocation } from '../revocation/accept_revocation.ts'
@@ -72,12 +73,20 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(JOSE_MEDIA_TYPE, { parseAs: 'string', bodyLimit: SIGNED_OBJECT_MAX_BYTES }, (_request, body, done) => done(null, body))
 
-  // EP-1 — spec: CW-FED-001, CW-FED-003, CW-FED-004
+  // EP-1 — spec: CW-FED-001, CW-FED-003, CW-FED-004, CW-QUO-001
   app.post(
     FEDERATION_PATHS.offers,
     { bodyLimit: ctx.config.limits.manifestBytes, schema: { response: { 200: answer('offer-answer'), 202: answer('offer-answer'), ...problems } } },
     async (request, reply): Promise<OfferAnswer> => {
-      const { created, answer } = await acceptOffer(ctx, peerOf(request).org, joseBody(request))
+      let accepted: Awaited<ReturnType<typeof acceptOffer>>
+      try {
+        accepted = await acceptOffer(ctx, peerOf(request).org, joseBody(request))
+      } catch (error) {
+        // spec: CW-QUO-002, CW-QUO-003 — a quota that frees with time says when.
+        if (error instanceof QuotaExceededError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+        throw error
+      }
+      const { created, answer } = accepted
       reply.code(created ? 202 : 200)
       return answer
     },

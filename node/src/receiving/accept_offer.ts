@@ -8,12 +8,14 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { CasewayError, enforceManifest, RequestError, VerificationError, verifyManifest, type CaseManifest, type OfferAnswer } from '#protocol'
+import { CasewayError, digestBytes, enforceManifest, RequestError, VerificationError, type CaseManifest, type OfferAnswer } from '#protocol'
 import type { NodeContext, Transaction } from '../context.ts'
 import { partnerActor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
 import { neededChunks } from './possession.ts'
+import { checkQuotas, countOffer } from './quotas.ts'
+import { verifyOffer } from './verify_off_loop.ts'
 
 export interface AcceptedOffer {
   /** True when the offer was stored now (answer 202); false for an identical re-offer (answer 200). */
@@ -40,8 +42,12 @@ export async function acceptOffer(ctx: NodeContext, peerOrg: string, jws: string
 
 async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: string): Promise<AcceptedOffer> {
   const currentDate = ctx.clock.now()
-  // spec: CW-FED-001, CW-SIG-013 — §8 steps 1–16 (size, header, chain, signature, claims, schema, provenance).
-  const verified = await verifyManifest(jws, {
+  // spec: CW-QUO-005 — an identical retry is recognised by its digest before anything costly.
+  const retry = await identicalRetry(ctx, peerOrg, jws, Math.floor(currentDate.getTime() / 1000))
+  if (retry !== undefined) return retry
+  // spec: CW-FED-001, CW-SIG-013, CW-QUO-004 — §8 steps 1–16 (size, header, chain, signature,
+  // claims, schema, provenance); a large manifest on a worker thread.
+  const verified = await verifyOffer(jws, {
     trustAnchors: await ctx.trustAnchors(),
     audience: ctx.identity.org,
     currentDate,
@@ -79,6 +85,9 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
 
     // §8 step 18: the effective policy on what the manifest carries.
     enforceManifest(verified)
+    // spec: CW-QUO-001..003 — in this transaction, so concurrent offers cannot share the last of a quota.
+    await checkQuotas(ctx, tx, peerOrg, manifest, now)
+    await countOffer(tx, peerOrg, manifest, now)
 
     // spec: CW-REVN-003 — once a revision was received completely, later ones are kept apart
     // (pending) while the external case keeps showing what is applied. Before that (the first
@@ -129,26 +138,63 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
   })
 
   const { created, record, pending } = outcome
+  if (created) {
+    const revisionNumber = pending?.revision ?? record.revision
+    ctx.log.info({ peerOrg, shareId: record.shareId, revision: revisionNumber, inboundId: record.id, pending: pending !== undefined }, 'offer accepted')
+  }
+  return { created, inboundId: record.id, answer: await answerOf(ctx, peerOrg, record, pending) }
+}
+
+/** The offer answer (CW-FED-003) for the applied revision of `record`, or for `pending`. */
+async function answerOf(ctx: NodeContext, peerOrg: string, record: InboundShareRecord, pending: InboundRevisionRecord | undefined): Promise<OfferAnswer> {
   const about =
     pending === undefined
-      ? { revision: record.revision, manifest: record.manifest, items: record.manifest.evidence.length, receiving: record.status === 'receiving' }
-      : { revision: pending.revision, manifest: pending.manifest, items: pending.manifest.evidence.length, receiving: pending.transfer === 'receiving' }
-  if (created) {
-    ctx.log.info({ peerOrg, shareId: record.shareId, revision: about.revision, inboundId: record.id, pending: pending !== undefined }, 'offer accepted')
-  }
+      ? { revision: record.revision, manifest: record.manifest, receiving: record.status === 'receiving' }
+      : { revision: pending.revision, manifest: pending.manifest, receiving: pending.transfer === 'receiving' }
   return {
-    created,
-    inboundId: record.id,
-    answer: {
-      share: record.shareId,
-      revision: about.revision,
-      // Anything past receiving (complete, or rejected with its receipt) has finished processing.
-      status: about.receiving ? 'receiving' : 'complete',
-      // spec: CW-REVN-005 — for a pending revision, the chunks of that revision.
-      // spec: CW-POS-001, CW-POS-002 — all but those this partner delivered itself.
-      needed: await neededChunks(ctx.store, peerOrg, about.manifest),
-    },
+    share: record.shareId,
+    revision: about.revision,
+    // Anything past receiving (complete, or rejected with its receipt) has finished processing.
+    status: about.receiving ? 'receiving' : 'complete',
+    // spec: CW-REVN-005 — for a pending revision, the chunks of that revision.
+    // spec: CW-POS-001, CW-POS-002 — all but those this partner delivered itself.
+    needed: await neededChunks(ctx.store, peerOrg, about.manifest),
   }
+}
+
+/**
+ * spec: CW-FED-004, CW-QUO-005 — the answer to an identical re-offer, recognised by the digest
+ * of its payload before the manifest is verified again (a partner retrying a 20 MiB offer must
+ * not cost a full verification each time); undefined when `jws` is not one already accepted
+ * from this peer, or when its manifest has expired (then the full verification answers).
+ * The payload was verified when it was accepted, and the lookup is the peer's own shares only.
+ * A revoked share still answers `CW_ERR_SHARE_REVOKED`: revocation wins over the retry answer.
+ */
+async function identicalRetry(ctx: NodeContext, peerOrg: string, jws: string, now: number): Promise<AcceptedOffer | undefined> {
+  const parts = jws.split('.')
+  if (parts.length !== 3) return undefined
+  const payloadBytes = Buffer.from(parts[1]!, 'base64url')
+  let shareId: unknown
+  try {
+    shareId = (JSON.parse(payloadBytes.toString('utf8')) as { share?: { id?: unknown } } | null)?.share?.id
+  } catch {
+    return undefined
+  }
+  if (typeof shareId !== 'string') return undefined
+  const partner = await ctx.store.getPartner(peerOrg)
+  if (partner === undefined || !partner.enabled || partner.trustOnly) return undefined
+  const existing = await ctx.store.findInboundShare(peerOrg, shareId)
+  if (existing === undefined) return undefined
+  const digest = digestBytes(payloadBytes)
+  let pending: InboundRevisionRecord | undefined
+  if (existing.manifestDigest !== digest) {
+    pending = (await ctx.store.listInboundRevisions(existing.id)).find((revision) => revision.manifestDigest === digest)
+    if (pending === undefined) return undefined
+  }
+  // spec: CW-FED-004 — revocation wins: checked ahead of the retry answer.
+  if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
+  if ((pending?.manifest ?? existing.manifest).exp <= now) return undefined
+  return { created: false, inboundId: existing.id, answer: await answerOf(ctx, peerOrg, existing, pending) }
 }
 
 /**

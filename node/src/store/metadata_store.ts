@@ -211,6 +211,16 @@ export interface NotificationRecord {
   updatedAt: number
 }
 
+/** What a partner is using of its quotas (CW-QUO-002, CW-QUO-003). */
+export interface PartnerUsage {
+  /** Inbound shares and pending revisions from the partner whose chunks are still being received. */
+  pendingOffers: number
+  /** Evidence bytes of the offers accepted from it in the window. */
+  bytes: number
+  /** When the oldest offer counted in `bytes` was accepted (undefined: none). */
+  oldestAt: number | undefined
+}
+
 export interface MetadataStore {
   transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T>
 
@@ -262,6 +272,12 @@ export interface MetadataStore {
   /** Records (iss, jti) → digest; returns the digest already recorded, if any. */
   rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined>
   forgetExpiredJtis(now: number): Promise<void>
+
+  // Per-partner quotas (CW-QUO-002, CW-QUO-003)
+  /** Records the evidence bytes of an offer accepted from `partnerOrg` at `at`; forgets records older than a day. */
+  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void>
+  /** Offers from `partnerOrg` still receiving, and the evidence bytes of its offers accepted after `since`. */
+  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage>
 
   // Proof of possession (CW-POS-005)
   /** Records that `partnerOrg` delivered chunk `digest` (its bytes verified and stored durably). */

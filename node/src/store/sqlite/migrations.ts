@@ -302,7 +302,7 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX outbox_consumer ON outbox (consumer, seq);
   `,
-  // n: proof of possession — the chunks each partner has itself delivered to this node, written
+  // n: proof of possession and per-partner quotas — the chunks each partner has itself delivered to this node, written
   // only after the chunk's bytes matched its digest and were stored durably (SPEC.md CW-POS-005).
   // A partner is asked for every other chunk, even one the node holds (CW-POS-001).
   `
@@ -312,6 +312,13 @@ export const MIGRATIONS: readonly string[] = [
     delivered_at INTEGER NOT NULL,
     PRIMARY KEY (partner_org, digest)
   ) STRICT, WITHOUT ROWID;
+  -- Per-partner quotas (CW-QUO-003): the evidence bytes of each offer accepted, for the daily budget.
+  CREATE TABLE partner_offer_bytes (
+    partner_org TEXT NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX partner_offer_bytes_partner ON partner_offer_bytes (partner_org, accepted_at);
   `,
 ]
 

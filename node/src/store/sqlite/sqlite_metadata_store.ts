@@ -39,6 +39,7 @@ import type {
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
+  PartnerUsage,
   JobRecord,
   MetadataStore,
   NotificationChannel,
@@ -471,6 +472,22 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => void c.run(SQL.forgetExpiredJtis, now))
   }
 
+  // Per-partner quotas
+
+  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
+    return this.#do((c) => {
+      c.run(SQL.forgetOfferBytes, at - 86_400)
+      c.run(SQL.insertOfferBytes, partnerOrg, at, bytes)
+    })
+  }
+
+  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage> {
+    return this.#do((c) => {
+      const row = c.get(SQL.partnerUsage, { partner: partnerOrg, since })!
+      return { pendingOffers: Number(row['pending']), bytes: Number(row['bytes']), oldestAt: row['oldest'] === null ? undefined : Number(row['oldest']) }
+    })
+  }
+
   // Proof of possession
 
   recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
@@ -899,6 +916,14 @@ class SqliteMetadataStore implements MetadataStore {
 
   forgetExpiredJtis(now: number): Promise<void> {
     return this.#locked((s) => s.forgetExpiredJtis(now))
+  }
+
+  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
+    return this.#locked((s) => s.recordOfferBytes(partnerOrg, at, bytes))
+  }
+
+  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage> {
+    return this.#locked((s) => s.partnerUsage(partnerOrg, since))
   }
 
   recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {

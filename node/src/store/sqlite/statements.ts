@@ -128,6 +128,14 @@ export const SQL = {
   insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   getJti: 'SELECT digest FROM jtis WHERE iss = ? AND jti = ?',
   forgetExpiredJtis: 'DELETE FROM jtis WHERE exp <= ?',
+  insertOfferBytes: 'INSERT INTO partner_offer_bytes (partner_org, accepted_at, bytes) VALUES (?, ?, ?)',
+  forgetOfferBytes: 'DELETE FROM partner_offer_bytes WHERE accepted_at <= ?',
+  partnerUsage: `SELECT
+      (SELECT count(*) FROM inbound_shares WHERE sender_org = :partner AND status = 'receiving')
+        + (SELECT count(*) FROM inbound_revisions r JOIN inbound_shares s ON s.id = r.inbound_id
+           WHERE s.sender_org = :partner AND r.transfer = 'receiving' AND r.status != 'superseded') AS pending,
+      (SELECT coalesce(sum(bytes), 0) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS bytes,
+      (SELECT min(accepted_at) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS oldest`,
   insertPartnerChunk: 'INSERT INTO partner_chunks (partner_org, digest, delivered_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   // One query for a whole manifest: ?1 is a JSON array of digests.
   deliveredChunks:

@@ -1,0 +1,106 @@
+/**
+ * Per-partner quotas on offers (SPEC.md CW-QUO-001..005, issue 11 finding 11): items per offer,
+ * offers pending, evidence bytes per day — each counted per partner organization and refused
+ * `429 CW_ERR_QUOTA_EXCEEDED` (with `Retry-After` when waiting frees it); a large manifest is
+ * verified off the event loop; an identical re-offer is recognised by its digest before it is
+ * verified again, except that a revoked share still answers `CW_ERR_SHARE_REVOKED`.
+ */
+import t, { type Test } from 'tap'
+import { evidence, signedManifest } from '../../../testkit/fixtures/manifests.ts'
+import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
+import { rawRequest, type RawResponse } from '../support/mtls.ts'
+import { startTestNode, type TestNode } from '../support/federation_node.ts'
+
+const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
+
+async function receiver(t: Test, partners: Record<string, number>): Promise<TestNode> {
+  const node = await startTestNode(t, alpha, { limits: { partners } })
+  await node.addPartner(bravo)
+  await node.addPartner(charlie)
+  return node
+}
+
+function offer(node: TestNode, from: TestOrg, jws: string): Promise<RawResponse> {
+  return rawRequest(
+    `${node.url}/federation/v1/offers`,
+    { ca: alpha.caPem, cert: from.identity.tls.cert, key: from.identity.tls.key },
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/jose' },
+      body: jws,
+    },
+  )
+}
+
+async function items(count: number, size = 10) {
+  const made = []
+  for (let i = 0; i < count; i += 1) made.push((await evidence(`ev-${i}`, size)).item)
+  return made
+}
+
+// spec: CW-QUO-001, CW-QUO-004
+t.test('an offer with more items than the partner quota is refused 429 CW_ERR_QUOTA_EXCEEDED without Retry-After, and stores nothing', async (t) => {
+  const node = await receiver(t, { itemsPerOffer: 2 })
+  const big = await signedManifest(bravo, 'alpha', { items: await items(3) })
+  const refused = await offer(node, bravo, big.jws)
+  t.equal(refused.status, 429)
+  t.match(refused.json(), { code: 'CW_ERR_QUOTA_EXCEEDED', type: 'urn:caseway:problem:quota-exceeded', status: 429 })
+  t.equal(refused.headers['retry-after'], undefined, 'waiting does not help: no Retry-After')
+  t.same(await node.store.listInboundShares(), [], 'nothing stored')
+  const fits = await signedManifest(bravo, 'alpha', { items: await items(2) })
+  t.equal((await offer(node, bravo, fits.jws)).status, 202, 'two items are accepted')
+})
+
+// spec: CW-QUO-002
+t.test("pending offers are counted per partner: bravo's full queue does not stop charlie", async (t) => {
+  const node = await receiver(t, { pendingOffers: 2 })
+  for (let i = 0; i < 2; i += 1) t.equal((await offer(node, bravo, (await signedManifest(bravo, 'alpha', { items: await items(1) })).jws)).status, 202)
+  const third = await offer(node, bravo, (await signedManifest(bravo, 'alpha', { items: await items(1) })).jws)
+  t.equal(third.status, 429)
+  t.equal(third.json()['code'], 'CW_ERR_QUOTA_EXCEEDED')
+  t.ok(Number(third.headers['retry-after']) >= 1, `Retry-After: ${third.headers['retry-after']}`)
+  t.equal((await offer(node, charlie, (await signedManifest(charlie, 'alpha', { items: await items(1) })).jws)).status, 202, 'charlie is not affected')
+  // A finished transfer frees its place.
+  const [first] = await node.store.listInboundShares()
+  await node.store.updateInboundShare({ ...first!, status: 'complete', completedAt: first!.receivedAt })
+  t.equal((await offer(node, bravo, (await signedManifest(bravo, 'alpha', { items: await items(1) })).jws)).status, 202, 'accepted once one completed')
+})
+
+// spec: CW-QUO-003
+t.test('evidence bytes per day per partner: over the budget 429 with Retry-After until the oldest offer leaves the window', async (t) => {
+  const node = await receiver(t, { bytesPerDay: 1000 })
+  t.equal((await offer(node, bravo, (await signedManifest(bravo, 'alpha', { items: await items(1, 600) })).jws)).status, 202)
+  const over = await offer(node, bravo, (await signedManifest(bravo, 'alpha', { items: await items(1, 600) })).jws)
+  t.equal(over.status, 429)
+  t.equal(over.json()['code'], 'CW_ERR_QUOTA_EXCEEDED')
+  const retryAfter = Number(over.headers['retry-after'])
+  t.ok(retryAfter > 86_000 && retryAfter <= 86_400, `Retry-After ${retryAfter}: when the first offer is a day old`)
+  t.equal((await offer(node, charlie, (await signedManifest(charlie, 'alpha', { items: await items(1, 600) })).jws)).status, 202, "charlie's own budget")
+  const never = await offer(node, charlie, (await signedManifest(charlie, 'alpha', { items: await items(1, 2000) })).jws)
+  t.equal(never.status, 429)
+  t.equal(never.headers['retry-after'], undefined, 'an offer larger than the whole budget never fits: no Retry-After')
+})
+
+// spec: CW-QUO-005, CW-FED-004
+t.test('an identical re-offer is answered by its digest, without verifying it again; a revoked share still answers 410', async (t) => {
+  const node = await receiver(t, {})
+  const signed = await signedManifest(bravo, 'alpha', { items: await items(1) })
+  t.equal((await offer(node, bravo, signed.jws)).status, 202)
+  // Verification starts by asking for the trust anchors: count that.
+  const anchors = node.ctx.trustAnchors.bind(node.ctx)
+  let verifications = 0
+  node.ctx.trustAnchors = () => {
+    verifications += 1
+    return anchors()
+  }
+  const again = await offer(node, bravo, signed.jws)
+  t.equal(again.status, 200)
+  t.match(again.json(), { share: signed.manifest.share.id, revision: 1, status: 'receiving' })
+  t.equal(verifications, 0, 'answered without verifying the manifest again')
+
+  const inbound = (await node.store.findInboundShare('bravo', signed.manifest.share.id))!
+  await node.store.updateInboundShare({ ...inbound, status: 'revoked' })
+  const revoked = await offer(node, bravo, signed.jws)
+  t.equal(revoked.status, 410)
+  t.equal(revoked.json()['code'], 'CW_ERR_SHARE_REVOKED', 'revocation wins over the retry answer')
+})
