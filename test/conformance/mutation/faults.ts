@@ -686,4 +686,34 @@ export const FAULTS: readonly Fault[] = [
     find: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) drainAfterAnswer(reply, request)",
     replace: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) { request.raw.socket.destroy(); return reply }",
   },
+  // spectext: the readings SPEC.md v0.2 decides (issue 12)
+  {
+    id: 'fed-chunk-path-percent-form-refused',
+    description: 'EP-2 answers 404 to a chunk whose digest is percent-encoded (sha256%3A<hex>), as a server matching the path literally would',
+    spec: ['CW-FED-014'],
+    file: 'node/src/federation/app.ts',
+    find: 'const { shareId, digest } = request.params',
+    replace: "const { shareId, digest } = request.params\n      if (/%3a/i.test(request.url)) throw new RequestError('CW_ERR_NOT_FOUND', 'no such chunk')",
+    tests: ['sender.chunk-path-literal-and-percent-encoded'],
+  },
+  {
+    id: 'fed-chunk-path-literal-form-refused',
+    description: 'EP-2 answers 404 to a chunk whose digest is written literally (sha256:<hex>)',
+    spec: ['CW-FED-014'],
+    file: 'node/src/federation/app.ts',
+    find: 'const { shareId, digest } = request.params',
+    replace:
+      "const { shareId, digest } = request.params\n      if (request.url.includes('sha256:')) throw new RequestError('CW_ERR_NOT_FOUND', 'no such chunk')",
+    tests: ['sender.chunk-path-literal-and-percent-encoded'],
+  },
+  {
+    id: 'fed-chunk-path-client-percent-encodes',
+    description: 'as a client, the node percent-encodes the digest in the EP-2 path (the v0.1 form)',
+    spec: ['CW-FED-014'],
+    file: 'protocol/src/federation/paths.ts',
+    find: 'const digestSegment = (digest: string): string => (CHUNK_DIGEST.test(digest) ? digest : segment(digest))',
+    replace: 'const digestSegment = (digest: string): string => segment(digest)',
+    tests: ['receiver.chunk-path-literal'],
+  },
+  // spectext: end
 ]
