@@ -8,11 +8,38 @@
  *
  * @module
  */
-import { type CaseManifest } from '#protocol'
-import { check, expectStatus } from '../check.ts'
-import { deliver } from '../receiving.ts'
-import { baselineShare, requireEvidence } from '../sender_shares.ts'
-import type { ConformanceTest } from '../suite.ts'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { digestBytes, FEDERATION_PATHS, signReceipt, type CaseManifest, type DeliveryReceipt } from '#protocol'
+import { check, expectProblem, expectStatus, fail } from '../check.ts'
+import { revokeShare } from '../control.ts'
+import { unverifiedPayload } from '../raw_jws.ts'
+import { deliver, expectReceipt, offerAccepted, revocationPayload, revokeAccepted } from '../receiving.ts'
+import { baselineShare, requireEvidence, shareFromTarget, waitForRevision, type ReceivedShare } from '../sender_shares.ts'
+import { openPolicy } from '../shares.ts'
+import type { ConformanceTest, TestContext } from '../suite.ts'
+
+const now = () => Math.floor(Date.now() / 1000)
+
+/** A receipt from the harness answering revision 1 of `received` (valid unless changed). */
+function harnessReceipt(ctx: TestContext, received: ReceivedShare, overrides: Partial<DeliveryReceipt> = {}): DeliveryReceipt {
+  return {
+    cwv: '0.1',
+    iss: ctx.harness.main.org,
+    aud: ctx.target.org,
+    iat: now() - 5,
+    exp: now() + 3600,
+    jti: `receipt-${randomUUID()}`,
+    share: received.share,
+    revision: received.manifest.share.revision,
+    manifest: received.digest,
+    status: 'delivered',
+    ...overrides,
+  }
+}
+
+async function postReceipt(ctx: TestContext, receipt: DeliveryReceipt, note: string) {
+  return ctx.client.postJose(FEDERATION_PATHS.receipts, await signReceipt(receipt, ctx.harness.main.signer), note)
+}
 
 /** The EP-2 path of a chunk, the digest segment written exactly as given. */
 function chunkPath(shareId: string, digestSegment: string): string {
@@ -65,6 +92,141 @@ export const SPECTEXT_TESTS: ConformanceTest[] = [
         `every EP-2 path naming the digest literally, e.g. ${chunkPath(share.id, (delivered.manifest as CaseManifest).evidence[0]!.chunks[0]!)} (CW-FED-014)`,
         `digest segments ${encoded.map((event) => event.segment).join(', ')}`,
       )
+    },
+  },
+  {
+    id: 'revocation.revoked-share-offers-refused',
+    title:
+      'Once a share is revoked every offer of it is refused 410 CW_ERR_SHARE_REVOKED: the identical latest and superseded revisions, a next revision, a reused jti',
+    group: 'revocation',
+    spec: ['CW-FED-015', 'CW-FED-016', 'CW-FED-004'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }] })
+      const r1 = await deliver(ctx, share)
+      share.addItems([{ size: 2000 }])
+      ctx.listener.serve({ id: share.id, chunks: share.chunks() })
+      const r2 = await deliver(ctx, share, undefined, new Set(r1.manifest.evidence.flatMap((item) => item.chunks)))
+      await revokeAccepted(ctx, revocationPayload(ctx, share.id), 'revoke the share (two revisions delivered)')
+      expectProblem(await ctx.offer(r2.jws, 'revision 2 again, identical (the latest revision) after the revocation'), 'CW_ERR_SHARE_REVOKED')
+      expectProblem(await ctx.offer(r1.jws, 'revision 1 again, identical (superseded) after the revocation'), 'CW_ERR_SHARE_REVOKED')
+      const r3 = await share.manifest()
+      expectProblem(await ctx.offer(await share.sign(r3), 'revision 3 after the revocation'), 'CW_ERR_SHARE_REVOKED')
+      const reused = { ...structuredClone(r3), jti: r2.manifest.jti }
+      expectProblem(await ctx.offer(await share.sign(reused), "revision 3 reusing revision 2's jti after the revocation"), 'CW_ERR_SHARE_REVOKED')
+    },
+  },
+  {
+    id: 'revisions.first-offer-at-later-revision',
+    title: 'The first offer of a share may be any revision: revision 3 with an unknown previous is accepted and delivered, then 4 follows it and 1 is stale',
+    group: 'revisions',
+    spec: ['CW-REVN-009', 'CW-REVN-002'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }] })
+      const r3 = await share.manifest(3)
+      // The digest of a revision 2 the target never saw.
+      r3.share.previous = digestBytes(randomBytes(32))
+      const first = await offerAccepted(ctx, share, r3, { note: 'revision 3 of a share the target never saw, previous unknown' })
+      await expectReceipt(ctx, first, 'delivered')
+      share.addItems([{ size: 2000 }])
+      ctx.listener.serve({ id: share.id, chunks: share.chunks() })
+      await deliver(ctx, share, await share.manifest(4), new Set(r3.evidence.flatMap((item) => item.chunks)))
+      const r1 = await share.manifest(1)
+      expectProblem(await ctx.offer(await share.sign(r1), 'revision 1 after revisions 3 and 4'), 'CW_ERR_STALE_REVISION')
+    },
+  },
+  {
+    id: 'refusals.offer-check-order',
+    title: 'EP-1 checks in the order of CW-FED-016: stale before policy, replay before stale; do-not-disclose before an excluded category (CW-POL-003)',
+    group: 'refusals',
+    spec: ['CW-FED-016', 'CW-POL-003'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }], policy: openPolicy({ evidenceCategories: ['document', 'photo'] }) })
+      const r1 = await deliver(ctx, share)
+      // Another revision 1 (stale) that also carries a do-not-disclose item: the revision rule comes first.
+      share.addItems([{ size: 1000, doNotDisclose: true }])
+      const staleAndBanned = await share.manifest(1)
+      expectProblem(await ctx.offer(await share.sign(staleAndBanned), 'another revision 1 carrying a do-not-disclose item'), 'CW_ERR_STALE_REVISION')
+      // A different manifest reusing revision 1's jti, as revision 1 (stale too): the replay rule comes first.
+      const replayed = { ...structuredClone(staleAndBanned), jti: r1.manifest.jti }
+      expectProblem(await ctx.offer(await share.sign(replayed), "another revision 1 reusing revision 1's jti"), 'CW_ERR_REPLAY')
+      // A new share whose one item is both do-not-disclose and of a category the policy excludes.
+      const both = ctx.newShare({ items: [{ size: 1000, category: 'video', doNotDisclose: true }], policy: openPolicy({ evidenceCategories: ['document'] }) })
+      const problem = expectProblem(
+        await ctx.offer(await both.sign(await both.manifest()), 'an item both do-not-disclose and of an excluded category'),
+        'CW_ERR_DO_NOT_DISCLOSE',
+      )
+      ctx.note(`refused: ${problem.detail}`)
+    },
+  },
+  {
+    id: 'sender.receipt-check-order',
+    title:
+      'EP-3 checks in the order of CW-FED-009: a manifest digest or revision never sent is CW_ERR_STALE_REVISION; a reused jti is CW_ERR_REPLAY before CW_ERR_NOT_FOUND',
+    group: 'sender',
+    spec: ['CW-FED-009', 'CW-REC-003'],
+    requires: ['control'],
+    async run(ctx) {
+      const received = await shareFromTarget(ctx, undefined, 'control: a share to answer with receipts')
+      expectProblem(
+        await postReceipt(ctx, harnessReceipt(ctx, received, { manifest: digestBytes(randomBytes(32)) }), 'receipt naming a manifest digest never sent'),
+        'CW_ERR_STALE_REVISION',
+      )
+      expectProblem(await postReceipt(ctx, harnessReceipt(ctx, received, { revision: 7 }), 'receipt for revision 7, never offered'), 'CW_ERR_STALE_REVISION')
+      const valid = harnessReceipt(ctx, received)
+      expectStatus(await postReceipt(ctx, valid, 'the valid delivered receipt'), [200])
+      expectProblem(
+        await postReceipt(
+          ctx,
+          harnessReceipt(ctx, received, { jti: valid.jti, share: `share-${randomUUID()}` }),
+          'receipt for an unknown share reusing an accepted jti',
+        ),
+        'CW_ERR_REPLAY',
+      )
+      expectProblem(
+        await postReceipt(ctx, harnessReceipt(ctx, received, { share: `share-${randomUUID()}` }), 'receipt for a share the target never made'),
+        'CW_ERR_NOT_FOUND',
+      )
+    },
+  },
+  {
+    id: 'revocation.exp-beyond-share',
+    title: "A revocation whose exp is later than the share's expiry (the last grant's exp) is still honoured: 200 revoked",
+    group: 'revocation',
+    spec: ['CW-REV-007', 'CW-REV-004'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }], lifetimeSeconds: 3_600 })
+      await deliver(ctx, share)
+      const expiry = share.grants.at(-1)!.exp
+      await revokeAccepted(ctx, revocationPayload(ctx, share.id, { exp: expiry + 3_600 }), `a revocation expiring an hour after the share's expiry ${expiry}`)
+      expectProblem(await ctx.offer(await share.sign(await share.manifest()), 'revision 2 after the revocation'), 'CW_ERR_SHARE_REVOKED')
+    },
+  },
+  {
+    id: 'sender.revocation-exp-last-grant',
+    title: "The target's revocation expires after its iat and no later than the exp of the last grant of the latest revision",
+    group: 'sender',
+    spec: ['CW-REV-007', 'CW-SIG-014'],
+    requires: ['control'],
+    async run(ctx) {
+      const category = (await baselineShare(ctx)).policy.content.evidenceCategories[0]
+      if (category === undefined) ctx.skip("the target's policy for the harness allows no evidence category")
+      const received = await shareFromTarget(
+        ctx,
+        { fields: {}, items: [{ size: 1024, category }], expiresInSeconds: 900 },
+        'control: a share that expires in 15 minutes',
+      )
+      const latest = await waitForRevision(ctx, received.share, 1)
+      const expiry = latest.chain.grants.at(-1)!.exp
+      await revokeShare(ctx.client, received.share)
+      const event = await ctx.listener.waitFor(
+        'revocation',
+        (one) => (one.revocation?.share ?? unverifiedPayload(one.jws)?.share) === received.share,
+        ctx.settings.waitMs,
+        `the target's revocation of share ${received.share}`,
+      )
+      if (event.revocation === undefined) fail('a revocation that verifies (§8, type revocation)', `refused with ${event.code}`)
+      const { iat, exp } = event.revocation
+      check(iat < exp && exp <= expiry, `iat < exp ≤ ${expiry}, the last grant's exp (CW-REV-007)`, `iat ${iat}, exp ${exp}`)
     },
   },
 ]
