@@ -9,16 +9,29 @@
  * @module
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { digestBytes, FEDERATION_PATHS, signReceipt, type CaseManifest, type DeliveryReceipt } from '#protocol'
-import { check, expectProblem, expectStatus, fail } from '../check.ts'
+import { assertControlShareAnswer, digestBytes, FEDERATION_PATHS, signReceipt, type CaseManifest, type DeliveryReceipt, type ProblemDocument } from '#protocol'
+import { check, expectProblem, expectShape, expectStatus, fail, jsonOf } from '../check.ts'
 import { revokeShare } from '../control.ts'
-import { unverifiedPayload } from '../raw_jws.ts'
+import { signPayloadBytes, unverifiedPayload } from '../raw_jws.ts'
 import { deliver, expectReceipt, offerAccepted, revocationPayload, revokeAccepted } from '../receiving.ts'
 import { baselineShare, requireEvidence, shareFromTarget, waitForRevision, type ReceivedShare } from '../sender_shares.ts'
-import { openPolicy } from '../shares.ts'
+import { DAY, openPolicy } from '../shares.ts'
 import type { ConformanceTest, TestContext } from '../suite.ts'
 
 const now = () => Math.floor(Date.now() / 1000)
+
+/** The forms CW-ERR-003 allows for `at`. */
+const AT_FORMS = /^(?:|\/.*|header(?:\.[A-Za-z0-9_#-]+(?:\[\d+\])?)?|payload|signature|trustAnchor)$/
+
+/** CW-ERR-003: `at` absent, or one of its forms. */
+function expectAtForm(problem: ProblemDocument, what: string): void {
+  const { at } = problem as ProblemDocument & { at?: unknown }
+  check(
+    at === undefined || (typeof at === 'string' && AT_FORMS.test(at)),
+    `${what}: "at" absent, a JSON pointer, header.<parameter>[<i>], header, payload, signature or trustAnchor (CW-ERR-003)`,
+    JSON.stringify(at),
+  )
+}
 
 /** A receipt from the harness answering revision 1 of `received` (valid unless changed). */
 function harnessReceipt(ctx: TestContext, received: ReceivedShare, overrides: Partial<DeliveryReceipt> = {}): DeliveryReceipt {
@@ -227,6 +240,106 @@ export const SPECTEXT_TESTS: ConformanceTest[] = [
       if (event.revocation === undefined) fail('a revocation that verifies (§8, type revocation)', `refused with ${event.code}`)
       const { iat, exp } = event.revocation
       check(iat < exp && exp <= expiry, `iat < exp ≤ ${expiry}, the last grant's exp (CW-REV-007)`, `iat ${iat}, exp ${exp}`)
+    },
+  },
+  {
+    id: 'receiver.grant-larger-than-other-objects',
+    title: 'A manifest whose grant lists 100,000 evidence digests (a 10 MiB grant, over the 4 MiB limit of objects sent alone) is accepted and delivered',
+    group: 'receiver',
+    spec: ['CW-FMT-005'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }] })
+      const manifest = await share.manifest()
+      const grants = share.grantPayloads()
+      const granted = new Set(grants[0]!.evidence)
+      while (granted.size < 100_000) granted.add(digestBytes(randomBytes(32)))
+      grants[0]!.evidence = [...granted].sort()
+      manifest.grants = await share.signGrants(grants)
+      ctx.note(`grant of ${grants[0]!.evidence.length} digests: ${manifest.grants[0]!.length} bytes`)
+      const offered = await offerAccepted(ctx, share, manifest, { note: 'a manifest whose grant lists 100,000 digests' })
+      await expectReceipt(ctx, offered, 'delivered')
+    },
+  },
+  {
+    id: 'refusals.at-forms',
+    title:
+      'The "at" of refusals is a JSON pointer, header.<parameter>, or a segment name such as "payload" (CW_ERR_MALFORMED for a payload that is not an object)',
+    group: 'refusals',
+    spec: ['CW-ERR-003', 'CW-SIG-001'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }] })
+      const { signer } = ctx.harness.main
+      const notObject = signPayloadBytes('manifest', '["not", "an", "object"]', signer)
+      expectAtForm(
+        expectProblem(await ctx.offer(notObject, 'a correctly signed manifest whose payload is a JSON array'), 'CW_ERR_MALFORMED'),
+        'payload not an object',
+      )
+      const wrongAudience = await share.manifest()
+      wrongAudience.aud = ctx.harness.aux[0]!.org
+      expectAtForm(
+        expectProblem(await ctx.offer(await share.sign(wrongAudience), 'a manifest addressed to another org'), 'CW_ERR_AUDIENCE_MISMATCH'),
+        'wrong aud',
+      )
+      const extra = { ...(await share.manifest()), extra: true }
+      expectAtForm(
+        expectProblem(await ctx.offer(await share.sign(extra as CaseManifest), 'a manifest with an extra property'), 'CW_ERR_SCHEMA_INVALID'),
+        'extra property',
+      )
+    },
+  },
+  {
+    id: 'receiver.receipt-lifetime',
+    title: "The target's receipt expires after its iat, at most a day later, and no later than the share's expiry",
+    group: 'receiver',
+    spec: ['CW-REC-004', 'CW-SIG-014'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }], lifetimeSeconds: 3 * DAY })
+      const { receipt } = await deliver(ctx, share)
+      const expiry = share.grants.at(-1)!.exp
+      check(
+        receipt.iat < receipt.exp && receipt.exp <= Math.min(expiry, receipt.iat + DAY),
+        `iat < exp ≤ min(share expiry ${expiry}, iat + 86400) (CW-REC-004)`,
+        `iat ${receipt.iat}, exp ${receipt.exp}`,
+      )
+    },
+  },
+  {
+    id: 'sender.onward-manifest-not-live',
+    title: 'An onward manifest (EP-9) has live false and scope case or evidence',
+    group: 'sender',
+    spec: ['CW-MAN-004'],
+    requires: ['control'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 3000 }] })
+      await deliver(ctx, share)
+      const since = Date.now()
+      const ask = () =>
+        ctx.client.send(FEDERATION_PATHS.controlShareOnward(share.id), {
+          method: 'POST',
+          body: '{}',
+          contentType: 'application/json',
+          note: 'control: share the received share onward to the harness (EP-9)',
+        })
+      let answer = await ask()
+      for (const until = Date.now() + ctx.settings.waitMs; 'status' in answer && answer.status === 409 && Date.now() < until; answer = await ask()) {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      const control = expectStatus(answer, [201], '(control endpoint EP-9)')
+      const onwardId = expectShape(jsonOf(control), assertControlShareAnswer, 'an EP-9 answer', control.request).share
+      const offer = await ctx.listener.waitFor(
+        'offer',
+        (event) => event.at >= since && (unverifiedPayload(event.jws)?.share as { id?: unknown } | undefined)?.id === onwardId,
+        ctx.settings.waitMs,
+        `the target's onward offer of share ${onwardId}`,
+      )
+      const manifest = (offer.manifest ?? unverifiedPayload(offer.jws)) as CaseManifest | undefined
+      if (manifest === undefined) fail('an onward manifest', `unreadable (${offer.code})`)
+      check(manifest.grants.length > 1, 'an onward manifest (more than one grant)', `${manifest.grants.length} grant(s)`)
+      check(
+        manifest.share.live === false && (manifest.share.scope === 'case' || manifest.share.scope === 'evidence'),
+        'share.live false and scope case or evidence (CW-MAN-004)',
+        JSON.stringify({ scope: manifest.share.scope, live: manifest.share.live }),
+      )
     },
   },
 ]

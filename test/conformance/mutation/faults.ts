@@ -800,5 +800,32 @@ export const FAULTS: readonly Fault[] = [
     replace: 'return Math.max(iat + 1, Math.min(iat + REVOCATION_LIFETIME_SECONDS, share.expiresAt + 3600))',
     tests: ['sender.revocation-exp-last-grant'],
   },
+  {
+    id: 'sig-unknown-header-parameter-ignored',
+    description: 'a protected-header parameter §7 does not define (kid) is ignored instead of refused',
+    spec: ['CW-SIG-016'],
+    file: VERIFY,
+    find: 'const unknown = Object.keys(header).find((name) => !(HEADER_PARAMETERS as readonly string[]).includes(name))',
+    replace: 'const unknown = undefined as string | undefined',
+  },
+  {
+    id: 'sig-empty-signature-segment-malformed',
+    description: 'an empty signature segment is read as not base64url (§8 step 2), so an alg none object is refused CW_ERR_MALFORMED',
+    spec: ['CW-SIG-002', 'CW-SIG-013'],
+    file: VERIFY,
+    find: 'if (headerBytes === undefined || payloadBytes === undefined || signatureBytes === undefined) {',
+    replace: "if (headerBytes === undefined || payloadBytes === undefined || signatureBytes === undefined || signatureSegment === '') {",
+    tests: ['refusals.alg-none'],
+  },
+  {
+    id: 'cert-anchor-alone-untrusted',
+    description: 'an x5c holding only a self-signed CA (the anchor) is refused CW_ERR_CHAIN_UNTRUSTED instead of reaching step 9 (CW_ERR_CERT_USAGE)',
+    spec: ['CW-SIG-007', 'CW-SIG-013'],
+    file: CHAIN,
+    find: 'const leaf = certificates[0]!',
+    replace:
+      "const leaf = certificates[0]!\n  if (certificates.length === 1 && issued(leaf, leaf)) throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'a lone CA is no chain', { at: 'header.x5c' })",
+    tests: ['refusals.ca-cert-signs'],
+  },
   // spectext: end
 ]
