@@ -827,5 +827,40 @@ export const FAULTS: readonly Fault[] = [
       "const leaf = certificates[0]!\n  if (certificates.length === 1 && issued(leaf, leaf)) throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'a lone CA is no chain', { at: 'header.x5c' })",
     tests: ['refusals.ca-cert-signs'],
   },
+  {
+    id: 'fmt-grant-capped-at-other-object-limit',
+    description: 'a grant inside a manifest is held to the 4 MiB limit of objects sent alone',
+    spec: ['CW-FMT-005'],
+    file: PROVENANCE,
+    find: 'const verifyOptions: Parameters<typeof verifySigned>[2] = { trustAnchors: options.trustAnchors }',
+    replace: 'const verifyOptions: Parameters<typeof verifySigned>[2] = { trustAnchors: options.trustAnchors, maxBytes: 4 * 1024 * 1024 }',
+    tests: ['receiver.grant-larger-than-other-objects'],
+  },
+  {
+    id: 'err-at-outside-its-forms',
+    description: 'a payload that is not a JSON object is refused with "at" = "JWS payload" (none of the forms of CW-ERR-003)',
+    spec: ['CW-ERR-003'],
+    file: VERIFY,
+    find: "throw new VerificationError('CW_ERR_MALFORMED', `JWS ${at === 'header' ? 'Protected Header' : 'Payload'} is not a JSON object`, { at })",
+    replace:
+      "throw new VerificationError('CW_ERR_MALFORMED', `JWS ${at === 'header' ? 'Protected Header' : 'Payload'} is not a JSON object`, { at: `JWS ${at}` })",
+    tests: ['refusals.at-forms'],
+  },
+  {
+    id: 'rec-receipt-lives-two-days',
+    description: 'receipts are signed to live two days (CW-REC-004 allows one)',
+    spec: ['CW-REC-004'],
+    file: 'node/src/receiving/receipts.ts',
+    find: 'export const RECEIPT_LIFETIME_SECONDS = 86_400',
+    replace: 'export const RECEIPT_LIFETIME_SECONDS = 172_800',
+  },
+  {
+    id: 'man-onward-manifest-live',
+    description: 'an onward manifest says live true although the onward share does not follow the revisions received',
+    spec: ['CW-MAN-004'],
+    file: 'node/src/sending/share_onward.ts',
+    find: "scope: selected === undefined ? 'case' : 'evidence', live: false }",
+    replace: "scope: selected === undefined ? 'case' : 'evidence', live: true }",
+  },
   // spectext: end
 ]
