@@ -4,8 +4,18 @@
  * @module
  */
 import type { ConformanceTest } from './suite.ts'
-import { CHAIN_TESTS, RECEIVER_TESTS, REFUSAL_TESTS, REVISION_TESTS, REVOCATION_TESTS, ROBUSTNESS_TESTS, SENDER_TESTS, TRANSPORT_TESTS } from './tests/index.ts'
-import { POSSESSION_TESTS } from './tests/index.ts'
+import {
+  CHAIN_TESTS,
+  POSSESSION_TESTS,
+  RECEIVER_TESTS,
+  REFUSAL_TESTS,
+  REVISION_TESTS,
+  REVOCATION_TESTS,
+  ROBUSTNESS_TESTS,
+  SENDER_TESTS,
+  SPECTEXT_TESTS,
+  TRANSPORT_TESTS,
+} from './tests/index.ts'
 
 export const ALL_TESTS: readonly ConformanceTest[] = [
   ...TRANSPORT_TESTS,
@@ -17,4 +27,5 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
   ...ROBUSTNESS_TESTS,
+  ...SPECTEXT_TESTS,
 ]

@@ -42,7 +42,17 @@ const BODY_LIMIT = 1024 * 1024
 
 /** What the target did. `code` is the problem code the harness answered with, if any. */
 export type ListenerEvent =
-  | { kind: 'pull'; at: number; shareId: string; digest: string; range: string | undefined; status: number; corrupted: boolean }
+  | {
+      kind: 'pull'
+      at: number
+      shareId: string
+      digest: string
+      range: string | undefined
+      status: number
+      corrupted: boolean
+      /** The digest's path segment as the target sent it (CW-FED-014: literal `sha256:<hex>`). */
+      segment?: string
+    }
   | { kind: 'receipt'; at: number; jws: string; receipt?: DeliveryReceipt; digest?: string; code?: string; status: number }
   | { kind: 'offer'; at: number; jws: string; manifest?: CaseManifest; digest?: string; code?: string; status: number }
   | { kind: 'revocation'; at: number; jws: string; revocation?: Revocation; code?: string; status: number }
@@ -208,7 +218,7 @@ export class HarnessListener {
     }
 
     const chunk = /^\/federation\/v1\/shares\/([^/]+)\/chunks\/([^/]+)$/.exec(path)
-    if (method === 'GET' && chunk !== null) return this.#chunk(request, response, decodeURIComponent(chunk[1]!), decodeURIComponent(chunk[2]!))
+    if (method === 'GET' && chunk !== null) return this.#chunk(request, response, decodeURIComponent(chunk[1]!), decodeURIComponent(chunk[2]!), chunk[2]!)
     if (method === 'GET' && path === FEDERATION_PATHS.healthz)
       return this.#json(response, 200, { status: 'ok', org: this.#harness.main.org } satisfies HealthAnswer, method, path)
     if (method === 'POST' && path === FEDERATION_PATHS.offers) return this.#offer(request, response)
@@ -217,18 +227,18 @@ export class HarnessListener {
     return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such endpoint', method, path)
   }
 
-  #chunk(request: IncomingMessage, response: ServerResponse, shareId: string, digest: string): void {
+  #chunk(request: IncomingMessage, response: ServerResponse, shareId: string, digest: string, segment: string): void {
     const share = this.#served.get(shareId)
     const bytes = share?.chunks.get(digest)
     const range = request.headers.range
     const at = Date.now()
     if (share === undefined || bytes === undefined) {
-      this.#record({ kind: 'pull', at, shareId, digest, range, status: 404, corrupted: false })
+      this.#record({ kind: 'pull', at, shareId, digest, range, status: 404, corrupted: false, segment })
       return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such chunk', 'GET', request.url ?? '')
     }
     if (share.throttleAll === true || (share.throttleOnce?.has(digest) === true && !share.throttled.has(digest))) {
       share.throttled.add(digest)
-      this.#record({ kind: 'pull', at, shareId, digest, range, status: 429, corrupted: false })
+      this.#record({ kind: 'pull', at, shareId, digest, range, status: 429, corrupted: false, segment })
       response.setHeader('retry-after', '1')
       return this.#problem(response, 'CW_ERR_RATE_LIMITED', 'too many requests', 'GET', request.url ?? '', false)
     }
@@ -247,7 +257,7 @@ export class HarnessListener {
       const first = Number(match[1])
       const last = match[2] === '' ? body.length - 1 : Math.min(Number(match[2]), body.length - 1)
       if (first > last || first >= body.length) {
-        this.#record({ kind: 'pull', at, shareId, digest, range, status: 416, corrupted: false })
+        this.#record({ kind: 'pull', at, shareId, digest, range, status: 416, corrupted: false, segment })
         response.setHeader('content-range', `bytes */${body.length}`)
         return this.#problem(response, 'CW_ERR_RANGE_INVALID', 'range not satisfiable', 'GET', request.url ?? '')
       }
@@ -256,7 +266,7 @@ export class HarnessListener {
       status = 206
     }
     headers['content-length'] = body.length
-    this.#record({ kind: 'pull', at, shareId, digest, range, status, corrupted })
+    this.#record({ kind: 'pull', at, shareId, digest, range, status, corrupted, segment })
     response.writeHead(status, headers).end(body)
   }
 

@@ -414,7 +414,7 @@ export interface Problem {
    */
   code: string
   /**
-   * Where the fault is: a JSON pointer or a header name.
+   * Where the fault is (SPEC.md CW-ERR-003): a JSON pointer into the payload ("" or starting with /), header.<parameter> (optionally [<index>] for an x5c element), header, payload or signature for a whole JWS segment, or trustAnchor. Informative only.
    */
   at?: string
   /**

@@ -581,6 +581,13 @@ sig(
   await signRaw('receipt', direct, pd.signer),
   'CW_ERR_TYP_INVALID',
 )
+sig(
+  'header-unknown-parameter',
+  'A kid header next to alg, typ and x5c, correctly signed: a parameter §7 does not define is refused, not ignored (§8 step 6a).',
+  ['CW-SIG-016'],
+  craft({ alg: 'ES256', typ: TYP.manifest, x5c, kid: 'signing-2026' }, direct, es256(pd.signing.privateKey)),
+  'CW_ERR_MALFORMED',
+)
 sig('typ-missing', 'No typ header, correctly signed.', ['CW-SIG-005'], craft({ alg: 'ES256', x5c }, direct, es256(pd.signing.privateKey)), 'CW_ERR_TYP_INVALID')
 {
   const tampered = structuredClone(direct)
@@ -1150,6 +1157,7 @@ const EXPECTED_AT: Record<string, string | undefined> = {
   'cw::sig::x5c-other-key': undefined,
   'cw::sig::typ-receipt-as-manifest': 'header.typ',
   'cw::sig::typ-missing': 'header.typ',
+  'cw::sig::header-unknown-parameter': 'header.kid',
   'cw::sig::payload-tampered': undefined,
   'cw::sig::not-compact': undefined,
   'cw::sig::payload-not-object': 'payload',

@@ -226,6 +226,13 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
       return craft({ alg: 'ES256', x5c: x5cOf(...signer.chain) }, k.valid, es256(signer.privateKey))
     },
   },
+  'cw::sig::header-unknown-parameter': {
+    note: 'a correctly signed manifest with a kid header next to alg, typ and x5c',
+    async broken(k) {
+      const { signer } = k.ctx.harness.main
+      return craft({ ...manifestHeader(signer), kid: 'signing-2026' }, k.valid, es256(signer.privateKey))
+    },
+  },
   'cw::sig::payload-tampered': {
     note: 'a signed manifest whose title was changed after signing (header and signature kept)',
     async broken(k) {

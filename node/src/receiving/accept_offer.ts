@@ -69,6 +69,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
   const outcome = await ctx.transaction(async (action): Promise<{ created: boolean; record: InboundShareRecord; pending?: InboundRevisionRecord }> => {
     const tx = action.store
     const existing = await tx.findInboundShare(peerOrg, manifest.share.id)
+    // spec: CW-FED-015, CW-FED-016 (3) — revocation wins, over the retry, replay and revision rules.
+    if (existing?.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
     // spec: CW-FED-004 — the identical manifest again is a retry: same answer, nothing changes.
     if (existing !== undefined && existing.manifestDigest === digest) return { created: false, record: existing }
     // spec: CW-REVN-003 — also for a revision held apart (pending, applied or superseded).
@@ -81,6 +83,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     if (seen !== undefined && seen !== digest) {
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another manifest', { at: '/jti' })
     }
+    // spec: CW-REVN-009 — a share never seen may start at any revision; its "previous" is not checked.
     if (existing !== undefined) checkRevision(existing, held, manifest)
 
     // §8 step 18: the effective policy on what the manifest carries.
@@ -205,7 +208,6 @@ async function identicalRetry(ctx: NodeContext, peerOrg: string, jws: string, no
  */
 function checkRevision(existing: InboundShareRecord, held: InboundRevisionRecord[], manifest: CaseManifest): void {
   const { revision, previous } = manifest.share
-  if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
   let latest = { revision: existing.revision, digest: existing.manifestDigest }
   for (const row of held) if (row.revision > latest.revision) latest = { revision: row.revision, digest: row.manifestDigest }
   if (revision < latest.revision) {

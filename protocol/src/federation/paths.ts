@@ -17,12 +17,23 @@ export const SLOW_CLIENT_BOUND_SECONDS = 60
 
 const segment = encodeURIComponent
 
-/** EP-1..EP-9: request paths, with path parameters percent-encoded. */
+/** A chunk digest as CW-FMT-002 writes it: the form EP-2 names literally (CW-FED-014). */
+const CHUNK_DIGEST = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * CW-FED-014: the EP-2 path names a chunk by its digest written literally (`sha256:<hex>`; `:` is
+ * legal in a path segment). Anything else is percent-encoded, so it can never leave its segment.
+ */
+const digestSegment = (digest: string): string => (CHUNK_DIGEST.test(digest) ? digest : segment(digest))
+
+/** EP-1..EP-9: request paths, with path parameters percent-encoded (but the EP-2 digest, CW-FED-014). */
 export const FEDERATION_PATHS = {
   /** EP-1 `POST`: offer a signed manifest revision. */
   offers: '/federation/v1/offers',
-  /** EP-2 `GET`: one chunk of a share. */
-  chunk: (shareId: string, digest: string): string => `/federation/v1/shares/${segment(shareId)}/chunks/${segment(digest)}`,
+  /** EP-2 `GET`: one chunk of a share, its digest in the literal form (CW-FED-014). */
+  chunk: (shareId: string, digest: string): string => `/federation/v1/shares/${segment(shareId)}/chunks/${digestSegment(digest)}`,
+  /** EP-2 with the digest percent-encoded (`sha256%3A<hex>`), as v0.1 clients sent it; a server accepts it too (CW-FED-014). */
+  chunkPercentEncoded: (shareId: string, digest: string): string => `/federation/v1/shares/${segment(shareId)}/chunks/${segment(digest)}`,
   /** EP-3 `POST`: a signed receipt. */
   receipts: '/federation/v1/receipts',
   /** EP-4 `GET`: a partner's health. */

@@ -43,6 +43,8 @@ export interface VerifiedObject {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 const FORBIDDEN_KEY_HEADERS = ['jwk', 'jku', 'x5u'] as const
+/** The protected header is exactly these (SPEC.md §7, CW-SIG-016). */
+const HEADER_PARAMETERS = ['alg', 'typ', 'x5c'] as const
 
 interface Settings {
   trustAnchors: readonly TrustAnchor[]
@@ -116,7 +118,7 @@ export async function verifySigned(type: SignedType, jws: unknown, options: Veri
   // I-JSON (SPEC §6): a duplicate "alg" or "typ" is refused, never read first-wins or last-wins.
   const header = parseJsonObject(headerBytes, parseJson, 'header')
 
-  // Header guards (CW-SIG-002..005).
+  // Header guards (CW-SIG-002..005, CW-SIG-016).
   const alg = header['alg']
   if (typeof alg !== 'string' || !(ALLOWED_ALGS as readonly string[]).includes(alg)) {
     throw new VerificationError('CW_ERR_ALG_NOT_ALLOWED', 'JWS "alg" (Algorithm) Header Parameter not allowed', { at: 'header.alg' })
@@ -134,6 +136,12 @@ export async function verifySigned(type: SignedType, jws: unknown, options: Veri
   }
   if (header['typ'] !== TYP[type]) {
     throw new VerificationError('CW_ERR_TYP_INVALID', `JWS "typ" (Type) Header Parameter must be "${TYP[type]}"`, { at: 'header.typ' })
+  }
+  // CW-SIG-016: §7 defines the whole protected header; a parameter it does not name is refused,
+  // never ignored (the forbidden ones above already have their own codes).
+  const unknown = Object.keys(header).find((name) => !(HEADER_PARAMETERS as readonly string[]).includes(name))
+  if (unknown !== undefined) {
+    throw new VerificationError('CW_ERR_MALFORMED', `JWS "${unknown}" Header Parameter is not one SPEC.md §7 defines`, { at: `header.${unknown}` })
   }
   const x5c = header['x5c']
   if (!Array.isArray(x5c)) {

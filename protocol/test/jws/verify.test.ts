@@ -75,8 +75,11 @@ t.test('tampered payload and tampered header fail the signature', async (t) => {
     { code: 'CW_ERR_SIGNATURE_INVALID' },
     'payload bit flipped',
   )
-  const newHeader = b64u(JSON.stringify({ ...header, kid: 'x' }))
+  const newHeader = b64u(JSON.stringify({ ...header, typ: 'caseway-manifest+jws' }).replace('"alg"', ' "alg"'))
   await t.rejects(verifySigned('manifest', `${newHeader}.${payload}.${signature}`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'header changed')
+  // spec: CW-SIG-016 — an added parameter is refused before the signature is looked at.
+  const withKid = b64u(JSON.stringify({ ...header, kid: 'x' }))
+  await t.rejects(verifySigned('manifest', `${withKid}.${payload}.${signature}`, options), { code: 'CW_ERR_MALFORMED', at: 'header.kid' }, 'kid added')
   const reordered = b64u(JSON.stringify({ typ: header['typ'], x5c: header['x5c'], alg: header['alg'] }))
   await t.rejects(verifySigned('manifest', `${reordered}.${payload}.${signature}`, options), { code: 'CW_ERR_SIGNATURE_INVALID' }, 'header re-serialized')
   const sig = Buffer.from(signature, 'base64url')

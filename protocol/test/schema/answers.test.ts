@@ -132,7 +132,10 @@ t.test('control requests: 1 to 20 items of bounded size, an attachment only of a
 
 t.test('the federation paths percent-encode their parameters', async (t) => {
   t.equal(FEDERATION_PATHS.offers, '/federation/v1/offers')
-  t.equal(FEDERATION_PATHS.chunk('s/1', D('a')), `/federation/v1/shares/s%2F1/chunks/sha256%3A${'a'.repeat(64)}`)
+  // spec: CW-FED-014 — the digest literally; the percent-encoded form only on request.
+  t.equal(FEDERATION_PATHS.chunk('s/1', D('a')), `/federation/v1/shares/s%2F1/chunks/sha256:${'a'.repeat(64)}`)
+  t.equal(FEDERATION_PATHS.chunkPercentEncoded('s/1', D('a')), `/federation/v1/shares/s%2F1/chunks/sha256%3A${'a'.repeat(64)}`)
+  t.equal(FEDERATION_PATHS.chunk('s', 'x/y'), '/federation/v1/shares/s/chunks/x%2Fy')
   t.equal(FEDERATION_PATHS.controlShares, '/federation/v1/conformance/shares')
   t.equal(FEDERATION_PATHS.controlRevoke('a b'), '/federation/v1/conformance/shares/a%20b/revoke')
   t.equal(FEDERATION_PATHS.controlEvidence(SHARE), `/federation/v1/conformance/shares/${SHARE}/evidence`)
