@@ -848,15 +848,6 @@ export const FAULTS: readonly Fault[] = [
     tests: ['refusals.ca-cert-signs'],
   },
   {
-    id: 'fmt-grant-capped-at-other-object-limit',
-    description: 'a grant inside a manifest is held to the 4 MiB limit of objects sent alone',
-    spec: ['CW-FMT-005'],
-    file: PROVENANCE,
-    find: 'const verifyOptions: Parameters<typeof verifySigned>[2] = { trustAnchors: options.trustAnchors }',
-    replace: 'const verifyOptions: Parameters<typeof verifySigned>[2] = { trustAnchors: options.trustAnchors, maxBytes: 4 * 1024 * 1024 }',
-    tests: ['receiver.grant-larger-than-other-objects'],
-  },
-  {
     id: 'err-at-outside-its-forms',
     description: 'a payload that is not a JSON object is refused with "at" = "JWS payload" (none of the forms of CW-ERR-003)',
     spec: ['CW-ERR-003'],
