@@ -168,6 +168,17 @@ export const configSchema = {
       default: {},
       description: 'How local API callers authenticate: cw_ tokens always; OIDC bearer JWTs when oidc is set.',
       properties: {
+        tokens: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description:
+            'Lifetime of cw_ bearer tokens (CW-LOC-010): every token expires; its creator may ask for less than the default, never more than the maximum.',
+          properties: {
+            defaultDays: { type: 'integer', minimum: 1, maximum: 3650, default: 90, description: 'Days a new token lives when its creator names no lifetime.' },
+            maxDays: { type: 'integer', minimum: 1, maximum: 3650, default: 365, description: 'The longest lifetime a token may be given (days).' },
+          },
+        },
         oidc: {
           type: 'object',
           additionalProperties: false,
@@ -246,6 +257,8 @@ export interface NodeConfig {
     readonly allowedDomains: readonly string[]
   }
   readonly auth: {
+    /** Token lifetimes in days (CW-LOC-010); defaultDays is capped by maxDays. */
+    readonly tokens: { readonly defaultDays: number; readonly maxDays: number }
     readonly oidc?: {
       readonly issuer: string
       readonly audience: string
