@@ -98,6 +98,13 @@ export const configSchema = {
               default: 6000,
               description: 'Per bearer token (or client address without one), on the local listener.',
             },
+            failedAuthPerMinute: {
+              type: 'integer',
+              minimum: 0,
+              default: 30,
+              description:
+                'Failed authentications per client address and minute on the local listener; then every request from that address is 429 until the minute ends, whatever token it presents (CW-LOC-012).',
+            },
           },
         },
       },
@@ -235,7 +242,13 @@ export interface NodeConfig {
     readonly manifestBytes: number
     readonly jsonBodyBytes: number
     readonly requestTimeoutMs: number
-    readonly rateLimit: { readonly federationPerMinute: number; readonly federationPerSecond: number; readonly localPerMinute: number }
+    readonly rateLimit: {
+      readonly federationPerMinute: number
+      readonly federationPerSecond: number
+      readonly localPerMinute: number
+      /** Failed local authentications per client address and minute (CW-LOC-012). */
+      readonly failedAuthPerMinute: number
+    }
   }
   readonly metrics: { readonly enabled: boolean }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
