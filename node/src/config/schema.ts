@@ -6,6 +6,7 @@
  * @module
  */
 import { CONFIG_LIMITS } from '../limits.ts'
+import { SECRET_REFERENCE_SCHEMA } from './secrets.ts'
 
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -132,7 +133,11 @@ export const configSchema = {
             secure: { type: 'boolean', default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.' },
             requireTLS: { type: 'boolean', default: false, description: 'Send only after STARTTLS succeeded.' },
             user: { type: 'string', minLength: 1, description: 'SMTP AUTH user (with password).' },
-            password: { type: 'string', minLength: 1, description: 'SMTP AUTH password. Never logged.' },
+            password: {
+              oneOf: [{ type: 'string', minLength: 1 }, SECRET_REFERENCE_SCHEMA],
+              description:
+                'SMTP AUTH password: inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME} (CW-LOC-013). Never logged.',
+            },
             from: {
               type: 'string',
               pattern: '^(?:[^<>\\r\\n]*<[^\\s@<>,;"]+@[^\\s@<>,;"]+>|[^\\s@<>,;"]+@[^\\s@<>,;"]+)$',
@@ -150,7 +155,11 @@ export const configSchema = {
               pattern: '^(?:https://[^\\s/?#@\\\\]+|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::[0-9]{1,5})?)(?:[/?#]\\S*)?$',
               description: 'Where share.received events are POSTed: https, or http on loopback only; no user info.',
             },
-            secret: { type: 'string', minLength: 32, description: 'HMAC-SHA256 key of the Caseway-Signature header (at least 32 characters). Never logged.' },
+            secret: {
+              oneOf: [{ type: 'string', minLength: 32 }, SECRET_REFERENCE_SCHEMA],
+              description:
+                'HMAC-SHA256 key of the Caseway-Signature header (at least 32 characters): inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME} (CW-LOC-013). Never logged.',
+            },
           },
         },
         agencyAddress: {
