@@ -11,6 +11,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync, closeSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
@@ -20,7 +22,7 @@ export const CASEWAY_BIN = fileURLToPath(new URL('../bin/caseway.js', import.met
 export interface StartNodeProcessOptions {
   /** The node directory (`caseway init` made it). */
   dir: string
-  /** Ask the node for a new admin token at start-up (`--admin-token`) and wait for it. */
+  /** Read the node's admin token from `admin.token` in its directory (minted by init) once it is up. */
   adminToken?: boolean
   /** File the child's stdout (JSON logs) is appended to; discarded when absent. */
   logFile?: string
@@ -48,7 +50,7 @@ export interface NodeProcess {
   readonly localUrl: string
   /** As printed on the `federation` line (the bound address). */
   readonly federationUrl: string
-  /** With `adminToken`: the token printed at start-up. */
+  /** With `adminToken`: the token in the node directory's `admin.token`. */
   readonly adminToken: string | undefined
   /** Settles when the process has exited. */
   readonly exited: Promise<ExitStatus>
@@ -86,10 +88,9 @@ export async function freePorts(count: number): Promise<number[]> {
   return [...ports]
 }
 
-/** Starts a node process and resolves once it prints its `local` line (and its admin token, when asked). */
+/** Starts a node process and resolves once it prints its `local` line (with its admin token from `admin.token`, when asked). */
 export async function startNodeProcess(options: StartNodeProcessOptions): Promise<NodeProcess> {
-  const args =
-    options.argv !== undefined ? [...options.argv] : [CASEWAY_BIN, 'start', '--dir', options.dir, ...(options.adminToken === true ? ['--admin-token'] : [])]
+  const args = options.argv !== undefined ? [...options.argv] : [CASEWAY_BIN, 'start', '--dir', options.dir]
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a', 0o600)
   let child: ChildProcess
   try {
@@ -109,8 +110,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
   let stderr = ''
   let localUrl: string | undefined
   let federationUrl: string | undefined
-  let adminToken: string | undefined
-  const wanted = () => localUrl !== undefined && (options.adminToken !== true || adminToken !== undefined)
+  const wanted = () => localUrl !== undefined
   let ready: () => void = () => {}
   const started = new Promise<void>((resolve) => {
     ready = resolve
@@ -120,7 +120,6 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
     stderr = (stderr + text).slice(-MAX_STDERR)
     localUrl ??= /^local\s+(http:\/\/\S+)\s*$/m.exec(stderr)?.[1]
     federationUrl ??= /^federation\s+(https:\/\/\S+)\s*$/m.exec(stderr)?.[1]
-    adminToken ??= /^admin token (cw_\S+)\s*$/m.exec(stderr)?.[1]
     if (wanted()) ready()
   })
 
@@ -154,6 +153,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
     throw new Error(`node in ${options.dir} ${why}${tail === '' ? '' : `: ${tail}`}`)
   }
 
+  const adminToken = options.adminToken === true ? (await readFile(join(options.dir, 'admin.token'), 'utf8')).trim() : undefined
   return {
     pid: child.pid!,
     child,

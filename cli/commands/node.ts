@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { parsePort } from '../arguments.ts'
 import { print, printError } from '../output.ts'
 
@@ -24,13 +24,12 @@ interface StartOptions {
   org: string
   name: string
   host: string
-  adminToken?: boolean
 }
 
 export function register(program: Command): void {
   program
     .command('init')
-    .description('create a node: PKI, configuration (caseway.json), data directories and an admin token')
+    .description('create a node: PKI, configuration (caseway.json), data directories and an admin token (in admin.token, mode 0600)')
     .requiredOption('--org <id>', "this organization's id (lower-case letters, digits, hyphens)")
     .requiredOption('--name <name>', 'display name')
     .option('--dir <dir>', 'node directory', './data')
@@ -39,11 +38,8 @@ export function register(program: Command): void {
     .option('--local-port <port>', 'local API port (loopback)', parsePort, 8080)
     .option('--force', 'replace an existing node in this directory')
     .action(async (options: InitOptions) => {
-      const { initNode, createNode, createToken } = await import('../../node/src/index.ts')
-      const { config, bundle } = await initNode(options)
-      const node = await createNode(config, { logger: { level: 'silent' } })
-      const { token } = await createToken(node.ctx, { userId: 'admin', role: 'admin' })
-      await node.stop()
+      const { initNode } = await import('../../node/src/index.ts')
+      const { config, bundle, adminTokenFile } = await initNode(options)
       print(
         [
           `node ${config.org} (${config.name}) created in ${config.dir}`,
@@ -51,7 +47,7 @@ export function register(program: Command): void {
           `local API   http://${config.local.host}:${config.local.port}`,
           `partner bundle  ${config.dir}/${config.pki.dir}/partner-bundle.json`,
           `CA fingerprint  ${bundle.caFingerprint}   (read it to partners over a second channel)`,
-          `admin token     ${token}   (shown once)`,
+          `admin token     in ${adminTokenFile}   (readable by you only; expires in ${config.auth.tokens.defaultDays} days)`,
           `start it with   caseway start --dir ${options.dir}`,
           '',
         ].join('\n'),
@@ -66,9 +62,11 @@ export function register(program: Command): void {
     .option('--org <id>', 'organization id for --init', 'local-agency')
     .option('--name <name>', 'display name for --init', 'Local Agency')
     .option('--host <dns-name>', 'host name partners reach the federation listener on, for --init', 'localhost')
-    .option('--admin-token', 'create and print a new admin token at start-up')
+    // Kept so that old scripts still start: a node no longer mints tokens at start-up (CW-LOC-011).
+    .addOption(new Option('--admin-token', 'no longer used: the admin token is minted once, by init, into admin.token').hideHelp())
     .action(async (options: StartOptions) => {
-      const { initNode, createNode, createToken, loadConfig, CONFIG_FILE } = await import('../../node/src/index.ts')
+      const { initNode, createNode, loadConfig, CONFIG_FILE } = await import('../../node/src/index.ts')
+      const { adminTokenPath } = await import('../../node/src/access/admin_token.ts')
       const { stopOnSignal } = await import('../../node/src/stop_on_signal.ts')
       const { access } = await import('node:fs/promises')
       const { join } = await import('node:path')
@@ -85,10 +83,15 @@ export function register(program: Command): void {
       })
       await node.start()
       printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n`)
-      if (options.adminToken) {
-        const { token } = await createToken(node.ctx, { userId: 'admin', role: 'admin' })
-        printError(`admin token ${token}\n`)
-      }
+      // Where the admin token is, never the token itself.
+      const tokenFile = adminTokenPath(config.dir)
+      if (
+        await access(tokenFile).then(
+          () => true,
+          () => false,
+        )
+      )
+        printError(`admin token in ${tokenFile}\n`)
       // Keep running: the listeners hold the event loop open until stop().
       await new Promise<never>(() => {})
     })

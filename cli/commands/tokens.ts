@@ -3,18 +3,93 @@
  * database (also while the node runs: SQLite's WAL lets a second writer wait its turn). The
  * secret goes to stdout, once; what was done goes to stderr. A user that does not exist yet is
  * created with the token's role; an existing one must allow it (no admin token for a member,
- * none for a disabled user).
+ * none for a disabled user). Creation is audited (node-wide chain).
+ *
+ * `caseway tokens list` and `caseway tokens revoke <id>` go through the running node's local
+ * API (CW-LOC-010), authenticated by `--token`, else `CASEWAY_TOKEN`, else the node
+ * directory's `admin.token`: an administrator sees and revokes every token, anyone else its own.
  *
  * @module
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
+import { UsageError } from '../errors.ts'
 import { print, printable, printError } from '../output.ts'
 
 interface CreateOptions {
   dir: string
   user: string
   role: 'admin' | 'member'
+  name?: string
+  expiresInDays?: number
+}
+
+interface ApiOptions {
+  dir: string
+  token?: string
+  url?: string
+}
+
+interface ListOptions extends ApiOptions {
+  json?: boolean
+  user?: string
+}
+
+interface TokenInfo {
+  id: string
+  userId: string
+  role: string
+  name: string
+  createdAt: number
+  expiresAt: number
+  lastUsedAt: number | null
+  revokedAt: number | null
+  status: string
+}
+
+function parseDays(value: string): number {
+  const days = Number(value)
+  if (!/^[0-9]{1,5}$/.test(value) || days < 1) throw new InvalidArgumentError('must be a whole number of days, at least 1')
+  return days
+}
+
+/** The local API's base URL and a bearer token: from the options, the environment, the node directory. */
+async function apiAccess(options: ApiOptions): Promise<{ url: string; token: string }> {
+  const { loadConfig } = await import('../../node/src/config/load.ts')
+  const { readAdminTokenFile, adminTokenPath } = await import('../../node/src/access/admin_token.ts')
+  let url = options.url
+  if (url === undefined) {
+    const config = await loadConfig(options.dir)
+    const host = config.local.host === '0.0.0.0' ? '127.0.0.1' : config.local.host === '::' ? '::1' : config.local.host
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${config.local.port}`
+  }
+  const fromEnv = process.env['CASEWAY_TOKEN']
+  const token = options.token ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? (await readAdminTokenFile(options.dir))
+  if (token === undefined || token === '') {
+    throw new UsageError(`no token: give --token, set CASEWAY_TOKEN, or keep the admin token in ${adminTokenPath(options.dir)}`)
+  }
+  return { url: url.replace(/\/+$/, ''), token }
+}
+
+/** Calls the local API; a problem answer becomes an error carrying its code. */
+async function callApi(access: { url: string; token: string }, method: string, path: string): Promise<unknown> {
+  let response: Response
+  try {
+    response = await fetch(`${access.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${access.token}` } })
+  } catch (err) {
+    throw new Error(`cannot reach the node at ${access.url}: is it running? (${(err as Error).message})`, { cause: err })
+  }
+  const body = (await response.json().catch(() => undefined)) as { code?: string; detail?: string; title?: string } | undefined
+  if (!response.ok) {
+    const error = new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`) as Error & { code?: string }
+    if (typeof body?.code === 'string') error.code = body.code
+    throw error
+  }
+  return body
+}
+
+function isoTime(seconds: number | null): string {
+  return seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
 }
 
 function parseRole(value: string): 'admin' | 'member' {
@@ -30,25 +105,73 @@ export function register(program: Command): void {
     .description('create a bearer token for a user and print it once (the user is created if missing)')
     .requiredOption('--user <id>', 'the user the token belongs to')
     .requiredOption('--role <role>', "admin or member (at most the user's role)", parseRole)
+    .option('--name <name>', 'what the token is for (shown by tokens list)')
+    .option('--expires-in-days <days>', 'lifetime in days (default auth.tokens.defaultDays, at most auth.tokens.maxDays)', parseDays)
     .option('--dir <dir>', 'node directory', './data')
     .action(async (options: CreateOptions) => {
       const { loadConfig, nodePath } = await import('../../node/src/config/load.ts')
       const { openSqliteMetadataStore } = await import('../../node/src/store/sqlite/sqlite_metadata_store.ts')
       const { createToken } = await import('../../node/src/access/tokens.ts')
+      const { auditedTransaction } = await import('../../node/src/audit/audit_trail.ts')
       const { pino } = await import('pino')
       const config = await loadConfig(options.dir)
       const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))
       try {
         const existed = (await store.getUser(options.user)) !== undefined
+        const clock = { now: () => new Date() }
         const created = await createToken(
-          { store, clock: { now: () => new Date() }, log: pino({ level: 'silent' }) },
-          { userId: options.user, role: options.role },
+          { store, clock, config, log: pino({ level: 'silent' }), transaction: auditedTransaction(store, clock) },
+          {
+            userId: options.user,
+            role: options.role,
+            ...(options.name === undefined ? {} : { name: options.name }),
+            ...(options.expiresInDays === undefined ? {} : { expiresInDays: options.expiresInDays }),
+          },
         )
         if (!existed) printError(`created user ${printable(created.userId)} (${created.role})\n`)
-        printError(`token ${created.id} for ${printable(created.userId)} (${created.role}); the secret is shown once:\n`)
+        printError(`token ${created.id} for ${printable(created.userId)} (${created.role}), expires ${isoTime(created.expiresAt)}; the secret is shown once:\n`)
         print(`${created.token}\n`)
       } finally {
         await store.close()
       }
     })
+
+  const apiOptions = (command: Command): Command =>
+    command
+      .option('--dir <dir>', 'node directory (its caseway.json says where the local API is; its admin.token is the default token)', './data')
+      .option('--token <token>', 'bearer token (default: $CASEWAY_TOKEN, else the admin.token of --dir)')
+      .option('--url <url>', 'local API base URL (default: from caseway.json of --dir)')
+
+  apiOptions(
+    tokens
+      .command('list')
+      .description("list tokens (never their secrets): an administrator's token sees all, anyone else's only its own")
+      .option('--user <id>', "only this user's tokens (administrators)")
+      .option('--json', 'print the list as JSON'),
+  ).action(async (options: ListOptions) => {
+    const access = await apiAccess(options)
+    const query = options.user === undefined ? '' : `?userId=${encodeURIComponent(options.user)}`
+    const list = (await callApi(access, 'GET', `/tokens${query}`)) as TokenInfo[]
+    if (options.json === true) {
+      print(JSON.stringify(list, null, 2) + '\n')
+      return
+    }
+    print('ID                                    STATUS   ROLE    USER  EXPIRES  LAST USED  NAME\n')
+    for (const t of list) {
+      print(
+        `${t.id}  ${t.status.padEnd(7)}  ${t.role.padEnd(6)}  ${printable(t.userId)}  ${isoTime(t.expiresAt)}  ${isoTime(t.lastUsedAt)}  ${printable(t.name)}\n`,
+      )
+    }
+  })
+
+  apiOptions(
+    tokens
+      .command('revoke')
+      .description('revoke a token at once (an administrator any, anyone else its own)')
+      .argument('<id>', 'the token id (from tokens list)'),
+  ).action(async (id: string, options: ApiOptions) => {
+    const access = await apiAccess(options)
+    const revoked = (await callApi(access, 'POST', `/tokens/${encodeURIComponent(id)}/revoke`)) as TokenInfo
+    printError(`token ${revoked.id} of ${printable(revoked.userId)} revoked at ${isoTime(revoked.revokedAt)}\n`)
+  })
 }

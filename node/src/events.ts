@@ -60,7 +60,16 @@ export interface RefusalEvent {
   shareId?: string
 }
 
-export type AnyNodeEvent = NodeEvent | RefusalEvent
+/**
+ * A bearer token of the local API was created or revoked (CW-LOC-010): node-wide, on the
+ * chain of events that belong to no case. Never the secret or its hash. `cause` of a
+ * revocation: `revoked` (by a user) or `user.disabled` (its user was disabled, CW-LOC-010).
+ */
+export type TokenEvent =
+  | { type: 'token.created'; actor: Actor; tokenId: string; userId: string; role: 'admin' | 'member'; expiresAt: number }
+  | { type: 'token.revoked'; actor: Actor; tokenId: string; userId: string; cause: 'revoked' | 'user.disabled' }
+
+export type AnyNodeEvent = NodeEvent | RefusalEvent | TokenEvent
 
 /** The node itself (jobs, expiry). */
 export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system' })

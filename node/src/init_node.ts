@@ -1,6 +1,7 @@
 /**
  * `caseway init`: a ready node directory — the organization's PKI (through the certs
- * tooling), `caseway.json`, and the data directories — plus a first admin token.
+ * tooling), `caseway.json`, and the data directories — plus a first admin token, written to
+ * `admin.token` (0600) in the directory and never printed (CW-LOC-011).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { initOrg } from '#certs'
 import type { PartnerBundle } from '#protocol'
 import { CONFIG_FILE, parseConfig } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
+import { mintAdminTokenFile } from './access/admin_token.ts'
 
 export interface InitNodeOptions {
   org: string
@@ -27,6 +29,8 @@ export interface InitNodeOptions {
 export interface InitializedNode {
   config: NodeConfig
   bundle: PartnerBundle
+  /** The file holding the first admin token (0600). */
+  adminTokenFile: string
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1']
@@ -71,5 +75,6 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
   })
   await mkdir(join(dir, config.storage.blobs), { recursive: true, mode: 0o700 })
   await writeFile(configPath, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 })
-  return { config, bundle }
+  const { path: adminTokenFile } = await mintAdminTokenFile(config)
+  return { config, bundle, adminTokenFile }
 }

@@ -7,17 +7,12 @@ import { join } from 'node:path'
 import t from 'tap'
 import { nodePath } from '../../node/src/config/load.ts'
 import { initNode } from '../../node/src/init_node.ts'
-import { createNode } from '../../node/src/node.ts'
-import { createToken } from '../../node/src/access/tokens.ts'
 import { openSqliteMetadataStore } from '../../node/src/store/sqlite/sqlite_metadata_store.ts'
 import { caseway, lines } from '../support/cli.ts'
 
 const dir = join(t.testdir(), 'node')
 const { config } = await initNode({ org: 'metro-pd', name: 'Metro PD', dir })
-// What `caseway init` does: the admin token, and with it the admin user.
-const node = await createNode(config, { logger: { level: 'silent' } })
-await createToken(node.ctx, { userId: 'admin', role: 'admin' })
-await node.stop()
+// init minted the admin token (admin.token), and with it the admin user.
 const database = nodePath(config, config.storage.database)
 
 async function lookup(token: string) {

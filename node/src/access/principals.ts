@@ -7,6 +7,7 @@
  */
 import { isEmailAddress, RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
+import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import { MAX_GROUP_MEMBERS } from '../limits.ts'
 import type { GroupRecord, Role, UserKind, UserRecord } from '../store/metadata_store.ts'
 
@@ -50,13 +51,25 @@ export async function createUser(ctx: NodeContext, input: CreateUserInput): Prom
   })
 }
 
-/** Changes the given fields of user `id`. @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_BAD_REQUEST`. */
-export async function updateUser(ctx: NodeContext, id: string, input: UpdateUserInput): Promise<UserRecord> {
-  return ctx.store.transaction(async (store) => {
+/**
+ * Changes the given fields of user `id`. Disabling a user revokes every token it holds, in the
+ * same transaction (CW-LOC-010): enabling it again revives none.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_BAD_REQUEST`.
+ */
+export async function updateUser(ctx: NodeContext, id: string, input: UpdateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserRecord> {
+  return ctx.transaction(async (tx) => {
+    const store = tx.store
     const existing = await store.getUser(id)
     if (existing === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no user "${id}"`)
-    const user = checkUser({ ...existing, updatedAt: Math.max(existing.updatedAt, nowSeconds(ctx)) }, input ?? {})
+    const now = nowSeconds(ctx)
+    const user = checkUser({ ...existing, updatedAt: Math.max(existing.updatedAt, now) }, input ?? {})
     await store.upsertUser(user)
+    if (user.disabled) {
+      for (const tokenId of await store.revokeUserTokens(id, now)) {
+        tx.record({ type: 'token.revoked', actor, tokenId, userId: id, cause: 'user.disabled' })
+      }
+    }
     ctx.log.info({ userId: id, role: user.role, disabled: user.disabled }, 'user changed')
     return user
   })

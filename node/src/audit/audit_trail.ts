@@ -111,6 +111,27 @@ async function appendAuditEntryIn(tx: MetadataStore, content: AuditContent, at: 
   return record
 }
 
+/**
+ * `NodeContext.transaction` for a tool that acts on a node's database without running the
+ * node (`caseway tokens create`): the action's events are appended to the audit trail in the
+ * action's own store transaction, so they commit together. No other consumer sees them.
+ */
+export function auditedTransaction(store: MetadataStore, clock: Clock): NodeContext['transaction'] {
+  return async (work) => {
+    let effects: Array<() => void> = []
+    const value = await store.transaction(async (txStore) => {
+      const events: AnyNodeEvent[] = []
+      effects = []
+      const result = await work({ store: txStore, record: (event) => void events.push(event), afterCommit: (effect) => void effects.push(effect) })
+      const at = Math.floor(clock.now().getTime() / 1000)
+      for (const event of events) await appendAuditEntryIn(txStore, auditContentOf(event), at)
+      return result
+    })
+    for (const effect of effects) effect()
+    return value
+  }
+}
+
 /** The outbox consumer name of the audit trail (stored in outbox rows: never rename). */
 export const AUDIT_CONSUMER = 'audit'
 

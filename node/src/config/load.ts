@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { resolve, isAbsolute } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { configSchema, type NodeConfig } from './schema.ts'
+import { SecretError, assertNoExposedInlineSecret, resolveSecrets } from './secrets.ts'
 
 export const CONFIG_FILE = 'caseway.json'
 
@@ -26,8 +27,11 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-/** Validates a parsed configuration (defaults applied) and returns it frozen. */
-export function parseConfig(raw: unknown, dir: string): NodeConfig {
+/**
+ * Validates a parsed configuration (defaults applied), resolves the secrets it gives by
+ * reference (`{"file": …}`, `{"env": …}`, CW-LOC-013) and returns it frozen.
+ */
+export function parseConfig(raw: unknown, dir: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const copy = structuredClone(raw)
   if (!validate(copy)) {
     const error = validate.errors![0]!
@@ -35,6 +39,14 @@ export function parseConfig(raw: unknown, dir: string): NodeConfig {
     const detail = error.keyword === 'additionalProperties' ? `unknown field "${String(error.params['additionalProperty'])}"` : (error.message ?? 'invalid')
     throw new ConfigError(`invalid configuration: ${field}: ${detail}`)
   }
+  try {
+    resolveSecrets(copy, dir, env)
+  } catch (err) {
+    if (err instanceof SecretError) throw new ConfigError(`invalid configuration: ${err.message}`, { cause: err })
+    throw err
+  }
+  const secret = (copy as { notifications?: { webhook?: { secret?: string } } }).notifications?.webhook?.secret
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('invalid configuration: notifications.webhook.secret: must have at least 32 characters')
   return deepFreeze({ ...(copy as Omit<NodeConfig, 'dir'>), dir }) as NodeConfig
 }
 
@@ -53,6 +65,13 @@ export async function loadConfig(dir: string): Promise<NodeConfig> {
     raw = JSON.parse(text)
   } catch (error) {
     throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  // A secret written inline is only as safe as the file it is written in (CW-LOC-013).
+  try {
+    assertNoExposedInlineSecret(path, (await stat(path)).mode, raw)
+  } catch (err) {
+    if (err instanceof SecretError) throw new ConfigError(err.message, { cause: err })
+    throw err
   }
   return parseConfig(raw, absolute)
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { CONFIG_LIMITS, PARTNER_QUOTAS } from '../limits.ts'
+import { SECRET_REFERENCE_SCHEMA } from './secrets.ts'
 
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -113,6 +114,13 @@ export const configSchema = {
               default: 6000,
               description: 'Per bearer token (or client address without one), on the local listener.',
             },
+            failedAuthPerMinute: {
+              type: 'integer',
+              minimum: 0,
+              default: 30,
+              description:
+                'Failed authentications per client address and minute on the local listener; then every request from that address is 429 until the minute ends, whatever token it presents (CW-LOC-012).',
+            },
           },
         },
       },
@@ -140,7 +148,11 @@ export const configSchema = {
             secure: { type: 'boolean', default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.' },
             requireTLS: { type: 'boolean', default: false, description: 'Send only after STARTTLS succeeded.' },
             user: { type: 'string', minLength: 1, description: 'SMTP AUTH user (with password).' },
-            password: { type: 'string', minLength: 1, description: 'SMTP AUTH password. Never logged.' },
+            password: {
+              oneOf: [{ type: 'string', minLength: 1 }, SECRET_REFERENCE_SCHEMA],
+              description:
+                'SMTP AUTH password: inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME} (CW-LOC-013). Never logged.',
+            },
             from: {
               type: 'string',
               pattern: '^(?:[^<>\\r\\n]*<[^\\s@<>,;"]+@[^\\s@<>,;"]+>|[^\\s@<>,;"]+@[^\\s@<>,;"]+)$',
@@ -158,7 +170,11 @@ export const configSchema = {
               pattern: '^(?:https://[^\\s/?#@\\\\]+|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::[0-9]{1,5})?)(?:[/?#]\\S*)?$',
               description: 'Where share.received events are POSTed: https, or http on loopback only; no user info.',
             },
-            secret: { type: 'string', minLength: 32, description: 'HMAC-SHA256 key of the Caseway-Signature header (at least 32 characters). Never logged.' },
+            secret: {
+              oneOf: [{ type: 'string', minLength: 32 }, SECRET_REFERENCE_SCHEMA],
+              description:
+                'HMAC-SHA256 key of the Caseway-Signature header (at least 32 characters): inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME} (CW-LOC-013). Never logged.',
+            },
           },
         },
         agencyAddress: {
@@ -183,6 +199,17 @@ export const configSchema = {
       default: {},
       description: 'How local API callers authenticate: cw_ tokens always; OIDC bearer JWTs when oidc is set.',
       properties: {
+        tokens: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description:
+            'Lifetime of cw_ bearer tokens (CW-LOC-010): every token expires; its creator may ask for less than the default, never more than the maximum.',
+          properties: {
+            defaultDays: { type: 'integer', minimum: 1, maximum: 3650, default: 90, description: 'Days a new token lives when its creator names no lifetime.' },
+            maxDays: { type: 'integer', minimum: 1, maximum: 3650, default: 365, description: 'The longest lifetime a token may be given (days).' },
+          },
+        },
         oidc: {
           type: 'object',
           additionalProperties: false,
@@ -240,7 +267,13 @@ export interface NodeConfig {
     readonly jsonBodyBytes: number
     readonly requestTimeoutMs: number
     readonly partners: { readonly itemsPerOffer: number; readonly pendingOffers: number; readonly bytesPerDay: number }
-    readonly rateLimit: { readonly federationPerMinute: number; readonly federationPerSecond: number; readonly localPerMinute: number }
+    readonly rateLimit: {
+      readonly federationPerMinute: number
+      readonly federationPerSecond: number
+      readonly localPerMinute: number
+      /** Failed local authentications per client address and minute (CW-LOC-012). */
+      readonly failedAuthPerMinute: number
+    }
   }
   readonly metrics: { readonly enabled: boolean }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
@@ -262,6 +295,8 @@ export interface NodeConfig {
     readonly allowedDomains: readonly string[]
   }
   readonly auth: {
+    /** Token lifetimes in days (CW-LOC-010); defaultDays is capped by maxDays. */
+    readonly tokens: { readonly defaultDays: number; readonly maxDays: number }
     readonly oidc?: {
       readonly issuer: string
       readonly audience: string

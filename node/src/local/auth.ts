@@ -5,11 +5,12 @@
  *
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { Role } from '../store/metadata_store.ts'
 import { authenticate, type Principal } from '../access/tokens.ts'
+import { FailedAuthLimiter } from './auth_failures.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,11 +33,27 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 export function installAuth(app: FastifyInstance, ctx: NodeContext): void {
+  const failures = new FailedAuthLimiter(ctx.config.limits.rateLimit.failedAuthPerMinute, ctx.clock)
   app.decorateRequest('principal', null)
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config
     if (config.public === true) return
-    const principal = await authenticate(ctx, bearerToken(request.headers.authorization))
+    // An address that failed too often is not heard, whatever it presents now (CW-LOC-012).
+    const wait = failures.retryAfter(request.ip)
+    if (wait > 0) {
+      void reply.header('retry-after', String(wait))
+      throw new RequestError('CW_ERR_RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} seconds`)
+    }
+    let principal: Principal
+    try {
+      principal = await authenticate(ctx, bearerToken(request.headers.authorization))
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 'CW_ERR_UNAUTHENTICATED') {
+        failures.fail(request.ip)
+        request.log.warn({ ip: request.ip, url: request.routeOptions.url }, 'authentication failed')
+      }
+      throw err
+    }
     request.principal = principal
     if (config.role === 'admin' && principal.role !== 'admin') {
       request.log.warn({ userId: principal.userId, url: request.routeOptions.url }, 'role refused')

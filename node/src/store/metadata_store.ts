@@ -19,7 +19,13 @@ export interface TokenRecord {
   hash: string
   role: Role
   userId: string
+  /** What the token is for, as its creator named it ('' when unnamed). */
+  name: string
   createdAt: number
+  /** Seconds since the epoch after which the token no longer authenticates (CW-LOC-010). */
+  expiresAt: number
+  /** Last successful authentication (updated at most once a minute); null before the first. */
+  lastUsedAt: number | null
   revokedAt: number | null
 }
 
@@ -227,6 +233,15 @@ export interface MetadataStore {
   // Tokens
   insertToken(token: TokenRecord): Promise<void>
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>
+  getToken(id: string): Promise<TokenRecord | undefined>
+  /** Tokens, newest first: all of them, or those of user `userId`. */
+  listTokens(userId?: string): Promise<TokenRecord[]>
+  /** Marks token `id` revoked at `at`; false when it was already revoked (or does not exist). */
+  revokeToken(id: string, at: number): Promise<boolean>
+  /** Revokes every live token of user `userId` at `at`; returns the ids it revoked. */
+  revokeUserTokens(userId: string, at: number): Promise<string[]>
+  /** Records a use of token `id` at `at`. */
+  touchToken(id: string, at: number): Promise<void>
 
   // Partners
   upsertPartner(partner: PartnerRecord): Promise<void>

@@ -80,7 +80,7 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 t.test('the configuration validates auth.oidc and fills its defaults', async (t) => {
   t.same(config.auth.oidc, { issuer: ISSUER, audience: AUDIENCE, jwksUrl, userClaim: 'sub', groupsClaim: 'groups', adminGroups: ['caseway-admins'] })
-  t.same(tc.ctx.config.auth, {}, 'absent by default: existing files stay valid')
+  t.same(tc.ctx.config.auth, { tokens: { defaultDays: 90, maxDays: 365 } }, 'no oidc by default: existing files stay valid')
   const base = rawConfig()
   t.throws(
     () => parseConfig({ ...base, auth: { oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://idp.example/jwks' } } }, '/tmp'),

@@ -34,7 +34,7 @@ export interface OrgProcess {
   readonly org: string
   readonly name: string
   readonly node: LoopbackNode
-  /** The admin token created at the first start. */
+  /** The admin token init minted (admin.token). */
   readonly token: string
   /** Local API client (the ports never change, so it survives restarts). */
   readonly api: LocalClient

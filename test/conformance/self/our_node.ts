@@ -77,24 +77,25 @@ export async function startOurNode(options: StartOurNodeOptions): Promise<OurNod
   for (const [section, values] of Object.entries(options.settings ?? {})) config[section] = { ...config[section], ...values }
   await writeFile(configFile, JSON.stringify(config, null, 2))
 
-  const child = spawn(process.execPath, [CASEWAY_BIN, 'start', '--dir', options.dir, '--admin-token'], {
+  const child = spawn(process.execPath, [CASEWAY_BIN, 'start', '--dir', options.dir], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...options.env },
   })
   let stderr = ''
   child.stderr!.setEncoding('utf8')
-  const started = new Promise<{ localUrl: string; federationUrl: string; token: string }>((resolve, reject) => {
+  // Minted by init, never printed (CW-LOC-011).
+  const token = (await readFile(join(options.dir, 'admin.token'), 'utf8')).trim()
+  const started = new Promise<{ localUrl: string; federationUrl: string }>((resolve, reject) => {
     child.stderr!.on('data', (text: string) => {
       stderr += text
       const localUrl = /^local\s+(http:\/\/\S+)\s*$/m.exec(stderr)?.[1]
       const federationUrl = /^federation\s+(https:\/\/\S+)\s*$/m.exec(stderr)?.[1]
-      const token = /^admin token (cw_\S+)\s*$/m.exec(stderr)?.[1]
-      if (localUrl && federationUrl && token) resolve({ localUrl, federationUrl, token })
+      if (localUrl && federationUrl) resolve({ localUrl, federationUrl })
     })
     child.once('exit', (code) => reject(new Error(`our node exited during start-up (${code}): ${stderr.slice(-2000)}`)))
   })
   const timeout = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  const { localUrl, federationUrl, token } = await started.finally(() => clearTimeout(timeout))
+  const { localUrl, federationUrl } = await started.finally(() => clearTimeout(timeout))
   const node: OurNode = {
     dir: options.dir,
     org,

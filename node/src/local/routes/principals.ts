@@ -7,6 +7,8 @@
 import type { NodeContext } from '../../context.ts'
 import { MAX_GROUP_MEMBERS } from '../../limits.ts'
 import { createGroup, createUser, listGroups, listUsers, setGroupMembers, updateUser } from '../../access/principals.ts'
+import { userActor } from '../../events.ts'
+import { principalOf } from '../auth.ts'
 import { problems, type LocalApi } from '../schemas.ts'
 
 const principalId = { type: 'string', minLength: 1, maxLength: 200 } as const
@@ -83,13 +85,13 @@ export function principalRoutes(app: LocalApi, ctx: NodeContext): void {
       config: { role: 'admin' },
       schema: {
         tags: ['users'],
-        summary: "Change a user's name, e-mail, badge, role or kind, or disable it (its tokens stop working)",
+        summary: "Change a user's name, e-mail, badge, role or kind, or disable it (its tokens are revoked: enabling it again revives none)",
         params: idParams,
         body: { type: 'object', additionalProperties: false, properties: USER_FIELDS },
         response: { 200: { description: 'The user as changed', ...USER }, ...problems(400, 403, 404) },
       },
     },
-    async (request) => updateUser(ctx, request.params.id, request.body),
+    async (request) => updateUser(ctx, request.params.id, request.body, userActor(principalOf(request).userId)),
   )
 
   app.post(

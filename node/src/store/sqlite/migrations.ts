@@ -320,6 +320,15 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX partner_offer_bytes_partner ON partner_offer_bytes (partner_org, accepted_at);
   `,
+  // n: token lifecycle (CW-LOC-010) — a name, an expiry and the last use of each bearer token.
+  // Tokens made before this expire 90 days after the upgrade (the default lifetime), not never.
+  `
+  ALTER TABLE tokens ADD COLUMN name TEXT NOT NULL DEFAULT '';
+  ALTER TABLE tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+  UPDATE tokens SET expires_at = max(created_at, unixepoch()) + 90 * 86400;
+  CREATE INDEX tokens_user ON tokens (user_id);
+  `,
 ]
 
 /**

@@ -43,13 +43,26 @@ export function tokenFromRow(row: Row): TokenRecord {
     hash: str(row, 'hash'),
     role: str(row, 'role') as TokenRecord['role'],
     userId: str(row, 'user_id'),
+    name: str(row, 'name'),
     createdAt: num(row, 'created_at'),
+    expiresAt: num(row, 'expires_at'),
+    lastUsedAt: numOrNull(row, 'last_used_at'),
     revokedAt: numOrNull(row, 'revoked_at'),
   }
 }
 
 export function tokenParams(t: TokenRecord): Params {
-  return { id: t.id, hash: t.hash, role: t.role, user_id: t.userId, created_at: t.createdAt, revoked_at: t.revokedAt ?? null }
+  return {
+    id: t.id,
+    hash: t.hash,
+    role: t.role,
+    user_id: t.userId,
+    name: t.name,
+    created_at: t.createdAt,
+    expires_at: t.expiresAt,
+    last_used_at: t.lastUsedAt ?? null,
+    revoked_at: t.revokedAt ?? null,
+  }
 }
 
 export function partnerFromRow(row: Row): PartnerRecord {

@@ -312,6 +312,26 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(SQL.findTokenByHash, hash), tokenFromRow))
   }
 
+  getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getToken, id), tokenFromRow))
+  }
+
+  listTokens(userId?: string): Promise<TokenRecord[]> {
+    return this.#do((c) => (userId === undefined ? c.all(SQL.listTokens) : c.all(SQL.listUserTokens, userId)).map(tokenFromRow))
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.#do((c) => c.run(SQL.revokeToken, at, id) > 0)
+  }
+
+  revokeUserTokens(userId: string, at: number): Promise<string[]> {
+    return this.#do((c) => c.all(SQL.revokeUserTokens, at, userId).map((row) => String(row['id'])))
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.#do((c) => void c.run(SQL.touchToken, at, id))
+  }
+
   // Partners
 
   upsertPartner(partner: PartnerRecord): Promise<void> {
@@ -796,6 +816,26 @@ class SqliteMetadataStore implements MetadataStore {
 
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
     return this.#locked((s) => s.findTokenByHash(hash))
+  }
+
+  getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.#locked((s) => s.getToken(id))
+  }
+
+  listTokens(userId?: string): Promise<TokenRecord[]> {
+    return this.#locked((s) => s.listTokens(userId))
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.#locked((s) => s.revokeToken(id, at))
+  }
+
+  revokeUserTokens(userId: string, at: number): Promise<string[]> {
+    return this.#locked((s) => s.revokeUserTokens(userId, at))
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.#locked((s) => s.touchToken(id, at))
   }
 
   upsertPartner(partner: PartnerRecord): Promise<void> {

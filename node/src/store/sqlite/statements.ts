@@ -8,7 +8,7 @@
 const insert = (table: string, columns: readonly string[]): string =>
   `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => ':' + c).join(', ')})`
 
-const TOKEN_COLUMNS = ['id', 'hash', 'role', 'user_id', 'created_at', 'revoked_at']
+const TOKEN_COLUMNS = ['id', 'hash', 'role', 'user_id', 'name', 'created_at', 'expires_at', 'last_used_at', 'revoked_at']
 const PARTNER_COLUMNS = ['org', 'name', 'endpoint', 'ca_certificate', 'ca_fingerprint', 'enabled', 'policy_id', 'policy_version', 'added_at', 'trust_only']
 const POLICY_COLUMNS = ['id', 'version', 'policy', 'created_at']
 const CASE_COLUMNS = ['id', 'fields', 'created_at', 'updated_at', 'imported_from']
@@ -70,6 +70,12 @@ const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_a
 export const SQL = {
   insertToken: insert('tokens', TOKEN_COLUMNS),
   findTokenByHash: 'SELECT * FROM tokens WHERE hash = ?',
+  getToken: 'SELECT * FROM tokens WHERE id = ?',
+  listTokens: 'SELECT * FROM tokens ORDER BY created_at DESC, id',
+  listUserTokens: 'SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at DESC, id',
+  revokeToken: 'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+  revokeUserTokens: 'UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING id',
+  touchToken: 'UPDATE tokens SET last_used_at = ? WHERE id = ?',
 
   upsertPartner:
     insert('partners', PARTNER_COLUMNS) +

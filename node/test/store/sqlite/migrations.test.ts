@@ -62,3 +62,21 @@ t.test('refuses a database from a newer version', async (t) => {
   migrate(db, ['CREATE TABLE a (x INTEGER)', 'CREATE TABLE b (x INTEGER)'])
   t.throws(() => migrate(db, ['CREATE TABLE a (x INTEGER)']), { message: /newer/ })
 })
+
+// spec: CW-LOC-010
+t.test('tokens made before the token-lifecycle migration expire 90 days after the upgrade, unnamed and unused', async (t) => {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN expires_at'))
+  t.ok(mine > 0)
+  const db = new DatabaseSync(':memory:')
+  migrate(db, MIGRATIONS.slice(0, mine))
+  const createdAt = Math.floor(Date.now() / 1000) - 1000 * 86_400
+  db.prepare("INSERT INTO tokens (id, hash, role, user_id, created_at, revoked_at) VALUES ('old', 'h', 'admin', 'admin', ?, NULL)").run(createdAt)
+  const before = Math.floor(Date.now() / 1000)
+  migrate(db)
+  const after = Math.floor(Date.now() / 1000)
+  const row = db.prepare("SELECT name, expires_at, last_used_at FROM tokens WHERE id = 'old'").get()!
+  t.equal(row['name'], '')
+  t.equal(row['last_used_at'], null)
+  const expiresAt = Number(row['expires_at'])
+  t.ok(expiresAt >= before + 90 * 86_400 && expiresAt <= after + 90 * 86_400, 'from the upgrade on, not from its creation (which would be long past)')
+})

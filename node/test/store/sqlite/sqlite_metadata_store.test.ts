@@ -47,12 +47,45 @@ t.test('opens with WAL and foreign keys on', async (t) => {
 
 t.test('tokens round-trip by hash', async (t) => {
   const { store } = await openStore(t)
-  const token = { id: 'tok-1', hash: 'ab'.repeat(32), role: 'admin' as const, userId: 'alice', createdAt: T0, revokedAt: null }
+  const token = {
+    id: 'tok-1',
+    hash: 'ab'.repeat(32),
+    role: 'admin' as const,
+    userId: 'alice',
+    name: 'ci',
+    createdAt: T0,
+    expiresAt: T0 + 86400,
+    lastUsedAt: null,
+    revokedAt: null,
+  }
   await store.insertToken(token)
   t.same(await store.findTokenByHash(token.hash), token)
   t.equal(await store.findTokenByHash('cd'.repeat(32)), undefined)
   await t.rejects(store.insertToken({ ...token, id: 'tok-2' }), { code: 'CW_ERR_CONFLICT' }, 'hash is unique')
   await t.rejects(store.insertToken({ ...token, id: 'tok-3', hash: 'ef'.repeat(32), role: 'root' as 'admin' }), TypeError)
+})
+
+t.test('tokens are listed, touched and revoked (one, or all of a user)', async (t) => {
+  const { store } = await openStore(t)
+  const base = { role: 'member' as const, name: '', createdAt: T0, expiresAt: T0 + 86400, lastUsedAt: null, revokedAt: null }
+  await store.insertToken({ ...base, id: 'a1', hash: '01'.repeat(32), userId: 'alice' })
+  await store.insertToken({ ...base, id: 'a2', hash: '02'.repeat(32), userId: 'alice', createdAt: T0 + 1 })
+  await store.insertToken({ ...base, id: 'b1', hash: '03'.repeat(32), userId: 'bob' })
+  t.same(
+    (await store.listTokens()).map((x) => x.id),
+    ['a2', 'a1', 'b1'],
+  )
+  t.same(
+    (await store.listTokens('alice')).map((x) => x.id),
+    ['a2', 'a1'],
+  )
+  await store.touchToken('a1', T0 + 5)
+  t.equal((await store.getToken('a1'))?.lastUsedAt, T0 + 5)
+  t.equal(await store.revokeToken('a1', T0 + 6), true)
+  t.equal(await store.revokeToken('a1', T0 + 7), false, 'already revoked')
+  t.equal((await store.getToken('a1'))?.revokedAt, T0 + 6, 'the first revocation time stays')
+  t.same(await store.revokeUserTokens('alice', T0 + 8), ['a2'])
+  t.equal((await store.getToken('b1'))?.revokedAt, null)
 })
 
 t.test('partners upsert, get and list', async (t) => {
