@@ -4,7 +4,17 @@
  * @module
  */
 import type { ConformanceTest } from './suite.ts'
-import { CHAIN_TESTS, RECEIVER_TESTS, REFUSAL_TESTS, REVISION_TESTS, REVOCATION_TESTS, ROBUSTNESS_TESTS, SENDER_TESTS, TRANSPORT_TESTS } from './tests/index.ts'
+import {
+  CHAIN_TESTS,
+  RECEIVER_TESTS,
+  RECIPIENT_TESTS,
+  REFUSAL_TESTS,
+  REVISION_TESTS,
+  REVOCATION_TESTS,
+  ROBUSTNESS_TESTS,
+  SENDER_TESTS,
+  TRANSPORT_TESTS,
+} from './tests/index.ts'
 
 export const ALL_TESTS: readonly ConformanceTest[] = [
   ...TRANSPORT_TESTS,
@@ -12,6 +22,7 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...REFUSAL_TESTS,
   ...REVISION_TESTS,
   ...CHAIN_TESTS,
+  ...RECIPIENT_TESTS,
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
   ...ROBUSTNESS_TESTS,

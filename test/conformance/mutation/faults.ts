@@ -686,4 +686,23 @@ export const FAULTS: readonly Fault[] = [
     find: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) drainAfterAnswer(reply, request)",
     replace: "if (error.code === 'CW_ERR_TOO_LARGE' && !request.raw.complete) { request.raw.socket.destroy(); return reply }",
   },
+  // recipients: the addRecipients permission (CW-POL-008, CW-POL-009)
+  {
+    id: 'pol-add-recipients-widening-unchecked',
+    description: 'an onward grant may permit addRecipients although its parent withholds it (absent)',
+    spec: ['CW-POL-009'],
+    file: 'protocol/src/policy/is_attenuated.ts',
+    find: 'if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {',
+    replace: 'if (false) {',
+    tests: ['recipients.add-recipients-widened'],
+  },
+  {
+    id: 'pol-add-recipients-kept-refused',
+    description: 'a grant that keeps addRecipients from a parent permitting it is refused as widened',
+    spec: ['CW-POL-008', 'CW-POL-009'],
+    file: 'protocol/src/policy/is_attenuated.ts',
+    find: 'if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {',
+    replace: 'if (child.permissions.addRecipients === true) {',
+    tests: ['recipients.add-recipients-accepted'],
+  },
 ]
