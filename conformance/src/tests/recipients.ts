@@ -4,6 +4,9 @@
  * (direct, or kept along an onward chain) and refuses a hop that widens it with
  * `CW_ERR_POLICY_WIDENED` at `/permissions/addRecipients`, leaving no trace.
  *
+ * And a coalesced revision (CW-REVN-011): a revision that adds many items and changes a field at
+ * once, as a sender coalescing a bulk upload offers it, is accepted and delivered like any other.
+ *
  * What the target's users may then do with the external case (CW-LOC-025, CW-LOC-026) is local
  * and tested on the node itself.
  *
@@ -11,7 +14,7 @@
  */
 import { digestJson, type Grant } from '#protocol'
 import { check } from '../check.ts'
-import { deliver, expectOnlyListedPulls, expectRefusedWithoutTrace } from '../receiving.ts'
+import { chunksOf, deliver, expectOnlyListedPulls, expectRefusedWithoutTrace } from '../receiving.ts'
 import { openPolicy } from '../shares.ts'
 import type { ConformanceTest } from '../suite.ts'
 
@@ -75,6 +78,26 @@ export const RECIPIENT_TESTS: ConformanceTest[] = [
         String(problem.at),
       )
       ctx.note(`refused: ${problem.code} at ${problem.at ?? '(none)'}`)
+    },
+  },
+  {
+    id: 'recipients.coalesced-revision-delivered',
+    title: 'A revision that adds many items and changes a field at once (a coalesced bulk upload) is accepted and delivered as the next revision',
+    group: 'revisions',
+    spec: ['CW-REVN-011', 'CW-REVN-002', 'CW-REVN-005'],
+    async run(ctx) {
+      const share = ctx.newShare({ items: [{ size: 1500 }] })
+      const r1 = await deliver(ctx, share)
+      const added = share.addItems(Array.from({ length: 20 }, (_, index) => ({ size: 600 + index, category: index % 2 === 0 ? 'photo' : 'document' })))
+      share.fields = { ...share.fields, summary: 'Twenty items uploaded in one burst.' }
+      ctx.listener.serve({ id: share.id, chunks: share.chunks() })
+      const r2 = await deliver(ctx, share, await share.manifest(), new Set(chunksOf(r1.manifest)))
+      check(
+        r2.manifest.share.revision === 2 && r2.manifest.evidence.length === 1 + added.length,
+        'harness: revision 2 with 21 items',
+        String(r2.manifest.evidence.length),
+      )
+      expectOnlyListedPulls(ctx, share, [r1.manifest, r2.manifest])
     },
   },
 ]
