@@ -705,4 +705,13 @@ export const FAULTS: readonly Fault[] = [
     replace: 'if (child.permissions.addRecipients === true) {',
     tests: ['recipients.add-recipients-accepted'],
   },
+  {
+    id: 'revn-one-change-per-revision-assumed',
+    description: 'the receiver assumes one change per revision: a revision adding more than one item is refused as out of order',
+    spec: ['CW-REVN-011'],
+    file: 'node/src/receiving/accept_offer.ts',
+    find: 'if (revision > latest.revision + 1) {',
+    replace: 'if (revision > latest.revision + 1 || manifest.evidence.length > existing.manifest.evidence.length + 1) {',
+    tests: ['recipients.coalesced-revision-delivered'],
+  },
 ]
