@@ -26,7 +26,7 @@ function relink(grants: Grant[]): Grant[] {
 
 export const RECIPIENT_TESTS: ConformanceTest[] = [
   {
-    id: 'recipients.add-recipients-accepted',
+    id: 'chains.add-recipients-accepted',
     title: 'A grant whose policy permits addRecipients is accepted and delivered, directly and kept along an onward hop',
     group: 'chains',
     spec: ['CW-POL-001', 'CW-POL-008', 'CW-POL-009'],
@@ -51,7 +51,7 @@ export const RECIPIENT_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'recipients.add-recipients-widened',
+    id: 'chains.add-recipients-widened',
     title: 'An onward hop that permits addRecipients when its parent does not (absent) is refused with CW_ERR_POLICY_WIDENED and leaves no trace',
     group: 'chains',
     spec: ['CW-POL-009', 'CW-POL-005', 'CW-FED-001'],
@@ -81,7 +81,7 @@ export const RECIPIENT_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'recipients.coalesced-revision-delivered',
+    id: 'revisions.coalesced-revision-delivered',
     title: 'A revision that adds many items and changes a field at once (a coalesced bulk upload) is accepted and delivered as the next revision',
     group: 'revisions',
     spec: ['CW-REVN-011', 'CW-REVN-002', 'CW-REVN-005'],

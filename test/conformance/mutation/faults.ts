@@ -694,7 +694,7 @@ export const FAULTS: readonly Fault[] = [
     file: 'protocol/src/policy/is_attenuated.ts',
     find: 'if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {',
     replace: 'if (false) {',
-    tests: ['recipients.add-recipients-widened'],
+    tests: ['chains.add-recipients-widened'],
   },
   {
     id: 'pol-add-recipients-kept-refused',
@@ -703,7 +703,7 @@ export const FAULTS: readonly Fault[] = [
     file: 'protocol/src/policy/is_attenuated.ts',
     find: 'if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {',
     replace: 'if (child.permissions.addRecipients === true) {',
-    tests: ['recipients.add-recipients-accepted'],
+    tests: ['chains.add-recipients-accepted'],
   },
   {
     id: 'revn-one-change-per-revision-assumed',
@@ -712,6 +712,6 @@ export const FAULTS: readonly Fault[] = [
     file: 'node/src/receiving/accept_offer.ts',
     find: 'if (revision > latest.revision + 1) {',
     replace: 'if (revision > latest.revision + 1 || manifest.evidence.length > existing.manifest.evidence.length + 1) {',
-    tests: ['recipients.coalesced-revision-delivered'],
+    tests: ['revisions.coalesced-revision-delivered'],
   },
 ]
