@@ -16,8 +16,7 @@ import { userActor } from '../events.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { requireCaseAccess, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { recipientsOf } from '../access/recipients.ts'
-import type { AddedRecipientRecord } from '../store/metadata_store.ts'
-import { accessible } from './external_cases.ts'
+import { accessible, addedRecipientsOf, type AddedRecipient } from './external_cases.ts'
 
 /** A user or group of this organization, as the receiving side names one. */
 export interface LocalRecipient {
@@ -31,7 +30,7 @@ export interface AddedRecipients {
   /** The recipients this call added (those the external case had already are left out). */
   added: LocalRecipient[]
   /** Every recipient added on this node so far, oldest first. */
-  addedRecipients: AddedRecipientRecord[]
+  addedRecipients: AddedRecipient[]
 }
 
 /**
@@ -99,7 +98,7 @@ async function add(ctx: NodeContext, principal: AccessPrincipal, inboundId: stri
     return fresh
   })
   ctx.log.info({ inboundId, userId: principal.userId, added: added.length }, 'recipients added to an external case')
-  return { inboundId, added, addedRecipients: await ctx.store.listAddedRecipients(inboundId) }
+  return { inboundId, added, addedRecipients: await addedRecipientsOf(ctx, inboundId) }
 }
 
 /**
