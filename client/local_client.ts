@@ -162,6 +162,23 @@ export interface ExternalCase extends ExternalCaseSummary {
   scope: 'case' | 'folders' | 'evidence'
   live: boolean
   policy: { id: string; version: number; name: string; permissions: SharingPolicy['permissions']; maxDurationSeconds: number }
+  /** Users and groups our side added as recipients (CW-LOC-025), oldest first. */
+  addedRecipients: AddedRecipient[]
+}
+
+/** A recipient the receiving side added (CW-LOC-025). */
+export interface AddedRecipient {
+  kind: 'user' | 'group'
+  id: string
+  addedBy: string
+  addedAt: number
+}
+
+/** What adding recipients did: whom this call added, and every recipient added so far. */
+export interface AddedRecipients {
+  inboundId: string
+  added: Array<{ kind: 'user' | 'group'; id: string }>
+  addedRecipients: AddedRecipient[]
 }
 
 export interface CreatedToken {
@@ -202,6 +219,8 @@ export interface ImportDetails {
   senderName: string
   sharedBy?: string
   recipients: Recipient[]
+  /** Users and groups our side added as recipients (CW-LOC-025), oldest first. */
+  addedRecipients: AddedRecipient[]
   receivedAt: number
   importedAt: number
   accessLevel: AccessLevel
@@ -468,6 +487,16 @@ export class LocalClient {
   /** Where an imported case came from. */
   getImportDetails(caseId: string): Promise<ImportDetails> {
     return this.#json('GET', `/cases/${encodeURIComponent(caseId)}/import-details`)
+  }
+
+  /** Adds users or groups of this organization as recipients of an external case, if its policy permits addRecipients (CW-LOC-025). */
+  addExternalRecipients(id: string, recipients: Array<{ kind: 'user' | 'group'; id: string }>): Promise<AddedRecipients> {
+    return this.#json('POST', `/external-cases/${encodeURIComponent(id)}/recipients`, { recipients })
+  }
+
+  /** The same, from the import details of the case imported from it. */
+  addImportRecipients(caseId: string, recipients: Array<{ kind: 'user' | 'group'; id: string }>): Promise<AddedRecipients> {
+    return this.#json('POST', `/cases/${encodeURIComponent(caseId)}/import-details/recipients`, { recipients })
   }
 
   /** The whole audit trail of a case (administrators), every page, in seq order. */

@@ -173,13 +173,23 @@ async function demo(dir: string, say: (line: string) => void, timeoutMs: number,
   // 4. Live share: new evidence and an edited description make revisions; County DA applies one update, not the other.
   const added = await upload('tire-impression.pdf', 'document', 'application/pdf', 120 * KiB)
   await metroApi.updateCase(theCase.id, { description: 'Dark sedan, plate 4K-9921 confirmed by a witness.' })
-  const latest = (await metroApi.getShare(share.id)).revision
+  // Changes within sharing.revisionWindowMs make one revision, made at most that long after the first (CW-REVN-010).
+  const latest = await waitFor(
+    'Metro PD to revise the live share',
+    async () => {
+      const revision = (await metroApi.getShare(share.id)).revision
+      return revision > 1 ? revision : undefined
+    },
+    { timeoutMs },
+  )
   say(`${metro!.name} adds tire-impression.pdf to the folder and edits the case description: the live share is now at revision ${latest}.`)
   const pending = await waitFor(
-    `County DA to receive revision ${latest}`,
+    'County DA to receive the latest revision',
     async (seen) => {
+      // The latest revision shows every difference against what County DA applied (revision 1).
+      const newest = (await metroApi.getShare(share.id)).revision
       const available = await countyApi.listUpdates(atCounty.id)
-      const update = available.updates.find((u) => u.revision === latest)
+      const update = available.updates.find((u) => u.revision === newest)
       seen(available.updates.map((u) => `r${u.revision} ${u.transfer}`).join(', ') || 'no updates')
       return update?.transfer === 'verified' ? update : undefined
     },

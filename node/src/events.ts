@@ -39,9 +39,9 @@ export type NodeEvent =
   | (Base & { type: 'case.imported'; importedCaseId: string })
   | (Base & { type: 'action.refused'; action: string; code: string })
   // Notifications of an inbound share (caseId = the external case): one event per delivery attempt outcome.
-  // withheld: e-mail recipients the partner named that were not mailed (CW-NOT-006).
-  | (Base & { type: 'notification.sent'; channel: NotificationChannel; revision: number; attempts: number; withheld?: number })
-  | (Base & { type: 'notification.failed'; channel: NotificationChannel; revision: number; attempts: number; error: string; dead: boolean })
+  // withheld: e-mail recipients the partner named that were not mailed (CW-NOT-006); addition: the recipients.added event notified.
+  | (Base & { type: 'notification.sent'; channel: NotificationChannel; revision: number; attempts: number; withheld?: number; addition?: string })
+  | (Base & { type: 'notification.failed'; channel: NotificationChannel; revision: number; attempts: number; error: string; dead: boolean; addition?: string })
   // Revocation (SPEC.md §13). share.revoked: caseId = the shared case (or external case of an onward share);
   // derivedFrom = the inbound id whose revocation cascaded to it, null when our user revoked it.
   | (Base & { type: 'share.revoked'; shareId: string; partner: string; reason: string | null; derivedFrom: string | null })
@@ -51,6 +51,10 @@ export type NodeEvent =
   // Revisions and updates: a live or explicit revision of an outbound share; updates applied to an external case (and its import).
   | (Base & { type: 'share.revised'; shareId: string; partner: string; revision: number; items: number })
   | (Base & { type: 'updates.applied'; revision: number; updates: string[]; importedCaseId: string | null })
+  // Recipients the receiving side added (SPEC.md CW-LOC-025): recipients.added on the external case (queues the
+  // notifications of the added ones), import.recipients_added on the case imported from it; recipients as "kind:id".
+  | (Base & { type: 'recipients.added'; revision: number; recipients: string[]; importedCaseId: string | null })
+  | (Base & { type: 'import.recipients_added'; inboundId: string; recipients: string[] })
 
 /** A refusal that belongs to no case (an offer refused before anything was stored). */
 export interface RefusalEvent {

@@ -50,6 +50,10 @@ export interface SharingPolicy {
     download: boolean
     import: boolean
     applyUpdates: boolean
+    /**
+     * Receiver's recipients or administrators may add users or groups of their own organization to the external case (SPEC.md CW-POL-008). Absent means false; a sender emits it only when true.
+     */
+    addRecipients?: boolean
     shareOnward: {
       allowed: boolean
       /**

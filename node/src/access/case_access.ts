@@ -20,7 +20,7 @@ import { RequestError, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
 import type { CaseAccessRecord, CaseRecord, EvidenceRecord, InboundShareRecord, OutboundShareRecord, Role } from '../store/metadata_store.ts'
-import { isRecipient } from './recipients.ts'
+import { isRecipient, recipientsOf } from './recipients.ts'
 
 /** What a caller asks to do with a case: read it, change it, or manage its team. */
 export type CaseAccessMode = 'read' | 'write' | 'administer'
@@ -167,7 +167,7 @@ export async function requireExternalAccess(
 ): Promise<ExternalAccess> {
   const share = await ctx.store.getInboundShare(inboundId)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(inboundId)
-  const recipient = await isRecipient(ctx, principal, share.manifest.share.recipients)
+  const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
   if (recipient || (mode === 'metadata' && principal.role === 'admin')) return { share, recipient }
   await refused(ctx, principal, inboundId, action, 'CW_ERR_NOT_FOUND')
   throw externalCaseNotFound(inboundId)

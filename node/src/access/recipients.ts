@@ -16,7 +16,7 @@
  */
 import { isEmailAddress, type Recipient } from '#protocol'
 import type { NodeContext } from '../context.ts'
-import type { UserRecord } from '../store/metadata_store.ts'
+import type { InboundShareRecord, UserRecord } from '../store/metadata_store.ts'
 
 /** What recipient matching needs to know about the caller. */
 export interface RecipientPrincipal {
@@ -28,6 +28,17 @@ export interface RecipientPrincipal {
 /** The recipients a share without any is addressed to: the entire receiving agency. */
 export function defaultRecipients(org: string): Recipient[] {
   return [{ kind: 'agency', id: org }]
+}
+
+/**
+ * Everyone an external case is addressed to at this node: the recipients the sender named (the
+ * entire agency when it named none) and those our own recipients or administrators added
+ * (CW-LOC-025), which the manifest does not carry and a later revision does not remove.
+ */
+export async function recipientsOf(ctx: NodeContext, share: InboundShareRecord): Promise<Recipient[]> {
+  const named = effective(ctx, share.manifest.share.recipients).map((recipient) => ({ kind: recipient.kind, id: recipient.id }))
+  const added = await ctx.store.listAddedRecipients(share.id)
+  return [...named, ...added.map((recipient) => ({ kind: recipient.kind, id: recipient.recipientId }))]
 }
 
 /** Whether `principal` is among `recipients` of a share received by this node. */

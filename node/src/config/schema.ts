@@ -125,6 +125,21 @@ export const configSchema = {
         },
       },
     },
+    sharing: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        revisionWindowMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 60000,
+          default: 2000,
+          description:
+            'Live shares: changes within this window after the first one make one revision (SPEC.md CW-REVN-010); a revision is never made later than this after its first change. 0: a revision per change.',
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -276,6 +291,7 @@ export interface NodeConfig {
     }
   }
   readonly metrics: { readonly enabled: boolean }
+  readonly sharing: { readonly revisionWindowMs: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   readonly notifications: {
     readonly smtp?: {

@@ -49,6 +49,16 @@ const fieldValue = {
     { type: 'array', maxItems: CASE_FIELD_LIMITS.maxListItems, items: { type: 'string', maxLength: CASE_FIELD_LIMITS.maxListItemLength } },
   ],
 } as const
+/** Users and groups the receiving side added as recipients of an external case (CW-LOC-025). */
+export const ADDED_RECIPIENTS = {
+  type: 'array',
+  description: 'Users and groups of this organization that a recipient or administrator added (CW-LOC-025), oldest first; the sender named the others.',
+  items: {
+    type: 'object',
+    required: ['kind', 'id', 'addedBy', 'addedAt'],
+    properties: { kind: { enum: ['user', 'group'] }, id: { type: 'string' }, addedBy: { type: 'string' }, addedAt: seconds },
+  },
+} as const
 const caseFields = {
   type: 'object',
   description: 'Case fields (caseNumber, title, description, tags, …): text or lists of short strings.',
@@ -259,9 +269,11 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       'policy',
       'access',
       'notifications',
+      'addedRecipients',
     ],
     properties: {
       ...externalSummaryProperties(),
+      addedRecipients: ADDED_RECIPIENTS,
       case: {
         type: 'object',
         required: ['id', 'fields', 'folders'],

@@ -61,6 +61,7 @@ export function composeShareEmail(notice: ShareNotice, ourName: string): ShareEm
       : `${sender} (${notice.sender.org}) shared a case with ${oneLine(ourName)}.`,
     '',
   ]
+  if (notice.addition !== undefined) lines.push('A colleague at your agency added you as a recipient of this case.', '')
   if (caseNumber !== '') lines.push(`Case number: ${caseNumber}`)
   if (title !== '') lines.push(`Title: ${title}`)
   lines.push(`Evidence items: ${notice.items}`)

@@ -32,8 +32,13 @@ export interface ShareNotice {
   message: string | null
   /** Number of evidence items in the revision. */
   items: number
-  /** Whom the sender named at our organization (the entire agency when it named no one). */
+  /** Whom the sender named at our organization (the entire agency when it named no one); for an addition, the added ones. */
   recipients: Recipient[]
+  /**
+   * Set when the notice is about recipients our side added (CW-LOC-026): the id of the event
+   * that added them. Such a notice has its own job and no row in the per-revision state.
+   */
+  addition?: string
 }
 
 const RECIPIENT_KINDS = new Set<Recipient['kind']>(['user', 'group', 'email', 'badge', 'agency'])
@@ -86,7 +91,8 @@ export function noticeFromPayload(payload: Record<string, unknown>): ShareNotice
     nullableString(notice.message) &&
     Number.isSafeInteger(notice.items) &&
     Array.isArray(notice.recipients) &&
-    notice.recipients.every((r) => typeof r?.id === 'string' && RECIPIENT_KINDS.has(r.kind))
+    notice.recipients.every((r) => typeof r?.id === 'string' && RECIPIENT_KINDS.has(r.kind)) &&
+    (notice.addition === undefined || typeof notice.addition === 'string')
   if (!ok) throw new PermanentJobError('notification job payload is not a share notice')
   return notice as ShareNotice
 }

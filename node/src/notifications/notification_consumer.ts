@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto'
 import type { NodeConfig } from '../config/schema.ts'
 import type { NodeContext } from '../context.ts'
 import type { AnyNodeEvent } from '../events.ts'
+import type { Recipient } from '#protocol'
 import type { OutboxConsumer } from '../outbox/outbox.ts'
 import type { NotificationChannel } from '../store/metadata_store.ts'
 import { shareNotice } from './notice.ts'
@@ -33,9 +34,13 @@ export function notificationConsumer(ctx: NodeContext): OutboxConsumer {
   const channels = notificationChannels(ctx.config)
   return {
     name: NOTIFICATION_CONSUMER,
-    accepts: (event) => event.type === 'inbound.received' && channels.length > 0,
+    accepts: (event) => (event.type === 'inbound.received' || event.type === 'recipients.added') && channels.length > 0,
     async handle(_inboundId, entries) {
       for (const entry of entries) {
+        if (entry.event['type'] === 'recipients.added') {
+          await queueAddition(ctx, channels, entry.eventId, entry.event as unknown as RecipientsAdded)
+          continue
+        }
         const event = entry.event as unknown as Extract<AnyNodeEvent, { type: 'inbound.received' }>
         await ctx.transaction(async (tx) => {
           if (!(await tx.store.deleteOutbox(NOTIFICATION_CONSUMER, entry.eventId))) return
@@ -68,4 +73,25 @@ export function notificationConsumer(ctx: NodeContext): OutboxConsumer {
       }
     },
   }
+}
+
+type RecipientsAdded = Extract<AnyNodeEvent, { type: 'recipients.added' }>
+
+/**
+ * spec: CW-LOC-026 — the recipients our side added are told like the first ones: a notice about
+ * the external case as it stands, addressed to the added recipients only, one job per channel
+ * (ref `<inbound id>:added:<event id>`), queued with the removal of the outbox row.
+ */
+async function queueAddition(ctx: NodeContext, channels: readonly NotificationChannel[], eventId: string, event: RecipientsAdded): Promise<void> {
+  await ctx.transaction(async (tx) => {
+    if (!(await tx.store.deleteOutbox(NOTIFICATION_CONSUMER, eventId))) return
+    const inbound = await tx.store.getInboundShare(event.caseId)
+    if (inbound === undefined) return
+    const recipients: Recipient[] = event.recipients.map((name) => {
+      const split = name.indexOf(':')
+      return { kind: name.slice(0, split) as Recipient['kind'], id: name.slice(split + 1) }
+    })
+    const notice = { ...shareNotice(inbound, { id: randomUUID(), occurredAt: ctx.clock.now(), ourOrg: ctx.identity.org }), recipients, addition: eventId }
+    for (const channel of channels) await ctx.jobs.enqueue(tx, NOTIFICATION_JOB[channel], `${inbound.id}:added:${eventId}`, { notice })
+  })
 }

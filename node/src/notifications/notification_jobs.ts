@@ -44,6 +44,8 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
   const seconds = () => Math.floor(ctx.clock.now().getTime() / 1000)
 
   async function setStatus(notice: ShareNotice, channel: NotificationChannel, status: NotificationStatus, attempts: number, lastError: string | null) {
+    // An addition (CW-LOC-026) has no per-revision row: its job and its audit events are its record.
+    if (notice.addition !== undefined) return
     await ctx.store.upsertNotification({ inboundId: notice.inboundId, revision: notice.revision, channel, status, attempts, lastError, updatedAt: seconds() })
   }
 
@@ -52,13 +54,13 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
     return async (job: JobRecord, signal: AbortSignal) => {
       const notice = noticeFromPayload(job.payload)
       const log = ctx.log.child({ component: 'notifications', channel, inboundId: notice.inboundId, revision: notice.revision })
-      const current = await ctx.store.getNotification(notice.inboundId, notice.revision, channel)
+      const current = notice.addition === undefined ? await ctx.store.getNotification(notice.inboundId, notice.revision, channel) : undefined
       if (current?.status === 'sent') {
         log.debug('notification already sent')
         return
       }
       // Counted per notification, not per job: a job superseded by a duplicate keeps the count.
-      const attempts = (current?.attempts ?? 0) + 1
+      const attempts = notice.addition === undefined ? (current?.attempts ?? 0) + 1 : job.attempts
       let delivered: Delivered
       try {
         delivered = await deliver(notice, signal)
@@ -78,12 +80,22 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
           attempts,
           error: message,
           dead,
+          ...(notice.addition === undefined ? {} : { addition: notice.addition }),
         })
         throw dead && !permanent ? new PermanentJobError(message) : error
       }
       await setStatus(notice, channel, 'sent', attempts, null)
       const withheld = delivered.withheld !== undefined && delivered.withheld > 0 ? { withheld: delivered.withheld } : {}
-      await ctx.record({ type: 'notification.sent', caseId: notice.inboundId, actor: SYSTEM_ACTOR, channel, revision: notice.revision, attempts, ...withheld })
+      await ctx.record({
+        type: 'notification.sent',
+        caseId: notice.inboundId,
+        actor: SYSTEM_ACTOR,
+        channel,
+        revision: notice.revision,
+        attempts,
+        ...withheld,
+        ...(notice.addition === undefined ? {} : { addition: notice.addition }),
+      })
       log.info({ attempts, ...delivered }, 'notification sent')
     }
   }

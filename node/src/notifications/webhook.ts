@@ -17,7 +17,8 @@ type WebhookConfig = NonNullable<NodeConfig['notifications']['webhook']>
 
 /** The JSON body of a `share.received` webhook request. */
 export interface ShareReceivedEvent {
-  type: 'share.received'
+  /** `share.recipients_added`: the receiving side added `recipients` to the external case (CW-LOC-026). */
+  type: 'share.received' | 'share.recipients_added'
   /** Event id (UUID), also in `Caseway-Event-Id`; the same on every retry. */
   id: string
   /** When the revision was accepted (ISO 8601, UTC). */
@@ -39,7 +40,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 export function shareReceivedEvent(notice: ShareNotice, ourOrg: string): ShareReceivedEvent {
   return {
-    type: 'share.received',
+    type: notice.addition === undefined ? 'share.received' : 'share.recipients_added',
     id: notice.id,
     occurredAt: notice.occurredAt,
     node: ourOrg,

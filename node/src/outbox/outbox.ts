@@ -34,7 +34,16 @@ export interface OutboxConsumer {
    * (`deleteOutbox`), in the transaction of its store effects when it has any. Throwing leaves
    * the entries not yet removed for a retry, in order.
    */
-  handle(caseId: string, entries: readonly OutboxEntry[]): Promise<void>
+  handle(caseId: string, entries: readonly OutboxEntry[]): Promise<void | Deferral>
+}
+
+/**
+ * What a consumer returns when it leaves a case's entries for later on purpose (not a failure):
+ * they stay, count as no progress, and a round is woken after `retryInMs`.
+ */
+export interface Deferral {
+  deferred: true
+  retryInMs: number
 }
 
 export interface OutboxOptions {
@@ -179,8 +188,12 @@ export class Outbox {
         const failure = this.#failures.get(key)
         if (failure !== undefined && failure.retryAt > Date.now()) continue
         try {
-          await consumer.handle(caseId, pending)
+          const outcome = await consumer.handle(caseId, pending)
           this.#failures.delete(key)
+          if (outcome !== undefined) {
+            this.#scheduleRetry(Math.max(0, outcome.retryInMs))
+            continue
+          }
           progress += pending.length
         } catch (err) {
           const attempts = (failure?.attempts ?? 0) + 1

@@ -101,7 +101,17 @@ function validated(candidate: Record<string, unknown>): SharingPolicy {
       at: '/permissions/import',
     })
   }
-  return copy
+  return withoutDefaults(copy)
+}
+
+/**
+ * The policy as it goes on the wire: `permissions.addRecipients` only when true (CW-POL-008) —
+ * absent means false, and a 0.1 partner's schema knows no such member.
+ */
+export function withoutDefaults(policy: SharingPolicy): SharingPolicy {
+  if (policy.permissions.addRecipients !== false) return policy
+  const { addRecipients: _absentMeansFalse, ...permissions } = policy.permissions
+  return { ...policy, permissions }
 }
 
 function nowSeconds(ctx: NodeContext): number {

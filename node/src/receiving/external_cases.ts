@@ -19,8 +19,21 @@ import { userActor } from '../events.ts'
 import type { InboundShareRecord, InboundStatus } from '../store/metadata_store.ts'
 import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { openChunks } from '../cases/evidence.ts'
-import { isRecipient } from '../access/recipients.ts'
+import { isRecipient, recipientsOf } from '../access/recipients.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
+
+/** A recipient our side added: whom, who added it and when. */
+export interface AddedRecipient {
+  kind: 'user' | 'group'
+  id: string
+  addedBy: string
+  addedAt: number
+}
+
+/** The recipients our side added to external case `inboundId`, oldest first. */
+export async function addedRecipientsOf(ctx: NodeContext, inboundId: string): Promise<AddedRecipient[]> {
+  return (await ctx.store.listAddedRecipients(inboundId)).map((r) => ({ kind: r.kind, id: r.recipientId, addedBy: r.addedBy, addedAt: r.addedAt }))
+}
 
 /** An external case in a list: who shared it and where it stands. */
 export interface ExternalCaseSummary {
@@ -54,6 +67,8 @@ export interface ExternalCase extends ExternalCaseSummary {
   live: boolean
   /** Delivery state of the notifications (e-mail, webhook) of each revision received. */
   notifications: NotificationState[]
+  /** Users and groups our side added as recipients (CW-LOC-025), oldest first. */
+  addedRecipients: AddedRecipient[]
   /**
    * The provenance chain, originator first (recipients only): each hop's organizations, dates
    * and policy; the last hop's policy is the effective one (CW-PROV-007).
@@ -71,7 +86,7 @@ export async function listExternalCases(ctx: NodeContext, principal: AccessPrinc
   const result: ExternalCaseSummary[] = []
   for (const share of await ctx.store.listInboundShares()) {
     if (share.status === 'rejected') continue
-    const recipient = await isRecipient(ctx, principal, share.manifest.share.recipients)
+    const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
     if (recipient || principal.role === 'admin') result.push(summary(share, now, recipient))
   }
   return result
@@ -93,6 +108,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
       scope: manifest.share.scope,
       live: manifest.share.live,
       notifications: await notificationStates(ctx, found.id),
+      addedRecipients: await addedRecipientsOf(ctx, found.id),
     }
   }
   const share = await accessible(ctx, id)
@@ -117,6 +133,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
     scope: manifest.share.scope,
     live: manifest.share.live,
     notifications: await notificationStates(ctx, share.id),
+    addedRecipients: await addedRecipientsOf(ctx, share.id),
     provenance: await provenanceOf(ctx, share),
   }
 }

@@ -17,7 +17,7 @@ import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
 import type { CaseRecord, FolderRecord, InboundStatus, MetadataStore } from '../store/metadata_store.ts'
 import { accessLevelOf, canReadCase, requireCaseAccess, requireExternalAccess, type AccessLevel, type AccessPrincipal } from '../access/case_access.ts'
-import { accessible, effectiveStatus } from './external_cases.ts'
+import { accessible, addedRecipientsOf, effectiveStatus, type AddedRecipient } from './external_cases.ts'
 import { appliedView, importedEvidence, importedEvidenceId } from './applied.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
 
@@ -36,6 +36,8 @@ export interface ImportDetails {
   /** The user at the sender who shared it, when the manifest says (v0.1 manifests do not). */
   sharedBy?: string
   recipients: NonNullable<CaseManifest['share']['recipients']>
+  /** Users and groups our side added as recipients (CW-LOC-025), oldest first. */
+  addedRecipients: AddedRecipient[]
   receivedAt: number
   importedAt: number
   accessLevel: AccessLevel
@@ -151,6 +153,7 @@ export async function getImportDetails(ctx: NodeContext, principal: AccessPrinci
     senderOrg: share.senderOrg,
     senderName: share.senderName,
     recipients: manifest.share.recipients ?? [],
+    addedRecipients: await addedRecipientsOf(ctx, share.id),
     receivedAt: share.receivedAt,
     importedAt: record.createdAt,
     accessLevel: accessLevelOf(policy.permissions),

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { withoutDefaults } from '../partners/policies.ts'
 import { randomUUID } from 'node:crypto'
 import {
   assertAttenuated,
@@ -179,7 +180,8 @@ async function onwardPolicy(
   partnerOrg: string,
 ): Promise<SharingPolicy> {
   if (given !== undefined && (typeof given !== 'object' || given === null)) throw bad('policy is {id, version} or a policy', '/policy')
-  if (given !== undefined && 'permissions' in given) return given
+  // spec: CW-POL-008 — addRecipients goes on the wire only when true.
+  if (given !== undefined && 'permissions' in given) return withoutDefaults(given)
   const id = given?.id ?? assignedId
   const version = given?.version ?? assignedVersion
   if (id === null || version === null) {

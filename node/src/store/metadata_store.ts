@@ -199,6 +199,18 @@ export interface CaseAccessRecord {
   updatedAt: number
 }
 
+// Recipients the receiving side added to an external case (SPEC.md CW-LOC-025)
+
+export interface AddedRecipientRecord {
+  inboundId: string
+  kind: 'user' | 'group'
+  /** The user or group id at this node. */
+  recipientId: string
+  /** The local user who added it. */
+  addedBy: string
+  addedAt: number
+}
+
 // Notifications of inbound shares (delivery state per revision and channel)
 
 export type NotificationChannel = 'email' | 'webhook'
@@ -356,6 +368,12 @@ export interface MetadataStore {
    * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`.
    */
   countShares(now: number): Promise<ShareCount[]>
+
+  // Recipients the receiving side added to an external case
+  /** Inserts the recipient unless the external case has it already; true if inserted. */
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean>
+  /** The recipients added to an external case, in the order they were added. */
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]>
 
   // Notifications of inbound shares (delivery state per revision and channel)
   /** Inserts the notification unless one exists for its (inboundId, revision, channel); true if inserted. */

@@ -141,3 +141,38 @@ t.test('items added together make one live revision; a case update makes the nex
   )
   t.same(await ctx.store.listOutbox('revisions', 10), [])
 })
+
+// spec: CW-REVN-010
+t.test('a consumer that defers keeps its entries, holds back no other consumer, and is called again', async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const { store } = tc.ctx
+  let open = true
+  let calls = 0
+  const handled: string[] = []
+  const deferring: OutboxConsumer = {
+    name: 'deferring',
+    accepts: () => true,
+    async handle(_caseId, entries) {
+      calls += 1
+      if (open) return { deferred: true, retryInMs: 60_000 }
+      for (const entry of entries) await store.deleteOutbox('deferring', entry.eventId)
+      return undefined
+    },
+  }
+  const other = consumer('other', (entry) => void handled.push(entry.eventId), store)
+  const { outbox, actions } = recordingOutbox(store, [deferring, other])
+  t.teardown(() => outbox.stop())
+  for (const field of ['a', 'b', 'c']) {
+    await actions.transaction(async (tx) => {
+      tx.record(updated('case-1', field))
+    })
+  }
+  t.equal((await store.listOutbox('deferring', 10)).length, 3, 'the deferred entries stay')
+  t.equal(handled.length, 3, 'the other consumer handled every entry')
+  const before = calls
+  t.ok(before >= 1 && before <= 3 * 5, 'a deferral is no progress: no round spins on it')
+  open = false
+  await outbox.settle()
+  t.same(await store.listOutbox('deferring', 10), [], 'called again, it handled them all at once')
+})

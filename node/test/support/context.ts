@@ -59,6 +59,8 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       transfers: { chunkSize: 65536, ...options.transfers },
       limits: { ...options.limits },
       log: { level: 'silent' },
+      // A revision per change, so that tests read it at once (the window has its own tests).
+      sharing: { revisionWindowMs: 0 },
     },
     dir,
   )

@@ -59,6 +59,8 @@ export interface TestNodeOptions {
   limits?: Record<string, unknown>
   /** `conformance.control` (SPEC.md §21; default false). */
   conformanceControl?: boolean
+  /** `sharing.revisionWindowMs` (default 0 here: a revision per change, so tests read it at once). */
+  revisionWindowMs?: number
 }
 
 /** A node for `org` with its federation listener listening on 127.0.0.1, torn down after the test. */
@@ -74,6 +76,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
       transfers: { chunkSize: CHUNK_SIZE, parallelChunks: 3, retryBaseMs: 10, retryMaxMs: 200, maxAttempts: 50 },
       limits: { ...options.limits, requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
       log: { level: 'silent' },
+      sharing: { revisionWindowMs: options.revisionWindowMs ?? 0 },
       ...(options.conformanceControl === undefined ? {} : { conformance: { control: options.conformanceControl } }),
     },
     dir,

@@ -50,6 +50,8 @@ export interface OfferOptions {
   /** Evidence items, each one chunk of these bytes (stored in the node's blob store beforehand when `storeChunks`). */
   items?: Record<string, Uint8Array>
   storeChunks?: boolean
+  /** The policy of the grant (default the harness's `policy`). */
+  policy?: SharingPolicy
 }
 
 export interface NotifyingNode {
@@ -129,7 +131,7 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
         ...(offer.previous === undefined ? {} : { previous: digestJson(offer.previous) }),
         ...(offer.message === undefined ? {} : { message: offer.message }),
         ...(offer.recipients === undefined ? {} : { recipients: offer.recipients }),
-        policy,
+        policy: offer.policy ?? policy,
         items,
         lifetime: 3600,
         caseId: 'da-case-1',

@@ -17,6 +17,7 @@ const BOOLEAN_PERMISSIONS = ['download', 'import', 'applyUpdates'] as const
  *
  * Rules, in the order they are checked (the first failure is reported):
  * - `permissions.download`, `.import`, `.applyUpdates`: child ≤ parent;
+ * - `permissions.addRecipients` (absent = false): true in the child only if true in the parent;
  * - `permissions.shareOnward.allowed` only if the parent allows, and then `maxDepth` ≤ the
  *   parent's `maxDepth` − 1 (each hop uses one; the `maxDepth` of a child that does not share
  *   onward is not compared);
@@ -32,6 +33,11 @@ export function isAttenuated(child: SharingPolicy, parent: SharingPolicy): Atten
     if (child.permissions[name] && !parent.permissions[name]) {
       return widened(`/permissions/${name}`, `${name} is false in the parent policy but true in the child`)
     }
+  }
+
+  // spec: CW-POL-009 — optional (a 0.2 member): absent is false, so only an explicit true widens.
+  if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {
+    return widened('/permissions/addRecipients', 'adding recipients is not permitted by the parent policy but permitted by the child')
   }
 
   const childOnward = child.permissions.shareOnward

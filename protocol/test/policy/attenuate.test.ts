@@ -143,3 +143,26 @@ t.test('the thrown error is a PolicyError naming both values', async (t) => {
   t.match((error as Error).message, String(parent.maxDurationSeconds))
   t.match((error as Error).message, String(child.maxDurationSeconds))
 })
+
+// spec: CW-POL-009
+t.test('addRecipients: absent is false; a child may keep or drop it, never add it', async (t) => {
+  const parent = testPolicy(onwardHops(3))
+  const child = childOf(parent)
+  child.permissions.addRecipients = true
+  refuses(t, child, parent, '/permissions/addRecipients')
+  const falseParent = structuredClone(parent)
+  falseParent.permissions.addRecipients = false
+  refuses(t, child, falseParent, '/permissions/addRecipients')
+  child.permissions.download = false
+  refuses(t, child, parent, '/permissions/addRecipients')
+
+  const permitting = structuredClone(parent)
+  permitting.permissions.addRecipients = true
+  const keeps = childOf(permitting)
+  t.same(isAttenuated(keeps, permitting), { ok: true }, 'kept')
+  const drops = childOf(permitting)
+  delete drops.permissions.addRecipients
+  t.same(isAttenuated(drops, permitting), { ok: true }, 'dropped (absent)')
+  drops.permissions.addRecipients = false
+  t.same(isAttenuated(drops, permitting), { ok: true }, 'dropped (false)')
+})

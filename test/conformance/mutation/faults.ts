@@ -874,4 +874,32 @@ export const FAULTS: readonly Fault[] = [
     replace: "scope: selected === undefined ? 'case' : 'evidence', live: true }",
   },
   // spectext: end
+  // recipients: the addRecipients permission (CW-POL-008, CW-POL-009)
+  {
+    id: 'pol-add-recipients-widening-unchecked',
+    description: 'an onward grant may permit addRecipients although its parent withholds it (absent)',
+    spec: ['CW-POL-009'],
+    file: 'protocol/src/policy/is_attenuated.ts',
+    find: 'if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {',
+    replace: 'if (false) {',
+    tests: ['chains.add-recipients-widened'],
+  },
+  {
+    id: 'pol-add-recipients-kept-refused',
+    description: 'a grant that keeps addRecipients from a parent permitting it is refused as widened',
+    spec: ['CW-POL-008', 'CW-POL-009'],
+    file: 'protocol/src/policy/is_attenuated.ts',
+    find: 'if (child.permissions.addRecipients === true && parent.permissions.addRecipients !== true) {',
+    replace: 'if (child.permissions.addRecipients === true) {',
+    tests: ['chains.add-recipients-accepted'],
+  },
+  {
+    id: 'revn-one-change-per-revision-assumed',
+    description: 'the receiver assumes one change per revision: a revision adding more than one item is refused as out of order',
+    spec: ['CW-REVN-011'],
+    file: 'node/src/receiving/accept_offer.ts',
+    find: 'if (revision > latest.revision + 1) {',
+    replace: 'if (revision > latest.revision + 1 || manifest.evidence.length > existing.manifest.evidence.length + 1) {',
+    tests: ['revisions.coalesced-revision-delivered'],
+  },
 ]

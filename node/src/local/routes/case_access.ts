@@ -11,7 +11,9 @@ import { getCaseTeam, setCaseTeam } from '../../cases/case_team.ts'
 import { getCaseAccessOverview } from '../../access/case_access_overview.ts'
 import { getImportDetails } from '../../receiving/import_case.ts'
 import { principalOf } from '../auth.ts'
-import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+import { ADDED_RECIPIENTS, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+import { ADD_RECIPIENTS_BODY, ADDED_RECIPIENTS_ANSWER } from './external_cases.ts'
+import { addImportRecipients } from '../../receiving/added_recipients.ts'
 
 const seconds = { type: 'integer', description: 'Unix time, seconds.' } as const
 
@@ -155,6 +157,7 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
               'senderOrg',
               'senderName',
               'recipients',
+              'addedRecipients',
               'receivedAt',
               'importedAt',
               'accessLevel',
@@ -170,6 +173,7 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
               senderName: { type: 'string' },
               sharedBy: { type: 'string' },
               recipients: { type: 'array', items: ref('Recipient') },
+              addedRecipients: ADDED_RECIPIENTS,
               receivedAt: seconds,
               importedAt: seconds,
               accessLevel: ACCESS_LEVEL,
@@ -188,5 +192,23 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
       },
     },
     async (request) => getImportDetails(ctx, principalOf(request), request.params.id),
+  )
+
+  app.post(
+    '/cases/:id/import-details/recipients',
+    {
+      schema: {
+        tags: ['cases'],
+        summary:
+          "Add users or groups of this organization as recipients of the external case an imported case came from, if the sender's policy permits it (CW-LOC-025)",
+        description:
+          'For a caller who may write the imported case and is a recipient of its external case, or an administrator. The same list as POST /external-cases/{id}/recipients; ' +
+          'recorded on both the external case and the imported case; the added recipients are notified like the first ones. 403 CW_ERR_ACTION_NOT_ALLOWED when the policy withholds addRecipients.',
+        params: paramsSchemas.id,
+        body: ADD_RECIPIENTS_BODY,
+        response: { 200: ADDED_RECIPIENTS_ANSWER, ...problems(400, 403, 404, 410) },
+      },
+    },
+    async (request) => addImportRecipients(ctx, principalOf(request), request.params.id, request.body),
   )
 }

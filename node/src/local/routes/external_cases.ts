@@ -8,10 +8,43 @@ import type { NodeContext } from '../../context.ts'
 import { MAX_ID_LENGTH, SHARE_LIMITS } from '../../limits.ts'
 import { getExternalCase, listExternalCases, openExternalEvidence } from '../../receiving/external_cases.ts'
 import { importExternalCase } from '../../receiving/import_case.ts'
+import { addExternalRecipients } from '../../receiving/added_recipients.ts'
 import { shareOnward, type OnwardShareInput } from '../../sending/share_onward.ts'
 import { principalOf } from '../auth.ts'
 import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
-import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+import { ADDED_RECIPIENTS, inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+
+/** Body of adding recipients on the receiving side: users or groups of this organization (CW-LOC-025). */
+export const ADD_RECIPIENTS_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['recipients'],
+  properties: {
+    recipients: {
+      type: 'array',
+      minItems: 1,
+      maxItems: SHARE_LIMITS.maxRecipients,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'id'],
+        properties: { kind: { enum: ['user', 'group'] }, id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } },
+      },
+    },
+  },
+} as const
+
+/** Answer of adding recipients: who this call added and every recipient added so far. */
+export const ADDED_RECIPIENTS_ANSWER = {
+  description: 'Recipients added (those the external case had already are left out of added)',
+  type: 'object',
+  required: ['inboundId', 'added', 'addedRecipients'],
+  properties: {
+    inboundId: { type: 'string' },
+    added: { type: 'array', items: { type: 'object', required: ['kind', 'id'], properties: { kind: { enum: ['user', 'group'] }, id: { type: 'string' } } } },
+    addedRecipients: ADDED_RECIPIENTS,
+  },
+} as const
 
 export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
   app.get(
@@ -92,6 +125,22 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
       const result = await importExternalCase(ctx, principalOf(request), request.params.id)
       return reply.code(result.created ? 201 : 200).send(result.case)
     },
+  )
+  app.post(
+    '/external-cases/:id/recipients',
+    {
+      schema: {
+        tags: ['external cases'],
+        summary: "Add users or groups of this organization as recipients of an external case, if the sender's policy permits it (CW-LOC-025)",
+        description:
+          'Recipients and administrators only (anyone else: 404). The policy must permit addRecipients (else 403 CW_ERR_ACTION_NOT_ALLOWED, recorded as a refused action); ' +
+          'each recipient must be an enabled user or an existing group of this node. Recorded on the external case and on the case imported from it; the added recipients are notified like the first ones.',
+        params: paramsSchemas.id,
+        body: ADD_RECIPIENTS_BODY,
+        response: { 200: ADDED_RECIPIENTS_ANSWER, ...problems(400, 403, 404, 410) },
+      },
+    },
+    async (request) => addExternalRecipients(ctx, principalOf(request), request.params.id, request.body),
   )
   app.post(
     '/external-cases/:id/share-onward',

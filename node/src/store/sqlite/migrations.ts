@@ -329,6 +329,17 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE tokens SET expires_at = max(created_at, unixepoch()) + 90 * 86400;
   CREATE INDEX tokens_user ON tokens (user_id);
   `,
+  // n: recipients the receiving side added to an external case (SPEC.md CW-LOC-025), apart from the signed manifest's
+  `
+  CREATE TABLE added_recipients (
+    inbound_id TEXT NOT NULL REFERENCES inbound_shares (id),
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+    recipient_id TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (inbound_id, kind, recipient_id)
+  ) STRICT;
+  `,
 ]
 
 /**

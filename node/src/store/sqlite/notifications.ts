@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NotificationChannel, NotificationRecord, NotificationStatus } from '../metadata_store.ts'
+import type { AddedRecipientRecord, NotificationChannel, NotificationRecord, NotificationStatus } from '../metadata_store.ts'
 import type { Params, Row } from './rows.ts'
 
 const NOTIFICATION_COLUMNS = ['inbound_id', 'revision', 'channel', 'status', 'attempts', 'last_error', 'updated_at']
@@ -54,4 +54,31 @@ export function notificationParams(n: NotificationRecord): Params {
     last_error: n.lastError,
     updated_at: n.updatedAt,
   }
+}
+
+// Recipients the receiving side added to an external case (SPEC.md CW-LOC-025)
+
+export const ADDED_RECIPIENT_SQL = {
+  insertAddedRecipient:
+    'INSERT INTO added_recipients (inbound_id, kind, recipient_id, added_by, added_at) VALUES (:inbound_id, :kind, :recipient_id, :added_by, :added_at)' +
+    ' ON CONFLICT (inbound_id, kind, recipient_id) DO NOTHING',
+  listAddedRecipients: 'SELECT * FROM added_recipients WHERE inbound_id = ? ORDER BY added_at, rowid',
+} as const
+
+export function addedRecipientFromRow(row: Row): AddedRecipientRecord {
+  return {
+    inboundId: row['inbound_id'] as string,
+    kind: row['kind'] as AddedRecipientRecord['kind'],
+    recipientId: row['recipient_id'] as string,
+    addedBy: row['added_by'] as string,
+    addedAt: row['added_at'] as number,
+  }
+}
+
+/** @throws {TypeError} for a malformed record (nothing is stored). */
+export function addedRecipientParams(r: AddedRecipientRecord): Params {
+  if (r.kind !== 'user' && r.kind !== 'group') throw new TypeError('an added recipient is a user or a group')
+  if (typeof r.recipientId !== 'string' || r.recipientId.length === 0) throw new TypeError('added recipient id must be a non-empty string')
+  if (!Number.isSafeInteger(r.addedAt)) throw new TypeError('added recipient addedAt must be an integer (Unix seconds)')
+  return { inbound_id: r.inboundId, kind: r.kind, recipient_id: r.recipientId, added_by: r.addedBy, added_at: r.addedAt }
 }

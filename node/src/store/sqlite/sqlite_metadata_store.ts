@@ -44,6 +44,7 @@ import type {
   MetadataStore,
   NotificationChannel,
   NotificationRecord,
+  AddedRecipientRecord,
   OutboxEntry,
   OutboundRevisionRecord,
   OutboundShareRecord,
@@ -57,7 +58,7 @@ import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.t
 import { CONTROL_SQL, controlShareFromRow, controlShareParams } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
 import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
-import { NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
+import { ADDED_RECIPIENT_SQL, addedRecipientFromRow, addedRecipientParams, NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
 import { OUTBOX_SQL, outboxFromRow, outboxParams } from './outbox.ts'
 import { OPERATIONS_SQL, REVOCATION_SQL, SQL } from './statements.ts'
@@ -667,6 +668,16 @@ class DirectStore implements MetadataStore {
     })
   }
 
+  // Recipients the receiving side added to an external case
+
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
+    return this.#do((c) => c.run(ADDED_RECIPIENT_SQL.insertAddedRecipient, addedRecipientParams(recipient)) === 1)
+  }
+
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
+    return this.#do((c) => c.all(ADDED_RECIPIENT_SQL.listAddedRecipients, inboundId).map(addedRecipientFromRow))
+  }
+
   // Notifications of inbound shares
 
   insertNotification(notification: NotificationRecord): Promise<boolean> {
@@ -1074,6 +1085,16 @@ class SqliteMetadataStore implements MetadataStore {
 
   countShares(now: number): Promise<ShareCount[]> {
     return this.#locked((s) => s.countShares(now))
+  }
+
+  // Recipients the receiving side added to an external case
+
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
+    return this.#locked((s) => s.insertAddedRecipient(recipient))
+  }
+
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
+    return this.#locked((s) => s.listAddedRecipients(inboundId))
   }
 
   // Notifications of inbound shares

@@ -4,6 +4,7 @@ import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
 import type { InboundShareRecord } from '../../../src/store/metadata_store.ts'
 import { piecesOf } from '../../support/fixtures.ts'
 import { createTestApp } from '../../support/local_app.ts'
+import { createUser } from '../../../src/access/principals.ts'
 import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
@@ -18,9 +19,9 @@ while (step.done !== true) {
 }
 const summary = step.value
 
-async function insertInbound(download: boolean): Promise<InboundShareRecord> {
+async function insertInbound(download: boolean, addRecipients?: boolean): Promise<InboundShareRecord> {
   const policy = { ...policyBody(), id: 'da-policy', version: 2 } as SharingPolicy
-  policy.permissions = { ...policy.permissions, download }
+  policy.permissions = { ...policy.permissions, download, ...(addRecipients === undefined ? {} : { addRecipients }) }
   const manifest: CaseManifest = {
     cwv: '0.1',
     iss: 'county-da',
@@ -99,4 +100,55 @@ t.test('download streams the bytes when the policy permits it', async (t) => {
   t.equal(response.headers['content-type'], 'application/pdf')
   t.equal(response.headers['content-length'], String(bytes.length))
   t.ok(response.rawPayload.equals(bytes))
+})
+
+await createUser(ta.ctx, { id: 'det-jones', name: 'Det. Jones' })
+
+// spec: CW-POL-008, CW-LOC-025
+t.test('POST /external-cases/{id}/recipients: 403 CW_ERR_ACTION_NOT_ALLOWED unless the policy permits addRecipients', async (t) => {
+  const body = { recipients: [{ kind: 'user', id: 'det-jones' }] }
+  const withheld = await insertInbound(true)
+  const refused = await ta.call({ method: 'POST', url: `/api/v1/external-cases/${withheld.id}/recipients`, token: ta.memberToken, payload: body })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().code, 'CW_ERR_ACTION_NOT_ALLOWED')
+  t.match(refused.headers['content-type'], /^application\/problem\+json/)
+
+  const permitted = await insertInbound(true, true)
+  const added = await ta.call({ method: 'POST', url: `/api/v1/external-cases/${permitted.id}/recipients`, token: ta.memberToken, payload: body })
+  t.equal(added.statusCode, 200, added.body)
+  t.match(added.json(), {
+    inboundId: permitted.id,
+    added: [{ kind: 'user', id: 'det-jones' }],
+    addedRecipients: [{ kind: 'user', id: 'det-jones', addedBy: 'det-smith' }],
+  })
+  const shown = await ta.call({ method: 'GET', url: `/api/v1/external-cases/${permitted.id}`, token: ta.memberToken })
+  t.match(shown.json().addedRecipients, [{ kind: 'user', id: 'det-jones', addedBy: 'det-smith' }])
+
+  const badKind = await ta.call({
+    method: 'POST',
+    url: `/api/v1/external-cases/${permitted.id}/recipients`,
+    token: ta.memberToken,
+    payload: { recipients: [{ kind: 'email', id: 'x@example.org' }] },
+  })
+  t.equal(badKind.statusCode, 400)
+  t.equal((await ta.call({ method: 'POST', url: '/api/v1/external-cases/missing/recipients', token: ta.memberToken, payload: body })).statusCode, 404)
+})
+
+// spec: CW-LOC-025, CW-LOC-026
+t.test('POST /cases/{id}/import-details/recipients adds to the external case the case was imported from', async (t) => {
+  const permitted = await insertInbound(true, true)
+  const imported = await ta.call({ method: 'POST', url: `/api/v1/external-cases/${permitted.id}/import`, token: ta.memberToken })
+  t.equal(imported.statusCode, 201)
+  const caseId = imported.json().id as string
+  const added = await ta.call({
+    method: 'POST',
+    url: `/api/v1/cases/${caseId}/import-details/recipients`,
+    token: ta.memberToken,
+    payload: { recipients: [{ kind: 'user', id: 'det-jones' }] },
+  })
+  t.equal(added.statusCode, 200)
+  const details = await ta.call({ method: 'GET', url: `/api/v1/cases/${caseId}/import-details`, token: ta.memberToken })
+  t.match(details.json().addedRecipients, [{ kind: 'user', id: 'det-jones', addedBy: 'det-smith' }])
+  const trail = await ta.ctx.store.listAudit(caseId, { limit: 100 })
+  t.match(trail.find((entry) => entry.type === 'import.recipients_added')?.data, { inboundId: permitted.id, recipients: ['user:det-jones'] })
 })

@@ -162,6 +162,7 @@ t.test('import details: sender, recipients, received-on, access level and policy
       { kind: 'badge', id: 'B-1' },
       { kind: 'agency', id: ta.ctx.identity.org },
     ],
+    addedRecipients: [],
     receivedAt: record.receivedAt,
     importedAt: imported.createdAt,
     accessLevel: 'full',
