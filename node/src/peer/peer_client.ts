@@ -17,12 +17,15 @@ import { checkServerIdentity as checkHostName, type PeerCertificate } from 'node
 import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import {
+  assertHealthAnswer,
   assertOfferAnswer,
   assertReceiptAnswer,
   assertRevocationAnswer,
   FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
+  type HealthAnswer,
   type OfferAnswer,
+  VERSIONS_HEADER,
   type ReceiptAnswer,
   type RevocationAnswer,
 } from '#protocol'
@@ -30,6 +33,7 @@ import type { NodeContext } from '../context.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
 import { PeerRefusal, PeerUnreachable } from './errors.ts'
 import { verifyPeerCertificate } from './peer_certificate.ts'
+import { learnPartnerVersions } from './versions.ts'
 
 /** The partner's answer to an offer: `202` accepted, `200` an idempotent re-offer (CW-FED-003, -004). */
 export interface OfferResult {
@@ -49,6 +53,8 @@ export interface PeerClient {
   sendReceipt(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<ReceiptAnswer>
   /** EP-5: sends a signed revocation. */
   sendRevocation(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<RevocationAnswer>
+  /** EP-4: the partner's health answer (its `Caseway-Versions` is recorded like every answer's, CW-VER-004). */
+  health?(partner: PartnerRecord, signal?: AbortSignal): Promise<HealthAnswer>
   /** Closes every connection. */
   close(): Promise<void>
 }
@@ -75,7 +81,10 @@ interface CachedAgent {
 }
 
 /** Creates the client; `ctx` provides this node's TLS identity, the clock and the limits. */
-export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | 'config'>, options: PeerClientOptions = {}): PeerClient {
+export function createPeerClient(
+  ctx: Pick<NodeContext, 'identity' | 'clock' | 'config'> & Partial<Pick<NodeContext, 'store'>>,
+  options: PeerClientOptions = {},
+): PeerClient {
   const timeoutMs = options.timeoutMs ?? ctx.config.limits.requestTimeoutMs
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
   // An offer answer lists at most every chunk of a manifest, so it is bounded by the manifest limit.
@@ -140,6 +149,14 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
       const code = (error as { code?: unknown }).code
       throw new PeerUnreachable(partner.org, describe(error), { cause: error, ...(typeof code === 'string' ? { code } : {}) })
     }
+    // spec: CW-VER-004 — every answer says which versions the partner supports.
+    if (ctx.store !== undefined) {
+      try {
+        await learnPartnerVersions(ctx.store, partner.org, response.headers[VERSIONS_HEADER], response.statusCode, ctx.clock.now())
+      } catch {
+        // Best effort: the versions are learned again from the next answer.
+      }
+    }
     if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response)
     return response
   }
@@ -194,6 +211,11 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
     async sendRevocation(partner, jws, signal) {
       const response = await call(partner, 'POST', FEDERATION_PATHS.revocations, jws, signal)
       return readAnswer(partner, response, assertRevocationAnswer)
+    },
+
+    async health(partner, signal) {
+      const response = await call(partner, 'GET', FEDERATION_PATHS.healthz, undefined, signal)
+      return readAnswer(partner, response, assertHealthAnswer)
     },
 
     async close() {

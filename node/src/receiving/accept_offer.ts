@@ -46,6 +46,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     audience: ctx.identity.org,
     currentDate,
     maxBytes: ctx.config.limits.manifestBytes,
+    // spec: CW-VER-001 — the versions this node is configured to speak.
+    versions: ctx.config.federation.protocolVersions,
   })
   const { manifest, digest } = verified
   // spec: CW-FED-001, CW-TLS-003 — the signer must be the peer on this connection.

@@ -48,6 +48,8 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     audience: ctx.identity.org,
     currentDate,
     maxBytes: SIGNED_OBJECT_MAX_BYTES,
+    // spec: CW-VER-001 — the versions this node is configured to speak.
+    versions: ctx.config.federation.protocolVersions,
   })
   // spec: CW-REV-004, CW-TLS-003 — only the sharer revokes, over its own connection.
   if (revocation.iss !== peerOrg) {
