@@ -31,7 +31,7 @@ import {
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
-import { PeerRefusal, PeerUnreachable } from './errors.ts'
+import { parseRetryAfter, PeerRefusal, PeerUnreachable } from './errors.ts'
 import { verifyPeerCertificate } from './peer_certificate.ts'
 import { learnPartnerVersions } from './versions.ts'
 
@@ -157,7 +157,7 @@ export function createPeerClient(
         // Best effort: the versions are learned again from the next answer.
       }
     }
-    if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response)
+    if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response, ctx.clock.now())
     return response
   }
 
@@ -255,8 +255,10 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
 }
 
 /** The partner's problem document, or a stand-in when it sent none (a proxy's error page). */
-async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData): Promise<PeerRefusal> {
+async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData, now: Date): Promise<PeerRefusal> {
   const status = response.statusCode
+  // spec: CW-FED-017 — a temporary refusal says when to come back.
+  const retryAfterMs = status >= 500 || status === 429 || status === 408 ? parseRetryAfter(response.headers['retry-after'], now) : undefined
   let problem: { code?: unknown; detail?: unknown } | undefined
   try {
     const text = await readLimited(response.body, MAX_PROBLEM_BYTES)
@@ -267,9 +269,15 @@ async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData): Pr
   }
   if (typeof problem?.code === 'string' && PROBLEM_CODE.test(problem.code)) {
     const detail = typeof problem.detail === 'string' ? problem.detail.slice(0, MAX_DETAIL_LENGTH) : ''
-    return new PeerRefusal(peerOrg, status, problem.code, detail)
+    return new PeerRefusal(peerOrg, status, problem.code, detail, retryAfterMs)
   }
-  return new PeerRefusal(peerOrg, status, status >= 500 ? 'CW_ERR_UNAVAILABLE' : 'CW_ERR_BAD_REQUEST', `HTTP ${status} without a problem document`)
+  return new PeerRefusal(
+    peerOrg,
+    status,
+    status >= 500 ? 'CW_ERR_UNAVAILABLE' : 'CW_ERR_BAD_REQUEST',
+    `HTTP ${status} without a problem document`,
+    retryAfterMs,
+  )
 }
 
 function describe(error: unknown): string {
