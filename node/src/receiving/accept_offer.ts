@@ -78,6 +78,10 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another manifest', { at: '/jti' })
     }
     if (existing !== undefined) checkRevision(existing, held, manifest)
+    // spec: CW-FED-018 — its revocation came first: the share ended before this node ever held it.
+    if (existing === undefined && (await tx.getRevocationTombstone(peerOrg, manifest.share.id)) !== undefined) {
+      throw new RequestError('CW_ERR_SHARE_REVOKED', 'the sender revoked this share before offering it')
+    }
 
     // §8 step 18: the effective policy on what the manifest carries.
     enforceManifest(verified)
