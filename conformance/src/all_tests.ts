@@ -4,6 +4,7 @@
  * @module
  */
 import type { ConformanceTest } from './suite.ts'
+import { VERSION_TESTS } from './tests/index.ts'
 import { CHAIN_TESTS, RECEIVER_TESTS, REFUSAL_TESTS, REVISION_TESTS, REVOCATION_TESTS, ROBUSTNESS_TESTS, SENDER_TESTS, TRANSPORT_TESTS } from './tests/index.ts'
 
 export const ALL_TESTS: readonly ConformanceTest[] = [
@@ -14,5 +15,6 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...CHAIN_TESTS,
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
+  ...VERSION_TESTS,
   ...ROBUSTNESS_TESTS,
 ]
