@@ -705,7 +705,7 @@ export const FAULTS: readonly Fault[] = [
     replace: "return highestCommonVersion(['0.2'], ctx.config.federation.protocolVersions)",
   },
   {
-    id: 'ver-refuses-version-0.2',
+    id: 'ver-refuses-version-02',
     description: 'a verifier that lists 0.2 refuses 0.2 objects',
     spec: ['CW-VER-005'],
     file: VERIFY,
