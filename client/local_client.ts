@@ -133,6 +133,10 @@ export type ExternalStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' |
 export interface ExternalCaseSummary {
   id: string
   sender: { org: string; name: string }
+  /** The person at the sender who shared (0.2 manifests, CW-MAN-005). */
+  sharedBy?: { id: string; name: string }
+  /** The manifest's protocol version. */
+  protocolVersion: string
   shareId: string
   revision: number
   status: ExternalStatus
@@ -217,7 +221,10 @@ export interface ImportDetails {
   inboundId: string
   senderOrg: string
   senderName: string
+  /** Who shared, by display name (0.2 manifests, CW-MAN-005). */
   sharedBy?: string
+  /** The sender's opaque id of who shared. */
+  sharedById?: string
   recipients: Recipient[]
   /** Users and groups our side added as recipients (CW-LOC-025), oldest first. */
   addedRecipients: AddedRecipient[]

@@ -25,6 +25,8 @@ export interface LoopbackNodeOptions {
   dir: string
   /** Settings merged into `caseway.json` (e.g. `{ transfers: { chunkSize: 1048576 } }`). */
   settings?: {
+    /** E.g. `{ protocolVersions: ['0.1'] }` for a v0.1 node (SPEC.md §15). */
+    federation?: Partial<Pick<NodeConfig['federation'], 'protocolVersions'>>
     transfers?: Partial<NodeConfig['transfers']>
     limits?: Partial<NodeConfig['limits']>
     log?: Partial<NodeConfig['log']>

@@ -35,6 +35,8 @@ export interface SmtpReceiver {
   connections(): number
   /** While set, every new connection is answered `421` and closed. */
   refuse(on: boolean): void
+  /** Answers `RCPT TO` for these addresses `550 5.1.1` (a permanent failure); none by default. */
+  rejectRecipients(addresses: readonly string[]): void
   /** Resolves once `count` messages have arrived; rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedEmail[]>
   /** Resolves with the first message whose envelope names `to`; rejects after `timeoutMs`. */
@@ -62,6 +64,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
   }
   const received: ReceivedEmail[] = []
   let refusing = options.refusing === true
+  let rejected = new Set<string>()
   let connections = 0
   const wakes: Array<() => void> = []
   const server = new SMTPServer({
@@ -76,6 +79,12 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
       if (!refusing) return callback()
       const error = new Error('Service not available, try again later') as Error & { responseCode: number }
       error.responseCode = 421
+      callback(error)
+    },
+    onRcptTo(address, _session, callback) {
+      if (!rejected.has(address.address.toLowerCase())) return callback()
+      const error = new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`) as Error & { responseCode: number }
+      error.responseCode = 550
       callback(error)
     },
     onAuth(auth, _session, callback) {
@@ -137,6 +146,9 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
     connections: () => connections,
     refuse(on) {
       refusing = on
+    },
+    rejectRecipients(addresses) {
+      rejected = new Set(addresses.map((address) => address.toLowerCase()))
     },
     waitForMessages(count, timeoutMs = 15_000) {
       return until(

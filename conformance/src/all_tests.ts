@@ -16,6 +16,7 @@ import {
   SENDER_TESTS,
   SPECTEXT_TESTS,
   TRANSPORT_TESTS,
+  VERSION_TESTS,
 } from './tests/index.ts'
 
 export const ALL_TESTS: readonly ConformanceTest[] = [
@@ -28,6 +29,7 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...RECIPIENT_TESTS,
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
+  ...VERSION_TESTS,
   ...ROBUSTNESS_TESTS,
   ...SPECTEXT_TESTS,
 ]

@@ -17,7 +17,9 @@ import {
   FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
   PROBLEMS,
+  SUPPORTED_VERSIONS,
   toProblem,
+  VERSIONS_HEADER,
   VerificationError,
   verifyChain,
   verifyManifest,
@@ -104,6 +106,11 @@ export class HarnessListener {
   readonly #target: Target
   /** Revoked share ids the target offered (so that later pulls can be checked). */
   readonly revokedByTarget = new Set<string>()
+  /**
+   * The versions the harness lists in `Caseway-Versions` on every answer (CW-VER-003); a test
+   * lists fewer to play a v0.1 partner (`undefined`: no header at all, as a v0.1 partner).
+   */
+  versions: readonly string[] | undefined = SUPPORTED_VERSIONS
   answerOffer: Answerer<'offer'> | undefined
   answerReceipt: Answerer<'receipt'> | undefined
   answerRevocation: Answerer<'revocation'> | undefined
@@ -207,6 +214,7 @@ export class HarnessListener {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0]!
     const method = request.method ?? 'GET'
+    if (this.versions !== undefined) response.setHeader(VERSIONS_HEADER, this.versions.join(', '))
     try {
       // The TLS stack checked the chain; the org binding and TLS profile are checked here (CW-TLS-003).
       const socket = request.socket as TLSSocket

@@ -77,6 +77,11 @@ export interface BuiltContext {
 
 const systemClock: Clock = { now: () => new Date() }
 
+/** How long a share waits for a partner's EP-4 to learn its versions (CW-VER-004). */
+const VERSION_PROBE_TIMEOUT_MS = 5000
+/** How long a partner whose EP-4 did not answer is not asked again. */
+const VERSION_PROBE_BACKOFF_MS = 60_000
+
 export async function buildContext(config: NodeConfig, overrides: ContextOverrides = {}): Promise<BuiltContext> {
   const log = overrides.logger ?? pino({ level: config.log.level, base: { org: config.org } })
   const clock = overrides.clock ?? systemClock
@@ -117,6 +122,24 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   actions = createActions({ store, clock, log, outbox, observers: [metrics.observe, ...(overrides.observers ?? [])] })
 
   const peer = observedPeerClient(overrides.peer?.(ctx) ?? createPeerClient(ctx), metrics.peerSucceeded)
+  // spec: CW-VER-004 — before the first manifest for a partner, its EP-4 says which versions it
+  // supports (the peer client records them from every answer). Bounded: a partner that does not
+  // answer gets 0.1 until one of its answers says otherwise.
+  // A partner whose EP-4 did not answer is not asked again for a while: shares made meanwhile
+  // do not each wait for it (they are signed 0.1, which it verifies whatever it supports).
+  const unanswered = new Map<string, number>()
+  ctx.probePartnerVersions = async (partnerOrg) => {
+    const partner = await store.getPartner(partnerOrg)
+    if (partner === undefined || !partner.enabled || partner.trustOnly || peer.health === undefined) return
+    if ((unanswered.get(partnerOrg) ?? 0) > Date.now()) return
+    try {
+      await peer.health(partner, AbortSignal.timeout(VERSION_PROBE_TIMEOUT_MS))
+      unanswered.delete(partnerOrg)
+    } catch (err) {
+      unanswered.set(partnerOrg, Date.now() + VERSION_PROBE_BACKOFF_MS)
+      log.warn({ err, partner: partnerOrg }, 'partner versions unknown: its EP-4 did not answer; signing 0.1 for now')
+    }
+  }
   const handlers: Record<string, JobHandler> = {
     [JOB.offer]: offerJobHandler(ctx, peer),
     [JOB.fetch]: fetchJobHandler(ctx, peer, metrics),

@@ -79,4 +79,10 @@ export interface NodeContext {
    * written to the outbox in a small transaction of its own, then handled as above.
    */
   record(event: AnyNodeEvent): Promise<void>
+  /**
+   * Asks a partner whose protocol versions this node does not know yet for them (its EP-4
+   * answer's `Caseway-Versions`, CW-VER-004), bounded in time; never throws. Absent in contexts
+   * without a peer client (then the node signs 0.1 until a partner's answer says otherwise).
+   */
+  probePartnerVersions?: (partnerOrg: string) => Promise<void>
 }

@@ -41,10 +41,20 @@ export {
   assertControlRevisionAnswer,
 } from './schema/validate.ts'
 export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
-export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS } from './federation/paths.ts'
+export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS, VERSIONS_HEADER, parseVersionsHeader } from './federation/paths.ts'
 export { verifyChain } from './x509/chain.ts'
 export type { TrustAnchor, VerifiedCertificate, VerifyChainOptions } from './x509/chain.ts'
-export { TYP, ALLOWED_ALGS, PROTOCOL_VERSION } from './jws/types.ts'
+export {
+  TYP,
+  ALLOWED_ALGS,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+  LATEST_VERSION,
+  isSupportedVersion,
+  compareVersions,
+  highestCommonVersion,
+} from './jws/types.ts'
+export type { ProtocolVersion } from './jws/types.ts'
 export type { SignedType, SignatureAlgorithm } from './jws/types.ts'
 export { signObject, type Signer } from './jws/sign.ts'
 export { verifySigned, DEFAULT_MAX_BYTES, DEFAULT_CLOCK_TOLERANCE_SECONDS } from './jws/verify.ts'

@@ -5,9 +5,9 @@
  */
 export interface PartnerBundle {
   /**
-   * Protocol version this object follows (SPEC.md, Versioning).
+   * Protocol version this object follows (SPEC.md §15, Versioning): 0.1 or 0.2.
    */
-  cwv: '0.1'
+  cwv: '0.1' | '0.2'
   /**
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */
@@ -91,9 +91,9 @@ export interface SharingPolicy {
  */
 export interface Grant {
   /**
-   * Protocol version this object follows (SPEC.md, Versioning).
+   * Protocol version this object follows (SPEC.md §15, Versioning): 0.1 or 0.2.
    */
-  cwv: '0.1'
+  cwv: '0.1' | '0.2'
   /**
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */
@@ -146,9 +146,9 @@ export interface Grant {
  */
 export interface CaseManifest {
   /**
-   * Protocol version this object follows (SPEC.md, Versioning).
+   * Protocol version this object follows (SPEC.md §15, Versioning): 0.1 or 0.2.
    */
-  cwv: '0.1'
+  cwv: '0.1' | '0.2'
   /**
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */
@@ -202,10 +202,24 @@ export interface ShareRevision {
    * @maxItems 1000
    */
   recipients?: Recipient[]
+  sharedBy?: SharedBy
 }
 export interface Recipient {
   kind: 'user' | 'group' | 'email' | 'badge' | 'agency'
   id: string
+}
+/**
+ * v0.2 only: the person who shared, as the sender's node names them (SPEC.md CW-MAN-005). Personal data: optional, and never sent to a v0.1 partner.
+ */
+export interface SharedBy {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  id: string
+  /**
+   * A human-readable name: no control characters.
+   */
+  name: string
 }
 export interface CaseSnapshot {
   /**
@@ -272,9 +286,9 @@ export interface EvidenceItem {
  */
 export interface DeliveryReceipt {
   /**
-   * Protocol version this object follows (SPEC.md, Versioning).
+   * Protocol version this object follows (SPEC.md §15, Versioning): 0.1 or 0.2.
    */
-  cwv: '0.1'
+  cwv: '0.1' | '0.2'
   /**
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */
@@ -318,9 +332,9 @@ export interface DeliveryReceipt {
  */
 export interface Revocation {
   /**
-   * Protocol version this object follows (SPEC.md, Versioning).
+   * Protocol version this object follows (SPEC.md §15, Versioning): 0.1 or 0.2.
    */
-  cwv: '0.1'
+  cwv: '0.1' | '0.2'
   /**
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */
@@ -505,9 +519,9 @@ export interface ControlRevisionAnswer {
  */
 export interface PackageManifest {
   /**
-   * Protocol version this object follows (SPEC.md, Versioning).
+   * Protocol version this object follows (SPEC.md §15, Versioning): 0.1 or 0.2.
    */
-  cwv: '0.1'
+  cwv: '0.1' | '0.2'
   /**
    * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
    */

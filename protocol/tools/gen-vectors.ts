@@ -704,12 +704,12 @@ add('claims', 'issued-in-future', {
   expected: 'CW_ERR_NOT_YET_VALID',
 })
 add('claims', 'cwv-unsupported', {
-  description: 'cwv is "0.2".',
+  description: 'cwv is "0.3" (a version no verifier of v0.2 supports).',
   spec: ['CW-VER-001'],
   input: await signRaw(
     'manifest',
     await directManifest('cw-claims-cwv', (m) => {
-      ;(m as { cwv: string }).cwv = '0.2'
+      ;(m as { cwv: string }).cwv = '0.3'
     }),
     pd.signer,
   ),

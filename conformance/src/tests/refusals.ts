@@ -330,10 +330,10 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
     },
   },
   'cw::claims::cwv-unsupported': {
-    note: 'a manifest with cwv "0.2"',
+    note: 'a manifest with cwv "0.3"',
     async broken(k) {
       const manifest = k.clone()
-      record(manifest)['cwv'] = '0.2'
+      record(manifest)['cwv'] = '0.3'
       return k.sign(manifest)
     },
   },
@@ -1240,10 +1240,10 @@ export const ORDER_CASES: readonly { code: ProblemCode; recipe: Recipe }[] = [
   {
     code: 'CW_ERR_VERSION_UNSUPPORTED',
     recipe: {
-      note: 'cwv "0.2" (version) and an unknown property (schema)',
+      note: 'cwv "0.3" (version) and an unknown property (schema)',
       async broken(k) {
         const manifest = k.clone()
-        record(manifest)['cwv'] = '0.2'
+        record(manifest)['cwv'] = '0.3'
         record(manifest)['priority'] = 'high'
         return k.sign(manifest)
       },

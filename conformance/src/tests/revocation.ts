@@ -2,8 +2,8 @@
  * Revocation, receiver side (SPEC.md §13, EP-5): the target accepts a verified revocation of a
  * share the harness sent it (`200 {"share", "status": "revoked"}`), answers the same and
  * changes nothing when it comes again, refuses later revisions of the revoked share, refuses
- * revocations that do not verify or do not come from the sharer, remembers nothing of a
- * revocation for a share it does not hold, and revokes the onward shares it derived from a
+ * revocations that do not verify or do not come from the sharer (a revocation before its offer:
+ * `versions.ts`, CW-FED-018), and revokes the onward shares it derived from a
  * revoked share (CW-REV-003, CW-REV-006; needs the control endpoints).
  *
  * A refused revocation must change nothing: the share still takes its next revision, and the
@@ -191,21 +191,6 @@ export const REVOCATION_TESTS: ConformanceTest[] = [
       )
       expectProblem(answer, 'CW_ERR_REPLAY')
       await expectStillLive(ctx, second.share, second.r1, 'the replayed revocation')
-    },
-  },
-  {
-    id: 'revocation.unknown-share',
-    title: 'A revocation of a share the harness never sent is answered 404 CW_ERR_NOT_FOUND and remembered nowhere',
-    group: 'revocation',
-    spec: ['CW-REV-004'],
-    async run(ctx) {
-      const share = ctx.newShare({ items: [{ size: 1500 }] })
-      const revocation = revocationPayload(ctx, share.id)
-      const jws = await signRevocation(revocation, ctx.harness.main.signer)
-      expectProblem(await postRevocation(ctx, jws, 'revocation of a share never offered'), 'CW_ERR_NOT_FOUND')
-      // Nothing remembered: the share can still be offered, and the same revocation then applies.
-      await offerAccepted(ctx, share, undefined, { note: 'the share after the refused revocation' })
-      expectRevoked(await postRevocation(ctx, jws, 'the same revocation now that the share exists (its jti was not remembered)'), share.id)
     },
   },
   {

@@ -32,6 +32,16 @@ export const configSchema = {
         host: { type: 'string', default: '0.0.0.0', description: 'Address the partner-facing listener binds.' },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         publicUrl: { type: 'string', pattern: '^https://', description: 'The endpoint partners use (goes into the partner bundle).' },
+        protocolVersions: {
+          type: 'array',
+          items: { enum: ['0.1', '0.2'] },
+          minItems: 1,
+          uniqueItems: true,
+          contains: { const: '0.1' },
+          default: ['0.1', '0.2'],
+          description:
+            'Protocol versions this node speaks (SPEC.md §15): listed in Caseway-Versions, accepted, and negotiated with each partner. ["0.1"] makes the node a v0.1 node (a staged rollout).',
+        },
       },
     },
     local: {
@@ -265,7 +275,7 @@ export const configSchema = {
 export interface NodeConfig {
   readonly org: string
   readonly name: string
-  readonly federation: { readonly host: string; readonly port: number; readonly publicUrl: string }
+  readonly federation: { readonly host: string; readonly port: number; readonly publicUrl: string; readonly protocolVersions: readonly ('0.1' | '0.2')[] }
   readonly local: { readonly host: string; readonly port: number }
   readonly pki: { readonly dir: string }
   readonly storage: { readonly database: string; readonly blobs: string }

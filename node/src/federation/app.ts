@@ -13,7 +13,16 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { FEDERATION_PATHS, JOSE_MEDIA_TYPE, RequestError, type HealthAnswer, type OfferAnswer, type ReceiptAnswer, type RevocationAnswer } from '#protocol'
+import {
+  FEDERATION_PATHS,
+  JOSE_MEDIA_TYPE,
+  RequestError,
+  VERSIONS_HEADER,
+  type HealthAnswer,
+  type OfferAnswer,
+  type ReceiptAnswer,
+  type RevocationAnswer,
+} from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
@@ -59,6 +68,11 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   installProblemHandler(app, observer && ((code) => observer.problemAnswered(code)))
   addProtocolSchemas(app, ANSWER_SCHEMAS)
   app.decorateRequest('peer', null)
+  // spec: CW-VER-003 — every answer, refusals included, lists the versions this node supports;
+  // set first so that no early answer (unknown peer, rate limit, too large) goes without it.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header(VERSIONS_HEADER, ctx.config.federation.protocolVersions.join(', '))
+  })
   app.addHook('onRequest', identifyPeer(ctx))
   // spec: CW-FED-012 — per partner organization, after the peer is identified.
   const { federationPerMinute, federationPerSecond } = ctx.config.limits.rateLimit

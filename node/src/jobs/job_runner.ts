@@ -273,7 +273,9 @@ export class JobRunner {
         log.error({ err, permanent }, 'job failed for good')
         return
       }
-      const delayMs = retryDelayMs(Math.max(1, job.attempts), this.#retryBaseMs, this.#retryMaxMs)
+      // spec: CW-FED-017 — never sooner than the partner's Retry-After (already capped), even when
+      // that is longer than this runner's own backoff.
+      const delayMs = Math.max(retryDelayMs(Math.max(1, job.attempts), this.#retryBaseMs, this.#retryMaxMs), retryAfterMsOf(err) ?? 0)
       const runAt = Math.ceil((this.#clock.now().getTime() + delayMs) / 1000)
       await this.#store.failJob(job.id, error, runAt, false, now)
       log.warn({ err, retryInMs: delayMs }, 'job failed; will retry')
@@ -281,6 +283,20 @@ export class JobRunner {
       log.error({ err: storeErr }, 'recording job failure failed')
     }
   }
+}
+
+/**
+ * The wait a failure asks for (`retryAfterMs`, set by a partner's `Retry-After`), on the error
+ * or on one of its causes (a job may wrap the refusal it got).
+ */
+function retryAfterMsOf(err: unknown): number | undefined {
+  let current: unknown = err
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const value = (current as { retryAfterMs?: unknown }).retryAfterMs
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 function positiveInteger(value: unknown, name: string): number {

@@ -371,6 +371,14 @@ function externalSummaryProperties(): Schema {
       required: ['org', 'name'],
       properties: { org: orgId, name: { type: 'string' } },
     },
+    sharedBy: {
+      type: 'object',
+      description:
+        "The person at the sender who shared, as a 0.2 manifest names them (CW-MAN-005); absent for a 0.1 manifest. The id means something only to the sender's node.",
+      required: ['id', 'name'],
+      properties: { id: { type: 'string' }, name: { type: 'string' } },
+    },
+    protocolVersion: { type: 'string', description: 'The cwv of the manifest shown (SPEC.md §15).' },
     shareId: { type: 'string', description: "The sender's share id." },
     revision: { type: 'integer' },
     status: { enum: ['receiving', 'complete', 'rejected', 'revoked', 'expired'] },

@@ -92,7 +92,8 @@ export interface SentEmail {
 /**
  * Sends `email` through the SMTP server of `smtp`.
  *
- * @throws {Error} `SMTP …` with the server's reply on failure (retryable: the job runner retries).
+ * @throws {Error} `SMTP …` with the server's reply on failure: retryable (the job runner retries),
+ *   except after a `5xx` reply (`permanent: true`, CW-NOT-007).
  */
 export async function sendEmail(smtp: SmtpConfig, email: OutgoingEmail, signal: AbortSignal): Promise<SentEmail> {
   signal.throwIfAborted()
@@ -132,16 +133,24 @@ export async function sendEmail(smtp: SmtpConfig, email: OutgoingEmail, signal: 
   }
 }
 
-/** A short error naming the failure and the server's reply; none of the library's properties. */
-function smtpError(error: unknown): Error {
-  const { code, command, message } = (error ?? {}) as { code?: unknown; command?: unknown; message?: unknown }
+/**
+ * A short error naming the failure and the server's reply; none of the library's properties.
+ * A `5xx` reply is permanent (RFC 5321 §4.2.1: the same command will fail again): the error
+ * carries `permanent: true`, so the notification is dead at once (CW-NOT-007).
+ */
+function smtpError(error: unknown): Error & { permanent?: true } {
+  const { code, command, message, responseCode } = (error ?? {}) as { code?: unknown; command?: unknown; message?: unknown; responseCode?: unknown }
+  // spec: CW-NOT-007 — a permanent reply is not retried; the reply goes on the status.
+  const permanent = typeof responseCode === 'number' && responseCode >= 500 && responseCode <= 599
   const parts = ['SMTP']
+  if (permanent) parts.push(`permanent ${responseCode}`)
   if (typeof code === 'string') parts.push(code)
   if (typeof command === 'string' && !command.startsWith('AUTH')) parts.push(`at ${command}`)
   else if (typeof command === 'string') parts.push('at AUTH')
   const text = oneLine(`${parts.join(' ')}: ${typeof message === 'string' ? message : String(error)}`, MAX_ERROR)
-  const wrapped = new Error(text)
+  const wrapped: Error & { permanent?: true } = new Error(text)
   wrapped.name = 'SmtpError'
+  if (permanent) wrapped.permanent = true
   return wrapped
 }
 

@@ -17,19 +17,23 @@ import { checkServerIdentity as checkHostName, type PeerCertificate } from 'node
 import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import {
+  assertHealthAnswer,
   assertOfferAnswer,
   assertReceiptAnswer,
   assertRevocationAnswer,
   FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
+  type HealthAnswer,
   type OfferAnswer,
+  VERSIONS_HEADER,
   type ReceiptAnswer,
   type RevocationAnswer,
 } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
-import { PeerRefusal, PeerUnreachable } from './errors.ts'
+import { parseRetryAfter, PeerRefusal, PeerUnreachable } from './errors.ts'
 import { verifyPeerCertificate } from './peer_certificate.ts'
+import { learnPartnerVersions } from './versions.ts'
 
 /** The partner's answer to an offer: `202` accepted, `200` an idempotent re-offer (CW-FED-003, -004). */
 export interface OfferResult {
@@ -49,6 +53,8 @@ export interface PeerClient {
   sendReceipt(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<ReceiptAnswer>
   /** EP-5: sends a signed revocation. */
   sendRevocation(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<RevocationAnswer>
+  /** EP-4: the partner's health answer (its `Caseway-Versions` is recorded like every answer's, CW-VER-004). */
+  health?(partner: PartnerRecord, signal?: AbortSignal): Promise<HealthAnswer>
   /** Closes every connection. */
   close(): Promise<void>
 }
@@ -75,7 +81,10 @@ interface CachedAgent {
 }
 
 /** Creates the client; `ctx` provides this node's TLS identity, the clock and the limits. */
-export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | 'config'>, options: PeerClientOptions = {}): PeerClient {
+export function createPeerClient(
+  ctx: Pick<NodeContext, 'identity' | 'clock' | 'config'> & Partial<Pick<NodeContext, 'store'>>,
+  options: PeerClientOptions = {},
+): PeerClient {
   const timeoutMs = options.timeoutMs ?? ctx.config.limits.requestTimeoutMs
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
   // An offer answer lists at most every chunk of a manifest, so it is bounded by the manifest limit.
@@ -140,7 +149,15 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
       const code = (error as { code?: unknown }).code
       throw new PeerUnreachable(partner.org, describe(error), { cause: error, ...(typeof code === 'string' ? { code } : {}) })
     }
-    if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response)
+    // spec: CW-VER-004 — every answer says which versions the partner supports.
+    if (ctx.store !== undefined) {
+      try {
+        await learnPartnerVersions(ctx.store, partner.org, response.headers[VERSIONS_HEADER], response.statusCode, ctx.clock.now())
+      } catch {
+        // Best effort: the versions are learned again from the next answer.
+      }
+    }
+    if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response, ctx.clock.now())
     return response
   }
 
@@ -196,6 +213,11 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
       return readAnswer(partner, response, assertRevocationAnswer)
     },
 
+    async health(partner, signal) {
+      const response = await call(partner, 'GET', FEDERATION_PATHS.healthz, undefined, signal)
+      return readAnswer(partner, response, assertHealthAnswer)
+    },
+
     async close() {
       const open = [...agents.values()]
       agents.clear()
@@ -233,8 +255,10 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
 }
 
 /** The partner's problem document, or a stand-in when it sent none (a proxy's error page). */
-async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData): Promise<PeerRefusal> {
+async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData, now: Date): Promise<PeerRefusal> {
   const status = response.statusCode
+  // spec: CW-FED-017 — a temporary refusal says when to come back.
+  const retryAfterMs = status >= 500 || status === 429 || status === 408 ? parseRetryAfter(response.headers['retry-after'], now) : undefined
   let problem: { code?: unknown; detail?: unknown } | undefined
   try {
     const text = await readLimited(response.body, MAX_PROBLEM_BYTES)
@@ -245,9 +269,15 @@ async function refusalOf(peerOrg: string, response: Dispatcher.ResponseData): Pr
   }
   if (typeof problem?.code === 'string' && PROBLEM_CODE.test(problem.code)) {
     const detail = typeof problem.detail === 'string' ? problem.detail.slice(0, MAX_DETAIL_LENGTH) : ''
-    return new PeerRefusal(peerOrg, status, problem.code, detail)
+    return new PeerRefusal(peerOrg, status, problem.code, detail, retryAfterMs)
   }
-  return new PeerRefusal(peerOrg, status, status >= 500 ? 'CW_ERR_UNAVAILABLE' : 'CW_ERR_BAD_REQUEST', `HTTP ${status} without a problem document`)
+  return new PeerRefusal(
+    peerOrg,
+    status,
+    status >= 500 ? 'CW_ERR_UNAVAILABLE' : 'CW_ERR_BAD_REQUEST',
+    `HTTP ${status} without a problem document`,
+    retryAfterMs,
+  )
 }
 
 function describe(error: unknown): string {

@@ -52,6 +52,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     audience: ctx.identity.org,
     currentDate,
     maxBytes: ctx.config.limits.manifestBytes,
+    // spec: CW-VER-001 — the versions this node is configured to speak.
+    versions: ctx.config.federation.protocolVersions,
   })
   const { manifest, digest } = verified
   // spec: CW-FED-001, CW-TLS-003 — the signer must be the peer on this connection.
@@ -85,6 +87,10 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     }
     // spec: CW-REVN-009 — a share never seen may start at any revision; its "previous" is not checked.
     if (existing !== undefined) checkRevision(existing, held, manifest)
+    // spec: CW-FED-018 — its revocation came first: the share ended before this node ever held it.
+    if (existing === undefined && (await tx.getRevocationTombstone(peerOrg, manifest.share.id)) !== undefined) {
+      throw new RequestError('CW_ERR_SHARE_REVOKED', 'the sender revoked this share before offering it')
+    }
 
     // §8 step 18: the effective policy on what the manifest carries.
     enforceManifest(verified)

@@ -40,6 +40,10 @@ export interface ExternalCaseSummary {
   id: string
   /** The sharing organization. */
   sender: { org: string; name: string }
+  /** The person at the sender who shared, when the manifest names them (0.2, CW-MAN-005). */
+  sharedBy?: { id: string; name: string }
+  /** The `cwv` of the manifest shown. */
+  protocolVersion: string
   shareId: string
   revision: number
   status: InboundStatus
@@ -192,6 +196,9 @@ function summary(share: InboundShareRecord, now: number, recipient: boolean): Ex
   return {
     id: share.id,
     sender: { org: share.senderOrg, name: share.senderName },
+    // spec: CW-MAN-005 — shown as the sender's node named them.
+    ...(share.manifest.share.sharedBy === undefined ? {} : { sharedBy: { ...share.manifest.share.sharedBy } }),
+    protocolVersion: share.manifest.cwv,
     shareId: share.shareId,
     revision: share.revision,
     status: effectiveStatus(share, now),

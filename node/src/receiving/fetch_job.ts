@@ -105,6 +105,8 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     // An unreachable sender ends the round at once: the job retries with back-off, instead of
     // trying (and logging) every remaining chunk against a peer that is down.
     let unreachable = false
+    // The refusal with the longest Retry-After: the job's next round waits for it (CW-FED-017).
+    let waitFor: PeerRefusal | undefined
     await forEachLimit(needed, ctx.config.transfers.parallelChunks, async (digest) => {
       if (signal.aborted || gone !== undefined || unreachable) return
       try {
@@ -125,6 +127,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         firstError ??= error
         const code = (error as { code?: unknown }).code
         if (error instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) gone = error
+        if (error instanceof PeerRefusal && error.retryAfterMs !== undefined && error.retryAfterMs > (waitFor?.retryAfterMs ?? -1)) waitFor = error
         if (error instanceof PeerUnreachable || (error instanceof PeerRefusal && code === 'CW_ERR_RATE_LIMITED')) {
           if (!unreachable) log.warn({ code, err: error }, 'sender unreachable or busy: stopping this round')
           unreachable = true
@@ -145,7 +148,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     }
     if (failed > 0) {
       const summary = `${failed} of ${needed.length} chunks not stored (${mismatched} digest mismatches)`
-      throw new Error(`${summary}; first: ${(firstError as Error)?.message ?? String(firstError)}`, { cause: firstError })
+      throw new Error(`${summary}; first: ${(firstError as Error)?.message ?? String(firstError)}`, { cause: waitFor ?? firstError })
     }
     if (needed.length > 0) log.info({ chunks: needed.length }, 'chunks stored')
   }

@@ -33,8 +33,10 @@ export interface ImportDetails {
   inboundId: string
   senderOrg: string
   senderName: string
-  /** The user at the sender who shared it, when the manifest says (v0.1 manifests do not). */
+  /** Display name of the user at the sender who shared it, when the manifest says (0.2, CW-MAN-005; 0.1 manifests do not). */
   sharedBy?: string
+  /** The sender's opaque id of that user (CW-MAN-005). */
+  sharedById?: string
   recipients: NonNullable<CaseManifest['share']['recipients']>
   /** Users and groups our side added as recipients (CW-LOC-025), oldest first. */
   addedRecipients: AddedRecipient[]
@@ -152,6 +154,8 @@ export async function getImportDetails(ctx: NodeContext, principal: AccessPrinci
     inboundId: share.id,
     senderOrg: share.senderOrg,
     senderName: share.senderName,
+    // spec: CW-MAN-005 — who shared, as the sender's node named them.
+    ...(manifest.share.sharedBy === undefined ? {} : { sharedBy: manifest.share.sharedBy.name, sharedById: manifest.share.sharedBy.id }),
     recipients: manifest.share.recipients ?? [],
     addedRecipients: await addedRecipientsOf(ctx, share.id),
     receivedAt: share.receivedAt,

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { RequestError, VerificationError, verifyRevocation, type RevocationAnswer } from '#protocol'
+import { VerificationError, verifyRevocation, type RevocationAnswer } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
@@ -27,8 +27,8 @@ import { revokeShare } from './revoke_share.ts'
 export interface AcceptedRevocation {
   /** False when the share was revoked already: nothing changed. */
   revoked: boolean
-  /** The external case (inbound share) revoked. */
-  inboundId: string
+  /** The external case (inbound share) revoked; undefined when this node never held the share (CW-FED-018). */
+  inboundId: string | undefined
   /** Outbound shares derived from it that this call revoked (CW-REV-003). */
   cascaded: string[]
   answer: RevocationAnswer
@@ -38,7 +38,6 @@ export interface AcceptedRevocation {
  * Records a revocation from `peerOrg` (the org of the verified TLS client certificate).
  *
  * @throws {VerificationError} any §8 code, `CW_ERR_PEER_MISMATCH`, `CW_ERR_REPLAY`
- * @throws {RequestError} `CW_ERR_NOT_FOUND` (the peer sent us no such share)
  */
 export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: string): Promise<AcceptedRevocation> {
   const currentDate = ctx.clock.now()
@@ -48,6 +47,8 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     audience: ctx.identity.org,
     currentDate,
     maxBytes: SIGNED_OBJECT_MAX_BYTES,
+    // spec: CW-VER-001 — the versions this node is configured to speak.
+    versions: ctx.config.federation.protocolVersions,
   })
   // spec: CW-REV-004, CW-TLS-003 — only the sharer revokes, over its own connection.
   if (revocation.iss !== peerOrg) {
@@ -55,7 +56,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
   }
   const reason = revocation.reason ?? null
 
-  const { inboundId, changed } = await ctx.transaction(async (action) => {
+  const { inboundId, changed } = await ctx.transaction(async (action): Promise<{ inboundId: string | undefined; changed: boolean }> => {
     const tx = action.store
     // spec: CW-SIG-012 — remembered only if the transaction commits (an unknown share leaves nothing).
     const seen = await tx.rememberJti(revocation.iss, revocation.jti, digest, revocation.exp)
@@ -64,7 +65,19 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     }
     // spec: CW-REV-004 — one answer for a missing share and another sender's share.
     const inbound = await tx.findInboundShare(peerOrg, revocation.share)
-    if (inbound === undefined) throw new RequestError('CW_ERR_NOT_FOUND', 'no such share from this peer')
+    if (inbound === undefined) {
+      // spec: CW-FED-018 — the revocation overtook its offer (or the offer never came): remember
+      // that the share ended, so that a later offer of it is refused, and answer as for any
+      // revocation. Nothing else is stored: no case, no content.
+      await tx.insertRevocationTombstone({
+        senderOrg: peerOrg,
+        shareId: revocation.share,
+        revokedAt: revocation.revokedAt,
+        expiresAt: revocation.exp,
+        receivedAt: Math.floor(currentDate.getTime() / 1000),
+      })
+      return { inboundId: undefined, changed: false }
+    }
     if (inbound.status === 'revoked') return { inboundId: inbound.id, changed: false }
     // spec: CW-REV-003 — access ends with this commit.
     await tx.updateInboundShare({ ...inbound, status: 'revoked', statusDetail: reason ?? `revoked by ${peerOrg}` })
@@ -81,6 +94,11 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     })
     return { inboundId: inbound.id, changed: true }
   })
+
+  if (inboundId === undefined) {
+    ctx.log.info({ peerOrg, shareId: revocation.share }, 'revocation of a share never offered: remembered, a later offer of it will be refused')
+    return { revoked: false, inboundId: undefined, cascaded: [], answer: { share: revocation.share, status: 'revoked' } }
+  }
 
   // spec: CW-REV-003, CW-REV-006 — every share derived from it, each with its own revocation job.
   const cascaded: string[] = []

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { PROTOCOL_VERSION, RequestError, signRevocation, type Revocation } from '#protocol'
+import { partnerSupports } from '../peer/versions.ts'
 import type { NodeContext } from '../context.ts'
 import { MAX_REASON_LENGTH } from '../limits.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
@@ -151,12 +152,16 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
     } catch (error) {
       if (signal.aborted) throw error
       if (error instanceof PeerRefusal && !error.retryable) {
-        if (error.code === 'CW_ERR_NOT_FOUND') {
-          // The partner never stored the share (the offer never got through): nothing to revoke there.
-          log.info({ code: error.code }, 'partner holds no such share: revocation not needed')
+        // spec: CW-FED-019 — a 0.2 partner takes the revocation of a share it never saw (CW-FED-018),
+        // so its 404 is no final answer (the offer may still be on its way): retried like any
+        // failure. A 0.1 partner remembers nothing of such a share: there, 404 ends it.
+        if (error.code === 'CW_ERR_NOT_FOUND' && !(await partnerSupports(ctx, share.partnerOrg, '0.2'))) {
+          log.info({ code: error.code }, 'v0.1 partner holds no such share: revocation not needed')
           return
         }
-        if (error.code !== 'CW_ERR_EXPIRED' && error.code !== 'CW_ERR_NOT_YET_VALID') {
+        if (error.code === 'CW_ERR_NOT_FOUND') {
+          log.warn({ code: error.code }, 'v0.2 partner answered 404 to a revocation: retrying')
+        } else if (error.code !== 'CW_ERR_EXPIRED' && error.code !== 'CW_ERR_NOT_YET_VALID') {
           log.warn({ code: error.code, status: error.status }, 'revocation refused by partner')
           throw new PermanentJobError(error.message, { cause: error })
         }

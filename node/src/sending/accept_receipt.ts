@@ -33,6 +33,8 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
     audience: ctx.identity.org,
     currentDate,
     maxBytes: SIGNED_OBJECT_MAX_BYTES,
+    // spec: CW-VER-001 — the versions this node is configured to speak.
+    versions: ctx.config.federation.protocolVersions,
   })
   // spec: CW-FED-009, CW-TLS-003
   if (receipt.iss !== peerOrg) {

@@ -28,6 +28,7 @@ import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import type { CaseRecord, EvidenceRecord, FolderRecord, OutboundRevisionRecord, OutboundShareRecord, ShareScope } from '../store/metadata_store.ts'
 import { requireCase } from '../cases/cases.ts'
+import { applyVersioning, manifestVersioning } from './shared_by.ts'
 
 export interface CreateShareInput {
   caseId: string
@@ -198,6 +199,8 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
     evidence: shared.map(toItem),
     grants: [grantJws],
   }
+  // spec: CW-VER-004, CW-MAN-005, CW-MAN-006 — the highest common version; who shared only from 0.2.
+  applyVersioning(manifest, await manifestVersioning(ctx, share.partnerOrg, share.createdBy))
   const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, iat)
   return { revision, manifest, shared, chunkDigests }
 }

@@ -25,6 +25,7 @@ import {
   type Recipient,
   type SharingPolicy,
 } from '#protocol'
+import { applyVersioning, manifestVersioning } from './shared_by.ts'
 import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
@@ -134,7 +135,16 @@ export async function shareReceivedOnward(
   checkOnward(inbound.policy, policy, input.partnerOrg)
 
   const shareId = randomUUID()
-  const built = await buildOnwardManifest(ctx, inbound, { shareId, partnerOrg: input.partnerOrg, policy, evidenceIds, message: input.message, recipients, now })
+  const built = await buildOnwardManifest(ctx, inbound, {
+    shareId,
+    partnerOrg: input.partnerOrg,
+    policy,
+    evidenceIds,
+    message: input.message,
+    recipients,
+    now,
+    createdBy: by.createdBy,
+  })
   const share: OutboundShareRecord = {
     id: shareId,
     caseId: inbound.id,
@@ -202,6 +212,8 @@ export interface OnwardManifestOptions {
   message: string | undefined
   recipients: Recipient[]
   now: number
+  /** Who shares onward (CW-MAN-005: named in a 0.2 manifest); none named when absent. */
+  createdBy?: string
 }
 
 /**
@@ -269,6 +281,8 @@ export async function buildOnwardManifest(
     evidence: evidence.map((item) => ({ ...item })),
     grants: [...grants, grantJws],
   }
+  // spec: CW-VER-004, CW-MAN-005, CW-MAN-006 — the highest common version; who shared only from 0.2.
+  applyVersioning(manifest, await manifestVersioning(ctx, options.partnerOrg, options.createdBy))
   // spec: CW-POL-002
   const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, now)
   return { manifest, revision, chunkDigests }

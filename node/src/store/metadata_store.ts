@@ -417,6 +417,17 @@ export interface MetadataStore {
   insertControlShare(record: ControlShareRecord): Promise<void>
   getControlShare(shareId: string): Promise<ControlShareRecord | undefined>
 
+  // Protocol versions (SPEC.md §15): what each partner said it supports (CW-VER-004)
+  /** Records the versions `org` listed on its latest answer (`['0.1']` when it sent no header). */
+  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void>
+  /** The versions `org` listed on its latest answer; undefined when it never answered. */
+  getPartnerVersions(org: string): Promise<string[] | undefined>
+
+  // Revocation tombstones (CW-FED-018): revocations of shares this node never saw offered
+  /** Remembers that `senderOrg` revoked `shareId` before offering it (nothing when remembered already). */
+  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void>
+  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined>
+
   // Outbox (domain events waiting for their consumers; outbox/outbox.ts)
   /** Adds entries, in order, after every entry already there (call it inside the action's transaction). */
   appendOutbox(entries: readonly OutboxEntry[]): Promise<void>
@@ -503,6 +514,16 @@ export interface ControlShareRecord {
   /** The partner that asked for it (the org of its verified client certificate). */
   peerOrg: string
   createdAt: number
+}
+
+/** A revocation received for a share its sender never offered (CW-FED-018). */
+export interface RevocationTombstoneRecord {
+  senderOrg: string
+  shareId: string
+  revokedAt: number
+  /** The revocation's `exp`: kept at least until then. */
+  expiresAt: number
+  receivedAt: number
 }
 
 // Outbox

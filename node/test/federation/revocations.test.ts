@@ -135,8 +135,9 @@ t.test('forged, misaddressed, tampered, unknown and replayed revocations are ref
 
   // Signed by charlie, sent over alpha's connection.
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(charlie, 'bravo', shareId))), { status: 403, code: 'CW_ERR_PEER_MISMATCH' })
-  // Charlie revoking, as itself, a share alpha sent.
-  t.match(await refusalOf(fromCharlie.sendRevocation(bravoAsPartner, await revocation(charlie, 'bravo', shareId))), { status: 404, code: 'CW_ERR_NOT_FOUND' })
+  // Charlie revoking, as itself, a share alpha sent: a share charlie never sent, taken as such
+  // (CW-FED-018) — the same answer as for any share, so charlie learns nothing of alpha's.
+  t.same(await fromCharlie.sendRevocation(bravoAsPartner, await revocation(charlie, 'bravo', shareId)), { share: shareId, status: 'revoked' })
   // Addressed to charlie.
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'charlie', shareId))), {
     status: 422,
@@ -147,11 +148,9 @@ t.test('forged, misaddressed, tampered, unknown and replayed revocations are ref
   const changed = { ...JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), share: `share-${randomUUID()}` }
   const tampered = `${header}.${Buffer.from(JSON.stringify(changed)).toString('base64url')}.${signature}`
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, tampered)), { status: 422, code: 'CW_ERR_SIGNATURE_INVALID' })
-  // A share alpha never sent.
-  t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'bravo', `share-${randomUUID()}`))), {
-    status: 404,
-    code: 'CW_ERR_NOT_FOUND',
-  })
+  // A share alpha never sent (yet): taken (CW-FED-018).
+  const unseen = `share-${randomUUID()}`
+  t.same(await fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, 'bravo', unseen)), { share: unseen, status: 'revoked' })
   // Not a revocation at all.
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, offered.jws)), { code: 'CW_ERR_TYP_INVALID' })
   t.equal(await status(), 'receiving', 'nothing above changed the share')

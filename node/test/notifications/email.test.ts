@@ -162,3 +162,19 @@ t.test('each revision is announced once; an update says so', async (t) => {
   )
   t.equal(smtp.received.length, 2)
 })
+
+// spec: CW-NOT-007
+t.test('an SMTP server refusing the recipient with 550 (permanent): the e-mail is dead at once, the reply on its status', async (t) => {
+  const smtp = await startSmtpServer(t)
+  smtp.rejectRecipients(['gone@county-pd.example'])
+  const node = await startNotifyingNode(t, { notifications: smtpConfig(smtp.port) })
+  const { inboundId } = await node.offer({ recipients: [{ kind: 'email', id: 'gone@county-pd.example' }] })
+  const dead = await node.waitForNotification(inboundId, 1, 'email', (n) => n.status === 'dead')
+  t.equal(dead.attempts, 1, 'not retried')
+  t.match(dead.lastError, /^SMTP permanent 550 .*5\.1\.1/, "the server's reply is shown")
+  t.match(eventsOf(node, 'notification.failed'), [{ dead: true, attempts: 1 }])
+  const [job] = (await node.ctx.store.listJobs(`${inboundId}:1`)).filter((j) => j.kind === 'notify-email')
+  t.equal(job?.state, 'dead', 'the job is dead too: no later attempt')
+  t.equal(job?.attempts, 1)
+  t.equal(smtp.received.length, 0)
+})

@@ -185,13 +185,17 @@ t.test('a verified revocation ends access to the external case and cascades to t
   t.equal(tc.events.length, events)
 })
 
-// spec: CW-REV-004, CW-SIG-012, CW-TLS-003
+// spec: CW-REV-004, CW-SIG-012, CW-TLS-003, CW-FED-018
 t.test("a revocation is refused unless it is the peer's, for a share it sent, and not a replay", async (t) => {
   const { record } = await insertInbound(ctx, { recipients: [{ kind: 'user', id: 'alice' }] })
   // Signed by another partner, over county-da's connection.
   await t.rejects(acceptRevocation(ctx, 'county-da', await revocationFrom(court, record.shareId)), { code: 'CW_ERR_PEER_MISMATCH' })
-  // A share county-court never sent.
-  await t.rejects(acceptRevocation(ctx, 'county-court', await revocationFrom(court, record.shareId)), { code: 'CW_ERR_NOT_FOUND' })
+  // A share county-court never sent (CW-FED-018): taken and remembered under county-court only.
+  t.match(await acceptRevocation(ctx, 'county-court', await revocationFrom(court, record.shareId)), {
+    revoked: false,
+    inboundId: undefined,
+    answer: { share: record.shareId, status: 'revoked' },
+  })
   await t.rejects(acceptRevocation(ctx, 'county-da', await revocationFrom(da, record.shareId, { aud: 'county-court' })), { code: 'CW_ERR_AUDIENCE_MISMATCH' })
   t.equal((await ctx.store.getInboundShare(record.id))?.status, 'complete')
 

@@ -12,7 +12,7 @@ import { certificateFingerprint } from '../x509/fingerprint.ts'
 import { orgOfCertificate } from '../x509/org.ts'
 import { pemToX509 } from '../x509/parse.ts'
 import { assertPartnerBundle } from '../schema/validate.ts'
-import { PROTOCOL_VERSION } from '../jws/types.ts'
+import { isSupportedVersion, SUPPORTED_VERSIONS } from '../jws/types.ts'
 import { normalizeFingerprint } from './fingerprint.ts'
 
 export interface CheckPartnerBundleOptions {
@@ -102,8 +102,8 @@ export function checkPartnerBundle(value: unknown, options: CheckPartnerBundleOp
 
   const data = snapshot(value)
   // CW-VER-001: the version before the schema, so the answer names the version.
-  if (typeof data === 'object' && data !== null && !Array.isArray(data) && (data as Record<string, unknown>)['cwv'] !== PROTOCOL_VERSION) {
-    throw new VerificationError('CW_ERR_VERSION_UNSUPPORTED', `"cwv" must be "${PROTOCOL_VERSION}"`, { at: '/cwv' })
+  if (typeof data === 'object' && data !== null && !Array.isArray(data) && !isSupportedVersion((data as Record<string, unknown>)['cwv'])) {
+    throw new VerificationError('CW_ERR_VERSION_UNSUPPORTED', `"cwv" must be one of ${SUPPORTED_VERSIONS.join(', ')}`, { at: '/cwv' })
   }
   assertPartnerBundle(data)
   const bundle: PartnerBundle = {

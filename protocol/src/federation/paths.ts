@@ -52,3 +52,27 @@ export const FEDERATION_PATHS = {
    */
   controlShareOnward: (shareId: string): string => `/federation/v1/conformance/received-shares/${segment(shareId)}/share-onward`,
 } as const
+
+/**
+ * CW-VER-003: the response header with which a node lists, on every answer of its federation
+ * listener, the protocol versions it supports (comma-separated, as in `0.1, 0.2`). A partner
+ * that sends none supports 0.1 only.
+ */
+export const VERSIONS_HEADER = 'caseway-versions'
+
+/**
+ * The versions a `Caseway-Versions` value lists, in the order given, without duplicates; tokens
+ * that are not `MAJOR.MINOR` are ignored (a later version this node does not know is kept, so the
+ * caller can tell "newer" from "absent"). `undefined` when the header is absent or lists nothing:
+ * then the partner supports 0.1 only (CW-VER-004).
+ */
+export function parseVersionsHeader(value: string | readonly string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  const text = typeof value === 'string' ? value : value.join(',')
+  const versions: string[] = []
+  for (const token of text.split(',')) {
+    const version = token.trim()
+    if (/^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$/.test(version) && !versions.includes(version)) versions.push(version)
+  }
+  return versions.length === 0 ? undefined : versions
+}

@@ -13,7 +13,7 @@ import { VerificationError } from '../errors.ts'
 import { verifyChain, type TrustAnchor, type VerifiedCertificate } from '../x509/chain.ts'
 import { algorithmOfKey } from './key_algorithm.ts'
 import { verifySignatureBytes } from './signature.ts'
-import { ALLOWED_ALGS, isSignedType, PROTOCOL_VERSION, TYP, type SignatureAlgorithm, type SignedType } from './types.ts'
+import { ALLOWED_ALGS, isSignedType, isSupportedVersion, SUPPORTED_VERSIONS, TYP, type SignatureAlgorithm, type SignedType } from './types.ts'
 
 /** Default largest compact JWS accepted: 32 MiB (CW-FMT-005). */
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -31,6 +31,11 @@ export interface VerifyOptions {
   clockToleranceSeconds?: number
   /** Largest compact JWS accepted, in bytes; default 32 MiB. */
   maxBytes?: number
+  /**
+   * The protocol versions the verifier supports (CW-VER-001); default every version this
+   * library speaks. A node configured for fewer refuses the others.
+   */
+  versions?: readonly string[]
 }
 
 export interface VerifiedObject {
@@ -165,8 +170,9 @@ export async function verifySigned(type: SignedType, jws: unknown, options: Veri
   const payload = parseJsonObject(payloadBytes, parseCanonicalJson, 'payload')
 
   // Claims (CW-VER-001, CW-SIG-009..011).
-  if (payload['cwv'] !== PROTOCOL_VERSION) {
-    throw new VerificationError('CW_ERR_VERSION_UNSUPPORTED', `"cwv" must be "${PROTOCOL_VERSION}"`, { at: '/cwv' })
+  const versions = options.versions ?? SUPPORTED_VERSIONS
+  if (!isSupportedVersion(payload['cwv']) || !versions.includes(payload['cwv'])) {
+    throw new VerificationError('CW_ERR_VERSION_UNSUPPORTED', `"cwv" must be one of ${versions.map((v) => `"${v}"`).join(', ')}`, { at: '/cwv' })
   }
   if (payload['iss'] !== signer.org) {
     throw new VerificationError('CW_ERR_ISSUER_MISMATCH', '"iss" is not the organization of the signing certificate', { at: '/iss' })

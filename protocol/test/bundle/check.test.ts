@@ -105,7 +105,7 @@ t.test('schema violations are CW_ERR_SCHEMA_INVALID', async (t) => {
 
 // spec: CW-VER-001
 t.test('an unsupported or missing cwv is CW_ERR_VERSION_UNSUPPORTED, before the schema', async (t) => {
-  t.throws(() => checkPartnerBundle({ ...good, cwv: '0.2', extra: true }, { fingerprint }), { code: 'CW_ERR_VERSION_UNSUPPORTED', at: '/cwv' })
+  t.throws(() => checkPartnerBundle({ ...good, cwv: '0.3', extra: true }, { fingerprint }), { code: 'CW_ERR_VERSION_UNSUPPORTED', at: '/cwv' })
   const { cwv: _, ...unversioned } = good
   t.throws(() => checkPartnerBundle(unversioned, { fingerprint }), { code: 'CW_ERR_VERSION_UNSUPPORTED' })
 })

@@ -212,9 +212,17 @@ t.test('iat, exp and jti must be well formed', async (t) => {
   }
 })
 
-// spec: CW-VER-001
-t.test('cwv must be "0.1"', async (t) => {
-  for (const cwv of ['9.9', '0.2', 0.1, undefined]) {
+// spec: CW-VER-001, CW-VER-005
+t.test('cwv must be "0.1" or "0.2"', async (t) => {
+  for (const cwv of ['0.1', '0.2']) {
+    const verified = await verifySigned('manifest', await signObject('manifest', { ...body(), cwv }, a.signer), options)
+    t.equal(verified.payload['cwv'], cwv, `${cwv} is verified`)
+  }
+  // A verifier configured for 0.1 only (a v0.1 node) refuses 0.2.
+  await t.rejects(verifySigned('manifest', await signObject('manifest', { ...body(), cwv: '0.2' }, a.signer), { ...options, versions: ['0.1'] }), {
+    code: 'CW_ERR_VERSION_UNSUPPORTED',
+  })
+  for (const cwv of ['9.9', '0.3', '1.0', 0.1, undefined]) {
     const payload: Record<string, unknown> = { ...body(), cwv }
     if (cwv === undefined) delete payload['cwv']
     await t.rejects(verifySigned('manifest', await signObject('manifest', payload, a.signer), options), { code: 'CW_ERR_VERSION_UNSUPPORTED' }, String(cwv))

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ControlShareRecord } from '../metadata_store.ts'
+import type { ControlShareRecord, RevocationTombstoneRecord } from '../metadata_store.ts'
 import type { Params, Row } from './rows.ts'
 
 export const CONTROL_SQL = {
@@ -22,4 +22,34 @@ export function controlShareParams(record: ControlShareRecord): Params {
   if (typeof record.peerOrg !== 'string' || record.peerOrg.length === 0) throw new TypeError('control share peerOrg must be a non-empty string')
   if (!Number.isSafeInteger(record.createdAt)) throw new TypeError('control share createdAt must be an integer')
   return { share_id: record.shareId, peer_org: record.peerOrg, created_at: record.createdAt }
+}
+
+/** Partner versions (CW-VER-004) and revocation tombstones (CW-FED-018). */
+export const VERSIONS_SQL = {
+  setPartnerVersions:
+    'INSERT INTO partner_versions (org, versions, learned_at) VALUES (:org, :versions, :learned_at) ON CONFLICT (org) DO UPDATE SET versions = excluded.versions, learned_at = excluded.learned_at',
+  getPartnerVersions: 'SELECT versions FROM partner_versions WHERE org = ?',
+  insertRevocationTombstone:
+    'INSERT INTO revocation_tombstones (sender_org, share_id, revoked_at, expires_at, received_at) VALUES (:sender_org, :share_id, :revoked_at, :expires_at, :received_at) ON CONFLICT DO NOTHING',
+  getRevocationTombstone: 'SELECT * FROM revocation_tombstones WHERE sender_org = ? AND share_id = ?',
+} as const
+
+export function revocationTombstoneFromRow(row: Row): RevocationTombstoneRecord {
+  return {
+    senderOrg: row['sender_org'] as string,
+    shareId: row['share_id'] as string,
+    revokedAt: row['revoked_at'] as number,
+    expiresAt: row['expires_at'] as number,
+    receivedAt: row['received_at'] as number,
+  }
+}
+
+export function revocationTombstoneParams(record: RevocationTombstoneRecord): Params {
+  return {
+    sender_org: record.senderOrg,
+    share_id: record.shareId,
+    revoked_at: record.revokedAt,
+    expires_at: record.expiresAt,
+    received_at: record.receivedAt,
+  }
 }

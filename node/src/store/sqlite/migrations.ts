@@ -338,6 +338,22 @@ export const MIGRATIONS: readonly string[] = [
     added_by TEXT NOT NULL,
     added_at INTEGER NOT NULL,
     PRIMARY KEY (inbound_id, kind, recipient_id)
+  `,
+  // versions: what each partner's federation listener said it supports (CW-VER-003, CW-VER-004),
+  // and the revocations received for shares never offered (CW-FED-018)
+  `
+  CREATE TABLE partner_versions (
+    org TEXT PRIMARY KEY,
+    versions TEXT NOT NULL,
+    learned_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE revocation_tombstones (
+    sender_org TEXT NOT NULL,
+    share_id TEXT NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (sender_org, share_id)
   ) STRICT;
   `,
 ]

@@ -34,6 +34,7 @@ import type {
   CaseAccessRecord,
   CaseRecord,
   ControlShareRecord,
+  RevocationTombstoneRecord,
   GroupRecord,
   UserRecord,
   EvidenceRecord,
@@ -55,7 +56,7 @@ import type {
   TokenRecord,
 } from '../metadata_store.ts'
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
-import { CONTROL_SQL, controlShareFromRow, controlShareParams } from './control_shares.ts'
+import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
 import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
 import { ADDED_RECIPIENT_SQL, addedRecipientFromRow, addedRecipientParams, NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
@@ -754,6 +755,22 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(CONTROL_SQL.getControlShare, shareId), controlShareFromRow))
   }
 
+  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
+    return this.#do((c) => void c.run(VERSIONS_SQL.setPartnerVersions, { org, versions: JSON.stringify(versions), learned_at: learnedAt }))
+  }
+
+  getPartnerVersions(org: string): Promise<string[] | undefined> {
+    return this.#do((c) => optional(c.get(VERSIONS_SQL.getPartnerVersions, org), (row) => JSON.parse(row['versions'] as string) as string[]))
+  }
+
+  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void> {
+    return this.#do((c) => void c.run(VERSIONS_SQL.insertRevocationTombstone, revocationTombstoneParams(record)))
+  }
+
+  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
+    return this.#do((c) => optional(c.get(VERSIONS_SQL.getRevocationTombstone, senderOrg, shareId), revocationTombstoneFromRow))
+  }
+
   // Outbox
 
   appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
@@ -1163,6 +1180,22 @@ class SqliteMetadataStore implements MetadataStore {
 
   getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
     return this.#locked((s) => s.getControlShare(shareId))
+  }
+
+  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
+    return this.#locked((s) => s.setPartnerVersions(org, versions, learnedAt))
+  }
+
+  getPartnerVersions(org: string): Promise<string[] | undefined> {
+    return this.#locked((s) => s.getPartnerVersions(org))
+  }
+
+  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void> {
+    return this.#locked((s) => s.insertRevocationTombstone(record))
+  }
+
+  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
+    return this.#locked((s) => s.getRevocationTombstone(senderOrg, shareId))
   }
 
   // Outbox
