@@ -48,7 +48,6 @@ let nextId = 0
 function verifier(): NonNullable<typeof shared> {
   if (shared !== undefined) return shared
   const worker = new Worker(new URL('./verify_worker.ts', import.meta.url))
-  worker.unref()
   const waiting = new Map<number, (answer: WorkerAnswer) => void>()
   const fail = (error: Error) => {
     if (shared?.worker === worker) shared = undefined
@@ -58,6 +57,8 @@ function verifier(): NonNullable<typeof shared> {
   worker.on('message', ({ id, answer }: { id: number; answer: WorkerAnswer }) => {
     const settle = waiting.get(id)
     waiting.delete(id)
+    // Referenced only while an offer waits: idle, it must not keep the process alive.
+    if (waiting.size === 0) worker.unref()
     settle?.(answer)
   })
   worker.on('error', fail)
@@ -80,6 +81,7 @@ export async function verifyOffer(jws: string, options: VerifyOfferOptions): Pro
   const id = nextId++
   const answer = await new Promise<WorkerAnswer>((resolve) => {
     waiting.set(id, resolve)
+    worker.ref()
     worker.postMessage({ id, input })
   })
   if (answer.ok) return { manifest: answer.manifest, digest: answer.digest, chain: { effectivePolicy: answer.effectivePolicy } }
