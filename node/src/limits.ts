@@ -37,7 +37,7 @@ export const PARTNER_QUOTAS = {
   bytesPerDay: { minimum: 0, default: 1024 * 1024 * MiB },
 } as const
 
-/** Manifests larger than this are verified on a worker thread, so the event loop keeps serving (CW-QUO-006). */
+/** Manifests larger than this are verified on a worker thread, so the event loop keeps serving (CW-QUO-005). */
 export const OFF_LOOP_VERIFY_BYTES = 1 * MiB
 
 /** Largest receipt (EP-3) or revocation (EP-5) accepted (CW-FMT-005: at least 1 MiB for objects other than manifests). */

@@ -42,10 +42,10 @@ export async function acceptOffer(ctx: NodeContext, peerOrg: string, jws: string
 
 async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: string): Promise<AcceptedOffer> {
   const currentDate = ctx.clock.now()
-  // spec: CW-QUO-005 — an identical retry is recognised by its digest before anything costly.
+  // spec: CW-QUO-006 — an identical retry is recognised by its digest before anything costly.
   const retry = await identicalRetry(ctx, peerOrg, jws, Math.floor(currentDate.getTime() / 1000))
   if (retry !== undefined) return retry
-  // spec: CW-FED-001, CW-SIG-013, CW-QUO-004 — §8 steps 1–16 (size, header, chain, signature,
+  // spec: CW-FED-001, CW-SIG-013, CW-QUO-005 — §8 steps 1–16 (size, header, chain, signature,
   // claims, schema, provenance); a large manifest on a worker thread.
   const verified = await verifyOffer(jws, {
     trustAnchors: await ctx.trustAnchors(),
@@ -172,7 +172,7 @@ async function answerOf(ctx: NodeContext, peerOrg: string, record: InboundShareR
 }
 
 /**
- * spec: CW-FED-004, CW-QUO-005 — the answer to an identical re-offer, recognised by the digest
+ * spec: CW-FED-004, CW-QUO-006 — the answer to an identical re-offer, recognised by the digest
  * of its payload before the manifest is verified again (a partner retrying a 20 MiB offer must
  * not cost a full verification each time); undefined when `jws` is not one already accepted
  * from this peer, or when its manifest has expired (then the full verification answers).

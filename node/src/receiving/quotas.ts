@@ -1,5 +1,5 @@
 /**
- * Receiver: per-partner quotas on offers (SPEC.md CW-QUO-001..005). One partner must not be able
+ * Receiver: per-partner quotas on offers (SPEC.md CW-QUO-001..004). One partner must not be able
  * to fill this node's database and disk, or keep its transfer queue busy for everyone else: an
  * offer over a quota is refused `429 CW_ERR_QUOTA_EXCEEDED`, with `Retry-After` when waiting
  * frees the quota. Counted per partner organization (the verified client certificate's), never

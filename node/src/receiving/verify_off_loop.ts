@@ -1,5 +1,5 @@
 /**
- * Receiver: verifying a large manifest on a worker thread (SPEC.md CW-QUO-004). Parsing,
+ * Receiver: verifying a large manifest on a worker thread (SPEC.md CW-QUO-005). Parsing,
  * canonicalizing and schema-checking tens of megabytes takes seconds of CPU; on the event loop
  * that would stall every other request of every partner (and `/healthz`). Small manifests are
  * verified in place: starting a worker costs more than they do.
@@ -37,7 +37,37 @@ export interface WorkerInput {
   maxBytes: number
 }
 
-/** spec: CW-FED-001, CW-QUO-004 — §8 steps 1–16, off the event loop above {@link OFF_LOOP_VERIFY_BYTES}. */
+/**
+ * One worker thread, started at the first large offer and kept (unreferenced: it never keeps the
+ * process alive) — starting a thread and loading the verifier costs seconds, more than most
+ * verifications. Offers queue on it, which also bounds the CPU large offers take at once.
+ */
+let shared: { worker: Worker; waiting: Map<number, (answer: WorkerAnswer) => void>; fail: (error: Error) => void } | undefined
+let nextId = 0
+
+function verifier(): NonNullable<typeof shared> {
+  if (shared !== undefined) return shared
+  const worker = new Worker(new URL('./verify_worker.ts', import.meta.url))
+  const waiting = new Map<number, (answer: WorkerAnswer) => void>()
+  const fail = (error: Error) => {
+    if (shared?.worker === worker) shared = undefined
+    for (const settle of waiting.values()) settle({ ok: false, message: error.message })
+    waiting.clear()
+  }
+  worker.on('message', ({ id, answer }: { id: number; answer: WorkerAnswer }) => {
+    const settle = waiting.get(id)
+    waiting.delete(id)
+    // Referenced only while an offer waits: idle, it must not keep the process alive.
+    if (waiting.size === 0) worker.unref()
+    settle?.(answer)
+  })
+  worker.on('error', fail)
+  worker.on('exit', (code) => fail(new Error(`manifest verification worker exited with ${code}`)))
+  shared = { worker, waiting, fail }
+  return shared
+}
+
+/** spec: CW-FED-001, CW-QUO-005 — §8 steps 1–16, off the event loop above {@link OFF_LOOP_VERIFY_BYTES}. */
 export async function verifyOffer(jws: string, options: VerifyOfferOptions): Promise<VerifiedOffer> {
   if (jws.length <= OFF_LOOP_VERIFY_BYTES) return verifyManifest(jws, options)
   const input: WorkerInput = {
@@ -47,11 +77,12 @@ export async function verifyOffer(jws: string, options: VerifyOfferOptions): Pro
     currentDateMs: options.currentDate.getTime(),
     maxBytes: options.maxBytes,
   }
-  const answer = await new Promise<WorkerAnswer>((resolve, reject) => {
-    const worker = new Worker(new URL('./verify_worker.ts', import.meta.url), { workerData: input })
-    worker.once('message', (message: WorkerAnswer) => resolve(message))
-    worker.once('error', reject)
-    worker.once('exit', (code) => reject(new Error(`manifest verification worker exited with ${code} before answering`)))
+  const { worker, waiting } = verifier()
+  const id = nextId++
+  const answer = await new Promise<WorkerAnswer>((resolve) => {
+    waiting.set(id, resolve)
+    worker.ref()
+    worker.postMessage({ id, input })
   })
   if (answer.ok) return { manifest: answer.manifest, digest: answer.digest, chain: { effectivePolicy: answer.effectivePolicy } }
   if (answer.code !== undefined) throw new CasewayError(answer.code, answer.message, answer.at === undefined ? undefined : { at: answer.at })
