@@ -22,6 +22,8 @@ export interface VerifyOfferOptions {
   audience: string
   currentDate: Date
   maxBytes: number
+  /** The protocol versions this node speaks (CW-VER-001). */
+  versions: readonly string[]
 }
 
 /** The worker's answer. */
@@ -35,6 +37,8 @@ export interface WorkerInput {
   audience: string
   currentDateMs: number
   maxBytes: number
+  /** The protocol versions this node speaks (CW-VER-001). */
+  versions: readonly string[]
 }
 
 /**
@@ -76,6 +80,7 @@ export async function verifyOffer(jws: string, options: VerifyOfferOptions): Pro
     audience: options.audience,
     currentDateMs: options.currentDate.getTime(),
     maxBytes: options.maxBytes,
+    versions: [...options.versions],
   }
   const { worker, waiting } = verifier()
   const id = nextId++

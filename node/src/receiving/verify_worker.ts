@@ -16,6 +16,7 @@ async function verify(input: WorkerInput): Promise<WorkerAnswer> {
       audience: input.audience,
       currentDate: new Date(input.currentDateMs),
       maxBytes: input.maxBytes,
+      versions: input.versions,
     })
     return { ok: true, manifest: verified.manifest, digest: verified.digest, effectivePolicy: verified.chain.effectivePolicy }
   } catch (error) {

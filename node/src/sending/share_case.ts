@@ -28,7 +28,7 @@ import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import type { CaseRecord, EvidenceRecord, FolderRecord, OutboundRevisionRecord, OutboundShareRecord, ShareScope } from '../store/metadata_store.ts'
 import { requireCase } from '../cases/cases.ts'
-import { applyVersioning, manifestVersioning } from './shared_by.ts'
+import { applyVersioning, manifestVersioning, policyForVersion } from './shared_by.ts'
 
 export interface CreateShareInput {
   caseId: string
@@ -176,12 +176,15 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
 
   const iat = Math.floor(ctx.clock.now().getTime() / 1000)
   const exp = share.expiresAt
+  // spec: CW-VER-004, CW-MAN-005, CW-MAN-006, CW-POL-008 — the highest common version decides the
+  // manifest's version, who shared, and whether the grant may say addRecipients.
+  const versioning = await manifestVersioning(ctx, share.partnerOrg, share.createdBy)
   const grant = originGrant({
     iss: ctx.identity.org,
     aud: share.partnerOrg,
     share: share.id,
     revision: revisionNumber,
-    policy,
+    policy: policyForVersion(policy, versioning.cwv),
     iat,
     exp,
     evidence: shared.map((item) => item.digest),
@@ -199,8 +202,7 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
     evidence: shared.map(toItem),
     grants: [grantJws],
   }
-  // spec: CW-VER-004, CW-MAN-005, CW-MAN-006 — the highest common version; who shared only from 0.2.
-  applyVersioning(manifest, await manifestVersioning(ctx, share.partnerOrg, share.createdBy))
+  applyVersioning(manifest, versioning)
   const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, iat)
   return { revision, manifest, shared, chunkDigests }
 }

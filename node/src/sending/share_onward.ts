@@ -25,7 +25,7 @@ import {
   type Recipient,
   type SharingPolicy,
 } from '#protocol'
-import { applyVersioning, manifestVersioning } from './shared_by.ts'
+import { applyVersioning, manifestVersioning, policyForVersion } from './shared_by.ts'
 import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
@@ -253,11 +253,14 @@ export async function buildOnwardManifest(
     return false
   })
   const exp = Math.min(parent.exp, inbound.expiresAt, now + Math.min(ctx.config.transfers.shareDurationSeconds, policy.maxDurationSeconds))
+  // spec: CW-VER-004, CW-MAN-005, CW-MAN-006, CW-POL-008 — the highest common version decides the
+  // manifest's version, who shared, and whether the onward grant may say addRecipients.
+  const versioning = await manifestVersioning(ctx, options.partnerOrg, options.createdBy)
   const grant = onwardGrant(parent, {
     aud: options.partnerOrg,
     share: options.shareId,
     revision: 1,
-    policy,
+    policy: policyForVersion(policy, versioning.cwv),
     iat: now,
     exp,
     evidence: evidence.map((item) => item.digest),
@@ -281,8 +284,7 @@ export async function buildOnwardManifest(
     evidence: evidence.map((item) => ({ ...item })),
     grants: [...grants, grantJws],
   }
-  // spec: CW-VER-004, CW-MAN-005, CW-MAN-006 — the highest common version; who shared only from 0.2.
-  applyVersioning(manifest, await manifestVersioning(ctx, options.partnerOrg, options.createdBy))
+  applyVersioning(manifest, versioning)
   // spec: CW-POL-002
   const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, now)
   return { manifest, revision, chunkDigests }

@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { compareVersions, type CaseManifest, type ProtocolVersion, type SharedBy } from '#protocol'
+import { compareVersions, type CaseManifest, type ProtocolVersion, type SharedBy, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { UserRecord } from '../store/metadata_store.ts'
 import { negotiatedVersion } from '../peer/versions.ts'
@@ -55,4 +55,15 @@ export async function manifestVersioning(
 export function applyVersioning(manifest: CaseManifest, versioning: { cwv: ProtocolVersion; sharedBy: SharedBy | undefined }): void {
   manifest.cwv = versioning.cwv
   if (versioning.sharedBy !== undefined) manifest.share.sharedBy = versioning.sharedBy
+}
+
+/**
+ * The policy a grant for a partner of version `cwv` carries: a 0.1 partner's schema does not know
+ * `permissions.addRecipients`, so its grants never carry it (CW-POL-008: withheld).
+ */
+export function policyForVersion(policy: SharingPolicy, cwv: ProtocolVersion): SharingPolicy {
+  if (compareVersions(cwv, '0.2') >= 0 || policy.permissions.addRecipients === undefined) return policy
+  const permissions = { ...policy.permissions }
+  delete permissions.addRecipients
+  return { ...policy, permissions }
 }
