@@ -42,7 +42,7 @@ export {
 } from './schema/validate.ts'
 export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
 export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS } from './federation/paths.ts'
-export { verifyChain } from './x509/chain.ts'
+export { verifyChain, verifyChainToAnchor } from './x509/chain.ts'
 export type { TrustAnchor, VerifiedCertificate, VerifyChainOptions } from './x509/chain.ts'
 export { TYP, ALLOWED_ALGS, PROTOCOL_VERSION } from './jws/types.ts'
 export type { SignedType, SignatureAlgorithm } from './jws/types.ts'
