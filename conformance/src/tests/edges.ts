@@ -12,12 +12,40 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FEDERATION_PATHS } from '#protocol'
-import { check, fail, jsonOf } from '../check.ts'
+import { check, expectProblem, fail, jsonOf } from '../check.ts'
 import { TargetClient, type ClientIdentity } from '../client.ts'
 import { describeExchange } from '../exchange.ts'
 import { wrongIdentities, type WrongIdentities } from '../identities.ts'
 import type { ConformanceTest, TestContext } from '../suite.ts'
 import type { Target } from '../target.ts'
+import { buildRefusal, expectNoTrace, type Recipe } from './refusals.ts'
+
+/** Names no receiver may accept for an item or a folder (CW-FMT-007). */
+const HOSTILE_NAMES: Readonly<Record<string, string>> = {
+  'path parts': '../../../../etc/cron.d/x',
+  'a backslash path': '..\\..\\windows\\x.bat',
+  'a right-to-left override': 'invoice\u202Efdp.exe',
+  'a bidi isolate': 'a\u2066b.txt',
+  'a line break': 'a\r\nb.txt',
+  'a C1 control': 'a\u0085b',
+  '..': '..',
+}
+
+/** The valid manifest with item 0 (or a new folder holding it) named `name`. */
+function hostileName(where: 'item' | 'folder', what: string, name: string): Recipe {
+  return {
+    note: `a manifest whose ${where} name has ${what} (${JSON.stringify(name)})`,
+    async broken(k) {
+      const manifest = k.clone()
+      if (where === 'item') manifest.evidence[0]!.name = name
+      else {
+        manifest.case.folders.push({ id: 'hostile-folder', name })
+        manifest.evidence[0]!.folder = 'hostile-folder'
+      }
+      return k.sign(manifest)
+    },
+  }
+}
 
 /** Transport failures that mean the target was never reached. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
@@ -98,6 +126,23 @@ async function expectPartnerUnknown(ctx: TestContext, identity: ClientIdentity, 
 }
 
 export const EDGES_TESTS: ConformanceTest[] = [
+  {
+    id: 'refusals.hostile-item-names',
+    title: 'A manifest naming an item or a folder with path parts, control or bidi characters is refused with CW_ERR_SCHEMA_INVALID',
+    group: 'refusals',
+    spec: ['CW-FMT-007', 'CW-FMT-004', 'CW-FED-001'],
+    async run(ctx) {
+      for (const where of ['item', 'folder'] as const) {
+        for (const [what, name] of Object.entries(HOSTILE_NAMES)) {
+          const recipe = hostileName(where, what, name)
+          const { share, valid, broken } = await buildRefusal(ctx, recipe)
+          if (typeof broken !== 'string') throw new Error('a hostile-name offer is a compact JWS')
+          expectProblem(await ctx.offer(broken, recipe.note), 'CW_ERR_SCHEMA_INVALID')
+          await expectNoTrace(ctx, share, valid)
+        }
+      }
+    },
+  },
   {
     id: 'transport.certificate-request-names-no-ca',
     title: "The listener's TLS CertificateRequest names no CA, and a partner is still answered",
