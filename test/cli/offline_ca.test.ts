@@ -95,3 +95,33 @@ t.test('install refuses a certificate for another key, from another CA, or of th
   t.not(bad.code, 0, 'a request not signed by its own key is refused')
   t.notOk(existsSync(join(root, 'never.crt')))
 })
+
+t.test('init --offline-ca leaves no CA key in the node folder, and the workflow runs from there', async (t) => {
+  const node = join(root, 'offline-node')
+  const vault = join(root, 'offline-vault')
+  const created = await caseway([
+    'init',
+    '--org',
+    'county-da',
+    '--name',
+    'County DA',
+    '--dir',
+    node,
+    '--offline-ca',
+    vault,
+    '--local-port',
+    '0',
+    '--federation-port',
+    '0',
+  ])
+  t.equal(created.code, 0, created.stderr)
+  t.match(created.stdout, /CA key\s+moved to/)
+  t.notOk(existsSync(join(node, 'pki', 'ca.key')), 'no ca.key in the node folder')
+  t.ok(existsSync(join(node, 'pki', 'ca.crt')))
+  t.equal(statSync(join(vault, 'ca.key')).mode & 0o777, 0o600)
+  t.equal((await caseway(['certs', 'csr', '--dir', join(node, 'pki'), '--kind', 'signing'])).code, 0)
+  const signed = join(root, 'county-signing.crt')
+  t.equal((await caseway(['certs', 'sign', '--ca-dir', vault, '--csr', join(node, 'pki', 'signing.csr'), '--kind', 'signing', '--out', signed])).code, 0)
+  const installed = await caseway(['certs', 'install', '--dir', join(node, 'pki'), '--kind', 'signing', '--cert', signed])
+  t.equal(installed.code, 0, installed.stderr)
+})
