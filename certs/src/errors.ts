@@ -15,6 +15,8 @@ export type CertsErrorCode =
   | 'CW_CERTS_ORG_DIR_INVALID'
   /** A file holds no certificate. */
   | 'CW_CERTS_NO_CERTIFICATE'
+  /** A certificate request, or a certificate to install, does not fit (signature, key, profile, CA). */
+  | 'CW_CERTS_REQUEST_INVALID'
 
 export class CertsError extends Error {
   readonly code: CertsErrorCode

@@ -29,3 +29,4 @@ export {
 export { inspectCertificate, inspectFile, inspectPath, type CertificateInfo, type InspectedFile } from './inspect.ts'
 export { exportPartnerBundle, readPartnerBundleFile, parsePartnerBundleText, MAX_BUNDLE_FILE_BYTES, type ExportPartnerBundleOptions } from './partner_bundle.ts'
 export { assertOrgId, assertEndpoint, normalizeHost, DEFAULT_LEAF_VALIDITY_DAYS, DEFAULT_CA_VALIDITY_DAYS, DEFAULT_FEDERATION_PORT } from './options.ts'
+export { createCertificateRequest, signCertificateRequest, installCertificate, pendingFiles, type LeafKind } from './offline_ca.ts'

@@ -97,6 +97,71 @@ export function register(program: Command): void {
       printRenewal(result)
     })
 
+  // The offline CA workflow: the CA key stays where it lives; only a request and a certificate travel.
+  certs
+    .command('csr')
+    .description('on the node: make a new key (kept pending, 0600) and a certificate request for the CA to sign')
+    .requiredOption('--dir <pkidir>', "the node's PKI directory (ca.crt; ca.key not needed)")
+    .requiredOption('--kind <kind>', 'node (TLS) or signing', parseKind)
+    .option('--host <host>', 'DNS name or IP address of the node (node kind; repeat for several)', collectHost)
+    .action(async (options: { dir: string; kind: 'node' | 'signing'; host?: string[] }) => {
+      const { createCertificateRequest } = await import('#certs')
+      const result = await createCertificateRequest({ dir: options.dir, kind: options.kind, ...(options.host === undefined ? {} : { hosts: options.host }) })
+      print(
+        fields([
+          ['wrote', result.path],
+          ['next', `caseway certs sign --ca-dir <dir with ca.key> --kind ${options.kind} --csr ${result.path} --out <file>`],
+        ]),
+      )
+    })
+
+  certs
+    .command('sign')
+    .description('where the CA key lives: issue the certificate for a request, with the Caseway profile of its kind')
+    .requiredOption('--ca-dir <dir>', 'directory holding ca.crt and ca.key')
+    .requiredOption('--csr <file>', 'the request from "caseway certs csr"')
+    .requiredOption('--kind <kind>', 'node (TLS) or signing', parseKind)
+    .requiredOption('--out <file>', 'where to write the certificate (PEM)')
+    .option('--host <host>', 'host names to certify instead of the requested ones (node kind)', collectHost)
+    .option('--validity-days <days>', 'validity of the certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
+    .action(async (options: { caDir: string; csr: string; kind: 'node' | 'signing'; out: string; host?: string[]; validityDays: number }) => {
+      const { signCertificateRequest } = await import('#certs')
+      const { readFile, writeFile } = await import('node:fs/promises')
+      const result = await signCertificateRequest({
+        caDir: options.caDir,
+        request: await readFile(options.csr, 'utf8'),
+        kind: options.kind,
+        validityDays: options.validityDays,
+        ...(options.host === undefined ? {} : { hosts: options.host }),
+      })
+      await writeFile(options.out, result.pem, { flag: 'wx', mode: 0o644 })
+      print(
+        fields([
+          ['wrote', options.out],
+          ['fingerprint', result.fingerprint],
+        ]),
+      )
+    })
+
+  certs
+    .command('install')
+    .description('on the node: check a signed certificate against ca.crt and the pending key, then put both in place')
+    .requiredOption('--dir <pkidir>', "the node's PKI directory")
+    .requiredOption('--kind <kind>', 'node (TLS) or signing', parseKind)
+    .requiredOption('--cert <file>', 'the certificate from "caseway certs sign"')
+    .action(async (options: { dir: string; kind: 'node' | 'signing'; cert: string }) => {
+      const { installCertificate } = await import('#certs')
+      const { readFile } = await import('node:fs/promises')
+      const result = await installCertificate({ dir: options.dir, kind: options.kind, certificate: await readFile(options.cert, 'utf8') })
+      print(
+        fields([
+          ['wrote', result.path],
+          ['fingerprint', result.fingerprint],
+          ['next', 'restart the node to use it'],
+        ]),
+      )
+    })
+
   certs
     .command('inspect')
     .description('describe a certificate file, or ca.crt, node.crt and signing.crt in a directory')
@@ -111,6 +176,11 @@ export function register(program: Command): void {
       }
       print(files.map((file) => file.certificates.map((info, index) => describe(file.path, index, file.certificates.length, info)).join('\n')).join('\n'))
     })
+}
+
+function parseKind(value: string): 'node' | 'signing' {
+  if (value !== 'node' && value !== 'signing') throw new UsageError('--kind must be node or signing')
+  return value
 }
 
 function printRenewal(result: RenewResult): void {

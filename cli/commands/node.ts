@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from 'node:path'
 import { Option, type Command } from 'commander'
 import { parsePort } from '../arguments.ts'
 import { print, printError } from '../output.ts'
@@ -16,6 +17,7 @@ interface InitOptions {
   federationPort?: number
   localPort?: number
   force?: boolean
+  offlineCa?: string
 }
 
 interface StartOptions {
@@ -37,9 +39,14 @@ export function register(program: Command): void {
     .option('--federation-port <port>', 'federation (partner-facing, mTLS) port', parsePort, 8443)
     .option('--local-port <port>', 'local API port (loopback)', parsePort, 8080)
     .option('--force', 'replace an existing node in this directory')
+    .option(
+      '--offline-ca <dir>',
+      'move the CA key (with a copy of ca.crt) to this directory, off the node folder; sign later certificates there (caseway certs sign)',
+    )
     .action(async (options: InitOptions) => {
       const { initNode } = await import('../../node/src/index.ts')
       const { config, bundle, adminTokenFile } = await initNode(options)
+      if (options.offlineCa !== undefined) await moveCaKey(join(config.dir, config.pki.dir), options.offlineCa)
       print(
         [
           `node ${config.org} (${config.name}) created in ${config.dir}`,
@@ -48,6 +55,9 @@ export function register(program: Command): void {
           `partner bundle  ${config.dir}/${config.pki.dir}/partner-bundle.json`,
           `CA fingerprint  ${bundle.caFingerprint}   (read it to partners over a second channel)`,
           `admin token     in ${adminTokenFile}   (readable by you only; expires in ${config.auth.tokens.defaultDays} days)`,
+          ...(options.offlineCa === undefined
+            ? []
+            : [`CA key          moved to ${options.offlineCa}/ca.key — keep it off this host; the node needs only ca.crt`]),
           `start it with   caseway start --dir ${options.dir}`,
           '',
         ].join('\n'),
@@ -95,4 +105,17 @@ export function register(program: Command): void {
       // Keep running: the listeners hold the event loop open until stop().
       await new Promise<never>(() => {})
     })
+}
+
+/**
+ * The offline CA: the CA key leaves the node folder for `caDir` (created 0700, key 0600, never
+ * replacing a file there), with a copy of `ca.crt` so that `caseway certs sign` works there.
+ */
+async function moveCaKey(pkiDir: string, caDir: string): Promise<void> {
+  const { chmod, copyFile, constants, mkdir, unlink } = await import('node:fs/promises')
+  await mkdir(caDir, { recursive: true, mode: 0o700 })
+  await copyFile(join(pkiDir, 'ca.key'), join(caDir, 'ca.key'), constants.COPYFILE_EXCL)
+  await chmod(join(caDir, 'ca.key'), 0o600)
+  await copyFile(join(pkiDir, 'ca.crt'), join(caDir, 'ca.crt'), constants.COPYFILE_EXCL)
+  await unlink(join(pkiDir, 'ca.key'))
 }

@@ -6,6 +6,7 @@
 import type { ConformanceTest } from './suite.ts'
 import {
   CHAIN_TESTS,
+  EDGES_TESTS,
   POSSESSION_TESTS,
   RECEIVER_TESTS,
   RECIPIENT_TESTS,
@@ -21,6 +22,7 @@ import {
 
 export const ALL_TESTS: readonly ConformanceTest[] = [
   ...TRANSPORT_TESTS,
+  ...EDGES_TESTS,
   ...RECEIVER_TESTS,
   ...POSSESSION_TESTS,
   ...REFUSAL_TESTS,

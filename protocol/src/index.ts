@@ -42,7 +42,7 @@ export {
 } from './schema/validate.ts'
 export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
 export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS, VERSIONS_HEADER, parseVersionsHeader } from './federation/paths.ts'
-export { verifyChain } from './x509/chain.ts'
+export { verifyChain, verifyChainToAnchor } from './x509/chain.ts'
 export type { TrustAnchor, VerifiedCertificate, VerifyChainOptions } from './x509/chain.ts'
 export {
   TYP,
@@ -79,3 +79,4 @@ export { verifyManifest } from './manifest/verify.ts'
 export type { VerifiedManifest, VerifyManifestOptions } from './manifest/verify.ts'
 export { enforceManifest } from './manifest/enforce.ts'
 export * from './package/index.ts'
+export { isItemName, safeFileName, ITEM_NAME_MAX_LENGTH } from './item_name.ts'

@@ -239,6 +239,9 @@ export interface Folder {
    * An opaque identifier chosen by its issuer.
    */
   id: string
+  /**
+   * The name of an evidence item or folder: one path component (SPEC.md CW-FMT-007) — 1 to 255 characters, no control character (U+0000–U+001F, U+007F–U+009F), no bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), no / or \, and not . or ..
+   */
   name: string
   /**
    * An opaque identifier chosen by its issuer.
@@ -250,6 +253,9 @@ export interface EvidenceItem {
    * An opaque identifier chosen by its issuer.
    */
   id: string
+  /**
+   * The name of an evidence item or folder: one path component (SPEC.md CW-FMT-007) — 1 to 255 characters, no control character (U+0000–U+001F, U+007F–U+009F), no bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), no / or \, and not . or ..
+   */
   name: string
   /**
    * An opaque identifier chosen by its issuer.

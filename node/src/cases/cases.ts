@@ -5,7 +5,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { RequestError } from '#protocol'
+import { isItemName, RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { CaseRecord, FolderRecord } from '../store/metadata_store.ts'
@@ -101,8 +101,13 @@ export async function requireCase(ctx: NodeContext, id: string): Promise<CaseRec
  */
 export async function createFolder(ctx: NodeContext, caseId: string, input: { name: unknown; parentId?: unknown }): Promise<FolderRecord> {
   const name = input?.name
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_FOLDER_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new RequestError('CW_ERR_BAD_REQUEST', `folder name must be 1 to ${MAX_FOLDER_NAME_LENGTH} characters without control characters`, { at: '/name' })
+  // spec: CW-FMT-007 — the rule a partner's folder names are held to.
+  if (!isItemName(name)) {
+    throw new RequestError(
+      'CW_ERR_BAD_REQUEST',
+      `folder name must be one path component of 1 to ${MAX_FOLDER_NAME_LENGTH} characters: no control or bidirectional characters, no / or \\, not . or ..`,
+      { at: '/name' },
+    )
   }
   const parentId = input.parentId ?? null
   if (parentId !== null && typeof parentId !== 'string') {

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { chunkStream, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
+import { chunkStream, isItemName, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { EvidenceRecord } from '../store/metadata_store.ts'
@@ -162,8 +162,12 @@ interface CheckedMetadata {
 
 async function checkMetadata(ctx: NodeContext, caseId: string, metadata: EvidenceMetadata, batch: readonly EvidenceRecord[]): Promise<CheckedMetadata> {
   const { name, category, mediaType } = metadata ?? {}
-  if (typeof name !== 'string' || name.length === 0 || name.length > EVIDENCE_LIMITS.maxNameLength || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw bad(`name must be 1 to ${EVIDENCE_LIMITS.maxNameLength} characters without control characters`, '/name')
+  // spec: CW-FMT-007 — the rule a partner's names are held to, so whatever is shared is receivable.
+  if (!isItemName(name)) {
+    throw bad(
+      `name must be one path component of 1 to ${EVIDENCE_LIMITS.maxNameLength} characters: no control or bidirectional characters, no / or \\, not . or ..`,
+      '/name',
+    )
   }
   if (typeof category !== 'string' || !EVIDENCE_LIMITS.categoryPattern.test(category)) {
     throw bad(`category must match ${EVIDENCE_LIMITS.categoryPattern.source}`, '/category')

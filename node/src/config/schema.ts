@@ -51,6 +51,16 @@ export const configSchema = {
       properties: {
         host: { type: 'string', default: '127.0.0.1', description: 'Address of the local listener; loopback unless a proxy fronts it.' },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
+        allowedHosts: {
+          type: 'array',
+          default: [],
+          maxItems: 100,
+          uniqueItems: true,
+          items: { type: 'string', minLength: 1, maxLength: 255, pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})?|\\[?[0-9A-Fa-f:.]+\\]?)$' },
+          description:
+            'Host names (no port) the local listener answers for besides loopback and its own address, e.g. the name a reverse proxy forwards as Host. ' +
+            'Any other Host is refused with 421 CW_ERR_MISDIRECTED (DNS rebinding).',
+        },
       },
     },
     pki: {
@@ -276,7 +286,7 @@ export interface NodeConfig {
   readonly org: string
   readonly name: string
   readonly federation: { readonly host: string; readonly port: number; readonly publicUrl: string; readonly protocolVersions: readonly ('0.1' | '0.2')[] }
-  readonly local: { readonly host: string; readonly port: number }
+  readonly local: { readonly host: string; readonly port: number; readonly allowedHosts: readonly string[] }
   readonly pki: { readonly dir: string }
   readonly storage: { readonly database: string; readonly blobs: string }
   readonly transfers: {

@@ -1,11 +1,13 @@
 /**
  * Who is calling: the federation listener's `onRequest` hook (CW-TLS-002, CW-TLS-003).
  *
- * TLS has already required a client certificate that chains to one of the pinned partner CAs
- * (the listener's `ca`). This hook checks the chain again with the protocol's own path
- * validation and the TLS profile, so that a partner's CA vouches only for certificates naming
- * that partner's org (CW-TRUST-005), then requires the org to be an enabled partner. Nothing
- * else — no header, host name or payload claim — names the peer.
+ * The connection gate has already closed every connection whose client chain reaches no pinned
+ * CA (CW-TLS-005, `connection_gate.ts`). This hook validates the chain again against the
+ * enabled partners' CAs with the organization binding, so that a partner's CA vouches only for
+ * certificates naming that partner's org (CW-TRUST-005), and requires the org to be an enabled
+ * partner that is not trust-only. Every failure here is one answer, 403
+ * `CW_ERR_PARTNER_UNKNOWN`, logged with the same code (CW-TLS-006). Nothing else — no header,
+ * host name or payload claim — names the peer.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { FastifyRequest } from 'fastify'
 import { CasewayError, RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { verifyPeerCertificate } from '../peer/peer_certificate.ts'
+import { isAdmitted } from './connection_gate.ts'
 
 /** The partner on the other end of a federation request. */
 export interface FederationPeer {
@@ -44,8 +47,8 @@ export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Pro
   const connections = new WeakMap<TLSSocket, VerifiedConnection>()
   return async function identify(request: FastifyRequest): Promise<void> {
     const socket = request.raw.socket
-    // spec: CW-TLS-002 — unreachable behind `rejectUnauthorized: true`; kept so a misconfigured listener fails closed.
-    if (!(socket instanceof TLSSocket) || !socket.authorized) {
+    // spec: CW-TLS-002, CW-TLS-005 — unreachable behind the connection gate; kept so a listener without it fails closed.
+    if (!(socket instanceof TLSSocket) || !isAdmitted(socket)) {
       throw new RequestError('CW_ERR_UNAUTHENTICATED', 'a verified client certificate is required')
     }
     const now = ctx.clock.now()
@@ -57,7 +60,8 @@ export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Pro
         org = verifyPeerCertificate(certificate, await ctx.tlsAnchors(), now).org
       } catch (error) {
         if (!(error instanceof CasewayError)) throw error
-        request.log.warn({ code: error.code, at: error.at }, 'client certificate refused')
+        // spec: CW-TLS-006 — one code on the wire and in the log; the chain's own reason is a detail.
+        request.log.warn({ code: 'CW_ERR_PARTNER_UNKNOWN', reason: error.code, at: error.at }, 'client certificate does not identify an enabled partner')
         throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'client certificate does not identify an enabled partner')
       }
       const partner = await ctx.store.getPartner(org)
@@ -70,7 +74,7 @@ export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Pro
     const partner = await ctx.store.getPartner(org)
     // spec: CW-PROV-008 — a trust-only partner vouches for signed objects, never for a connection.
     if (partner === undefined || !partner.enabled || partner.trustOnly) {
-      request.log.warn({ peerOrg: org }, 'request from an organization that is not an enabled partner')
+      request.log.warn({ code: 'CW_ERR_PARTNER_UNKNOWN', peerOrg: org }, 'request from an organization that is not an enabled partner')
       throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
     }
     if (partner.caFingerprint !== verified.caFingerprint) {

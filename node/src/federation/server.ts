@@ -1,8 +1,11 @@
 /**
- * The partner-facing listener: HTTPS with mutual TLS 1.3, trusting only the CAs of enabled
- * partners (CW-TLS-001, CW-TLS-002, CW-TRUST-004), serving the federation application and
- * nothing else. The caller listens and closes; `reloadTrust` swaps the trusted CAs in place
- * for new connections when partners change.
+ * The partner-facing listener: HTTPS with mutual TLS 1.3 (CW-TLS-001, CW-TLS-002), serving the
+ * federation application and nothing else. TLS asks for a client certificate but is given no
+ * CA list, so the CertificateRequest names no CA (CW-TLS-005); the connection gate checks the
+ * chain against the pinned CAs right after the handshake and closes the connection when it
+ * reaches none (`connection_gate.ts`), and every request is then bound to an enabled partner
+ * (`authenticate.ts`, CW-TLS-006). The caller listens and closes; `reloadTrust` swaps the
+ * pinned CAs in place for new connections when partners change.
  *
  * @module
  */
@@ -12,12 +15,14 @@ import type { Logger } from 'pino'
 import type { NodeContext } from '../context.ts'
 import { problemFrameworkErrors } from '../http/problem_handler.ts'
 import { DEADLINE_CHECK_MS, HANDSHAKE_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH } from '../limits.ts'
+import { pinnedCaAnchors } from '../partners/trust_anchors.ts'
 import { federationApp, type FederationObserver } from './app.ts'
+import { installConnectionGate } from './connection_gate.ts'
 
 export interface FederationServer {
   /** Not listening yet: `await app.listen({ host, port })`, `await app.close()`. */
   app: FastifyInstance<Server>
-  /** Trusts exactly the current partners' CAs from the next handshake on (wire it to `ctx.trustChanged`). */
+  /** Admits exactly the currently pinned CAs from the next connection on (wire it to `ctx.trustChanged`). */
   reloadTrust(): Promise<void>
 }
 
@@ -28,28 +33,20 @@ export interface FederationServerOptions {
   observer?: FederationObserver
 }
 
-/**
- * The CA certificates a client certificate may chain to: the enabled partners' that are not
- * trust-only (the TLS anchors, CW-PROV-008). With none, this organization's own CA stands in: an empty list would make
- * Node fall back to its default roots, which CW-TRUST-004 forbids.
- */
-async function clientCas(ctx: NodeContext): Promise<string[]> {
-  const anchors = await ctx.tlsAnchors()
-  return anchors.length > 0 ? anchors.map((anchor) => anchor.certificate) : [ctx.identity.caCertificate]
-}
-
 export async function createFederationServer(ctx: NodeContext, options: FederationServerOptions = {}): Promise<FederationServer> {
   const { key, cert } = ctx.identity.tls
-  // spec: CW-TLS-001 (TLS 1.3 only), CW-TLS-002 (client certificate required and verified).
+  // spec: CW-TLS-001 (TLS 1.3 only), CW-TLS-002 (client certificate required, verified by the gate).
   const tls = { key, cert, minVersion: 'TLSv1.3' } as const
+  const log = options.logger ?? ctx.log
   const { requestTimeoutMs } = ctx.config.limits
   const app = fastify({
-    loggerInstance: (options.logger ?? ctx.log) as FastifyBaseLogger,
+    loggerInstance: log as FastifyBaseLogger,
     https: {
       ...tls,
-      ca: await clientCas(ctx),
+      // spec: CW-TLS-005 — no `ca`: TLS names no CA in its CertificateRequest, and Node's own
+      // verdict (against its default roots, CW-TRUST-004) is ignored; the gate decides.
       requestCert: true,
-      rejectUnauthorized: true,
+      rejectUnauthorized: false,
       // spec: CW-FED-011 — slow clients are timed out (bodies are bounded per route).
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
@@ -62,11 +59,12 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: problemFrameworkErrors(options.observer && ((code) => options.observer!.problemAnswered(code))),
   })
+  const gate = installConnectionGate(app.server, await pinnedCaAnchors(ctx.store), log, () => ctx.clock.now())
   await app.register(federationApp, options.observer === undefined ? { ctx } : { ctx, observer: options.observer })
   return {
     app,
     async reloadTrust() {
-      app.server.setSecureContext({ ...tls, ca: await clientCas(ctx) })
+      gate.setAnchors(await pinnedCaAnchors(ctx.store))
       ctx.log.info('federation listener trust reloaded')
     },
   }

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
+import { allowedHostNames, requireAllowedHost } from '../http/host_check.ts'
 import { createMetrics, type NodeMetrics } from '../operations/metrics.ts'
 import { bearerToken, installAuth } from './auth.ts'
 import { documentProblems } from './problem_responses.ts'
@@ -51,6 +52,8 @@ export const API_PREFIX = '/api/v1'
 export async function localApp(app: FastifyInstance, options: LocalAppOptions): Promise<void> {
   const { ctx } = options
   installProblemHandler(app)
+  // spec: CW-LOC-014 — before everything else: a request for another host is answered nothing but 421.
+  app.addHook('onRequest', requireAllowedHost(allowedHostNames(ctx.config.local.host, ctx.config.local.allowedHosts)))
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   app.setValidatorCompiler(localValidatorCompiler(SHARED_SCHEMAS))
   // Every route reads JSON bodies up to the configured limit unless it sets its own.

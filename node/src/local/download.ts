@@ -6,11 +6,18 @@
  */
 import type { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
+import { safeFileName } from '#protocol'
 
-/** `attachment` with an ASCII fallback name and the exact name in RFC 5987 form. */
+/**
+ * `attachment` (RFC 6266) with an ASCII fallback `filename` and the name in RFC 8187 form as
+ * `filename*`. Whatever the stored name, only its last path component is offered, without
+ * control or bidirectional characters (CW-FMT-007): a name from before the rule, or from
+ * anywhere, never steers a browser or a script that saves the file.
+ */
 export function contentDisposition(name: string): string {
-  const fallback = name.replace(/[^\x20-\x7e]|["\\%;]/g, '_')
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+  const safe = safeFileName(name)
+  const fallback = safe.replace(/[^\x20-\x7e]|["\\%;]/g, '_')
+  const encoded = encodeURIComponent(safe).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`
 }
 

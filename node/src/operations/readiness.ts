@@ -2,7 +2,8 @@
  * Readiness (`GET /readyz` on the local listener): can this node do its work right now?
  *
  * - `metadataStore`: the store answers a trivial query;
- * - `blobStore`: the blob store writes, reads back and deletes a probe (`blobs.check()`);
+ * - `blobStore`: the blob store writes, reads back and deletes a probe (`blobs.check()`), at
+ *   most once per {@link BLOB_PROBE_INTERVAL_MS}; calls in between get the last result;
  * - `certificates`: node.crt, signing.crt and ca.crt are valid now and for at least
  *   {@link CERTIFICATE_MIN_DAYS} more days (days left reported for each);
  * - `partners`: informative only, never fails readiness — each partner with the time of the
@@ -64,6 +65,29 @@ export interface ReadinessOptions {
   timeoutMs?: number
 }
 
+/**
+ * The blob probe writes a file: it runs at most once per this interval, and every call in
+ * between gets the last result, so that a flood of `/readyz` requests (from anyone who can
+ * reach the listener) does not become a flood of writes (CW-LOC-015).
+ */
+export const BLOB_PROBE_INTERVAL_MS = 10_000
+
+/** The last blob probe per blob store: when it started (node clock) and its outcome. */
+const lastBlobProbe = new WeakMap<object, { startedMs: number; result: Promise<Check> }>()
+
+/** The blob store check, throttled to one probe per {@link BLOB_PROBE_INTERVAL_MS} (concurrent calls share one). */
+function blobStoreCheck(ctx: NodeContext, timeoutMs: number): Promise<Check> {
+  const nowMs = ctx.clock.now().getTime()
+  const last = lastBlobProbe.get(ctx.blobs)
+  if (last !== undefined && nowMs >= last.startedMs && nowMs - last.startedMs < BLOB_PROBE_INTERVAL_MS) return last.result
+  const result = bounded(timeoutMs, { status: 'fail', detail: '' }, async (): Promise<Check> => {
+    await ctx.blobs.check()
+    return { status: 'pass', detail: 'blob store writes and reads back' }
+  })
+  lastBlobProbe.set(ctx.blobs, { startedMs: nowMs, result })
+  return result
+}
+
 export async function checkReadiness(ctx: NodeContext, options: ReadinessOptions = {}): Promise<Readiness> {
   const timeoutMs = options.timeoutMs ?? CHECK_TIMEOUT_MS
   const [metadataStore, blobStore, certificates, partners] = await Promise.all([
@@ -71,10 +95,7 @@ export async function checkReadiness(ctx: NodeContext, options: ReadinessOptions
       await ctx.store.ping()
       return { status: 'pass', detail: 'metadata store answers' }
     }),
-    bounded(timeoutMs, { status: 'fail', detail: '' }, async (): Promise<Check> => {
-      await ctx.blobs.check()
-      return { status: 'pass', detail: 'blob store writes and reads back' }
-    }),
+    blobStoreCheck(ctx, timeoutMs),
     bounded(timeoutMs, { status: 'fail', detail: '', certificates: {} }, async () => certificatesCheck(ctx)),
     bounded(timeoutMs, { status: 'info', detail: '', partners: [] }, async () => partnersCheck(ctx, options.lastSuccess?.() ?? new Map())),
   ])

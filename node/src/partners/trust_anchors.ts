@@ -31,3 +31,13 @@ export async function tlsAnchors(store: Pick<MetadataStore, 'listPartners'>): Pr
   const partners = await store.listPartners()
   return partners.filter((partner) => partner.enabled && !partner.trustOnly).map((partner) => ({ certificate: partner.caCertificate, org: partner.org }))
 }
+
+/**
+ * Every pinned CA — partners enabled or not, trust-only orgs — but never ourselves: what a
+ * client chain must reach for the federation listener to answer the connection at all
+ * (CW-TLS-005). Which partner it is, if any, is decided per request (CW-TLS-006).
+ */
+export async function pinnedCaAnchors(store: Pick<MetadataStore, 'listPartners'>): Promise<TrustAnchor[]> {
+  const partners = await store.listPartners()
+  return partners.map((partner) => ({ certificate: partner.caCertificate, org: partner.org }))
+}

@@ -1,11 +1,15 @@
 /**
  * The federation listener's transport (SPEC.md §5) and the peer client's server checks:
- * mutual TLS 1.3, pinned partner CAs only, the peer's org from its certificate only.
+ * mutual TLS 1.3, pinned partner CAs only and never named in the CertificateRequest, the
+ * peer's org from its certificate only.
  */
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { issueCertificate, issueNodeCertificate, issueSigningCertificate } from '#certs'
 import { OID, orgUri } from '#protocol'
 import { x509 } from '#protocol/x509'
@@ -14,6 +18,7 @@ import { clientFor, HOSTS, partnerRecordOf, startTestNode, type TestNode } from 
 import { createTestOrg, createTestOrgs, pemOf, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { rawRequest } from '../support/mtls.ts'
+import { CONNECTION_REFUSED_EVENT } from '../../src/federation/connection_gate.ts'
 
 const [alpha, bravo, charlie, mallory] = (await createTestOrgs(['alpha', 'bravo', 'charlie', 'mallory'])) as [TestOrg, TestOrg, TestOrg, TestOrg]
 const node = await startTestNode(t, alpha)
@@ -38,9 +43,9 @@ interface Refusal {
   /** The client's error: the TLS alert the listener sent, as Node names it; `null` when the listener closed without one. */
   client: string | null
   /**
-   * The listener's reason: OpenSSL's error when the handshake itself failed, or the client
-   * certificate's verification error when the handshake completed and the listener then dropped
-   * the connection (Node's `rejectUnauthorized` check, after TLS 1.3's client Finished).
+   * The listener's reason: OpenSSL's error when the handshake itself failed, or the connection
+   * gate's reason when the handshake completed and the gate then closed the connection before
+   * any HTTP (CW-TLS-005: `no client certificate`, or the chain's problem code).
    */
   server: string
 }
@@ -82,10 +87,15 @@ function listenerReasons(target: TestNode): { next(): Promise<string>; stop(): v
     else if (error.code?.startsWith('ERR_SSL_') === true) seen.push(error.code)
     // Anything else is a client that hung up by itself (e.g. one that refused our certificate), not a refusal.
   }
+  const onGateRefusal = (reason: string) => seen.push(`gate: ${reason}`)
   listener.on('tlsClientError', onClientError)
+  listener.on(CONNECTION_REFUSED_EVENT, onGateRefusal)
   return {
     next: () => waitFor("the listener's reason", () => seen.shift(), { timeoutMs: 2000, intervalMs: 10 }),
-    stop: () => void listener.off('tlsClientError', onClientError),
+    stop: () => {
+      listener.off('tlsClientError', onClientError)
+      listener.off(CONNECTION_REFUSED_EVENT, onGateRefusal)
+    },
   }
 }
 
@@ -96,29 +106,51 @@ t.test('an enabled partner with its node certificate reaches healthz', async (t)
   t.same(answer.body, { status: 'ok', org: 'alpha' })
 })
 
-// spec: CW-TLS-002, CW-FED-010
-t.test('a client without a certificate fails the handshake', async (t) => {
-  const answer = await attempt({ ca: alpha.caPem })
-  t.equal(answer.status, undefined, 'no HTTP answer at all')
-  t.same(
-    await refusal(node, { ca: alpha.caPem }),
-    {
-      client: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
-      server: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
-    },
-    'certificate_required (alert 116): the client sent no certificate',
-  )
+/** What `openssl s_client` prints of the handshake with `target`'s listener, as `bravo`. */
+async function opensslHandshake(t: Test, target: TestNode): Promise<string> {
+  const dir = t.testdir({})
+  const [certFile, keyFile] = [join(dir, 'cert.pem'), join(dir, 'key.pem')]
+  await writeFile(certFile, bravo.identity.tls.cert)
+  await writeFile(keyFile, bravo.identity.tls.key)
+  const { port } = new URL(target.url)
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-cert', certFile, '-key', keyFile, '-ign_eof']
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (part: Buffer) => (output += part.toString()))
+    child.on('error', reject)
+    child.on('close', () => resolve(output))
+    // One request, then end: s_client prints the handshake summary before it.
+    child.stdin.end('GET /federation/v1/healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+  })
+}
+
+// spec: CW-TLS-005
+t.test('the CertificateRequest names no CA, and the partner is still answered', async (t) => {
+  const output = await opensslHandshake(t, node)
+  t.match(output, /No client certificate CA names sent/, 'no certificate_authorities in the CertificateRequest')
+  t.notMatch(output, /Acceptable client certificate CA names/)
+  t.notMatch(output, /Org bravo|Org charlie/, 'no partner CA name anywhere in the handshake')
+  t.match(output, /Protocol\s*: TLSv1\.3/)
+  t.match(output, /"org":"alpha"/, 'the partner got its HTTP answer')
 })
 
-// spec: CW-TLS-002, CW-TRUST-004
-t.test('a client certificate from an unknown CA fails the handshake', async (t) => {
+// spec: CW-TLS-002, CW-FED-010, CW-TLS-005
+t.test('a client without a certificate is closed before any HTTP', async (t) => {
+  const answer = await attempt({ ca: alpha.caPem })
+  t.equal(answer.status, undefined, 'no HTTP answer at all')
+  t.same(await refusal(node, { ca: alpha.caPem }), { client: null, server: 'gate: no client certificate' }, 'the gate closed the connection')
+})
+
+// spec: CW-TLS-002, CW-TRUST-004, CW-TLS-005
+t.test('a client certificate from an unknown CA is closed before any HTTP', async (t) => {
   const malloryTls = { ca: alpha.caPem, cert: mallory.identity.tls.cert, key: mallory.identity.tls.key }
   const answer = await attempt(malloryTls)
   t.equal(answer.status, undefined, 'no HTTP answer at all')
   t.same(
     await refusal(node, malloryTls),
-    { client: null, server: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
-    'its certificate chains to no pinned CA; the listener drops the connection',
+    { client: null, server: 'gate: CW_ERR_CHAIN_UNTRUSTED' },
+    'its certificate chains to no pinned CA; the gate closes the connection',
   )
 })
 
@@ -150,7 +182,7 @@ t.test('a signing certificate cannot authenticate a connection', async (t) => {
   const signingTls = { ca: alpha.caPem, ...(await pemOf(signing)) }
   const answer = await attempt(signingTls)
   t.equal(answer.status, undefined, 'no HTTP answer at all')
-  t.same(await refusal(node, signingTls), { client: null, server: 'INVALID_PURPOSE' }, 'no clientAuth usage: the listener drops the connection')
+  t.same(await refusal(node, signingTls), { client: null, server: 'gate: CW_ERR_CERT_USAGE' }, 'no clientAuth usage: the gate closes the connection')
 })
 
 // spec: CW-ID-006, CW-TLS-003
@@ -167,8 +199,8 @@ t.test('a certificate naming two organizations is refused', async (t) => {
   t.equal(answer.body?.['code'], 'CW_ERR_PARTNER_UNKNOWN')
 })
 
-// spec: CW-TLS-003, CW-TLS-002
-t.test('a disabled partner is refused, then no longer trusted at all', async (t) => {
+// spec: CW-TLS-003, CW-TLS-002, CW-TLS-006
+t.test('a disabled partner is refused with a problem document, before and after the reload', async (t) => {
   const delta = await createTestOrg('delta')
   await node.addPartner(delta)
   const deltaTls = { ca: alpha.caPem, cert: delta.identity.tls.cert, key: delta.identity.tls.key }
@@ -180,11 +212,11 @@ t.test('a disabled partner is refused, then no longer trusted at all', async (t)
   t.equal(refused.status, 403)
   t.equal(refused.body?.['code'], 'CW_ERR_PARTNER_UNKNOWN')
 
-  // After the reload its CA is gone from the listener: the handshake fails.
+  // After the reload its CA is still pinned (a partner is disabled, never forgotten): the same answer.
   await node.server.reloadTrust()
-  const dropped = await attempt(deltaTls)
-  t.equal(dropped.status, undefined)
-  t.same(await refusal(node, deltaTls), { client: null, server: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'its CA is no longer pinned')
+  const still = await attempt(deltaTls)
+  t.equal(still.status, 403)
+  t.equal(still.body?.['code'], 'CW_ERR_PARTNER_UNKNOWN')
   // The reload keeps TLS 1.3 only and the other partners.
   t.equal((await attempt({ ...bravoTls, maxVersion: 'TLSv1.2' })).status, undefined)
   t.same(await refusal(node, { ...bravoTls, maxVersion: 'TLSv1.2' }), {
@@ -200,7 +232,7 @@ t.test('an unknown path answers a problem document, only to a partner', async (t
   t.equal(answer.status, 404)
   t.equal(answer.body?.['code'], 'CW_ERR_NOT_FOUND')
   t.equal((await attempt({ ca: alpha.caPem }, `${node.url}/local/v1/cases`)).status, undefined, 'no answer without a certificate')
-  t.same(await refusal(node, { ca: alpha.caPem }), { client: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', server: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' })
+  t.same(await refusal(node, { ca: alpha.caPem }), { client: null, server: 'gate: no client certificate' })
 })
 
 // spec: CW-TLS-004
@@ -261,7 +293,7 @@ t.test("the peer client turns the partner's problem document into a PeerRefusal"
   t.teardown(() => reasons.stop())
   const unreachable = await client.offer(node.asPartner(), 'x.y.z').catch((e: unknown) => e)
   t.ok(unreachable instanceof PeerUnreachable)
-  t.equal(await reasons.next(), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', "the listener refused mallory's certificate")
+  t.equal(await reasons.next(), 'gate: CW_ERR_CHAIN_UNTRUSTED', "the listener refused mallory's certificate")
   t.equal((unreachable as PeerUnreachable).retryable, true)
 
   const fromBravo = clientFor(t, node, bravo)

@@ -237,7 +237,7 @@ t.test('forbidden onward shares: refused by bravo locally, and by the receiver w
   t.match(await refusalOf(clientFor(t, d, charlie).offer(d.asPartner(), forcedDeep.revision.manifestJws)), { code: 'CW_ERR_CHAIN_DEPTH_EXCEEDED' })
 })
 
-// spec: CW-PROV-008, CW-TLS-003, CW-TRUST-004
+// spec: CW-PROV-008, CW-TLS-003, CW-TRUST-004, CW-TLS-006
 t.test('a trust-only anchor verifies grants but cannot connect, and is never shared with', async (t) => {
   const { a, b, c } = await threeNodes(t)
   const alphaTls = { ca: charlie.caPem, cert: alpha.identity.tls.cert, key: alpha.identity.tls.key }
@@ -248,8 +248,10 @@ t.test('a trust-only anchor verifies grants but cannot connect, and is never sha
       (e: unknown) => ({ body: { error: String(e) } }),
     )
 
-  // Trust-only from the start: alpha's CA is not among the listener's client CAs.
-  t.equal((await attempt()).status, undefined, 'the handshake fails')
+  // Trust-only from the start: alpha's CA is pinned, so the connection is answered, and refused.
+  const first = await attempt()
+  t.equal(first.status, 403, 'a problem document, not a TLS failure')
+  t.equal(first.body['code'], 'CW_ERR_PARTNER_UNKNOWN')
   t.same(
     (await c.ctx.tlsAnchors()).map((anchor) => anchor.org),
     ['bravo'],
@@ -264,7 +266,9 @@ t.test('a trust-only anchor verifies grants but cannot connect, and is never sha
   t.equal(refused.status, 403)
   t.equal(refused.body['code'], 'CW_ERR_PARTNER_UNKNOWN')
   await c.ctx.trustChanged()
-  t.equal((await attempt()).status, undefined, 'after the reload the handshake fails again')
+  const reloaded = await attempt()
+  t.equal(reloaded.status, 403, 'after the reload: the same refusal')
+  t.equal(reloaded.body['code'], 'CW_ERR_PARTNER_UNKNOWN')
 
   // Nothing is shared with a trust-only organization.
   const { inbound } = await deliver(a, b, onwardAllowed(['charlie', 'delta']))

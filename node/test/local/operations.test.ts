@@ -12,6 +12,7 @@ import { issueNodeCertificate, issueSigningCertificate } from '#certs'
 import type { NodeContext } from '../../src/context.ts'
 import { localApp } from '../../src/local/app.ts'
 import { createMetrics, type NodeMetrics } from '../../src/operations/metrics.ts'
+import { BLOB_PROBE_INTERVAL_MS } from '../../src/operations/readiness.ts'
 import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext, type TestContext } from '../support/context.ts'
 
@@ -92,7 +93,8 @@ t.test('a certificate expiring within 14 days makes the node not ready (503), na
 })
 
 t.test('a blob store that cannot write makes the node not ready until it can again', async (t) => {
-  const tc = await context(t)
+  let nowMs = Date.now()
+  const tc = await context(t, { clock: { now: () => new Date(nowMs) } })
   const app = await appFor(t, tc.ctx)
   // The probe is written in blobs/tmp; a file in its place makes every write fail (even for root).
   const tmp = join(tc.dir, 'blobs', 'tmp')
@@ -107,7 +109,31 @@ t.test('a blob store that cannot write makes the node not ready until it can aga
 
   await rm(tmp)
   await mkdir(tmp, { mode: 0o700 })
-  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready again')
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'the last probe stands within the interval')
+  nowMs += BLOB_PROBE_INTERVAL_MS
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready again at the next probe')
+})
+
+// spec: CW-LOC-015
+t.test('/readyz writes at most one blob probe per interval, however often it is called', async (t) => {
+  let nowMs = Date.now()
+  const tc = await context(t, { clock: { now: () => new Date(nowMs) } })
+  const app = await appFor(t, tc.ctx)
+  let probes = 0
+  const check = tc.ctx.blobs.check.bind(tc.ctx.blobs)
+  tc.ctx.blobs.check = async () => {
+    probes++
+    return check()
+  }
+  const answers = await Promise.all(Array.from({ length: 50 }, () => app.inject({ method: 'GET', url: '/readyz' })))
+  t.same(new Set(answers.map((answer) => answer.statusCode)), new Set([200]))
+  t.equal(probes, 1, '50 concurrent calls, one probe')
+  nowMs += BLOB_PROBE_INTERVAL_MS - 1
+  await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(probes, 1, 'still within the interval')
+  nowMs += 1
+  await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(probes, 2, 'the next probe once the interval has passed')
 })
 
 t.test('a closed metadata store makes the node not ready', async (t) => {

@@ -44,6 +44,8 @@ export interface TestContextOptions {
   /** Overrides of the configuration file's `transfers` and `limits`. */
   transfers?: Record<string, unknown>
   limits?: Record<string, unknown>
+  /** Overrides of the configuration file's `local` (its port stays 0). */
+  local?: Record<string, unknown>
 }
 
 /** A NodeContext on real stores in a fresh temporary directory; call `close()` when done. */
@@ -55,7 +57,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       org,
       name: `Org ${org}`,
       federation: { port: 0, publicUrl: `https://${org}.test:8443` },
-      local: { port: 0 },
+      local: { ...options.local, port: 0 },
       transfers: { chunkSize: 65536, ...options.transfers },
       limits: { ...options.limits },
       log: { level: 'silent' },

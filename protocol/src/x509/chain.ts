@@ -166,31 +166,20 @@ function readAnchors(anchors: readonly TrustAnchor[]): Anchor[] {
   })
 }
 
-/**
- * Validates `x5c` (base64 DER, leaf first) against the trust anchors and returns the leaf's
- * organization. Throws `VerificationError` with `CW_ERR_X5C_INVALID`, `CW_ERR_CERT_USAGE`,
- * `CW_ERR_CERT_EXPIRED`, `CW_ERR_CERT_NOT_YET_VALID`, `CW_ERR_CERT_ORG_INVALID` or
- * `CW_ERR_CHAIN_UNTRUSTED`; `TypeError` for bad options or unreadable anchors (configuration).
- */
-export function verifyChain(x5c: readonly string[], anchors: readonly TrustAnchor[], options: VerifyChainOptions): VerifiedCertificate {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
-  const { usage } = options
-  if (usage !== 'signing' && usage !== 'tls') throw new TypeError('"usage" option must be "signing" or "tls"')
-  const now = options.currentDate ?? new Date()
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('"currentDate" option must be a valid Date')
-  const trusted = readAnchors(anchors)
-
-  const certificates = parseCertificates(x5c)
-  const leaf = certificates[0]!
-
-  // The leaf first: key type, validity, profile, organization.
+/** The leaf's key, validity and usage profile (CW-ID-003, CW-ID-004). */
+function checkLeaf(leaf: X509Certificate, now: Date, usage: 'signing' | 'tls'): void {
   checkLeafKey(leaf)
   checkValidity(leaf, now, 'header.x5c[0]')
   checkLeafProfile(profileOf(leaf), usage)
-  const org = orgOfCertificate(leaf)
+}
 
-  // Build the path upwards, in x5c order, until an anchor certifies the current certificate.
-  const path: X509Certificate[] = [leaf]
+/**
+ * Builds the path upwards, in x5c order, until an anchor certifies the current certificate,
+ * and checks every issuer on it. The path is the leaf, the intermediates, and the anchor's
+ * certificate last. Nothing here reads or binds an organization.
+ */
+function pathToAnchor(certificates: readonly X509Certificate[], trusted: readonly Anchor[], now: Date): { path: X509Certificate[]; anchor: Anchor } {
+  const path: X509Certificate[] = [certificates[0]!]
   let anchor: Anchor | undefined
   for (let index = 0; anchor === undefined; index++) {
     const current = certificates[index]!
@@ -220,6 +209,56 @@ export function verifyChain(x5c: readonly string[], anchors: readonly TrustAncho
     checkValidity(path[index]!, now, at)
     checkIssuerProfile(path[index]!, index - 1, at)
   }
+  if (anchor.org === undefined && path.length < 3) {
+    // A bridge vouches for the org CAs it issued (CW-TRUST-005), never directly for a leaf.
+    throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'a bridge CA must certify an organization CA, not a leaf', { at: 'trustAnchor' })
+  }
+  return { path, anchor }
+}
+
+function readOptions(options: VerifyChainOptions): { usage: 'signing' | 'tls'; now: Date } {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
+  const { usage } = options
+  if (usage !== 'signing' && usage !== 'tls') throw new TypeError('"usage" option must be "signing" or "tls"')
+  const now = options.currentDate ?? new Date()
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('"currentDate" option must be a valid Date')
+  return { usage, now }
+}
+
+/**
+ * Validates `x5c` against the anchors like {@link verifyChain}, but without the organization:
+ * the leaf's org is neither read nor bound to the anchor (CW-TRUST-005 is not checked). A
+ * federation listener uses it to decide whether a connection is worth an HTTP answer at all
+ * (CW-TLS-005) before {@link verifyChain} decides which partner it is (CW-TLS-006). Throws
+ * `VerificationError` as {@link verifyChain} does, never `CW_ERR_CERT_ORG_INVALID`.
+ */
+export function verifyChainToAnchor(x5c: readonly string[], anchors: readonly TrustAnchor[], options: VerifyChainOptions): Omit<VerifiedCertificate, 'org'> {
+  const { usage, now } = readOptions(options)
+  const trusted = readAnchors(anchors)
+  const certificates = parseCertificates(x5c)
+  const leaf = certificates[0]!
+  checkLeaf(leaf, now, usage)
+  return { certificate: leaf, chain: pathToAnchor(certificates, trusted, now).path }
+}
+
+/**
+ * Validates `x5c` (base64 DER, leaf first) against the trust anchors and returns the leaf's
+ * organization. Throws `VerificationError` with `CW_ERR_X5C_INVALID`, `CW_ERR_CERT_USAGE`,
+ * `CW_ERR_CERT_EXPIRED`, `CW_ERR_CERT_NOT_YET_VALID`, `CW_ERR_CERT_ORG_INVALID` or
+ * `CW_ERR_CHAIN_UNTRUSTED`; `TypeError` for bad options or unreadable anchors (configuration).
+ */
+export function verifyChain(x5c: readonly string[], anchors: readonly TrustAnchor[], options: VerifyChainOptions): VerifiedCertificate {
+  const { usage, now } = readOptions(options)
+  const trusted = readAnchors(anchors)
+
+  const certificates = parseCertificates(x5c)
+  const leaf = certificates[0]!
+
+  // The leaf first: key type, validity, profile, organization.
+  checkLeaf(leaf, now, usage)
+  const org = orgOfCertificate(leaf)
+
+  const { path, anchor } = pathToAnchor(certificates, trusted, now)
 
   // Organization binding: every CA below a bridge, and an org-bound anchor, names the leaf's org.
   for (let index = 1; index < path.length - 1; index++) {
@@ -227,13 +266,8 @@ export function verifyChain(x5c: readonly string[], anchors: readonly TrustAncho
       throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'intermediate CA names another organization', { at: `header.x5c[${index}]` })
     }
   }
-  if (anchor.org !== undefined) {
-    if (anchor.org !== org || caOrg(anchor.certificate) !== org) {
-      throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', "trust anchor does not speak for the leaf's organization", { at: 'trustAnchor' })
-    }
-  } else if (path.length < 3) {
-    // A bridge vouches for the org CAs it issued (CW-TRUST-005), never directly for a leaf.
-    throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'a bridge CA must certify an organization CA, not a leaf', { at: 'trustAnchor' })
+  if (anchor.org !== undefined && (anchor.org !== org || caOrg(anchor.certificate) !== org)) {
+    throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', "trust anchor does not speak for the leaf's organization", { at: 'trustAnchor' })
   }
 
   return { org, certificate: leaf, chain: path }
