@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .option('--admin-token', 'create and print a new admin token at start-up')
     .action(async (options: StartOptions) => {
       const { initNode, createNode, createToken, loadConfig, CONFIG_FILE } = await import('../../node/src/index.ts')
-      const { stopOnSignal } = await import('../../node/src/stop_on_signal.ts')
+      const { stopOnSignal, describeReload } = await import('../../node/src/stop_on_signal.ts')
       const { access } = await import('node:fs/promises')
       const { join } = await import('node:path')
       const exists = await access(join(options.dir, CONFIG_FILE)).then(
@@ -79,11 +79,19 @@ export function register(program: Command): void {
       if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host })
       const config = await loadConfig(options.dir)
       const node = await createNode(config)
-      stopOnSignal(node, {
+      const signals = stopOnSignal(node, {
         onStop: ({ signal, err }) => printError(`caseway: ${signal ?? `uncaught error: ${err?.message}`}: stopping\n`),
         print: (line) => printError(`${line}\n`),
+        onReload: (report) => printError(`caseway: SIGHUP: ${describeReload(report)}\n`),
       })
-      await node.start()
+      try {
+        await node.start()
+      } catch (error) {
+        // spec: CW-LOC-019 — never half-started: what did open is closed, and the exit is non-zero.
+        signals.uninstall()
+        await node.stop()
+        throw error
+      }
       printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n`)
       if (options.adminToken) {
         const { token } = await createToken(node.ctx, { userId: 'admin', role: 'admin' })

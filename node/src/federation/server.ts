@@ -17,8 +17,12 @@ import { federationApp, type FederationObserver } from './app.ts'
 export interface FederationServer {
   /** Not listening yet: `await app.listen({ host, port })`, `await app.close()`. */
   app: FastifyInstance<Server>
-  /** Trusts exactly the current partners' CAs from the next handshake on (wire it to `ctx.trustChanged`). */
-  reloadTrust(): Promise<void>
+  /**
+   * Trusts exactly the current partners' CAs, and presents this node's current certificate
+   * (`ctx.identity`, renewed on SIGHUP), from the next handshake on (wire it to `ctx.trustChanged`).
+   * Resolves to the number of CAs trusted.
+   */
+  reloadTrust(): Promise<number>
 }
 
 export interface FederationServerOptions {
@@ -39,14 +43,13 @@ async function clientCas(ctx: NodeContext): Promise<string[]> {
 }
 
 export async function createFederationServer(ctx: NodeContext, options: FederationServerOptions = {}): Promise<FederationServer> {
-  const { key, cert } = ctx.identity.tls
   // spec: CW-TLS-001 (TLS 1.3 only), CW-TLS-002 (client certificate required and verified).
-  const tls = { key, cert, minVersion: 'TLSv1.3' } as const
+  const tls = () => ({ key: ctx.identity.tls.key, cert: ctx.identity.tls.cert, minVersion: 'TLSv1.3' }) as const
   const { requestTimeoutMs } = ctx.config.limits
   const app = fastify({
     loggerInstance: (options.logger ?? ctx.log) as FastifyBaseLogger,
     https: {
-      ...tls,
+      ...tls(),
       ca: await clientCas(ctx),
       requestCert: true,
       rejectUnauthorized: true,
@@ -66,8 +69,10 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
   return {
     app,
     async reloadTrust() {
-      app.server.setSecureContext({ ...tls, ca: await clientCas(ctx) })
-      ctx.log.info('federation listener trust reloaded')
+      const ca = await clientCas(ctx)
+      app.server.setSecureContext({ ...tls(), ca })
+      ctx.log.info({ trustedCas: ca.length }, 'federation listener trust reloaded')
+      return ca.length
     },
   }
 }

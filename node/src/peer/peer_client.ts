@@ -71,6 +71,8 @@ const CONNECTIONS_PER_PARTNER = 32
 
 interface CachedAgent {
   caFingerprint: string
+  /** This node's client certificate the agent presents: a renewal (SIGHUP) makes new agents. */
+  clientCertificate: string
   agent: Agent
 }
 
@@ -84,7 +86,7 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
 
   function agentFor(partner: PartnerRecord): Agent {
     const cached = agents.get(partner.org)
-    if (cached !== undefined && cached.caFingerprint === partner.caFingerprint) return cached.agent
+    if (cached !== undefined && cached.caFingerprint === partner.caFingerprint && cached.clientCertificate === ctx.identity.tls.cert) return cached.agent
     if (cached !== undefined) void cached.agent.close().catch(() => undefined)
     const anchors = [{ certificate: partner.caCertificate, org: partner.org }]
     const agent = new Agent({
@@ -114,7 +116,7 @@ export function createPeerClient(ctx: Pick<NodeContext, 'identity' | 'clock' | '
         },
       },
     })
-    agents.set(partner.org, { caFingerprint: partner.caFingerprint, agent })
+    agents.set(partner.org, { caFingerprint: partner.caFingerprint, clientCertificate: ctx.identity.tls.cert, agent })
     return agent
   }
 
