@@ -16,7 +16,8 @@ import { ConfigError } from './config/load.ts'
 import type { Identity } from './context.ts'
 
 function codeOf(error: unknown): string {
-  return String((error as { code?: unknown } | null)?.code ?? (error as Error).message)
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : error instanceof Error ? error.message : 'unknown error'
 }
 
 async function readPem(dir: string, file: string): Promise<string> {
