@@ -92,7 +92,7 @@ export function register(program: Command): void {
         await node.stop()
         throw error
       }
-      printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n`)
+      printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n${node.opsUrl === '' ? '' : `ops        ${node.opsUrl}\n`}`)
       if (options.adminToken) {
         const { token } = await createToken(node.ctx, { userId: 'admin', role: 'admin' })
         printError(`admin token ${token}\n`)

@@ -16,6 +16,7 @@ import type { Clock, NodeContext } from './context.ts'
 import { createFederationServer } from './federation/server.ts'
 import { createLocalServer } from './local/server.ts'
 import type { NodeMetrics } from './operations/metrics.ts'
+import { createOpsServer } from './operations/ops_server.ts'
 import type { Outbox } from './outbox/outbox.ts'
 
 export interface CasewayNode {
@@ -28,6 +29,8 @@ export interface CasewayNode {
   readonly federationUrl: string
   /** `http://host:port` of the local listener, once started. */
   readonly localUrl: string
+  /** `http://host:port` of the ops listener once started; '' when none is configured. */
+  readonly opsUrl: string
   start(): Promise<void>
   stop(): Promise<void>
   /**
@@ -162,12 +165,14 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, onChild: levels.onChild, ...options.logger })
   const built = await buildContext(config, { ...options, logger: log })
   const { ctx, metrics } = built
-  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics })
+  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics, requestMetrics: metrics })
   built.onTrustChanged(async () => void (await federation.reloadTrust()))
   const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }), metrics })
+  const ops = config.ops === undefined ? undefined : await createOpsServer(ctx, log.child({ listener: 'ops' }), metrics)
 
   let federationUrl = ''
   let localUrl = ''
+  let opsUrl = ''
   return {
     ctx,
     outbox: built.outbox,
@@ -178,15 +183,22 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     get localUrl() {
       return localUrl
     },
+    get opsUrl() {
+      return opsUrl
+    },
     async start() {
       // spec: CW-LOC-019 — a listener that cannot open stops the start (the caller stops the node).
       await listenOrExplain(federation.app, 'federation', 'federation.port', config.federation.host, config.federation.port)
       await listenOrExplain(local, 'local', 'local.port', config.local.host, config.local.port)
+      if (ops !== undefined && config.ops !== undefined) {
+        await listenOrExplain(ops, 'ops', 'ops.port', config.ops.host, config.ops.port)
+        opsUrl = urlOf('http', ops)
+      }
       federationUrl = urlOf('https', federation.app)
       localUrl = urlOf('http', local)
       // What a crash left in the outbox is handled before new work: audit entries keep their order.
       await built.start()
-      log.info({ federation: federationUrl, local: localUrl }, 'node started')
+      log.info({ federation: federationUrl, local: localUrl, ...(opsUrl === '' ? {} : { ops: opsUrl }) }, 'node started')
     },
     async reload() {
       const report: ReloadReport = { logLevel: { error: 'not read' }, partners: { error: 'not read' }, certificate: { error: 'not read' } }
@@ -217,7 +229,7 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     async stop() {
       // Each phase is bounded, so one stuck connection cannot keep the process from stopping;
       // a phase that runs over is named in the log. Jobs and outbox entries resume at the next start.
-      await bounded(log, 'listeners', Promise.allSettled([federation.app.close(), local.close()]))
+      await bounded(log, 'listeners', Promise.allSettled([federation.app.close(), local.close(), ...(ops === undefined ? [] : [ops.close()])]))
       await bounded(log, 'jobs', built.stop())
       await bounded(log, 'peer connections', built.peer.close())
       await ctx.store.close()

@@ -45,6 +45,7 @@ function assertDistinctPorts(config: Omit<NodeConfig, 'dir'>): void {
   const ports: [string, number][] = [
     ['federation.port', config.federation.port],
     ['local.port', config.local.port],
+    ...(config.ops === undefined ? [] : [['ops.port', config.ops.port] as [string, number]]),
   ]
   const seen = new Map<number, string>()
   for (const [key, port] of ports) {

@@ -10,7 +10,9 @@ import type { Server } from 'node:https'
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { NodeContext } from '../context.ts'
+import { installObservability, observabilityOptions } from '../http/observability.ts'
 import { problemFrameworkErrors } from '../http/problem_handler.ts'
+import type { NodeMetrics } from '../operations/metrics.ts'
 import { DEADLINE_CHECK_MS, HANDSHAKE_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH } from '../limits.ts'
 import { federationApp, type FederationObserver } from './app.ts'
 
@@ -30,6 +32,8 @@ export interface FederationServerOptions {
   logger?: Logger
   /** Told what the listener did (the node's metrics). */
   observer?: FederationObserver
+  /** Times each request (`caseway_http_request_duration_seconds`). */
+  requestMetrics?: Pick<NodeMetrics, 'requestAnswered'>
 }
 
 /**
@@ -64,7 +68,9 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
     trustProxy: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: problemFrameworkErrors(options.observer && ((code) => options.observer!.problemAnswered(code))),
+    ...observabilityOptions(),
   })
+  installObservability(app, 'federation', options.requestMetrics)
   await app.register(federationApp, options.observer === undefined ? { ctx } : { ctx, observer: options.observer })
   return {
     app,
