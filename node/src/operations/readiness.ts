@@ -6,7 +6,7 @@
  * - `certificates`: node.crt, signing.crt and ca.crt are valid now (days left reported for
  *   each). One expiring within {@link CERTIFICATE_WARN_DAYS} days keeps the node ready — it
  *   still does its job — but says so in the detail (and `caseway_certificate_expiry_seconds`
- *   lets monitoring alert): an orchestrator must not pull a working node weeks early (CW-LOC-022);
+ *   lets monitoring alert): an orchestrator must not pull a working node weeks early (CW-LOC-021);
  * - `partners`: informative only, never fails readiness — each partner with the time of the
  *   last successful exchange with it since the node started.
  *

@@ -57,7 +57,7 @@ t.test('a healthy node is ready: every check named with its state, days left per
   t.equal(response.headers['retry-after'], undefined)
 })
 
-// spec: CW-LOC-022
+// spec: CW-LOC-021
 t.test('a certificate expiring within 30 days keeps the node ready (200), named in warnings; an expired one is not ready', async (t) => {
   const tc = await context(t)
   const { org, name } = tc.self
