@@ -108,7 +108,11 @@ export function operationsRoutes(app: FastifyInstance, ctx: NodeContext, metrics
       const readiness = await checkReadiness(ctx, metrics === undefined ? {} : { lastSuccess: metrics.lastSuccess })
       if (!showPartners) {
         const { partners } = readiness.checks
-        readiness.checks.partners = { status: partners.status, detail: `${partners.partners.length} partners (listed on the local listener only)`, partners: [] }
+        readiness.checks.partners = {
+          status: partners.status,
+          detail: `${partners.partners.length} partners (listed on the local listener only)`,
+          partners: [],
+        }
       }
       for (const warning of readiness.checks.certificates.warnings ?? []) request.log.warn({ warning }, 'certificate expires soon')
       return reply.code(readiness.status === 'ready' ? 200 : 503).send(readiness)
