@@ -74,10 +74,25 @@ t.test('request durations per listener and route; promtool check metrics is clea
 })
 
 t.test('an ops port equal to another listener port is refused', async (t) => {
-  const other = join(t.testdirName, 'clash')
+  const other = join(t.testdir(), 'clash')
   await initNode({ org: 'metro-pd', name: 'Metro PD', dir: other, federationPort: 0, localPort: 39991 })
   const clashPath = join(other, 'caseway.json')
   const clash = JSON.parse(await readFile(clashPath, 'utf8')) as Record<string, unknown>
   await writeFile(clashPath, JSON.stringify({ ...clash, ops: { port: 39991 } }))
   await t.rejects(loadConfig(other), /local\.port and ops\.port are both 39991/)
+})
+
+// spec: CW-LOC-023
+t.test('HTTP details on the local API: 401 says WWW-Authenticate; a text/plain body on a JSON route is 415', async (t) => {
+  const unauthenticated = await fetch(`${node.localUrl}/api/v1/cases`)
+  t.equal(unauthenticated.status, 401)
+  t.equal(unauthenticated.headers.get('www-authenticate'), 'Bearer realm="caseway"')
+  const plain = await fetch(`${node.localUrl}/api/v1/cases`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+    body: '{"title":"x"}',
+  })
+  t.equal(plain.status, 415)
+  t.match(plain.headers.get('content-type'), /^application\/problem\+json/)
+  t.equal(((await plain.json()) as { code: string }).code, 'CW_ERR_UNSUPPORTED_MEDIA_TYPE')
 })
