@@ -16,6 +16,7 @@ import * as partner from './commands/partner.ts'
 import * as tokens from './commands/tokens.ts'
 import * as verify from './commands/verify.ts'
 import { reportError } from './errors.ts'
+import { watchStdout } from './output.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
 const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, packages, audit, demo, conformance]
@@ -36,6 +37,8 @@ export function createProgram(): Command {
 
 /** Runs the command line `argv` (as in `process.argv`) and resolves to the exit status. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // Output piped into `head`: EPIPE ends the command quietly, exit 0.
+  watchStdout()
   try {
     await createProgram().parseAsync([...argv])
     return 0

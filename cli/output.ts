@@ -27,3 +27,30 @@ export function print(text: string): void {
 export function printError(text: string): void {
   process.stderr.write(text)
 }
+
+const closedHandlers = new Set<() => void>()
+let watchingStdout = false
+
+/**
+ * What to do when the reader of stdout goes away (`caseway … | head`): `handler` runs instead
+ * of the default, which ends the process quietly with exit 0 (the reader had what it wanted).
+ * A handler that keeps work running (the demo's nodes) stops it and ends the process itself.
+ */
+export function onOutputClosed(handler: () => void): () => void {
+  closedHandlers.add(handler)
+  return () => closedHandlers.delete(handler)
+}
+
+/** Installs the EPIPE handling of stdout once (`main` does). */
+export function watchStdout(stream: NodeJS.WriteStream = process.stdout): void {
+  if (watchingStdout) return
+  watchingStdout = true
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') {
+      process.stderr.write(`caseway: cannot write the output: ${error.message}\n`)
+      process.exit(1)
+    }
+    if (closedHandlers.size === 0) process.exit(0)
+    for (const handler of closedHandlers) handler()
+  })
+}

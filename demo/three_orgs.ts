@@ -25,6 +25,8 @@ import { waitFor } from '../testkit/wait.ts'
 export interface ThreeOrgsDemoOptions {
   /** Keep the temporary directory (node directories, logs) and say where it is. */
   keep?: boolean
+  /** Aborted when nobody reads the demo's output any more (`caseway demo | head`): the nodes are stopped, then the process exits 0. */
+  stop?: AbortSignal
   /** Bound of every wait (node start-up, delivery, revocation), default 60 s. */
   timeoutMs?: number
   /** Where each sentence goes (default stdout). */
@@ -67,13 +69,15 @@ export async function runThreeOrgsDemo(options: ThreeOrgsDemoOptions = {}): Prom
   const timeoutMs = options.timeoutMs ?? 60_000
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'caseway-demo3-'))
   const processes: NodeProcess[] = []
-  const interrupt = (signal: NodeJS.Signals) => {
+  const interrupt = (signal: NodeJS.Signals | 'output closed') => {
     void Promise.all(processes.map((child) => child.stop('SIGTERM', 5_000)))
       .then(() => (options.keep === true ? undefined : rm(dir, { recursive: true, force: true })))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 0))
   }
   process.once('SIGINT', interrupt)
   process.once('SIGTERM', interrupt)
+  const outputClosed = () => interrupt('output closed')
+  options.stop?.addEventListener('abort', outputClosed, { once: true })
   let failure: unknown
   try {
     await demo(dir, say, timeoutMs, processes)
@@ -82,6 +86,7 @@ export async function runThreeOrgsDemo(options: ThreeOrgsDemoOptions = {}): Prom
   } finally {
     process.off('SIGINT', interrupt)
     process.off('SIGTERM', interrupt)
+    options.stop?.removeEventListener('abort', outputClosed)
   }
   const statuses = await Promise.all(processes.map((child) => child.stop('SIGTERM', 10_000)))
   if (failure === undefined) {

@@ -37,6 +37,8 @@ import { waitFor } from '../testkit/wait.ts'
 export interface TwoOrgsDemoOptions {
   /** Keep the temporary directory (node directories, logs) and say where it is. */
   keep?: boolean
+  /** Aborted when nobody reads the demo's output any more (`caseway demo | head`): the nodes are stopped, then the process exits 0. */
+  stop?: AbortSignal
   /** Bound of every wait (node start-up, share delivery), default 60 s. */
   timeoutMs?: number
   /** Where each sentence goes (default stdout). */
@@ -122,7 +124,7 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   // Closed once both nodes have stopped (the local SMTP receiver).
   const closers: Array<() => Promise<void>> = []
   // Interrupted (Ctrl-C, SIGTERM): stop both nodes, even half started, remove what the demo made, leave.
-  const interrupt = (signal: NodeJS.Signals) => {
+  const interrupt = (signal: NodeJS.Signals | 'output closed') => {
     interrupted = true
     const running = spawned.filter((child) => child.exitCode === null && child.signalCode === null)
     const exits = running.map((child) => new Promise((resolve) => child.once('exit', resolve)))
@@ -132,11 +134,13 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
       .then(() => (options.keep === true ? undefined : rm(dir, { recursive: true, force: true })))
       .finally(() => {
         clearTimeout(force)
-        process.exit(signal === 'SIGINT' ? 130 : 143)
+        process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 0)
       })
   }
   process.once('SIGINT', interrupt)
   process.once('SIGTERM', interrupt)
+  const outputClosed = () => interrupt('output closed')
+  options.stop?.addEventListener('abort', outputClosed, { once: true })
   let failure: unknown
   try {
     await demo(dir, say, timeoutMs, processes, (child) => spawned.push(child), closers)
@@ -145,6 +149,7 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   } finally {
     process.off('SIGINT', interrupt)
     process.off('SIGTERM', interrupt)
+    options.stop?.removeEventListener('abort', outputClosed)
   }
   // The interrupt handler ends the process once both nodes are down.
   if (interrupted) await new Promise<never>(() => {})

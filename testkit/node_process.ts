@@ -34,6 +34,8 @@ export interface StartNodeProcessOptions {
    */
   argv?: readonly string[]
   env?: NodeJS.ProcessEnv
+  /** The Node.js to run it with (default `process.execPath`); an older one makes `bin/caseway.js` re-run itself on the pinned one. */
+  execPath?: string
   /** Called with the child as soon as it is spawned (before start-up is over). */
   onSpawn?: (child: ChildProcess) => void
 }
@@ -56,6 +58,8 @@ export interface NodeProcess {
   readonly exited: Promise<ExitStatus>
   /** What the child wrote on stderr so far. */
   stderr(): string
+  /** Resolves once the child's stderr matches `pattern` (rejects if it exits first). */
+  stderrMatches(pattern: RegExp): Promise<string>
   /**
    * Sends `signal` (default SIGTERM) and waits for the exit; a child still running after
    * `timeoutMs` (default 15 s) is killed with SIGKILL. Safe to call again or after the exit.
@@ -94,7 +98,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a', 0o600)
   let child: ChildProcess
   try {
-    child = spawn(process.execPath, args, {
+    child = spawn(options.execPath ?? process.execPath, args, {
       stdio: ['ignore', logFd ?? 'ignore', 'pipe'],
       env: { ...process.env, ...options.env },
     })
@@ -111,6 +115,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
   let localUrl: string | undefined
   let federationUrl: string | undefined
   const wanted = () => localUrl !== undefined
+  const watchers = new Set<() => void>()
   let ready: () => void = () => {}
   const started = new Promise<void>((resolve) => {
     ready = resolve
@@ -121,7 +126,24 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
     localUrl ??= /^local\s+(http:\/\/\S+)\s*$/m.exec(stderr)?.[1]
     federationUrl ??= /^federation\s+(https:\/\/\S+)\s*$/m.exec(stderr)?.[1]
     if (wanted()) ready()
+    for (const watcher of watchers) watcher()
   })
+  const stderrMatches = (pattern: RegExp): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = pattern.exec(stderr)?.[0]
+        if (found === undefined) return
+        watchers.delete(check)
+        resolve(found)
+      }
+      watchers.add(check)
+      check()
+      void exited.then(() => {
+        if (!watchers.has(check)) return
+        watchers.delete(check)
+        reject(new Error(`exited before its stderr matched ${pattern}: ${lastLine(stderr)}`))
+      })
+    })
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<ExitStatus> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -162,6 +184,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions): Promis
     adminToken,
     exited,
     stderr: () => stderr,
+    stderrMatches,
     stop,
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander'
 import { argument } from '../arguments.ts'
-import { print } from '../output.ts'
+import { onOutputClosed, print } from '../output.ts'
 
 interface DemoOptions {
   keep?: boolean
@@ -41,14 +41,18 @@ export function register(program: Command): void {
       2,
     )
     .action(async (options: DemoOptions) => {
+      // `caseway demo | head`: the nodes are stopped, then the demo ends with exit 0.
+      const outputClosed = new AbortController()
+      onOutputClosed(() => outputClosed.abort())
+      const stop = outputClosed.signal
       if (options.orgs === 3) {
         const { runThreeOrgsDemo } = await import('../../demo/three_orgs.ts')
-        await runThreeOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
+        await runThreeOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n'), stop })
         print('Demo complete.\n')
         return
       }
       const { runTwoOrgsDemo } = await import('../../demo/two_orgs.ts')
-      await runTwoOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n') })
+      await runTwoOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n'), stop })
       print('Demo complete.\n')
     })
 }

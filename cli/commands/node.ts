@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .action(async (options: StartOptions) => {
       const { initNode, createNode, loadConfig, CONFIG_FILE } = await import('../../node/src/index.ts')
       const { adminTokenPath } = await import('../../node/src/access/admin_token.ts')
-      const { stopOnSignal } = await import('../../node/src/stop_on_signal.ts')
+      const { stopOnSignal, describeReload } = await import('../../node/src/stop_on_signal.ts')
       const { access } = await import('node:fs/promises')
       const { join } = await import('node:path')
       const exists = await access(join(options.dir, CONFIG_FILE)).then(
@@ -87,13 +87,21 @@ export function register(program: Command): void {
       if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host })
       const config = await loadConfig(options.dir)
       const node = await createNode(config)
-      stopOnSignal(node, {
+      const signals = stopOnSignal(node, {
         onStop: ({ signal, err }) => printError(`caseway: ${signal ?? `uncaught error: ${err?.message}`}: stopping\n`),
         print: (line) => printError(`${line}\n`),
+        onReload: (report) => printError(`caseway: SIGHUP: ${describeReload(report)}\n`),
       })
-      await node.start()
-      printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n`)
-      // Where the admin token is, never the token itself.
+      try {
+        await node.start()
+      } catch (error) {
+        // spec: CW-LOC-019 — never half-started: what did open is closed, and the exit is non-zero.
+        signals.uninstall()
+        await node.stop()
+        throw error
+      }
+      printError(`federation ${node.federationUrl}\nlocal      ${node.localUrl}\n${node.opsUrl === '' ? '' : `ops        ${node.opsUrl}\n`}`)
+      // Where the admin token is, never the token itself (CW-LOC-011).
       const tokenFile = adminTokenPath(config.dir)
       if (
         await access(tokenFile).then(

@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises'
 import { pino, type Logger } from 'pino'
 import { auditConsumer } from './audit/audit_trail.ts'
-import { nodePath } from './config/load.ts'
+import { ConfigError, nodePath } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import type { Clock, Identity, Jobs, NodeContext } from './context.ts'
 import { loadIdentity } from './identity.ts'
@@ -67,6 +67,12 @@ export interface BuiltContext {
   readonly outbox: Outbox
   /** Called by `ctx.trustChanged()` (the federation listener reloads its CAs). */
   onTrustChanged(listener: () => void | Promise<void>): void
+  /**
+   * Re-reads the pki directory and, when the TLS certificate or key changed (a renewal), makes
+   * `ctx.identity` the new one; refuses a different CA (partners pinned its fingerprint).
+   * Says whether the TLS material changed.
+   */
+  reloadIdentity(): Promise<{ changed: boolean }>
   /** Drains what a previous run left in the outbox, then starts the job runner. */
   start(): Promise<void>
   /** Stops the job runner and the outbox; the stores stay open (see `close`). */
@@ -85,7 +91,8 @@ const VERSION_PROBE_BACKOFF_MS = 60_000
 export async function buildContext(config: NodeConfig, overrides: ContextOverrides = {}): Promise<BuiltContext> {
   const log = overrides.logger ?? pino({ level: config.log.level, base: { org: config.org } })
   const clock = overrides.clock ?? systemClock
-  const identity = overrides.identity ?? (await loadIdentity(nodePath(config, config.pki.dir), config.org, config.name))
+  const pkiDir = nodePath(config, config.pki.dir)
+  let identity = overrides.identity ?? (await loadIdentity(pkiDir, config.org, config.name))
   await mkdir(config.dir, { recursive: true, mode: 0o700 })
   const store = overrides.store ?? (await openSqliteMetadataStore(nodePath(config, config.storage.database)))
   const blobs = overrides.blobs ?? (await openFsBlobStore(nodePath(config, config.storage.blobs)))
@@ -98,13 +105,16 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   const jobs = overrides.jobs ?? jobQueue({ clock, wake: () => runner?.wake(), kinds: () => knownKinds })
   const ctx: NodeContext = {
     config,
-    identity,
+    // A getter: SIGHUP may replace the identity with renewed certificates (`reloadIdentity`).
+    get identity() {
+      return identity
+    },
     store,
     blobs,
     jobs,
     clock,
     log,
-    trustAnchors: () => signedObjectAnchors(store, identity),
+    trustAnchors: () => signedObjectAnchors(store, ctx.identity),
     tlsAnchors: () => tlsAnchors(store),
     async trustChanged() {
       for (const listener of trustListeners) await listener()
@@ -178,6 +188,15 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     runner: started,
     outbox: drained,
     onTrustChanged: (listener) => void trustListeners.push(listener),
+    async reloadIdentity() {
+      const next = await loadIdentity(pkiDir, config.org, config.name)
+      if (next.caCertificate !== identity.caCertificate) {
+        throw new ConfigError(`${pkiDir}/ca.crt changed: a new CA changes the fingerprint partners pinned; restart the node to use it`)
+      }
+      const changed = next.tls.cert !== identity.tls.cert || next.tls.key !== identity.tls.key
+      if (changed) identity = next
+      return { changed }
+    },
     async start() {
       await drained.start()
       await started.start()

@@ -9,7 +9,7 @@ import { mkdir, writeFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { initOrg } from '#certs'
 import type { PartnerBundle } from '#protocol'
-import { CONFIG_FILE, parseConfig } from './config/load.ts'
+import { CONFIG_FILE, ConfigError, parseConfig } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import { mintAdminTokenFile } from './access/admin_token.ts'
 
@@ -40,6 +40,10 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
   const host = options.host ?? 'localhost'
   const federationPort = options.federationPort ?? 8443
   const localPort = options.localPort ?? 8080
+  // spec: CW-LOC-019 — two listeners on one port cannot both open.
+  if (federationPort === localPort && localPort !== 0) {
+    throw new ConfigError(`the federation port and the local port are both ${localPort}: give --federation-port and --local-port different values`)
+  }
   const configPath = join(dir, CONFIG_FILE)
   if (
     !options.force &&

@@ -10,11 +10,13 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger, type LoggerOptions } from 'pino'
 import { buildContext, type ContextOverrides } from './build_context.ts'
+import { loadConfig } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import type { Clock, NodeContext } from './context.ts'
 import { createFederationServer } from './federation/server.ts'
 import { createLocalServer } from './local/server.ts'
 import type { NodeMetrics } from './operations/metrics.ts'
+import { createOpsServer } from './operations/ops_server.ts'
 import type { Outbox } from './outbox/outbox.ts'
 
 export interface CasewayNode {
@@ -27,8 +29,39 @@ export interface CasewayNode {
   readonly federationUrl: string
   /** `http://host:port` of the local listener, once started. */
   readonly localUrl: string
+  /** `http://host:port` of the ops listener once started; '' when none is configured. */
+  readonly opsUrl: string
   start(): Promise<void>
   stop(): Promise<void>
+  /**
+   * What SIGHUP does: re-reads `caseway.json` for the log level, the partner list for the
+   * federation listener's trust, and the pki directory for a renewed TLS certificate. What
+   * cannot change without a restart (addresses, stores, the CA) is left as it is. Logs and
+   * returns what it did; a failed part is reported and leaves the running node unchanged.
+   */
+  reload(): Promise<ReloadReport>
+}
+
+/** What `reload()` did, one entry per part. */
+export interface ReloadReport {
+  logLevel: { from: string; to: string } | { error: string }
+  partners: { trustedCas: number } | { error: string }
+  certificate: { renewed: boolean } | { error: string }
+}
+
+/** A listener that could not open: names the listener, the address and the setting to change. */
+export class ListenerBindError extends Error {
+  override name = 'ListenerBindError'
+  readonly listener: string
+  readonly address: string
+  readonly configKey: string
+  constructor(listener: string, address: string, configKey: string, cause: Error) {
+    const why = (cause as { code?: string }).code ?? cause.message
+    super(`the ${listener} listener cannot listen on ${address} (${why}): change ${configKey} in caseway.json or free the port`, { cause })
+    this.listener = listener
+    this.address = address
+    this.configKey = configKey
+  }
 }
 
 export interface CreateNodeOptions extends Omit<ContextOverrides, 'logger'> {
@@ -88,16 +121,58 @@ function urlOf(scheme: 'http' | 'https', app: FastifyInstance): string {
   return `${scheme}://${host}:${address.port}`
 }
 
+/** `host:port`, bracketed for IPv6. */
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+async function listenOrExplain(app: FastifyInstance, listener: string, configKey: string, host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port })
+  } catch (error) {
+    throw new ListenerBindError(listener, hostPort(host, port), configKey, error as Error)
+  }
+}
+
+/**
+ * Pino children take their parent's level when made and keep it: a new level (SIGHUP) is set on
+ * the long-lived ones (listeners, components), which the per-request and per-job ones come from.
+ */
+function levelTracker(): { onChild(child: Logger): void; setLevel(root: Logger, level: string): void } {
+  const children = new Set<WeakRef<Logger>>()
+  return {
+    onChild(child) {
+      const bindings = child.bindings()
+      if (!('listener' in bindings) && !('component' in bindings)) return
+      if (children.size > 1024) for (const ref of children) if (ref.deref() === undefined) children.delete(ref)
+      children.add(new WeakRef(child))
+    },
+    setLevel(root, level) {
+      root.level = level
+      for (const ref of children) {
+        const child = ref.deref()
+        if (child === undefined) children.delete(ref)
+        else child.level = level
+      }
+    },
+  }
+}
+
 export async function createNode(config: NodeConfig, options: CreateNodeOptions = {}): Promise<CasewayNode> {
-  const log = isLogger(options.logger) ? options.logger : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, ...options.logger })
+  const levels = levelTracker()
+  const log = isLogger(options.logger)
+    ? options.logger
+    : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, onChild: levels.onChild, ...options.logger })
   const built = await buildContext(config, { ...options, logger: log })
   const { ctx, metrics } = built
-  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics })
-  built.onTrustChanged(federation.reloadTrust)
+  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics, requestMetrics: metrics })
+  built.onTrustChanged(async () => void (await federation.reloadTrust()))
   const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }), metrics })
+  const ops = config.ops === undefined ? undefined : await createOpsServer(ctx, log.child({ listener: 'ops' }), metrics)
 
   let federationUrl = ''
   let localUrl = ''
+  let opsUrl = ''
   return {
     ctx,
     outbox: built.outbox,
@@ -108,19 +183,53 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     get localUrl() {
       return localUrl
     },
+    get opsUrl() {
+      return opsUrl
+    },
     async start() {
-      await federation.app.listen({ host: config.federation.host, port: config.federation.port })
-      await local.listen({ host: config.local.host, port: config.local.port })
+      // spec: CW-LOC-019 — a listener that cannot open stops the start (the caller stops the node).
+      await listenOrExplain(federation.app, 'federation', 'federation.port', config.federation.host, config.federation.port)
+      await listenOrExplain(local, 'local', 'local.port', config.local.host, config.local.port)
+      if (ops !== undefined && config.ops !== undefined) {
+        await listenOrExplain(ops, 'ops', 'ops.port', config.ops.host, config.ops.port)
+        opsUrl = urlOf('http', ops)
+      }
       federationUrl = urlOf('https', federation.app)
       localUrl = urlOf('http', local)
       // What a crash left in the outbox is handled before new work: audit entries keep their order.
       await built.start()
-      log.info({ federation: federationUrl, local: localUrl }, 'node started')
+      log.info({ federation: federationUrl, local: localUrl, ...(opsUrl === '' ? {} : { ops: opsUrl }) }, 'node started')
+    },
+    async reload() {
+      const report: ReloadReport = { logLevel: { error: 'not read' }, partners: { error: 'not read' }, certificate: { error: 'not read' } }
+      const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+      try {
+        const from = log.level
+        const next = await loadConfig(config.dir)
+        levels.setLevel(log, next.log.level)
+        report.logLevel = { from, to: next.log.level }
+      } catch (error) {
+        report.logLevel = { error: message(error) }
+      }
+      try {
+        report.certificate = { renewed: (await built.reloadIdentity()).changed }
+      } catch (error) {
+        report.certificate = { error: message(error) }
+      }
+      try {
+        // Also presents the renewed certificate, if any, from the next handshake on.
+        report.partners = { trustedCas: await federation.reloadTrust() }
+      } catch (error) {
+        report.partners = { error: message(error) }
+      }
+      const failed = Object.values(report).some((part) => 'error' in part)
+      log[failed ? 'warn' : 'info']({ reload: report }, failed ? 'reload (SIGHUP) done in part' : 'reload (SIGHUP) done')
+      return report
     },
     async stop() {
       // Each phase is bounded, so one stuck connection cannot keep the process from stopping;
       // a phase that runs over is named in the log. Jobs and outbox entries resume at the next start.
-      await bounded(log, 'listeners', Promise.allSettled([federation.app.close(), local.close()]))
+      await bounded(log, 'listeners', Promise.allSettled([federation.app.close(), local.close(), ...(ops === undefined ? [] : [ops.close()])]))
       await bounded(log, 'jobs', built.stop())
       await bounded(log, 'peer connections', built.peer.close())
       await ctx.store.close()

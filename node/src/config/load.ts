@@ -47,7 +47,25 @@ export function parseConfig(raw: unknown, dir: string, env: NodeJS.ProcessEnv = 
   }
   const secret = (copy as { notifications?: { webhook?: { secret?: string } } }).notifications?.webhook?.secret
   if (secret !== undefined && secret.length < 32) throw new ConfigError('invalid configuration: notifications.webhook.secret: must have at least 32 characters')
-  return deepFreeze({ ...(copy as Omit<NodeConfig, 'dir'>), dir }) as NodeConfig
+  const config = copy as Omit<NodeConfig, 'dir'>
+  assertDistinctPorts(config)
+  return deepFreeze({ ...config, dir }) as NodeConfig
+}
+
+/** spec: CW-LOC-019 — each listener needs its own port (0, "any free port", may repeat). */
+function assertDistinctPorts(config: Omit<NodeConfig, 'dir'>): void {
+  const ports: [string, number][] = [
+    ['federation.port', config.federation.port],
+    ['local.port', config.local.port],
+    ...(config.ops === undefined ? [] : [['ops.port', config.ops.port] as [string, number]]),
+  ]
+  const seen = new Map<number, string>()
+  for (const [key, port] of ports) {
+    if (port === 0) continue
+    const other = seen.get(port)
+    if (other !== undefined) throw new ConfigError(`invalid configuration: ${other} and ${key} are both ${port}: each listener needs its own port`)
+    seen.set(port, key)
+  }
 }
 
 /** Reads `caseway.json` from `dir`. */

@@ -63,6 +63,17 @@ export const configSchema = {
         },
       },
     },
+    ops: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      description:
+        'Optional listener serving only /healthz, /readyz and /metrics (plain HTTP), for kubelet and Prometheus; without it they are on the local listener only. Partner names are not shown on it.',
+      properties: {
+        host: { type: 'string', default: '0.0.0.0', description: 'Address of the ops listener.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
+    },
     pki: {
       type: 'object',
       additionalProperties: false,
@@ -287,6 +298,8 @@ export interface NodeConfig {
   readonly name: string
   readonly federation: { readonly host: string; readonly port: number; readonly publicUrl: string; readonly protocolVersions: readonly ('0.1' | '0.2')[] }
   readonly local: { readonly host: string; readonly port: number; readonly allowedHosts: readonly string[] }
+  /** The optional ops listener (/healthz, /readyz, /metrics only). */
+  readonly ops?: { readonly host: string; readonly port: number }
   readonly pki: { readonly dir: string }
   readonly storage: { readonly database: string; readonly blobs: string }
   readonly transfers: {

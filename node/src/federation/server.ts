@@ -13,7 +13,9 @@ import type { Server } from 'node:https'
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { NodeContext } from '../context.ts'
+import { installObservability, observabilityOptions } from '../http/observability.ts'
 import { problemFrameworkErrors } from '../http/problem_handler.ts'
+import type { NodeMetrics } from '../operations/metrics.ts'
 import { DEADLINE_CHECK_MS, HANDSHAKE_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH } from '../limits.ts'
 import { pinnedCaAnchors } from '../partners/trust_anchors.ts'
 import { federationApp, type FederationObserver } from './app.ts'
@@ -22,8 +24,12 @@ import { installConnectionGate } from './connection_gate.ts'
 export interface FederationServer {
   /** Not listening yet: `await app.listen({ host, port })`, `await app.close()`. */
   app: FastifyInstance<Server>
-  /** Admits exactly the currently pinned CAs from the next connection on (wire it to `ctx.trustChanged`). */
-  reloadTrust(): Promise<void>
+  /**
+   * Admits exactly the currently pinned CAs, and presents this node's current certificate
+   * (`ctx.identity`, renewed on SIGHUP), from the next connection on (wire it to
+   * `ctx.trustChanged`). Resolves to the number of CAs pinned.
+   */
+  reloadTrust(): Promise<number>
 }
 
 export interface FederationServerOptions {
@@ -31,18 +37,19 @@ export interface FederationServerOptions {
   logger?: Logger
   /** Told what the listener did (the node's metrics). */
   observer?: FederationObserver
+  /** Times each request (`caseway_http_request_duration_seconds`). */
+  requestMetrics?: Pick<NodeMetrics, 'requestAnswered'>
 }
 
 export async function createFederationServer(ctx: NodeContext, options: FederationServerOptions = {}): Promise<FederationServer> {
-  const { key, cert } = ctx.identity.tls
   // spec: CW-TLS-001 (TLS 1.3 only), CW-TLS-002 (client certificate required, verified by the gate).
-  const tls = { key, cert, minVersion: 'TLSv1.3' } as const
+  const tls = () => ({ key: ctx.identity.tls.key, cert: ctx.identity.tls.cert, minVersion: 'TLSv1.3' }) as const
   const log = options.logger ?? ctx.log
   const { requestTimeoutMs } = ctx.config.limits
   const app = fastify({
     loggerInstance: log as FastifyBaseLogger,
     https: {
-      ...tls,
+      ...tls(),
       // spec: CW-TLS-005 — no `ca`: TLS names no CA in its CertificateRequest, and Node's own
       // verdict (against its default roots, CW-TRUST-004) is ignored; the gate decides.
       requestCert: true,
@@ -58,14 +65,19 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
     trustProxy: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: problemFrameworkErrors(options.observer && ((code) => options.observer!.problemAnswered(code))),
+    ...observabilityOptions(),
   })
   const gate = installConnectionGate(app.server, await pinnedCaAnchors(ctx.store), log, () => ctx.clock.now())
+  installObservability(app, 'federation', options.requestMetrics)
   await app.register(federationApp, options.observer === undefined ? { ctx } : { ctx, observer: options.observer })
   return {
     app,
     async reloadTrust() {
-      gate.setAnchors(await pinnedCaAnchors(ctx.store))
-      ctx.log.info('federation listener trust reloaded')
+      const anchors = await pinnedCaAnchors(ctx.store)
+      gate.setAnchors(anchors)
+      app.server.setSecureContext(tls())
+      ctx.log.info({ pinnedCas: anchors.length }, 'federation listener trust reloaded')
+      return anchors.length
     },
   }
 }

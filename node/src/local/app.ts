@@ -83,6 +83,13 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
   // Before authentication, so that guessing tokens is limited too.
   await installRateLimit(app, { perMinute: ctx.config.limits.rateLimit.localPerMinute, key: localRateKey })
   installAuth(app, ctx)
+  // spec: CW-LOC-023 — a 401 says how to authenticate (RFC 9110 §11.6.1).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="caseway"')
+    return payload
+  })
+  // spec: CW-LOC-023 — JSON routes take JSON: a text/plain body is 415, not a 400 from the schema.
+  app.removeContentTypeParser('text/plain')
 
   app.get(
     '/healthz',

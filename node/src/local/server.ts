@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { NodeContext } from '../context.ts'
+import { installObservability, observabilityOptions } from '../http/observability.ts'
 import { problemFrameworkErrors } from '../http/problem_handler.ts'
 import { DEADLINE_CHECK_MS, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH } from '../limits.ts'
 import type { NodeMetrics } from '../operations/metrics.ts'
@@ -36,7 +37,9 @@ export async function createLocalServer(ctx: NodeContext, options: LocalServerOp
     trustProxy: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: problemFrameworkErrors(),
+    ...observabilityOptions(),
   })
+  installObservability(app, 'local', options.metrics)
   await app.register(localApp, options.metrics === undefined ? { ctx } : { ctx, metrics: options.metrics })
   return app
 }

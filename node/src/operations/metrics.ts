@@ -13,15 +13,17 @@
  * `caseway_shares{direction,status}`, `caseway_bytes_sent_total{peer}`,
  * `caseway_bytes_received_total{peer}`, `caseway_verification_failures_total{code}`,
  * `caseway_transfer_duration_seconds{direction}`, `caseway_notification_failures_total{channel}`,
- * `caseway_peer_last_success_timestamp_seconds{peer}`, `caseway_certificate_expiry_days{certificate}`
- * and prom-client's default process metrics prefixed `caseway_`.
+ * `caseway_peer_last_success_timestamp_seconds{peer}`, `caseway_certificate_expiry_seconds{certificate}`,
+ * `caseway_http_request_duration_seconds{listener,method,route,status}` and prom-client's default
+ * process metrics prefixed `caseway_` (but its `nodejs_active_*_total` gauges, which are not
+ * counters and fail `promtool check metrics`).
  *
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { NodeContext } from '../context.ts'
 import type { AnyNodeEvent } from '../events.ts'
-import { certificateLifetimes, daysLeft } from './certificate_lifetimes.ts'
+import { certificateLifetimes } from './certificate_lifetimes.ts'
 
 export interface NodeMetrics {
   /** This node's registry (never prom-client's global one). */
@@ -42,10 +44,14 @@ export interface NodeMetrics {
   problemAnswered(code: string): void
   /** Time of the last successful exchange with each partner since this process started. */
   lastSuccess(): ReadonlyMap<string, Date>
+  /** A listener answered a request: `route` is the route pattern (never the raw URL, which would explode the series). */
+  requestAnswered(listener: string, method: string, route: string, status: number, seconds: number): void
 }
 
 /** Transfers last from well under a second (small items, loopback) to hours (gigabytes). */
 const DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600]
+/** Requests take milliseconds (probes, JSON) to minutes (evidence uploads and downloads). */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 /** Transfers whose start is remembered in memory; beyond this the oldest are forgotten (the store still knows). */
 const MAX_PENDING_TRANSFERS = 10_000
 
@@ -55,7 +61,13 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
   const log = ctx.log.child({ component: 'metrics' })
   const nowMs = () => ctx.clock.now().getTime()
 
-  if (ctx.config.metrics.enabled) collectDefaultMetrics({ register: registry, prefix: 'caseway_' })
+  if (ctx.config.metrics.enabled) {
+    collectDefaultMetrics({ register: registry, prefix: 'caseway_' })
+    // Gauges named like counters: `promtool check metrics` refuses them (CW-LOC-022).
+    for (const name of ['caseway_nodejs_active_handles_total', 'caseway_nodejs_active_requests_total', 'caseway_nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name)
+    }
+  }
 
   new Gauge({
     name: 'caseway_shares',
@@ -110,16 +122,23 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
     labelNames: ['peer'] as const,
     registers,
   })
-  const lifetimes = certificateLifetimes(ctx.identity)
   new Gauge({
-    name: 'caseway_certificate_expiry_days',
-    help: "Days until this node's certificates expire (negative once expired).",
+    name: 'caseway_certificate_expiry_seconds',
+    help: "Seconds until this node's certificates expire (negative once expired).",
     labelNames: ['certificate'] as const,
     registers,
     collect() {
-      const now = ctx.clock.now()
-      for (const lifetime of lifetimes) this.set({ certificate: lifetime.certificate }, daysLeft(lifetime, now))
+      const now = ctx.clock.now().getTime()
+      // Read at each scrape: SIGHUP may have renewed them.
+      for (const lifetime of certificateLifetimes(ctx.identity)) this.set({ certificate: lifetime.certificate }, (lifetime.notAfter.getTime() - now) / 1000)
     },
+  })
+  const requestDuration = new Histogram({
+    name: 'caseway_http_request_duration_seconds',
+    help: 'HTTP requests answered, by listener (federation, local, ops), method, route pattern and status code.',
+    labelNames: ['listener', 'method', 'route', 'status'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers,
   })
 
   const contacts = new Map<string, Date>()
@@ -193,5 +212,8 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
       verificationFailures.inc({ code })
     },
     lastSuccess: () => contacts,
+    requestAnswered(listener, method, route, status, seconds) {
+      requestDuration.observe({ listener, method, route, status: String(status) }, seconds)
+    },
   }
 }

@@ -4,8 +4,10 @@
  * - `metadataStore`: the store answers a trivial query;
  * - `blobStore`: the blob store writes, reads back and deletes a probe (`blobs.check()`), at
  *   most once per {@link BLOB_PROBE_INTERVAL_MS}; calls in between get the last result;
- * - `certificates`: node.crt, signing.crt and ca.crt are valid now and for at least
- *   {@link CERTIFICATE_MIN_DAYS} more days (days left reported for each);
+ * - `certificates`: node.crt, signing.crt and ca.crt are valid now (days left reported for
+ *   each). One expiring within {@link CERTIFICATE_WARN_DAYS} days keeps the node ready — it
+ *   still does its job — but says so in the detail (and `caseway_certificate_expiry_seconds`
+ *   lets monitoring alert): an orchestrator must not pull a working node weeks early (CW-LOC-021);
  * - `partners`: informative only, never fails readiness — each partner with the time of the
  *   last successful exchange with it since the node started.
  *
@@ -17,8 +19,8 @@
 import type { NodeContext } from '../context.ts'
 import { certificateLifetimes, daysLeft, type CertificateName } from './certificate_lifetimes.ts'
 
-/** A certificate expiring sooner than this makes the node not ready. */
-export const CERTIFICATE_MIN_DAYS = 14
+/** A certificate expiring sooner than this is worth a warning (never unreadiness while valid). */
+export const CERTIFICATE_WARN_DAYS = 30
 /** Longest a single check may take. */
 export const CHECK_TIMEOUT_MS = 5000
 
@@ -39,6 +41,8 @@ export interface CertificateState {
 
 export interface CertificatesCheck extends Check {
   certificates: Partial<Record<CertificateName, CertificateState>>
+  /** Certificates valid now but expiring within {@link CERTIFICATE_WARN_DAYS} days (renew them). */
+  warnings?: string[]
 }
 
 export interface PartnerContact {
@@ -107,6 +111,7 @@ function certificatesCheck(ctx: NodeContext): CertificatesCheck {
   const now = ctx.clock.now()
   const certificates: CertificatesCheck['certificates'] = {}
   const problems: string[] = []
+  const warnings: string[] = []
   for (const lifetime of certificateLifetimes(ctx.identity)) {
     const left = daysLeft(lifetime, now)
     certificates[lifetime.certificate] = {
@@ -116,12 +121,11 @@ function certificatesCheck(ctx: NodeContext): CertificatesCheck {
     }
     if (lifetime.notBefore > now) problems.push(`${lifetime.certificate} is not valid before ${lifetime.notBefore.toISOString()}`)
     else if (left <= 0) problems.push(`${lifetime.certificate} expired at ${lifetime.notAfter.toISOString()}`)
-    else if (left < CERTIFICATE_MIN_DAYS)
-      problems.push(`${lifetime.certificate} expires in ${Math.floor(left)} days (renew at ${CERTIFICATE_MIN_DAYS} days at the latest)`)
+    else if (left < CERTIFICATE_WARN_DAYS) warnings.push(`${lifetime.certificate} expires in ${Math.floor(left)} days: renew it`)
   }
-  return problems.length > 0
-    ? { status: 'fail', detail: problems.join('; '), certificates }
-    : { status: 'pass', detail: `every certificate is valid for at least ${CERTIFICATE_MIN_DAYS} more days`, certificates }
+  if (problems.length > 0) return { status: 'fail', detail: problems.join('; '), certificates }
+  if (warnings.length > 0) return { status: 'pass', detail: `every certificate is valid now; ${warnings.join('; ')}`, certificates, warnings }
+  return { status: 'pass', detail: `every certificate is valid for at least ${CERTIFICATE_WARN_DAYS} more days`, certificates }
 }
 
 async function partnersCheck(ctx: NodeContext, contacts: ReadonlyMap<string, Date>): Promise<PartnersCheck> {

@@ -77,6 +77,8 @@ const CONNECTIONS_PER_PARTNER = 32
 
 interface CachedAgent {
   caFingerprint: string
+  /** This node's client certificate the agent presents: a renewal (SIGHUP) makes new agents. */
+  clientCertificate: string
   agent: Agent
 }
 
@@ -93,7 +95,7 @@ export function createPeerClient(
 
   function agentFor(partner: PartnerRecord): Agent {
     const cached = agents.get(partner.org)
-    if (cached !== undefined && cached.caFingerprint === partner.caFingerprint) return cached.agent
+    if (cached !== undefined && cached.caFingerprint === partner.caFingerprint && cached.clientCertificate === ctx.identity.tls.cert) return cached.agent
     if (cached !== undefined) void cached.agent.close().catch(() => undefined)
     const anchors = [{ certificate: partner.caCertificate, org: partner.org }]
     const agent = new Agent({
@@ -123,7 +125,7 @@ export function createPeerClient(
         },
       },
     })
-    agents.set(partner.org, { caFingerprint: partner.caFingerprint, agent })
+    agents.set(partner.org, { caFingerprint: partner.caFingerprint, clientCertificate: ctx.identity.tls.cert, agent })
     return agent
   }
 

@@ -58,27 +58,31 @@ t.test('a healthy node is ready: every check named with its state, days left per
   t.equal(response.headers['retry-after'], undefined)
 })
 
-t.test('a certificate expiring within 14 days makes the node not ready (503), naming it', async (t) => {
+// spec: CW-LOC-021
+t.test('a certificate expiring within 30 days keeps the node ready (200), named in warnings; an expired one is not ready', async (t) => {
   const tc = await context(t)
   const { org, name } = tc.self
   const soon = await issueNodeCertificate(tc.self.ca, { org, name, hosts: [`${org}.test`], validityDays: 10 })
   const identity = { ...tc.ctx.identity, tls: { ...tc.ctx.identity.tls, cert: soon.certificate.toString('pem') } }
   const app = await appFor(t, { ...tc.ctx, identity })
   const response = await app.inject({ method: 'GET', url: '/readyz' })
-  t.equal(response.statusCode, 503)
+  t.equal(response.statusCode, 200, 'the node still does its job')
   t.match(response.headers['content-type'], /^application\/json/)
   const body = response.json<ReadyAnswer>()
-  t.equal(body.status, 'not-ready')
-  t.equal(body.checks['certificates']!.status, 'fail')
-  t.match(body.checks['certificates']!.detail, /^node expires in 9 days/)
+  t.equal(body.status, 'ready')
+  t.equal(body.checks['certificates']!.status, 'pass')
+  t.match(body.checks['certificates']!.detail, /node expires in 9 days: renew it/)
+  t.same((body.checks['certificates'] as { warnings?: string[] }).warnings, ['node expires in 9 days: renew it'])
   t.equal(body.checks['certificates']!.certificates!['node']!.daysLeft, 9)
   t.ok(body.checks['certificates']!.certificates!['signing']!.daysLeft > 300, 'the others are fine')
   t.equal(body.checks['metadataStore']!.status, 'pass', 'the other checks still pass')
 
-  // 15 days is enough; an expired signing certificate is not.
-  const fine = await issueNodeCertificate(tc.self.ca, { org, name, hosts: [`${org}.test`], validityDays: 15 })
+  // 31 days: no warning; an expired signing certificate is not ready.
+  const fine = await issueNodeCertificate(tc.self.ca, { org, name, hosts: [`${org}.test`], validityDays: 31 })
   const fineApp = await appFor(t, { ...tc.ctx, identity: { ...identity, tls: { ...identity.tls, cert: fine.certificate.toString('pem') } } })
-  t.equal((await fineApp.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, '15 days left is ready')
+  const fineAnswer = await fineApp.inject({ method: 'GET', url: '/readyz' })
+  t.equal(fineAnswer.statusCode, 200, '31 days left is ready')
+  t.equal(fineAnswer.json<{ checks: { certificates: { warnings?: string[] } } }>().checks.certificates.warnings, undefined, 'without a warning')
   const expired = await issueSigningCertificate(tc.self.ca, {
     org,
     name,
@@ -192,9 +196,9 @@ t.test('/metrics: Prometheus text from the node registry, public, never the glob
   t.match(response.headers['content-type'], /^text\/plain; version=0\.0\.4/)
   const text = response.body
   for (const series of [
-    /^caseway_certificate_expiry_days\{certificate="node"\} \d+(\.\d+)?$/m,
-    /^caseway_certificate_expiry_days\{certificate="signing"\} \d+/m,
-    /^caseway_certificate_expiry_days\{certificate="ca"\} \d+/m,
+    /^caseway_certificate_expiry_seconds\{certificate="node"\} \d+(\.\d+)?$/m,
+    /^caseway_certificate_expiry_seconds\{certificate="signing"\} \d+/m,
+    /^caseway_certificate_expiry_seconds\{certificate="ca"\} \d+/m,
     /^# TYPE caseway_shares gauge$/m,
     /^# TYPE caseway_bytes_sent_total counter$/m,
     /^# TYPE caseway_bytes_received_total counter$/m,

@@ -139,8 +139,8 @@ t.test('after a delivered share both nodes count the same bytes, the share, its 
 
   // Certificates: the gauge says what the files say.
   for (const lifetime of certificateLifetimes(metro.node.ctx.identity)) {
-    const days = sample(sent, 'caseway_certificate_expiry_days', { certificate: lifetime.certificate })!
-    t.ok(Math.abs(days - daysLeft(lifetime, new Date())) < 0.01, `${lifetime.certificate}: ${days} days`)
+    const seconds = sample(sent, 'caseway_certificate_expiry_seconds', { certificate: lifetime.certificate })!
+    t.ok(Math.abs(seconds / 86_400 - daysLeft(lifetime, new Date())) < 0.01, `${lifetime.certificate}: ${seconds} seconds`)
   }
   t.ok((sample(sent, 'caseway_process_resident_memory_bytes') ?? sample(sent, 'caseway_nodejs_heap_size_used_bytes'))! > 0, 'process metrics')
 

@@ -94,7 +94,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
   })
   const { ctx, peer } = built
   const server = await createFederationServer(ctx)
-  built.onTrustChanged(() => server.reloadTrust())
+  built.onTrustChanged(async () => void (await server.reloadTrust()))
   await server.app.listen({ host: '127.0.0.1', port: 0 })
   const address = server.app.server.address()
   const url = `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`

@@ -13,7 +13,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeContext } from '../../context.ts'
 import type { NodeMetrics } from '../../operations/metrics.ts'
-import { CERTIFICATE_MIN_DAYS, checkReadiness } from '../../operations/readiness.ts'
+import { CERTIFICATE_WARN_DAYS, checkReadiness } from '../../operations/readiness.ts'
 import { problems } from '../schemas.ts'
 
 const check = {
@@ -48,11 +48,12 @@ const readinessSchema = {
         blobStore: { ...check, description: 'The blob store writes, reads back and deletes a probe.' },
         certificates: {
           type: 'object',
-          description: `node.crt, signing.crt and ca.crt are valid for at least ${CERTIFICATE_MIN_DAYS} more days.`,
+          description: `node.crt, signing.crt and ca.crt are valid now; one expiring within ${CERTIFICATE_WARN_DAYS} days is named in warnings but keeps the node ready.`,
           required: ['status', 'detail', 'certificates'],
           properties: {
             ...check.properties,
             certificates: { type: 'object', properties: { node: certificate, signing: certificate, ca: certificate } },
+            warnings: { type: 'array', items: { type: 'string' } },
           },
         },
         partners: {
@@ -81,7 +82,13 @@ const readinessSchema = {
   },
 } as const
 
-export function operationsRoutes(app: FastifyInstance, ctx: NodeContext, metrics: NodeMetrics | undefined): void {
+export interface OperationsRoutesOptions {
+  /** Whether /readyz lists partners (names, last contact): not on the ops listener, which is reachable beyond loopback. */
+  partners?: boolean
+}
+
+export function operationsRoutes(app: FastifyInstance, ctx: NodeContext, metrics: NodeMetrics | undefined, options: OperationsRoutesOptions = {}): void {
+  const showPartners = options.partners ?? true
   app.get(
     '/readyz',
     {
@@ -97,8 +104,17 @@ export function operationsRoutes(app: FastifyInstance, ctx: NodeContext, metrics
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const readiness = await checkReadiness(ctx, metrics === undefined ? {} : { lastSuccess: metrics.lastSuccess })
+      if (!showPartners) {
+        const { partners } = readiness.checks
+        readiness.checks.partners = {
+          status: partners.status,
+          detail: `${partners.partners.length} partners (listed on the local listener only)`,
+          partners: [],
+        }
+      }
+      for (const warning of readiness.checks.certificates.warnings ?? []) request.log.warn({ warning }, 'certificate expires soon')
       return reply.code(readiness.status === 'ready' ? 200 : 503).send(readiness)
     },
   )

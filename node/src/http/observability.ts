@@ -1,0 +1,53 @@
+/**
+ * What every listener does for the operator, whatever it serves (CW-LOC-022):
+ * - a request id per request: the caller's `X-Request-Id` when it is a sane token (so one id
+ *   follows a request through a proxy and into our log), else a random UUID — unique across
+ *   listeners and restarts, unlike Fastify's per-listener counter; echoed in `X-Request-Id`
+ *   and logged with every line of the request (`reqId`);
+ * - `caseway_http_request_duration_seconds{listener,method,route,status}`;
+ * - probes and scrapes (`/healthz`, `/readyz`, `/metrics`) logged at debug, not two info
+ *   lines every few seconds; every other request keeps Fastify's info lines.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { NodeMetrics } from '../operations/metrics.ts'
+
+export const REQUEST_ID_HEADER = 'x-request-id'
+/** A caller's request id is kept only when it is short and printable without escaping. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
+/** Paths polled by orchestrators and Prometheus. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
+
+function isProbe(url: string | undefined): boolean {
+  return PROBE_PATHS.has((url ?? '').split('?')[0]!)
+}
+
+/** Fastify server options: request ids as above, probe requests out of the info log. */
+export function observabilityOptions() {
+  return {
+    requestIdHeader: false as const,
+    requestIdLogLabel: 'reqId',
+    genReqId(request: IncomingMessage): string {
+      const given = request.headers[REQUEST_ID_HEADER]
+      return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    disableRequestLogging: (request: FastifyRequest) => isProbe(request.raw.url),
+  }
+}
+
+/** Hooks: echo the request id, time each request, log probes at debug. */
+export function installObservability(app: FastifyInstance, listener: string, metrics: Pick<NodeMetrics, 'requestAnswered'> | undefined): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? '(no route)'
+    metrics?.requestAnswered(listener, request.method, route, reply.statusCode, reply.elapsedTime / 1000)
+    if (isProbe(request.url)) {
+      request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'probe answered')
+    }
+  })
+}
