@@ -14,6 +14,7 @@ import { partnerActor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
 import { neededChunks } from './fetch_job.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface AcceptedOffer {
   /** True when the offer was stored now (answer 202); false for an identical re-offer (answer 200). */
@@ -48,6 +49,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     maxBytes: ctx.config.limits.manifestBytes,
   })
   const { manifest, digest } = verified
+  crashPoint('offer.verified')
   // spec: CW-FED-001, CW-TLS-003 — the signer must be the peer on this connection.
   if (manifest.iss !== peerOrg) {
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
@@ -128,6 +130,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     return { created: true, record }
   })
 
+  if (outcome.created) crashPoint('offer.stored')
   const { created, record, pending } = outcome
   const about =
     pending === undefined

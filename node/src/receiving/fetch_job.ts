@@ -22,6 +22,7 @@ import type { InboundShareRecord, PartnerRecord } from '../store/metadata_store.
 import { updateInbound } from './inbound_state.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** Existence checks run this many at a time. */
 const HAS_BATCH = 64
@@ -77,12 +78,15 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         log.info('share expired while receiving')
         return
       }
+      crashPoint('fetch.started')
       const partner = await enabledPartner(ctx, inbound.senderOrg)
       await pullChunks(inbound, partner, signal, log)
       signal.throwIfAborted()
+      crashPoint('fetch.chunks-pulled')
 
       // spec: CW-FED-008, CW-REC-002 — every item's bytes must hash to its whole-file digest.
       const problem = await checkItems(ctx, inbound.manifest, signal)
+      crashPoint('verify.checked')
       const now = seconds()
       if (inbound.expiresAt <= now) continue
       const receiptJws = await issueReceipt(
@@ -97,6 +101,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         problem,
         now,
       )
+      crashPoint('receipt.signed')
       const finished = await updateInbound(ctx, inbound, async (current, tx) => {
         // The receipt job, the new status and the event commit together.
         await ctx.jobs.enqueue(tx, JOB.receipt, current.id, { revision: current.revision })
@@ -110,6 +115,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         return { ...current, status: problem === undefined ? 'complete' : 'rejected', statusDetail: problem?.detail ?? null, completedAt: now, receiptJws }
       })
       if (finished) {
+        crashPoint('fetch.completed')
         if (problem === undefined) log.info('revision received and verified')
         else log.warn({ code: problem.code }, 'revision rejected after its chunks were received')
         return
@@ -139,6 +145,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         } finally {
           body.destroy()
         }
+        crashPoint('fetch.chunk-stored')
         observer?.chunkStored(partner.org, count.bytes)
       } catch (error) {
         if (signal.aborted) return

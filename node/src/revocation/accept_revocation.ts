@@ -23,6 +23,7 @@ import type { NodeContext } from '../context.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
 import { revokeShare } from './revoke_share.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface AcceptedRevocation {
   /** False when the share was revoked already: nothing changed. */
@@ -54,6 +55,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
   }
   const reason = revocation.reason ?? null
+  crashPoint('revocation.verified')
 
   const { inboundId, changed } = await ctx.transaction(async (action) => {
     const tx = action.store
@@ -81,6 +83,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     })
     return { inboundId: inbound.id, changed: true }
   })
+  if (changed) crashPoint('revocation.accepted')
 
   // spec: CW-REV-003, CW-REV-006 — every share derived from it, each with its own revocation job.
   const cascaded: string[] = []
