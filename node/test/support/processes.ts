@@ -27,6 +27,8 @@ export const START_WITH_CLOCK = fileURLToPath(new URL('./start_node_with_clock.t
 export interface StartOptions {
   /** Run the node with its clock this far ahead of real time (a test-only entry point). */
   clockOffsetMs?: number
+  /** More environment for this run only (e.g. `CASEWAY_CRASH_POINT`, to arm a crash point). */
+  env?: NodeJS.ProcessEnv
 }
 
 /** An organization whose node runs as a child process. */
@@ -111,10 +113,12 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
     async start(startOptions = {}) {
       if (alive()) throw new Error(`${options.org} is still running`)
       const offset = startOptions.clockOffsetMs
+      const env = { ...startOptions.env, ...(offset === undefined ? {} : { CASEWAY_TEST_CLOCK_OFFSET_MS: String(offset) }) }
       const started = await startNodeProcess({
         dir: node.dir,
         logFile: node.logFile,
-        ...(offset === undefined ? {} : { argv: [START_WITH_CLOCK, node.dir], env: { CASEWAY_TEST_CLOCK_OFFSET_MS: String(offset) } }),
+        env,
+        ...(offset === undefined ? {} : { argv: [START_WITH_CLOCK, node.dir] }),
       })
       current = started
       paused = false
