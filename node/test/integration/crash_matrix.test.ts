@@ -16,7 +16,8 @@
  *   shows as complete has all its chunks, and one still receiving refuses downloads;
  * - nothing accepted after a revocation: a revoked share refuses downloads on county-da and
  *   makes no more revisions on metro-pd;
- * - `caseway audit verify` passes on both node directories.
+ * - every audit chain verifies (read in-process after each case; `caseway audit verify`, the
+ *   command, on both node directories at the end of each group).
  *
  * Cases run in groups, each on one pair of node directories reused from case to case, the
  * groups in parallel (`CASEWAY_CRASH_MATRIX_GROUPS`, default 2). The list of points is
