@@ -29,6 +29,8 @@ export interface StartOptions {
   clockOffsetMs?: number
   /** More environment for this run only (e.g. `CASEWAY_CRASH_POINT`, to arm a crash point). */
   env?: NodeJS.ProcessEnv
+  /** How long the start may take (default: `startNodeProcess`'s). */
+  timeoutMs?: number
 }
 
 /** An organization whose node runs as a child process. */
@@ -67,6 +69,8 @@ export interface StartOrgOptions {
    * organizations made concurrently).
    */
   dir?: string
+  /** How long the first start may take (default: `startNodeProcess`'s). */
+  startTimeoutMs?: number
 }
 
 /** Creates an organization's node directory and starts its node as a child process. */
@@ -92,7 +96,12 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
     dir: join(parent, options.org),
     ...(options.settings === undefined ? {} : { settings: options.settings }),
   })
-  current = await startNodeProcess({ dir: node.dir, adminToken: true, logFile: node.logFile })
+  current = await startNodeProcess({
+    dir: node.dir,
+    adminToken: true,
+    logFile: node.logFile,
+    ...(options.startTimeoutMs === undefined ? {} : { timeoutMs: options.startTimeoutMs }),
+  })
   const now = () => current!
   const token = now().adminToken!
   const api = new LocalClient({ baseUrl: now().localUrl, token })
@@ -118,6 +127,7 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
         dir: node.dir,
         logFile: node.logFile,
         env,
+        ...(startOptions.timeoutMs === undefined ? {} : { timeoutMs: startOptions.timeoutMs }),
         ...(offset === undefined ? {} : { argv: [START_WITH_CLOCK, node.dir] }),
       })
       current = started
