@@ -199,14 +199,12 @@ function hostileRequests(valid: readonly Valid[]): fc.Arbitrary<() => Promise<Ho
       body: base.jws,
       label: `content type ${String(contentType)}`,
     }))
-  const truncated = fc
-    .record({ base, at: fc.nat() })
-    .map(({ base, at }) => async (): Promise<HostileRequest> => ({
-      endpoint: base.endpoint,
-      contentType: JOSE_MEDIA_TYPE,
-      body: base.jws.slice(0, at % base.jws.length),
-      label: `truncated at ${at % base.jws.length}`,
-    }))
+  const truncated = fc.record({ base, at: fc.nat() }).map(({ base, at }) => async (): Promise<HostileRequest> => ({
+    endpoint: base.endpoint,
+    contentType: JOSE_MEDIA_TYPE,
+    body: base.jws.slice(0, at % base.jws.length),
+    label: `truncated at ${at % base.jws.length}`,
+  }))
   const garbage = fc
     .record({ endpoint: fc.constantFrom<Endpoint>('offer', 'receipt', 'revocation'), bytes: fc.uint8Array({ maxLength: 512 }) })
     .map(({ endpoint, bytes }) => async (): Promise<HostileRequest> => ({
