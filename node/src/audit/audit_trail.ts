@@ -18,6 +18,7 @@ import type { Clock, NodeContext } from '../context.ts'
 import type { AnyNodeEvent } from '../events.ts'
 import type { OutboxConsumer } from '../outbox/outbox.ts'
 import type { AuditEntryRecord, MetadataStore } from '../store/metadata_store.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** The chain of events that belong to no case (offers refused before anything was stored). */
 export const FEDERATION_AUDIT_CASE = '_federation'
@@ -152,6 +153,7 @@ export function auditConsumer(store: MetadataStore): OutboxConsumer {
           if (!(await tx.deleteOutbox(AUDIT_CONSUMER, entry.eventId))) return
           await appendAuditEntryIn(tx, auditContentOf(entry.event as unknown as AnyNodeEvent), entry.recordedAt)
         })
+        crashPoint('audit.appended')
       }
     },
   }

@@ -12,6 +12,7 @@ import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { EvidenceRecord } from '../store/metadata_store.ts'
 import { requireCase } from './cases.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** Limits of the manifest schema's evidence item: what is stored can always be shared. */
 export const EVIDENCE_LIMITS = {
@@ -90,6 +91,7 @@ export async function storeEvidenceContent(
     throw error
   }
   const summary = step.value
+  crashPoint('evidence.chunks-stored')
   return {
     id: randomUUID(),
     caseId,

@@ -35,6 +35,7 @@ import { acceptRevocation } from '../revocation/accept_revocation.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { identifyPeer, peerOf } from './authenticate.ts'
 import { conformanceControl } from './control.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface FederationAppOptions {
   ctx: NodeContext
@@ -123,6 +124,9 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
         throw error
       }
       const { stream, size, range, partial } = chunk
+      crashPoint('chunk.opened')
+      // Once the whole body is handed to the connection ('finish' does not fire on an abort).
+      reply.raw.once('finish', () => crashPoint('chunk.served'))
       request.log.debug({ shareId, digest, start: range.start, end: range.end }, 'serving chunk')
       if (observer !== undefined && request.method === 'GET') {
         // Counted once the whole body has been handed to the connection ('finish' does not fire on an abort).

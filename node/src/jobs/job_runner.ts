@@ -20,6 +20,7 @@ import type { Logger } from 'pino'
 import type { Clock } from '../context.ts'
 import type { JobRecord, MetadataStore } from '../store/metadata_store.ts'
 import { retryDelayMs } from './backoff.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** Does a job's work. Must be idempotent (a job may run again after a crash) and honour `signal`. */
 export type JobHandler = (job: JobRecord, signal: AbortSignal) => Promise<void>
@@ -243,14 +244,17 @@ export class JobRunner {
 
   async #execute(job: JobRecord, handler: JobHandler, signal: AbortSignal): Promise<void> {
     const log = this.#log.child({ job: job.id, kind: job.kind, ref: job.ref, attempt: job.attempts })
+    crashPoint('job.claimed')
     try {
       await handler(job, signal)
     } catch (err) {
       await this.#failed(job, err, signal, log)
       return
     }
+    crashPoint('job.handled')
     try {
       await this.#store.completeJob(job.id, this.#now())
+      crashPoint('job.completed')
       log.debug('job done')
     } catch (err) {
       log.error({ err }, 'recording job completion failed')
@@ -278,6 +282,7 @@ export class JobRunner {
       const delayMs = Math.max(retryDelayMs(Math.max(1, job.attempts), this.#retryBaseMs, this.#retryMaxMs), retryAfterMsOf(err) ?? 0)
       const runAt = Math.ceil((this.#clock.now().getTime() + delayMs) / 1000)
       await this.#store.failJob(job.id, error, runAt, false, now)
+      crashPoint('job.failed')
       log.warn({ err, retryInMs: delayMs }, 'job failed; will retry')
     } catch (storeErr) {
       log.error({ err: storeErr }, 'recording job failure failed')

@@ -18,6 +18,7 @@ import type { OutboxConsumer } from '../outbox/outbox.ts'
 import type { NotificationChannel } from '../store/metadata_store.ts'
 import { shareNotice } from './notice.ts'
 import { NOTIFICATION_JOB, notificationRef } from './notification_jobs.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** The outbox consumer name (stored in outbox rows: never rename). */
 export const NOTIFICATION_CONSUMER = 'notifications'
@@ -70,6 +71,7 @@ export function notificationConsumer(ctx: NodeContext): OutboxConsumer {
             await ctx.jobs.enqueue(tx, NOTIFICATION_JOB[channel], ref, { notice })
           }
         })
+        crashPoint('notification.queued')
       }
     },
   }

@@ -13,7 +13,7 @@
  * @module
  */
 import type { NodeContext } from '../context.ts'
-import { SYSTEM_ACTOR } from '../events.ts'
+import { SYSTEM_ACTOR, type NodeEvent } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { recipientEmails, type NotificationAddresses } from '../access/recipients.ts'
@@ -21,6 +21,7 @@ import type { JobRecord, NotificationChannel, NotificationStatus } from '../stor
 import { composeShareEmail, sendEmail } from './email.ts'
 import { noticeFromPayload, type ShareNotice } from './notice.ts'
 import { postWebhook, shareReceivedEvent } from './webhook.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export type NotificationJobKind = typeof JOB.notifyEmail | typeof JOB.notifyWebhook
 
@@ -43,10 +44,26 @@ type Delivered = Record<string, number | string> & { withheld?: number }
 export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJobKind, JobHandler> {
   const seconds = () => Math.floor(ctx.clock.now().getTime() / 1000)
 
-  async function setStatus(notice: ShareNotice, channel: NotificationChannel, status: NotificationStatus, attempts: number, lastError: string | null) {
-    // An addition (CW-LOC-026) has no per-revision row: its job and its audit events are its record.
-    if (notice.addition !== undefined) return
-    await ctx.store.upsertNotification({ inboundId: notice.inboundId, revision: notice.revision, channel, status, attempts, lastError, updatedAt: seconds() })
+  /**
+   * Records a notification's status and the event saying so in one transaction: a crash between
+   * the two would leave a notification marked sent that never reaches the audit trail (the job,
+   * run again, finds it sent and stops). An addition (CW-LOC-026) has no per-revision row: its
+   * job and its audit event are its record.
+   */
+  async function setStatus(
+    notice: ShareNotice,
+    channel: NotificationChannel,
+    status: NotificationStatus,
+    attempts: number,
+    lastError: string | null,
+    event: NodeEvent,
+  ) {
+    await ctx.transaction(async (tx) => {
+      if (notice.addition === undefined) {
+        await tx.store.upsertNotification({ inboundId: notice.inboundId, revision: notice.revision, channel, status, attempts, lastError, updatedAt: seconds() })
+      }
+      tx.record(event)
+    })
   }
 
   /** Runs one attempt of `deliver` and records its outcome. */
@@ -63,6 +80,7 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
       const attempts = notice.addition === undefined ? (current?.attempts ?? 0) + 1 : job.attempts
       let delivered: Delivered
       try {
+        crashPoint('notification.before-send')
         delivered = await deliver(notice, signal)
       } catch (error) {
         // Interrupted by a stop: not an attempt that failed; the job runs again at the next start.
@@ -70,8 +88,7 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
         const permanent = (error as { permanent?: unknown } | null)?.permanent === true
         const dead = permanent || job.attempts >= ctx.config.transfers.maxAttempts
         const message = describe(error)
-        await setStatus(notice, channel, dead ? 'dead' : 'failed', attempts, message)
-        await ctx.record({
+        await setStatus(notice, channel, dead ? 'dead' : 'failed', attempts, message, {
           type: 'notification.failed',
           caseId: notice.inboundId,
           actor: SYSTEM_ACTOR,
@@ -84,9 +101,9 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
         })
         throw dead && !permanent ? new PermanentJobError(message) : error
       }
-      await setStatus(notice, channel, 'sent', attempts, null)
+      crashPoint('notification.delivered')
       const withheld = delivered.withheld !== undefined && delivered.withheld > 0 ? { withheld: delivered.withheld } : {}
-      await ctx.record({
+      await setStatus(notice, channel, 'sent', attempts, null, {
         type: 'notification.sent',
         caseId: notice.inboundId,
         actor: SYSTEM_ACTOR,
@@ -96,6 +113,7 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
         ...withheld,
         ...(notice.addition === undefined ? {} : { addition: notice.addition }),
       })
+      crashPoint('notification.recorded')
       log.info({ attempts, ...delivered }, 'notification sent')
     }
   }

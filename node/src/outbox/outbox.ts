@@ -20,6 +20,7 @@ import type { Logger } from 'pino'
 import type { AnyNodeEvent } from '../events.ts'
 import { retryDelayMs } from '../jobs/backoff.ts'
 import type { MetadataStore, OutboxEntry } from '../store/metadata_store.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** The case an event belongs to; events of no case (refused offers) share one key. */
 export const NO_CASE = '_federation'
@@ -189,6 +190,7 @@ export class Outbox {
         if (failure !== undefined && failure.retryAt > Date.now()) continue
         try {
           const outcome = await consumer.handle(caseId, pending)
+          crashPoint('outbox.after-consumer')
           this.#failures.delete(key)
           if (outcome !== undefined) {
             this.#scheduleRetry(Math.max(0, outcome.retryInMs))

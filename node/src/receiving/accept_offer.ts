@@ -16,6 +16,7 @@ import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadat
 import { neededChunks } from './possession.ts'
 import { checkQuotas, countOffer } from './quotas.ts'
 import { verifyOffer } from './verify_off_loop.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface AcceptedOffer {
   /** True when the offer was stored now (answer 202); false for an identical re-offer (answer 200). */
@@ -56,6 +57,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     versions: ctx.config.federation.protocolVersions,
   })
   const { manifest, digest } = verified
+  crashPoint('offer.verified')
   // spec: CW-FED-001, CW-TLS-003 — the signer must be the peer on this connection.
   if (manifest.iss !== peerOrg) {
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
@@ -146,6 +148,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     return { created: true, record }
   })
 
+  if (outcome.created) crashPoint('offer.stored')
   const { created, record, pending } = outcome
   if (created) {
     const revisionNumber = pending?.revision ?? record.revision

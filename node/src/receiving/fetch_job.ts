@@ -22,6 +22,7 @@ import { updateInbound } from './inbound_state.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
 export interface ExchangeObserver {
@@ -53,12 +54,15 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         log.info('share expired while receiving')
         return
       }
+      crashPoint('fetch.started')
       const partner = await enabledPartner(ctx, inbound.senderOrg)
       await pullChunks(inbound, partner, signal, log)
       signal.throwIfAborted()
+      crashPoint('fetch.chunks-pulled')
 
       // spec: CW-FED-008, CW-REC-002 — every item's bytes must hash to its whole-file digest.
       const problem = await checkItems(ctx, inbound.manifest, signal)
+      crashPoint('verify.checked')
       const now = seconds()
       if (inbound.expiresAt <= now) continue
       const receiptJws = await issueReceipt(
@@ -73,6 +77,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         problem,
         now,
       )
+      crashPoint('receipt.signed')
       const finished = await updateInbound(ctx, inbound, async (current, tx) => {
         // The receipt job, the new status and the event commit together.
         await ctx.jobs.enqueue(tx, JOB.receipt, current.id, { revision: current.revision })
@@ -86,6 +91,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         return { ...current, status: problem === undefined ? 'complete' : 'rejected', statusDetail: problem?.detail ?? null, completedAt: now, receiptJws }
       })
       if (finished) {
+        crashPoint('fetch.completed')
         if (problem === undefined) log.info('revision received and verified')
         else log.warn({ code: problem.code }, 'revision rejected after its chunks were received')
         return
@@ -120,6 +126,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         }
         // spec: CW-POS-005 — only after the bytes matched and are stored.
         await recordDelivered(ctx, partner.org, digest)
+        crashPoint('fetch.chunk-stored')
         observer?.chunkStored(partner.org, count.bytes)
       } catch (error) {
         if (signal.aborted) return

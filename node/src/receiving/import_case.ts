@@ -20,6 +20,7 @@ import { accessLevelOf, canReadCase, requireCaseAccess, requireExternalAccess, t
 import { accessible, addedRecipientsOf, effectiveStatus, type AddedRecipient } from './external_cases.ts'
 import { appliedView, importedEvidence, importedEvidenceId } from './applied.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface ImportResult {
   case: CaseRecord
@@ -79,6 +80,7 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   if (share.status !== 'complete') throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" is still being received`)
 
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
+  crashPoint('import.checked')
   // The imported case and its event commit together.
   const created = await ctx.transaction(async (tx) => {
     const store = tx.store
@@ -96,6 +98,7 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
     }
     return { case: existing, created: false }
   }
+  crashPoint('import.committed')
   ctx.log.info({ inboundId, caseId: created.id, userId: principal.userId }, 'external case imported')
   return { case: created, created: true }
 }

@@ -12,6 +12,7 @@ import type { PeerClient } from '../peer/peer_client.ts'
 import { storedReceipt } from '../sending/accept_receipt.ts'
 import { updateInbound } from './inbound_state.ts'
 import { issueReceipt } from './receipts.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** The handler of the `receipt` job (ref = inbound share id). */
 export function receiptJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler {
@@ -22,7 +23,9 @@ export function receiptJobHandler(ctx: NodeContext, peer: PeerClient): JobHandle
     const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })
     const partner = await enabledPartner(ctx, inbound.senderOrg)
     try {
+      crashPoint('receipt.before-send')
       await peer.sendReceipt(partner, inbound.receiptJws, signal)
+      crashPoint('receipt.sent')
       log.info('receipt accepted by sender')
     } catch (error) {
       if (signal.aborted || !(error instanceof PeerRefusal) || error.retryable) throw error

@@ -18,6 +18,7 @@ import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt, type ReceiptProblem } from './receipts.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {
   chunkStored(peerOrg: string, bytes: number): void
@@ -37,6 +38,7 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
     if (current.transfer === 'receiving') {
       await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, observer)
       const problem = await checkItems(ctx, current.manifest, signal)
+      crashPoint('revision-fetch.checked')
       const now = Math.floor(ctx.clock.now().getTime() / 1000)
       const receiptJws = await issueReceipt(ctx, subjectOf(inbound, current), problem, now)
       const verified: InboundRevisionRecord = { ...current, transfer: problem === undefined ? 'verified' : 'rejected', verifiedAt: now, receiptJws }
@@ -52,10 +54,12 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
           tx.record({ type: 'inbound.rejected', ...about, code: problem.code })
         }
       })
+      crashPoint('revision-fetch.verified')
     }
     if (current.receiptJws !== null && !current.receiptSent) {
       try {
         await peer.sendReceipt(partner, current.receiptJws, signal)
+        crashPoint('revision-fetch.receipt-sent')
       } catch (error) {
         if (signal.aborted || !(error instanceof PeerRefusal) || error.retryable) throw error
         if (error.code === 'CW_ERR_EXPIRED') {
@@ -107,6 +111,7 @@ async function pullChunks(
         }
         // spec: CW-POS-005 — only after the bytes matched and are stored.
         await recordDelivered(ctx, partner.org, digest)
+        crashPoint('revision-fetch.chunk-stored')
         observer?.chunkStored(partner.org, bytes)
       } catch (error) {
         failure ??= error

@@ -23,6 +23,7 @@ import type { NodeContext } from '../context.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
 import { revokeShare } from './revoke_share.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface AcceptedRevocation {
   /** False when the share was revoked already: nothing changed. */
@@ -55,6 +56,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
   }
   const reason = revocation.reason ?? null
+  crashPoint('revocation.verified')
 
   const { inboundId, changed } = await ctx.transaction(async (action): Promise<{ inboundId: string | undefined; changed: boolean }> => {
     const tx = action.store
@@ -94,6 +96,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     })
     return { inboundId: inbound.id, changed: true }
   })
+  if (changed) crashPoint('revocation.accepted')
 
   if (inboundId === undefined) {
     ctx.log.info({ peerOrg, shareId: revocation.share }, 'revocation of a share never offered: remembered, a later offer of it will be refused')

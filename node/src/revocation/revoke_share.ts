@@ -24,6 +24,7 @@ import type { PeerClient } from '../peer/peer_client.ts'
 import type { OutboundShareRecord } from '../store/metadata_store.ts'
 import { shareNotFound } from '../access/case_access.ts'
 import { getShare } from '../sending/share_case.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** How long a signed revocation is valid; the job signs it afresh when less than a day is left. */
 export const REVOCATION_LIFETIME_SECONDS = 30 * 86_400
@@ -91,6 +92,7 @@ export async function revokeShare(ctx: NodeContext, shareId: string, options: Re
     })
     return true
   })
+  if (changed) crashPoint('revocation.stored')
   if (changed) {
     ctx.log.info({ shareId, caseId: existing.caseId, partner: existing.partnerOrg, derivedFrom: options.derivedFrom ?? null }, 'share revoked')
   }
@@ -148,7 +150,9 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
       const partner = await ctx.store.getPartner(share.partnerOrg)
       // An admin may enable the partner again: retry.
       if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${share.partnerOrg} is not an enabled partner`)
+      crashPoint('revocation.before-send')
       await peer.sendRevocation(partner, jws, signal)
+      crashPoint('revocation.sent')
     } catch (error) {
       if (signal.aborted) throw error
       if (error instanceof PeerRefusal && !error.retryable) {

@@ -11,6 +11,7 @@ import { RequestError, VerificationError, verifyReceipt, type DeliveryReceipt, t
 import type { NodeContext } from '../context.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { partnerActor } from '../events.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface AcceptedReceipt {
   /** False when this receipt (or one with the same outcome) was already recorded: nothing changed. */
@@ -41,6 +42,7 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
   }
   const answer: ReceiptAnswer = { share: receipt.share, revision: receipt.revision, status: receipt.status }
+  crashPoint('receipt.verified')
   const now = Math.floor(currentDate.getTime() / 1000)
 
   // The receipt, the share's status and their events commit together.
@@ -76,6 +78,7 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
     }
     return true
   })
+  crashPoint('receipt.recorded')
   if (recorded) {
     ctx.log.info({ peerOrg, shareId: receipt.share, revision: receipt.revision, status: receipt.status }, 'receipt recorded')
   }

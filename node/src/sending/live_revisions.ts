@@ -20,6 +20,7 @@ import type { NodeContext } from '../context.ts'
 import type { NodeEvent } from '../events.ts'
 import type { OutboxConsumer } from '../outbox/outbox.ts'
 import { reviseLiveShares } from './revisions.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** The outbox consumer name (stored in outbox rows: never rename). */
 export const REVISION_CONSUMER = 'revisions'
@@ -39,6 +40,7 @@ export function liveRevisionConsumer(ctx: NodeContext): OutboxConsumer {
       // The revision is made on behalf of whoever made the last change.
       const actor = (entries[entries.length - 1]!.event as unknown as NodeEvent).actor
       await reviseLiveShares(ctx, caseId, actor)
+      crashPoint('revision.consumer-revised')
       await ctx.store.transaction(async (tx) => {
         for (const entry of entries) await tx.deleteOutbox(REVISION_CONSUMER, entry.eventId)
       })

@@ -14,6 +14,7 @@ import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { OutboundStatus } from '../store/metadata_store.ts'
 import { offerInOrder } from './revisions.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** The handler of the `offer` job (ref = outbound share id). */
 export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler {
@@ -56,11 +57,14 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
     const about = { caseId: share.caseId, shareId: share.id, partner: share.partnerOrg }
     try {
       const partner = await enabledPartner(ctx, share.partnerOrg)
+      crashPoint('offer.before-send')
       // CW-REVN-004: revisions the partner lacks are offered again in order first.
       const { status, answer } = await offerInOrder(ctx, peer, partner, share, revision, signal)
+      crashPoint('offer.answered')
       log.info({ answer: status, needed: answer.needed.length }, 'offer accepted by partner')
       const offered: NodeEvent | undefined = status === 202 ? { type: 'share.offered', ...about, actor: SYSTEM_ACTOR, revision: share.revision } : undefined
       await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null, offered)
+      crashPoint('offer.recorded')
     } catch (error) {
       if (signal.aborted) throw error
       if (error instanceof PeerRefusal && !error.retryable) {

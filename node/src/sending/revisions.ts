@@ -18,6 +18,7 @@ import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { OutboundRevisionRecord, OutboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { buildRevision, checkRecipients, getShare, idList } from './share_case.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 /** What changes with the new revision besides the case content. */
 export interface RevisionChange {
@@ -73,6 +74,7 @@ export async function reviseShare(
       if (attempt < ATTEMPTS) continue
       throw new RequestError('CW_ERR_CONFLICT', `share "${shareId}" changed while its revision was made; try again`)
     }
+    crashPoint('revision.stored')
     ctx.log.info({ shareId, caseId: share.caseId, partner: share.partnerOrg, revision: number, items: built.shared.length }, 'share revised')
     return built.revision
   }

@@ -29,6 +29,7 @@ import { JOB } from '../jobs/kinds.ts'
 import type { CaseRecord, EvidenceRecord, FolderRecord, OutboundRevisionRecord, OutboundShareRecord, ShareScope } from '../store/metadata_store.ts'
 import { requireCase } from '../cases/cases.ts'
 import { applyVersioning, manifestVersioning, policyForVersion } from './shared_by.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 export interface CreateShareInput {
   caseId: string
@@ -134,6 +135,7 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
       items: shared.length,
     })
   })
+  crashPoint('share.created')
   ctx.log.info(
     { shareId, caseId: share.caseId, partner: share.partnerOrg, policyId: policy.id, policyVersion: policy.version, items: shared.length },
     'share created',

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { RequestError, VerificationError } from '#protocol'
 import type { BlobStore, ByteRange } from './blob_store.ts'
+import { crashPoint } from '../operations/crash_points.ts'
 
 const DIGEST_PATTERN = /^sha256:([0-9a-f]{64})$/
 const DIR_MODE = 0o700
@@ -103,9 +104,11 @@ class FsBlobStore implements BlobStore {
       await file.sync()
       await file.close()
       closed = true
+      crashPoint('blob.written')
       const parent = dirname(target)
       const created = await mkdir(parent, { recursive: true, mode: DIR_MODE })
       await rename(temp, target)
+      crashPoint('blob.renamed')
       await syncDirectory(parent)
       if (created !== undefined) {
         // New fan-out directories must survive a crash too: sync each one's parent.

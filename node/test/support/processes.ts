@@ -27,6 +27,10 @@ export const START_WITH_CLOCK = fileURLToPath(new URL('./start_node_with_clock.t
 export interface StartOptions {
   /** Run the node with its clock this far ahead of real time (a test-only entry point). */
   clockOffsetMs?: number
+  /** More environment for this run only (e.g. `CASEWAY_CRASH_POINT`, to arm a crash point). */
+  env?: NodeJS.ProcessEnv
+  /** How long the start may take (default: `startNodeProcess`'s). */
+  timeoutMs?: number
 }
 
 /** An organization whose node runs as a child process. */
@@ -65,6 +69,8 @@ export interface StartOrgOptions {
    * organizations made concurrently).
    */
   dir?: string
+  /** How long the first start may take (default: `startNodeProcess`'s). */
+  startTimeoutMs?: number
 }
 
 /** Creates an organization's node directory and starts its node as a child process. */
@@ -90,7 +96,12 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
     dir: join(parent, options.org),
     ...(options.settings === undefined ? {} : { settings: options.settings }),
   })
-  current = await startNodeProcess({ dir: node.dir, adminToken: true, logFile: node.logFile })
+  current = await startNodeProcess({
+    dir: node.dir,
+    adminToken: true,
+    logFile: node.logFile,
+    ...(options.startTimeoutMs === undefined ? {} : { timeoutMs: options.startTimeoutMs }),
+  })
   const now = () => current!
   const token = now().adminToken!
   const api = new LocalClient({ baseUrl: now().localUrl, token })
@@ -111,10 +122,13 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
     async start(startOptions = {}) {
       if (alive()) throw new Error(`${options.org} is still running`)
       const offset = startOptions.clockOffsetMs
+      const env = { ...startOptions.env, ...(offset === undefined ? {} : { CASEWAY_TEST_CLOCK_OFFSET_MS: String(offset) }) }
       const started = await startNodeProcess({
         dir: node.dir,
         logFile: node.logFile,
-        ...(offset === undefined ? {} : { argv: [START_WITH_CLOCK, node.dir], env: { CASEWAY_TEST_CLOCK_OFFSET_MS: String(offset) } }),
+        env,
+        ...(startOptions.timeoutMs === undefined ? {} : { timeoutMs: startOptions.timeoutMs }),
+        ...(offset === undefined ? {} : { argv: [START_WITH_CLOCK, node.dir] }),
       })
       current = started
       paused = false

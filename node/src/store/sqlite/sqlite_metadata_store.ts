@@ -88,6 +88,7 @@ import {
   type Params,
   type Row,
 } from './rows.ts'
+import { crashPoint } from '../../operations/crash_points.ts'
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000
@@ -292,11 +293,13 @@ class DirectStore implements MetadataStore {
         end(false)
         throw err
       }
+      crashPoint('store.before-commit')
       try {
         end(true)
       } catch (err) {
         throw translateError(err)
       }
+      crashPoint('store.after-commit')
       return result
     } finally {
       scope.open = false
