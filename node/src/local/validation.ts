@@ -33,7 +33,8 @@ export function safeIntegers(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(safeIntegers)
   if (typeof schema !== 'object' || schema === null) return schema
   const copy: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(schema)) copy[key] = key === 'const' || key === 'default' || key === 'enum' || key === 'examples' ? value : safeIntegers(value)
+  for (const [key, value] of Object.entries(schema))
+    copy[key] = key === 'const' || key === 'default' || key === 'enum' || key === 'examples' ? value : safeIntegers(value)
   const type = copy['type']
   if (type === 'integer' || (Array.isArray(type) && type.includes('integer'))) {
     const maximum = copy['maximum']

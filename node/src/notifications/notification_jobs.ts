@@ -60,7 +60,15 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
   ) {
     await ctx.transaction(async (tx) => {
       if (notice.addition === undefined) {
-        await tx.store.upsertNotification({ inboundId: notice.inboundId, revision: notice.revision, channel, status, attempts, lastError, updatedAt: seconds() })
+        await tx.store.upsertNotification({
+          inboundId: notice.inboundId,
+          revision: notice.revision,
+          channel,
+          status,
+          attempts,
+          lastError,
+          updatedAt: seconds(),
+        })
       }
       tx.record(event)
     })

@@ -38,12 +38,15 @@ t.test('a body integer beyond 2^53 is a 400 naming it', async (t) => {
 })
 
 t.test('bounds are added to every integer schema and keep tighter ones', async (t) => {
-  t.same(safeIntegers({ type: 'object', properties: { a: { type: 'integer', minimum: 0, maximum: 10 }, b: { type: ['integer', 'null'] }, c: { type: 'string' } } }), {
-    type: 'object',
-    properties: {
-      a: { type: 'integer', minimum: 0, maximum: 10 },
-      b: { type: ['integer', 'null'], minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
-      c: { type: 'string' },
+  t.same(
+    safeIntegers({ type: 'object', properties: { a: { type: 'integer', minimum: 0, maximum: 10 }, b: { type: ['integer', 'null'] }, c: { type: 'string' } } }),
+    {
+      type: 'object',
+      properties: {
+        a: { type: 'integer', minimum: 0, maximum: 10 },
+        b: { type: ['integer', 'null'], minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+        c: { type: 'string' },
+      },
     },
-  })
+  )
 })

@@ -28,7 +28,15 @@ const ROUTES = ['/healthz', '/readyz', '/metrics', '/openapi.json', '/api/v1/cas
 t.test('every route refuses a foreign Host with 421 CW_ERR_MISDIRECTED, a valid token or not', async (t) => {
   const { app, tc } = await appOn(t)
   const { token } = await createToken(tc.ctx, { userId: 'root', role: 'admin' })
-  for (const host of ['rebind.attacker.example', 'rebind.attacker.example:8081', '127.0.0.1.nip.io', 'localhost.attacker.example', 'a b', '[::1', 'localhost@evil']) {
+  for (const host of [
+    'rebind.attacker.example',
+    'rebind.attacker.example:8081',
+    '127.0.0.1.nip.io',
+    'localhost.attacker.example',
+    'a b',
+    '[::1',
+    'localhost@evil',
+  ]) {
     for (const url of ROUTES) {
       const answer = await app.inject({ method: 'GET', url, headers: { host, authorization: `Bearer ${token}` } })
       t.equal(answer.statusCode, 421, `${JSON.stringify(host)} ${url}`)
@@ -36,7 +44,12 @@ t.test('every route refuses a foreign Host with 421 CW_ERR_MISDIRECTED, a valid 
       t.notMatch(answer.body, /county-pd|"checks"|"partners"|caseway_/, 'nothing of the node in the answer')
     }
   }
-  const posted = await app.inject({ method: 'POST', url: '/api/v1/cases', headers: { host: 'evil.example', authorization: `Bearer ${token}` }, payload: { fields: { title: 'x' } } })
+  const posted = await app.inject({
+    method: 'POST',
+    url: '/api/v1/cases',
+    headers: { host: 'evil.example', authorization: `Bearer ${token}` },
+    payload: { fields: { title: 'x' } },
+  })
   t.equal(posted.statusCode, 421, 'nothing is created')
   t.same(await tc.ctx.store.listCases(), [])
 })
