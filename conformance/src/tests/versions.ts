@@ -63,7 +63,7 @@ async function shareWhileListing(ctx: TestContext, versions: readonly string[], 
 
 export const VERSION_TESTS: ConformanceTest[] = [
   {
-    id: 'versions.header',
+    id: 'receiver.versions-header',
     title: 'Every answer of the target, success or refusal, lists its versions in Caseway-Versions',
     group: 'receiver',
     spec: ['CW-VER-003'],
@@ -81,7 +81,7 @@ export const VERSION_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'versions.accepts-0.2-manifest',
+    id: 'receiver.versions-accepts-0.2-manifest',
     title: 'A v0.2 target takes a 0.2 manifest naming who shared (with 0.1 grants) and delivers it',
     group: 'receiver',
     spec: ['CW-VER-005', 'CW-MAN-005'],
@@ -93,7 +93,7 @@ export const VERSION_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'versions.shared-by-needs-0.2',
+    id: 'receiver.versions-shared-by-needs-0.2',
     title: 'A 0.1 manifest naming who shared is refused CW_ERR_SCHEMA_INVALID',
     group: 'receiver',
     spec: ['CW-MAN-005'],
@@ -105,7 +105,7 @@ export const VERSION_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'versions.sender-negotiates',
+    id: 'sender.versions-negotiated',
     title: "The target signs the highest version the harness's latest answer listed; a v0.1 partner gets no sender identity",
     group: 'sender',
     spec: ['CW-VER-004', 'CW-MAN-006'],
@@ -126,7 +126,7 @@ export const VERSION_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'versions.retry-after',
+    id: 'sender.retry-after-honoured',
     title: 'An offer answered 503 with Retry-After is not sent again before that time',
     group: 'sender',
     spec: ['CW-FED-017'],
@@ -166,7 +166,7 @@ export const VERSION_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'versions.revocation-before-offer',
+    id: 'revocation.before-offer',
     title: 'A revocation of a share never offered is taken (200); the late offer of that share is refused 410 CW_ERR_SHARE_REVOKED',
     group: 'revocation',
     spec: ['CW-FED-018', 'CW-REV-004'],
@@ -180,7 +180,7 @@ export const VERSION_TESTS: ConformanceTest[] = [
     },
   },
   {
-    id: 'versions.revocation-after-404',
+    id: 'sender.revocation-after-404',
     title: 'A revocation a v0.2 partner answered 404 is sent again',
     group: 'sender',
     spec: ['CW-FED-019'],
