@@ -968,4 +968,50 @@ export const FAULTS: readonly Fault[] = [
     find: "if (error.code === 'CW_ERR_NOT_FOUND' && !(await partnerSupports(ctx, share.partnerOrg, '0.2'))) {",
     replace: "if (error.code === 'CW_ERR_NOT_FOUND') {",
   },
+
+  // edges: what the federation listener tells a stranger, and item names (CW-TLS-005, CW-TLS-006, CW-FMT-007)
+  {
+    id: 'tls-certificate-request-names-cas',
+    description: "the federation listener is given the pinned CAs, so its CertificateRequest names every partner's CA",
+    spec: ['CW-TLS-005'],
+    file: 'node/src/federation/server.ts',
+    find: '      requestCert: true,',
+    replace: '      ca: (await pinnedCaAnchors(ctx.store)).map((anchor) => anchor.certificate),\n      requestCert: true,',
+    also: [
+      {
+        file: 'node/src/federation/server.ts',
+        find: '      app.server.setSecureContext(tls())',
+        replace: '      app.server.setSecureContext({ ...tls(), ca: anchors.map((anchor) => anchor.certificate) })',
+      },
+    ],
+    tests: ['transport.certificate-request-names-no-ca'],
+  },
+  {
+    id: 'tls-untrusted-chain-answered',
+    description: 'a connection whose client chain reaches no pinned CA is not closed by the gate and gets an HTTP answer',
+    spec: ['CW-TLS-005'],
+    file: 'node/src/federation/connection_gate.ts',
+    find: '    socket.destroy()\n',
+    replace: '    admitted.add(socket)\n',
+    tests: ['transport.untrusted-chain-closed'],
+  },
+  {
+    id: 'tls-trust-only-closed-at-tls',
+    description: 'a chain to a trust-only CA is closed by the gate instead of answered 403 CW_ERR_PARTNER_UNKNOWN',
+    spec: ['CW-TLS-006', 'CW-PROV-008'],
+    file: 'node/src/partners/trust_anchors.ts',
+    find: '  return partners.map((partner) => ({ certificate: partner.caCertificate, org: partner.org }))',
+    replace: '  return partners.filter((partner) => !partner.trustOnly).map((partner) => ({ certificate: partner.caCertificate, org: partner.org }))',
+    tests: ['transport.trust-only-partner-unknown'],
+  },
+  {
+    id: 'fmt-item-name-any-text',
+    description: "a partner's evidence and folder names are not checked: path parts, controls and bidi overrides are accepted",
+    spec: ['CW-FMT-007'],
+    file: 'protocol/src/schema/ajv.ts',
+    find: '  ajv.addSchema(schema as AnySchemaObject)',
+    replace:
+      "  if (schema.$id === 'urn:caseway:schema:common') Object.assign((schema as { $defs: Record<string, object> }).$defs, { ItemName: { type: 'string', minLength: 1 } })\n  ajv.addSchema(schema as AnySchemaObject)",
+    tests: ['refusals.hostile-item-names'],
+  },
 ]
