@@ -25,8 +25,8 @@ export const FAULTS: readonly Fault[] = [
     description: 'the federation listener accepts TLS 1.2 (minVersion lowered)',
     spec: ['CW-TLS-001'],
     file: 'node/src/federation/server.ts',
-    find: "const tls = { key, cert, minVersion: 'TLSv1.3' } as const",
-    replace: "const tls = { key, cert, minVersion: 'TLSv1.2' } as const",
+    find: "minVersion: 'TLSv1.3' }) as const",
+    replace: "minVersion: 'TLSv1.2' }) as const",
   },
   {
     id: 'tls-client-skips-server-org-check',
@@ -62,16 +62,16 @@ export const FAULTS: readonly Fault[] = [
     description: "a self-signed CA carried in the object's own x5c is taken as a trust anchor for the organization it names",
     spec: ['CW-TRUST-004', 'CW-SIG-006', 'CW-PROV-008'],
     file: CHAIN,
-    find: 'const certificates = parseCertificates(x5c)',
+    find: 'const certificates = parseCertificates(x5c)\n  const leaf = certificates[0]!\n\n',
     replace:
-      'const certificates = parseCertificates(x5c)\n  for (const carried of certificates) if (issued(carried, carried)) trusted.push({ certificate: carried, org: caOrg(carried) })',
+      'const certificates = parseCertificates(x5c)\n  for (const carried of certificates) if (issued(carried, carried)) trusted.push({ certificate: carried, org: caOrg(carried) })\n  const leaf = certificates[0]!\n\n',
   },
   {
     id: 'trust-anchor-speaks-for-any-org',
     description: 'a partner CA vouches for certificates naming any organization, not only its own',
     spec: ['CW-TRUST-005', 'CW-SIG-006'],
     file: CHAIN,
-    find: 'if (anchor.org !== org || caOrg(anchor.certificate) !== org) {',
+    find: 'if (anchor.org !== undefined && (anchor.org !== org || caOrg(anchor.certificate) !== org)) {',
     replace: 'if (false) {',
   },
 
@@ -806,9 +806,9 @@ export const FAULTS: readonly Fault[] = [
     description: "a receiver refuses a revocation whose exp is later than the share's expiry (access stays)",
     spec: ['CW-REV-007'],
     file: 'node/src/revocation/accept_revocation.ts',
-    find: "if (inbound === undefined) throw new RequestError('CW_ERR_NOT_FOUND', 'no such share from this peer')",
+    find: "    if (inbound.status === 'revoked') return { inboundId: inbound.id, changed: false }",
     replace:
-      "if (inbound === undefined) throw new RequestError('CW_ERR_NOT_FOUND', 'no such share from this peer')\n    if (revocation.exp > inbound.expiresAt) throw new VerificationError('CW_ERR_EXPIRED', 'revocation outlives the share', { at: '/exp' })",
+      "    if (inbound.status === 'revoked') return { inboundId: inbound.id, changed: false }\n    if (revocation.exp > inbound.expiresAt) throw new VerificationError('CW_ERR_EXPIRED', 'revocation outlives the share', { at: '/exp' })",
     tests: ['revocation.exp-beyond-share'],
   },
   {
@@ -842,9 +842,9 @@ export const FAULTS: readonly Fault[] = [
     description: 'an x5c holding only a self-signed CA (the anchor) is refused CW_ERR_CHAIN_UNTRUSTED instead of reaching step 9 (CW_ERR_CERT_USAGE)',
     spec: ['CW-SIG-007', 'CW-SIG-013'],
     file: CHAIN,
-    find: 'const leaf = certificates[0]!',
+    find: 'const leaf = certificates[0]!\n\n',
     replace:
-      "const leaf = certificates[0]!\n  if (certificates.length === 1 && issued(leaf, leaf)) throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'a lone CA is no chain', { at: 'header.x5c' })",
+      "const leaf = certificates[0]!\n\n  if (certificates.length === 1 && issued(leaf, leaf)) throw new VerificationError('CW_ERR_CHAIN_UNTRUSTED', 'a lone CA is no chain', { at: 'header.x5c' })",
     tests: ['refusals.ca-cert-signs'],
   },
   {
