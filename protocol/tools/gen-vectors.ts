@@ -326,13 +326,13 @@ const TYP = { manifest: 'caseway-manifest+jws', grant: 'caseway-grant+jws', rece
 // Vectors
 
 const FILES: Record<string, string> = {
-  valid: 'Objects a conforming verifier accepts.',
+  valid: 'Objects a conforming verifier accepts, of versions 0.1 and 0.2 (CW-VER-005).',
   sig: 'JWS shape and header: size, serialization, algorithm, critical and key headers, typ, x5c, signature (CW-FMT-005, CW-SIG-001..005, CW-SIG-008).',
   cert: "The signer's certificate: chain to a pinned CA, validity, signing profile (CW-SIG-006, CW-SIG-007).",
   claims: 'Claims after the signature: version, issuer, audience, time (CW-VER-001, CW-SIG-009..011).',
-  schema: 'Schema and semantic rules of the payload (CW-FMT-004, CW-MAN-001, CW-MAN-002, CW-REC-001).',
+  schema: 'Schema and semantic rules of the payload (CW-FMT-004, CW-MAN-001, CW-MAN-002, CW-MAN-005, CW-REC-001).',
   policy: "The receiver's policy checks of a verified manifest against the effective policy (CW-POL-003, CW-POL-004, CW-PROV-007).",
-  prov: 'Provenance chains: every grant verified, then links, then narrowing (CW-PROV-001..009, CW-POL-005).',
+  prov: 'Provenance chains: every grant verified, then links, then narrowing (CW-PROV-001..009, CW-POL-005, CW-POL-009).',
 }
 const vectors = new Map<string, Vector[]>(Object.keys(FILES).map((name) => [name, []]))
 
