@@ -10,7 +10,7 @@
  *
  * `npm run gen:vectors`
  */
-import { createHmac, createPublicKey, generateKeyPairSync, KeyObject, sign as nodeSign, webcrypto } from 'node:crypto'
+import { createHash, createHmac, createPublicKey, generateKeyPairSync, KeyObject, sign as nodeSign, webcrypto } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { createOrgCa, issueCertificate, issueNodeCertificate, issueSigningCertificate, type KeyedCertificate } from '#certs'
 import { x509 } from '#protocol/x509'
@@ -326,13 +326,13 @@ const TYP = { manifest: 'caseway-manifest+jws', grant: 'caseway-grant+jws', rece
 // Vectors
 
 const FILES: Record<string, string> = {
-  valid: 'Objects a conforming verifier accepts.',
+  valid: 'Objects a conforming verifier accepts, of versions 0.1 and 0.2 (CW-VER-005).',
   sig: 'JWS shape and header: size, serialization, algorithm, critical and key headers, typ, x5c, signature (CW-FMT-005, CW-SIG-001..005, CW-SIG-008).',
   cert: "The signer's certificate: chain to a pinned CA, validity, signing profile (CW-SIG-006, CW-SIG-007).",
   claims: 'Claims after the signature: version, issuer, audience, time (CW-VER-001, CW-SIG-009..011).',
-  schema: 'Schema and semantic rules of the payload (CW-FMT-004, CW-MAN-001, CW-MAN-002, CW-REC-001).',
+  schema: 'Schema and semantic rules of the payload (CW-FMT-004, CW-MAN-001, CW-MAN-002, CW-MAN-005, CW-REC-001).',
   policy: "The receiver's policy checks of a verified manifest against the effective policy (CW-POL-003, CW-POL-004, CW-PROV-007).",
-  prov: 'Provenance chains: every grant verified, then links, then narrowing (CW-PROV-001..009, CW-POL-005).',
+  prov: 'Provenance chains: every grant verified, then links, then narrowing (CW-PROV-001..009, CW-POL-005, CW-POL-009).',
 }
 const vectors = new Map<string, Vector[]>(Object.keys(FILES).map((name) => [name, []]))
 
@@ -1145,6 +1145,97 @@ await provVector('grant-expired', "county-da's grant (and so superior-court's) e
  * Where each refusal must point (not part of the vector format: `at` values are this
  * library's), so a regenerated vector cannot silently fail for another reason than its own.
  */
+// --- v0.2: signed objects of the rules v0.2 added -------------------------------------------
+
+/** Who shared, as Caseway names a person (CW-MAN-005): `u.` and 43 base64url characters of a SHA-256. */
+const SHARED_BY = { id: `u.${createHash('sha256').update(`${pd.org}\0det-7731`).digest('base64url')}`, name: 'Det. Sarah Hollis' }
+
+{
+  const manifest = await directManifest('cw-valid-manifest-shared-by', (m) => {
+    m.cwv = '0.2'
+    m.share.sharedBy = structuredClone(SHARED_BY)
+  })
+  add('valid', 'manifest-0-2-shared-by', {
+    description: 'A direct share of version 0.2 naming who shared in share.sharedBy (an opaque id and a display name); its one grant is of version 0.1.',
+    spec: ['CW-MAN-005', 'CW-VER-005'],
+    input: await signRaw('manifest', manifest, pd.signer),
+    audience: da.org,
+    expected: 'accept',
+    payload: manifest,
+  })
+}
+{
+  const manifest = await directManifest('cw-valid-manifest-0-2-grants-0-1', (m) => {
+    m.cwv = '0.2'
+  })
+  add('valid', 'manifest-0-2-with-0-1-grants', {
+    description: 'A direct share of version 0.2 without sharedBy whose grant is of version 0.1: the version is checked on each object by itself.',
+    spec: ['CW-VER-005'],
+    input: await signRaw('manifest', manifest, pd.signer),
+    audience: da.org,
+    expected: 'accept',
+    payload: manifest,
+  })
+}
+{
+  const manifest = await onwardManifest('cw-valid-manifest-onward-mixed-versions', (g) => {
+    g[1]!.cwv = '0.2'
+    relink(g)
+  })
+  manifest.cwv = '0.2'
+  add('valid', 'manifest-onward-mixed-grant-versions', {
+    description:
+      "An onward share of version 0.2 over three grants of versions 0.1, 0.2 and 0.1 (county-da's grant is 0.2): a chain may mix supported versions.",
+    spec: ['CW-VER-005', 'CW-PROV-002'],
+    input: await signRaw('manifest', manifest, court.signer),
+    audience: lab.org,
+    expected: 'accept',
+    payload: manifest,
+  })
+}
+{
+  const manifest = await onwardManifest('cw-valid-manifest-onward-add-recipients', (g) => {
+    for (const grant of g) grant.policy.permissions.addRecipients = true
+    relink(g)
+  })
+  manifest.cwv = '0.2'
+  add('valid', 'manifest-onward-add-recipients-kept', {
+    description: 'An onward share of version 0.2 whose three grants all permit addRecipients: each child keeps what its parent permits.',
+    spec: ['CW-POL-008', 'CW-POL-009'],
+    input: await signRaw('manifest', manifest, court.signer),
+    audience: lab.org,
+    expected: 'accept',
+    payload: manifest,
+  })
+}
+add('schema', 'manifest-0-1-with-shared-by', {
+  description: 'A manifest of version 0.1 carrying share.sharedBy, a member only version 0.2 knows.',
+  spec: ['CW-MAN-005', 'CW-FMT-004'],
+  input: await signRaw(
+    'manifest',
+    await directManifest('cw-schema-shared-by-0-1', (m) => {
+      m.share.sharedBy = structuredClone(SHARED_BY)
+    }),
+    pd.signer,
+  ),
+  audience: da.org,
+  expected: 'CW_ERR_SCHEMA_INVALID',
+})
+await provVector(
+  'widened-add-recipients',
+  "county-da's grant leaves addRecipients out (false); superior-court grants state-lab addRecipients.",
+  ['CW-POL-009', 'CW-POL-005'],
+  'CW_ERR_POLICY_WIDENED',
+  (g) => {
+    g[2]!.policy.permissions.addRecipients = true
+  },
+  {
+    manifest: (m) => {
+      m.cwv = '0.2'
+    },
+  },
+)
+
 const EXPECTED_AT: Record<string, string | undefined> = {
   'cw::sig::alg-none': 'header.alg',
   'cw::sig::alg-hs256-public-key': 'header.alg',
@@ -1213,6 +1304,8 @@ const EXPECTED_AT: Record<string, string | undefined> = {
   'cw::prov::signatures-before-policy': '/grants/2',
   'cw::prov::links-before-policy': '/grants/2/iss',
   'cw::prov::grant-chain-too-long': '/grants/9',
+  'cw::schema::manifest-0-1-with-shared-by': '/share',
+  'cw::prov::widened-add-recipients': '/grants/2/policy/permissions/addRecipients',
 }
 
 let failures = 0

@@ -441,6 +441,15 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
       )
     },
   },
+  'cw::schema::manifest-0-1-with-shared-by': {
+    note: 'a manifest of version 0.1 naming who shared (share.sharedBy, a 0.2 member)',
+    async broken(k) {
+      const manifest = k.clone()
+      manifest.cwv = '0.1'
+      manifest.share.sharedBy = { id: `u.${randomBytes(32).toString('base64url').slice(0, 43)}`, name: 'Det. Conformance' }
+      return k.sign(manifest)
+    },
+  },
 
   // --- policy
   'cw::policy::category-not-allowed': {
@@ -681,6 +690,20 @@ export const MANIFEST_RECIPES: Readonly<Record<string, Recipe>> = {
             grant.iat = k.now - 2 * DAY
             grant.exp = k.now - 3_600
           }
+          relink(grants)
+        }),
+      )
+    },
+  },
+  // The manifest keeps the harness's version: the chain rule holds whatever version it carries.
+  'cw::prov::widened-add-recipients': {
+    note: 'an onward chain whose middle grant leaves addRecipients out (false) and whose last grant permits it',
+    share: ONWARD_2,
+    async broken(k) {
+      return k.sign(
+        await k.withGrants((grants) => {
+          delete grants[1]!.policy.permissions.addRecipients
+          grants[2]!.policy.permissions.addRecipients = true
           relink(grants)
         }),
       )

@@ -15,6 +15,7 @@ import { JOB } from '../jobs/kinds.ts'
 import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
 import { neededChunks } from './possession.ts'
 import { checkQuotas, countOffer } from './quotas.ts'
+import { shareExpiryOf } from './share_expiry.ts'
 import { verifyOffer } from './verify_off_loop.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
@@ -138,7 +139,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
       statusDetail: null,
       receivedAt: now,
       completedAt: null,
-      expiresAt: manifest.exp,
+      // spec: CW-SIG-014, CW-REV-007 — the last grant's exp, not the manifest's.
+      expiresAt: shareExpiryOf(manifest),
       receiptJws: null,
     }
     if (existing === undefined) await tx.insertInboundShare(record)

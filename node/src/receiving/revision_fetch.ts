@@ -18,6 +18,7 @@ import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt, type ReceiptProblem } from './receipts.ts'
+import { shareExpiryOf } from './share_expiry.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {
@@ -136,6 +137,7 @@ function subjectOf(inbound: InboundShareRecord, revision: InboundRevisionRecord)
     shareId: inbound.shareId,
     revision: revision.revision,
     manifestDigest: revision.manifestDigest,
-    expiresAt: revision.manifest.exp,
+    // spec: CW-SIG-014 — the receipt's exp is bounded by the share's expiry for this revision.
+    expiresAt: shareExpiryOf(revision.manifest),
   }
 }

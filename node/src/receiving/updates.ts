@@ -14,6 +14,7 @@ import type { AppliedStateRecord, InboundRevisionRecord, InboundShareRecord, Met
 import { requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { appliedView, importedEvidence, importedEvidenceId, type AppliedView } from './applied.ts'
 import { accessible } from './external_cases.ts'
+import { shareExpiryOf } from './share_expiry.ts'
 
 type FieldValue = string | string[]
 
@@ -161,7 +162,8 @@ function advanced(current: InboundShareRecord, row: InboundRevisionRecord): Inbo
     status: 'complete',
     statusDetail: null,
     completedAt: row.verifiedAt ?? current.completedAt,
-    expiresAt: row.manifest.exp,
+    // spec: CW-SIG-014 — the share's expiry is that of the revision now applied: its last grant's exp.
+    expiresAt: shareExpiryOf(row.manifest),
     receiptJws: row.receiptJws,
   }
 }
