@@ -205,7 +205,7 @@ async function identicalRetry(ctx: NodeContext, peerOrg: string, jws: string, no
     pending = (await ctx.store.listInboundRevisions(existing.id)).find((revision) => revision.manifestDigest === digest)
     if (pending === undefined) return undefined
   }
-  // spec: CW-FED-004 — revocation wins: checked ahead of the retry answer.
+  // spec: CW-FED-015 — revocation wins: checked ahead of the retry answer.
   if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
   if ((pending?.manifest ?? existing.manifest).exp <= now) return undefined
   return { created: false, inboundId: existing.id, answer: await answerOf(ctx, peerOrg, existing, pending) }

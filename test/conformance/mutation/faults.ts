@@ -742,6 +742,14 @@ export const FAULTS: readonly Fault[] = [
     file: INBOUND,
     find: "if (existing?.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')",
     replace: "if (existing?.status === 'revoked' && existing.manifestDigest !== digest) throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')",
+    // The digest-first retry shortcut (CW-QUO-005) checks revocation too: both guards go.
+    also: [
+      {
+        file: INBOUND,
+        find: "  if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')",
+        replace: "  if (existing.status === 'revoked') return undefined",
+      },
+    ],
     tests: ['revocation.revoked-share-offers-refused'],
   },
   {
