@@ -338,6 +338,7 @@ export const MIGRATIONS: readonly string[] = [
     added_by TEXT NOT NULL,
     added_at INTEGER NOT NULL,
     PRIMARY KEY (inbound_id, kind, recipient_id)
+  ) STRICT;
   `,
   // versions: what each partner's federation listener said it supports (CW-VER-003, CW-VER-004),
   // and the revocations received for shares never offered (CW-FED-018)
