@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
+import { RouteMethods } from '../http/route_methods.ts'
 import { allowedHostNames, requireAllowedHost } from '../http/host_check.ts'
 import { createMetrics, type NodeMetrics } from '../operations/metrics.ts'
 import { bearerToken, installAuth } from './auth.ts'
@@ -51,7 +52,10 @@ export const API_PREFIX = '/api/v1'
 
 export async function localApp(app: FastifyInstance, options: LocalAppOptions): Promise<void> {
   const { ctx } = options
-  installProblemHandler(app)
+  // spec: CW-LOC-029 — every route registered from here on is known to the not-found handler.
+  const routeMethods = new RouteMethods()
+  app.addHook('onRoute', routeMethods.onRoute)
+  installProblemHandler(app, undefined, routeMethods)
   // spec: CW-LOC-014 — before everything else: a request for another host is answered nothing but 421.
   app.addHook('onRequest', requireAllowedHost(allowedHostNames(ctx.config.local.host, ctx.config.local.allowedHosts)))
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
