@@ -17,6 +17,7 @@ import { RouteMethods } from '../http/route_methods.ts'
 import { allowedHostNames, requireAllowedHost } from '../http/host_check.ts'
 import { createMetrics, type NodeMetrics } from '../operations/metrics.ts'
 import { bearerToken, installAuth } from './auth.ts'
+import { nameOperation } from './operation_ids.ts'
 import { documentProblems } from './problem_responses.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { caseAccessRoutes } from './routes/case_access.ts'
@@ -66,6 +67,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
   })
   // Every documented route lists the problems authentication, validation and limits may answer.
   app.addHook('onRoute', documentProblems)
+  app.addHook('onRoute', nameOperation)
 
   await app.register(swagger, {
     openapi: {
@@ -75,6 +77,19 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
         version: '0.1.0',
         description: "The agency's own systems and administrators. Errors are RFC 9457 problem documents (application/problem+json) with stable codes.",
       },
+      // spec: CW-LOC-024 — first the listener that serves this document (a relative URL, right
+      // behind a proxy too), then the configured address with the host and port as variables.
+      servers: [
+        { url: '/', description: 'The local listener that served this document' },
+        {
+          url: 'http://{host}:{port}',
+          description: "This node's configured local listener (local.host, local.port)",
+          variables: {
+            host: { default: ctx.config.local.host.includes(':') ? `[${ctx.config.local.host}]` : ctx.config.local.host },
+            port: { default: String(ctx.config.local.port) },
+          },
+        },
+      ],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token from POST /api/v1/tokens (cw_…).' } } },
       security: [{ bearerAuth: [] }],
     },
