@@ -87,6 +87,7 @@ export const PROBLEMS = {
   CW_ERR_UNAVAILABLE: { family: 'request', status: 503, title: 'Temporarily unavailable' },
   CW_ERR_QUOTA_EXCEEDED: { family: 'request', status: 429, title: 'Partner quota exceeded' },
   CW_ERR_MISDIRECTED: { family: 'request', status: 421, title: 'Request not meant for this listener' },
+  CW_ERR_METHOD_NOT_ALLOWED: { family: 'request', status: 405, title: 'Method not allowed on this path' },
 } as const satisfies Record<string, ProblemDefinition>
 
 /** A stable problem code: the closed union of the catalogue's keys. */

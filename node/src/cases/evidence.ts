@@ -10,6 +10,7 @@ import { Readable } from 'node:stream'
 import { chunkStream, isItemName, RequestError, VerificationError, type Chunk, type ContentSummary } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
+import type { ByteRange } from '../store/blob_store.ts'
 import type { EvidenceRecord } from '../store/metadata_store.ts'
 import { requireCase } from './cases.ts'
 import { crashPoint } from '../operations/crash_points.ts'
@@ -142,11 +143,24 @@ export async function openEvidence(ctx: NodeContext, id: string): Promise<{ evid
 /**
  * The concatenation of the blobs `digests`, opened one at a time as the reader pulls: never
  * more than the streams' buffers in memory. Destroying the result closes the open blob.
+ *
+ * With `within`, only the bytes `range` (inclusive offsets in the item) of an item cut into
+ * `chunkSize` chunks: chunk `i` starts at `i * chunkSize` (CW-FMT-002), so the chunks before
+ * the range are never opened and the first and last are read only in part.
  */
-export function openChunks(ctx: Pick<NodeContext, 'blobs'>, digests: readonly string[]): Readable {
+export function openChunks(ctx: Pick<NodeContext, 'blobs'>, digests: readonly string[], within?: { range: ByteRange; chunkSize: number }): Readable {
   async function* concatenate(): AsyncGenerator<Uint8Array> {
-    for (const digest of digests) {
-      const blob = await ctx.blobs.get(digest)
+    for (const [index, digest] of digests.entries()) {
+      let part: ByteRange | undefined
+      if (within !== undefined) {
+        const { range, chunkSize } = within
+        const chunkStart = index * chunkSize
+        const chunkEnd = chunkStart + chunkSize - 1
+        if (chunkEnd < range.start) continue
+        if (chunkStart > range.end) break
+        part = { start: Math.max(range.start - chunkStart, 0), end: Math.min(range.end, chunkEnd) - chunkStart }
+      }
+      const blob = await ctx.blobs.get(digest, part)
       for await (const piece of blob) yield piece as Uint8Array
     }
   }

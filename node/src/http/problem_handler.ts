@@ -8,6 +8,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CasewayError, RequestError, toProblem, type ProblemCode } from '#protocol'
+import type { RouteMethods } from './route_methods.ts'
 
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
 
@@ -74,9 +75,14 @@ function drainAfterAnswer(reply: FastifyReply, request: FastifyRequest): void {
 
 /**
  * Installs the error and not-found handlers on an instance. `onProblem` (metrics) hears of
- * every problem answered, with its code.
+ * every problem answered, with its code. With `routeMethods`, a known path asked with another
+ * method is answered `405` with `Allow` instead of `404`.
  */
-export function installProblemHandler(app: FastifyInstance, onProblem?: (code: ProblemCode, request: FastifyRequest) => void): void {
+export function installProblemHandler(
+  app: FastifyInstance,
+  onProblem?: (code: ProblemCode, request: FastifyRequest) => void,
+  routeMethods?: RouteMethods,
+): void {
   const answer = (reply: FastifyReply, request: FastifyRequest, error: CasewayError) => {
     onProblem?.(error.code, request)
     return sendProblem(reply, request, error)
@@ -87,9 +93,20 @@ export function installProblemHandler(app: FastifyInstance, onProblem?: (code: P
     else request.log.info({ code: mapped.code, at: mapped.at }, 'request refused')
     return answer(reply, request, mapped)
   })
-  app.setNotFoundHandler((request, reply) =>
-    answer(reply, request, new RequestError('CW_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  )
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? ''
+    // spec: CW-LOC-029 — a path that exists, asked with a method it does not have.
+    const allowed = routeMethods?.allowed(path) ?? []
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '))
+      return answer(
+        reply,
+        request,
+        new RequestError('CW_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`),
+      )
+    }
+    return answer(reply, request, new RequestError('CW_ERR_NOT_FOUND', `no route ${request.method} ${path}`))
+  })
 }
 
 /**

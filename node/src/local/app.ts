@@ -13,9 +13,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
+import { RouteMethods } from '../http/route_methods.ts'
 import { allowedHostNames, requireAllowedHost } from '../http/host_check.ts'
 import { createMetrics, type NodeMetrics } from '../operations/metrics.ts'
 import { bearerToken, installAuth } from './auth.ts'
+import { nameOperation } from './operation_ids.ts'
 import { documentProblems } from './problem_responses.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { caseAccessRoutes } from './routes/case_access.ts'
@@ -51,7 +53,10 @@ export const API_PREFIX = '/api/v1'
 
 export async function localApp(app: FastifyInstance, options: LocalAppOptions): Promise<void> {
   const { ctx } = options
-  installProblemHandler(app)
+  // spec: CW-LOC-029 — every route registered from here on is known to the not-found handler.
+  const routeMethods = new RouteMethods()
+  app.addHook('onRoute', routeMethods.onRoute)
+  installProblemHandler(app, undefined, routeMethods)
   // spec: CW-LOC-014 — before everything else: a request for another host is answered nothing but 421.
   app.addHook('onRequest', requireAllowedHost(allowedHostNames(ctx.config.local.host, ctx.config.local.allowedHosts)))
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
@@ -62,6 +67,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
   })
   // Every documented route lists the problems authentication, validation and limits may answer.
   app.addHook('onRoute', documentProblems)
+  app.addHook('onRoute', nameOperation)
 
   await app.register(swagger, {
     openapi: {
@@ -71,6 +77,19 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
         version: '0.1.0',
         description: "The agency's own systems and administrators. Errors are RFC 9457 problem documents (application/problem+json) with stable codes.",
       },
+      // spec: CW-LOC-024 — first the listener that serves this document (a relative URL, right
+      // behind a proxy too), then the configured address with the host and port as variables.
+      servers: [
+        { url: '/', description: 'The local listener that served this document' },
+        {
+          url: 'http://{host}:{port}',
+          description: "This node's configured local listener (local.host, local.port)",
+          variables: {
+            host: { default: ctx.config.local.host.includes(':') ? `[${ctx.config.local.host}]` : ctx.config.local.host },
+            port: { default: String(ctx.config.local.port) },
+          },
+        },
+      ],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token from POST /api/v1/tokens (cw_…).' } } },
       security: [{ bearerAuth: [] }],
     },

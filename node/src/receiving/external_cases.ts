@@ -157,6 +157,24 @@ export async function openExternalEvidence(
   inboundId: string,
   itemId: string,
 ): Promise<{ evidence: EvidenceItem; stream: Readable }> {
+  const { caseId, evidence } = await findExternalEvidence(ctx, principal, inboundId, itemId)
+  await ctx.record({ type: 'evidence.downloaded', caseId, actor: userActor(principal.userId), evidenceId: evidence.id, bytes: evidence.size })
+  return { evidence, stream: openChunks(ctx, evidence.chunks) }
+}
+
+/**
+ * An item of an external case a recipient may download, under the conditions of
+ * `openExternalEvidence`, without opening or recording anything (a download route decides
+ * which bytes it sends, and records that). `caseId` is the external case's audit trail.
+ *
+ * @throws as `openExternalEvidence`.
+ */
+export async function findExternalEvidence(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  inboundId: string,
+  itemId: string,
+): Promise<{ caseId: string; evidence: EvidenceItem }> {
   await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.download')
   const share = await accessible(ctx, inboundId)
   const actor = userActor(principal.userId)
@@ -172,8 +190,7 @@ export async function openExternalEvidence(
   }
   const evidence = (await appliedView(ctx.store, share)).evidence.find((item) => item.id === itemId)
   if (evidence === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no evidence "${itemId}" in external case "${inboundId}"`)
-  await ctx.record({ type: 'evidence.downloaded', caseId: share.id, actor, evidenceId: evidence.id, bytes: evidence.size })
-  return { evidence, stream: openChunks(ctx, evidence.chunks) }
+  return { caseId: share.id, evidence }
 }
 
 /**

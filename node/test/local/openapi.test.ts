@@ -10,6 +10,7 @@ import t, { type Test } from 'tap'
 import { problemFrameworkErrors } from '../../src/http/problem_handler.ts'
 import { MAX_PARAM_LENGTH } from '../../src/limits.ts'
 import { localApp } from '../../src/local/app.ts'
+import { OPERATION_IDS } from '../../src/local/operation_ids.ts'
 import { createToken } from '../../src/access/tokens.ts'
 import { createTestContext } from '../support/context.ts'
 
@@ -148,4 +149,52 @@ t.test('the operations routes are documented as such', async (t) => {
   const metrics = operation('GET', '/metrics')!
   t.same(Object.keys(metrics.responses).sort(), ['200', '500'])
   t.ok(metrics.responses['200']!.content?.['text/plain'])
+})
+
+// spec: CW-LOC-024
+t.test('every operation has an operationId: camelCase, unique, the one published in OPERATION_IDS', async (t) => {
+  const { doc, registered } = await documentedApp(t)
+  const ids: string[] = []
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(operations)) {
+      const operationId = (op as { operationId?: unknown }).operationId
+      t.type(operationId, 'string', `${method.toUpperCase()} ${path} has an operationId`)
+      t.match(operationId, /^[a-z][a-zA-Z0-9]*$/, `${method.toUpperCase()} ${path}: ${String(operationId)} is camelCase`)
+      const route = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`
+      t.equal(operationId, OPERATION_IDS[route], `${route}: the published name`)
+      ids.push(String(operationId))
+    }
+  }
+  t.equal(ids.length, registered.length, 'one per operation')
+  t.equal(new Set(ids).size, ids.length, 'no two operations share one')
+  t.same(Object.keys(OPERATION_IDS).sort(), registered.map(({ method, url }) => `${method} ${url}`).sort(), 'no name for a route that is gone')
+  // Stable: a few names clients are generated with, pinned.
+  t.equal(OPERATION_IDS['GET /api/v1/evidence/:id/content'], 'downloadEvidence')
+  t.equal(OPERATION_IDS['POST /api/v1/shares'], 'createShare')
+})
+
+// spec: CW-LOC-024
+t.test('the document names its servers: the listener that served it and the configured address', async (t) => {
+  const { doc } = await documentedApp(t)
+  const servers = (doc as unknown as { servers: Array<{ url: string; variables?: Record<string, { default: string }> }> }).servers
+  t.equal(servers[0]?.url, '/')
+  t.equal(servers[1]?.url, 'http://{host}:{port}')
+  t.equal(servers[1]?.variables?.['host']?.default, '127.0.0.1')
+})
+
+t.test('a documented route without an operationId is refused when it is registered', async (t) => {
+  const tc = await createTestContext()
+  const app = Fastify({ logger: false })
+  t.teardown(async () => {
+    await app.close()
+    await tc.close()
+  })
+  const loading = async () => {
+    await app.register(async (instance) => {
+      await localApp(instance, { ctx: tc.ctx })
+      instance.get('/api/v1/unnamed', { schema: { response: { 200: { type: 'object' } } } }, async () => ({}))
+    })
+    await app.ready()
+  }
+  await t.rejects(loading, /GET \/api\/v1\/unnamed has no operationId/)
 })

@@ -12,7 +12,7 @@ import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
 import { requireCaseAccess, requireEvidenceAccess } from '../../access/case_access.ts'
 import { listEvidence, openChunks, uploadEvidence } from '../../cases/evidence.ts'
-import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
+import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { BINARY, inputSchemas, paramsSchemas, problems, ref, type LocalApi, type LocalTypeProvider } from '../schemas.ts'
 
 export const OCTET_STREAM = 'application/octet-stream'
@@ -93,29 +93,29 @@ export function evidenceRoutes(app: LocalApi, ctx: NodeContext): void {
     },
   )
 
-  app.get(
-    '/evidence/:id/content',
-    {
-      exposeHeadRoute: false,
-      schema: {
-        tags: ['evidence'],
-        summary: 'Download evidence',
-        params: paramsSchemas.id,
-        response: { 200: DOWNLOAD_RESPONSE, ...problems(400, 404) },
-      },
+  app.route({
+    // spec: CW-LOC-027 — with fastify's HEAD twin of the route (`exposeHeadRoute`, not in the
+    // OpenAPI document): the handler sees `HEAD` and answers the headers a GET would, no bytes.
+    method: 'GET',
+    url: '/evidence/:id/content',
+    schema: {
+      tags: ['evidence'],
+      summary: 'Download evidence (or one byte range of it)',
+      description: 'Range (one bytes range), If-Range with the ETag (the digest) and HEAD are supported (CW-LOC-027, CW-LOC-028).',
+      params: paramsSchemas.id,
+      response: { 200: DOWNLOAD_RESPONSE, 206: PARTIAL_DOWNLOAD_RESPONSE, ...problems(400, 404, 416) },
     },
-    async (request, reply) => {
+    handler: async (request, reply) => {
       // The evidence's own case decides (CW-LOC-002): an id from another case is a 404.
       const principal = principalOf(request)
       const evidence = await requireEvidenceAccess(ctx, principal, request.params.id, 'read', 'evidence.download')
-      await ctx.record({
-        type: 'evidence.downloaded',
-        caseId: evidence.caseId,
-        actor: userActor(principal.userId),
-        evidenceId: evidence.id,
-        bytes: evidence.size,
-      })
-      return sendDownload(reply, evidence, openChunks(ctx, evidence.chunks))
+      return sendDownload(
+        request,
+        reply,
+        evidence,
+        (range) => openChunks(ctx, evidence.chunks, range === undefined ? undefined : { range, chunkSize: evidence.chunkSize }),
+        (bytes) => ctx.record({ type: 'evidence.downloaded', caseId: evidence.caseId, actor: userActor(principal.userId), evidenceId: evidence.id, bytes }),
+      )
     },
-  )
+  })
 }

@@ -6,12 +6,14 @@
  */
 import type { NodeContext } from '../../context.ts'
 import { MAX_ID_LENGTH, SHARE_LIMITS } from '../../limits.ts'
-import { getExternalCase, listExternalCases, openExternalEvidence } from '../../receiving/external_cases.ts'
+import { findExternalEvidence, getExternalCase, listExternalCases } from '../../receiving/external_cases.ts'
 import { importExternalCase } from '../../receiving/import_case.ts'
 import { addExternalRecipients } from '../../receiving/added_recipients.ts'
 import { shareOnward, type OnwardShareInput } from '../../sending/share_onward.ts'
 import { principalOf } from '../auth.ts'
-import { DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
+import { openChunks } from '../../cases/evidence.ts'
+import { userActor } from '../../events.ts'
+import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { ADDED_RECIPIENTS, inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
 
 /** Body of adding recipients on the receiving side: users or groups of this organization (CW-LOC-025). */
@@ -82,27 +84,35 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
     async (request) => getExternalCase(ctx, principalOf(request), request.params.id),
   )
 
-  app.get(
-    '/external-cases/:id/evidence/:itemId/content',
-    {
-      exposeHeadRoute: false,
-      schema: {
-        tags: ['external cases'],
-        summary: "Download evidence of an external case, if the sender's policy permits download",
-        params: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['id', 'itemId'],
-          properties: { id: paramsSchemas.id.properties.id, itemId: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } },
-        },
-        response: { 200: DOWNLOAD_RESPONSE, ...problems(400, 403, 404, 409, 410) },
+  app.route({
+    // spec: CW-LOC-027 — with fastify's HEAD twin of the route (`exposeHeadRoute`, not in the
+    // OpenAPI document): the handler sees `HEAD` and answers the headers a GET would, no bytes.
+    method: 'GET',
+    url: '/external-cases/:id/evidence/:itemId/content',
+    schema: {
+      tags: ['external cases'],
+      summary: "Download evidence of an external case (or one byte range of it), if the sender's policy permits download",
+      description: 'Range (one bytes range), If-Range with the ETag (the digest) and HEAD are supported (CW-LOC-027, CW-LOC-028).',
+      params: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'itemId'],
+        properties: { id: paramsSchemas.id.properties.id, itemId: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } },
       },
+      response: { 200: DOWNLOAD_RESPONSE, 206: PARTIAL_DOWNLOAD_RESPONSE, ...problems(400, 403, 404, 409, 410, 416) },
     },
-    async (request, reply) => {
-      const { evidence, stream } = await openExternalEvidence(ctx, principalOf(request), request.params.id, request.params.itemId)
-      return sendDownload(reply, evidence, stream)
+    handler: async (request, reply) => {
+      const principal = principalOf(request)
+      const { caseId, evidence } = await findExternalEvidence(ctx, principal, request.params.id, request.params.itemId)
+      return sendDownload(
+        request,
+        reply,
+        evidence,
+        (range) => openChunks(ctx, evidence.chunks, range === undefined ? undefined : { range, chunkSize: evidence.chunkSize }),
+        (bytes) => ctx.record({ type: 'evidence.downloaded', caseId, actor: userActor(principal.userId), evidenceId: evidence.id, bytes }),
+      )
     },
-  )
+  })
 
   app.post(
     '/external-cases/:id/import',
