@@ -114,6 +114,9 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
       })
     },
   })
+  // smtp-server re-emits every client connection's socket error on the server: a node killed
+  // mid-session (the crash tests) resets its connection, which is the client's end, not ours.
+  server.on('error', () => {})
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject)
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve())

@@ -47,7 +47,7 @@ t.test('the demo shares a folder, shows recipients, notification, import, access
   t.match(stdout, /Ada Quinn imports the external case .*: case \S+ \(MPD-2025-0142\), owned by her\./)
   t.match(
     stdout,
-    /Import details of case \S+:\n {4}sender: Metro PD \(metro-pd\)\n {4}partner organization: Metro PD \(metro-pd\), share \S+ revision 1\n {4}recipients: user ada, group felony-unit\n {4}received on: .+ UTC; imported on: .+ UTC\n {4}access level: full\n {4}sharing policy: "County DA — evidence review" \(county-da-review v1: view, download, import, applyUpdates\)/,
+    /Import details of case \S+:\n {4}sender: Metro PD \(metro-pd\), shared by admin\n {4}partner organization: Metro PD \(metro-pd\), share \S+ revision 1\n {4}recipients: user ada, group felony-unit\n {4}received on: .+ UTC; imported on: .+ UTC\n {4}access level: full\n {4}sharing policy: "County DA — evidence review" \(county-da-review v1: view, download, import, applyUpdates\)/,
   )
   t.match(stdout, /Ada Quinn tries to import that second share: refused, 403 CW_ERR_ACTION_NOT_ALLOWED .*does not permit import/)
   // Who has access, as Metro PD sees it.

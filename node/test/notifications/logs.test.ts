@@ -62,8 +62,9 @@ t.test('the SMTP password and the webhook secret appear in no log line, job, sta
   })
   refused.ctx.log.info({ config: refused.ctx.config }, 'configuration')
   const other = await refused.offer({ recipients: [{ kind: 'email', id: 'duty@county-pd.example' }] })
-  const failed = await refused.waitForNotification(other.inboundId, 1, 'email', (n) => n.status === 'failed' && n.attempts >= 2)
-  t.match(failed.lastError, /^SMTP EAUTH at AUTH: Invalid login: 535/, 'the refusal is shown, without the credentials')
+  // 535 is a permanent reply: the notification is dead at once (CW-NOT-007).
+  const failed = await refused.waitForNotification(other.inboundId, 1, 'email', (n) => n.status === 'dead')
+  t.match(failed.lastError, /^SMTP permanent 535 EAUTH at AUTH: Invalid login: 535/, 'the refusal is shown, without the credentials')
 
   const logs = node.logs.join('') + refused.logs.join('')
   const lines = [...node.logs, ...refused.logs].map((line) => JSON.parse(line) as Record<string, unknown>)

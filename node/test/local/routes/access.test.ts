@@ -178,6 +178,21 @@ const TABLE: Record<string, Entry> = {
     stranger: 'hidden',
     request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/share-onward`, payload: { partnerOrg: 'county-da' } }),
   },
+  // Adding recipients on the receiving side: recipients (and admins) only; this share's policy withholds it (403, CW-POL-008).
+  'POST /api/v1/external-cases/:id/recipients': {
+    allowed: 403,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/external-cases/${ids.externalId}/recipients`, payload: { recipients: [{ kind: 'user', id: 'bob' }] } }),
+  },
+  'POST /api/v1/cases/:id/import-details/recipients': {
+    allowed: 403,
+    stranger: 'hidden',
+    request: (ids) => ({
+      method: 'POST',
+      url: `${API}/cases/${ids.importedCaseId}/import-details/recipients`,
+      payload: { recipients: [{ kind: 'user', id: 'bob' }] },
+    }),
+  },
   'POST /api/v1/external-cases/:id/import': {
     allowed: 200,
     stranger: 'hidden',
