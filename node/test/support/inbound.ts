@@ -78,7 +78,9 @@ export async function insertInbound(ctx: NodeContext, options: InboundOptions = 
         attachmentOf: 'e1',
       },
     ],
-    grants: ['aGVhZGVy.cGF5bG9hZA.c2ln'],
+    // Not a signed grant (nothing here verifies it), but shaped like county-da's origin grant: its
+    // `exp` is the share's expiry (CW-SIG-014), its policy the one stored.
+    grants: [unsignedGrant({ iss: 'county-da', aud: ctx.identity.org, depth: 0, iat: now, exp: options.expiresAt ?? now + 3600, policy })],
   }
   const status = options.status ?? 'complete'
   const record: InboundShareRecord = {
@@ -110,4 +112,9 @@ async function storeChunks(ctx: NodeContext, data: Uint8Array): Promise<{ size: 
     step = await chunks.next()
   }
   return step.value
+}
+
+/** A grant-shaped compact JWS whose payload is `payload` and whose signature is not one. */
+function unsignedGrant(payload: Record<string, unknown>): string {
+  return `aGVhZGVy.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2ln`
 }

@@ -47,7 +47,7 @@ export interface OfferOptions {
   fields?: Record<string, string>
   message?: string
   recipients?: Recipient[]
-  /** Evidence items, each one chunk of these bytes (stored in the node's blob store beforehand when `storeChunks`). */
+  /** Evidence items, each one chunk of these bytes (stored in the node's blob store beforehand, as delivered by the sender, when `storeChunks`). */
   items?: Record<string, Uint8Array>
   storeChunks?: boolean
   /** The policy of the grant (default the harness's `policy`). */
@@ -122,7 +122,11 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
       const items: EvidenceItem[] = []
       for (const [id, bytes] of Object.entries(offer.items ?? {})) {
         const { item } = await evidence(id, bytes, { name: `${id}.pdf`, category: 'document', mediaType: 'application/pdf' })
-        if (offer.storeChunks === true) await ctx.blobs.put(item.chunks[0]!, bytes)
+        if (offer.storeChunks === true) {
+          // As if this partner had delivered the chunk before: only then is it not pulled again (CW-POS-001).
+          await ctx.blobs.put(item.chunks[0]!, bytes)
+          await ctx.store.recordPartnerChunk(SENDER, item.chunks[0]!, Math.floor(Date.now() / 1000))
+        }
         items.push(item)
       }
       const { jws, manifest } = await signedManifest(sender, ctx.identity.org, {
