@@ -16,7 +16,7 @@ import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadat
 import { neededChunks } from './possession.ts'
 import { checkQuotas, countOffer } from './quotas.ts'
 import { shareExpiryOf } from './share_expiry.ts'
-import { verifyOffer } from './verify_off_loop.ts'
+import { verifyOffer } from './verification/verify_off_loop.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 export interface AcceptedOffer {

@@ -170,8 +170,17 @@ t.test('import details: sender, recipients, received-on, access level and policy
     shareId: record.shareId,
     revision: 1,
     shareStatus: 'complete',
-    // This fixture's grants are placeholders, not JWS: nothing to show (onward.test.ts checks a real chain).
-    provenance: [],
+    // This fixture's one grant is unsigned but grant-shaped (onward.test.ts checks a real chain).
+    provenance: [
+      {
+        depth: 0,
+        from: { org: 'county-da', name: null },
+        to: { org: ta.ctx.identity.org, name: ta.ctx.identity.name },
+        issuedAt: record.receivedAt,
+        expiresAt: record.expiresAt,
+        policy: { id: 'da-policy', version: 3, name: record.policy.name, permissions: record.policy.permissions },
+      },
+    ],
   })
   const local = (await ta.call({ method: 'POST', url: `${API}/cases`, payload: { fields: {} }, token: bob })).json()
   const none = await ta.call({ method: 'GET', url: `${API}/cases/${local.id}/import-details`, token: bob })
