@@ -13,7 +13,7 @@
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import { UsageError } from '../errors.ts'
+import { apiAccess, apiOptions, callApi, type ApiOptions } from '../local_api.ts'
 import { print, printable, printError } from '../output.ts'
 
 interface CreateOptions {
@@ -22,12 +22,6 @@ interface CreateOptions {
   role: 'admin' | 'member'
   name?: string
   expiresInDays?: number
-}
-
-interface ApiOptions {
-  dir: string
-  token?: string
-  url?: string
 }
 
 interface ListOptions extends ApiOptions {
@@ -51,41 +45,6 @@ function parseDays(value: string): number {
   const days = Number(value)
   if (!/^[0-9]{1,5}$/.test(value) || days < 1) throw new InvalidArgumentError('must be a whole number of days, at least 1')
   return days
-}
-
-/** The local API's base URL and a bearer token: from the options, the environment, the node directory. */
-async function apiAccess(options: ApiOptions): Promise<{ url: string; token: string }> {
-  const { loadConfig } = await import('../../node/src/config/load.ts')
-  const { readAdminTokenFile, adminTokenPath } = await import('../../node/src/access/admin_token.ts')
-  let url = options.url
-  if (url === undefined) {
-    const config = await loadConfig(options.dir)
-    const host = config.local.host === '0.0.0.0' ? '127.0.0.1' : config.local.host === '::' ? '::1' : config.local.host
-    url = `http://${host.includes(':') ? `[${host}]` : host}:${config.local.port}`
-  }
-  const fromEnv = process.env['CASEWAY_TOKEN']
-  const token = options.token ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? (await readAdminTokenFile(options.dir))
-  if (token === undefined || token === '') {
-    throw new UsageError(`no token: give --token, set CASEWAY_TOKEN, or keep the admin token in ${adminTokenPath(options.dir)}`)
-  }
-  return { url: url.replace(/\/+$/, ''), token }
-}
-
-/** Calls the local API; a problem answer becomes an error carrying its code. */
-async function callApi(access: { url: string; token: string }, method: string, path: string): Promise<unknown> {
-  let response: Response
-  try {
-    response = await fetch(`${access.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${access.token}` } })
-  } catch (err) {
-    throw new Error(`cannot reach the node at ${access.url}: is it running? (${(err as Error).message})`, { cause: err })
-  }
-  const body = (await response.json().catch(() => undefined)) as { code?: string; detail?: string; title?: string } | undefined
-  if (!response.ok) {
-    const error = new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`) as Error & { code?: string }
-    if (typeof body?.code === 'string') error.code = body.code
-    throw error
-  }
-  return body
 }
 
 function isoTime(seconds: number | null): string {
@@ -135,12 +94,6 @@ export function register(program: Command): void {
         await store.close()
       }
     })
-
-  const apiOptions = (command: Command): Command =>
-    command
-      .option('--dir <dir>', 'node directory (its caseway.json says where the local API is; its admin.token is the default token)', './data')
-      .option('--token <token>', 'bearer token (default: $CASEWAY_TOKEN, else the admin.token of --dir)')
-      .option('--url <url>', 'local API base URL (default: from caseway.json of --dir)')
 
   apiOptions(
     tokens
