@@ -242,7 +242,8 @@ t.test('the configured share duration applies when shorter than the policy allow
   t.equal(manifest.exp - manifest.iat, 600)
 })
 
-t.test('a 10,000-item case share is created, signed and stored quickly', async (t) => {
+// Its speed is measured by `npm run bench` (many small items), never asserted here.
+t.test('a 10,000-item case share is created, signed and stored, DND items left out', async (t) => {
   const theCase = await createCase(ctx, { fields: { title: 'Large' } })
   const folder = await createFolder(ctx, theCase.id, { name: 'Bulk' })
   const records: EvidenceRecord[] = []
@@ -267,12 +268,8 @@ t.test('a 10,000-item case share is created, signed and stored quickly', async (
   await ctx.store.transaction(async (store) => {
     for (const record of records) await store.insertEvidence(record)
   })
-  const started = performance.now()
   const { manifest, share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
-  const elapsed = performance.now() - started
   t.equal(manifest.evidence.length, 9_900, 'DND items left out')
   t.ok(await ctx.store.isChunkServable('county-da', share.id, records[1]!.digest, Math.floor(now.getTime() / 1000)))
   t.ok((await ctx.store.getOutboundRevision(share.id, 1)) !== undefined)
-  t.comment(`createShare of 10,000 items: ${elapsed.toFixed(0)} ms`)
-  t.ok(elapsed < 2500, `took ${elapsed.toFixed(0)} ms`)
 })

@@ -229,16 +229,14 @@ t.test('a revision with an invalid chunk digest stores nothing', async (t) => {
   t.equal(await store.isChunkServable('river-pd', 'share-1', fakeDigest('ok'), T0), false)
 })
 
-t.test('insertOutboundRevision indexes 10,000 chunk digests quickly', async (t) => {
+// Its speed is measured by `npm run bench` (many small items), never asserted here.
+t.test('insertOutboundRevision indexes 10,000 chunk digests, each servable', async (t) => {
   const store = await seededStore(t)
   await store.insertOutboundShare(outboundShareRecord())
   const digests = Array.from({ length: 10_000 }, (_, i) => fakeDigest(`chunk-${i}`))
   const revision = { shareId: 'share-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m'), createdAt: T0, receiptJws: null }
-  const started = performance.now()
   await store.insertOutboundRevision(revision, digests)
-  const elapsed = performance.now() - started
-  t.comment(`insertOutboundRevision, 10,000 digests: ${elapsed.toFixed(1)} ms`)
-  t.ok(elapsed < 100, `took ${elapsed.toFixed(1)} ms`)
+  t.equal(await store.isChunkServable('river-pd', 'share-1', digests[0]!, T0 + 1), true)
   t.equal(await store.isChunkServable('river-pd', 'share-1', digests[9_999]!, T0 + 1), true)
 })
 
