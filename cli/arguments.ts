@@ -54,3 +54,14 @@ export const parsePort = argument((value) => {
   if (!/^\d{1,5}$/.test(value) || port > 65535) throw new TypeError(`not a TCP port: ${value}`)
   return port
 })
+
+/** The text of a file named on the command line, or of stdin for `-`. */
+export async function readTextInput(path: string): Promise<string> {
+  if (path !== '-') {
+    const { readFile } = await import('node:fs/promises')
+    return readFile(path, 'utf8')
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

@@ -72,3 +72,29 @@ export async function callApi(access: ApiAccess, method: string, path: string, b
   }
   return answer
 }
+
+/**
+ * Runs `call` with a typed client of the node (see {@link connect}). A refusal becomes an error
+ * carrying the problem's code and detail, printed `caseway: CODE: detail`; a node that cannot
+ * be reached is said to be so (not a usage error).
+ */
+export async function withClient<T>(options: ApiOptions, call: (client: LocalClient) => Promise<T>): Promise<T> {
+  const client = await connect(options)
+  const { LocalApiError } = await import('../client/local_client.ts')
+  try {
+    return await call(client)
+  } catch (err) {
+    if (err instanceof LocalApiError) {
+      const error = new Error(err.problem?.detail ?? err.message, { cause: err }) as Error & { code?: string }
+      error.code = err.code
+      throw error
+    }
+    // undici's `fetch` rejects with a TypeError when the connection fails.
+    if (err instanceof TypeError && err.message === 'fetch failed') {
+      throw new Error(`cannot reach the node at ${client.baseUrl}: is it running? (${(err.cause as Error | undefined)?.message ?? err.message})`, {
+        cause: err,
+      })
+    }
+    throw err
+  }
+}

@@ -13,13 +13,15 @@ import * as demo from './commands/demo.ts'
 import * as node from './commands/node.ts'
 import * as packages from './commands/package.ts'
 import * as partner from './commands/partner.ts'
+import * as policy from './commands/policy.ts'
+import * as share from './commands/share.ts'
 import * as tokens from './commands/tokens.ts'
 import * as verify from './commands/verify.ts'
 import { reportError } from './errors.ts'
 import { watchStdout } from './output.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, packages, audit, demo, conformance]
+const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, policy, share, verify, packages, audit, demo, conformance]
 
 /** The program with every command registered; it throws instead of exiting. */
 export function createProgram(): Command {
@@ -28,6 +30,8 @@ export function createProgram(): Command {
     .version(packageJson.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
+    // Options of `caseway` itself come before the command: `--version` after one is that command's (policy assign).
+    .enablePositionalOptions()
     // Inherited by every command registered below: throw, and let `reportError` print one line.
     .exitOverride()
     .configureOutput({ outputError: () => {} })

@@ -20,6 +20,21 @@ export function fields(rows: readonly (readonly [string, string])[], indent = ''
   return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${printable(value)}\n`).join('')
 }
 
+/**
+ * A table with a header line and columns padded to their widest cell (cells made printable);
+ * the last column is not padded.
+ */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cells = [header, ...rows.map((row) => row.map(printable))]
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)))
+  return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ') + '\n').join('')
+}
+
+/** Unix seconds as an ISO 8601 UTC time, to the second; `-` for none. */
+export function isoTime(seconds: number | null | undefined): string {
+  return seconds === null || seconds === undefined ? '-' : new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
+}
+
 export function print(text: string): void {
   process.stdout.write(text)
 }

@@ -32,6 +32,8 @@ export interface Partner {
   policyId: string | null
   policyVersion: number | null
   addedAt: number
+  /** A trust anchor for signed objects only (CW-PROV-008): never trusted for TLS, never shared with. */
+  trustOnly: boolean
 }
 
 export type CaseFields = Record<string, string | string[]>
@@ -391,6 +393,11 @@ export class LocalClient {
 
   createPolicy(policy: PolicyInput): Promise<PolicyRecord> {
     return this.#json('POST', '/policies', policy)
+  }
+
+  /** The latest version of every policy. */
+  async listPolicies(): Promise<PolicyRecord[]> {
+    return (await this.#json<{ policies: PolicyRecord[] }>('GET', '/policies')).policies
   }
 
   /** Assigns the policy of a partner's future shares (latest version unless `version`). */

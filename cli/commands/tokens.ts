@@ -14,7 +14,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { apiAccess, apiOptions, callApi, type ApiOptions } from '../local_api.ts'
-import { print, printable, printError } from '../output.ts'
+import { isoTime, print, printable, printError } from '../output.ts'
 
 interface CreateOptions {
   dir: string
@@ -45,10 +45,6 @@ function parseDays(value: string): number {
   const days = Number(value)
   if (!/^[0-9]{1,5}$/.test(value) || days < 1) throw new InvalidArgumentError('must be a whole number of days, at least 1')
   return days
-}
-
-function isoTime(seconds: number | null): string {
-  return seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
 }
 
 function parseRole(value: string): 'admin' | 'member' {

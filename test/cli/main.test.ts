@@ -22,6 +22,18 @@ t.test('--help works at every level and exits 0', async (t) => {
     ['partner'],
     ['partner', 'export'],
     ['partner', 'check'],
+    ['partner', 'import'],
+    ['partner', 'list'],
+    ['partner', 'enable'],
+    ['partner', 'disable'],
+    ['policy'],
+    ['policy', 'create'],
+    ['policy', 'list'],
+    ['policy', 'assign'],
+    ['share'],
+    ['share', 'create'],
+    ['share', 'status'],
+    ['share', 'revoke'],
   ]
   const results = await Promise.all(levels.map((level) => caseway([...level, '--help'])))
   levels.forEach((level, index) => {
@@ -54,6 +66,11 @@ t.test('usage errors are one line on stderr, exit status 2', async (t) => {
     'missing --host': ['certs', 'init-org', '--org', 'metro-pd', '--name', 'Metro PD', '--out', 'x'],
     'bad fingerprint': ['partner', 'check', 'bundle.json', '--fingerprint', 'abc'],
     'bad validity': ['certs', 'issue-node', '--dir', 'x', '--validity-days', 'ten'],
+    'export from two directories': ['partner', 'export', 'org', '--dir', 'data'],
+    'import without a fingerprint': ['partner', 'import', 'bundle.json'],
+    'bad policy version': ['policy', 'assign', 'county-da', 'review', '--version', '0'],
+    'share without a partner': ['share', 'create', 'case-1'],
+    'bad recipient': ['share', 'create', 'case-1', '--partner', 'county-da', '--recipient', 'email:'],
   }
   const entries = Object.entries(cases)
   const results = await Promise.all(entries.map(([, args]) => caseway(args)))
@@ -81,7 +98,7 @@ t.test('a bad organization id is a one-line usage error', async (t) => {
 })
 
 t.test('without a subcommand, the group help goes to stderr with exit status 2', async (t) => {
-  for (const args of [[], ['certs'], ['partner']]) {
+  for (const args of [[], ['certs'], ['partner'], ['policy'], ['share']]) {
     const result = await caseway(args)
     t.equal(result.code, 2, args.join(' ') || '(none)')
     t.match(result.stderr, /^Usage: caseway/)
