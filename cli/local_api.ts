@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander'
 import type { LocalClient } from '../client/local_client.ts'
+import type { NodeConfig } from '../node/src/config/schema.ts'
 import { UsageError } from './errors.ts'
 
 export interface ApiOptions {
@@ -29,22 +30,29 @@ export function apiOptions(command: Command): Command {
     .option('--url <url>', 'local API base URL (default: from caseway.json of --dir)')
 }
 
+/** The local listener's base URL of a configuration (a wildcard address is reached on loopback). */
+export function localUrlOf(config: Pick<NodeConfig, 'local'>): string {
+  const host = config.local.host === '0.0.0.0' ? '127.0.0.1' : config.local.host === '::' ? '::1' : config.local.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.local.port}`
+}
+
+/** The local API's base URL: `--url`, else from the `caseway.json` of `--dir`. */
+export async function apiUrl(options: Pick<ApiOptions, 'dir' | 'url'>): Promise<string> {
+  if (options.url !== undefined) return options.url.replace(/\/+$/, '')
+  const { loadConfig } = await import('../node/src/config/load.ts')
+  return localUrlOf(await loadConfig(options.dir))
+}
+
 /** The local API's base URL and a bearer token: from the options, the environment, the node directory. */
 export async function apiAccess(options: ApiOptions): Promise<ApiAccess> {
-  const { loadConfig } = await import('../node/src/config/load.ts')
   const { readAdminTokenFile, adminTokenPath } = await import('../node/src/access/admin_token.ts')
-  let url = options.url
-  if (url === undefined) {
-    const config = await loadConfig(options.dir)
-    const host = config.local.host === '0.0.0.0' ? '127.0.0.1' : config.local.host === '::' ? '::1' : config.local.host
-    url = `http://${host.includes(':') ? `[${host}]` : host}:${config.local.port}`
-  }
+  const url = await apiUrl(options)
   const fromEnv = process.env['CASEWAY_TOKEN']
   const token = options.token ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? (await readAdminTokenFile(options.dir))
   if (token === undefined || token === '') {
     throw new UsageError(`no token: give --token, set CASEWAY_TOKEN, or keep the admin token in ${adminTokenPath(options.dir)}`)
   }
-  return { url: url.replace(/\/+$/, ''), token }
+  return { url, token }
 }
 
 /** A typed client of the local API (see `client/local_client.ts`). */
@@ -52,6 +60,39 @@ export async function connect(options: ApiOptions): Promise<LocalClient> {
   const access = await apiAccess(options)
   const { LocalClient } = await import('../client/local_client.ts')
   return new LocalClient({ baseUrl: access.url, token: access.token })
+}
+
+/**
+ * Runs `call` on the client of the node at `url`, reporting as the CLI does: a refusal is the
+ * problem's code and detail (not the client's `POST /path: 404 …` line), a failed connection
+ * says which node could not be reached.
+ */
+export async function throughApi<T>(url: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    throw apiFailure(url, error)
+  }
+}
+
+function apiFailure(url: string, error: unknown): Error {
+  if (error instanceof Error && error.name === 'LocalApiError') {
+    const { code, problem } = error as Error & { code: string; problem?: { detail?: string; title?: string } }
+    return Object.assign(new Error(problem?.detail ?? problem?.title ?? error.message, { cause: error }), { code })
+  }
+  // undici's `fetch` rejects a connection it could not make with `TypeError: fetch failed`.
+  if (error instanceof TypeError && error.message === 'fetch failed') return cannotReach(url, error)
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+/** The error of a `fetch` of the node at `url` that got no answer (refused, reset, timed out). */
+export function cannotReach(url: string, error: unknown): Error {
+  // A refused connection to a name with two addresses is an AggregateError with no message.
+  const cause = (error as { cause?: unknown }).cause as (Error & { code?: string }) | undefined
+  let reason = error instanceof Error ? error.message : String(error)
+  if (error instanceof Error && error.name === 'TimeoutError') reason = 'no answer in time'
+  else if (cause instanceof Error) reason = cause.message !== '' ? cause.message : (cause.code ?? String(cause))
+  return new Error(`cannot reach the node at ${url}: is it running? (${reason})`, { cause: error })
 }
 
 /** Calls the local API with a JSON body or none; a problem answer becomes an error carrying its code. */
@@ -62,7 +103,7 @@ export async function callApi(access: ApiAccess, method: string, path: string, b
   try {
     response = await fetch(`${access.url}/api/v1${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
   } catch (err) {
-    throw new Error(`cannot reach the node at ${access.url}: is it running? (${(err as Error).message})`, { cause: err })
+    throw cannotReach(access.url, err)
   }
   const answer = (await response.json().catch(() => undefined)) as { code?: string; detail?: string; title?: string } | undefined
   if (!response.ok) {
@@ -73,28 +114,8 @@ export async function callApi(access: ApiAccess, method: string, path: string, b
   return answer
 }
 
-/**
- * Runs `call` with a typed client of the node (see {@link connect}). A refusal becomes an error
- * carrying the problem's code and detail, printed `caseway: CODE: detail`; a node that cannot
- * be reached is said to be so (not a usage error).
- */
+/** Runs `call` with a typed client of the node (see {@link connect}), reporting failures as {@link throughApi} does. */
 export async function withClient<T>(options: ApiOptions, call: (client: LocalClient) => Promise<T>): Promise<T> {
   const client = await connect(options)
-  const { LocalApiError } = await import('../client/local_client.ts')
-  try {
-    return await call(client)
-  } catch (err) {
-    if (err instanceof LocalApiError) {
-      const error = new Error(err.problem?.detail ?? err.message, { cause: err }) as Error & { code?: string }
-      error.code = err.code
-      throw error
-    }
-    // undici's `fetch` rejects with a TypeError when the connection fails.
-    if (err instanceof TypeError && err.message === 'fetch failed') {
-      throw new Error(`cannot reach the node at ${client.baseUrl}: is it running? (${(err.cause as Error | undefined)?.message ?? err.message})`, {
-        cause: err,
-      })
-    }
-    throw err
-  }
+  return throughApi(client.baseUrl, () => call(client))
 }

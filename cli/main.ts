@@ -7,6 +7,7 @@
 import { Command } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
 import * as audit from './commands/audit.ts'
+import * as cases from './commands/case.ts'
 import * as certs from './commands/certs.ts'
 import * as conformance from './commands/conformance.ts'
 import * as demo from './commands/demo.ts'
@@ -15,13 +16,28 @@ import * as packages from './commands/package.ts'
 import * as partner from './commands/partner.ts'
 import * as policy from './commands/policy.ts'
 import * as share from './commands/share.ts'
+import * as status from './commands/status.ts'
 import * as tokens from './commands/tokens.ts'
 import * as verify from './commands/verify.ts'
 import { reportError } from './errors.ts'
 import { watchStdout } from './output.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, policy, share, verify, packages, audit, demo, conformance]
+const COMMANDS: readonly { register(program: Command): void }[] = [
+  node,
+  status,
+  cases,
+  tokens,
+  certs,
+  partner,
+  policy,
+  share,
+  verify,
+  packages,
+  audit,
+  demo,
+  conformance,
+]
 
 /** The program with every command registered; it throws instead of exiting. */
 export function createProgram(): Command {

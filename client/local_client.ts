@@ -409,6 +409,11 @@ export class LocalClient {
     return this.#json('POST', '/cases', { fields })
   }
 
+  /** The cases the token's user owns or works on (every case for an administrator). */
+  async listCases(): Promise<Case[]> {
+    return (await this.#json<{ cases: Case[] }>('GET', '/cases')).cases
+  }
+
   /** Changes case fields (null removes one); live shares of the case make a new revision. */
   updateCase(caseId: string, fields: Record<string, string | string[] | null>): Promise<Case> {
     return this.#json('PATCH', `/cases/${encodeURIComponent(caseId)}`, { fields })
@@ -435,6 +440,10 @@ export class LocalClient {
       // undici streams an async iterable body; `duplex` is required for a streamed request body.
       body: (typeof body === 'function' ? body() : body) as unknown as NonNullable<RequestInit['body']>,
       duplex: 'half',
+      // A request that may follow a redirect is cloned first (Fetch standard, HTTP-network-or-
+      // cache fetch), and cloning a streamed body tees it: the branch never sent would keep
+      // every byte of the file in memory. The local API never redirects.
+      redirect: 'error',
     }))
     if (response.status !== 201) throw await refusal('POST', path, response)
     return (await response.json()) as Evidence

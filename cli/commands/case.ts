@@ -1,0 +1,172 @@
+/**
+ * `caseway case create|list|upload`: the agency's cases through the running node's local API,
+ * as the token's user (`--token`, else `CASEWAY_TOKEN`, else the node directory's
+ * `admin.token`): a member sees and changes only the cases it owns or works on.
+ *
+ * `upload` streams the file from disk as the request body (never read whole into memory, so
+ * any size works) and shows progress on stderr; the stored evidence's id and SHA-256 digest go
+ * to stdout.
+ *
+ * @module
+ */
+import type { Command } from 'commander'
+import type { Case, CaseFields, Evidence } from '../../client/local_client.ts'
+import { UsageError } from '../errors.ts'
+import { apiOptions, connect, throughApi, type ApiOptions } from '../local_api.ts'
+import { fields, print, printable } from '../output.ts'
+
+interface JsonOption {
+  json?: boolean
+}
+
+interface CreateOptions extends ApiOptions, JsonOption {
+  field: CaseFields
+}
+
+interface UploadOptions extends ApiOptions, JsonOption {
+  category: string
+  name?: string
+  mediaType?: string
+  folder?: string
+  doNotDisclose?: boolean
+}
+
+/** A repeatable `--field key=value`; a key given twice becomes a list. */
+function collectField(value: string, previous: CaseFields = {}): CaseFields {
+  const at = value.indexOf('=')
+  if (at <= 0) throw new UsageError(`--field takes key=value, not ${JSON.stringify(value)}`)
+  const key = value.slice(0, at)
+  const given = value.slice(at + 1)
+  const before = previous[key]
+  const next = before === undefined ? given : [...(Array.isArray(before) ? before : [before]), given]
+  return { ...previous, [key]: next }
+}
+
+function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
+}
+
+function describeFields(caseFields: CaseFields): string {
+  const entries = Object.entries(caseFields)
+  if (entries.length === 0) return '-'
+  return entries.map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : value}`).join(' ')
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2) + '\n')
+}
+
+export function register(program: Command): void {
+  const cases = program.command('case').description("the agency's cases and their evidence, through the running node's local API")
+
+  apiOptions(
+    cases
+      .command('create')
+      .description('create a case and print its id')
+      .option('--field <key=value>', 'a case field (caseNumber, title, …); repeat it for more, or the same key for a list', collectField, {})
+      .option('--json', 'print the new case as JSON'),
+  ).action(async (options: CreateOptions) => {
+    const client = await connect(options)
+    const created: Case = await throughApi(client.baseUrl, () => client.createCase(options.field))
+    if (options.json === true) printJson(created)
+    else print(`${created.id}\n`)
+  })
+
+  apiOptions(
+    cases
+      .command('list')
+      .description("list the cases the token's user owns or works on (every case for an administrator)")
+      .option('--json', 'print the list as JSON'),
+  ).action(async (options: ApiOptions & JsonOption) => {
+    const client = await connect(options)
+    const list = await throughApi(client.baseUrl, () => client.listCases())
+    if (options.json === true) {
+      printJson(list)
+      return
+    }
+    print('ID                                    CREATED               IMPORTED FROM  FIELDS\n')
+    for (const item of list) {
+      print(
+        `${item.id.padEnd(36)}  ${isoTime(item.createdAt).padEnd(20)}  ${printable(item.importedFrom ?? '-').padEnd(13)}  ${printable(describeFields(item.fields))}\n`,
+      )
+    }
+  })
+
+  apiOptions(
+    cases
+      .command('upload')
+      .description('upload a file as evidence of a case, streamed from disk, with progress on stderr')
+      .argument('<caseId>', 'the case (from case list)')
+      .argument('<file>', 'the file to upload')
+      .requiredOption('--category <category>', 'evidence category: lowercase letters, digits and dashes (video, photo, document, …)')
+      .option('--name <name>', "the evidence name (default: the file's name)")
+      .option('--media-type <type>', 'media type (default application/octet-stream)')
+      .option('--folder <id>', 'a folder of the case')
+      .option('--do-not-disclose', 'never share this evidence with any partner')
+      .option('--json', 'print the stored evidence as JSON'),
+  ).action(async (caseId: string, file: string, options: UploadOptions) => {
+    const evidence = await upload(caseId, file, options)
+    if (options.json === true) {
+      printJson(evidence)
+      return
+    }
+    print(
+      fields([
+        ['evidence', evidence.id],
+        ['size', `${evidence.size} bytes`],
+        ['digest', evidence.digest],
+      ]),
+    )
+  })
+}
+
+async function upload(caseId: string, file: string, options: UploadOptions): Promise<Evidence> {
+  const { createReadStream } = await import('node:fs')
+  const { stat } = await import('node:fs/promises')
+  const { basename } = await import('node:path')
+  const { TransferProgress } = await import('../progress.ts')
+  const found = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { cause: error })
+  })
+  if (found.isDirectory()) throw new UsageError(`${file} is a directory: upload one file at a time`)
+  const name = options.name ?? basename(file)
+  const client = await connect(options)
+  // A regular file's size is known; a pipe or device streams until it ends.
+  const progress = new TransferProgress(`uploading ${printable(name)}`, found.isFile() ? found.size : undefined)
+
+  let readError: Error | undefined
+  async function* body(): AsyncGenerator<Uint8Array> {
+    let sent = 0
+    try {
+      for await (const piece of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+        yield piece
+        sent += piece.byteLength
+        progress.update(sent)
+      }
+    } catch (error) {
+      readError = error as Error
+      throw error
+    }
+    progress.finish()
+  }
+
+  try {
+    return await throughApi(client.baseUrl, () =>
+      client.uploadEvidence(
+        caseId,
+        {
+          name,
+          category: options.category,
+          ...(options.mediaType === undefined ? {} : { mediaType: options.mediaType }),
+          ...(options.folder === undefined ? {} : { folderId: options.folder }),
+          ...(options.doNotDisclose === true ? { doNotDisclose: true } : {}),
+        },
+        body(),
+      ),
+    )
+  } catch (error) {
+    progress.abandon()
+    if (readError !== undefined) throw new Error(`cannot read ${file}: ${readError.message}`, { cause: error })
+    throw error
+  }
+}
