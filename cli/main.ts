@@ -8,8 +8,10 @@ import { Command } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
 import * as audit from './commands/audit.ts'
 import * as certs from './commands/certs.ts'
+import * as config from './commands/config.ts'
 import * as conformance from './commands/conformance.ts'
 import * as demo from './commands/demo.ts'
+import * as doctor from './commands/doctor.ts'
 import * as node from './commands/node.ts'
 import * as packages from './commands/package.ts'
 import * as partner from './commands/partner.ts'
@@ -19,7 +21,7 @@ import { reportError } from './errors.ts'
 import { watchStdout } from './output.ts'
 
 /** Command groups, in help order. To add one: a file in `commands/` and a line here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [node, tokens, certs, partner, verify, packages, audit, demo, conformance]
+const COMMANDS: readonly { register(program: Command): void }[] = [node, config, doctor, tokens, certs, partner, verify, packages, audit, demo, conformance]
 
 /** The program with every command registered; it throws instead of exiting. */
 export function createProgram(): Command {
