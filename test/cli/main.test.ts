@@ -22,6 +22,9 @@ t.test('--help works at every level and exits 0', async (t) => {
     ['partner'],
     ['partner', 'export'],
     ['partner', 'check'],
+    ['config'],
+    ['config', 'check'],
+    ['doctor'],
   ]
   const results = await Promise.all(levels.map((level) => caseway([...level, '--help'])))
   levels.forEach((level, index) => {
