@@ -9,8 +9,10 @@ import packageJson from '../package.json' with { type: 'json' }
 import * as audit from './commands/audit.ts'
 import * as cases from './commands/case.ts'
 import * as certs from './commands/certs.ts'
+import * as config from './commands/config.ts'
 import * as conformance from './commands/conformance.ts'
 import * as demo from './commands/demo.ts'
+import * as doctor from './commands/doctor.ts'
 import * as node from './commands/node.ts'
 import * as packages from './commands/package.ts'
 import * as partner from './commands/partner.ts'
@@ -26,6 +28,8 @@ import { watchStdout } from './output.ts'
 const COMMANDS: readonly { register(program: Command): void }[] = [
   node,
   status,
+  config,
+  doctor,
   cases,
   tokens,
   certs,

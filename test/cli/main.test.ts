@@ -34,6 +34,9 @@ t.test('--help works at every level and exits 0', async (t) => {
     ['share', 'create'],
     ['share', 'status'],
     ['share', 'revoke'],
+    ['config'],
+    ['config', 'check'],
+    ['doctor'],
   ]
   const results = await Promise.all(levels.map((level) => caseway([...level, '--help'])))
   levels.forEach((level, index) => {

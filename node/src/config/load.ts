@@ -14,9 +14,56 @@ export const CONFIG_FILE = 'caseway.json'
 
 const validate = new Ajv2020({ useDefaults: true, allErrors: false, strict: true }).compile(configSchema)
 
-/** Thrown for an invalid configuration; the message names the field. */
+/** Thrown for an invalid configuration; the message names the file (when read from one) and the key at fault. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  /** The dotted key at fault (`log.level`), when one is. */
+  readonly key: string | undefined
+  /** The file at fault, when one is. */
+  readonly file: string | undefined
+
+  constructor(message: string, options: ErrorOptions & { key?: string; file?: string } = {}) {
+    super(message, options)
+    this.key = options.key
+    this.file = options.file
+  }
+}
+
+type SchemaError = NonNullable<typeof validate.errors>[number]
+
+function dotted(instancePath: string, property?: unknown): string {
+  const segments =
+    instancePath === ''
+      ? []
+      : instancePath
+          .slice(1)
+          .split('/')
+          .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+  if (typeof property === 'string') segments.push(property)
+  return segments.join('.') || '(root)'
+}
+
+/**
+ * The first schema violation as `key: what is wrong`, in words an operator can act on: an enum
+ * lists its allowed values (issue 16, finding 9). The value given is never echoed: it may be a secret.
+ */
+function schemaViolation(error: SchemaError): ConfigError {
+  const { keyword, params, instancePath } = error
+  let key = dotted(instancePath)
+  let fault: string
+  if (keyword === 'additionalProperties') {
+    fault = `unknown field "${String(params['additionalProperty'])}"`
+  } else if (keyword === 'required') {
+    key = dotted(instancePath, params['missingProperty'])
+    fault = 'missing (required)'
+  } else if (keyword === 'enum') {
+    fault = `must be one of ${(params['allowedValues'] as readonly unknown[]).map((value) => JSON.stringify(value)).join(', ')}`
+  } else if (keyword === 'const') {
+    fault = `must be ${JSON.stringify(params['allowedValue'])}`
+  } else {
+    fault = error.message ?? 'invalid'
+  }
+  return new ConfigError(`invalid configuration: ${key}: ${fault}`, { key })
 }
 
 function deepFreeze<T>(value: T): T {
@@ -34,19 +81,17 @@ function deepFreeze<T>(value: T): T {
 export function parseConfig(raw: unknown, dir: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const copy = structuredClone(raw)
   if (!validate(copy)) {
-    const error = validate.errors![0]!
-    const field = (error.instancePath || '/').replace(/^\//, '').replaceAll('/', '.') || '(root)'
-    const detail = error.keyword === 'additionalProperties' ? `unknown field "${String(error.params['additionalProperty'])}"` : (error.message ?? 'invalid')
-    throw new ConfigError(`invalid configuration: ${field}: ${detail}`)
+    throw schemaViolation(validate.errors![0]!)
   }
   try {
     resolveSecrets(copy, dir, env)
   } catch (err) {
-    if (err instanceof SecretError) throw new ConfigError(`invalid configuration: ${err.message}`, { cause: err })
+    if (err instanceof SecretError) throw new ConfigError(`invalid configuration: ${err.message}`, { cause: err, key: err.key })
     throw err
   }
   const secret = (copy as { notifications?: { webhook?: { secret?: string } } }).notifications?.webhook?.secret
-  if (secret !== undefined && secret.length < 32) throw new ConfigError('invalid configuration: notifications.webhook.secret: must have at least 32 characters')
+  if (secret !== undefined && secret.length < 32)
+    throw new ConfigError('invalid configuration: notifications.webhook.secret: must have at least 32 characters', { key: 'notifications.webhook.secret' })
   const config = copy as Omit<NodeConfig, 'dir'>
   assertDistinctPorts(config)
   return deepFreeze({ ...config, dir }) as NodeConfig
@@ -63,7 +108,7 @@ function assertDistinctPorts(config: Omit<NodeConfig, 'dir'>): void {
   for (const [key, port] of ports) {
     if (port === 0) continue
     const other = seen.get(port)
-    if (other !== undefined) throw new ConfigError(`invalid configuration: ${other} and ${key} are both ${port}: each listener needs its own port`)
+    if (other !== undefined) throw new ConfigError(`invalid configuration: ${other} and ${key} are both ${port}: each listener needs its own port`, { key })
     seen.set(port, key)
   }
 }
@@ -76,22 +121,29 @@ export async function loadConfig(dir: string): Promise<NodeConfig> {
   try {
     text = await readFile(path, 'utf8')
   } catch {
-    throw new ConfigError(`no configuration at ${path}: run caseway init first`)
+    throw new ConfigError(`no configuration at ${path}: run caseway init first`, { file: path })
   }
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`)
+    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`, { file: path })
   }
   // A secret written inline is only as safe as the file it is written in (CW-LOC-013).
   try {
     assertNoExposedInlineSecret(path, (await stat(path)).mode, raw)
   } catch (err) {
-    if (err instanceof SecretError) throw new ConfigError(err.message, { cause: err })
+    if (err instanceof SecretError) throw new ConfigError(err.message, { cause: err, key: err.key, file: path })
     throw err
   }
-  return parseConfig(raw, absolute)
+  try {
+    return parseConfig(raw, absolute)
+  } catch (err) {
+    // The same message as parseConfig's, with the file it is about.
+    if (err instanceof ConfigError)
+      throw new ConfigError(`${path}: ${err.message}`, { cause: err, ...(err.key === undefined ? {} : { key: err.key }), file: path })
+    throw err
+  }
 }
 
 /** Resolves a configured path against the node directory. */

@@ -20,6 +20,7 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'Prometheus metrics.',
       properties: { enabled: { type: 'boolean', default: true, description: 'Serve Prometheus metrics at /metrics on the local listener.' } },
     },
     org: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$', description: "This organization's org id." },
@@ -28,9 +29,10 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['port', 'publicUrl'],
+      description: 'The partner-facing listener (mutual TLS 1.3).',
       properties: {
         host: { type: 'string', default: '0.0.0.0', description: 'Address the partner-facing listener binds.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port of the federation listener (0: any free port).' },
         publicUrl: { type: 'string', pattern: '^https://', description: 'The endpoint partners use (goes into the partner bundle).' },
         protocolVersions: {
           type: 'array',
@@ -48,9 +50,10 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['port'],
+      description: "The local API listener (bearer tokens): the agency's own systems and administrators.",
       properties: {
         host: { type: 'string', default: '127.0.0.1', description: 'Address of the local listener; loopback unless a proxy fronts it.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port of the local listener (0: any free port).' },
         allowedHosts: {
           type: 'array',
           default: [],
@@ -71,34 +74,51 @@ export const configSchema = {
         'Optional listener serving only /healthz, /readyz and /metrics (plain HTTP), for kubelet and Prometheus; without it they are on the local listener only. Partner names are not shown on it.',
       properties: {
         host: { type: 'string', default: '0.0.0.0', description: 'Address of the ops listener.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port of the ops listener (0: any free port).' },
       },
     },
     pki: {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { dir: { type: 'string', default: 'pki' } },
+      description: "This organization's certificates and keys.",
+      properties: {
+        dir: {
+          type: 'string',
+          default: 'pki',
+          description: 'Directory of ca.crt, node.crt/node.key, signing.crt/signing.key (and ca.key unless the CA is offline); keys must be mode 0600.',
+        },
+      },
     },
     storage: {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'Where the node keeps its data: metadata in SQLite, evidence in a content-addressed blob store (paths relative to the node directory).',
       properties: {
-        database: { type: 'string', default: 'caseway.db', description: 'SQLite file.' },
-        blobs: { type: 'string', default: 'blobs', description: 'Directory of the filesystem blob store.' },
+        database: {
+          type: 'string',
+          default: 'caseway.db',
+          description: 'SQLite file of the metadata store (cases, shares, partners, users, tokens, audit trail).',
+        },
+        blobs: { type: 'string', default: 'blobs', description: 'Directory of the filesystem blob store (evidence chunks, by SHA-256).' },
       },
     },
     transfers: {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'Moving evidence between nodes, and retrying the jobs that do it.',
       properties: {
-        parallelChunks: { type: 'integer', minimum: 1, maximum: 32, default: 4 },
-        chunkSize: { enum: [65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216], default: 4194304 },
-        retryBaseMs: { type: 'integer', minimum: 10, default: 1000 },
-        retryMaxMs: { type: 'integer', minimum: 100, default: 60000 },
-        maxAttempts: { type: 'integer', minimum: 1, default: 1000 },
+        parallelChunks: { type: 'integer', minimum: 1, maximum: 32, default: 4, description: 'Chunks of one share pulled from a partner at once.' },
+        chunkSize: {
+          enum: [65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216],
+          default: 4194304,
+          description: 'Bytes per chunk that uploaded evidence is stored and sent in (a power of two, 64 KiB to 16 MiB).',
+        },
+        retryBaseMs: { type: 'integer', minimum: 10, default: 1000, description: 'First retry delay of a failed job; doubles per attempt, with jitter.' },
+        retryMaxMs: { type: 'integer', minimum: 100, default: 60000, description: 'Longest retry delay of a failed job.' },
+        maxAttempts: { type: 'integer', minimum: 1, default: 1000, description: 'Attempts of a job before it fails for good.' },
         shareDurationSeconds: { type: 'integer', minimum: 60, default: 2592000, description: 'Default share lifetime, bounded by the policy.' },
       },
     },
@@ -106,10 +126,15 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'Sizes, timeouts, quotas and rate limits.',
       properties: {
         manifestBytes: { type: 'integer', ...CONFIG_LIMITS.manifestBytes, description: 'Largest manifest accepted (SPEC.md CW-FMT-005: 32 to 64 MiB).' },
         jsonBodyBytes: { type: 'integer', ...CONFIG_LIMITS.jsonBodyBytes, description: 'Largest JSON body on the local API.' },
-        requestTimeoutMs: { type: 'integer', ...CONFIG_LIMITS.requestTimeoutMs },
+        requestTimeoutMs: {
+          type: 'integer',
+          ...CONFIG_LIMITS.requestTimeoutMs,
+          description: 'Idle connections, a whole federation request, and waiting for a partner to answer (ms).',
+        },
         partners: {
           type: 'object',
           additionalProperties: false,
@@ -160,6 +185,7 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'How shares are made.',
       properties: {
         revisionWindowMs: {
           type: 'integer',
@@ -175,7 +201,14 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' } },
+      description: 'The JSON log (pino) on stdout.',
+      properties: {
+        level: {
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+          description: 'Least severe level logged; silent logs nothing.',
+        },
+      },
     },
     notifications: {
       type: 'object',
@@ -188,9 +221,10 @@ export const configSchema = {
           additionalProperties: false,
           required: ['host', 'port', 'from'],
           dependentRequired: { user: ['password'], password: ['user'] },
+          description: 'E-mail notifications through this SMTP server; off without it.',
           properties: {
             host: { type: 'string', minLength: 1, description: 'SMTP server host name or address.' },
-            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            port: { type: 'integer', minimum: 1, maximum: 65535, description: 'SMTP server port.' },
             secure: { type: 'boolean', default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.' },
             requireTLS: { type: 'boolean', default: false, description: 'Send only after STARTTLS succeeded.' },
             user: { type: 'string', minLength: 1, description: 'SMTP AUTH user (with password).' },
@@ -210,6 +244,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['url', 'secret'],
+          description: 'A signed webhook POSTed for each share received; off without it.',
           properties: {
             url: {
               type: 'string',
@@ -260,6 +295,7 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['issuer', 'audience', 'jwksUrl'],
+          description: 'Accept bearer JWTs from this OpenID Connect identity provider as well as cw_ tokens; off without it.',
           properties: {
             issuer: { type: 'string', minLength: 1, description: 'Expected iss of the JWTs.' },
             audience: { type: 'string', minLength: 1, description: 'Expected aud of the JWTs.' },

@@ -36,6 +36,13 @@ export const SECRET_KEYS: readonly (readonly string[])[] = [
 /** Thrown for a secret that cannot be used; the message names the key, never the value. */
 export class SecretError extends Error {
   override name = 'SecretError'
+  /** The dotted key of the secret (`notifications.smtp.password`). */
+  readonly key: string
+
+  constructor(key: string, message: string) {
+    super(message)
+    this.key = key
+  }
 }
 
 function parentOf(config: unknown, path: readonly string[]): Record<string, unknown> | undefined {
@@ -67,6 +74,7 @@ export function assertNoExposedInlineSecret(configPath: string, mode: number, co
   const keys = inlineSecretKeys(config)
   if (keys.length === 0) return
   throw new SecretError(
+    keys[0]!,
     `${configPath} is readable by other users (mode ${(mode & 0o777).toString(8)}) and holds ${keys.join(' and ')} inline: ` +
       `chmod 600 ${configPath}, or give the secret as {"file": "<a file only you can read>"} or {"env": "<VARIABLE>"}`,
   )
@@ -96,18 +104,18 @@ function readSecretFile(key: string, file: string): string {
     mode = statSync(file).mode
     text = readFileSync(file, 'utf8')
   } catch {
-    throw new SecretError(`${key}: cannot read the secret file ${file}`)
+    throw new SecretError(key, `${key}: cannot read the secret file ${file}`)
   }
   if (readableByOthers(mode)) {
-    throw new SecretError(`${key}: the secret file ${file} is readable by other users (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}`)
+    throw new SecretError(key, `${key}: the secret file ${file} is readable by other users (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}`)
   }
   const value = text.replace(/\r?\n$/, '')
-  if (value === '') throw new SecretError(`${key}: the secret file ${file} is empty`)
+  if (value === '') throw new SecretError(key, `${key}: the secret file ${file} is empty`)
   return value
 }
 
 function readSecretEnv(key: string, variable: string, env: NodeJS.ProcessEnv): string {
   const value = env[variable]
-  if (value === undefined || value === '') throw new SecretError(`${key}: the environment variable ${variable} is not set`)
+  if (value === undefined || value === '') throw new SecretError(key, `${key}: the environment variable ${variable} is not set`)
   return value
 }
