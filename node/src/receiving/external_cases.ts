@@ -21,6 +21,8 @@ import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } fro
 import { openChunks } from '../cases/evidence.ts'
 import { isRecipient, recipientsOf } from '../access/recipients.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
+import { receivingState, type ExternalCaseStatus, type ReceivingPhase } from './receiving_view.ts'
+import type { TransferProgress } from '../transfer_progress.ts'
 
 /** A recipient our side added: whom, who added it and when. */
 export interface AddedRecipient {
@@ -46,7 +48,14 @@ export interface ExternalCaseSummary {
   protocolVersion: string
   shareId: string
   revision: number
-  status: InboundStatus
+  /** `retrying` or `failed` while the fetch job failed (CW-LOC-030). */
+  status: ExternalCaseStatus
+  /** Why it was rejected, or the last error while retrying or failed. */
+  statusDetail: string | null
+  /** While retrying: when the next attempt is due (Unix seconds). */
+  nextAttemptAt: number | null
+  /** Chunks and bytes of the revision being received that are stored (CW-LOC-031). */
+  progress: TransferProgress<ReceivingPhase>
   receivedAt: number
   completedAt: number | null
   expiresAt: number
@@ -91,7 +100,7 @@ export async function listExternalCases(ctx: NodeContext, principal: AccessPrinc
   for (const share of await ctx.store.listInboundShares()) {
     if (share.status === 'rejected') continue
     const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
-    if (recipient || principal.role === 'admin') result.push(summary(share, now, recipient))
+    if (recipient || principal.role === 'admin') result.push(await summary(ctx, share, now, recipient))
   }
   return result
 }
@@ -108,7 +117,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
   if (!recipient) {
     const { manifest } = found
     return {
-      ...summary(found, nowSeconds(ctx), false),
+      ...(await summary(ctx, found, nowSeconds(ctx), false)),
       scope: manifest.share.scope,
       live: manifest.share.live,
       notifications: await notificationStates(ctx, found.id),
@@ -121,7 +130,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
   const view = await appliedView(ctx.store, share)
   await ctx.record({ type: 'case.viewed', caseId: share.id, actor: userActor(principal.userId) })
   return {
-    ...summary(share, nowSeconds(ctx), true),
+    ...(await summary(ctx, share, nowSeconds(ctx), true)),
     case: view.case,
     evidence: view.evidence.map((item) => ({
       id: item.id,
@@ -208,8 +217,9 @@ export async function accessible(ctx: NodeContext, id: string): Promise<InboundS
   return share
 }
 
-function summary(share: InboundShareRecord, now: number, recipient: boolean): ExternalCaseSummary {
+async function summary(ctx: NodeContext, share: InboundShareRecord, now: number, recipient: boolean): Promise<ExternalCaseSummary> {
   const { policy } = share
+  const { status, statusDetail, nextAttemptAt, progress } = await receivingState(ctx, share, effectiveStatus(share, now))
   return {
     id: share.id,
     sender: { org: share.senderOrg, name: share.senderName },
@@ -218,7 +228,10 @@ function summary(share: InboundShareRecord, now: number, recipient: boolean): Ex
     protocolVersion: share.manifest.cwv,
     shareId: share.shareId,
     revision: share.revision,
-    status: effectiveStatus(share, now),
+    status,
+    statusDetail,
+    nextAttemptAt,
+    progress,
     receivedAt: share.receivedAt,
     completedAt: share.completedAt,
     expiresAt: share.expiresAt,
