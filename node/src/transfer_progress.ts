@@ -17,11 +17,14 @@ export interface TransferProgress<Phase extends string> {
   bytesTotal: number
 }
 
+/** What the chunk sizes of an item are computed from. */
+export type ChunkedItem = Pick<EvidenceItem, 'size' | 'chunkSize' | 'chunks'>
+
 /**
  * The size of every distinct chunk of a manifest: chunk i of an item is `chunkSize` bytes, the
  * last one what is left of `size`.
  */
-export function chunkSizes(evidence: readonly Pick<EvidenceItem, 'size' | 'chunkSize' | 'chunks'>[]): Map<string, number> {
+export function chunkSizes(evidence: readonly ChunkedItem[]): Map<string, number> {
   const sizes = new Map<string, number>()
   for (const item of evidence) {
     item.chunks.forEach((digest, index) => {

@@ -10,11 +10,10 @@
  *
  * @module
  */
-import type { CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { JOB } from '../jobs/kinds.ts'
 import type { InboundShareRecord, InboundStatus, JobRecord } from '../store/metadata_store.ts'
-import { chunkSizes, liveJob, type TransferProgress } from '../transfer_progress.ts'
+import { chunkSizes, liveJob, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
 
 /** An external case's status as the local API reports it. */
 export type ExternalCaseStatus = InboundStatus | 'retrying' | 'failed'
@@ -34,11 +33,11 @@ export interface ReceivingState {
 /** The reported state of `share`, whose status (expiry applied) is `status`. */
 export async function receivingState(ctx: NodeContext, share: InboundShareRecord, status: InboundStatus): Promise<ReceivingState> {
   if (status !== 'receiving') {
-    return { status, statusDetail: share.statusDetail, nextAttemptAt: null, progress: receivingProgress(status, share.manifest, undefined) }
+    return { status, statusDetail: share.statusDetail, nextAttemptAt: null, progress: receivingProgress(status, share.manifest.evidence, undefined) }
   }
   const sizes = chunkSizes(share.manifest.evidence)
   const [jobs, delivered] = await Promise.all([ctx.store.listJobs(share.id), ctx.store.deliveredChunks(share.senderOrg, [...sizes.keys()])])
-  return { ...reportedFetchStatus(jobs, share.statusDetail), progress: receivingProgress(status, share.manifest, delivered) }
+  return { ...reportedFetchStatus(jobs, share.statusDetail), progress: receivingProgress(status, share.manifest.evidence, delivered) }
 }
 
 /**
@@ -66,10 +65,10 @@ export function reportedFetchStatus(
  */
 export function receivingProgress(
   status: InboundStatus,
-  manifest: Pick<CaseManifest, 'evidence'>,
+  evidence: readonly ChunkedItem[],
   delivered: ReadonlySet<string> | undefined,
 ): TransferProgress<ReceivingPhase> {
-  const sizes = chunkSizes(manifest.evidence)
+  const sizes = chunkSizes(evidence)
   let bytesTotal = 0
   let chunksDone = 0
   let bytesDone = 0

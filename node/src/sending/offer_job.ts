@@ -67,7 +67,7 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
       log.info({ answer: status, needed: answer.needed.length }, 'offer accepted by partner')
       const offered: NodeEvent | undefined = status === 202 ? { type: 'share.offered', ...about, actor: SYSTEM_ACTOR, revision: share.revision } : undefined
       // The chunks the partner asked for are the revision's transfer (CW-LOC-031): counted as it fetches them.
-      const transfer = neededChunks(manifestOf(revision.manifestJws), answer.needed)
+      const transfer = neededChunks(manifestOf(revision.manifestJws).evidence, answer.needed)
       await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null, offered, (tx) =>
         tx.startOutboundTransfer(share.id, share.revision, transfer),
       )

@@ -9,10 +9,9 @@
  *
  * @module
  */
-import type { CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { chunkSizes, liveJob, type TransferProgress } from '../transfer_progress.ts'
+import { chunkSizes, liveJob, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
 import type { HeldBackItem, JobRecord, OutboundShareRecord, OutboundStatus, OutboundTransferRecord, TransferChunk } from '../store/metadata_store.ts'
 
 /** A share's status as the local API reports it. */
@@ -69,8 +68,8 @@ export function sendingProgress(stored: OutboundStatus, transfer: OutboundTransf
 }
 
 /** The chunks a partner's offer answer asked for, with their sizes in the manifest offered. */
-export function neededChunks(manifest: Pick<CaseManifest, 'evidence'>, needed: readonly string[]): TransferChunk[] {
-  const sizes = chunkSizes(manifest.evidence)
+export function neededChunks(evidence: readonly ChunkedItem[], needed: readonly string[]): TransferChunk[] {
+  const sizes = chunkSizes(evidence)
   const chunks: TransferChunk[] = []
   for (const digest of new Set(needed)) {
     const size = sizes.get(digest)
