@@ -1,7 +1,7 @@
 /**
  * Progress of a revision's transfer, as the local API reports it on both sides (SPEC.md
  * CW-LOC-031): the sender counts the chunks its partner fetched (`sending/share_view.ts`), the
- * receiver the chunks it stored (`receiving/receiving_view.ts`).
+ * receiver the chunks it stored (`receiving/external_cases.ts`).
  *
  * @module
  */

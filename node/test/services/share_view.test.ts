@@ -7,7 +7,7 @@ import t from 'tap'
 import { newJobRecord } from '../../src/jobs/new_job_record.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
 import { neededChunks, reportedStatus, sendingProgress } from '../../src/sending/share_view.ts'
-import { receivingProgress, reportedFetchStatus } from '../../src/receiving/receiving_view.ts'
+import { receivingProgress, reportedFetchStatus } from '../../src/receiving/external_cases.ts'
 import { chunkSizes, type ChunkedItem } from '../../src/transfer_progress.ts'
 import type { JobRecord, OutboundTransferRecord } from '../../src/store/metadata_store.ts'
 
