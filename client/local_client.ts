@@ -77,7 +77,27 @@ export interface EvidenceUpload {
   attachmentOf?: string
 }
 
-export type ShareStatus = 'processing' | 'delivered' | 'rejected' | 'failed' | 'revoked' | 'expired'
+/**
+ * processing: being offered or fetched; retrying: the last attempt failed and another is due at
+ * `nextAttemptAt`; failed: the node stopped trying; delivered: the partner's receipt came.
+ */
+export type ShareStatus = 'processing' | 'retrying' | 'delivered' | 'rejected' | 'failed' | 'revoked' | 'expired'
+
+/** Chunks and bytes of a revision moved so far (SPEC.md CW-LOC-031). */
+export interface TransferProgress<Phase extends string> {
+  phase: Phase
+  chunksDone: number
+  chunksTotal: number
+  bytesDone: number
+  bytesTotal: number
+}
+
+/** An item the sending policy left out of a share's current revision, and why. */
+export interface HeldBackItem {
+  evidenceId: string
+  name: string
+  reason: 'do-not-disclose' | 'category-excluded' | 'attachments-excluded' | 'parent-not-shared'
+}
 
 export interface ShareInput {
   caseId: string
@@ -104,6 +124,10 @@ export interface Share {
   status: ShareStatus
   statusCode: string | null
   statusDetail: string | null
+  /** While retrying: when the next attempt is due (Unix seconds). */
+  nextAttemptAt: number | null
+  progress: TransferProgress<'offering' | 'transferring' | 'awaiting-receipt' | 'done'>
+  heldBack: HeldBackItem[]
   revision: number
   createdBy: string
   createdAt: number
@@ -130,7 +154,7 @@ export interface Group {
   members: string[]
 }
 
-export type ExternalStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' | 'expired'
+export type ExternalStatus = 'receiving' | 'retrying' | 'failed' | 'complete' | 'rejected' | 'revoked' | 'expired'
 
 export interface ExternalCaseSummary {
   id: string
@@ -142,6 +166,11 @@ export interface ExternalCaseSummary {
   shareId: string
   revision: number
   status: ExternalStatus
+  /** Why it was rejected, or the last error while retrying or failed. */
+  statusDetail: string | null
+  /** While retrying: when the next attempt is due (Unix seconds). */
+  nextAttemptAt: number | null
+  progress: TransferProgress<'transferring' | 'verifying' | 'done'>
   receivedAt: number
   completedAt: number | null
   expiresAt: number

@@ -10,7 +10,7 @@ import type { Recipient } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { describeTeam, type CaseTeam } from '../cases/case_team.ts'
 import { listShares } from '../sending/share_case.ts'
-import type { OutboundStatus } from '../store/metadata_store.ts'
+import { describeShare, type ShareStatus } from '../sending/share_view.ts'
 import { accessLevelOf, requireCaseAccess, type AccessLevel, type AccessPrincipal } from './case_access.ts'
 
 export interface ShareAccess {
@@ -19,7 +19,8 @@ export interface ShareAccess {
   orgName: string
   recipients: Recipient[]
   accessLevel: AccessLevel
-  status: OutboundStatus
+  /** As the share reads (CW-LOC-030): `retrying` while a failed offer will be tried again. */
+  status: ShareStatus
   sharedBy: string
   sharedOn: number
   expiresAt: number
@@ -35,7 +36,8 @@ export async function getCaseAccessOverview(ctx: NodeContext, principal: AccessP
   const { access } = await requireCaseAccess(ctx, principal, caseId, 'read', 'case.access.read')
   const team = await describeTeam(ctx, caseId, access?.owner ?? null, access?.team ?? [])
   const partners = new Map((await ctx.store.listPartners()).map((partner) => [partner.org, partner.name]))
-  const shares = (await listShares(ctx, caseId)).map((share): ShareAccess => ({
+  const described = await Promise.all((await listShares(ctx, caseId)).map((share) => describeShare(ctx, share)))
+  const shares = described.map((share): ShareAccess => ({
     shareId: share.id,
     org: share.partnerOrg,
     orgName: partners.get(share.partnerOrg) ?? share.partnerOrg,

@@ -26,7 +26,7 @@ import {
 import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
-import { openChunk, type OpenChunk } from '../sending/serve_chunk.ts'
+import { countChunkServed, openChunk, type OpenChunk } from '../sending/serve_chunk.ts'
 import { acceptOffer } from '../receiving/accept_offer.ts'
 import { QuotaExceededError } from '../receiving/quotas.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
@@ -128,6 +128,9 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
       // Once the whole body is handed to the connection ('finish' does not fire on an abort).
       reply.raw.once('finish', () => crashPoint('chunk.served'))
       request.log.debug({ shareId, digest, start: range.start, end: range.end }, 'serving chunk')
+      if (request.method === 'GET' && range.end === size - 1) {
+        reply.raw.once('finish', () => void countChunkServed(ctx, shareId, digest))
+      }
       if (observer !== undefined && request.method === 'GET') {
         // Counted once the whole body has been handed to the connection ('finish' does not fire on an abort).
         const peerOrg = peerOf(request).org

@@ -218,6 +218,9 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       'status',
       'statusCode',
       'statusDetail',
+      'nextAttemptAt',
+      'progress',
+      'heldBack',
       'revision',
       'createdBy',
       'createdAt',
@@ -234,9 +237,43 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       message: { type: ['string', 'null'] },
       recipients: { type: 'array', items: { $ref: 'Recipient#' } },
       policy: { $ref: 'SharingPolicy#', description: 'The policy version the share was made under; it never changes (CW-POL-007).' },
-      status: { enum: ['processing', 'delivered', 'rejected', 'failed', 'revoked', 'expired'] },
+      status: {
+        enum: ['processing', 'retrying', 'delivered', 'rejected', 'failed', 'revoked', 'expired'],
+        description:
+          'processing: being offered or fetched; retrying: the last attempt failed (statusCode, statusDetail) and the node tries again at ' +
+          'nextAttemptAt; failed: the node stopped trying (a new revision tries again); delivered: the partner sent its receipt; ' +
+          'rejected: the partner refused it (statusCode says why); revoked; expired (CW-LOC-030).',
+      },
       statusCode: { type: ['string', 'null'], description: 'Problem code of a rejection or of the last failed attempt.' },
       statusDetail: { type: ['string', 'null'] },
+      nextAttemptAt: { type: ['integer', 'null'], description: 'While retrying: when the next attempt is due (Unix seconds). Null otherwise.' },
+      progress: {
+        type: 'object',
+        description:
+          'The current revision on its way (CW-LOC-031): offering until the partner answers, transferring while it fetches the chunks it ' +
+          'asked for (chunksTotal, bytesTotal), awaiting-receipt once it has them all, done when its receipt came.',
+        required: ['phase', 'chunksDone', 'chunksTotal', 'bytesDone', 'bytesTotal'],
+        properties: {
+          phase: { enum: ['offering', 'transferring', 'awaiting-receipt', 'done'] },
+          chunksDone: { type: 'integer' },
+          chunksTotal: { type: 'integer' },
+          bytesDone: { type: 'integer' },
+          bytesTotal: { type: 'integer' },
+        },
+      },
+      heldBack: {
+        type: 'array',
+        description: 'Items the case or folders cover that the policy left out of the current revision, and why (CW-LOC-031).',
+        items: {
+          type: 'object',
+          required: ['evidenceId', 'name', 'reason'],
+          properties: {
+            evidenceId: { type: 'string' },
+            name: { type: 'string' },
+            reason: { enum: ['do-not-disclose', 'category-excluded', 'attachments-excluded', 'parent-not-shared'] },
+          },
+        },
+      },
       revision: { type: 'integer' },
       createdBy: { type: 'string' },
       createdAt: seconds,
@@ -247,7 +284,22 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
   {
     $id: 'ExternalCaseSummary',
     type: 'object',
-    required: ['id', 'sender', 'shareId', 'revision', 'status', 'receivedAt', 'completedAt', 'expiresAt', 'recipients', 'policy', 'access'],
+    required: [
+      'id',
+      'sender',
+      'shareId',
+      'revision',
+      'status',
+      'statusDetail',
+      'nextAttemptAt',
+      'progress',
+      'receivedAt',
+      'completedAt',
+      'expiresAt',
+      'recipients',
+      'policy',
+      'access',
+    ],
     properties: externalSummaryProperties(),
   },
   {
@@ -260,6 +312,9 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       'shareId',
       'revision',
       'status',
+      'statusDetail',
+      'nextAttemptAt',
+      'progress',
       'receivedAt',
       'completedAt',
       'expiresAt',
@@ -381,7 +436,28 @@ function externalSummaryProperties(): Schema {
     protocolVersion: { type: 'string', description: 'The cwv of the manifest shown (SPEC.md §15).' },
     shareId: { type: 'string', description: "The sender's share id." },
     revision: { type: 'integer' },
-    status: { enum: ['receiving', 'complete', 'rejected', 'revoked', 'expired'] },
+    status: {
+      enum: ['receiving', 'retrying', 'failed', 'complete', 'rejected', 'revoked', 'expired'],
+      description:
+        'receiving: its chunks are being fetched and checked; retrying: the last fetch failed (statusDetail) and the node tries again at ' +
+        'nextAttemptAt; failed: the node stopped fetching; complete: received and verified; rejected; revoked; expired (CW-LOC-030).',
+    },
+    statusDetail: { type: ['string', 'null'], description: 'Why it was rejected, or the last error while retrying or failed.' },
+    nextAttemptAt: { type: ['integer', 'null'], description: 'While retrying: when the next attempt is due (Unix seconds). Null otherwise.' },
+    progress: {
+      type: 'object',
+      description:
+        'The revision being received (CW-LOC-031): its chunks and bytes stored out of all it lists; transferring, then verifying, ' +
+        'then done once complete.',
+      required: ['phase', 'chunksDone', 'chunksTotal', 'bytesDone', 'bytesTotal'],
+      properties: {
+        phase: { enum: ['transferring', 'verifying', 'done'] },
+        chunksDone: { type: 'integer' },
+        chunksTotal: { type: 'integer' },
+        bytesDone: { type: 'integer' },
+        bytesTotal: { type: 'integer' },
+      },
+    },
     receivedAt: seconds,
     completedAt: { type: ['integer', 'null'] },
     expiresAt: seconds,

@@ -8,6 +8,9 @@
  * folders or evidence unless they are recipients. Anyone else is answered as if it did not
  * exist (`access/case_access.ts`).
  *
+ * Each reports where it stands while received: `retrying` or `failed` after a failed fetch, and
+ * the chunks and bytes stored (CW-LOC-030, CW-LOC-031).
+ *
  * @module
  */
 import type { Readable } from 'node:stream'
@@ -16,11 +19,13 @@ import { appliedView } from './applied.ts'
 import type { NodeContext } from '../context.ts'
 import { notificationStates, type NotificationState } from '../notifications/notification_states.ts'
 import { userActor } from '../events.ts'
-import type { InboundShareRecord, InboundStatus } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundStatus, JobRecord } from '../store/metadata_store.ts'
 import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { openChunks } from '../cases/evidence.ts'
 import { isRecipient, recipientsOf } from '../access/recipients.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
+import { chunkSizes, liveJob, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
+import { JOB } from '../jobs/kinds.ts'
 
 /** A recipient our side added: whom, who added it and when. */
 export interface AddedRecipient {
@@ -46,7 +51,14 @@ export interface ExternalCaseSummary {
   protocolVersion: string
   shareId: string
   revision: number
-  status: InboundStatus
+  /** `retrying` or `failed` while the fetch job failed (CW-LOC-030). */
+  status: ExternalCaseStatus
+  /** Why it was rejected, or the last error while retrying or failed. */
+  statusDetail: string | null
+  /** While retrying: when the next attempt is due (Unix seconds). */
+  nextAttemptAt: number | null
+  /** Chunks and bytes of the revision being received that are stored (CW-LOC-031). */
+  progress: TransferProgress<ReceivingPhase>
   receivedAt: number
   completedAt: number | null
   expiresAt: number
@@ -91,7 +103,7 @@ export async function listExternalCases(ctx: NodeContext, principal: AccessPrinc
   for (const share of await ctx.store.listInboundShares()) {
     if (share.status === 'rejected') continue
     const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
-    if (recipient || principal.role === 'admin') result.push(summary(share, now, recipient))
+    if (recipient || principal.role === 'admin') result.push(await summary(ctx, share, now, recipient))
   }
   return result
 }
@@ -108,7 +120,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
   if (!recipient) {
     const { manifest } = found
     return {
-      ...summary(found, nowSeconds(ctx), false),
+      ...(await summary(ctx, found, nowSeconds(ctx), false)),
       scope: manifest.share.scope,
       live: manifest.share.live,
       notifications: await notificationStates(ctx, found.id),
@@ -121,7 +133,7 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
   const view = await appliedView(ctx.store, share)
   await ctx.record({ type: 'case.viewed', caseId: share.id, actor: userActor(principal.userId) })
   return {
-    ...summary(share, nowSeconds(ctx), true),
+    ...(await summary(ctx, share, nowSeconds(ctx), true)),
     case: view.case,
     evidence: view.evidence.map((item) => ({
       id: item.id,
@@ -208,8 +220,9 @@ export async function accessible(ctx: NodeContext, id: string): Promise<InboundS
   return share
 }
 
-function summary(share: InboundShareRecord, now: number, recipient: boolean): ExternalCaseSummary {
+async function summary(ctx: NodeContext, share: InboundShareRecord, now: number, recipient: boolean): Promise<ExternalCaseSummary> {
   const { policy } = share
+  const { status, statusDetail, nextAttemptAt, progress } = await receivingState(ctx, share, effectiveStatus(share, now))
   return {
     id: share.id,
     sender: { org: share.senderOrg, name: share.senderName },
@@ -218,7 +231,10 @@ function summary(share: InboundShareRecord, now: number, recipient: boolean): Ex
     protocolVersion: share.manifest.cwv,
     shareId: share.shareId,
     revision: share.revision,
-    status: effectiveStatus(share, now),
+    status,
+    statusDetail,
+    nextAttemptAt,
+    progress,
     receivedAt: share.receivedAt,
     completedAt: share.completedAt,
     expiresAt: share.expiresAt,
@@ -236,4 +252,76 @@ export function effectiveStatus(share: InboundShareRecord, now: number): Inbound
 
 function nowSeconds(ctx: NodeContext): number {
   return Math.floor(ctx.clock.now().getTime() / 1000)
+}
+
+// Where an external case stands while it is received (SPEC.md CW-LOC-030, CW-LOC-031): read,
+// never written — the fetch job owns its attempts and last error, and the partner's possession
+// record (written as each chunk is stored) says which chunks arrived, one query per manifest.
+
+/** An external case's status as the local API reports it. */
+export type ExternalCaseStatus = InboundStatus | 'retrying' | 'failed'
+
+/** transferring: chunks still to store; verifying: all stored, items being checked; done: complete. */
+export type ReceivingPhase = 'transferring' | 'verifying' | 'done'
+
+export interface ReceivingState {
+  status: ExternalCaseStatus
+  /** Why it was rejected, or the last error while retrying or failed. */
+  statusDetail: string | null
+  /** While retrying: when the fetch job runs again (Unix seconds). */
+  nextAttemptAt: number | null
+  progress: TransferProgress<ReceivingPhase>
+}
+
+/** The reported state of `share`, whose status (expiry applied) is `status`. */
+export async function receivingState(ctx: NodeContext, share: InboundShareRecord, status: InboundStatus): Promise<ReceivingState> {
+  if (status !== 'receiving') {
+    return { status, statusDetail: share.statusDetail, nextAttemptAt: null, progress: receivingProgress(status, share.manifest.evidence, undefined) }
+  }
+  const sizes = chunkSizes(share.manifest.evidence)
+  const [jobs, delivered] = await Promise.all([ctx.store.listJobs(share.id), ctx.store.deliveredChunks(share.senderOrg, [...sizes.keys()])])
+  return { ...reportedFetchStatus(jobs, share.statusDetail), progress: receivingProgress(status, share.manifest.evidence, delivered) }
+}
+
+/**
+ * A share being received reads `retrying` while its fetch job failed and will run again,
+ * `failed` when its last fetch job is dead and none will run, `receiving` otherwise.
+ */
+export function reportedFetchStatus(
+  jobs: readonly JobRecord[],
+  detail: string | null,
+): { status: 'receiving' | 'retrying' | 'failed'; statusDetail: string | null; nextAttemptAt: number | null } {
+  const live = liveJob(jobs, JOB.fetch)
+  if (live !== undefined) {
+    return live.lastError === null || live.state === 'running'
+      ? { status: 'receiving', statusDetail: detail, nextAttemptAt: null }
+      : { status: 'retrying', statusDetail: live.lastError, nextAttemptAt: live.runAt }
+  }
+  const last = jobs.filter((job) => job.kind === JOB.fetch).at(-1)
+  if (last?.state === 'dead') return { status: 'failed', statusDetail: last.lastError ?? detail, nextAttemptAt: null }
+  return { status: 'receiving', statusDetail: detail, nextAttemptAt: null }
+}
+
+/**
+ * Chunks and bytes of the revision being received: while receiving, those its sender delivered
+ * (`delivered`) out of every distinct chunk of the manifest; once complete, all of them.
+ */
+export function receivingProgress(
+  status: InboundStatus,
+  evidence: readonly ChunkedItem[],
+  delivered: ReadonlySet<string> | undefined,
+): TransferProgress<ReceivingPhase> {
+  const sizes = chunkSizes(evidence)
+  let bytesTotal = 0
+  let chunksDone = 0
+  let bytesDone = 0
+  for (const [digest, size] of sizes) {
+    bytesTotal += size
+    if (status === 'complete' || delivered?.has(digest) === true) {
+      chunksDone += 1
+      bytesDone += size
+    }
+  }
+  const phase: ReceivingPhase = status === 'complete' ? 'done' : chunksDone < sizes.size ? 'transferring' : 'verifying'
+  return { phase, chunksDone, chunksTotal: sizes.size, bytesDone, bytesTotal }
 }

@@ -12,8 +12,9 @@ import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { enabledPartner } from '../partners/partners.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
-import type { OutboundStatus } from '../store/metadata_store.ts'
-import { offerInOrder } from './revisions.ts'
+import type { MetadataStore, OutboundStatus } from '../store/metadata_store.ts'
+import { manifestOf, offerInOrder } from './revisions.ts'
+import { neededChunks } from './share_view.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** The handler of the `offer` job (ref = outbound share id). */
@@ -22,7 +23,7 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
 
   /**
    * Sets an outbound share's status if it still is one of `from` at `revision` (a receipt may
-   * have come first), and records `event` (if any) in the same transaction.
+   * have come first), and records `event` (if any) and what `also` writes in the same transaction.
    */
   async function moveOutbound(
     id: string,
@@ -32,10 +33,12 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
     code: string | null,
     detail: string | null,
     event?: NodeEvent,
+    also?: (store: MetadataStore) => Promise<void>,
   ) {
     await ctx.transaction(async (action) => {
       if (event !== undefined) action.record(event)
       const tx = action.store
+      await also?.(tx)
       const share = await tx.getOutboundShare(id)
       if (share === undefined || share.revision !== revision || !from.includes(share.status)) return
       if (share.status === to && share.statusCode === code && share.statusDetail === detail) return
@@ -63,7 +66,11 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
       crashPoint('offer.answered')
       log.info({ answer: status, needed: answer.needed.length }, 'offer accepted by partner')
       const offered: NodeEvent | undefined = status === 202 ? { type: 'share.offered', ...about, actor: SYSTEM_ACTOR, revision: share.revision } : undefined
-      await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null, offered)
+      // The chunks the partner asked for are the revision's transfer (CW-LOC-031): counted as it fetches them.
+      const transfer = neededChunks(manifestOf(revision.manifestJws).evidence, answer.needed)
+      await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null, offered, (tx) =>
+        tx.startOutboundTransfer(share.id, share.revision, transfer),
+      )
       crashPoint('offer.recorded')
     } catch (error) {
       if (signal.aborted) throw error
@@ -73,6 +80,7 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
         await moveOutbound(share.id, share.revision, inFlight, 'rejected', error.code, error.detail, rejected)
         throw new PermanentJobError(error.message, { cause: error })
       }
+      // Stored as failed with the last error; the share reads `retrying` while this job will run again (CW-LOC-030).
       const code = (error as { code?: unknown }).code
       const failed: NodeEvent = { type: 'share.failed', ...about, actor: SYSTEM_ACTOR, error: (error as Error).message }
       await moveOutbound(share.id, share.revision, inFlight, 'failed', typeof code === 'string' ? code : null, (error as Error).message, failed)

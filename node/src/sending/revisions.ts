@@ -56,7 +56,7 @@ export async function reviseShare(
     const built = await buildRevision(ctx, draft, number)
     if (onlyIfChanged) {
       const latest = await ctx.store.getOutboundRevision(share.id, share.revision)
-      if (latest !== undefined && sameContent(payloadOf(latest.manifestJws), built.manifest)) return undefined
+      if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest)) return undefined
     }
     const at = built.revision.createdAt
     const stored = await ctx.transaction(async (action) => {
@@ -65,6 +65,7 @@ export async function reviseShare(
       // Another revision was stored meanwhile: build again on top of it.
       if (current === undefined || current.revision !== share.revision) return false
       await tx.insertOutboundRevision(built.revision, built.chunkDigests)
+      await tx.insertHeldBack(share.id, number, built.heldBack)
       await tx.advanceOutboundShare(share.id, number, draft.recipients, draft.evidenceIds, Math.max(at, current.updatedAt))
       await ctx.jobs.enqueue(action, JOB.offer, share.id, { revision: number }, at)
       action.record({ type: 'share.revised', caseId: share.caseId, actor, shareId, partner: share.partnerOrg, revision: number, items: built.shared.length })
@@ -150,8 +151,8 @@ function withChange(share: OutboundShareRecord, change: RevisionChange): Outboun
   return { ...share, evidenceIds, recipients }
 }
 
-/** The payload of a JWS we signed ourselves (no verification needed). */
-function payloadOf(jws: string): CaseManifest {
+/** The manifest of a revision we signed ourselves (no verification needed). */
+export function manifestOf(jws: string): CaseManifest {
   return JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as CaseManifest
 }
 

@@ -68,6 +68,20 @@ export async function openChunk(ctx: NodeContext, peerOrg: string, shareId: stri
 }
 
 /**
+ * Counts chunk `digest` as fetched by the share's partner for its current revision (the
+ * share's progress, CW-LOC-031). Called once the chunk's last byte was handed to the
+ * connection: a download resumed with `Range` counts when it reaches the end. A failure to
+ * count is logged; it never affects the transfer itself.
+ */
+export async function countChunkServed(ctx: NodeContext, shareId: string, digest: string): Promise<void> {
+  try {
+    await ctx.store.recordChunkServed(shareId, digest)
+  } catch (err) {
+    ctx.log.warn({ err, shareId, digest }, 'counting a served chunk failed')
+  }
+}
+
+/**
  * The byte range a `Range` value selects in a chunk of `size` bytes (CW-FED-006): `null` for
  * no range (or a range unit other than bytes, which RFC 9110 §14.2 says to ignore);
  * `bytes=first-`, `bytes=first-last` (a last beyond the end is cut to the end) and the suffix

@@ -26,7 +26,16 @@ import type { NodeContext } from '../context.ts'
 import { SHARE_LIMITS } from '../limits.ts'
 import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import type { CaseRecord, EvidenceRecord, FolderRecord, OutboundRevisionRecord, OutboundShareRecord, ShareScope } from '../store/metadata_store.ts'
+import type {
+  CaseRecord,
+  EvidenceRecord,
+  FolderRecord,
+  HeldBackItem,
+  HeldBackReason,
+  OutboundRevisionRecord,
+  OutboundShareRecord,
+  ShareScope,
+} from '../store/metadata_store.ts'
 import { requireCase } from '../cases/cases.ts'
 import { applyVersioning, manifestVersioning, policyForVersion } from './shared_by.ts'
 import { crashPoint } from '../operations/crash_points.ts'
@@ -117,13 +126,14 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
     expiresAt: exp,
   }
   const built = await buildRevision(ctx, share, 1)
-  const { revision, manifest, shared, chunkDigests } = built
+  const { revision, manifest, shared, chunkDigests, heldBack } = built
   const shareId = share.id
   // The offer job and the event are written in the same transaction, so a crash cannot leave
   // a share that no job will ever offer, or one missing from the audit trail.
   await ctx.transaction(async (tx) => {
     await tx.store.insertOutboundShare(share)
     await tx.store.insertOutboundRevision(revision, chunkDigests)
+    await tx.store.insertHeldBack(shareId, 1, heldBack)
     await ctx.jobs.enqueue(tx, JOB.offer, shareId, { revision: 1 }, iat)
     tx.record({
       type: 'share.created',
@@ -151,6 +161,8 @@ export interface BuiltRevision {
   shared: EvidenceRecord[]
   /** The distinct chunk digests of those items (the chunk index of the revision). */
   chunkDigests: Set<string>
+  /** The items of the case or folders the policy left out, and why (CW-LOC-031). */
+  heldBack: HeldBackItem[]
 }
 
 /**
@@ -168,7 +180,7 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
   const caseRecord = await requireCase(ctx, share.caseId)
   const { policy } = share
   const [folders, items] = await Promise.all([ctx.store.listFolders(caseRecord.id), ctx.store.listEvidence(caseRecord.id)])
-  const shared = selectEvidence(share, policy, folders, items)
+  const { shared, heldBack } = selectEvidence(share, policy, folders, items)
   let previous: string | undefined
   if (revisionNumber > 1) {
     const prior = await ctx.store.getOutboundRevision(share.id, revisionNumber - 1)
@@ -206,7 +218,7 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
   }
   applyVersioning(manifest, versioning)
   const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, iat)
-  return { revision, manifest, shared, chunkDigests }
+  return { revision, manifest, shared, chunkDigests, heldBack }
 }
 
 /** A signed revision ready to store, and the chunk digests it makes servable to its partner. */
@@ -359,16 +371,23 @@ export async function partnerPolicy(ctx: NodeContext, org: string): Promise<Shar
   return record.policy
 }
 
+/** The items of a share, and those its scope covers that the policy left out. */
+interface Selection {
+  shared: EvidenceRecord[]
+  heldBack: HeldBackItem[]
+}
+
 /**
  * The items of the share, in case order. Linear in the number of items and folders.
- * Explicit selections are refused item by item; case and folder scopes leave items out.
+ * Explicit selections are refused item by item; case and folder scopes leave items out and
+ * say why (CW-LOC-031).
  */
 function selectEvidence(
   request: Pick<CheckedInput, 'caseId' | 'scope' | 'folderIds' | 'evidenceIds'>,
   policy: SharingPolicy,
   folders: FolderRecord[],
   items: EvidenceRecord[],
-): EvidenceRecord[] {
+): Selection {
   const byId = new Map(items.map((item) => [item.id, item]))
   const explicit = request.scope === 'evidence'
   let candidates: EvidenceRecord[]
@@ -387,10 +406,13 @@ function selectEvidence(
 
   const categories = new Set(policy.content.evidenceCategories)
   const allowed = new Set<string>()
+  const heldBack: HeldBackItem[] = []
+  const holdBack = (item: EvidenceRecord, reason: HeldBackReason) => heldBack.push({ evidenceId: item.id, name: item.name, reason })
   for (const [index, item] of candidates.entries()) {
     const at = explicit ? `/evidenceIds/${index}` : undefined
     if (item.doNotDisclose) {
       if (explicit) throw new PolicyError('CW_ERR_DO_NOT_DISCLOSE', `evidence "${item.id}" (${item.name}) is marked do-not-disclose`, { at: at! })
+      holdBack(item, 'do-not-disclose')
       continue
     }
     if (!categories.has(item.category)) {
@@ -401,6 +423,7 @@ function selectEvidence(
           { at: at! },
         )
       }
+      holdBack(item, 'category-excluded')
       continue
     }
     if (item.attachmentOf !== null && !policy.content.attachments) {
@@ -409,6 +432,7 @@ function selectEvidence(
           at: at!,
         })
       }
+      holdBack(item, 'attachments-excluded')
       continue
     }
     allowed.add(item.id)
@@ -446,9 +470,9 @@ function selectEvidence(
     if (isKept(item)) shared.push(item)
     else if (explicit) {
       throw bad(`evidence "${item.id}" is an attachment of "${item.attachmentOf}", which is not shared: select it too`, `/evidenceIds/${index}`)
-    }
+    } else holdBack(item, 'parent-not-shared')
   }
-  return shared
+  return { shared, heldBack }
 }
 
 /** The selected folders and all their descendants. */

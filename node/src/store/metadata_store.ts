@@ -88,7 +88,11 @@ export interface EvidenceRecord {
 }
 
 export type ShareScope = 'case' | 'folders' | 'evidence'
-/** processing → delivered | rejected; failed = the last attempt failed and it is still retrying. */
+/**
+ * processing → delivered | rejected; failed = the last attempt failed. Whether the node still
+ * tries is the offer job's state: the local API says `retrying` while it is pending or running,
+ * `failed` once it is dead (`sending/share_view.ts`).
+ */
 export type OutboundStatus = 'processing' | 'delivered' | 'rejected' | 'failed' | 'revoked' | 'expired'
 
 export interface OutboundShareRecord {
@@ -119,6 +123,32 @@ export interface OutboundRevisionRecord {
   manifestDigest: string
   createdAt: number
   receiptJws: string | null
+}
+
+/** Why the sending policy left an item of the case out of a revision (CW-LOC-031). */
+export type HeldBackReason = 'do-not-disclose' | 'category-excluded' | 'attachments-excluded' | 'parent-not-shared'
+
+/** An item of the case that a revision of an outbound share leaves out, and why. */
+export interface HeldBackItem {
+  evidenceId: string
+  name: string
+  reason: HeldBackReason
+}
+
+/** A chunk the partner's offer answer asked for, with its size from the manifest. */
+export interface TransferChunk {
+  digest: string
+  size: number
+}
+
+/** How far the partner fetched the chunks it asked for in its answer to one revision's offer. */
+export interface OutboundTransferRecord {
+  shareId: string
+  revision: number
+  chunksTotal: number
+  bytesTotal: number
+  chunksDone: number
+  bytesDone: number
 }
 
 export type InboundStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' | 'expired'
@@ -285,6 +315,17 @@ export interface MetadataStore {
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
   getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
   setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void>
+  /** Records what the policy held back from revision `revision` (stored with `insertOutboundRevision`). */
+  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void>
+  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]>
+  /**
+   * Records the chunks the partner asked for in its answer to the offer of `revision`; an answer
+   * to the same offer again adds the chunks not listed yet and keeps what was served.
+   */
+  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void>
+  /** Counts chunk `digest` of the share's current revision as served to the partner (once). */
+  recordChunkServed(shareId: string, digest: string): Promise<void>
+  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined>
   /** Whether share `shareId` is addressed to `partnerOrg`, lists `digest`, and is neither revoked nor expired at `now`. */
   isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean>
 

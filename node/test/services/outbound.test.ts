@@ -169,6 +169,31 @@ t.test('attachments are shared only when the policy allows them', async (t) => {
   )
 })
 
+// spec: CW-LOC-031
+t.test('a case share records what the policy held back from it and why', async (t) => {
+  const { theCase, items } = await buildCase()
+  const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
+  t.same(await ctx.store.listHeldBack(share.id, 1), [
+    { evidenceId: items.secret.id, name: 'informant.mp4', reason: 'do-not-disclose' },
+    { evidenceId: items.audio.id, name: 'call.wav', reason: 'category-excluded' },
+    { evidenceId: items.secretNote.id, name: 'informant.txt', reason: 'parent-not-shared' },
+  ])
+  const withoutAttachments = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'state-lab', scope: 'case', createdBy: 'alice' })
+  t.same(
+    (await ctx.store.listHeldBack(withoutAttachments.share.id, 1)).map((item) => [item.name, item.reason]),
+    [
+      ['door.jpg', 'category-excluded'],
+      ['informant.mp4', 'do-not-disclose'],
+      ['call.wav', 'category-excluded'],
+      ['cctv.txt', 'attachments-excluded'],
+      ['informant.txt', 'attachments-excluded'],
+    ],
+    'a policy without attachments holds them back',
+  )
+  const explicit = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [items.video.id], createdBy: 'alice' })
+  t.same(await ctx.store.listHeldBack(explicit.share.id, 1), [], 'an evidence share names its items: nothing is held back')
+})
+
 // spec: CW-POL-007
 t.test('a share made under v1 keeps v1 after v2 is created and assigned', async (t) => {
   const { policy: v1 } = await addPartner(ctx, 'city-court')

@@ -124,7 +124,7 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
                     orgName: { type: 'string' },
                     recipients: { type: 'array', items: ref('Recipient') },
                     accessLevel: ACCESS_LEVEL,
-                    status: { enum: ['processing', 'delivered', 'rejected', 'failed', 'revoked', 'expired'] },
+                    status: { enum: ['processing', 'retrying', 'delivered', 'rejected', 'failed', 'revoked', 'expired'] },
                     sharedBy: { type: 'string' },
                     sharedOn: seconds,
                     expiresAt: seconds,

@@ -10,6 +10,7 @@ import { findExternalEvidence, getExternalCase, listExternalCases } from '../../
 import { importExternalCase } from '../../receiving/import_case.ts'
 import { addExternalRecipients } from '../../receiving/added_recipients.ts'
 import { shareOnward, type OnwardShareInput } from '../../sending/share_onward.ts'
+import { describeShare } from '../../sending/share_view.ts'
 import { principalOf } from '../auth.ts'
 import { openChunks } from '../../cases/evidence.ts'
 import { userActor } from '../../events.ts'
@@ -192,7 +193,7 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
       // An inline policy was validated against the protocol's SharingPolicy schema, a JSON file that TypeScript sees as `unknown`.
       const policy = request.body.policy as OnwardShareInput['policy']
       const created = await shareOnward(ctx, principalOf(request), { ...request.body, policy, inboundId: request.params.id })
-      return reply.code(201).send(created.share)
+      return reply.code(201).send(await describeShare(ctx, created.share))
     },
   )
 }

@@ -10,6 +10,7 @@ import { MAX_ID_LENGTH, SHARE_LIMITS } from '../../limits.ts'
 import { userActor } from '../../events.ts'
 import { requireShareAccess } from '../../access/case_access.ts'
 import { addRecipients, updateShare } from '../../sending/revisions.ts'
+import { describeShare } from '../../sending/share_view.ts'
 import { applyUpdates, listUpdates } from '../../receiving/updates.ts'
 import { principalOf } from '../auth.ts'
 import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
@@ -90,7 +91,7 @@ export function revisionRoutes(app: LocalApi, ctx: NodeContext): void {
     async (request) => {
       const principal = principalOf(request)
       await requireShareAccess(ctx, principal, request.params.id, 'write', 'share.update')
-      return updateShare(ctx, request.params.id, request.body ?? {}, userActor(principal.userId))
+      return describeShare(ctx, await updateShare(ctx, request.params.id, request.body ?? {}, userActor(principal.userId)))
     },
   )
 
@@ -113,7 +114,7 @@ export function revisionRoutes(app: LocalApi, ctx: NodeContext): void {
     async (request) => {
       const principal = principalOf(request)
       await requireShareAccess(ctx, principal, request.params.id, 'write', 'share.recipients')
-      return addRecipients(ctx, request.params.id, request.body, userActor(principal.userId))
+      return describeShare(ctx, await addRecipients(ctx, request.params.id, request.body, userActor(principal.userId)))
     },
   )
 

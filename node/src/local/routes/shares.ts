@@ -6,6 +6,7 @@
 import { CasewayError } from '#protocol'
 import type { NodeContext } from '../../context.ts'
 import { createShare, getShare, listShares } from '../../sending/share_case.ts'
+import { describeShare } from '../../sending/share_view.ts'
 import { requireCaseAccess, requireShareAccess } from '../../access/case_access.ts'
 import { MAX_ID_LENGTH, MAX_REASON_LENGTH, SHARE_LIMITS } from '../../limits.ts'
 import { revokeShare } from '../../revocation/revoke_share.ts'
@@ -61,7 +62,7 @@ export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
         }
         throw error
       }
-      return reply.code(201).send(created.share)
+      return reply.code(201).send(await describeShare(ctx, created.share))
     },
   )
 
@@ -85,7 +86,8 @@ export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
     },
     async (request) => {
       await requireCaseAccess(ctx, principalOf(request), request.query.caseId, 'read', 'share.list')
-      return { shares: await listShares(ctx, request.query.caseId) }
+      const shares = await listShares(ctx, request.query.caseId)
+      return { shares: await Promise.all(shares.map((share) => describeShare(ctx, share))) }
     },
   )
 
@@ -94,14 +96,14 @@ export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
     {
       schema: {
         tags: ['shares'],
-        summary: 'Read a share and its status (processing, delivered, rejected with the reason, …)',
+        summary: 'Read a share: its status (processing, retrying, delivered, rejected with the reason, …), progress and what the policy held back',
         params: paramsSchemas.id,
         response: { 200: ref('Share', 'The share and its status'), ...problems(400, 404) },
       },
     },
     async (request) => {
       await requireShareAccess(ctx, principalOf(request), request.params.id, 'read', 'share.read')
-      return getShare(ctx, request.params.id)
+      return describeShare(ctx, await getShare(ctx, request.params.id))
     },
   )
 
@@ -131,7 +133,7 @@ export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
       const principal = principalOf(request)
       await requireShareAccess(ctx, principal, request.params.id, 'write', 'share.revoke')
       const { share } = await revokeShare(ctx, request.params.id, { actor: userActor(principal.userId), reason: request.body?.reason ?? null })
-      return share
+      return describeShare(ctx, share)
     },
   )
 }

@@ -357,6 +357,38 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sender_org, share_id)
   ) STRICT;
   `,
+  // progress: what the sending policy held back from each revision of a share, and how far the
+  // partner has fetched the chunks it asked for (CW-LOC-031). One row per chunk the partner's offer
+  // answer named; serving the whole chunk marks it and moves its transfer's counters in one
+  // transaction, so reading progress is one row.
+  `
+  CREATE TABLE outbound_held_back (
+    share_id TEXT NOT NULL REFERENCES outbound_shares (id),
+    revision INTEGER NOT NULL,
+    evidence_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (share_id, revision, evidence_id)
+  ) STRICT;
+  CREATE TABLE outbound_transfers (
+    share_id TEXT NOT NULL REFERENCES outbound_shares (id),
+    revision INTEGER NOT NULL,
+    chunks_total INTEGER NOT NULL,
+    bytes_total INTEGER NOT NULL,
+    chunks_done INTEGER NOT NULL DEFAULT 0,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (share_id, revision)
+  ) STRICT;
+  CREATE TABLE outbound_transfer_chunks (
+    share_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    served INTEGER NOT NULL DEFAULT 0 CHECK (served IN (0, 1)),
+    PRIMARY KEY (share_id, revision, digest),
+    FOREIGN KEY (share_id, revision) REFERENCES outbound_transfers (share_id, revision)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ]
 
 /**

@@ -47,9 +47,12 @@ import type {
   NotificationRecord,
   AddedRecipientRecord,
   OutboxEntry,
+  HeldBackItem,
   OutboundRevisionRecord,
   OutboundShareRecord,
   OutboundStatus,
+  OutboundTransferRecord,
+  TransferChunk,
   PartnerRecord,
   PolicyRecord,
   ShareCount,
@@ -58,6 +61,7 @@ import type {
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
 import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
+import { TRANSFER_SQL, heldBackFromRow, transferFromRow } from './transfers.ts'
 import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
 import { ADDED_RECIPIENT_SQL, addedRecipientFromRow, addedRecipientParams, NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
@@ -452,6 +456,48 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => {
       if (c.run(SQL.setOutboundReceipt, receiptJws, shareId, revision) === 0) throw notFound('outbound revision')
     })
+  }
+
+  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        for (const item of items) {
+          c.run(TRANSFER_SQL.insertHeldBack, { share: shareId, revision, evidence_id: item.evidenceId, name: item.name, reason: item.reason })
+        }
+      }),
+    )
+  }
+
+  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
+    return this.#do((c) => c.all(TRANSFER_SQL.listHeldBack, shareId, revision).map(heldBackFromRow))
+  }
+
+  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        c.run(TRANSFER_SQL.insertTransfer, { share: shareId, revision })
+        const insertChunk = c.statement(TRANSFER_SQL.insertTransferChunk)
+        for (const { digest, size } of chunks) {
+          if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
+          if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('chunk size must be an integer ≥ 0')
+          insertChunk.run({ share: shareId, revision, digest, size })
+        }
+        c.run(TRANSFER_SQL.totalTransfer, { share: shareId, revision })
+      }),
+    )
+  }
+
+  recordChunkServed(shareId: string, digest: string): Promise<void> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        const served = c.get(TRANSFER_SQL.markChunkServed, { share: shareId, digest })
+        if (served !== undefined) c.run(TRANSFER_SQL.countChunkServed, { share: shareId, revision: served['revision'], size: served['size'] })
+      }),
+    )
+  }
+
+  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
+    return this.#do((c) => optional(c.get(TRANSFER_SQL.getTransfer, shareId, revision), transferFromRow))
   }
 
   isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
@@ -951,6 +997,26 @@ class SqliteMetadataStore implements MetadataStore {
 
   getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
     return this.#locked((s) => s.getOutboundRevision(shareId, revision))
+  }
+
+  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
+    return this.#locked((s) => s.insertHeldBack(shareId, revision, items))
+  }
+
+  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
+    return this.#locked((s) => s.listHeldBack(shareId, revision))
+  }
+
+  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
+    return this.#locked((s) => s.startOutboundTransfer(shareId, revision, chunks))
+  }
+
+  recordChunkServed(shareId: string, digest: string): Promise<void> {
+    return this.#locked((s) => s.recordChunkServed(shareId, digest))
+  }
+
+  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
+    return this.#locked((s) => s.getOutboundTransfer(shareId, revision))
   }
 
   setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {

@@ -1,0 +1,40 @@
+/**
+ * Progress of a revision's transfer, as the local API reports it on both sides (SPEC.md
+ * CW-LOC-031): the sender counts the chunks its partner fetched (`sending/share_view.ts`), the
+ * receiver the chunks it stored (`receiving/external_cases.ts`).
+ *
+ * @module
+ */
+import type { EvidenceItem } from '#protocol'
+import type { JobRecord } from './store/metadata_store.ts'
+
+/** Chunks and bytes of a revision moved so far, and the phase it is in. */
+export interface TransferProgress<Phase extends string> {
+  phase: Phase
+  chunksDone: number
+  chunksTotal: number
+  bytesDone: number
+  bytesTotal: number
+}
+
+/** What the chunk sizes of an item are computed from. */
+export type ChunkedItem = Pick<EvidenceItem, 'size' | 'chunkSize' | 'chunks'>
+
+/**
+ * The size of every distinct chunk of a manifest: chunk i of an item is `chunkSize` bytes, the
+ * last one what is left of `size`.
+ */
+export function chunkSizes(evidence: readonly ChunkedItem[]): Map<string, number> {
+  const sizes = new Map<string, number>()
+  for (const item of evidence) {
+    item.chunks.forEach((digest, index) => {
+      sizes.set(digest, Math.max(0, Math.min(item.chunkSize, item.size - index * item.chunkSize)))
+    })
+  }
+  return sizes
+}
+
+/** The job of `kind` that is still to run or running, if any (one at most per kind and ref). */
+export function liveJob(jobs: readonly JobRecord[], kind: string): JobRecord | undefined {
+  return jobs.find((job) => job.kind === kind && (job.state === 'pending' || job.state === 'running'))
+}
