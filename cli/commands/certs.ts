@@ -11,6 +11,7 @@ import type { CertificateInfo, RenewResult } from '#certs'
 import { DEFAULT_CA_VALIDITY_DAYS, DEFAULT_LEAF_VALIDITY_DAYS } from '../../certs/src/options.ts'
 import { collectHost, parseDays, parseEndpoint, parseOrgId } from '../arguments.ts'
 import { UsageError } from '../errors.ts'
+import { pkiDirOf } from '../node_dir.ts'
 import { fields, print } from '../output.ts'
 
 export function register(program: Command): void {
@@ -66,14 +67,14 @@ export function register(program: Command): void {
   certs
     .command('issue-node')
     .description("issue a new node TLS certificate and key from the directory's CA")
-    .requiredOption('--dir <orgdir>', 'organization directory (ca.crt, ca.key)')
+    .requiredOption('--dir <dir>', 'node directory, or organization directory (ca.crt, ca.key)')
     .option('--host <host>', 'DNS name or IP address; repeat for several (default: those of the current node.crt)', collectHost)
     .option('--validity-days <days>', 'validity of the new certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
     .option('--force', 'replace a certificate that is valid for more than 30 more days')
     .action(async (options: { dir: string; host?: string[]; validityDays: number; force?: boolean }) => {
       const { renewNodeCertificate } = await import('#certs')
       const result = await renewNodeCertificate({
-        dir: options.dir,
+        dir: await pkiDirOf(options.dir),
         ...(options.host === undefined ? {} : { hosts: options.host }),
         validityDays: options.validityDays,
         force: options.force === true,
@@ -84,13 +85,13 @@ export function register(program: Command): void {
   certs
     .command('issue-signing')
     .description("issue a new signing certificate and key from the directory's CA")
-    .requiredOption('--dir <orgdir>', 'organization directory (ca.crt, ca.key)')
+    .requiredOption('--dir <dir>', 'node directory, or organization directory (ca.crt, ca.key)')
     .option('--validity-days <days>', 'validity of the new certificate', parseDays, DEFAULT_LEAF_VALIDITY_DAYS)
     .option('--force', 'replace a certificate that is valid for more than 30 more days')
     .action(async (options: { dir: string; validityDays: number; force?: boolean }) => {
       const { renewSigningCertificate } = await import('#certs')
       const result = await renewSigningCertificate({
-        dir: options.dir,
+        dir: await pkiDirOf(options.dir),
         validityDays: options.validityDays,
         force: options.force === true,
       })
@@ -101,12 +102,16 @@ export function register(program: Command): void {
   certs
     .command('csr')
     .description('on the node: make a new key (kept pending, 0600) and a certificate request for the CA to sign')
-    .requiredOption('--dir <pkidir>', "the node's PKI directory (ca.crt; ca.key not needed)")
+    .requiredOption('--dir <dir>', "node directory, or the node's PKI directory (ca.crt; ca.key not needed)")
     .requiredOption('--kind <kind>', 'node (TLS) or signing', parseKind)
     .option('--host <host>', 'DNS name or IP address of the node (node kind; repeat for several)', collectHost)
     .action(async (options: { dir: string; kind: 'node' | 'signing'; host?: string[] }) => {
       const { createCertificateRequest } = await import('#certs')
-      const result = await createCertificateRequest({ dir: options.dir, kind: options.kind, ...(options.host === undefined ? {} : { hosts: options.host }) })
+      const result = await createCertificateRequest({
+        dir: await pkiDirOf(options.dir),
+        kind: options.kind,
+        ...(options.host === undefined ? {} : { hosts: options.host }),
+      })
       print(
         fields([
           ['wrote', result.path],
@@ -146,13 +151,13 @@ export function register(program: Command): void {
   certs
     .command('install')
     .description('on the node: check a signed certificate against ca.crt and the pending key, then put both in place')
-    .requiredOption('--dir <pkidir>', "the node's PKI directory")
+    .requiredOption('--dir <dir>', "node directory, or the node's PKI directory")
     .requiredOption('--kind <kind>', 'node (TLS) or signing', parseKind)
     .requiredOption('--cert <file>', 'the certificate from "caseway certs sign"')
     .action(async (options: { dir: string; kind: 'node' | 'signing'; cert: string }) => {
       const { installCertificate } = await import('#certs')
       const { readFile } = await import('node:fs/promises')
-      const result = await installCertificate({ dir: options.dir, kind: options.kind, certificate: await readFile(options.cert, 'utf8') })
+      const result = await installCertificate({ dir: await pkiDirOf(options.dir), kind: options.kind, certificate: await readFile(options.cert, 'utf8') })
       print(
         fields([
           ['wrote', result.path],
@@ -165,11 +170,13 @@ export function register(program: Command): void {
   certs
     .command('inspect')
     .description('describe a certificate file, or ca.crt, node.crt and signing.crt in a directory')
-    .argument('<path>', 'certificate file (PEM or DER) or organization directory')
+    .argument('[path]', 'certificate file (PEM or DER) or organization directory; instead of --dir')
+    .option('--dir <dir>', "node directory (its PKI's certificates), or organization directory (default ./data)")
     .option('--json', 'print JSON')
-    .action(async (path: string, options: { json?: boolean }) => {
+    .action(async (path: string | undefined, options: { dir?: string; json?: boolean }) => {
+      if (path !== undefined && options.dir !== undefined) throw new UsageError('give either a path or --dir, not both')
       const { inspectPath } = await import('#certs')
-      const files = await inspectPath(path)
+      const files = await inspectPath(path ?? (await pkiDirOf(options.dir ?? './data')))
       if (options.json === true) {
         print(JSON.stringify(files, null, 2) + '\n')
         return

@@ -11,6 +11,7 @@ import type { Partner } from '../../client/local_client.ts'
 import { parseEndpoint, parseFingerprint, parseOrgId, readTextInput } from '../arguments.ts'
 import { UsageError } from '../errors.ts'
 import { apiOptions, withClient, type ApiOptions } from '../local_api.ts'
+import { pkiOf } from '../node_dir.ts'
 import { isoTime, print, printable, printError, table } from '../output.ts'
 
 interface ExportOptions {
@@ -51,9 +52,8 @@ export function register(program: Command): void {
       if (dir === undefined) {
         // A node directory: the PKI sits where its configuration says, and the endpoint partners
         // reach is the configured public URL (it may have changed since init wrote the bundle).
-        const { loadConfig, nodePath } = await import('../../node/src/config/load.ts')
-        const config = await loadConfig(options.dir ?? './data')
-        dir = nodePath(config, config.pki.dir)
+        const { config, pkiDir } = await pkiOf(options.dir ?? './data')
+        dir = pkiDir
         endpoint ??= config.federation.publicUrl
       }
       const bundle = await exportPartnerBundle({ dir, ...(endpoint === undefined ? {} : { endpoint }) })

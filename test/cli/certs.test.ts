@@ -154,3 +154,24 @@ t.test('init-org refuses to overwrite keys without --force and replaces them wit
   t.equal(mode(join(other, 'ca.key')), 0o600)
   t.equal((await openssl(['verify', '-CAfile', join(other, 'ca.crt'), join(other, 'node.crt')])).code, 0)
 })
+
+t.test('certs commands take a node directory as --dir: its PKI is where caseway.json says', async (t) => {
+  const nodeDir = join(root, 'node')
+  const made = await caseway(['init', '--org', 'river-pd', '--name', 'River PD', '--dir', nodeDir])
+  t.equal(made.code, 0, made.stderr)
+  const result = await caseway(['certs', 'inspect', '--dir', nodeDir, '--json'])
+  t.equal(result.code, 0, result.stderr)
+  const inspected = JSON.parse(result.stdout) as { path: string; certificates: { org: string }[] }[]
+  t.same(inspected.map((entry) => entry.path.slice(nodeDir.length + 1)).sort(), ['pki/ca.crt', 'pki/node.crt', 'pki/signing.crt'])
+  t.ok(inspected.every((entry) => entry.certificates[0]?.org === 'river-pd'))
+
+  const signing = join(nodeDir, 'pki', 'signing.crt')
+  const before = readFileSync(signing, 'utf8')
+  const renewed = await caseway(['certs', 'issue-signing', '--dir', nodeDir, '--force'])
+  t.equal(renewed.code, 0, renewed.stderr)
+  t.not(readFileSync(signing, 'utf8'), before, "the node's signing certificate was renewed in its PKI directory")
+
+  const both = await caseway(['certs', 'inspect', dir, '--dir', nodeDir])
+  t.equal(both.code, 2)
+  t.match(both.stderr, /^caseway: give either a path or --dir, not both/)
+})
