@@ -675,8 +675,8 @@ export const FAULTS: readonly Fault[] = [
     description: 'a change the policy filters out entirely still makes (and offers) a new revision',
     spec: ['CW-REVN-008'],
     file: 'node/src/sending/revisions.ts',
-    find: 'if (latest !== undefined && sameContent(payloadOf(latest.manifestJws), built.manifest)) return undefined',
-    replace: 'if (latest !== undefined && sameContent(payloadOf(latest.manifestJws), built.manifest) && false) return undefined',
+    find: 'if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest)) return undefined',
+    replace: 'if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest) && false) return undefined',
   },
   {
     id: 'fed-oversized-connection-reset',
