@@ -7,6 +7,7 @@
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { NodeConfig } from '../node/src/config/schema.ts'
+import { UsageError } from './errors.ts'
 
 /** The configuration of the node in `dir` and the absolute path of its PKI directory. */
 export async function pkiOf(dir: string): Promise<{ config: NodeConfig; pkiDir: string }> {
@@ -20,9 +21,11 @@ export async function pkiOf(dir: string): Promise<{ config: NodeConfig; pkiDir: 
  * itself (an organization directory as `certs init-org` makes it, or a PKI directory).
  */
 export async function pkiDirOf(dir: string): Promise<string> {
-  const isNode = await access(join(dir, 'caseway.json')).then(
-    () => true,
-    () => false,
-  )
-  return isNode ? (await pkiOf(dir)).pkiDir : dir
+  const exists = (path: string) =>
+    access(path).then(
+      () => true,
+      () => false,
+    )
+  if (!(await exists(dir))) throw new UsageError(`no directory ${dir}: give a node directory with --dir (or a certificate file or organization directory)`)
+  return (await exists(join(dir, 'caseway.json'))) ? (await pkiOf(dir)).pkiDir : dir
 }

@@ -63,7 +63,7 @@ t.test('usage errors are one line on stderr, exit status 2', async (t) => {
     'misspelt command': ['certz'],
     'unknown subcommand': ['certs', 'renew'],
     'unknown option': ['certs', 'inspect', '.', '--yaml'],
-    'missing argument': ['certs', 'inspect'],
+    'missing argument': ['tokens', 'revoke'],
     'excess argument': ['certs', 'inspect', 'a', 'b'],
     'missing required option': ['certs', 'init-org', '--org', 'metro-pd', '--name', 'Metro PD', '--host', 'node.example'],
     'missing --host': ['certs', 'init-org', '--org', 'metro-pd', '--name', 'Metro PD', '--out', 'x'],
