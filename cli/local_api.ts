@@ -2,7 +2,7 @@
  * How a command reaches the running node's local API: its base URL from `--url`, else from the
  * `caseway.json` of `--dir`; its bearer token from `--token`, else `CASEWAY_TOKEN`, else the
  * node directory's `admin.token`. Commands that talk to a node take {@link apiOptions} and call
- * {@link connect} (a typed {@link LocalClient}) or {@link callApi} (a raw JSON call).
+ * {@link withClient}, which reports a refusal or an unreachable node as the CLI does.
  *
  * @module
  */
@@ -17,7 +17,7 @@ export interface ApiOptions {
   url?: string
 }
 
-export interface ApiAccess {
+interface ApiAccess {
   url: string
   token: string
 }
@@ -44,7 +44,7 @@ export async function apiUrl(options: Pick<ApiOptions, 'dir' | 'url'>): Promise<
 }
 
 /** The local API's base URL and a bearer token: from the options, the environment, the node directory. */
-export async function apiAccess(options: ApiOptions): Promise<ApiAccess> {
+async function apiAccess(options: ApiOptions): Promise<ApiAccess> {
   const { readAdminTokenFile, adminTokenPath } = await import('../node/src/access/admin_token.ts')
   const url = await apiUrl(options)
   const fromEnv = process.env['CASEWAY_TOKEN']
@@ -93,25 +93,6 @@ export function cannotReach(url: string, error: unknown): Error {
   if (error instanceof Error && error.name === 'TimeoutError') reason = 'no answer in time'
   else if (cause instanceof Error) reason = cause.message !== '' ? cause.message : (cause.code ?? String(cause))
   return new Error(`cannot reach the node at ${url}: is it running? (${reason})`, { cause: error })
-}
-
-/** Calls the local API with a JSON body or none; a problem answer becomes an error carrying its code. */
-export async function callApi(access: ApiAccess, method: string, path: string, body?: unknown): Promise<unknown> {
-  let response: Response
-  const headers: Record<string, string> = { authorization: `Bearer ${access.token}` }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  try {
-    response = await fetch(`${access.url}/api/v1${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
-  } catch (err) {
-    throw cannotReach(access.url, err)
-  }
-  const answer = (await response.json().catch(() => undefined)) as { code?: string; detail?: string; title?: string } | undefined
-  if (!response.ok) {
-    const error = new Error(answer?.detail ?? answer?.title ?? `HTTP ${response.status}`) as Error & { code?: string }
-    if (typeof answer?.code === 'string') error.code = answer.code
-    throw error
-  }
-  return answer
 }
 
 /** Runs `call` with a typed client of the node (see {@link connect}), reporting failures as {@link throughApi} does. */

@@ -224,6 +224,19 @@ export interface CreatedToken {
   token: string
 }
 
+/** A token as listed (never its secret, CW-LOC-010). */
+export interface TokenInfo {
+  id: string
+  userId: string
+  role: 'admin' | 'member'
+  name: string
+  createdAt: number
+  expiresAt: number
+  lastUsedAt: number | null
+  revokedAt: number | null
+  status: string
+}
+
 /** Access level of a partner share: `full` = import, apply updates or share onward. */
 export type AccessLevel = 'view' | 'view-download' | 'full'
 
@@ -384,6 +397,16 @@ export class LocalClient {
   /** A token for an existing user, with at most its role (CW-LOC-004). */
   createToken(userId: string, role: 'admin' | 'member'): Promise<CreatedToken> {
     return this.#json('POST', '/tokens', { userId, role })
+  }
+
+  /** Tokens: an administrator sees every one (or one user's), anyone else its own (CW-LOC-010). */
+  listTokens(userId?: string): Promise<TokenInfo[]> {
+    return this.#json('GET', userId === undefined ? '/tokens' : `/tokens?userId=${encodeURIComponent(userId)}`)
+  }
+
+  /** Revokes a token at once (CW-LOC-010). */
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.#json('POST', `/tokens/${encodeURIComponent(id)}/revoke`)
   }
 
   createUser(user: { id: string; name?: string; email?: string; badge?: string; role?: 'admin' | 'member'; kind?: 'user' | 'service' }): Promise<User> {

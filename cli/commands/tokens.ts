@@ -13,7 +13,7 @@
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import { apiAccess, apiOptions, callApi, type ApiOptions } from '../local_api.ts'
+import { apiOptions, withClient, type ApiOptions } from '../local_api.ts'
 import { isoTime, print, printable, printError } from '../output.ts'
 
 interface CreateOptions {
@@ -27,18 +27,6 @@ interface CreateOptions {
 interface ListOptions extends ApiOptions {
   json?: boolean
   user?: string
-}
-
-interface TokenInfo {
-  id: string
-  userId: string
-  role: string
-  name: string
-  createdAt: number
-  expiresAt: number
-  lastUsedAt: number | null
-  revokedAt: number | null
-  status: string
 }
 
 function parseDays(value: string): number {
@@ -98,9 +86,7 @@ export function register(program: Command): void {
       .option('--user <id>', "only this user's tokens (administrators)")
       .option('--json', 'print the list as JSON'),
   ).action(async (options: ListOptions) => {
-    const access = await apiAccess(options)
-    const query = options.user === undefined ? '' : `?userId=${encodeURIComponent(options.user)}`
-    const list = (await callApi(access, 'GET', `/tokens${query}`)) as TokenInfo[]
+    const list = await withClient(options, (client) => client.listTokens(options.user))
     if (options.json === true) {
       print(JSON.stringify(list, null, 2) + '\n')
       return
@@ -119,8 +105,7 @@ export function register(program: Command): void {
       .description('revoke a token at once (an administrator any, anyone else its own)')
       .argument('<id>', 'the token id (from tokens list)'),
   ).action(async (id: string, options: ApiOptions) => {
-    const access = await apiAccess(options)
-    const revoked = (await callApi(access, 'POST', `/tokens/${encodeURIComponent(id)}/revoke`)) as TokenInfo
+    const revoked = await withClient(options, (client) => client.revokeToken(id))
     printError(`token ${revoked.id} of ${printable(revoked.userId)} revoked at ${isoTime(revoked.revokedAt)}\n`)
   })
 }
