@@ -6,7 +6,6 @@
  * @module
  */
 import type { EvidenceItem } from '#protocol'
-import type { JobRecord } from './store/metadata_store.ts'
 
 /** Chunks and bytes of a revision moved so far, and the phase it is in. */
 export interface TransferProgress<Phase extends string> {
@@ -32,9 +31,4 @@ export function chunkSizes(evidence: readonly ChunkedItem[]): Map<string, number
     })
   }
   return sizes
-}
-
-/** The job of `kind` that is still to run or running, if any (one at most per kind and ref). */
-export function liveJob(jobs: readonly JobRecord[], kind: string): JobRecord | undefined {
-  return jobs.find((job) => job.kind === kind && (job.state === 'pending' || job.state === 'running'))
 }

@@ -10,26 +10,14 @@ import { join } from 'node:path'
 import t from 'tap'
 import { LocalClient } from '../../client/local_client.ts'
 import { TransferProgress } from '../../cli/progress.ts'
-import { freePorts, startNodeProcess } from '../../testkit/node_process.ts'
+import { initLoopbackNode } from '../../testkit/loopback_node.ts'
+import { startNodeProcess } from '../../testkit/node_process.ts'
 import { caseway, lines } from '../support/cli.ts'
 
 const root = t.testdir()
 const dir = join(root, 'node')
-const [federationPort, localPort] = await freePorts(2)
-const init = await caseway([
-  'init',
-  '--org',
-  'metro-pd',
-  '--name',
-  'Metro PD',
-  '--dir',
-  dir,
-  '--federation-port',
-  String(federationPort),
-  '--local-port',
-  String(localPort),
-])
-if (init.code !== 0) throw new Error(init.stderr)
+const { config } = await initLoopbackNode({ org: 'metro-pd', name: 'Metro PD', dir })
+const [federationPort, localPort] = [config.federation.port, config.local.port]
 const node = await startNodeProcess({ dir, adminToken: true })
 t.teardown(() => node.stop('SIGKILL'))
 const admin = new LocalClient({ baseUrl: node.localUrl, token: node.adminToken! })

@@ -24,7 +24,8 @@ import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } fro
 import { openChunks } from '../cases/evidence.ts'
 import { isRecipient, recipientsOf } from '../access/recipients.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
-import { chunkSizes, liveJob, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
+import { liveJob } from '../jobs/live_job.ts'
+import { chunkSizes, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
 import { JOB } from '../jobs/kinds.ts'
 
 /** A recipient our side added: whom, who added it and when. */

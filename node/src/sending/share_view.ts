@@ -11,7 +11,8 @@
  */
 import type { NodeContext } from '../context.ts'
 import { JOB } from '../jobs/kinds.ts'
-import { chunkSizes, liveJob, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
+import { liveJob } from '../jobs/live_job.ts'
+import { chunkSizes, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
 import type { HeldBackItem, JobRecord, OutboundShareRecord, OutboundStatus, OutboundTransferRecord, TransferChunk } from '../store/metadata_store.ts'
 
 /** A share's status as the local API reports it. */
