@@ -1,15 +1,18 @@
-# Caseway node image. Node 24 runs the TypeScript sources directly (no build step).
+# Caseway node image: the package `npm pack` makes (compiled JavaScript), installed globally on
+# Node.js 24, the way README.md's "Install" section installs it on a host.
+FROM node:24-slim AS package
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY . .
+RUN npm pack --pack-destination /tmp
+
 FROM node:24-slim
 ENV NODE_ENV=production
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
-COPY bin ./bin
-COPY cli ./cli
-COPY protocol ./protocol
-COPY certs ./certs
-COPY node ./node
+COPY --from=package /tmp/caseway-*.tgz /tmp/
+RUN npm install --global --no-audit --no-fund /tmp/caseway-*.tgz && rm /tmp/caseway-*.tgz && npm cache clean --force
 RUN mkdir /data && chown node:node /data
 USER node
-ENTRYPOINT ["node", "bin/caseway.js"]
+WORKDIR /data
+ENTRYPOINT ["caseway"]
 CMD ["--help"]

@@ -5,7 +5,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'protocol/src/types.gen.ts', 'protocol/vectors/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'protocol/src/types.gen.ts', 'protocol/vectors/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `caseway` command. Plain JavaScript so that any Node.js can start it: the CLI itself
-// is TypeScript and needs Node.js 24 (type stripping). On an older Node.js this re-runs the
+// The `caseway` command. Plain JavaScript so that any Node.js can start it: the CLI needs
+// Node.js 24 (in a checkout it runs the TypeScript sources through type stripping; the
+// installed package runs the JavaScript compiled into dist/). On an older Node.js this re-runs the
 // same command with the Node.js 24 pinned as the `node` devDependency, as a child that the
 // launcher stands in for: every signal sent to the launcher's PID is passed on, and the
 // launcher exits as the child did (same status, or killed by the same signal).
@@ -42,6 +43,19 @@ function watchParent(onGone) {
   timer.unref()
 }
 
+/**
+ * The CLI module: the sources in a checkout, else the compiled package (`dist/cli/main.js` from
+ * the package's `bin/`, `cli/main.js` from `dist/bin/`, the copy test nodes are started with).
+ */
+function cliEntry() {
+  for (const candidate of ['../cli/main.ts', '../dist/cli/main.js', '../cli/main.js']) {
+    const url = new URL(candidate, import.meta.url)
+    if (existsSync(url)) return url.href
+  }
+  process.stderr.write('caseway: neither cli/main.ts nor the compiled dist/cli/main.js is there; run npm run build\n')
+  process.exit(1)
+}
+
 /** Run under npm (`npm start`, `npm exec`, `npx`), which leaves its command running when it is stopped. */
 const underNpm = process.env.npm_command !== undefined
 
@@ -49,7 +63,7 @@ if (major < REQUIRED_MAJOR) {
   const node = pinnedNode()
   // The guard variable stops a loop should the pinned binary itself be too old.
   if (node === undefined || process.env.CASEWAY_REEXEC === '1') {
-    process.stderr.write(`caseway: Node.js ${REQUIRED_MAJOR} is required (found v${process.versions.node}); run npm ci\n`)
+    process.stderr.write(`caseway: Node.js ${REQUIRED_MAJOR} is required (found v${process.versions.node}); install it, or run npm ci in a checkout\n`)
     process.exit(1)
   }
   const script = fileURLToPath(import.meta.url)
@@ -89,6 +103,6 @@ if (major < REQUIRED_MAJOR) {
 } else {
   // Re-run by the launcher above: should the launcher be killed outright (SIGKILL), its child stops too.
   if (underNpm || process.env.CASEWAY_REEXEC === '1') watchParent(() => process.kill(process.pid, 'SIGTERM'))
-  const { main } = await import('../cli/main.ts')
+  const { main } = await import(cliEntry())
   process.exitCode = await main(process.argv)
 }

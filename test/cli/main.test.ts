@@ -157,5 +157,5 @@ t.test('the launcher says what to do when no Node.js 24 is installed', { skip: o
   copyFileSync(BIN, join(root, 'bin', 'caseway.js'))
   const result = await runWith(old!, join(root, 'bin', 'caseway.js'), ['--version'])
   t.equal(result.code, 1)
-  t.match(result.stderr, /^caseway: Node\.js 24 is required \(found v\d+\.\d+\.\d+\); run npm ci\n$/)
+  t.match(result.stderr, /^caseway: Node\.js 24 is required \(found v\d+\.\d+\.\d+\); install it, or run npm ci in a checkout\n$/)
 })

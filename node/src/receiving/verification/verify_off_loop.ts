@@ -51,7 +51,8 @@ let nextId = 0
 
 function verifier(): NonNullable<typeof shared> {
   if (shared !== undefined) return shared
-  const worker = new Worker(new URL('./verify_worker.ts', import.meta.url))
+  // The sources run as TypeScript; the installed package runs the compiled .js beside this module.
+  const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './verify_worker.ts' : './verify_worker.js', import.meta.url))
   const waiting = new Map<number, (answer: WorkerAnswer) => void>()
   const fail = (error: Error) => {
     if (shared?.worker === worker) shared = undefined
