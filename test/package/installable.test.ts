@@ -8,7 +8,7 @@
  * (`npm ci` filled it), else from the registry.
  */
 import { execFile, spawn } from 'node:child_process'
-import { readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -106,6 +106,21 @@ t.test('init, start until ready, SIGTERM to the started PID stops it cleanly', a
   node.kill('SIGTERM')
   t.equal(await exited, 0, 'the node exits 0 on SIGTERM')
   t.match(output, /node stopped/, 'after its stop sequence')
+})
+
+t.test('a large offer is verified on the worker thread of the compiled package', async (t) => {
+  // Above 1 MiB an offer's JWS goes to verify_worker on a thread (CW-QUO-005): a worker the
+  // package lacks would fail with a plain error, a working one refuses the junk with a problem code.
+  const module = join(packageDir, 'dist', 'node', 'src', 'receiving', 'verification', 'verify_off_loop.js')
+  const script = `const { verifyOffer } = await import(${JSON.stringify(module)})
+try {
+  await verifyOffer('x'.repeat(2 * 1024 * 1024), { trustAnchors: [], audience: 'pkg-a', currentDate: new Date(), maxBytes: 8 * 1024 * 1024, versions: ['0.2'] })
+  console.log('accepted')
+} catch (error) { console.log(error.code ?? error.message) }`
+  writeFileSync(join(work, 'large-offer.mjs'), script)
+  const verified = await run(process.execPath, ['large-offer.mjs'], work)
+  t.equal(verified.code, 0, 'the script ran', { stderr: verified.stderr })
+  t.match(verified.stdout.trim(), /^CW_ERR_[A-Z_]+$/, 'the worker answered with a problem code')
 })
 
 t.test('the demo runs from the installed package', async (t) => {
