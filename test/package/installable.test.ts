@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { freePorts } from '../../testkit/node_process.ts'
 import { waitFor } from '../../testkit/wait.ts'
+import type { Result } from '../support/cli.ts'
 
 // Packing compiles the sources; installing resolves ~90 packages; the demo runs two nodes.
 t.setTimeout(5 * 60_000)
@@ -32,13 +33,7 @@ symlinkSync(process.execPath, join(nodeDir, 'node'))
 const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_') && !key.startsWith('CASEWAY_')))
 env['PATH'] = [join(prefix, 'bin'), nodeDir, process.env['PATH'] ?? ''].join(delimiter)
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
+function run(command: string, args: readonly string[], cwd: string): Promise<Result> {
   return new Promise((resolve) => {
     execFile(command, [...args], { cwd, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr })
