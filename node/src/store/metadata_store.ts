@@ -406,7 +406,9 @@ export interface MetadataStore {
   ping(): Promise<void>
   /**
    * How many shares there are per direction and status, counted in the store (metrics). A share
-   * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`.
+   * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`; an
+   * outbound share whose last attempt failed counts as `retrying` while its offer job is live,
+   * as `failed` once none will try again (CW-LOC-030).
    */
   countShares(now: number): Promise<ShareCount[]>
 
@@ -507,7 +509,8 @@ export interface AuditEntryRecord {
 /** The number of shares in one direction with one status. */
 export interface ShareCount {
   direction: 'outbound' | 'inbound'
-  status: OutboundStatus | InboundStatus
+  /** As the local API reports it: `retrying` is an outbound share stored `failed` whose offer job will run again. */
+  status: OutboundStatus | 'retrying' | InboundStatus
   count: number
 }
 

@@ -184,14 +184,22 @@ export const SQL = {
 
 /**
  * A share past its expiry that nothing has marked yet counts as expired, as the services show
- * it. Both counts read only the (status, expires_at) indexes, never the share rows.
+ * it. Both counts read only the (status, expires_at) indexes, never the share rows, but for an
+ * outbound share stored `failed`: it counts as `retrying` while its offer job will run again
+ * (`sending/share_view.ts`, CW-LOC-030), so its id is looked up by rowid — failed shares are few.
  */
 export const OPERATIONS_SQL = {
   ping: 'SELECT 1 AS ok',
   countShares: `
     SELECT 'outbound' AS direction, effective AS status, COUNT(*) AS count FROM (
-      SELECT CASE WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired' ELSE status END AS effective
-      FROM outbound_shares INDEXED BY outbound_shares_status
+      SELECT CASE
+        WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired'
+        WHEN status = 'failed' AND EXISTS (
+          SELECT 1 FROM outbound_shares AS s JOIN jobs AS j ON j.ref = s.id
+          WHERE s.rowid = o.rowid AND j.kind = 'offer' AND j.state IN ('pending', 'running')
+        ) THEN 'retrying'
+        ELSE status END AS effective
+      FROM outbound_shares AS o INDEXED BY outbound_shares_status
     ) GROUP BY effective
     UNION ALL
     SELECT 'inbound' AS direction, effective AS status, COUNT(*) AS count FROM (
