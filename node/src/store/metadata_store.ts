@@ -363,6 +363,11 @@ export interface MetadataStore {
   /** After a crash: running jobs go back to pending. */
   resetRunningJobs(at: number): Promise<number>
   listJobs(ref?: string): Promise<JobRecord[]>
+  /**
+   * Jobs whose last attempt failed, oldest first: pending or running ones (they will be tried
+   * again) and dead ones no later job of the same kind and ref has replaced.
+   */
+  listFailingJobs(): Promise<JobRecord[]>
 
   // Principals and case access (users, groups, case owner and team)
   /** Inserts or replaces the user with `user.id`. */

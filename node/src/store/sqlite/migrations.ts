@@ -389,6 +389,11 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (share_id, revision) REFERENCES outbound_transfers (share_id, revision)
   ) STRICT, WITHOUT ROWID;
   `,
+  // n: operations: the job-queue view lists jobs retrying or dead without reading the done ones,
+  // which are nearly all of them
+  `
+  CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE state <> 'done';
+  `,
 ]
 
 /**

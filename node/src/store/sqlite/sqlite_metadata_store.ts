@@ -613,6 +613,10 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => (ref === undefined ? c.all(SQL.listJobs) : c.all(SQL.listJobsOfRef, ref)).map(jobFromRow))
   }
 
+  listFailingJobs(): Promise<JobRecord[]> {
+    return this.#do((c) => c.all(SQL.listFailingJobs).map(jobFromRow))
+  }
+
   // Principals and case access
 
   upsertUser(user: UserRecord): Promise<void> {
@@ -1093,6 +1097,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listJobs(ref?: string): Promise<JobRecord[]> {
     return this.#locked((s) => s.listJobs(ref))
+  }
+
+  listFailingJobs(): Promise<JobRecord[]> {
+    return this.#locked((s) => s.listFailingJobs())
   }
 
   // Principals and case access

@@ -178,6 +178,18 @@ export const SQL = {
   resetRunningJobs: "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
   listJobs: 'SELECT * FROM jobs ORDER BY created_at, rowid',
   listJobsOfRef: 'SELECT * FROM jobs WHERE ref = ? ORDER BY created_at, rowid',
+  /**
+   * Jobs whose last attempt failed: live ones (retrying) and dead ones that no later job of the
+   * same kind and ref took over (a later revision's offer, say), oldest first.
+   */
+  listFailingJobs: `
+    SELECT * FROM jobs AS j INDEXED BY jobs_unfinished
+    WHERE state <> 'done'
+      AND (
+        (state IN ('pending', 'running') AND last_error IS NOT NULL)
+        OR (state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs AS later WHERE later.ref = j.ref AND later.kind = j.kind AND later.rowid > j.rowid))
+      )
+    ORDER BY created_at, rowid`,
 } as const
 
 // Operations (readiness, metrics)

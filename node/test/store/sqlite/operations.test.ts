@@ -84,6 +84,31 @@ t.test('countShares counts a failed outbound share as retrying while its offer j
   )
 })
 
+t.test('listFailingJobs: live jobs with a failed attempt, and dead jobs no later job of their kind and ref replaced', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  t.teardown(() => store.close())
+  await store.enqueueJob(jobRecord({ id: 'never-tried', kind: 'offer', ref: 's1' }))
+  await store.enqueueJob(jobRecord({ id: 'retrying', kind: 'fetch', ref: 'e1', createdAt: T0 + 1 }))
+  await store.failJob('retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 2)
+  await store.enqueueJob(jobRecord({ id: 'dead', kind: 'offer', ref: 's2', createdAt: T0 + 2 }))
+  await store.failJob('dead', 'out of attempts', T0, true, T0 + 3)
+  await store.enqueueJob(jobRecord({ id: 'dead-then-redone', kind: 'offer', ref: 's3', createdAt: T0 + 3 }))
+  await store.failJob('dead-then-redone', 'out of attempts', T0, true, T0 + 4)
+  await store.enqueueJob(jobRecord({ id: 'the-next-revision', kind: 'offer', ref: 's3', createdAt: T0 + 4 }))
+  await store.enqueueJob(jobRecord({ id: 'done', kind: 'receipt', ref: 'e2', createdAt: T0 + 5 }))
+  await store.completeJob('done', T0 + 6)
+
+  const failing = await store.listFailingJobs()
+  t.same(
+    failing.map((job) => [job.id, job.state, job.lastError]),
+    [
+      ['retrying', 'pending', 'connect ECONNREFUSED'],
+      ['dead', 'dead', 'out of attempts'],
+    ],
+    'oldest first; neither a job not tried yet, nor a dead one a later job took over, nor a done one',
+  )
+})
+
 t.test('the share counts read the status indexes, not the share rows', async (t) => {
   const path = join(t.testdir(), 'caseway.db')
   const store = await openSqliteMetadataStore(path)
