@@ -34,6 +34,8 @@ export interface Partner {
   addedAt: number
   /** A trust anchor for signed objects only (CW-PROV-008): never trusted for TLS, never shared with. */
   trustOnly: boolean
+  /** In the partner list: the last successful exchange (Unix seconds, to the minute; kept across restarts); null before the first. */
+  lastContactAt?: number | null
 }
 
 export type CaseFields = Record<string, string | string[]>

@@ -2,7 +2,7 @@
  * `caseway status`: what an operator on call wants in one view. The node's organization and
  * listeners come from `caseway.json` of `--dir`; most of the rest from the running node's
  * public local routes (no token needed): `/healthz`, `/readyz` (store checks, partners with
- * their last successful exchange since the node started) and `/metrics` (shares per status,
+ * their last successful exchange, kept across restarts) and `/metrics` (shares per status,
  * failed notification attempts; absent when `metrics.enabled` is off). The jobs retrying or
  * dead come from `GET /api/v1/jobs/failing`, which takes an administrator's token (`--token`,
  * `CASEWAY_TOKEN` or the `admin.token` of `--dir`); without one the view says they are unknown
@@ -57,7 +57,7 @@ export interface NodeStatus {
   store: { metadataStore: Check; blobStore: Check } | null
   /** Whole days left per certificate (`node`, `signing`, `ca`), and where they were read. */
   certificates: { source: 'pki' | 'readyz'; node?: CertificateStatus; signing?: CertificateStatus; ca?: CertificateStatus } | null
-  /** `lastContact`: the last successful exchange in either direction since the node started (null: none since). */
+  /** `lastContact`: the last successful exchange in either direction, kept across restarts (null: none yet). */
   partners: Array<{ org: string; name: string; enabled: boolean; lastContact: string | null }> | null
   /** Shares per direction and status, from `/metrics` (null when metrics are off). */
   shares: Record<string, Record<string, number>> | null
@@ -264,7 +264,7 @@ function describe(status: NodeStatus): string {
 function describePartners(partners: NodeStatus['partners']): string {
   if (partners === null) return '\npartners: unknown (no answer from /readyz)\n'
   if (partners.length === 0) return '\npartners: none\n'
-  let text = '\npartners (last contact: the last successful exchange since the node started)\n'
+  let text = '\npartners (last contact: the last successful exchange, in either direction)\n'
   text += 'ORG                   ENABLED  LAST CONTACT          NAME\n'
   for (const partner of partners) {
     text += `${printable(partner.org).padEnd(20)}  ${(partner.enabled ? 'yes' : 'no').padEnd(7)}  ${(partner.lastContact ?? 'none').padEnd(20)}  ${printable(partner.name)}\n`

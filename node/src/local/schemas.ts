@@ -125,6 +125,11 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       policyVersion: { type: ['integer', 'null'] },
       addedAt: seconds,
       trustOnly: { type: 'boolean', description: 'A trust anchor for signed objects only (CW-PROV-008): never trusted for TLS, never shared with.' },
+      lastContactAt: {
+        type: ['integer', 'null'],
+        description:
+          'In the partner list: the last successful exchange with the partner in either direction (Unix seconds, to the minute; kept across restarts); null before the first.',
+      },
     },
   },
   {

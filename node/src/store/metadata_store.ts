@@ -289,6 +289,10 @@ export interface MetadataStore {
   upsertPartner(partner: PartnerRecord): Promise<void>
   getPartner(org: string): Promise<PartnerRecord | undefined>
   listPartners(): Promise<PartnerRecord[]>
+  /** Records a successful exchange with `org` at `at` (Unix seconds) unless a later one is recorded; an unknown org is ignored. */
+  recordPartnerContact(org: string, at: number): Promise<void>
+  /** The last recorded exchange (Unix seconds) of each partner that has one. */
+  listPartnerContacts(): Promise<Map<string, number>>
 
   // Policies (immutable versions)
   insertPolicy(policy: PolicyRecord): Promise<void>

@@ -394,6 +394,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE state <> 'done';
   `,
+  // n: the last successful exchange with each partner (Unix seconds, to the minute: written at
+  // most once a minute per partner, partners/contacts.ts), kept across restarts
+  `
+  ALTER TABLE partners ADD COLUMN last_contact_at INTEGER;
+  `,
 ]
 
 /**

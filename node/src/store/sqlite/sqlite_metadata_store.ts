@@ -355,6 +355,14 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(SQL.listPartners).map(partnerFromRow))
   }
 
+  recordPartnerContact(org: string, at: number): Promise<void> {
+    return this.#do((c) => void c.run(SQL.recordPartnerContact, { org, at }))
+  }
+
+  listPartnerContacts(): Promise<Map<string, number>> {
+    return this.#do((c) => new Map(c.all(SQL.listPartnerContacts).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
+  }
+
   // Policies
 
   insertPolicy(policy: PolicyRecord): Promise<void> {
@@ -929,6 +937,14 @@ class SqliteMetadataStore implements MetadataStore {
 
   listPartners(): Promise<PartnerRecord[]> {
     return this.#locked((s) => s.listPartners())
+  }
+
+  recordPartnerContact(org: string, at: number): Promise<void> {
+    return this.#locked((s) => s.recordPartnerContact(org, at))
+  }
+
+  listPartnerContacts(): Promise<Map<string, number>> {
+    return this.#locked((s) => s.listPartnerContacts())
   }
 
   insertPolicy(policy: PolicyRecord): Promise<void> {

@@ -85,6 +85,9 @@ export const SQL = {
       .join(', '),
   getPartner: 'SELECT * FROM partners WHERE org = ?',
   listPartners: 'SELECT * FROM partners ORDER BY org',
+  /** Never moves back: writes from both directions may arrive out of order. */
+  recordPartnerContact: 'UPDATE partners SET last_contact_at = :at WHERE org = :org AND (last_contact_at IS NULL OR last_contact_at < :at)',
+  listPartnerContacts: 'SELECT org, last_contact_at FROM partners WHERE last_contact_at IS NOT NULL',
 
   insertPolicy: insert('policies', POLICY_COLUMNS),
   getPolicyVersion: 'SELECT * FROM policies WHERE id = ? AND version = ?',
