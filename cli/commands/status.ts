@@ -74,7 +74,9 @@ const ANSWER_TIMEOUT_MS = 10_000
 export function register(program: Command): void {
   program
     .command('status')
-    .description("the node at a glance: listeners, store health, certificate days left, partners' last contact, shares in flight (no token needed)")
+    .description(
+      "the node at a glance: listeners, store health, certificate days left, partners' last contact, shares in flight, jobs retrying or dead (those with an admin token)",
+    )
     .option('--dir <dir>', 'node directory (its caseway.json names the listeners and the PKI directory)', './data')
     .option('--url <url>', 'local API base URL (default: from caseway.json of --dir)')
     .option('--token <token>', "an administrator's bearer token, to list the jobs retrying or dead (default: $CASEWAY_TOKEN, else the admin.token of --dir)")
