@@ -43,13 +43,20 @@ export async function apiUrl(options: Pick<ApiOptions, 'dir' | 'url'>): Promise<
   return localUrlOf(await loadConfig(options.dir))
 }
 
-/** The local API's base URL and a bearer token: from the options, the environment, the node directory. */
-async function apiAccess(options: ApiOptions): Promise<ApiAccess> {
-  const { readAdminTokenFile, adminTokenPath } = await import('../node/src/access/admin_token.ts')
-  const url = await apiUrl(options)
+/** The bearer token: `--token`, else `CASEWAY_TOKEN`, else the node directory's `admin.token`; undefined when there is none. */
+export async function apiToken(options: Pick<ApiOptions, 'dir' | 'token'>): Promise<string | undefined> {
+  const { readAdminTokenFile } = await import('../node/src/access/admin_token.ts')
   const fromEnv = process.env['CASEWAY_TOKEN']
   const token = options.token ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? (await readAdminTokenFile(options.dir))
-  if (token === undefined || token === '') {
+  return token === '' ? undefined : token
+}
+
+/** The local API's base URL and a bearer token: from the options, the environment, the node directory. */
+async function apiAccess(options: ApiOptions): Promise<ApiAccess> {
+  const { adminTokenPath } = await import('../node/src/access/admin_token.ts')
+  const url = await apiUrl(options)
+  const token = await apiToken(options)
+  if (token === undefined) {
     throw new UsageError(`no token: give --token, set CASEWAY_TOKEN, or keep the admin token in ${adminTokenPath(options.dir)}`)
   }
   return { url, token }

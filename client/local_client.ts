@@ -34,6 +34,8 @@ export interface Partner {
   addedAt: number
   /** A trust anchor for signed objects only (CW-PROV-008): never trusted for TLS, never shared with. */
   trustOnly: boolean
+  /** In the partner list: the last successful exchange (Unix seconds, to the minute; kept across restarts); null before the first. */
+  lastContactAt?: number | null
 }
 
 export type CaseFields = Record<string, string | string[]>
@@ -237,6 +239,21 @@ export interface TokenInfo {
   status: string
 }
 
+/** A job whose last attempt failed (`GET /jobs/failing`): `retrying` until `nextAttemptAt`, or `dead`. */
+export interface FailingJob {
+  id: string
+  /** `offer`, `fetch`, `receipt`, `revoke`, `notify-email`, `notify-webhook`. */
+  kind: string
+  status: 'retrying' | 'dead'
+  /** What it works on, with the partner on the other side; null for a kind the node does not describe. */
+  subject: { type: 'share' | 'external-case'; id: string; partner: string | null } | null
+  attempts: number
+  lastError: string | null
+  nextAttemptAt: number | null
+  createdAt: number
+  updatedAt: number
+}
+
 /** Access level of a partner share: `full` = import, apply updates or share onward. */
 export type AccessLevel = 'view' | 'view-download' | 'full'
 
@@ -397,6 +414,11 @@ export class LocalClient {
   /** A token for an existing user, with at most its role (CW-LOC-004). */
   createToken(userId: string, role: 'admin' | 'member'): Promise<CreatedToken> {
     return this.#json('POST', '/tokens', { userId, role })
+  }
+
+  /** Jobs whose last attempt failed, retrying or dead, oldest first (administrators). */
+  async listFailingJobs(): Promise<FailingJob[]> {
+    return (await this.#json<{ jobs: FailingJob[] }>('GET', '/jobs/failing')).jobs
   }
 
   /** Tokens: an administrator sees every one (or one user's), anyone else its own (CW-LOC-010). */

@@ -10,9 +10,6 @@
 import type { Command } from 'commander'
 import { print } from '../output.ts'
 
-/** The code of every configuration the node would refuse. */
-export const CONFIG_INVALID = 'CW_CONFIG_INVALID'
-
 interface CheckOptions {
   dir: string
   json?: boolean
@@ -28,7 +25,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (options: CheckOptions) => {
       const { resolve } = await import('node:path')
-      const { CONFIG_FILE, ConfigError, loadConfig } = await import('../../node/src/config/load.ts')
+      const { CONFIG_FILE, CONFIG_INVALID, ConfigError, loadConfig } = await import('../../node/src/config/load.ts')
       const file = resolve(options.dir, CONFIG_FILE)
       try {
         const loaded = await loadConfig(options.dir)
@@ -44,7 +41,8 @@ export function register(program: Command): void {
         if (options.json === true) {
           print(JSON.stringify({ ok: false, code: CONFIG_INVALID, file: error.file ?? file, key: error.key ?? null, message: error.message }, null, 2) + '\n')
         }
-        throw Object.assign(new Error(error.message, { cause: error }), { code: CONFIG_INVALID })
+        // Carries CONFIG_INVALID: reported as every command reports it (cli/errors.ts).
+        throw error
       }
     })
 }

@@ -1,11 +1,14 @@
 /**
  * `caseway status`: what an operator on call wants in one view. The node's organization and
- * listeners come from `caseway.json` of `--dir`; the rest from the running node's public
- * local routes (no token needed): `/healthz`, `/readyz` (store checks, partners with their last
- * successful exchange since the node started) and `/metrics` (shares per status, failed
- * notification attempts; absent when `metrics.enabled` is off). Certificate lifetimes are read
- * from the files in the node's PKI directory — what the node will use after its next reload —
- * or, with `--url` and no node directory, from `/readyz`.
+ * listeners come from `caseway.json` of `--dir`; most of the rest from the running node's
+ * public local routes (no token needed): `/healthz`, `/readyz` (store checks, partners with
+ * their last successful exchange, kept across restarts) and `/metrics` (shares per status,
+ * failed notification attempts; absent when `metrics.enabled` is off). The jobs retrying or
+ * dead come from `GET /api/v1/jobs/failing`, which takes an administrator's token (`--token`,
+ * `CASEWAY_TOKEN` or the `admin.token` of `--dir`); without one the view says they are unknown
+ * rather than failing. Certificate lifetimes are read from the files in the node's PKI
+ * directory — what the node will use after its next reload — or, with `--url` and no node
+ * directory, from `/readyz`.
  *
  * Exit 0 when the node answers `/healthz` (ready or not: the view says which), 1 when it
  * cannot be reached.
@@ -13,12 +16,14 @@
  * @module
  */
 import type { Command } from 'commander'
+import type { FailingJob } from '../../client/local_client.ts'
 import type { NodeConfig } from '../../node/src/config/schema.ts'
-import { fields, print, printable } from '../output.ts'
+import { fields, isoTime, print, printable, table } from '../output.ts'
 
 interface StatusOptions {
   dir: string
   url?: string
+  token?: string
   json?: boolean
 }
 
@@ -52,12 +57,14 @@ export interface NodeStatus {
   store: { metadataStore: Check; blobStore: Check } | null
   /** Whole days left per certificate (`node`, `signing`, `ca`), and where they were read. */
   certificates: { source: 'pki' | 'readyz'; node?: CertificateStatus; signing?: CertificateStatus; ca?: CertificateStatus } | null
-  /** `lastContact`: the last successful exchange in either direction since the node started (null: none since). */
+  /** `lastContact`: the last successful exchange in either direction, kept across restarts (null: none yet). */
   partners: Array<{ org: string; name: string; enabled: boolean; lastContact: string | null }> | null
   /** Shares per direction and status, from `/metrics` (null when metrics are off). */
   shares: Record<string, Record<string, number>> | null
   /** Failed notification attempts per channel since the node started, from `/metrics`. */
   notificationFailures: Record<string, number> | null
+  /** The jobs whose last attempt failed (retrying or dead), or why they are unknown (no admin token, refused). */
+  jobs: { failing: FailingJob[] } | { unknown: string }
 }
 
 const CERTIFICATE_FILES = { node: 'node.crt', signing: 'signing.crt', ca: 'ca.crt' } as const
@@ -67,9 +74,12 @@ const ANSWER_TIMEOUT_MS = 10_000
 export function register(program: Command): void {
   program
     .command('status')
-    .description("the node at a glance: listeners, store health, certificate days left, partners' last contact, shares in flight (no token needed)")
+    .description(
+      "the node at a glance: listeners, store health, certificate days left, partners' last contact, shares in flight, jobs retrying or dead (those with an admin token)",
+    )
     .option('--dir <dir>', 'node directory (its caseway.json names the listeners and the PKI directory)', './data')
     .option('--url <url>', 'local API base URL (default: from caseway.json of --dir)')
+    .option('--token <token>', "an administrator's bearer token, to list the jobs retrying or dead (default: $CASEWAY_TOKEN, else the admin.token of --dir)")
     .option('--json', 'print the status as JSON')
     .action(async (options: StatusOptions) => {
       const status = await nodeStatus(options)
@@ -91,6 +101,7 @@ async function nodeStatus(options: StatusOptions): Promise<NodeStatus> {
   if (health.status !== 200) throw new Error(`the node at ${url} is not healthy: /healthz answered HTTP ${health.status}`)
   const readiness = await readinessOf(url)
   const metrics = await metricsOf(url)
+  const jobs = await failingJobsOf(url, options)
 
   return {
     node: config === undefined ? null : { org: config.org, name: config.name },
@@ -115,6 +126,22 @@ async function nodeStatus(options: StatusOptions): Promise<NodeStatus> {
       })) ?? null,
     shares: metrics === undefined ? null : shareCounts(metrics),
     notificationFailures: metrics === undefined ? null : notificationFailures(metrics),
+    jobs,
+  }
+}
+
+/** The jobs retrying or dead, through the local API with an administrator's token. */
+async function failingJobsOf(url: string, options: StatusOptions): Promise<NodeStatus['jobs']> {
+  const { apiToken, throughApi } = await import('../local_api.ts')
+  const token = await apiToken(options)
+  if (token === undefined) return { unknown: 'no token: give --token, set CASEWAY_TOKEN, or keep the admin token in the node directory' }
+  const { LocalClient } = await import('../../client/local_client.ts')
+  const client = new LocalClient({ baseUrl: url, token })
+  try {
+    return { failing: await throughApi(url, () => client.listFailingJobs()) }
+  } catch (error) {
+    const { code } = error as { code?: unknown }
+    return { unknown: `${typeof code === 'string' ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}` }
   }
 }
 
@@ -233,13 +260,32 @@ function describe(status: NodeStatus): string {
     rows.push(['inbound shares', describeCounts(status.shares['inbound'])])
   }
   if (status.notificationFailures !== null) rows.push(['notification failures', describeCounts(status.notificationFailures)])
-  let text = fields(rows)
-  if (status.partners === null) return text + '\npartners: unknown (no answer from /readyz)\n'
-  if (status.partners.length === 0) return text + '\npartners: none\n'
-  text += '\npartners (last contact: the last successful exchange since the node started)\n'
+  return fields(rows) + describePartners(status.partners) + describeJobs(status.jobs)
+}
+
+function describePartners(partners: NodeStatus['partners']): string {
+  if (partners === null) return '\npartners: unknown (no answer from /readyz)\n'
+  if (partners.length === 0) return '\npartners: none\n'
+  let text = '\npartners (last contact: the last successful exchange, in either direction)\n'
   text += 'ORG                   ENABLED  LAST CONTACT          NAME\n'
-  for (const partner of status.partners) {
+  for (const partner of partners) {
     text += `${printable(partner.org).padEnd(20)}  ${(partner.enabled ? 'yes' : 'no').padEnd(7)}  ${(partner.lastContact ?? 'none').padEnd(20)}  ${printable(partner.name)}\n`
   }
   return text
+}
+
+function describeJobs(jobs: NodeStatus['jobs']): string {
+  if ('unknown' in jobs) return `\njobs retrying or dead: unknown (${printable(jobs.unknown)})\n`
+  if (jobs.failing.length === 0) return '\njobs retrying or dead: none\n'
+  const rows = jobs.failing.map((job) => [
+    job.kind,
+    job.status,
+    String(job.attempts),
+    isoTime(job.nextAttemptAt),
+    job.subject === null ? '-' : `${job.subject.type} ${job.subject.id}`,
+    job.subject?.partner ?? '-',
+    // One line per job: the error's first line says what went wrong.
+    job.lastError?.split('\n')[0] ?? '-',
+  ])
+  return '\njobs retrying or dead\n' + table(['KIND', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'SUBJECT', 'PARTNER', 'LAST ERROR'], rows)
 }

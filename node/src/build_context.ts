@@ -34,6 +34,7 @@ import type { BlobStore } from './store/blob_store.ts'
 import { openFsBlobStore } from './store/fs_blob_store.ts'
 import type { MetadataStore } from './store/metadata_store.ts'
 import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
+import { partnerContactWriter } from './partners/contacts.ts'
 
 export interface ContextOverrides {
   /** Default: SQLite at `storage.database`. */
@@ -61,6 +62,8 @@ export interface ContextOverrides {
 export interface BuiltContext {
   readonly ctx: NodeContext
   readonly metrics: NodeMetrics
+  /** A request to or from a partner succeeded: counted by the metrics, its time stored (`partners/contacts.ts`). */
+  readonly peerSucceeded: (peerOrg: string) => void
   /** The peer client the jobs use (observed by the metrics). */
   readonly peer: PeerClient
   readonly runner: JobRunner
@@ -131,7 +134,12 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   })
   actions = createActions({ store, clock, log, outbox, observers: [metrics.observe, ...(overrides.observers ?? [])] })
 
-  const peer = observedPeerClient(overrides.peer?.(ctx) ?? createPeerClient(ctx), metrics.peerSucceeded)
+  const recordContact = partnerContactWriter(ctx)
+  const peerSucceeded = (peerOrg: string): void => {
+    metrics.peerSucceeded(peerOrg)
+    recordContact(peerOrg)
+  }
+  const peer = observedPeerClient(overrides.peer?.(ctx) ?? createPeerClient(ctx), peerSucceeded)
   // spec: CW-VER-004 — before the first manifest for a partner, its EP-4 says which versions it
   // supports (the peer client records them from every answer). Bounded: a partner that does not
   // answer gets 0.1 until one of its answers says otherwise.
@@ -184,6 +192,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   return {
     ctx,
     metrics,
+    peerSucceeded,
     peer,
     runner: started,
     outbox: drained,

@@ -165,7 +165,8 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     : pino({ level: config.log.level, redact: LOG_REDACT, base: { org: config.org }, onChild: levels.onChild, ...options.logger })
   const built = await buildContext(config, { ...options, logger: log })
   const { ctx, metrics } = built
-  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer: metrics, requestMetrics: metrics })
+  const observer = { chunkServed: metrics.chunkServed, problemAnswered: metrics.problemAnswered, peerSucceeded: built.peerSucceeded }
+  const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer, requestMetrics: metrics })
   built.onTrustChanged(async () => void (await federation.reloadTrust()))
   const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }), metrics })
   const ops = config.ops === undefined ? undefined : await createOpsServer(ctx, log.child({ listener: 'ops' }), metrics)

@@ -1,8 +1,9 @@
 /**
  * `caseway config check` validates caseway.json as the node does at start-up — schema, secrets
  * given by reference, ports — without starting the node or opening a port; a fault is one line
- * naming the file and the key, and an enum lists its allowed values, at start-up too (issue 16,
- * finding 9).
+ * naming the file and the key, and an enum lists its allowed values; `start` and every other
+ * command that reads the file report it in the same `caseway: CW_CONFIG_INVALID: …` form (issue
+ * 16, finding 9).
  */
 import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -52,7 +53,18 @@ t.test('a bad enum value: exit 1, the file and the key named, the allowed values
 
   const start = await caseway(['start', '--dir', dir])
   t.equal(start.code, 1, 'the node refuses it at start-up')
-  t.same(lines(start.stderr), [`caseway: ${expected}`], 'with the same message')
+  t.same(lines(start.stderr), [`caseway: CW_CONFIG_INVALID: ${expected}`], 'in the same form, code and message')
+  t.equal(start.stdout, '')
+})
+
+t.test('every command that reads caseway.json reports a bad one as caseway: CW_CONFIG_INVALID: …, exit 1', async (t) => {
+  await configure(t, { log: { level: 'loud' } })
+  const expected = `caseway: CW_CONFIG_INVALID: ${configFile}: invalid configuration: log.level: must be one of ${LEVELS}`
+  for (const args of [['start'], ['status'], ['case', 'list'], ['partner', 'list'], ['share', 'status', 'case-1']]) {
+    const result = await caseway([...args, '--dir', dir], undefined, { CASEWAY_TOKEN: 'cw_unused' })
+    t.equal(result.code, 1, args.join(' '))
+    t.same(lines(result.stderr), [expected], args.join(' '))
+  }
 })
 
 t.test('a secret file that is missing: exit 1 naming the key and the file', async (t) => {

@@ -14,6 +14,9 @@ export const CONFIG_FILE = 'caseway.json'
 
 const validate = new Ajv2020({ useDefaults: true, allErrors: false, strict: true }).compile(configSchema)
 
+/** The code of every `caseway.json` the node refuses: the CLI prints `caseway: CW_CONFIG_INVALID: …` whichever command read it. */
+export const CONFIG_INVALID = 'CW_CONFIG_INVALID'
+
 /** Thrown for an invalid configuration; the message names the file (when read from one) and the key at fault. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -21,11 +24,14 @@ export class ConfigError extends Error {
   readonly key: string | undefined
   /** The file at fault, when one is. */
   readonly file: string | undefined
+  /** {@link CONFIG_INVALID} for a `caseway.json` refused by {@link loadConfig}; none for other setup faults (keys, ports given to init). */
+  readonly code: string | undefined
 
-  constructor(message: string, options: ErrorOptions & { key?: string; file?: string } = {}) {
+  constructor(message: string, options: ErrorOptions & { key?: string; file?: string; code?: string } = {}) {
     super(message, options)
     this.key = options.key
     this.file = options.file
+    this.code = options.code
   }
 }
 
@@ -121,19 +127,19 @@ export async function loadConfig(dir: string): Promise<NodeConfig> {
   try {
     text = await readFile(path, 'utf8')
   } catch {
-    throw new ConfigError(`no configuration at ${path}: run caseway init first`, { file: path })
+    throw new ConfigError(`no configuration at ${path}: run caseway init first`, { file: path, code: CONFIG_INVALID })
   }
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`, { file: path })
+    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`, { file: path, code: CONFIG_INVALID })
   }
   // A secret written inline is only as safe as the file it is written in (CW-LOC-013).
   try {
     assertNoExposedInlineSecret(path, (await stat(path)).mode, raw)
   } catch (err) {
-    if (err instanceof SecretError) throw new ConfigError(err.message, { cause: err, key: err.key, file: path })
+    if (err instanceof SecretError) throw new ConfigError(err.message, { cause: err, key: err.key, file: path, code: CONFIG_INVALID })
     throw err
   }
   try {
@@ -141,7 +147,7 @@ export async function loadConfig(dir: string): Promise<NodeConfig> {
   } catch (err) {
     // The same message as parseConfig's, with the file it is about.
     if (err instanceof ConfigError)
-      throw new ConfigError(`${path}: ${err.message}`, { cause: err, ...(err.key === undefined ? {} : { key: err.key }), file: path })
+      throw new ConfigError(`${path}: ${err.message}`, { cause: err, ...(err.key === undefined ? {} : { key: err.key }), file: path, code: CONFIG_INVALID })
     throw err
   }
 }

@@ -25,6 +25,7 @@ import { caseRoutes } from './routes/cases.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { evidenceRoutes } from './routes/evidence.ts'
 import { externalCaseRoutes } from './routes/external_cases.ts'
+import { jobRoutes } from './routes/jobs.ts'
 import { partnerRoutes } from './routes/partners.ts'
 import { policyRoutes } from './routes/policies.ts'
 import { principalRoutes } from './routes/principals.ts'
@@ -143,6 +144,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
       externalCaseRoutes(api, ctx)
       revisionRoutes(api, ctx)
       auditRoutes(api, ctx)
+      jobRoutes(api, ctx)
     },
     { prefix: API_PREFIX },
   )

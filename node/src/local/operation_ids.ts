@@ -64,6 +64,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /api/v1/external-cases/:id/audit': 'listExternalCaseAudit',
   'GET /api/v1/external-cases/:id/audit/export': 'exportExternalCaseAudit',
   'GET /api/v1/external-cases/:id/audit/verify': 'verifyExternalCaseAudit',
+  'GET /api/v1/jobs/failing': 'listFailingJobs',
 }
 
 /** `onRoute` hook: gives a documented route its operationId; throws for a documented route without one. */

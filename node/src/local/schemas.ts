@@ -125,6 +125,11 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       policyVersion: { type: ['integer', 'null'] },
       addedAt: seconds,
       trustOnly: { type: 'boolean', description: 'A trust anchor for signed objects only (CW-PROV-008): never trusted for TLS, never shared with.' },
+      lastContactAt: {
+        type: ['integer', 'null'],
+        description:
+          'In the partner list: the last successful exchange with the partner in either direction (Unix seconds, to the minute; kept across restarts); null before the first.',
+      },
     },
   },
   {
@@ -406,6 +411,41 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       },
     },
   },
+  {
+    $id: 'FailingJob',
+    type: 'object',
+    description: 'A job whose last attempt failed (operations/failing_jobs.ts).',
+    required: ['id', 'kind', 'status', 'subject', 'attempts', 'lastError', 'nextAttemptAt', 'createdAt', 'updatedAt'],
+    properties: {
+      id: { type: 'string' },
+      kind: {
+        type: 'string',
+        description:
+          'offer (send a revision to the partner), fetch (pull its chunks), receipt (send the receipt), revoke (send a revocation), ' +
+          'notify-email, notify-webhook (tell our users a share arrived).',
+      },
+      status: {
+        enum: ['retrying', 'dead'],
+        description: 'retrying: the node tries again at nextAttemptAt; dead: it stopped trying (out of attempts, or a failure retrying cannot mend).',
+      },
+      subject: {
+        type: ['object', 'null'],
+        description:
+          'What the job works on: a share (GET /api/v1/shares/{id}) or an external case (GET /api/v1/external-cases/{id}); null for an unknown kind.',
+        required: ['type', 'id', 'partner'],
+        properties: {
+          type: { enum: ['share', 'external-case'] },
+          id: { type: 'string' },
+          partner: { type: ['string', 'null'], description: "The partner organization: the share's recipient, the external case's sender." },
+        },
+      },
+      attempts: { type: 'integer', description: 'Attempts made so far (transfers.maxAttempts at most).' },
+      lastError: { type: ['string', 'null'], description: 'What the last attempt failed with.' },
+      nextAttemptAt: { type: ['integer', 'null'], description: 'While retrying: when the next attempt is due (Unix seconds). Null once dead.' },
+      createdAt: seconds,
+      updatedAt: seconds,
+    },
+  },
 ]
 
 function provenanceOrg(description: string): Schema {
@@ -493,6 +533,7 @@ export const SHARED_SCHEMA_NAMES = [
   'ExternalCaseSummary',
   'ExternalCase',
   'ProvenanceHop',
+  'FailingJob',
 ] as const
 export type SharedSchemaName = (typeof SHARED_SCHEMA_NAMES)[number]
 
@@ -529,6 +570,7 @@ type SharedSchemaTypes = [
   Opaque<'ExternalCaseSummary'>,
   Opaque<'ExternalCase'>,
   Opaque<'ProvenanceHop'>,
+  Opaque<'FailingJob'>,
 ]
 
 /**

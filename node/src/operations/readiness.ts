@@ -9,7 +9,7 @@
  *   still does its job — but says so in the detail (and `caseway_certificate_expiry_seconds`
  *   lets monitoring alert): an orchestrator must not pull a working node weeks early (CW-LOC-021);
  * - `partners`: informative only, never fails readiness — each partner with the time of the
- *   last successful exchange with it since the node started.
+ *   last successful exchange with it (stored, `partners/contacts.ts`, and seen since the start).
  *
  * Every check is bounded by {@link CHECK_TIMEOUT_MS}, so a hung store fails readiness
  * instead of hanging the probe. Free of HTTP.
@@ -18,6 +18,7 @@
  */
 import type { NodeContext } from '../context.ts'
 import { certificateLifetimes, daysLeft, type CertificateName } from './certificate_lifetimes.ts'
+import { lastContacts } from '../partners/contacts.ts'
 
 /** A certificate expiring sooner than this is worth a warning (never unreadiness while valid). */
 export const CERTIFICATE_WARN_DAYS = 30
@@ -49,7 +50,7 @@ export interface PartnerContact {
   org: string
   name: string
   enabled: boolean
-  /** ISO time of the last successful exchange since the node started; null when none. */
+  /** ISO time of the last successful exchange (kept across restarts, `partners/contacts.ts`); null when none. */
   lastSuccess: string | null
 }
 
@@ -63,7 +64,7 @@ export interface Readiness {
 }
 
 export interface ReadinessOptions {
-  /** Last successful exchange per partner org (the node's metrics keep it). */
+  /** Last successful exchange per partner org seen by this process (the node's metrics keep it), on top of the stored ones. */
   lastSuccess?: () => ReadonlyMap<string, Date>
   /** Per-check time limit, default {@link CHECK_TIMEOUT_MS}. */
   timeoutMs?: number
@@ -101,7 +102,7 @@ export async function checkReadiness(ctx: NodeContext, options: ReadinessOptions
     }),
     blobStoreCheck(ctx, timeoutMs),
     bounded(timeoutMs, { status: 'fail', detail: '', certificates: {} }, async () => certificatesCheck(ctx)),
-    bounded(timeoutMs, { status: 'info', detail: '', partners: [] }, async () => partnersCheck(ctx, options.lastSuccess?.() ?? new Map())),
+    bounded(timeoutMs, { status: 'info', detail: '', partners: [] }, async () => partnersCheck(ctx, await lastContacts(ctx, options.lastSuccess?.()))),
   ])
   const ready = [metadataStore, blobStore, certificates].every((check) => check.status === 'pass')
   return { status: ready ? 'ready' : 'not-ready', checks: { metadataStore, blobStore, certificates, partners } }
@@ -141,7 +142,7 @@ async function partnersCheck(ctx: NodeContext, contacts: ReadonlyMap<string, Dat
   const silent = partners.filter((partner) => partner.enabled && partner.lastSuccess === null).length
   return {
     status: 'info',
-    detail: `${partners.length} partners; ${silent} enabled without a successful exchange since the node started (informative)`,
+    detail: `${partners.length} partners; ${silent} enabled without a successful exchange yet (informative)`,
     partners,
   }
 }

@@ -59,8 +59,12 @@ export async function importPartner(ctx: NodeContext, bundle: unknown, fingerpri
   return partner
 }
 
-export async function listPartners(ctx: NodeContext): Promise<PartnerRecord[]> {
-  return ctx.store.listPartners()
+/** A partner with its last successful exchange (Unix seconds, to the minute: `contacts.ts`; null when none). */
+export type ListedPartner = PartnerRecord & { lastContactAt: number | null }
+
+export async function listPartners(ctx: NodeContext): Promise<ListedPartner[]> {
+  const [partners, contacts] = await Promise.all([ctx.store.listPartners(), ctx.store.listPartnerContacts()])
+  return partners.map((partner) => ({ ...partner, lastContactAt: contacts.get(partner.org) ?? null }))
 }
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */

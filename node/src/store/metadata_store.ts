@@ -289,6 +289,10 @@ export interface MetadataStore {
   upsertPartner(partner: PartnerRecord): Promise<void>
   getPartner(org: string): Promise<PartnerRecord | undefined>
   listPartners(): Promise<PartnerRecord[]>
+  /** Records a successful exchange with `org` at `at` (Unix seconds) unless a later one is recorded; an unknown org is ignored. */
+  recordPartnerContact(org: string, at: number): Promise<void>
+  /** The last recorded exchange (Unix seconds) of each partner that has one. */
+  listPartnerContacts(): Promise<Map<string, number>>
 
   // Policies (immutable versions)
   insertPolicy(policy: PolicyRecord): Promise<void>
@@ -363,6 +367,11 @@ export interface MetadataStore {
   /** After a crash: running jobs go back to pending. */
   resetRunningJobs(at: number): Promise<number>
   listJobs(ref?: string): Promise<JobRecord[]>
+  /**
+   * Jobs whose last attempt failed, oldest first: pending or running ones (they will be tried
+   * again) and dead ones no later job of the same kind and ref has replaced.
+   */
+  listFailingJobs(): Promise<JobRecord[]>
 
   // Principals and case access (users, groups, case owner and team)
   /** Inserts or replaces the user with `user.id`. */
@@ -406,7 +415,9 @@ export interface MetadataStore {
   ping(): Promise<void>
   /**
    * How many shares there are per direction and status, counted in the store (metrics). A share
-   * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`.
+   * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`; an
+   * outbound share whose last attempt failed counts as `retrying` while its offer job is live,
+   * as `failed` once none will try again (CW-LOC-030).
    */
   countShares(now: number): Promise<ShareCount[]>
 
@@ -507,7 +518,8 @@ export interface AuditEntryRecord {
 /** The number of shares in one direction with one status. */
 export interface ShareCount {
   direction: 'outbound' | 'inbound'
-  status: OutboundStatus | InboundStatus
+  /** As the local API reports it: `retrying` is an outbound share stored `failed` whose offer job will run again. */
+  status: OutboundStatus | 'retrying' | InboundStatus
   count: number
 }
 

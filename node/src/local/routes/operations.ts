@@ -58,7 +58,7 @@ const readinessSchema = {
         },
         partners: {
           type: 'object',
-          description: 'Informative (never fails readiness): the last successful exchange with each partner since the node started.',
+          description: 'Informative (never fails readiness): the last successful exchange with each partner, kept across restarts.',
           required: ['status', 'detail', 'partners'],
           properties: {
             ...check.properties,

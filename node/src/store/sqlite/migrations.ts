@@ -389,6 +389,16 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (share_id, revision) REFERENCES outbound_transfers (share_id, revision)
   ) STRICT, WITHOUT ROWID;
   `,
+  // n: operations: the job-queue view lists jobs retrying or dead without reading the done ones,
+  // which are nearly all of them
+  `
+  CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE state <> 'done';
+  `,
+  // n: the last successful exchange with each partner (Unix seconds, to the minute: written at
+  // most once a minute per partner, partners/contacts.ts), kept across restarts
+  `
+  ALTER TABLE partners ADD COLUMN last_contact_at INTEGER;
+  `,
 ]
 
 /**

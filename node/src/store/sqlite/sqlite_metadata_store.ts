@@ -355,6 +355,14 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(SQL.listPartners).map(partnerFromRow))
   }
 
+  recordPartnerContact(org: string, at: number): Promise<void> {
+    return this.#do((c) => void c.run(SQL.recordPartnerContact, { org, at }))
+  }
+
+  listPartnerContacts(): Promise<Map<string, number>> {
+    return this.#do((c) => new Map(c.all(SQL.listPartnerContacts).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
+  }
+
   // Policies
 
   insertPolicy(policy: PolicyRecord): Promise<void> {
@@ -611,6 +619,10 @@ class DirectStore implements MetadataStore {
 
   listJobs(ref?: string): Promise<JobRecord[]> {
     return this.#do((c) => (ref === undefined ? c.all(SQL.listJobs) : c.all(SQL.listJobsOfRef, ref)).map(jobFromRow))
+  }
+
+  listFailingJobs(): Promise<JobRecord[]> {
+    return this.#do((c) => c.all(SQL.listFailingJobs).map(jobFromRow))
   }
 
   // Principals and case access
@@ -927,6 +939,14 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.listPartners())
   }
 
+  recordPartnerContact(org: string, at: number): Promise<void> {
+    return this.#locked((s) => s.recordPartnerContact(org, at))
+  }
+
+  listPartnerContacts(): Promise<Map<string, number>> {
+    return this.#locked((s) => s.listPartnerContacts())
+  }
+
   insertPolicy(policy: PolicyRecord): Promise<void> {
     return this.#locked((s) => s.insertPolicy(policy))
   }
@@ -1093,6 +1113,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listJobs(ref?: string): Promise<JobRecord[]> {
     return this.#locked((s) => s.listJobs(ref))
+  }
+
+  listFailingJobs(): Promise<JobRecord[]> {
+    return this.#locked((s) => s.listFailingJobs())
   }
 
   // Principals and case access

@@ -85,6 +85,9 @@ export const SQL = {
       .join(', '),
   getPartner: 'SELECT * FROM partners WHERE org = ?',
   listPartners: 'SELECT * FROM partners ORDER BY org',
+  /** Never moves back: writes from both directions may arrive out of order. */
+  recordPartnerContact: 'UPDATE partners SET last_contact_at = :at WHERE org = :org AND (last_contact_at IS NULL OR last_contact_at < :at)',
+  listPartnerContacts: 'SELECT org, last_contact_at FROM partners WHERE last_contact_at IS NOT NULL',
 
   insertPolicy: insert('policies', POLICY_COLUMNS),
   getPolicyVersion: 'SELECT * FROM policies WHERE id = ? AND version = ?',
@@ -178,20 +181,40 @@ export const SQL = {
   resetRunningJobs: "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
   listJobs: 'SELECT * FROM jobs ORDER BY created_at, rowid',
   listJobsOfRef: 'SELECT * FROM jobs WHERE ref = ? ORDER BY created_at, rowid',
+  /**
+   * Jobs whose last attempt failed: live ones (retrying) and dead ones that no later job of the
+   * same kind and ref took over (a later revision's offer, say), oldest first.
+   */
+  listFailingJobs: `
+    SELECT * FROM jobs AS j INDEXED BY jobs_unfinished
+    WHERE state <> 'done'
+      AND (
+        (state IN ('pending', 'running') AND last_error IS NOT NULL)
+        OR (state = 'dead' AND NOT EXISTS (SELECT 1 FROM jobs AS later WHERE later.ref = j.ref AND later.kind = j.kind AND later.rowid > j.rowid))
+      )
+    ORDER BY created_at, rowid`,
 } as const
 
 // Operations (readiness, metrics)
 
 /**
  * A share past its expiry that nothing has marked yet counts as expired, as the services show
- * it. Both counts read only the (status, expires_at) indexes, never the share rows.
+ * it. Both counts read only the (status, expires_at) indexes, never the share rows, but for an
+ * outbound share stored `failed`: it counts as `retrying` while its offer job will run again
+ * (`sending/share_view.ts`, CW-LOC-030), so its id is looked up by rowid — failed shares are few.
  */
 export const OPERATIONS_SQL = {
   ping: 'SELECT 1 AS ok',
   countShares: `
     SELECT 'outbound' AS direction, effective AS status, COUNT(*) AS count FROM (
-      SELECT CASE WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired' ELSE status END AS effective
-      FROM outbound_shares INDEXED BY outbound_shares_status
+      SELECT CASE
+        WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired'
+        WHEN status = 'failed' AND EXISTS (
+          SELECT 1 FROM outbound_shares AS s JOIN jobs AS j ON j.ref = s.id
+          WHERE s.rowid = o.rowid AND j.kind = 'offer' AND j.state IN ('pending', 'running')
+        ) THEN 'retrying'
+        ELSE status END AS effective
+      FROM outbound_shares AS o INDEXED BY outbound_shares_status
     ) GROUP BY effective
     UNION ALL
     SELECT 'inbound' AS direction, effective AS status, COUNT(*) AS count FROM (

@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 import { OPERATIONS_SQL } from '../../../src/store/sqlite/statements.ts'
 import type { ShareCount } from '../../../src/store/metadata_store.ts'
-import { T0, caseRecord, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
+import { T0, caseRecord, inboundShareRecord, jobRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 const sorted = (counts: ShareCount[]) => [...counts].sort((a, b) => `${a.direction}/${a.status}`.localeCompare(`${b.direction}/${b.status}`))
 
@@ -55,6 +55,58 @@ t.test('countShares counts by direction and status, an unmarked expired share as
     'later, everything still in flight or delivered has expired',
   )
   await t.rejects(store.countShares(Number.NaN), TypeError)
+})
+
+// spec: CW-LOC-030
+t.test('countShares counts a failed outbound share as retrying while its offer job is live, failed once it is dead', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  t.teardown(() => store.close())
+  await store.insertPolicy(policyRecord())
+  await store.upsertPartner(partnerRecord())
+  await store.insertCase(caseRecord())
+  for (const id of ['pending', 'running', 'dead', 'other-kind']) {
+    await store.insertOutboundShare(outboundShareRecord({ id, status: 'failed', expiresAt: T0 + 100 }))
+  }
+  await store.enqueueJob(jobRecord({ id: 'j1', kind: 'offer', ref: 'pending' }))
+  await store.enqueueJob(jobRecord({ id: 'j2', kind: 'offer', ref: 'running', runAt: T0 - 10 }))
+  t.equal((await store.claimDueJobs(T0 - 5, 10)).length, 1, 'the offer job of "running" runs')
+  await store.enqueueJob(jobRecord({ id: 'j3', kind: 'offer', ref: 'dead', state: 'dead' }))
+  // A live job of another kind says nothing about the offer being tried again.
+  await store.enqueueJob(jobRecord({ id: 'j4', kind: 'revoke', ref: 'other-kind' }))
+
+  t.same(
+    sorted(await store.countShares(T0)),
+    [
+      { direction: 'outbound', status: 'failed', count: 2 },
+      { direction: 'outbound', status: 'retrying', count: 2 },
+    ],
+    'pending and running offer jobs retry; a dead one or none at all is failed',
+  )
+})
+
+t.test('listFailingJobs: live jobs with a failed attempt, and dead jobs no later job of their kind and ref replaced', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  t.teardown(() => store.close())
+  await store.enqueueJob(jobRecord({ id: 'never-tried', kind: 'offer', ref: 's1' }))
+  await store.enqueueJob(jobRecord({ id: 'retrying', kind: 'fetch', ref: 'e1', createdAt: T0 + 1 }))
+  await store.failJob('retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 2)
+  await store.enqueueJob(jobRecord({ id: 'dead', kind: 'offer', ref: 's2', createdAt: T0 + 2 }))
+  await store.failJob('dead', 'out of attempts', T0, true, T0 + 3)
+  await store.enqueueJob(jobRecord({ id: 'dead-then-redone', kind: 'offer', ref: 's3', createdAt: T0 + 3 }))
+  await store.failJob('dead-then-redone', 'out of attempts', T0, true, T0 + 4)
+  await store.enqueueJob(jobRecord({ id: 'the-next-revision', kind: 'offer', ref: 's3', createdAt: T0 + 4 }))
+  await store.enqueueJob(jobRecord({ id: 'done', kind: 'receipt', ref: 'e2', createdAt: T0 + 5 }))
+  await store.completeJob('done', T0 + 6)
+
+  const failing = await store.listFailingJobs()
+  t.same(
+    failing.map((job) => [job.id, job.state, job.lastError]),
+    [
+      ['retrying', 'pending', 'connect ECONNREFUSED'],
+      ['dead', 'dead', 'out of attempts'],
+    ],
+    'oldest first; neither a job not tried yet, nor a dead one a later job took over, nor a done one',
+  )
 })
 
 t.test('the share counts read the status indexes, not the share rows', async (t) => {
