@@ -212,6 +212,12 @@ t.test('outbound shares, revisions and receipts', async (t) => {
   const current = (await store.getOutboundShare('share-1'))!
   t.equal(current.revision, 2, 'the share moves to its newest revision')
   t.equal(current.updatedAt, T0 + 9)
+  t.same(
+    await store.getOutboundShareState('share-1'),
+    { id: 'share-1', partnerOrg: current.partnerOrg, status: 'rejected', expiresAt: current.expiresAt, revision: 2 },
+    'the state serving a chunk checks, without the lists',
+  )
+  t.equal(await store.getOutboundShareState('nope'), undefined)
   await t.rejects(store.insertOutboundRevision(rev1, []), { code: 'CW_ERR_CONFLICT' }, 'a revision is stored once')
   await t.rejects(store.insertOutboundRevision({ ...rev1, shareId: 'nope' }, []), { code: 'CW_ERR_CONFLICT' })
 
