@@ -601,3 +601,21 @@ t.test('a closed store refuses calls; bad arguments are TypeErrors', async (t) =
   await t.rejects(open.claimDueJobs(T0, -1), TypeError)
   await t.rejects(open.transaction(null as unknown as () => Promise<void>), TypeError)
 })
+
+t.test('partner versions: the same list again writes nothing; a new list replaces it', async (t) => {
+  const { store, path } = await openStore(t)
+  await store.setPartnerVersions('river-pd', ['0.1', '0.2'], T0)
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  // data_version moves when another connection commits a change to the database.
+  const version = () => Number(raw.prepare('PRAGMA data_version').get()?.['data_version'])
+  const before = version()
+  for (let answer = 1; answer <= 3; answer++) await store.setPartnerVersions('river-pd', ['0.1', '0.2'], T0 + answer)
+  t.equal(version(), before, 'every answer carries the versions; an unchanged list is not written again')
+  t.same(await store.getPartnerVersions('river-pd'), ['0.1', '0.2'])
+  t.equal(raw.prepare('SELECT learned_at FROM partner_versions WHERE org = ?').get('river-pd')?.['learned_at'], T0, 'learned when first seen')
+  await store.setPartnerVersions('river-pd', ['0.1'], T0 + 9)
+  t.not(version(), before)
+  t.same(await store.getPartnerVersions('river-pd'), ['0.1'])
+  t.equal(raw.prepare('SELECT learned_at FROM partner_versions WHERE org = ?').get('river-pd')?.['learned_at'], T0 + 9)
+})
