@@ -18,7 +18,7 @@ import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
-import { checkItems, issueReceipt, type ReceiptProblem } from './receipts.ts'
+import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
@@ -40,7 +40,7 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
     if (current.transfer === 'receiving') {
       const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: current.revision, pending: true })
       await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, log, observer)
-      const problem = await checkItems(ctx, current.manifest, signal)
+      const problem = await checkItems(ctx, current.manifest, signal, verifiedItems(inbound, revisions))
       crashPoint('revision-fetch.checked')
       const now = Math.floor(ctx.clock.now().getTime() / 1000)
       const receiptJws = await issueReceipt(ctx, subjectOf(inbound, current), problem, now)
@@ -144,6 +144,17 @@ async function pullChunks(
     }
     throw failure as Error
   }
+}
+
+/** The items this node verified in the share's earlier revisions: the applied one if complete, and every pending one verified. */
+function verifiedItems(inbound: InboundShareRecord, revisions: readonly InboundRevisionRecord[]): Set<string> {
+  const verified = new Set<string>()
+  const add = (manifest: CaseManifest) => {
+    for (const item of manifest.evidence) verified.add(itemIdentity(item))
+  }
+  if (inbound.status === 'complete') add(inbound.manifest)
+  for (const revision of revisions) if (revision.transfer === 'verified') add(revision.manifest)
+  return verified
 }
 
 /** spec: CW-REC-001 — the receipt of a pending revision names its number and its manifest digest. */

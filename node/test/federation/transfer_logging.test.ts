@@ -9,6 +9,7 @@ import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { pino } from 'pino'
 import { createCase } from '../../src/cases/cases.ts'
+import type { BlobStore } from '../../src/store/blob_store.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { assignPolicy } from '../../src/partners/partners.ts'
 import { createPolicy } from '../../src/partners/policies.ts'
@@ -132,4 +133,50 @@ t.test('a transfer without a receipt is summarised once it has been idle ten min
   t.match(lines, [{ level: INFO, msg: 'chunks served', shareId: 'share-1', chunks: 1, bytes: 100, refused: 1, responseMsMax: 5, idle: true }])
   t.match(tally.finish(logger, 'share-2'), { chunks: 2, bytes: 100 })
   t.equal(tally.finish(logger, 'share-2'), undefined, 'a second receipt has nothing to add')
+})
+
+// spec: CW-REC-002
+t.test('a revision re-reads only its new items: those verified in an earlier revision are not hashed again', async (t) => {
+  const reads: string[] = []
+  const counting = (blobs: BlobStore): BlobStore => ({
+    has: (digest) => blobs.has(digest),
+    size: (digest) => blobs.size(digest),
+    put: (digest, source, options) => blobs.put(digest, source, options),
+    check: () => blobs.check(),
+    get: (digest, range) => {
+      reads.push(digest)
+      return blobs.get(digest, range)
+    },
+  })
+  const [sender, receiver] = await Promise.all([startTestNode(t, alpha, { runJobs: true }), startTestNode(t, bravo, { runJobs: true, wrapBlobs: counting })])
+  await sender.addPartner(bravo, receiver.url)
+  await receiver.addPartner(alpha, sender.url)
+  const policy = await createPolicy(sender.ctx, testPolicy(FEDERATION))
+  await assignPolicy(sender.ctx, 'bravo', policy.id)
+  const { id: caseId } = await createCase(sender.ctx, { fields: { title: 'Revised' } })
+  const first = [await upload(sender, caseId, 1, randomBytes(500)), await upload(sender, caseId, 2, randomBytes(CHUNK_SIZE + 3))]
+  const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'evidence', evidenceIds: first, createdBy: 'tester' })
+  const delivered = () => sender.store.getOutboundRevision(share.id, 1).then((revision) => revision?.receiptJws ?? undefined)
+  await waitFor('revision 1 delivered', delivered, { timeoutMs: 20_000, intervalMs: 25 })
+  const firstChunks = reads.length
+  t.equal(firstChunks, 3, 'revision 1: every chunk of every item is read once for the item check')
+
+  const added = await uploadEvidence(
+    sender.ctx,
+    caseId,
+    { name: 'new.bin', category: 'photo', mediaType: 'application/octet-stream' },
+    Readable.from([randomBytes(800)]),
+  )
+  await updateShare(sender.ctx, share.id, { evidenceIds: [...first, added.id] }, { kind: 'user', id: 'tester' })
+  const inbound = await waitFor(
+    'the receiver to verify revision 2',
+    async () => {
+      const found = await receiver.store.findInboundShare('alpha', share.id)
+      const pending = found === undefined ? [] : await receiver.store.listInboundRevisions(found.id)
+      return pending.find((revision) => revision.revision === 2 && revision.transfer === 'verified')
+    },
+    { timeoutMs: 20_000, intervalMs: 25 },
+  )
+  t.ok(inbound)
+  t.same(reads.slice(firstChunks), added.chunks, 'revision 2 reads the chunks of its new item only')
 })
