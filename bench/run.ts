@@ -252,6 +252,8 @@ interface ManifestResult {
   update_received_ms?: number
   /** POST /external-cases/{id}/updates/apply (all updates of revision 2): the timed request. */
   update_apply_ms?: number
+  /** Where the time of revision 2 went (from POST /shares/{id}/update). */
+  update_phases?: Phases
 }
 
 /** Items the update adds: 1,000 (with --quick a tenth of the manifest's items: 100). */
@@ -339,9 +341,10 @@ async function updateRun(
   caseId: string,
   shareId: string,
   externalId: string,
-): Promise<Required<Pick<ManifestResult, 'update_items' | 'update_received_ms' | 'update_apply_ms'>>> {
+): Promise<Required<Pick<ManifestResult, 'update_items' | 'update_received_ms' | 'update_apply_ms' | 'update_phases'>>> {
   progress(`update: uploading ${UPDATE_ITEMS} more items to A (not timed)`)
   const added = await uploadItems(pair, caseId, ITEMS, UPDATE_ITEMS)
+  const since = Date.now()
   const start = performance.now()
   const revised = await pair.a.api.updateShare(shareId, added)
   if (revised.revision !== 2) throw new Error(`the update made revision ${revised.revision}, expected 2`)
@@ -358,6 +361,7 @@ async function updateRun(
     await sleep(POLL_MS)
   }
   const receivedMs = performance.now() - start
+  const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
   progress(`update: B verified revision 2 after ${Math.round(receivedMs)} ms; applying all its updates (timed)`)
   const applyStart = performance.now()
   const applied = await pair.b.api.applyUpdates(externalId, 2)
@@ -368,7 +372,7 @@ async function updateRun(
   if (detail.evidence.length !== ITEMS + UPDATE_ITEMS)
     throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${ITEMS + UPDATE_ITEMS}`)
   progress(`update: applied ${UPDATE_ITEMS} updates in ${Math.round(applyMs)} ms`)
-  return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs }
+  return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs, update_phases: phases }
 }
 
 function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
@@ -417,10 +421,20 @@ async function main(): Promise<void> {
   if (runManifest) {
     const result = await manifestRun(join(root, 'pair-manifest'))
     const key = result.items === 10_000 ? 'items10k_ms' : `items${result.items}_ms`
-    output['manifest'] = { [key]: Math.round(result.visible_ms), delivered_ms: Math.round(result.delivered_ms), items: result.items }
+    output['manifest'] = {
+      [key]: Math.round(result.visible_ms),
+      delivered_ms: Math.round(result.delivered_ms),
+      items: result.items,
+      peak_rss_mb: result.peak_rss_mb,
+    }
     if (result.update_apply_ms !== undefined) {
-      output['update'] = { apply_ms: Math.round(result.update_apply_ms), items: result.update_items, on_items: result.items }
-      details['update'] = { received_ms: Math.round(result.update_received_ms ?? 0) }
+      output['update'] = {
+        apply_ms: Math.round(result.update_apply_ms),
+        received_ms: Math.round(result.update_received_ms ?? 0),
+        items: result.update_items,
+        on_items: result.items,
+      }
+      details['update'] = { received_ms: Math.round(result.update_received_ms ?? 0), phases: result.update_phases }
     }
     details['manifest'] = {
       upload_items_per_s: round(result.upload_items_per_s),

@@ -74,8 +74,10 @@ async function initNode(dir: string, org: string, name: string, overrides: Recor
   const { stdout, stderr, code } = await run(process.execPath, args)
   if (code !== 0) throw new Error(`caseway init ${org} exited ${code}: ${stderr.trim()}`)
   const fingerprint = /CA fingerprint\s+(sha256:[0-9a-f]{64})/.exec(stdout)?.[1]
-  const token = /admin token\s+(cw_\S+)/.exec(stdout)?.[1]
-  if (fingerprint === undefined || token === undefined) throw new Error(`caseway init ${org} printed no fingerprint or token:\n${stdout}`)
+  if (fingerprint === undefined) throw new Error(`caseway init ${org} printed no fingerprint:\n${stdout}`)
+  // init writes the first admin token to <dir>/admin.token (mode 0600) and never prints it.
+  const token = (await readFile(join(dir, 'admin.token'), 'utf8')).trim()
+  if (!token.startsWith('cw_')) throw new Error(`caseway init ${org} wrote no admin token in ${join(dir, 'admin.token')}`)
   const configPath = join(dir, 'caseway.json')
   const config = merge(JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>, overrides) as { federation: { host?: string } }
   config.federation.host = '127.0.0.1'

@@ -40,7 +40,7 @@ export interface Phases {
   offer_accepted_by_receiver_ms?: number
   /** A got B's answer to the offer. */
   offer_answered_ms?: number
-  /** First and last chunk request A's federation listener saw. */
+  /** First and last chunk request A's federation listener saw (A's `chunks served` summary). */
   first_chunk_request_ms?: number
   last_chunk_served_ms?: number
   /** B stored every chunk (`chunks stored`). */
@@ -79,28 +79,15 @@ export async function readPhases(senderLog: string, receiverLog: string, since: 
   set('verified_ms', at(b, 'revision received and verified'))
   set('receipt_recorded_ms', at(a, 'receipt recorded'))
 
-  const chunkRequests = new Set<string>()
-  let first: number | undefined
-  for (const line of a) {
-    if (line.msg === 'incoming request' && line.listener !== 'local' && /^\/federation\/v1\/shares\/[^/]+\/chunks\//.test(line.req?.url ?? '')) {
-      chunkRequests.add(String(line.reqId))
-      first ??= line.time
-    }
-  }
-  const times: number[] = []
-  let last: number | undefined
-  for (const line of a) {
-    if (line.msg === 'request completed' && line.listener !== 'local' && chunkRequests.has(String(line.reqId))) {
-      if (typeof line.responseTime === 'number') times.push(line.responseTime)
-      last = line.time
-    }
-  }
-  if (first !== undefined) set('first_chunk_request_ms', Math.round(first - since))
-  if (last !== undefined) set('last_chunk_served_ms', Math.round(last - since))
-  phases.chunk_requests = chunkRequests.size
-  if (times.length > 0) {
-    phases.chunk_response_ms_mean = Math.round((times.reduce((sum, t) => sum + t, 0) / times.length) * 10) / 10
-    phases.chunk_response_ms_max = Math.round(Math.max(...times))
+  // The sender logs each chunk pull at debug only; its `chunks served` line sums up the transfer
+  // (when its first pull started and its last was answered), written when the receipt is recorded.
+  const served = a.find((line) => line.msg === 'chunks served')
+  if (served !== undefined) {
+    if (typeof served['firstAt'] === 'number') set('first_chunk_request_ms', Math.round(served['firstAt'] - since))
+    if (typeof served['lastAt'] === 'number') set('last_chunk_served_ms', Math.round(served['lastAt'] - since))
+    phases.chunk_requests = Number(served['chunks'] ?? 0) + Number(served['refused'] ?? 0)
+    if (typeof served['responseMsMean'] === 'number') phases.chunk_response_ms_mean = served['responseMsMean']
+    if (typeof served['responseMsMax'] === 'number') phases.chunk_response_ms_max = Math.round(served['responseMsMax'])
   }
   const failures: Record<string, number> = {}
   for (const line of b) {

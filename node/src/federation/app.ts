@@ -31,6 +31,7 @@ import { acceptOffer } from '../receiving/accept_offer.ts'
 import { QuotaExceededError } from '../receiving/quotas.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { acceptReceipt } from '../sending/accept_receipt.ts'
+import { ServedTally } from '../sending/served_tally.ts'
 import { acceptRevocation } from '../revocation/accept_revocation.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { identifyPeer, peerOf } from './authenticate.ts'
@@ -107,12 +108,25 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     },
   )
 
+  // Each chunk pull is logged at debug (`http/observability.ts`); the transfer gets one info line
+  // when its receipt is recorded (EP-3 below).
+  const served = new ServedTally()
+
   // EP-2 — spec: CW-FED-005, CW-FED-006
   app.get<{ Params: { shareId: string; digest: string } }>(
     '/federation/v1/shares/:shareId/chunks/:digest',
     // Chunk pulls are not counted against the request-rate limit: a multi-gigabyte transfer
     // is thousands of them, each authorized against a live share addressed to this peer.
-    { schema: { response: problems }, config: { rateLimit: false } },
+    {
+      schema: { response: problems },
+      config: { rateLimit: false },
+      onResponse: async (request, reply) => {
+        if (request.peer === null) return
+        const refused = reply.statusCode >= 400
+        const bytes = !refused && reply.raw.writableFinished ? Number(reply.getHeader('content-length') ?? 0) : 0
+        served.note(ctx.log, request.params.shareId, request.peer.org, bytes, reply.elapsedTime, refused)
+      },
+    },
     async (request, reply) => {
       const { shareId, digest } = request.params
       let chunk: OpenChunk
@@ -151,6 +165,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     { bodyLimit: SIGNED_OBJECT_MAX_BYTES, schema: { response: { 200: answer('receipt-answer'), ...problems } } },
     async (request): Promise<ReceiptAnswer> => {
       const { answer } = await acceptReceipt(ctx, peerOf(request).org, joseBody(request))
+      served.finish(ctx.log, answer.share, { revision: answer.revision, status: answer.status })
       return answer
     },
   )

@@ -6,7 +6,11 @@
  *   and logged with every line of the request (`reqId`);
  * - `caseway_http_request_duration_seconds{listener,method,route,status}`;
  * - probes and scrapes (`/healthz`, `/readyz`, `/metrics`) logged at debug, not two info
- *   lines every few seconds; every other request keeps Fastify's info lines.
+ *   lines every few seconds;
+ * - chunk pulls (EP-2, thousands per share) logged at debug when they succeed — one line each,
+ *   with the response time — and at info when refused; the transfer as a whole gets one info
+ *   summary per side instead (`chunks served` on the sender, `chunks stored` on the receiver);
+ * - every other request keeps Fastify's info lines.
  *
  * @module
  */
@@ -21,8 +25,20 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 /** Paths polled by orchestrators and Prometheus. */
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
 
+/** EP-2, `/federation/v1/shares/{id}/chunks/{digest}` (either digest form). */
+const CHUNK_PATH = /^\/federation\/v1\/shares\/[^/]+\/chunks\/[^/]+$/
+
+function pathOf(url: string | undefined): string {
+  return (url ?? '').split('?')[0]!
+}
+
 function isProbe(url: string | undefined): boolean {
-  return PROBE_PATHS.has((url ?? '').split('?')[0]!)
+  return PROBE_PATHS.has(pathOf(url))
+}
+
+/** A chunk pull: one of thousands in a transfer, summarised per transfer at info. */
+export function isChunkRequest(url: string | undefined): boolean {
+  return CHUNK_PATH.test(pathOf(url))
 }
 
 /** Fastify server options: request ids as above, probe requests out of the info log. */
@@ -34,11 +50,11 @@ export function observabilityOptions() {
       const given = request.headers[REQUEST_ID_HEADER]
       return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
     },
-    disableRequestLogging: (request: FastifyRequest) => isProbe(request.raw.url),
+    disableRequestLogging: (request: FastifyRequest) => isProbe(request.raw.url) || isChunkRequest(request.raw.url),
   }
 }
 
-/** Hooks: echo the request id, time each request, log probes at debug. */
+/** Hooks: echo the request id, time each request, log probes and chunk pulls at debug (a refused chunk pull at info). */
 export function installObservability(app: FastifyInstance, listener: string, metrics: Pick<NodeMetrics, 'requestAnswered'> | undefined): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id)
@@ -48,6 +64,10 @@ export function installObservability(app: FastifyInstance, listener: string, met
     metrics?.requestAnswered(listener, request.method, route, reply.statusCode, reply.elapsedTime / 1000)
     if (isProbe(request.url)) {
       request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'probe answered')
+    } else if (isChunkRequest(request.url)) {
+      const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }
+      if (reply.statusCode < 400) request.log.debug(line, 'chunk request answered')
+      else request.log.info(line, 'chunk request refused')
     }
   })
 }

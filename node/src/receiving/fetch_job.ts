@@ -113,6 +113,10 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     let unreachable = false
     // The refusal with the longest Retry-After: the job's next round waits for it (CW-FED-017).
     let waitFor: PeerRefusal | undefined
+    // One info line per round (`chunks stored`); each chunk is only counted here.
+    const started = performance.now()
+    let stored = 0
+    let storedBytes = 0
     await forEachLimit(needed, ctx.config.transfers.parallelChunks, async (digest) => {
       if (signal.aborted || gone !== undefined || unreachable) return
       try {
@@ -120,13 +124,15 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         const count = { bytes: 0 }
         try {
           // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-          await ctx.blobs.put(digest, observer === undefined ? body : counted(body, count), { maxBytes: limits.get(digest)! })
+          await ctx.blobs.put(digest, counted(body, count), { maxBytes: limits.get(digest)! })
         } finally {
           body.destroy()
         }
         // spec: CW-POS-005 — only after the bytes matched and are stored.
         await recordDelivered(ctx, partner.org, digest)
         crashPoint('fetch.chunk-stored')
+        stored += 1
+        storedBytes += count.bytes
         observer?.chunkStored(partner.org, count.bytes)
       } catch (error) {
         if (signal.aborted) return
@@ -149,6 +155,11 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
       }
     })
     signal.throwIfAborted()
+    if (needed.length > 0) {
+      const summary = { chunks: stored, bytes: storedBytes, failed, needed: needed.length, durationMs: Math.round(performance.now() - started) }
+      if (failed === 0) log.info(summary, 'chunks stored')
+      else log.info(summary, 'chunks stored in part')
+    }
     if (gone !== undefined) {
       await updateInbound(ctx, inbound, (current) => ({ ...current, statusDetail: `sender answered ${gone!.code}` }))
       throw new PermanentJobError(gone.message, { cause: gone })
@@ -157,7 +168,6 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
       const summary = `${failed} of ${needed.length} chunks not stored (${mismatched} digest mismatches)`
       throw new Error(`${summary}; first: ${(firstError as Error)?.message ?? String(firstError)}`, { cause: waitFor ?? firstError })
     }
-    if (needed.length > 0) log.info({ chunks: needed.length }, 'chunks stored')
   }
 
   // CW-REVN-005: after the applied revision, the chunks and receipts of pending revisions.

@@ -49,11 +49,27 @@ export async function issueReceipt(
   return signReceipt(receipt, ctx.identity.signer)
 }
 
-/** spec: CW-FED-008, CW-REC-002 — the first item whose bytes do not hash to its digest, as a receipt problem; undefined when all match. */
-export async function checkItems(ctx: Pick<NodeContext, 'blobs'>, manifest: CaseManifest, signal: AbortSignal): Promise<ReceiptProblem | undefined> {
+/** What makes an item's check the same as another's: its digest, size and exact chunk list. */
+export function itemIdentity(item: Pick<EvidenceItem, 'digest' | 'size' | 'chunks'>): string {
+  return `${item.digest} ${item.size} ${item.chunks.join(' ')}`
+}
+
+/**
+ * spec: CW-FED-008, CW-REC-002 — the first item whose bytes do not hash to its digest, as a
+ * receipt problem; undefined when all match. Items in `verifiedBefore` (by {@link itemIdentity})
+ * were checked by this node in an earlier revision of the same share, from the same
+ * content-addressed chunks (each verified against its digest when stored, and pulled again if
+ * missing): they are not read again, so a revision costs its new items, not the whole share.
+ */
+export async function checkItems(
+  ctx: Pick<NodeContext, 'blobs'>,
+  manifest: CaseManifest,
+  signal: AbortSignal,
+  verifiedBefore: ReadonlySet<string> = new Set(),
+): Promise<ReceiptProblem | undefined> {
   const checked = new Set<string>()
   for (const item of manifest.evidence) {
-    if (checked.has(item.digest)) continue
+    if (checked.has(item.digest) || verifiedBefore.has(itemIdentity(item))) continue
     signal.throwIfAborted()
     if (!(await itemMatches(ctx, item))) {
       return { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: `evidence "${item.id}": its chunks do not make up its size and digest` }

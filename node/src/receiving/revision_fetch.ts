@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Logger } from 'pino'
 import type { CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR } from '../events.ts'
@@ -17,7 +18,7 @@ import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
-import { checkItems, issueReceipt, type ReceiptProblem } from './receipts.ts'
+import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
@@ -37,8 +38,9 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
     signal.throwIfAborted()
     let current = pending
     if (current.transfer === 'receiving') {
-      await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, observer)
-      const problem = await checkItems(ctx, current.manifest, signal)
+      const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: current.revision, pending: true })
+      await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, log, observer)
+      const problem = await checkItems(ctx, current.manifest, signal, verifiedItems(inbound, revisions))
       crashPoint('revision-fetch.checked')
       const now = Math.floor(ctx.clock.now().getTime() / 1000)
       const receiptJws = await issueReceipt(ctx, subjectOf(inbound, current), problem, now)
@@ -56,6 +58,8 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
         }
       })
       crashPoint('revision-fetch.verified')
+      if (problem === undefined) log.info('revision received and verified')
+      else log.warn({ code: problem.code }, 'revision rejected after its chunks were received')
     }
     if (current.receiptJws !== null && !current.receiptSent) {
       try {
@@ -84,6 +88,7 @@ async function pullChunks(
   inbound: InboundShareRecord,
   manifest: CaseManifest,
   signal: AbortSignal,
+  log: Logger,
   observer?: Observer,
 ): Promise<void> {
   const limits = new Map<string, number>()
@@ -92,6 +97,10 @@ async function pullChunks(
   const needed = await chunksToPull(ctx, partner.org, manifest)
   let next = 0
   let failure: unknown
+  // One info line per round (`chunks stored`); each chunk is only counted here.
+  const started = performance.now()
+  let stored = 0
+  let storedBytes = 0
   const worker = async () => {
     while (next < needed.length && failure === undefined) {
       const digest = needed[next++]!
@@ -113,6 +122,8 @@ async function pullChunks(
         // spec: CW-POS-005 — only after the bytes matched and are stored.
         await recordDelivered(ctx, partner.org, digest)
         crashPoint('revision-fetch.chunk-stored')
+        stored += 1
+        storedBytes += bytes
         observer?.chunkStored(partner.org, bytes)
       } catch (error) {
         failure ??= error
@@ -121,6 +132,11 @@ async function pullChunks(
   }
   await Promise.all(Array.from({ length: Math.min(ctx.config.transfers.parallelChunks, needed.length) }, worker))
   signal.throwIfAborted()
+  if (needed.length > 0) {
+    const summary = { chunks: stored, bytes: storedBytes, needed: needed.length, durationMs: Math.round(performance.now() - started) }
+    if (failure === undefined) log.info(summary, 'chunks stored')
+    else log.info({ ...summary, code: (failure as { code?: unknown }).code }, 'chunks stored in part')
+  }
   if (failure !== undefined) {
     const code = (failure as { code?: unknown }).code
     if (failure instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) {
@@ -128,6 +144,17 @@ async function pullChunks(
     }
     throw failure as Error
   }
+}
+
+/** The items this node verified in the share's earlier revisions: the applied one if complete, and every pending one verified. */
+function verifiedItems(inbound: InboundShareRecord, revisions: readonly InboundRevisionRecord[]): Set<string> {
+  const verified = new Set<string>()
+  const add = (manifest: CaseManifest) => {
+    for (const item of manifest.evidence) verified.add(itemIdentity(item))
+  }
+  if (inbound.status === 'complete') add(inbound.manifest)
+  for (const revision of revisions) if (revision.transfer === 'verified') add(revision.manifest)
+  return verified
 }
 
 /** spec: CW-REC-001 — the receipt of a pending revision names its number and its manifest digest. */

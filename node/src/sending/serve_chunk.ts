@@ -49,7 +49,8 @@ const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/
 export async function openChunk(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, range?: string): Promise<OpenChunk> {
   const notFound = () => new RequestError('CW_ERR_NOT_FOUND', 'no such chunk for this peer')
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  const share = await ctx.store.getOutboundShare(shareId)
+  // Only the share's state: its evidence list would be read and parsed again for every chunk.
+  const share = await ctx.store.getOutboundShareState(shareId)
   // spec: CW-FED-005 — a share addressed to another org is as absent as a missing one.
   if (share === undefined || share.partnerOrg !== peerOrg) throw notFound()
   // spec: CW-REV-002, CW-FED-005

@@ -116,6 +116,9 @@ export interface OutboundShareRecord {
   expiresAt: number
 }
 
+/** What serving a chunk needs of its share ({@link MetadataStore.getOutboundShareState}). */
+export type OutboundShareState = Pick<OutboundShareRecord, 'id' | 'partnerOrg' | 'status' | 'expiresAt' | 'revision'>
+
 export interface OutboundRevisionRecord {
   shareId: string
   revision: number
@@ -314,6 +317,11 @@ export interface MetadataStore {
   insertOutboundShare(share: OutboundShareRecord): Promise<void>
   updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void>
   getOutboundShare(id: string): Promise<OutboundShareRecord | undefined>
+  /**
+   * The few fields of an outbound share that serving a chunk checks, without its lists (the
+   * evidence ids of a 10,000-item share are hundreds of kilobytes to read and parse, per chunk).
+   */
+  getOutboundShareState(id: string): Promise<OutboundShareState | undefined>
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]>
   /** Stores a revision and indexes its chunk digests as servable to the share's partner. */
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>

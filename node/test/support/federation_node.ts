@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { certificateFingerprint } from '#protocol'
 import { CHUNK_SIZE } from '../../../testkit/fixtures/manifests.ts'
 import type { TestOrg } from '../../../testkit/fixtures/orgs.ts'
@@ -61,6 +61,8 @@ export interface TestNodeOptions {
   conformanceControl?: boolean
   /** `sharing.revisionWindowMs` (default 0 here: a revision per change, so tests read it at once). */
   revisionWindowMs?: number
+  /** The node's logger (default: silent, or `CASEWAY_TEST_LOG`'s level). */
+  logger?: Logger
 }
 
 /** A node for `org` with its federation listener listening on 127.0.0.1, torn down after the test. */
@@ -89,7 +91,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     blobs,
     clock: options.clock ?? { now: () => new Date() },
     identity: org.identity,
-    logger: pino({ level: process.env['CASEWAY_TEST_LOG'] ?? 'silent' }).child({ org: org.org }),
+    logger: options.logger ?? pino({ level: process.env['CASEWAY_TEST_LOG'] ?? 'silent' }).child({ org: org.org }),
     runner: { pollMs: 50 },
   })
   const { ctx, peer } = built

@@ -26,8 +26,13 @@ export function controlShareParams(record: ControlShareRecord): Params {
 
 /** Partner versions (CW-VER-004) and revocation tombstones (CW-FED-018). */
 export const VERSIONS_SQL = {
+  /**
+   * Writes only when the versions changed (learned_at: when this list was first learned). Every
+   * answer of a partner carries its versions — thousands of chunk answers per share — and an
+   * unconditional write was one more synchronous commit (an fsync) per chunk.
+   */
   setPartnerVersions:
-    'INSERT INTO partner_versions (org, versions, learned_at) VALUES (:org, :versions, :learned_at) ON CONFLICT (org) DO UPDATE SET versions = excluded.versions, learned_at = excluded.learned_at',
+    'INSERT INTO partner_versions (org, versions, learned_at) VALUES (:org, :versions, :learned_at) ON CONFLICT (org) DO UPDATE SET versions = excluded.versions, learned_at = excluded.learned_at WHERE versions IS NOT excluded.versions',
   getPartnerVersions: 'SELECT versions FROM partner_versions WHERE org = ?',
   insertRevocationTombstone:
     'INSERT INTO revocation_tombstones (sender_org, share_id, revoked_at, expires_at, received_at) VALUES (:sender_org, :share_id, :revoked_at, :expires_at, :received_at) ON CONFLICT DO NOTHING',

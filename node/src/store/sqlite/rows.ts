@@ -13,6 +13,7 @@ import type {
   JobRecord,
   OutboundRevisionRecord,
   OutboundShareRecord,
+  OutboundShareState,
   PartnerRecord,
   PolicyRecord,
   TokenRecord,
@@ -180,6 +181,16 @@ export function outboundShareFromRow(row: Row): OutboundShareRecord {
     createdAt: num(row, 'created_at'),
     updatedAt: num(row, 'updated_at'),
     expiresAt: num(row, 'expires_at'),
+  }
+}
+
+export function outboundShareStateFromRow(row: Row): OutboundShareState {
+  return {
+    id: str(row, 'id'),
+    partnerOrg: str(row, 'partner_org'),
+    status: str(row, 'status') as OutboundShareState['status'],
+    expiresAt: num(row, 'expires_at'),
+    revision: num(row, 'revision'),
   }
 }
 

@@ -50,6 +50,7 @@ import type {
   HeldBackItem,
   OutboundRevisionRecord,
   OutboundShareRecord,
+  OutboundShareState,
   OutboundStatus,
   OutboundTransferRecord,
   TransferChunk,
@@ -81,6 +82,7 @@ import {
   outboundRevisionFromRow,
   outboundRevisionParams,
   outboundShareFromRow,
+  outboundShareStateFromRow,
   outboundShareParams,
   partnerFromRow,
   partnerParams,
@@ -431,6 +433,10 @@ class DirectStore implements MetadataStore {
 
   getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
     return this.#do((c) => optional(c.get(SQL.getOutboundShare, id), outboundShareFromRow))
+  }
+
+  getOutboundShareState(id: string): Promise<OutboundShareState | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getOutboundShareState, id), outboundShareStateFromRow))
   }
 
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
@@ -1005,6 +1011,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
     return this.#locked((s) => s.getOutboundShare(id))
+  }
+
+  getOutboundShareState(id: string): Promise<OutboundShareState | undefined> {
+    return this.#locked((s) => s.getOutboundShareState(id))
   }
 
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {

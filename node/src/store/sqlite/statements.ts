@@ -107,6 +107,7 @@ export const SQL = {
   insertOutboundShare: insert('outbound_shares', OUTBOUND_SHARE_COLUMNS),
   updateOutboundStatus: 'UPDATE outbound_shares SET status = ?, status_code = ?, status_detail = ?, updated_at = ? WHERE id = ?',
   getOutboundShare: 'SELECT * FROM outbound_shares WHERE id = ?',
+  getOutboundShareState: 'SELECT id, partner_org, status, expires_at, revision FROM outbound_shares WHERE id = ?',
   listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, rowid',
   listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = ? ORDER BY created_at, rowid',
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),

@@ -212,6 +212,12 @@ t.test('outbound shares, revisions and receipts', async (t) => {
   const current = (await store.getOutboundShare('share-1'))!
   t.equal(current.revision, 2, 'the share moves to its newest revision')
   t.equal(current.updatedAt, T0 + 9)
+  t.same(
+    await store.getOutboundShareState('share-1'),
+    { id: 'share-1', partnerOrg: current.partnerOrg, status: 'rejected', expiresAt: current.expiresAt, revision: 2 },
+    'the state serving a chunk checks, without the lists',
+  )
+  t.equal(await store.getOutboundShareState('nope'), undefined)
   await t.rejects(store.insertOutboundRevision(rev1, []), { code: 'CW_ERR_CONFLICT' }, 'a revision is stored once')
   await t.rejects(store.insertOutboundRevision({ ...rev1, shareId: 'nope' }, []), { code: 'CW_ERR_CONFLICT' })
 
@@ -594,4 +600,22 @@ t.test('a closed store refuses calls; bad arguments are TypeErrors', async (t) =
   await t.rejects(open.insertCase(caseRecord({ createdAt: 1.5 })), TypeError, 'timestamps are integer seconds')
   await t.rejects(open.claimDueJobs(T0, -1), TypeError)
   await t.rejects(open.transaction(null as unknown as () => Promise<void>), TypeError)
+})
+
+t.test('partner versions: the same list again writes nothing; a new list replaces it', async (t) => {
+  const { store, path } = await openStore(t)
+  await store.setPartnerVersions('river-pd', ['0.1', '0.2'], T0)
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  // data_version moves when another connection commits a change to the database.
+  const version = () => Number(raw.prepare('PRAGMA data_version').get()?.['data_version'])
+  const before = version()
+  for (let answer = 1; answer <= 3; answer++) await store.setPartnerVersions('river-pd', ['0.1', '0.2'], T0 + answer)
+  t.equal(version(), before, 'every answer carries the versions; an unchanged list is not written again')
+  t.same(await store.getPartnerVersions('river-pd'), ['0.1', '0.2'])
+  t.equal(raw.prepare('SELECT learned_at FROM partner_versions WHERE org = ?').get('river-pd')?.['learned_at'], T0, 'learned when first seen')
+  await store.setPartnerVersions('river-pd', ['0.1'], T0 + 9)
+  t.not(version(), before)
+  t.same(await store.getPartnerVersions('river-pd'), ['0.1'])
+  t.equal(raw.prepare('SELECT learned_at FROM partner_versions WHERE org = ?').get('river-pd')?.['learned_at'], T0 + 9)
 })
