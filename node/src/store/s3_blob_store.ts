@@ -20,8 +20,9 @@
  * instance. At open, the store deletes the temporary objects of earlier instances of its own
  * replica (crashed or stopped: a replica runs one instance at a time) and any temporary object
  * older than `staleAfterMs` (24 h by default, far longer than any upload), so it never deletes
- * another live replica's upload in flight. Incomplete multipart uploads are invisible and are
- * left to the bucket's lifecycle rule (AbortIncompleteMultipartUpload; see the README).
+ * another live replica's upload in flight. Incomplete multipart uploads are no object; they are
+ * left to the server (MinIO's stale_uploads_expiry, S3's AbortIncompleteMultipartUpload lifecycle
+ * rule; see the README), since listing them is not something every S3 server offers.
  *
  * @module
  */
