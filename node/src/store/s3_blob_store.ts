@@ -16,8 +16,9 @@
  * Concurrent puts of one digest each use their own temporary key and write identical verified
  * bytes to the final key, so whichever lands last, the blob is correct.
  *
- * Temporary keys carry the replica's id (default: the host name) and a random id of this store
- * instance. At open, the store deletes the temporary objects of earlier instances of its own
+ * Temporary keys carry the replica's id (default: host name and process id — stable across
+ * restarts in a container, where the node is pid 1; distinct for two nodes on one host) and a
+ * random id of this store instance. At open, the store deletes the temporary objects of earlier instances of its own
  * replica (crashed or stopped: a replica runs one instance at a time) and any temporary object
  * older than `staleAfterMs` (24 h by default, far longer than any upload), so it never deletes
  * another live replica's upload in flight. Incomplete multipart uploads are no object; they are
@@ -50,7 +51,7 @@ export interface S3BlobStoreOptions {
   readonly prefix?: string
   /** Path-style requests (`host/bucket/key`), as MinIO and most S3-compatible servers expect; default true. */
   readonly pathStyle?: boolean
-  /** This replica's id in temporary keys (default: the host name); distinct per replica. */
+  /** This replica's id in temporary keys (default: `<host name>-<pid>`); distinct per replica. */
   readonly replicaId?: string
   /** Bytes per multipart part, at least 5 MiB (default 8 MiB). */
   readonly partSize?: number
@@ -111,7 +112,7 @@ class S3BlobStore implements BlobStore {
     this.#partSize = partSize
     this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
     // A key segment: no slash, nothing a server might choke on.
-    this.#replicaId = (options.replicaId ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '_') || 'replica'
+    this.#replicaId = (options.replicaId ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9._-]/g, '_') || 'replica'
   }
 
   #key(digest: string): string {
