@@ -28,6 +28,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
 import { hostname } from 'node:os'
 import { Readable } from 'node:stream'
 import { Client, CopyConditions } from 'minio'
@@ -39,6 +41,7 @@ import { checkedMaxBytes, checkRange, digestHex, drainVerified, sourceChunks, ve
 const MIN_PART_SIZE = 5 * 1024 * 1024
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024
 const DEFAULT_STALE_AFTER_MS = 24 * 60 * 60 * 1000
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 
 export interface S3BlobStoreOptions {
   /** `https://host[:port]` or `http://host[:port]`. */
@@ -57,6 +60,8 @@ export interface S3BlobStoreOptions {
   readonly partSize?: number
   /** Temporary objects older than this are deleted at open, whoever wrote them (default 24 h). */
   readonly staleAfterMs?: number
+  /** A request whose connection stays silent this long fails (default 60 s): a hung server never holds a job forever. */
+  readonly idleTimeoutMs?: number
 }
 
 /** Thrown at open when the bucket cannot be used; the message never carries a credential. */
@@ -106,6 +111,7 @@ class S3BlobStore implements BlobStore {
       secretKey: options.secretKey,
       region: options.region,
       pathStyle: options.pathStyle ?? true,
+      transport: idleTimingOut(useSSL ? https : http, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
     })
     this.#bucket = options.bucket
     this.#prefix = prefix
@@ -253,6 +259,21 @@ interface MultipartUpload {
   readonly uploadId: string
   readonly parts: { part: number; etag: string }[]
   completed: boolean
+}
+
+/**
+ * `request` of `node:http(s)` whose requests fail once their connection was idle `ms` (the
+ * minio client sets no timeout): an upload, a ranged read or a stat against a server that stopped
+ * answering ends in an error the job runner retries, instead of waiting for ever.
+ */
+function idleTimingOut(module: typeof http | typeof https, ms: number): Pick<typeof http, 'request'> {
+  const request = (options: http.RequestOptions, callback?: (response: http.IncomingMessage) => void): http.ClientRequest => {
+    const req = module.request(options, callback)
+    req.setTimeout(ms, () => req.destroy(Object.assign(new Error(`S3 request idle for ${ms} ms`), { code: 'ETIMEDOUT' })))
+    return req
+  }
+  // The minio client calls request(options, callback) only; the other overloads are never used.
+  return { request: request as typeof http.request }
 }
 
 /**

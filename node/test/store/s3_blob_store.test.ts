@@ -5,6 +5,7 @@
  */
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -66,6 +67,21 @@ t.test('open refuses a missing bucket, naming it and not the credentials', async
   const err = await openS3BlobStore({ ...s3.storeOptions, bucket: 'no-such-bucket', secretKey: 'S3RVER' }).catch((e: unknown) => e)
   t.match(err, { name: 'S3BlobStoreError', message: /bucket no-such-bucket does not exist/ })
   t.notMatch((err as Error).message, /S3RVER/)
+})
+
+t.test('a server that stops answering fails the request instead of holding it', async (t) => {
+  // Accepts connections and never says a word.
+  const sockets = new Set<Socket>()
+  const silent = createServer((socket) => void sockets.add(socket))
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
+  })
+  const port = (silent.address() as AddressInfo).port
+  const options = { endpoint: `http://127.0.0.1:${port}`, bucket: 'caseway-blobs', region: 'us-east-1', accessKey: 'a', secretKey: 'b', idleTimeoutMs: 200 }
+  const err = await openS3BlobStore(options).catch((e: unknown) => e)
+  t.match(err, { name: 'S3BlobStoreError', message: /cannot reach bucket .*idle for 200 ms/ })
 })
 
 t.test('options are checked', async (t) => {
