@@ -7,6 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import type { Test } from 'tap'
 import type { BlobStore } from '../../src/store/blob_store.ts'
 
@@ -24,6 +26,11 @@ export interface ContractOptions {
    * the failure paths are run on both of its ways of writing.
    */
   readonly largeBytes: number
+  /**
+   * MiB put and read back while memory is sampled: several times what the store may hold at once
+   * (one part, read buffers), so that holding the whole blob shows.
+   */
+  readonly flatMemoryMiB: number
 }
 
 export const digestOf = (...parts: Uint8Array[]): string => {
@@ -240,5 +247,54 @@ export function blobStoreContract(t: Test, open: (t: Test) => Promise<BlobStoreH
     const { store, stored } = await open(t)
     await store.check()
     t.same(await stored(), [])
+  })
+
+  t.test(`memory stays flat while storing and reading ${options.flatMemoryMiB} MiB`, async (t) => {
+    const { store } = await open(t)
+    const block = randomBytes(1024 * 1024)
+    const blocks = options.flatMemoryMiB
+    const hash = createHash('sha256')
+    for (let i = 0; i < blocks; i++) hash.update(block)
+    const digest = 'sha256:' + hash.digest('hex')
+    // Warm up (thread pool, sockets, lazily loaded code) so that fixed costs are not counted.
+    const warm = randomBytes(options.largeBytes)
+    await store.put(digestOf(warm), chunked(warm, 65_536))
+    await buffer(await store.get(digestOf(warm)))
+
+    // Every 16 MiB, collect garbage and sample rss: what the store retains, not what V8 has yet to free.
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    gc()
+    const before = process.memoryUsage.rss()
+    let peak = before
+    const sample = () => {
+      gc()
+      peak = Math.max(peak, process.memoryUsage.rss())
+    }
+    async function* source() {
+      for (let i = 0; i < blocks; i++) {
+        if (i % 16 === 15) sample()
+        // Fresh copies, as a network stream delivers them; the store must not keep them.
+        yield Buffer.from(block)
+      }
+    }
+    await store.put(digest, source())
+    sample()
+    const read = createHash('sha256')
+    let bytes = 0
+    const every = 16 * 1024 * 1024
+    for await (const chunk of await store.get(digest)) {
+      read.update(chunk as Buffer)
+      const next = bytes + (chunk as Buffer).byteLength
+      if (Math.floor(next / every) !== Math.floor(bytes / every)) sample()
+      bytes = next
+    }
+    sample()
+    t.equal('sha256:' + read.digest('hex'), digest, 'read back intact')
+    t.equal(bytes, blocks * block.byteLength)
+    const growth = peak - before
+    t.comment(`rss growth for a ${blocks} MiB put + get: ${(growth / 1024 / 1024).toFixed(1)} MiB`)
+    // An S3 server under test runs in this process, and its buffers count here too.
+    t.ok(growth < 48 * 1024 * 1024, `rss grew ${(growth / 1024 / 1024).toFixed(1)} MiB`)
   })
 }
