@@ -30,6 +30,8 @@ export interface LoopbackNodeOptions {
     transfers?: Partial<NodeConfig['transfers']>
     limits?: Partial<NodeConfig['limits']>
     log?: Partial<NodeConfig['log']>
+    /** E.g. `{ blobs: { kind: 's3', … } }`: as written in caseway.json (see `config/schema.ts`). */
+    storage?: { database?: string; blobs?: string | Readonly<Record<string, unknown>> }
     /** E.g. `{ smtp: { host, port, from } }` (see `config/schema.ts`; omitted keys take their defaults). */
     notifications?: Omit<Partial<NodeConfig['notifications']>, 'smtp'> & {
       smtp?: Omit<SmtpSettings, 'secure' | 'requireTLS'> & Partial<Pick<SmtpSettings, 'secure' | 'requireTLS'>>

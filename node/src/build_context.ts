@@ -31,7 +31,7 @@ import { revocationJobHandlers } from './revocation/revoke_share.ts'
 import { liveRevisionConsumer } from './sending/live_revisions.ts'
 import { offerJobHandler } from './sending/offer_job.ts'
 import type { BlobStore } from './store/blob_store.ts'
-import { openFsBlobStore } from './store/fs_blob_store.ts'
+import { openConfiguredBlobStore } from './store/open_blob_store.ts'
 import type { MetadataStore } from './store/metadata_store.ts'
 import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
 import { partnerContactWriter } from './partners/contacts.ts'
@@ -39,7 +39,7 @@ import { partnerContactWriter } from './partners/contacts.ts'
 export interface ContextOverrides {
   /** Default: SQLite at `storage.database`. */
   store?: MetadataStore
-  /** Default: the filesystem at `storage.blobs`. */
+  /** Default: the store `storage.blobs` names (the filesystem or S3). */
   blobs?: BlobStore
   /** Default: the system clock. */
   clock?: Clock
@@ -98,7 +98,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   let identity = overrides.identity ?? (await loadIdentity(pkiDir, config.org, config.name))
   await mkdir(config.dir, { recursive: true, mode: 0o700 })
   const store = overrides.store ?? (await openSqliteMetadataStore(nodePath(config, config.storage.database)))
-  const blobs = overrides.blobs ?? (await openFsBlobStore(nodePath(config, config.storage.blobs)))
+  const blobs = overrides.blobs ?? (await openConfiguredBlobStore(config))
 
   const trustListeners: Array<() => void | Promise<void>> = []
   let runner: JobRunner | undefined

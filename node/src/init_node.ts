@@ -77,7 +77,7 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
     force: options.force ?? false,
     ...(options.now === undefined ? {} : { now: options.now }),
   })
-  await mkdir(join(dir, config.storage.blobs), { recursive: true, mode: 0o700 })
+  if (config.storage.blobs.kind === 'fs') await mkdir(join(dir, config.storage.blobs.dir), { recursive: true, mode: 0o700 })
   await writeFile(configPath, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 })
   const { path: adminTokenFile } = await mintAdminTokenFile(config)
   return { config, bundle, adminTokenFile }

@@ -90,6 +90,17 @@ export const LOG_REDACT = [
   '*.webhook.secret',
   '*.notifications.webhook.secret',
   '*.*.notifications.webhook.secret',
+  // S3 blob store credentials (config.storage.blobs.accessKey, .secretKey), wherever a config is logged.
+  'accessKey',
+  'secretKey',
+  '*.accessKey',
+  '*.secretKey',
+  '*.blobs.accessKey',
+  '*.blobs.secretKey',
+  '*.storage.blobs.accessKey',
+  '*.storage.blobs.secretKey',
+  '*.*.storage.blobs.accessKey',
+  '*.*.storage.blobs.secretKey',
 ]
 
 /** How long one phase of `stop()` may take before the node moves on. */

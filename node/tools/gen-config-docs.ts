@@ -24,6 +24,30 @@ interface SchemaNode {
   readonly minimum?: number
   readonly maximum?: number
   readonly description?: string
+  readonly if?: SchemaNode
+  readonly then?: SchemaNode
+  readonly else?: SchemaNode
+  readonly allOf?: readonly SchemaNode[]
+}
+
+/**
+ * The shapes a key chosen by if/then/else takes (`storage.blobs`: a string, or an object whose
+ * `kind` picks its keys in `else.allOf[].then`).
+ */
+function variantsOf(node: SchemaNode): SchemaNode[] {
+  if (node.then === undefined && node.else === undefined) return []
+  const variants: SchemaNode[] = []
+  for (const branch of [node.then, node.else]) {
+    if (branch === undefined) continue
+    const kinds = (branch.allOf ?? []).map((part) => part.then).filter((then) => then !== undefined)
+    variants.push(...(kinds.length > 0 ? kinds : [branch]))
+  }
+  return variants
+}
+
+/** The `kind` a variant stands for, when it has one. */
+function kindOf(node: SchemaNode): unknown {
+  return node.properties?.['kind']?.const
 }
 
 interface Row {
@@ -41,6 +65,8 @@ function typeOf(node: SchemaNode): string {
   if (node.enum !== undefined) return node.enum.map(literal).join(' \\| ')
   if (node.const !== undefined) return literal(node.const)
   if (node.oneOf !== undefined) return node.oneOf.map(typeOf).join(' or ')
+  const variants = variantsOf(node)
+  if (variants.length > 0) return variants.map((v) => (kindOf(v) === undefined ? typeOf(v) : `{"kind": ${literal(kindOf(v))}, …}`)).join(' or ')
   if (node.type === 'array') return node.items === undefined ? 'array' : `array of ${typeOf(node.items)}`
   if (node.type === 'object' && node.properties !== undefined && node.properties['file'] !== undefined && node.properties['env'] !== undefined) {
     // The secret reference of CW-LOC-013.
@@ -69,6 +95,14 @@ function rowsOf(properties: Readonly<Record<string, SchemaNode>>, required: read
       description: cell(node.description ?? ''),
     })
     if (isObject) rows.push(...rowsOf(node.properties!, node.required ?? [], `${key}.`))
+    // Each kind's keys, under the key, the kind named in the description.
+    for (const variant of variantsOf(node)) {
+      const kind = kindOf(variant)
+      if (kind === undefined || variant.properties === undefined) continue
+      const { kind: _kind, ...keys } = variant.properties
+      const variantRows = rowsOf(keys, variant.required ?? [], `${key}.`)
+      rows.push(...variantRows.map((row) => ({ ...row, description: cell(`(kind ${literal(kind)}) ${row.description}`) })))
+    }
   }
   return rows
 }

@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve, isAbsolute } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { configSchema, type NodeConfig } from './schema.ts'
+import { configSchema, type BlobsConfig, type NodeConfig } from './schema.ts'
 import { SecretError, assertNoExposedInlineSecret, resolveSecrets } from './secrets.ts'
 
 export const CONFIG_FILE = 'caseway.json'
@@ -98,9 +98,25 @@ export function parseConfig(raw: unknown, dir: string, env: NodeJS.ProcessEnv = 
   const secret = (copy as { notifications?: { webhook?: { secret?: string } } }).notifications?.webhook?.secret
   if (secret !== undefined && secret.length < 32)
     throw new ConfigError('invalid configuration: notifications.webhook.secret: must have at least 32 characters', { key: 'notifications.webhook.secret' })
+  normalizeBlobs(copy as unknown as { storage: { blobs: unknown } })
   const config = copy as Omit<NodeConfig, 'dir'>
   assertDistinctPorts(config)
   return deepFreeze({ ...config, dir }) as NodeConfig
+}
+
+/**
+ * `storage.blobs` in one shape for the rest of the node: a directory (the form every earlier
+ * configuration has) becomes `{ kind: 'fs', dir }`, and the defaults of the chosen kind are
+ * filled in here, since the schema picks the kind with if/then, where defaults are not applied.
+ */
+function normalizeBlobs(config: { storage: { blobs: unknown } }): void {
+  const blobs = config.storage.blobs
+  if (typeof blobs === 'string') {
+    config.storage.blobs = { kind: 'fs', dir: blobs } satisfies BlobsConfig
+    return
+  }
+  const given = blobs as Partial<Record<string, unknown>> & { kind: BlobsConfig['kind'] }
+  config.storage.blobs = given.kind === 'fs' ? { dir: 'blobs', ...given } : { region: 'us-east-1', prefix: '', pathStyle: true, ...given }
 }
 
 /** spec: CW-LOC-019 — each listener needs its own port (0, "any free port", may repeat). */

@@ -8,6 +8,53 @@
 import { CONFIG_LIMITS, PARTNER_QUOTAS } from '../limits.ts'
 import { SECRET_REFERENCE_SCHEMA } from './secrets.ts'
 
+/** `storage.blobs` as `{"kind": "fs"}`: the embedded default. */
+const FS_BLOBS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind'],
+  properties: {
+    kind: { const: 'fs', description: 'The filesystem blob store.' },
+    dir: { type: 'string', minLength: 1, default: 'blobs', description: 'Directory of the filesystem blob store.' },
+  },
+} as const
+
+/** `storage.blobs` as `{"kind": "s3"}`: an S3-compatible object store (MinIO). */
+const S3_BLOBS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'endpoint', 'bucket', 'accessKey', 'secretKey'],
+  properties: {
+    kind: { const: 's3', description: 'An S3-compatible object store (MinIO, AWS S3).' },
+    endpoint: {
+      type: 'string',
+      pattern: '^https?://[^\\s/?#@]+/?$',
+      description: 'The S3 endpoint, https://host[:port] (http only inside a trusted network): no path, no credentials.',
+    },
+    bucket: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'The bucket (it must exist; the node does not create it).' },
+    region: { type: 'string', minLength: 1, default: 'us-east-1', description: 'The region the bucket is in (MinIO: its configured region).' },
+    accessKey: {
+      oneOf: [{ type: 'string', minLength: 1 }, SECRET_REFERENCE_SCHEMA],
+      description: 'S3 access key: inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME}. Never logged.',
+    },
+    secretKey: {
+      oneOf: [{ type: 'string', minLength: 1 }, SECRET_REFERENCE_SCHEMA],
+      description: 'S3 secret key: inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME}. Never logged.',
+    },
+    prefix: {
+      type: 'string',
+      pattern: '^(?:[A-Za-z0-9._-]+/)*$',
+      default: '',
+      description: 'Prefix of every key the node writes, ending in / (one bucket shared with other data).',
+    },
+    pathStyle: {
+      type: 'boolean',
+      default: true,
+      description: 'Path-style requests (https://host/bucket/key), as MinIO expects; false for virtual-hosted style (https://bucket.host/key).',
+    },
+  },
+} as const
+
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'urn:caseway:schema:node-config',
@@ -94,14 +141,30 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Where the node keeps its data: metadata in SQLite, evidence in a content-addressed blob store (paths relative to the node directory).',
+      description:
+        'Where the node keeps its data: metadata in SQLite, evidence in a content-addressed blob store on the filesystem or S3 (paths relative to the node directory).',
       properties: {
         database: {
           type: 'string',
           default: 'caseway.db',
           description: 'SQLite file of the metadata store (cases, shares, partners, users, tokens, audit trail).',
         },
-        blobs: { type: 'string', default: 'blobs', description: 'Directory of the filesystem blob store (evidence chunks, by SHA-256).' },
+        blobs: {
+          default: 'blobs',
+          description:
+            'The blob store (evidence chunks, by SHA-256): a directory (the filesystem store; the same as {"kind": "fs", "dir": …}), {"kind": "fs", …} or {"kind": "s3", …}.',
+          if: { type: 'string' },
+          then: { type: 'string', minLength: 1 },
+          else: {
+            type: 'object',
+            required: ['kind'],
+            properties: { kind: { enum: ['fs', 's3'] } },
+            allOf: [
+              { if: { type: 'object', required: ['kind'], properties: { kind: { const: 'fs' } } }, then: FS_BLOBS_SCHEMA },
+              { if: { type: 'object', required: ['kind'], properties: { kind: { const: 's3' } } }, then: S3_BLOBS_SCHEMA },
+            ],
+          },
+        },
       },
     },
     transfers: {
@@ -329,6 +392,22 @@ export const configSchema = {
   },
 } as const
 
+/** Where the evidence chunks are: the filesystem (the embedded default) or S3. */
+export type BlobsConfig =
+  | { readonly kind: 'fs'; readonly dir: string }
+  | {
+      readonly kind: 's3'
+      readonly endpoint: string
+      readonly bucket: string
+      readonly region: string
+      /** Never logged (LOG_REDACT). */
+      readonly accessKey: string
+      /** Never logged (LOG_REDACT). */
+      readonly secretKey: string
+      readonly prefix: string
+      readonly pathStyle: boolean
+    }
+
 export interface NodeConfig {
   readonly org: string
   readonly name: string
@@ -337,7 +416,8 @@ export interface NodeConfig {
   /** The optional ops listener (/healthz, /readyz, /metrics only). */
   readonly ops?: { readonly host: string; readonly port: number }
   readonly pki: { readonly dir: string }
-  readonly storage: { readonly database: string; readonly blobs: string }
+  /** `blobs` as written may be a directory: `parseConfig` makes it `{ kind: 'fs', dir }`. */
+  readonly storage: { readonly database: string; readonly blobs: BlobsConfig }
   readonly transfers: {
     readonly parallelChunks: number
     readonly chunkSize: 65536 | 131072 | 262144 | 524288 | 1048576 | 2097152 | 4194304 | 8388608 | 16777216

@@ -1,7 +1,7 @@
 /**
  * The blob store: evidence chunks, content-addressed by SHA-256. The embedded implementation
- * is the filesystem (`fs_blob_store.ts`); S3/MinIO can implement the same interface later.
- * No other module touches the disk.
+ * is the filesystem (`fs_blob_store.ts`); `s3_blob_store.ts` keeps them in S3/MinIO.
+ * No other module touches the disk or the bucket.
  *
  * A blob is written only under the digest of its bytes: `put` hashes while writing to a
  * temporary object and makes it visible only after the digest matched (and, on a filesystem,

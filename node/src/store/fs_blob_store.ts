@@ -13,16 +13,16 @@
  *
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { RequestError, VerificationError } from '#protocol'
+import { RequestError } from '#protocol'
 import type { BlobStore, ByteRange } from './blob_store.ts'
+import { checkedMaxBytes, checkRange, digestHex, drainVerified, sourceChunks, verified } from './blob_source.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
-const DIGEST_PATTERN = /^sha256:([0-9a-f]{64})$/
 const DIR_MODE = 0o700
 const FILE_MODE = 0o600
 
@@ -52,8 +52,7 @@ class FsBlobStore implements BlobStore {
 
   /** `sha256:abcd…` → `dir/sha256/ab/cd/abcd…`; anything else is a `TypeError`. */
   #path(digest: string): string {
-    const hex = typeof digest === 'string' ? DIGEST_PATTERN.exec(digest)?.[1] : undefined
-    if (hex === undefined) throw new TypeError('digest must be sha256:<64 lower-case hex>')
+    const hex = digestHex(digest)
     return join(this.#root, hex.slice(0, 2), hex.slice(2, 4), hex)
   }
 
@@ -78,22 +77,19 @@ class FsBlobStore implements BlobStore {
 
   async put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void> {
     const target = this.#path(digest)
-    const maxBytes = options?.maxBytes
-    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) {
-      throw new TypeError('maxBytes must be a non-negative integer')
-    }
-    const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : isAsyncIterable(source) ? source : invalidSource()
+    const maxBytes = checkedMaxBytes(options?.maxBytes)
+    const chunks = sourceChunks(source)
 
     if ((await this.size(digest)) !== undefined) {
       // Already stored: still consume and check the bytes, but write nothing.
-      await receive(chunks, digest, maxBytes, undefined)
+      await drainVerified(chunks, digest, maxBytes)
       return
     }
     const temp = this.#tempPath()
     const file = await open(temp, 'wx', FILE_MODE)
     let closed = false
     try {
-      await receive(chunks, digest, maxBytes, file)
+      for await (const chunk of verified(chunks, digest, maxBytes)) await writeAll(file, chunk)
       if ((await this.size(digest)) !== undefined) {
         // A concurrent put stored it meanwhile (identical bytes, by construction).
         await file.close()
@@ -126,18 +122,7 @@ class FsBlobStore implements BlobStore {
 
   async get(digest: string, range?: ByteRange): Promise<Readable> {
     const path = this.#path(digest)
-    if (range !== undefined) {
-      if (
-        typeof range !== 'object' ||
-        range === null ||
-        !Number.isSafeInteger(range.start) ||
-        !Number.isSafeInteger(range.end) ||
-        range.start < 0 ||
-        range.end < range.start
-      ) {
-        throw new TypeError('range must be { start, end } with 0 <= start <= end')
-      }
-    }
+    checkRange(range)
     let file: FileHandle
     try {
       file = await open(path, 'r')
@@ -181,29 +166,6 @@ class FsBlobStore implements BlobStore {
   }
 }
 
-/** Hashes `chunks` (writing them to `file`, if given) and checks size and digest. */
-async function receive(
-  chunks: AsyncIterable<unknown> | Iterable<unknown>,
-  digest: string,
-  maxBytes: number | undefined,
-  file: FileHandle | undefined,
-): Promise<void> {
-  const hash = createHash('sha256')
-  let total = 0
-  for await (const chunk of chunks) {
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('source must yield Uint8Array chunks')
-    total += chunk.byteLength
-    if (maxBytes !== undefined && total > maxBytes) {
-      throw new VerificationError('CW_ERR_CHUNK_DIGEST_MISMATCH', 'blob larger than allowed')
-    }
-    hash.update(chunk)
-    if (file !== undefined) await writeAll(file, chunk)
-  }
-  if ('sha256:' + hash.digest('hex') !== digest) {
-    throw new VerificationError('CW_ERR_CHUNK_DIGEST_MISMATCH', 'bytes do not match their digest')
-  }
-}
-
 async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
   let offset = 0
   while (offset < chunk.byteLength) {
@@ -219,14 +181,6 @@ async function syncDirectory(path: string): Promise<void> {
   } finally {
     await handle.close()
   }
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
-}
-
-function invalidSource(): never {
-  throw new TypeError('source must be a Uint8Array or an async iterable of Uint8Array')
 }
 
 function isNotFound(err: unknown): boolean {

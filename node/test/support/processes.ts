@@ -170,7 +170,9 @@ export interface BlobFile {
 
 /** The blobs of a node's filesystem store, by digest (`blobs/sha256/ab/cd/<hex>`). */
 export async function blobFiles(node: LoopbackNode): Promise<Map<string, BlobFile>> {
-  const root = join(node.config.dir, node.config.storage.blobs, 'sha256')
+  const blobs = node.config.storage.blobs
+  if (blobs.kind !== 'fs') throw new Error('blobFiles reads a filesystem blob store')
+  const root = join(node.config.dir, blobs.dir, 'sha256')
   const found = new Map<string, BlobFile>()
   for (const first of await readdir(root).catch(() => [] as string[])) {
     for (const second of await readdir(join(root, first)).catch(() => [] as string[])) {

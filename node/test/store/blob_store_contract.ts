@@ -1,0 +1,300 @@
+/**
+ * The contract every BlobStore keeps (`node/src/store/blob_store.ts`), run against each
+ * implementation by its own test file: the filesystem (`fs_blob_store.test.ts`) and S3 on a real
+ * S3 protocol server (`s3_blob_store.test.ts`). What is only true of one implementation (file
+ * modes, key layout, cleanup of temporaries) stays in that file.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import type { Test } from 'tap'
+import type { BlobStore } from '../../src/store/blob_store.ts'
+
+export interface BlobStoreHarness {
+  readonly store: BlobStore
+  /** Everything the store holds, blobs and temporaries alike (files or object keys), sorted. */
+  stored(): Promise<string[]>
+  /** How a blob appears in `stored`. */
+  nameOf(digest: string): string
+}
+
+export interface ContractOptions {
+  /**
+   * A size that the store writes in more than one step (S3: several multipart parts), so that
+   * the failure paths are run on both of its ways of writing.
+   */
+  readonly largeBytes: number
+  /**
+   * MiB put and read back while memory is sampled: several times what the store may hold at once
+   * (one part, read buffers), so that holding the whole blob shows.
+   */
+  readonly flatMemoryMiB: number
+}
+
+export const digestOf = (...parts: Uint8Array[]): string => {
+  const hash = createHash('sha256')
+  for (const part of parts) hash.update(part)
+  return 'sha256:' + hash.digest('hex')
+}
+
+export async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size)
+}
+
+export function blobStoreContract(t: Test, open: (t: Test) => Promise<BlobStoreHarness>, options: ContractOptions): void {
+  const sizes = [
+    ['small', 100_000],
+    ['large', options.largeBytes],
+  ] as const
+
+  t.test('put then get, has, size; only the blob is left', async (t) => {
+    const { store, stored, nameOf } = await open(t)
+    for (const [, size] of sizes) {
+      const bytes = randomBytes(size)
+      const digest = digestOf(bytes)
+      t.equal(await store.has(digest), false)
+      t.equal(await store.size(digest), undefined)
+      await store.put(digest, chunked(bytes, 65_536))
+      t.equal(await store.has(digest), true)
+      t.equal(await store.size(digest), bytes.byteLength)
+      t.ok((await buffer(await store.get(digest))).equals(bytes), `${size} bytes read back`)
+      t.ok((await stored()).includes(nameOf(digest)))
+    }
+    t.equal((await stored()).length, 2, 'one entry per blob, no temporary left')
+  })
+
+  t.test('accepts a Uint8Array, a Readable and the empty blob', async (t) => {
+    const { store } = await open(t)
+    const a = randomBytes(1000)
+    await store.put(digestOf(a), a)
+    t.same(await buffer(await store.get(digestOf(a))), a)
+
+    const b = randomBytes(300_000)
+    await store.put(digestOf(b), Readable.from(chunked(b, 10_000)))
+    t.same(await buffer(await store.get(digestOf(b))), b)
+
+    const empty = new Uint8Array()
+    await store.put(digestOf(empty), empty)
+    t.equal(await store.size(digestOf(empty)), 0)
+    t.same(await buffer(await store.get(digestOf(empty))), Buffer.alloc(0))
+  })
+
+  t.test('get streams a byte range, inclusive and exact', async (t) => {
+    const { store } = await open(t)
+    const bytes = randomBytes(10_000)
+    const digest = digestOf(bytes)
+    await store.put(digest, bytes)
+    t.same(await buffer(await store.get(digest, { start: 0, end: 0 })), bytes.subarray(0, 1))
+    t.same(await buffer(await store.get(digest, { start: 100, end: 4_099 })), bytes.subarray(100, 4_100))
+    t.same(await buffer(await store.get(digest, { start: 9_000, end: 9_999 })), bytes.subarray(9_000))
+    t.same(await buffer(await store.get(digest, { start: 9_999, end: 9_999 })), bytes.subarray(9_999))
+    await t.rejects(store.get(digest, { start: 9_000, end: 10_000 }), { code: 'CW_ERR_RANGE_INVALID' })
+    await t.rejects(store.get(digest, { start: 10_000, end: 10_000 }), { code: 'CW_ERR_RANGE_INVALID' })
+    await t.rejects(store.get(digest, { start: 5, end: 4 }), TypeError)
+    await t.rejects(store.get(digest, { start: -1, end: 4 }), TypeError)
+    await t.rejects(store.get(digest, { start: 0.5, end: 4 }), TypeError)
+  })
+
+  t.test('an absent blob is not found', async (t) => {
+    const { store } = await open(t)
+    const absent = digestOf(Buffer.from('absent'))
+    await t.rejects(store.get(absent), { code: 'CW_ERR_NOT_FOUND' })
+    await t.rejects(store.get(absent, { start: 0, end: 1 }), { code: 'CW_ERR_NOT_FOUND' })
+    t.equal(await store.has(absent), false)
+    t.equal(await store.size(absent), undefined)
+  })
+
+  for (const [label, size] of sizes) {
+    t.test(`${label}: bytes that do not match the digest store nothing`, async (t) => {
+      const { store, stored } = await open(t)
+      const bytes = randomBytes(size)
+      const claimed = digestOf(Buffer.from('something else'))
+      await t.rejects(store.put(claimed, chunked(bytes, 65_536)), { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' })
+      await t.rejects(store.put(claimed, bytes), { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' })
+      // The last byte wrong: everything but the end matched.
+      const almost = Buffer.from(bytes)
+      almost[almost.byteLength - 1] = almost[almost.byteLength - 1]! ^ 1
+      await t.rejects(store.put(digestOf(bytes), chunked(almost, 65_536)), { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' })
+      t.equal(await store.has(claimed), false)
+      t.equal(await store.has(digestOf(bytes)), false)
+      t.same(await stored(), [], 'no blob, no temporary')
+    })
+
+    t.test(`${label}: maxBytes refuses more bytes as soon as they arrive`, async (t) => {
+      const { store, stored } = await open(t)
+      const bytes = randomBytes(size)
+      const digest = digestOf(bytes)
+      const step = Math.ceil(size / 10)
+      let pulled = 0
+      let finished = false
+      async function* source() {
+        try {
+          for await (const chunk of chunked(bytes, step)) {
+            pulled += 1
+            yield chunk
+          }
+        } finally {
+          finished = true
+        }
+      }
+      await t.rejects(store.put(digest, source(), { maxBytes: Math.floor(step * 2.5) }), { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' })
+      t.equal(pulled, 3, 'stopped reading at the chunk that crossed the limit')
+      t.ok(finished, 'the source was closed')
+      await t.rejects(store.put(digest, bytes, { maxBytes: size - 1 }), { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' })
+      t.same(await stored(), [], 'nothing stored')
+      await store.put(digest, chunked(bytes, 65_536), { maxBytes: size })
+      t.equal(await store.size(digest), size, 'exactly maxBytes is fine')
+      await t.rejects(store.put(digest, bytes, { maxBytes: -1 }), TypeError)
+    })
+
+    t.test(`${label}: a source that fails halfway leaves nothing`, async (t) => {
+      const { store, stored } = await open(t)
+      const bytes = randomBytes(size)
+      const digest = digestOf(bytes)
+      async function* crashing() {
+        let sent = 0
+        for await (const chunk of chunked(bytes, 65_536)) {
+          if (sent >= size / 2) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' })
+          sent += chunk.byteLength
+          yield chunk
+        }
+      }
+      await t.rejects(store.put(digest, crashing()), { code: 'ECONNRESET' })
+      t.equal(await store.has(digest), false)
+      await t.rejects(store.get(digest), { code: 'CW_ERR_NOT_FOUND' })
+      t.same(await stored(), [], 'no blob, no temporary')
+    })
+
+    t.test(`${label}: concurrent puts of one digest store it once, intact`, async (t) => {
+      const { store, stored, nameOf } = await open(t)
+      const bytes = randomBytes(size)
+      const digest = digestOf(bytes)
+      const wrong = randomBytes(size)
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 4 }, () => store.put(digest, chunked(bytes, 65_536))),
+        store.put(digest, chunked(wrong, 65_536)),
+      ])
+      t.same(
+        results.slice(0, 4).map((r) => r.status),
+        Array(4).fill('fulfilled'),
+      )
+      t.match(results[4], { status: 'rejected', reason: { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' } })
+      t.equal(digestOf(await buffer(await store.get(digest))), digest)
+      t.same(await stored(), [nameOf(digest)])
+    })
+  }
+
+  t.test('putting a stored blob again still checks the bytes', async (t) => {
+    const { store, stored } = await open(t)
+    const bytes = randomBytes(50_000)
+    const digest = digestOf(bytes)
+    await store.put(digest, bytes)
+    let consumed = 0
+    async function* again() {
+      for await (const chunk of chunked(bytes, 5_000)) {
+        consumed += chunk.byteLength
+        yield chunk
+      }
+    }
+    await store.put(digest, again())
+    t.equal(consumed, bytes.byteLength, 'the source is consumed')
+    const wrong = Buffer.from(bytes)
+    wrong[0] = wrong[0]! ^ 1
+    await t.rejects(store.put(digest, wrong), { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' })
+    t.same(await buffer(await store.get(digest)), bytes, 'the stored blob is intact')
+    t.equal((await stored()).length, 1)
+  })
+
+  t.test('digests are validated strictly', async (t) => {
+    const { store, stored } = await open(t)
+    const hex = 'a'.repeat(64)
+    const bad = [
+      '../secret',
+      'sha256:../../../secret',
+      `sha256:${hex.slice(0, 60)}/../`,
+      `sha256:${hex.toUpperCase()}`,
+      `sha256:${hex}\n`,
+      `sha256:${hex}/`,
+      `sha256:${hex}0`,
+      `sha512:${hex}`,
+      hex,
+      '',
+      42 as unknown as string,
+    ]
+    for (const digest of bad) {
+      await t.rejects(store.has(digest), TypeError, JSON.stringify(digest))
+      await t.rejects(store.size(digest), TypeError)
+      await t.rejects(store.get(digest), TypeError)
+      await t.rejects(store.put(digest, Buffer.from('do not read')), TypeError)
+    }
+    t.same(await stored(), [])
+  })
+
+  t.test('non-byte sources are TypeErrors and store nothing', async (t) => {
+    const { store, stored } = await open(t)
+    const digest = digestOf(Buffer.from('abc'))
+    await t.rejects(store.put(digest, 'abc' as unknown as Uint8Array), TypeError)
+    async function* strings() {
+      yield 'abc'
+    }
+    await t.rejects(store.put(digest, strings() as unknown as AsyncIterable<Uint8Array>), TypeError)
+    t.same(await stored(), [])
+  })
+
+  t.test('check writes, reads and removes a probe', async (t) => {
+    const { store, stored } = await open(t)
+    await store.check()
+    t.same(await stored(), [])
+  })
+
+  t.test(`memory stays flat while storing and reading ${options.flatMemoryMiB} MiB`, async (t) => {
+    const { store } = await open(t)
+    const block = randomBytes(1024 * 1024)
+    const blocks = options.flatMemoryMiB
+    const hash = createHash('sha256')
+    for (let i = 0; i < blocks; i++) hash.update(block)
+    const digest = 'sha256:' + hash.digest('hex')
+    // Warm up (thread pool, sockets, lazily loaded code) so that fixed costs are not counted.
+    const warm = randomBytes(options.largeBytes)
+    await store.put(digestOf(warm), chunked(warm, 65_536))
+    await buffer(await store.get(digestOf(warm)))
+
+    // Every 16 MiB, collect garbage and sample rss: what the store retains, not what V8 has yet to free.
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    gc()
+    const before = process.memoryUsage.rss()
+    let peak = before
+    const sample = () => {
+      gc()
+      peak = Math.max(peak, process.memoryUsage.rss())
+    }
+    async function* source() {
+      for (let i = 0; i < blocks; i++) {
+        if (i % 16 === 15) sample()
+        // Fresh copies, as a network stream delivers them; the store must not keep them.
+        yield Buffer.from(block)
+      }
+    }
+    await store.put(digest, source())
+    sample()
+    const read = createHash('sha256')
+    let bytes = 0
+    const every = 16 * 1024 * 1024
+    for await (const chunk of await store.get(digest)) {
+      read.update(chunk as Buffer)
+      const next = bytes + (chunk as Buffer).byteLength
+      if (Math.floor(next / every) !== Math.floor(bytes / every)) sample()
+      bytes = next
+    }
+    sample()
+    t.equal('sha256:' + read.digest('hex'), digest, 'read back intact')
+    t.equal(bytes, blocks * block.byteLength)
+    const growth = peak - before
+    t.comment(`rss growth for a ${blocks} MiB put + get: ${(growth / 1024 / 1024).toFixed(1)} MiB`)
+    // An S3 server under test runs in this process, and its buffers count here too.
+    t.ok(growth < 48 * 1024 * 1024, `rss grew ${(growth / 1024 / 1024).toFixed(1)} MiB`)
+  })
+}

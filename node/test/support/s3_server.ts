@@ -1,0 +1,67 @@
+/**
+ * A real S3 protocol server for the tests: s3rver on 127.0.0.1, a free port, a fresh directory,
+ * one bucket; stopped (and its directory removed) when the test ends. s3rver accepts the
+ * signatures of its fixed credentials S3RVER/S3RVER, which is what the stores are given.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Client } from 'minio'
+import S3rver from 's3rver'
+import type { S3BlobStoreOptions } from '../../src/store/s3_blob_store.ts'
+
+interface TestHandle {
+  teardown(fn: () => unknown): void
+}
+
+export interface TestS3Server {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string
+  readonly bucket: string
+  /** Options for `openS3BlobStore` against this server (no prefix). */
+  readonly storeOptions: S3BlobStoreOptions
+  /** A client of its own, to look at the bucket behind the store's back. */
+  readonly client: Client
+  /** Every key in the bucket under `prefix`, sorted. */
+  keys(prefix?: string): Promise<string[]>
+}
+
+export const S3RVER_ACCESS_KEY = 'S3RVER'
+export const S3RVER_SECRET_KEY = 'S3RVER'
+
+export async function startS3Server(t: TestHandle, bucket = 'caseway-blobs'): Promise<TestS3Server> {
+  const directory = await mkdtemp(join(tmpdir(), 'caseway-s3rver-'))
+  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket }] })
+  const { port } = await server.run()
+  t.teardown(async () => {
+    // The client keeps connections alive: close them, or close() waits for their idle timeout.
+    server.httpServer?.closeAllConnections()
+    await server.close()
+    await rm(directory, { recursive: true, force: true })
+  })
+  const endpoint = `http://127.0.0.1:${port}`
+  const storeOptions: S3BlobStoreOptions = { endpoint, bucket, region: 'us-east-1', accessKey: S3RVER_ACCESS_KEY, secretKey: S3RVER_SECRET_KEY }
+  const client = new Client({
+    endPoint: '127.0.0.1',
+    port,
+    useSSL: false,
+    accessKey: S3RVER_ACCESS_KEY,
+    secretKey: S3RVER_SECRET_KEY,
+    region: 'us-east-1',
+    pathStyle: true,
+  })
+  return {
+    endpoint,
+    bucket,
+    storeOptions,
+    client,
+    async keys(prefix = '') {
+      const found: string[] = []
+      for await (const item of client.listObjectsV2(bucket, prefix, true)) {
+        const name = (item as { name?: string }).name
+        if (name !== undefined) found.push(name)
+      }
+      return found.sort()
+    },
+  }
+}
