@@ -13,7 +13,7 @@ import type { Command } from 'commander'
 import type { Case, CaseFields, Evidence } from '../../client/local_client.ts'
 import { UsageError } from '../errors.ts'
 import { apiOptions, connect, throughApi, type ApiOptions } from '../local_api.ts'
-import { fields, print, printable } from '../output.ts'
+import { fields, isoTime, print, printable } from '../output.ts'
 
 interface JsonOption {
   json?: boolean
@@ -40,10 +40,6 @@ function collectField(value: string, previous: CaseFields = {}): CaseFields {
   const before = previous[key]
   const next = before === undefined ? given : [...(Array.isArray(before) ? before : [before]), given]
   return { ...previous, [key]: next }
-}
-
-function isoTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
 }
 
 function describeFields(caseFields: CaseFields): string {

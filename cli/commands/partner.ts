@@ -98,7 +98,7 @@ export function register(program: Command): void {
   apiOptions(
     partner
       .command('list')
-      .description("list the node's partners: organization, name, endpoint, enabled, policy, added")
+      .description("list the node's partners: organization, name, endpoint, enabled, policy, added, last contact")
       .option('--json', 'print the list as JSON'),
   ).action(async (options: ApiOptions & { json?: boolean }) => {
     const partners = await withClient(options, (client) => client.listPartners())
@@ -108,8 +108,16 @@ export function register(program: Command): void {
     }
     print(
       table(
-        ['ORG', 'NAME', 'ENDPOINT', 'ENABLED', 'POLICY', 'ADDED'],
-        partners.map((p) => [p.org, p.name, p.endpoint, p.trustOnly ? 'trust-only' : p.enabled ? 'yes' : 'no', policyOf(p), isoTime(p.addedAt)]),
+        ['ORG', 'NAME', 'ENDPOINT', 'ENABLED', 'POLICY', 'ADDED', 'LAST CONTACT'],
+        partners.map((p) => [
+          p.org,
+          p.name,
+          p.endpoint,
+          p.trustOnly ? 'trust-only' : p.enabled ? 'yes' : 'no',
+          policyOf(p),
+          isoTime(p.addedAt),
+          p.lastContactAt === null || p.lastContactAt === undefined ? 'none' : isoTime(p.lastContactAt),
+        ]),
       ),
     )
   })

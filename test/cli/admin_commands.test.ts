@@ -71,8 +71,8 @@ t.test('the bundle file partner export writes imports as-is with partner import;
   t.match(listed, [{ org: 'county-da', name: 'County DA', endpoint: county.node.federationEndpoint, enabled: true, policyId: null, policyVersion: null }])
   const table = await caseway(['partner', 'list', '--dir', county.node.dir])
   t.equal(table.code, 0, table.stderr)
-  t.match(lines(table.stdout)[0], /^ORG\s+NAME\s+ENDPOINT\s+ENABLED\s+POLICY\s+ADDED$/)
-  t.match(lines(table.stdout)[1], new RegExp(`^metro-pd\\s+Metro PD\\s+${metro.node.federationEndpoint}\\s+yes\\s+-\\s+\\d{4}-`))
+  t.match(lines(table.stdout)[0], /^ORG\s+NAME\s+ENDPOINT\s+ENABLED\s+POLICY\s+ADDED\s+LAST CONTACT$/)
+  t.match(lines(table.stdout)[1], new RegExp(`^metro-pd\\s+Metro PD\\s+${metro.node.federationEndpoint}\\s+yes\\s+-\\s+\\d{4}-\\S+\\s+none$`), 'no contact yet')
 })
 
 // spec: CW-LOC-001

@@ -51,4 +51,8 @@ t.test('contact, restart the node: the last contact is still there', async (t) =
   const partner = (await statusPartners()).find((candidate) => candidate.org === 'county-da')
   t.ok(partner?.lastContact, 'caseway status shows it')
   t.equal(Date.parse(partner!.lastContact!) / 1000, stored, 'the same time, read from the store')
+  const table = await caseway(['partner', 'list', '--dir', metro.node.dir])
+  t.equal(table.code, 0, table.stderr)
+  const row = table.stdout.split('\n').find((line) => line.startsWith('county-da '))
+  t.match(row, new RegExp(`\\s${new Date(stored! * 1000).toISOString().slice(0, 16)}\\S*$`), 'caseway partner list ends the row with it')
 })
