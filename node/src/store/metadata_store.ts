@@ -526,8 +526,12 @@ export interface AuditEntryRecord {
 /** The number of shares in one direction with one status. */
 export interface ShareCount {
   direction: 'outbound' | 'inbound'
-  /** As the local API reports it: `retrying` is an outbound share stored `failed` whose offer job will run again. */
-  status: OutboundStatus | 'retrying' | InboundStatus
+  /**
+   * As the local API reports it: `retrying` is an outbound share stored `failed` whose offer job
+   * will run again, or an inbound share whose fetch job failed and will run again; an inbound
+   * share is `failed` once its fetch job is dead.
+   */
+  status: OutboundStatus | 'retrying' | InboundStatus | 'failed'
   count: number
 }
 

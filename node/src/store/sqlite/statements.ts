@@ -203,6 +203,8 @@ export const SQL = {
  * it. Both counts read only the (status, expires_at) indexes, never the share rows, but for an
  * outbound share stored `failed`: it counts as `retrying` while its offer job will run again
  * (`sending/share_view.ts`, CW-LOC-030), so its id is looked up by rowid — failed shares are few.
+ * So is an inbound share `receiving`: `retrying` or `failed` as its fetch job says
+ * (`reportedFetchStatus` in `receiving/external_cases.ts`).
  */
 export const OPERATIONS_SQL = {
   ping: 'SELECT 1 AS ok',
@@ -219,8 +221,22 @@ export const OPERATIONS_SQL = {
     ) GROUP BY effective
     UNION ALL
     SELECT 'inbound' AS direction, effective AS status, COUNT(*) AS count FROM (
-      SELECT CASE WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired' ELSE status END AS effective
-      FROM inbound_shares INDEXED BY inbound_shares_status
+      SELECT CASE
+        WHEN expires_at <= :now AND status NOT IN ('revoked', 'rejected', 'expired') THEN 'expired'
+        WHEN status = 'receiving' THEN COALESCE((
+          SELECT CASE
+            WHEN j.state = 'dead' THEN 'failed'
+            WHEN j.state = 'pending' AND j.last_error IS NOT NULL THEN 'retrying'
+            ELSE 'receiving' END
+          FROM inbound_shares AS s JOIN jobs AS j ON j.ref = s.id
+          WHERE s.rowid = i.rowid AND j.kind = 'fetch'
+          -- the live fetch job if there is one (the oldest), else the newest
+          ORDER BY j.state IN ('pending', 'running') DESC,
+            CASE WHEN j.state IN ('pending', 'running') THEN j.rowid ELSE -j.rowid END
+          LIMIT 1
+        ), 'receiving')
+        ELSE status END AS effective
+      FROM inbound_shares AS i INDEXED BY inbound_shares_status
     ) GROUP BY effective`,
 } as const
 

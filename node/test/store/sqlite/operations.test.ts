@@ -84,6 +84,43 @@ t.test('countShares counts a failed outbound share as retrying while its offer j
   )
 })
 
+// spec: CW-LOC-030
+t.test('countShares counts an inbound share being received as its fetch job says: retrying while it will run again, failed once dead', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  t.teardown(() => store.close())
+  await store.insertPolicy(policyRecord())
+  await store.upsertPartner(partnerRecord())
+  const shares = ['fresh', 'running', 'retrying', 'dead', 'dead-then-again', 'done', 'no-job']
+  for (const [index, id] of shares.entries()) {
+    await store.insertInboundShare(inboundShareRecord({ id, shareId: `x${index}`, status: 'receiving', expiresAt: T0 + 100 }))
+  }
+  await store.enqueueJob(jobRecord({ id: 'j-fresh', kind: 'fetch', ref: 'fresh' }))
+  await store.enqueueJob(jobRecord({ id: 'j-running', kind: 'fetch', ref: 'running', runAt: T0 - 10 }))
+  t.equal((await store.claimDueJobs(T0 - 5, 10)).length, 1, 'the fetch job of "running" runs')
+  await store.enqueueJob(jobRecord({ id: 'j-retrying', kind: 'fetch', ref: 'retrying' }))
+  await store.failJob('j-retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 1)
+  await store.enqueueJob(jobRecord({ id: 'j-dead', kind: 'fetch', ref: 'dead' }))
+  await store.failJob('j-dead', 'out of attempts', T0, true, T0 + 1)
+  // A dead fetch job that a later one took over (the partner offered again) is history.
+  await store.enqueueJob(jobRecord({ id: 'j-dead-1', kind: 'fetch', ref: 'dead-then-again' }))
+  await store.failJob('j-dead-1', 'out of attempts', T0, true, T0 + 1)
+  await store.enqueueJob(jobRecord({ id: 'j-dead-2', kind: 'fetch', ref: 'dead-then-again', createdAt: T0 + 2 }))
+  await store.enqueueJob(jobRecord({ id: 'j-done', kind: 'fetch', ref: 'done' }))
+  await store.completeJob('j-done', T0 + 1)
+  // A live job of another kind says nothing about the fetch.
+  await store.enqueueJob(jobRecord({ id: 'j-receipt', kind: 'receipt', ref: 'no-job', lastError: 'refused' }))
+
+  t.same(
+    sorted(await store.countShares(T0)),
+    [
+      { direction: 'inbound', status: 'failed', count: 1 },
+      { direction: 'inbound', status: 'receiving', count: 5 },
+      { direction: 'inbound', status: 'retrying', count: 1 },
+    ],
+    'a failed attempt with one to come is retrying, a dead last job failed, anything else receiving',
+  )
+})
+
 t.test('listFailingJobs: live jobs with a failed attempt, and dead jobs no later job of their kind and ref replaced', async (t) => {
   const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
   t.teardown(() => store.close())
