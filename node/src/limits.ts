@@ -28,11 +28,12 @@ export const CONFIG_LIMITS = {
 
 /**
  * Defaults of `limits.partners.*` (SPEC.md CW-QUO-001..004): what one partner may make this node
- * hold. 0 = no limit. The defaults fit a large agency's busiest partner: a case of 10,000 items,
+ * hold. 0 = no limit. The defaults fit a large agency's busiest partner: a case as large as a
+ * manifest may list (100,000 items: a homicide case of 40,000 photos must go in one share),
  * 100 transfers at once, 1 TiB of evidence a day.
  */
 export const PARTNER_QUOTAS = {
-  itemsPerOffer: { minimum: 0, default: 10_000 },
+  itemsPerOffer: { minimum: 0, default: 100_000 },
   pendingOffers: { minimum: 0, default: 100 },
   bytesPerDay: { minimum: 0, default: 1024 * 1024 * MiB },
 } as const

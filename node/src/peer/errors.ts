@@ -64,8 +64,13 @@ export class PeerRefusal extends Error {
     this.retryAfterMs = retryAfterMs
   }
 
-  /** True when the refusal is temporary (5xx, 408, 429): the request may be repeated later. */
+  /**
+   * True when the refusal is temporary (5xx, 408, 429): the request may be repeated later. A quota
+   * refusal without a usable `Retry-After` is not: the offer is over a bound that waiting does not
+   * free, and must not be repeated unchanged (CW-QUO-001, CW-QUO-003).
+   */
   get retryable(): boolean {
+    if (this.status === 429 && this.code === 'CW_ERR_QUOTA_EXCEEDED' && this.retryAfterMs === undefined) return false
     return this.status >= 500 || RETRYABLE_CLIENT_STATUS.has(this.status)
   }
 

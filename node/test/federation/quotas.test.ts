@@ -9,7 +9,8 @@ import t, { type Test } from 'tap'
 import { evidence, signedManifest } from '../../../testkit/fixtures/manifests.ts'
 import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { rawRequest, type RawResponse } from '../support/mtls.ts'
-import { startTestNode, type TestNode } from '../support/federation_node.ts'
+import { clientFor, startTestNode, type TestNode } from '../support/federation_node.ts'
+import { PeerRefusal } from '../../src/peer/errors.ts'
 import { OFF_LOOP_VERIFY_BYTES } from '../../src/limits.ts'
 
 const [alpha, bravo, charlie] = (await createTestOrgs(['alpha', 'bravo', 'charlie'])) as [TestOrg, TestOrg, TestOrg]
@@ -40,7 +41,7 @@ async function items(count: number, size = 10) {
   return made
 }
 
-// spec: CW-QUO-001
+// spec: CW-QUO-001, CW-FED-017
 t.test('an offer with more items than the partner quota is refused 429 CW_ERR_QUOTA_EXCEEDED without Retry-After, and stores nothing', async (t) => {
   const node = await receiver(t, { itemsPerOffer: 2 })
   const big = await signedManifest(bravo, 'alpha', { items: await items(3) })
@@ -49,6 +50,11 @@ t.test('an offer with more items than the partner quota is refused 429 CW_ERR_QU
   t.match(refused.json(), { code: 'CW_ERR_QUOTA_EXCEEDED', type: 'urn:caseway:problem:quota-exceeded', status: 429 })
   t.equal(refused.headers['retry-after'], undefined, 'waiting does not help: no Retry-After')
   t.same(await node.store.listInboundShares(), [], 'nothing stored')
+  const seen = await clientFor(t, node, bravo)
+    .offer(node.asPartner(), big.jws)
+    .catch((error: unknown) => error)
+  t.ok(seen instanceof PeerRefusal, 'the peer client sees a refusal')
+  t.match(seen, { code: 'CW_ERR_QUOTA_EXCEEDED', status: 429, retryAfterMs: undefined, retryable: false }, 'which a sender must not repeat')
   const fits = await signedManifest(bravo, 'alpha', { items: await items(2) })
   t.equal((await offer(node, bravo, fits.jws)).status, 202, 'two items are accepted')
 })
@@ -61,6 +67,10 @@ t.test("pending offers are counted per partner: bravo's full queue does not stop
   t.equal(third.status, 429)
   t.equal(third.json()['code'], 'CW_ERR_QUOTA_EXCEEDED')
   t.ok(Number(third.headers['retry-after']) >= 1, `Retry-After: ${third.headers['retry-after']}`)
+  const seen = await clientFor(t, node, bravo)
+    .offer(node.asPartner(), (await signedManifest(bravo, 'alpha', { items: await items(1) })).jws)
+    .catch((error: unknown) => error)
+  t.match(seen, { code: 'CW_ERR_QUOTA_EXCEEDED', status: 429, retryable: true }, 'the peer client may repeat it later')
   t.equal((await offer(node, charlie, (await signedManifest(charlie, 'alpha', { items: await items(1) })).jws)).status, 202, 'charlie is not affected')
   // A finished transfer frees its place.
   const [first] = await node.store.listInboundShares()
