@@ -3,11 +3,12 @@
  * Node.js mTLS baseline, the nodes' peak memory, and the time to offer a 10,000-item manifest.
  * Progress goes to stderr; stdout gets exactly one JSON object at the end.
  *
- *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items
+ *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items of 16 KiB
  *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items (+100 in the update)
  *   npm run -s bench -- --only transfer    (or manifest, or chain: in-process 5-hop grant chain verification)
- *   npm run -s bench -- --sizes 1024 --items 2000   other sizes (MiB) and item count
- *   npm run -s bench -- --repeat 3         each transfer 3 times (baseline and Caseway alternately); medians reported
+ *   npm run -s bench -- --sizes 1024 --items 2000 --item-bytes 200   other sizes (MiB), item count and size
+ *   npm run -s bench -- --repeat 3         each transfer and manifest run 3 times (baseline and Caseway alternately); medians reported
+ *   npm run -s bench -- --scale            also a 100,000-item share (scale.*): the upload alone takes over 10 minutes here
  *   npm run -s bench -- --cpu-prof <dir>   run the nodes with --cpu-prof, profiles kept in <dir> (see profile_summary.ts)
  *   npm run -s bench -- --keep-logs <dir>  keep the nodes' JSON logs in <dir>
  *   npm run -s bench -- --config '{"transfers":{"parallelChunks":8}}'   what-if: merged into both nodes' caseway.json
@@ -33,7 +34,21 @@ import { rateLimitWaitCount, shutdownPair, startPair, stopPair, waitDelivered, t
 import { readPhases, type Phases } from './lib/phases.ts'
 import { cpuMs, peakRssMb, sleep } from './lib/proc.ts'
 
-const TARGETS = { ratio: 0.8, peak_rss_mb: 200, items10k_ms: 2000, update_apply_ms: 1500, chain_verify_ms: 20 } as const
+/** Issue 13's targets; `met` says which this run reached. */
+const TARGETS = {
+  ratio: 0.8,
+  peak_rss_mb: 200,
+  items10k_ms: 2000,
+  items10k_delivered_ms: 10_000,
+  manifest_peak_rss_mb: 250,
+  update_received_ms: 3000,
+  update_apply_ms: 1500,
+  upload_items_per_s: 1000,
+  items100k_listed_ms: 10_000,
+  items100k_delivered_ms: 100_000,
+  scale_peak_rss_mb: 300,
+  chain_verify_ms: 20,
+} as const
 const UPLOAD_PARALLELISM = 8
 const POLL_MS = 50
 
@@ -48,6 +63,8 @@ const { values: flags } = parseArgs({
     'node-args': { type: 'string' },
     sizes: { type: 'string' },
     items: { type: 'string' },
+    'item-bytes': { type: 'string' },
+    scale: { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -70,9 +87,14 @@ const SIZES_MB = flags.sizes !== undefined ? flags.sizes.split(',').map(Number) 
 if (SIZES_MB.some((size) => !Number.isSafeInteger(size) || size < 1)) usage('--sizes takes MiB, comma-separated (e.g. 1024,4096)')
 const ITEMS = flags.items !== undefined ? Number(flags.items) : flags.quick ? 1_000 : 10_000
 if (!Number.isSafeInteger(ITEMS) || ITEMS < 1 || ITEMS > 100_000) usage('--items takes 1 to 100000')
+/** Size of each small item: 16 KiB, a photo thumbnail or a short PDF (issue 13's "small items"). */
+const ITEM_BYTES = flags['item-bytes'] !== undefined ? Number(flags['item-bytes']) : 16 * 1024
+if (!Number.isSafeInteger(ITEM_BYTES) || ITEM_BYTES < 64 || ITEM_BYTES > 16 * MiB) usage('--item-bytes takes 64 to 16777216')
+const SCALE_ITEMS = 100_000
 const runTransfer = flags.only === undefined || flags.only === 'transfer'
 const runManifest = flags.only === undefined || flags.only === 'manifest'
 const runChain = flags.only === undefined || flags.only === 'chain'
+const runScale = flags.scale === true && (flags.only === undefined || flags.only === 'manifest')
 
 /** `1g`, `4g`, `256m`: the key suffix of a size. */
 function label(sizeMb: number): string {
@@ -258,18 +280,19 @@ interface ManifestResult {
 
 /** Items the update adds: 1,000 (with --quick a tenth of the manifest's items: 100). */
 const UPDATE_ITEMS = flags.quick ? Math.max(1, Math.round(ITEMS / 10)) : 1_000
-async function manifestRun(dir: string): Promise<ManifestResult> {
+/** `items` small items shared A → B, then (with `update`) a revision adding {@link UPDATE_ITEMS}. */
+async function manifestRun(dir: string, items: number, update: boolean): Promise<ManifestResult> {
   progress(`manifest: starting nodes A and B`)
   const pair = await startPair(dir, await nodeOptions())
   try {
     const caseId = await createCase(pair, 'Bench manifest')
-    progress(`manifest: uploading ${ITEMS} small items to A through the API (parallelism ${UPLOAD_PARALLELISM}, not timed)`)
+    progress(`manifest: uploading ${items} small items to A through the API (parallelism ${UPLOAD_PARALLELISM}, not timed)`)
     const uploadStart = performance.now()
-    const evidenceIds = await uploadItems(pair, caseId, 0, ITEMS)
+    const evidenceIds = await uploadItems(pair, caseId, 0, items)
     const uploadMs = performance.now() - uploadStart
     const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
 
-    progress(`manifest: sharing ${ITEMS} items A → B as an evidence share (timed until B's external case lists them all)`)
+    progress(`manifest: sharing ${items} items A → B as an evidence share (timed until B's external case lists them all)`)
     const since = Date.now()
     const start = performance.now()
     const share = await pair.a.api.createShare({ caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds })
@@ -279,38 +302,43 @@ async function manifestRun(dir: string): Promise<ManifestResult> {
       const found = (await pair.b.api.listExternalCases()).find((candidate) => candidate.shareId === share.id)
       if (found !== undefined) {
         const detail = await pair.b.api.getExternalCase(found.id)
-        if (detail.evidence.length === ITEMS) {
+        if (detail.evidence.length === items) {
           visibleMs = performance.now() - start
           externalId = found.id
           break
         }
       }
-      if (performance.now() - start > 600_000) throw new Error('no external case on B after 10 minutes')
+      if (performance.now() - start > patienceMs(items)) throw new Error(`no external case on B after ${patienceMs(items) / 60_000} minutes`)
       await sleep(POLL_MS)
     }
-    progress(`manifest: B lists the external case with ${ITEMS} items after ${Math.round(visibleMs)} ms; waiting for delivery`)
+    progress(`manifest: B lists the external case with ${items} items after ${Math.round(visibleMs)} ms; waiting for delivery`)
     await waitDelivered(pair.a.api, share.id, POLL_MS)
     const deliveredMs = performance.now() - start
     progress(`manifest: delivered after ${Math.round(deliveredMs)} ms`)
     const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
-    const update = await updateRun(pair, caseId, share.id, externalId)
+    const updated = update ? await updateRun(pair, caseId, share.id, externalId, items) : {}
     const peak = await stopPair(pair)
     return {
-      items: ITEMS,
+      items,
       visible_ms: visibleMs,
       delivered_ms: deliveredMs,
-      upload_items_per_s: ITEMS / (uploadMs / 1000),
+      upload_items_per_s: items / (uploadMs / 1000),
       idle_rss_mb: pair.idleRss,
       upload_rss_mb: uploadRss,
       peak_rss_mb: peak,
       phases,
-      ...update,
+      ...updated,
     }
   } finally {
     await shutdownPair(pair)
     await keepLogs(pair, 'manifest')
     await removeDir(dir)
   }
+}
+
+/** How long a run of `items` may take before the bench gives up: 10 minutes, more for a large share. */
+function patienceMs(items: number): number {
+  return Math.max(600_000, items * 60)
 }
 
 /** Uploads items `from` … `from + count - 1` to A's case (parallel, not timed); their evidence ids in order. */
@@ -321,10 +349,10 @@ async function uploadItems(pair: NodePair, caseId: string, from: number, count: 
     while (next < count) {
       const offset = next++
       const index = from + offset
-      const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(200, '.') + '\n')
+      const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(ITEM_BYTES - 1, '.') + '\n')
       const evidence = await pair.a.api.uploadEvidence(caseId, { name: `item-${index}.txt`, category: 'document', mediaType: 'text/plain' }, body)
       ids[offset] = evidence.id
-      if ((offset + 1) % 1000 === 0) progress(`manifest: ${offset + 1} items uploaded`)
+      if ((offset + 1) % 5000 === 0) progress(`manifest: ${offset + 1} items uploaded`)
     }
   }
   await Promise.all(Array.from({ length: UPLOAD_PARALLELISM }, worker))
@@ -341,9 +369,10 @@ async function updateRun(
   caseId: string,
   shareId: string,
   externalId: string,
+  sharedItems: number,
 ): Promise<Required<Pick<ManifestResult, 'update_items' | 'update_received_ms' | 'update_apply_ms' | 'update_phases'>>> {
   progress(`update: uploading ${UPDATE_ITEMS} more items to A (not timed)`)
-  const added = await uploadItems(pair, caseId, ITEMS, UPDATE_ITEMS)
+  const added = await uploadItems(pair, caseId, sharedItems, UPDATE_ITEMS)
   const since = Date.now()
   const start = performance.now()
   const revised = await pair.a.api.updateShare(shareId, added)
@@ -369,8 +398,8 @@ async function updateRun(
   if (applied.applied.length !== UPDATE_ITEMS || applied.remaining !== 0)
     throw new Error(`applied ${applied.applied.length} updates (${applied.remaining} remaining), expected ${UPDATE_ITEMS}`)
   const detail = await pair.b.api.getExternalCase(externalId)
-  if (detail.evidence.length !== ITEMS + UPDATE_ITEMS)
-    throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${ITEMS + UPDATE_ITEMS}`)
+  if (detail.evidence.length !== sharedItems + UPDATE_ITEMS)
+    throw new Error(`B's external case lists ${detail.evidence.length} items after the update, expected ${sharedItems + UPDATE_ITEMS}`)
   progress(`update: applied ${UPDATE_ITEMS} updates in ${Math.round(applyMs)} ms`)
   return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs, update_phases: phases }
 }
@@ -380,10 +409,21 @@ function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
   const transfer = output['transfer'] as { ratio?: number; peak_rss_mb?: Record<string, number> } | undefined
   if (transfer?.ratio !== undefined) met['ratio'] = transfer.ratio >= TARGETS.ratio
   if (transfer?.peak_rss_mb !== undefined) met['peak_rss_mb'] = Object.values(transfer.peak_rss_mb).every((mb) => mb <= TARGETS.peak_rss_mb)
-  const manifest = output['manifest'] as Record<string, number> | undefined
-  if (manifest?.['items10k_ms'] !== undefined) met['items10k_ms'] = manifest['items10k_ms'] <= TARGETS.items10k_ms
-  const update = output['update'] as { apply_ms?: number } | undefined
+  const manifest = output['manifest'] as { items10k_ms?: number; delivered_ms?: number; items?: number; peak_rss_mb?: Record<string, number> } | undefined
+  if (manifest?.items10k_ms !== undefined) met['items10k_ms'] = manifest.items10k_ms <= TARGETS.items10k_ms
+  if (manifest?.items === 10_000 && manifest.delivered_ms !== undefined) met['items10k_delivered_ms'] = manifest.delivered_ms <= TARGETS.items10k_delivered_ms
+  if (manifest?.peak_rss_mb !== undefined) met['manifest_peak_rss_mb'] = Object.values(manifest.peak_rss_mb).every((mb) => mb <= TARGETS.manifest_peak_rss_mb)
+  const update = output['update'] as { apply_ms?: number; received_ms?: number } | undefined
   if (update?.apply_ms !== undefined) met['update_apply_ms'] = update.apply_ms <= TARGETS.update_apply_ms
+  if (update?.received_ms !== undefined) met['update_received_ms'] = update.received_ms <= TARGETS.update_received_ms
+  const upload = output['upload'] as { items_per_s?: number } | undefined
+  if (upload?.items_per_s !== undefined) met['upload_items_per_s'] = upload.items_per_s >= TARGETS.upload_items_per_s
+  const scale = output['scale'] as { items100k_listed_ms: number; items100k_delivered_ms: number; peak_rss_mb: { receiver: number } } | undefined
+  if (scale !== undefined) {
+    met['items100k_listed_ms'] = scale.items100k_listed_ms <= TARGETS.items100k_listed_ms
+    met['items100k_delivered_ms'] = scale.items100k_delivered_ms <= TARGETS.items100k_delivered_ms
+    met['scale_peak_rss_mb'] = scale.peak_rss_mb.receiver <= TARGETS.scale_peak_rss_mb
+  }
   const chain = output['chain'] as { verify_ms?: number } | undefined
   if (chain?.verify_ms !== undefined) met['chain_verify_ms'] = chain.verify_ms <= TARGETS.chain_verify_ms
   return met
@@ -393,7 +433,9 @@ async function main(): Promise<void> {
   installCleanup()
   const loadBefore = loadavg()[0]!
   const root = trackDir(await mkdtemp(join(tmpdir(), 'caseway-bench-')))
-  progress(`temporary directory ${root}; sizes ${SIZES_MB.map(label).join(', ')}; ${ITEMS} items; ${REPEAT} run(s) per size`)
+  progress(
+    `temporary directory ${root}; sizes ${SIZES_MB.map(label).join(', ')}; ${ITEMS} items of ${ITEM_BYTES} bytes${runScale ? `, then ${SCALE_ITEMS}` : ''}; ${REPEAT} run(s) each`,
+  )
   const output: Record<string, unknown> = {}
   const details: Record<string, unknown> = {}
 
@@ -409,7 +451,7 @@ async function main(): Promise<void> {
       const suffix = index === 0 ? '' : `_${key}`
       transfer[`caseway_MBps${suffix}`] = round(result.caseway_MBps)
       transfer[`baseline_MBps${suffix}`] = round(result.baseline_MBps)
-      if (index === 0) transfer['ratio'] = round(result.caseway_MBps / result.baseline_MBps, 3)
+      transfer[`ratio${suffix}`] = round(result.caseway_MBps / result.baseline_MBps, 3)
       peak[`sender_${key}`] = result.peak_rss_mb.sender
       peak[`receiver_${key}`] = result.peak_rss_mb.receiver
       details[`transfer_${key}`] = result.details
@@ -419,30 +461,53 @@ async function main(): Promise<void> {
   }
 
   if (runManifest) {
-    const result = await manifestRun(join(root, 'pair-manifest'))
-    const key = result.items === 10_000 ? 'items10k_ms' : `items${result.items}_ms`
+    const runs: ManifestResult[] = []
+    for (let round_ = 1; round_ <= REPEAT; round_++) runs.push(await manifestRun(join(root, `pair-manifest-${round_}`), ITEMS, true))
+    const mid = (pick: (run: ManifestResult) => number) => Math.round(median(runs.map(pick)))
+    const first = runs[0]!
+    const key = ITEMS === 10_000 ? 'items10k_ms' : `items${ITEMS}_ms`
     output['manifest'] = {
-      [key]: Math.round(result.visible_ms),
-      delivered_ms: Math.round(result.delivered_ms),
-      items: result.items,
-      peak_rss_mb: result.peak_rss_mb,
+      [key]: mid((run) => run.visible_ms),
+      delivered_ms: mid((run) => run.delivered_ms),
+      items: ITEMS,
+      item_bytes: ITEM_BYTES,
+      peak_rss_mb: {
+        sender: Math.max(...runs.map((run) => run.peak_rss_mb.sender)),
+        receiver: Math.max(...runs.map((run) => run.peak_rss_mb.receiver)),
+      },
     }
-    if (result.update_apply_ms !== undefined) {
-      output['update'] = {
-        apply_ms: Math.round(result.update_apply_ms),
-        received_ms: Math.round(result.update_received_ms ?? 0),
-        items: result.update_items,
-        on_items: result.items,
-      }
-      details['update'] = { received_ms: Math.round(result.update_received_ms ?? 0), phases: result.update_phases }
+    output['update'] = {
+      apply_ms: mid((run) => run.update_apply_ms ?? 0),
+      received_ms: mid((run) => run.update_received_ms ?? 0),
+      items: first.update_items,
+      on_items: ITEMS,
     }
+    output['upload'] = { items_per_s: round(median(runs.map((run) => run.upload_items_per_s))), item_bytes: ITEM_BYTES, parallelism: UPLOAD_PARALLELISM }
+    details['update'] = { received_ms: runs.map((run) => Math.round(run.update_received_ms ?? 0)), phases: runs.map((run) => run.update_phases) }
     details['manifest'] = {
-      upload_items_per_s: round(result.upload_items_per_s),
+      visible_ms: runs.map((run) => Math.round(run.visible_ms)),
+      delivered_ms: runs.map((run) => Math.round(run.delivered_ms)),
+      upload_items_per_s: runs.map((run) => round(run.upload_items_per_s)),
       // The local API's per-token rate limit (limits.rateLimit.localPerMinute) paces the untimed upload.
       upload_rate_limit_waits: rateLimitWaitCount(),
-      idle_rss_mb: result.idle_rss_mb,
-      after_upload_rss_mb: result.upload_rss_mb,
+      idle_rss_mb: first.idle_rss_mb,
+      after_upload_rss_mb: runs.map((run) => run.upload_rss_mb),
+      peak_rss_mb: runs.map((run) => run.peak_rss_mb),
+      phases: runs.map((run) => run.phases),
+    }
+  }
+
+  if (runScale) {
+    const result = await manifestRun(join(root, 'pair-scale'), SCALE_ITEMS, false)
+    output['scale'] = {
+      items100k_listed_ms: Math.round(result.visible_ms),
+      items100k_delivered_ms: Math.round(result.delivered_ms),
       peak_rss_mb: result.peak_rss_mb,
+    }
+    details['scale'] = {
+      item_bytes: ITEM_BYTES,
+      upload_items_per_s: round(result.upload_items_per_s),
+      after_upload_rss_mb: result.upload_rss_mb,
       phases: result.phases,
     }
   }

@@ -162,10 +162,10 @@ export async function waitDelivered(api: LocalClient, shareId: string, intervalM
   for (;;) {
     const share = await api.getShare(shareId)
     if (share.status === 'delivered') return share
-    if (share.status === 'rejected' || share.status === 'revoked' || share.status === 'expired') {
+    if (share.status === 'rejected' || share.status === 'revoked' || share.status === 'expired' || share.status === 'failed') {
       throw new Error(`share ${shareId} ended ${share.status}: ${share.statusCode} ${share.statusDetail}`)
     }
-    if (share.status === 'failed' && share.statusDetail !== lastFailure) {
+    if (share.status === 'retrying' && share.statusDetail !== lastFailure) {
       lastFailure = share.statusDetail ?? ''
       process.stderr.write(`bench: share ${shareId} failed for now (${share.statusCode}: ${share.statusDetail}); the node retries\n`)
     }
