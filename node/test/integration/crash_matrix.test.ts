@@ -494,8 +494,14 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
   }
 
   // No chunk pulled or written again: what county-da held at the crash stays as it was.
+  const metroLogs = await metro.logs()
+  // Read from metro-pd's debug lines: without them the next check would hold vacuously.
+  check(
+    metroLogs.some((line) => line['msg'] === 'chunk request answered'),
+    'metro-pd logs the chunk requests it answers',
+  )
   const requests = chunkRequests(
-    (await metro.logs()).filter((line) => Number(line['time']) > crashedAt),
+    metroLogs.filter((line) => Number(line['time']) > crashedAt),
     current!.shareId,
   )
   const again = [...requests.keys()].filter((digest) => recorded.has(digest))

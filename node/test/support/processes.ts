@@ -94,7 +94,8 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
     org: options.org,
     name: options.name,
     dir: join(parent, options.org),
-    ...(options.settings === undefined ? {} : { settings: options.settings }),
+    // At debug, a node logs each chunk request it answers: what chunkRequests counts.
+    settings: { ...options.settings, log: { level: 'debug', ...options.settings?.log } },
   })
   current = await startNodeProcess({
     dir: node.dir,
@@ -191,10 +192,11 @@ export function chunkRequests(logs: ReadonlyArray<Record<string, unknown>>, shar
   const prefix = `/federation/v1/shares/${encodeURIComponent(shareId)}/chunks/`
   const counts = new Map<string, number>()
   for (const line of logs) {
-    // fastify logs `req` on a request's arrival only (its completion carries `res`).
-    const req = line['req'] as { method?: unknown; url?: unknown } | undefined
-    if (req?.method !== 'GET' || typeof req.url !== 'string' || !req.url.startsWith(prefix)) continue
-    const digest = decodeURIComponent(req.url.slice(prefix.length))
+    // One line per chunk request when it is answered, at debug, or at info when refused (http/observability.ts).
+    if (line['msg'] !== 'chunk request answered' && line['msg'] !== 'chunk request refused') continue
+    const url = line['url']
+    if (line['method'] !== 'GET' || typeof url !== 'string' || !url.startsWith(prefix)) continue
+    const digest = decodeURIComponent(url.slice(prefix.length))
     counts.set(digest, (counts.get(digest) ?? 0) + 1)
   }
   return counts
