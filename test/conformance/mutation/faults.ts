@@ -96,7 +96,7 @@ export const FAULTS: readonly Fault[] = [
     id: 'fmt-chunk-digest-unchecked',
     description: 'chunk bytes are stored without checking them against their digest',
     spec: ['CW-FED-007'],
-    file: 'node/src/store/fs_blob_store.ts',
+    file: 'node/src/store/blob_source.ts',
     find: "if ('sha256:' + hash.digest('hex') !== digest) {",
     replace: "if (hash.digest('hex') === '' && digest === '') {",
   },
