@@ -8,8 +8,9 @@
  * (`npm ci` filled it), else from the registry.
  */
 import { execFile, spawn } from 'node:child_process'
-import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdir, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
@@ -21,7 +22,10 @@ import type { Result } from '../support/cli.ts'
 t.setTimeout(5 * 60_000)
 
 const checkout = fileURLToPath(new URL('../..', import.meta.url))
-const root = t.testdir()
+// Outside the checkout: a dependency the package forgot to declare must not resolve from the
+// checkout's node_modules.
+const root = await mkdtemp(join(tmpdir(), 'caseway-package-'))
+process.once('exit', () => rmSync(root, { recursive: true, force: true }))
 const prefix = join(root, 'prefix')
 const work = join(root, 'work')
 await mkdir(work)
@@ -30,7 +34,10 @@ await mkdir(work)
 const nodeDir = join(root, 'node-bin')
 await mkdir(nodeDir)
 symlinkSync(process.execPath, join(nodeDir, 'node'))
-const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_') && !key.startsWith('CASEWAY_')))
+// Neither npm's nor tap's settings of this run (tap's NODE_OPTIONS load its hooks from the checkout).
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !key.startsWith('npm_') && !key.startsWith('CASEWAY_') && !key.startsWith('TAP') && key !== 'NODE_OPTIONS'),
+)
 env['PATH'] = [join(prefix, 'bin'), nodeDir, process.env['PATH'] ?? ''].join(delimiter)
 
 function run(command: string, args: readonly string[], cwd: string): Promise<Result> {
