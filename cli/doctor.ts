@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto'
 import { constants } from 'node:fs'
 import { access, readFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { NodeConfig } from '../node/src/config/schema.ts'
 import type { Identity } from '../node/src/context.ts'
 import type { PartnerRecord } from '../node/src/store/metadata_store.ts'
@@ -30,6 +30,8 @@ export interface CheckResult {
 export const CERTIFICATE_WARN_DAYS = 14
 /** Time allowed for a partner's TLS handshake and its health answer. */
 const PARTNER_TIMEOUT_MS = 5000
+/** Time allowed for the S3 blob store's bucket to answer. */
+const S3_TIMEOUT_MS = 5000
 /** Time allowed for a running node's /healthz. */
 const HEALTH_TIMEOUT_MS = 3000
 const DAY_MS = 86_400_000
@@ -66,6 +68,7 @@ export async function runChecks(dir: string, now: () => Date = () => new Date())
   results.push(...certificates.map((certificate, index) => checkValidity(`${['node', 'signing', 'ca'][index]} certificate`, certificate, now())))
   results.push(...(await checkPorts(config)))
   results.push(checkClock(certificates[0]!, now()))
+  results.push(await checkBlobStore(config))
   results.push(...(await checkPartners(config, pkiDir, now)))
   return results
 }
@@ -173,6 +176,52 @@ async function checkPorts(config: NodeConfig): Promise<CheckResult[]> {
     else results.push(fail(name, `${host}:${port} is in use by another process: stop it, or change ${listener}.port`))
   }
   return results
+}
+
+/**
+ * The evidence store (`storage.blobs`), without writing to it (the node may be running): a
+ * directory this user can read and write, or one it can create at start; an S3 bucket that
+ * answers with the configured credentials.
+ */
+async function checkBlobStore(config: NodeConfig): Promise<CheckResult> {
+  const name = 'blob store'
+  const blobs = config.storage.blobs
+  if (blobs.kind === 's3') {
+    const { checkS3Bucket } = await import('../node/src/store/s3_blob_store.ts')
+    const { s3StoreOptions } = await import('../node/src/store/open_blob_store.ts')
+    let timer: NodeJS.Timeout | undefined
+    const silence = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`S3 blob store at ${blobs.endpoint}: no answer in ${S3_TIMEOUT_MS / 1000} s`)), S3_TIMEOUT_MS)
+    })
+    try {
+      await Promise.race([checkS3Bucket(s3StoreOptions(blobs)), silence])
+      return ok(name, `bucket ${blobs.bucket} at ${blobs.endpoint} answers`)
+    } catch (error) {
+      return fail(name, `${messageOf(error)}: check storage.blobs`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  const { nodePath } = await import('../node/src/config/load.ts')
+  const dir = nodePath(config, blobs.dir)
+  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => error)
+  if (info instanceof Error && info.code === 'ENOENT') {
+    const parent = dirname(dir)
+    return (await access(parent, constants.W_OK).then(
+      () => true,
+      () => false,
+    ))
+      ? ok(name, `${dir} does not exist yet: the node creates it at start`)
+      : fail(name, `${dir} does not exist and ${parent} is not writable: create it, or change storage.blobs`)
+  }
+  if (info instanceof Error) return fail(name, `${dir}: ${info.message}`)
+  if (!info.isDirectory()) return fail(name, `${dir} is not a directory: change storage.blobs`)
+  try {
+    await access(dir, constants.R_OK | constants.W_OK | constants.X_OK)
+  } catch {
+    return fail(name, `${dir} is not readable and writable by this user: fix its owner or mode, or change storage.blobs`)
+  }
+  return ok(name, `${dir} is readable and writable`)
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * `caseway doctor`: a list of checks on a node directory, each ok, warn or fail with a one-line
  * reason (see `../doctor.ts`): the configuration, the key and token files and their modes, the
- * certificates' days left, the listeners' ports, the clock, and a mutual-TLS connection to each
- * enabled partner. Exit 1 when any check fails, else 0 (warnings included).
+ * certificates' days left, the listeners' ports, the clock, the blob store, and a mutual-TLS
+ * connection to each enabled partner. Exit 1 when any check fails, else 0 (warnings included).
  *
  * @module
  */
@@ -17,7 +17,9 @@ interface DoctorOptions {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check a node: configuration, key files and modes, certificates, ports, clock, and mTLS to each partner (exit 1 if any check fails)')
+    .description(
+      'check a node: configuration, key files and modes, certificates, ports, clock, blob store, and mTLS to each partner (exit 1 if any check fails)',
+    )
     .option('--dir <dir>', 'node directory', './data')
     .option('--json', 'print the checks as JSON')
     .action(async (options: DoctorOptions) => {

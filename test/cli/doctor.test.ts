@@ -5,11 +5,12 @@
  * certificate fails; ports held by the running node are fine; each enabled partner is reached
  * over mutual TLS with its pinned CA.
  */
-import { chmod, readFile, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { initNode } from '../../node/src/init_node.ts'
 import { pair, startOrg } from '../../node/test/support/processes.ts'
+import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY, startS3Server } from '../../node/test/support/s3_server.ts'
 import { freePorts } from '../../testkit/node_process.ts'
 import { caseway, lines } from '../support/cli.ts'
 
@@ -46,16 +47,51 @@ t.test('a fresh node directory: every check ok, no partners, exit 0', async (t) 
   const names = lines(result.stdout).map((line) => line.split(/ {2,}/).slice(0, 2))
   t.same(
     names,
-    ['config', ...KEY_CHECKS, 'node certificate', 'signing certificate', 'ca certificate', 'federation port', 'local port', 'clock', 'partners'].map((name) => [
-      'ok',
-      name,
-    ]),
+    [
+      'config',
+      ...KEY_CHECKS,
+      'node certificate',
+      'signing certificate',
+      'ca certificate',
+      'federation port',
+      'local port',
+      'clock',
+      'blob store',
+      'partners',
+    ].map((name) => ['ok', name]),
   )
   const report = await doctor(dir)
   t.equal(report.checks.get('node key')?.detail, `${join(dir, 'pki', 'node.key')} (mode 600)`)
   t.equal(report.checks.get('partners')?.detail, 'no enabled partners')
   t.match(report.checks.get('federation port')?.detail, /is free$/)
   t.match(report.checks.get('node certificate')?.detail, /node\.crt expires in \d+ days/)
+  t.equal(report.checks.get('blob store')?.detail, `${join(dir, 'blobs')} is readable and writable`)
+})
+
+t.test('the blob store: a file where the directory should be fails; an S3 bucket must answer, a missing one fails by name', async (t) => {
+  const dir = await freshNode('blobs')
+  await rm(join(dir, 'blobs'), { recursive: true })
+  t.match((await doctor(dir)).checks.get('blob store'), { status: 'ok', detail: `${join(dir, 'blobs')} does not exist yet: the node creates it at start` })
+  await writeFile(join(dir, 'blobs'), 'not a directory')
+  const blocked = await doctor(dir)
+  t.match(blocked.checks.get('blob store'), { status: 'fail', detail: `${join(dir, 'blobs')} is not a directory: change storage.blobs` })
+
+  const s3 = await startS3Server(t)
+  const config = JSON.parse(await readFile(join(dir, 'caseway.json'), 'utf8')) as Record<string, Record<string, unknown>>
+  const useBucket = async (bucket: string) => {
+    config['storage'] = {
+      ...config['storage'],
+      blobs: { kind: 's3', endpoint: s3.endpoint, bucket, region: 'us-east-1', accessKey: S3RVER_ACCESS_KEY, secretKey: S3RVER_SECRET_KEY },
+    }
+    await writeFile(join(dir, 'caseway.json'), JSON.stringify(config), { mode: 0o600 })
+    return (await doctor(dir)).checks.get('blob store')
+  }
+  t.match(await useBucket(s3.bucket), { status: 'ok', detail: `bucket ${s3.bucket} at ${s3.endpoint} answers` })
+  t.same(await s3.keys(), [], 'nothing written to the bucket')
+  const missing = await useBucket('no-such-bucket')
+  t.equal(missing?.status, 'fail')
+  t.match(missing?.detail, `bucket no-such-bucket does not exist: check storage.blobs`)
+  t.notMatch(missing?.detail, S3RVER_SECRET_KEY, 'the secret key is not in the report')
 })
 
 t.test('a key readable by others fails, naming the file; exit 1', async (t) => {
@@ -66,7 +102,7 @@ t.test('a key readable by others fails, naming the file; exit 1', async (t) => {
   t.equal(result.code, 1)
   t.match(result.stdout, `fail  CA key `)
   t.match(result.stdout, `${caKey} is readable by other users (mode 644): chmod 600 ${caKey}`)
-  t.same(lines(result.stderr), ['caseway: CW_DOCTOR_CHECK_FAILED: 1 of 12 checks failed'])
+  t.same(lines(result.stderr), ['caseway: CW_DOCTOR_CHECK_FAILED: 1 of 13 checks failed'])
   await chmod(join(dir, 'admin.token'), 0o640)
   const report = await doctor(dir)
   t.equal(report.checks.get('admin token')?.status, 'fail')

@@ -8,12 +8,17 @@ import { nodePath } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
 import type { BlobStore } from './blob_store.ts'
 import { openFsBlobStore } from './fs_blob_store.ts'
-import { openS3BlobStore } from './s3_blob_store.ts'
+import { openS3BlobStore, type S3BlobStoreOptions } from './s3_blob_store.ts'
 
 export async function openConfiguredBlobStore(config: NodeConfig): Promise<BlobStore> {
   const blobs = config.storage.blobs
   if (blobs.kind === 'fs') return openFsBlobStore(nodePath(config, blobs.dir))
-  return openS3BlobStore({
+  return openS3BlobStore(s3StoreOptions(blobs))
+}
+
+/** The S3 store's options from `storage.blobs` of kind `s3`. */
+export function s3StoreOptions(blobs: Extract<NodeConfig['storage']['blobs'], { kind: 's3' }>): S3BlobStoreOptions {
+  return {
     endpoint: blobs.endpoint,
     bucket: blobs.bucket,
     region: blobs.region,
@@ -21,5 +26,5 @@ export async function openConfiguredBlobStore(config: NodeConfig): Promise<BlobS
     secretKey: blobs.secretKey,
     prefix: blobs.prefix,
     pathStyle: blobs.pathStyle,
-  })
+  }
 }

@@ -72,15 +72,29 @@ export class S3BlobStoreError extends Error {
 /** Opens the S3 blob store: checks the bucket, then deletes stale temporary objects (see the module comment). */
 export async function openS3BlobStore(options: S3BlobStoreOptions): Promise<BlobStore> {
   const store = new S3BlobStore(options)
+  await bucketAnswers(store.client, options)
+  await store.removeStaleTemporaries()
+  return store
+}
+
+/**
+ * Whether the store's bucket answers with these credentials, touching nothing in it (for
+ * `caseway doctor`, which may run beside the node).
+ *
+ * @throws {S3BlobStoreError} naming the endpoint and bucket when it cannot be reached or does not exist.
+ */
+export async function checkS3Bucket(options: S3BlobStoreOptions): Promise<void> {
+  await bucketAnswers(new S3BlobStore(options).client, options)
+}
+
+async function bucketAnswers(client: Client, options: S3BlobStoreOptions): Promise<void> {
   let exists: boolean
   try {
-    exists = await store.client.bucketExists(options.bucket)
+    exists = await client.bucketExists(options.bucket)
   } catch (err) {
     throw new S3BlobStoreError(`S3 blob store at ${options.endpoint}: cannot reach bucket ${options.bucket}: ${messageOf(err)}`, { cause: err })
   }
   if (!exists) throw new S3BlobStoreError(`S3 blob store at ${options.endpoint}: bucket ${options.bucket} does not exist`)
-  await store.removeStaleTemporaries()
-  return store
 }
 
 class S3BlobStore implements BlobStore {
