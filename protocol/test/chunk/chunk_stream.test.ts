@@ -76,14 +76,18 @@ t.test('exact multiple of the chunk size: every chunk full, count = size / chunk
 })
 
 // spec: CW-FMT-003
+// 256 KiB chunks exercise the buffer growing from 64 KiB while the first chunk fills.
 t.test('odd sizes and random piece boundaries give the digests of the concatenation', async () => {
-  const chunkSize = 64 * KiB
   await fc.assert(
     fc.asyncProperty(
-      fc.integer({ min: 0, max: 4 * chunkSize + 3 }),
+      fc.constantFrom(64 * KiB, 256 * KiB),
+      fc.integer({ min: 0, max: 4 }),
+      fc.integer({ min: 0, max: 1 }),
       fc.integer(),
-      fc.array(fc.integer({ min: 0, max: 2 * chunkSize + 1 }), { maxLength: 12 }),
-      async (size, seed, cuts) => {
+      fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+      async (chunkSize, fullChunks, extra, seed, cutFractions) => {
+        const size = fullChunks * chunkSize + (extra === 1 ? (seed >>> 0) % chunkSize : 0)
+        const cuts = cutFractions.map((fraction) => Math.floor(fraction * size))
         const data = bytes(size, seed)
         const bounds = [...new Set(cuts.map((cut) => Math.min(cut, size)))].sort((a, b) => a - b)
         const parts: Uint8Array[] = []
