@@ -131,6 +131,8 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     log: log.child({ component: 'outbox' }),
     // The audit trail first: it is what CW-AUD-001 promises.
     consumers: [auditConsumer(store), notificationConsumer(ctx), liveRevisionConsumer(ctx)],
+    // The revision window is measured on the node's clock, and so are the deferrals it causes.
+    now: () => clock.now().getTime(),
   })
   actions = createActions({ store, clock, log, outbox, observers: [metrics.observe, ...(overrides.observers ?? [])] })
 

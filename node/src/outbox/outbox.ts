@@ -11,7 +11,15 @@
  *
  * A consumer's failure is logged and retried with backoff; it holds back the later entries of
  * the same case for that consumer only (a case's audit chain keeps its order), never other
- * cases or other consumers. `start()` drains what a previous run left.
+ * cases or other consumers. A consumer may also defer a case on purpose; the case is then held
+ * the same way until its time. `start()` drains what a previous run left.
+ *
+ * Held entries are not read again while they are held: each consumer keeps a cursor at the last
+ * entry it has seen held, until one of those holds ends. Without it, every action re-read (and
+ * parsed) up to a batch of held entries per round: a burst of uploads to a live-shared case,
+ * whose revisions wait out their window, ran at a third of its speed. The cursor relies on a
+ * new entry's `seq` being above every stored one (SQLite's rowid; the held entry is still
+ * stored); an entry that broke this would only wait until the hold ends, never be lost.
  *
  * @module
  */
@@ -19,7 +27,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Logger } from 'pino'
 import type { AnyNodeEvent } from '../events.ts'
 import { retryDelayMs } from '../jobs/backoff.ts'
-import type { MetadataStore, OutboxEntry } from '../store/metadata_store.ts'
+import type { ListedOutboxEntry, MetadataStore, OutboxEntry } from '../store/metadata_store.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** The case an event belongs to; events of no case (refused offers) share one key. */
@@ -54,6 +62,8 @@ export interface OutboxOptions {
   /** First retry delay after a consumer failed (default 200 ms), doubling up to `retryMaxMs` (default 60 s). */
   retryBaseMs?: number
   retryMaxMs?: number
+  /** The clock a consumer's deferral is measured on: the node's (default `Date.now`). Failures back off in real time. */
+  now?: () => number
 }
 
 /** Entries read per consumer and round. */
@@ -66,6 +76,12 @@ interface Failure {
   retryAt: number
 }
 
+/** Where a consumer's next round starts reading: every entry up to `after` is handled, or held by one of `held` (case keys). */
+interface Cursor {
+  after: number
+  held: Set<string>
+}
+
 export class Outbox {
   readonly #store: MetadataStore
   readonly #log: Logger
@@ -74,8 +90,13 @@ export class Outbox {
   readonly #retryMaxMs: number
   /** Marks the async context of a drain round: an action a consumer runs must not wait for the round it runs in. */
   readonly #inRound = new AsyncLocalStorage<true>()
+  readonly #now: () => number
   /** `<consumer>\u0000<case>` → its failure streak. */
   readonly #failures = new Map<string, Failure>()
+  /** `<consumer>\u0000<case>` → when the consumer wants to be asked again. */
+  readonly #deferrals = new Map<string, number>()
+  /** consumer → its cursor while it has held entries. */
+  readonly #cursors = new Map<string, Cursor>()
   #round: Promise<number> | undefined
   #next: Promise<number> | undefined
   #retryTimer: NodeJS.Timeout | undefined
@@ -90,6 +111,7 @@ export class Outbox {
     if (names.size !== options.consumers.length) throw new TypeError('outbox consumer names must be unique')
     this.#retryBaseMs = options.retryBaseMs ?? 200
     this.#retryMaxMs = options.retryMaxMs ?? 60_000
+    this.#now = options.now ?? Date.now
   }
 
   /** The outbox entries of `event` (id `eventId`, committed at `recordedAt`): one per consumer that wants it. */
@@ -171,36 +193,51 @@ export class Outbox {
 
   async #drain(consumer: OutboxConsumer): Promise<number> {
     let handled = 0
+    let after = this.#cursorOf(consumer.name)
     for (;;) {
-      let entries: OutboxEntry[]
+      let entries: ListedOutboxEntry[]
       try {
-        entries = await this.#store.listOutbox(consumer.name, BATCH)
+        entries = await this.#store.listOutbox(consumer.name, BATCH, after)
       } catch (err) {
         this.#log.error({ err, consumer: consumer.name }, 'reading the outbox failed')
         this.#scheduleRetry(this.#retryBaseMs)
         return handled
       }
-      const byCase = new Map<string, OutboxEntry[]>()
-      for (const entry of entries) byCase.set(entry.caseId, [...(byCase.get(entry.caseId) ?? []), entry])
-      let progress = 0
+      const byCase = new Map<string, ListedOutboxEntry[]>()
+      for (const entry of entries) {
+        const pending = byCase.get(entry.caseId)
+        if (pending === undefined) byCase.set(entry.caseId, [entry])
+        else pending.push(entry)
+      }
+      const held = new Set<string>()
+      let heldThrough = 0
       for (const [caseId, pending] of byCase) {
         if (this.#stopped) return handled
         const key = `${consumer.name}\u0000${caseId}`
-        const failure = this.#failures.get(key)
-        if (failure !== undefined && failure.retryAt > Date.now()) continue
+        if (this.#isHeld(key)) {
+          held.add(key)
+          heldThrough = Math.max(heldThrough, pending.at(-1)!.seq)
+          continue
+        }
         try {
           const outcome = await consumer.handle(caseId, pending)
           crashPoint('outbox.after-consumer')
           this.#failures.delete(key)
           if (outcome !== undefined) {
-            this.#scheduleRetry(Math.max(0, outcome.retryInMs))
+            const delay = Math.max(0, outcome.retryInMs)
+            this.#deferrals.set(key, this.#now() + delay)
+            held.add(key)
+            heldThrough = Math.max(heldThrough, pending.at(-1)!.seq)
+            this.#scheduleRetry(delay)
             continue
           }
-          progress += pending.length
+          handled += pending.length
         } catch (err) {
-          const attempts = (failure?.attempts ?? 0) + 1
+          const attempts = (this.#failures.get(key)?.attempts ?? 0) + 1
           const delay = retryDelayMs(attempts, this.#retryBaseMs, this.#retryMaxMs)
           this.#failures.set(key, { attempts, retryAt: Date.now() + delay })
+          held.add(key)
+          heldThrough = Math.max(heldThrough, pending.at(-1)!.seq)
           this.#log.error(
             { err, consumer: consumer.name, caseId, event: pending[0]?.event['type'], attempts, retryInMs: delay },
             'outbox consumer failed; will retry',
@@ -208,10 +245,39 @@ export class Outbox {
           this.#scheduleRetry(delay)
         }
       }
-      handled += progress
-      // A full batch may hide more entries; go on while it moves.
-      if (entries.length < BATCH || progress === 0) return handled
+      // Every entry read is now handled (gone) or held: later rounds start past the held ones until a hold ends.
+      if (heldThrough > 0) {
+        const cursor = this.#cursors.get(consumer.name)
+        this.#cursors.set(consumer.name, { after: Math.max(cursor?.after ?? 0, heldThrough), held: new Set([...(cursor?.held ?? []), ...held]) })
+      }
+      // A full batch may hide more entries.
+      if (entries.length < BATCH) return handled
+      after = entries.at(-1)!.seq
     }
+  }
+
+  /** Where `consumer`'s round starts reading: past its held entries while all their holds last, else at the first entry. */
+  #cursorOf(consumer: string): number {
+    const cursor = this.#cursors.get(consumer)
+    if (cursor === undefined) return 0
+    for (const key of cursor.held) {
+      if (!this.#isHeld(key)) {
+        this.#cursors.delete(consumer)
+        return 0
+      }
+    }
+    return cursor.after
+  }
+
+  /** Whether case `key` (`<consumer>\u0000<case>`) failed or was deferred, and its time has not come. */
+  #isHeld(key: string): boolean {
+    const deferral = this.#deferrals.get(key)
+    if (deferral !== undefined) {
+      if (deferral > this.#now()) return true
+      this.#deferrals.delete(key)
+    }
+    const failure = this.#failures.get(key)
+    return failure !== undefined && failure.retryAt > Date.now()
   }
 
   /** Wakes a round after `delayMs` (the earliest retry wins); real time, like the job runner's polling. */

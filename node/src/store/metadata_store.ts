@@ -491,8 +491,8 @@ export interface MetadataStore {
   // Outbox (domain events waiting for their consumers; outbox/outbox.ts)
   /** Adds entries, in order, after every entry already there (call it inside the action's transaction). */
   appendOutbox(entries: readonly OutboxEntry[]): Promise<void>
-  /** The first `limit` entries of `consumer`, in the order they were appended. */
-  listOutbox(consumer: string, limit: number): Promise<OutboxEntry[]>
+  /** The first `limit` entries of `consumer` after `afterSeq` (default: from the first), in the order they committed. */
+  listOutbox(consumer: string, limit: number, afterSeq?: number): Promise<ListedOutboxEntry[]>
   /** Removes the entry of `consumer` for `eventId`; false when it was not there (already handled). */
   deleteOutbox(consumer: string, eventId: string): Promise<boolean>
 
@@ -605,4 +605,9 @@ export interface OutboxEntry {
   event: Record<string, unknown>
   /** Unix seconds when its action committed. */
   recordedAt: number
+}
+
+/** An outbox entry as stored: `seq` orders entries as they committed. */
+export interface ListedOutboxEntry extends OutboxEntry {
+  seq: number
 }

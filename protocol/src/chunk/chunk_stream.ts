@@ -108,7 +108,7 @@ export async function* chunkStream(source: AsyncIterable<Uint8Array>, chunkSize:
 const INITIAL_BUFFER_BYTES = MIN_CHUNK_SIZE
 
 /** `buffer` (its first `filled` bytes kept) at twice the size, never over `chunkSize`. */
-function grown(buffer: Uint8Array, filled: number, chunkSize: number): Uint8Array {
+function grown(buffer: Uint8Array, filled: number, chunkSize: number): Uint8Array<ArrayBuffer> {
   const larger = new Uint8Array(Math.min(chunkSize, buffer.byteLength * 2))
   larger.set(buffer.subarray(0, filled))
   return larger

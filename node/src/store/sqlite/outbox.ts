@@ -3,18 +3,19 @@
  *
  * @module
  */
-import type { OutboxEntry } from '../metadata_store.ts'
+import type { ListedOutboxEntry, OutboxEntry } from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
 
 export const OUTBOX_SQL = {
   insert: 'INSERT INTO outbox (event_id, consumer, case_id, event, recorded_at) VALUES (:event_id, :consumer, :case_id, :event, :recorded_at)',
   /** In seq order: the order the events committed in, which keeps each case's order. */
-  list: 'SELECT * FROM outbox WHERE consumer = ? ORDER BY seq LIMIT ?',
+  list: 'SELECT * FROM outbox WHERE consumer = ? AND seq > ? ORDER BY seq LIMIT ?',
   delete: 'DELETE FROM outbox WHERE consumer = ? AND event_id = ?',
 } as const
 
-export function outboxFromRow(row: Row): OutboxEntry {
+export function outboxFromRow(row: Row): ListedOutboxEntry {
   return {
+    seq: row['seq'] as number,
     eventId: row['event_id'] as string,
     consumer: row['consumer'] as string,
     caseId: row['case_id'] as string,

@@ -48,6 +48,7 @@ import type {
   NotificationChannel,
   NotificationRecord,
   AddedRecipientRecord,
+  ListedOutboxEntry,
   OutboxEntry,
   HeldBackItem,
   OutboundRevisionRecord,
@@ -851,10 +852,11 @@ class DirectStore implements MetadataStore {
     })
   }
 
-  listOutbox(consumer: string, limit: number): Promise<OutboxEntry[]> {
+  listOutbox(consumer: string, limit: number, afterSeq = 0): Promise<ListedOutboxEntry[]> {
     return this.#do((c) => {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
-      return c.all(OUTBOX_SQL.list, consumer, limit).map(outboxFromRow)
+      if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new TypeError('afterSeq must be a non-negative integer')
+      return c.all(OUTBOX_SQL.list, consumer, afterSeq, limit).map(outboxFromRow)
     })
   }
 
@@ -1370,8 +1372,8 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.appendOutbox(entries))
   }
 
-  listOutbox(consumer: string, limit: number): Promise<OutboxEntry[]> {
-    return this.#locked((s) => s.listOutbox(consumer, limit))
+  listOutbox(consumer: string, limit: number, afterSeq?: number): Promise<ListedOutboxEntry[]> {
+    return this.#locked((s) => s.listOutbox(consumer, limit, afterSeq))
   }
 
   deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
