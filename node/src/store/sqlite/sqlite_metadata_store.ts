@@ -18,6 +18,9 @@
  * evidence byte. The two writes made per chunk — a chunk a partner delivered, a chunk served
  * to a partner — are group-committed: those made within {@link GROUP_COMMIT_WINDOW_MS} of each
  * other share one transaction and one fsync, and each call resolves only after that commit.
+ * Transactions are group-committed too, without waiting: those that queue while the store is
+ * busy run one after another, each in its own savepoint, inside one transaction with one fsync
+ * (a commit blocks the event loop for its fsync, and concurrent uploads made three each).
  *
  * Constraint violations surface as `RequestError('CW_ERR_CONFLICT')` (duplicate key, unknown
  * referenced record); wrongly typed fields as `TypeError`; updates of unknown records as
@@ -887,6 +890,12 @@ interface GroupedWrite {
   reject: (error: unknown) => void
 }
 
+interface QueuedTransaction {
+  work: (store: MetadataStore) => Promise<unknown>
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
 /** The store handed out by {@link openSqliteMetadataStore}: every call waits its turn. */
 class SqliteMetadataStore implements MetadataStore {
   readonly #connection: Connection
@@ -897,6 +906,8 @@ class SqliteMetadataStore implements MetadataStore {
   #closed = false
   #grouped: GroupedWrite[] = []
   #groupTimer: NodeJS.Timeout | undefined
+  /** Transactions waiting for their turn; one queued commit takes all of them. */
+  #queued: QueuedTransaction[] = []
 
   constructor(db: DatabaseSync) {
     this.#connection = new Connection(db)
@@ -959,14 +970,61 @@ class SqliteMetadataStore implements MetadataStore {
     )
   }
 
+  /**
+   * Runs `work` in a transaction. While the store is busy, transactions queue; when their turn
+   * comes they commit together (see the module comment). Each one sees the writes of those
+   * before it, as if they had committed first; one that fails is rolled back alone; each
+   * resolves only once the commit is durable, and all fail if it fails.
+   */
   transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
-    return this.#locked((s) => {
-      const marker = { open: true }
-      return this.#inTransaction
-        .run(marker, () => s.transaction(work))
-        .finally(() => {
-          marker.open = false
-        })
+    if (typeof work !== 'function') return Promise.reject(new TypeError('work must be a function'))
+    if (this.#closed) return Promise.reject(new Error('metadata store is closed'))
+    if (this.#inTransaction.getStore()?.open === true) {
+      return Promise.reject(new Error('metadata store called inside its own transaction; use the store passed to work'))
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({ work, resolve: resolve as (value: unknown) => void, reject })
+      // The first one queued books the turn; the others ride along.
+      if (this.#queued.length === 1) void this.#locked((s) => this.#commitQueued(s))
+    })
+  }
+
+  async #commitQueued(s: DirectStore): Promise<void> {
+    const batch = this.#queued
+    this.#queued = []
+    if (batch.length === 1) {
+      const { work, resolve, reject } = batch[0]!
+      await this.#inOwnTransaction(() => s.transaction(work)).then(resolve, reject)
+      return
+    }
+    const outcomes: Array<{ failed: false; value: unknown } | { failed: true; error: unknown }> = []
+    await s
+      .transaction(async (tx) => {
+        for (const { work } of batch) {
+          outcomes.push(
+            await this.#inOwnTransaction(() => tx.transaction(work)).then(
+              (value) => ({ failed: false as const, value }),
+              (error: unknown) => ({ failed: true as const, error }),
+            ),
+          )
+        }
+      })
+      .then(
+        () =>
+          batch.forEach(({ resolve, reject }, index) => {
+            const outcome = outcomes[index]!
+            if (outcome.failed) reject(outcome.error)
+            else resolve(outcome.value)
+          }),
+        (error: unknown) => batch.forEach(({ reject }) => reject(error)),
+      )
+  }
+
+  /** Runs `fn` marked as a transaction's context, so that a call to this store from within it fails instead of deadlocking. */
+  #inOwnTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    const marker = { open: true }
+    return this.#inTransaction.run(marker, fn).finally(() => {
+      marker.open = false
     })
   }
 

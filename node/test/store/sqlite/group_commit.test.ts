@@ -83,3 +83,54 @@ t.test('closing the store commits the writes still queued', async (t) => {
   t.equal(committed(path, 'river-pd'), 2)
   await t.rejects(store.recordPartnerChunk('river-pd', digest(3), T0), /closed/)
 })
+
+t.test('transactions queued while the store is busy commit together; one that fails is rolled back alone', async (t) => {
+  const path = join(t.testdir(), 'caseway.db')
+  const store = await openSqliteMetadataStore(path)
+  t.teardown(() => store.close())
+  await store.recordPartnerChunk('warm-up', digest(0), T0)
+  const before = walFrames(path)
+
+  let seenByReader = -1
+  const results = await Promise.allSettled(
+    Array.from({ length: 40 }, (_, index) =>
+      store
+        .transaction(async (tx) => {
+          await tx.recordPartnerChunk('river-pd', digest(2 * index + 1), T0)
+          // Every fifth transaction fails after its first write: that write must not survive.
+          if (index % 5 === 4) throw new Error(`transaction ${index} failed`)
+          await tx.recordPartnerChunk('river-pd', digest(2 * index + 2), T0)
+          return index
+        })
+        .then((value) => {
+          if (seenByReader === -1) seenByReader = committed(path, 'river-pd')
+          return value
+        }),
+    ),
+  )
+  const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [index] : []))
+  t.same(failed, [4, 9, 14, 19, 24, 29, 34, 39], 'only the failing transactions fail')
+  t.same(
+    results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
+    Array.from({ length: 40 }, (_, index) => index).filter((index) => index % 5 !== 4),
+    'each caller gets its own result',
+  )
+  t.equal(committed(path, 'river-pd'), 64, 'both writes of each of the 32 others, none of the failed ones')
+  t.equal(seenByReader, 64, 'durable before any caller hears back')
+  const frames = walFrames(path) - before
+  t.ok(frames > 0 && frames <= 10, `a couple of commits' frames (${frames}), not forty commits`)
+})
+
+t.test('a transaction sees the writes of those queued before it in its group', async (t) => {
+  const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
+  t.teardown(() => store.close())
+  const seen = await Promise.all(
+    [1, 2, 3].map((index) =>
+      store.transaction(async (tx) => {
+        await tx.recordPartnerChunk('river-pd', digest(index), T0)
+        return (await tx.deliveredChunks('river-pd', [digest(1), digest(2), digest(3)])).size
+      }),
+    ),
+  )
+  t.same(seen, [1, 2, 3])
+})
