@@ -173,7 +173,14 @@ export const configSchema = {
       default: {},
       description: 'Moving evidence between nodes, and retrying the jobs that do it.',
       properties: {
-        parallelChunks: { type: 'integer', minimum: 1, maximum: 32, default: 4, description: 'Chunks of one share pulled from a partner at once.' },
+        parallelChunks: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 32,
+          default: 4,
+          description:
+            "Chunks of one share pulled from a partner at once, counted in the share's largest chunks: a smaller chunk counts for its fraction of one, up to 16 chunks at once.",
+        },
         chunkSize: {
           enum: [65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216],
           default: 4194304,

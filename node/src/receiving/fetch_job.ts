@@ -22,6 +22,7 @@ import { updateInbound } from './inbound_state.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
+import { chunkLengths, forEachChunk } from './chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
@@ -99,7 +100,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     }
   }
 
-  /** Pulls every chunk of `inbound` not yet stored, `parallelChunks` at a time; throws if any is still missing. */
+  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachChunk}); throws if any is still missing. */
   async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
     const limits = chunkLimits(inbound.manifest)
     // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
@@ -117,7 +118,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     const started = performance.now()
     let stored = 0
     let storedBytes = 0
-    await forEachLimit(needed, ctx.config.transfers.parallelChunks, async (digest) => {
+    await forEachChunk(needed, chunkLengths(inbound.manifest), ctx.config.transfers.parallelChunks, async (digest) => {
       if (signal.aborted || gone !== undefined || unreachable) return
       try {
         const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
@@ -184,13 +185,4 @@ function chunkLimits(manifest: CaseManifest): Map<string, number> {
     for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
   }
   return limits
-}
-
-/** Runs `work` over `items`, at most `limit` at a time. `work` must not throw. */
-async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }

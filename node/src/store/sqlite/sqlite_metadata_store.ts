@@ -18,9 +18,10 @@
  * evidence byte. The two writes made per chunk — a chunk a partner delivered, a chunk served
  * to a partner — are group-committed: those made within {@link GROUP_COMMIT_WINDOW_MS} of each
  * other share one transaction and one fsync, and each call resolves only after that commit.
- * Transactions are group-committed too, without waiting: those that queue while the store is
- * busy run one after another, each in its own savepoint, inside one transaction with one fsync
- * (a commit blocks the event loop for its fsync, and concurrent uploads made three each).
+ * Transactions are group-committed too: those that queue while the store is busy, or within a
+ * turn of the event loop, run one after another, each in its own savepoint, inside one
+ * transaction with one fsync (a commit blocks the event loop for its fsync, and concurrent
+ * uploads made three commits each).
  *
  * Constraint violations surface as `RequestError('CW_ERR_CONFLICT')` (duplicate key, unknown
  * referenced record); wrongly typed fields as `TypeError`; updates of unknown records as
@@ -883,6 +884,9 @@ function optional<T>(row: Row | undefined, map: (row: Row) => T): T | undefined 
  */
 export const GROUP_COMMIT_WINDOW_MS = 1
 
+/** Event-loop turns a group of transactions waits for more to join before it commits. */
+const GROUP_COMMIT_MAX_TURNS = 4
+
 /** A write waiting for the next group commit. */
 interface GroupedWrite {
   write: (store: MetadataStore) => Promise<void>
@@ -990,23 +994,26 @@ class SqliteMetadataStore implements MetadataStore {
   }
 
   async #commitQueued(s: DirectStore): Promise<void> {
-    const batch = this.#queued
-    this.#queued = []
-    if (batch.length === 1) {
-      const { work, resolve, reject } = batch[0]!
-      await this.#inOwnTransaction(() => s.transaction(work)).then(resolve, reject)
-      return
-    }
+    if (this.#queued.length === 0) return // an earlier commit took them along
+    const batch: QueuedTransaction[] = []
     const outcomes: Array<{ failed: false; value: unknown } | { failed: true; error: unknown }> = []
     await s
       .transaction(async (tx) => {
-        for (const { work } of batch) {
-          outcomes.push(
-            await this.#inOwnTransaction(() => tx.transaction(work)).then(
-              (value) => ({ failed: false as const, value }),
-              (error: unknown) => ({ failed: true as const, error }),
-            ),
-          )
+        for (let turn = 0; turn < GROUP_COMMIT_MAX_TURNS && this.#queued.length > 0; turn++) {
+          const taken = this.#queued
+          this.#queued = []
+          for (const queued of taken) {
+            batch.push(queued)
+            outcomes.push(
+              await this.#inOwnTransaction(() => tx.transaction(queued.work)).then(
+                (value) => ({ failed: false as const, value }),
+                (error: unknown) => ({ failed: true as const, error }),
+              ),
+            )
+          }
+          // A commit's fsync blocks the event loop, so nothing can queue during it: one turn of the
+          // loop first lets the transactions already on their way (an upload whose blob just landed) join.
+          await new Promise((resolve) => setImmediate(resolve))
         }
       })
       .then(
