@@ -179,7 +179,7 @@ export const configSchema = {
           maximum: 32,
           default: 4,
           description:
-            "Chunks of one share pulled from a partner at once, counted in the share's largest chunks: a smaller chunk counts for its fraction of one, up to 16 chunks at once.",
+            "Chunks of one share pulled from a partner at once, counted in full-size chunks: a smaller one (a small item, a file's last chunk) counts for its fraction of one, up to 16 chunks at once.",
         },
         chunkSize: {
           enum: [65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216],

@@ -22,7 +22,7 @@ import { updateInbound } from './inbound_state.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
-import { chunkLengths, forEachChunk } from './chunk_pool.ts'
+import { chunkWeights, forEachChunk } from './chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
@@ -118,7 +118,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     const started = performance.now()
     let stored = 0
     let storedBytes = 0
-    await forEachChunk(needed, chunkLengths(inbound.manifest), ctx.config.transfers.parallelChunks, async (digest) => {
+    await forEachChunk(needed, chunkWeights(inbound.manifest), ctx.config.transfers.parallelChunks, async (digest) => {
       if (signal.aborted || gone !== undefined || unreachable) return
       try {
         const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
