@@ -107,10 +107,11 @@ class FsBlobStore implements BlobStore {
       crashPoint('blob.renamed')
       await syncDirectory(parent)
       if (created !== undefined) {
-        // New fan-out directories must survive a crash too: sync each one's parent.
-        for (let dir = parent; dir !== this.#root;) {
-          dir = dirname(dir)
+        // New fan-out directories must survive a crash too: sync the parent of each one created
+        // (`created` is the topmost), and nothing above it.
+        for (let dir = dirname(parent); ; dir = dirname(dir)) {
           await syncDirectory(dir)
+          if (dir === dirname(created) || dir === this.#root) break
         }
       }
     } catch (err) {
