@@ -215,6 +215,16 @@ export async function findExternalEvidence(
 export async function accessible(ctx: NodeContext, id: string): Promise<InboundShareRecord> {
   const share = await ctx.store.getInboundShare(id)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(id)
+  return usable(ctx, share)
+}
+
+/**
+ * {@link accessible} for a share already read (by the access check), so that a request reads
+ * the share, manifest and all, once.
+ *
+ * @throws {RequestError} `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
+ */
+export function usable(ctx: NodeContext, share: InboundShareRecord): InboundShareRecord {
   const status = effectiveStatus(share, nowSeconds(ctx))
   if (status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `${share.senderOrg} revoked this share`)
   if (status === 'expired') throw new RequestError('CW_ERR_SHARE_EXPIRED', 'this share has expired')

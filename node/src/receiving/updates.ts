@@ -13,7 +13,7 @@ import { userActor } from '../events.ts'
 import type { AppliedStateRecord, InboundRevisionRecord, InboundShareRecord, MetadataStore } from '../store/metadata_store.ts'
 import { requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { appliedView, importedEvidence, importedEvidenceId, type AppliedView } from './applied.ts'
-import { accessible } from './external_cases.ts'
+import { usable } from './external_cases.ts'
 import { shareExpiryOf } from './share_expiry.ts'
 
 type FieldValue = string | string[]
@@ -68,12 +68,10 @@ export interface AppliedUpdates {
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (also: not a recipient), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
  */
 export async function listUpdates(ctx: NodeContext, principal: AccessPrincipal, inboundId: string): Promise<UpdatesAvailable> {
-  await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.updates')
-  const share = await accessible(ctx, inboundId)
+  const share = usable(ctx, (await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.updates')).share)
   const view = await appliedView(ctx.store, share)
   const updates: AvailableUpdate[] = []
-  for (const revision of await ctx.store.listInboundRevisions(inboundId)) {
-    if (revision.status !== 'pending') continue
+  for (const revision of await ctx.store.listPendingInboundRevisions(inboundId)) {
     const { fields, items } = differences(view, revision.manifest)
     updates.push({ revision: revision.revision, receivedAt: revision.receivedAt, transfer: revision.transfer, case: fields, evidence: items })
   }
@@ -94,8 +92,7 @@ export async function applyUpdates(
   inboundId: string,
   input: { revision: number; updateIds?: string[] },
 ): Promise<AppliedUpdates> {
-  await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.apply')
-  const share = await accessible(ctx, inboundId)
+  const share = usable(ctx, (await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.apply')).share)
   const actor = userActor(principal.userId)
   const pending = await ctx.store.getInboundRevision(inboundId, input.revision)
   // spec: CW-REVN-007 — the effective policy of the revision applied (and of the one applied now).

@@ -467,6 +467,11 @@ export interface MetadataStore {
   getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined>
   /** The later revisions held for an inbound share, by revision. */
   listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]>
+  /**
+   * The pending revisions of an inbound share, by revision, without their signed manifests and
+   * receipts: listing updates is polled, and a revision's JWS is the largest value it would read.
+   */
+  listPendingInboundRevisions(inboundId: string): Promise<PendingInboundRevision[]>
   /** What our users see of an external case once updates were applied (none: the inbound manifest as received). */
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined>
   /** Inserts or replaces the applied state of `state.inboundId`. */
@@ -560,6 +565,9 @@ export interface InboundRevisionRecord {
   receivedAt: number
   verifiedAt: number | null
 }
+
+/** What listing updates needs of a pending revision. */
+export type PendingInboundRevision = Pick<InboundRevisionRecord, 'revision' | 'manifest' | 'transfer' | 'receivedAt'>
 
 /** The case snapshot our users see of an external case: a merge of the updates they applied. */
 export interface AppliedStateRecord {

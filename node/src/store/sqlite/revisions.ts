@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AppliedStateRecord, InboundRevisionRecord, InboundRevisionStatus, InboundRevisionTransfer } from '../metadata_store.ts'
+import type { AppliedStateRecord, InboundRevisionRecord, InboundRevisionStatus, InboundRevisionTransfer, PendingInboundRevision } from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
 
 const REVISION_COLUMNS = [
@@ -44,6 +44,8 @@ export const REVISION_SQL = {
     ' WHERE inbound_id = :inbound_id AND revision = :revision',
   getInboundRevision: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? AND revision = ?',
   listInboundRevisions: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',
+  listPendingInboundRevisions:
+    "SELECT revision, manifest, transfer, received_at FROM inbound_revisions WHERE inbound_id = ? AND status = 'pending' ORDER BY revision",
   getAppliedState: 'SELECT * FROM applied_states WHERE inbound_id = ?',
   setAppliedState:
     insert('applied_states', APPLIED_COLUMNS) +
@@ -64,6 +66,15 @@ export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
     receiptSent: row['receipt_sent'] === 1,
     receivedAt: row['received_at'] as number,
     verifiedAt: (row['verified_at'] ?? null) as number | null,
+  }
+}
+
+export function pendingInboundRevisionFromRow(row: Row): PendingInboundRevision {
+  return {
+    revision: row['revision'] as number,
+    manifest: JSON.parse(row['manifest'] as string),
+    transfer: row['transfer'] as InboundRevisionTransfer,
+    receivedAt: row['received_at'] as number,
   }
 }
 

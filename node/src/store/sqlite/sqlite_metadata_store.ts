@@ -55,6 +55,7 @@ import type {
   OutboundShareState,
   OutboundStatus,
   OutboundTransferRecord,
+  PendingInboundRevision,
   TransferChunk,
   PartnerRecord,
   PolicyRecord,
@@ -65,7 +66,14 @@ import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.t
 import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
 import { TRANSFER_SQL, heldBackFromRow, transferFromRow } from './transfers.ts'
-import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
+import {
+  REVISION_SQL,
+  appliedStateFromRow,
+  appliedStateParams,
+  inboundRevisionFromRow,
+  inboundRevisionParams,
+  pendingInboundRevisionFromRow,
+} from './revisions.ts'
 import { ADDED_RECIPIENT_SQL, addedRecipientFromRow, addedRecipientParams, NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
 import { OUTBOX_SQL, outboxFromRow, outboxParams } from './outbox.ts'
@@ -806,6 +814,10 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(REVISION_SQL.listInboundRevisions, inboundId).map(inboundRevisionFromRow))
   }
 
+  listPendingInboundRevisions(inboundId: string): Promise<PendingInboundRevision[]> {
+    return this.#do((c) => c.all(REVISION_SQL.listPendingInboundRevisions, inboundId).map(pendingInboundRevisionFromRow))
+  }
+
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
     return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedState, inboundId), appliedStateFromRow))
   }
@@ -1328,6 +1340,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
     return this.#locked((s) => s.listInboundRevisions(inboundId))
+  }
+
+  listPendingInboundRevisions(inboundId: string): Promise<PendingInboundRevision[]> {
+    return this.#locked((s) => s.listPendingInboundRevisions(inboundId))
   }
 
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {

@@ -321,6 +321,40 @@ t.test('inbound shares round-trip', async (t) => {
   )
 })
 
+t.test('listPendingInboundRevisions: the pending revisions by revision, without their signed forms', async (t) => {
+  const { store } = await openStore(t)
+  const share = inboundShareRecord({ status: 'complete' })
+  await store.insertInboundShare(share)
+  const revision = (number: number, status: 'pending' | 'applied' | 'superseded', transfer: 'receiving' | 'verified' | 'rejected') => ({
+    inboundId: share.id,
+    revision: number,
+    manifestJws: `eyJ.revision-${number}.sig`,
+    manifestDigest: fakeDigest(`revision-${number}`),
+    manifest: { ...share.manifest, share: { ...share.manifest.share, revision: number } },
+    policy: share.policy,
+    status,
+    transfer,
+    receiptJws: transfer === 'receiving' ? null : 'r.e.c',
+    receiptSent: false,
+    receivedAt: T0 + number,
+    verifiedAt: null,
+  })
+  // Inserted out of order: the listing orders them.
+  for (const row of [revision(4, 'pending', 'receiving'), revision(2, 'superseded', 'verified'), revision(3, 'pending', 'verified')]) {
+    await store.insertInboundRevision(row)
+  }
+  const pending = await store.listPendingInboundRevisions(share.id)
+  t.same(
+    pending.map((row) => [row.revision, row.transfer, row.receivedAt, row.manifest.share.revision]),
+    [
+      [3, 'verified', T0 + 3, 3],
+      [4, 'receiving', T0 + 4, 4],
+    ],
+  )
+  t.same(Object.keys(pending[0]!).sort(), ['manifest', 'receivedAt', 'revision', 'transfer'], 'no signed manifest, receipt or policy')
+  t.same(await store.listPendingInboundRevisions('nope'), [])
+})
+
 // spec: CW-SIG-012
 t.test('rememberJti records (iss, jti) once and returns the first digest after', async (t) => {
   const { store } = await openStore(t)
