@@ -399,6 +399,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE partners ADD COLUMN last_contact_at INTEGER;
   `,
+  // n: a version of each applied state, raised by every write of it: listing updates (polled)
+  // reuses the differences it computed against the same applied state
+  `
+  ALTER TABLE applied_states ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+  `,
 ]
 
 /**

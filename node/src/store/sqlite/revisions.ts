@@ -6,7 +6,14 @@
  *
  * @module
  */
-import type { AppliedStateRecord, InboundRevisionRecord, InboundRevisionStatus, InboundRevisionTransfer, PendingInboundRevision } from '../metadata_store.ts'
+import type {
+  AppliedStateRecord,
+  AppliedStateVersion,
+  InboundRevisionRecord,
+  InboundRevisionStatus,
+  InboundRevisionTransfer,
+  PendingInboundRevision,
+} from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
 
 const REVISION_COLUMNS = [
@@ -45,11 +52,13 @@ export const REVISION_SQL = {
   getInboundRevision: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? AND revision = ?',
   listInboundRevisions: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',
   listPendingInboundRevisions:
-    "SELECT revision, manifest, transfer, received_at FROM inbound_revisions WHERE inbound_id = ? AND status = 'pending' ORDER BY revision",
+    "SELECT revision, manifest_digest, transfer, received_at FROM inbound_revisions WHERE inbound_id = ? AND status = 'pending' ORDER BY revision",
   getAppliedState: 'SELECT * FROM applied_states WHERE inbound_id = ?',
+  getAppliedStateVersion: 'SELECT revision, version FROM applied_states WHERE inbound_id = ?',
   setAppliedState:
     insert('applied_states', APPLIED_COLUMNS) +
-    ' ON CONFLICT (inbound_id) DO UPDATE SET revision = excluded.revision, snapshot = excluded.snapshot, updated_at = excluded.updated_at',
+    ' ON CONFLICT (inbound_id) DO UPDATE SET revision = excluded.revision, snapshot = excluded.snapshot, updated_at = excluded.updated_at,' +
+    ' version = applied_states.version + 1',
 } as const
 
 export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
@@ -72,7 +81,7 @@ export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
 export function pendingInboundRevisionFromRow(row: Row): PendingInboundRevision {
   return {
     revision: row['revision'] as number,
-    manifest: JSON.parse(row['manifest'] as string),
+    manifestDigest: row['manifest_digest'] as string,
     transfer: row['transfer'] as InboundRevisionTransfer,
     receivedAt: row['received_at'] as number,
   }
@@ -110,6 +119,10 @@ export function appliedStateFromRow(row: Row): AppliedStateRecord {
     evidence: snapshot.evidence,
     updatedAt: row['updated_at'] as number,
   }
+}
+
+export function appliedStateVersionFromRow(row: Row): AppliedStateVersion {
+  return { revision: row['revision'] as number, version: row['version'] as number }
 }
 
 export function appliedStateParams(s: AppliedStateRecord): Params {

@@ -31,6 +31,7 @@ import { open } from 'node:fs/promises'
 import { RequestError, type Recipient } from '#protocol'
 import type {
   AppliedStateRecord,
+  AppliedStateVersion,
   InboundRevisionRecord,
   AuditEntryRecord,
   CaseAccessRecord,
@@ -42,6 +43,7 @@ import type {
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
+  InboundShareState,
   PartnerUsage,
   JobRecord,
   MetadataStore,
@@ -70,6 +72,7 @@ import {
   REVISION_SQL,
   appliedStateFromRow,
   appliedStateParams,
+  appliedStateVersionFromRow,
   inboundRevisionFromRow,
   inboundRevisionParams,
   pendingInboundRevisionFromRow,
@@ -87,6 +90,7 @@ import {
   folderParams,
   inboundShareFromRow,
   inboundShareParams,
+  inboundShareStateFromRow,
   jobFromRow,
   jobParams,
   outboundRevisionFromRow,
@@ -544,6 +548,10 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(SQL.getInboundShare, id), inboundShareFromRow))
   }
 
+  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getInboundShareState, id), inboundShareStateFromRow))
+  }
+
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
     return this.#do((c) => optional(c.get(SQL.findInboundShare, senderOrg, shareId), inboundShareFromRow))
   }
@@ -820,6 +828,10 @@ class DirectStore implements MetadataStore {
 
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
     return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedState, inboundId), appliedStateFromRow))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedStateVersion, inboundId), appliedStateVersionFromRow))
   }
 
   setAppliedState(state: AppliedStateRecord): Promise<void> {
@@ -1144,6 +1156,10 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.getInboundShare(id))
   }
 
+  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
+    return this.#locked((s) => s.getInboundShareState(id))
+  }
+
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
     return this.#locked((s) => s.findInboundShare(senderOrg, shareId))
   }
@@ -1348,6 +1364,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
     return this.#locked((s) => s.getAppliedState(inboundId))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#locked((s) => s.getAppliedStateVersion(inboundId))
   }
 
   setAppliedState(state: AppliedStateRecord): Promise<void> {
