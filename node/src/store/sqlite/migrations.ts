@@ -404,6 +404,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE applied_states ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
   `,
+  // n: the pending revisions of a share, answered from the index: the columns listed sit after
+  // the manifests in the row, and reaching them walks every overflow page of both
+  `
+  CREATE INDEX inbound_revisions_pending ON inbound_revisions (inbound_id, status, revision, manifest_digest, transfer, received_at);
+  `,
 ]
 
 /**

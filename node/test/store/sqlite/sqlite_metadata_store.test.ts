@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 import { SQL } from '../../../src/store/sqlite/statements.ts'
+import { REVISION_SQL } from '../../../src/store/sqlite/revisions.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { MetadataStore } from '../../../src/store/metadata_store.ts'
 import {
@@ -349,6 +350,17 @@ t.test('listPendingInboundRevisions: the pending revisions by revision, without 
     { revision: 4, manifestDigest: fakeDigest('revision-4'), transfer: 'receiving', receivedAt: T0 + 4 },
   ])
   t.same(await store.listPendingInboundRevisions('nope'), [])
+})
+
+t.test('listPendingInboundRevisions reads the index, not the revisions', async (t) => {
+  const { path } = await openStore(t)
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  const plan = raw
+    .prepare('EXPLAIN QUERY PLAN ' + REVISION_SQL.listPendingInboundRevisions)
+    .all('ext-1')
+    .map((row) => String(row['detail']))
+  t.same(plan, ['SEARCH inbound_revisions USING COVERING INDEX inbound_revisions_pending (inbound_id=? AND status=?)'])
 })
 
 t.test('getInboundShareState: the fields a polled request checks, none of the manifests', async (t) => {
