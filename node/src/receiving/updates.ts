@@ -14,10 +14,10 @@ import type {
   AppliedStateRecord,
   AppliedStateVersion,
   InboundRevisionRecord,
+  InboundRevisionState,
   InboundShareRecord,
   InboundShareState,
   MetadataStore,
-  PendingInboundRevision,
 } from '../store/metadata_store.ts'
 import { requireExternalAccess, requireExternalStateAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { appliedView, importedEvidence, importedEvidenceId, type AppliedView } from './applied.ts'
@@ -79,7 +79,8 @@ export async function listUpdates(ctx: NodeContext, principal: AccessPrincipal, 
   const share = usable(ctx, await requireExternalStateAccess(ctx, principal, inboundId, 'content', 'external.updates'))
   const applied = await ctx.store.getAppliedStateVersion(inboundId)
   const updates: AvailableUpdate[] = []
-  for (const revision of await ctx.store.listPendingInboundRevisions(inboundId)) {
+  for (const revision of await ctx.store.listInboundRevisionStates(inboundId)) {
+    if (revision.status !== 'pending') continue
     const { fields, items } = await changesOf(ctx, share, applied, revision)
     updates.push({ revision: revision.revision, receivedAt: revision.receivedAt, transfer: revision.transfer, case: fields, evidence: items })
   }
@@ -105,7 +106,7 @@ async function changesOf(
   ctx: NodeContext,
   share: InboundShareState,
   applied: AppliedStateVersion | undefined,
-  revision: PendingInboundRevision,
+  revision: InboundRevisionState,
 ): Promise<Changes> {
   let known = listed.get(ctx.store)
   if (known === undefined) listed.set(ctx.store, (known = new Map()))

@@ -353,6 +353,8 @@ export interface MetadataStore {
    * policy (a 10,000-item share is megabytes to read and parse, per poll).
    */
   getInboundShareState(id: string): Promise<InboundShareState | undefined>
+  /** {@link getInboundShareState} by the sender and its share id. */
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
   listInboundShares(): Promise<InboundShareRecord[]>
 
@@ -476,10 +478,10 @@ export interface MetadataStore {
   /** The later revisions held for an inbound share, by revision. */
   listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]>
   /**
-   * The pending revisions of an inbound share, by revision, without their manifests: listing
-   * updates is polled, and a revision's manifest lists every item of the share.
+   * {@link listInboundRevisions} without their manifests, from an index: listing updates is
+   * polled, an offer checks it, and a revision's manifest lists every item of the share.
    */
-  listPendingInboundRevisions(inboundId: string): Promise<PendingInboundRevision[]>
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]>
   /** What our users see of an external case once updates were applied (none: the inbound manifest as received). */
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined>
   /** The revision and version of the applied state of `inboundId`, without its snapshot (none: no update applied yet). */
@@ -576,8 +578,8 @@ export interface InboundRevisionRecord {
   verifiedAt: number | null
 }
 
-/** What listing updates checks of a pending revision on every poll; its manifest is read when its digest is new. */
-export type PendingInboundRevision = Pick<InboundRevisionRecord, 'revision' | 'manifestDigest' | 'transfer' | 'receivedAt'>
+/** A held revision without its manifests ({@link MetadataStore.listInboundRevisionStates}). */
+export type InboundRevisionState = Pick<InboundRevisionRecord, 'revision' | 'manifestDigest' | 'status' | 'transfer' | 'receivedAt'>
 
 /** Which applied state an external case has: `version` changes with every write of it. */
 export interface AppliedStateVersion {

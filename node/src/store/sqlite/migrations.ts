@@ -404,10 +404,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE applied_states ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
   `,
-  // n: the pending revisions of a share, answered from the index: the columns listed sit after
-  // the manifests in the row, and reaching them walks every overflow page of both
+  // n: the revisions of a share without their manifests, answered from the index: those columns
+  // sit after the manifests in the row, and reaching them walks every overflow page of both
   `
-  CREATE INDEX inbound_revisions_pending ON inbound_revisions (inbound_id, status, revision, manifest_digest, transfer, received_at);
+  CREATE INDEX inbound_revisions_state ON inbound_revisions (inbound_id, revision, manifest_digest, status, transfer, received_at);
   `,
 ]
 

@@ -12,7 +12,7 @@ import type {
   InboundRevisionRecord,
   InboundRevisionStatus,
   InboundRevisionTransfer,
-  PendingInboundRevision,
+  InboundRevisionState,
 } from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
 
@@ -51,8 +51,8 @@ export const REVISION_SQL = {
     ' WHERE inbound_id = :inbound_id AND revision = :revision',
   getInboundRevision: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? AND revision = ?',
   listInboundRevisions: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',
-  listPendingInboundRevisions:
-    "SELECT revision, manifest_digest, transfer, received_at FROM inbound_revisions WHERE inbound_id = ? AND status = 'pending' ORDER BY revision",
+  /** Answered from the index inbound_revisions_state alone. */
+  listInboundRevisionStates: 'SELECT revision, manifest_digest, status, transfer, received_at FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',
   getAppliedState: 'SELECT * FROM applied_states WHERE inbound_id = ?',
   getAppliedStateVersion: 'SELECT revision, version FROM applied_states WHERE inbound_id = ?',
   setAppliedState:
@@ -78,10 +78,11 @@ export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
   }
 }
 
-export function pendingInboundRevisionFromRow(row: Row): PendingInboundRevision {
+export function inboundRevisionStateFromRow(row: Row): InboundRevisionState {
   return {
     revision: row['revision'] as number,
     manifestDigest: row['manifest_digest'] as string,
+    status: row['status'] as InboundRevisionStatus,
     transfer: row['transfer'] as InboundRevisionTransfer,
     receivedAt: row['received_at'] as number,
   }

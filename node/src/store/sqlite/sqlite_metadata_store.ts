@@ -33,6 +33,7 @@ import type {
   AppliedStateRecord,
   AppliedStateVersion,
   InboundRevisionRecord,
+  InboundRevisionState,
   AuditEntryRecord,
   CaseAccessRecord,
   CaseRecord,
@@ -57,7 +58,6 @@ import type {
   OutboundShareState,
   OutboundStatus,
   OutboundTransferRecord,
-  PendingInboundRevision,
   TransferChunk,
   PartnerRecord,
   PolicyRecord,
@@ -75,7 +75,7 @@ import {
   appliedStateVersionFromRow,
   inboundRevisionFromRow,
   inboundRevisionParams,
-  pendingInboundRevisionFromRow,
+  inboundRevisionStateFromRow,
 } from './revisions.ts'
 import { ADDED_RECIPIENT_SQL, addedRecipientFromRow, addedRecipientParams, NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
@@ -552,6 +552,10 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(SQL.getInboundShareState, id), inboundShareStateFromRow))
   }
 
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#do((c) => optional(c.get(SQL.findInboundShareState, senderOrg, shareId), inboundShareStateFromRow))
+  }
+
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
     return this.#do((c) => optional(c.get(SQL.findInboundShare, senderOrg, shareId), inboundShareFromRow))
   }
@@ -822,8 +826,8 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(REVISION_SQL.listInboundRevisions, inboundId).map(inboundRevisionFromRow))
   }
 
-  listPendingInboundRevisions(inboundId: string): Promise<PendingInboundRevision[]> {
-    return this.#do((c) => c.all(REVISION_SQL.listPendingInboundRevisions, inboundId).map(pendingInboundRevisionFromRow))
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#do((c) => c.all(REVISION_SQL.listInboundRevisionStates, inboundId).map(inboundRevisionStateFromRow))
   }
 
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
@@ -1160,6 +1164,10 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.getInboundShareState(id))
   }
 
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#locked((s) => s.findInboundShareState(senderOrg, shareId))
+  }
+
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
     return this.#locked((s) => s.findInboundShare(senderOrg, shareId))
   }
@@ -1358,8 +1366,8 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.listInboundRevisions(inboundId))
   }
 
-  listPendingInboundRevisions(inboundId: string): Promise<PendingInboundRevision[]> {
-    return this.#locked((s) => s.listPendingInboundRevisions(inboundId))
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#locked((s) => s.listInboundRevisionStates(inboundId))
   }
 
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {

@@ -322,7 +322,7 @@ t.test('inbound shares round-trip', async (t) => {
   )
 })
 
-t.test('listPendingInboundRevisions: the pending revisions by revision, without their manifests', async (t) => {
+t.test('listInboundRevisionStates: the revisions by revision, without their manifests', async (t) => {
   const { store } = await openStore(t)
   const share = inboundShareRecord({ status: 'complete' })
   await store.insertInboundShare(share)
@@ -344,23 +344,25 @@ t.test('listPendingInboundRevisions: the pending revisions by revision, without 
   for (const row of [revision(4, 'pending', 'receiving'), revision(2, 'superseded', 'verified'), revision(3, 'pending', 'verified')]) {
     await store.insertInboundRevision(row)
   }
-  const pending = await store.listPendingInboundRevisions(share.id)
-  t.same(pending, [
-    { revision: 3, manifestDigest: fakeDigest('revision-3'), transfer: 'verified', receivedAt: T0 + 3 },
-    { revision: 4, manifestDigest: fakeDigest('revision-4'), transfer: 'receiving', receivedAt: T0 + 4 },
+  t.same(await store.listInboundRevisionStates(share.id), [
+    { revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'superseded', transfer: 'verified', receivedAt: T0 + 2 },
+    { revision: 3, manifestDigest: fakeDigest('revision-3'), status: 'pending', transfer: 'verified', receivedAt: T0 + 3 },
+    { revision: 4, manifestDigest: fakeDigest('revision-4'), status: 'pending', transfer: 'receiving', receivedAt: T0 + 4 },
   ])
-  t.same(await store.listPendingInboundRevisions('nope'), [])
+  await store.updateInboundRevision({ ...revision(4, 'pending', 'receiving'), transfer: 'verified' })
+  t.equal((await store.listInboundRevisionStates(share.id))[2]?.transfer, 'verified', 'the index follows updates')
+  t.same(await store.listInboundRevisionStates('nope'), [])
 })
 
-t.test('listPendingInboundRevisions reads the index, not the revisions', async (t) => {
+t.test('listInboundRevisionStates reads the index, not the revisions', async (t) => {
   const { path } = await openStore(t)
   const raw = new DatabaseSync(path, { readOnly: true })
   t.teardown(() => raw.close())
   const plan = raw
-    .prepare('EXPLAIN QUERY PLAN ' + REVISION_SQL.listPendingInboundRevisions)
+    .prepare('EXPLAIN QUERY PLAN ' + REVISION_SQL.listInboundRevisionStates)
     .all('ext-1')
     .map((row) => String(row['detail']))
-  t.same(plan, ['SEARCH inbound_revisions USING COVERING INDEX inbound_revisions_pending (inbound_id=? AND status=?)'])
+  t.same(plan, ['SEARCH inbound_revisions USING COVERING INDEX inbound_revisions_state (inbound_id=?)'])
 })
 
 t.test('getInboundShareState: the fields a polled request checks, none of the manifests', async (t) => {
@@ -372,6 +374,13 @@ t.test('getInboundShareState: the fields a polled request checks, none of the ma
   await store.updateInboundShare({ ...share, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' })
   t.same(await store.getInboundShareState(share.id), { ...state, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' })
   t.equal(await store.getInboundShareState('nope'), undefined)
+  t.same(await store.findInboundShareState(share.senderOrg, share.shareId), {
+    ...state,
+    revision: 2,
+    manifestDigest: fakeDigest('revision-2'),
+    status: 'complete',
+  })
+  t.equal(await store.findInboundShareState('lake-pd', share.shareId), undefined)
 })
 
 t.test('getAppliedStateVersion: every write of an applied state raises its version', async (t) => {
