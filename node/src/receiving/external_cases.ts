@@ -219,8 +219,8 @@ export async function accessible(ctx: NodeContext, id: string): Promise<InboundS
 }
 
 /**
- * {@link accessible} for a share already read (by the access check), so that a request reads
- * the share, manifest and all, once.
+ * {@link accessible} for a share (or its state) the access check already read, so that a
+ * request does not read it twice.
  *
  * @throws {RequestError} `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
  */
