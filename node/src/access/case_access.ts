@@ -16,11 +16,11 @@
  *
  * @module
  */
-import { RequestError, type SharingPolicy } from '#protocol'
+import { RequestError, type Recipient, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
-import type { CaseAccessRecord, CaseRecord, EvidenceRecord, InboundShareRecord, OutboundShareRecord, Role } from '../store/metadata_store.ts'
-import { isRecipient, recipientsOf } from './recipients.ts'
+import type { CaseAccessRecord, CaseRecord, EvidenceRecord, InboundShareRecord, InboundShareState, OutboundShareRecord, Role } from '../store/metadata_store.ts'
+import { isRecipient, knownRecipientsOf, recipientsOf } from './recipients.ts'
 
 /** What a caller asks to do with a case: read it, change it, or manage its team. */
 export type CaseAccessMode = 'read' | 'write' | 'administer'
@@ -167,8 +167,38 @@ export async function requireExternalAccess(
 ): Promise<ExternalAccess> {
   const share = await ctx.store.getInboundShare(inboundId)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(inboundId)
-  const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
-  if (recipient || (mode === 'metadata' && principal.role === 'admin')) return { share, recipient }
+  return { share, recipient: await allowed(ctx, principal, inboundId, await recipientsOf(ctx, share), mode, action) }
+}
+
+/**
+ * {@link requireExternalAccess} for a request that is polled (listing updates): it reads the
+ * external case's state, not its manifest, once the recipients of that manifest are known.
+ */
+export async function requireExternalStateAccess(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  inboundId: string,
+  mode: ExternalAccessMode,
+  action = `external.${mode}`,
+): Promise<InboundShareState> {
+  const state = await ctx.store.getInboundShareState(inboundId)
+  const recipients = state === undefined || state.status === 'rejected' ? undefined : await knownRecipientsOf(ctx, state)
+  if (state === undefined || recipients === undefined) return (await requireExternalAccess(ctx, principal, inboundId, mode, action)).share
+  await allowed(ctx, principal, inboundId, recipients, mode, action)
+  return state
+}
+
+/** Whether the caller is a recipient; throws (and records the refusal) if it may not see the external case for `mode`. */
+async function allowed(
+  ctx: NodeContext,
+  principal: AccessPrincipal,
+  inboundId: string,
+  recipients: readonly Recipient[],
+  mode: ExternalAccessMode,
+  action: string,
+): Promise<boolean> {
+  const recipient = await isRecipient(ctx, principal, recipients)
+  if (recipient || (mode === 'metadata' && principal.role === 'admin')) return recipient
   await refused(ctx, principal, inboundId, action, 'CW_ERR_NOT_FOUND')
   throw externalCaseNotFound(inboundId)
 }

@@ -15,8 +15,8 @@
  * @module
  */
 import { isEmailAddress, type Recipient } from '#protocol'
-import type { NodeContext } from '../context.ts'
-import type { InboundShareRecord, UserRecord } from '../store/metadata_store.ts'
+import type { Identity, NodeContext } from '../context.ts'
+import type { InboundShareRecord, InboundShareState, UserRecord } from '../store/metadata_store.ts'
 
 /** What recipient matching needs to know about the caller. */
 export interface RecipientPrincipal {
@@ -37,7 +37,40 @@ export function defaultRecipients(org: string): Recipient[] {
  */
 export async function recipientsOf(ctx: NodeContext, share: InboundShareRecord): Promise<Recipient[]> {
   const named = effective(ctx, share.manifest.share.recipients).map((recipient) => ({ kind: recipient.kind, id: recipient.id }))
-  const added = await ctx.store.listAddedRecipients(share.id)
+  remember(ctx, share, named)
+  return withAdded(ctx, share.id, named)
+}
+
+/**
+ * {@link recipientsOf} from the share's state alone, when a request already read its manifest
+ * (undefined otherwise: read the share). For requests that are polled.
+ */
+export async function knownRecipientsOf(ctx: NodeContext, share: InboundShareState): Promise<Recipient[] | undefined> {
+  const named = namedByDigest.get(ctx.identity)?.get(namedKey(share))
+  return named === undefined ? undefined : withAdded(ctx, share.id, named)
+}
+
+/**
+ * The recipients the manifest of each external case names, per node, by case and manifest
+ * digest: the digest fixes the signed manifest, so an entry is never stale. The most recent
+ * {@link NAMED_KEPT} are kept.
+ */
+const namedByDigest = new WeakMap<Identity, Map<string, readonly Recipient[]>>()
+const NAMED_KEPT = 256
+
+const namedKey = (share: Pick<InboundShareState, 'id' | 'manifestDigest'>): string => `${share.id} ${share.manifestDigest}`
+
+function remember(ctx: NodeContext, share: InboundShareRecord, named: readonly Recipient[]): void {
+  let known = namedByDigest.get(ctx.identity)
+  if (known === undefined) namedByDigest.set(ctx.identity, (known = new Map()))
+  const key = namedKey(share)
+  known.delete(key)
+  known.set(key, named)
+  if (known.size > NAMED_KEPT) known.delete(known.keys().next().value!)
+}
+
+async function withAdded(ctx: NodeContext, inboundId: string, named: readonly Recipient[]): Promise<Recipient[]> {
+  const added = await ctx.store.listAddedRecipients(inboundId)
   return [...named, ...added.map((recipient) => ({ kind: recipient.kind, id: recipient.recipientId }))]
 }
 

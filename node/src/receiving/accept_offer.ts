@@ -197,16 +197,18 @@ async function identicalRetry(ctx: NodeContext, peerOrg: string, jws: string, no
   if (typeof shareId !== 'string') return undefined
   const partner = await ctx.store.getPartner(peerOrg)
   if (partner === undefined || !partner.enabled || partner.trustOnly) return undefined
-  const existing = await ctx.store.findInboundShare(peerOrg, shareId)
-  if (existing === undefined) return undefined
+  // Digests first: a new revision is no retry, and its share's manifests list every item.
+  const state = await ctx.store.findInboundShareState(peerOrg, shareId)
+  if (state === undefined) return undefined
   const digest = digestBytes(payloadBytes)
-  let pending: InboundRevisionRecord | undefined
-  if (existing.manifestDigest !== digest) {
-    pending = (await ctx.store.listInboundRevisions(existing.id)).find((revision) => revision.manifestDigest === digest)
-    if (pending === undefined) return undefined
-  }
+  const held = state.manifestDigest === digest ? undefined : (await ctx.store.listInboundRevisionStates(state.id)).find((row) => row.manifestDigest === digest)
+  if (state.manifestDigest !== digest && held === undefined) return undefined
   // spec: CW-FED-015 — revocation wins: checked ahead of the retry answer.
-  if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
+  if (state.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
+  const existing = await ctx.store.getInboundShare(state.id)
+  const pending = held === undefined ? undefined : await ctx.store.getInboundRevision(state.id, held.revision)
+  // Changed since the digests were read: the full verification answers.
+  if (existing === undefined || (held === undefined ? existing.manifestDigest !== digest : pending?.manifestDigest !== digest)) return undefined
   if ((pending?.manifest ?? existing.manifest).exp <= now) return undefined
   return { created: false, inboundId: existing.id, answer: await answerOf(ctx, peerOrg, existing, pending) }
 }

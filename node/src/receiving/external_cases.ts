@@ -19,7 +19,7 @@ import { appliedView } from './applied.ts'
 import type { NodeContext } from '../context.ts'
 import { notificationStates, type NotificationState } from '../notifications/notification_states.ts'
 import { userActor } from '../events.ts'
-import type { InboundShareRecord, InboundStatus, JobRecord } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundShareState, InboundStatus, JobRecord } from '../store/metadata_store.ts'
 import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { openChunks } from '../cases/evidence.ts'
 import { isRecipient, recipientsOf } from '../access/recipients.ts'
@@ -215,6 +215,16 @@ export async function findExternalEvidence(
 export async function accessible(ctx: NodeContext, id: string): Promise<InboundShareRecord> {
   const share = await ctx.store.getInboundShare(id)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(id)
+  return usable(ctx, share)
+}
+
+/**
+ * {@link accessible} for a share (or its state) the access check already read, so that a
+ * request does not read it twice.
+ *
+ * @throws {RequestError} `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
+ */
+export function usable<Share extends InboundShareState>(ctx: NodeContext, share: Share): Share {
   const status = effectiveStatus(share, nowSeconds(ctx))
   if (status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `${share.senderOrg} revoked this share`)
   if (status === 'expired') throw new RequestError('CW_ERR_SHARE_EXPIRED', 'this share has expired')
@@ -246,7 +256,7 @@ async function summary(ctx: NodeContext, share: InboundShareRecord, now: number,
 }
 
 /** A share past its expiry is expired even before a job has marked it (CW-POL-006). */
-export function effectiveStatus(share: InboundShareRecord, now: number): InboundStatus {
+export function effectiveStatus(share: Pick<InboundShareRecord, 'status' | 'expiresAt'>, now: number): InboundStatus {
   if (share.status !== 'revoked' && share.status !== 'rejected' && share.expiresAt <= now) return 'expired'
   return share.status
 }

@@ -10,10 +10,18 @@
 import { canonicalJson, PolicyError, RequestError, type CaseManifest, type EvidenceItem } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
-import type { AppliedStateRecord, InboundRevisionRecord, InboundShareRecord, MetadataStore } from '../store/metadata_store.ts'
-import { requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
+import type {
+  AppliedStateRecord,
+  AppliedStateVersion,
+  InboundRevisionRecord,
+  InboundRevisionState,
+  InboundShareRecord,
+  InboundShareState,
+  MetadataStore,
+} from '../store/metadata_store.ts'
+import { requireExternalAccess, requireExternalStateAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { appliedView, importedEvidence, importedEvidenceId, type AppliedView } from './applied.ts'
-import { accessible } from './external_cases.ts'
+import { usable } from './external_cases.ts'
 import { shareExpiryOf } from './share_expiry.ts'
 
 type FieldValue = string | string[]
@@ -68,16 +76,57 @@ export interface AppliedUpdates {
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (also: not a recipient), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
  */
 export async function listUpdates(ctx: NodeContext, principal: AccessPrincipal, inboundId: string): Promise<UpdatesAvailable> {
-  await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.updates')
-  const share = await accessible(ctx, inboundId)
-  const view = await appliedView(ctx.store, share)
+  const share = usable(ctx, await requireExternalStateAccess(ctx, principal, inboundId, 'content', 'external.updates'))
+  const applied = await ctx.store.getAppliedStateVersion(inboundId)
   const updates: AvailableUpdate[] = []
-  for (const revision of await ctx.store.listInboundRevisions(inboundId)) {
+  for (const revision of await ctx.store.listInboundRevisionStates(inboundId)) {
     if (revision.status !== 'pending') continue
-    const { fields, items } = differences(view, revision.manifest)
+    const { fields, items } = await changesOf(ctx, share, applied, revision)
     updates.push({ revision: revision.revision, receivedAt: revision.receivedAt, transfer: revision.transfer, case: fields, evidence: items })
   }
-  return { appliedRevision: view.revision, updates }
+  return { appliedRevision: applied?.revision ?? share.revision, updates }
+}
+
+type Changes = ReturnType<typeof differences>
+
+/**
+ * The differences listed, per store, by what they compare: the applied view (the applied
+ * state's version, or the manifest as received before any update was applied) and the
+ * revision's manifest digest. Listing is polled, and comparing reads and parses both manifests,
+ * each listing every item of the share. The most recent {@link LISTED_KEPT} are kept.
+ */
+const listed = new WeakMap<MetadataStore, Map<string, Changes>>()
+const LISTED_KEPT = 64
+
+function listedKey(inboundId: string, shareDigest: string, applied: AppliedStateVersion | undefined, revisionDigest: string): string {
+  return [inboundId, applied === undefined ? shareDigest : `applied ${applied.version}`, revisionDigest].join(' ')
+}
+
+async function changesOf(
+  ctx: NodeContext,
+  share: InboundShareState,
+  applied: AppliedStateVersion | undefined,
+  revision: InboundRevisionState,
+): Promise<Changes> {
+  let known = listed.get(ctx.store)
+  if (known === undefined) listed.set(ctx.store, (known = new Map()))
+  const found = known.get(listedKey(share.id, share.manifestDigest, applied, revision.manifestDigest))
+  if (found !== undefined) return found
+  // Read together, so that the key names exactly what was compared.
+  const { key, changes } = await ctx.store.transaction(async (tx) => {
+    const current = await tx.getInboundShare(share.id)
+    const next = await tx.getInboundRevision(share.id, revision.revision)
+    if (current === undefined || next === undefined)
+      throw new RequestError('CW_ERR_NOT_FOUND', `no revision ${revision.revision} of external case "${share.id}"`)
+    const version = await tx.getAppliedStateVersion(share.id)
+    return {
+      key: listedKey(share.id, current.manifestDigest, version, next.manifestDigest),
+      changes: differences(await appliedView(tx, current), next.manifest),
+    }
+  })
+  known.set(key, changes)
+  if (known.size > LISTED_KEPT) known.delete(known.keys().next().value!)
+  return changes
 }
 
 /**
@@ -94,8 +143,7 @@ export async function applyUpdates(
   inboundId: string,
   input: { revision: number; updateIds?: string[] },
 ): Promise<AppliedUpdates> {
-  await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.apply')
-  const share = await accessible(ctx, inboundId)
+  const share = usable(ctx, (await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.apply')).share)
   const actor = userActor(principal.userId)
   const pending = await ctx.store.getInboundRevision(inboundId, input.revision)
   // spec: CW-REVN-007 — the effective policy of the revision applied (and of the one applied now).

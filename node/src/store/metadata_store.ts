@@ -177,6 +177,9 @@ export interface InboundShareRecord {
   receiptJws: string | null
 }
 
+/** What a polled request checks of an external case ({@link MetadataStore.getInboundShareState}). */
+export type InboundShareState = Pick<InboundShareRecord, 'id' | 'senderOrg' | 'revision' | 'manifestDigest' | 'status' | 'expiresAt'>
+
 export type JobState = 'pending' | 'running' | 'done' | 'dead'
 
 export interface JobRecord {
@@ -345,6 +348,13 @@ export interface MetadataStore {
   insertInboundShare(share: InboundShareRecord): Promise<void>
   updateInboundShare(share: InboundShareRecord): Promise<void>
   getInboundShare(id: string): Promise<InboundShareRecord | undefined>
+  /**
+   * The few fields of an inbound share that a polled request checks, without its manifests and
+   * policy (a 10,000-item share is megabytes to read and parse, per poll).
+   */
+  getInboundShareState(id: string): Promise<InboundShareState | undefined>
+  /** {@link getInboundShareState} by the sender and its share id. */
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
   listInboundShares(): Promise<InboundShareRecord[]>
 
@@ -467,9 +477,16 @@ export interface MetadataStore {
   getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined>
   /** The later revisions held for an inbound share, by revision. */
   listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]>
+  /**
+   * {@link listInboundRevisions} without their manifests, from an index: listing updates is
+   * polled, an offer checks it, and a revision's manifest lists every item of the share.
+   */
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]>
   /** What our users see of an external case once updates were applied (none: the inbound manifest as received). */
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined>
-  /** Inserts or replaces the applied state of `state.inboundId`. */
+  /** The revision and version of the applied state of `inboundId`, without its snapshot (none: no update applied yet). */
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined>
+  /** Inserts or replaces the applied state of `state.inboundId`, with a higher version. */
   setAppliedState(state: AppliedStateRecord): Promise<void>
 
   // Conformance control (SPEC.md §21): the outbound shares EP-6 made, and for which peer
@@ -559,6 +576,15 @@ export interface InboundRevisionRecord {
   receiptSent: boolean
   receivedAt: number
   verifiedAt: number | null
+}
+
+/** A held revision without its manifests ({@link MetadataStore.listInboundRevisionStates}). */
+export type InboundRevisionState = Pick<InboundRevisionRecord, 'revision' | 'manifestDigest' | 'status' | 'transfer' | 'receivedAt'>
+
+/** Which applied state an external case has: `version` changes with every write of it. */
+export interface AppliedStateVersion {
+  revision: number
+  version: number
 }
 
 /** The case snapshot our users see of an external case: a merge of the updates they applied. */

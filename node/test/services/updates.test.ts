@@ -72,3 +72,47 @@ t.test('applying a revision that adds 1,000 items to a 10,000-item imported exte
   t.equal((await getExternalCase(ctx, reader, record.id)).evidence?.length, 11_000)
   t.equal((await ctx.store.listEvidence(imported.case.id)).length, 11_000)
 })
+
+// spec: CW-REVN-006, CW-LOC-001
+t.test('listing updates again follows every apply, and still checks who asks', async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const { ctx } = tc
+  const { record } = await insertInbound(ctx, { recipients: [{ kind: 'user', id: 'reader' }] })
+  const next = {
+    ...record.manifest,
+    share: { ...record.manifest.share, revision: 2, previous: record.manifestDigest },
+    case: { ...record.manifest.case, fields: { ...record.manifest.case.fields, title: 'Armed robbery' } },
+    evidence: [...record.manifest.evidence, item(1), item(2)],
+  }
+  await ctx.store.insertInboundRevision({
+    inboundId: record.id,
+    revision: 2,
+    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
+    manifestDigest: 'sha256:' + '3'.repeat(64),
+    manifest: next,
+    policy: record.policy,
+    status: 'pending',
+    transfer: 'verified',
+    receiptJws: null,
+    receiptSent: true,
+    receivedAt: record.receivedAt,
+    verifiedAt: record.receivedAt,
+  })
+  const listed = async () =>
+    (await listUpdates(ctx, reader, record.id)).updates.map((update) => [...update.case, ...update.evidence].map((change) => change.updateId))
+  t.same(await listed(), [['field:title', 'item:item-1', 'item:item-2']])
+  t.same(await listed(), [['field:title', 'item:item-1', 'item:item-2']], 'the same when asked again')
+
+  // Applied one at a time (within the same second): each listing after shows what is left.
+  await applyUpdates(ctx, reader, record.id, { revision: 2, updateIds: ['field:title'] })
+  t.same(await listed(), [['item:item-1', 'item:item-2']])
+  await applyUpdates(ctx, reader, record.id, { revision: 2, updateIds: ['item:item-1'] })
+  t.same(await listed(), [['item:item-2']])
+  t.equal((await listUpdates(ctx, reader, record.id)).appliedRevision, 2)
+
+  const stranger = { userId: 'stranger', role: 'member' as const, groups: [] }
+  await t.rejects(listUpdates(ctx, stranger, record.id), { code: 'CW_ERR_NOT_FOUND' }, 'not a recipient, though the listing was asked for before')
+  await applyUpdates(ctx, reader, record.id, { revision: 2 })
+  t.same(await listed(), [])
+})

@@ -399,6 +399,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE partners ADD COLUMN last_contact_at INTEGER;
   `,
+  // n: a version of each applied state, raised by every write of it: listing updates (polled)
+  // reuses the differences it computed against the same applied state
+  `
+  ALTER TABLE applied_states ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+  `,
+  // n: the revisions of a share without their manifests, answered from the index: those columns
+  // sit after the manifests in the row, and reaching them walks every overflow page of both
+  `
+  CREATE INDEX inbound_revisions_state ON inbound_revisions (inbound_id, revision, manifest_digest, status, transfer, received_at);
+  `,
 ]
 
 /**

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import type { AppliedStateRecord, InboundRevisionRecord, InboundRevisionStatus, InboundRevisionTransfer } from '../metadata_store.ts'
+import type {
+  AppliedStateRecord,
+  AppliedStateVersion,
+  InboundRevisionRecord,
+  InboundRevisionStatus,
+  InboundRevisionTransfer,
+  InboundRevisionState,
+} from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
 
 const REVISION_COLUMNS = [
@@ -44,10 +51,14 @@ export const REVISION_SQL = {
     ' WHERE inbound_id = :inbound_id AND revision = :revision',
   getInboundRevision: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? AND revision = ?',
   listInboundRevisions: 'SELECT * FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',
+  /** Answered from the index inbound_revisions_state alone. */
+  listInboundRevisionStates: 'SELECT revision, manifest_digest, status, transfer, received_at FROM inbound_revisions WHERE inbound_id = ? ORDER BY revision',
   getAppliedState: 'SELECT * FROM applied_states WHERE inbound_id = ?',
+  getAppliedStateVersion: 'SELECT revision, version FROM applied_states WHERE inbound_id = ?',
   setAppliedState:
     insert('applied_states', APPLIED_COLUMNS) +
-    ' ON CONFLICT (inbound_id) DO UPDATE SET revision = excluded.revision, snapshot = excluded.snapshot, updated_at = excluded.updated_at',
+    ' ON CONFLICT (inbound_id) DO UPDATE SET revision = excluded.revision, snapshot = excluded.snapshot, updated_at = excluded.updated_at,' +
+    ' version = applied_states.version + 1',
 } as const
 
 export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
@@ -64,6 +75,16 @@ export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
     receiptSent: row['receipt_sent'] === 1,
     receivedAt: row['received_at'] as number,
     verifiedAt: (row['verified_at'] ?? null) as number | null,
+  }
+}
+
+export function inboundRevisionStateFromRow(row: Row): InboundRevisionState {
+  return {
+    revision: row['revision'] as number,
+    manifestDigest: row['manifest_digest'] as string,
+    status: row['status'] as InboundRevisionStatus,
+    transfer: row['transfer'] as InboundRevisionTransfer,
+    receivedAt: row['received_at'] as number,
   }
 }
 
@@ -99,6 +120,10 @@ export function appliedStateFromRow(row: Row): AppliedStateRecord {
     evidence: snapshot.evidence,
     updatedAt: row['updated_at'] as number,
   }
+}
+
+export function appliedStateVersionFromRow(row: Row): AppliedStateVersion {
+  return { revision: row['revision'] as number, version: row['version'] as number }
 }
 
 export function appliedStateParams(s: AppliedStateRecord): Params {

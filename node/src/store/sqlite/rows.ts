@@ -10,6 +10,7 @@ import type {
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
+  InboundShareState,
   JobRecord,
   OutboundRevisionRecord,
   OutboundShareRecord,
@@ -255,6 +256,17 @@ export function inboundShareFromRow(row: Row): InboundShareRecord {
     completedAt: numOrNull(row, 'completed_at'),
     expiresAt: num(row, 'expires_at'),
     receiptJws: strOrNull(row, 'receipt_jws'),
+  }
+}
+
+export function inboundShareStateFromRow(row: Row): InboundShareState {
+  return {
+    id: str(row, 'id'),
+    senderOrg: str(row, 'sender_org'),
+    revision: num(row, 'revision'),
+    manifestDigest: str(row, 'manifest_digest'),
+    status: str(row, 'status') as InboundShareState['status'],
+    expiresAt: num(row, 'expires_at'),
   }
 }
 

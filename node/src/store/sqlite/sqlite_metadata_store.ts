@@ -35,7 +35,9 @@ import { open } from 'node:fs/promises'
 import { RequestError, type Recipient } from '#protocol'
 import type {
   AppliedStateRecord,
+  AppliedStateVersion,
   InboundRevisionRecord,
+  InboundRevisionState,
   AuditEntryRecord,
   CaseAccessRecord,
   CaseRecord,
@@ -46,6 +48,7 @@ import type {
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
+  InboundShareState,
   PartnerUsage,
   JobRecord,
   MetadataStore,
@@ -70,7 +73,15 @@ import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.t
 import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
 import { TRANSFER_SQL, heldBackFromRow, transferFromRow } from './transfers.ts'
-import { REVISION_SQL, appliedStateFromRow, appliedStateParams, inboundRevisionFromRow, inboundRevisionParams } from './revisions.ts'
+import {
+  REVISION_SQL,
+  appliedStateFromRow,
+  appliedStateParams,
+  appliedStateVersionFromRow,
+  inboundRevisionFromRow,
+  inboundRevisionParams,
+  inboundRevisionStateFromRow,
+} from './revisions.ts'
 import { ADDED_RECIPIENT_SQL, addedRecipientFromRow, addedRecipientParams, NOTIFICATION_SQL, notificationFromRow, notificationParams } from './notifications.ts'
 import { PRINCIPAL_SQL, caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from './principals.ts'
 import { OUTBOX_SQL, outboxFromRow, outboxParams } from './outbox.ts'
@@ -84,6 +95,7 @@ import {
   folderParams,
   inboundShareFromRow,
   inboundShareParams,
+  inboundShareStateFromRow,
   jobFromRow,
   jobParams,
   outboundRevisionFromRow,
@@ -541,6 +553,14 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(SQL.getInboundShare, id), inboundShareFromRow))
   }
 
+  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
+    return this.#do((c) => optional(c.get(SQL.getInboundShareState, id), inboundShareStateFromRow))
+  }
+
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#do((c) => optional(c.get(SQL.findInboundShareState, senderOrg, shareId), inboundShareStateFromRow))
+  }
+
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
     return this.#do((c) => optional(c.get(SQL.findInboundShare, senderOrg, shareId), inboundShareFromRow))
   }
@@ -811,8 +831,16 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(REVISION_SQL.listInboundRevisions, inboundId).map(inboundRevisionFromRow))
   }
 
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#do((c) => c.all(REVISION_SQL.listInboundRevisionStates, inboundId).map(inboundRevisionStateFromRow))
+  }
+
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
     return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedState, inboundId), appliedStateFromRow))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedStateVersion, inboundId), appliedStateVersionFromRow))
   }
 
   setAppliedState(state: AppliedStateRecord): Promise<void> {
@@ -1199,6 +1227,14 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.getInboundShare(id))
   }
 
+  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
+    return this.#locked((s) => s.getInboundShareState(id))
+  }
+
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#locked((s) => s.findInboundShareState(senderOrg, shareId))
+  }
+
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
     return this.#locked((s) => s.findInboundShare(senderOrg, shareId))
   }
@@ -1397,8 +1433,16 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.listInboundRevisions(inboundId))
   }
 
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#locked((s) => s.listInboundRevisionStates(inboundId))
+  }
+
   getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
     return this.#locked((s) => s.getAppliedState(inboundId))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#locked((s) => s.getAppliedStateVersion(inboundId))
   }
 
   setAppliedState(state: AppliedStateRecord): Promise<void> {

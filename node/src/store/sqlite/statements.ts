@@ -132,6 +132,8 @@ export const SQL = {
       .join(', ') +
     ' WHERE id = :id',
   getInboundShare: 'SELECT * FROM inbound_shares WHERE id = ?',
+  getInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE id = ?',
+  findInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, rowid',
 

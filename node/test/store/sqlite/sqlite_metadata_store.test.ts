@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 import { SQL } from '../../../src/store/sqlite/statements.ts'
+import { REVISION_SQL } from '../../../src/store/sqlite/revisions.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { MetadataStore } from '../../../src/store/metadata_store.ts'
 import {
@@ -319,6 +320,88 @@ t.test('inbound shares round-trip', async (t) => {
     (await store.listInboundShares()).map((s) => s.id),
     ['ext-1', 'ext-2'],
   )
+})
+
+t.test('listInboundRevisionStates: the revisions by revision, without their manifests', async (t) => {
+  const { store } = await openStore(t)
+  const share = inboundShareRecord({ status: 'complete' })
+  await store.insertInboundShare(share)
+  const revision = (number: number, status: 'pending' | 'applied' | 'superseded', transfer: 'receiving' | 'verified' | 'rejected') => ({
+    inboundId: share.id,
+    revision: number,
+    manifestJws: `eyJ.revision-${number}.sig`,
+    manifestDigest: fakeDigest(`revision-${number}`),
+    manifest: { ...share.manifest, share: { ...share.manifest.share, revision: number } },
+    policy: share.policy,
+    status,
+    transfer,
+    receiptJws: transfer === 'receiving' ? null : 'r.e.c',
+    receiptSent: false,
+    receivedAt: T0 + number,
+    verifiedAt: null,
+  })
+  // Inserted out of order: the listing orders them.
+  for (const row of [revision(4, 'pending', 'receiving'), revision(2, 'superseded', 'verified'), revision(3, 'pending', 'verified')]) {
+    await store.insertInboundRevision(row)
+  }
+  t.same(await store.listInboundRevisionStates(share.id), [
+    { revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'superseded', transfer: 'verified', receivedAt: T0 + 2 },
+    { revision: 3, manifestDigest: fakeDigest('revision-3'), status: 'pending', transfer: 'verified', receivedAt: T0 + 3 },
+    { revision: 4, manifestDigest: fakeDigest('revision-4'), status: 'pending', transfer: 'receiving', receivedAt: T0 + 4 },
+  ])
+  await store.updateInboundRevision({ ...revision(4, 'pending', 'receiving'), transfer: 'verified' })
+  t.equal((await store.listInboundRevisionStates(share.id))[2]?.transfer, 'verified', 'the index follows updates')
+  t.same(await store.listInboundRevisionStates('nope'), [])
+})
+
+t.test('listInboundRevisionStates reads the index, not the revisions', async (t) => {
+  const { path } = await openStore(t)
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  const plan = raw
+    .prepare('EXPLAIN QUERY PLAN ' + REVISION_SQL.listInboundRevisionStates)
+    .all('ext-1')
+    .map((row) => String(row['detail']))
+  t.same(plan, ['SEARCH inbound_revisions USING COVERING INDEX inbound_revisions_state (inbound_id=?)'])
+})
+
+t.test('getInboundShareState: the fields a polled request checks, none of the manifests', async (t) => {
+  const { store } = await openStore(t)
+  const share = inboundShareRecord()
+  await store.insertInboundShare(share)
+  const state = { id: share.id, senderOrg: share.senderOrg, revision: 1, manifestDigest: share.manifestDigest, status: 'receiving', expiresAt: share.expiresAt }
+  t.same(await store.getInboundShareState(share.id), state)
+  await store.updateInboundShare({ ...share, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' })
+  t.same(await store.getInboundShareState(share.id), { ...state, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' })
+  t.equal(await store.getInboundShareState('nope'), undefined)
+  t.same(await store.findInboundShareState(share.senderOrg, share.shareId), {
+    ...state,
+    revision: 2,
+    manifestDigest: fakeDigest('revision-2'),
+    status: 'complete',
+  })
+  t.equal(await store.findInboundShareState('lake-pd', share.shareId), undefined)
+})
+
+t.test('getAppliedStateVersion: every write of an applied state raises its version', async (t) => {
+  const { store } = await openStore(t)
+  const share = inboundShareRecord({ status: 'complete' })
+  await store.insertInboundShare(share)
+  t.equal(await store.getAppliedStateVersion(share.id), undefined, 'no update applied yet')
+  const state = { inboundId: share.id, revision: 2, case: share.manifest.case, evidence: share.manifest.evidence, updatedAt: T0 }
+  await store.setAppliedState(state)
+  const first = await store.getAppliedStateVersion(share.id)
+  t.equal(first?.revision, 2)
+  // The same revision and second again (a second selection applied at once) is still a new version.
+  await store.setAppliedState({ ...state, evidence: [] })
+  const second = await store.getAppliedStateVersion(share.id)
+  t.equal(second?.revision, 2)
+  t.ok(second!.version > first!.version)
+  t.same((await store.getAppliedState(share.id))?.evidence, [])
+  await store.setAppliedState({ ...state, revision: 3 })
+  const third = await store.getAppliedStateVersion(share.id)
+  t.equal(third?.revision, 3)
+  t.ok(third!.version > second!.version)
 })
 
 // spec: CW-SIG-012
