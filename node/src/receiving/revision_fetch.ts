@@ -20,6 +20,7 @@ import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '.
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
+import { chunkWeights, forEachChunk } from './chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {
@@ -95,42 +96,38 @@ async function pullChunks(
   for (const item of manifest.evidence) for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
   // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
   const needed = await chunksToPull(ctx, partner.org, manifest)
-  let next = 0
   let failure: unknown
   // One info line per round (`chunks stored`); each chunk is only counted here.
   const started = performance.now()
   let stored = 0
   let storedBytes = 0
-  const worker = async () => {
-    while (next < needed.length && failure === undefined) {
-      const digest = needed[next++]!
-      try {
-        const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
-        let bytes = 0
-        async function* counted() {
-          for await (const piece of body) {
-            bytes += (piece as Uint8Array).byteLength
-            yield piece as Uint8Array
-          }
+  await forEachChunk(needed, chunkWeights(manifest), ctx.config.transfers.parallelChunks, async (digest) => {
+    if (failure !== undefined) return
+    try {
+      const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
+      let bytes = 0
+      async function* counted() {
+        for await (const piece of body) {
+          bytes += (piece as Uint8Array).byteLength
+          yield piece as Uint8Array
         }
-        try {
-          // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-          await ctx.blobs.put(digest, counted(), { maxBytes: limits.get(digest)! })
-        } finally {
-          body.destroy()
-        }
-        // spec: CW-POS-005 — only after the bytes matched and are stored.
-        await recordDelivered(ctx, partner.org, digest)
-        crashPoint('revision-fetch.chunk-stored')
-        stored += 1
-        storedBytes += bytes
-        observer?.chunkStored(partner.org, bytes)
-      } catch (error) {
-        failure ??= error
       }
+      try {
+        // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
+        await ctx.blobs.put(digest, counted(), { maxBytes: limits.get(digest)! })
+      } finally {
+        body.destroy()
+      }
+      // spec: CW-POS-005 — only after the bytes matched and are stored.
+      await recordDelivered(ctx, partner.org, digest)
+      crashPoint('revision-fetch.chunk-stored')
+      stored += 1
+      storedBytes += bytes
+      observer?.chunkStored(partner.org, bytes)
+    } catch (error) {
+      failure ??= error
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(ctx.config.transfers.parallelChunks, needed.length) }, worker))
+  })
   signal.throwIfAborted()
   if (needed.length > 0) {
     const summary = { chunks: stored, bytes: storedBytes, needed: needed.length, durationMs: Math.round(performance.now() - started) }
