@@ -22,7 +22,7 @@ import { updateInbound } from './inbound_state.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
-import { chunkWeights, forEachChunk } from './chunk_pool.ts'
+import { chunkWeights, forEachChunk } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */

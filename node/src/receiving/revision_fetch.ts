@@ -20,7 +20,7 @@ import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '.
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
-import { chunkWeights, forEachChunk } from './chunk_pool.ts'
+import { chunkWeights, forEachChunk } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {

@@ -1,9 +1,9 @@
 /**
- * How many chunks of one share a receiver pulls at once (`receiving/chunk_pool.ts`): full-size
+ * How many chunks of one share a receiver pulls at once (`peer/chunk_pool.ts`): full-size
  * chunks `transfers.parallelChunks` at a time, small ones many at a time, each once.
  */
 import t from 'tap'
-import { chunkWeights, forEachChunk, SMALL_CHUNKS_AT_ONCE } from '../../src/receiving/chunk_pool.ts'
+import { chunkWeights, forEachChunk, SMALL_CHUNKS_AT_ONCE } from '../../src/peer/chunk_pool.ts'
 import type { CaseManifest } from '#protocol'
 
 const digest = (index: number) => `sha256:${index.toString(16).padStart(64, '0')}`
