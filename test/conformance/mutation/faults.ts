@@ -746,8 +746,8 @@ export const FAULTS: readonly Fault[] = [
     also: [
       {
         file: INBOUND,
-        find: "  if (existing.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')",
-        replace: "  if (existing.status === 'revoked') return undefined",
+        find: "  if (state.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')",
+        replace: "  if (state.status === 'revoked') return undefined",
       },
     ],
     tests: ['revocation.revoked-share-offers-refused'],
