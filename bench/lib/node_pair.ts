@@ -127,12 +127,20 @@ export const BENCH_POLICY: PolicyInput = {
   maxDurationSeconds: 86_400,
 }
 
+/**
+ * What the bench changes in both nodes' configuration: no local API request limit. Its default
+ * (6,000 a minute per token) would bound a bulk upload at 100 items a second and measure the
+ * limiter, not the node; an integration that imports whole cases raises it the same way.
+ */
+const BENCH_CONFIG = { limits: { rateLimit: { localPerMinute: 0 } } }
+
 /** Creates, starts and pairs nodes A and B under `dir`; A has a download policy assigned to B. */
 export async function startPair(dir: string, options: NodeOptions = {}): Promise<NodePair> {
   await mkdir(dir, { recursive: true })
+  const config = merge(BENCH_CONFIG, options.config ?? {})
   const [initA, initB] = await Promise.all([
-    initNode(join(dir, 'a'), 'bench-sender', 'Bench Sender', options.config),
-    initNode(join(dir, 'b'), 'bench-receiver', 'Bench Receiver', options.config),
+    initNode(join(dir, 'a'), 'bench-sender', 'Bench Sender', config),
+    initNode(join(dir, 'b'), 'bench-receiver', 'Bench Receiver', config),
   ])
   const [a, b] = await Promise.all([startNode(initA, options), startNode(initB, options)])
   await a.api.importPartner(b.bundle, b.fingerprint)
