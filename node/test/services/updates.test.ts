@@ -5,7 +5,9 @@
  */
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import type { EvidenceItem } from '#protocol'
+import type { CaseManifest, EvidenceItem } from '#protocol'
+import type { NodeContext } from '../../src/context.ts'
+import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
 import { importExternalCase } from '../../src/receiving/import_case.ts'
 import { applyUpdates, listUpdates } from '../../src/receiving/updates.ts'
 import { getExternalCase } from '../../src/receiving/external_cases.ts'
@@ -13,6 +15,24 @@ import { createTestContext } from '../support/context.ts'
 import { insertInbound } from '../support/inbound.ts'
 
 const reader = { userId: 'reader', role: 'member' as const, groups: [] }
+
+/** Stores `manifest` as revision 2 of `record`: received, verified, not yet applied. */
+async function insertPendingRevision(ctx: NodeContext, record: InboundShareRecord, manifest: CaseManifest): Promise<void> {
+  await ctx.store.insertInboundRevision({
+    inboundId: record.id,
+    revision: 2,
+    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
+    manifestDigest: 'sha256:' + '3'.repeat(64),
+    manifest,
+    policy: record.policy,
+    status: 'pending',
+    transfer: 'verified',
+    receiptJws: null,
+    receiptSent: true,
+    receivedAt: record.receivedAt,
+    verifiedAt: record.receivedAt,
+  })
+}
 
 function item(index: number): EvidenceItem {
   const digest = 'sha256:' + createHash('sha256').update(`item ${index}`).digest('hex')
@@ -46,20 +66,7 @@ t.test('applying a revision that adds 1,000 items to a 10,000-item imported exte
     share: { ...manifest.share, revision: 2, previous: record.manifestDigest },
     evidence: [...base, ...Array.from({ length: 1000 }, (_, index) => item(10_000 + index))],
   }
-  await ctx.store.insertInboundRevision({
-    inboundId: record.id,
-    revision: 2,
-    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
-    manifestDigest: 'sha256:' + '3'.repeat(64),
-    manifest: next,
-    policy: record.policy,
-    status: 'pending',
-    transfer: 'verified',
-    receiptJws: null,
-    receiptSent: true,
-    receivedAt: record.receivedAt,
-    verifiedAt: record.receivedAt,
-  })
+  await insertPendingRevision(ctx, record, next)
   const listed = await listUpdates(ctx, reader, record.id)
   t.equal(listed.updates[0]?.evidence.length, 1000)
 
@@ -85,20 +92,7 @@ t.test('listing updates again follows every apply, and still checks who asks', a
     case: { ...record.manifest.case, fields: { ...record.manifest.case.fields, title: 'Armed robbery' } },
     evidence: [...record.manifest.evidence, item(1), item(2)],
   }
-  await ctx.store.insertInboundRevision({
-    inboundId: record.id,
-    revision: 2,
-    manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
-    manifestDigest: 'sha256:' + '3'.repeat(64),
-    manifest: next,
-    policy: record.policy,
-    status: 'pending',
-    transfer: 'verified',
-    receiptJws: null,
-    receiptSent: true,
-    receivedAt: record.receivedAt,
-    verifiedAt: record.receivedAt,
-  })
+  await insertPendingRevision(ctx, record, next)
   const listed = async () =>
     (await listUpdates(ctx, reader, record.id)).updates.map((update) => [...update.case, ...update.evidence].map((change) => change.updateId))
   t.same(await listed(), [['field:title', 'item:item-1', 'item:item-2']])
