@@ -14,16 +14,25 @@ import type { CaseManifest } from '#protocol'
 /** The most chunks in flight, however small they are. */
 export const SMALL_CHUNKS_AT_ONCE = 16
 
-/** Each chunk digest of `manifest` → the fraction of a full-size chunk it is (of its item's `chunkSize`; the largest, if several items list it). */
-export function chunkWeights(manifest: CaseManifest): Map<string, number> {
+/** What a receiver needs to know of each chunk digest a manifest lists, read in one pass. */
+export interface ChunkPlan {
+  /** The largest chunk size any item listing the digest allows for it: the most bytes to accept. */
+  readonly maxBytes: ReadonlyMap<string, number>
+  /** The fraction of a full-size chunk it is (of its item's `chunkSize`; the largest, if several items list it). */
+  readonly weights: ReadonlyMap<string, number>
+}
+
+export function planChunks(manifest: CaseManifest): ChunkPlan {
+  const maxBytes = new Map<string, number>()
   const weights = new Map<string, number>()
   for (const item of manifest.evidence) {
     item.chunks.forEach((digest, index) => {
       const length = Math.min(item.chunkSize, item.size - index * item.chunkSize)
+      maxBytes.set(digest, Math.max(maxBytes.get(digest) ?? 0, item.chunkSize))
       weights.set(digest, Math.max(weights.get(digest) ?? 0, length / item.chunkSize))
     })
   }
-  return weights
+  return { maxBytes, weights }
 }
 
 /**

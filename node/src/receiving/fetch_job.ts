@@ -9,7 +9,6 @@
  * @module
  */
 import type { Logger } from 'pino'
-import type { CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
@@ -22,7 +21,7 @@ import { updateInbound } from './inbound_state.ts'
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
-import { chunkWeights, forEachChunk } from '../peer/chunk_pool.ts'
+import { forEachChunk, planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
@@ -102,7 +101,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
 
   /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachChunk}); throws if any is still missing. */
   async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
-    const limits = chunkLimits(inbound.manifest)
+    const plan = planChunks(inbound.manifest)
     // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
     const needed = await chunksToPull(ctx, partner.org, inbound.manifest)
     let failed = 0
@@ -118,14 +117,14 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     const started = performance.now()
     let stored = 0
     let storedBytes = 0
-    await forEachChunk(needed, chunkWeights(inbound.manifest), ctx.config.transfers.parallelChunks, async (digest) => {
+    await forEachChunk(needed, plan.weights, ctx.config.transfers.parallelChunks, async (digest) => {
       if (signal.aborted || gone !== undefined || unreachable) return
       try {
         const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
         const count = { bytes: 0 }
         try {
           // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-          await ctx.blobs.put(digest, counted(body, count), { maxBytes: limits.get(digest)! })
+          await ctx.blobs.put(digest, counted(body, count), { maxBytes: plan.maxBytes.get(digest)! })
         } finally {
           body.destroy()
         }
@@ -176,13 +175,4 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     await fetch(job, signal)
     await fetchPendingRevisions(ctx, peer, job.ref, signal, observer)
   }
-}
-
-/** The largest chunk size any item listing a digest allows for it. */
-function chunkLimits(manifest: CaseManifest): Map<string, number> {
-  const limits = new Map<string, number>()
-  for (const item of manifest.evidence) {
-    for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
-  }
-  return limits
 }

@@ -20,7 +20,7 @@ import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '.
 import { chunksToPull, recordDelivered } from './possession.ts'
 import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
-import { chunkWeights, forEachChunk } from '../peer/chunk_pool.ts'
+import { forEachChunk, planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {
@@ -92,8 +92,7 @@ async function pullChunks(
   log: Logger,
   observer?: Observer,
 ): Promise<void> {
-  const limits = new Map<string, number>()
-  for (const item of manifest.evidence) for (const digest of item.chunks) limits.set(digest, Math.max(limits.get(digest) ?? 0, item.chunkSize))
+  const plan = planChunks(manifest)
   // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
   const needed = await chunksToPull(ctx, partner.org, manifest)
   let failure: unknown
@@ -101,7 +100,7 @@ async function pullChunks(
   const started = performance.now()
   let stored = 0
   let storedBytes = 0
-  await forEachChunk(needed, chunkWeights(manifest), ctx.config.transfers.parallelChunks, async (digest) => {
+  await forEachChunk(needed, plan.weights, ctx.config.transfers.parallelChunks, async (digest) => {
     if (failure !== undefined) return
     try {
       const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
@@ -114,7 +113,7 @@ async function pullChunks(
       }
       try {
         // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-        await ctx.blobs.put(digest, counted(), { maxBytes: limits.get(digest)! })
+        await ctx.blobs.put(digest, counted(), { maxBytes: plan.maxBytes.get(digest)! })
       } finally {
         body.destroy()
       }

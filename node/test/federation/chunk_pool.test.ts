@@ -3,7 +3,7 @@
  * chunks `transfers.parallelChunks` at a time, small ones many at a time, each once.
  */
 import t from 'tap'
-import { chunkWeights, forEachChunk, SMALL_CHUNKS_AT_ONCE } from '../../src/peer/chunk_pool.ts'
+import { forEachChunk, planChunks, SMALL_CHUNKS_AT_ONCE } from '../../src/peer/chunk_pool.ts'
 import type { CaseManifest } from '#protocol'
 
 const digest = (index: number) => `sha256:${index.toString(16).padStart(64, '0')}`
@@ -50,16 +50,32 @@ t.test('a chunk heavier than what is left waits for room, but one always starts'
   t.same(await run(new Map(), 4), { most: 0, started: [] }, 'nothing to pull ends at once')
 })
 
-t.test("a chunk's weight comes from its item: the last chunk of an item weighs what is left of it", async (t) => {
-  const item = (size: number, chunks: string[]) => ({ size, chunkSize: 1024, chunks }) as unknown as CaseManifest['evidence'][number]
-  const manifest = { evidence: [item(2304, [digest(1), digest(2), digest(3)]), item(256, [digest(4)])] } as unknown as CaseManifest
+t.test("a chunk's weight and byte limit come from its item: the last chunk of an item weighs what is left of it", async (t) => {
+  const item = (size: number, chunks: string[], chunkSize = 1024) => ({ size, chunkSize, chunks }) as unknown as CaseManifest['evidence'][number]
+  // digest(5) is a small item's whole content in one item and a full chunk of another with larger chunks.
+  const manifest = {
+    evidence: [item(2304, [digest(1), digest(2), digest(3)]), item(256, [digest(4)]), item(512, [digest(5)]), item(4096, [digest(5)], 4096)],
+  } as unknown as CaseManifest
+  const plan = planChunks(manifest)
   t.same(
-    [...chunkWeights(manifest)],
+    [...plan.maxBytes],
+    [
+      [digest(1), 1024],
+      [digest(2), 1024],
+      [digest(3), 1024],
+      [digest(4), 1024],
+      [digest(5), 4096],
+    ],
+    "no chunk may exceed its item's chunk size",
+  )
+  t.same(
+    [...plan.weights],
     [
       [digest(1), 1],
       [digest(2), 1],
       [digest(3), 0.25],
       [digest(4), 0.25],
+      [digest(5), 1],
     ],
   )
 })
