@@ -8,6 +8,7 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { pino, type Logger } from 'pino'
 import { auditConsumer } from './audit/audit_trail.ts'
 import { ConfigError, nodePath } from './config/load.ts'
@@ -180,6 +181,8 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     retryBaseMs: config.transfers.retryBaseMs,
     retryMaxMs: config.transfers.retryMaxMs,
     maxAttempts: config.transfers.maxAttempts,
+    owner: replicaId(config),
+    leaseSeconds: config.replica.jobLeaseSeconds,
   })
   const started = runner
   const drained = outbox
@@ -219,4 +222,15 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
       await store.close()
     },
   }
+}
+
+/** This replica's name in the job table: `replica.id`, or the host name (stable across restarts, so a restart takes its jobs back). */
+function replicaId(config: NodeConfig): string {
+  return (
+    config.replica.id ??
+    (hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 64) ||
+      'replica')
+  )
 }

@@ -381,6 +381,28 @@ export const configSchema = {
         },
       },
     },
+    replica: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: "This process among the replicas of one organization's node that share its metadata store. A single node needs nothing here.",
+      properties: {
+        id: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9._-]{1,64}$',
+          description:
+            "This replica's name, distinct per replica (default: the host name). It holds the jobs it runs under this name; restarted under the same name, it takes its interrupted jobs back at once.",
+        },
+        jobLeaseSeconds: {
+          type: 'integer',
+          minimum: 5,
+          maximum: 3600,
+          default: 30,
+          description:
+            'How long a replica holds a job without renewing its claim (it renews every third of it). The jobs of a replica that died go to the others after this long.',
+        },
+      },
+    },
     conformance: {
       type: 'object',
       additionalProperties: false,
@@ -479,6 +501,8 @@ export interface NodeConfig {
     }
   }
   /** SPEC.md §21: the conformance control endpoints, off unless enabled (test deployments only). */
+  /** `id` absent: the host name (`build_context.ts`). */
+  readonly replica: { readonly id?: string; readonly jobLeaseSeconds: number }
   readonly conformance: { readonly control: boolean }
   /** Absolute directory the relative paths above are resolved against (not in the file). */
   readonly dir: string

@@ -1,10 +1,16 @@
 /**
  * The persistent job runner: jobs live in the metadata store, so a crash loses none.
  *
- * `start()` puts jobs left `running` by a crash back to `pending`, then polls (real timers,
- * every `pollMs`, and at once after `enqueue` or when a job finishes). Due jobs are claimed
- * atomically (which counts an attempt) and run by their kind's handler, at most `concurrency`
- * at a time. A failure is retried after exponential backoff with jitter (`retryBaseMs`
+ * `start()` puts jobs this replica left `running` (a crash) back to `pending`, then polls (real
+ * timers, every `pollMs`, and at once after `enqueue` or when a job finishes). Due jobs are
+ * claimed atomically (which counts an attempt) and run by their kind's handler, at most
+ * `concurrency` at a time.
+ *
+ * Replicas of one node share the job table: a claim is a lease held by this replica (`owner`)
+ * for `leaseSeconds`, renewed every third of it while the handler runs. A replica that dies
+ * stops renewing, and once its leases have run out any other replica claims those jobs (a
+ * restarting replica takes its own back at once). A replica that finds it lost a lease (paused
+ * longer than the lease) aborts the handler and records nothing: the job is another's now. A failure is retried after exponential backoff with jitter (`retryBaseMs`
  * doubling per attempt, capped at `retryMaxMs`); after `maxAttempts` attempts, or at once
  * when the handler throws an error with `permanent: true` ({@link PermanentJobError}), the
  * job is `dead`. `stop()` aborts running handlers through their signal and waits for them
@@ -15,12 +21,13 @@
  *
  * @module
  */
-import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Clock } from '../context.ts'
 import type { JobRecord, MetadataStore } from '../store/metadata_store.ts'
 import { retryDelayMs } from './backoff.ts'
 import { crashPoint } from '../operations/crash_points.ts'
+import { newJobRecord } from './new_job_record.ts'
+import type { JobKind } from './kinds.ts'
 
 /** Does a job's work. Must be idempotent (a job may run again after a crash) and honour `signal`. */
 export type JobHandler = (job: JobRecord, signal: AbortSignal) => Promise<void>
@@ -51,16 +58,23 @@ export interface JobRunnerOptions {
   maxAttempts: number
   /** How long `stop()` waits for aborted handlers (default 10 000 ms). */
   stopTimeoutMs?: number
+  /** This replica's id: it holds the jobs it claims under this name. */
+  owner: string
+  /** How long a claim holds without renewal (default 30 s). */
+  leaseSeconds?: number
 }
 
 const DEFAULT_CONCURRENCY = 4
 const DEFAULT_POLL_MS = 1000
 const DEFAULT_STOP_TIMEOUT_MS = 10_000
+const DEFAULT_LEASE_SECONDS = 30
 const MAX_ERROR_LENGTH = 2000
 
 interface Running {
   readonly controller: AbortController
   done: Promise<void>
+  /** Another replica took the job over: record nothing. */
+  lost: boolean
 }
 
 export class JobRunner {
@@ -74,10 +88,13 @@ export class JobRunner {
   readonly #retryMaxMs: number
   readonly #maxAttempts: number
   readonly #stopTimeoutMs: number
+  readonly #owner: string
+  readonly #leaseSeconds: number
 
   #state: 'new' | 'starting' | 'started' | 'stopped' = 'new'
   readonly #running = new Map<string, Running>()
   #timer: NodeJS.Timeout | undefined
+  #renewTimer: NodeJS.Timeout | undefined
   #ticking: Promise<void> | undefined
   #again = false
   /** Ticks started so far; an idle waiter is settled only by a tick that started after it. */
@@ -102,6 +119,9 @@ export class JobRunner {
     this.#retryMaxMs = positiveInteger(options.retryMaxMs, 'retryMaxMs')
     this.#maxAttempts = positiveInteger(options.maxAttempts, 'maxAttempts')
     this.#stopTimeoutMs = positiveInteger(options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, 'stopTimeoutMs')
+    if (typeof options.owner !== 'string' || options.owner.length === 0) throw new TypeError('"owner" option must be a non-empty string')
+    this.#owner = options.owner
+    this.#leaseSeconds = positiveInteger(options.leaseSeconds ?? DEFAULT_LEASE_SECONDS, 'leaseSeconds')
     this.#store = store
     this.#clock = clock
     this.#log = log
@@ -111,10 +131,11 @@ export class JobRunner {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error('job runner can be started once')
     this.#state = 'starting'
-    const reset = await this.#store.resetRunningJobs(this.#now())
+    const reset = await this.#store.resetRunningJobs(this.#now(), this.#owner)
     if (reset > 0) this.#log.warn({ jobs: reset }, 'jobs interrupted by a restart are pending again')
     if (this.#state !== 'starting') return // stopped meanwhile
     this.#state = 'started'
+    this.#scheduleRenewal()
     this.#wake()
   }
 
@@ -128,18 +149,7 @@ export class JobRunner {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('payload must be an object')
     if (runAt !== undefined && !Number.isSafeInteger(runAt)) throw new TypeError('runAt must be an integer (Unix seconds)')
     const now = this.#now()
-    await this.#store.enqueueJob({
-      id: randomUUID(),
-      kind,
-      ref,
-      payload,
-      state: 'pending',
-      attempts: 0,
-      runAt: runAt ?? now,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    })
+    await this.#store.enqueueJob({ ...newJobRecord(kind as JobKind, ref, payload, now), runAt: runAt ?? now })
     this.#wake()
   }
 
@@ -173,6 +183,8 @@ export class JobRunner {
     this.#state = 'stopped'
     clearTimeout(this.#timer)
     this.#timer = undefined
+    clearTimeout(this.#renewTimer)
+    this.#renewTimer = undefined
     await this.#ticking
     const running = [...this.#running.values()]
     for (const { controller } of running) controller.abort(new Error('job runner stopping'))
@@ -218,7 +230,8 @@ export class JobRunner {
     let claimed: JobRecord[] = []
     if (free > 0) {
       try {
-        claimed = await this.#store.claimDueJobs(this.#now(), free, [...this.#handlers.keys()])
+        const now = this.#now()
+        claimed = await this.#store.claimDueJobs(now, free, { owner: this.#owner, leaseUntil: now + this.#leaseSeconds, kinds: [...this.#handlers.keys()] })
       } catch (err) {
         this.#log.error({ err }, 'claiming due jobs failed')
         return
@@ -232,48 +245,77 @@ export class JobRunner {
     }
   }
 
+  /** Renews the leases of the running jobs every third of the lease; aborts those another replica took over. */
+  #scheduleRenewal(): void {
+    this.#renewTimer = setTimeout(
+      () => {
+        void this.#renewLeases().finally(() => {
+          if (this.#state === 'started') this.#scheduleRenewal()
+        })
+      },
+      Math.ceil((this.#leaseSeconds * 1000) / 3),
+    )
+  }
+
+  async #renewLeases(): Promise<void> {
+    if (this.#running.size === 0) return
+    try {
+      const lost = await this.#store.renewJobLeases(this.#owner, [...this.#running.keys()], this.#now() + this.#leaseSeconds)
+      for (const id of lost) {
+        const entry = this.#running.get(id)
+        if (entry === undefined) continue // finished meanwhile
+        entry.lost = true
+        entry.controller.abort(new Error('job lease lost: another replica took the job over'))
+        this.#log.warn({ job: id }, 'job lease lost to another replica: stopped without recording an outcome')
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'renewing job leases failed')
+    }
+  }
+
   #launch(job: JobRecord): void {
     const handler = this.#handlers.get(job.kind)!
-    const entry: Running = { controller: new AbortController(), done: Promise.resolve() }
+    const entry: Running = { controller: new AbortController(), done: Promise.resolve(), lost: false }
     this.#running.set(job.id, entry)
-    entry.done = this.#execute(job, handler, entry.controller.signal).finally(() => {
+    entry.done = this.#execute(job, handler, entry).finally(() => {
       this.#running.delete(job.id)
       this.#wake()
     })
   }
 
-  async #execute(job: JobRecord, handler: JobHandler, signal: AbortSignal): Promise<void> {
+  async #execute(job: JobRecord, handler: JobHandler, entry: Running): Promise<void> {
     const log = this.#log.child({ job: job.id, kind: job.kind, ref: job.ref, attempt: job.attempts })
     crashPoint('job.claimed')
     try {
-      await handler(job, signal)
+      await handler(job, entry.controller.signal)
     } catch (err) {
-      await this.#failed(job, err, signal, log)
+      await this.#failed(job, err, entry, log)
       return
     }
     crashPoint('job.handled')
     try {
-      await this.#store.completeJob(job.id, this.#now())
+      await this.#store.completeJob(job.id, this.#now(), this.#owner)
       crashPoint('job.completed')
       log.debug('job done')
     } catch (err) {
-      log.error({ err }, 'recording job completion failed')
+      this.#outcomeNotRecorded(err, log)
     }
   }
 
-  async #failed(job: JobRecord, err: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+  async #failed(job: JobRecord, err: unknown, entry: Running, log: Logger): Promise<void> {
     const now = this.#now()
+    if (entry.lost) return // another replica holds the job now
     try {
-      if (signal.aborted) {
+      if (entry.controller.signal.aborted) {
         // Interrupted by stop(), not failed: due again at the next start.
-        await this.#store.failJob(job.id, 'interrupted: job runner stopped', now, false, now)
+        await this.#store.failJob(job.id, 'interrupted: job runner stopped', now, false, now, this.#owner)
         log.info('job interrupted by stop')
         return
       }
       const error = describe(err)
       const permanent = (err as { permanent?: unknown } | null)?.permanent === true
       if (permanent || job.attempts >= this.#maxAttempts) {
-        await this.#store.failJob(job.id, error, now, true, now)
+        await this.#store.failJob(job.id, error, now, true, now, this.#owner)
         log.error({ err, permanent }, 'job failed for good')
         return
       }
@@ -281,12 +323,17 @@ export class JobRunner {
       // that is longer than this runner's own backoff.
       const delayMs = Math.max(retryDelayMs(Math.max(1, job.attempts), this.#retryBaseMs, this.#retryMaxMs), retryAfterMsOf(err) ?? 0)
       const runAt = Math.ceil((this.#clock.now().getTime() + delayMs) / 1000)
-      await this.#store.failJob(job.id, error, runAt, false, now)
+      await this.#store.failJob(job.id, error, runAt, false, now, this.#owner)
       crashPoint('job.failed')
       log.warn({ err, retryInMs: delayMs }, 'job failed; will retry')
     } catch (storeErr) {
-      log.error({ err: storeErr }, 'recording job failure failed')
+      this.#outcomeNotRecorded(storeErr, log)
     }
+  }
+
+  #outcomeNotRecorded(err: unknown, log: Logger): void {
+    if ((err as { code?: unknown } | null)?.code === 'CW_ERR_CONFLICT') log.warn('job taken over by another replica (lease ran out): outcome not recorded')
+    else log.error({ err }, 'recording the outcome of a job failed')
   }
 }
 

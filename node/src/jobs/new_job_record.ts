@@ -9,5 +9,18 @@ import type { JobRecord } from '../store/metadata_store.ts'
 import type { JobKind } from './kinds.ts'
 
 export function newJobRecord(kind: JobKind, ref: string, payload: Record<string, unknown>, now: number): JobRecord {
-  return { id: randomUUID(), kind, ref, payload, state: 'pending', attempts: 0, runAt: now, lastError: null, createdAt: now, updatedAt: now }
+  return {
+    id: randomUUID(),
+    kind,
+    ref,
+    payload,
+    state: 'pending',
+    attempts: 0,
+    runAt: now,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    claimedBy: null,
+    leaseUntil: null,
+  }
 }

@@ -194,6 +194,19 @@ export interface JobRecord {
   lastError: string | null
   createdAt: number
   updatedAt: number
+  /** The replica running it (`replica.id`), while it runs. */
+  claimedBy: string | null
+  /** Until when (Unix seconds) the running replica holds it; after that any replica may take it over. */
+  leaseUntil: number | null
+}
+
+/** Who claims jobs, and until when their claim holds unless renewed. */
+export interface JobClaim {
+  /** The claiming replica's id. */
+  owner: string
+  leaseUntil: number
+  /** Only jobs of these kinds (default: any). */
+  kinds?: readonly string[]
 }
 
 // Principals and case access (users, groups, case owner and team)
@@ -377,13 +390,23 @@ export interface MetadataStore {
 
   // Jobs
   enqueueJob(job: JobRecord): Promise<void>
-  /** Claims up to `limit` due pending jobs (state → running). */
-  claimDueJobs(now: number, limit: number, kinds?: readonly string[]): Promise<JobRecord[]>
-  completeJob(id: string, at: number): Promise<void>
-  /** Back to pending at `runAt` with the error, or dead when `dead` is set. */
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number): Promise<void>
-  /** After a crash: running jobs go back to pending. */
-  resetRunningJobs(at: number): Promise<number>
+  /**
+   * Claims up to `limit` jobs for `claim.owner` until `claim.leaseUntil` (state → running):
+   * due pending ones, and running ones whose lease ran out (their replica died). At most one job
+   * of a kind and ref runs; one whose lease ran out while a newer one waits is superseded.
+   */
+  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]>
+  /** Extends the leases `owner` still holds on `ids`; returns the ids it no longer holds. */
+  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]>
+  /**
+   * Records the outcome of a job `owner` runs. `CW_ERR_CONFLICT` when it no longer holds it
+   * (its lease ran out and another replica took the job over), `CW_ERR_NOT_FOUND` when unknown.
+   */
+  completeJob(id: string, at: number, owner: string): Promise<void>
+  /** Back to pending at `runAt` with the error, or dead when `dead` is set (errors as {@link completeJob}). */
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void>
+  /** After a restart of `owner`: the jobs it ran (and any claimed before leases existed) go back to pending. */
+  resetRunningJobs(at: number, owner: string): Promise<number>
   listJobs(ref?: string): Promise<JobRecord[]>
   /**
    * Jobs whose last attempt failed, oldest first: pending or running ones (they will be tried

@@ -31,6 +31,7 @@ t.test('a job woken twice, and again while it runs, runs once', async (t) => {
     store,
     clock: { now: () => new Date() },
     log: pino({ level: 'silent' }),
+    owner: 'replica-a',
     handlers: {
       offer: async () => {
         runs += 1

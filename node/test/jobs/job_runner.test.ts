@@ -28,6 +28,7 @@ function runner(t: Test, options: Partial<JobRunnerOptions> & Pick<JobRunnerOpti
     retryBaseMs: 10,
     retryMaxMs: 1000,
     maxAttempts: 5,
+    owner: 'replica-a',
     ...options,
   })
   // Registered after the store's teardown, so it runs first (teardowns run in reverse).
@@ -346,7 +347,16 @@ t.test('runs at most `concurrency` jobs at a time', async (t) => {
 
 t.test('bad options and unknown kinds are TypeErrors', async (t) => {
   const store = await openStore(t)
-  const base = { store, clock: manualClock(T0 * 1000), log: pino({ level: 'silent' }), handlers: {}, retryBaseMs: 10, retryMaxMs: 100, maxAttempts: 3 }
+  const base = {
+    store,
+    clock: manualClock(T0 * 1000),
+    log: pino({ level: 'silent' }),
+    handlers: {},
+    retryBaseMs: 10,
+    retryMaxMs: 100,
+    maxAttempts: 3,
+    owner: 'replica-a',
+  }
   t.throws(() => new JobRunner({ ...base, maxAttempts: 0 }), TypeError)
   t.throws(() => new JobRunner({ ...base, concurrency: 1.5 }), TypeError)
   t.throws(() => new JobRunner({ ...base, handlers: { deliver: 'nope' as unknown as JobHandler } }), TypeError)

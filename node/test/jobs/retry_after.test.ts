@@ -40,6 +40,7 @@ for (const [retryAfterMs, wrapped] of [
       store,
       clock,
       log: pino({ level: 'silent' }),
+      owner: 'replica-a',
       pollMs: 10,
       retryBaseMs: 100,
       retryMaxMs: 1000,

@@ -409,6 +409,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX inbound_revisions_state ON inbound_revisions (inbound_id, revision, manifest_digest, status, transfer, received_at);
   `,
+  // o: job leases: a running job is held by one replica (claimed_by) until lease_until; a replica
+  // that dies leaves its jobs to the others once the lease has run out, and one restarting puts
+  // back only its own.
+  `
+  ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
+  ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+  `,
 ]
 
 /**

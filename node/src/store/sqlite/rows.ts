@@ -302,6 +302,8 @@ export function jobFromRow(row: Row): JobRecord {
     lastError: strOrNull(row, 'last_error'),
     createdAt: num(row, 'created_at'),
     updatedAt: num(row, 'updated_at'),
+    claimedBy: strOrNull(row, 'claimed_by'),
+    leaseUntil: numOrNull(row, 'lease_until'),
   }
 }
 
@@ -317,5 +319,7 @@ export function jobParams(j: JobRecord): Params {
     last_error: j.lastError ?? null,
     created_at: j.createdAt,
     updated_at: j.updatedAt,
+    claimed_by: j.claimedBy,
+    lease_until: j.leaseUntil,
   }
 }

@@ -50,6 +50,7 @@ import type {
   InboundShareRecord,
   InboundShareState,
   PartnerUsage,
+  JobClaim,
   JobRecord,
   MetadataStore,
   NotificationChannel,
@@ -618,35 +619,43 @@ class DirectStore implements MetadataStore {
   }
 
   /** Claiming counts an attempt (`attempts + 1`), so a job that crashes the process cannot loop forever. */
-  claimDueJobs(now: number, limit: number, kinds?: readonly string[]): Promise<JobRecord[]> {
+  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
     return this.#do((c) => {
       if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
-      if (limit === 0 || kinds?.length === 0) return []
-      const rows = kinds === undefined ? c.all(SQL.claimDueJobs, { now, limit }) : c.all(SQL.claimDueJobsOfKinds, { now, limit, kinds: toJson(kinds) })
+      if (typeof claim?.owner !== 'string' || claim.owner.length === 0) throw new TypeError('claim.owner must be a non-empty string')
+      if (!Number.isSafeInteger(claim.leaseUntil)) throw new TypeError('claim.leaseUntil must be an integer (Unix seconds)')
+      if (limit === 0 || claim.kinds?.length === 0) return []
+      c.run(SQL.supersedeExpiredJobs, { now })
+      const kinds = claim.kinds === undefined ? null : toJson(claim.kinds)
+      const rows = c.all(SQL.claimDueJobs, { now, limit, kinds, owner: claim.owner, lease_until: claim.leaseUntil })
       rows.sort((a, b) => (a['run_at'] as number) - (b['run_at'] as number) || (a['seq'] as number) - (b['seq'] as number))
       return rows.map(jobFromRow)
     })
   }
 
-  completeJob(id: string, at: number): Promise<void> {
+  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return this.#do((c) => ids.filter((id) => c.run(SQL.renewJobLease, { id, owner, lease_until: leaseUntil }) === 0))
+  }
+
+  completeJob(id: string, at: number, owner: string): Promise<void> {
     return this.#do((c) => {
-      if (c.run(SQL.completeJob, at, id) === 0) throw notFound('job')
+      if (c.run(SQL.completeJob, { id, at, owner }) === 0) throw lostJob(c, id)
     })
   }
 
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number): Promise<void> {
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
     return this.#do((c) => {
       // A newer pending job of the same kind and ref will redo the work: this one is superseded.
       const superseded = !dead && c.get(SQL.hasPendingSibling, id) !== undefined
-      const params = { id, state: dead ? 'dead' : superseded ? 'done' : 'pending', error, run_at: runAt, at }
-      if (c.run(SQL.failJob, params) === 0) throw notFound('job')
+      const params = { id, state: dead ? 'dead' : superseded ? 'done' : 'pending', error, run_at: runAt, at, owner }
+      if (c.run(SQL.failJob, params) === 0) throw lostJob(c, id)
     })
   }
 
-  resetRunningJobs(at: number): Promise<number> {
+  resetRunningJobs(at: number, owner: string): Promise<number> {
     return this.#do((c) => {
-      c.run(SQL.supersedeRunningJobs, at)
-      return c.run(SQL.resetRunningJobs, at)
+      c.run(SQL.supersedeRunningJobs, { at, owner })
+      return c.run(SQL.resetRunningJobs, { at, owner })
     })
   }
 
@@ -899,6 +908,12 @@ class DirectStore implements MetadataStore {
   close(): Promise<void> {
     return Promise.reject(new Error('close the store itself, not a transaction view'))
   }
+}
+
+/** Why a job's outcome could not be recorded: unknown, or no longer held by the caller. */
+function lostJob(c: Connection, id: string): RequestError {
+  if (c.get(SQL.jobExists, id) === undefined) return notFound('job')
+  return new RequestError('CW_ERR_CONFLICT', 'job is no longer held by this replica: its lease ran out and another took it over')
 }
 
 function optional<T>(row: Row | undefined, map: (row: Row) => T): T | undefined {
@@ -1271,20 +1286,24 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.enqueueJob(job))
   }
 
-  claimDueJobs(now: number, limit: number, kinds?: readonly string[]): Promise<JobRecord[]> {
-    return this.#locked((s) => s.claimDueJobs(now, limit, kinds))
+  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
+    return this.#locked((s) => s.claimDueJobs(now, limit, claim))
   }
 
-  completeJob(id: string, at: number): Promise<void> {
-    return this.#locked((s) => s.completeJob(id, at))
+  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return this.#locked((s) => s.renewJobLeases(owner, ids, leaseUntil))
   }
 
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number): Promise<void> {
-    return this.#locked((s) => s.failJob(id, error, runAt, dead, at))
+  completeJob(id: string, at: number, owner: string): Promise<void> {
+    return this.#locked((s) => s.completeJob(id, at, owner))
   }
 
-  resetRunningJobs(at: number): Promise<number> {
-    return this.#locked((s) => s.resetRunningJobs(at))
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
+    return this.#locked((s) => s.failJob(id, error, runAt, dead, at, owner))
+  }
+
+  resetRunningJobs(at: number, owner: string): Promise<number> {
+    return this.#locked((s) => s.resetRunningJobs(at, owner))
   }
 
   listJobs(ref?: string): Promise<JobRecord[]> {

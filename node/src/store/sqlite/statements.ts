@@ -65,7 +65,7 @@ const INBOUND_SHARE_COLUMNS = [
   'expires_at',
   'receipt_jws',
 ]
-const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at']
+const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at', 'claimed_by', 'lease_until']
 
 export const SQL = {
   insertToken: insert('tokens', TOKEN_COLUMNS),
@@ -155,33 +155,43 @@ export const SQL = {
 
   /** Only uniqueness conflicts are ignored (a live duplicate, or the same id again). */
   enqueueJob: insert('jobs', JOB_COLUMNS) + ' ON CONFLICT DO NOTHING',
+  /** A job whose lease ran out while a newer one of its kind and ref waits is superseded by it. */
+  supersedeExpiredJobs: `
+    UPDATE jobs SET state = 'done', last_error = 'superseded by a newer job', updated_at = :now, claimed_by = NULL, lease_until = NULL
+    WHERE state = 'running' AND lease_until < :now
+      AND EXISTS (SELECT 1 FROM jobs AS p WHERE p.state = 'pending' AND p.kind = jobs.kind AND p.ref = jobs.ref)`,
+  // Due pending jobs whose kind and ref has none running, and running jobs whose lease ran out
+  // (their replica died): the claim counts an attempt and takes the lease.
   claimDueJobs: `
-    UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = :now
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = :now, claimed_by = :owner, lease_until = :lease_until
     WHERE id IN (
-      SELECT id FROM jobs AS p WHERE state = 'pending' AND run_at <= :now
-        AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.kind = p.kind AND r.ref = p.ref)
+      SELECT id FROM jobs AS p
+      WHERE ((state = 'pending' AND run_at <= :now
+              AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.kind = p.kind AND r.ref = p.ref))
+          OR (state = 'running' AND lease_until < :now))
+        AND (:kinds IS NULL OR kind IN (SELECT value FROM json_each(:kinds)))
       ORDER BY run_at, rowid LIMIT :limit
     )
     RETURNING *, rowid AS seq`,
-  claimDueJobsOfKinds: `
-    UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = :now
-    WHERE id IN (
-      SELECT id FROM jobs AS p WHERE state = 'pending' AND run_at <= :now
-        AND kind IN (SELECT value FROM json_each(:kinds))
-        AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.kind = p.kind AND r.ref = p.ref)
-      ORDER BY run_at, rowid LIMIT :limit
-    )
-    RETURNING *, rowid AS seq`,
-  completeJob: "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ?",
-  failJob: 'UPDATE jobs SET state = :state, last_error = :error, run_at = :run_at, updated_at = :at WHERE id = :id',
+  renewJobLease: "UPDATE jobs SET lease_until = :lease_until WHERE id = :id AND state = 'running' AND claimed_by = :owner",
+  completeJob:
+    "UPDATE jobs SET state = 'done', updated_at = :at, claimed_by = NULL, lease_until = NULL WHERE id = :id AND state = 'running' AND claimed_by = :owner",
+  failJob: `
+    UPDATE jobs SET state = :state, last_error = :error, run_at = :run_at, updated_at = :at, claimed_by = NULL, lease_until = NULL
+    WHERE id = :id AND state = 'running' AND claimed_by = :owner`,
+  jobExists: 'SELECT 1 AS found FROM jobs WHERE id = ?',
   /** A failed job whose (kind, ref) already has a pending successor is superseded by it. */
   hasPendingSibling: `
     SELECT 1 AS found FROM jobs AS p JOIN jobs AS j ON j.kind = p.kind AND j.ref = p.ref
     WHERE j.id = ? AND p.state = 'pending' AND p.id <> j.id LIMIT 1`,
   supersedeRunningJobs: `
-    UPDATE jobs SET state = 'done', last_error = 'superseded by a newer job', updated_at = ?
-    WHERE state = 'running' AND EXISTS (SELECT 1 FROM jobs AS p WHERE p.state = 'pending' AND p.kind = jobs.kind AND p.ref = jobs.ref)`,
-  resetRunningJobs: "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
+    UPDATE jobs SET state = 'done', last_error = 'superseded by a newer job', updated_at = :at, claimed_by = NULL, lease_until = NULL
+    WHERE state = 'running' AND (claimed_by = :owner OR claimed_by IS NULL)
+      AND EXISTS (SELECT 1 FROM jobs AS p WHERE p.state = 'pending' AND p.kind = jobs.kind AND p.ref = jobs.ref)`,
+  // Jobs claimed before leases existed (claimed_by NULL) were this node's: there was one.
+  resetRunningJobs: `
+    UPDATE jobs SET state = 'pending', updated_at = :at, claimed_by = NULL, lease_until = NULL
+    WHERE state = 'running' AND (claimed_by = :owner OR claimed_by IS NULL)`,
   listJobs: 'SELECT * FROM jobs ORDER BY created_at, rowid',
   listJobsOfRef: 'SELECT * FROM jobs WHERE ref = ? ORDER BY created_at, rowid',
   /**

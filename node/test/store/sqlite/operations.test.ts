@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
 import { OPERATIONS_SQL } from '../../../src/store/sqlite/statements.ts'
 import type { ShareCount } from '../../../src/store/metadata_store.ts'
-import { T0, caseRecord, inboundShareRecord, jobRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
+import { HELD, OWNER, T0, caseRecord, inboundShareRecord, jobRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 const sorted = (counts: ShareCount[]) => [...counts].sort((a, b) => `${a.direction}/${a.status}`.localeCompare(`${b.direction}/${b.status}`))
 
@@ -69,7 +69,7 @@ t.test('countShares counts a failed outbound share as retrying while its offer j
   }
   await store.enqueueJob(jobRecord({ id: 'j1', kind: 'offer', ref: 'pending' }))
   await store.enqueueJob(jobRecord({ id: 'j2', kind: 'offer', ref: 'running', runAt: T0 - 10 }))
-  t.equal((await store.claimDueJobs(T0 - 5, 10)).length, 1, 'the offer job of "running" runs')
+  t.equal((await store.claimDueJobs(T0 - 5, 10, { owner: OWNER, leaseUntil: T0 + 25 })).length, 1, 'the offer job of "running" runs')
   await store.enqueueJob(jobRecord({ id: 'j3', kind: 'offer', ref: 'dead', state: 'dead' }))
   // A live job of another kind says nothing about the offer being tried again.
   await store.enqueueJob(jobRecord({ id: 'j4', kind: 'revoke', ref: 'other-kind' }))
@@ -96,17 +96,17 @@ t.test('countShares counts an inbound share being received as its fetch job says
   }
   await store.enqueueJob(jobRecord({ id: 'j-fresh', kind: 'fetch', ref: 'fresh' }))
   await store.enqueueJob(jobRecord({ id: 'j-running', kind: 'fetch', ref: 'running', runAt: T0 - 10 }))
-  t.equal((await store.claimDueJobs(T0 - 5, 10)).length, 1, 'the fetch job of "running" runs')
-  await store.enqueueJob(jobRecord({ id: 'j-retrying', kind: 'fetch', ref: 'retrying' }))
-  await store.failJob('j-retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 1)
-  await store.enqueueJob(jobRecord({ id: 'j-dead', kind: 'fetch', ref: 'dead' }))
-  await store.failJob('j-dead', 'out of attempts', T0, true, T0 + 1)
+  t.equal((await store.claimDueJobs(T0 - 5, 10, { owner: OWNER, leaseUntil: T0 + 25 })).length, 1, 'the fetch job of "running" runs')
+  await store.enqueueJob(jobRecord({ id: 'j-retrying', ...HELD, kind: 'fetch', ref: 'retrying' }))
+  await store.failJob('j-retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 1, OWNER)
+  await store.enqueueJob(jobRecord({ id: 'j-dead', ...HELD, kind: 'fetch', ref: 'dead' }))
+  await store.failJob('j-dead', 'out of attempts', T0, true, T0 + 1, OWNER)
   // A dead fetch job that a later one took over (the partner offered again) is history.
-  await store.enqueueJob(jobRecord({ id: 'j-dead-1', kind: 'fetch', ref: 'dead-then-again' }))
-  await store.failJob('j-dead-1', 'out of attempts', T0, true, T0 + 1)
+  await store.enqueueJob(jobRecord({ id: 'j-dead-1', ...HELD, kind: 'fetch', ref: 'dead-then-again' }))
+  await store.failJob('j-dead-1', 'out of attempts', T0, true, T0 + 1, OWNER)
   await store.enqueueJob(jobRecord({ id: 'j-dead-2', kind: 'fetch', ref: 'dead-then-again', createdAt: T0 + 2 }))
-  await store.enqueueJob(jobRecord({ id: 'j-done', kind: 'fetch', ref: 'done' }))
-  await store.completeJob('j-done', T0 + 1)
+  await store.enqueueJob(jobRecord({ id: 'j-done', ...HELD, kind: 'fetch', ref: 'done' }))
+  await store.completeJob('j-done', T0 + 1, OWNER)
   // A live job of another kind says nothing about the fetch.
   await store.enqueueJob(jobRecord({ id: 'j-receipt', kind: 'receipt', ref: 'no-job', lastError: 'refused' }))
 
@@ -125,15 +125,15 @@ t.test('listFailingJobs: live jobs with a failed attempt, and dead jobs no later
   const store = await openSqliteMetadataStore(join(t.testdir(), 'caseway.db'))
   t.teardown(() => store.close())
   await store.enqueueJob(jobRecord({ id: 'never-tried', kind: 'offer', ref: 's1' }))
-  await store.enqueueJob(jobRecord({ id: 'retrying', kind: 'fetch', ref: 'e1', createdAt: T0 + 1 }))
-  await store.failJob('retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 2)
-  await store.enqueueJob(jobRecord({ id: 'dead', kind: 'offer', ref: 's2', createdAt: T0 + 2 }))
-  await store.failJob('dead', 'out of attempts', T0, true, T0 + 3)
-  await store.enqueueJob(jobRecord({ id: 'dead-then-redone', kind: 'offer', ref: 's3', createdAt: T0 + 3 }))
-  await store.failJob('dead-then-redone', 'out of attempts', T0, true, T0 + 4)
+  await store.enqueueJob(jobRecord({ id: 'retrying', ...HELD, kind: 'fetch', ref: 'e1', createdAt: T0 + 1 }))
+  await store.failJob('retrying', 'connect ECONNREFUSED', T0 + 60, false, T0 + 2, OWNER)
+  await store.enqueueJob(jobRecord({ id: 'dead', ...HELD, kind: 'offer', ref: 's2', createdAt: T0 + 2 }))
+  await store.failJob('dead', 'out of attempts', T0, true, T0 + 3, OWNER)
+  await store.enqueueJob(jobRecord({ id: 'dead-then-redone', ...HELD, kind: 'offer', ref: 's3', createdAt: T0 + 3 }))
+  await store.failJob('dead-then-redone', 'out of attempts', T0, true, T0 + 4, OWNER)
   await store.enqueueJob(jobRecord({ id: 'the-next-revision', kind: 'offer', ref: 's3', createdAt: T0 + 4 }))
-  await store.enqueueJob(jobRecord({ id: 'done', kind: 'receipt', ref: 'e2', createdAt: T0 + 5 }))
-  await store.completeJob('done', T0 + 6)
+  await store.enqueueJob(jobRecord({ id: 'done', ...HELD, kind: 'receipt', ref: 'e2', createdAt: T0 + 5 }))
+  await store.completeJob('done', T0 + 6, OWNER)
 
   const failing = await store.listFailingJobs()
   t.same(

@@ -5,8 +5,9 @@ import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metada
 import { SQL } from '../../../src/store/sqlite/statements.ts'
 import { REVISION_SQL } from '../../../src/store/sqlite/revisions.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
-import type { MetadataStore } from '../../../src/store/metadata_store.ts'
+import type { JobClaim, MetadataStore } from '../../../src/store/metadata_store.ts'
 import {
+  OWNER,
   T0,
   caseRecord,
   evidenceRecord,
@@ -17,6 +18,9 @@ import {
   partnerRecord,
   policyRecord,
 } from '../../support/records.ts'
+
+/** A claim by `OWNER` that holds through every test's times. */
+const claim = (kinds?: string[]): JobClaim => ({ owner: OWNER, leaseUntil: T0 + 1000, ...(kinds === undefined ? {} : { kinds }) })
 
 async function openStore(t: Test): Promise<{ store: MetadataStore; path: string }> {
   const path = join(t.testdir(), 'caseway.db')
@@ -437,7 +441,7 @@ t.test('jobs: enqueue ignores a live duplicate', async (t) => {
     ['job-1'],
     'pending duplicate ignored',
   )
-  await store.claimDueJobs(T0, 10)
+  await store.claimDueJobs(T0, 10, claim())
   await store.enqueueJob(jobRecord({ id: 'job-3', createdAt: T0 + 1 }))
   t.same(
     (await store.listJobs()).map((j) => [j.id, j.state]),
@@ -447,15 +451,15 @@ t.test('jobs: enqueue ignores a live duplicate', async (t) => {
     ],
     'a job enqueued while its twin runs waits',
   )
-  t.same(await store.claimDueJobs(T0 + 1, 10), [], 'and is not claimed while the twin runs')
-  await store.completeJob('job-1', T0 + 1)
+  t.same(await store.claimDueJobs(T0 + 1, 10, claim()), [], 'and is not claimed while the twin runs')
+  await store.completeJob('job-1', T0 + 1, OWNER)
   t.same(
-    (await store.claimDueJobs(T0 + 1, 10)).map((j) => j.id),
+    (await store.claimDueJobs(T0 + 1, 10, claim())).map((j) => j.id),
     ['job-3'],
     'claimed once the twin is done',
   )
   await store.enqueueJob(jobRecord({ id: 'job-4', createdAt: T0 + 2 }))
-  await store.failJob('job-3', 'boom', T0 + 5, false, T0 + 2)
+  await store.failJob('job-3', 'boom', T0 + 5, false, T0 + 2, OWNER)
   await store.enqueueJob(jobRecord({ id: 'job-5', kind: 'receipt', createdAt: T0 + 3 }))
   t.same(
     (await store.listJobs()).map((j) => [j.id, j.state]),
@@ -477,8 +481,8 @@ t.test('jobs: claim due ones in runAt order, count the attempt, complete', async
   await store.enqueueJob(jobRecord({ id: 'first', ref: 'c', runAt: T0 }))
   await store.enqueueJob(jobRecord({ id: 'other-kind', kind: 'notify', ref: 'd', runAt: T0 }))
 
-  t.same(await store.claimDueJobs(T0 - 1, 10), [], 'nothing due yet')
-  const claimed = await store.claimDueJobs(T0 + 10, 10, ['deliver'])
+  t.same(await store.claimDueJobs(T0 - 1, 10, claim()), [], 'nothing due yet')
+  const claimed = await store.claimDueJobs(T0 + 10, 10, claim(['deliver']))
   t.same(
     claimed.map((j) => [j.id, j.state, j.attempts, j.updatedAt]),
     [
@@ -486,22 +490,22 @@ t.test('jobs: claim due ones in runAt order, count the attempt, complete', async
       ['second', 'running', 1, T0 + 10],
     ],
   )
-  t.same(await store.claimDueJobs(T0 + 10, 10, ['deliver']), [], 'a claimed job is not claimed twice')
+  t.same(await store.claimDueJobs(T0 + 10, 10, claim(['deliver'])), [], 'a claimed job is not claimed twice')
   t.same(
-    (await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id),
+    (await store.claimDueJobs(T0 + 60, 1, claim())).map((j) => j.id),
     ['other-kind'],
     'limit, oldest runAt first',
   )
   t.same(
-    (await store.claimDueJobs(T0 + 60, 1)).map((j) => j.id),
+    (await store.claimDueJobs(T0 + 60, 1, claim())).map((j) => j.id),
     ['late'],
   )
-  t.same(await store.claimDueJobs(T0 + 60, 5, []), [])
+  t.same(await store.claimDueJobs(T0 + 60, 5, claim([])), [])
 
-  await store.completeJob('first', T0 + 70)
+  await store.completeJob('first', T0 + 70, OWNER)
   const first = (await store.listJobs('c'))[0]!
   t.same([first.state, first.updatedAt, first.payload], ['done', T0 + 70, { revision: 1 }])
-  await t.rejects(store.completeJob('nope', T0), { code: 'CW_ERR_NOT_FOUND' })
+  await t.rejects(store.completeJob('nope', T0, OWNER), { code: 'CW_ERR_NOT_FOUND' })
 })
 
 t.test('jobs: fail to pending with backoff, or dead; reset running after a crash', async (t) => {
@@ -509,30 +513,72 @@ t.test('jobs: fail to pending with backoff, or dead; reset running after a crash
   await store.enqueueJob(jobRecord({ id: 'a', ref: 'a' }))
   await store.enqueueJob(jobRecord({ id: 'b', ref: 'b' }))
   await store.enqueueJob(jobRecord({ id: 'c', ref: 'c' }))
-  await store.claimDueJobs(T0, 10)
+  await store.claimDueJobs(T0, 10, claim())
 
-  await store.failJob('a', 'CW_ERR_UNAVAILABLE: peer down', T0 + 30, false, T0 + 1)
+  await store.failJob('a', 'CW_ERR_UNAVAILABLE: peer down', T0 + 30, false, T0 + 1, OWNER)
   const [a] = await store.listJobs('a')
   t.same([a!.state, a!.runAt, a!.lastError, a!.attempts, a!.updatedAt], ['pending', T0 + 30, 'CW_ERR_UNAVAILABLE: peer down', 1, T0 + 1])
-  t.same(await store.claimDueJobs(T0 + 29, 10), [], 'not before its runAt')
+  t.same(await store.claimDueJobs(T0 + 29, 10, claim()), [], 'not before its runAt')
   t.same(
-    (await store.claimDueJobs(T0 + 30, 10)).map((j) => [j.id, j.attempts]),
+    (await store.claimDueJobs(T0 + 30, 10, claim())).map((j) => [j.id, j.attempts]),
     [['a', 2]],
   )
 
-  await store.failJob('b', 'bad manifest', T0 + 1, true, T0 + 1)
+  await store.failJob('b', 'bad manifest', T0 + 1, true, T0 + 1, OWNER)
   t.equal((await store.listJobs('b'))[0]!.state, 'dead')
   await store.enqueueJob(jobRecord({ id: 'b2', ref: 'b' }))
   t.equal((await store.listJobs('b')).length, 2, 'a dead job does not block a new one')
-  await t.rejects(store.failJob('nope', 'x', T0, false, T0), { code: 'CW_ERR_NOT_FOUND' })
+  await t.rejects(store.failJob('nope', 'x', T0, false, T0, OWNER), { code: 'CW_ERR_NOT_FOUND' })
 
-  t.equal(await store.resetRunningJobs(T0 + 50), 2, 'a and c were running')
+  t.equal(await store.resetRunningJobs(T0 + 50, OWNER), 2, 'a and c were running')
   t.same(
     (await store.listJobs()).filter((j) => j.state === 'running'),
     [],
   )
-  t.equal(await store.resetRunningJobs(T0 + 50), 0)
-  t.same((await store.claimDueJobs(T0 + 50, 10)).map((j) => j.id).sort(), ['a', 'b2', 'c'])
+  t.equal(await store.resetRunningJobs(T0 + 50, OWNER), 0)
+  t.same((await store.claimDueJobs(T0 + 50, 10, claim())).map((j) => j.id).sort(), ['a', 'b2', 'c'])
+})
+
+t.test('jobs: a claim is a lease; once it runs out another replica takes the job over, and the first can record nothing', async (t) => {
+  const { store } = await openStore(t)
+  const [A, B] = ['replica-a', 'replica-b']
+  await store.enqueueJob(jobRecord({ id: 'a', ref: 'a' }))
+  await store.enqueueJob(jobRecord({ id: 'b', ref: 'b' }))
+  const byA = await store.claimDueJobs(T0, 10, { owner: A, leaseUntil: T0 + 30 })
+  t.same(
+    byA.map((j) => [j.id, j.claimedBy, j.leaseUntil]),
+    [
+      ['a', A, T0 + 30],
+      ['b', A, T0 + 30],
+    ],
+  )
+  t.same(await store.claimDueJobs(T0 + 30, 10, { owner: B, leaseUntil: T0 + 60 }), [], 'a lease holds until its last second')
+  t.same(await store.renewJobLeases(A, ['a'], T0 + 90), [], 'A renews what it holds')
+  t.same(await store.renewJobLeases(B, ['b'], T0 + 90), ['b'], 'B cannot renew what A holds')
+
+  const byB = await store.claimDueJobs(T0 + 31, 10, { owner: B, leaseUntil: T0 + 61 })
+  t.same(
+    byB.map((j) => [j.id, j.claimedBy, j.attempts]),
+    [['b', B, 2]],
+    'the job whose lease ran out is taken over, counting an attempt; the renewed one is not',
+  )
+  await t.rejects(store.completeJob('b', T0 + 32, A), { code: 'CW_ERR_CONFLICT' }, 'A lost b: its completion is refused')
+  await t.rejects(store.failJob('b', 'late', T0 + 40, false, T0 + 32, A), { code: 'CW_ERR_CONFLICT' })
+  t.same(await store.renewJobLeases(A, ['a', 'b'], T0 + 120), ['b'], 'and A learns it lost b at its next renewal')
+  t.match((await store.listJobs('b'))[0], { state: 'running', claimedBy: B, lastError: null }, 'nothing A tried changed b')
+
+  // B dies holding b while a newer job for b waits: the newer one supersedes it.
+  await store.enqueueJob(jobRecord({ id: 'b-next', ref: 'b', createdAt: T0 + 40 }))
+  t.same(await store.claimDueJobs(T0 + 61, 10, { owner: A, leaseUntil: T0 + 91 }), [], 'not while B holds b')
+  t.same(
+    (await store.claimDueJobs(T0 + 62, 10, { owner: A, leaseUntil: T0 + 92 })).map((j) => j.id),
+    ['b-next'],
+  )
+  t.match((await store.listJobs('b'))[0], { id: 'b', state: 'done', lastError: 'superseded by a newer job', claimedBy: null })
+
+  t.equal(await store.resetRunningJobs(T0 + 70, B), 0, "a restarting replica puts back only its own jobs, not A's")
+  t.equal(await store.resetRunningJobs(T0 + 70, A), 2, 'A restarting puts back a and b-next')
+  t.match(await store.listJobs(), [{ id: 'a', state: 'pending', claimedBy: null, leaseUntil: null }, { id: 'b' }, { id: 'b-next', state: 'pending' }])
 })
 
 t.test('transaction commits all or nothing', async (t) => {
@@ -681,7 +727,8 @@ t.test('a closed store refuses calls; bad arguments are TypeErrors', async (t) =
   await t.rejects(openSqliteMetadataStore(''), TypeError)
   const { store: open } = await openStore(t)
   await t.rejects(open.insertCase(caseRecord({ createdAt: 1.5 })), TypeError, 'timestamps are integer seconds')
-  await t.rejects(open.claimDueJobs(T0, -1), TypeError)
+  await t.rejects(open.claimDueJobs(T0, -1, claim()), TypeError)
+  await t.rejects(open.claimDueJobs(T0, 1, { owner: '', leaseUntil: T0 }), TypeError, 'a claim names its replica')
   await t.rejects(open.transaction(null as unknown as () => Promise<void>), TypeError)
 })
 
