@@ -369,3 +369,50 @@ t.test('bad options and unknown kinds are TypeErrors', async (t) => {
   await t.rejects(jobs.start(), { message: /once/ })
   await jobs.stop()
 })
+
+t.test('replicas: a job whose lease ran out goes to another replica; the first is aborted and records nothing', async (t) => {
+  const store = await openStore(t)
+  const clock = manualClock(T0 * 1000)
+  const seen: string[] = []
+  let firstAborted!: () => void
+  const abortedA = new Promise<void>((resolve) => (firstAborted = resolve))
+  // Replica A's handler hangs (a replica paused longer than its lease) until its signal aborts.
+  const replicaA = runner(t, {
+    store,
+    clock,
+    owner: 'replica-a',
+    leaseSeconds: 3,
+    handlers: {
+      deliver: (_job, signal) =>
+        new Promise<void>((_, reject) => {
+          seen.push('a')
+          signal.addEventListener('abort', () => {
+            firstAborted()
+            reject(new Error('aborted', { cause: signal.reason }))
+          })
+        }),
+    },
+  })
+  await replicaA.start()
+  await replicaA.enqueue('deliver', 'share-1')
+  await waitFor('replica A running the job', () => (seen.length === 1 ? true : undefined), { timeoutMs: 5000, intervalMs: 5 })
+  const held = await onlyJob(store, 'share-1')
+  t.same([held.state, held.claimedBy, held.leaseUntil], ['running', 'replica-a', clock.seconds() + 3])
+
+  const replicaB = runner(t, { store, clock, owner: 'replica-b', leaseSeconds: 3, handlers: { deliver: async () => void seen.push('b') } })
+  await replicaB.start()
+  await replicaB.onIdle()
+  t.same(seen, ['a'], 'B leaves a job alone while its lease holds')
+
+  clock.advance(4000) // A did not renew within its lease
+  await replicaB.onIdle()
+  await waitFor('replica B done with the job', async () => ((await onlyJob(store, 'share-1')).state === 'done' ? true : undefined), {
+    timeoutMs: 5000,
+    intervalMs: 10,
+  })
+  await abortedA // A's next renewal finds the job taken and aborts its handler
+  await replicaA.onIdle()
+  const job = await onlyJob(store, 'share-1')
+  t.same(seen, ['a', 'b'])
+  t.same([job.state, job.attempts, job.claimedBy, job.lastError], ['done', 2, null, null], 'B ran and released it; A recorded nothing over it')
+})
