@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { Option, type Command } from 'commander'
 import { parsePort } from '../arguments.ts'
 import { print, printError } from '../output.ts'
+import { UsageError } from '../errors.ts'
+import type { InitS3Options } from '../../node/src/index.ts'
 
 interface InitOptions {
   org: string
@@ -18,6 +20,10 @@ interface InitOptions {
   localPort?: number
   force?: boolean
   offlineCa?: string
+  s3Endpoint?: string
+  s3Bucket?: string
+  s3Region?: string
+  s3Prefix?: string
 }
 
 interface StartOptions {
@@ -26,11 +32,14 @@ interface StartOptions {
   org: string
   name: string
   host: string
+  s3Endpoint?: string
+  s3Bucket?: string
+  s3Region?: string
+  s3Prefix?: string
 }
 
 export function register(program: Command): void {
-  program
-    .command('init')
+  withS3Options(program.command('init'))
     .description('create a node: PKI, configuration (caseway.json), data directories and an admin token (in admin.token, mode 0600)')
     .requiredOption('--org <id>', "this organization's id (lower-case letters, digits, hyphens)")
     .requiredOption('--name <name>', 'display name')
@@ -45,7 +54,7 @@ export function register(program: Command): void {
     )
     .action(async (options: InitOptions) => {
       const { initNode } = await import('../../node/src/index.ts')
-      const { config, bundle, adminTokenFile } = await initNode(options)
+      const { config, bundle, adminTokenFile } = await initNode({ ...options, ...s3Option(options) })
       if (options.offlineCa !== undefined) await moveCaKey(join(config.dir, config.pki.dir), options.offlineCa)
       print(
         [
@@ -64,8 +73,7 @@ export function register(program: Command): void {
       )
     })
 
-  program
-    .command('start')
+  withS3Options(program.command('start'))
     .description('run a node in the foreground; SIGTERM or SIGINT stops it cleanly (work resumes on the next start)')
     .option('--dir <dir>', 'node directory', './data')
     .option('--init', 'create the node first if the directory holds none (with --org and --name)')
@@ -84,7 +92,7 @@ export function register(program: Command): void {
         () => true,
         () => false,
       )
-      if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host })
+      if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host, ...s3Option(options) })
       const config = await loadConfig(options.dir)
       const node = await createNode(config)
       const signals = stopOnSignal(node, {
@@ -113,6 +121,29 @@ export function register(program: Command): void {
       // Keep running: the listeners hold the event loop open until stop().
       await new Promise<never>(() => {})
     })
+}
+
+/** Options of init (and start --init) for a node whose blobs live in S3. */
+function withS3Options(command: Command): Command {
+  return command
+    .option(
+      '--s3-endpoint <url>',
+      'keep evidence in an S3 bucket at this endpoint (MinIO, AWS S3) instead of the node directory; keys from $CASEWAY_S3_ACCESS_KEY and $CASEWAY_S3_SECRET_KEY',
+    )
+    .option('--s3-bucket <name>', 'the S3 bucket (it must exist), with --s3-endpoint')
+    .option('--s3-region <region>', "the bucket's region, with --s3-endpoint (default us-east-1)")
+    .option('--s3-prefix <prefix>', 'prefix of every object key, ending in /, with --s3-endpoint')
+}
+
+/** The S3 blob store the options ask for, if any: endpoint and bucket go together. */
+function s3Option(options: { s3Endpoint?: string; s3Bucket?: string; s3Region?: string; s3Prefix?: string }): { s3?: InitS3Options } {
+  const { s3Endpoint: endpoint, s3Bucket: bucket, s3Region: region, s3Prefix: prefix } = options
+  if (endpoint === undefined && bucket === undefined) {
+    if (region !== undefined || prefix !== undefined) throw new UsageError('--s3-region and --s3-prefix need --s3-endpoint and --s3-bucket')
+    return {}
+  }
+  if (endpoint === undefined || bucket === undefined) throw new UsageError('--s3-endpoint and --s3-bucket go together')
+  return { s3: { endpoint, bucket, ...(region === undefined ? {} : { region }), ...(prefix === undefined ? {} : { prefix }) } }
 }
 
 /**

@@ -23,8 +23,23 @@ export interface InitNodeOptions {
   localPort?: number
   /** Overwrite an existing node directory's configuration and keys. */
   force?: boolean
+  /** Keep evidence in this S3 bucket instead of the node directory (the keys come from {@link S3_KEY_ENV}). */
+  s3?: InitS3Options
   now?: Date
 }
+
+export interface InitS3Options {
+  endpoint: string
+  bucket: string
+  region?: string
+  prefix?: string
+}
+
+/**
+ * The environment variables an S3 node made by `caseway init` reads its keys from: the
+ * configuration names them, never holds them (CW-LOC-013).
+ */
+export const S3_KEY_ENV = { accessKey: 'CASEWAY_S3_ACCESS_KEY', secretKey: 'CASEWAY_S3_SECRET_KEY' } as const
 
 export interface InitializedNode {
   config: NodeConfig
@@ -62,6 +77,7 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
     // A node named by a loopback name can only be reached on loopback: listen there only.
     federation: { host: loopback ? '127.0.0.1' : '0.0.0.0', port: federationPort, publicUrl: `https://${publicHost}:${federationPort}` },
     local: { host: '127.0.0.1', port: localPort },
+    ...(options.s3 === undefined ? {} : { storage: { blobs: s3Blobs(options.s3) } }),
   }
   // Validate before writing anything, so a bad option leaves no half-made node behind.
   const config = parseConfig(raw, dir)
@@ -81,4 +97,16 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
   await writeFile(configPath, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 })
   const { path: adminTokenFile } = await mintAdminTokenFile(config)
   return { config, bundle, adminTokenFile }
+}
+
+function s3Blobs(s3: InitS3Options): Record<string, unknown> {
+  return {
+    kind: 's3',
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    ...(s3.region === undefined ? {} : { region: s3.region }),
+    ...(s3.prefix === undefined ? {} : { prefix: s3.prefix }),
+    accessKey: { env: S3_KEY_ENV.accessKey },
+    secretKey: { env: S3_KEY_ENV.secretKey },
+  }
 }
