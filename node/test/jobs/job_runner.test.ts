@@ -370,6 +370,7 @@ t.test('bad options and unknown kinds are TypeErrors', async (t) => {
   await jobs.stop()
 })
 
+// spec: CW-LOC-050, CW-LOC-051
 t.test('replicas: a job whose lease ran out goes to another replica; the first is aborted and records nothing', async (t) => {
   const store = await openStore(t)
   const clock = manualClock(T0 * 1000)

@@ -539,6 +539,7 @@ t.test('jobs: fail to pending with backoff, or dead; reset running after a crash
   t.same((await store.claimDueJobs(T0 + 50, 10, claim())).map((j) => j.id).sort(), ['a', 'b2', 'c'])
 })
 
+// spec: CW-LOC-050, CW-LOC-051, CW-LOC-052
 t.test('jobs: a claim is a lease; once it runs out another replica takes the job over, and the first can record nothing', async (t) => {
   const { store } = await openStore(t)
   const [A, B] = ['replica-a', 'replica-b']
