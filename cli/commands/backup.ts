@@ -20,6 +20,16 @@ interface BackupCommandOptions {
 interface RestoreCommandOptions {
   dir: string
   force?: boolean
+  index?: string
+}
+
+const INDEX_OPTION = ['--index <sha256>', 'the index SHA-256 that caseway backup printed (kept apart from the archive): refuse any other'] as const
+
+/** `sha256:<hex>` or `<hex>` → hex. */
+function parseIndex(value: string): string {
+  const hex = value.replace(/^sha256:/, '').toLowerCase()
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new UsageError(`--index: not a SHA-256 (sha256:<64 hex>): ${value}`)
+  return hex
 }
 
 export function register(program: Command): void {
@@ -40,9 +50,10 @@ export function register(program: Command): void {
     .command('verify')
     .description('check a backup offline: every member against its index, every blob against its digest, the database snapshot opens')
     .argument('<file>', 'the backup archive')
-    .action(async (file: string) => {
+    .option(...INDEX_OPTION, parseIndex)
+    .action(async (file: string, options: { index?: string }) => {
       const { verifyBackup } = await import('../../node/src/operations/restore.ts')
-      const read = await verifyBackup(file)
+      const read = await verifyBackup(file, options)
       print(`ok ${read.members} members ${read.bytes} bytes index sha256:${read.manifestSha256}\n`)
     })
 
@@ -52,9 +63,10 @@ export function register(program: Command): void {
     .argument('<file>', 'the backup archive')
     .option('--dir <dir>', 'node directory to restore into (must be empty or absent)', './data')
     .option('--force', 'replace a node directory that is not empty (stop its node first)')
+    .option(...INDEX_OPTION, parseIndex)
     .action(async (file: string, options: RestoreCommandOptions) => {
       const { restoreBackup } = await import('../../node/src/operations/restore.ts')
-      const read = await restoreBackup({ file, dir: options.dir, ...(options.force === undefined ? {} : { force: options.force }) })
+      const read = await restoreBackup({ file, ...options })
       printError(`restored ${read.header.org} as of ${read.header.created} into ${options.dir}: ${read.members} members\n`)
     })
 }

@@ -31,6 +31,8 @@ const content = await collect(generatedContent(SIZE, 'backup'))
 const created = await metro.api.createCase({ caseNumber: '2026-0042', title: 'Lobby robbery' })
 const evidence = await metro.api.uploadEvidence(created.id, { name: 'lobby.mp4', category: 'video', mediaType: 'video/mp4' }, content)
 const backup = join(files, 'metro.tar')
+/** `sha256:<hex>` of the index, as `caseway backup` printed it. */
+let indexDigest = ''
 
 /** Where each member's content starts in a TAR file, read from its ustar headers. */
 async function memberOffsets(file: string): Promise<Map<string, { offset: number; size: number }>> {
@@ -82,10 +84,13 @@ t.test('backup of a running node verifies, restores, and a node started on it se
   t.equal(verified.code, 0, verified.stderr)
   t.match(verified.stdout, /^ok \d+ members \d+ bytes index sha256:[0-9a-f]{64}\n$/)
   t.equal(verified.stdout.split('index ')[1], made.stdout.split('index ')[1], 'verify reports the index backup printed')
+  indexDigest = made.stdout.trim().split(' ')[1]!
+  const pinned = await caseway(['backup', 'verify', backup, '--index', indexDigest])
+  t.equal(pinned.code, 0, pinned.stderr)
 
   await metro.stop()
   const restoredDir = join(files, 'restored')
-  const restored = await caseway(['restore', backup, '--dir', restoredDir])
+  const restored = await caseway(['restore', backup, '--dir', restoredDir, '--index', indexDigest])
   t.equal(restored.code, 0, restored.stderr)
   for (const key of ['pki/ca.key', 'pki/node.key', 'pki/signing.key', 'caseway.db', 'caseway.json', 'admin.token']) {
     t.equal((await stat(join(restoredDir, key))).mode & 0o777, 0o600, `${key} restored 0600`)
@@ -175,6 +180,25 @@ t.test('a damaged archive: verify names the first bad member and exits 1; restor
     t.same(await readdir(parent), ['existing'], `${damaged.name}: nothing beside the target`)
     t.same(await readdir(existing), ['keep'], `${damaged.name}: the target is untouched`)
   }
+})
+
+t.test('a rewritten index passes on its own, but not against the SHA-256 that backup printed', async (t) => {
+  const file = join(files, 'rewritten.tar')
+  const bytes = await readFile(backup)
+  // Same length, so every member stays where it was and still matches its line.
+  bytes.write('org metro-pe\n', bytes.indexOf('org metro-pd\n'), 'latin1')
+  await writeFile(file, bytes)
+  t.equal((await caseway(['backup', 'verify', file])).code, 0, 'consistent on its own')
+  const pinned = await caseway(['backup', 'verify', file, '--index', indexDigest])
+  t.equal(pinned.code, 1)
+  t.match(pinned.stderr, /^caseway: CW_ERR_PACKAGE_MEMBER_ALTERED: .*\(at MANIFEST\)\n$/)
+  const parent = join(files, 'rewritten-target')
+  await mkdir(parent)
+  const refused = await caseway(['restore', file, '--dir', join(parent, 'node'), '--index', indexDigest])
+  t.equal(refused.code, 1)
+  t.same(await readdir(parent), [], 'nothing restored')
+  const bad = await caseway(['backup', 'verify', file, '--index', 'abc'])
+  t.equal(bad.code, 2, 'a malformed --index is a usage error')
 })
 
 t.test('restore refuses a directory that is not empty without --force, and replaces it with --force', async (t) => {

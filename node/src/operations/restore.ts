@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { RequestError, VerificationError } from '#protocol'
 import { checkSnapshot } from '../store/sqlite/snapshot.ts'
-import { DATA_PREFIX, readBackup, type BackupHeader, type BackupSink, type MemberWriter, type ReadBackup } from './backup_index.ts'
+import { DATA_PREFIX, MANIFEST_PATH, readBackup, type BackupHeader, type BackupSink, type MemberWriter, type ReadBackup } from './backup_index.ts'
 
 /** A sink that writes members under `root` (as their archive paths), each `only` passes, fsynced. */
 function directorySink(root: string, only: (path: string, header: BackupHeader) => boolean = () => true): BackupSink {
@@ -44,9 +44,16 @@ function directorySink(root: string, only: (path: string, header: BackupHeader) 
   }
 }
 
-/** Reads and checks the archive, then opens its database snapshot; throws a `VerificationError` naming the first bad member. */
-async function readChecked(file: string, root: string, only?: (path: string, header: BackupHeader) => boolean): Promise<ReadBackup> {
+/**
+ * Reads and checks the archive, then opens its database snapshot; throws a `VerificationError`
+ * naming the first bad member. `index`, the hex SHA-256 `caseway backup` printed, pins the
+ * index itself: without it, whoever can rewrite the archive can rewrite its index too.
+ */
+async function readChecked(file: string, root: string, index: string | undefined, only?: (path: string, header: BackupHeader) => boolean): Promise<ReadBackup> {
   const read = await readBackup(file, directorySink(root, only))
+  if (index !== undefined && read.manifestSha256 !== index) {
+    throw new VerificationError('CW_ERR_PACKAGE_MEMBER_ALTERED', `the index's SHA-256 is ${read.manifestSha256}, not the one given`, { at: MANIFEST_PATH })
+  }
   const fault = checkSnapshot(join(root, read.header.database), read.header.schema)
   if (fault !== undefined) {
     throw new VerificationError('CW_ERR_PACKAGE_MEMBER_ALTERED', `the database snapshot: ${fault}`, { at: read.header.database })
@@ -55,11 +62,11 @@ async function readChecked(file: string, root: string, only?: (path: string, hea
 }
 
 /** Checks the backup at `file` offline: every member against the index, every blob against its digest, the snapshot as a database. */
-export async function verifyBackup(file: string): Promise<ReadBackup> {
+export async function verifyBackup(file: string, options: { index?: string } = {}): Promise<ReadBackup> {
   const scratch = await mkdtemp(join(tmpdir(), 'caseway-verify-'))
   try {
     // Only the database snapshot is kept, to be opened.
-    return await readChecked(file, scratch, (path, header) => path === header.database)
+    return await readChecked(file, scratch, options.index, (path, header) => path === header.database)
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }
@@ -71,6 +78,8 @@ export interface RestoreOptions {
   dir: string
   /** Replace a directory that is not empty. */
   force?: boolean
+  /** The hex SHA-256 of the index, as `caseway backup` printed it. */
+  index?: string
 }
 
 async function entriesOf(dir: string): Promise<string[] | undefined> {
@@ -106,7 +115,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<ReadBackup
   const staging = join(parent, `.${basename(target)}.restore-${suffix}`)
   await mkdir(staging, { mode: 0o700 })
   try {
-    const read = await readChecked(options.file, staging)
+    const read = await readChecked(options.file, staging, options.index)
     const restored = join(staging, DATA_PREFIX.slice(0, -1))
     if (existing === undefined) {
       await rename(restored, target)
