@@ -29,7 +29,8 @@ function directorySink(root: string, only: (path: string, header: BackupHeader) 
       await file.chmod(member.mode)
       const writer: MemberWriter = {
         async write(chunk) {
-          await file.write(chunk)
+          // A write may take fewer bytes than it was given.
+          for (let done = 0; done < chunk.length;) done += (await file.write(chunk, done, chunk.length - done)).bytesWritten
         },
         async finish() {
           await file.sync()
