@@ -5,6 +5,7 @@
  * blob, a truncated archive and a tampered index are each named by verify and refused by
  * restore, which leaves its target as it was.
  */
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFile, mkdir, open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -77,6 +78,10 @@ t.test('backup of a running node verifies, restores, and a node started on it se
   const index = (await readFile(backup)).subarray(manifest.offset, manifest.offset + manifest.size).toString('utf8')
   t.match(index, /^caseway-backup 1\norg metro-pd\n/)
   for (const key of ['pki/ca.key', 'pki/node.key', 'pki/signing.key', 'caseway.db']) t.match(index, new RegExp(` 0600 data/${key}\n`), `${key} listed 0600`)
+  // An independent reader (GNU tar) sees the members and the keys' modes.
+  const listing = execFileSync('tar', ['-tvf', backup], { encoding: 'utf8' })
+  for (const key of ['pki/ca.key', 'pki/node.key', 'pki/signing.key', 'caseway.db'])
+    t.match(listing, new RegExp(`^-rw------- .* data/${key}$`, 'm'), `tar lists ${key} as 0600`)
   const blobs = index.split('\n').filter((line) => line.includes(' data/blobs/sha256/'))
   t.ok(blobs.length >= Math.ceil(SIZE / 65536), `every chunk is a member (${blobs.length})`)
 
