@@ -9,7 +9,7 @@
 export type { PackageMember, Layout, Segment, BytesSegment, ContentSegment } from './layout.ts'
 export { streamLayout, type OpenContent, type ByteRange } from './stream.ts'
 export { layoutZip } from './zip.ts'
-export { layoutTar } from './tar.ts'
+export { layoutTar, tarHeader, tarPadding, TAR_END_BYTES, type TarMember } from './tar.ts'
 export { layoutIso, ISO_MAX_EXTENT, type IsoOptions } from './iso.ts'
 export { allocatePaths, safeComponent, MAX_COMPONENT_UNITS, MAX_COMPONENT_BYTES, type NamedItem } from './names.ts'
 export { buildPackage, packageContent, digestContent, renderSha256Sums } from './contents.ts'

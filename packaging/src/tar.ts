@@ -36,14 +36,14 @@ function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, '0')
 }
 
-function header(name: string, prefix: string, size: number, mtime: number, type: string): Uint8Array {
+function header(name: string, prefix: string, size: number, mtime: number, type: string, mode = 0o644): Uint8Array {
   const block = new Uint8Array(BLOCK)
   const put = (text: string, at: number, width: number): void => {
     const bytes = encoder.encode(text)
     block.set(bytes.subarray(0, width), at)
   }
   put(name, 0, 100)
-  put(octal(0o644, 8), 100, 8)
+  put(octal(mode, 8), 100, 8)
   put(octal(0, 8), 108, 8)
   put(octal(0, 8), 116, 8)
   if (size <= MAX_OCTAL_SIZE) {
@@ -77,21 +77,53 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`
 }
 
-interface Plan {
-  pax: Uint8Array | undefined
-  name: string
-  prefix: string
+/** What a TAR header says of one member: its path, size, time and (default 0644) permission bits. */
+export interface TarMember {
+  path: string
+  size: number
+  mtime: number
+  mode?: number
 }
 
-function plan(member: PackageMember, index: number): Plan {
+/**
+ * The header blocks of one member: a pax extended header when needed (named after `index`,
+ * the member's position), then its ustar header. Its content follows, padded by
+ * {@link tarPadding}; {@link TAR_END_BYTES} zero bytes close the archive. Exported for writers that stream
+ * members whose list is not known in advance.
+ */
+export function tarHeader(member: TarMember, index: number): Uint8Array {
   const fits = ustarName(member.path)
+  const mode = member.mode ?? 0o644
+  const pax = paxRecords(member, fits)
+  if (pax === undefined) return header(fits!.name, fits!.prefix, member.size, member.mtime, '0', mode)
+  const out = new Uint8Array(2 * BLOCK + padded(pax.length))
+  out.set(header(`PaxHeaders/caseway-${index}`, '', pax.length, member.mtime, 'x'), 0)
+  out.set(pax, BLOCK)
+  out.set(header(fits?.name ?? `caseway-${index}`, fits?.prefix ?? '', member.size, member.mtime, '0', mode), out.length - BLOCK)
+  return out
+}
+
+/** The pax records a member needs (a path ustar cannot hold, a size over 8 GiB), if any. */
+function paxRecords(member: TarMember, fits: ReturnType<typeof ustarName>): Uint8Array | undefined {
   const records: string[] = []
   if (fits === undefined) records.push(paxRecord('path', member.path))
   if (member.size > MAX_OCTAL_SIZE) records.push(paxRecord('size', String(member.size)))
-  if (records.length === 0) return { pax: undefined, name: fits!.name, prefix: fits!.prefix }
-  const fallback = `caseway-${index}`
-  return { pax: encoder.encode(records.join('')), name: fits?.name ?? fallback, prefix: fits?.prefix ?? '' }
+  return records.length === 0 ? undefined : encoder.encode(records.join(''))
 }
+
+/** How many bytes {@link tarHeader} yields for `member`, without rendering it. */
+function tarHeaderLength(member: TarMember): number {
+  const pax = paxRecords(member, ustarName(member.path))
+  return pax === undefined ? BLOCK : 2 * BLOCK + padded(pax.length)
+}
+
+/** The zero bytes that pad a member of `size` bytes to a whole block. */
+export function tarPadding(size: number): number {
+  return padded(size) - size
+}
+
+/** Two zero blocks: the end of an archive. */
+export const TAR_END_BYTES = 2 * BLOCK
 
 /**
  * The layout of a pax TAR archive of `members`, in the given order. Folders are implied by
@@ -101,23 +133,12 @@ export function layoutTar(members: readonly PackageMember[]): Layout {
   assertMembers(members)
   const list = new SegmentList()
   members.forEach((member, index) => {
-    const { pax } = plan(member, index)
-    if (pax !== undefined) {
-      list.bytes(BLOCK + padded(pax.length), () => {
-        const again = plan(member, index).pax!
-        const out = new Uint8Array(BLOCK + padded(again.length))
-        out.set(header(`PaxHeaders/caseway-${index}`, '', again.length, member.mtime, 'x'), 0)
-        out.set(again, BLOCK)
-        return out
-      })
-    }
-    list.bytes(BLOCK, () => {
-      const { name, prefix } = plan(member, index)
-      return header(name, prefix, member.size, member.mtime, '0')
-    })
+    // The header's length is known without rendering it: a pax block pair only when needed.
+    const headerLength = tarHeaderLength(member)
+    list.bytes(headerLength, () => tarHeader(member, index))
     list.content(index, 0, member.size)
-    list.zeros(padded(member.size) - member.size)
+    list.zeros(tarPadding(member.size))
   })
-  list.zeros(2 * BLOCK)
+  list.zeros(TAR_END_BYTES)
   return Object.freeze({ format: 'tar', members: Object.freeze([...members]), size: list.offset, segments: list.segments })
 }

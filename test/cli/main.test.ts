@@ -37,6 +37,9 @@ t.test('--help works at every level and exits 0', async (t) => {
     ['config'],
     ['config', 'check'],
     ['doctor'],
+    ['backup'],
+    ['backup', 'verify'],
+    ['restore'],
   ]
   const results = await Promise.all(levels.map((level) => caseway([...level, '--help'])))
   levels.forEach((level, index) => {
@@ -74,6 +77,8 @@ t.test('usage errors are one line on stderr, exit status 2', async (t) => {
     'bad policy version': ['policy', 'assign', 'county-da', 'review', '--version', '0'],
     'share without a partner': ['share', 'create', 'case-1'],
     'bad recipient': ['share', 'create', 'case-1', '--partner', 'county-da', '--recipient', 'email:'],
+    'backup without --out': ['backup', '--dir', 'data'],
+    'restore without an archive': ['restore', '--dir', 'data'],
   }
   const entries = Object.entries(cases)
   const results = await Promise.all(entries.map(([, args]) => caseway(args)))
