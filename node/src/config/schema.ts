@@ -267,6 +267,20 @@ export const configSchema = {
         },
       },
     },
+    links: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Sharing a case with a link: a downloadable, self-verifying package (SPEC.md §22).',
+      properties: {
+        maxDurationSeconds: {
+          type: 'integer',
+          minimum: 60,
+          default: 2592000,
+          description: 'Longest a link share lasts: a longer duration asked for is cut to this.',
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -470,6 +484,7 @@ export interface NodeConfig {
   }
   readonly metrics: { readonly enabled: boolean }
   readonly sharing: { readonly revisionWindowMs: number }
+  readonly links: { readonly maxDurationSeconds: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   readonly notifications: {
     readonly smtp?: {
