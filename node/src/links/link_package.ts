@@ -174,6 +174,7 @@ export async function openLinkPackage(ctx: NodeContext, link: LinkShareRecord & 
   }
   return {
     layout,
-    open: (range) => Readable.from(streamLayout(layout, openContent, range === undefined ? undefined : { start: range.start, end: range.end + 1 }), { objectMode: false }),
+    open: (range) =>
+      Readable.from(streamLayout(layout, openContent, range === undefined ? undefined : { start: range.start, end: range.end + 1 }), { objectMode: false }),
   }
 }

@@ -137,7 +137,8 @@ export function selectLinkEvidence(
       const item = byId.get(id)
       if (item === undefined) throw bad(`"${id}" is not evidence of case "${selection.caseId}"`, `/evidenceIds/${index}`)
       // spec: CW-LOC-033 — naming do-not-disclose evidence is refused.
-      if (item.doNotDisclose) throw new PolicyError('CW_ERR_DO_NOT_DISCLOSE', `evidence "${id}" (${item.name}) is marked do-not-disclose`, { at: `/evidenceIds/${index}` })
+      if (item.doNotDisclose)
+        throw new PolicyError('CW_ERR_DO_NOT_DISCLOSE', `evidence "${id}" (${item.name}) is marked do-not-disclose`, { at: `/evidenceIds/${index}` })
       return item
     })
   }
@@ -189,12 +190,32 @@ export async function requireLinkShare(ctx: NodeContext, principal: AccessPrinci
  *
  * @throws {RequestError} `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED` (410), `CW_ERR_CONFLICT` (processing or failed).
  */
-export function requireDownloadable(ctx: NodeContext, link: LinkShareRecord): asserts link is LinkShareRecord & { package: NonNullable<LinkShareRecord['package']> } {
+export function requireDownloadable(
+  ctx: NodeContext,
+  link: LinkShareRecord,
+): asserts link is LinkShareRecord & { package: NonNullable<LinkShareRecord['package']> } {
   if (link.state === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `link share "${link.id}" was revoked`)
   if (link.expiresAt <= Math.floor(ctx.clock.now().getTime() / 1000)) throw new RequestError('CW_ERR_SHARE_EXPIRED', `link share "${link.id}" expired`)
   if (link.state !== 'ready' || link.package === null) {
     throw new RequestError('CW_ERR_CONFLICT', `link share "${link.id}" is ${link.state}${link.failure === null ? '' : `: ${link.failure}`}`)
   }
+}
+
+/** A link share as the local API shows it: never its token's hash; `expired` once past its expiry. */
+export interface LinkShareView extends Omit<LinkShareRecord, 'state' | 'tokenHash' | 'updatedAt' | 'package'> {
+  status: LinkShareRecord['state'] | 'expired'
+  package: (NonNullable<LinkShareRecord['package']> & { fileName: string }) | null
+}
+
+export function describeLinkShare(ctx: NodeContext, link: LinkShareRecord): LinkShareView {
+  const { state, tokenHash: _tokenHash, updatedAt: _updatedAt, package: built, ...rest } = link
+  const expired = state !== 'revoked' && link.expiresAt <= Math.floor(ctx.clock.now().getTime() / 1000)
+  return { ...rest, status: expired ? 'expired' : state, package: built === null ? null : { ...built, fileName: packageFileName(link) } }
+}
+
+/** The name a package downloads as: the case and the link share, with the format's extension. */
+export function packageFileName(link: Pick<LinkShareRecord, 'id' | 'caseId' | 'format'>): string {
+  return `case-${link.caseId}-${link.id.slice(0, 8)}.${link.format}`
 }
 
 /** The link shares of case `caseId`, oldest first. */
