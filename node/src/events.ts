@@ -62,6 +62,7 @@ export type NodeEvent =
   | (Base & { type: 'link.failed'; linkShareId: string; error: string })
   | (Base & { type: 'link.downloaded'; linkShareId: string; bytes: number; range: string | null; address: string; via: 'local-api' | 'download-listener' })
   | (Base & { type: 'link.revoked'; linkShareId: string })
+  | (Base & { type: 'link.emailed'; linkShareId: string })
 
 /** A refusal that belongs to no case (an offer refused before anything was stored). */
 export interface RefusalEvent {

@@ -18,6 +18,8 @@ export const JOB = {
   revoke: 'revoke',
   /** Sender: build and sign a link share's package, then mark it ready (or failed). ref = link share id. */
   linkPackage: 'link-package',
+  /** Sender: e-mail a ready link share's capability link to its e-mail recipient. ref = link share id. */
+  linkEmail: 'link-email',
 } as const
 
 export type JobKind = (typeof JOB)[keyof typeof JOB]

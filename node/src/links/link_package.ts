@@ -15,6 +15,7 @@ import { buildPackage, digestContent, layoutMembers, streamLayout, type Layout, 
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
+import { JOB } from '../jobs/kinds.ts'
 import { openChunks } from '../cases/evidence.ts'
 import { auditPages } from '../audit/audit_trail.ts'
 import type { AuditEntryRecord, EvidenceRecord, FolderRecord, LinkShareMember, LinkShareRecord } from '../store/metadata_store.ts'
@@ -48,6 +49,7 @@ export function linkPackageJobHandler(ctx: NodeContext): JobHandler {
     await ctx.transaction(async (tx) => {
       // A link share revoked while its package was built stays revoked.
       if (await tx.store.completeLinkShare(link.id, built.record, built.members, at)) {
+        if (link.recipient.kind === 'email') await ctx.jobs.enqueue(tx, JOB.linkEmail, link.id)
         tx.record({
           type: 'link.ready',
           caseId: link.caseId,

@@ -101,6 +101,9 @@ async function checkRecipient(ctx: NodeContext, recipient: LinkRecipient): Promi
   switch (recipient.kind) {
     case 'email':
       if (!isEmailAddress(recipient.value)) throw bad('an e-mail recipient is an e-mail address', '/recipient/value')
+      // spec: CW-LOC-038 — the link is e-mailed and served by the download listener: both must be on.
+      if (ctx.config.links.downloadListener === undefined || ctx.config.notifications.smtp === undefined)
+        throw conflict('e-mail recipients need the download listener (links.downloadListener) and an SMTP server (notifications.smtp)')
       return
     case 'local-user':
       if ((await ctx.store.getUser(recipient.value)) === undefined) throw conflict(`no user "${recipient.value}"`)

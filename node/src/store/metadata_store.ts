@@ -544,6 +544,8 @@ export interface MetadataStore {
   failLinkShare(id: string, reason: string, at: number): Promise<boolean>
   /** Marks link share `id` revoked by `by`; false when it already was (or does not exist). */
   revokeLinkShare(id: string, by: string, at: number): Promise<boolean>
+  /** Replaces the hash of link share `id`'s capability token (a token is e-mailed only once it is stored). */
+  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void>
   /** The members of link share `id`'s package, in archive order. */
   listLinkShareMembers(id: string): Promise<LinkShareMember[]>
 

@@ -10,27 +10,11 @@ import type { NodeContext } from '../../context.ts'
 import { userActor } from '../../events.ts'
 import { MAX_ID_LENGTH, SHARE_LIMITS } from '../../limits.ts'
 import { requireCaseAccess } from '../../access/case_access.ts'
-import {
-  createLinkShare,
-  describeLinkShare,
-  listLinkShares,
-  packageFileName,
-  requireDownloadable,
-  requireLinkShare,
-  revokeLinkShare,
-} from '../../links/link_shares.ts'
-import { openLinkPackage } from '../../links/link_package.ts'
-import type { LinkShareRecord } from '../../store/metadata_store.ts'
+import { createLinkShare, describeLinkShare, listLinkShares, requireDownloadable, requireLinkShare, revokeLinkShare } from '../../links/link_shares.ts'
+import { servePackage } from '../../links/serve_package.ts'
 import { principalOf } from '../auth.ts'
-import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
+import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE } from '../download.ts'
 import { paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
-
-/** The media type a package downloads as. */
-export const PACKAGE_MEDIA_TYPES: Readonly<Record<LinkShareRecord['format'], string>> = {
-  zip: 'application/zip',
-  tar: 'application/x-tar',
-  iso: 'application/x-iso9660-image',
-}
 
 const LINK_SHARE_BODY = {
   type: 'object',
@@ -174,21 +158,7 @@ export function linkShareRoutes(app: LocalApi, ctx: NodeContext): void {
         if (error instanceof CasewayError) await ctx.record({ type: 'action.refused', caseId: link.caseId, actor, action: 'link.download', code: error.code })
         throw error
       }
-      const built = await openLinkPackage(ctx, link)
-      const file = { name: packageFileName(link), mediaType: PACKAGE_MEDIA_TYPES[link.format], size: built.layout.size, digest: link.package.digest }
-      return sendDownload(request, reply, file, built.open, (bytes) => {
-        const range = reply.getHeader('content-range')
-        return ctx.record({
-          type: 'link.downloaded',
-          caseId: link.caseId,
-          actor,
-          linkShareId: link.id,
-          bytes,
-          range: typeof range === 'string' ? range.slice('bytes '.length, range.indexOf('/')) : null,
-          address: request.ip,
-          via: 'local-api',
-        })
-      })
+      return servePackage(ctx, request, reply, link, actor, 'local-api')
     },
   })
 }

@@ -21,6 +21,7 @@ export const LINK_SQL = {
     package_digest = :digest, items = :items WHERE id = :id AND state = 'processing'`,
   failLinkShare: `UPDATE link_shares SET state = 'failed', failure = ?, updated_at = ? WHERE id = ? AND state = 'processing'`,
   revokeLinkShare: `UPDATE link_shares SET state = 'revoked', revoked_by = ?, revoked_at = ?, updated_at = ? WHERE id = ? AND state <> 'revoked'`,
+  setLinkShareTokenHash: 'UPDATE link_shares SET token_hash = ? WHERE id = ?',
   insertLinkShareMember:
     'INSERT INTO link_share_members (link_id, position, path, size, crc32, kind, ref) VALUES (:link_id, :position, :path, :size, :crc32, :kind, :ref)',
   listLinkShareMembers: 'SELECT path, size, crc32, kind, ref FROM link_share_members WHERE link_id = ? ORDER BY position',

@@ -926,6 +926,12 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(LINK_SQL.listLinkShareMembers, id).map(linkShareMemberFromRow))
   }
 
+  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(LINK_SQL.setLinkShareTokenHash, tokenHash, id) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+
   // Outbox
 
   appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
@@ -1570,6 +1576,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
     return this.#locked((s) => s.listLinkShareMembers(id))
+  }
+
+  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#locked((s) => s.setLinkShareTokenHash(id, tokenHash))
   }
 
   // Outbox
