@@ -27,7 +27,7 @@ export async function createDownloadServer(
   ctx: NodeContext,
   listener: NonNullable<NodeContext['config']['links']['downloadListener']>,
   logger: FastifyBaseLogger,
-  metrics: NodeMetrics,
+  metrics?: NodeMetrics,
 ): Promise<FastifyInstance<Server>> {
   const app = Fastify({
     loggerInstance: logger,
