@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Readable } from 'node:stream'
+import { addAbortSignal, Readable } from 'node:stream'
 import { digestBytes } from '#protocol'
 import { buildPackage, digestContent, layoutMembers, streamLayout, type Layout, type PackageEvidence, type PackageMember } from '#packaging'
 import type { NodeContext } from '../context.ts'
@@ -84,7 +84,8 @@ async function buildLinkPackage(
   const evidence: PackageEvidence[] = []
   for (const item of selected) {
     signal.throwIfAborted()
-    const digested = await digestContent(openChunks(ctx, item.chunks))
+    // A stopping node aborts the read of a large item, not only the loop between items.
+    const digested = await digestContent(addAbortSignal(signal, openChunks(ctx, item.chunks)))
     if (digested.sha256 !== item.digest || digested.size !== item.size) throw new PackageRefused(`evidence ${item.id} does not match its stored digest`)
     evidence.push({
       id: item.id,
@@ -97,10 +98,10 @@ async function buildLinkPackage(
       createdAt: item.createdAt,
     })
   }
-  let auditTrail: AuditEntryRecord[] | undefined
+  let auditTrail: Record<string, unknown>[] | undefined
   if (link.attachments.auditTrail) {
     auditTrail = []
-    for await (const page of auditPages(ctx.store, link.caseId)) auditTrail.push(...page)
+    for await (const page of auditPages(ctx.store, link.caseId)) auditTrail.push(...page.map(auditEntryObject))
   }
   const createdAt = Math.floor(ctx.clock.now().getTime() / 1000)
   const built = await buildPackage({
@@ -114,7 +115,7 @@ async function buildLinkPackage(
     retainFolderStructure: link.retainFolderStructure,
     tableOfContents: link.attachments.tableOfContents,
     transcripts: false,
-    ...(auditTrail === undefined ? {} : { auditTrail: auditTrail as unknown as Record<string, unknown>[] }),
+    ...(auditTrail === undefined ? {} : { auditTrail }),
     ...(link.message === null ? {} : { message: link.message }),
     signer: ctx.identity.signer,
     caCertificate: ctx.identity.caCertificate,
@@ -130,6 +131,12 @@ async function buildLinkPackage(
   }
   const layout = layoutMembers(link.format, built.members)
   return { record: { createdAt, size: layout.size, digest: digestBytes(built.jws), items: evidence.length }, members }
+}
+
+/** An audit entry as the package's `audit-trail.jsonl` line holds it (the fields its digest covers, and the digest). */
+function auditEntryObject(entry: AuditEntryRecord): Record<string, unknown> {
+  const { caseId, seq, at, type, actor, data, prev, digest } = entry
+  return { caseId, seq, at, type, actor, data, prev, digest }
 }
 
 /** Each folder's names from the top of the case. */
