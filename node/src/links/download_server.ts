@@ -45,6 +45,13 @@ export async function createDownloadServer(
     trustProxy: false,
     frameworkErrors: problemFrameworkErrors(),
     ...observabilityOptions(),
+    // The path holds the capability token: Fastify's request lines (which log the URL) are off,
+    // and the line below names the route instead.
+    disableRequestLogging: true,
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { method: request.method, route: request.routeOptions.url ?? '(no route)', statusCode: reply.statusCode, responseTime: reply.elapsedTime }
+    request.log.info(line, 'download request answered')
   })
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   installObservability(app, 'download', metrics)

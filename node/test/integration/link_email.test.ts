@@ -108,6 +108,9 @@ t.test('the e-mailed link downloads the package from the download listener, and 
   const stored = await store.getLinkShare(link.id)
   t.equal(stored?.tokenHash, createHash('sha256').update(token).digest('hex'))
   t.notMatch(await readFile(join(metro.node.dir, metro.node.config.storage.database)), token)
+  const logs = JSON.stringify(await metro.logs())
+  t.match(logs, 'download request answered')
+  t.notMatch(logs, token, 'nor is the token logged')
 
   t.equal((await call('POST', `/link-shares/${link.id}/revoke`)).status, 200)
   const revoked = await fetchTls(url!)
