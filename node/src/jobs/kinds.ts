@@ -18,7 +18,7 @@ export const JOB = {
   revoke: 'revoke',
   /** Sender: build and sign a link share's package, then mark it ready (or failed). ref = link share id. */
   linkPackage: 'link-package',
-  /** Sender: e-mail a ready link share's capability link to its e-mail recipient. ref = link share id. */
+  /** Sender: e-mail a ready link share's capability link to its e-mail recipient, or a notice to its local user or group. ref = link share id. */
   linkEmail: 'link-email',
 } as const
 

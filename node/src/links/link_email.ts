@@ -1,9 +1,11 @@
 /**
- * The capability link of a link share for an e-mail recipient (SPEC.md CW-LOC-038): once the
+ * The e-mail about a ready link share. For an e-mail recipient (SPEC.md CW-LOC-038), once the
  * package is ready, the `link-email` job draws a random token (256 bits), stores only its
  * SHA-256 and e-mails the link to the download listener with the CA fingerprint to check the
  * package against. The token exists nowhere else: a retry draws a new one, and the hash of
- * the last one sent is the one that opens the package.
+ * the last one sent is the one that opens the package. A local user or group recipient gets a
+ * notice at its users' addresses instead, when the node has an SMTP server: no link, they
+ * download through the local API.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR } from '../events.ts'
 import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { sendEmail } from '../notifications/email.ts'
+import { recipientEmails } from '../access/recipients.ts'
 import type { LinkShareRecord } from '../store/metadata_store.ts'
 
 /** Bytes of randomness in a capability token (CW-LOC-038: at least 128 bits). */
@@ -35,26 +38,41 @@ export function downloadBaseUrl(config: NodeConfig): string | undefined {
   return `https://${new URL(config.federation.publicUrl).hostname}:${listener.port}`
 }
 
-/** The handler of the `link-email` job (ref = link share id). */
+/**
+ * The handler of the `link-email` job (ref = link share id): the capability link for an e-mail
+ * recipient; for a local user or group, a notice to their addresses (no link: they download
+ * through the local API).
+ */
 export function linkEmailJobHandler(ctx: NodeContext): JobHandler {
   return async (job, signal) => {
     const link = await ctx.store.getLinkShare(job.ref)
     if (link === undefined) throw new PermanentJobError(`no link share ${job.ref}`)
     const now = Math.floor(ctx.clock.now().getTime() / 1000)
-    if (link.state !== 'ready' || link.expiresAt <= now || link.recipient.kind !== 'email') return
+    if (link.state !== 'ready' || link.expiresAt <= now) return
     const smtp = ctx.config.notifications.smtp
-    const base = downloadBaseUrl(ctx.config)
-    if (smtp === undefined || base === undefined) throw new PermanentJobError('no SMTP server or no download listener configured')
-    const token = randomBytes(TOKEN_BYTES).toString('base64url')
-    await ctx.store.setLinkShareTokenHash(link.id, tokenHash(token))
+    const { kind, value } = link.recipient
+    let to: string[]
+    let where: string
+    if (kind === 'email') {
+      const base = downloadBaseUrl(ctx.config)
+      if (smtp === undefined || base === undefined) throw new PermanentJobError('no SMTP server or no download listener configured')
+      const token = randomBytes(TOKEN_BYTES).toString('base64url')
+      await ctx.store.setLinkShareTokenHash(link.id, tokenHash(token))
+      to = [value]
+      where = `${base}/download/${token}`
+    } else if (smtp !== undefined && (kind === 'local-user' || kind === 'local-group')) {
+      to = (await recipientEmails(ctx, [{ kind: kind === 'local-user' ? 'user' : 'group', id: value }])).to
+      where = `Caseway, link share ${link.id} (GET /api/v1/link-shares/${link.id}/package)`
+    } else return
+    if (to.length === 0) return
     const caseRecord = await ctx.store.getCase(link.caseId)
     const title = [caseRecord?.fields['caseNumber'], caseRecord?.fields['title']].flat().filter((part) => typeof part === 'string' && part !== '')
     await sendEmail(
-      smtp,
+      smtp!,
       {
-        to: [link.recipient.value],
+        to,
         subject: `[Caseway] ${ctx.identity.name} shared ${title.length > 0 ? `case ${title.join(' – ')}` : 'a case'} with you`.replace(/\p{Cc}+/gu, ' '),
-        text: composeLinkEmail(ctx, link, `${base}/download/${token}`),
+        text: composeLinkEmail(ctx, link, where, kind === 'email'),
         messageId: `${link.id}.${job.attempts}@link.caseway`,
       },
       signal,
@@ -63,7 +81,7 @@ export function linkEmailJobHandler(ctx: NodeContext): JobHandler {
   }
 }
 
-function composeLinkEmail(ctx: NodeContext, link: LinkShareRecord, url: string): string {
+function composeLinkEmail(ctx: NodeContext, link: LinkShareRecord, where: string, capability: boolean): string {
   const lines = [`${ctx.identity.name} (${ctx.identity.org}) shared a case package with you.`, '']
   if (link.message !== null)
     lines.push(
@@ -76,9 +94,9 @@ function composeLinkEmail(ctx: NodeContext, link: LinkShareRecord, url: string):
     )
   lines.push(
     `Download (${link.format.toUpperCase()}, ${link.package?.size ?? 0} bytes), until ${new Date(link.expiresAt * 1000).toISOString()}:`,
-    `  ${url}`,
+    `  ${where}`,
     '',
-    'The link is for you alone: whoever has it can download the package.',
+    ...(capability ? ['The link is for you alone: whoever has it can download the package.'] : []),
     `The package proves itself offline. Check it against this organization's CA fingerprint:`,
     `  ${certificateFingerprint(ctx.identity.caCertificate)}`,
     'with `caseway package verify <file> --ca-fingerprint <fingerprint>`, or as VERIFY.txt in the package says.',

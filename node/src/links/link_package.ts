@@ -49,7 +49,10 @@ export function linkPackageJobHandler(ctx: NodeContext): JobHandler {
     await ctx.transaction(async (tx) => {
       // A link share revoked while its package was built stays revoked.
       if (await tx.store.completeLinkShare(link.id, built.record, built.members, at)) {
-        if (link.recipient.kind === 'email') await ctx.jobs.enqueue(tx, JOB.linkEmail, link.id)
+        // The capability link of an e-mail recipient; a notice to a local user or group when the node mails.
+        const kind = link.recipient.kind
+        if (kind === 'email' || (ctx.config.notifications.smtp !== undefined && (kind === 'local-user' || kind === 'local-group')))
+          await ctx.jobs.enqueue(tx, JOB.linkEmail, link.id)
         tx.record({
           type: 'link.ready',
           caseId: link.caseId,

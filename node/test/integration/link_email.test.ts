@@ -4,7 +4,7 @@
  * the download listener (HTTPS with the node's certificate) serves the package whole and by
  * ranges, and it verifies offline. A wrong or revoked token gets one and the same 404; nothing
  * else is served on that listener; the token is stored only hashed; downloads are audited with
- * the client address.
+ * the client address. A local user recipient is notified by e-mail, without a link.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -125,4 +125,20 @@ t.test('the e-mailed link downloads the package from the download listener, and 
   const downloads = trail.filter((e) => e.type === 'link.downloaded')
   t.equal(downloads.length, 2, 'the whole package and one range; HEAD and refusals send no bytes')
   t.ok(downloads.every((e) => e.data['via'] === 'download-listener' && /127\.0\.0\.1$/.test(String(e.data['address']))))
+})
+
+// spec: CW-LOC-037
+t.test('a local user recipient is notified by e-mail, without a capability link', async (t) => {
+  await metro.api.createUser({ id: 'clerk', name: 'Records Clerk', email: 'clerk@metro-pd.example' })
+  const created = await call('POST', `/cases/${theCase.id}/link-shares`, { recipient: { kind: 'local-user', value: 'clerk' }, scope: 'case', format: 'zip' })
+  t.equal(created.status, 202)
+  const link = (await created.json()) as { id: string }
+  const mail = await smtp.waitFor('clerk@metro-pd.example', 30_000)
+  t.match(mail.text, `/api/v1/link-shares/${link.id}/package`)
+  t.match(mail.text, metro.node.caFingerprint)
+  t.notMatch(mail.text, '/download/', 'no capability link')
+  const store = await openSqliteMetadataStore(join(metro.node.dir, metro.node.config.storage.database), { readOnly: true })
+  t.teardown(() => store.close())
+  const stored = await store.getLinkShare(link.id)
+  t.equal(stored?.tokenHash, null, 'no token was drawn')
 })
