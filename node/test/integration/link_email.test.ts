@@ -127,7 +127,7 @@ t.test('the e-mailed link downloads the package from the download listener, and 
   t.ok(downloads.every((e) => e.data['via'] === 'download-listener' && /127\.0\.0\.1$/.test(String(e.data['address']))))
 })
 
-// spec: CW-LOC-037
+// spec: CW-LOC-038
 t.test('a local user recipient is notified by e-mail, without a capability link', async (t) => {
   await metro.api.createUser({ id: 'clerk', name: 'Records Clerk', email: 'clerk@metro-pd.example' })
   const created = await call('POST', `/cases/${theCase.id}/link-shares`, { recipient: { kind: 'local-user', value: 'clerk' }, scope: 'case', format: 'zip' })
