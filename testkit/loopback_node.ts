@@ -28,6 +28,8 @@ export interface LoopbackNodeOptions {
     /** E.g. `{ protocolVersions: ['0.1'] }` for a v0.1 node (SPEC.md §15). */
     federation?: Partial<Pick<NodeConfig['federation'], 'protocolVersions'>>
     transfers?: Partial<NodeConfig['transfers']>
+    /** E.g. `{ downloadListener: { host: '127.0.0.1', port } }`. */
+    links?: Partial<NodeConfig['links']>
     limits?: Partial<NodeConfig['limits']>
     log?: Partial<NodeConfig['log']>
     /** E.g. `{ blobs: { kind: 's3', … } }`: as written in caseway.json (see `config/schema.ts`). */

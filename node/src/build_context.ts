@@ -28,6 +28,8 @@ import { signedObjectAnchors, tlsAnchors } from './partners/trust_anchors.ts'
 import { createPeerClient, type PeerClient } from './peer/peer_client.ts'
 import { fetchJobHandler } from './receiving/fetch_job.ts'
 import { receiptJobHandler } from './receiving/receipt_job.ts'
+import { linkPackageJobHandler } from './links/link_package.ts'
+import { linkEmailJobHandler } from './links/link_email.ts'
 import { revocationJobHandlers } from './revocation/revoke_share.ts'
 import { liveRevisionConsumer } from './sending/live_revisions.ts'
 import { offerJobHandler } from './sending/offer_job.ts'
@@ -167,6 +169,8 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     [JOB.receipt]: receiptJobHandler(ctx, peer),
     ...notificationJobHandlers(ctx),
     ...revocationJobHandlers(ctx, peer),
+    [JOB.linkPackage]: linkPackageJobHandler(ctx),
+    [JOB.linkEmail]: linkEmailJobHandler(ctx),
   }
   knownKinds = new Set(Object.keys(handlers))
   const kinds = overrides.jobKinds

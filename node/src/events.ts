@@ -55,6 +55,14 @@ export type NodeEvent =
   // notifications of the added ones), import.recipients_added on the case imported from it; recipients as "kind:id".
   | (Base & { type: 'recipients.added'; revision: number; recipients: string[]; importedCaseId: string | null })
   | (Base & { type: 'import.recipients_added'; inboundId: string; recipients: string[] })
+  // Link shares (SPEC.md §22): recipient as "kind:value"; link.downloaded names the client address and the bytes
+  // sent (range: "first-last" of a partial download), through the local API or the download listener.
+  | (Base & { type: 'link.created'; linkShareId: string; recipient: string; format: string; expiresAt: number })
+  | (Base & { type: 'link.ready'; linkShareId: string; items: number; bytes: number; packageDigest: string })
+  | (Base & { type: 'link.failed'; linkShareId: string; error: string })
+  | (Base & { type: 'link.downloaded'; linkShareId: string; bytes: number; range: string | null; address: string; via: 'local-api' | 'download-listener' })
+  | (Base & { type: 'link.revoked'; linkShareId: string })
+  | (Base & { type: 'link.emailed'; linkShareId: string })
 
 /** A refusal that belongs to no case (an offer refused before anything was stored). */
 export interface RefusalEvent {

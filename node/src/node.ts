@@ -17,6 +17,7 @@ import { createFederationServer } from './federation/server.ts'
 import { createLocalServer } from './local/server.ts'
 import type { NodeMetrics } from './operations/metrics.ts'
 import { createOpsServer } from './operations/ops_server.ts'
+import { createDownloadServer } from './links/download_server.ts'
 import type { Outbox } from './outbox/outbox.ts'
 
 export interface CasewayNode {
@@ -31,6 +32,8 @@ export interface CasewayNode {
   readonly localUrl: string
   /** `http://host:port` of the ops listener once started; '' when none is configured. */
   readonly opsUrl: string
+  /** `https://host:port` of the download listener once started; '' when none is configured. */
+  readonly downloadUrl: string
   start(): Promise<void>
   stop(): Promise<void>
   /**
@@ -189,10 +192,13 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
   built.onTrustChanged(async () => void (await federation.reloadTrust()))
   const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }), metrics })
   const ops = config.ops === undefined ? undefined : await createOpsServer(ctx, log.child({ listener: 'ops' }), metrics)
+  const downloadListener = config.links.downloadListener
+  const download = downloadListener === undefined ? undefined : await createDownloadServer(ctx, downloadListener, log.child({ listener: 'download' }), metrics)
 
   let federationUrl = ''
   let localUrl = ''
   let opsUrl = ''
+  let downloadUrl = ''
   return {
     ctx,
     outbox: built.outbox,
@@ -206,6 +212,9 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     get opsUrl() {
       return opsUrl
     },
+    get downloadUrl() {
+      return downloadUrl
+    },
     async start() {
       // spec: CW-LOC-019 — a listener that cannot open stops the start (the caller stops the node).
       await listenOrExplain(federation.app, 'federation', 'federation.port', config.federation.host, config.federation.port)
@@ -214,11 +223,18 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
         await listenOrExplain(ops, 'ops', 'ops.port', config.ops.host, config.ops.port)
         opsUrl = urlOf('http', ops)
       }
+      if (download !== undefined && downloadListener !== undefined) {
+        await listenOrExplain(download, 'download', 'links.downloadListener.port', downloadListener.host, downloadListener.port)
+        downloadUrl = urlOf('https', download)
+      }
       federationUrl = urlOf('https', federation.app)
       localUrl = urlOf('http', local)
       // What a crash left in the outbox is handled before new work: audit entries keep their order.
       await built.start()
-      log.info({ federation: federationUrl, local: localUrl, ...(opsUrl === '' ? {} : { ops: opsUrl }) }, 'node started')
+      log.info(
+        { federation: federationUrl, local: localUrl, ...(opsUrl === '' ? {} : { ops: opsUrl }), ...(downloadUrl === '' ? {} : { download: downloadUrl }) },
+        'node started',
+      )
     },
     async reload() {
       const report: ReloadReport = { logLevel: { error: 'not read' }, partners: { error: 'not read' }, certificate: { error: 'not read' } }
@@ -249,7 +265,11 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
     async stop() {
       // Each phase is bounded, so one stuck connection cannot keep the process from stopping;
       // a phase that runs over is named in the log. Jobs and outbox entries resume at the next start.
-      await bounded(log, 'listeners', Promise.allSettled([federation.app.close(), local.close(), ...(ops === undefined ? [] : [ops.close()])]))
+      await bounded(
+        log,
+        'listeners',
+        Promise.allSettled([federation.app.close(), local.close(), ...[ops, download].filter((app) => app !== undefined).map((app) => app.close())]),
+      )
       await bounded(log, 'jobs', built.stop())
       await bounded(log, 'peer connections', built.peer.close())
       await ctx.store.close()

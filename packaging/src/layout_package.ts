@@ -5,18 +5,26 @@
  */
 import type { BuiltPackage } from './contents.ts'
 import { layoutIso, type IsoOptions } from './iso.ts'
-import type { Layout } from './layout.ts'
+import type { Layout, PackageMember } from './layout.ts'
 import { layoutTar } from './tar.ts'
 import { layoutZip } from './zip.ts'
 
 /** Lays out `built.members` as its manifest's format says. */
 export function layoutPackage(built: Pick<BuiltPackage, 'manifest' | 'members'>, isoOptions?: IsoOptions): Layout {
-  switch (built.manifest.options.format) {
+  return layoutMembers(built.manifest.options.format, built.members, isoOptions)
+}
+
+/**
+ * Lays out `members` in `format`: the same members in the same order give the same bytes, so a
+ * node that kept a package's members streams it again without its manifest.
+ */
+export function layoutMembers(format: Layout['format'], members: readonly PackageMember[], isoOptions?: IsoOptions): Layout {
+  switch (format) {
     case 'zip':
-      return layoutZip(built.members)
+      return layoutZip(members)
     case 'tar':
-      return layoutTar(built.members)
+      return layoutTar(members)
     case 'iso':
-      return layoutIso(built.members, { volumeId: 'CASEWAY', ...isoOptions })
+      return layoutIso(members, { volumeId: 'CASEWAY', ...isoOptions })
   }
 }

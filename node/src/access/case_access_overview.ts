@@ -11,6 +11,7 @@ import type { NodeContext } from '../context.ts'
 import { describeTeam, type CaseTeam } from '../cases/case_team.ts'
 import { listShares } from '../sending/share_case.ts'
 import { describeShare, type ShareStatus } from '../sending/share_view.ts'
+import { describeLinkShare, listLinkShares, type LinkShareView } from '../links/link_shares.ts'
 import { accessLevelOf, requireCaseAccess, type AccessLevel, type AccessPrincipal } from './case_access.ts'
 
 export interface ShareAccess {
@@ -26,9 +27,11 @@ export interface ShareAccess {
   expiresAt: number
 }
 
-/** Everything "who has access" shows: owner (marked as such), team, and each share. */
+/** Everything "who has access" shows: owner (marked as such), team, each share and each link share. */
 export interface CaseAccessOverview extends CaseTeam {
   shares: ShareAccess[]
+  /** spec: CW-LOC-036 — the case's link shares, with their recipients and status. */
+  linkShares: LinkShareView[]
 }
 
 /** Who has access to case `caseId`: owner, team, and every share with its recipients and access level. */
@@ -48,5 +51,6 @@ export async function getCaseAccessOverview(ctx: NodeContext, principal: AccessP
     sharedOn: share.createdAt,
     expiresAt: share.expiresAt,
   }))
-  return { ...team, shares }
+  const linkShares = (await listLinkShares(ctx, caseId)).map((link) => describeLinkShare(ctx, link))
+  return { ...team, shares, linkShares }
 }

@@ -267,6 +267,38 @@ export const configSchema = {
         },
       },
     },
+    links: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Sharing a case with a link: a downloadable, self-verifying package (SPEC.md §22).',
+      properties: {
+        maxDurationSeconds: {
+          type: 'integer',
+          minimum: 60,
+          default: 2592000,
+          description: 'Longest a link share lasts: a longer duration asked for is cut to this.',
+        },
+        downloadListener: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          description:
+            "Optional third listener, HTTPS with the node's TLS certificate, serving nothing but GET and HEAD /download/{token}: the capability links e-mailed to e-mail recipients of link shares. Off without it (and then e-mail recipients are refused).",
+          properties: {
+            host: { type: 'string', default: '0.0.0.0', description: 'Address of the download listener.' },
+            port: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port of the download listener (0: any free port).' },
+            publicUrl: {
+              type: 'string',
+              pattern: '^https://[^/?#]+$',
+              description:
+                "https://host[:port] the e-mailed links point to (a name on the node's certificate); default: the federation publicUrl's host with this port.",
+            },
+            perMinute: { type: 'integer', minimum: 1, default: 60, description: 'Requests per client address and minute.' },
+          },
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -470,6 +502,10 @@ export interface NodeConfig {
   }
   readonly metrics: { readonly enabled: boolean }
   readonly sharing: { readonly revisionWindowMs: number }
+  readonly links: {
+    readonly maxDurationSeconds: number
+    readonly downloadListener?: { readonly host: string; readonly port: number; readonly publicUrl?: string; readonly perMinute: number }
+  }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   readonly notifications: {
     readonly smtp?: {

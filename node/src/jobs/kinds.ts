@@ -16,6 +16,10 @@ export const JOB = {
   notifyWebhook: 'notify-webhook',
   /** Sender: POST the signed revocation to the partner (EP-5) until it takes it. ref = outbound share id. */
   revoke: 'revoke',
+  /** Sender: build and sign a link share's package, then mark it ready (or failed). ref = link share id. */
+  linkPackage: 'link-package',
+  /** Sender: e-mail a ready link share's capability link to its e-mail recipient, or a notice to its local user or group. ref = link share id. */
+  linkEmail: 'link-email',
 } as const
 
 export type JobKind = (typeof JOB)[keyof typeof JOB]

@@ -26,6 +26,7 @@ import { operationsRoutes } from './routes/operations.ts'
 import { evidenceRoutes } from './routes/evidence.ts'
 import { externalCaseRoutes } from './routes/external_cases.ts'
 import { jobRoutes } from './routes/jobs.ts'
+import { linkShareRoutes } from './routes/link_shares.ts'
 import { partnerRoutes } from './routes/partners.ts'
 import { policyRoutes } from './routes/policies.ts'
 import { principalRoutes } from './routes/principals.ts'
@@ -141,6 +142,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
       caseAccessRoutes(api, ctx)
       evidenceRoutes(api, ctx)
       shareRoutes(api, ctx)
+      linkShareRoutes(api, ctx)
       externalCaseRoutes(api, ctx)
       revisionRoutes(api, ctx)
       auditRoutes(api, ctx)

@@ -476,7 +476,7 @@ function selectEvidence(
 }
 
 /** The selected folders and all their descendants. */
-function folderSubtrees(folderIds: string[], folders: FolderRecord[]): Set<string> {
+export function folderSubtrees(folderIds: string[], folders: FolderRecord[]): Set<string> {
   const children = new Map<string, string[]>()
   const known = new Set<string>()
   for (const folder of folders) {

@@ -102,13 +102,13 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
     {
       schema: {
         tags: ['cases'],
-        summary: 'Who has access to a case: the owner (marked as such), the team, and each partner share with its recipients and access level',
+        summary: 'Who has access to a case: the owner (marked as such), the team, each partner share with its recipients and access level, and each link share',
         params: paramsSchemas.id,
         response: {
           200: {
             description: 'Access overview',
             type: 'object',
-            required: ['caseId', 'owner', 'team', 'shares'],
+            required: ['caseId', 'owner', 'team', 'shares', 'linkShares'],
             properties: {
               caseId: { type: 'string' },
               owner: PERSON,
@@ -131,6 +131,7 @@ export function caseAccessRoutes(app: LocalApi, ctx: NodeContext): void {
                   },
                 },
               },
+              linkShares: { type: 'array', description: 'Link shares of the case (CW-LOC-036).', items: ref('LinkShare') },
             },
           },
           ...problems(400, 404),

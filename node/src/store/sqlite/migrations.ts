@@ -416,6 +416,50 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
   ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
   `,
+  // p: link shares (SPEC.md §22, CW-LOC-032…): a case package for one recipient. The package's
+  // members are kept in order (generated ones as blobs, evidence by id) so its layout is
+  // recomputed and streamed byte-identically on every download; the capability token of an
+  // e-mail recipient is stored only hashed.
+  `
+  CREATE TABLE link_shares (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    created_by TEXT NOT NULL,
+    recipient_kind TEXT NOT NULL CHECK (recipient_kind IN ('email', 'local-user', 'local-group', 'partner-user', 'partner-group')),
+    recipient_value TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('case', 'folders', 'evidence')),
+    folder_ids TEXT NOT NULL,
+    evidence_ids TEXT NOT NULL,
+    format TEXT NOT NULL CHECK (format IN ('zip', 'tar', 'iso')),
+    retain_folder_structure INTEGER NOT NULL CHECK (retain_folder_structure IN (0, 1)),
+    audit_trail INTEGER NOT NULL CHECK (audit_trail IN (0, 1)),
+    table_of_contents INTEGER NOT NULL CHECK (table_of_contents IN (0, 1)),
+    message TEXT,
+    state TEXT NOT NULL CHECK (state IN ('processing', 'ready', 'failed', 'revoked')),
+    failure TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    revoked_by TEXT,
+    package_created_at INTEGER,
+    package_size INTEGER,
+    package_digest TEXT,
+    items INTEGER,
+    token_hash TEXT UNIQUE
+  ) STRICT;
+  CREATE INDEX link_shares_case ON link_shares (case_id, created_at);
+  CREATE TABLE link_share_members (
+    link_id TEXT NOT NULL REFERENCES link_shares (id),
+    position INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    crc32 INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('generated', 'evidence')),
+    ref TEXT NOT NULL,
+    PRIMARY KEY (link_id, position)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ]
 
 /**

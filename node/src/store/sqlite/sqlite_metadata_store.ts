@@ -42,6 +42,9 @@ import type {
   CaseAccessRecord,
   CaseRecord,
   ControlShareRecord,
+  LinkPackageRecord,
+  LinkShareMember,
+  LinkShareRecord,
   RevocationTombstoneRecord,
   GroupRecord,
   UserRecord,
@@ -73,6 +76,7 @@ import type {
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
 import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
+import { LINK_SQL, completeLinkShareParams, linkShareFromRow, linkShareMemberFromRow, linkShareMemberParams, linkShareParams } from './link_shares.ts'
 import { TRANSFER_SQL, heldBackFromRow, transferFromRow } from './transfers.ts'
 import {
   REVISION_SQL,
@@ -882,6 +886,52 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => optional(c.get(VERSIONS_SQL.getRevocationTombstone, senderOrg, shareId), revocationTombstoneFromRow))
   }
 
+  // Link shares
+
+  insertLinkShare(record: LinkShareRecord): Promise<void> {
+    return this.#do((c) => void c.run(LINK_SQL.insertLinkShare, linkShareParams(record)))
+  }
+
+  getLinkShare(id: string): Promise<LinkShareRecord | undefined> {
+    return this.#do((c) => optional(c.get(LINK_SQL.getLinkShare, id), linkShareFromRow))
+  }
+
+  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
+    return this.#do((c) => optional(c.get(LINK_SQL.findLinkShareByTokenHash, tokenHash), linkShareFromRow))
+  }
+
+  listLinkShares(caseId: string): Promise<LinkShareRecord[]> {
+    return this.#do((c) => c.all(LINK_SQL.listLinkShares, caseId).map(linkShareFromRow))
+  }
+
+  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
+    return this.#do((c) =>
+      c.atomic(() => {
+        if (c.run(LINK_SQL.completeLinkShare, completeLinkShareParams(id, built, at)) === 0) return false
+        members.forEach((member, position) => c.run(LINK_SQL.insertLinkShareMember, linkShareMemberParams(id, position, member)))
+        return true
+      }),
+    )
+  }
+
+  failLinkShare(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#do((c) => c.run(LINK_SQL.failLinkShare, reason, at, id) > 0)
+  }
+
+  revokeLinkShare(id: string, by: string, at: number): Promise<boolean> {
+    return this.#do((c) => c.run(LINK_SQL.revokeLinkShare, by, at, at, id) > 0)
+  }
+
+  listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
+    return this.#do((c) => c.all(LINK_SQL.listLinkShareMembers, id).map(linkShareMemberFromRow))
+  }
+
+  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(LINK_SQL.setLinkShareTokenHash, tokenHash, id) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+
   // Outbox
 
   appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
@@ -1492,6 +1542,44 @@ class SqliteMetadataStore implements MetadataStore {
 
   getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
     return this.#locked((s) => s.getRevocationTombstone(senderOrg, shareId))
+  }
+
+  // Link shares
+
+  insertLinkShare(record: LinkShareRecord): Promise<void> {
+    return this.#locked((s) => s.insertLinkShare(record))
+  }
+
+  getLinkShare(id: string): Promise<LinkShareRecord | undefined> {
+    return this.#locked((s) => s.getLinkShare(id))
+  }
+
+  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
+    return this.#locked((s) => s.findLinkShareByTokenHash(tokenHash))
+  }
+
+  listLinkShares(caseId: string): Promise<LinkShareRecord[]> {
+    return this.#locked((s) => s.listLinkShares(caseId))
+  }
+
+  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
+    return this.#locked((s) => s.completeLinkShare(id, built, members, at))
+  }
+
+  failLinkShare(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#locked((s) => s.failLinkShare(id, reason, at))
+  }
+
+  revokeLinkShare(id: string, by: string, at: number): Promise<boolean> {
+    return this.#locked((s) => s.revokeLinkShare(id, by, at))
+  }
+
+  listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
+    return this.#locked((s) => s.listLinkShareMembers(id))
+  }
+
+  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#locked((s) => s.setLinkShareTokenHash(id, tokenHash))
   }
 
   // Outbox

@@ -17,6 +17,9 @@ import type { Recipient } from '#protocol'
 import { createTestOrg } from '../../../../testkit/fixtures/orgs.ts'
 import { insertInbound } from '../../support/inbound.ts'
 import { createTestApp } from '../../support/local_app.ts'
+import { linkPackageJobHandler } from '../../../src/links/link_package.ts'
+import { JOB } from '../../../src/jobs/kinds.ts'
+import { newJobRecord } from '../../../src/jobs/new_job_record.ts'
 import { policyBody } from '../../../../testkit/fixtures/policies.ts'
 
 const ta = await createTestApp()
@@ -52,6 +55,14 @@ async function aliceObjects() {
   const revised = (
     await ta.call({ method: 'POST', url: `${API}/shares`, payload: { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' }, token: alice })
   ).json()
+  // Two link shares, the first built (the download route needs its package), the second for the revoke route.
+  const linkShare = async (): Promise<string> => {
+    const payload = { recipient: { kind: 'local-user', value: 'alice' }, scope: 'case', format: 'zip' }
+    return (await ta.call({ method: 'POST', url: `${API}/cases/${theCase.id}/link-shares`, payload, token: alice })).json().id
+  }
+  const linkShareId = await linkShare()
+  await linkPackageJobHandler(ta.ctx)(newJobRecord(JOB.linkPackage, linkShareId, {}, 0), new AbortController().signal)
+  const revokedLinkShareId = await linkShare()
   const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'user', id: 'alice' }] })
   const imported = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   if (imported.statusCode !== 201) throw new Error(imported.body)
@@ -61,6 +72,8 @@ async function aliceObjects() {
     evidenceId: evidence.id as string,
     shareId: share.id as string,
     revisedShareId: revised.id as string,
+    linkShareId,
+    revokedLinkShareId,
     externalId: record.id,
     itemId: 'e1',
     importedCaseId: imported.json().id as string,
@@ -143,6 +156,32 @@ const TABLE: Record<string, Entry> = {
     allowed: 200,
     stranger: 'hidden',
     request: (ids) => ({ method: 'POST', url: `${API}/shares/${ids.shareId}/revoke`, payload: { reason: 'test' } }),
+  },
+  // spec: CW-LOC-034
+  'POST /api/v1/cases/:id/link-shares': {
+    allowed: 202,
+    stranger: 'hidden',
+    request: (ids) => ({
+      method: 'POST',
+      url: `${API}/cases/${ids.caseId}/link-shares`,
+      payload: { recipient: { kind: 'local-user', value: 'alice' }, scope: 'case', format: 'tar' },
+    }),
+  },
+  'GET /api/v1/cases/:id/link-shares': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/link-shares` }),
+  },
+  'GET /api/v1/link-shares/:id': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/link-shares/${ids.linkShareId}` }) },
+  'POST /api/v1/link-shares/:id/revoke': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'POST', url: `${API}/link-shares/${ids.revokedLinkShareId}/revoke` }),
+  },
+  'GET /api/v1/link-shares/:id/package': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'GET', url: `${API}/link-shares/${ids.linkShareId}/package` }),
   },
   'GET /api/v1/external-cases': { allowed: 200, stranger: 'list', request: () => ({ method: 'GET', url: `${API}/external-cases` }) },
   'GET /api/v1/external-cases/:id': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/external-cases/${ids.externalId}` }) },
@@ -227,7 +266,7 @@ const TABLE: Record<string, Entry> = {
   },
 }
 
-const CASE_SCOPED = /^\/api\/v1\/(?:cases|evidence|shares|external-cases)(?:\/|$)/
+const CASE_SCOPED = /^\/api\/v1\/(?:cases|evidence|shares|link-shares|external-cases)(?:\/|$)/
 
 /** The registered case-scoped routes, each with its table entry (HEAD uses its GET's). */
 function caseScopedRoutes(): Array<{ route: string; method: string; entry: Entry | undefined }> {
@@ -256,6 +295,8 @@ const random: Ids = {
   evidenceId: randomUUID(),
   shareId: randomUUID(),
   revisedShareId: randomUUID(),
+  linkShareId: randomUUID(),
+  revokedLinkShareId: randomUUID(),
   externalId: randomUUID(),
   itemId: 'e1',
   importedCaseId: randomUUID(),
@@ -378,6 +419,7 @@ t.test('who has access: owner, team and each share with its recipients and acces
     caseId: theCase.id,
     owner: { userId: 'alice', name: 'ALICE' },
     team: [{ kind: 'user', id: 'bob', name: 'BOB' }],
+    linkShares: [],
     shares: [
       {
         shareId: share.id,
