@@ -20,7 +20,8 @@ t.test('the BlobStore contract', async (t) => {
     async (t) => {
       const s3 = await startS3Server(t)
       const store = await openS3BlobStore({ ...s3.storeOptions, partSize: PART_SIZE })
-      return { store, stored: () => s3.keys(), nameOf: (digest) => `sha256/${digest.slice('sha256:'.length)}` }
+      const nameOf = (digest: string) => `sha256/${digest.slice('sha256:'.length)}`
+      return { store, stored: () => s3.keys(), nameOf, backdate: (digest, ms) => s3.backdate(nameOf(digest), ms) }
     },
     // Three parts: the multipart upload to a temporary key, completed only once the digest matched.
     { largeBytes: 2 * PART_SIZE + 1234, flatMemoryMiB: 96 },
