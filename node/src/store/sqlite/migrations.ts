@@ -416,6 +416,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
   ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
   `,
+  // blob lifecycle: the collector forgets who delivered a chunk it deleted (chunk_references.ts)
+  `
+  CREATE INDEX partner_chunks_digest ON partner_chunks (digest);
+  `,
 ]
 
 /**
