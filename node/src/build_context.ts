@@ -20,6 +20,7 @@ import { JOB } from './jobs/kinds.ts'
 import { jobQueue } from './jobs/queue.ts'
 import { notificationJobHandlers } from './notifications/notification_jobs.ts'
 import { notificationConsumer } from './notifications/notification_consumer.ts'
+import { startBlobCollection } from './operations/blob_collector.ts'
 import { createMetrics, type NodeMetrics } from './operations/metrics.ts'
 import { observedPeerClient } from './operations/observed_peer_client.ts'
 import { Outbox } from './outbox/outbox.ts'
@@ -77,9 +78,9 @@ export interface BuiltContext {
    * Says whether the TLS material changed.
    */
   reloadIdentity(): Promise<{ changed: boolean }>
-  /** Drains what a previous run left in the outbox, then starts the job runner. */
+  /** Drains what a previous run left in the outbox, then starts the job runner and the blob collector's timer. */
   start(): Promise<void>
-  /** Stops the job runner and the outbox; the stores stay open (see `close`). */
+  /** Stops the blob collector, the job runner and the outbox; the stores stay open (see `close`). */
   stop(): Promise<void>
   /** `stop`, then closes the peer client and the metadata store. */
   close(): Promise<void>
@@ -187,10 +188,12 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   const started = runner
   const drained = outbox
 
+  let collection: { stop(): Promise<void> } | undefined
   let stopped = false
   const stop = async () => {
     if (stopped) return
     stopped = true
+    await collection?.stop()
     await started.stop()
     await drained.stop()
   }
@@ -214,6 +217,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     async start() {
       await drained.start()
       await started.start()
+      collection = startBlobCollection(ctx)
     },
     stop,
     async close() {
