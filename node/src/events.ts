@@ -24,6 +24,7 @@ export type NodeEvent =
   | (Base & { type: 'case.created' })
   | (Base & { type: 'case.updated'; fields: string[] })
   | (Base & { type: 'evidence.uploaded'; evidenceId: string; digest: string; size: number })
+  | (Base & { type: 'evidence.deleted'; evidenceId: string; digest: string; size: number })
   | (Base & { type: 'share.created'; shareId: string; partner: string; revision: number; items: number })
   | (Base & { type: 'share.offered'; shareId: string; partner: string; revision: number })
   | (Base & { type: 'share.delivered'; shareId: string; partner: string; revision: number })

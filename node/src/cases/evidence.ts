@@ -121,6 +121,37 @@ export async function addEvidence(ctx: NodeContext, records: readonly EvidenceRe
   for (const record of records) ctx.log.info({ caseId: record.caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
 }
 
+/**
+ * spec: CW-LOC-040, CW-LOC-041 — deletes evidence `evidence` from its case and records
+ * `evidence.deleted` in the same transaction. Its chunks are left to the blob collector, which
+ * frees those nothing else names (another item, a share, an external case may hold the same
+ * bytes). Refused while a share of its case in force names its chunks — the partner may still
+ * fetch them and the signed manifest lists the item: revoke the share, or let it expire, first —
+ * and while another item is an attachment of it.
+ *
+ * @throws {RequestError} `CW_ERR_CONFLICT`.
+ */
+export async function deleteEvidence(ctx: NodeContext, evidence: EvidenceRecord, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+  const now = Math.floor(ctx.clock.now().getTime() / 1000)
+  await ctx.transaction(async (tx) => {
+    // Checked in the transaction that deletes: a share made meanwhile cannot slip between.
+    const shares = await tx.store.sharesNamingChunks(evidence.caseId, evidence.chunks, now)
+    if (shares.length > 0) {
+      throw new RequestError(
+        'CW_ERR_CONFLICT',
+        `evidence "${evidence.id}" is in share ${shares.join(', ')}, still in force: revoke the share (or let it expire) before deleting it`,
+      )
+    }
+    const attachments = (await tx.store.listEvidence(evidence.caseId)).filter((item) => item.attachmentOf === evidence.id)
+    if (attachments.length > 0) {
+      throw new RequestError('CW_ERR_CONFLICT', `evidence ${attachments.map((item) => `"${item.id}"`).join(', ')} is attached to it: delete that first`)
+    }
+    await tx.store.deleteEvidence(evidence.id)
+    tx.record({ type: 'evidence.deleted', caseId: evidence.caseId, actor, evidenceId: evidence.id, digest: evidence.digest, size: evidence.size })
+  })
+  ctx.log.info({ caseId: evidence.caseId, evidenceId: evidence.id }, 'evidence deleted')
+}
+
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getEvidence(ctx: NodeContext, id: string): Promise<EvidenceRecord> {
   const record = await ctx.store.getEvidence(id)
