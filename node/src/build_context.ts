@@ -8,10 +8,9 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { pino, type Logger } from 'pino'
 import { auditConsumer } from './audit/audit_trail.ts'
-import { ConfigError, nodePath } from './config/load.ts'
+import { ConfigError, nodePath, replicaIdOf } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import type { Clock, Identity, Jobs, NodeContext } from './context.ts'
 import { loadIdentity } from './identity.ts'
@@ -182,7 +181,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     retryBaseMs: config.transfers.retryBaseMs,
     retryMaxMs: config.transfers.retryMaxMs,
     maxAttempts: config.transfers.maxAttempts,
-    owner: replicaId(config),
+    owner: replicaIdOf(config),
     leaseSeconds: config.replica.jobLeaseSeconds,
   })
   const started = runner
@@ -226,15 +225,4 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
       await store.close()
     },
   }
-}
-
-/** This replica's name in the job table: `replica.id`, or the host name (stable across restarts, so a restart takes its jobs back). */
-function replicaId(config: NodeConfig): string {
-  return (
-    config.replica.id ??
-    (hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '_')
-      .slice(0, 64) ||
-      'replica')
-  )
 }

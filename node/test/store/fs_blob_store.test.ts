@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto'
 import { readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buffer } from 'node:stream/consumers'
+import { parseConfig } from '../../src/config/load.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
+import { openConfiguredBlobStore } from '../../src/store/open_blob_store.ts'
 import { blobStoreContract, chunked, digestOf } from './blob_store_contract.ts'
 
 const blobPath = (dir: string, digest: string) => {
@@ -120,4 +122,23 @@ t.test("a store's temporaries carry its replica id", async (t) => {
   await blobs.put(digestOf(bytes), watching())
   t.match(seen, [/^node_1_a~[0-9a-f]{16}~[0-9a-f]{32}$/], 'written under tmp/<replica>~<instance>~<random>, the id made safe')
   t.same(await readdir(join(dir, 'tmp')), [])
+})
+
+t.test("the configured store cleans the temporaries of its own replica (replica.id), never another's", async (t) => {
+  const dir = t.testdir({
+    blobs: { tmp: { 'replica-a~0011223344556677~abc': 'replica-a writing now', 'replica-b~8899aabbccddeeff~def': 'replica-b crashed' } },
+  })
+  const config = parseConfig(
+    {
+      org: 'metro-pd',
+      name: 'Metro PD',
+      federation: { port: 0, publicUrl: 'https://metro-pd.test:8443' },
+      local: { port: 0 },
+      replica: { id: 'replica-b' },
+      storage: { blobs: 'blobs' },
+    },
+    dir,
+  )
+  await openConfiguredBlobStore(config)
+  t.same(await readdir(join(dir, 'blobs', 'tmp')), ['replica-a~0011223344556677~abc'])
 })
