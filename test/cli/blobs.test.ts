@@ -25,6 +25,7 @@ async function blobFiles(): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((entry) => entry.name)
 }
 
+// spec: CW-LOC-042
 t.test("a member's token is refused", async (t) => {
   await metro.api.createUser({ id: 'det-jones', role: 'member' })
   const member = await metro.api.createToken('det-jones', 'member')
@@ -41,6 +42,7 @@ t.test('within the grace period the deleted chunk is kept', async (t) => {
   t.match(result.stdout, /^freed 0 blobs \(0 bytes\); kept 0 referenced and 1 younger than the grace period, of 1$/m)
 })
 
+// spec: CW-LOC-042
 t.test('past the grace period: a dry run says what a collection frees', async (t) => {
   await metro.stop()
   await metro.start({ clockOffsetMs: 2 * 60 * 60 * 1000 })

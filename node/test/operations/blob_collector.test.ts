@@ -40,6 +40,7 @@ async function stored(blobs: BlobStore): Promise<string[]> {
 }
 
 function collectorTests(t: Test, openBlobs: (t: Test) => Promise<BlobStore | undefined>): void {
+  // spec: CW-LOC-043
   t.test('unreferenced and old: deleted; referenced, or young: kept', async (t) => {
     const { ctx, clock, upload, events } = await setup(t, await openBlobs(t))
     const evidence = await upload(randomBytes(150_000), 'kept.jpg')
@@ -75,6 +76,7 @@ function collectorTests(t: Test, openBlobs: (t: Test) => Promise<BlobStore | und
     t.match(text, new RegExp(`^caseway_blob_bytes_freed_total ${orphan.byteLength}$`, 'm'))
   })
 
+  // spec: CW-LOC-043
   t.test("a share's chunks are kept while the share is in force, even without its evidence", async (t) => {
     const { ctx, clock, caseId, upload } = await setup(t, await openBlobs(t))
     const evidence = await upload(randomBytes(100_000), 'shared.jpg')

@@ -84,6 +84,7 @@ t.test('a digest never reaches outside the directory', async (t) => {
   await t.rejects(openFsBlobStore(''), TypeError)
 })
 
+// spec: CW-LOC-044
 t.test('open: cleans its own replica stale temporaries and old ones, never another live replica', async (t) => {
   const hour = 60 * 60 * 1000
   const dir = t.testdir({
@@ -124,6 +125,7 @@ t.test("a store's temporaries carry its replica id", async (t) => {
   t.same(await readdir(join(dir, 'tmp')), [])
 })
 
+// spec: CW-LOC-044
 t.test("the configured store cleans the temporaries of its own replica (replica.id), never another's", async (t) => {
   const dir = t.testdir({
     blobs: { tmp: { 'replica-a~0011223344556677~abc': 'replica-a writing now', 'replica-b~8899aabbccddeeff~def': 'replica-b crashed' } },

@@ -41,6 +41,7 @@ t.test('a prefix holds every key the store writes', async (t) => {
   await t.rejects(openS3BlobStore({ ...s3.storeOptions, prefix: '../up' }), TypeError)
 })
 
+// spec: CW-LOC-044
 t.test('open: cleans its own replica stale temporaries and old ones, never another live replica', async (t) => {
   const s3 = await startS3Server(t)
   const leftover = Buffer.from('half an upload')
