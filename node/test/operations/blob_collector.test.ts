@@ -8,10 +8,11 @@
  */
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
+import { mock } from 'node:test'
 import { Readable } from 'node:stream'
 import { createCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
-import { collectBlobs } from '../../src/operations/blob_collector.ts'
+import { collectBlobs, startBlobCollection } from '../../src/operations/blob_collector.ts'
 import { createMetrics } from '../../src/operations/metrics.ts'
 import type { BlobStore } from '../../src/store/blob_store.ts'
 import { openS3BlobStore } from '../../src/store/s3_blob_store.ts'
@@ -107,3 +108,37 @@ t.test('on the S3 store', async (t) =>
     return openS3BlobStore(s3.storeOptions)
   }),
 )
+
+// spec: CW-LOC-043
+t.test('the node collects every storage.blobCollection.intervalMs until it stops', async (t) => {
+  const { ctx, clock, events } = await setup(t, undefined)
+  const orphan = randomBytes(1000)
+  await ctx.blobs.put(digestOf(orphan), orphan)
+  clock.advance(2 * HOUR)
+  let marks = 0
+  const store = new Proxy(ctx.store, {
+    get(target, key) {
+      if (key === 'referencedChunks') return (now: number) => (marks++, target.referencedChunks(now))
+      const value = Reflect.get(target, key) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  const counted = { ...ctx, store }
+  const interval = ctx.config.storage.blobCollection.intervalMs
+  // The timer alone is mocked, and only while the collector schedules and fires: the stores keep real time.
+  mock.timers.enable({ apis: ['setTimeout'] })
+  let collection: ReturnType<typeof startBlobCollection>
+  try {
+    collection = startBlobCollection(counted)
+    mock.timers.tick(interval - 1)
+    t.equal(marks, 0, 'nothing before the interval')
+    mock.timers.tick(1)
+    t.equal(marks, 1, 'a collection at the interval')
+  } finally {
+    mock.timers.reset()
+  }
+  await collection.stop()
+  t.equal(await ctx.blobs.has(digestOf(orphan)), false, 'it ran to its end before stop resolved')
+  t.match(events.at(-1), { type: 'blobs.collected', freed: 1 })
+  t.equal(marks, 1, 'and no other once stopped')
+})
