@@ -8,6 +8,7 @@ import { Command } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
 import * as audit from './commands/audit.ts'
 import * as backup from './commands/backup.ts'
+import * as blobs from './commands/blobs.ts'
 import * as cases from './commands/case.ts'
 import * as certs from './commands/certs.ts'
 import * as config from './commands/config.ts'
@@ -41,6 +42,7 @@ const COMMANDS: readonly { register(program: Command): void }[] = [
   packages,
   audit,
   backup,
+  blobs,
   demo,
   conformance,
 ]

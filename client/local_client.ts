@@ -70,6 +70,16 @@ export interface Evidence {
   createdAt: number
 }
 
+/** What a blob collection found and freed (`POST /blobs/gc`). */
+export interface BlobCollection {
+  dryRun: boolean
+  examined: number
+  referenced: number
+  young: number
+  freed: number
+  bytesFreed: number
+}
+
 export interface EvidenceUpload {
   name: string
   category: string
@@ -416,6 +426,11 @@ export class LocalClient {
     return this.#json('POST', '/tokens', { userId, role })
   }
 
+  /** Runs a blob collection now, or with `dryRun` reports what one would free (administrators, CW-LOC-042). */
+  collectBlobs(dryRun: boolean): Promise<BlobCollection> {
+    return this.#json('POST', `/blobs/gc?dryRun=${dryRun}`)
+  }
+
   /** Jobs whose last attempt failed, retrying or dead, oldest first (administrators). */
   async listFailingJobs(): Promise<FailingJob[]> {
     return (await this.#json<{ jobs: FailingJob[] }>('GET', '/jobs/failing')).jobs
@@ -521,6 +536,11 @@ export class LocalClient {
     }))
     if (response.status !== 201) throw await refusal('POST', path, response)
     return (await response.json()) as Evidence
+  }
+
+  /** Deletes evidence from its case (CW-LOC-040); its chunks go with the next blob collection. Answers the evidence deleted. */
+  deleteEvidence(id: string): Promise<Evidence> {
+    return this.#json('DELETE', `/evidence/${encodeURIComponent(id)}`)
   }
 
   async listEvidence(caseId: string): Promise<Evidence[]> {
@@ -648,7 +668,7 @@ export class LocalClient {
     return download
   }
 
-  async #json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown): Promise<T> {
+  async #json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = this.#auth()
     if (body !== undefined) headers['content-type'] = 'application/json'
     const response = await this.#send(method, path, true, () => ({ headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }))

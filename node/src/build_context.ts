@@ -8,10 +8,9 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { pino, type Logger } from 'pino'
 import { auditConsumer } from './audit/audit_trail.ts'
-import { ConfigError, nodePath } from './config/load.ts'
+import { ConfigError, nodePath, replicaIdOf } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import type { Clock, Identity, Jobs, NodeContext } from './context.ts'
 import { loadIdentity } from './identity.ts'
@@ -20,6 +19,7 @@ import { JOB } from './jobs/kinds.ts'
 import { jobQueue } from './jobs/queue.ts'
 import { notificationJobHandlers } from './notifications/notification_jobs.ts'
 import { notificationConsumer } from './notifications/notification_consumer.ts'
+import { startBlobCollection } from './operations/blob_collector.ts'
 import { createMetrics, type NodeMetrics } from './operations/metrics.ts'
 import { observedPeerClient } from './operations/observed_peer_client.ts'
 import { Outbox } from './outbox/outbox.ts'
@@ -79,9 +79,9 @@ export interface BuiltContext {
    * Says whether the TLS material changed.
    */
   reloadIdentity(): Promise<{ changed: boolean }>
-  /** Drains what a previous run left in the outbox, then starts the job runner. */
+  /** Drains what a previous run left in the outbox, then starts the job runner and the blob collector's timer. */
   start(): Promise<void>
-  /** Stops the job runner and the outbox; the stores stay open (see `close`). */
+  /** Stops the blob collector, the job runner and the outbox; the stores stay open (see `close`). */
   stop(): Promise<void>
   /** `stop`, then closes the peer client and the metadata store. */
   close(): Promise<void>
@@ -185,16 +185,18 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     retryBaseMs: config.transfers.retryBaseMs,
     retryMaxMs: config.transfers.retryMaxMs,
     maxAttempts: config.transfers.maxAttempts,
-    owner: replicaId(config),
+    owner: replicaIdOf(config),
     leaseSeconds: config.replica.jobLeaseSeconds,
   })
   const started = runner
   const drained = outbox
 
+  let collection: { stop(): Promise<void> } | undefined
   let stopped = false
   const stop = async () => {
     if (stopped) return
     stopped = true
+    await collection?.stop()
     await started.stop()
     await drained.stop()
   }
@@ -218,6 +220,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     async start() {
       await drained.start()
       await started.start()
+      collection = startBlobCollection(ctx)
     },
     stop,
     async close() {
@@ -226,15 +229,4 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
       await store.close()
     },
   }
-}
-
-/** This replica's name in the job table: `replica.id`, or the host name (stable across restarts, so a restart takes its jobs back). */
-function replicaId(config: NodeConfig): string {
-  return (
-    config.replica.id ??
-    (hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '_')
-      .slice(0, 64) ||
-      'replica')
-  )
 }

@@ -24,6 +24,7 @@ export type NodeEvent =
   | (Base & { type: 'case.created' })
   | (Base & { type: 'case.updated'; fields: string[] })
   | (Base & { type: 'evidence.uploaded'; evidenceId: string; digest: string; size: number })
+  | (Base & { type: 'evidence.deleted'; evidenceId: string; digest: string; size: number })
   | (Base & { type: 'share.created'; shareId: string; partner: string; revision: number; items: number })
   | (Base & { type: 'share.offered'; shareId: string; partner: string; revision: number })
   | (Base & { type: 'share.delivered'; shareId: string; partner: string; revision: number })
@@ -81,7 +82,19 @@ export type TokenEvent =
   | { type: 'token.created'; actor: Actor; tokenId: string; userId: string; role: 'admin' | 'member'; expiresAt: number }
   | { type: 'token.revoked'; actor: Actor; tokenId: string; userId: string; cause: 'revoked' | 'user.disabled' }
 
-export type AnyNodeEvent = NodeEvent | RefusalEvent | TokenEvent
+/**
+ * The blob collector deleted `freed` blobs (`bytes` in all) that no record named any more
+ * (`operations/blob_collector.ts`): node-wide, since a chunk belongs to no one case. Recorded
+ * only when it deleted something; never for a dry run.
+ */
+export interface StorageEvent {
+  type: 'blobs.collected'
+  actor: Actor
+  freed: number
+  bytes: number
+}
+
+export type AnyNodeEvent = NodeEvent | RefusalEvent | TokenEvent | StorageEvent
 
 /** The node itself (jobs, expiry). */
 export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system' })

@@ -11,7 +11,7 @@ import { chunkStream, isItemName, RequestError, VerificationError, type Chunk, t
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { ByteRange } from '../store/blob_store.ts'
-import type { EvidenceRecord } from '../store/metadata_store.ts'
+import type { EvidenceRecord, MetadataStore } from '../store/metadata_store.ts'
 import { requireCase } from './cases.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
@@ -121,6 +121,45 @@ export async function addEvidence(ctx: NodeContext, records: readonly EvidenceRe
   for (const record of records) ctx.log.info({ caseId: record.caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
 }
 
+/**
+ * spec: CW-LOC-040, CW-LOC-041 — deletes evidence `evidence` from its case and records
+ * `evidence.deleted` in the same transaction. Its chunks are left to the blob collector, which
+ * frees those nothing else names (another item, a share, an external case may hold the same
+ * bytes). Refused while a share of its case in force names its chunks — the partner may still
+ * fetch them and the signed manifest lists the item: revoke the share, or let it expire, first —
+ * while a link share in force has it in its package, or is still building a package of its case,
+ * and while another item is an attachment of it.
+ *
+ * @throws {RequestError} `CW_ERR_CONFLICT`.
+ */
+export async function deleteEvidence(ctx: NodeContext, evidence: EvidenceRecord, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+  const now = Math.floor(ctx.clock.now().getTime() / 1000)
+  await ctx.transaction(async (tx) => {
+    // Checked in the transaction that deletes: a share made meanwhile cannot slip between.
+    const shares = await tx.store.sharesNamingChunks(evidence.caseId, evidence.chunks, now)
+    if (shares.length > 0) {
+      throw new RequestError(
+        'CW_ERR_CONFLICT',
+        `evidence "${evidence.id}" is in share ${shares.join(', ')}, still in force: revoke the share (or let it expire) before deleting it`,
+      )
+    }
+    const links = await linkSharesIncluding(tx.store, evidence, now)
+    if (links.length > 0) {
+      throw new RequestError(
+        'CW_ERR_CONFLICT',
+        `evidence "${evidence.id}" is in the package of link share ${links.join(', ')}, still in force: revoke it (or let it expire) before deleting the evidence`,
+      )
+    }
+    const attachments = (await tx.store.listEvidence(evidence.caseId)).filter((item) => item.attachmentOf === evidence.id)
+    if (attachments.length > 0) {
+      throw new RequestError('CW_ERR_CONFLICT', `evidence ${attachments.map((item) => `"${item.id}"`).join(', ')} is attached to it: delete that first`)
+    }
+    await tx.store.deleteEvidence(evidence.id)
+    tx.record({ type: 'evidence.deleted', caseId: evidence.caseId, actor, evidenceId: evidence.id, digest: evidence.digest, size: evidence.size })
+  })
+  ctx.log.info({ caseId: evidence.caseId, evidenceId: evidence.id }, 'evidence deleted')
+}
+
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getEvidence(ctx: NodeContext, id: string): Promise<EvidenceRecord> {
   const record = await ctx.store.getEvidence(id)
@@ -214,4 +253,15 @@ async function checkMetadata(ctx: NodeContext, caseId: string, metadata: Evidenc
 
 function bad(message: string, at: string): RequestError {
   return new RequestError('CW_ERR_BAD_REQUEST', message, { at })
+}
+
+/** The link shares in force whose package holds `evidence`, or may (still being built). */
+async function linkSharesIncluding(store: MetadataStore, evidence: EvidenceRecord, now: number): Promise<string[]> {
+  const found: string[] = []
+  for (const link of await store.listLinkShares(evidence.caseId)) {
+    if (link.expiresAt <= now || (link.state !== 'processing' && link.state !== 'ready')) continue
+    const members = link.state === 'ready' ? await store.listLinkShareMembers(link.id) : undefined
+    if (members === undefined || members.some((member) => member.source.kind === 'evidence' && member.source.id === evidence.id)) found.push(link.id)
+  }
+  return found
 }

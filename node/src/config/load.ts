@@ -5,6 +5,7 @@
  * @module
  */
 import { readFile, stat } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { resolve, isAbsolute } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { configSchema, type BlobsConfig, type NodeConfig } from './schema.ts'
@@ -166,6 +167,20 @@ export async function loadConfig(dir: string): Promise<NodeConfig> {
       throw new ConfigError(`${path}: ${err.message}`, { cause: err, ...(err.key === undefined ? {} : { key: err.key }), file: path, code: CONFIG_INVALID })
     throw err
   }
+}
+
+/**
+ * This replica's name: `replica.id`, or the host name (stable across restarts, so a restart
+ * takes its jobs back and cleans its own temporary uploads).
+ */
+export function replicaIdOf(config: NodeConfig): string {
+  return (
+    config.replica.id ??
+    (hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 64) ||
+      'replica')
+  )
 }
 
 /** Resolves a configured path against the node directory. */

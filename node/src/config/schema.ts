@@ -165,6 +165,28 @@ export const configSchema = {
             ],
           },
         },
+        blobCollection: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description:
+            'The blob collector: deletes the chunks no evidence, share or external case names any more (mark and sweep; also POST /api/v1/blobs/gc, `caseway blobs gc`).',
+          properties: {
+            intervalMs: {
+              type: 'integer',
+              minimum: 60_000,
+              default: 21_600_000,
+              description: 'Time between two collections (default 6 h). Each replica collects; what one deletes the others find gone.',
+            },
+            graceMs: {
+              type: 'integer',
+              minimum: 60_000,
+              default: 3_600_000,
+              description:
+                'A blob younger than this is never deleted (default 1 h): an upload or transfer in progress stores its chunks before the record that names them. Longer than the slowest single upload; storing a chunk again makes it young again.',
+            },
+          },
+        },
       },
     },
     transfers: {
@@ -478,7 +500,11 @@ export interface NodeConfig {
   readonly ops?: { readonly host: string; readonly port: number }
   readonly pki: { readonly dir: string }
   /** `blobs` as written may be a directory: `parseConfig` makes it `{ kind: 'fs', dir }`. */
-  readonly storage: { readonly database: string; readonly blobs: BlobsConfig }
+  readonly storage: {
+    readonly database: string
+    readonly blobs: BlobsConfig
+    readonly blobCollection: { readonly intervalMs: number; readonly graceMs: number }
+  }
   readonly transfers: {
     readonly parallelChunks: number
     readonly chunkSize: 65536 | 131072 | 262144 | 524288 | 1048576 | 2097152 | 4194304 | 8388608 | 16777216

@@ -22,6 +22,7 @@ import { documentProblems } from './problem_responses.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { caseAccessRoutes } from './routes/case_access.ts'
 import { caseRoutes } from './routes/cases.ts'
+import { blobRoutes } from './routes/blobs.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { evidenceRoutes } from './routes/evidence.ts'
 import { externalCaseRoutes } from './routes/external_cases.ts'
@@ -147,6 +148,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
       revisionRoutes(api, ctx)
       auditRoutes(api, ctx)
       jobRoutes(api, ctx)
+      blobRoutes(api, ctx)
     },
     { prefix: API_PREFIX },
   )

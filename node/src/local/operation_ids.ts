@@ -44,6 +44,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /api/v1/cases/:id/evidence': 'listEvidence',
   'POST /api/v1/cases/:id/evidence': 'uploadEvidence',
   'GET /api/v1/evidence/:id/content': 'downloadEvidence',
+  'DELETE /api/v1/evidence/:id': 'deleteEvidence',
   'POST /api/v1/shares': 'createShare',
   'GET /api/v1/shares': 'listShares',
   'GET /api/v1/shares/:id': 'getShare',
@@ -70,6 +71,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /api/v1/external-cases/:id/audit/export': 'exportExternalCaseAudit',
   'GET /api/v1/external-cases/:id/audit/verify': 'verifyExternalCaseAudit',
   'GET /api/v1/jobs/failing': 'listFailingJobs',
+  'POST /api/v1/blobs/gc': 'collectBlobs',
 }
 
 /** `onRoute` hook: gives a documented route its operationId; throws for a documented route without one. */

@@ -13,6 +13,7 @@
  * `caseway_shares{direction,status}`, `caseway_bytes_sent_total{peer}`,
  * `caseway_bytes_received_total{peer}`, `caseway_verification_failures_total{code}`,
  * `caseway_transfer_duration_seconds{direction}`, `caseway_notification_failures_total{channel}`,
+ * `caseway_blobs_freed_total`, `caseway_blob_bytes_freed_total`,
  * `caseway_peer_last_success_timestamp_seconds{peer}`, `caseway_certificate_expiry_seconds{certificate}`,
  * `caseway_http_request_duration_seconds{listener,method,route,status}` and prom-client's default
  * process metrics prefixed `caseway_` (but its `nodejs_active_*_total` gauges, which are not
@@ -116,6 +117,16 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
     labelNames: ['channel'] as const,
     registers,
   })
+  const blobsFreed = new Counter({
+    name: 'caseway_blobs_freed_total',
+    help: 'Blobs (evidence chunks) the blob collector deleted because no record named them any more.',
+    registers,
+  })
+  const blobBytesFreed = new Counter({
+    name: 'caseway_blob_bytes_freed_total',
+    help: 'Bytes of the blobs the blob collector deleted.',
+    registers,
+  })
   const peerLastSuccess = new Gauge({
     name: 'caseway_peer_last_success_timestamp_seconds',
     help: 'Unix time of the last successful exchange with each partner, in either direction, since the node started.',
@@ -191,6 +202,10 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
           break
         case 'notification.failed':
           notificationFailures.inc({ channel: event.channel })
+          break
+        case 'blobs.collected':
+          blobsFreed.inc(event.freed)
+          blobBytesFreed.inc(event.bytes)
           break
         default:
           break

@@ -7,6 +7,11 @@
  * temporary object and makes it visible only after the digest matched (and, on a filesystem,
  * after fsync and rename). Half-written or mismatching bytes are never visible.
  *
+ * Blobs are deleted only by the collector (`operations/blob_collector.ts`), which deletes a blob
+ * no record names once it is older than a grace period. Storing a blob that is already there
+ * refreshes its modification time, so an upload of a digest the collector is about to sweep
+ * makes it young again: the grace period protects it.
+ *
  * @module
  */
 import type { Readable } from 'node:stream'
@@ -18,6 +23,14 @@ export interface ByteRange {
   end: number
 }
 
+/** A stored blob, as {@link BlobStore.list} reports it. */
+export interface StoredBlob {
+  digest: string
+  size: number
+  /** When it was last stored (the store's clock: file mtime, S3 Last-Modified). */
+  modifiedAt: Date
+}
+
 export interface BlobStore {
   /** Whether the blob is stored. */
   has(digest: string): Promise<boolean>
@@ -26,11 +39,19 @@ export interface BlobStore {
   /**
    * Stores `source` under `digest`. Throws `VerificationError('CW_ERR_CHUNK_DIGEST_MISMATCH')`
    * (and stores nothing) when the bytes do not hash to `digest`, or when they exceed `maxBytes`.
-   * Storing a blob that is already there is a no-op that still consumes and checks `source`.
+   * Storing a blob that is already there still consumes and checks `source`, and refreshes the
+   * blob's modification time (the collector's grace period counts from it).
    */
   put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void>
   /** Streams the blob (or a range of it). Throws when absent. */
   get(digest: string, range?: ByteRange): Promise<Readable>
+  /** Every stored blob (never a temporary), in no particular order, read as it is iterated. */
+  list(): AsyncIterable<StoredBlob>
+  /**
+   * Deletes the blob; with `unmodifiedSince`, only if it was not stored again after that time
+   * (checked just before deleting). Returns whether it deleted it (false: absent or refreshed).
+   */
+  delete(digest: string, options?: { unmodifiedSince?: Date }): Promise<boolean>
   /** Checks that the store can be written and read (readiness). */
   check(): Promise<void>
 }

@@ -1,53 +1,84 @@
 /**
  * The embedded blob store: one file per blob under `dir/sha256/ab/cd/<64 hex>`.
  *
- * `put` streams into a randomly named temporary file in `dir/tmp/` (same filesystem, created
- * exclusively with mode 0600) while hashing; only when the digest matches is the file fsynced,
- * renamed into place and its directory fsynced. A crash at any point leaves at most a stale
- * temporary file, which the next open deletes; a visible blob is always complete and correct.
- * A blob already stored is not written again: its source is still read and checked.
- * `maxBytes` is enforced as bytes arrive, so an oversized source is not read to its end.
- * The directory belongs to one store instance at a time (open deletes every temporary file).
+ * `put` streams into a temporary file in `dir/tmp/` (same filesystem, created exclusively with
+ * mode 0600) while hashing; only when the digest matches is the file fsynced, renamed into place
+ * and its directory fsynced. A crash at any point leaves at most a stale temporary file; a
+ * visible blob is always complete and correct. A blob already stored is not written again: its
+ * source is still read and checked, and its modification time refreshed (the collector's grace
+ * period counts from it). `maxBytes` is enforced as bytes arrive, so an oversized source is not
+ * read to its end.
+ *
+ * Several replicas may share the directory (a network filesystem): a temporary file is named
+ * `<replica>~<instance>~<random>`, and open deletes only those of earlier instances of its own
+ * replica (crashed or stopped: a replica runs one instance at a time) and those older than
+ * `staleAfterMs` (24 h by default, far longer than writing one chunk), never another live
+ * replica's upload in flight — as the S3 store does with its temporary keys.
  *
  * Digests are checked against `^sha256:[0-9a-f]{64}$` before they come near a path.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, opendir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { RequestError } from '#protocol'
-import type { BlobStore, ByteRange } from './blob_store.ts'
+import type { BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
 import { checkedMaxBytes, checkRange, digestHex, drainVerified, sourceChunks, verified } from './blob_source.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 const DIR_MODE = 0o700
 const FILE_MODE = 0o600
+const DEFAULT_STALE_AFTER_MS = 24 * 60 * 60 * 1000
+/** Separates the parts of a temporary file's name: never in a (sanitised) replica id. */
+const TEMP_SEPARATOR = '~'
+const HEX_NAME = /^[0-9a-f]{64}$/
+const FAN_OUT_NAME = /^[0-9a-f]{2}$/
 
 /** Read size when streaming a blob out. */
 const READ_BUFFER_BYTES = 1024 * 1024
 
-/** Opens (creating if needed) a filesystem blob store in `dir` and removes crash leftovers. */
-export async function openFsBlobStore(dir: string): Promise<BlobStore> {
+export interface FsBlobStoreOptions {
+  /** This replica's id in temporary file names (default: `<host name>-<pid>`); distinct per replica. */
+  readonly replicaId?: string
+  /** Temporary files older than this are deleted at open, whoever wrote them (default 24 h). */
+  readonly staleAfterMs?: number
+}
+
+/** Opens (creating if needed) a filesystem blob store in `dir` and removes crash leftovers (see the module comment). */
+export async function openFsBlobStore(dir: string, options: FsBlobStoreOptions = {}): Promise<BlobStore> {
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string')
-  const store = new FsBlobStore(dir)
+  const store = new FsBlobStore(dir, options)
   await mkdir(join(dir, 'sha256'), { recursive: true, mode: DIR_MODE })
   await mkdir(store.tmpDir, { recursive: true, mode: DIR_MODE })
-  for (const name of await readdir(store.tmpDir)) {
-    await rm(join(store.tmpDir, name), { force: true, recursive: true })
-  }
+  await store.removeStaleTemporaries(options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS)
   return store
 }
 
 class FsBlobStore implements BlobStore {
   readonly #root: string
   readonly tmpDir: string
+  readonly #replicaId: string
+  /** New for every store instance: tells this instance's temporary files from a crashed predecessor's. */
+  readonly #instanceId = randomBytes(8).toString('hex')
 
-  constructor(dir: string) {
+  constructor(dir: string, options: FsBlobStoreOptions) {
     this.#root = join(dir, 'sha256')
     this.tmpDir = join(dir, 'tmp')
+    this.#replicaId = (options.replicaId ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9._-]/g, '_') || 'replica'
+  }
+
+  async removeStaleTemporaries(staleAfterMs: number): Promise<void> {
+    const oldest = Date.now() - staleAfterMs
+    for (const name of await readdir(this.tmpDir)) {
+      const path = join(this.tmpDir, name)
+      // Names without a replica are from before replicas shared a store: their age decides.
+      const ours = name.split(TEMP_SEPARATOR)[0] === this.#replicaId && name.includes(TEMP_SEPARATOR)
+      if (ours || (await modifiedBefore(path, oldest))) await rm(path, { force: true, recursive: true })
+    }
   }
 
   /** `sha256:abcd…` → `dir/sha256/ab/cd/abcd…`; anything else is a `TypeError`. */
@@ -56,8 +87,8 @@ class FsBlobStore implements BlobStore {
     return join(this.#root, hex.slice(0, 2), hex.slice(2, 4), hex)
   }
 
-  #tempPath(): string {
-    return join(this.tmpDir, randomBytes(16).toString('hex'))
+  #tempPath(name = randomBytes(16).toString('hex')): string {
+    return join(this.tmpDir, [this.#replicaId, this.#instanceId, name].join(TEMP_SEPARATOR))
   }
 
   async has(digest: string): Promise<boolean> {
@@ -80,8 +111,8 @@ class FsBlobStore implements BlobStore {
     const maxBytes = checkedMaxBytes(options?.maxBytes)
     const chunks = sourceChunks(source)
 
-    if ((await this.size(digest)) !== undefined) {
-      // Already stored: still consume and check the bytes, but write nothing.
+    if (await refreshed(target)) {
+      // Already stored (and now young again): still consume and check the bytes, but write nothing.
       await drainVerified(chunks, digest, maxBytes)
       return
     }
@@ -154,8 +185,38 @@ class FsBlobStore implements BlobStore {
     })
   }
 
+  async *list(): AsyncGenerator<StoredBlob> {
+    // Walked with directory handles, one level at a time: millions of blobs are never listed at once.
+    for await (const first of await opendir(this.#root)) {
+      if (!first.isDirectory() || !FAN_OUT_NAME.test(first.name)) continue
+      for await (const second of await opendir(join(this.#root, first.name))) {
+        if (!second.isDirectory() || !FAN_OUT_NAME.test(second.name)) continue
+        for await (const file of await opendir(join(this.#root, first.name, second.name))) {
+          if (!file.isFile() || !HEX_NAME.test(file.name)) continue
+          const info = await stat(join(file.parentPath, file.name)).catch((err: unknown) => {
+            if (isNotFound(err)) return undefined
+            throw err
+          })
+          if (info !== undefined) yield { digest: `sha256:${file.name}`, size: info.size, modifiedAt: info.mtime }
+        }
+      }
+    }
+  }
+
+  async delete(digest: string, options?: { unmodifiedSince?: Date }): Promise<boolean> {
+    const path = this.#path(digest)
+    try {
+      if (options?.unmodifiedSince !== undefined && (await stat(path)).mtime > options.unmodifiedSince) return false
+      await unlink(path)
+      return true
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+  }
+
   async check(): Promise<void> {
-    const probe = join(this.tmpDir, 'probe-' + randomBytes(8).toString('hex'))
+    const probe = this.#tempPath('probe-' + randomBytes(8).toString('hex'))
     const bytes = randomBytes(32)
     try {
       await writeFile(probe, bytes, { flag: 'wx', mode: FILE_MODE })
@@ -181,6 +242,27 @@ async function syncDirectory(path: string): Promise<void> {
     await handle.sync()
   } finally {
     await handle.close()
+  }
+}
+
+/** Sets the file's modification time to now; false when there is no such file. */
+async function refreshed(path: string): Promise<boolean> {
+  const now = new Date()
+  try {
+    await utimes(path, now, now)
+    return true
+  } catch (err) {
+    if (isNotFound(err)) return false
+    throw err
+  }
+}
+
+async function modifiedBefore(path: string, ms: number): Promise<boolean> {
+  try {
+    return (await stat(path)).mtimeMs < ms
+  } catch (err) {
+    if (isNotFound(err)) return false
+    throw err
   }
 }
 

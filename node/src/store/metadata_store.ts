@@ -388,6 +388,17 @@ export interface MetadataStore {
   /** Which of `digests` `partnerOrg` has itself delivered to this node before. */
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>>
 
+  // Blob lifecycle (operations/blob_collector.ts; the reference sources: sqlite/chunk_references.ts)
+  /**
+   * Every chunk digest a record still needs at `now` (Unix seconds): evidence, shares in force,
+   * external cases receiving or complete. A blob not in it may be deleted.
+   */
+  referencedChunks(now: number): Promise<Set<string>>
+  /** Chunk `digest`'s blob was deleted: no partner counts as having delivered it (CW-POS-005). */
+  forgetDeliveredChunk(digest: string): Promise<void>
+  /** The ids of the shares of case `caseId` in force at `now` whose revisions name any of `digests`. */
+  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]>
+
   // Jobs
   enqueueJob(job: JobRecord): Promise<void>
   /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { nodePath } from '../config/load.ts'
+import { nodePath, replicaIdOf } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
 import type { BlobStore } from './blob_store.ts'
 import { openFsBlobStore } from './fs_blob_store.ts'
@@ -12,8 +12,10 @@ import { openS3BlobStore, type S3BlobStoreOptions } from './s3_blob_store.ts'
 
 export async function openConfiguredBlobStore(config: NodeConfig): Promise<BlobStore> {
   const blobs = config.storage.blobs
-  if (blobs.kind === 'fs') return openFsBlobStore(nodePath(config, blobs.dir))
-  return openS3BlobStore(s3StoreOptions(blobs))
+  // Temporary uploads carry the replica's name: a replica starting cleans its own, never another's.
+  const replicaId = replicaIdOf(config)
+  if (blobs.kind === 'fs') return openFsBlobStore(nodePath(config, blobs.dir), { replicaId })
+  return openS3BlobStore({ ...s3StoreOptions(blobs), replicaId })
 }
 
 /** The S3 store's options from `storage.blobs` of kind `s3`. */

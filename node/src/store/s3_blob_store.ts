@@ -14,7 +14,9 @@
  *   source, the upload is aborted and the temporary key deleted (both best-effort: what is left
  *   is under tmp/, never under sha256/).
  * Concurrent puts of one digest each use their own temporary key and write identical verified
- * bytes to the final key, so whichever lands last, the blob is correct.
+ * bytes to the final key, so whichever lands last, the blob is correct. A put of a digest already
+ * stored writes it again rather than skipping it: that is what refreshes its Last-Modified, from
+ * which the collector's grace period counts (S3 has no other way to touch an object).
  *
  * Temporary keys carry the replica's id (default: host name and process id — stable across
  * restarts in a container, where the node is pid 1; distinct for two nodes on one host) and a
@@ -34,8 +36,8 @@ import { hostname } from 'node:os'
 import { Readable } from 'node:stream'
 import { Client, CopyConditions } from 'minio'
 import { RequestError } from '#protocol'
-import type { BlobStore, ByteRange } from './blob_store.ts'
-import { checkedMaxBytes, checkRange, digestHex, drainVerified, sourceChunks, verified } from './blob_source.ts'
+import type { BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
+import { checkedMaxBytes, checkRange, digestHex, sourceChunks, verified } from './blob_source.ts'
 
 /** S3 refuses parts below 5 MiB (but the last). */
 const MIN_PART_SIZE = 5 * 1024 * 1024
@@ -179,11 +181,6 @@ class S3BlobStore implements BlobStore {
     const key = this.#key(digest)
     const maxBytes = checkedMaxBytes(options?.maxBytes)
     const chunks = sourceChunks(source)
-    if ((await this.size(digest)) !== undefined) {
-      // Already stored: still consume and check the bytes, but write nothing.
-      await drainVerified(chunks, digest, maxBytes)
-      return
-    }
     // At most one part is held: it is sent as soon as it is full.
     let pending: Uint8Array[] = []
     let pendingBytes = 0
@@ -208,10 +205,7 @@ class S3BlobStore implements BlobStore {
       pending = []
       await this.client.completeMultipartUpload(this.#bucket, upload.key, upload.uploadId, upload.parts)
       upload.completed = true
-      if ((await this.size(digest)) === undefined) {
-        // A concurrent put may have stored it meanwhile: then its bytes are these bytes.
-        await this.client.copyObject(this.#bucket, key, `/${this.#bucket}/${upload.key}`, new CopyConditions())
-      }
+      await this.client.copyObject(this.#bucket, key, `/${this.#bucket}/${upload.key}`, new CopyConditions())
     } catch (err) {
       if (upload !== undefined && !upload.completed) {
         await this.client.abortMultipartUpload(this.#bucket, upload.key, upload.uploadId).catch(() => undefined)
@@ -251,6 +245,30 @@ class S3BlobStore implements BlobStore {
       if (isNotFound(err)) throw new RequestError('CW_ERR_NOT_FOUND', 'blob not found')
       throw err
     }
+  }
+
+  async *list(): AsyncGenerator<StoredBlob> {
+    const prefix = `${this.#prefix}sha256/`
+    // The client pages through the listing (1,000 keys a request) as it is iterated.
+    for await (const item of this.client.listObjectsV2(this.#bucket, prefix, true)) {
+      const { name, size, lastModified } = item as { name?: string; size?: number; lastModified?: Date }
+      const hex = name?.slice(prefix.length)
+      if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex) || size === undefined || lastModified === undefined) continue
+      yield { digest: `sha256:${hex}`, size, modifiedAt: lastModified }
+    }
+  }
+
+  async delete(digest: string, options?: { unmodifiedSince?: Date }): Promise<boolean> {
+    const key = this.#key(digest)
+    try {
+      const { lastModified } = await this.client.statObject(this.#bucket, key)
+      if (options?.unmodifiedSince !== undefined && lastModified > options.unmodifiedSince) return false
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+    await this.client.removeObject(this.#bucket, key)
+    return true
   }
 
   async check(): Promise<void> {

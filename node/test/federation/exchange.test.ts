@@ -49,6 +49,12 @@ class ServingBlobs implements BlobStore {
   check() {
     return this.inner.check()
   }
+  list() {
+    return this.inner.list()
+  }
+  delete(digest: string, options?: { unmodifiedSince?: Date }) {
+    return this.inner.delete(digest, options)
+  }
   async get(digest: string, range?: ByteRange): Promise<Readable> {
     this.served.set(digest, (this.served.get(digest) ?? 0) + 1)
     if (digest !== this.corruptOnce) return this.inner.get(digest, range)

@@ -143,6 +143,8 @@ t.test('a revision re-reads only its new items: those verified in an earlier rev
     size: (digest) => blobs.size(digest),
     put: (digest, source, options) => blobs.put(digest, source, options),
     check: () => blobs.check(),
+    list: () => blobs.list(),
+    delete: (digest, options) => blobs.delete(digest, options),
     get: (digest, range) => {
       reads.push(digest)
       return blobs.get(digest, range)

@@ -205,6 +205,8 @@ t.test('/metrics: Prometheus text from the node registry, public, never the glob
     /^# TYPE caseway_verification_failures_total counter$/m,
     /^# TYPE caseway_transfer_duration_seconds histogram$/m,
     /^# TYPE caseway_notification_failures_total counter$/m,
+    /^# TYPE caseway_blobs_freed_total counter$/m,
+    /^# TYPE caseway_blob_bytes_freed_total counter$/m,
     /^# TYPE caseway_peer_last_success_timestamp_seconds gauge$/m,
     /^caseway_process_cpu_user_seconds_total \d/m,
     /^caseway_nodejs_heap_size_used_bytes \d/m,

@@ -10,7 +10,7 @@ import { buffer } from 'node:stream/consumers'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { Test } from 'tap'
-import type { BlobStore } from '../../src/store/blob_store.ts'
+import type { BlobStore, StoredBlob } from '../../src/store/blob_store.ts'
 
 export interface BlobStoreHarness {
   readonly store: BlobStore
@@ -18,6 +18,8 @@ export interface BlobStoreHarness {
   stored(): Promise<string[]>
   /** How a blob appears in `stored`. */
   nameOf(digest: string): string
+  /** Sets the blob's modification time `ms` in the past, behind the store's back (as time passing would). */
+  backdate(digest: string, ms: number): Promise<void>
 }
 
 export interface ContractOptions {
@@ -43,11 +45,69 @@ export async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<
   for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size)
 }
 
+async function listed(store: BlobStore): Promise<StoredBlob[]> {
+  const blobs: StoredBlob[] = []
+  for await (const blob of store.list()) blobs.push(blob)
+  return blobs.sort((a, b) => a.digest.localeCompare(b.digest))
+}
+
 export function blobStoreContract(t: Test, open: (t: Test) => Promise<BlobStoreHarness>, options: ContractOptions): void {
   const sizes = [
     ['small', 100_000],
     ['large', options.largeBytes],
   ] as const
+
+  t.test('list reports every blob with its size and modification time, never a temporary', async (t) => {
+    const { store } = await open(t)
+    t.same(await listed(store), [], 'empty store')
+    const blobs = sizes.map(([, size]) => randomBytes(size))
+    // The store's clock may keep whole seconds (S3 Last-Modified).
+    const before = Math.floor(Date.now() / 1000) * 1000
+    for (const bytes of blobs) await store.put(digestOf(bytes), chunked(bytes, 65_536))
+    await store.check()
+    const list = await listed(store)
+    t.same(
+      list.map(({ digest, size }) => ({ digest, size })),
+      blobs.map((bytes) => ({ digest: digestOf(bytes), size: bytes.byteLength })).sort((a, b) => a.digest.localeCompare(b.digest)),
+    )
+    for (const { modifiedAt } of list) t.ok(modifiedAt instanceof Date && modifiedAt.getTime() >= before, `modified at ${modifiedAt.toISOString()}`)
+  })
+
+  t.test('delete removes a blob; an absent one is false', async (t) => {
+    const { store, stored } = await open(t)
+    const bytes = randomBytes(10_000)
+    const digest = digestOf(bytes)
+    await store.put(digest, bytes)
+    t.equal(await store.delete(digest), true)
+    t.equal(await store.has(digest), false)
+    await t.rejects(store.get(digest), { code: 'CW_ERR_NOT_FOUND' })
+    t.equal(await store.delete(digest), false, 'already gone')
+    t.same(await stored(), [])
+    await t.rejects(store.delete('sha256:../../secret'), TypeError)
+    await store.put(digest, bytes)
+    t.same(await buffer(await store.get(digest)), bytes, 'stored again after its deletion')
+  })
+
+  for (const [label, size] of sizes) {
+    t.test(`${label}: storing a blob again refreshes it, and delete spares a blob refreshed since`, async (t) => {
+      const { store, backdate } = await open(t)
+      const bytes = randomBytes(size)
+      const digest = digestOf(bytes)
+      const hour = 60 * 60 * 1000
+      await store.put(digest, chunked(bytes, 65_536))
+      await backdate(digest, 2 * hour)
+      const cutoff = new Date(Date.now() - hour)
+      t.ok((await listed(store))[0]!.modifiedAt < cutoff, 'old before it is stored again')
+      // A concurrent upload of the same digest, as a sweep decided to delete it.
+      await store.put(digest, chunked(bytes, 65_536))
+      t.ok((await listed(store))[0]!.modifiedAt > cutoff, 'young again')
+      t.equal(await store.delete(digest, { unmodifiedSince: cutoff }), false, 'spared')
+      t.ok((await buffer(await store.get(digest))).equals(bytes))
+      await backdate(digest, 2 * hour)
+      t.equal(await store.delete(digest, { unmodifiedSince: cutoff }), true, 'old again: deleted')
+      t.equal(await store.has(digest), false)
+    })
+  }
 
   t.test('put then get, has, size; only the blob is left', async (t) => {
     const { store, stored, nameOf } = await open(t)

@@ -1,14 +1,21 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { readdir, stat, writeFile } from 'node:fs/promises'
+import { readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buffer } from 'node:stream/consumers'
+import { parseConfig } from '../../src/config/load.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
+import { openConfiguredBlobStore } from '../../src/store/open_blob_store.ts'
 import { blobStoreContract, chunked, digestOf } from './blob_store_contract.ts'
 
 const blobPath = (dir: string, digest: string) => {
   const hex = digest.slice('sha256:'.length)
   return join(dir, 'sha256', hex.slice(0, 2), hex.slice(2, 4), hex)
+}
+
+async function backdate(path: string, ms: number): Promise<void> {
+  const then = new Date(Date.now() - ms)
+  await utimes(path, then, then)
 }
 
 /** Every file below `dir`, relative paths. */
@@ -25,7 +32,12 @@ t.test('the BlobStore contract', async (t) => {
     t,
     async (t) => {
       const dir = t.testdir()
-      return { store: await openFsBlobStore(dir), stored: () => files(dir), nameOf: (digest) => blobPath(dir, digest).slice(dir.length + 1) }
+      return {
+        store: await openFsBlobStore(dir),
+        stored: () => files(dir),
+        nameOf: (digest) => blobPath(dir, digest).slice(dir.length + 1),
+        backdate: (digest, ms) => backdate(blobPath(dir, digest), ms),
+      }
     },
     { largeBytes: 3 * 1024 * 1024, flatMemoryMiB: 256 },
   )
@@ -72,14 +84,63 @@ t.test('a digest never reaches outside the directory', async (t) => {
   await t.rejects(openFsBlobStore(''), TypeError)
 })
 
-t.test('stale temp files from a crash are removed at open', async (t) => {
-  const dir = t.testdir({ tmp: { a1b2c3: 'half a chunk', 'probe-1': 'x' } })
+// spec: CW-LOC-044
+t.test('open: cleans its own replica stale temporaries and old ones, never another live replica', async (t) => {
+  const hour = 60 * 60 * 1000
+  const dir = t.testdir({
+    tmp: {
+      'replica-a~0011223344556677~abc': 'half a chunk of an earlier replica-a',
+      'replica-a~0011223344556677~probe-1': 'x',
+      'replica-b~8899aabbccddeeff~def': 'replica-b writing now',
+      'replica-b~8899aabbccddeeff~old': 'replica-b crashed a day ago',
+      a1b2c3: 'from before replicas, recent',
+      d4e5f6: 'from before replicas, old',
+    },
+  })
+  await backdate(join(dir, 'tmp', 'replica-b~8899aabbccddeeff~old'), 25 * hour)
+  await backdate(join(dir, 'tmp', 'd4e5f6'), 25 * hour)
   const bytes = Buffer.from('kept')
-  const first = await openFsBlobStore(dir)
-  t.same(await readdir(join(dir, 'tmp')), [], 'leftovers removed')
+  const first = await openFsBlobStore(dir, { replicaId: 'replica-a' })
+  t.same(await readdir(join(dir, 'tmp')), ['a1b2c3', 'replica-b~8899aabbccddeeff~def'], "replica-a's earlier instance and the day-old ones cleaned")
   await first.put(digestOf(bytes), bytes)
-  await writeFile(join(dir, 'tmp', 'd4e5f6'), 'another crash')
-  const second = await openFsBlobStore(dir)
+
+  // Replica-b restarts: its own leftovers go, whatever their age; a staleAfterMs of 0 makes every other one old.
+  const second = await openFsBlobStore(dir, { replicaId: 'replica-b', staleAfterMs: 0 })
   t.same(await readdir(join(dir, 'tmp')), [])
   t.same(await buffer(await second.get(digestOf(bytes))), bytes, 'stored blobs are kept')
+})
+
+t.test("a store's temporaries carry its replica id", async (t) => {
+  const dir = t.testdir()
+  const blobs = await openFsBlobStore(dir, { replicaId: 'node 1/a' })
+  const bytes = randomBytes(100_000)
+  let seen: string[] = []
+  async function* watching() {
+    yield bytes.subarray(0, 50_000)
+    seen = await readdir(join(dir, 'tmp'))
+    yield bytes.subarray(50_000)
+  }
+  await blobs.put(digestOf(bytes), watching())
+  t.match(seen, [/^node_1_a~[0-9a-f]{16}~[0-9a-f]{32}$/], 'written under tmp/<replica>~<instance>~<random>, the id made safe')
+  t.same(await readdir(join(dir, 'tmp')), [])
+})
+
+// spec: CW-LOC-044
+t.test("the configured store cleans the temporaries of its own replica (replica.id), never another's", async (t) => {
+  const dir = t.testdir({
+    blobs: { tmp: { 'replica-a~0011223344556677~abc': 'replica-a writing now', 'replica-b~8899aabbccddeeff~def': 'replica-b crashed' } },
+  })
+  const config = parseConfig(
+    {
+      org: 'metro-pd',
+      name: 'Metro PD',
+      federation: { port: 0, publicUrl: 'https://metro-pd.test:8443' },
+      local: { port: 0 },
+      replica: { id: 'replica-b' },
+      storage: { blobs: 'blobs' },
+    },
+    dir,
+  )
+  await openConfiguredBlobStore(config)
+  t.same(await readdir(join(dir, 'blobs', 'tmp')), ['replica-a~0011223344556677~abc'])
 })

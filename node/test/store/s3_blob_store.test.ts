@@ -20,7 +20,8 @@ t.test('the BlobStore contract', async (t) => {
     async (t) => {
       const s3 = await startS3Server(t)
       const store = await openS3BlobStore({ ...s3.storeOptions, partSize: PART_SIZE })
-      return { store, stored: () => s3.keys(), nameOf: (digest) => `sha256/${digest.slice('sha256:'.length)}` }
+      const nameOf = (digest: string) => `sha256/${digest.slice('sha256:'.length)}`
+      return { store, stored: () => s3.keys(), nameOf, backdate: (digest, ms) => s3.backdate(nameOf(digest), ms) }
     },
     // Three parts: the multipart upload to a temporary key, completed only once the digest matched.
     { largeBytes: 2 * PART_SIZE + 1234, flatMemoryMiB: 96 },
@@ -40,6 +41,7 @@ t.test('a prefix holds every key the store writes', async (t) => {
   await t.rejects(openS3BlobStore({ ...s3.storeOptions, prefix: '../up' }), TypeError)
 })
 
+// spec: CW-LOC-044
 t.test('open: cleans its own replica stale temporaries and old ones, never another live replica', async (t) => {
   const s3 = await startS3Server(t)
   const leftover = Buffer.from('half an upload')

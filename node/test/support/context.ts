@@ -15,6 +15,7 @@ import { buildContext } from '../../src/build_context.ts'
 import type { Clock, Identity, Jobs, NodeContext } from '../../src/context.ts'
 import type { AnyNodeEvent } from '../../src/events.ts'
 import { jobQueue } from '../../src/jobs/queue.ts'
+import type { BlobStore } from '../../src/store/blob_store.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
 import { openSqliteMetadataStore } from '../../src/store/sqlite/sqlite_metadata_store.ts'
 
@@ -46,6 +47,8 @@ export interface TestContextOptions {
   limits?: Record<string, unknown>
   /** Overrides of the configuration file's `local` (its port stays 0). */
   local?: Record<string, unknown>
+  /** The blob store (default: the filesystem store in the temporary directory). */
+  blobs?: BlobStore
 }
 
 /** A NodeContext on real stores in a fresh temporary directory; call `close()` when done. */
@@ -76,7 +79,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     caCertificate: self.anchor.certificate,
   }
   const store = await openSqliteMetadataStore(join(dir, 'caseway.db'))
-  const blobs = await openFsBlobStore(join(dir, 'blobs'))
+  const blobs = options.blobs ?? (await openFsBlobStore(join(dir, 'blobs')))
   const clock = options.clock ?? { now: () => new Date() }
   const enqueued: EnqueuedJob[] = []
   // The product's queue (rows in the action's transaction), noting each committed job; the runner is never started.

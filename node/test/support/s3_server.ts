@@ -3,7 +3,7 @@
  * one bucket; stopped (and its directory removed) when the test ends. s3rver accepts the
  * signatures of its fixed credentials S3RVER/S3RVER, which is what the stores are given.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client } from 'minio'
@@ -24,6 +24,8 @@ export interface TestS3Server {
   readonly client: Client
   /** Every key in the bucket under `prefix`, sorted. */
   keys(prefix?: string): Promise<string[]>
+  /** Sets the Last-Modified of the object at `key` `ms` in the past (s3rver reports its file's mtime). */
+  backdate(key: string, ms: number): Promise<void>
 }
 
 export const S3RVER_ACCESS_KEY = 'S3RVER'
@@ -62,6 +64,11 @@ export async function startS3Server(t: TestHandle, bucket = 'caseway-blobs'): Pr
         if (name !== undefined) found.push(name)
       }
       return found.sort()
+    },
+    async backdate(key, ms) {
+      const parts = key.split('/')
+      const then = new Date(Date.now() - ms)
+      await utimes(join(directory, bucket, ...parts.slice(0, -1), `${parts.at(-1)}._S3rver_object`), then, then)
     },
   }
 }

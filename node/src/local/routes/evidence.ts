@@ -1,6 +1,6 @@
 /**
  * Evidence: streamed upload (the body is never buffered and has no size limit but the disk),
- * listing, and streamed download.
+ * listing, streamed download, and deletion (its chunks go with the next blob collection).
  *
  * @module
  */
@@ -11,7 +11,7 @@ import { MAX_ID_LENGTH, UPLOAD_BODY_LIMIT } from '../../limits.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
 import { requireCaseAccess, requireEvidenceAccess } from '../../access/case_access.ts'
-import { listEvidence, openChunks, uploadEvidence } from '../../cases/evidence.ts'
+import { deleteEvidence, listEvidence, openChunks, uploadEvidence } from '../../cases/evidence.ts'
 import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { BINARY, inputSchemas, paramsSchemas, problems, ref, type LocalApi, type LocalTypeProvider } from '../schemas.ts'
 
@@ -90,6 +90,29 @@ export function evidenceRoutes(app: LocalApi, ctx: NodeContext): void {
     async (request) => {
       await requireCaseAccess(ctx, principalOf(request), request.params.id, 'read', 'evidence.list')
       return { evidence: await listEvidence(ctx, request.params.id) }
+    },
+  )
+
+  app.delete(
+    '/evidence/:id',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'Delete evidence from its case (CW-LOC-040, CW-LOC-041)',
+        description:
+          'The case owner, its team or an administrator. Refused (409) while a share of the case that is neither revoked nor expired names the item, ' +
+          'and while another item is an attachment of it. Recorded as evidence.deleted on the case audit trail; ' +
+          'its chunks are freed by the blob collector unless something else names the same bytes.',
+        params: paramsSchemas.id,
+        response: { 200: ref('Evidence', 'The evidence deleted'), ...problems(400, 404, 409) },
+      },
+    },
+    async (request) => {
+      // The evidence's own case decides (CW-LOC-002): an id from another case is a 404.
+      const principal = principalOf(request)
+      const evidence = await requireEvidenceAccess(ctx, principal, request.params.id, 'write', 'evidence.delete')
+      await deleteEvidence(ctx, evidence, userActor(principal.userId))
+      return evidence
     },
   )
 

@@ -460,6 +460,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (link_id, position)
   ) STRICT, WITHOUT ROWID;
   `,
+  // q: blob lifecycle: the collector forgets who delivered a chunk it deleted (chunk_references.ts)
+  `
+  CREATE INDEX partner_chunks_digest ON partner_chunks (digest);
+  `,
 ]
 
 /**

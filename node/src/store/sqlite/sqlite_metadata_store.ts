@@ -74,6 +74,7 @@ import type {
   TokenRecord,
 } from '../metadata_store.ts'
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
+import { CHUNK_REFERENCE_SOURCES, FORGET_DELIVERED_SQL, SHARES_NAMING_SQL } from './chunk_references.ts'
 import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
 import { LINK_SQL, completeLinkShareParams, linkShareFromRow, linkShareMemberFromRow, linkShareMemberParams, linkShareParams } from './link_shares.ts'
@@ -614,6 +615,28 @@ class DirectStore implements MetadataStore {
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
     if (digests.length === 0) return Promise.resolve(new Set())
     return this.#do((c) => new Set(c.all(SQL.deliveredChunks, JSON.stringify(digests), partnerOrg).map((row) => row['digest'] as string)))
+  }
+
+  referencedChunks(now: number): Promise<Set<string>> {
+    return this.#do((c) => {
+      const digests = new Set<string>()
+      // Source by source, row by row: the distinct digests are the set, never a list of every row.
+      for (const source of CHUNK_REFERENCE_SOURCES) {
+        const statement = c.statement(source.sql)
+        const rows = source.sql.includes(':now') ? statement.iterate({ now }) : statement.iterate()
+        for (const row of rows) digests.add(row['digest'] as string)
+      }
+      return digests
+    })
+  }
+
+  forgetDeliveredChunk(digest: string): Promise<void> {
+    return this.#do((c) => void c.run(FORGET_DELIVERED_SQL, digest))
+  }
+
+  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
+    if (digests.length === 0) return Promise.resolve([])
+    return this.#do((c) => c.all(SHARES_NAMING_SQL, { case: caseId, digests: JSON.stringify(digests), now }).map((row) => row['id'] as string))
   }
 
   // Jobs
@@ -1330,6 +1353,18 @@ class SqliteMetadataStore implements MetadataStore {
 
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
     return this.#locked((s) => s.deliveredChunks(partnerOrg, digests))
+  }
+
+  referencedChunks(now: number): Promise<Set<string>> {
+    return this.#locked((s) => s.referencedChunks(now))
+  }
+
+  forgetDeliveredChunk(digest: string): Promise<void> {
+    return this.#locked((s) => s.forgetDeliveredChunk(digest))
+  }
+
+  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
+    return this.#locked((s) => s.sharesNamingChunks(caseId, digests, now))
   }
 
   enqueueJob(job: JobRecord): Promise<void> {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SHARE_IN_FORCE } from './chunk_references.ts'
 
 const insert = (table: string, columns: readonly string[]): string =>
   `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => ':' + c).join(', ')})`
@@ -120,8 +121,7 @@ export const SQL = {
   isChunkServable: `
     SELECT 1 AS servable FROM share_chunks AS c
     JOIN outbound_shares AS s ON s.id = c.share_id
-    WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner
-      AND s.status NOT IN ('revoked', 'expired') AND s.expires_at > :now
+    WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner AND ${SHARE_IN_FORCE}
     LIMIT 1`,
 
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),

@@ -63,6 +63,9 @@ async function aliceObjects() {
   const linkShareId = await linkShare()
   await linkPackageJobHandler(ta.ctx)(newJobRecord(JOB.linkPackage, linkShareId, {}, 0), new AbortController().signal)
   const revokedLinkShareId = await linkShare()
+  // Evidence of a case no share names, which its owner may delete (CW-LOC-040).
+  const quiet = (await ta.call({ method: 'POST', url: `${API}/cases`, payload: { fields: { title: 'Unshared' } }, token: alice })).json()
+  const deletable = (await upload(quiet.id, alice)).json()
   const { record } = await insertInbound(ta.ctx, { recipients: [{ kind: 'user', id: 'alice' }] })
   const imported = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   if (imported.statusCode !== 201) throw new Error(imported.body)
@@ -77,6 +80,7 @@ async function aliceObjects() {
     externalId: record.id,
     itemId: 'e1',
     importedCaseId: imported.json().id as string,
+    deletableEvidenceId: deletable.id as string,
   }
 }
 
@@ -144,6 +148,11 @@ const TABLE: Record<string, Entry> = {
     allowed: 200,
     stranger: 'hidden',
     request: (ids) => ({ method: 'GET', url: `${API}/evidence/${ids.evidenceId}/content` }),
+  },
+  'DELETE /api/v1/evidence/:id': {
+    allowed: 200,
+    stranger: 'hidden',
+    request: (ids) => ({ method: 'DELETE', url: `${API}/evidence/${ids.deletableEvidenceId}` }),
   },
   'POST /api/v1/shares': {
     allowed: 201,
@@ -300,6 +309,7 @@ const random: Ids = {
   externalId: randomUUID(),
   itemId: 'e1',
   importedCaseId: randomUUID(),
+  deletableEvidenceId: randomUUID(),
 }
 
 // spec: CW-LOC-002
