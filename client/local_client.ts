@@ -11,6 +11,9 @@
  * @module
  */
 import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { Problem, Recipient, SharingPolicy } from '#protocol'
 
 /** A sharing policy to store: the node assigns `version` (and `id` when absent). */
@@ -305,6 +308,47 @@ export interface ImportDetails {
   policy: { id: string; version: number; name: string; permissions: SharingPolicy['permissions'] }
   shareId: string
   revision: number
+}
+
+/** Who a link share is for: an e-mail address, a user or group of ours (id), or of a partner (`<org>/<id>`). */
+export interface LinkRecipient {
+  kind: 'email' | 'local-user' | 'local-group' | 'partner-user' | 'partner-group'
+  value: string
+}
+
+/** A link share to create (`POST /cases/{id}/link-shares`, SPEC.md CW-LOC-032). */
+export interface LinkShareInput {
+  recipient: LinkRecipient
+  scope: 'case' | 'folders' | 'evidence'
+  folderIds?: string[]
+  evidenceIds?: string[]
+  format: 'zip' | 'tar' | 'iso'
+  retainFolderStructure?: boolean
+  attachments?: { auditTrail?: boolean; tableOfContents?: boolean }
+  message?: string
+  expiresInSeconds?: number
+}
+
+/** A case package shared with a link, and where it stands (SPEC.md CW-LOC-032…CW-LOC-035). */
+export interface LinkShare {
+  id: string
+  caseId: string
+  createdBy: string
+  recipient: LinkRecipient
+  scope: LinkShareInput['scope']
+  folderIds: string[]
+  evidenceIds: string[]
+  format: LinkShareInput['format']
+  retainFolderStructure: boolean
+  attachments: { auditTrail: boolean; tableOfContents: boolean }
+  message: string | null
+  status: 'processing' | 'ready' | 'failed' | 'revoked' | 'expired'
+  failure: string | null
+  createdAt: number
+  expiresAt: number
+  revokedAt: number | null
+  revokedBy: string | null
+  package: { fileName: string; size: number; digest: string; items: number; createdAt: number } | null
 }
 
 /** One entry of a case's audit trail (SPEC.md §18). */
@@ -642,6 +686,28 @@ export class LocalClient {
     return this.#json('GET', `/cases/${encodeURIComponent(caseId)}/audit/verify`)
   }
 
+  /** Shares a case as a package (ZIP, TAR or ISO) with one recipient; it is built in the background (`processing`). */
+  createLinkShare(caseId: string, input: LinkShareInput): Promise<LinkShare> {
+    return this.#json('POST', `/cases/${encodeURIComponent(caseId)}/link-shares`, input)
+  }
+
+  getLinkShare(id: string): Promise<LinkShare> {
+    return this.#json('GET', `/link-shares/${encodeURIComponent(id)}`)
+  }
+
+  async listLinkShares(caseId: string): Promise<LinkShare[]> {
+    return (await this.#json<{ linkShares: LinkShare[] }>('GET', `/cases/${encodeURIComponent(caseId)}/link-shares`)).linkShares
+  }
+
+  revokeLinkShare(id: string): Promise<LinkShare> {
+    return this.#json('POST', `/link-shares/${encodeURIComponent(id)}/revoke`)
+  }
+
+  /** Downloads a ready link share's package, into `file` when given (streamed, never held whole). */
+  downloadLinkPackage(id: string, options: { file?: string } = {}): Promise<Download> {
+    return this.#download(`/link-shares/${encodeURIComponent(id)}/package`, options)
+  }
+
   /** Downloads evidence of an external case (the sender's policy must permit it, CW-POL-006). */
   downloadExternalEvidence(externalCaseId: string, itemId: string, options: { keepBytes?: boolean } = {}): Promise<Download> {
     return this.#download(`/external-cases/${encodeURIComponent(externalCaseId)}/evidence/${encodeURIComponent(itemId)}/content`, options)
@@ -652,17 +718,25 @@ export class LocalClient {
     return this.#download(`/evidence/${encodeURIComponent(evidenceId)}/content`, options)
   }
 
-  async #download(path: string, options: { keepBytes?: boolean }): Promise<Download> {
+  async #download(path: string, options: { keepBytes?: boolean; file?: string }): Promise<Download> {
     const response = await fetch(this.#url(path), { headers: this.#auth() })
     if (response.status !== 200 || response.body === null) throw await refusal('GET', path, response)
     const hash = createHash('sha256')
     const kept: Buffer[] = []
     let size = 0
-    for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(piece)
-      size += piece.byteLength
-      if (options.keepBytes === true) kept.push(Buffer.from(piece))
+    const body = response.body as unknown as AsyncIterable<Uint8Array>
+    const pieces = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const piece of body) {
+        hash.update(piece)
+        size += piece.byteLength
+        if (options.keepBytes === true) kept.push(Buffer.from(piece))
+        yield piece
+      }
     }
+    // Into the file (a new one, readable by its owner only), or nowhere: only hashed and counted.
+    const sink =
+      options.file === undefined ? new Writable({ write: (_piece, _encoding, done) => done() }) : createWriteStream(options.file, { flags: 'wx', mode: 0o600 })
+    await pipeline(pieces(), sink)
     const download: Download = { size, digest: `sha256:${hash.digest('hex')}`, mediaType: response.headers.get('content-type') }
     if (options.keepBytes === true) download.bytes = Buffer.concat(kept)
     return download

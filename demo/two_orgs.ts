@@ -29,7 +29,8 @@ import {
   type Share,
 } from '../client/local_client.ts'
 import { initLoopbackNode, type LoopbackNode } from '../testkit/loopback_node.ts'
-import { CASEWAY_BIN, startNodeProcess, type NodeProcess } from '../testkit/node_process.ts'
+import { CASEWAY_BIN, freePort, startNodeProcess, type NodeProcess } from '../testkit/node_process.ts'
+import { sharePackages } from './packages.ts'
 import { decodeWords } from '../testkit/mail_message.ts'
 import { startSmtpReceiver, type SmtpReceiver } from '../testkit/smtp_receiver.ts'
 import { waitFor } from '../testkit/wait.ts'
@@ -45,6 +46,12 @@ export interface TwoOrgsDemoOptions {
   say?: (line: string) => void
   /** Parent of the temporary directory (default the system's). */
   tmpDir?: string
+  /**
+   * Where to write the case shared with a link as `case.zip`, `case.tar`, `case.iso` and the
+   * sender's `ca.crt`, telling each step. Without it the packages are made, downloaded and
+   * verified all the same, in the temporary directory, told in one line.
+   */
+  packagesDir?: string
 }
 
 export interface TwoOrgsDemoResult {
@@ -78,6 +85,7 @@ const VIEW_ONLY_POLICY: PolicyInput = {
 const ADA = { id: 'ada', name: 'Ada Quinn', email: 'ada@county-da.example' } as const
 const BOB = { id: 'bob', name: 'Bob Reyes', email: 'bob@county-da.example' } as const
 const NOTIFICATION_FROM = 'Caseway at County DA <caseway@county-da.example>'
+const LINK_FROM = 'Caseway at Metro PD <caseway@metro-pd.example>'
 /** Longest wait for the notification e-mail (it is sent as the share arrives). */
 const EMAIL_WAIT_MS = 10_000
 
@@ -143,7 +151,7 @@ export async function runTwoOrgsDemo(options: TwoOrgsDemoOptions = {}): Promise<
   options.stop?.addEventListener('abort', outputClosed, { once: true })
   let failure: unknown
   try {
-    await demo(dir, say, timeoutMs, processes, (child) => spawned.push(child), closers)
+    await demo(dir, say, timeoutMs, processes, (child) => spawned.push(child), closers, options.packagesDir)
   } catch (error) {
     failure = error
   } finally {
@@ -174,6 +182,7 @@ async function demo(
   processes: NodeProcess[],
   onSpawn: (child: ChildProcess) => void,
   closers: Array<() => Promise<void>>,
+  packagesDir: string | undefined,
 ): Promise<void> {
   const started = Date.now()
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
@@ -189,7 +198,15 @@ async function demo(
 
   // 1. Two organizations, each with its own PKI.
   say(`Creating two organizations on loopback, each with its own certificate authority (in ${dir}).`)
-  const metro = await initLoopbackNode({ ...METRO, dir: join(dir, METRO.org) })
+  // Metro PD e-mails the capability link of a link share and serves it on its download listener.
+  const metro = await initLoopbackNode({
+    ...METRO,
+    dir: join(dir, METRO.org),
+    settings: {
+      links: { downloadListener: { host: '127.0.0.1', port: await freePort(), perMinute: 60 } },
+      ...(smtp === undefined ? {} : { notifications: { smtp: { host: smtp.host, port: smtp.port, from: LINK_FROM } } }),
+    },
+  })
   const county = await initLoopbackNode({
     ...COUNTY,
     dir: join(dir, COUNTY.org),
@@ -400,6 +417,19 @@ async function demo(
   say(`  caseway audit verify --dir ${metro.dir} (the CLI, reading the database next to the running node):`)
   for (const line of cli.stdout.split('\n').filter((l) => l.trim() !== ''))
     say(`    ${line}${line.split(' ')[1] === theCase.id ? `   (case ${fields.caseNumber})` : ''}`)
+
+  // 13. The case shared with a link: three packages that prove themselves offline.
+  await sharePackages({
+    api: metroApi,
+    node: metro,
+    caseId: theCase.id,
+    caseNumber: fields.caseNumber,
+    packagesDir: packagesDir ?? join(dir, 'packages'),
+    smtp,
+    verbose: packagesDir !== undefined,
+    say,
+    timeoutMs,
+  })
 
   say(`Stopping both nodes (SIGTERM) after ${elapsed()}…`)
 }

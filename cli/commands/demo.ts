@@ -5,14 +5,17 @@
  *
  * @module
  */
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { argument } from '../arguments.ts'
+import { UsageError } from '../errors.ts'
 import { onOutputClosed, print } from '../output.ts'
 
 interface DemoOptions {
   keep?: boolean
   timeout: number
   orgs: number
+  packages?: string
 }
 
 const parseOrgs = argument((value) => {
@@ -40,19 +43,27 @@ export function register(program: Command): void {
       parseOrgs,
       2,
     )
+    .option('--packages <dir>', "also write the case shared with a link as case.zip, case.tar, case.iso and the sender's ca.crt into <dir> (two organizations)")
     .action(async (options: DemoOptions) => {
       // `caseway demo | head`: the nodes are stopped, then the demo ends with exit 0.
       const outputClosed = new AbortController()
       onOutputClosed(() => outputClosed.abort())
       const stop = outputClosed.signal
       if (options.orgs === 3) {
+        if (options.packages !== undefined) throw new UsageError('--packages goes with the two-organization demo')
         const { runThreeOrgsDemo } = await import('../../demo/three_orgs.ts')
         await runThreeOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n'), stop })
         print('Demo complete.\n')
         return
       }
       const { runTwoOrgsDemo } = await import('../../demo/two_orgs.ts')
-      await runTwoOrgsDemo({ keep: options.keep === true, timeoutMs: options.timeout * 1000, say: (line) => print(line + '\n'), stop })
+      await runTwoOrgsDemo({
+        keep: options.keep === true,
+        timeoutMs: options.timeout * 1000,
+        say: (line) => print(line + '\n'),
+        stop,
+        ...(options.packages === undefined ? {} : { packagesDir: resolve(options.packages) }),
+      })
       print('Demo complete.\n')
     })
 }

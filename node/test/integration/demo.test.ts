@@ -14,7 +14,7 @@ const run = promisify(execFile)
 
 async function demo(args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CASEWAY_BIN, 'demo', ...args], { timeout: 50_000 })
+    const { stdout, stderr } = await run(process.execPath, [CASEWAY_BIN, 'demo', ...args], { timeout: 90_000 })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string }
@@ -34,6 +34,7 @@ t.test('the demo shares a folder, shows recipients, notification, import, access
   t.match(stdout, /refused, 403 CW_ERR_DO_NOT_DISCLOSE/)
   t.match(stdout, /refused, 403 CW_ERR_ACTION_NOT_ALLOWED \(the sharing policy "county-da-view-only" v1 of metro-pd does not permit download\)/)
   t.match(stdout, /Both nodes stopped cleanly\.\nDemo complete\.\n$/)
+  t.match(stdout, /Metro PD also shared the case with a link as case\.zip, case\.tar, case\.iso: each built, downloaded and verified offline/)
   // Recipients: a County DA member who is not one does not see the external case.
   t.match(stdout, /naming the recipients user ada, group felony-unit/)
   t.match(stdout, /Bob Reyes \(County DA, not a recipient\) does not find it .* answers 404 CW_ERR_NOT_FOUND; Ada Quinn \(a recipient\) sees it/)
