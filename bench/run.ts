@@ -5,7 +5,8 @@
  *
  *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items of 16 KiB
  *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items (+100 in the update)
- *   npm run -s bench -- --only transfer    (or manifest, or chain: in-process 5-hop grant chain verification)
+ *   npm run -s bench -- --only transfer    (or manifest, package, or chain: in-process 5-hop grant chain verification)
+ *   npm run -s bench -- --package-size 1024  the case of the package.* figures, in MiB (default 4096; --quick 256)
  *   npm run -s bench -- --sizes 1024 --items 2000 --item-bytes 200   other sizes (MiB), item count and size
  *   npm run -s bench -- --repeat 3         each transfer and manifest run 3 times (baseline and Caseway alternately); medians reported
  *   npm run -s bench -- --scale            also a 100,000-item share (scale.*): the upload alone takes over 10 minutes here
@@ -27,6 +28,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createBaselinePki, runBaseline, type BaselinePki, type BaselineResult } from './lib/baseline.ts'
 import { chainRun } from './lib/chain.ts'
+import { packageRun, type PackageRun } from './lib/packages.ts'
 import { installCleanup, removeDir, trackDir } from './lib/cleanup.ts'
 import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
 import { progress } from './lib/log.ts'
@@ -48,6 +50,8 @@ const TARGETS = {
   items100k_delivered_ms: 100_000,
   scale_peak_rss_mb: 300,
   chain_verify_ms: 20,
+  package_ratio: 0.8,
+  package_peak_rss_mb: 200,
 } as const
 const UPLOAD_PARALLELISM = 8
 const POLL_MS = 50
@@ -65,6 +69,7 @@ const { values: flags } = parseArgs({
     items: { type: 'string' },
     'item-bytes': { type: 'string' },
     scale: { type: 'boolean', default: false },
+    'package-size': { type: 'string' },
   },
   strict: true,
 })
@@ -72,7 +77,8 @@ function usage(message: string): never {
   process.stderr.write(`bench: ${message}\n`)
   process.exit(2)
 }
-if (flags.only !== undefined && !['transfer', 'manifest', 'chain'].includes(flags.only)) usage('--only takes "transfer", "manifest" or "chain"')
+if (flags.only !== undefined && !['transfer', 'manifest', 'package', 'chain'].includes(flags.only))
+  usage('--only takes "transfer", "manifest", "package" or "chain"')
 const REPEAT = Number(flags.repeat)
 if (!Number.isSafeInteger(REPEAT) || REPEAT < 1 || REPEAT > 20) usage('--repeat takes 1 to 20')
 let CONFIG: Record<string, unknown> | undefined
@@ -94,6 +100,9 @@ const SCALE_ITEMS = 100_000
 const runTransfer = flags.only === undefined || flags.only === 'transfer'
 const runManifest = flags.only === undefined || flags.only === 'manifest'
 const runChain = flags.only === undefined || flags.only === 'chain'
+const runPackage = flags.only === undefined || flags.only === 'package'
+const PACKAGE_MB = flags['package-size'] !== undefined ? Number(flags['package-size']) : flags.quick ? 256 : 4096
+if (!Number.isSafeInteger(PACKAGE_MB) || PACKAGE_MB < 1) usage('--package-size takes MiB')
 const runScale = flags.scale === true && (flags.only === undefined || flags.only === 'manifest')
 
 /** `1g`, `4g`, `256m`: the key suffix of a size. */
@@ -404,6 +413,25 @@ async function updateRun(
   return { update_items: UPDATE_ITEMS, update_received_ms: receivedMs, update_apply_ms: applyMs, update_phases: phases }
 }
 
+/** package.*: the baseline on the case's one file, then the three packages of it from the download listener. */
+async function packageFigures(root: string, pki: BaselinePki): Promise<{ zip: number; tar: number; iso: number; baseline: number; run: PackageRun }> {
+  const key = label(PACKAGE_MB)
+  progress(`package: generating a ${key} file`)
+  const file = await generateFile(join(root, `package-${key}.bin`), PACKAGE_MB * MiB)
+  try {
+    progress(`package baseline ${key}: https mTLS server → client process (hash, write, fsync)`)
+    const baseline = await runBaseline(pki, file, root)
+    progress(`package baseline ${key}: ${round(baseline.MBps)} MiB/s`)
+    const dir = join(root, 'package')
+    await mkdir(dir)
+    const run = await packageRun(dir, file, pki, await nodeOptions())
+    await removeDir(dir)
+    return { ...run.MBps, baseline: baseline.MBps, run }
+  } finally {
+    await removeDir(file.path)
+  }
+}
+
 function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
   const met: Record<string, boolean> = {}
   const transfer = output['transfer'] as { ratio?: number; peak_rss_mb?: Record<string, number> } | undefined
@@ -424,6 +452,9 @@ function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
     met['items100k_delivered_ms'] = scale.items100k_delivered_ms <= TARGETS.items100k_delivered_ms
     met['scale_peak_rss_mb'] = scale.peak_rss_mb.receiver <= TARGETS.scale_peak_rss_mb
   }
+  const pkg = output['package'] as { ratio?: number; peak_rss_mb?: number } | undefined
+  if (pkg?.ratio !== undefined) met['package_ratio'] = pkg.ratio >= TARGETS.package_ratio
+  if (pkg?.peak_rss_mb !== undefined) met['package_peak_rss_mb'] = pkg.peak_rss_mb <= TARGETS.package_peak_rss_mb
   const chain = output['chain'] as { verify_ms?: number } | undefined
   if (chain?.verify_ms !== undefined) met['chain_verify_ms'] = chain.verify_ms <= TARGETS.chain_verify_ms
   return met
@@ -439,10 +470,11 @@ async function main(): Promise<void> {
   const output: Record<string, unknown> = {}
   const details: Record<string, unknown> = {}
 
+  const pkiDir = join(root, 'baseline-pki')
+  await mkdir(pkiDir)
+  const pki = await createBaselinePki(pkiDir)
+
   if (runTransfer) {
-    const pkiDir = join(root, 'baseline-pki')
-    await mkdir(pkiDir)
-    const pki = await createBaselinePki(pkiDir)
     const transfer: Record<string, unknown> = { size_mb: SIZES_MB[0] }
     const peak: Record<string, number> = {}
     for (const [index, sizeMb] of SIZES_MB.entries()) {
@@ -510,6 +542,21 @@ async function main(): Promise<void> {
       after_upload_rss_mb: result.upload_rss_mb,
       phases: result.phases,
     }
+  }
+
+  if (runPackage) {
+    const { zip, tar, iso, baseline, run } = await packageFigures(root, pki)
+    output['package'] = {
+      size_mb: PACKAGE_MB,
+      zip_MBps: round(zip),
+      tar_MBps: round(tar),
+      iso_MBps: round(iso),
+      baseline_MBps: round(baseline),
+      ratio: round(zip / baseline, 3),
+      first_byte_ms: run.first_byte_ms,
+      peak_rss_mb: run.peak_rss_mb,
+    }
+    details['package'] = { build_ms: run.build_ms, bytes: run.bytes, idle_rss_mb: run.idle_rss_mb, after_upload_rss_mb: run.after_upload_rss_mb }
   }
 
   if (runChain) {

@@ -103,14 +103,15 @@ async function listen(pki: BaselinePki, path: string): Promise<Server> {
   return server
 }
 
-interface ClientAnswer {
+export interface ClientAnswer {
   bytes: number
   ms: number
   cpuMs: number
   digest: string
 }
 
-function runClient(args: string[]): Promise<ClientAnswer> {
+/** Runs the receiving client (`baseline_client.ts`) with `<url> <ca> <cert> <key> <out>`: GET, hash, write, fsync. */
+export function runClient(args: string[]): Promise<ClientAnswer> {
   return new Promise((resolve, reject) => {
     const child = trackChild(spawn(process.execPath, [CLIENT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
     let stdout = ''

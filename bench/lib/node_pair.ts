@@ -45,7 +45,7 @@ export interface RunningNode {
   logFile: string
 }
 
-interface InitializedNode {
+export interface InitializedNode {
   org: string
   dir: string
   token: string
@@ -53,7 +53,7 @@ interface InitializedNode {
 }
 
 /** `caseway init` in `dir`, then binds the federation listener to 127.0.0.1 (instead of 0.0.0.0). */
-async function initNode(dir: string, org: string, name: string, overrides: Record<string, unknown> = {}): Promise<InitializedNode> {
+export async function initBenchNode(dir: string, org: string, name: string, overrides: Record<string, unknown> = {}): Promise<InitializedNode> {
   const [federationPort, localPort] = (await freePorts(2)) as [number, number]
   const args = [
     CASEWAY_BIN,
@@ -86,7 +86,7 @@ async function initNode(dir: string, org: string, name: string, overrides: Recor
 }
 
 /** `caseway start --dir …` as a child process; resolves when it prints its local URL. */
-async function startNode(init: InitializedNode, options: NodeOptions): Promise<RunningNode> {
+export async function startBenchNode(init: InitializedNode, options: NodeOptions): Promise<RunningNode> {
   const logFile = join(init.dir, 'node.log')
   const started = await startNodeProcess({
     dir: init.dir,
@@ -134,21 +134,31 @@ export const BENCH_POLICY: PolicyInput = {
  */
 const BENCH_CONFIG = { limits: { rateLimit: { localPerMinute: 0 } } }
 
+/** What the bench sets in a node's `caseway.json`: {@link BENCH_CONFIG}, then the run's `--config`, then `extra`. */
+export function benchConfig(options: NodeOptions, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return merge(merge(BENCH_CONFIG, options.config ?? {}), extra)
+}
+
 /** Creates, starts and pairs nodes A and B under `dir`; A has a download policy assigned to B. */
 export async function startPair(dir: string, options: NodeOptions = {}): Promise<NodePair> {
   await mkdir(dir, { recursive: true })
-  const config = merge(BENCH_CONFIG, options.config ?? {})
+  const config = benchConfig(options)
   const [initA, initB] = await Promise.all([
-    initNode(join(dir, 'a'), 'bench-sender', 'Bench Sender', config),
-    initNode(join(dir, 'b'), 'bench-receiver', 'Bench Receiver', config),
+    initBenchNode(join(dir, 'a'), 'bench-sender', 'Bench Sender', config),
+    initBenchNode(join(dir, 'b'), 'bench-receiver', 'Bench Receiver', config),
   ])
-  const [a, b] = await Promise.all([startNode(initA, options), startNode(initB, options)])
+  const [a, b] = await Promise.all([startBenchNode(initA, options), startBenchNode(initB, options)])
   await a.api.importPartner(b.bundle, b.fingerprint)
   await b.api.importPartner(a.bundle, a.fingerprint)
   const policy = await a.api.createPolicy(BENCH_POLICY)
   await a.api.assignPolicy(b.org, policy.id)
   const idleRss = { sender: await peakRssMb(a.pid), receiver: await peakRssMb(b.pid) }
   return { a, b, policyId: policy.id, idleRss }
+}
+
+/** Stops one node (no-op if already stopped). */
+export async function stopBenchNode(node: RunningNode): Promise<void> {
+  await stopChild(node.child)
 }
 
 /** Stops both nodes (no-op for one already stopped). */
