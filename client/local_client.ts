@@ -324,7 +324,7 @@ export interface LinkShareInput {
   evidenceIds?: string[]
   format: 'zip' | 'tar' | 'iso'
   retainFolderStructure?: boolean
-  attachments?: { auditTrail?: boolean; tableOfContents?: boolean }
+  attachments?: { auditTrail?: boolean; tableOfContents?: boolean; transcripts?: boolean }
   message?: string
   expiresInSeconds?: number
 }
@@ -340,7 +340,7 @@ export interface LinkShare {
   evidenceIds: string[]
   format: LinkShareInput['format']
   retainFolderStructure: boolean
-  attachments: { auditTrail: boolean; tableOfContents: boolean }
+  attachments: { auditTrail: boolean; tableOfContents: boolean; transcripts: boolean }
   message: string | null
   status: 'processing' | 'ready' | 'failed' | 'revoked' | 'expired'
   failure: string | null

@@ -84,13 +84,24 @@ async function buildLinkPackage(
     throw new PackageRefused(error instanceof Error ? error.message : String(error))
   }
   const folderPath = folderPaths(folders)
-  const evidence: PackageEvidence[] = []
-  for (const item of selected) {
+  const transcripts = link.attachments.transcripts ? transcriptsOf(selected) : new Map<string, EvidenceRecord>()
+  const transcriptIds = new Set([...transcripts.values()].map((transcript) => transcript.id))
+  // A stopping node aborts the read of a large item, not only the loop between items.
+  const digest = async (item: EvidenceRecord) => {
     signal.throwIfAborted()
-    // A stopping node aborts the read of a large item, not only the loop between items.
     const digested = await digestContent(addAbortSignal(signal, openChunks(ctx, item.chunks)))
     if (digested.sha256 !== item.digest || digested.size !== item.size) throw new PackageRefused(`evidence ${item.id} does not match its stored digest`)
+    return digested
+  }
+  const evidence: PackageEvidence[] = []
+  for (const item of selected) {
+    if (transcriptIds.has(item.id)) continue
+    const digested = await digest(item)
+    const transcript = transcripts.get(item.id)
     evidence.push({
+      ...(transcript === undefined
+        ? {}
+        : { transcript: { name: transcript.name, size: transcript.size, sha256: transcript.digest, crc32: (await digest(transcript)).crc32 } }),
       id: item.id,
       name: item.name,
       folders: item.folderId === null ? [] : (folderPath.get(item.folderId) ?? []),
@@ -117,7 +128,7 @@ async function buildLinkPackage(
     evidence,
     retainFolderStructure: link.retainFolderStructure,
     tableOfContents: link.attachments.tableOfContents,
-    transcripts: false,
+    transcripts: link.attachments.transcripts,
     ...(auditTrail === undefined ? {} : { auditTrail }),
     ...(link.message === null ? {} : { message: link.message }),
     signer: ctx.identity.signer,
@@ -130,7 +141,11 @@ async function buildLinkPackage(
       const digest = digestBytes(source.bytes)
       await ctx.blobs.put(digest, source.bytes)
       members.push({ path: member.path, size: member.size, crc32: member.crc32, source: { kind: 'generated', digest } })
-    } else members.push({ path: member.path, size: member.size, crc32: member.crc32, source: { kind: 'evidence', id: source.id } })
+    } else {
+      // A transcript member is named by the item it transcribes: its bytes are the transcript's.
+      const id = source.kind === 'transcript' ? transcripts.get(source.id)!.id : source.id
+      members.push({ path: member.path, size: member.size, crc32: member.crc32, source: { kind: 'evidence', id } })
+    }
   }
   const layout = layoutMembers(link.format, built.members)
   return { record: { createdAt, size: layout.size, digest: digestBytes(built.jws), items: evidence.length }, members }
@@ -156,6 +171,27 @@ function folderPaths(folders: readonly FolderRecord[]): Map<string, string[]> {
   }
   for (const folder of folders) pathOf(folder, 0)
   return paths
+}
+
+/** Media types a transcript is kept in (plain text, WebVTT). */
+const TRANSCRIPT_MEDIA_TYPES = new Set(['text/plain', 'text/vtt'])
+
+/**
+ * The transcript of each selected item that has one, by the item's id: an attachment of it in
+ * the selection whose media type is plain text or WebVTT (the first, in case order). It goes under
+ * `transcripts/` beside its item instead of being an item of its own.
+ */
+function transcriptsOf(selected: readonly EvidenceRecord[]): Map<string, EvidenceRecord> {
+  const byId = new Map(selected.map((item) => [item.id, item]))
+  const transcripts = new Map<string, EvidenceRecord>()
+  for (const item of selected) {
+    // Of an item that is itself no attachment: that item stays in the package to hold it.
+    const parent = item.attachmentOf === null ? undefined : byId.get(item.attachmentOf)
+    const mediaType = item.mediaType.split(';')[0]!.trim().toLowerCase()
+    if (parent === undefined || parent.attachmentOf !== null || transcripts.has(parent.id) || !TRANSCRIPT_MEDIA_TYPES.has(mediaType)) continue
+    transcripts.set(parent.id, item)
+  }
+  return transcripts
 }
 
 /** A ready link share's package: its layout, and its bytes (whole or an inclusive range) as a stream. */

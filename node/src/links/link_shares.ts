@@ -27,7 +27,7 @@ export interface CreateLinkShareInput {
   evidenceIds?: string[]
   format: PackageFormat
   retainFolderStructure?: boolean
-  attachments?: { auditTrail?: boolean; tableOfContents?: boolean }
+  attachments?: { auditTrail?: boolean; tableOfContents?: boolean; transcripts?: boolean }
   message?: string
   /** How long the link lasts from now; cut to `links.maxDurationSeconds`. */
   expiresInSeconds?: number
@@ -67,7 +67,11 @@ export async function createLinkShare(ctx: NodeContext, input: CreateLinkShareIn
     evidenceIds,
     format: input.format,
     retainFolderStructure: input.retainFolderStructure ?? true,
-    attachments: { auditTrail: input.attachments?.auditTrail ?? false, tableOfContents: input.attachments?.tableOfContents ?? true },
+    attachments: {
+      auditTrail: input.attachments?.auditTrail ?? false,
+      tableOfContents: input.attachments?.tableOfContents ?? true,
+      transcripts: input.attachments?.transcripts ?? true,
+    },
     message: input.message === undefined || input.message === '' ? null : input.message,
     state: 'processing',
     failure: null,

@@ -451,8 +451,8 @@ export const SHARED_SCHEMAS: readonly Schema[] = [
       retainFolderStructure: { type: 'boolean' },
       attachments: {
         type: 'object',
-        required: ['auditTrail', 'tableOfContents'],
-        properties: { auditTrail: { type: 'boolean' }, tableOfContents: { type: 'boolean' } },
+        required: ['auditTrail', 'tableOfContents', 'transcripts'],
+        properties: { auditTrail: { type: 'boolean' }, tableOfContents: { type: 'boolean' }, transcripts: { type: 'boolean' } },
       },
       message: { type: ['string', 'null'] },
       status: {

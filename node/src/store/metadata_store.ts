@@ -708,7 +708,8 @@ export interface LinkShareRecord {
   evidenceIds: string[]
   format: PackageFormat
   retainFolderStructure: boolean
-  attachments: { auditTrail: boolean; tableOfContents: boolean }
+  /** `transcripts`: each item's text or WebVTT attachment under `transcripts/`, beside it in the table of contents. */
+  attachments: { auditTrail: boolean; tableOfContents: boolean; transcripts: boolean }
   message: string | null
   state: LinkShareState
   /** Why it failed. */

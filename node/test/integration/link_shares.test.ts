@@ -53,7 +53,7 @@ async function createLink(t: Test, format: string, extra: Record<string, unknown
     recipient: { kind: 'local-user', value: 'bob' },
     scope: 'case',
     format,
-    attachments: { auditTrail: true, tableOfContents: true },
+    attachments: { auditTrail: true, tableOfContents: true, transcripts: true },
     message: 'For the hearing on Monday.',
     ...extra,
   })

@@ -53,7 +53,7 @@ t.test('the token opens the package until expiry; every other request gets the s
     evidenceIds: [],
     format: 'tar',
     retainFolderStructure: true,
-    attachments: { auditTrail: false, tableOfContents: true },
+    attachments: { auditTrail: false, tableOfContents: true, transcripts: true },
     message: null,
     state: 'processing',
     failure: null,

@@ -5,7 +5,10 @@
  * link share revoked while it was built stays revoked; a local group recipient downloads it;
  * recipients are checked.
  */
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
+import { verifyPackage } from '#packaging'
 import { manualClock } from '../../../testkit/clock.ts'
 import { linkPackageJobHandler } from '../../src/links/link_package.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
@@ -124,5 +127,55 @@ t.test('recipients are checked; only the case team, the creator and the recipien
   t.ok(
     ta.events.some((e) => e.type === 'action.refused' && e.action === 'link.read'),
     'the refusal is recorded',
+  )
+})
+
+// spec: CW-PKG-003
+t.test("an item's text or WebVTT attachment is its transcript under transcripts/, unless asked otherwise", async (t) => {
+  const upload = async (query: string, body: string) => {
+    const response = await ta.call({
+      method: 'POST',
+      url: `${API}/cases/${theCase.id}/evidence?${query}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: Buffer.from(body),
+    })
+    if (response.statusCode !== 201) throw new Error(response.body)
+    return response.json() as { id: string; digest: string }
+  }
+  const interview = await upload('name=interview.mp4&category=video&mediaType=video/mp4', 'interview video bytes')
+  const vtt = 'WEBVTT\n\n00:00.000 --> 00:02.000\nState your name.\n'
+  const transcript = await upload(`name=interview.vtt&category=document&mediaType=text/vtt&attachmentOf=${interview.id}`, vtt)
+  const root = t.testdir()
+
+  const packaged = async (body: Record<string, unknown>, file: string) => {
+    const link = (await create({ format: 'tar', ...body })).json()
+    await build(link.id)
+    const response = await download(link.id, carol)
+    t.equal(response.statusCode, 200, response.body.slice(0, 200))
+    await writeFile(join(root, file), response.rawPayload)
+    return verifyPackage(join(root, file))
+  }
+  const withTranscripts = await packaged({}, 'with.tar')
+  const files = withTranscripts.manifest.files
+  const entry = files.find((f) => f.role === 'transcript')
+  t.match(
+    entry,
+    { path: /^transcripts\/.*interview\.mp4\.vtt$/, size: Buffer.byteLength(vtt), sha256: transcript.digest },
+    'the transcript sits beside its item',
+  )
+  t.notOk(
+    files.some((f) => f.role === 'evidence' && f.sha256 === transcript.digest),
+    'and is no item of its own',
+  )
+  t.ok(files.some((f) => f.role === 'evidence' && f.sha256 === interview.digest))
+
+  const without = await packaged({ attachments: { transcripts: false } }, 'without.tar')
+  t.notOk(
+    without.manifest.files.some((f) => f.role === 'transcript'),
+    'transcripts: false',
+  )
+  t.ok(
+    without.manifest.files.some((f) => f.role === 'evidence' && f.sha256 === transcript.digest),
+    'the attachment is then an item like any other',
   )
 })

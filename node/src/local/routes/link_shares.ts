@@ -42,6 +42,11 @@ const LINK_SHARE_BODY = {
       properties: {
         auditTrail: { type: 'boolean', default: false, description: "The case's hash-chained audit trail, and a readable rendering." },
         tableOfContents: { type: 'boolean', default: true, description: 'table-of-contents.html and .csv.' },
+        transcripts: {
+          type: 'boolean',
+          default: true,
+          description: 'Each item\'s transcript (an attachment of it that is text/plain or text/vtt) under transcripts/, instead of as an item of its own.',
+        },
       },
     },
     message: { type: 'string', maxLength: SHARE_LIMITS.maxMessageLength },

@@ -9,10 +9,10 @@ import { bool, toJson, type Params, type Row } from './rows.ts'
 
 export const LINK_SQL = {
   insertLinkShare: `INSERT INTO link_shares (id, case_id, created_by, recipient_kind, recipient_value, scope, folder_ids, evidence_ids, format,
-    retain_folder_structure, audit_trail, table_of_contents, message, state, failure, created_at, updated_at, expires_at, revoked_at, revoked_by,
+    retain_folder_structure, audit_trail, table_of_contents, transcripts, message, state, failure, created_at, updated_at, expires_at, revoked_at, revoked_by,
     package_created_at, package_size, package_digest, items, token_hash)
     VALUES (:id, :case_id, :created_by, :recipient_kind, :recipient_value, :scope, :folder_ids, :evidence_ids, :format,
-    :retain_folder_structure, :audit_trail, :table_of_contents, :message, :state, :failure, :created_at, :updated_at, :expires_at, :revoked_at, :revoked_by,
+    :retain_folder_structure, :audit_trail, :table_of_contents, :transcripts, :message, :state, :failure, :created_at, :updated_at, :expires_at, :revoked_at, :revoked_by,
     :package_created_at, :package_size, :package_digest, :items, :token_hash)`,
   getLinkShare: 'SELECT * FROM link_shares WHERE id = ?',
   findLinkShareByTokenHash: 'SELECT * FROM link_shares WHERE token_hash = ?',
@@ -39,7 +39,7 @@ export function linkShareFromRow(row: Row): LinkShareRecord {
     evidenceIds: JSON.parse(row['evidence_ids'] as string) as string[],
     format: row['format'] as LinkShareRecord['format'],
     retainFolderStructure: row['retain_folder_structure'] === 1,
-    attachments: { auditTrail: row['audit_trail'] === 1, tableOfContents: row['table_of_contents'] === 1 },
+    attachments: { auditTrail: row['audit_trail'] === 1, tableOfContents: row['table_of_contents'] === 1, transcripts: row['transcripts'] === 1 },
     message: (row['message'] ?? null) as string | null,
     state: row['state'] as LinkShareRecord['state'],
     failure: (row['failure'] ?? null) as string | null,
@@ -78,6 +78,7 @@ export function linkShareParams(record: LinkShareRecord): Params {
     retain_folder_structure: bool(record.retainFolderStructure),
     audit_trail: bool(record.attachments.auditTrail),
     table_of_contents: bool(record.attachments.tableOfContents),
+    transcripts: bool(record.attachments.transcripts),
     message: record.message,
     state: record.state,
     failure: record.failure,

@@ -434,6 +434,7 @@ export const MIGRATIONS: readonly string[] = [
     retain_folder_structure INTEGER NOT NULL CHECK (retain_folder_structure IN (0, 1)),
     audit_trail INTEGER NOT NULL CHECK (audit_trail IN (0, 1)),
     table_of_contents INTEGER NOT NULL CHECK (table_of_contents IN (0, 1)),
+    transcripts INTEGER NOT NULL CHECK (transcripts IN (0, 1)),
     message TEXT,
     state TEXT NOT NULL CHECK (state IN ('processing', 'ready', 'failed', 'revoked')),
     failure TEXT,

@@ -26,7 +26,7 @@ function link(overrides: Partial<LinkShareRecord> = {}): LinkShareRecord {
     evidenceIds: [],
     format: 'zip',
     retainFolderStructure: true,
-    attachments: { auditTrail: true, tableOfContents: false },
+    attachments: { auditTrail: true, tableOfContents: false, transcripts: true },
     message: 'for the hearing',
     state: 'processing',
     failure: null,
