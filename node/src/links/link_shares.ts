@@ -122,7 +122,10 @@ async function checkRecipient(ctx: NodeContext, recipient: LinkRecipient): Promi
       if (slash <= 0 || slash === recipient.value.length - 1) throw bad('a partner recipient is "<partner org>/<id>"', '/recipient/value')
       const partner = await ctx.store.getPartner(recipient.value.slice(0, slash))
       if (partner === undefined || !partner.enabled || partner.trustOnly) throw conflict(`"${recipient.value.slice(0, slash)}" is not an enabled partner`)
-      return
+      // Refused rather than built and never delivered: carrying a package to a partner's node is not specified yet (§22).
+      throw conflict(
+        `a package cannot yet be carried to a partner's ${recipient.kind === 'partner-user' ? 'user' : 'group'}: share the case with ${partner.org} instead`,
+      )
     }
   }
 }

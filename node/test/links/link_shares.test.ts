@@ -14,6 +14,7 @@ import { linkPackageJobHandler } from '../../src/links/link_package.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
 import { newJobRecord } from '../../src/jobs/new_job_record.ts'
 import { createTestApp } from '../support/local_app.ts'
+import { partnerRecord, policyRecord } from '../support/records.ts'
 
 const clock = manualClock()
 const ta = await createTestApp({ clock })
@@ -107,6 +108,13 @@ t.test('recipients are checked; only the case team, the creator and the recipien
   t.match((await create({ recipient: { kind: 'local-user', value: 'nobody' } })).json(), { code: 'CW_ERR_CONFLICT', at: '/recipient/value' })
   t.match((await create({ recipient: { kind: 'email', value: 'not an address' } })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/recipient/value' })
   t.match((await create({ recipient: { kind: 'partner-user', value: 'unknown-org/ann' } })).json(), { code: 'CW_ERR_CONFLICT' })
+  await ta.ctx.store.insertPolicy(policyRecord())
+  await ta.ctx.store.upsertPartner(partnerRecord({ org: 'county-da' }))
+  t.match(
+    (await create({ recipient: { kind: 'partner-group', value: 'county-da/felony-unit' } })).json(),
+    { code: 'CW_ERR_CONFLICT', detail: /cannot yet be carried to a partner's group: share the case with county-da instead/ },
+    'a partner recipient is refused, not built and left undelivered',
+  )
   t.match((await create({ scope: 'folders' })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/folderIds' })
   const toCarol = (await create({ recipient: { kind: 'local-user', value: 'carol' } })).json()
   const dave = await userWithToken('dave')
