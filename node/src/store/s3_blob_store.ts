@@ -13,8 +13,9 @@
  *   to the final key, and the temporary object deleted. On a mismatch, an over-size or a failing
  *   source, the upload is aborted and the temporary key deleted (both best-effort: what is left
  *   is under tmp/, never under sha256/).
- * Concurrent puts of one digest each use their own temporary key and write identical verified
- * bytes to the final key, so whichever lands last, the blob is correct. A put of a digest already
+ * Concurrent puts of one digest (in one process they take turns; several replicas may race) each
+ * use their own temporary key and write identical verified bytes to the final key, so whichever
+ * lands last, the blob is correct. A put of a digest already
  * stored writes it again rather than skipping it: that is what refreshes its Last-Modified, from
  * which the collector's grace period counts (S3 has no other way to touch an object).
  *
@@ -106,6 +107,8 @@ class S3BlobStore implements BlobStore {
   readonly #partSize: number
   readonly #staleAfterMs: number
   readonly #replicaId: string
+  /** The last put of each digest in progress here, settled either way: the next one waits for it. */
+  readonly #putting = new Map<string, Promise<void>>()
   /** New for every store instance: tells this instance's temporary objects from a crashed predecessor's. */
   readonly #instanceId = randomBytes(8).toString('hex')
 
@@ -178,6 +181,23 @@ class S3BlobStore implements BlobStore {
   }
 
   async put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void> {
+    // Puts of one digest in this process take turns: each still verifies and writes its bytes,
+    // but two never copy onto the same key at once (s3rver, unlike S3 and MinIO, fails a
+    // CopyObject racing another to the same key).
+    const turn = (this.#putting.get(digest) ?? Promise.resolve()).then(() => this.#put(digest, source, options))
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#putting.set(digest, settled)
+    try {
+      await turn
+    } finally {
+      if (this.#putting.get(digest) === settled) this.#putting.delete(digest)
+    }
+  }
+
+  async #put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void> {
     const key = this.#key(digest)
     const maxBytes = checkedMaxBytes(options?.maxBytes)
     const chunks = sourceChunks(source)

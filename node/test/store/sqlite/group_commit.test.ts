@@ -50,7 +50,9 @@ t.test('fifty chunks recorded at once are one commit, and each call resolves onc
   await Promise.all(calls)
   t.equal(seenByReader, 50, 'durable before any caller hears back')
   const frames = walFrames(path) - before
-  t.ok(frames > 0 && frames <= 5, `one commit's frames (${frames}), not fifty commits`)
+  // One commit writes each page it changed once (the table's and its indexes'): a few frames.
+  // Fifty commits would write at least one frame each.
+  t.ok(frames > 0 && frames <= 12, `one commit's frames (${frames}), not fifty commits`)
 
   // One at a time, each waits for its own commit: the grouping never delays a write indefinitely.
   for (let index = 51; index <= 53; index += 1) await store.recordPartnerChunk('river-pd', digest(index), T0)
