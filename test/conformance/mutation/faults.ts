@@ -462,7 +462,13 @@ export const FAULTS: readonly Fault[] = [
     file: 'node/src/sending/serve_chunk.ts',
     find: "if (share.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')",
     replace: '',
-    also: [{ file: 'node/src/store/sqlite/statements.ts', find: "AND s.status NOT IN ('revoked', 'expired')", replace: "AND s.status NOT IN ('expired')" }],
+    also: [
+      {
+        file: 'node/src/store/sqlite/statements.ts',
+        find: 's.partner_org = :partner AND ${SHARE_IN_FORCE}',
+        replace: "s.partner_org = :partner AND s.status NOT IN ('expired') AND s.expires_at > :now",
+      },
+    ],
   },
   {
     id: 'rev-revocation-never-sent',
@@ -600,8 +606,8 @@ export const FAULTS: readonly Fault[] = [
     also: [
       {
         file: 'node/src/store/sqlite/statements.ts',
-        find: "AND s.status NOT IN ('revoked', 'expired') AND s.expires_at > :now",
-        replace: "AND s.status NOT IN ('revoked') AND :now = :now",
+        find: 's.partner_org = :partner AND ${SHARE_IN_FORCE}',
+        replace: "s.partner_org = :partner AND s.status NOT IN ('revoked') AND :now = :now",
       },
     ],
   },
