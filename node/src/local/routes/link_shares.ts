@@ -45,7 +45,7 @@ const LINK_SHARE_BODY = {
         transcripts: {
           type: 'boolean',
           default: true,
-          description: 'Each item\'s transcript (an attachment of it that is text/plain or text/vtt) under transcripts/, instead of as an item of its own.',
+          description: "Each item's transcript (an attachment of it that is text/plain or text/vtt) under transcripts/, instead of as an item of its own.",
         },
       },
     },
