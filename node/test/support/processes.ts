@@ -165,7 +165,6 @@ export async function pair(a: OrgProcess, b: OrgProcess): Promise<void> {
 export interface BlobFile {
   path: string
   ino: number
-  mtimeMs: number
   size: number
 }
 
@@ -180,7 +179,7 @@ export async function blobFiles(node: LoopbackNode): Promise<Map<string, BlobFil
       for (const name of await readdir(join(root, first, second)).catch(() => [] as string[])) {
         const path = join(root, first, second, name)
         const info = await stat(path).catch(() => undefined)
-        if (info?.isFile() === true) found.set(`sha256:${name}`, { path, ino: info.ino, mtimeMs: info.mtimeMs, size: info.size })
+        if (info?.isFile() === true) found.set(`sha256:${name}`, { path, ino: info.ino, size: info.size })
       }
     }
   }
