@@ -15,7 +15,7 @@ import { userActor, type Actor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
 import { requireCase } from '../cases/cases.ts'
 import { relationTo, type AccessPrincipal } from '../access/case_access.ts'
-import { folderSubtrees } from '../sending/share_case.ts'
+import { scopedEvidence } from '../sending/share_case.ts'
 import type { EvidenceRecord, FolderRecord, LinkRecipient, LinkShareRecord, PackageFormat, ShareScope } from '../store/metadata_store.ts'
 
 export interface CreateLinkShareInput {
@@ -137,21 +137,11 @@ export function selectLinkEvidence(
   items: EvidenceRecord[],
 ): EvidenceRecord[] {
   const byId = new Map(items.map((item) => [item.id, item]))
-  let candidates: EvidenceRecord[]
-  if (selection.scope === 'case') candidates = items
-  else if (selection.scope === 'folders') {
-    const selected = folderSubtrees(selection.folderIds, folders)
-    candidates = items.filter((item) => item.folderId !== null && selected.has(item.folderId))
-  } else {
-    candidates = selection.evidenceIds.map((id, index) => {
-      const item = byId.get(id)
-      if (item === undefined) throw bad(`"${id}" is not evidence of case "${selection.caseId}"`, `/evidenceIds/${index}`)
-      // spec: CW-LOC-033 — naming do-not-disclose evidence is refused.
-      if (item.doNotDisclose)
-        throw new PolicyError('CW_ERR_DO_NOT_DISCLOSE', `evidence "${id}" (${item.name}) is marked do-not-disclose`, { at: `/evidenceIds/${index}` })
-      return item
-    })
-  }
+  const candidates = scopedEvidence(selection, folders, items, byId, (item, index) => {
+    // spec: CW-LOC-033 — naming do-not-disclose evidence is refused.
+    if (item.doNotDisclose)
+      throw new PolicyError('CW_ERR_DO_NOT_DISCLOSE', `evidence "${item.id}" (${item.name}) is marked do-not-disclose`, { at: `/evidenceIds/${index}` })
+  })
   const unique = new Set<string>()
   return candidates.filter((item) => {
     if (unique.has(item.id) || withheld(item, byId)) return false

@@ -390,19 +390,7 @@ function selectEvidence(
 ): Selection {
   const byId = new Map(items.map((item) => [item.id, item]))
   const explicit = request.scope === 'evidence'
-  let candidates: EvidenceRecord[]
-  if (request.scope === 'case') {
-    candidates = items
-  } else if (request.scope === 'folders') {
-    const selected = folderSubtrees(request.folderIds, folders)
-    candidates = items.filter((item) => item.folderId !== null && selected.has(item.folderId))
-  } else {
-    candidates = request.evidenceIds.map((id, index) => {
-      const item = byId.get(id)
-      if (item === undefined) throw bad(`"${id}" is not evidence of case "${request.caseId}"`, `/evidenceIds/${index}`)
-      return item
-    })
-  }
+  const candidates = scopedEvidence(request, folders, items, byId)
 
   const categories = new Set(policy.content.evidenceCategories)
   const allowed = new Set<string>()
@@ -476,6 +464,30 @@ function selectEvidence(
 }
 
 /** The selected folders and all their descendants. */
+/**
+ * The items a scope names, before any policy: the whole case, the items of the folders and their
+ * subfolders, or the items named (each must be evidence of the case; `check` may refuse one).
+ */
+export function scopedEvidence(
+  selection: { caseId: string; scope: 'case' | 'folders' | 'evidence'; folderIds: string[]; evidenceIds: string[] },
+  folders: FolderRecord[],
+  items: EvidenceRecord[],
+  byId: ReadonlyMap<string, EvidenceRecord>,
+  check?: (item: EvidenceRecord, index: number) => void,
+): EvidenceRecord[] {
+  if (selection.scope === 'case') return items
+  if (selection.scope === 'folders') {
+    const selected = folderSubtrees(selection.folderIds, folders)
+    return items.filter((item) => item.folderId !== null && selected.has(item.folderId))
+  }
+  return selection.evidenceIds.map((id, index) => {
+    const item = byId.get(id)
+    if (item === undefined) throw bad(`"${id}" is not evidence of case "${selection.caseId}"`, `/evidenceIds/${index}`)
+    check?.(item, index)
+    return item
+  })
+}
+
 export function folderSubtrees(folderIds: string[], folders: FolderRecord[]): Set<string> {
   const children = new Map<string, string[]>()
   const known = new Set<string>()
