@@ -17,7 +17,7 @@ import { createFederationServer } from './federation/server.ts'
 import { createLocalServer } from './local/server.ts'
 import type { NodeMetrics } from './operations/metrics.ts'
 import { createOpsServer } from './operations/ops_server.ts'
-import { createDownloadServer } from './links/download_server.ts'
+import { createDownloadServer, downloadTls } from './links/download_server.ts'
 import type { Outbox } from './outbox/outbox.ts'
 
 export interface CasewayNode {
@@ -249,6 +249,8 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
       }
       try {
         report.certificate = { renewed: (await built.reloadIdentity()).changed }
+        // The download listener presents the renewed certificate from its next handshake on.
+        download?.server.setSecureContext(downloadTls(ctx))
       } catch (error) {
         report.certificate = { error: message(error) }
       }

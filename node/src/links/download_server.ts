@@ -23,6 +23,11 @@ import { TOKEN_PATTERN, tokenHash } from './link_email.ts'
 import { requireDownloadable } from './link_shares.ts'
 import { servePackage } from './serve_package.ts'
 
+/** The listener's key and certificate: the node's TLS identity, renewed on SIGHUP (`reloadIdentity`). */
+export function downloadTls(ctx: NodeContext): { key: string; cert: string } {
+  return { key: ctx.identity.tls.key, cert: ctx.identity.tls.cert }
+}
+
 export async function createDownloadServer(
   ctx: NodeContext,
   listener: NonNullable<NodeContext['config']['links']['downloadListener']>,
@@ -32,8 +37,7 @@ export async function createDownloadServer(
   const app = Fastify({
     loggerInstance: logger,
     https: {
-      key: ctx.identity.tls.key,
-      cert: ctx.identity.tls.cert,
+      ...downloadTls(ctx),
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, ctx.config.limits.requestTimeoutMs),
       connectionsCheckingInterval: DEADLINE_CHECK_MS,
     },
