@@ -214,7 +214,7 @@ export class Outbox {
       for (const [caseId, pending] of byCase) {
         if (this.#stopped) return handled
         const key = `${consumer.name}\u0000${caseId}`
-        if (this.#isHeld(key)) {
+        if (this.#heldForMs(key) > 0) {
           held.add(key)
           heldThrough = Math.max(heldThrough, pending.at(-1)!.seq)
           continue
@@ -261,7 +261,7 @@ export class Outbox {
     const cursor = this.#cursors.get(consumer)
     if (cursor === undefined) return 0
     for (const key of cursor.held) {
-      if (!this.#isHeld(key)) {
+      if (this.#heldForMs(key) === 0) {
         this.#cursors.delete(consumer)
         return 0
       }
@@ -269,15 +269,24 @@ export class Outbox {
     return cursor.after
   }
 
-  /** Whether case `key` (`<consumer>\u0000<case>`) failed or was deferred, and its time has not come. */
-  #isHeld(key: string): boolean {
+  /**
+   * How long case `key` (`<consumer>\u0000<case>`) is still held because it failed or was
+   * deferred (0: not held). A hold still running re-arms the wake-up at its end: a timer may fire
+   * a few milliseconds before the hold's end by the clock (it counts from the event loop's cached
+   * time), and a round that found the hold still on must not be the last one.
+   */
+  #heldForMs(key: string): number {
+    let left = 0
     const deferral = this.#deferrals.get(key)
     if (deferral !== undefined) {
-      if (deferral > this.#now()) return true
-      this.#deferrals.delete(key)
+      left = deferral - this.#now()
+      if (left <= 0) this.#deferrals.delete(key)
     }
     const failure = this.#failures.get(key)
-    return failure !== undefined && failure.retryAt > Date.now()
+    if (failure !== undefined) left = Math.max(left, failure.retryAt - Date.now())
+    if (left <= 0) return 0
+    this.#scheduleRetry(left)
+    return left
   }
 
   /** Wakes a round after `delayMs` (the earliest retry wins); real time, like the job runner's polling. */

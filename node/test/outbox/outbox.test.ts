@@ -15,6 +15,7 @@ import { Outbox, type OutboxConsumer } from '../../src/outbox/outbox.ts'
 import { createActions } from '../../src/outbox/transaction.ts'
 import { createShare } from '../../src/sending/share_case.ts'
 import type { OutboxEntry } from '../../src/store/metadata_store.ts'
+import { waitFor } from '../../../testkit/wait.ts'
 import { createTestContext } from '../support/context.ts'
 import { addPartner } from '../support/fixtures.ts'
 
@@ -185,4 +186,36 @@ t.test('a deferred case is held until its time: not asked nor read again, holds 
   await outbox.settle()
   t.same(calls, ['case-1', 'case-2', 'case-1'], 'asked again once its time came')
   t.same(await store.listOutbox('deferring', 10), [], 'and it handled all three at once')
+})
+
+t.test('a hold still on when its wake-up fires is looked at again: the case is handled once its time comes, with nothing else waking the outbox', async (t) => {
+  const tc = await createTestContext()
+  t.teardown(() => tc.close())
+  const { store } = tc.ctx
+  // The node's clock stands still while real time passes: the wake-up timer fires before the
+  // deferral's end by this clock, as a timer counting from the event loop's cached time can.
+  let now = 1_000_000
+  const calls: number[] = []
+  const deferring: OutboxConsumer = {
+    name: 'deferring',
+    accepts: () => true,
+    async handle(_caseId, entries) {
+      calls.push(now)
+      if (now < 1_000_030) return { deferred: true, retryInMs: 30 }
+      for (const entry of entries) await store.deleteOutbox('deferring', entry.eventId)
+      return undefined
+    },
+  }
+  const outbox = new Outbox({ store, log: pino({ level: 'silent' }), consumers: [deferring], now: () => now })
+  const actions = createActions({ store, clock: { now: () => new Date(now) }, log: pino({ level: 'silent' }), outbox, observers: [] })
+  t.teardown(() => outbox.stop())
+  await actions.transaction(async (tx) => void tx.record(updated('case-1', 'a')))
+  t.same(calls, [1_000_000], 'deferred')
+  // Several wake-ups fire meanwhile; each finds the hold on (the clock has not moved).
+  await new Promise((resolve) => setTimeout(resolve, 120))
+  t.same(calls, [1_000_000], 'not asked while held')
+  now = 1_000_030
+  // No action, no settle: only the outbox's own wake-up can bring the case round.
+  await waitFor('the deferred case handled', () => (calls.length === 2 ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 })
+  t.same(await store.listOutbox('deferring', 10), [], 'handled once its time came')
 })
