@@ -83,9 +83,10 @@ export function inboundPackageJobHandlers(ctx: NodeContext, peer: PeerClient): R
   const pull: JobHandler = async (job, signal) => {
     const record = await ctx.store.getInboundPackage(job.ref)
     if (record === undefined) throw new PermanentJobError(`no inbound package ${job.ref}`)
-    if (record.state !== 'receiving' || record.offer === null) return
+    const { dir, file } = stagingPath(ctx, record.id)
+    // Revoked (or refused) meanwhile: whatever was staged goes.
+    if (record.state !== 'receiving' || record.offer === null) return rm(file, { force: true })
     const held: Offered = { ...record, offer: record.offer }
-    const { dir, file } = stagingPath(ctx, held.id)
     if (held.expiresAt <= seconds(ctx)) {
       await rm(file, { force: true })
       return refuse(held, 'CW_ERR_SHARE_EXPIRED', 'the package expired before it was received')

@@ -2,12 +2,14 @@
  * Package offers on a node in process (SPEC.md §22, CW-PKG-012, CW-PKG-016, CW-PKG-017): the
  * receiver's refusals store nothing and leave no package visible — wrong typ, wrong audience,
  * issuer ≠ the mTLS peer, an unknown recipient, expired, a package over the partner's bytes
- * bound; and a sender whose partner has no EP-10 leaves the link share failed, saying so.
+ * bound; a package whose bytes changed after signing is refused after its pull and never
+ * visible; and a sender whose partner has no EP-10 leaves the link share failed, saying so.
  */
 import { createServer } from 'node:https'
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { signObject, type PackageOffer } from '#protocol'
+import { digestBytes, signObject, type PackageOffer } from '#protocol'
+import { buildPackage, digestContent, layoutMembers, streamLayout } from '#packaging'
 import { createTestOrgs, type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { rawRequest, type RawResponse } from '../support/mtls.ts'
@@ -132,4 +134,88 @@ t.test('a partner whose node has no EP-10 leaves the link share failed, saying s
     return link?.state === 'failed' ? link : undefined
   })
   t.match(failed.failure, /bravo's node does not accept packages/)
+})
+
+/** A one-item ZIP package signed by `org`, its bytes in memory (small); `tamper` flips an evidence byte after signing. */
+async function zipPackage(org: TestOrg, tamper: boolean): Promise<{ id: string; bytes: Buffer; manifest: string }> {
+  const id = randomUUID()
+  const content = Buffer.from('evidence bytes of a test package\n'.repeat(40))
+  const digested = await digestContent(
+    (async function* () {
+      yield content
+    })(),
+  )
+  const built = await buildPackage({
+    packageId: id,
+    format: 'zip',
+    createdAt: now(),
+    expiresAt: now() + 3600,
+    sender: { org: org.org, name: org.name },
+    case: { id: 'case-1', fields: {} },
+    evidence: [{ id: 'item-0', name: 'item-0.txt', folders: [], size: digested.size, sha256: digested.sha256, crc32: digested.crc32 }],
+    retainFolderStructure: false,
+    tableOfContents: false,
+    transcripts: false,
+    signer: org.signer,
+    caCertificate: org.caPem,
+  })
+  const parts: Uint8Array[] = []
+  const open = (member: { path: string }, start: number, end: number) => {
+    const source = built.sources.get(member.path)!
+    return [(source.kind === 'generated' ? Buffer.from(source.bytes) : content).subarray(start, end)]
+  }
+  for await (const part of streamLayout(layoutMembers('zip', built.members), open)) parts.push(part)
+  const bytes = Buffer.concat(parts)
+  if (tamper) {
+    const at = bytes.indexOf(content.subarray(0, 40)) + 5
+    bytes[at] = bytes[at]! ^ 0x01
+  }
+  return { id, bytes, manifest: digestBytes(built.jws) }
+}
+
+// spec: CW-PKG-014, CW-PKG-017
+t.test('a package whose bytes were changed after signing is refused after its pull and never visible; an intact one is received', async (t) => {
+  const packages = new Map<string, Buffer>()
+  // bravo's node serves EP-11 (whole packages only: they are small).
+  const server = createServer({ cert: bravo.identity.tls.cert, key: bravo.identity.tls.key, ca: alpha.caPem, requestCert: true }, (request, response) => {
+    const bytes = packages.get(decodeURIComponent((request.url ?? '').split('/').pop() ?? ''))
+    if (bytes === undefined) return void response.writeHead(404, { 'content-type': 'application/problem+json' }).end('{"code":"CW_ERR_NOT_FOUND"}')
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const address = server.address()
+  const receiver = await startTestNode(t, alpha, { runJobs: true })
+  await receiver.addPartner(bravo, `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`)
+  await receiver.store.upsertUser({
+    id: 'clerk',
+    name: 'Clerk',
+    email: null,
+    badge: null,
+    role: 'member',
+    kind: 'user',
+    disabled: false,
+    createdAt: now(),
+    updatedAt: now(),
+  })
+  const settled = (packageId: string) =>
+    waitFor(`package ${packageId} settled`, async () => {
+      const held = await receiver.store.findInboundPackage('bravo', packageId)
+      return held?.state === 'receiving' ? undefined : held
+    })
+  for (const tamper of [true, false]) {
+    const pkg = await zipPackage(bravo, tamper)
+    packages.set(pkg.id, pkg.bytes)
+    const offer = packageOffer({ package: pkg.id, size: pkg.bytes.length, manifest: pkg.manifest })
+    t.equal((await post(receiver, bravo, await signObject('package-offer', { ...offer }, bravo.signer))).status, 202)
+    const held = await settled(pkg.id)
+    if (tamper) {
+      t.equal(held?.state, 'refused', 'the tampered package is refused')
+      t.match(held?.failure, /CW_ERR_PACKAGE_MEMBER_ALTERED|altered|differs/i)
+      t.equal(held?.content, null, 'nothing of it is stored as the package')
+    } else {
+      t.equal(held?.state, 'received', 'the intact package is received')
+      t.equal(held?.content?.chunks.length, 1)
+    }
+  }
 })
