@@ -219,3 +219,32 @@ t.test('a package whose bytes were changed after signing is refused after its pu
     }
   }
 })
+
+// spec: CW-PKG-015
+t.test('a package revocation binds its issuer to the peer; a revoked package is refused 410 on its next offer', async (t) => {
+  const revoke = (from: TestOrg, signer: TestOrg, packageId: string) =>
+    signObject(
+      'revocation',
+      { cwv: '0.2', iss: signer.org, aud: 'alpha', iat: now(), exp: now() + 600, jti: randomUUID(), share: packageId, revokedAt: now() },
+      signer.signer,
+    ).then((jws) =>
+      rawRequest(
+        `${node.url}/federation/v1/package-revocations`,
+        { ca: alpha.caPem, cert: from.identity.tls.cert, key: from.identity.tls.key },
+        { method: 'POST', headers: { 'content-type': 'application/jose' }, body: jws },
+      ),
+    )
+  const offer = packageOffer()
+  const jws = await signObject('package-offer', { ...offer }, bravo.signer)
+  t.equal((await post(node, bravo, jws)).status, 202)
+  const mismatched = await revoke(bravo, charlie, offer.package)
+  t.equal(mismatched.status, 403)
+  t.match(mismatched.json(), { code: 'CW_ERR_PEER_MISMATCH' })
+  t.equal((await node.store.findInboundPackage('bravo', offer.package))?.state, 'receiving', 'not revoked by another org')
+  const revoked = await revoke(bravo, bravo, offer.package)
+  t.equal(revoked.status, 200)
+  t.same(revoked.json(), { share: offer.package, status: 'revoked' })
+  const again = await post(node, bravo, jws)
+  t.equal(again.status, 410)
+  t.match(again.json(), { code: 'CW_ERR_SHARE_REVOKED' })
+})
