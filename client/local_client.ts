@@ -330,6 +330,26 @@ export interface LinkShareInput {
 }
 
 /** A case package shared with a link, and where it stands (SPEC.md CW-LOC-032…CW-LOC-035). */
+/** A case package a partner sent to users or groups of ours (SPEC.md CW-PKG-017). */
+export interface InboundPackage {
+  id: string
+  sender: { org: string; name: string | null }
+  packageId: string
+  status: 'receiving' | 'received' | 'refused' | 'revoked' | 'expired'
+  format: 'zip' | 'tar' | 'iso' | null
+  size: number | null
+  manifest: string | null
+  message: string | null
+  recipients: Array<{ kind: 'user' | 'group'; id: string }>
+  caseId: string | null
+  failure: string | null
+  fileName: string | null
+  createdAt: number
+  receivedAt: number | null
+  expiresAt: number
+  revokedAt: number | null
+}
+
 export interface LinkShare {
   id: string
   caseId: string
@@ -706,6 +726,20 @@ export class LocalClient {
   /** Downloads a ready link share's package, into `file` when given (streamed, never held whole). */
   downloadLinkPackage(id: string, options: { file?: string } = {}): Promise<Download> {
     return this.#download(`/link-shares/${encodeURIComponent(id)}/package`, options)
+  }
+
+  /** The case packages partners sent the caller (or its groups; an administrator: all), newest first (CW-PKG-017). */
+  async listInboundPackages(): Promise<InboundPackage[]> {
+    return (await this.#json<{ inboundPackages: InboundPackage[] }>('GET', '/inbound-packages')).inboundPackages
+  }
+
+  getInboundPackage(id: string): Promise<InboundPackage> {
+    return this.#json('GET', `/inbound-packages/${encodeURIComponent(id)}`)
+  }
+
+  /** Downloads a package a partner sent the caller, into `file` when given (streamed, never held whole). */
+  downloadInboundPackage(id: string, options: { file?: string } = {}): Promise<Download> {
+    return this.#download(`/inbound-packages/${encodeURIComponent(id)}/package`, options)
   }
 
   /** Downloads evidence of an external case (the sender's policy must permit it, CW-POL-006). */

@@ -3,12 +3,12 @@
  * (SPEC.md §22, CW-LOC-032…CW-LOC-039). Metro PD makes one link share per format — a ZIP for a
  * records clerk at County DA, known only by an e-mail address, who downloads it through the
  * e-mailed capability link from Metro PD's download listener (trusting Metro PD's CA, whose
- * fingerprint the e-mail carries); a TAR and an ISO for Metro PD's own records officer, who
- * downloads them from the local API — and verifies each file as a clerk would, with
+ * fingerprint the e-mail carries); a TAR for a user of the partner County DA, carried over the
+ * federation (§22, EP-10..EP-12: offered, pulled and verified by County DA's node) and downloaded
+ * by that user from County DA's local API; an ISO for Metro PD's own records officer, who
+ * downloads it from the local API — and verifies each file as a clerk would, with
  * `verifyPackage` (what `caseway package verify` runs) against the CA fingerprint. The files and
  * the sender's `ca.crt` are written to `packagesDir`.
- *
- * Not shown: a package for a partner's user carried over the federation (not built yet).
  *
  * @module
  */
@@ -36,6 +36,8 @@ export interface PackagesAct {
   verbose: boolean
   say: (line: string) => void
   timeoutMs: number
+  /** The partner's user the TAR is for, with a client of the partner's local API as that user. */
+  partner: { org: string; name: string; user: { id: string; name: string }; api: LocalClient }
 }
 
 const CLERK_EMAIL = 'records.clerk@county-da.example'
@@ -49,13 +51,14 @@ export async function sharePackages(act: PackagesAct): Promise<void> {
   const byEmail = act.smtp !== undefined
   const plans: Array<{ format: LinkShareInput['format']; recipient: LinkShareInput['recipient'] }> = [
     { format: 'zip', recipient: byEmail ? { kind: 'email', value: CLERK_EMAIL } : { kind: 'local-user', value: OFFICER.id } },
-    { format: 'tar', recipient: { kind: 'local-user', value: OFFICER.id } },
+    { format: 'tar', recipient: { kind: 'partner-user', value: `${act.partner.org}/${act.partner.user.id}` } },
     { format: 'iso', recipient: { kind: 'local-user', value: OFFICER.id } },
   ]
   if (verbose)
     say(
       `${node.name} shares case ${act.caseNumber} with a link, as three packages: a ZIP for ${byEmail ? CLERK_EMAIL : OFFICER.name} ` +
-        `(${byEmail ? 'an e-mail address: a capability link to the download listener' : 'no SMTP receiver: the local API'}), a TAR and an ISO for ${OFFICER.name} (the local API).`,
+        `(${byEmail ? 'an e-mail address: a capability link to the download listener' : 'no SMTP receiver: the local API'}), a TAR for ${act.partner.user.name} at ${act.partner.name} ` +
+        `(carried over the federation, downloaded from ${act.partner.name}'s node), an ISO for ${OFFICER.name} (the local API).`,
     )
   const written: string[] = []
   for (const plan of plans) {
@@ -69,6 +72,7 @@ export async function sharePackages(act: PackagesAct): Promise<void> {
     const ready = await readyLinkShare(api, created, act.timeoutMs)
     const file = join(act.packagesDir, `case.${plan.format}`)
     if (plan.recipient.kind === 'email') await downloadByEmailedLink(act, file)
+    else if (plan.recipient.kind === 'partner-user') await downloadFromPartner(act, ready, file)
     else await officer.downloadLinkPackage(ready.id, { file })
     const verified = await verifyPackage(file, { caFingerprint: node.caFingerprint })
     written.push(`case.${plan.format}`)
@@ -84,6 +88,27 @@ export async function sharePackages(act: PackagesAct): Promise<void> {
       ? `  ${join(act.packagesDir, 'ca.crt')}: ${node.name}'s CA certificate. Check any of them with: caseway package verify <file> --ca-fingerprint ${node.caFingerprint}`
       : `${node.name} also shared the case with a link as ${written.join(', ')}: each built, downloaded and verified offline against its CA fingerprint.`,
   )
+}
+
+/** The partner's user waits for the package to be received and verified by their own node, then downloads it from there. */
+async function downloadFromPartner(act: PackagesAct, link: LinkShare, file: string): Promise<void> {
+  const { partner } = act
+  const inbound = await waitFor(
+    `package ${link.id} received at ${partner.org}`,
+    async (seen) => {
+      const held = (await partner.api.listInboundPackages()).find((candidate) => candidate.packageId === link.id)
+      seen(held === undefined ? 'not offered yet' : held.status)
+      if (held?.status === 'refused') throw new Error(`${partner.org} refused the package: ${held.failure ?? ''}`)
+      return held?.status === 'received' ? held : undefined
+    },
+    { timeoutMs: act.timeoutMs, intervalMs: 100 },
+  )
+  if (act.verbose)
+    act.say(
+      `  ${partner.name}'s node pulled the TAR over mTLS (EP-11) and verified it against the CA it pinned for ${act.node.name}; ` +
+        `${partner.user.name} downloads it from ${partner.name}'s local API (GET /api/v1/inbound-packages/${inbound.id}/package).`,
+    )
+  await partner.api.downloadInboundPackage(inbound.id, { file })
 }
 
 async function readyLinkShare(api: LocalClient, link: LinkShare, timeoutMs: number): Promise<LinkShare> {

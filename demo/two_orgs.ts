@@ -429,6 +429,7 @@ async function demo(
     verbose: packagesDir !== undefined,
     say,
     timeoutMs,
+    partner: { org: COUNTY.org, name: COUNTY.name, user: ADA, api: adaApi },
   })
 
   say(`Stopping both nodes (SIGTERM) after ${elapsed()}…`)

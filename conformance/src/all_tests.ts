@@ -7,6 +7,7 @@ import type { ConformanceTest } from './suite.ts'
 import {
   CHAIN_TESTS,
   EDGES_TESTS,
+  PACKAGE_TESTS,
   POSSESSION_TESTS,
   RECEIVER_TESTS,
   RECIPIENT_TESTS,
@@ -31,6 +32,7 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...RECIPIENT_TESTS,
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
+  ...PACKAGE_TESTS,
   ...VERSION_TESTS,
   ...ROBUSTNESS_TESTS,
   ...SPECTEXT_TESTS,

@@ -24,12 +24,15 @@ import {
   verifyChain,
   verifyManifest,
   verifyReceipt,
+  verifyPackageOffer,
   verifyRevocation,
   x5cOfPeerCertificate,
   type CaseManifest,
   type DeliveryReceipt,
   type HealthAnswer,
   type OfferAnswer,
+  type PackageOffer,
+  type PackageOfferAnswer,
   type ProblemCode,
   type ReceiptAnswer,
   type Revocation,
@@ -58,6 +61,9 @@ export type ListenerEvent =
   | { kind: 'receipt'; at: number; jws: string; receipt?: DeliveryReceipt; digest?: string; code?: string; status: number }
   | { kind: 'offer'; at: number; jws: string; manifest?: CaseManifest; digest?: string; code?: string; status: number }
   | { kind: 'revocation'; at: number; jws: string; revocation?: Revocation; code?: string; status: number }
+  | { kind: 'package-offer'; at: number; jws: string; offer?: PackageOffer; code?: string; status: number }
+  | { kind: 'package-revocation'; at: number; jws: string; revocation?: Revocation; code?: string; status: number }
+  | { kind: 'package-pull'; at: number; packageId: string; range: string | undefined; status: number }
   | { kind: 'request'; at: number; method: string; path: string; status: number }
   | { kind: 'tls-error'; at: number; code: string; message: string }
 
@@ -80,7 +86,7 @@ export interface ServedShare {
  * How the harness answers a signed object from the target, after verifying it (the event says
  * how that went); sender-role tests may override the default answer. `undefined` = default.
  */
-type SignedKind = 'offer' | 'receipt' | 'revocation'
+type SignedKind = 'offer' | 'receipt' | 'revocation' | 'package-offer' | 'package-revocation'
 
 export interface Answer {
   status: number
@@ -114,6 +120,11 @@ export class HarnessListener {
   answerOffer: Answerer<'offer'> | undefined
   answerReceipt: Answerer<'receipt'> | undefined
   answerRevocation: Answerer<'revocation'> | undefined
+  answerPackageOffer: Answerer<'package-offer'> | undefined
+  /** Packages the harness offers the target, served on its EP-11 (SPEC.md CW-PKG-013). */
+  readonly #packages = new Map<string, Buffer>()
+  /** Package ids the target revoked on the harness's EP-12 (CW-PKG-015). */
+  readonly packagesRevokedByTarget = new Set<string>()
 
   private constructor(harness: Harness, target: Target, server: Server, url: string) {
     this.#harness = harness
@@ -151,6 +162,11 @@ export class HarnessListener {
   /** Serves the chunks of `share` to the target. */
   serve(share: ServedShare): void {
     this.#served.set(share.id, { ...share, corrupted: new Set(), throttled: new Set() })
+  }
+
+  /** Serves package `id`'s bytes on the harness's EP-11 (whole or one range). */
+  servePackage(id: string, bytes: Buffer): void {
+    this.#packages.set(id, bytes)
   }
 
   /** Replaces the listener's certificate (a test of the target's server-certificate check, CW-TLS-004). */
@@ -232,6 +248,10 @@ export class HarnessListener {
     if (method === 'POST' && path === FEDERATION_PATHS.offers) return this.#offer(request, response)
     if (method === 'POST' && path === FEDERATION_PATHS.receipts) return this.#receipt(request, response)
     if (method === 'POST' && path === FEDERATION_PATHS.revocations) return this.#revocation(request, response)
+    if (method === 'POST' && path === FEDERATION_PATHS.packageOffers) return this.#packageOffer(request, response)
+    if (method === 'POST' && path === FEDERATION_PATHS.packageRevocations) return this.#packageRevocation(request, response)
+    const pulled = /^\/federation\/v1\/packages\/([^/]+)$/.exec(path)
+    if (method === 'GET' && pulled !== null) return this.#package(request, response, decodeURIComponent(pulled[1]!))
     return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such endpoint', method, path)
   }
 
@@ -276,6 +296,71 @@ export class HarnessListener {
     headers['content-length'] = body.length
     this.#record({ kind: 'pull', at, shareId, digest, range, status, corrupted, segment })
     response.writeHead(status, headers).end(body)
+  }
+
+  /** EP-11 of the harness: a package it offered the target, whole or one range (CW-PKG-013). */
+  #package(request: IncomingMessage, response: ServerResponse, packageId: string): void {
+    const bytes = this.#packages.get(packageId)
+    const range = request.headers.range
+    const at = Date.now()
+    if (bytes === undefined) {
+      this.#record({ kind: 'package-pull', at, packageId, range, status: 404 })
+      return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such package', 'GET', request.url ?? '', false)
+    }
+    const match = range === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(range)
+    const first = match === null ? 0 : Number(match[1])
+    const last = match === null || match[2] === '' ? bytes.length - 1 : Math.min(Number(match[2]), bytes.length - 1)
+    if (first > last) {
+      this.#record({ kind: 'package-pull', at, packageId, range, status: 416 })
+      response.setHeader('content-range', `bytes */${bytes.length}`)
+      return this.#problem(response, 'CW_ERR_RANGE_INVALID', 'range not satisfiable', 'GET', request.url ?? '', false)
+    }
+    const status = match === null ? 200 : 206
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'content-length': last - first + 1,
+    }
+    if (status === 206) headers['content-range'] = `bytes ${first}-${last}/${bytes.length}`
+    this.#record({ kind: 'package-pull', at, packageId, range, status })
+    response.writeHead(status, headers).end(bytes.subarray(first, last + 1))
+  }
+
+  #packageOffer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    return this.#signedObject(
+      request,
+      response,
+      'package-offer',
+      BODY_LIMIT,
+      this.answerPackageOffer,
+      async (jws) => {
+        const { offer } = await verifyPackageOffer(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+        return { iss: offer.iss, fields: { offer } }
+      },
+      ({ offer }) => {
+        const answer: PackageOfferAnswer = { package: offer!.package, status: 'receiving' }
+        return { status: 202, body: answer }
+      },
+    )
+  }
+
+  #packageRevocation(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    return this.#signedObject(
+      request,
+      response,
+      'package-revocation',
+      BODY_LIMIT,
+      undefined,
+      async (jws) => {
+        const { revocation } = await verifyRevocation(jws, { trustAnchors: this.#anchors(), audience: this.#harness.main.org })
+        return { iss: revocation.iss, fields: { revocation } }
+      },
+      ({ revocation }) => {
+        this.packagesRevokedByTarget.add(revocation!.share)
+        const answer: RevocationAnswer = { share: revocation!.share, status: 'revoked' }
+        return { status: 200, body: answer }
+      },
+    )
   }
 
   #offer(request: IncomingMessage, response: ServerResponse): Promise<void> {

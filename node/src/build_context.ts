@@ -31,6 +31,8 @@ import { receiptJobHandler } from './receiving/receipt_job.ts'
 import { linkPackageJobHandler } from './links/link_package.ts'
 import { linkEmailJobHandler } from './links/link_email.ts'
 import { revocationJobHandlers } from './revocation/revoke_share.ts'
+import { packageOfferJobHandlers } from './links/package_offer.ts'
+import { inboundPackageJobHandlers } from './inbound_packages/pull_job.ts'
 import { liveRevisionConsumer } from './sending/live_revisions.ts'
 import { offerJobHandler } from './sending/offer_job.ts'
 import type { BlobStore } from './store/blob_store.ts'
@@ -171,6 +173,8 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
     ...revocationJobHandlers(ctx, peer),
     [JOB.linkPackage]: linkPackageJobHandler(ctx),
     [JOB.linkEmail]: linkEmailJobHandler(ctx),
+    ...packageOfferJobHandlers(ctx, peer),
+    ...inboundPackageJobHandlers(ctx, peer),
   }
   knownKinds = new Set(Object.keys(handlers))
   const kinds = overrides.jobKinds

@@ -61,9 +61,24 @@ export type NodeEvent =
   | (Base & { type: 'link.created'; linkShareId: string; recipient: string; format: string; expiresAt: number })
   | (Base & { type: 'link.ready'; linkShareId: string; items: number; bytes: number; packageDigest: string })
   | (Base & { type: 'link.failed'; linkShareId: string; error: string })
-  | (Base & { type: 'link.downloaded'; linkShareId: string; bytes: number; range: string | null; address: string; via: 'local-api' | 'download-listener' })
+  | (Base & {
+      type: 'link.downloaded'
+      linkShareId: string
+      bytes: number
+      range: string | null
+      address: string
+      via: 'local-api' | 'download-listener' | 'federation'
+    })
   | (Base & { type: 'link.revoked'; linkShareId: string })
   | (Base & { type: 'link.emailed'; linkShareId: string })
+  // A link share's package offered to a partner's user or group, accepted by its node (SPEC.md CW-PKG-012).
+  | (Base & { type: 'link.offered'; linkShareId: string; partner: string })
+  // Packages partners offered our users (SPEC.md CW-PKG-017): caseId = the inbound package's id.
+  | (Base & { type: 'package.offered'; sender: string; packageId: string; recipients: string[]; bytes: number })
+  | (Base & { type: 'package.received'; sender: string; packageId: string; bytes: number; manifest: string })
+  | (Base & { type: 'package.refused'; sender: string; packageId: string; code: string })
+  | (Base & { type: 'package.downloaded'; sender: string; packageId: string; bytes: number; range: string | null; address: string })
+  | (Base & { type: 'package.revoked'; sender: string; packageId: string })
 
 /** A refusal that belongs to no case (an offer refused before anything was stored). */
 export interface RefusalEvent {

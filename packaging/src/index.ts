@@ -15,6 +15,6 @@ export { allocatePaths, safeComponent, MAX_COMPONENT_UNITS, MAX_COMPONENT_BYTES,
 export { buildPackage, packageContent, digestContent, renderSha256Sums } from './contents.ts'
 export type { BuildPackageInput, BuiltPackage, PackageEvidence, MemberSource, OpenEvidence } from './contents.ts'
 export { layoutPackage, layoutMembers } from './layout_package.ts'
-export { verifyPackage, type VerifyPackageOptions, type VerifiedPackage } from './verify.ts'
+export { verifyPackage, packageManifestDigest, type VerifyPackageOptions, type VerifiedPackage } from './verify.ts'
 export { openPackage } from './read/open.ts'
 export type { PackageReader, ReadEntry } from './read/entry.ts'

@@ -189,3 +189,22 @@ export async function verifyPackage(path: string, options: VerifyPackageOptions 
     await reader.close()
   }
 }
+
+/**
+ * The digest of the signed package manifest a package holds: SHA-256 of the compact JWS in its
+ * `package-manifest.jws` member, without the final line break (the package's entity tag, and
+ * the `manifest` of its offer, SPEC.md CW-PKG-011). Undefined when there is no such member.
+ */
+export async function packageManifestDigest(path: string): Promise<string | undefined> {
+  const reader = await openPackage(path)
+  try {
+    for await (const entry of reader.entries()) {
+      if (entry.path !== 'package-manifest.jws') continue
+      const text = (await readAll(entry)).toString('utf8').trimEnd()
+      return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`
+    }
+    return undefined
+  } finally {
+    await reader.close()
+  }
+}

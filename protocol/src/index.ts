@@ -27,6 +27,8 @@ export {
   assertReceipt,
   assertRevocation,
   assertPackageManifest,
+  assertPackageOffer,
+  assertPackageOfferAnswer,
   isEmailAddress,
 } from './schema/validate.ts'
 export {
@@ -39,6 +41,8 @@ export {
   assertControlEvidenceRequest,
   assertControlShareAnswer,
   assertControlRevisionAnswer,
+  assertControlPackageRequest,
+  assertControlPackageAnswer,
 } from './schema/validate.ts'
 export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
 export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS, VERSIONS_HEADER, parseVersionsHeader } from './federation/paths.ts'
@@ -63,6 +67,7 @@ export { signReceipt } from './receipt/sign.ts'
 export { verifyReceipt, type VerifiedReceipt } from './receipt/verify.ts'
 export { signRevocation } from './revocation/sign.ts'
 export { verifyRevocation, type VerifiedRevocation } from './revocation/verify.ts'
+export { signPackageOffer, verifyPackageOffer, type VerifiedPackageOffer } from './package_offer/index.ts'
 export { isAttenuated, type AttenuationResult } from './policy/is_attenuated.ts'
 export { assertAttenuated } from './policy/attenuate.ts'
 export { checkGrantDuration } from './policy/check_duration.ts'

@@ -635,3 +635,100 @@ export interface PackageFile {
     category?: string
   }
 }
+/**
+ * A sender offers a case package (SPEC.md §22) to users or groups of a partner, which pulls it on EP-11. Signed as typ caseway-package-offer+jws with the sender's signing certificate (SPEC.md CW-PKG-011).
+ */
+export interface PackageOffer {
+  /**
+   * Package offers exist from protocol 0.2 on.
+   */
+  cwv: '0.2'
+  /**
+   * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
+   */
+  iss: string
+  /**
+   * Organization identifier: lower-case letters, digits and inner hyphens, 1-63 characters.
+   */
+  aud: string
+  /**
+   * Seconds since the Unix epoch (RFC 7519).
+   */
+  iat: number
+  /**
+   * Seconds since the Unix epoch (RFC 7519).
+   */
+  exp: number
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  jti: string
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  package: string
+  /**
+   * Who may download the package at the receiver: its users and groups, by their ids there.
+   *
+   * @minItems 1
+   * @maxItems 100
+   */
+  recipients: {
+    kind: 'user' | 'group'
+    /**
+     * An opaque identifier chosen by its issuer.
+     */
+    id: string
+  }[]
+  format: 'zip' | 'tar' | 'iso'
+  /**
+   * The archive's size in bytes, as EP-11 serves it.
+   */
+  size: number
+  /**
+   * SHA-256 digest, lower-case hex, with its algorithm prefix.
+   */
+  manifest: string
+  message?: string
+}
+/**
+ * The receiver's answer to an accepted package offer on EP-10 (SPEC.md CW-PKG-012): receiving until the package is pulled and verified, then received; refused when the pulled package failed verification.
+ */
+export interface PackageOfferAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  package: string
+  status: 'receiving' | 'received' | 'refused'
+}
+/**
+ * Body of the conformance control endpoint EP-13 (SPEC.md §21): a new case with these items, shared with a link to a user or group of the calling partner, whose package is offered on EP-10.
+ */
+export interface ControlPackageRequest {
+  /**
+   * @minItems 1
+   * @maxItems 20
+   */
+  items: ControlItem[]
+  recipient: {
+    kind: 'user' | 'group'
+    /**
+     * An opaque identifier chosen by its issuer.
+     */
+    id: string
+  }
+  format?: 'zip' | 'tar' | 'iso'
+}
+/**
+ * Answer (201) of the conformance control endpoint EP-13 (SPEC.md §21).
+ */
+export interface ControlPackageAnswer {
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  package: string
+  /**
+   * An opaque identifier chosen by its issuer.
+   */
+  localRecipient: string
+}

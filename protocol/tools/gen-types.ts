@@ -27,6 +27,11 @@ const roots = [
   'control-revision-answer',
   // Case packages shared with a link (§22).
   'package-manifest',
+  // Packages carried to a partner's users (§22, EP-10..EP-12).
+  'package-offer',
+  'package-offer-answer',
+  'control-package-request',
+  'control-package-answer',
 ]
 
 async function readSchema(name: string): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 /**
- * The Federation API (SPEC.md §16, EP-1..EP-5) as a fastify plugin. It is the whole
+ * The Federation API (SPEC.md §16, EP-1..EP-5, and EP-10..EP-12 of §22) as a fastify plugin. It is the whole
  * partner-facing application: it owns the instance's content-type parsers, error handling and
  * peer identification, so register it on a dedicated instance (`server.ts` does).
  *
@@ -36,6 +36,7 @@ import { acceptRevocation } from '../revocation/accept_revocation.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { identifyPeer, peerOf } from './authenticate.ts'
 import { conformanceControl } from './control.ts'
+import { PACKAGE_ANSWER_SCHEMAS, packageRoutes } from './packages.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 export interface FederationAppOptions {
@@ -58,7 +59,7 @@ export interface FederationObserver {
  * The protocol's schemas of the answers (SPEC.md §16, `protocol/schemas/`), and the common
  * definitions they refer to, registered once on the instance by their `$id`.
  */
-const ANSWER_SCHEMAS = ['common', 'problem', 'offer-answer', 'receipt-answer', 'revocation-answer', 'health-answer'] as const
+const ANSWER_SCHEMAS = ['common', 'problem', 'offer-answer', 'receipt-answer', 'revocation-answer', 'health-answer', ...PACKAGE_ANSWER_SCHEMAS] as const
 
 /** The compact JWS body of a request; anything else is an unsupported media type (CW-FED-002). */
 function joseBody(request: FastifyRequest): string {
@@ -179,6 +180,9 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
       return answer
     },
   )
+
+  // EP-10..EP-12 — spec: CW-PKG-012, CW-PKG-013, CW-PKG-015
+  packageRoutes(app, ctx, joseBody)
 
   // EP-4 — spec: CW-FED-010 (only an identified partner gets here)
   app.get(FEDERATION_PATHS.healthz, { schema: { response: { 200: answer('health-answer'), ...problems } } }, async (): Promise<HealthAnswer> => ({

@@ -1,5 +1,5 @@
 /**
- * The conformance control endpoints EP-6..EP-9 (SPEC.md §21) as an encapsulated fastify
+ * The conformance control endpoints EP-6..EP-9 and EP-13 (SPEC.md §21) as an encapsulated fastify
  * plugin under the federation application. `app.ts` registers it only when the operator
  * enabled `conformance.control` (CW-CTL-001); otherwise these paths are unknown (404).
  *
@@ -11,9 +11,17 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { FEDERATION_PATHS, RequestError, type ControlRevisionAnswer, type ControlShareAnswer, type RevocationAnswer } from '#protocol'
+import {
+  FEDERATION_PATHS,
+  RequestError,
+  type ControlPackageAnswer,
+  type ControlRevisionAnswer,
+  type ControlShareAnswer,
+  type RevocationAnswer,
+} from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { controlEvidence, controlRevoke, controlShare, controlShareOnward } from '../sending/conformance_control.ts'
+import { controlPackage, controlRevokePackage } from '../links/control_packages.ts'
 import { CONTROL_BODY_MAX_BYTES } from '../limits.ts'
 import { addProtocolSchemas, answer, problems } from './answers.ts'
 import { peerOf } from './authenticate.ts'
@@ -59,7 +67,7 @@ function emptyBody(request: FastifyRequest): void {
  * the federation application's hooks (peer identification, rate limit) and handlers still apply.
  */
 export async function conformanceControl(app: FastifyInstance, { ctx }: ConformanceControlOptions): Promise<void> {
-  addProtocolSchemas(app, ['control-share-answer', 'control-revision-answer'])
+  addProtocolSchemas(app, ['control-share-answer', 'control-revision-answer', 'control-package-answer'])
   // spec: CW-CTL-001 — JSON bodies up to 64 KiB, in this scope only.
   app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string', bodyLimit: CONTROL_BODY_MAX_BYTES }, (_request, text, done) => {
     if (text === '') return done(null, undefined)
@@ -87,7 +95,9 @@ export async function conformanceControl(app: FastifyInstance, { ctx }: Conforma
     { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 200: answer('revocation-answer'), ...problems } } },
     async (request): Promise<RevocationAnswer> => {
       emptyBody(request)
-      return controlRevoke(ctx, peerOf(request).org, request.params.shareId)
+      // A package EP-13 offered the caller is revoked here too (SPEC.md §21, EP-13).
+      const revoked = await controlRevokePackage(ctx, peerOf(request).org, request.params.shareId)
+      return revoked ?? controlRevoke(ctx, peerOf(request).org, request.params.shareId)
     },
   )
 
@@ -96,6 +106,17 @@ export async function conformanceControl(app: FastifyInstance, { ctx }: Conforma
     '/federation/v1/conformance/shares/:shareId/evidence',
     { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 200: answer('control-revision-answer'), ...problems } } },
     async (request): Promise<ControlRevisionAnswer> => controlEvidence(ctx, peerOf(request).org, request.params.shareId, jsonBody(request)),
+  )
+
+  // EP-13 — spec: CW-CTL-002, CW-CTL-003
+  app.post(
+    FEDERATION_PATHS.controlPackages,
+    { bodyLimit: CONTROL_BODY_MAX_BYTES, schema: { response: { 201: answer('control-package-answer'), ...problems } } },
+    async (request, reply): Promise<ControlPackageAnswer> => {
+      const created = await controlPackage(ctx, peerOf(request).org, jsonBody(request))
+      reply.code(201)
+      return created
+    },
   )
 
   // EP-9 — spec: CW-CTL-002, CW-CTL-003

@@ -20,6 +20,14 @@ export const JOB = {
   linkPackage: 'link-package',
   /** Sender: e-mail a ready link share's capability link to its e-mail recipient, or a notice to its local user or group. ref = link share id. */
   linkEmail: 'link-email',
+  /** Sender: POST a ready link share's signed package offer to its partner (EP-10). ref = link share id. */
+  packageOffer: 'package-offer',
+  /** Sender: POST the signed revocation of a link share's package to its partner (EP-12). ref = link share id. */
+  packageRevoke: 'package-revoke',
+  /** Receiver: pull an offered package (EP-11), verify it and make it visible (or refuse it). ref = inbound package id. */
+  packagePull: 'package-pull',
+  /** Receiver: e-mail the recipients of a received package. ref = inbound package id. */
+  packageNotify: 'package-notify',
 } as const
 
 export type JobKind = (typeof JOB)[keyof typeof JOB]

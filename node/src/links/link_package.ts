@@ -53,6 +53,8 @@ export function linkPackageJobHandler(ctx: NodeContext): JobHandler {
         const kind = link.recipient.kind
         if (kind === 'email' || (ctx.config.notifications.smtp !== undefined && (kind === 'local-user' || kind === 'local-group')))
           await ctx.jobs.enqueue(tx, JOB.linkEmail, link.id)
+        // spec: CW-PKG-011 — a partner's user or group: offered to its node once built.
+        if (kind === 'partner-user' || kind === 'partner-group') await ctx.jobs.enqueue(tx, JOB.packageOffer, link.id)
         tx.record({
           type: 'link.ready',
           caseId: link.caseId,

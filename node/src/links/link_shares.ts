@@ -122,10 +122,10 @@ async function checkRecipient(ctx: NodeContext, recipient: LinkRecipient): Promi
       if (slash <= 0 || slash === recipient.value.length - 1) throw bad('a partner recipient is "<partner org>/<id>"', '/recipient/value')
       const partner = await ctx.store.getPartner(recipient.value.slice(0, slash))
       if (partner === undefined || !partner.enabled || partner.trustOnly) throw conflict(`"${recipient.value.slice(0, slash)}" is not an enabled partner`)
-      // Refused rather than built and never delivered: carrying a package to a partner's node is not specified yet (§22).
-      throw conflict(
-        `a package cannot yet be carried to a partner's ${recipient.kind === 'partner-user' ? 'user' : 'group'}: share the case with ${partner.org} instead`,
-      )
+      // spec: CW-PKG-011 — the id there is one the partner's node knows (checked by it, CW-PKG-012).
+      if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(recipient.value.slice(slash + 1)))
+        throw bad('a partner recipient is "<partner org>/<id>"', '/recipient/value')
+      return
     }
   }
 }
@@ -225,12 +225,16 @@ export function listLinkShares(ctx: NodeContext, caseId: string): Promise<LinkSh
 
 /**
  * Revokes a link share at once: its package is refused from then on (`link.revoked` on the
- * case's trail). Revoking a revoked link share changes nothing.
+ * case's trail), and a partner recipient's node is sent the revocation (CW-PKG-015). Revoking a
+ * revoked link share changes nothing.
  */
 export async function revokeLinkShare(ctx: NodeContext, link: LinkShareRecord, actor: Actor & { kind: 'user' }): Promise<LinkShareRecord> {
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   await ctx.transaction(async (tx) => {
-    if (await tx.store.revokeLinkShare(link.id, actor.id, now)) tx.record({ type: 'link.revoked', caseId: link.caseId, actor, linkShareId: link.id })
+    if (!(await tx.store.revokeLinkShare(link.id, actor.id, now))) return
+    tx.record({ type: 'link.revoked', caseId: link.caseId, actor, linkShareId: link.id })
+    // spec: CW-PKG-015 — the partner's node is told, whatever became of the offer.
+    if (link.recipient.kind === 'partner-user' || link.recipient.kind === 'partner-group') await ctx.jobs.enqueue(tx, JOB.packageRevoke, link.id)
   })
   const current = await ctx.store.getLinkShare(link.id)
   if (current === undefined) throw linkShareNotFound(link.id)

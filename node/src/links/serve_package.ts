@@ -1,6 +1,6 @@
 /**
- * Serving a ready link share's package over HTTP, for both listeners that do (the local API and
- * the download listener): the whole archive or one range, and the download on the case's audit
+ * Serving a ready link share's package over HTTP, for the listeners that do (the local API, the
+ * download listener, and the federation listener to the partner it was offered to, EP-11): the whole archive or one range, and the download on the case's audit
  * trail with the client address.
  *
  * @module
@@ -8,7 +8,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { NodeContext } from '../context.ts'
 import type { Actor } from '../events.ts'
-import { sendDownload } from '../local/download.ts'
+import { sendDownload, sentRange } from '../local/download.ts'
 import type { LinkShareRecord } from '../store/metadata_store.ts'
 import { openLinkPackage } from './link_package.ts'
 import { packageFileName } from './link_shares.ts'
@@ -27,19 +27,20 @@ export async function servePackage(
   reply: FastifyReply,
   link: LinkShareRecord & { package: NonNullable<LinkShareRecord['package']> },
   actor: Actor,
-  via: 'local-api' | 'download-listener',
+  via: 'local-api' | 'download-listener' | 'federation',
 ): Promise<FastifyReply> {
   const built = await openLinkPackage(ctx, link)
-  const file = { name: packageFileName(link), mediaType: PACKAGE_MEDIA_TYPES[link.format], size: built.layout.size, digest: link.package.digest }
+  // spec: CW-PKG-013 — EP-11 serves octets, like EP-2.
+  const mediaType = via === 'federation' ? 'application/octet-stream' : PACKAGE_MEDIA_TYPES[link.format]
+  const file = { name: packageFileName(link), mediaType, size: built.layout.size, digest: link.package.digest }
   return sendDownload(request, reply, file, built.open, (bytes) => {
-    const range = reply.getHeader('content-range')
     return ctx.record({
       type: 'link.downloaded',
       caseId: link.caseId,
       actor,
       linkShareId: link.id,
       bytes,
-      range: typeof range === 'string' ? range.slice('bytes '.length, range.indexOf('/')) : null,
+      range: sentRange(reply),
       address: request.ip,
       via,
     })

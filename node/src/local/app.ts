@@ -28,6 +28,7 @@ import { evidenceRoutes } from './routes/evidence.ts'
 import { externalCaseRoutes } from './routes/external_cases.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { linkShareRoutes } from './routes/link_shares.ts'
+import { inboundPackageRoutes } from '../inbound_packages/routes.ts'
 import { partnerRoutes } from './routes/partners.ts'
 import { policyRoutes } from './routes/policies.ts'
 import { principalRoutes } from './routes/principals.ts'
@@ -144,6 +145,7 @@ export async function localApp(app: FastifyInstance, options: LocalAppOptions): 
       evidenceRoutes(api, ctx)
       shareRoutes(api, ctx)
       linkShareRoutes(api, ctx)
+      inboundPackageRoutes(api, ctx)
       externalCaseRoutes(api, ctx)
       revisionRoutes(api, ctx)
       auditRoutes(api, ctx)

@@ -116,6 +116,12 @@ export async function sendDownload(
   return reply.send(open(range))
 }
 
+/** The range a download answer sends, as `first-last` for the audit trail; null for the whole file. */
+export function sentRange(reply: FastifyReply): string | null {
+  const range = reply.getHeader('content-range')
+  return typeof range === 'string' ? range.slice('bytes '.length, range.indexOf('/')) : null
+}
+
 const DOWNLOAD_HEADERS = {
   ETag: { description: "The file's digest, quoted: a strong entity tag for If-Range", schema: { type: 'string' } },
   'Accept-Ranges': { description: 'Always `bytes`', schema: { type: 'string' } },

@@ -6,6 +6,7 @@
  * @module
  */
 import type { PeerClient } from '../peer/peer_client.ts'
+import type { PartnerRecord } from '../store/metadata_store.ts'
 
 /** Wraps `peer`; methods it does not know about (added later) pass through unobserved. */
 export function observedPeerClient(peer: PeerClient, succeeded: (peerOrg: string) => void): PeerClient {
@@ -31,5 +32,21 @@ export function observedPeerClient(peer: PeerClient, succeeded: (peerOrg: string
       succeeded(partner.org)
       return answer
     },
+    // Packages carried to a partner's users (SPEC.md §22, EP-10..EP-12), when the client has them.
+    ...(peer.offerPackage === undefined ? {} : { offerPackage: observed(peer.offerPackage.bind(peer), succeeded) }),
+    ...(peer.fetchPackage === undefined ? {} : { fetchPackage: observed(peer.fetchPackage.bind(peer), succeeded) }),
+    ...(peer.sendPackageRevocation === undefined ? {} : { sendPackageRevocation: observed(peer.sendPackageRevocation.bind(peer), succeeded) }),
+  }
+}
+
+/** `call`, reporting its partner (the first argument) once it succeeds. */
+function observed<A extends [PartnerRecord, ...unknown[]], R>(
+  call: (...args: A) => Promise<R>,
+  succeeded: (peerOrg: string) => void,
+): (...args: A) => Promise<R> {
+  return async (...args) => {
+    const result = await call(...args)
+    succeeded(args[0].org)
+    return result
   }
 }

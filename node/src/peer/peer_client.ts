@@ -19,12 +19,14 @@ import { Agent, request, type Dispatcher } from 'undici'
 import {
   assertHealthAnswer,
   assertOfferAnswer,
+  assertPackageOfferAnswer,
   assertReceiptAnswer,
   assertRevocationAnswer,
   FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
   type HealthAnswer,
   type OfferAnswer,
+  type PackageOfferAnswer,
   VERSIONS_HEADER,
   type ReceiptAnswer,
   type RevocationAnswer,
@@ -41,6 +43,12 @@ export interface OfferResult {
   answer: OfferAnswer
 }
 
+/** The partner's answer to a package offer: `202` accepted, `200` a re-offer (CW-PKG-012). */
+export interface PackageOfferResult {
+  status: 200 | 202
+  answer: PackageOfferAnswer
+}
+
 export interface PeerClient {
   /** EP-1: offers a signed manifest. */
   offer(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<OfferResult>
@@ -53,6 +61,15 @@ export interface PeerClient {
   sendReceipt(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<ReceiptAnswer>
   /** EP-5: sends a signed revocation. */
   sendRevocation(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<RevocationAnswer>
+  /** EP-10: offers a signed package offer (CW-PKG-012). Absent only in test doubles. */
+  offerPackage?(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<PackageOfferResult>
+  /**
+   * EP-11: the package's bytes from byte `from` on (a `Range` when `from` > 0, CW-PKG-013), as they
+   * arrive, with the offset they start at. The caller consumes or destroys the body.
+   */
+  fetchPackage?(partner: PartnerRecord, packageId: string, from: number, signal?: AbortSignal): Promise<{ start: number; body: Readable }>
+  /** EP-12: sends the signed revocation of a package (CW-PKG-015). */
+  sendPackageRevocation?(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<RevocationAnswer>
   /** EP-4: the partner's health answer (its `Caseway-Versions` is recorded like every answer's, CW-VER-004). */
   health?(partner: PartnerRecord, signal?: AbortSignal): Promise<HealthAnswer>
   /** Closes every connection. */
@@ -135,6 +152,7 @@ export function createPeerClient(
     path: string,
     body: string | undefined,
     signal: AbortSignal | undefined,
+    extraHeaders: Record<string, string> = {},
   ): Promise<Dispatcher.ResponseData> {
     const url = urlOf(partner, path)
     let response: Dispatcher.ResponseData
@@ -142,7 +160,7 @@ export function createPeerClient(
       response = await request(url, {
         dispatcher: agentFor(partner),
         method,
-        headers: body === undefined ? { accept: '*/*' } : { 'content-type': JOSE_MEDIA_TYPE, accept: 'application/json' },
+        headers: { ...(body === undefined ? { accept: '*/*' } : { 'content-type': JOSE_MEDIA_TYPE, accept: 'application/json' }), ...extraHeaders },
         body: body ?? null,
         signal: signal ?? null,
       })
@@ -212,6 +230,28 @@ export function createPeerClient(
 
     async sendRevocation(partner, jws, signal) {
       const response = await call(partner, 'POST', FEDERATION_PATHS.revocations, jws, signal)
+      return readAnswer(partner, response, assertRevocationAnswer)
+    },
+
+    async offerPackage(partner, jws, signal) {
+      const response = await call(partner, 'POST', FEDERATION_PATHS.packageOffers, jws, signal)
+      const answer = await readAnswer(partner, response, assertPackageOfferAnswer)
+      return { status: response.statusCode === 200 ? 200 : 202, answer }
+    },
+
+    async fetchPackage(partner, packageId, from, signal) {
+      const response = await call(partner, 'GET', FEDERATION_PATHS.package(packageId), undefined, signal, from > 0 ? { range: `bytes=${from}-` } : {})
+      const range = /^bytes (\d+)-\d+\/\d+$/.exec(String(response.headers['content-range'] ?? ''))
+      const start = response.statusCode === 206 && range !== null ? Number(range[1]) : 0
+      if (response.statusCode !== 200 && !(response.statusCode === 206 && start === from)) {
+        response.body.destroy()
+        throw new PeerUnreachable(partner.org, `package answered ${response.statusCode} to bytes=${from}-`, { code: 'PEER_ANSWER_INVALID' })
+      }
+      return { start, body: response.body }
+    },
+
+    async sendPackageRevocation(partner, jws, signal) {
+      const response = await call(partner, 'POST', FEDERATION_PATHS.packageRevocations, jws, signal)
       return readAnswer(partner, response, assertRevocationAnswer)
     },
 

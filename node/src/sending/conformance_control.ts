@@ -171,7 +171,7 @@ async function requireControlShare(ctx: NodeContext, peerOrg: string, shareId: s
 }
 
 /** Stores the items in order, `item-<index>.bin`, each of `size` random bytes. */
-async function uploadItems(ctx: NodeContext, caseId: string, items: readonly ControlItem[], actor: Actor): Promise<void> {
+export async function uploadItems(ctx: NodeContext, caseId: string, items: readonly ControlItem[], actor: Actor): Promise<void> {
   const records: EvidenceRecord[] = []
   for (const [index, item] of items.entries()) {
     const record = await storeEvidenceContent(
@@ -197,7 +197,7 @@ async function* randomContent(size: number): AsyncGenerator<Uint8Array> {
 }
 
 /** The body, checked with its protocol schema; one that fails it is the caller's bad request, naming the field. */
-function checkedBody<T>(assertBody: (value: unknown) => asserts value is T, value: unknown): T {
+export function checkedBody<T>(assertBody: (value: unknown) => asserts value is T, value: unknown): T {
   try {
     assertBody(value)
   } catch (error) {

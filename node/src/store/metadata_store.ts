@@ -551,7 +551,7 @@ export interface MetadataStore {
    * false (and nothing stored) when it is no longer processing (revoked meanwhile, or done).
    */
   completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean>
-  /** Marks processing link share `id` failed with `reason`; false when it is no longer processing. */
+  /** Marks processing or ready link share `id` failed with `reason` (a ready one: its partner refused the package, CW-PKG-016); false otherwise. */
   failLinkShare(id: string, reason: string, at: number): Promise<boolean>
   /** Marks link share `id` revoked by `by`; false when it already was (or does not exist). */
   revokeLinkShare(id: string, by: string, at: number): Promise<boolean>
@@ -559,6 +559,30 @@ export interface MetadataStore {
   setLinkShareTokenHash(id: string, tokenHash: string): Promise<void>
   /** The members of link share `id`'s package, in archive order. */
   listLinkShareMembers(id: string): Promise<LinkShareMember[]>
+  /** The signed package offer of link share `id` for a partner recipient (CW-PKG-011), once signed. */
+  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined>
+  /** Keeps the signed package offer of link share `id`: every retry sends the same (CW-PKG-012 step 4). */
+  setLinkShareOffer(id: string, jws: string, at: number): Promise<void>
+  /** Records that the partner accepted link share `id`'s offer; false when it was recorded already. */
+  markLinkShareOffered(id: string, at: number): Promise<boolean>
+
+  // Inbound packages (SPEC.md §22, CW-PKG-012..017): packages partners offered our users
+  insertInboundPackage(record: InboundPackageRecord): Promise<void>
+  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined>
+  /** The package `packageId` that `senderOrg` offered (or revoked before offering it). */
+  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined>
+  /** Every inbound package, newest first. */
+  listInboundPackages(): Promise<InboundPackageRecord[]>
+  /** Makes receiving package `id` visible with its verified content; false when it is no longer receiving. */
+  completeInboundPackage(
+    id: string,
+    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
+    at: number,
+  ): Promise<boolean>
+  /** Marks receiving package `id` refused with `reason`; false when it is no longer receiving. */
+  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean>
+  /** Marks package `id` revoked; false when it already was. */
+  revokeInboundPackage(id: string, at: number): Promise<boolean>
 
   // Outbox (domain events waiting for their consumers; outbox/outbox.ts)
   /** Adds entries, in order, after every entry already there (call it inside the action's transaction). */
@@ -731,6 +755,51 @@ export interface LinkShareMember {
   size: number
   crc32: number
   source: { kind: 'generated'; digest: string } | { kind: 'evidence'; id: string }
+}
+
+/** The package offer of a link share for a partner recipient: signed once, resent unchanged. */
+export interface LinkShareOffer {
+  jws: string
+  /** When the partner accepted it (`202` or `200`); null until then. */
+  offeredAt: number | null
+}
+
+// Inbound packages
+
+/**
+ * A package a partner offered to our users (SPEC.md §22, CW-PKG-012): receiving until pulled and
+ * verified, then received (visible to its recipients) or refused; revoked by its sender at any
+ * time — a revocation of a package never offered is kept with `offer` null (CW-PKG-015).
+ */
+export interface InboundPackageRecord {
+  id: string
+  senderOrg: string
+  /** The sender's package id (the package manifest's `jti`). */
+  packageId: string
+  state: 'receiving' | 'received' | 'refused' | 'revoked'
+  offer: {
+    jws: string
+    /** Digest of the offer's payload: an identical re-offer has the same. */
+    digest: string
+    jti: string
+    format: PackageFormat
+    size: number
+    /** SHA-256 of the package's `package-manifest.jws` member: its entity tag here too. */
+    manifest: string
+    message: string | null
+  } | null
+  recipients: { kind: 'user' | 'group'; id: string }[]
+  expiresAt: number
+  failure: string | null
+  /** From the verified package manifest, once received. */
+  senderName: string | null
+  caseId: string | null
+  /** The archive's bytes as chunks in the blob store, once received. */
+  content: { chunkSize: number; chunks: string[] } | null
+  createdAt: number
+  updatedAt: number
+  receivedAt: number | null
+  revokedAt: number | null
 }
 
 // Outbox

@@ -1,6 +1,7 @@
 /**
  * `caseway demo --packages <dir>` (issue 15): the demo case shared with a link as case.zip
- * (downloaded through the e-mailed capability link from the download listener), case.tar and
+ * (downloaded through the e-mailed capability link from the download listener), case.tar (for
+ * the partner's user: carried over the federation and downloaded from the partner's node) and
  * case.iso (the local API), with the sender's ca.crt. Each opens with independent tools —
  * unzip, bsdtar, xorriso — whose extracted files pass `sha256sum -c SHA256SUMS`, and `caseway
  * package verify` accepts it against the fingerprint of that ca.crt; a flipped byte in an
@@ -34,7 +35,7 @@ const EXTRACT: Record<string, (archive: string, into: string) => [string, string
   'case.iso': (archive, into) => ['xorriso', ['-osirrox', 'on', '-indev', archive, '-extract', '/', into]],
 }
 
-// spec: CW-PKG-001, CW-PKG-002, CW-PKG-003, CW-LOC-032, CW-LOC-035, CW-LOC-038, CW-LOC-039
+// spec: CW-PKG-001, CW-PKG-002, CW-PKG-003, CW-PKG-014, CW-PKG-017, CW-LOC-032, CW-LOC-035, CW-LOC-038, CW-LOC-039
 t.test('demo --packages writes a ZIP, a TAR and an ISO that independent tools open and caseway package verify accepts', async (t) => {
   const root = t.testdir()
   const dir = join(root, 'packages')
@@ -44,6 +45,7 @@ t.test('demo --packages writes a ZIP, a TAR and an ISO that independent tools op
     demo.stdout,
     /The e-mail to records\.clerk@county-da\.example .* carries the link https:\/\/127\.0\.0\.1:\d+\/download\/<token> and the CA fingerprint/,
   )
+  t.match(demo.stdout, /County DA's node pulled the TAR over mTLS \(EP-11\) and verified it .* downloads it from County DA's local API/)
   t.same((await readdir(dir)).sort(), ['ca.crt', 'case.iso', 'case.tar', 'case.zip'])
   const ca = new X509Certificate(await readFile(join(dir, 'ca.crt')))
   const fingerprint = `sha256:${createHash('sha256').update(ca.raw).digest('hex')}`

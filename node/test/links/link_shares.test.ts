@@ -103,18 +103,20 @@ t.test('a package that cannot be built fails with the reason; one revoked meanwh
   t.equal(ta.events.filter((e) => e.type === 'link.revoked' && e.linkShareId === revoked.id).length, 1, 'revoking again records nothing')
 })
 
-// spec: CW-LOC-032, CW-LOC-034
+// spec: CW-LOC-032, CW-LOC-034, CW-PKG-011
 t.test('recipients are checked; only the case team, the creator and the recipients see a link share', async (t) => {
   t.match((await create({ recipient: { kind: 'local-user', value: 'nobody' } })).json(), { code: 'CW_ERR_CONFLICT', at: '/recipient/value' })
   t.match((await create({ recipient: { kind: 'email', value: 'not an address' } })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/recipient/value' })
   t.match((await create({ recipient: { kind: 'partner-user', value: 'unknown-org/ann' } })).json(), { code: 'CW_ERR_CONFLICT' })
   await ta.ctx.store.insertPolicy(policyRecord())
   await ta.ctx.store.upsertPartner(partnerRecord({ org: 'county-da' }))
+  // spec: CW-PKG-011 — carried to the partner's node once built (node/test/integration/partner_packages.test.ts).
   t.match(
     (await create({ recipient: { kind: 'partner-group', value: 'county-da/felony-unit' } })).json(),
-    { code: 'CW_ERR_CONFLICT', detail: /cannot yet be carried to a partner's group: share the case with county-da instead/ },
-    'a partner recipient is refused, not built and left undelivered',
+    { status: 'processing', recipient: { kind: 'partner-group', value: 'county-da/felony-unit' } },
+    "a partner's group is a recipient",
   )
+  t.match((await create({ recipient: { kind: 'partner-user', value: 'county-da/not an id' } })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/recipient/value' })
   t.match((await create({ scope: 'folders' })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/folderIds' })
   const toCarol = (await create({ recipient: { kind: 'local-user', value: 'carol' } })).json()
   const dave = await userWithToken('dave')

@@ -26,7 +26,7 @@ const CHUNK_DIGEST = /^sha256:[0-9a-f]{64}$/
  */
 const digestSegment = (digest: string): string => (CHUNK_DIGEST.test(digest) ? digest : segment(digest))
 
-/** EP-1..EP-9: request paths, with path parameters percent-encoded (but the EP-2 digest, CW-FED-014). */
+/** EP-1..EP-13: request paths, with path parameters percent-encoded (but the EP-2 digest, CW-FED-014). */
 export const FEDERATION_PATHS = {
   /** EP-1 `POST`: offer a signed manifest revision. */
   offers: '/federation/v1/offers',
@@ -51,6 +51,14 @@ export const FEDERATION_PATHS = {
    * case the caller sent it as share `shareId` (the id in the caller's manifest).
    */
   controlShareOnward: (shareId: string): string => `/federation/v1/conformance/received-shares/${segment(shareId)}/share-onward`,
+  /** EP-10 `POST`: offer a signed package offer (CW-PKG-012). */
+  packageOffers: '/federation/v1/package-offers',
+  /** EP-11 `GET`: the receiver pulls an offered package, whole or a range (CW-PKG-013). */
+  package: (packageId: string): string => `/federation/v1/packages/${segment(packageId)}`,
+  /** EP-12 `POST`: the sender revokes an offered package with a signed revocation naming it (CW-PKG-015). */
+  packageRevocations: '/federation/v1/package-revocations',
+  /** EP-13 `POST` (optional, §21): the node under test offers the caller a package of a new case (CW-CTL-004). */
+  controlPackages: '/federation/v1/conformance/packages',
 } as const
 
 /**

@@ -6,7 +6,7 @@
  */
 
 /** Objects Caseway signs. */
-export type SignedType = 'manifest' | 'grant' | 'receipt' | 'revocation' | 'package'
+export type SignedType = 'manifest' | 'grant' | 'receipt' | 'revocation' | 'package' | 'package-offer'
 
 /** The `typ` header of each signed type; a receipt can never pass as a manifest. */
 export const TYP: Record<SignedType, string> = Object.freeze({
@@ -15,6 +15,7 @@ export const TYP: Record<SignedType, string> = Object.freeze({
   receipt: 'caseway-receipt+jws',
   revocation: 'caseway-revocation+jws',
   package: 'caseway-package+jws',
+  'package-offer': 'caseway-package-offer+jws',
 })
 
 /** The algorithm allow-list: ES256 (ECDSA P-256) and EdDSA (Ed25519). */

@@ -11,6 +11,8 @@ import { PROBLEMS, problemType, type ProblemCode, type ProblemDocument } from '.
 import type {
   CaseManifest,
   ControlEvidenceRequest,
+  ControlPackageAnswer,
+  ControlPackageRequest,
   ControlRevisionAnswer,
   ControlShareAnswer,
   ControlShareRequest,
@@ -19,6 +21,8 @@ import type {
   HealthAnswer,
   OfferAnswer,
   PackageManifest,
+  PackageOffer,
+  PackageOfferAnswer,
   PartnerBundle,
   ReceiptAnswer,
   Revocation,
@@ -44,6 +48,10 @@ const controlShareAnswer = validatorFor('control-share-answer')
 const controlRevisionAnswer = validatorFor('control-revision-answer')
 const emailAddress = validatorFor('common#/$defs/EmailAddress')
 const packageManifest = validatorFor('package-manifest')
+const packageOffer = validatorFor('package-offer')
+const packageOfferAnswer = validatorFor('package-offer-answer')
+const controlPackageRequest = validatorFor('control-package-request')
+const controlPackageAnswer = validatorFor('control-package-answer')
 
 function check(validate: ValidateFunction, title: string, value: unknown): void {
   if (validate(value) === true) return
@@ -152,6 +160,16 @@ export function assertControlRevisionAnswer(value: unknown): asserts value is Co
   check(controlRevisionAnswer, 'control revision answer', value)
 }
 
+/** EP-13's request body. */
+export function assertControlPackageRequest(value: unknown): asserts value is ControlPackageRequest {
+  check(controlPackageRequest, 'control package request', value)
+}
+
+/** EP-13's answer. */
+export function assertControlPackageAnswer(value: unknown): asserts value is ControlPackageAnswer {
+  check(controlPackageAnswer, 'control package answer', value)
+}
+
 /**
  * Whether `value` is exactly one plain e-mail address (SPEC.md CW-FMT-006): the rule the
  * manifest schema applies to e-mail recipients, for the places that take an address from
@@ -166,4 +184,14 @@ export function isEmailAddress(value: unknown): value is string {
 /** A package manifest's payload (CW-PKG-002). */
 export function assertPackageManifest(value: unknown): asserts value is PackageManifest {
   check(packageManifest, 'package manifest', value)
+}
+
+/** A package offer's payload (CW-PKG-011). */
+export function assertPackageOffer(value: unknown): asserts value is PackageOffer {
+  check(packageOffer, 'package offer', value)
+}
+
+/** EP-10's answer to an accepted package offer (CW-PKG-012). */
+export function assertPackageOfferAnswer(value: unknown): asserts value is PackageOfferAnswer {
+  check(packageOfferAnswer, 'package offer answer', value)
 }

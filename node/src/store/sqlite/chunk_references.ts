@@ -18,6 +18,9 @@
  *   (manifest, SHA256SUMS, table of contents…), kept while the link share is in force
  *   ({@link LINK_SHARE_IN_FORCE}); its evidence members are items of the case, which cannot be
  *   deleted while such a link share includes them (`cases/evidence.ts`).
+ * - `inbound_packages.chunks`: a package a partner offered our users (§22, CW-PKG-017), stored as
+ *   chunks once verified — kept while it is received and not expired (freshly stored chunks of
+ *   one still being verified are covered by the collector's grace period).
  * - Not references: `partner_chunks` records that a partner delivered a chunk (proof of
  *   possession, CW-POS-005) and is forgotten when its blob is deleted ({@link FORGET_DELIVERED_SQL});
  *   `outbound_revisions.manifest_jws` names the chunks `share_chunks` holds.
@@ -73,6 +76,11 @@ export const CHUNK_REFERENCE_SOURCES: readonly ChunkReferenceSource[] = [
     from: 'link_share_members.ref',
     sql: `SELECT m.ref AS digest FROM link_share_members AS m JOIN link_shares AS l ON l.id = m.link_id
       WHERE m.kind = 'generated' AND ${LINK_SHARE_IN_FORCE}`,
+  },
+  {
+    from: 'inbound_packages.chunks',
+    sql: `SELECT chunk.value AS digest FROM inbound_packages AS p, json_each(p.chunks) AS chunk
+      WHERE p.state IN ('receiving', 'received') AND p.chunks IS NOT NULL AND p.expires_at > :now`,
   },
 ]
 

@@ -19,7 +19,7 @@ export const LINK_SQL = {
   listLinkShares: 'SELECT * FROM link_shares WHERE case_id = ? ORDER BY created_at, id',
   completeLinkShare: `UPDATE link_shares SET state = 'ready', updated_at = :at, package_created_at = :created_at, package_size = :size,
     package_digest = :digest, items = :items WHERE id = :id AND state = 'processing'`,
-  failLinkShare: `UPDATE link_shares SET state = 'failed', failure = ?, updated_at = ? WHERE id = ? AND state = 'processing'`,
+  failLinkShare: `UPDATE link_shares SET state = 'failed', failure = ?, updated_at = ? WHERE id = ? AND state IN ('processing', 'ready')`,
   revokeLinkShare: `UPDATE link_shares SET state = 'revoked', revoked_by = ?, revoked_at = ?, updated_at = ? WHERE id = ? AND state <> 'revoked'`,
   setLinkShareTokenHash: 'UPDATE link_shares SET token_hash = ? WHERE id = ?',
   insertLinkShareMember:

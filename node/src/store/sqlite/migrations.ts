@@ -465,6 +465,38 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX partner_chunks_digest ON partner_chunks (digest);
   `,
+  // r: packages carried to a partner's users (SPEC.md §22, CW-PKG-011..017): the sender's signed
+  // offer of a link share, and the receiver's inbound packages (stored as chunks once verified)
+  `
+  ALTER TABLE link_shares ADD COLUMN offer_jws TEXT;
+  ALTER TABLE link_shares ADD COLUMN offered_at INTEGER;
+  CREATE TABLE inbound_packages (
+    id TEXT PRIMARY KEY,
+    sender_org TEXT NOT NULL,
+    package_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('receiving', 'received', 'refused', 'revoked')),
+    offer_jws TEXT,
+    offer_digest TEXT,
+    offer_jti TEXT,
+    recipients TEXT NOT NULL,
+    format TEXT,
+    size INTEGER,
+    manifest_digest TEXT,
+    message TEXT,
+    expires_at INTEGER NOT NULL,
+    failure TEXT,
+    sender_name TEXT,
+    case_id TEXT,
+    chunk_size INTEGER,
+    chunks TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    received_at INTEGER,
+    revoked_at INTEGER,
+    UNIQUE (sender_org, package_id)
+  ) STRICT;
+  CREATE INDEX inbound_packages_created ON inbound_packages (created_at);
+  `,
 ]
 
 /**

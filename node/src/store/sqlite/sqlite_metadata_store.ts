@@ -43,7 +43,9 @@ import type {
   CaseRecord,
   ControlShareRecord,
   LinkPackageRecord,
+  InboundPackageRecord,
   LinkShareMember,
+  LinkShareOffer,
   LinkShareRecord,
   RevocationTombstoneRecord,
   GroupRecord,
@@ -77,6 +79,7 @@ import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.t
 import { CHUNK_REFERENCE_SOURCES, FORGET_DELIVERED_SQL, SHARES_NAMING_SQL } from './chunk_references.ts'
 import { CONTROL_SQL, controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams, VERSIONS_SQL } from './control_shares.ts'
 import { MIGRATIONS, migrate } from './migrations.ts'
+import { INBOUND_PACKAGE_SQL, completeInboundPackageParams, inboundPackageFromRow, inboundPackageParams, linkShareOfferFromRow } from './inbound_packages.ts'
 import { LINK_SQL, completeLinkShareParams, linkShareFromRow, linkShareMemberFromRow, linkShareMemberParams, linkShareParams } from './link_shares.ts'
 import { TRANSFER_SQL, heldBackFromRow, transferFromRow } from './transfers.ts'
 import {
@@ -949,6 +952,54 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.all(LINK_SQL.listLinkShareMembers, id).map(linkShareMemberFromRow))
   }
 
+  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined> {
+    return this.#do((c) => optional(c.get(INBOUND_PACKAGE_SQL.getLinkShareOffer, id), linkShareOfferFromRow))
+  }
+
+  setLinkShareOffer(id: string, jws: string, at: number): Promise<void> {
+    return this.#do((c) => {
+      if (c.run(INBOUND_PACKAGE_SQL.setLinkShareOffer, jws, at, id) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+
+  markLinkShareOffered(id: string, at: number): Promise<boolean> {
+    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.markLinkShareOffered, at, at, id) > 0)
+  }
+
+  // Inbound packages
+
+  insertInboundPackage(record: InboundPackageRecord): Promise<void> {
+    return this.#do((c) => void c.run(INBOUND_PACKAGE_SQL.insert, inboundPackageParams(record)))
+  }
+
+  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined> {
+    return this.#do((c) => optional(c.get(INBOUND_PACKAGE_SQL.get, id), inboundPackageFromRow))
+  }
+
+  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
+    return this.#do((c) => optional(c.get(INBOUND_PACKAGE_SQL.find, senderOrg, packageId), inboundPackageFromRow))
+  }
+
+  listInboundPackages(): Promise<InboundPackageRecord[]> {
+    return this.#do((c) => c.all(INBOUND_PACKAGE_SQL.list).map(inboundPackageFromRow))
+  }
+
+  completeInboundPackage(
+    id: string,
+    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
+    at: number,
+  ): Promise<boolean> {
+    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at)) > 0)
+  }
+
+  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.refuse, reason, at, id) > 0)
+  }
+
+  revokeInboundPackage(id: string, at: number): Promise<boolean> {
+    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.revoke, at, at, id) > 0)
+  }
+
   setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
     return this.#do((c) => {
       if (c.run(LINK_SQL.setLinkShareTokenHash, tokenHash, id) === 0) throw notFound(`link share ${id}`)
@@ -1615,6 +1666,52 @@ class SqliteMetadataStore implements MetadataStore {
 
   setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
     return this.#locked((s) => s.setLinkShareTokenHash(id, tokenHash))
+  }
+
+  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined> {
+    return this.#locked((s) => s.getLinkShareOffer(id))
+  }
+
+  setLinkShareOffer(id: string, jws: string, at: number): Promise<void> {
+    return this.#locked((s) => s.setLinkShareOffer(id, jws, at))
+  }
+
+  markLinkShareOffered(id: string, at: number): Promise<boolean> {
+    return this.#locked((s) => s.markLinkShareOffered(id, at))
+  }
+
+  // Inbound packages
+
+  insertInboundPackage(record: InboundPackageRecord): Promise<void> {
+    return this.#locked((s) => s.insertInboundPackage(record))
+  }
+
+  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined> {
+    return this.#locked((s) => s.getInboundPackage(id))
+  }
+
+  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
+    return this.#locked((s) => s.findInboundPackage(senderOrg, packageId))
+  }
+
+  listInboundPackages(): Promise<InboundPackageRecord[]> {
+    return this.#locked((s) => s.listInboundPackages())
+  }
+
+  completeInboundPackage(
+    id: string,
+    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
+    at: number,
+  ): Promise<boolean> {
+    return this.#locked((s) => s.completeInboundPackage(id, received, at))
+  }
+
+  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#locked((s) => s.refuseInboundPackage(id, reason, at))
+  }
+
+  revokeInboundPackage(id: string, at: number): Promise<boolean> {
+    return this.#locked((s) => s.revokeInboundPackage(id, at))
   }
 
   // Outbox

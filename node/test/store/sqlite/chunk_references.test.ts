@@ -139,6 +139,9 @@ t.test('every column that may name chunks is a reference source or known not to 
     'outbound_transfers.chunks_total': 'a count',
     'outbound_transfers.chunks_done': 'a count',
     'link_shares.package_digest': "the package manifest's digest (its ETag); its files are link_share_members",
+    'inbound_packages.offer_digest': 'a signed object',
+    'inbound_packages.manifest_digest': "the package manifest's digest (its ETag); its chunks are inbound_packages.chunks",
+    'inbound_packages.chunk_size': 'a size',
   }
   const db = new DatabaseSync(path, { readOnly: true })
   t.teardown(() => db.close())

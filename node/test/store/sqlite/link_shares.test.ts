@@ -56,8 +56,12 @@ t.test('a link share becomes ready once, with its members in order', async (t) =
   t.same(await store.getLinkShare('link-1'), link({ state: 'ready', updatedAt: 160, package: built }))
   t.same(await store.listLinkShareMembers('link-1'), members)
   t.equal(await store.completeLinkShare('link-1', built, members, 170), false, 'not processing any more')
-  t.equal(await store.failLinkShare('link-1', 'late', 170), false)
   t.same(await store.listLinkShareMembers('link-1'), members, 'members are not stored twice')
+  // spec: CW-PKG-016 — a ready package whose delivery to a partner is refused fails; a revoked one stays revoked.
+  t.equal(await store.failLinkShare('link-1', 'refused by the partner', 170), true)
+  t.equal((await store.getLinkShare('link-1'))?.state, 'failed')
+  await store.revokeLinkShare('link-1', 'ann', 180)
+  t.equal(await store.failLinkShare('link-1', 'late', 190), false)
 })
 
 t.test('a processing link share fails with its reason; a revoked one neither completes nor fails', async (t) => {
