@@ -14,10 +14,14 @@ import pg from 'pg'
 import { RequestError } from '#protocol'
 import type { Params, Row } from '../sqlite/rows.ts'
 
+// Type OIDs (pg_type.h) of the columns read as numbers.
+const INT8_OID = 20
+const NUMERIC_OID = 1700
+
 /** The server's answers, typed for this store only (the `pg` defaults stay untouched for others). */
 export const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return Number
+    if (oid === INT8_OID || oid === NUMERIC_OID) return Number
     return pg.types.getTypeParser(oid, format) as (value: string) => unknown
   },
 }
