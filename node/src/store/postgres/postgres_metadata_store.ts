@@ -10,8 +10,10 @@
  * transaction). The methods that read and then write what they read take locks instead of a
  * stricter isolation level:
  * - `appendAudit` reads the chain's last entry and inserts the next under a transaction-level
- *   advisory lock per case, so two replicas never compute the same `seq` (the primary key
- *   would refuse the second anyway: `CW_ERR_CONFLICT`, as in SQLite).
+ *   advisory lock per case, and `lastAudit` inside a transaction takes the same lock: a writer
+ *   that reads the last entry to compute the next holds the chain until it commits, so two
+ *   replicas never compute the same `seq` (the primary key would refuse the second anyway:
+ *   `CW_ERR_CONFLICT`, as in SQLite).
  * - `claimDueJobs` locks the jobs it takes `FOR UPDATE SKIP LOCKED`: concurrent claims take
  *   different jobs; a lease that ran out is taken over once. Completing, failing and renewing
  *   name the owner in their WHERE clause; `resetRunningJobs` resets only the caller's own jobs.
@@ -716,8 +718,17 @@ class PostgresMetadataStore implements MetadataStore {
     return this.#do(async (s) => (await s.rows(AUDIT_SQL.listAudit, auditListParams(caseId, options))).map(auditFromRow))
   }
 
+  /**
+   * Inside a transaction, also takes the case's chain lock until it ends: the caller reads the
+   * last entry to compute the next (`audit/audit_trail.ts`), and another replica doing the same
+   * waits, then reads the entry this one appends.
+   */
   lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(AUDIT_SQL.lastAudit, { case_id: caseId }), auditFromRow))
+    const inTransaction = this.#root === undefined
+    return this.#do(async (s) => {
+      if (inTransaction) await s.rows(AUDIT_SQL.lockChain, { case_id: caseId })
+      return first(await s.rows(AUDIT_SQL.lastAudit, { case_id: caseId }), auditFromRow)
+    })
   }
 
   listAuditCaseIds(): Promise<string[]> {

@@ -7,18 +7,7 @@ import { REVISION_SQL } from '../../../src/store/sqlite/revisions.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { JobClaim, MetadataStore } from '../../../src/store/metadata_store.ts'
 import { metadataStoreContract } from '../metadata_store_contract.ts'
-import {
-  OWNER,
-  T0,
-  caseRecord,
-  evidenceRecord,
-  fakeDigest,
-  inboundShareRecord,
-  jobRecord,
-  outboundShareRecord,
-  partnerRecord,
-  policyRecord,
-} from '../../support/records.ts'
+import { OWNER, T0, caseRecord, fakeDigest } from '../../support/records.ts'
 
 /** A claim by `OWNER` that holds through every test's times. */
 const claim = (kinds?: string[]): JobClaim => ({ owner: OWNER, leaseUntil: T0 + 1000, ...(kinds === undefined ? {} : { kinds }) })
@@ -28,16 +17,6 @@ async function openStore(t: Test): Promise<{ store: MetadataStore; path: string 
   const store = await openSqliteMetadataStore(path)
   t.teardown(() => store.close())
   return { store, path }
-}
-
-/** A store with a policy, a partner and a case, ready for shares. */
-async function seededStore(t: Test): Promise<MetadataStore> {
-  const { store } = await openStore(t)
-  await store.insertPolicy(policyRecord())
-  await store.upsertPartner(partnerRecord())
-  await store.upsertPartner(partnerRecord({ org: 'lake-pd', name: 'Lake PD' }))
-  await store.insertCase(caseRecord())
-  return store
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
