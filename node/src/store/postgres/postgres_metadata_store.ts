@@ -135,8 +135,8 @@ export interface OpenPostgresOptions {
   url: string
   /** Connections this replica keeps at most. */
   poolSize?: number
-  /** TLS towards the server (`false`: none); as `tls.connect` takes it. */
-  tls?: ConnectionOptions | false
+  /** TLS towards the server, as `tls.connect` takes it (absent: as the URL says, `?sslmode=…`). */
+  tls?: ConnectionOptions
 }
 
 /**
@@ -147,7 +147,7 @@ export async function openPostgresMetadataStore(options: OpenPostgresOptions): P
   if (typeof options?.url !== 'string' || !/^postgres(?:ql)?:\/\//.test(options.url)) throw new TypeError('url must be a postgres:// URL')
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new TypeError('poolSize must be a positive integer')
-  const pool = new pg.Pool({ connectionString: options.url, max: poolSize, ssl: options.tls ?? false, types: TYPES })
+  const pool = new pg.Pool({ connectionString: options.url, max: poolSize, types: TYPES, ...(options.tls === undefined ? {} : { ssl: options.tls }) })
   // An idle connection that breaks is dropped by the pool; the next query that needs it reports.
   pool.on('error', () => undefined)
   try {

@@ -1,0 +1,25 @@
+/**
+ * Opens the metadata store the configuration names (`storage.metadata`): SQLite at its file
+ * (relative to the node directory) or PostgreSQL. The only place that knows both kinds.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises'
+import { nodePath } from '../config/load.ts'
+import type { NodeConfig } from '../config/schema.ts'
+import type { MetadataStore } from './metadata_store.ts'
+import { openPostgresMetadataStore } from './postgres/postgres_metadata_store.ts'
+import { openSqliteMetadataStore } from './sqlite/sqlite_metadata_store.ts'
+
+export async function openConfiguredMetadataStore(config: NodeConfig): Promise<MetadataStore> {
+  const metadata = config.storage.metadata
+  if (metadata.kind === 'sqlite') return openSqliteMetadataStore(nodePath(config, metadata.database))
+  const tls =
+    metadata.tls === undefined
+      ? undefined
+      : {
+          rejectUnauthorized: metadata.tls.rejectUnauthorized,
+          ...(metadata.tls.ca === undefined ? {} : { ca: await readFile(nodePath(config, metadata.tls.ca), 'utf8') }),
+        }
+  return openPostgresMetadataStore({ url: metadata.url, poolSize: metadata.poolSize, ...(tls === undefined ? {} : { tls }) })
+}
