@@ -10,23 +10,26 @@ import type { Test } from 'tap'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
 import type { AuditEntryRecord, MetadataStore } from '../../../src/store/metadata_store.ts'
 
-export function auditContract(t: Test, harness: MetadataStoreHarness): void {
-  const digestOf = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0')
+export const digestOf = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0')
 
-  function entry(caseId: string, seq: number, overrides: Partial<AuditEntryRecord> = {}): AuditEntryRecord {
-    return {
-      caseId,
-      seq,
-      at: 1_700_000_000 + seq,
-      type: 'case.updated',
-      actor: { kind: 'user', id: 'alice' },
-      data: { fields: ['title'] },
-      prev: seq === 1 ? null : digestOf(seq - 1),
-      digest: digestOf(seq),
-      ...overrides,
-    }
+/** Entry `seq` of a chain of `caseId` whose digests are `digestOf(seq)`. */
+export function auditEntry(caseId: string, seq: number, overrides: Partial<AuditEntryRecord> = {}): AuditEntryRecord {
+  return {
+    caseId,
+    seq,
+    at: 1_700_000_000 + seq,
+    type: 'case.updated',
+    actor: { kind: 'user', id: 'alice' },
+    data: { fields: ['title'] },
+    prev: seq === 1 ? null : digestOf(seq - 1),
+    digest: digestOf(seq),
+    ...overrides,
   }
+}
 
+const entry = auditEntry
+
+export function auditContract(t: Test, harness: MetadataStoreHarness): void {
   async function openStore(t: Test): Promise<{ store: MetadataStore }> {
     const { store } = await harness.open(t)
     return { store }

@@ -9,19 +9,23 @@ import type { Test } from 'tap'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
 import type { CaseRecord, UserRecord } from '../../../src/store/metadata_store.ts'
 
+/** A user record of `id`, a member, enabled. */
+export const userRecord = (id: string, overrides: Partial<UserRecord> = {}): UserRecord => ({
+  id,
+  name: id,
+  email: null,
+  badge: null,
+  role: 'member',
+  kind: 'user',
+  disabled: false,
+  createdAt: 100,
+  updatedAt: 100,
+  ...overrides,
+})
+
+const user = userRecord
+
 export function principalsContract(t: Test, harness: MetadataStoreHarness): void {
-  const user = (id: string, overrides: Partial<UserRecord> = {}): UserRecord => ({
-    id,
-    name: id,
-    email: null,
-    badge: null,
-    role: 'member',
-    kind: 'user',
-    disabled: false,
-    createdAt: 100,
-    updatedAt: 100,
-    ...overrides,
-  })
   const theCase = (id: string, importedFrom: string | null = null): CaseRecord => ({ id, fields: {}, createdAt: 1, updatedAt: 1, importedFrom })
 
   t.test('users, groups and members', async (t) => {

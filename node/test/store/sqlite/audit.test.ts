@@ -6,24 +6,11 @@
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import t, { type Test } from 'tap'
-import type { AuditEntryRecord, MetadataStore } from '../../../src/store/metadata_store.ts'
+import type { MetadataStore } from '../../../src/store/metadata_store.ts'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
+import { auditEntry } from '../metadata_contract/audit.ts'
 
-const digestOf = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0')
-
-function entry(caseId: string, seq: number, overrides: Partial<AuditEntryRecord> = {}): AuditEntryRecord {
-  return {
-    caseId,
-    seq,
-    at: 1_700_000_000 + seq,
-    type: 'case.updated',
-    actor: { kind: 'user', id: 'alice' },
-    data: { fields: ['title'] },
-    prev: seq === 1 ? null : digestOf(seq - 1),
-    digest: digestOf(seq),
-    ...overrides,
-  }
-}
+const entry = auditEntry
 
 async function openStore(t: Test): Promise<{ store: MetadataStore; path: string }> {
   const path = join(t.testdir(), 'caseway.db')

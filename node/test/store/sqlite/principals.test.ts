@@ -7,20 +7,9 @@ import { DatabaseSync } from 'node:sqlite'
 import t from 'tap'
 import { MIGRATIONS, migrate } from '../../../src/store/sqlite/migrations.ts'
 import { openSqliteMetadataStore } from '../../../src/store/sqlite/sqlite_metadata_store.ts'
-import type { UserRecord } from '../../../src/store/metadata_store.ts'
+import { userRecord } from '../metadata_contract/principals.ts'
 
-const user = (id: string, overrides: Partial<UserRecord> = {}): UserRecord => ({
-  id,
-  name: id,
-  email: null,
-  badge: null,
-  role: 'member',
-  kind: 'user',
-  disabled: false,
-  createdAt: 100,
-  updatedAt: 100,
-  ...overrides,
-})
+const user = userRecord
 
 t.test('the migration makes a user of every token holder, admin if any of its tokens is', async (t) => {
   const mine = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE users'))
