@@ -3,6 +3,7 @@
  * implementation by its own test file: SQLite (`sqlite/sqlite_metadata_store.test.ts`) and
  * PostgreSQL on a real server (`postgres/postgres_metadata_store.test.ts`). What is only true of
  * one implementation (SQLite's file, WAL, query plans, its single writer) stays in that file.
+ * The aggregates the stores keep in files of their own have their part in `metadata_contract/`.
  */
 import type { Test } from 'tap'
 import type { JobClaim, MetadataStore } from '../../src/store/metadata_store.ts'
@@ -18,6 +19,12 @@ import {
   partnerRecord,
   policyRecord,
 } from '../support/records.ts'
+import { auditContract } from './metadata_contract/audit.ts'
+import { chunkReferencesContract } from './metadata_contract/chunk_references.ts'
+import { linkSharesContract } from './metadata_contract/link_shares.ts'
+import { notificationsContract } from './metadata_contract/notifications.ts'
+import { operationsContract } from './metadata_contract/operations.ts'
+import { principalsContract } from './metadata_contract/principals.ts'
 
 export interface MetadataStoreHarness {
   /**
@@ -31,6 +38,14 @@ export interface MetadataStoreHarness {
 const claim = (kinds?: string[]): JobClaim => ({ owner: OWNER, leaseUntil: T0 + 1000, ...(kinds === undefined ? {} : { kinds }) })
 
 export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): void {
+  // The aggregates kept in files of their own, as the stores keep their SQL.
+  t.test('audit trail', async (t) => auditContract(t, harness))
+  t.test('chunk references', async (t) => chunkReferencesContract(t, harness))
+  t.test('link shares', async (t) => linkSharesContract(t, harness))
+  t.test('notifications and added recipients', async (t) => notificationsContract(t, harness))
+  t.test('operations', async (t) => operationsContract(t, harness))
+  t.test('principals and case access', async (t) => principalsContract(t, harness))
+
   const openStore = (t: Test) => harness.open(t)
 
   /** A store with a policy, a partner and a case, ready for shares. */
