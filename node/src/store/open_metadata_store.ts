@@ -11,9 +11,15 @@ import type { MetadataStore } from './metadata_store.ts'
 import { openPostgresMetadataStore } from './postgres/postgres_metadata_store.ts'
 import { openSqliteMetadataStore } from './sqlite/sqlite_metadata_store.ts'
 
-export async function openConfiguredMetadataStore(config: NodeConfig): Promise<MetadataStore> {
+export interface OpenConfiguredOptions {
+  /** For tools next to a running node (`caseway audit verify`, `caseway doctor`): nothing is created, migrated or written. */
+  readOnly?: boolean
+}
+
+export async function openConfiguredMetadataStore(config: NodeConfig, options: OpenConfiguredOptions = {}): Promise<MetadataStore> {
   const metadata = config.storage.metadata
-  if (metadata.kind === 'sqlite') return openSqliteMetadataStore(nodePath(config, metadata.database))
+  const readOnly = options.readOnly === true
+  if (metadata.kind === 'sqlite') return openSqliteMetadataStore(nodePath(config, metadata.database), { readOnly })
   const tls =
     metadata.tls === undefined
       ? undefined
@@ -21,5 +27,5 @@ export async function openConfiguredMetadataStore(config: NodeConfig): Promise<M
           rejectUnauthorized: metadata.tls.rejectUnauthorized,
           ...(metadata.tls.ca === undefined ? {} : { ca: await readFile(nodePath(config, metadata.tls.ca), 'utf8') }),
         }
-  return openPostgresMetadataStore({ url: metadata.url, poolSize: metadata.poolSize, ...(tls === undefined ? {} : { tls }) })
+  return openPostgresMetadataStore({ url: metadata.url, poolSize: metadata.poolSize, readOnly, ...(tls === undefined ? {} : { tls }) })
 }

@@ -22,7 +22,9 @@ export interface TestPostgresServer {
 }
 
 const USER = 'caseway'
-const PASSWORD = 'caseway-test-password'
+/** The server's password (in every URL `createDatabase` returns): a test looks for it in logs. */
+export const TEST_POSTGRES_PASSWORD = 'caseway-test-password-Pq3'
+const PASSWORD = TEST_POSTGRES_PASSWORD
 
 async function freePort(): Promise<number> {
   const server = createServer()

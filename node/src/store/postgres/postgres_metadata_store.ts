@@ -122,7 +122,7 @@ import { AUDIT_SQL, CONTROL_SQL, LINK_SQL, NOTIFICATION_SQL, OUTBOX_SQL, PRINCIP
 import { CHUNK_REFERENCE_SOURCES, FORGET_DELIVERED_SQL, SHARES_NAMING_SQL } from './chunk_references.ts'
 import { ClientSession, PoolSession, TYPES, inTransaction, type Session } from './connection.ts'
 import { JOB_SQL } from './jobs.ts'
-import { migrate } from './migrations.ts'
+import { checkSchemaVersion, migrate } from './migrations.ts'
 import { OPERATIONS_SQL, REVOCATION_SQL, SQL } from './statements.ts'
 
 const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/
@@ -137,6 +137,11 @@ export interface OpenPostgresOptions {
   poolSize?: number
   /** TLS towards the server, as `tls.connect` takes it (absent: as the URL says, `?sslmode=…`). */
   tls?: ConnectionOptions
+  /**
+   * Read only (`caseway audit verify` next to running replicas): nothing is migrated, the schema
+   * must be this version's, and every transaction is read-only.
+   */
+  readOnly?: boolean
 }
 
 /**
@@ -147,13 +152,21 @@ export async function openPostgresMetadataStore(options: OpenPostgresOptions): P
   if (typeof options?.url !== 'string' || !/^postgres(?:ql)?:\/\//.test(options.url)) throw new TypeError('url must be a postgres:// URL')
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new TypeError('poolSize must be a positive integer')
-  const pool = new pg.Pool({ connectionString: options.url, max: poolSize, types: TYPES, ...(options.tls === undefined ? {} : { ssl: options.tls }) })
+  const readOnly = options.readOnly === true
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: poolSize,
+    types: TYPES,
+    ...(options.tls === undefined ? {} : { ssl: options.tls }),
+    ...(readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  })
   // An idle connection that breaks is dropped by the pool; the next query that needs it reports.
   pool.on('error', () => undefined)
   try {
     const client = await pool.connect()
     try {
-      await migrate(client)
+      if (readOnly) await checkSchemaVersion(client)
+      else await migrate(client)
     } finally {
       client.release()
     }
