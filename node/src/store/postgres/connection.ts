@@ -12,6 +12,7 @@
  */
 import pg from 'pg'
 import { RequestError } from '#protocol'
+import { crashPoint } from '../../operations/crash_points.ts'
 import type { Params, Row } from '../sqlite/rows.ts'
 
 // Type OIDs (pg_type.h) of the columns read as numbers.
@@ -178,7 +179,7 @@ class SavepointSession implements Session {
  * (see the store's module comment) instead of a stricter isolation level that would fail them
  * with serialization errors to retry.
  */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, options: { crashPoints?: boolean } = {}): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
   try {
@@ -192,12 +193,15 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
       })
       throw err
     }
+    // The crash tests' points around the commit of a `transaction(work)`, as in the SQLite store.
+    if (options.crashPoints === true) crashPoint('store.before-commit')
     try {
       await client.query('COMMIT')
     } catch (err) {
       broken = err instanceof Error ? err : new Error(String(err))
       throw translateError(err)
     }
+    if (options.crashPoints === true) crashPoint('store.after-commit')
     return result
   } finally {
     // A client whose transaction state is unknown is not handed out again.

@@ -252,7 +252,7 @@ class PostgresMetadataStore implements MetadataStore {
     if (root === undefined) return this.#nested(work)
     return this.#do(() => {
       const marker = { open: true }
-      return inTransaction(root.pool, (client) => {
+      const transaction = (client: pg.PoolClient): Promise<T> => {
         const scope: Scope = { open: true, nested: false }
         const view = new PostgresMetadataStore(new ClientSession(client), undefined, scope)
         return root.inTransaction
@@ -261,7 +261,8 @@ class PostgresMetadataStore implements MetadataStore {
             scope.open = false
             marker.open = false
           })
-      })
+      }
+      return inTransaction(root.pool, transaction, { crashPoints: true })
     })
   }
 
