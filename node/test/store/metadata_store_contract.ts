@@ -25,6 +25,7 @@ import { linkSharesContract } from './metadata_contract/link_shares.ts'
 import { notificationsContract } from './metadata_contract/notifications.ts'
 import { operationsContract } from './metadata_contract/operations.ts'
 import { principalsContract } from './metadata_contract/principals.ts'
+import { transfersContract } from './metadata_contract/transfers.ts'
 
 export interface MetadataStoreHarness {
   /**
@@ -45,6 +46,7 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
   t.test('notifications and added recipients', async (t) => notificationsContract(t, harness))
   t.test('operations', async (t) => operationsContract(t, harness))
   t.test('principals and case access', async (t) => principalsContract(t, harness))
+  t.test('held-back items and transfer progress', async (t) => transfersContract(t, harness))
 
   const openStore = (t: Test) => harness.open(t)
 

@@ -158,7 +158,12 @@ export const LINK_SQL = {
   failLinkShare: "UPDATE link_shares SET state = 'failed', failure = :reason, updated_at = :at WHERE id = :id AND state = 'processing'",
   revokeLinkShare: "UPDATE link_shares SET state = 'revoked', revoked_by = :by, revoked_at = :at, updated_at = :at WHERE id = :id AND state <> 'revoked'",
   setLinkShareTokenHash: 'UPDATE link_shares SET token_hash = :token_hash WHERE id = :id',
-  insertLinkShareMember: insert('link_share_members', ['link_id', 'position', 'path', 'size', 'crc32', 'kind', 'ref']),
+  /** Every member of the package in one statement, at its position (from 0). */
+  insertLinkShareMembers: `
+    INSERT INTO link_share_members (link_id, position, path, size, crc32, kind, ref)
+    SELECT :link_id, member.position - 1, member.path, member.size, member.crc32, member.kind, member.ref
+    FROM unnest(:paths::text[], :sizes::bigint[], :crc32s::bigint[], :kinds::text[], :refs::text[]) WITH ORDINALITY
+      AS member (path, size, crc32, kind, ref, position)`,
   listLinkShareMembers: 'SELECT path, size, crc32, kind, ref FROM link_share_members WHERE link_id = :id ORDER BY position',
 } as const
 
@@ -175,12 +180,20 @@ export const OUTBOX_SQL = {
 } as const
 
 export const TRANSFER_SQL = {
-  insertHeldBack:
-    'INSERT INTO outbound_held_back (share_id, revision, evidence_id, name, reason) VALUES (:share, :revision, :evidence_id, :name, :reason) ON CONFLICT DO NOTHING',
+  /** Every item in one statement, in the order given (seq follows it). */
+  insertHeldBack: `
+    INSERT INTO outbound_held_back (share_id, revision, evidence_id, name, reason)
+    SELECT :share, :revision, item.evidence_id, item.name, item.reason
+    FROM unnest(:evidence_ids::text[], :names::text[], :reasons::text[]) WITH ORDINALITY AS item (evidence_id, name, reason, position)
+    ORDER BY item.position
+    ON CONFLICT DO NOTHING`,
   listHeldBack: 'SELECT * FROM outbound_held_back WHERE share_id = :share AND revision = :revision ORDER BY seq',
   insertTransfer: 'INSERT INTO outbound_transfers (share_id, revision, chunks_total, bytes_total) VALUES (:share, :revision, 0, 0) ON CONFLICT DO NOTHING',
-  insertTransferChunk:
-    'INSERT INTO outbound_transfer_chunks (share_id, revision, digest, size) VALUES (:share, :revision, :digest, :size) ON CONFLICT DO NOTHING',
+  /** Every chunk of the answer in one statement (thousands for a large share). */
+  insertTransferChunks: `
+    INSERT INTO outbound_transfer_chunks (share_id, revision, digest, size)
+    SELECT :share, :revision, chunk.digest, chunk.size FROM unnest(:digests::text[], :sizes::bigint[]) AS chunk (digest, size)
+    ON CONFLICT DO NOTHING`,
   /** Totals follow the chunk rows, so an answer recorded twice counts each chunk once. */
   totalTransfer: `
     UPDATE outbound_transfers SET

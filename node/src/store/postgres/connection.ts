@@ -50,7 +50,7 @@ function compile(sql: string): CompiledSql {
   return entry
 }
 
-export type Bind = Params | Record<string, readonly string[] | string | number | null>
+export type Bind = Params | Record<string, readonly string[] | readonly number[] | string | number | null>
 
 function values(sql: CompiledSql, params: Bind): unknown[] {
   return sql.names.map((name) => {

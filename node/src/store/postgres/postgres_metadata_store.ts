@@ -445,9 +445,14 @@ class PostgresMetadataStore implements MetadataStore {
   insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
     return this.#do((s) =>
       s.atomic(async (s) => {
-        for (const item of items) {
-          await s.run(TRANSFER_SQL.insertHeldBack, { share: shareId, revision, evidence_id: item.evidenceId, name: item.name, reason: item.reason })
-        }
+        if (items.length === 0) return
+        await s.run(TRANSFER_SQL.insertHeldBack, {
+          share: shareId,
+          revision,
+          evidence_ids: items.map((item) => item.evidenceId),
+          names: items.map((item) => item.name),
+          reasons: items.map((item) => item.reason),
+        })
       }),
     )
   }
@@ -464,7 +469,10 @@ class PostgresMetadataStore implements MetadataStore {
       }
       return s.atomic(async (s) => {
         await s.run(TRANSFER_SQL.insertTransfer, { share: shareId, revision })
-        for (const { digest, size } of chunks) await s.run(TRANSFER_SQL.insertTransferChunk, { share: shareId, revision, digest, size })
+        if (chunks.length > 0) {
+          const [digests, sizes] = [chunks.map((chunk) => chunk.digest), chunks.map((chunk) => chunk.size)]
+          await s.run(TRANSFER_SQL.insertTransferChunks, { share: shareId, revision, digests, sizes })
+        }
         await s.run(TRANSFER_SQL.totalTransfer, { share: shareId, revision })
       })
     })
@@ -903,7 +911,17 @@ class PostgresMetadataStore implements MetadataStore {
     return this.#do((s) =>
       s.atomic(async (s) => {
         if ((await s.run(LINK_SQL.completeLinkShare, completeLinkShareParams(id, built, at))) === 0) return false
-        for (const [position, member] of members.entries()) await s.run(LINK_SQL.insertLinkShareMember, linkShareMemberParams(id, position, member))
+        const rows = members.map((member, position) => linkShareMemberParams(id, position, member))
+        if (rows.length > 0) {
+          await s.run(LINK_SQL.insertLinkShareMembers, {
+            link_id: id,
+            paths: rows.map((row) => row['path'] as string),
+            sizes: rows.map((row) => row['size'] as number),
+            crc32s: rows.map((row) => row['crc32'] as number),
+            kinds: rows.map((row) => row['kind'] as string),
+            refs: rows.map((row) => row['ref'] as string),
+          })
+        }
         return true
       }),
     )
