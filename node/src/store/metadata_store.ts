@@ -6,7 +6,8 @@
  *
  * The interface is async so that a networked database can implement it. Every method is
  * atomic; `transaction` groups several calls into one atomic unit (inside it, use the store
- * passed to the callback; other callers wait until it commits or rolls back).
+ * passed to the callback; other callers never see its writes before it commits: SQLite makes
+ * them wait, PostgreSQL lets them read what was committed).
  *
  * @module
  */
