@@ -435,10 +435,12 @@ export async function migrate(client: PoolClient, migrations: readonly string[] 
 
 /** Refuses a database whose schema is not this version's (a read-only open migrates nothing). */
 export async function checkSchemaVersion(client: PoolClient, migrations: readonly string[] = MIGRATIONS): Promise<void> {
-  const { rows } = await client.query<{ version: number }>(
-    "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM schema_migrations) END AS version",
-  )
-  const version = Number(rows[0]!.version)
+  const { rows: tables } = await client.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+  let version = 0
+  if (tables[0]!.present) {
+    const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_migrations')
+    version = Number(rows[0]!.version)
+  }
   if (version !== migrations.length) {
     throw new Error(`database schema version ${version} is not this Caseway's (${migrations.length}): start the node once to migrate it`)
   }

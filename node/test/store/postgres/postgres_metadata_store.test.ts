@@ -118,3 +118,16 @@ t.test('the open options are checked', async (t) => {
   await t.rejects(openPostgresMetadataStore({ url: 'mysql://x' }), TypeError)
   await t.rejects(openPostgresMetadataStore({ url: await server.createDatabase(), poolSize: 0 }), TypeError)
 })
+
+// spec: CW-AUD-004
+t.test('a read-only open (caseway audit verify beside the replicas) migrates nothing and writes nothing', async (t) => {
+  const url = await server.createDatabase()
+  await t.rejects(openPostgresMetadataStore({ url, readOnly: true }), { message: /schema version 0/ }, 'a database never migrated')
+  const writer = await open(t, url)
+  await writer.insertCase(caseRecord())
+  const reader = await openPostgresMetadataStore({ url, readOnly: true })
+  t.teardown(() => reader.close())
+  t.same(await reader.getCase('case-1'), caseRecord())
+  await t.rejects(reader.insertCase(caseRecord({ id: 'case-2' })), { message: /read-only/ })
+  t.equal(await writer.getCase('case-2'), undefined)
+})
