@@ -14,6 +14,7 @@ import type { MetadataStore } from '../../../src/store/metadata_store.ts'
 import { T0, caseRecord, jobRecord } from '../../support/records.ts'
 
 import { startPostgresServer } from '../../support/postgres_server.ts'
+import { waitFor } from '../../../../testkit/wait.ts'
 import { metadataStoreContract } from '../metadata_store_contract.ts'
 
 const server = await startPostgresServer(t)
@@ -33,10 +34,10 @@ t.test('the MetadataStore contract', async (t) => {
   })
 })
 
-/** Two stores on one new database: two replicas of one node. */
-async function twoReplicas(t: Test): Promise<[MetadataStore, MetadataStore]> {
+/** Two stores on one new database: two replicas of one node (and the database's URL). */
+async function twoReplicas(t: Test): Promise<[MetadataStore, MetadataStore, string]> {
   const url = await server.createDatabase()
-  return [await open(t, url), await open(t, url)]
+  return [await open(t, url), await open(t, url), url]
 }
 
 t.test('two replicas appending to one case at once make one gap-free chain that verifies', async (t) => {
@@ -130,4 +131,38 @@ t.test('a read-only open (caseway audit verify beside the replicas) migrates not
   t.same(await reader.getCase('case-1'), caseRecord())
   await t.rejects(reader.insertCase(caseRecord({ id: 'case-2' })), { message: /read-only/ })
   t.equal(await writer.getCase('case-2'), undefined)
+})
+
+t.test('outbox entries take their seq in commit order across replicas, so a consumer reading after a seq misses none', async (t) => {
+  const [a, b, url] = await twoReplicas(t)
+  const entry = (eventId: string) => ({ eventId, consumer: 'audit', caseId: 'case-1', event: { type: 'case.updated', eventId }, recordedAt: T0 })
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let appendedFirst!: () => void
+  const firstAppended = new Promise<void>((resolve) => (appendedFirst = resolve))
+  const first = a.transaction(async (tx) => {
+    await tx.appendOutbox([entry('first')])
+    appendedFirst()
+    await held
+  })
+  await firstAppended
+  // The second replica's action appends while the first is still open: it waits for the first.
+  const second = b.transaction((tx) => tx.appendOutbox([entry('second')]))
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  await waitFor('the second append waiting', async () => {
+    const { rows } = await client.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    return Number(rows[0]!.waiting) === 1 ? true : undefined
+  })
+  t.same(await a.listOutbox('audit', 10), [], 'nothing committed yet')
+  release()
+  await Promise.all([first, second])
+  const listed = await b.listOutbox('audit', 10)
+  t.same(
+    listed.map((e) => e.eventId),
+    ['first', 'second'],
+    'seq follows the commits',
+  )
+  t.ok(listed[0]!.seq < listed[1]!.seq)
 })
