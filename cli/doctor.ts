@@ -230,18 +230,21 @@ async function checkBlobStore(config: NodeConfig): Promise<CheckResult> {
  * the node uses — and its EP-4 health answer.
  */
 async function checkPartners(config: NodeConfig, pkiDir: string, now: () => Date): Promise<CheckResult[]> {
-  const { openSqliteMetadataStore } = await import('../node/src/store/sqlite/sqlite_metadata_store.ts')
+  const { openConfiguredMetadataStore } = await import('../node/src/store/open_metadata_store.ts')
   const { nodePath } = await import('../node/src/config/load.ts')
+  const metadata = config.storage.metadata
+  // Never the PostgreSQL URL: it holds the password.
+  const where = metadata.kind === 'sqlite' ? nodePath(config, metadata.database) : 'the PostgreSQL metadata store'
   let partners: PartnerRecord[]
   try {
-    const store = await openSqliteMetadataStore(nodePath(config, config.storage.database), { readOnly: true })
+    const store = await openConfiguredMetadataStore(config, { readOnly: true })
     try {
       partners = (await store.listPartners()).filter((partner) => partner.enabled && !partner.trustOnly)
     } finally {
       await store.close()
     }
   } catch (error) {
-    return [fail('partners', `cannot read the partners from ${nodePath(config, config.storage.database)}: ${messageOf(error)}`)]
+    return [fail('partners', `cannot read the partners from ${where}: ${messageOf(error)}`)]
   }
   if (partners.length === 0) return [ok('partners', 'no enabled partners')]
   const { loadIdentity } = await import('../node/src/identity.ts')

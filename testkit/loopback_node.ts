@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { certificateFingerprint, type PartnerBundle } from '#protocol'
 import { CONFIG_FILE, loadConfig } from '../node/src/config/load.ts'
 import type { NodeConfig } from '../node/src/config/schema.ts'
+import { mintAdminTokenFile } from '../node/src/access/admin_token.ts'
 import { initNode } from '../node/src/init_node.ts'
 import { freePorts } from './node_process.ts'
 
@@ -32,8 +33,11 @@ export interface LoopbackNodeOptions {
     links?: Partial<NodeConfig['links']>
     limits?: Partial<NodeConfig['limits']>
     log?: Partial<NodeConfig['log']>
-    /** E.g. `{ blobs: { kind: 's3', … } }`: as written in caseway.json (see `config/schema.ts`). */
-    storage?: { database?: string; blobs?: string | Readonly<Record<string, unknown>> }
+    /**
+     * E.g. `{ blobs: { kind: 's3', … } }` or `{ metadata: { kind: 'postgres', url } }`: as written in
+     * caseway.json (see `config/schema.ts`).
+     */
+    storage?: { database?: string; metadata?: Readonly<Record<string, unknown>>; blobs?: string | Readonly<Record<string, unknown>> }
     /** E.g. `{ smtp: { host, port, from } }` (see `config/schema.ts`; omitted keys take their defaults). */
     notifications?: Omit<Partial<NodeConfig['notifications']>, 'smtp'> & {
       smtp?: Omit<SmtpSettings, 'secure' | 'requireTLS'> & Partial<Pick<SmtpSettings, 'secure' | 'requireTLS'>>
@@ -72,6 +76,8 @@ export async function initLoopbackNode(options: LoopbackNodeOptions): Promise<Lo
   await writeFile(configPath, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 })
   // Validates what was written, exactly as `caseway start` will read it.
   const config = await loadConfig(options.dir)
+  // init minted the first admin token in the default store: mint it in the one configured.
+  if (options.settings?.storage?.metadata !== undefined) await mintAdminTokenFile(config)
   const pkiDir = join(config.dir, config.pki.dir)
   const caFingerprint = certificateFingerprint(await readFile(join(pkiDir, 'ca.crt'), 'utf8'))
   return {

@@ -1,7 +1,7 @@
 /**
  * `caseway audit verify` and `caseway audit export`: check and copy a node's audit trail
  * (SPEC.md §18) straight from its database, read-only, also while the node runs (SQLite's WAL
- * lets a reader in next to the writer).
+ * lets a reader in next to the writer; PostgreSQL reads beside its replicas).
  *
  * `verify` prints `ok <caseId> <n> entries` per intact chain and `broken <caseId> <seq>
  * <reason>` naming the first bad entry of a broken one; it exits 1 when any chain is broken.
@@ -26,14 +26,17 @@ interface ExportOptions {
 /** The node's metadata store in `dir`, opened read-only. */
 async function openStore(dir: string): Promise<{ store: import('../../node/src/store/metadata_store.ts').MetadataStore; org: string }> {
   const { loadConfig, nodePath } = await import('../../node/src/config/load.ts')
-  const { openSqliteMetadataStore } = await import('../../node/src/store/sqlite/sqlite_metadata_store.ts')
+  const { openConfiguredMetadataStore } = await import('../../node/src/store/open_metadata_store.ts')
   const { access } = await import('node:fs/promises')
   const config = await loadConfig(dir)
-  const path = nodePath(config, config.storage.database)
-  await access(path).catch(() => {
-    throw new Error(`no database at ${path}: has the node been started?`)
-  })
-  return { store: await openSqliteMetadataStore(path, { readOnly: true }), org: config.org }
+  const metadata = config.storage.metadata
+  if (metadata.kind === 'sqlite') {
+    const path = nodePath(config, metadata.database)
+    await access(path).catch(() => {
+      throw new Error(`no database at ${path}: has the node been started?`)
+    })
+  }
+  return { store: await openConfiguredMetadataStore(config, { readOnly: true }), org: config.org }
 }
 
 export function register(program: Command): void {

@@ -52,13 +52,13 @@ export function register(program: Command): void {
     .option('--expires-in-days <days>', 'lifetime in days (default auth.tokens.defaultDays, at most auth.tokens.maxDays)', parseDays)
     .option('--dir <dir>', 'node directory', './data')
     .action(async (options: CreateOptions) => {
-      const { loadConfig, nodePath } = await import('../../node/src/config/load.ts')
-      const { openSqliteMetadataStore } = await import('../../node/src/store/sqlite/sqlite_metadata_store.ts')
+      const { loadConfig } = await import('../../node/src/config/load.ts')
+      const { openConfiguredMetadataStore } = await import('../../node/src/store/open_metadata_store.ts')
       const { createToken } = await import('../../node/src/access/tokens.ts')
       const { auditedTransaction } = await import('../../node/src/audit/audit_trail.ts')
       const { pino } = await import('pino')
       const config = await loadConfig(options.dir)
-      const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))
+      const store = await openConfiguredMetadataStore(config)
       try {
         const existed = (await store.getUser(options.user)) !== undefined
         const clock = { now: () => new Date() }

@@ -38,11 +38,11 @@ import { offerJobHandler } from './sending/offer_job.ts'
 import type { BlobStore } from './store/blob_store.ts'
 import { openConfiguredBlobStore } from './store/open_blob_store.ts'
 import type { MetadataStore } from './store/metadata_store.ts'
-import { openSqliteMetadataStore } from './store/sqlite/sqlite_metadata_store.ts'
+import { openConfiguredMetadataStore } from './store/open_metadata_store.ts'
 import { partnerContactWriter } from './partners/contacts.ts'
 
 export interface ContextOverrides {
-  /** Default: SQLite at `storage.database`. */
+  /** Default: the store `storage.metadata` names (SQLite at `storage.database` unless configured). */
   store?: MetadataStore
   /** Default: the store `storage.blobs` names (the filesystem or S3). */
   blobs?: BlobStore
@@ -102,7 +102,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   const pkiDir = nodePath(config, config.pki.dir)
   let identity = overrides.identity ?? (await loadIdentity(pkiDir, config.org, config.name))
   await mkdir(config.dir, { recursive: true, mode: 0o700 })
-  const store = overrides.store ?? (await openSqliteMetadataStore(nodePath(config, config.storage.database)))
+  const store = overrides.store ?? (await openConfiguredMetadataStore(config))
   const blobs = overrides.blobs ?? (await openConfiguredBlobStore(config))
 
   const trustListeners: Array<() => void | Promise<void>> = []

@@ -87,6 +87,9 @@ export const LOG_REDACT = [
   // Notification secrets (config.notifications.smtp.password, config.notifications.webhook.secret).
   'password',
   '*.password',
+  // The PostgreSQL URL holds the database password (config.storage.metadata.url).
+  '*.metadata.url',
+  '*.storage.metadata.url',
   '*.smtp.password',
   '*.notifications.smtp.password',
   '*.*.notifications.smtp.password',

@@ -11,9 +11,8 @@ import { chmod, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { auditedTransaction } from '../audit/audit_trail.ts'
-import { nodePath } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
-import { openSqliteMetadataStore } from '../store/sqlite/sqlite_metadata_store.ts'
+import { openConfiguredMetadataStore } from '../store/open_metadata_store.ts'
 import { createToken, type CreatedToken } from './tokens.ts'
 
 /** The file in the node directory that holds the first admin token. */
@@ -30,7 +29,7 @@ export function adminTokenPath(dir: string): string {
  * node itself.
  */
 export async function mintAdminTokenFile(config: NodeConfig): Promise<{ path: string; token: Omit<CreatedToken, 'token'> }> {
-  const store = await openSqliteMetadataStore(nodePath(config, config.storage.database))
+  const store = await openConfiguredMetadataStore(config)
   try {
     const clock = { now: () => new Date() }
     const created = await createToken(

@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { resolve, isAbsolute } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { configSchema, type BlobsConfig, type NodeConfig } from './schema.ts'
+import { configSchema, type BlobsConfig, type MetadataConfig, type NodeConfig } from './schema.ts'
 import { SecretError, assertNoExposedInlineSecret, resolveSecrets } from './secrets.ts'
 
 export const CONFIG_FILE = 'caseway.json'
@@ -100,6 +100,7 @@ export function parseConfig(raw: unknown, dir: string, env: NodeJS.ProcessEnv = 
   if (secret !== undefined && secret.length < 32)
     throw new ConfigError('invalid configuration: notifications.webhook.secret: must have at least 32 characters', { key: 'notifications.webhook.secret' })
   normalizeBlobs(copy as unknown as { storage: { blobs: unknown } })
+  normalizeMetadata(copy as unknown as { storage: { database: string; metadata?: unknown } })
   const config = copy as Omit<NodeConfig, 'dir'>
   assertDistinctPorts(config)
   return deepFreeze({ ...config, dir }) as NodeConfig
@@ -118,6 +119,20 @@ function normalizeBlobs(config: { storage: { blobs: unknown } }): void {
   }
   const given = blobs as Partial<Record<string, unknown>> & { kind: BlobsConfig['kind'] }
   config.storage.blobs = given.kind === 'fs' ? { dir: 'blobs', ...given } : { region: 'us-east-1', prefix: '', pathStyle: true, ...given }
+}
+
+/**
+ * `storage.metadata` in one shape: absent, it is SQLite at `storage.database` (every earlier
+ * configuration); the defaults of the chosen kind are filled in here (if/then applies none).
+ */
+function normalizeMetadata(config: { storage: { database: string; metadata?: unknown } }): void {
+  const given = config.storage.metadata as (Partial<Record<string, unknown>> & { kind: MetadataConfig['kind'] }) | undefined
+  if (given === undefined || given.kind === 'sqlite') {
+    config.storage.metadata = { kind: 'sqlite', database: config.storage.database, ...given } satisfies Partial<MetadataConfig>
+    return
+  }
+  const tls = given['tls'] as Record<string, unknown> | undefined
+  config.storage.metadata = { poolSize: 10, ...given, ...(tls === undefined ? {} : { tls: { rejectUnauthorized: true, ...tls } }) }
 }
 
 /** spec: CW-LOC-019 — each listener needs its own port (0, "any free port", may repeat). */

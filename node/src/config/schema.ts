@@ -55,6 +55,42 @@ const S3_BLOBS_SCHEMA = {
   },
 } as const
 
+/** `storage.metadata` as `{"kind": "sqlite"}`: the embedded default. */
+const SQLITE_METADATA_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind'],
+  properties: {
+    kind: { const: 'sqlite', description: 'The embedded SQLite metadata store (one node process).' },
+    database: { type: 'string', minLength: 1, description: 'SQLite file of the metadata store (default: storage.database).' },
+  },
+} as const
+
+/** `storage.metadata` as `{"kind": "postgres"}`: a PostgreSQL database shared by the replicas of the node. */
+const POSTGRES_METADATA_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'url'],
+  properties: {
+    kind: { const: 'postgres', description: 'A PostgreSQL database (version 13 or later), shared by every replica of this node.' },
+    url: {
+      oneOf: [{ type: 'string', pattern: '^postgres(?:ql)?://' }, SECRET_REFERENCE_SCHEMA],
+      description:
+        'postgres://user:password@host:port/database: inline (only in a caseway.json readable by its owner only), or {"file": path} or {"env": NAME} (e.g. CASEWAY_POSTGRES_URL). Never logged.',
+    },
+    poolSize: { type: 'integer', minimum: 1, maximum: 1000, default: 10, description: 'Connections each replica keeps open at most.' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'TLS to the server (absent: as the URL says, e.g. ?sslmode=require).',
+      properties: {
+        ca: { type: 'string', minLength: 1, description: "PEM file of the CA that issued the server's certificate (relative to the node directory)." },
+        rejectUnauthorized: { type: 'boolean', default: true, description: "Verify the server's certificate (false only for testing)." },
+      },
+    },
+  },
+} as const
+
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'urn:caseway:schema:node-config',
@@ -147,7 +183,22 @@ export const configSchema = {
         database: {
           type: 'string',
           default: 'caseway.db',
-          description: 'SQLite file of the metadata store (cases, shares, partners, users, tokens, audit trail).',
+          description: 'SQLite file of the metadata store (cases, shares, partners, users, tokens, audit trail), unless storage.metadata names another.',
+        },
+        metadata: {
+          type: 'object',
+          description:
+            'The metadata store: {"kind": "sqlite", "database"?: …} (the default, at storage.database) or {"kind": "postgres", "url": …, "poolSize"?: …, "tls"?: …} for several replicas.',
+          // if/then as storage.blobs: the kind picks the keys (and the docs list each kind's).
+          if: { type: 'object' },
+          then: {
+            required: ['kind'],
+            properties: { kind: { enum: ['sqlite', 'postgres'] } },
+            allOf: [
+              { if: { type: 'object', required: ['kind'], properties: { kind: { const: 'sqlite' } } }, then: SQLITE_METADATA_SCHEMA },
+              { if: { type: 'object', required: ['kind'], properties: { kind: { const: 'postgres' } } }, then: POSTGRES_METADATA_SCHEMA },
+            ],
+          },
         },
         blobs: {
           default: 'blobs',
@@ -476,6 +527,16 @@ export const configSchema = {
 } as const
 
 /** Where the evidence chunks are: the filesystem (the embedded default) or S3. */
+export type MetadataConfig =
+  | { readonly kind: 'sqlite'; readonly database: string }
+  | {
+      readonly kind: 'postgres'
+      /** Holds the password: never logged (LOG_REDACT). */
+      readonly url: string
+      readonly poolSize: number
+      readonly tls?: { readonly ca?: string; readonly rejectUnauthorized: boolean }
+    }
+
 export type BlobsConfig =
   | { readonly kind: 'fs'; readonly dir: string }
   | {
@@ -502,6 +563,8 @@ export interface NodeConfig {
   /** `blobs` as written may be a directory: `parseConfig` makes it `{ kind: 'fs', dir }`. */
   readonly storage: {
     readonly database: string
+    /** `parseConfig` fills it in: absent, it is SQLite at `database`. */
+    readonly metadata: MetadataConfig
     readonly blobs: BlobsConfig
     readonly blobCollection: { readonly intervalMs: number; readonly graceMs: number }
   }

@@ -1,6 +1,6 @@
 /**
- * Secrets in `caseway.json` (CW-LOC-013): the SMTP password, the webhook secret and the S3
- * blob store's access and secret keys are given
+ * Secrets in `caseway.json` (CW-LOC-013): the SMTP password, the webhook secret, the S3
+ * blob store's access and secret keys and the PostgreSQL URL (it holds the password) are given
  * inline (a string), or as `{"file": <path>}` (relative to the node directory; the file must
  * be readable by its owner only, and holds the secret, a final newline ignored) or as
  * `{"env": <VARIABLE>}`. They are resolved once, when the configuration is loaded; the rest of
@@ -34,6 +34,8 @@ export const SECRET_KEYS: readonly (readonly string[])[] = [
   ['notifications', 'webhook', 'secret'],
   ['storage', 'blobs', 'accessKey'],
   ['storage', 'blobs', 'secretKey'],
+  // The PostgreSQL URL carries the database password.
+  ['storage', 'metadata', 'url'],
 ]
 
 /** Thrown for a secret that cannot be used; the message names the key, never the value. */

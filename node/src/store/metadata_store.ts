@@ -1,11 +1,13 @@
 /**
  * The metadata store: everything a node remembers except evidence bytes. The embedded
- * implementation is SQLite (`sqlite/`); PostgreSQL can implement the same interface later.
- * No other module touches SQL.
+ * implementation is SQLite (`sqlite/`); replicas of one node share a PostgreSQL database
+ * (`postgres/`); `open_metadata_store.ts` opens the one the configuration names. Both keep one
+ * contract (`node/test/store/metadata_store_contract.ts`). No other module touches SQL.
  *
  * The interface is async so that a networked database can implement it. Every method is
  * atomic; `transaction` groups several calls into one atomic unit (inside it, use the store
- * passed to the callback; other callers wait until it commits or rolls back).
+ * passed to the callback; other callers never see its writes before it commits: SQLite makes
+ * them wait, PostgreSQL lets them read what was committed).
  *
  * @module
  */

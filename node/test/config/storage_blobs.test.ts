@@ -7,23 +7,16 @@ import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts'
+import { loadConfig, parseConfig } from '../../src/config/load.ts'
 import { LOG_REDACT } from '../../src/node.ts'
+import { configFailure } from '../support/config_failure.ts'
 
 const base = { org: 'metro-pd', name: 'Metro PD', federation: { port: 8443, publicUrl: 'https://localhost:8443' }, local: { port: 8080 } }
 const SECRET = 'minio-secret-Kx9-never-shown'
 const ACCESS = 'caseway-access-key'
 const s3 = { kind: 's3', endpoint: 'https://minio.agency.internal:9000', bucket: 'caseway-evidence', accessKey: ACCESS, secretKey: SECRET }
 
-function failure(raw: unknown, env: NodeJS.ProcessEnv = {}): ConfigError {
-  try {
-    parseConfig(raw, '/tmp', env)
-  } catch (error) {
-    if (error instanceof ConfigError) return error
-    throw error
-  }
-  throw new Error('parseConfig accepted it')
-}
+const failure = configFailure
 
 t.test('a directory, as before, is the filesystem store; so is the default', async (t) => {
   t.same(parseConfig(base, '/tmp').storage.blobs, { kind: 'fs', dir: 'blobs' })

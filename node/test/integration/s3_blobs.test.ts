@@ -6,8 +6,8 @@
  */
 import t from 'tap'
 import { generatedContent } from '../../../testkit/content.ts'
-import { waitFor } from '../../../testkit/wait.ts'
-import { pair, startOrg } from '../support/processes.ts'
+import { startOrg } from '../support/processes.ts'
+import { deliverVideoShare } from '../support/video_share.ts'
 import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY, startS3Server } from '../support/s3_server.ts'
 
 const CHUNK = 262_144
@@ -29,28 +29,8 @@ t.test('a share is delivered to a node whose blobs are in S3, and downloads to i
     startOrg(t, { org: 'metro-pd', name: 'Metro PD', settings: { transfers } }),
     startOrg(t, { org: 'county-da', name: 'County DA', settings: { transfers, storage: { blobs } } }),
   ])
-  await pair(metro, county)
-  const policy = await metro.api.createPolicy({
-    name: 'Review',
-    permissions: { view: true, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } },
-    content: { caseFields: ['caseNumber'], evidenceCategories: ['video'], attachments: false },
-    maxDurationSeconds: 86_400,
-  })
-  await metro.api.assignPolicy('county-da', policy.id)
-  const theCase = await metro.api.createCase({ caseNumber: 'MPD-7', title: 'Robbery' })
   const size = 3 * CHUNK + 12_345
-  const video = await metro.api.uploadEvidence(theCase.id, { name: 'cctv.mp4', category: 'video', mediaType: 'video/mp4' }, generatedContent(size, 'cctv'))
-
-  const share = await metro.api.createShare({ caseId: theCase.id, partnerOrg: 'county-da', scope: 'case' })
-  await waitFor(
-    'delivered',
-    async (seen) => {
-      const current = await metro.api.getShare(share.id)
-      seen(`${current.status} ${current.statusCode ?? ''}`)
-      return current.status === 'delivered' ? current : undefined
-    },
-    { timeoutMs: 60_000 },
-  )
+  const video = await deliverVideoShare(metro, county, { caseNumber: 'MPD-7', name: 'cctv.mp4', size })
 
   const [summary] = await county.api.listExternalCases()
   const external = await county.api.getExternalCase(summary!.id)

@@ -1,0 +1,982 @@
+/**
+ * The metadata store on PostgreSQL (`pg`), for several replicas of one organization's node
+ * sharing one database. It keeps the contract of the SQLite store (`../sqlite/`) — the same
+ * results, orderings and errors, checked by one contract suite run against both — without
+ * SQLite's single writer: any number of connections, in this process and in other replicas,
+ * write at once.
+ *
+ * Isolation: READ COMMITTED, PostgreSQL's default. A method with one statement is atomic by
+ * itself; a method with several runs them in one transaction (or a savepoint inside the caller's
+ * transaction). The methods that read and then write what they read take locks instead of a
+ * stricter isolation level:
+ * - `appendAudit` reads the chain's last entry and inserts the next under a transaction-level
+ *   advisory lock per case, and `lastAudit` inside a transaction takes the same lock: a writer
+ *   that reads the last entry to compute the next holds the chain until it commits, so two
+ *   replicas never compute the same `seq` (the primary key would refuse the second anyway:
+ *   `CW_ERR_CONFLICT`, as in SQLite).
+ * - `claimDueJobs` locks the jobs it takes `FOR UPDATE SKIP LOCKED`: concurrent claims take
+ *   different jobs; a lease that ran out is taken over once. Completing, failing and renewing
+ *   name the owner in their WHERE clause; `resetRunningJobs` resets only the caller's own jobs.
+ * - `appendOutbox` takes an advisory lock held until commit, so `seq` follows commit order.
+ * - `setGroupMembers` locks the group row; `rememberJti`, `recordChunkServed`,
+ *   `completeLinkShare` rely on the row lock of their INSERT … ON CONFLICT or UPDATE.
+ * - Uniqueness (one pending and one running job per kind and ref, one import per external
+ *   case) is enforced by unique (partial) indexes, as in SQLite.
+ *
+ * `transaction(work)` runs `work` on one pooled client between BEGIN and COMMIT (ROLLBACK when
+ * it throws); nested transactions are savepoints. As with SQLite, calling the outer store from
+ * inside `work` is refused (it would not see the transaction's writes, and with every pooled
+ * client in a transaction it would wait forever).
+ *
+ * Constraint violations surface as `RequestError('CW_ERR_CONFLICT')`, wrongly typed fields as
+ * `TypeError`, updates of unknown records as `RequestError('CW_ERR_NOT_FOUND')`.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { ConnectionOptions } from 'node:tls'
+import pg from 'pg'
+import { RequestError, type Recipient } from '#protocol'
+import type {
+  AddedRecipientRecord,
+  AppliedStateRecord,
+  AppliedStateVersion,
+  AuditEntryRecord,
+  CaseAccessRecord,
+  CaseRecord,
+  ControlShareRecord,
+  EvidenceRecord,
+  FolderRecord,
+  GroupRecord,
+  HeldBackItem,
+  InboundRevisionRecord,
+  InboundRevisionState,
+  InboundShareRecord,
+  InboundShareState,
+  JobClaim,
+  JobRecord,
+  LinkPackageRecord,
+  LinkShareMember,
+  LinkShareRecord,
+  ListedOutboxEntry,
+  MetadataStore,
+  NotificationChannel,
+  NotificationRecord,
+  OutboundRevisionRecord,
+  OutboundShareRecord,
+  OutboundShareState,
+  OutboundStatus,
+  OutboundTransferRecord,
+  OutboxEntry,
+  PartnerRecord,
+  PartnerUsage,
+  PolicyRecord,
+  RevocationTombstoneRecord,
+  ShareCount,
+  TokenRecord,
+  TransferChunk,
+  UserRecord,
+} from '../metadata_store.ts'
+import { auditFromRow, auditListParams, auditParams } from '../sqlite/audit.ts'
+import { controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams } from '../sqlite/control_shares.ts'
+import { completeLinkShareParams, linkShareFromRow, linkShareMemberFromRow, linkShareMemberParams, linkShareParams } from '../sqlite/link_shares.ts'
+import { addedRecipientFromRow, addedRecipientParams, notificationFromRow, notificationParams } from '../sqlite/notifications.ts'
+import { outboxFromRow, outboxParams } from '../sqlite/outbox.ts'
+import { caseAccessFromRow, caseAccessParams, groupFromRow, groupParams, userFromRow, userParams } from '../sqlite/principals.ts'
+import {
+  appliedStateFromRow,
+  appliedStateParams,
+  appliedStateVersionFromRow,
+  inboundRevisionFromRow,
+  inboundRevisionParams,
+  inboundRevisionStateFromRow,
+} from '../sqlite/revisions.ts'
+import {
+  caseFromRow,
+  caseParams,
+  evidenceFromRow,
+  evidenceParams,
+  folderFromRow,
+  folderParams,
+  inboundShareFromRow,
+  inboundShareParams,
+  inboundShareStateFromRow,
+  jobFromRow,
+  jobParams,
+  outboundRevisionFromRow,
+  outboundRevisionParams,
+  outboundShareFromRow,
+  outboundShareParams,
+  outboundShareStateFromRow,
+  partnerFromRow,
+  partnerParams,
+  policyFromRow,
+  policyParams,
+  toJson,
+  tokenFromRow,
+  tokenParams,
+  type Row,
+} from '../sqlite/rows.ts'
+import { heldBackFromRow, transferFromRow } from '../sqlite/transfers.ts'
+import { AUDIT_SQL, CONTROL_SQL, LINK_SQL, NOTIFICATION_SQL, OUTBOX_SQL, PRINCIPAL_SQL, REVISION_SQL, TRANSFER_SQL } from './aggregates.ts'
+import { CHUNK_REFERENCE_SOURCES, FORGET_DELIVERED_SQL, SHARES_NAMING_SQL } from './chunk_references.ts'
+import { ClientSession, PoolSession, TYPES, inTransaction, type Session } from './connection.ts'
+import { JOB_SQL } from './jobs.ts'
+import { checkSchemaVersion, migrate } from './migrations.ts'
+import { OPERATIONS_SQL, REVOCATION_SQL, SQL } from './statements.ts'
+
+const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/
+
+/** Connections per replica when the configuration names none. */
+export const DEFAULT_POOL_SIZE = 10
+
+export interface OpenPostgresOptions {
+  /** `postgres://user:password@host:port/database` (the password is never logged). */
+  url: string
+  /** Connections this replica keeps at most. */
+  poolSize?: number
+  /** TLS towards the server, as `tls.connect` takes it (absent: as the URL says, `?sslmode=…`). */
+  tls?: ConnectionOptions
+  /**
+   * Read only (`caseway audit verify` next to running replicas): nothing is migrated, the schema
+   * must be this version's, and every transaction is read-only.
+   */
+  readOnly?: boolean
+}
+
+/**
+ * Opens a pool on the database at `options.url` and brings its schema up to date (replicas
+ * opening at once take turns: see `migrations.ts`).
+ */
+export async function openPostgresMetadataStore(options: OpenPostgresOptions): Promise<MetadataStore> {
+  if (typeof options?.url !== 'string' || !/^postgres(?:ql)?:\/\//.test(options.url)) throw new TypeError('url must be a postgres:// URL')
+  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE
+  if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new TypeError('poolSize must be a positive integer')
+  const readOnly = options.readOnly === true
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: poolSize,
+    types: TYPES,
+    ...(options.tls === undefined ? {} : { ssl: options.tls }),
+    ...(readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  })
+  // An idle connection that breaks is dropped by the pool; the next query that needs it reports.
+  pool.on('error', () => undefined)
+  try {
+    const client = await pool.connect()
+    try {
+      if (readOnly) await checkSchemaVersion(client)
+      else await migrate(client)
+    } finally {
+      client.release()
+    }
+  } catch (err) {
+    await pool.end()
+    throw err
+  }
+  return new PostgresMetadataStore(new PoolSession(pool), { pool, closed: false, calls: new Set(), inTransaction: new AsyncLocalStorage() })
+}
+
+/** What the store handed out by {@link openPostgresMetadataStore} owns; its transaction views have none. */
+interface Root {
+  readonly pool: pg.Pool
+  closed: boolean
+  /** Calls in flight, which close waits for. */
+  readonly calls: Set<Promise<unknown>>
+  /** Marks the async context of a transaction in progress, to refuse calls to the outer store from it. */
+  readonly inTransaction: AsyncLocalStorage<{ open: boolean }>
+}
+
+/** A transaction view's lifetime. */
+interface Scope {
+  open: boolean
+  nested: boolean
+}
+
+function notFound(what: string): RequestError {
+  return new RequestError('CW_ERR_NOT_FOUND', `${what} not found`)
+}
+
+function first<T>(rows: Row[], map: (row: Row) => T): T | undefined {
+  return rows.length === 0 ? undefined : map(rows[0]!)
+}
+
+/** Why a job's outcome could not be recorded: unknown, or no longer held by the caller. */
+async function lostJob(s: Session, id: string): Promise<RequestError> {
+  if ((await s.rows(JOB_SQL.jobExists, { id })).length === 0) return notFound('job')
+  return new RequestError('CW_ERR_CONFLICT', 'job is no longer held by this replica: its lease ran out and another took it over')
+}
+
+class PostgresMetadataStore implements MetadataStore {
+  readonly #session: Session
+  readonly #root: Root | undefined
+  readonly #scope: Scope
+
+  constructor(session: Session, root: Root | undefined, scope: Scope = { open: true, nested: false }) {
+    this.#session = session
+    this.#root = root
+    this.#scope = scope
+  }
+
+  #refusal(): Error | undefined {
+    const root = this.#root
+    if (root === undefined) return this.#scope.open ? undefined : new Error('transaction store used after its transaction ended')
+    if (root.closed) return new Error('metadata store is closed')
+    if (root.inTransaction.getStore()?.open === true) {
+      return new Error('metadata store called inside its own transaction; use the store passed to work')
+    }
+    return undefined
+  }
+
+  #do<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const refusal = this.#refusal()
+    if (refusal !== undefined) return Promise.reject(refusal)
+    let result: Promise<T>
+    try {
+      result = fn(this.#session)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const calls = this.#root?.calls
+    if (calls !== undefined) {
+      const settled = result.catch(() => undefined)
+      calls.add(settled)
+      void settled.then(() => calls.delete(settled))
+    }
+    return result
+  }
+
+  transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
+    if (typeof work !== 'function') return Promise.reject(new TypeError('work must be a function'))
+    const root = this.#root
+    if (root === undefined) return this.#nested(work)
+    return this.#do(() => {
+      const marker = { open: true }
+      const transaction = (client: pg.PoolClient): Promise<T> => {
+        const scope: Scope = { open: true, nested: false }
+        const view = new PostgresMetadataStore(new ClientSession(client), undefined, scope)
+        return root.inTransaction
+          .run(marker, () => work(view))
+          .finally(() => {
+            scope.open = false
+            marker.open = false
+          })
+      }
+      return inTransaction(root.pool, transaction, { crashPoints: true })
+    })
+  }
+
+  /** A transaction inside a transaction view: a savepoint. */
+  async #nested<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
+    const refusal = this.#refusal()
+    if (refusal !== undefined) throw refusal
+    if (this.#scope.nested) throw new Error('nested transactions cannot run concurrently')
+    this.#scope.nested = true
+    const scope: Scope = { open: true, nested: false }
+    try {
+      return await this.#session.atomic((s) => work(new PostgresMetadataStore(s, undefined, scope)))
+    } finally {
+      scope.open = false
+      this.#scope.nested = false
+    }
+  }
+
+  // Tokens
+
+  insertToken(token: TokenRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertToken, tokenParams(token))))
+  }
+
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.findTokenByHash, { hash }), tokenFromRow))
+  }
+
+  getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getToken, { id }), tokenFromRow))
+  }
+
+  listTokens(userId?: string): Promise<TokenRecord[]> {
+    return this.#do(async (s) =>
+      (userId === undefined ? await s.rows(SQL.listTokens) : await s.rows(SQL.listUserTokens, { user_id: userId })).map(tokenFromRow),
+    )
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(SQL.revokeToken, { id, at })) > 0)
+  }
+
+  revokeUserTokens(userId: string, at: number): Promise<string[]> {
+    return this.#do(async (s) => (await s.rows(SQL.revokeUserTokens, { user_id: userId, at })).map((row) => String(row['id'])))
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.touchToken, { id, at })))
+  }
+
+  // Partners
+
+  upsertPartner(partner: PartnerRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.upsertPartner, partnerParams(partner))))
+  }
+
+  getPartner(org: string): Promise<PartnerRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getPartner, { org }), partnerFromRow))
+  }
+
+  listPartners(): Promise<PartnerRecord[]> {
+    return this.#do(async (s) => (await s.rows(SQL.listPartners)).map(partnerFromRow))
+  }
+
+  recordPartnerContact(org: string, at: number): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.recordPartnerContact, { org, at })))
+  }
+
+  listPartnerContacts(): Promise<Map<string, number>> {
+    return this.#do(async (s) => new Map((await s.rows(SQL.listPartnerContacts)).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
+  }
+
+  // Policies
+
+  insertPolicy(policy: PolicyRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertPolicy, policyParams(policy))))
+  }
+
+  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
+    return this.#do(async (s) =>
+      first(version === undefined ? await s.rows(SQL.getPolicyLatest, { id }) : await s.rows(SQL.getPolicyVersion, { id, version }), policyFromRow),
+    )
+  }
+
+  listPolicies(): Promise<PolicyRecord[]> {
+    return this.#do(async (s) => (await s.rows(SQL.listPolicies)).map(policyFromRow))
+  }
+
+  // Cases, folders, evidence
+
+  insertCase(record: CaseRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertCase, caseParams(record))))
+  }
+
+  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(SQL.updateCaseFields, { id, fields: toJson(fields), updated_at: updatedAt })) === 0) throw notFound('case')
+    })
+  }
+
+  getCase(id: string): Promise<CaseRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getCase, { id }), caseFromRow))
+  }
+
+  listCases(): Promise<CaseRecord[]> {
+    return this.#do(async (s) => (await s.rows(SQL.listCases)).map(caseFromRow))
+  }
+
+  insertFolder(folder: FolderRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertFolder, folderParams(folder))))
+  }
+
+  listFolders(caseId: string): Promise<FolderRecord[]> {
+    return this.#do(async (s) => (await s.rows(SQL.listFolders, { case_id: caseId })).map(folderFromRow))
+  }
+
+  insertEvidence(evidence: EvidenceRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertEvidence, evidenceParams(evidence))))
+  }
+
+  getEvidence(id: string): Promise<EvidenceRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getEvidence, { id }), evidenceFromRow))
+  }
+
+  listEvidence(caseId: string): Promise<EvidenceRecord[]> {
+    return this.#do(async (s) => (await s.rows(SQL.listEvidence, { case_id: caseId })).map(evidenceFromRow))
+  }
+
+  // Outbound shares
+
+  insertOutboundShare(share: OutboundShareRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertOutboundShare, outboundShareParams(share))))
+  }
+
+  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(SQL.updateOutboundStatus, { id, status, code: code ?? null, detail: detail ?? null, at })) === 0) throw notFound('outbound share')
+    })
+  }
+
+  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getOutboundShare, { id }), outboundShareFromRow))
+  }
+
+  getOutboundShareState(id: string): Promise<OutboundShareState | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getOutboundShareState, { id }), outboundShareStateFromRow))
+  }
+
+  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
+    return this.#do(async (s) =>
+      (caseId === undefined ? await s.rows(SQL.listOutboundShares) : await s.rows(SQL.listOutboundSharesOfCase, { case_id: caseId })).map(outboundShareFromRow),
+    )
+  }
+
+  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
+    return this.#do((s) => {
+      const params = outboundRevisionParams(revision)
+      const digests = [...chunkDigests]
+      for (const digest of digests) {
+        if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
+      }
+      return s.atomic(async (s) => {
+        await s.run(SQL.insertOutboundRevision, params)
+        await s.run(SQL.advanceOutboundRevision, { id: revision.shareId, revision: revision.revision, at: revision.createdAt })
+        if (digests.length > 0) await s.run(SQL.insertShareChunks, { share_id: revision.shareId, digests })
+      })
+    })
+  }
+
+  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getOutboundRevision, { share_id: shareId, revision }), outboundRevisionFromRow))
+  }
+
+  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(SQL.setOutboundReceipt, { share_id: shareId, revision, receipt_jws: receiptJws })) === 0) throw notFound('outbound revision')
+    })
+  }
+
+  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        if (items.length === 0) return
+        await s.run(TRANSFER_SQL.insertHeldBack, {
+          share: shareId,
+          revision,
+          evidence_ids: items.map((item) => item.evidenceId),
+          names: items.map((item) => item.name),
+          reasons: items.map((item) => item.reason),
+        })
+      }),
+    )
+  }
+
+  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
+    return this.#do(async (s) => (await s.rows(TRANSFER_SQL.listHeldBack, { share: shareId, revision })).map(heldBackFromRow))
+  }
+
+  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
+    return this.#do((s) => {
+      for (const { digest, size } of chunks) {
+        if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
+        if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('chunk size must be an integer ≥ 0')
+      }
+      return s.atomic(async (s) => {
+        await s.run(TRANSFER_SQL.insertTransfer, { share: shareId, revision })
+        if (chunks.length > 0) {
+          const [digests, sizes] = [chunks.map((chunk) => chunk.digest), chunks.map((chunk) => chunk.size)]
+          await s.run(TRANSFER_SQL.insertTransferChunks, { share: shareId, revision, digests, sizes })
+        }
+        await s.run(TRANSFER_SQL.totalTransfer, { share: shareId, revision })
+      })
+    })
+  }
+
+  recordChunkServed(shareId: string, digest: string): Promise<void> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        const [served] = await s.rows(TRANSFER_SQL.markChunkServed, { share: shareId, digest })
+        if (served !== undefined)
+          await s.run(TRANSFER_SQL.countChunkServed, { share: shareId, revision: served['revision'] as number, size: served['size'] as number })
+      }),
+    )
+  }
+
+  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(TRANSFER_SQL.getTransfer, { share: shareId, revision }), transferFromRow))
+  }
+
+  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.rows(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now })).length > 0)
+  }
+
+  // Inbound shares
+
+  insertInboundShare(share: InboundShareRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertInboundShare, inboundShareParams(share))))
+  }
+
+  updateInboundShare(share: InboundShareRecord): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(SQL.updateInboundShare, inboundShareParams(share))) === 0) throw notFound('inbound share')
+    })
+  }
+
+  getInboundShare(id: string): Promise<InboundShareRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getInboundShare, { id }), inboundShareFromRow))
+  }
+
+  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.getInboundShareState, { id }), inboundShareStateFromRow))
+  }
+
+  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.findInboundShareState, { sender_org: senderOrg, share_id: shareId }), inboundShareStateFromRow))
+  }
+
+  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(SQL.findInboundShare, { sender_org: senderOrg, share_id: shareId }), inboundShareFromRow))
+  }
+
+  listInboundShares(): Promise<InboundShareRecord[]> {
+    return this.#do(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
+  }
+
+  // Replay protection
+
+  /** The insert waits for a concurrent one of the same (iss, jti); the read after it, a statement of its own, sees the winner's digest. */
+  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        if ((await s.run(SQL.insertJti, { iss, jti, digest, exp })) === 1) return undefined
+        return (await s.rows(SQL.getJti, { iss, jti }))[0]!['digest'] as string
+      }),
+    )
+  }
+
+  forgetExpiredJtis(now: number): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.forgetExpiredJtis, { now })))
+  }
+
+  // Per-partner quotas
+
+  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        await s.run(SQL.forgetOfferBytes, { before: at - 86_400 })
+        await s.run(SQL.insertOfferBytes, { partner: partnerOrg, at, bytes })
+      }),
+    )
+  }
+
+  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage> {
+    return this.#do(async (s) => {
+      const row = (await s.rows(SQL.partnerUsage, { partner: partnerOrg, since }))[0]!
+      return { pendingOffers: Number(row['pending']), bytes: Number(row['bytes']), oldestAt: row['oldest'] === null ? undefined : Number(row['oldest']) }
+    })
+  }
+
+  // Proof of possession
+
+  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
+    return this.#do(async (s) => void (await s.run(SQL.insertPartnerChunk, { partner: partnerOrg, digest, at })))
+  }
+
+  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#do(async (s) => new Set((await s.rows(SQL.deliveredChunks, { partner: partnerOrg, digests })).map((row) => row['digest'] as string)))
+  }
+
+  /** One statement per source; the distinct digests are the set. */
+  referencedChunks(now: number): Promise<Set<string>> {
+    return this.#do(async (s) => {
+      const digests = new Set<string>()
+      for (const source of CHUNK_REFERENCE_SOURCES) {
+        for (const row of await s.rows(`SELECT DISTINCT digest FROM (${source.sql}) AS source`, { now })) digests.add(row['digest'] as string)
+      }
+      return digests
+    })
+  }
+
+  forgetDeliveredChunk(digest: string): Promise<void> {
+    return this.#do(async (s) => void (await s.run(FORGET_DELIVERED_SQL, { digest })))
+  }
+
+  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
+    if (digests.length === 0) return Promise.resolve([])
+    return this.#do(async (s) => (await s.rows(SHARES_NAMING_SQL, { case: caseId, digests, now })).map((row) => row['id'] as string))
+  }
+
+  // Jobs
+
+  enqueueJob(job: JobRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(JOB_SQL.enqueueJob, jobParams(job))))
+  }
+
+  /**
+   * Claiming counts an attempt (`attempts + 1`), so a job that crashes the process cannot loop
+   * forever. Rows are locked FOR UPDATE SKIP LOCKED: replicas claiming at once take different jobs.
+   */
+  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
+    return this.#do((s) => {
+      if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
+      if (typeof claim?.owner !== 'string' || claim.owner.length === 0) throw new TypeError('claim.owner must be a non-empty string')
+      if (!Number.isSafeInteger(claim.leaseUntil)) throw new TypeError('claim.leaseUntil must be an integer (Unix seconds)')
+      if (limit === 0 || claim.kinds?.length === 0) return Promise.resolve([])
+      const kinds = claim.kinds === undefined ? null : [...claim.kinds]
+      return s.atomic(async (s) => {
+        await s.run(JOB_SQL.supersedeExpiredJobs, { now })
+        const rows = await s.rows(JOB_SQL.claimDueJobs, { now, limit, kinds, owner: claim.owner, lease_until: claim.leaseUntil })
+        rows.sort((a, b) => (a['run_at'] as number) - (b['run_at'] as number) || (a['seq'] as number) - (b['seq'] as number))
+        return rows.map(jobFromRow)
+      })
+    })
+  }
+
+  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return this.#do(async (s) => {
+      const lost: string[] = []
+      for (const id of ids) if ((await s.run(JOB_SQL.renewJobLease, { id, owner, lease_until: leaseUntil })) === 0) lost.push(id)
+      return lost
+    })
+  }
+
+  completeJob(id: string, at: number, owner: string): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(JOB_SQL.completeJob, { id, at, owner })) === 0) throw await lostJob(s, id)
+    })
+  }
+
+  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        // A newer pending job of the same kind and ref will redo the work: this one is superseded.
+        const superseded = !dead && (await s.rows(JOB_SQL.hasPendingSibling, { id })).length > 0
+        const params = { id, state: dead ? 'dead' : superseded ? 'done' : 'pending', error, run_at: runAt, at, owner }
+        if ((await s.run(JOB_SQL.failJob, params)) === 0) throw await lostJob(s, id)
+      }),
+    )
+  }
+
+  resetRunningJobs(at: number, owner: string): Promise<number> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        await s.run(JOB_SQL.supersedeRunningJobs, { at, owner })
+        return s.run(JOB_SQL.resetRunningJobs, { at, owner })
+      }),
+    )
+  }
+
+  listJobs(ref?: string): Promise<JobRecord[]> {
+    return this.#do(async (s) => (ref === undefined ? await s.rows(JOB_SQL.listJobs) : await s.rows(JOB_SQL.listJobsOfRef, { ref })).map(jobFromRow))
+  }
+
+  listFailingJobs(): Promise<JobRecord[]> {
+    return this.#do(async (s) => (await s.rows(JOB_SQL.listFailingJobs)).map(jobFromRow))
+  }
+
+  // Principals and case access
+
+  upsertUser(user: UserRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(PRINCIPAL_SQL.upsertUser, userParams(user))))
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.getUser, { id }), userFromRow))
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listUsers)).map(userFromRow))
+  }
+
+  upsertGroup(group: GroupRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(PRINCIPAL_SQL.upsertGroup, groupParams(group))))
+  }
+
+  getGroup(id: string): Promise<GroupRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.getGroup, { id }), groupFromRow))
+  }
+
+  listGroups(): Promise<GroupRecord[]> {
+    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listGroups)).map(groupFromRow))
+  }
+
+  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        if ((await s.rows(PRINCIPAL_SQL.lockGroup, { group_id: groupId })).length === 0) throw notFound('group')
+        await s.run(PRINCIPAL_SQL.clearGroupMembers, { group_id: groupId })
+        if (userIds.length > 0) await s.run(PRINCIPAL_SQL.insertGroupMembers, { group_id: groupId, user_ids: [...userIds] })
+      }),
+    )
+  }
+
+  listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listGroupMembers, { group_id: groupId })).map((row) => row['user_id'] as string))
+  }
+
+  listUserGroups(userId: string): Promise<string[]> {
+    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listUserGroups, { user_id: userId })).map((row) => row['group_id'] as string))
+  }
+
+  setCaseAccess(access: CaseAccessRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(PRINCIPAL_SQL.setCaseAccess, caseAccessParams(access))))
+  }
+
+  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.getCaseAccess, { case_id: caseId }), caseAccessFromRow))
+  }
+
+  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.findCaseImportedFrom, { inbound_id: inboundId }), caseFromRow))
+  }
+
+  // Audit trail
+
+  /** Reads the last entry and inserts the next under the case's advisory lock (AUDIT_SQL.lockChain). */
+  appendAudit(entry: AuditEntryRecord): Promise<void> {
+    return this.#do((s) => {
+      const params = auditParams(entry)
+      return s.atomic(async (s) => {
+        await s.rows(AUDIT_SQL.lockChain, { case_id: entry.caseId })
+        const [last] = await s.rows(AUDIT_SQL.lastAudit, { case_id: entry.caseId })
+        const lastSeq = last === undefined ? 0 : (last['seq'] as number)
+        const lastDigest = last === undefined ? null : (last['digest'] as string)
+        if (entry.seq !== lastSeq + 1 || entry.prev !== lastDigest) {
+          throw new RequestError('CW_ERR_CONFLICT', `audit entry ${entry.seq} does not follow entry ${lastSeq} of its case`)
+        }
+        await s.run(AUDIT_SQL.insertAudit, params)
+      })
+    })
+  }
+
+  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
+    return this.#do(async (s) => (await s.rows(AUDIT_SQL.listAudit, auditListParams(caseId, options))).map(auditFromRow))
+  }
+
+  /**
+   * Inside a transaction, also takes the case's chain lock until it ends: the caller reads the
+   * last entry to compute the next (`audit/audit_trail.ts`), and another replica doing the same
+   * waits, then reads the entry this one appends.
+   */
+  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
+    const inTransaction = this.#root === undefined
+    return this.#do(async (s) => {
+      if (inTransaction) await s.rows(AUDIT_SQL.lockChain, { case_id: caseId })
+      return first(await s.rows(AUDIT_SQL.lastAudit, { case_id: caseId }), auditFromRow)
+    })
+  }
+
+  listAuditCaseIds(): Promise<string[]> {
+    return this.#do(async (s) => (await s.rows(AUDIT_SQL.listAuditCaseIds)).map((row) => row['case_id'] as string))
+  }
+
+  // Operations (readiness, metrics)
+
+  ping(): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.rows(OPERATIONS_SQL.ping))[0]?.['ok'] !== 1) throw new Error('metadata store answered the ping wrongly')
+    })
+  }
+
+  countShares(now: number): Promise<ShareCount[]> {
+    return this.#do(async (s) => {
+      if (!Number.isSafeInteger(now)) throw new TypeError('now must be an integer (Unix seconds)')
+      return (await s.rows(OPERATIONS_SQL.countShares, { now })).map((row) => ({
+        direction: row['direction'] as ShareCount['direction'],
+        status: row['status'] as ShareCount['status'],
+        count: Number(row['count']),
+      }))
+    })
+  }
+
+  // Recipients the receiving side added to an external case
+
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(NOTIFICATION_SQL.insertAddedRecipient, addedRecipientParams(recipient))) === 1)
+  }
+
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
+    return this.#do(async (s) => (await s.rows(NOTIFICATION_SQL.listAddedRecipients, { inbound_id: inboundId })).map(addedRecipientFromRow))
+  }
+
+  // Notifications of inbound shares
+
+  insertNotification(notification: NotificationRecord): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(NOTIFICATION_SQL.insertNotification, notificationParams(notification))) === 1)
+  }
+
+  upsertNotification(notification: NotificationRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(NOTIFICATION_SQL.upsertNotification, notificationParams(notification))))
+  }
+
+  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(NOTIFICATION_SQL.getNotification, { inbound_id: inboundId, revision, channel }), notificationFromRow))
+  }
+
+  listNotifications(inboundId: string): Promise<NotificationRecord[]> {
+    return this.#do(async (s) => (await s.rows(NOTIFICATION_SQL.listNotifications, { inbound_id: inboundId })).map(notificationFromRow))
+  }
+
+  // Revocation (cascade to onward shares)
+
+  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
+    return this.#do(async (s) => (await s.rows(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inbound_id: inboundId })).map(outboundShareFromRow))
+  }
+
+  // Revisions and updates
+
+  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
+    return this.#do(async (s) => {
+      if (!Number.isSafeInteger(revision) || revision < 2) throw new TypeError('revision must be an integer ≥ 2')
+      const params = { id, revision, recipients: toJson(recipients), evidence_ids: toJson(evidenceIds), at }
+      if ((await s.run(REVISION_SQL.advanceOutboundShare, params)) === 0) throw notFound('outbound share')
+    })
+  }
+
+  deleteEvidence(id: string): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(REVISION_SQL.deleteEvidence, { id })) === 0) throw notFound('evidence')
+    })
+  }
+
+  insertInboundRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(REVISION_SQL.insertInboundRevision, inboundRevisionParams(revision))))
+  }
+
+  updateInboundRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(REVISION_SQL.updateInboundRevision, inboundRevisionParams(revision))) === 0) throw notFound('inbound revision')
+    })
+  }
+
+  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(REVISION_SQL.getInboundRevision, { inbound_id: inboundId, revision }), inboundRevisionFromRow))
+  }
+
+  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
+    return this.#do(async (s) => (await s.rows(REVISION_SQL.listInboundRevisions, { inbound_id: inboundId })).map(inboundRevisionFromRow))
+  }
+
+  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#do(async (s) => (await s.rows(REVISION_SQL.listInboundRevisionStates, { inbound_id: inboundId })).map(inboundRevisionStateFromRow))
+  }
+
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(REVISION_SQL.getAppliedState, { inbound_id: inboundId }), appliedStateFromRow))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#do(async (s) => first(await s.rows(REVISION_SQL.getAppliedStateVersion, { inbound_id: inboundId }), appliedStateVersionFromRow))
+  }
+
+  setAppliedState(state: AppliedStateRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(REVISION_SQL.setAppliedState, appliedStateParams(state))))
+  }
+
+  // Conformance control
+
+  insertControlShare(record: ControlShareRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(CONTROL_SQL.insertControlShare, controlShareParams(record))))
+  }
+
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(CONTROL_SQL.getControlShare, { share_id: shareId }), controlShareFromRow))
+  }
+
+  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
+    return this.#do(async (s) => void (await s.run(CONTROL_SQL.setPartnerVersions, { org, versions: JSON.stringify(versions), learned_at: learnedAt })))
+  }
+
+  getPartnerVersions(org: string): Promise<string[] | undefined> {
+    return this.#do(async (s) => first(await s.rows(CONTROL_SQL.getPartnerVersions, { org }), (row) => JSON.parse(row['versions'] as string) as string[]))
+  }
+
+  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(CONTROL_SQL.insertRevocationTombstone, revocationTombstoneParams(record))))
+  }
+
+  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
+    return this.#do(async (s) =>
+      first(await s.rows(CONTROL_SQL.getRevocationTombstone, { sender_org: senderOrg, share_id: shareId }), revocationTombstoneFromRow),
+    )
+  }
+
+  // Link shares
+
+  insertLinkShare(record: LinkShareRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(LINK_SQL.insertLinkShare, linkShareParams(record))))
+  }
+
+  getLinkShare(id: string): Promise<LinkShareRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(LINK_SQL.getLinkShare, { id }), linkShareFromRow))
+  }
+
+  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(LINK_SQL.findLinkShareByTokenHash, { token_hash: tokenHash }), linkShareFromRow))
+  }
+
+  listLinkShares(caseId: string): Promise<LinkShareRecord[]> {
+    return this.#do(async (s) => (await s.rows(LINK_SQL.listLinkShares, { case_id: caseId })).map(linkShareFromRow))
+  }
+
+  /** The state change locks the row, so of two replicas completing at once one wins and stores the members. */
+  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
+    return this.#do((s) =>
+      s.atomic(async (s) => {
+        if ((await s.run(LINK_SQL.completeLinkShare, completeLinkShareParams(id, built, at))) === 0) return false
+        const rows = members.map((member, position) => linkShareMemberParams(id, position, member))
+        if (rows.length > 0) {
+          await s.run(LINK_SQL.insertLinkShareMembers, {
+            link_id: id,
+            paths: rows.map((row) => row['path'] as string),
+            sizes: rows.map((row) => row['size'] as number),
+            crc32s: rows.map((row) => row['crc32'] as number),
+            kinds: rows.map((row) => row['kind'] as string),
+            refs: rows.map((row) => row['ref'] as string),
+          })
+        }
+        return true
+      }),
+    )
+  }
+
+  failLinkShare(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(LINK_SQL.failLinkShare, { id, reason, at })) > 0)
+  }
+
+  revokeLinkShare(id: string, by: string, at: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(LINK_SQL.revokeLinkShare, { id, by, at })) > 0)
+  }
+
+  listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
+    return this.#do(async (s) => (await s.rows(LINK_SQL.listLinkShareMembers, { id })).map(linkShareMemberFromRow))
+  }
+
+  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(LINK_SQL.setLinkShareTokenHash, { id, token_hash: tokenHash })) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+
+  // Outbox
+
+  appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
+    return this.#do((s) => {
+      const params = entries.map(outboxParams)
+      if (params.length === 0) return Promise.resolve()
+      return s.atomic(async (s) => {
+        await s.rows(OUTBOX_SQL.lockAppend)
+        for (const row of params) await s.run(OUTBOX_SQL.insert, row)
+      })
+    })
+  }
+
+  listOutbox(consumer: string, limit: number, afterSeq = 0): Promise<ListedOutboxEntry[]> {
+    return this.#do(async (s) => {
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
+      if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new TypeError('afterSeq must be a non-negative integer')
+      return (await s.rows(OUTBOX_SQL.list, { consumer, after: afterSeq, limit })).map(outboxFromRow)
+    })
+  }
+
+  deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(OUTBOX_SQL.delete, { consumer, event_id: eventId })) > 0)
+  }
+
+  /** Waits for the calls in flight, then closes the pool. Later calls reject. */
+  async close(): Promise<void> {
+    const root = this.#root
+    if (root === undefined) throw new Error('close the store itself, not a transaction view')
+    if (root.closed) return
+    root.closed = true
+    await Promise.all(root.calls)
+    await root.pool.end()
+  }
+}

