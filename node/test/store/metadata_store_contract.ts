@@ -21,6 +21,7 @@ import {
 } from '../support/records.ts'
 import { auditContract } from './metadata_contract/audit.ts'
 import { chunkReferencesContract } from './metadata_contract/chunk_references.ts'
+import { inboundPackagesContract } from './metadata_contract/inbound_packages.ts'
 import { linkSharesContract } from './metadata_contract/link_shares.ts'
 import { notificationsContract } from './metadata_contract/notifications.ts'
 import { operationsContract } from './metadata_contract/operations.ts'
@@ -43,6 +44,7 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
   t.test('audit trail', async (t) => auditContract(t, harness))
   t.test('chunk references', async (t) => chunkReferencesContract(t, harness))
   t.test('link shares', async (t) => linkSharesContract(t, harness))
+  t.test('inbound packages and package offers', async (t) => inboundPackagesContract(t, harness))
   t.test('notifications and added recipients', async (t) => notificationsContract(t, harness))
   t.test('operations', async (t) => operationsContract(t, harness))
   t.test('principals and case access', async (t) => principalsContract(t, harness))

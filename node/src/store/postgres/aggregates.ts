@@ -155,7 +155,7 @@ export const LINK_SQL = {
   listLinkShares: 'SELECT * FROM link_shares WHERE case_id = :case_id ORDER BY created_at, id',
   completeLinkShare: `UPDATE link_shares SET state = 'ready', updated_at = :at, package_created_at = :created_at, package_size = :size,
     package_digest = :digest, items = :items WHERE id = :id AND state = 'processing'`,
-  failLinkShare: "UPDATE link_shares SET state = 'failed', failure = :reason, updated_at = :at WHERE id = :id AND state = 'processing'",
+  failLinkShare: "UPDATE link_shares SET state = 'failed', failure = :reason, updated_at = :at WHERE id = :id AND state IN ('processing', 'ready')",
   revokeLinkShare: "UPDATE link_shares SET state = 'revoked', revoked_by = :by, revoked_at = :at, updated_at = :at WHERE id = :id AND state <> 'revoked'",
   setLinkShareTokenHash: 'UPDATE link_shares SET token_hash = :token_hash WHERE id = :id',
   /** Every member of the package in one statement, at its position (from 0). */
@@ -165,6 +165,43 @@ export const LINK_SQL = {
     FROM unnest(:paths::text[], :sizes::bigint[], :crc32s::bigint[], :kinds::text[], :refs::text[]) WITH ORDINALITY
       AS member (path, size, crc32, kind, ref, position)`,
   listLinkShareMembers: 'SELECT path, size, crc32, kind, ref FROM link_share_members WHERE link_id = :id ORDER BY position',
+} as const
+
+export const INBOUND_PACKAGE_SQL = {
+  insert: insert('inbound_packages', [
+    'id',
+    'sender_org',
+    'package_id',
+    'state',
+    'offer_jws',
+    'offer_digest',
+    'offer_jti',
+    'recipients',
+    'format',
+    'size',
+    'manifest_digest',
+    'message',
+    'expires_at',
+    'failure',
+    'sender_name',
+    'case_id',
+    'chunk_size',
+    'chunks',
+    'created_at',
+    'updated_at',
+    'received_at',
+    'revoked_at',
+  ]),
+  get: 'SELECT * FROM inbound_packages WHERE id = :id',
+  find: 'SELECT * FROM inbound_packages WHERE sender_org = :sender_org AND package_id = :package_id',
+  list: 'SELECT * FROM inbound_packages ORDER BY created_at DESC, id',
+  complete: `UPDATE inbound_packages SET state = 'received', sender_name = :sender_name, case_id = :case_id, chunk_size = :chunk_size, chunks = :chunks,
+    received_at = :at, updated_at = :at WHERE id = :id AND state = 'receiving'`,
+  refuse: "UPDATE inbound_packages SET state = 'refused', failure = :reason, updated_at = :at WHERE id = :id AND state = 'receiving'",
+  revoke: "UPDATE inbound_packages SET state = 'revoked', revoked_at = :at, updated_at = :at WHERE id = :id AND state <> 'revoked'",
+  getLinkShareOffer: 'SELECT offer_jws, offered_at FROM link_shares WHERE id = :id AND offer_jws IS NOT NULL',
+  setLinkShareOffer: 'UPDATE link_shares SET offer_jws = :jws, updated_at = :at WHERE id = :id',
+  markLinkShareOffered: 'UPDATE link_shares SET offered_at = :at, updated_at = :at WHERE id = :id AND offered_at IS NULL',
 } as const
 
 export const OUTBOX_SQL = {

@@ -49,6 +49,11 @@ export const CHUNK_REFERENCE_SOURCES: readonly ChunkReferenceSource[] = [
     sql: `SELECT m.ref AS digest FROM link_share_members AS m JOIN link_shares AS l ON l.id = m.link_id
       WHERE m.kind = 'generated' AND ${LINK_SHARE_IN_FORCE}`,
   },
+  {
+    from: 'inbound_packages.chunks',
+    sql: `SELECT chunk AS digest FROM inbound_packages AS p, jsonb_array_elements_text(p.chunks::jsonb) AS chunk
+      WHERE p.state IN ('receiving', 'received') AND p.chunks IS NOT NULL AND p.expires_at > :now`,
+  },
 ]
 
 /** A blob was deleted: no partner counts as having delivered it any more. */

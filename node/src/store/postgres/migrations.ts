@@ -402,6 +402,38 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (link_id, position)
   );
   `,
+  // 2: packages carried to a partner's users (SPEC.md §22, CW-PKG-011..017), as SQLite migration r:
+  // the sender's signed offer of a link share, and the receiver's inbound packages
+  `
+  ALTER TABLE link_shares ADD COLUMN offer_jws text;
+  ALTER TABLE link_shares ADD COLUMN offered_at bigint;
+  CREATE TABLE inbound_packages (
+    id text PRIMARY KEY,
+    sender_org text NOT NULL,
+    package_id text NOT NULL,
+    state text NOT NULL CHECK (state IN ('receiving', 'received', 'refused', 'revoked')),
+    offer_jws text,
+    offer_digest text,
+    offer_jti text,
+    recipients text NOT NULL,
+    format text,
+    size bigint,
+    manifest_digest text,
+    message text,
+    expires_at bigint NOT NULL,
+    failure text,
+    sender_name text,
+    case_id text,
+    chunk_size bigint,
+    chunks text,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    received_at bigint,
+    revoked_at bigint,
+    UNIQUE (sender_org, package_id)
+  );
+  CREATE INDEX inbound_packages_created ON inbound_packages (created_at);
+  `,
 ]
 
 /** Advisory lock key (an arbitrary constant) that serialises migrations across replicas. */

@@ -56,7 +56,9 @@ import type {
   JobClaim,
   JobRecord,
   LinkPackageRecord,
+  InboundPackageRecord,
   LinkShareMember,
+  LinkShareOffer,
   LinkShareRecord,
   ListedOutboxEntry,
   MetadataStore,
@@ -118,7 +120,8 @@ import {
   type Row,
 } from '../sqlite/rows.ts'
 import { heldBackFromRow, transferFromRow } from '../sqlite/transfers.ts'
-import { AUDIT_SQL, CONTROL_SQL, LINK_SQL, NOTIFICATION_SQL, OUTBOX_SQL, PRINCIPAL_SQL, REVISION_SQL, TRANSFER_SQL } from './aggregates.ts'
+import { completeInboundPackageParams, inboundPackageFromRow, inboundPackageParams, linkShareOfferFromRow } from '../sqlite/inbound_packages.ts'
+import { AUDIT_SQL, CONTROL_SQL, INBOUND_PACKAGE_SQL, LINK_SQL, NOTIFICATION_SQL, OUTBOX_SQL, PRINCIPAL_SQL, REVISION_SQL, TRANSFER_SQL } from './aggregates.ts'
 import { CHUNK_REFERENCE_SOURCES, FORGET_DELIVERED_SQL, SHARES_NAMING_SQL } from './chunk_references.ts'
 import { ClientSession, PoolSession, TYPES, inTransaction, type Session } from './connection.ts'
 import { JOB_SQL } from './jobs.ts'
@@ -937,6 +940,54 @@ class PostgresMetadataStore implements MetadataStore {
 
   listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
     return this.#do(async (s) => (await s.rows(LINK_SQL.listLinkShareMembers, { id })).map(linkShareMemberFromRow))
+  }
+
+  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined> {
+    return this.#do(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.getLinkShareOffer, { id }), linkShareOfferFromRow))
+  }
+
+  setLinkShareOffer(id: string, jws: string, at: number): Promise<void> {
+    return this.#do(async (s) => {
+      if ((await s.run(INBOUND_PACKAGE_SQL.setLinkShareOffer, { id, jws, at })) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+
+  markLinkShareOffered(id: string, at: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.markLinkShareOffered, { id, at })) > 0)
+  }
+
+  // Inbound packages
+
+  insertInboundPackage(record: InboundPackageRecord): Promise<void> {
+    return this.#do(async (s) => void (await s.run(INBOUND_PACKAGE_SQL.insert, inboundPackageParams(record))))
+  }
+
+  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.get, { id }), inboundPackageFromRow))
+  }
+
+  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
+    return this.#do(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.find, { sender_org: senderOrg, package_id: packageId }), inboundPackageFromRow))
+  }
+
+  listInboundPackages(): Promise<InboundPackageRecord[]> {
+    return this.#do(async (s) => (await s.rows(INBOUND_PACKAGE_SQL.list, {})).map(inboundPackageFromRow))
+  }
+
+  completeInboundPackage(
+    id: string,
+    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
+    at: number,
+  ): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at))) > 0)
+  }
+
+  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.refuse, { id, reason, at })) > 0)
+  }
+
+  revokeInboundPackage(id: string, at: number): Promise<boolean> {
+    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.revoke, { id, at })) > 0)
   }
 
   setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {

@@ -10,38 +10,39 @@ import type { Test } from 'tap'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
 import type { LinkShareMember, LinkShareRecord, MetadataStore } from '../../../src/store/metadata_store.ts'
 
+/** A link share of case-1 as the contract's stores keep it. */
+export function link(overrides: Partial<LinkShareRecord> = {}): LinkShareRecord {
+  return {
+    id: 'link-1',
+    caseId: 'case-1',
+    createdBy: 'alice',
+    recipient: { kind: 'local-user', value: 'bob' },
+    scope: 'folders',
+    folderIds: ['f-1'],
+    evidenceIds: [],
+    format: 'zip',
+    retainFolderStructure: true,
+    attachments: { auditTrail: true, tableOfContents: false, transcripts: true },
+    message: 'for the hearing',
+    state: 'processing',
+    failure: null,
+    createdAt: 100,
+    updatedAt: 100,
+    expiresAt: 1000,
+    revokedAt: null,
+    revokedBy: null,
+    package: null,
+    tokenHash: null,
+    ...overrides,
+  }
+}
+
 export function linkSharesContract(t: Test, harness: MetadataStoreHarness): void {
   async function openStore(t: Test): Promise<MetadataStore> {
     const store = await harness.open(t).then((opened) => opened.store)
     t.teardown(() => store.close())
     await store.insertCase({ id: 'case-1', fields: { title: 'T' }, createdAt: 1, updatedAt: 1, importedFrom: null })
     return store
-  }
-
-  function link(overrides: Partial<LinkShareRecord> = {}): LinkShareRecord {
-    return {
-      id: 'link-1',
-      caseId: 'case-1',
-      createdBy: 'alice',
-      recipient: { kind: 'local-user', value: 'bob' },
-      scope: 'folders',
-      folderIds: ['f-1'],
-      evidenceIds: [],
-      format: 'zip',
-      retainFolderStructure: true,
-      attachments: { auditTrail: true, tableOfContents: false, transcripts: true },
-      message: 'for the hearing',
-      state: 'processing',
-      failure: null,
-      createdAt: 100,
-      updatedAt: 100,
-      expiresAt: 1000,
-      revokedAt: null,
-      revokedBy: null,
-      package: null,
-      tokenHash: null,
-      ...overrides,
-    }
   }
 
   const members: LinkShareMember[] = [
