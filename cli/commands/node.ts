@@ -24,6 +24,7 @@ interface InitOptions {
   s3Bucket?: string
   s3Region?: string
   s3Prefix?: string
+  postgres?: boolean
 }
 
 interface StartOptions {
@@ -36,10 +37,11 @@ interface StartOptions {
   s3Bucket?: string
   s3Region?: string
   s3Prefix?: string
+  postgres?: boolean
 }
 
 export function register(program: Command): void {
-  withS3Options(program.command('init'))
+  withStorageOptions(program.command('init'))
     .description('create a node: PKI, configuration (caseway.json), data directories and an admin token (in admin.token, mode 0600)')
     .requiredOption('--org <id>', "this organization's id (lower-case letters, digits, hyphens)")
     .requiredOption('--name <name>', 'display name')
@@ -54,7 +56,7 @@ export function register(program: Command): void {
     )
     .action(async (options: InitOptions) => {
       const { initNode } = await import('../../node/src/index.ts')
-      const { config, bundle, adminTokenFile } = await initNode({ ...options, ...s3Option(options) })
+      const { config, bundle, adminTokenFile } = await initNode({ ...options, ...s3Option(options), ...postgresOption(options) })
       if (options.offlineCa !== undefined) await moveCaKey(join(config.dir, config.pki.dir), options.offlineCa)
       print(
         [
@@ -73,7 +75,7 @@ export function register(program: Command): void {
       )
     })
 
-  withS3Options(program.command('start'))
+  withStorageOptions(program.command('start'))
     .description('run a node in the foreground; SIGTERM or SIGINT stops it cleanly (work resumes on the next start)')
     .option('--dir <dir>', 'node directory', './data')
     .option('--init', 'create the node first if the directory holds none (with --org and --name)')
@@ -92,7 +94,9 @@ export function register(program: Command): void {
         () => true,
         () => false,
       )
-      if (!exists && options.init) await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host, ...s3Option(options) })
+      if (!exists && options.init) {
+        await initNode({ org: options.org, name: options.name, dir: options.dir, host: options.host, ...s3Option(options), ...postgresOption(options) })
+      }
       const config = await loadConfig(options.dir)
       const node = await createNode(config)
       const signals = stopOnSignal(node, {
@@ -123,9 +127,10 @@ export function register(program: Command): void {
     })
 }
 
-/** Options of init (and start --init) for a node whose blobs live in S3. */
-function withS3Options(command: Command): Command {
+/** Options of init (and start --init) for a node whose metadata lives in PostgreSQL or whose blobs live in S3. */
+function withStorageOptions(command: Command): Command {
   return command
+    .option('--postgres', 'keep the metadata in PostgreSQL at the URL in $CASEWAY_POSTGRES_URL instead of SQLite in the node directory')
     .option(
       '--s3-endpoint <url>',
       'keep evidence in an S3 bucket at this endpoint (MinIO, AWS S3) instead of the node directory; keys from $CASEWAY_S3_ACCESS_KEY and $CASEWAY_S3_SECRET_KEY',
@@ -144,6 +149,11 @@ function s3Option(options: { s3Endpoint?: string; s3Bucket?: string; s3Region?: 
   }
   if (endpoint === undefined || bucket === undefined) throw new UsageError('--s3-endpoint and --s3-bucket go together')
   return { s3: { endpoint, bucket, ...(region === undefined ? {} : { region }), ...(prefix === undefined ? {} : { prefix }) } }
+}
+
+/** The PostgreSQL metadata store, if asked for. */
+function postgresOption(options: { postgres?: boolean }): { postgres?: boolean } {
+  return options.postgres === true ? { postgres: true } : {}
 }
 
 /**

@@ -25,6 +25,8 @@ export interface InitNodeOptions {
   force?: boolean
   /** Keep evidence in this S3 bucket instead of the node directory (the keys come from {@link S3_KEY_ENV}). */
   s3?: InitS3Options
+  /** Keep the metadata in PostgreSQL at the URL in {@link POSTGRES_URL_ENV} instead of SQLite in the node directory. */
+  postgres?: boolean
   now?: Date
 }
 
@@ -40,6 +42,9 @@ export interface InitS3Options {
  * configuration names them, never holds them (CW-LOC-013).
  */
 export const S3_KEY_ENV = { accessKey: 'CASEWAY_S3_ACCESS_KEY', secretKey: 'CASEWAY_S3_SECRET_KEY' } as const
+
+/** The environment variable the URL of a PostgreSQL node made by `caseway init` comes from (it holds the password: CW-LOC-013). */
+export const POSTGRES_URL_ENV = 'CASEWAY_POSTGRES_URL'
 
 export interface InitializedNode {
   config: NodeConfig
@@ -77,7 +82,14 @@ export async function initNode(options: InitNodeOptions): Promise<InitializedNod
     // A node named by a loopback name can only be reached on loopback: listen there only.
     federation: { host: loopback ? '127.0.0.1' : '0.0.0.0', port: federationPort, publicUrl: `https://${publicHost}:${federationPort}` },
     local: { host: '127.0.0.1', port: localPort },
-    ...(options.s3 === undefined ? {} : { storage: { blobs: s3Blobs(options.s3) } }),
+    ...(options.s3 === undefined && options.postgres !== true
+      ? {}
+      : {
+          storage: {
+            ...(options.s3 === undefined ? {} : { blobs: s3Blobs(options.s3) }),
+            ...(options.postgres === true ? { metadata: { kind: 'postgres', url: { env: POSTGRES_URL_ENV } } } : {}),
+          },
+        }),
   }
   // Validate before writing anything, so a bad option leaves no half-made node behind.
   const config = parseConfig(raw, dir)
