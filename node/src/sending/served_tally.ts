@@ -48,8 +48,11 @@ export class ServedTally {
     this.#lastSweep = now()
   }
 
-  /** A chunk pull of share `shareId` by `peerOrg` answered: `bytes` sent (0 when refused) in `ms`. */
-  note(log: Logger, shareId: string, peerOrg: string, bytes: number, ms: number, refused: boolean): void {
+  /**
+   * A chunk pull of share `shareId` by `peerOrg` answered: `bytes` sent (0 when refused) in `ms`;
+   * `chunks` of them (an EP-20 batch brings several, CW-BAT-003).
+   */
+  note(log: Logger, shareId: string, peerOrg: string, bytes: number, ms: number, refused: boolean, chunks = 1): void {
     const now = this.#now()
     let tally = this.#tallies.get(shareId)
     if (tally === undefined) {
@@ -58,7 +61,7 @@ export class ServedTally {
     }
     if (refused) tally.refused += 1
     else {
-      tally.chunks += 1
+      tally.chunks += chunks
       tally.bytes += bytes
     }
     tally.totalMs += ms

@@ -66,9 +66,10 @@ async function upload(node: TestNode, caseId: string, index: number, bytes: Buff
 
 function isChunkUrl(line: Line): boolean {
   const url = (line['req'] as { url?: unknown } | undefined)?.url ?? line['url']
-  return typeof url === 'string' && url.includes('/chunks/')
+  return typeof url === 'string' && (url.includes('/chunks/') || url.endsWith('/chunk-batches'))
 }
 
+// spec: CW-BAT-003
 t.test('chunk pulls are debug lines; each transfer is one info line per side', async (t) => {
   const { sender, receiver, caseId, sent, received } = await pair(t)
   const sizes = [100, 2000, CHUNK_SIZE + 10, 1, 700]
@@ -85,7 +86,15 @@ t.test('chunk pulls are debug lines; each transfer is one info line per side', a
     [],
     'no chunk pull is logged at info on the sender',
   )
-  t.equal(sent.filter((line) => line.level === DEBUG && line.msg === 'chunk request answered').length, chunks, 'one debug line per chunk pull')
+  // One debug line per pull: an EP-2 line names one chunk, an EP-20 line (CW-BAT-003) the chunks of its batch.
+  const pulled = sent
+    .filter((line) => line.level === DEBUG && (line.msg === 'chunk request answered' || line.msg === 'chunk batch answered'))
+    .reduce((sum, line) => sum + (line.msg === 'chunk batch answered' ? (line['digests'] as unknown[]).length : 1), 0)
+  t.equal(pulled, chunks, 'the debug lines of the pulls name every chunk once')
+  t.ok(
+    sent.some((line) => line.msg === 'chunk batch answered'),
+    'the small chunks came in a batch (EP-20)',
+  )
   const served = servedLine()!
   t.equal(served.level, INFO)
   t.match(served, { shareId: share.id, peerOrg: 'bravo', chunks, bytes, refused: 0, status: 'delivered' })
