@@ -5,6 +5,7 @@
  */
 import type { ConformanceTest } from './suite.ts'
 import {
+  BATCH_TESTS,
   CHAIN_TESTS,
   EDGES_TESTS,
   POSSESSION_TESTS,
@@ -31,6 +32,7 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...RECIPIENT_TESTS,
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
+  ...BATCH_TESTS,
   ...VERSION_TESTS,
   ...ROBUSTNESS_TESTS,
   ...SPECTEXT_TESTS,
