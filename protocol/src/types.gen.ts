@@ -420,7 +420,7 @@ export interface HealthAnswer {
   org: string
 }
 /**
- * The body of EP-20 (SPEC.md §16, CW-BAT-002): the chunks of one share a receiver pulls in one request, in the order it wants them back. At most 1,024 digests, none twice.
+ * The body of EP-20 (SPEC.md §16, CW-BAT-001): the chunks of one share a receiver pulls in one request, in the order it wants them back. At most 1,024 digests, none twice.
  */
 export interface ChunkBatchRequest {
   /**

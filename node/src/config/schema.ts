@@ -95,7 +95,7 @@ export const configSchema = {
           type: 'boolean',
           default: true,
           description:
-            'Serve batched chunk pulls (EP-20, SPEC.md CW-BAT-001..007) and advertise them in Caseway-Features; false serves EP-2 only, as a node without the feature. Pulling from a partner uses batches whenever it advertises them.',
+            'Serve batched chunk pulls (EP-20, SPEC.md CW-BAT-001..006) and advertise them in Caseway-Features; false serves EP-2 only, as a node without the feature. Pulling from a partner uses batches whenever it advertises them.',
         },
       },
     },

@@ -77,7 +77,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   app.decorateRequest('peer', null)
   // spec: CW-VER-003 — every answer, refusals included, lists the versions this node supports;
   // set first so that no early answer (unknown peer, rate limit, too large) goes without it.
-  // spec: CW-BAT-001 — and, next to them, the optional features it serves.
+  // spec: CW-VER-007 — and, next to them, the optional features it serves.
   const batches = ctx.config.federation.chunkBatches
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(VERSIONS_HEADER, ctx.config.federation.protocolVersions.join(', '))
@@ -167,7 +167,7 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     },
   )
 
-  // EP-20 — spec: CW-BAT-002..005 — many chunks of one share in one answer; only when enabled
+  // EP-20 — spec: CW-BAT-001..003 — many chunks of one share in one answer; only when enabled
   // (otherwise the path is unknown, as on a node without the feature).
   if (batches) await app.register(chunkBatchRoute, { ctx, observer, served })
 

@@ -7,7 +7,7 @@
  * `parallelChunks` at a time. With four small chunks in flight, both nodes sat idle half the
  * time waiting on per-chunk round trips and fsyncs; sixteen halved the time to deliver them.
  *
- * With a partner that serves batched pulls (EP-20, CW-BAT-001..007), the small chunks are grouped
+ * With a partner that serves batched pulls (EP-20, CW-BAT-001..006), the small chunks are grouped
  * into batches ({@link planUnits}): one request brings up to {@link BATCH_MAX_CHUNKS} of them, and a
  * batch counts in the pool for the sum of its chunks' fractions.
  *
@@ -26,7 +26,7 @@ export interface ChunkPlan {
   readonly weights: ReadonlyMap<string, number>
   /**
    * Its length in bytes as the manifest gives it (CW-MAN-002), what a batch answer must hold
-   * for it (CW-BAT-004); `null` when items listing it disagree (it is then pulled alone, on EP-2).
+   * for it (CW-BAT-003); `null` when items listing it disagree (it is then pulled alone, on EP-2).
    */
   readonly lengths: ReadonlyMap<string, number | null>
 }

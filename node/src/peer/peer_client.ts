@@ -54,12 +54,12 @@ export interface PeerClient {
   fetchChunk(partner: PartnerRecord, shareId: string, digest: string, signal?: AbortSignal): Promise<Readable>
   /**
    * EP-20: the bodies of several chunks of one share, concatenated in the order of `digests`
-   * (CW-BAT-004), as they arrive. The caller cuts it by the lengths the manifest gives and
+   * (CW-BAT-003), as they arrive. The caller cuts it by the lengths the manifest gives and
    * verifies each chunk, or destroys it. Ask only when {@link chunkBatchesServed} says so.
    */
   fetchChunkBatch?(partner: PartnerRecord, shareId: string, digests: readonly string[], signal?: AbortSignal): Promise<Readable>
   /**
-   * CW-BAT-006: whether the partner's latest answer listed the `chunk-batch` feature. Before any
+   * CW-VER-007, CW-BAT-004: whether the partner's latest answer listed the `chunk-batch` feature. Before any
    * answer of the partner this session, its EP-4 is asked (bounded); no answer means no.
    */
   chunkBatchesServed?(partner: PartnerRecord, signal?: AbortSignal): Promise<boolean>
@@ -81,7 +81,7 @@ export interface PeerClientOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
-/** How long the EP-4 that asks an unknown partner's features may take (CW-BAT-006). */
+/** How long the EP-4 that asks an unknown partner's features may take (CW-BAT-004). */
 const FEATURE_PROBE_TIMEOUT_MS = 5_000
 /** Bytes read from a refusal's body; a problem document is small. */
 const MAX_PROBLEM_BYTES = 64 * 1024
@@ -108,7 +108,7 @@ export function createPeerClient(
   // An offer answer lists at most every chunk of a manifest, so it is bounded by the manifest limit.
   const maxAnswerBytes = ctx.config.limits.manifestBytes
   const agents = new Map<string, CachedAgent>()
-  // spec: CW-BAT-006 — the features each partner's latest answer listed (this session's).
+  // spec: CW-VER-007 — the features each partner's latest answer listed (this session's).
   const features = new Map<string, readonly string[]>()
 
   function agentFor(partner: PartnerRecord): Agent {
@@ -178,7 +178,7 @@ export function createPeerClient(
         // Best effort: the versions are learned again from the next answer.
       }
     }
-    // spec: CW-BAT-006 — an answer of the partner's node (it lists its versions, CW-VER-003) or
+    // spec: CW-VER-007 — an answer of the partner's node (it lists its versions, CW-VER-003) or
     // any 2xx answer says which features it serves now; an intermediary's error page says nothing.
     const listed = response.headers[FEATURES_HEADER]
     if (listed !== undefined || response.headers[VERSIONS_HEADER] !== undefined || (response.statusCode >= 200 && response.statusCode <= 299)) {

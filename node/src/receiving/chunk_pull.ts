@@ -1,6 +1,6 @@
 /**
  * Receiver: one pull of the fetch loop (`fetch_job.ts`, `revision_fetch.ts`) — one chunk on EP-2,
- * or a batch of small chunks on EP-20 (CW-BAT-006, CW-BAT-007) — each chunk stored through the
+ * or a batch of small chunks on EP-20 (CW-BAT-004..006) — each chunk stored through the
  * blob store, which hashes it and makes it visible only if it matches its digest (CW-FED-007),
  * and only then recorded as delivered by the partner (CW-POS-005). The state and its order are
  * the same whichever way the bytes came.
@@ -77,7 +77,7 @@ async function pullBatch(target: PullTarget, unit: ChunkUnit, fetchBatch: NonNul
   try {
     body = await fetchBatch(target.partner, target.shareId, unit.digests, target.signal)
   } catch (error) {
-    // spec: CW-BAT-006 — a 404 is a partner without the route as much as a chunk it does not
+    // spec: CW-BAT-004 — a 404 is a partner without the route as much as a chunk it does not
     // serve: each chunk on EP-2, which tells which (and serves the others).
     if (error instanceof PeerRefusal && error.status === 404 && !target.signal.aborted) return pullEach(target, unit.digests)
     throw error
@@ -115,7 +115,7 @@ async function pullOne({ ctx, peer, partner, shareId, plan, signal, storedPoint,
   stored(digest, count.bytes)
 }
 
-/** spec: CW-BAT-004, CW-BAT-007 — the batch answer cut by the manifest's lengths, each chunk verified and stored. */
+/** spec: CW-BAT-003, CW-BAT-005 — the batch answer cut by the manifest's lengths, each chunk verified and stored. */
 async function storeBatch(target: PullTarget, unit: ChunkUnit, body: AsyncIterable<Uint8Array> & { destroy(): void }): Promise<void> {
   const { ctx, partner, plan, storedPoint, stored } = target
   const expected = unit.digests.map((digest) => ({ digest, length: plan.lengths.get(digest)! }))

@@ -1,5 +1,5 @@
 /**
- * Serving a batch of chunks of an outbound share to its partner (EP-20, SPEC.md CW-BAT-002..005).
+ * Serving a batch of chunks of an outbound share to its partner (EP-20, SPEC.md CW-BAT-001..003).
  *
  * Every digest is authorized exactly as EP-2 authorizes one ({@link openChunk}'s checks,
  * CW-FED-005) and every chunk's size is read before anything is answered, so a refusal is a
@@ -19,14 +19,14 @@ import { authorizeShare, servableSize } from './serve_chunk.ts'
 /** An authorized batch: the chunks in request order with their sizes, and their total. */
 export interface OpenChunkBatch {
   chunks: readonly { digest: string; size: number }[]
-  /** The answer's `Content-Length`: the sum of the sizes (CW-BAT-004). */
+  /** The answer's `Content-Length`: the sum of the sizes (CW-BAT-003). */
   totalBytes: number
   /** The answer's body: each chunk whole, in request order, nothing between them. */
   stream(): Readable
 }
 
 /**
- * The request body of EP-20, checked with its schema (CW-BAT-002): a refusal names the field.
+ * The request body of EP-20, checked with its schema (CW-BAT-001): a refusal names the field.
  *
  * @throws {RequestError} `CW_ERR_BAD_REQUEST`.
  */
@@ -40,7 +40,7 @@ export function chunkBatchRequestOf(body: unknown): ChunkBatchRequest {
 }
 
 /**
- * Authorizes the chunks `digests` of outbound share `shareId` for `peerOrg` (CW-BAT-003), all or
+ * Authorizes the chunks `digests` of outbound share `shareId` for `peerOrg` (CW-BAT-002), all or
  * none, and opens the batch.
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (the share is not the peer's, or a digest is not one

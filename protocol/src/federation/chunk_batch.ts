@@ -1,5 +1,5 @@
 /**
- * The batched chunk pull (SPEC.md §16, "Batched chunk pulls", CW-BAT-001..007): a receiver asks a
+ * The batched chunk pull (SPEC.md §16, "Batched chunk pulls", CW-VER-007, CW-BAT-001..006): a receiver asks a
  * sender that advertises the `chunk-batch` feature for many small chunks of one share in one
  * EP-20 request, and gets their bytes back concatenated in request order, with nothing between
  * them. The receiver knows each chunk's length from the manifest (CW-MAN-002), so it splits the
@@ -11,19 +11,19 @@
  */
 
 /**
- * CW-BAT-001: the response header listing the optional features a node's federation listener
+ * CW-VER-007: the response header listing the optional features a node's federation listener
  * serves (comma-separated tokens), on every answer, next to `Caseway-Versions`.
  */
 export const FEATURES_HEADER = 'caseway-features'
 
-/** CW-BAT-001: the feature token of EP-20. */
+/** CW-VER-007, CW-BAT-001: the feature token of EP-20. */
 export const CHUNK_BATCH_FEATURE = 'chunk-batch'
 
-/** CW-BAT-004: the media type of an EP-20 answer. */
+/** CW-BAT-003: the media type of an EP-20 answer. */
 export const CHUNK_BATCH_MEDIA_TYPE = 'application/octet-stream'
 
 /**
- * CW-BAT-002, CW-BAT-003: the bounds of one EP-20 request. A sender serves any request within
+ * CW-BAT-001, CW-BAT-002: the bounds of one EP-20 request. A sender serves any request within
  * them; a receiver never asks for more. `bodyBytes` bounds the JSON request body (1,024 digests
  * of 71 characters and their quotes and commas fit in it).
  */
@@ -62,7 +62,7 @@ export interface BatchPiece {
 }
 
 /**
- * Cuts the body of an EP-20 answer into the chunks it was asked for (CW-BAT-004): `expected`
+ * Cuts the body of an EP-20 answer into the chunks it was asked for (CW-BAT-003, CW-BAT-005): `expected`
  * lists the digests in request order with the length each must have. Yields each chunk once
  * all its bytes have arrived (so at most one chunk is held here); the caller hashes it before
  * storing it. Throws once the body ends early or runs past the last chunk: what was yielded
@@ -101,7 +101,7 @@ export async function* splitChunkBatch(body: AsyncIterable<Uint8Array>, expected
   if (current !== undefined) throw new BatchShapeError(`the answer ended ${current.byteLength - filled} bytes into chunk ${index + 1} of ${expected.length}`)
 }
 
-/** An EP-20 answer whose length is not the sum of the chunks asked for (CW-BAT-004). */
+/** An EP-20 answer whose length is not the sum of the chunks asked for (CW-BAT-003, CW-BAT-005). */
 export class BatchShapeError extends Error {
   readonly code = 'CW_ERR_CHUNK_DIGEST_MISMATCH'
 }

@@ -105,7 +105,7 @@ export function assertHealthAnswer(value: unknown): asserts value is HealthAnswe
   check(healthAnswer, 'health answer', value)
 }
 
-/** EP-20's request body (CW-BAT-002): 1 to 1,024 distinct chunk digests. */
+/** EP-20's request body (CW-BAT-001): 1 to 1,024 distinct chunk digests. */
 export function assertChunkBatchRequest(value: unknown): asserts value is ChunkBatchRequest {
   check(chunkBatchRequest, 'chunk batch request', value)
 }
