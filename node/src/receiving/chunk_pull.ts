@@ -16,7 +16,7 @@ import { splitChunkBatch, type BatchPiece } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { crashPoint, type CrashPointName } from '../operations/crash_points.ts'
 import { planUnits, type ChunkPlan, type ChunkUnit } from '../peer/chunk_pool.ts'
-import { PeerRefusal } from '../peer/errors.ts'
+import { PeerRefusal, PeerUnreachable } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
 import { recordDelivered } from './possession.ts'
@@ -85,7 +85,11 @@ async function pullBatch(target: PullTarget, unit: ChunkUnit, fetchBatch: NonNul
   await storeBatch(target, unit, body)
 }
 
-/** EP-2 for each of `digests` in turn; throws the first failure once all were tried. */
+/**
+ * EP-2 for each of `digests` in turn; throws the first failure once all were tried — or at once
+ * when the partner is unreachable or refuses for another reason than this chunk (a `429`, a
+ * revoked share…): the rest would fail alike.
+ */
 async function pullEach(target: PullTarget, digests: readonly string[]): Promise<void> {
   let failure: { error: unknown } | undefined
   for (const digest of digests) {
@@ -93,6 +97,7 @@ async function pullEach(target: PullTarget, digests: readonly string[]): Promise
     try {
       await pullOne(target, digest)
     } catch (error) {
+      if (error instanceof PeerUnreachable || (error instanceof PeerRefusal && error.status !== 404)) throw error
       failure ??= { error }
     }
   }

@@ -14,7 +14,7 @@ import t, { type Test } from 'tap'
 import { digestBytes, type CaseManifest } from '#protocol'
 import type { NodeContext } from '../../src/context.ts'
 import { planChunks, planUnits } from '../../src/peer/chunk_pool.ts'
-import { PeerRefusal } from '../../src/peer/errors.ts'
+import { PeerRefusal, PeerUnreachable } from '../../src/peer/errors.ts'
 import type { PeerClient } from '../../src/peer/peer_client.ts'
 import { pullUnit, type PullTarget } from '../../src/receiving/chunk_pull.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
@@ -189,4 +189,19 @@ t.test('planUnits: batches only when the partner serves them, only small chunks 
     'at most 64 chunks a batch; a chunk over 64 KiB alone, when it comes (the open batch goes on filling)',
   )
   t.same(units.flatMap((unit) => unit.digests).sort(), [...digests].sort(), 'every chunk once')
+})
+
+// spec: CW-BAT-004
+t.test('after a 404 to a batch, an unreachable partner ends the fallback at once', async (t) => {
+  const { ctx } = await setUp(t)
+  const { bytes, digests, manifest } = items([10, 20, 30])
+  const calls: Calls = { batches: [], singles: [] }
+  const peer = fakePeer(new Map(digests.map((d, i) => [d, bytes[i]!])), () => new PeerRefusal('alpha', 404, 'CW_ERR_NOT_FOUND', 'no such endpoint'), calls)
+  peer.fetchChunk = async (_partner, _shareId, digest) => {
+    calls.singles.push(digest)
+    throw new PeerUnreachable('alpha', 'connection refused', { code: 'ECONNREFUSED' })
+  }
+  const [unit] = planUnits(digests, planChunks(manifest), true)
+  await t.rejects(pullUnit(targetOf(ctx, peer, manifest, []), unit!), { code: 'ECONNREFUSED' })
+  t.same(calls.singles, [digests[0]], 'one EP-2 try, not one per chunk')
 })
