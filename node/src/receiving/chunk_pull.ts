@@ -73,6 +73,8 @@ export async function pullUnit(target: PullTarget, unit: ChunkUnit, tally: { sto
 
 /** EP-20 for the chunks of `unit`; a `404` falls back to EP-2 for each. */
 async function pullBatch(target: PullTarget, unit: ChunkUnit, fetchBatch: NonNullable<PeerClient['fetchChunkBatch']>): Promise<void> {
+  // spec: CW-BAT-004 — by the partner's latest answer, which may have come since the round was planned.
+  if (!((await target.peer.chunkBatchesServed?.(target.partner, target.signal)) ?? false)) return pullEach(target, unit.digests)
   let body: Awaited<ReturnType<typeof fetchBatch>>
   try {
     body = await fetchBatch(target.partner, target.shareId, unit.digests, target.signal)

@@ -205,3 +205,16 @@ t.test('after a 404 to a batch, an unreachable partner ends the fallback at once
   await t.rejects(pullUnit(targetOf(ctx, peer, manifest, []), unit!), { code: 'ECONNREFUSED' })
   t.same(calls.singles, [digests[0]], 'one EP-2 try, not one per chunk')
 })
+
+// spec: CW-BAT-004
+t.test('a batch planned before the partner stopped listing chunk-batch is pulled on EP-2', async (t) => {
+  const { ctx, blobs } = await setUp(t)
+  const { bytes, digests, manifest } = items([10, 20])
+  const calls: Calls = { batches: [], singles: [] }
+  const peer = fakePeer(new Map(digests.map((d, i) => [d, bytes[i]!])), () => Buffer.alloc(0), calls)
+  const [unit] = planUnits(digests, planChunks(manifest), true)
+  peer.chunkBatchesServed = async () => false
+  await pullUnit(targetOf(ctx, peer, manifest, []), unit!)
+  t.same(calls, { batches: [], singles: digests })
+  for (const digest of digests) t.ok(await blobs.has(digest))
+})
