@@ -19,7 +19,7 @@ import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { updateInbound } from './inbound_state.ts'
 import { chunksToPull } from './possession.ts'
-import { pullsFor, pullUnit, type PullTarget } from './chunk_pull.ts'
+import { pullsFor, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
 import { forEachUnit, planChunks } from '../peer/chunk_pool.ts'
@@ -92,7 +92,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     }
   }
 
-  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachUnit}; small ones in batches, `chunk_pull.ts`); throws if any is still missing. */
+  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachUnit}; small ones in batches, `peer/chunk_pull.ts`); throws if any is still missing. */
   async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
     const plan = planChunks(inbound.manifest)
     // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.

@@ -1,9 +1,9 @@
 /**
- * The receiver's pulls (`receiving/chunk_pull.ts`, SPEC.md CW-BAT-004..006, CW-FED-007,
+ * The receiver's pulls (`peer/chunk_pull.ts`, SPEC.md CW-BAT-004..006, CW-FED-007,
  * CW-POS-005): a batch answer is cut by the manifest's lengths and each chunk is stored only if
  * it hashes to its digest, then recorded as delivered; a wrong byte, a short or long answer fails
  * the pull without storing or recording the chunk it spoiled; a `404` to a batch falls back to
- * EP-2, chunk by chunk. The peer is a stand-in here; over the wire: `chunk_batch_exchange.test.ts`.
+ * EP-2, chunk by chunk. The peer is a stand-in here; over the wire: `integration/chunk_batches.test.ts` and the conformance harness.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -16,7 +16,7 @@ import type { NodeContext } from '../../src/context.ts'
 import { planChunks, planUnits } from '../../src/peer/chunk_pool.ts'
 import { PeerRefusal, PeerUnreachable } from '../../src/peer/errors.ts'
 import type { PeerClient } from '../../src/peer/peer_client.ts'
-import { pullUnit, type PullTarget } from '../../src/receiving/chunk_pull.ts'
+import { pullUnit, type PullTarget } from '../../src/peer/chunk_pull.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
 import type { BlobStore } from '../../src/store/blob_store.ts'
 import type { PartnerRecord } from '../../src/store/metadata_store.ts'

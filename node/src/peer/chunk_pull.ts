@@ -1,5 +1,5 @@
 /**
- * Receiver: one pull of the fetch loop (`fetch_job.ts`, `revision_fetch.ts`) — one chunk on EP-2,
+ * Receiver: one pull of the fetch loop (`receiving/fetch_job.ts`, `receiving/revision_fetch.ts`) — one chunk on EP-2,
  * or a batch of small chunks on EP-20 (CW-BAT-004..006) — each chunk stored through the
  * blob store, which hashes it and makes it visible only if it matches its digest (CW-FED-007),
  * and only then recorded as delivered by the partner (CW-POS-005). The state and its order are
@@ -15,11 +15,11 @@
 import { splitChunkBatch, type BatchPiece } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { crashPoint, type CrashPointName } from '../operations/crash_points.ts'
-import { planUnits, type ChunkPlan, type ChunkUnit } from '../peer/chunk_pool.ts'
-import { PeerRefusal, PeerUnreachable } from '../peer/errors.ts'
-import type { PeerClient } from '../peer/peer_client.ts'
+import { planUnits, type ChunkPlan, type ChunkUnit } from './chunk_pool.ts'
+import { PeerRefusal, PeerUnreachable } from './errors.ts'
+import type { PeerClient } from './peer_client.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
-import { recordDelivered } from './possession.ts'
+import { recordDelivered } from '../receiving/possession.ts'
 
 /** Chunks of one batch being stored at once: the blob store's fsyncs overlap, the batch's bytes bound the memory. */
 const STORES_AT_ONCE = 8
