@@ -26,8 +26,8 @@ export interface LoopbackNodeOptions {
   dir: string
   /** Settings merged into `caseway.json` (e.g. `{ transfers: { chunkSize: 1048576 } }`). */
   settings?: {
-    /** E.g. `{ protocolVersions: ['0.1'] }` for a v0.1 node (SPEC.md §15). */
-    federation?: Partial<Pick<NodeConfig['federation'], 'protocolVersions'>>
+    /** E.g. `{ protocolVersions: ['0.1'] }` for a v0.1 node (SPEC.md §15), `{ chunkBatches: false }` for one without EP-20. */
+    federation?: Partial<Pick<NodeConfig['federation'], 'protocolVersions' | 'chunkBatches'>>
     transfers?: Partial<NodeConfig['transfers']>
     /** E.g. `{ downloadListener: { host: '127.0.0.1', port } }`. */
     links?: Partial<NodeConfig['links']>

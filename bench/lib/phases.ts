@@ -49,7 +49,12 @@ export interface Phases {
   verified_ms?: number
   /** A recorded B's receipt (`receipt recorded`). */
   receipt_recorded_ms?: number
+  /** HTTP requests that pulled chunks (EP-2, and EP-20 batches of several), answered or refused. */
   chunk_requests?: number
+  /** Of them, EP-20 batches (CW-BAT-001), and the chunks served in all. */
+  chunk_batches?: number
+  chunks_served?: number
+  /** Per request (a batch is one). */
   chunk_response_ms_mean?: number
   chunk_response_ms_max?: number
   /** Chunk pulls that failed on B (e.g. 429 CW_ERR_RATE_LIMITED from A's federation limiter), by problem code. */
@@ -85,7 +90,10 @@ export async function readPhases(senderLog: string, receiverLog: string, since: 
   if (served !== undefined) {
     if (typeof served['firstAt'] === 'number') set('first_chunk_request_ms', Math.round(served['firstAt'] - since))
     if (typeof served['lastAt'] === 'number') set('last_chunk_served_ms', Math.round(served['lastAt'] - since))
-    phases.chunk_requests = Number(served['chunks'] ?? 0) + Number(served['refused'] ?? 0)
+    // `requests` since batches (EP-20); a sender before them answered one chunk per request.
+    phases.chunk_requests = Number(served['requests'] ?? served['chunks'] ?? 0) + Number(served['refused'] ?? 0)
+    phases.chunk_batches = Number(served['batches'] ?? 0)
+    phases.chunks_served = Number(served['chunks'] ?? 0)
     if (typeof served['responseMsMean'] === 'number') phases.chunk_response_ms_mean = served['responseMsMean']
     if (typeof served['responseMsMax'] === 'number') phases.chunk_response_ms_max = Math.round(served['responseMsMax'])
   }

@@ -5,6 +5,7 @@
  */
 import type { ConformanceTest } from './suite.ts'
 import {
+  BATCH_TESTS,
   CHAIN_TESTS,
   EDGES_TESTS,
   PACKAGE_TESTS,
@@ -33,6 +34,7 @@ export const ALL_TESTS: readonly ConformanceTest[] = [
   ...REVOCATION_TESTS,
   ...SENDER_TESTS,
   ...PACKAGE_TESTS,
+  ...BATCH_TESTS,
   ...VERSION_TESTS,
   ...ROBUSTNESS_TESTS,
   ...SPECTEXT_TESTS,

@@ -14,6 +14,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import {
   CasewayError,
+  CHUNK_BATCH_FEATURE,
+  CHUNK_BATCH_LIMITS,
+  FEATURES_HEADER,
   FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
   PROBLEMS,
@@ -57,6 +60,8 @@ export type ListenerEvent =
       corrupted: boolean
       /** The digest's path segment as the target sent it (CW-FED-014: literal `sha256:<hex>`). */
       segment?: string
+      /** Pulled in an EP-20 batch (CW-BAT-001), with these many chunks. */
+      batch?: number
     }
   | { kind: 'receipt'; at: number; jws: string; receipt?: DeliveryReceipt; digest?: string; code?: string; status: number }
   | { kind: 'offer'; at: number; jws: string; manifest?: CaseManifest; digest?: string; code?: string; status: number }
@@ -117,6 +122,11 @@ export class HarnessListener {
    * lists fewer to play a v0.1 partner (`undefined`: no header at all, as a v0.1 partner).
    */
   versions: readonly string[] | undefined = SUPPORTED_VERSIONS
+  /**
+   * The optional features the harness lists in `Caseway-Features` and serves (CW-VER-007): none by
+   * default, as a node without them; a test lists `chunk-batch` to be pulled from on EP-20.
+   */
+  features: readonly string[] = []
   answerOffer: Answerer<'offer'> | undefined
   answerReceipt: Answerer<'receipt'> | undefined
   answerRevocation: Answerer<'revocation'> | undefined
@@ -231,6 +241,7 @@ export class HarnessListener {
     const path = (request.url ?? '/').split('?')[0]!
     const method = request.method ?? 'GET'
     if (this.versions !== undefined) response.setHeader(VERSIONS_HEADER, this.versions.join(', '))
+    if (this.features.length > 0) response.setHeader(FEATURES_HEADER, this.features.join(', '))
     try {
       // The TLS stack checked the chain; the org binding and TLS profile are checked here (CW-TLS-003).
       const socket = request.socket as TLSSocket
@@ -243,6 +254,9 @@ export class HarnessListener {
 
     const chunk = /^\/federation\/v1\/shares\/([^/]+)\/chunks\/([^/]+)$/.exec(path)
     if (method === 'GET' && chunk !== null) return this.#chunk(request, response, decodeURIComponent(chunk[1]!), decodeURIComponent(chunk[2]!), chunk[2]!)
+    const batch = /^\/federation\/v1\/shares\/([^/]+)\/chunk-batches$/.exec(path)
+    if (method === 'POST' && batch !== null && this.features.includes(CHUNK_BATCH_FEATURE))
+      return this.#chunkBatch(request, response, decodeURIComponent(batch[1]!))
     if (method === 'GET' && path === FEDERATION_PATHS.healthz)
       return this.#json(response, 200, { status: 'ok', org: this.#harness.main.org } satisfies HealthAnswer, method, path)
     if (method === 'POST' && path === FEDERATION_PATHS.offers) return this.#offer(request, response)
@@ -361,6 +375,56 @@ export class HarnessListener {
         return { status: 200, body: answer }
       },
     )
+  }
+
+  /** EP-20 (CW-BAT-001..003): the chunks asked for, concatenated; each recorded as a pull (corruptOnce applies to each). */
+  async #chunkBatch(request: IncomingMessage, response: ServerResponse, shareId: string): Promise<void> {
+    const path = request.url ?? ''
+    if ((request.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/json') {
+      request.resume()
+      return this.#problem(response, 'CW_ERR_UNSUPPORTED_MEDIA_TYPE', 'body must be application/json', 'POST', path)
+    }
+    const pieces: Buffer[] = []
+    let size = 0
+    for await (const piece of request as AsyncIterable<Buffer>) {
+      size += piece.length
+      if (size > CHUNK_BATCH_LIMITS.bodyBytes) {
+        this.#problem(response, 'CW_ERR_TOO_LARGE', 'body too large', 'POST', path)
+        request.destroy()
+        return
+      }
+      pieces.push(piece)
+    }
+    let digests: unknown
+    try {
+      digests = (JSON.parse(Buffer.concat(pieces).toString('utf8')) as { digests?: unknown }).digests
+    } catch {
+      digests = undefined
+    }
+    if (!Array.isArray(digests) || digests.length === 0 || digests.length > CHUNK_BATCH_LIMITS.maxChunks || !digests.every((d) => typeof d === 'string')) {
+      return this.#problem(response, 'CW_ERR_BAD_REQUEST', 'body must be {"digests": [...]}', 'POST', path)
+    }
+    const share = this.#served.get(shareId)
+    const at = Date.now()
+    const asked = digests as string[]
+    if (share === undefined || asked.some((digest) => !share.chunks.has(digest))) {
+      return this.#problem(response, 'CW_ERR_NOT_FOUND', 'no such chunk', 'POST', path)
+    }
+    const bodies = asked.map((digest) => {
+      const bytes = share.chunks.get(digest)!
+      let corrupted = false
+      let body = bytes
+      if (share.corruptOnce?.has(digest) === true && !share.corrupted.has(digest)) {
+        share.corrupted.add(digest)
+        corrupted = true
+        body = Buffer.from(bytes)
+        body[0] = body[0]! ^ 0xff
+      }
+      this.#record({ kind: 'pull', at, shareId, digest, range: undefined, status: 200, corrupted, batch: asked.length })
+      return body
+    })
+    const whole = Buffer.concat(bodies)
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': whole.length }).end(whole)
   }
 
   #offer(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -36,6 +36,7 @@ export {
   assertReceiptAnswer,
   assertRevocationAnswer,
   assertHealthAnswer,
+  assertChunkBatchRequest,
   assertProblemDocument,
   assertControlShareRequest,
   assertControlEvidenceRequest,
@@ -46,6 +47,16 @@ export {
 } from './schema/validate.ts'
 export { schemaDocument, SCHEMA_NAMES, SCHEMA_ID_PREFIX, type SchemaDocument } from './schema/documents.ts'
 export { FEDERATION_PATHS, JOSE_MEDIA_TYPE, SLOW_CLIENT_BOUND_SECONDS, VERSIONS_HEADER, parseVersionsHeader } from './federation/paths.ts'
+export {
+  CHUNK_BATCH_FEATURE,
+  CHUNK_BATCH_LIMITS,
+  CHUNK_BATCH_MEDIA_TYPE,
+  FEATURES_HEADER,
+  chunkBatchLength,
+  parseFeaturesHeader,
+  splitChunkBatch,
+  type BatchPiece,
+} from './federation/chunk_batch.ts'
 export { verifyChain, verifyChainToAnchor } from './x509/chain.ts'
 export type { TrustAnchor, VerifiedCertificate, VerifyChainOptions } from './x509/chain.ts'
 export {

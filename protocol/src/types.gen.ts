@@ -420,6 +420,18 @@ export interface HealthAnswer {
   org: string
 }
 /**
+ * The body of EP-20 (SPEC.md §16, CW-BAT-001): the chunks of one share a receiver pulls in one request, in the order it wants them back. At most 1,024 digests, none twice.
+ */
+export interface ChunkBatchRequest {
+  /**
+   * @minItems 1
+   * @maxItems 1024
+   *
+   * Items: SHA-256 digest, lower-case hex, with its algorithm prefix.
+   */
+  digests: string[]
+}
+/**
  * An RFC 9457 problem document as Caseway sends it, media type application/problem+json (SPEC.md §14, CW-ERR-001).
  */
 export interface Problem {

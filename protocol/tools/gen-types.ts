@@ -20,6 +20,7 @@ const roots = [
   'receipt-answer',
   'revocation-answer',
   'health-answer',
+  'chunk-batch-request',
   'problem',
   'control-share-request',
   'control-evidence-request',

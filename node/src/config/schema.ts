@@ -127,6 +127,12 @@ export const configSchema = {
           description:
             'Protocol versions this node speaks (SPEC.md §15): listed in Caseway-Versions, accepted, and negotiated with each partner. ["0.1"] makes the node a v0.1 node (a staged rollout).',
         },
+        chunkBatches: {
+          type: 'boolean',
+          default: true,
+          description:
+            'Serve batched chunk pulls (EP-20, SPEC.md CW-BAT-001..006) and advertise them in Caseway-Features; false serves EP-2 only, as a node without the feature. Pulling from a partner uses batches whenever it advertises them.',
+        },
       },
     },
     local: {
@@ -555,7 +561,13 @@ export type BlobsConfig =
 export interface NodeConfig {
   readonly org: string
   readonly name: string
-  readonly federation: { readonly host: string; readonly port: number; readonly publicUrl: string; readonly protocolVersions: readonly ('0.1' | '0.2')[] }
+  readonly federation: {
+    readonly host: string
+    readonly port: number
+    readonly publicUrl: string
+    readonly protocolVersions: readonly ('0.1' | '0.2')[]
+    readonly chunkBatches: boolean
+  }
   readonly local: { readonly host: string; readonly port: number; readonly allowedHosts: readonly string[] }
   /** The optional ops listener (/healthz, /readyz, /metrics only). */
   readonly ops?: { readonly host: string; readonly port: number }

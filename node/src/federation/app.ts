@@ -14,6 +14,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
+  CHUNK_BATCH_FEATURE,
+  CHUNK_BATCH_LIMITS,
+  CHUNK_BATCH_MEDIA_TYPE,
+  FEATURES_HEADER,
   FEDERATION_PATHS,
   JOSE_MEDIA_TYPE,
   RequestError,
@@ -27,6 +31,7 @@ import type { NodeContext } from '../context.ts'
 import { installProblemHandler } from '../http/problem_handler.ts'
 import { installRateLimit } from '../http/rate_limit.ts'
 import { countChunkServed, openChunk, type OpenChunk } from '../sending/serve_chunk.ts'
+import { chunkBatchRequestOf, openChunkBatch } from '../sending/serve_chunk_batch.ts'
 import { acceptOffer } from '../receiving/accept_offer.ts'
 import { QuotaExceededError } from '../receiving/quotas.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
@@ -73,8 +78,11 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   app.decorateRequest('peer', null)
   // spec: CW-VER-003 — every answer, refusals included, lists the versions this node supports;
   // set first so that no early answer (unknown peer, rate limit, too large) goes without it.
+  // spec: CW-VER-007 — and, next to them, the optional features it serves.
+  const batches = ctx.config.federation.chunkBatches
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(VERSIONS_HEADER, ctx.config.federation.protocolVersions.join(', '))
+    if (batches) reply.header(FEATURES_HEADER, CHUNK_BATCH_FEATURE)
   })
   app.addHook('onRequest', identifyPeer(ctx))
   // spec: CW-FED-012 — per partner organization, after the peer is identified.
@@ -160,6 +168,10 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     },
   )
 
+  // EP-20 — spec: CW-BAT-001..003 — many chunks of one share in one answer; only when enabled
+  // (otherwise the path is unknown, as on a node without the feature).
+  if (batches) await app.register(chunkBatchRoute, { ctx, observer, served })
+
   // EP-3 — spec: CW-FED-009
   app.post(
     FEDERATION_PATHS.receipts,
@@ -195,6 +207,72 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     app.log.warn({ conformanceControl: true }, 'conformance control endpoints enabled — test deployments only')
     await app.register(conformanceControl, { ctx })
   }
+}
+
+/** A JSON request body, parsed by the route that accepts it (EP-20), so that no other route takes JSON. */
+class JsonBody {
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
+}
+
+/**
+ * EP-20 in its own encapsulated context, the one place that parses `application/json`: every
+ * other route still refuses it as an unsupported media type (CW-FED-002).
+ */
+async function chunkBatchRoute(app: FastifyInstance, { ctx, observer, served }: FederationAppOptions & { served: ServedTally }): Promise<void> {
+  // The digests each request asked for, for its log line.
+  const asked = new WeakMap<FastifyRequest, readonly string[]>()
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: CHUNK_BATCH_LIMITS.bodyBytes }, (_request, body, done) =>
+    done(null, new JsonBody(body as string)),
+  )
+  app.post<{ Params: { shareId: string } }>(
+    '/federation/v1/shares/:shareId/chunk-batches',
+    {
+      bodyLimit: CHUNK_BATCH_LIMITS.bodyBytes,
+      schema: { response: problems },
+      // As EP-2: chunk pulls are not counted against the request-rate limit.
+      config: { rateLimit: false },
+      onResponse: async (request, reply) => {
+        // One line per batch, naming its chunks: at debug when answered, at info when refused (as EP-2's, `http/observability.ts`).
+        const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, digests: asked.get(request) }
+        if (reply.statusCode < 400) request.log.debug(line, 'chunk batch answered')
+        else request.log.info(line, 'chunk batch refused')
+        if (request.peer === null) return
+        const refused = reply.statusCode >= 400
+        const bytes = !refused && reply.raw.writableFinished ? Number(reply.getHeader('content-length') ?? 0) : 0
+        served.note(ctx.log, request.params.shareId, request.peer.org, bytes, reply.elapsedTime, refused, asked.get(request)?.length ?? 1)
+      },
+    },
+    async (request, reply) => {
+      if (!(request.body instanceof JsonBody)) throw new RequestError('CW_ERR_UNSUPPORTED_MEDIA_TYPE', 'body must be application/json')
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(request.body.text)
+      } catch {
+        throw new RequestError('CW_ERR_BAD_REQUEST', 'body is not JSON')
+      }
+      const { digests } = chunkBatchRequestOf(parsed)
+      asked.set(request, digests)
+      const { shareId } = request.params
+      const peerOrg = peerOf(request).org
+      const batch = await openChunkBatch(ctx, peerOrg, shareId, digests)
+      request.log.debug({ shareId, chunks: batch.chunks.length, bytes: batch.totalBytes }, 'serving chunk batch')
+      // Once the whole body is handed to the connection ('finish' does not fire on an abort).
+      reply.raw.once('finish', () => {
+        void (async () => {
+          for (const { digest, size } of batch.chunks) {
+            crashPoint('chunk.served')
+            observer?.chunkServed(peerOrg, size)
+            await countChunkServed(ctx, shareId, digest)
+          }
+        })()
+      })
+      reply.header('content-type', CHUNK_BATCH_MEDIA_TYPE).header('content-length', batch.totalBytes)
+      return reply.send(batch.stream())
+    },
+  )
 }
 
 /**

@@ -7,7 +7,7 @@
  * - `caseway_http_request_duration_seconds{listener,method,route,status}`;
  * - probes and scrapes (`/healthz`, `/readyz`, `/metrics`) logged at debug, not two info
  *   lines every few seconds;
- * - chunk pulls (EP-2, thousands per share) logged at debug when they succeed — one line each,
+ * - chunk pulls (EP-2, thousands per share; EP-20 batches, by their route) logged at debug when they succeed — one line each,
  *   with the response time — and at info when refused; the transfer as a whole gets one info
  *   summary per side instead (`chunks served` on the sender, `chunks stored` on the receiver);
  * - every other request keeps Fastify's info lines.
@@ -27,6 +27,8 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
 
 /** EP-2, `/federation/v1/shares/{id}/chunks/{digest}` (either digest form). */
 const CHUNK_PATH = /^\/federation\/v1\/shares\/[^/]+\/chunks\/[^/]+$/
+/** EP-20, `/federation/v1/shares/{id}/chunk-batches`: its route logs one line per batch, with the digests. */
+const CHUNK_BATCH_PATH = /^\/federation\/v1\/shares\/[^/]+\/chunk-batches$/
 
 function pathOf(url: string | undefined): string {
   return (url ?? '').split('?')[0]!
@@ -50,7 +52,8 @@ export function observabilityOptions() {
       const given = request.headers[REQUEST_ID_HEADER]
       return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
     },
-    disableRequestLogging: (request: FastifyRequest) => isProbe(request.raw.url) || isChunkRequest(request.raw.url),
+    disableRequestLogging: (request: FastifyRequest) =>
+      isProbe(request.raw.url) || isChunkRequest(request.raw.url) || CHUNK_BATCH_PATH.test(pathOf(request.raw.url)),
   }
 }
 

@@ -22,6 +22,15 @@ export function observedPeerClient(peer: PeerClient, succeeded: (peerOrg: string
       succeeded(partner.org)
       return body
     },
+    ...(peer.fetchChunkBatch === undefined
+      ? {}
+      : {
+          async fetchChunkBatch(partner, shareId, digests, signal) {
+            const body = await peer.fetchChunkBatch!(partner, shareId, digests, signal)
+            succeeded(partner.org)
+            return body
+          },
+        }),
     async sendReceipt(partner, jws, signal) {
       const answer = await peer.sendReceipt(partner, jws, signal)
       succeeded(partner.org)

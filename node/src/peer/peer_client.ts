@@ -22,7 +22,10 @@ import {
   assertPackageOfferAnswer,
   assertReceiptAnswer,
   assertRevocationAnswer,
+  CHUNK_BATCH_FEATURE,
+  FEATURES_HEADER,
   FEDERATION_PATHS,
+  parseFeaturesHeader,
   JOSE_MEDIA_TYPE,
   type HealthAnswer,
   type OfferAnswer,
@@ -57,6 +60,17 @@ export interface PeerClient {
    * verifies the digest) or destroys it.
    */
   fetchChunk(partner: PartnerRecord, shareId: string, digest: string, signal?: AbortSignal): Promise<Readable>
+  /**
+   * EP-20: the bodies of several chunks of one share, concatenated in the order of `digests`
+   * (CW-BAT-003), as they arrive. The caller cuts it by the lengths the manifest gives and
+   * verifies each chunk, or destroys it. Ask only when {@link chunkBatchesServed} says so.
+   */
+  fetchChunkBatch?(partner: PartnerRecord, shareId: string, digests: readonly string[], signal?: AbortSignal): Promise<Readable>
+  /**
+   * CW-VER-007, CW-BAT-004: whether the partner's latest answer listed the `chunk-batch` feature. Before any
+   * answer of the partner this session, its EP-4 is asked (bounded); no answer means no.
+   */
+  chunkBatchesServed?(partner: PartnerRecord, signal?: AbortSignal): Promise<boolean>
   /** EP-3: returns a signed receipt. */
   sendReceipt(partner: PartnerRecord, jws: string, signal?: AbortSignal): Promise<ReceiptAnswer>
   /** EP-5: sends a signed revocation. */
@@ -84,6 +98,8 @@ export interface PeerClientOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+/** How long the EP-4 that asks an unknown partner's features may take (CW-BAT-004). */
+const FEATURE_PROBE_TIMEOUT_MS = 5_000
 /** Bytes read from a refusal's body; a problem document is small. */
 const MAX_PROBLEM_BYTES = 64 * 1024
 /** Bytes of a partner's `detail` kept (it ends up in logs and share status). */
@@ -109,6 +125,8 @@ export function createPeerClient(
   // An offer answer lists at most every chunk of a manifest, so it is bounded by the manifest limit.
   const maxAnswerBytes = ctx.config.limits.manifestBytes
   const agents = new Map<string, CachedAgent>()
+  // spec: CW-VER-007 — the features each partner's latest answer listed (this session's).
+  const features = new Map<string, readonly string[]>()
 
   function agentFor(partner: PartnerRecord): Agent {
     const cached = agents.get(partner.org)
@@ -177,6 +195,12 @@ export function createPeerClient(
         // Best effort: the versions are learned again from the next answer.
       }
     }
+    // spec: CW-VER-007 — an answer of the partner's node (it lists its versions, CW-VER-003) or
+    // any 2xx answer says which features it serves now; an intermediary's error page says nothing.
+    const listed = response.headers[FEATURES_HEADER]
+    if (listed !== undefined || response.headers[VERSIONS_HEADER] !== undefined || (response.statusCode >= 200 && response.statusCode <= 299)) {
+      features.set(partner.org, parseFeaturesHeader(listed))
+    }
     if (response.statusCode < 200 || response.statusCode > 299) throw await refusalOf(partner.org, response, ctx.clock.now())
     return response
   }
@@ -221,6 +245,31 @@ export function createPeerClient(
         throw new PeerUnreachable(partner.org, `chunk answered ${response.statusCode} to a request without Range`, { code: 'PEER_ANSWER_INVALID' })
       }
       return response.body
+    },
+
+    async fetchChunkBatch(partner, shareId, digests, signal) {
+      const body = JSON.stringify({ digests })
+      const response = await call(partner, 'POST', FEDERATION_PATHS.chunkBatches(shareId), body, signal, { 'content-type': 'application/json', accept: '*/*' })
+      if (response.statusCode !== 200) {
+        response.body.destroy()
+        throw new PeerUnreachable(partner.org, `chunk batch answered ${response.statusCode}`, { code: 'PEER_ANSWER_INVALID' })
+      }
+      return response.body
+    },
+
+    async chunkBatchesServed(partner, signal) {
+      if (!features.has(partner.org)) {
+        try {
+          // EP-4's answer carries the headers like every answer; bounded, so a silent partner costs little.
+          const probe = AbortSignal.timeout(FEATURE_PROBE_TIMEOUT_MS)
+          const response = await call(partner, 'GET', FEDERATION_PATHS.healthz, undefined, signal === undefined ? probe : AbortSignal.any([signal, probe]))
+          await response.body.dump()
+        } catch {
+          // No answer: EP-2 for now; the next answer teaches what the partner serves.
+          return false
+        }
+      }
+      return features.get(partner.org)?.includes(CHUNK_BATCH_FEATURE) ?? false
     },
 
     async sendReceipt(partner, jws, signal) {

@@ -18,24 +18,17 @@ import { PeerRefusal, PeerUnreachable } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { updateInbound } from './inbound_state.ts'
-import { chunksToPull, recordDelivered } from './possession.ts'
+import { chunksToPull } from './possession.ts'
+import { pullsFor, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
-import { forEachChunk, planChunks } from '../peer/chunk_pool.ts'
+import { forEachUnit, planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
 export interface ExchangeObserver {
   /** The fetch job stored `bytes` of a chunk pulled from `peerOrg` (its digest matched). */
   chunkStored(peerOrg: string, bytes: number): void
-}
-
-/** Counts the bytes of `body` as they pass. */
-async function* counted(body: AsyncIterable<Uint8Array>, count: { bytes: number }): AsyncGenerator<Uint8Array> {
-  for await (const piece of body) {
-    count.bytes += piece.byteLength
-    yield piece
-  }
 }
 
 /** The handler of the `fetch` job (ref = inbound share id). */
@@ -99,7 +92,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     }
   }
 
-  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachChunk}); throws if any is still missing. */
+  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachUnit}; small ones in batches, `peer/chunk_pull.ts`); throws if any is still missing. */
   async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
     const plan = planChunks(inbound.manifest)
     // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
@@ -117,26 +110,30 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     const started = performance.now()
     let stored = 0
     let storedBytes = 0
-    await forEachChunk(needed, plan.weights, ctx.config.transfers.parallelChunks, async (digest) => {
-      if (signal.aborted || gone !== undefined || unreachable) return
-      try {
-        const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
-        const count = { bytes: 0 }
-        try {
-          // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-          await ctx.blobs.put(digest, counted(body, count), { maxBytes: plan.maxBytes.get(digest)! })
-        } finally {
-          body.destroy()
-        }
-        // spec: CW-POS-005 — only after the bytes matched and are stored.
-        await recordDelivered(ctx, partner.org, digest)
-        crashPoint('fetch.chunk-stored')
+    const target: PullTarget = {
+      ctx,
+      peer,
+      partner,
+      shareId: inbound.shareId,
+      plan,
+      signal,
+      storedPoint: 'fetch.chunk-stored',
+      stored(_digest, bytes) {
         stored += 1
-        storedBytes += count.bytes
-        observer?.chunkStored(partner.org, count.bytes)
+        storedBytes += bytes
+        observer?.chunkStored(partner.org, bytes)
+      },
+    }
+    // spec: CW-BAT-004, CW-BAT-006 — small chunks in batches when the partner serves them, the others on EP-2.
+    await forEachUnit(await pullsFor(target, needed), ctx.config.transfers.parallelChunks, async (unit) => {
+      if (signal.aborted || gone !== undefined || unreachable) return
+      const tally = { stored: 0 }
+      try {
+        await pullUnit(target, unit, tally)
       } catch (error) {
         if (signal.aborted) return
-        failed += 1
+        // The chunks of the pull that are not stored (a batch keeps those that were).
+        failed += Math.max(1, unit.digests.length - tally.stored)
         firstError ??= error
         const code = (error as { code?: unknown }).code
         if (error instanceof PeerRefusal && (code === 'CW_ERR_SHARE_REVOKED' || code === 'CW_ERR_SHARE_EXPIRED')) gone = error
@@ -146,11 +143,12 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
           unreachable = true
           return
         }
+        const about = unit.batch ? { batch: unit.digests.length, first: unit.digests[0] } : { digest: unit.digests[0] }
         if (code === 'CW_ERR_CHUNK_DIGEST_MISMATCH') {
           mismatched += 1
-          log.warn({ digest, code }, 'chunk bytes do not match their digest: discarded, will fetch again')
+          log.warn({ ...about, code }, 'chunk bytes do not match their digest: discarded, will fetch again')
         } else {
-          log.warn({ digest, code, err: error }, 'chunk fetch failed')
+          log.warn({ ...about, code, err: error }, 'chunk fetch failed')
         }
       }
     })

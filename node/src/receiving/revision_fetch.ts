@@ -17,10 +17,11 @@ import { enabledPartner } from '../partners/partners.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
-import { chunksToPull, recordDelivered } from './possession.ts'
+import { chunksToPull } from './possession.ts'
+import { pullsFor, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
 import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
-import { forEachChunk, planChunks } from '../peer/chunk_pool.ts'
+import { forEachUnit, planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {
@@ -100,29 +101,25 @@ async function pullChunks(
   const started = performance.now()
   let stored = 0
   let storedBytes = 0
-  await forEachChunk(needed, plan.weights, ctx.config.transfers.parallelChunks, async (digest) => {
-    if (failure !== undefined) return
-    try {
-      const body = await peer.fetchChunk(partner, inbound.shareId, digest, signal)
-      let bytes = 0
-      async function* counted() {
-        for await (const piece of body) {
-          bytes += (piece as Uint8Array).byteLength
-          yield piece as Uint8Array
-        }
-      }
-      try {
-        // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-        await ctx.blobs.put(digest, counted(), { maxBytes: plan.maxBytes.get(digest)! })
-      } finally {
-        body.destroy()
-      }
-      // spec: CW-POS-005 — only after the bytes matched and are stored.
-      await recordDelivered(ctx, partner.org, digest)
-      crashPoint('revision-fetch.chunk-stored')
+  const target: PullTarget = {
+    ctx,
+    peer,
+    partner,
+    shareId: inbound.shareId,
+    plan,
+    signal,
+    storedPoint: 'revision-fetch.chunk-stored',
+    stored(_digest, bytes) {
       stored += 1
       storedBytes += bytes
       observer?.chunkStored(partner.org, bytes)
+    },
+  }
+  // spec: CW-BAT-004, CW-BAT-006 — small chunks in batches when the partner serves them, the others on EP-2.
+  await forEachUnit(await pullsFor(target, needed), ctx.config.transfers.parallelChunks, async (unit) => {
+    if (failure !== undefined) return
+    try {
+      await pullUnit(target, unit)
     } catch (error) {
       failure ??= error
     }

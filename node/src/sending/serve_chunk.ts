@@ -47,7 +47,24 @@ const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/
  *   `CW_ERR_RANGE_INVALID` ({@link RangeNotSatisfiable}).
  */
 export async function openChunk(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, range?: string): Promise<OpenChunk> {
-  const notFound = () => new RequestError('CW_ERR_NOT_FOUND', 'no such chunk for this peer')
+  const now = await authorizeShare(ctx, peerOrg, shareId)
+  const size = await servableSize(ctx, peerOrg, shareId, digest, now)
+  const selected = selectRange(range, size)
+  const stream = await ctx.blobs.get(digest, selected ?? undefined)
+  return selected === null ? { stream, size, range: { start: 0, end: size - 1 }, partial: false } : { stream, size, range: selected, partial: true }
+}
+
+/** The one refusal for a share or chunk the peer may not have: it does not tell which (CW-FED-005). */
+const notFound = () => new RequestError('CW_ERR_NOT_FOUND', 'no such chunk for this peer')
+
+/**
+ * spec: CW-FED-005, CW-BAT-002 — the share checks of a chunk pull (EP-2, and once for an EP-20
+ * batch): the share exists and is addressed to `peerOrg`, and is neither revoked nor expired.
+ * Returns the time of the check (seconds), for {@link servableSize}.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
+ */
+export async function authorizeShare(ctx: NodeContext, peerOrg: string, shareId: string): Promise<number> {
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   // Only the share's state: its evidence list would be read and parsed again for every chunk.
   const share = await ctx.store.getOutboundShareState(shareId)
@@ -56,16 +73,23 @@ export async function openChunk(ctx: NodeContext, peerOrg: string, shareId: stri
   // spec: CW-REV-002, CW-FED-005
   if (share.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
   if (share.status === 'expired' || share.expiresAt <= now) throw new RequestError('CW_ERR_SHARE_EXPIRED', 'share has expired')
-  if (!DIGEST.test(digest) || !(await ctx.store.isChunkServable(peerOrg, shareId, digest, now))) throw notFound()
+  return now
+}
 
+/**
+ * spec: CW-FED-005, CW-BAT-002 — the size of chunk `digest` of share `shareId` (authorized by
+ * {@link authorizeShare} at `now`) when the share lists it for `peerOrg` and it is stored.
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`.
+ */
+export async function servableSize(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, now: number): Promise<number> {
+  if (!DIGEST.test(digest) || !(await ctx.store.isChunkServable(peerOrg, shareId, digest, now))) throw notFound()
   const size = await ctx.blobs.size(digest)
   if (size === undefined) {
     ctx.log.error({ peerOrg, shareId, digest }, 'servable chunk missing from the blob store')
     throw notFound()
   }
-  const selected = selectRange(range, size)
-  const stream = await ctx.blobs.get(digest, selected ?? undefined)
-  return selected === null ? { stream, size, range: { start: 0, end: size - 1 }, partial: false } : { stream, size, range: selected, partial: true }
+  return size
 }
 
 /**

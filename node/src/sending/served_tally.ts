@@ -15,6 +15,9 @@ const IDLE_MS = 10 * 60_000
 interface Tally {
   peerOrg: string
   chunks: number
+  /** Pulls answered with chunks: EP-2 requests, and EP-20 batches (several chunks each). */
+  requests: number
+  batches: number
   bytes: number
   /** Sum and maximum of the response times (ms, request start → last byte handed over). */
   totalMs: number
@@ -29,8 +32,12 @@ export interface ServedSummary {
   shareId: string
   peerOrg: string
   chunks: number
+  /** Requests answered with chunks (EP-2 and EP-20), and of them EP-20 batches (CW-BAT-003). */
+  requests: number
+  batches: number
   bytes: number
   refused: number
+  /** Per request answered or refused (a batch is one request). */
   responseMsMean: number
   responseMsMax: number
   /** When the first pull started and the last one was answered (ms since the epoch). */
@@ -48,17 +55,22 @@ export class ServedTally {
     this.#lastSweep = now()
   }
 
-  /** A chunk pull of share `shareId` by `peerOrg` answered: `bytes` sent (0 when refused) in `ms`. */
-  note(log: Logger, shareId: string, peerOrg: string, bytes: number, ms: number, refused: boolean): void {
+  /**
+   * A chunk pull of share `shareId` by `peerOrg` answered: `bytes` sent (0 when refused) in `ms`;
+   * `chunks` of them (an EP-20 batch brings several, CW-BAT-003).
+   */
+  note(log: Logger, shareId: string, peerOrg: string, bytes: number, ms: number, refused: boolean, chunks = 1): void {
     const now = this.#now()
     let tally = this.#tallies.get(shareId)
     if (tally === undefined) {
-      tally = { peerOrg, chunks: 0, bytes: 0, totalMs: 0, maxMs: 0, refused: 0, firstAt: now - ms, lastAt: now }
+      tally = { peerOrg, chunks: 0, requests: 0, batches: 0, bytes: 0, totalMs: 0, maxMs: 0, refused: 0, firstAt: now - ms, lastAt: now }
       this.#tallies.set(shareId, tally)
     }
     if (refused) tally.refused += 1
     else {
-      tally.chunks += 1
+      tally.chunks += chunks
+      tally.requests += 1
+      if (chunks > 1) tally.batches += 1
       tally.bytes += bytes
     }
     tally.totalMs += ms
@@ -91,11 +103,13 @@ export class ServedTally {
 }
 
 function summaryOf(shareId: string, tally: Tally): ServedSummary {
-  const answered = tally.chunks + tally.refused
+  const answered = tally.requests + tally.refused
   return {
     shareId,
     peerOrg: tally.peerOrg,
     chunks: tally.chunks,
+    requests: tally.requests,
+    batches: tally.batches,
     bytes: tally.bytes,
     refused: tally.refused,
     responseMsMean: answered === 0 ? 0 : Math.round((tally.totalMs / answered) * 10) / 10,

@@ -251,6 +251,12 @@ t.test('an unreachable partner leaves the share failed and the offer retrying', 
     { timeoutMs: 10_000, intervalMs: 25 },
   )
   t.match(failed, { status: 'failed', statusCode: /ECONNREFUSED/ })
-  const [job] = await sender.store.listJobs(share.id)
+  // The offer job marks the share failed, then throws; the runner records the job's error just
+  // after: wait for it rather than read it in between (on a busy machine the read came first).
+  const job = await waitFor(
+    'the offer job to record its error',
+    async () => (await sender.store.listJobs(share.id)).find((one) => one.kind === 'offer' && one.lastError !== null),
+    { timeoutMs: 10_000, intervalMs: 25 },
+  )
   t.match(job, { kind: 'offer', state: /pending|running/, lastError: /ECONNREFUSED/ })
 })

@@ -66,9 +66,10 @@ async function upload(node: TestNode, caseId: string, index: number, bytes: Buff
 
 function isChunkUrl(line: Line): boolean {
   const url = (line['req'] as { url?: unknown } | undefined)?.url ?? line['url']
-  return typeof url === 'string' && url.includes('/chunks/')
+  return typeof url === 'string' && (url.includes('/chunks/') || url.endsWith('/chunk-batches'))
 }
 
+// spec: CW-BAT-003
 t.test('chunk pulls are debug lines; each transfer is one info line per side', async (t) => {
   const { sender, receiver, caseId, sent, received } = await pair(t)
   const sizes = [100, 2000, CHUNK_SIZE + 10, 1, 700]
@@ -85,10 +86,19 @@ t.test('chunk pulls are debug lines; each transfer is one info line per side', a
     [],
     'no chunk pull is logged at info on the sender',
   )
-  t.equal(sent.filter((line) => line.level === DEBUG && line.msg === 'chunk request answered').length, chunks, 'one debug line per chunk pull')
+  // One debug line per pull: an EP-2 line names one chunk, an EP-20 line (CW-BAT-003) the chunks of its batch.
+  const pulled = sent
+    .filter((line) => line.level === DEBUG && (line.msg === 'chunk request answered' || line.msg === 'chunk batch answered'))
+    .reduce((sum, line) => sum + (line.msg === 'chunk batch answered' ? (line['digests'] as unknown[]).length : 1), 0)
+  t.equal(pulled, chunks, 'the debug lines of the pulls name every chunk once')
+  t.ok(
+    sent.some((line) => line.msg === 'chunk batch answered'),
+    'the small chunks came in a batch (EP-20)',
+  )
   const served = servedLine()!
   t.equal(served.level, INFO)
   t.match(served, { shareId: share.id, peerOrg: 'bravo', chunks, bytes, refused: 0, status: 'delivered' })
+  t.ok((served['requests'] as number) < chunks && (served['batches'] as number) >= 1, 'fewer requests than chunks, some of them batches')
   t.type(served['responseMsMean'], 'number')
   t.ok((served['firstAt'] as number) <= (served['lastAt'] as number))
 
@@ -131,8 +141,17 @@ t.test('a transfer without a receipt is summarised once it has been idle ten min
   tally.note(logger, 'share-2', 'bravo', 50, 3, false)
   t.equal(tally.size, 1, 'the idle share is forgotten')
   t.match(lines, [{ level: INFO, msg: 'chunks served', shareId: 'share-1', chunks: 1, bytes: 100, refused: 1, responseMsMax: 5, idle: true }])
-  t.match(tally.finish(logger, 'share-2'), { chunks: 2, bytes: 100 })
+  t.match(tally.finish(logger, 'share-2'), { chunks: 2, requests: 2, batches: 0, bytes: 100 })
   t.equal(tally.finish(logger, 'share-2'), undefined, 'a second receipt has nothing to add')
+})
+
+// spec: CW-BAT-003
+t.test('an EP-20 batch counts its chunks, as one request with one response time', async (t) => {
+  const { logger } = capture()
+  const tally = new ServedTally(() => 1_000_000)
+  tally.note(logger, 'share-1', 'bravo', 64_000, 40, false, 64)
+  tally.note(logger, 'share-1', 'bravo', 70_000, 10, false)
+  t.match(tally.finish(logger, 'share-1'), { chunks: 65, requests: 2, batches: 1, bytes: 134_000, responseMsMean: 25, responseMsMax: 40 })
 })
 
 // spec: CW-REC-002

@@ -497,7 +497,7 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
   const metroLogs = await metro.logs()
   // Read from metro-pd's debug lines: without them the next check would hold vacuously.
   check(
-    metroLogs.some((line) => line['msg'] === 'chunk request answered'),
+    metroLogs.some((line) => line['msg'] === 'chunk request answered' || line['msg'] === 'chunk batch answered'),
     'metro-pd logs the chunk requests it answers',
   )
   const requests = chunkRequests(

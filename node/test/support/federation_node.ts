@@ -63,6 +63,8 @@ export interface TestNodeOptions {
   revisionWindowMs?: number
   /** The node's logger (default: silent, or `CASEWAY_TEST_LOG`'s level). */
   logger?: Logger
+  /** `federation.chunkBatches` (EP-20, CW-BAT-001; default true). */
+  chunkBatches?: boolean
 }
 
 /** A node for `org` with its federation listener listening on 127.0.0.1, torn down after the test. */
@@ -73,7 +75,12 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     {
       org: org.org,
       name: org.name,
-      federation: { host: '127.0.0.1', port: 0, publicUrl: 'https://127.0.0.1' },
+      federation: {
+        host: '127.0.0.1',
+        port: 0,
+        publicUrl: 'https://127.0.0.1',
+        ...(options.chunkBatches === undefined ? {} : { chunkBatches: options.chunkBatches }),
+      },
       local: { port: 0 },
       transfers: { chunkSize: CHUNK_SIZE, parallelChunks: 3, retryBaseMs: 10, retryMaxMs: 200, maxAttempts: 50 },
       limits: { ...options.limits, requestTimeoutMs: options.requestTimeoutMs ?? 5000 },

@@ -189,8 +189,14 @@ export async function blobFiles(node: LoopbackNode): Promise<Map<string, BlobFil
 /** How many times the node served each chunk digest (from its request log lines). */
 export function chunkRequests(logs: ReadonlyArray<Record<string, unknown>>, shareId: string): Map<string, number> {
   const prefix = `/federation/v1/shares/${encodeURIComponent(shareId)}/chunks/`
+  const batchPath = `/federation/v1/shares/${encodeURIComponent(shareId)}/chunk-batches`
   const counts = new Map<string, number>()
   for (const line of logs) {
+    // EP-20: one line per batch, naming its chunks (federation/app.ts); each chunk counts as one request.
+    if ((line['msg'] === 'chunk batch answered' || line['msg'] === 'chunk batch refused') && line['url'] === batchPath && Array.isArray(line['digests'])) {
+      for (const digest of line['digests'] as unknown[]) if (typeof digest === 'string') counts.set(digest, (counts.get(digest) ?? 0) + 1)
+      continue
+    }
     // One line per chunk request when it is answered, at debug, or at info when refused (http/observability.ts).
     if (line['msg'] !== 'chunk request answered' && line['msg'] !== 'chunk request refused') continue
     const url = line['url']

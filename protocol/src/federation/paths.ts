@@ -34,6 +34,8 @@ export const FEDERATION_PATHS = {
   chunk: (shareId: string, digest: string): string => `/federation/v1/shares/${segment(shareId)}/chunks/${digestSegment(digest)}`,
   /** EP-2 with the digest percent-encoded (`sha256%3A<hex>`), as v0.1 clients sent it; a server accepts it too (CW-FED-014). */
   chunkPercentEncoded: (shareId: string, digest: string): string => `/federation/v1/shares/${segment(shareId)}/chunks/${segment(digest)}`,
+  /** EP-20 `POST`: several chunks of a share in one answer (CW-BAT-001..006), when the partner lists `chunk-batch`. */
+  chunkBatches: (shareId: string): string => `/federation/v1/shares/${segment(shareId)}/chunk-batches`,
   /** EP-3 `POST`: a signed receipt. */
   receipts: '/federation/v1/receipts',
   /** EP-4 `GET`: a partner's health. */

@@ -10,6 +10,7 @@ import { VerificationError } from '../errors.ts'
 import { PROBLEMS, problemType, type ProblemCode, type ProblemDocument } from '../errors.ts'
 import type {
   CaseManifest,
+  ChunkBatchRequest,
   ControlEvidenceRequest,
   ControlPackageAnswer,
   ControlPackageRequest,
@@ -41,6 +42,7 @@ const offerAnswer = validatorFor('offer-answer')
 const receiptAnswer = validatorFor('receipt-answer')
 const revocationAnswer = validatorFor('revocation-answer')
 const healthAnswer = validatorFor('health-answer')
+const chunkBatchRequest = validatorFor('chunk-batch-request')
 const problem = validatorFor('problem')
 const controlShareRequest = validatorFor('control-share-request')
 const controlEvidenceRequest = validatorFor('control-evidence-request')
@@ -109,6 +111,11 @@ export function assertRevocationAnswer(value: unknown): asserts value is Revocat
 /** EP-4's answer (CW-FED-010). */
 export function assertHealthAnswer(value: unknown): asserts value is HealthAnswer {
   check(healthAnswer, 'health answer', value)
+}
+
+/** EP-20's request body (CW-BAT-001): 1 to 1,024 distinct chunk digests. */
+export function assertChunkBatchRequest(value: unknown): asserts value is ChunkBatchRequest {
+  check(chunkBatchRequest, 'chunk batch request', value)
 }
 
 /**

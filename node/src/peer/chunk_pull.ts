@@ -1,0 +1,156 @@
+/**
+ * Receiver: one pull of the fetch loop (`receiving/fetch_job.ts`, `receiving/revision_fetch.ts`) — one chunk on EP-2,
+ * or a batch of small chunks on EP-20 (CW-BAT-004..006) — each chunk stored through the
+ * blob store, which hashes it and makes it visible only if it matches its digest (CW-FED-007),
+ * and only then recorded as delivered by the partner (CW-POS-005). The state and its order are
+ * the same whichever way the bytes came.
+ *
+ * A batch answer is cut by the lengths the manifest gives; each chunk is stored as soon as its
+ * bytes are in, a few at a time, so at most one batch's bytes are held. A chunk whose bytes do
+ * not match is discarded, the others of the batch are kept, and the pull fails with the first
+ * error (the fetch loop retries it as it retries a failed EP-2 pull, for the chunks still missing).
+ *
+ * @module
+ */
+import { splitChunkBatch, type BatchPiece } from '#protocol'
+import type { NodeContext } from '../context.ts'
+import { crashPoint, type CrashPointName } from '../operations/crash_points.ts'
+import { planUnits, type ChunkPlan, type ChunkUnit } from './chunk_pool.ts'
+import { PeerRefusal, PeerUnreachable } from './errors.ts'
+import type { PeerClient } from './peer_client.ts'
+import type { PartnerRecord } from '../store/metadata_store.ts'
+import { recordDelivered } from '../receiving/possession.ts'
+
+/** Chunks of one batch being stored at once: the blob store's fsyncs overlap, the batch's bytes bound the memory. */
+const STORES_AT_ONCE = 8
+
+export interface PullTarget {
+  ctx: NodeContext
+  peer: PeerClient
+  partner: PartnerRecord
+  shareId: string
+  plan: ChunkPlan
+  signal: AbortSignal
+  /** Reached after each chunk is stored and recorded. */
+  storedPoint: CrashPointName
+  /** Told of each chunk stored and recorded, with its size. */
+  stored(digest: string, bytes: number): void
+}
+
+/**
+ * spec: CW-BAT-004 — the pulls that bring `needed` from the target's partner: small chunks in
+ * batches when the partner's latest answer listed `chunk-batch`, every other chunk on EP-2.
+ */
+export async function pullsFor(target: Pick<PullTarget, 'peer' | 'partner' | 'plan' | 'signal'>, needed: readonly string[]): Promise<ChunkUnit[]> {
+  const batches = (await target.peer.chunkBatchesServed?.(target.partner, target.signal)) ?? false
+  return planUnits(needed, target.plan, batches)
+}
+
+/** Counts the bytes of `body` as they pass. */
+async function* counted(body: AsyncIterable<Uint8Array>, count: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const piece of body) {
+    count.bytes += piece.byteLength
+    yield piece
+  }
+}
+
+/**
+ * Pulls `unit` and stores its chunks, counting them in `tally`. Throws the first failure, after
+ * every chunk of the unit that could be stored is stored and recorded.
+ */
+export async function pullUnit(target: PullTarget, unit: ChunkUnit, tally: { stored: number } = { stored: 0 }): Promise<void> {
+  const counting: PullTarget = {
+    ...target,
+    stored(digest, bytes) {
+      tally.stored += 1
+      target.stored(digest, bytes)
+    },
+  }
+  const fetchBatch = target.peer.fetchChunkBatch
+  if (!unit.batch || fetchBatch === undefined) return pullEach(counting, unit.digests)
+  return pullBatch(counting, unit, fetchBatch)
+}
+
+/** EP-20 for the chunks of `unit`; a `404` falls back to EP-2 for each. */
+async function pullBatch(target: PullTarget, unit: ChunkUnit, fetchBatch: NonNullable<PeerClient['fetchChunkBatch']>): Promise<void> {
+  // spec: CW-BAT-004 — by the partner's latest answer, which may have come since the round was planned.
+  if (!((await target.peer.chunkBatchesServed?.(target.partner, target.signal)) ?? false)) return pullEach(target, unit.digests)
+  let body: Awaited<ReturnType<typeof fetchBatch>>
+  try {
+    body = await fetchBatch(target.partner, target.shareId, unit.digests, target.signal)
+  } catch (error) {
+    // spec: CW-BAT-004 — a 404 is a partner without the route as much as a chunk it does not
+    // serve: each chunk on EP-2, which tells which (and serves the others).
+    if (error instanceof PeerRefusal && error.status === 404 && !target.signal.aborted) return pullEach(target, unit.digests)
+    throw error
+  }
+  await storeBatch(target, unit, body)
+}
+
+/**
+ * EP-2 for each of `digests` in turn; throws the first failure once all were tried — or at once
+ * when the partner is unreachable or refuses for another reason than this chunk (a `429`, a
+ * revoked share…): the rest would fail alike.
+ */
+async function pullEach(target: PullTarget, digests: readonly string[]): Promise<void> {
+  let failure: { error: unknown } | undefined
+  for (const digest of digests) {
+    target.signal.throwIfAborted()
+    try {
+      await pullOne(target, digest)
+    } catch (error) {
+      if (error instanceof PeerUnreachable || (error instanceof PeerRefusal && error.status !== 404)) throw error
+      failure ??= { error }
+    }
+  }
+  if (failure !== undefined) throw failure.error
+}
+
+/** One chunk on EP-2. */
+async function pullOne({ ctx, peer, partner, shareId, plan, signal, storedPoint, stored }: PullTarget, digest: string): Promise<void> {
+  const body = await peer.fetchChunk(partner, shareId, digest, signal)
+  const count = { bytes: 0 }
+  try {
+    // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
+    await ctx.blobs.put(digest, counted(body, count), { maxBytes: plan.maxBytes.get(digest)! })
+  } finally {
+    body.destroy()
+  }
+  // spec: CW-POS-005 — only after the bytes matched and are stored.
+  await recordDelivered(ctx, partner.org, digest)
+  crashPoint(storedPoint)
+  stored(digest, count.bytes)
+}
+
+/** spec: CW-BAT-003, CW-BAT-005 — the batch answer cut by the manifest's lengths, each chunk verified and stored. */
+async function storeBatch(target: PullTarget, unit: ChunkUnit, body: AsyncIterable<Uint8Array> & { destroy(): void }): Promise<void> {
+  const { ctx, partner, plan, storedPoint, stored } = target
+  const expected = unit.digests.map((digest) => ({ digest, length: plan.lengths.get(digest)! }))
+  const storing = new Set<Promise<void>>()
+  let failure: { error: unknown } | undefined
+  const store = async ({ digest, bytes }: BatchPiece): Promise<void> => {
+    // spec: CW-FED-007 — hashed by the blob store, stored only if it matches.
+    await ctx.blobs.put(digest, bytes, { maxBytes: plan.maxBytes.get(digest)! })
+    // spec: CW-POS-005 — only after the bytes matched and are stored.
+    await recordDelivered(ctx, partner.org, digest)
+    crashPoint(storedPoint)
+    stored(digest, bytes.byteLength)
+  }
+  try {
+    for await (const piece of splitChunkBatch(body, expected)) {
+      const pending: Promise<void> = store(piece)
+        .catch((error: unknown) => {
+          failure ??= { error }
+        })
+        .finally(() => storing.delete(pending))
+      storing.add(pending)
+      if (storing.size >= STORES_AT_ONCE) await Promise.race(storing)
+    }
+  } catch (error) {
+    failure ??= { error }
+  } finally {
+    body.destroy()
+    await Promise.all(storing)
+  }
+  if (failure !== undefined) throw failure.error
+}
