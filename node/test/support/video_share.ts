@@ -3,9 +3,21 @@
  * receiver a review policy, and shares one generated video from the sender's new case with it,
  * waiting until the share is delivered.
  */
+import type { LocalClient } from '../../../client/local_client.ts'
 import { generatedContent } from '../../../testkit/content.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { pair, type OrgProcess } from './processes.ts'
+
+/** Creates a policy that lets the partner view and download video, and assigns it to `partnerOrg`. */
+export async function assignReviewPolicy(api: LocalClient, partnerOrg: string): Promise<void> {
+  const policy = await api.createPolicy({
+    name: 'Review',
+    permissions: { view: true, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } },
+    content: { caseFields: ['caseNumber'], evidenceCategories: ['video'], attachments: false },
+    maxDurationSeconds: 86_400,
+  })
+  await api.assignPolicy(partnerOrg, policy.id)
+}
 
 export interface VideoShareOptions {
   caseNumber: string
@@ -17,13 +29,7 @@ export interface VideoShareOptions {
 /** Pairs `sender` and `receiver`, shares the video and waits for delivery; returns the video's digest. */
 export async function deliverVideoShare(sender: OrgProcess, receiver: OrgProcess, options: VideoShareOptions): Promise<{ digest: string; seed: string }> {
   await pair(sender, receiver)
-  const policy = await sender.api.createPolicy({
-    name: 'Review',
-    permissions: { view: true, download: true, import: false, applyUpdates: false, shareOnward: { allowed: false, maxDepth: 0 } },
-    content: { caseFields: ['caseNumber'], evidenceCategories: ['video'], attachments: false },
-    maxDurationSeconds: 86_400,
-  })
-  await sender.api.assignPolicy(receiver.org, policy.id)
+  await assignReviewPolicy(sender.api, receiver.org)
   const theCase = await sender.api.createCase({ caseNumber: options.caseNumber, title: 'Robbery' })
   const seed = options.name.replace(/\.[^.]*$/, '')
   const video = await sender.api.uploadEvidence(
