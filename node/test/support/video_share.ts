@@ -3,7 +3,7 @@
  * receiver a review policy, and shares one generated video from the sender's new case with it,
  * waiting until the share is delivered.
  */
-import type { LocalClient } from '../../../client/local_client.ts'
+import type { LocalClient, Share } from '../../../client/local_client.ts'
 import { generatedContent } from '../../../testkit/content.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { pair, type OrgProcess } from './processes.ts'
@@ -17,6 +17,19 @@ export async function assignReviewPolicy(api: LocalClient, partnerOrg: string): 
     maxDurationSeconds: 86_400,
   })
   await api.assignPolicy(partnerOrg, policy.id)
+}
+
+/** Waits until the sender's share reads `delivered` (its receipt came back), and returns it. */
+export async function waitDelivered(api: LocalClient, shareId: string, timeoutMs: number): Promise<Share> {
+  return await waitFor(
+    `share ${shareId} delivered`,
+    async (seen) => {
+      const current = await api.getShare(shareId)
+      seen(`${current.status} ${current.statusCode ?? ''}`)
+      return current.status === 'delivered' ? current : undefined
+    },
+    { timeoutMs, intervalMs: 200 },
+  )
 }
 
 export interface VideoShareOptions {
@@ -38,14 +51,6 @@ export async function deliverVideoShare(sender: OrgProcess, receiver: OrgProcess
     generatedContent(options.size, seed),
   )
   const share = await sender.api.createShare({ caseId: theCase.id, partnerOrg: receiver.org, scope: 'case' })
-  await waitFor(
-    'delivered',
-    async (seen) => {
-      const current = await sender.api.getShare(share.id)
-      seen(`${current.status} ${current.statusCode ?? ''}`)
-      return current.status === 'delivered' ? current : undefined
-    },
-    { timeoutMs: 60_000 },
-  )
+  await waitDelivered(sender.api, share.id, 60_000)
   return { digest: video.digest, seed }
 }
