@@ -27,7 +27,9 @@ export interface LoopbackNodeOptions {
   /** Settings merged into `caseway.json` (e.g. `{ transfers: { chunkSize: 1048576 } }`). */
   settings?: {
     /** E.g. `{ protocolVersions: ['0.1'] }` for a v0.1 node (SPEC.md §15), `{ chunkBatches: false }` for one without EP-20. */
-    federation?: Partial<Pick<NodeConfig['federation'], 'protocolVersions' | 'chunkBatches'>>
+    federation?: Partial<Pick<NodeConfig['federation'], 'protocolVersions' | 'chunkBatches' | 'publicUrl'>>
+    /** E.g. `{ id: 'metro-pd-1', jobLeaseSeconds: 4 }` for one of several replicas. */
+    replica?: Partial<NodeConfig['replica']>
     transfers?: Partial<NodeConfig['transfers']>
     /** E.g. `{ downloadListener: { host: '127.0.0.1', port } }`. */
     links?: Partial<NodeConfig['links']>

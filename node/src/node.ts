@@ -109,6 +109,9 @@ export const LOG_REDACT = [
   '*.*.storage.blobs.secretKey',
 ]
 
+/** How often a replica on a shared store re-reads the pinned CAs (CW-LOC-053). */
+const TRUST_REFRESH_MS = 2000
+
 /** How long one phase of `stop()` may take before the node moves on. */
 const STOP_PHASE_MS = 5000
 
@@ -193,6 +196,13 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
   const observer = { chunkServed: metrics.chunkServed, problemAnswered: metrics.problemAnswered, peerSucceeded: built.peerSucceeded }
   const federation = await createFederationServer(ctx, { logger: log.child({ listener: 'federation' }), observer, requestMetrics: metrics })
   built.onTrustChanged(async () => void (await federation.reloadTrust()))
+  // spec: CW-LOC-053 — replicas sharing a PostgreSQL store learn of partners another replica
+  // pinned (or disabled) by re-reading the pinned CAs; a single node hears of it at once.
+  const trustPoll =
+    config.storage.metadata.kind === 'postgres'
+      ? setInterval(() => void federation.refreshTrust().catch((err: unknown) => log.warn({ err }, 'refreshing the pinned CAs failed')), TRUST_REFRESH_MS)
+      : undefined
+  trustPoll?.unref()
   const local = await createLocalServer(ctx, { logger: log.child({ listener: 'local' }), metrics })
   const ops = config.ops === undefined ? undefined : await createOpsServer(ctx, log.child({ listener: 'ops' }), metrics)
   const downloadListener = config.links.downloadListener
@@ -268,6 +278,7 @@ export async function createNode(config: NodeConfig, options: CreateNodeOptions 
       return report
     },
     async stop() {
+      clearInterval(trustPoll)
       // Each phase is bounded, so one stuck connection cannot keep the process from stopping;
       // a phase that runs over is named in the log. Jobs and outbox entries resume at the next start.
       await bounded(

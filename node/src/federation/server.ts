@@ -30,6 +30,11 @@ export interface FederationServer {
    * `ctx.trustChanged`). Resolves to the number of CAs pinned.
    */
   reloadTrust(): Promise<number>
+  /**
+   * Re-reads the pinned CAs and swaps them in only if they changed (quietly otherwise): how a
+   * replica learns of a partner another replica imported into the shared store (CW-LOC-053).
+   */
+  refreshTrust(): Promise<void>
 }
 
 export interface FederationServerOptions {
@@ -67,7 +72,10 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
     frameworkErrors: problemFrameworkErrors(options.observer && ((code) => options.observer!.problemAnswered(code))),
     ...observabilityOptions(),
   })
-  const gate = installConnectionGate(app.server, await pinnedCaAnchors(ctx.store), log, () => ctx.clock.now())
+  const initial = await pinnedCaAnchors(ctx.store)
+  const gate = installConnectionGate(app.server, initial, log, () => ctx.clock.now())
+  const anchorsKey = (anchors: Awaited<ReturnType<typeof pinnedCaAnchors>>) => JSON.stringify(anchors.map((a) => JSON.stringify([a.org, a.certificate])).sort())
+  let pinned = anchorsKey(initial)
   installObservability(app, 'federation', options.requestMetrics)
   await app.register(federationApp, options.observer === undefined ? { ctx } : { ctx, observer: options.observer })
   return {
@@ -75,9 +83,18 @@ export async function createFederationServer(ctx: NodeContext, options: Federati
     async reloadTrust() {
       const anchors = await pinnedCaAnchors(ctx.store)
       gate.setAnchors(anchors)
+      pinned = anchorsKey(anchors)
       app.server.setSecureContext(tls())
       ctx.log.info({ pinnedCas: anchors.length }, 'federation listener trust reloaded')
       return anchors.length
+    },
+    async refreshTrust() {
+      const anchors = await pinnedCaAnchors(ctx.store)
+      const key = anchorsKey(anchors)
+      if (key === pinned) return
+      gate.setAnchors(anchors)
+      pinned = key
+      ctx.log.info({ pinnedCas: anchors.length }, 'federation listener trust refreshed from the shared store')
     },
   }
 }

@@ -8,7 +8,7 @@ import t from 'tap'
 import { generatedContent } from '../../../testkit/content.ts'
 import { startOrg } from '../support/processes.ts'
 import { deliverVideoShare } from '../support/video_share.ts'
-import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY, startS3Server } from '../support/s3_server.ts'
+import { S3RVER_SECRET_KEY, s3BlobSettings, startS3Server } from '../support/s3_server.ts'
 
 const CHUNK = 262_144
 const transfers = { chunkSize: CHUNK as 262_144, retryBaseMs: 100, retryMaxMs: 1000 }
@@ -16,15 +16,7 @@ const transfers = { chunkSize: CHUNK as 262_144, retryBaseMs: 100, retryMaxMs: 1
 // spec: CW-FED-007, CW-FED-008, CW-REC-001
 t.test('a share is delivered to a node whose blobs are in S3, and downloads to its digest', async (t) => {
   const s3 = await startS3Server(t)
-  const blobs = {
-    kind: 's3',
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    region: 'us-east-1',
-    accessKey: S3RVER_ACCESS_KEY,
-    secretKey: S3RVER_SECRET_KEY,
-    prefix: 'county-da/',
-  }
+  const blobs = s3BlobSettings(s3, 'county-da/')
   const [metro, county] = await Promise.all([
     startOrg(t, { org: 'metro-pd', name: 'Metro PD', settings: { transfers } }),
     startOrg(t, { org: 'county-da', name: 'County DA', settings: { transfers, storage: { blobs } } }),

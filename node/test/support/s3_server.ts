@@ -31,6 +31,11 @@ export interface TestS3Server {
 export const S3RVER_ACCESS_KEY = 'S3RVER'
 export const S3RVER_SECRET_KEY = 'S3RVER'
 
+/** `storage.blobs` for a node whose blobs are under `prefix` in this server's bucket. */
+export function s3BlobSettings(s3: Pick<TestS3Server, 'endpoint' | 'bucket'>, prefix: string): Record<string, string> {
+  return { kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, region: 'us-east-1', accessKey: S3RVER_ACCESS_KEY, secretKey: S3RVER_SECRET_KEY, prefix }
+}
+
 export async function startS3Server(t: TestHandle, bucket = 'caseway-blobs'): Promise<TestS3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'caseway-s3rver-'))
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket }] })
