@@ -5,7 +5,7 @@
  *
  *   npm run -s bench                       1 GiB and 4 GiB, 10,000 items of 16 KiB
  *   npm run -s bench -- --quick            256 MiB and 512 MiB, 1,000 items (+100 in the update)
- *   npm run -s bench -- --only transfer    (or manifest, package, or chain: in-process 5-hop grant chain verification)
+ *   npm run -s bench -- --only transfer    (or manifest, package, storage: PostgreSQL + S3 and replica failover, or chain: in-process 5-hop grant chain verification)
  *   npm run -s bench -- --package-size 1024  the case of the package.* figures, in MiB (default 4096; --quick 256)
  *   npm run -s bench -- --sizes 1024 --items 2000 --item-bytes 200   other sizes (MiB), item count and size
  *   npm run -s bench -- --repeat 3         each transfer and manifest run 3 times (baseline and Caseway alternately); medians reported
@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util'
 import { createBaselinePki, runBaseline, type BaselinePki, type BaselineResult } from './lib/baseline.ts'
 import { chainRun } from './lib/chain.ts'
 import { packageRun, type PackageRun } from './lib/packages.ts'
+import { storageRun } from './lib/storage.ts'
 import { installCleanup, removeDir, trackDir } from './lib/cleanup.ts'
 import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
 import { progress } from './lib/log.ts'
@@ -52,6 +53,8 @@ const TARGETS = {
   chain_verify_ms: 20,
   package_ratio: 0.8,
   package_peak_rss_mb: 200,
+  /** Issue 14: from the SIGKILL of the working replica to the next chunk stored, ≤ 2 × the lease. */
+  failover_lease_factor: 2,
 } as const
 const UPLOAD_PARALLELISM = 8
 const POLL_MS = 50
@@ -77,8 +80,8 @@ function usage(message: string): never {
   process.stderr.write(`bench: ${message}\n`)
   process.exit(2)
 }
-if (flags.only !== undefined && !['transfer', 'manifest', 'package', 'chain'].includes(flags.only))
-  usage('--only takes "transfer", "manifest", "package" or "chain"')
+if (flags.only !== undefined && !['transfer', 'manifest', 'package', 'storage', 'chain'].includes(flags.only))
+  usage('--only takes "transfer", "manifest", "package", "storage" or "chain"')
 const REPEAT = Number(flags.repeat)
 if (!Number.isSafeInteger(REPEAT) || REPEAT < 1 || REPEAT > 20) usage('--repeat takes 1 to 20')
 let CONFIG: Record<string, unknown> | undefined
@@ -101,6 +104,9 @@ const runTransfer = flags.only === undefined || flags.only === 'transfer'
 const runManifest = flags.only === undefined || flags.only === 'manifest'
 const runChain = flags.only === undefined || flags.only === 'chain'
 const runPackage = flags.only === undefined || flags.only === 'package'
+const runStorage = flags.only === undefined || flags.only === 'storage'
+/** storage.*: the PostgreSQL + S3 transfer (MiB) and the case of the failover runs. */
+const STORAGE_MB = flags.quick ? { transfer: 256, failover: 64 } : { transfer: 1024, failover: 256 }
 const PACKAGE_MB = flags['package-size'] !== undefined ? Number(flags['package-size']) : flags.quick ? 256 : 4096
 if (!Number.isSafeInteger(PACKAGE_MB) || PACKAGE_MB < 1) usage('--package-size takes MiB')
 const runScale = flags.scale === true && (flags.only === undefined || flags.only === 'manifest')
@@ -455,6 +461,11 @@ function targetsMet(output: Record<string, unknown>): Record<string, boolean> {
   const pkg = output['package'] as { ratio?: number; peak_rss_mb?: number } | undefined
   if (pkg?.ratio !== undefined) met['package_ratio'] = pkg.ratio >= TARGETS.package_ratio
   if (pkg?.peak_rss_mb !== undefined) met['package_peak_rss_mb'] = pkg.peak_rss_mb <= TARGETS.package_peak_rss_mb
+  const storage = output['storage'] as { replicas?: { failover_ms: { sender: number; receiver: number }; lease_s: number } } | undefined
+  if (storage?.replicas !== undefined) {
+    const bound = TARGETS.failover_lease_factor * storage.replicas.lease_s * 1000
+    met['failover_ms'] = storage.replicas.failover_ms.sender <= bound && storage.replicas.failover_ms.receiver <= bound
+  }
   const chain = output['chain'] as { verify_ms?: number } | undefined
   if (chain?.verify_ms !== undefined) met['chain_verify_ms'] = chain.verify_ms <= TARGETS.chain_verify_ms
   return met
@@ -557,6 +568,14 @@ async function main(): Promise<void> {
       peak_rss_mb: run.peak_rss_mb,
     }
     details['package'] = { build_ms: run.build_ms, bytes: run.bytes, idle_rss_mb: run.idle_rss_mb, after_upload_rss_mb: run.after_upload_rss_mb }
+  }
+
+  if (runStorage) {
+    const result = await storageRun(STORAGE_MB.transfer, STORAGE_MB.failover)
+    output['storage'] = {
+      postgres_s3: { size_mb: result.postgres_s3.size_mb, MBps: round(result.postgres_s3.MBps), delivered_ms: result.postgres_s3.delivered_ms },
+      replicas: result.replicas,
+    }
   }
 
   if (runChain) {
