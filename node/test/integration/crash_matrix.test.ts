@@ -511,6 +511,13 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
   check(rewritten.length === 0, `blobs written again: ${rewritten.length}`)
 
   // Nothing done twice: each step of the exchange on the record once.
+  // The e-mail has arrived (finished()); its record reaches county-da's trail through the outbox
+  // a moment later. Waited for (bounded), so the count below is of what was recorded, not a race.
+  await waitFor(
+    `${label}: notification.sent on county-da's trail`,
+    async () => (count(await county.api.listExternalCaseAudit(current!.externalId), 'notification.sent') > 0 ? true : undefined),
+    WAIT,
+  ).catch(() => undefined)
   const [sent, received] = await Promise.all([metro.api.listCaseAudit(current!.caseId), county.api.listExternalCaseAudit(current!.externalId)])
   const revision = crash.scenario === 'revise' ? current!.revision : 1
   check(count(sent, 'share.created') === 1, `share.created ×${count(sent, 'share.created')}`)
