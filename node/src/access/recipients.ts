@@ -70,7 +70,7 @@ function remember(ctx: NodeContext, share: InboundShareRecord, named: readonly R
 }
 
 async function withAdded(ctx: NodeContext, inboundId: string, named: readonly Recipient[]): Promise<Recipient[]> {
-  const added = await ctx.store.listAddedRecipients(inboundId)
+  const added = await ctx.store.inboundShares.listAddedRecipients(inboundId)
   return [...named, ...added.map((recipient) => ({ kind: recipient.kind, id: recipient.recipientId }))]
 }
 
@@ -79,7 +79,7 @@ export async function isRecipient(ctx: NodeContext, principal: RecipientPrincipa
   const list = effective(ctx, recipients)
   let user: UserRecord | undefined | null = null
   const lookup = async (): Promise<UserRecord | undefined> => {
-    if (user === null) user = await ctx.store.getUser(principal.userId)
+    if (user === null) user = await ctx.store.principals.getUser(principal.userId)
     return user
   }
   for (const recipient of list) {
@@ -137,7 +137,7 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
   }
   let users: UserRecord[] | undefined
   const enabledUsers = async (): Promise<UserRecord[]> => {
-    users ??= (await ctx.store.listUsers()).filter((user) => !user.disabled)
+    users ??= (await ctx.store.principals.listUsers()).filter((user) => !user.disabled)
     return users
   }
   for (const recipient of list) {
@@ -150,7 +150,7 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
         break
       }
       case 'user': {
-        const user = await ctx.store.getUser(recipient.id)
+        const user = await ctx.store.principals.getUser(recipient.id)
         if (user !== undefined && !user.disabled) add(user.email)
         break
       }
@@ -158,7 +158,7 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
         for (const user of await enabledUsers()) if (user.badge === recipient.id) add(user.email)
         break
       case 'group': {
-        const members = new Set(await ctx.store.listGroupMembers(recipient.id))
+        const members = new Set(await ctx.store.principals.listGroupMembers(recipient.id))
         for (const user of await enabledUsers()) if (members.has(user.id)) add(user.email)
         break
       }

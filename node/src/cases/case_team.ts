@@ -31,7 +31,7 @@ export interface CaseTeam {
 
 /** The cases `principal` may read: its own, its teams', and every case for an administrator. */
 export async function listCasesFor(ctx: NodeContext, principal: AccessPrincipal): Promise<CaseRecord[]> {
-  const cases = await ctx.store.listCases()
+  const cases = await ctx.store.cases.list()
   const visible: CaseRecord[] = []
   for (const record of cases) if (await canReadCase(ctx, principal, record.id)) visible.push(record)
   return visible
@@ -71,23 +71,23 @@ export async function setCaseTeam(ctx: NodeContext, principal: AccessPrincipal, 
     const key = `${member.kind}:${member.id}`
     if (seen.has(key)) continue
     seen.add(key)
-    const exists = member.kind === 'user' ? await ctx.store.getUser(member.id) : await ctx.store.getGroup(member.id)
+    const exists = member.kind === 'user' ? await ctx.store.principals.getUser(member.id) : await ctx.store.principals.getGroup(member.id)
     if (exists === undefined) throw new RequestError('CW_ERR_BAD_REQUEST', `no ${member.kind} "${member.id}"`, { at: `/team/${index}/id` })
     checked.push({ kind: member.kind, id: member.id })
   }
   const owner = access?.owner ?? principal.userId
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  await ctx.store.setCaseAccess({ caseId, owner, team: checked, updatedAt: now })
+  await ctx.store.cases.setAccess({ caseId, owner, team: checked, updatedAt: now })
   ctx.log.info({ caseId, userId: principal.userId, team: checked.length }, 'case team set')
   return describeTeam(ctx, caseId, owner, checked)
 }
 
 /** The owner and team of case `caseId` with display names (also for the access overview, `access/case_access_overview.ts`). */
 export async function describeTeam(ctx: NodeContext, caseId: string, owner: string | null, team: readonly TeamMember[]): Promise<CaseTeam> {
-  const ownerRef = owner === null ? null : { userId: owner, name: (await ctx.store.getUser(owner))?.name ?? owner }
+  const ownerRef = owner === null ? null : { userId: owner, name: (await ctx.store.principals.getUser(owner))?.name ?? owner }
   const entries: TeamEntry[] = []
   for (const member of team) {
-    const found = member.kind === 'user' ? await ctx.store.getUser(member.id) : await ctx.store.getGroup(member.id)
+    const found = member.kind === 'user' ? await ctx.store.principals.getUser(member.id) : await ctx.store.principals.getGroup(member.id)
     entries.push({ kind: member.kind, id: member.id, name: found?.name ?? member.id })
   }
   return { caseId, owner: ownerRef, team: entries }

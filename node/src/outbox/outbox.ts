@@ -197,7 +197,7 @@ export class Outbox {
     for (;;) {
       let entries: ListedOutboxEntry[]
       try {
-        entries = await this.#store.listOutbox(consumer.name, BATCH, after)
+        entries = await this.#store.outbox.list(consumer.name, BATCH, after)
       } catch (err) {
         this.#log.error({ err, consumer: consumer.name }, 'reading the outbox failed')
         this.#scheduleRetry(this.#retryBaseMs)

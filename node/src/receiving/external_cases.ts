@@ -38,7 +38,12 @@ export interface AddedRecipient {
 
 /** The recipients our side added to external case `inboundId`, oldest first. */
 export async function addedRecipientsOf(ctx: NodeContext, inboundId: string): Promise<AddedRecipient[]> {
-  return (await ctx.store.listAddedRecipients(inboundId)).map((r) => ({ kind: r.kind, id: r.recipientId, addedBy: r.addedBy, addedAt: r.addedAt }))
+  return (await ctx.store.inboundShares.listAddedRecipients(inboundId)).map((r) => ({
+    kind: r.kind,
+    id: r.recipientId,
+    addedBy: r.addedBy,
+    addedAt: r.addedAt,
+  }))
 }
 
 /** An external case in a list: who shared it and where it stands. */
@@ -101,7 +106,7 @@ export interface ExternalCase extends ExternalCaseSummary {
 export async function listExternalCases(ctx: NodeContext, principal: AccessPrincipal): Promise<ExternalCaseSummary[]> {
   const now = nowSeconds(ctx)
   const result: ExternalCaseSummary[] = []
-  for (const share of await ctx.store.listInboundShares()) {
+  for (const share of await ctx.store.inboundShares.list()) {
     if (share.status === 'rejected') continue
     const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
     if (recipient || principal.role === 'admin') result.push(await summary(ctx, share, now, recipient))
@@ -213,7 +218,7 @@ export async function findExternalEvidence(
  * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
  */
 export async function accessible(ctx: NodeContext, id: string): Promise<InboundShareRecord> {
-  const share = await ctx.store.getInboundShare(id)
+  const share = await ctx.store.inboundShares.get(id)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(id)
   return usable(ctx, share)
 }
@@ -290,7 +295,7 @@ export async function receivingState(ctx: NodeContext, share: InboundShareRecord
     return { status, statusDetail: share.statusDetail, nextAttemptAt: null, progress: receivingProgress(status, share.manifest.evidence, undefined) }
   }
   const sizes = chunkSizes(share.manifest.evidence)
-  const [jobs, delivered] = await Promise.all([ctx.store.listJobs(share.id), ctx.store.deliveredChunks(share.senderOrg, [...sizes.keys()])])
+  const [jobs, delivered] = await Promise.all([ctx.store.jobs.list(share.id), ctx.store.chunks.delivered(share.senderOrg, [...sizes.keys()])])
   return { ...reportedFetchStatus(jobs, share.statusDetail), progress: receivingProgress(status, share.manifest.evidence, delivered) }
 }
 
