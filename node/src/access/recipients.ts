@@ -16,7 +16,10 @@
  */
 import { isEmailAddress, type Recipient } from '#protocol'
 import type { Identity, NodeContext } from '../context.ts'
-import type { InboundShareRecord, InboundShareState, UserRecord } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundShareState, Repositories, UserRecord } from '../store/metadata_store.ts'
+
+/** A node context whose store may be a transaction's (recipients are read inside the one that adds some). */
+type StoreContext = Omit<NodeContext, 'store'> & { readonly store: Repositories }
 
 /** What recipient matching needs to know about the caller. */
 export interface RecipientPrincipal {
@@ -35,7 +38,7 @@ export function defaultRecipients(org: string): Recipient[] {
  * entire agency when it named none) and those our own recipients or administrators added
  * (CW-LOC-025), which the manifest does not carry and a later revision does not remove.
  */
-export async function recipientsOf(ctx: NodeContext, share: InboundShareRecord): Promise<Recipient[]> {
+export async function recipientsOf(ctx: StoreContext, share: InboundShareRecord): Promise<Recipient[]> {
   const named = effective(ctx, share.manifest.share.recipients).map((recipient) => ({ kind: recipient.kind, id: recipient.id }))
   remember(ctx, share, named)
   return withAdded(ctx, share.id, named)
@@ -60,7 +63,7 @@ const NAMED_KEPT = 256
 
 const namedKey = (share: Pick<InboundShareState, 'id' | 'manifestDigest'>): string => `${share.id} ${share.manifestDigest}`
 
-function remember(ctx: NodeContext, share: InboundShareRecord, named: readonly Recipient[]): void {
+function remember(ctx: StoreContext, share: InboundShareRecord, named: readonly Recipient[]): void {
   let known = namedByDigest.get(ctx.identity)
   if (known === undefined) namedByDigest.set(ctx.identity, (known = new Map()))
   const key = namedKey(share)
@@ -69,7 +72,7 @@ function remember(ctx: NodeContext, share: InboundShareRecord, named: readonly R
   if (known.size > NAMED_KEPT) known.delete(known.keys().next().value!)
 }
 
-async function withAdded(ctx: NodeContext, inboundId: string, named: readonly Recipient[]): Promise<Recipient[]> {
+async function withAdded(ctx: StoreContext, inboundId: string, named: readonly Recipient[]): Promise<Recipient[]> {
   const added = await ctx.store.inboundShares.listAddedRecipients(inboundId)
   return [...named, ...added.map((recipient) => ({ kind: recipient.kind, id: recipient.recipientId }))]
 }
@@ -174,7 +177,7 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase()
 }
 
-function effective(ctx: NodeContext, recipients: readonly Recipient[] | undefined): readonly Recipient[] {
+function effective(ctx: StoreContext, recipients: readonly Recipient[] | undefined): readonly Recipient[] {
   return recipients === undefined || recipients.length === 0 ? defaultRecipients(ctx.identity.org) : recipients
 }
 

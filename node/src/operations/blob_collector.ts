@@ -4,7 +4,7 @@
  * only when no record names it any more, never when one item goes.
  *
  * - Mark: the metadata store answers every chunk digest a record still needs
- *   (`MetadataStore.referencedChunks`; the sources are listed once, in
+ *   (`ChunkRepository.referenced`; the sources are listed once, in
  *   `store/sqlite/chunk_references.ts`): evidence, shares in force, external cases in force.
  * - Sweep: every stored blob not marked and older than `storage.blobCollection.graceMs` is
  *   deleted, then no partner counts as having delivered it (its next offer is asked for it

@@ -40,7 +40,7 @@ export interface OutboxConsumer {
   accepts(event: AnyNodeEvent): boolean
   /**
    * Handles the pending entries of case `caseId`, oldest first. Removes each entry it handled
-   * (`deleteOutbox`), in the transaction of its store effects when it has any. Throwing leaves
+   * (`store.outbox.delete`), in the transaction of its store effects when it has any. Throwing leaves
    * the entries not yet removed for a retry, in order.
    */
   handle(caseId: string, entries: readonly OutboxEntry[]): Promise<void | Deferral>

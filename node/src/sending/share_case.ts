@@ -153,7 +153,7 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
   return { share, revision, manifest }
 }
 
-/** One revision of a share, signed and ready to store with `insertOutboundRevision`. */
+/** One revision of a share, signed and ready to store with `outboundShares.insertRevision`. */
 export interface BuiltRevision {
   revision: OutboundRevisionRecord
   manifest: CaseManifest

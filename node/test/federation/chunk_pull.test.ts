@@ -79,10 +79,12 @@ async function setUp(t: Test) {
     blobs,
     clock: { now: () => new Date() },
     store: {
-      recordPartnerChunk: async (org: string, digest: string) => {
-        // CW-POS-005: recorded only once the bytes are stored.
-        if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
-        delivered.push(`${org} ${digest}`)
+      chunks: {
+        recordDelivered: async (org: string, digest: string) => {
+          // CW-POS-005: recorded only once the bytes are stored.
+          if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
+          delivered.push(`${org} ${digest}`)
+        },
       },
     },
   } as unknown as NodeContext

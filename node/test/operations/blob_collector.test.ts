@@ -116,13 +116,14 @@ t.test('the node collects every storage.blobCollection.intervalMs until it stops
   await ctx.blobs.put(digestOf(orphan), orphan)
   clock.advance(2 * HOUR)
   let marks = 0
-  const store = new Proxy(ctx.store, {
-    get(target, key) {
-      if (key === 'referencedChunks') return (now: number) => (marks++, target.chunks.referenced(now))
-      const value = Reflect.get(target, key) as unknown
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-    },
+  const bound = (target: object, key: string | symbol): unknown => {
+    const value = Reflect.get(target, key) as unknown
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+  }
+  const chunks = new Proxy(ctx.store.chunks, {
+    get: (target, key) => (key === 'referenced' ? (now: number) => (marks++, target.referenced(now)) : bound(target, key)),
   })
+  const store = new Proxy(ctx.store, { get: (target, key) => (key === 'chunks' ? chunks : bound(target, key)) })
   const counted = { ...ctx, store }
   const interval = ctx.config.storage.blobCollection.intervalMs
   // The timer alone is mocked, and only while the collector schedules and fires: the stores keep real time.

@@ -14,7 +14,7 @@ import { userActor, type AnyNodeEvent } from '../../src/events.ts'
 import { Outbox, type OutboxConsumer } from '../../src/outbox/outbox.ts'
 import { createActions } from '../../src/outbox/transaction.ts'
 import { createShare } from '../../src/sending/share_case.ts'
-import type { OutboxEntry } from '../../src/store/metadata_store.ts'
+import type { OutboxEntry, Repositories } from '../../src/store/metadata_store.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { createTestContext } from '../support/context.ts'
 import { addPartner } from '../support/fixtures.ts'
@@ -50,18 +50,14 @@ function recordingOutbox(store: Parameters<typeof createActions>[0]['store'], co
   return { outbox, actions }
 }
 
-function consumer(
-  name: string,
-  handle: (entry: OutboxEntry) => Promise<void> | void,
-  store: { deleteOutbox(c: string, id: string): Promise<boolean> },
-): OutboxConsumer {
+function consumer(name: string, handle: (entry: OutboxEntry) => Promise<void> | void, store: Pick<Repositories, 'outbox'>): OutboxConsumer {
   return {
     name,
     accepts: () => true,
     async handle(_caseId, entries) {
       for (const entry of entries) {
         await handle(entry)
-        await store.deleteOutbox(name, entry.eventId)
+        await store.outbox.delete(name, entry.eventId)
       }
     },
   }
@@ -162,13 +158,14 @@ t.test('a deferred case is held until its time: not asked nor read again, holds 
     },
   }
   let rowsRead = 0
-  const countingStore = Object.assign(Object.create(store) as typeof store, {
-    async listOutbox(consumer: string, limit: number, afterSeq?: number) {
+  const countingOutbox = Object.assign(Object.create(store.outbox) as typeof store.outbox, {
+    async list(consumer: string, limit: number, afterSeq?: number) {
       const rows = await store.outbox.list(consumer, limit, afterSeq)
       if (consumer === 'deferring') rowsRead += rows.filter((row) => row.caseId === 'case-1').length
       return rows
     },
   })
+  const countingStore = Object.assign(Object.create(store) as typeof store, { outbox: countingOutbox })
   const handled: string[] = []
   const other = consumer('other', (entry) => void handled.push(entry.eventId), store)
   const outbox = new Outbox({ store: countingStore, log: pino({ level: 'silent' }), consumers: [deferring, other], now: () => now })
