@@ -187,7 +187,7 @@ export async function openPostgresMetadataStore(options: OpenPostgresOptions): P
   return new PostgresMetadataStore(pool)
 }
 
-/** What the store handed out by {@link openPostgresMetadataStore} owns; its transaction views have none. */
+/** What the store handed out by {@link openPostgresMetadataStore} owns; its units of work have none. */
 interface Root {
   readonly pool: pg.Pool
   closed: boolean
@@ -197,7 +197,7 @@ interface Root {
   readonly inTransaction: AsyncLocalStorage<{ open: boolean }>
 }
 
-/** A transaction view's lifetime. */
+/** A unit of work's lifetime. */
 interface Scope {
   open: boolean
   nested: boolean

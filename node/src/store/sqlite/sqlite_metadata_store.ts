@@ -199,7 +199,7 @@ function openReadOnly(path: string): MetadataStore {
 /** Positional parameters, or one object of named ones. */
 type Bind = SQLInputValue[] | [Params]
 
-/** The connection and its prepared statements, shared by the store and its transaction views. */
+/** The connection and its prepared statements, shared by the store and its units of work. */
 class Connection {
   readonly db: DatabaseSync
   readonly #statements = new Map<string, StatementSync>()
