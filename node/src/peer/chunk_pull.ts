@@ -8,9 +8,9 @@
  * A batch answer is cut by the lengths the manifest gives and its chunks (at most one batch's
  * bytes, held until stored) are made durable together: the blob store hashes each and syncs the
  * group at once (`BlobStore.putBatch`), then the chunks it stored are recorded as delivered in
- * one commit — a group commit, where a sync of the file, of its directory and a commit per chunk
- * took most of the time ten thousand small items took. Nothing is recorded or counted before its
- * bytes and then its record are durable. A chunk whose bytes do not match is discarded, the
+ * one commit. Syncing each chunk's file and directory and committing its record one chunk at a
+ * time was most of what ten thousand small items cost the receiver. Nothing is recorded before
+ * its bytes are durable, nor counted before its record is. A chunk whose bytes do not match is discarded, the
  * others of the batch are kept, and the pull fails with the first error (the fetch loop retries
  * it as it retries a failed EP-2 pull, for the chunks still missing).
  *
