@@ -12,16 +12,17 @@
  * `putBatch` stores small chunks whose bytes are in memory as a group: each is hashed first (one
  * that does not match is never written), the temporary files are written and fsynced at once
  * (the libuv pool runs the syncs side by side), renamed into place, and then each directory
- * touched is fsynced once. It resolves only after all of that, so a caller records nothing
- * before its blob is durable, and a crash midway leaves complete, verified blobs and
- * temporaries, as `put` does — one file sync and one directory sync per blob, in turn, were most
- * of the time a receiver took to store ten thousand small items.
+ * touched is fsynced once (instead of a file sync, a directory sync and the fan-out directories'
+ * syncs per blob, one blob after another). It resolves only after all of that, so a caller
+ * records nothing before its blob is durable, and a crash midway leaves complete, verified blobs
+ * and temporaries, as `put` does.
  *
  * Several replicas may share the directory (a network filesystem): a temporary file is named
- * `<replica>~<instance>~<n>` (n counts this instance's temporaries), and open deletes only those of earlier instances of its own
- * replica (crashed or stopped: a replica runs one instance at a time) and those older than
- * `staleAfterMs` (24 h by default, far longer than writing one chunk), never another live
- * replica's upload in flight — as the S3 store does with its temporary keys.
+ * `<replica>~<instance>~<n>` (n counts this instance's temporaries), and open deletes only those
+ * of earlier instances of its own replica (crashed or stopped: a replica runs one instance at a
+ * time) and those older than `staleAfterMs` (24 h by default, far longer than writing one
+ * chunk), never another live replica's upload in flight — as the S3 store does with its
+ * temporary keys.
  *
  * Digests are checked against `^sha256:[0-9a-f]{64}$` before they come near a path.
  *
@@ -195,7 +196,8 @@ class FsBlobStore implements BlobStore {
         }
       }),
     )
-    // 2. Every synced file renamed into place, noting the directories that changed.
+    // 2. Every synced file renamed into place, noting the directories that changed. A blob a
+    //    concurrent put stored meanwhile is replaced by the same bytes (content-addressed).
     const dirs = new Set<string>()
     const renamed: number[] = []
     await Promise.all(
