@@ -358,6 +358,8 @@ export interface MetadataStore {
   getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined>
   /** Whether share `shareId` is addressed to `partnerOrg`, lists `digest`, and is neither revoked nor expired at `now`. */
   isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean>
+  /** Which of `digests` {@link isChunkServable} holds for, in one query (a batch of chunks, EP-20). */
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>>
 
   // Inbound shares (external cases)
   insertInboundShare(share: InboundShareRecord): Promise<void>
@@ -387,6 +389,8 @@ export interface MetadataStore {
   // Proof of possession (CW-POS-005)
   /** Records that `partnerOrg` delivered chunk `digest` (its bytes verified and stored durably). */
   recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void>
+  /** {@link recordPartnerChunk} for each of `digests`, all in one commit (a group of chunks made durable together): all recorded or none. */
+  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void>
   /** Which of `digests` `partnerOrg` has itself delivered to this node before. */
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>>
 

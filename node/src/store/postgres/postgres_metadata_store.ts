@@ -499,6 +499,13 @@ class PostgresMetadataStore implements MetadataStore {
     return this.#do(async (s) => (await s.rows(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now })).length > 0)
   }
 
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#do(
+      async (s) => new Set((await s.rows(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests, now })).map((row) => row['digest'] as string)),
+    )
+  }
+
   // Inbound shares
 
   insertInboundShare(share: InboundShareRecord): Promise<void> {
@@ -569,6 +576,12 @@ class PostgresMetadataStore implements MetadataStore {
 
   recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
     return this.#do(async (s) => void (await s.run(SQL.insertPartnerChunk, { partner: partnerOrg, digest, at })))
+  }
+
+  /** One statement: atomic, one commit. */
+  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+    if (digests.length === 0) return Promise.resolve()
+    return this.#do(async (s) => void (await s.run(SQL.insertPartnerChunks, { partner: partnerOrg, digests, at })))
   }
 
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {

@@ -124,6 +124,10 @@ export const SQL = {
     JOIN outbound_shares AS s ON s.id = c.share_id
     WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner AND ${SHARE_IN_FORCE}
     LIMIT 1`,
+  servableChunks: `
+    SELECT DISTINCT c.digest AS digest FROM share_chunks AS c
+    JOIN outbound_shares AS s ON s.id = c.share_id
+    WHERE c.share_id = :share AND c.digest = ANY(:digests::text[]) AND s.partner_org = :partner AND ${SHARE_IN_FORCE}`,
 
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
   updateInboundShare:
@@ -151,6 +155,9 @@ export const SQL = {
       (SELECT coalesce(sum(bytes), 0) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS bytes,
       (SELECT min(accepted_at) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS oldest`,
   insertPartnerChunk: 'INSERT INTO partner_chunks (partner_org, digest, delivered_at) VALUES (:partner, :digest, :at) ON CONFLICT DO NOTHING',
+  insertPartnerChunks: `
+    INSERT INTO partner_chunks (partner_org, digest, delivered_at)
+    SELECT DISTINCT :partner::text, d, :at::bigint FROM unnest(:digests::text[]) AS d ON CONFLICT DO NOTHING`,
   deliveredChunks: `
     SELECT DISTINCT d AS digest FROM unnest(:digests::text[]) AS d
     WHERE EXISTS (SELECT 1 FROM partner_chunks p WHERE p.partner_org = :partner AND p.digest = d)`,

@@ -546,6 +546,16 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => c.get(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now }) !== undefined)
   }
 
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#do(
+      (c) =>
+        new Set(
+          c.all(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests: JSON.stringify(digests), now }).map((row) => row['digest'] as string),
+        ),
+    )
+  }
+
   // Inbound shares
 
   insertInboundShare(share: InboundShareRecord): Promise<void> {
@@ -613,6 +623,11 @@ class DirectStore implements MetadataStore {
 
   recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
     return this.#do((c) => void c.run(SQL.insertPartnerChunk, partnerOrg, digest, at))
+  }
+
+  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+    if (digests.length === 0) return Promise.resolve()
+    return this.#do((c) => void c.run(SQL.insertPartnerChunks, partnerOrg, at, JSON.stringify(digests)))
   }
 
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
@@ -1354,6 +1369,10 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.isChunkServable(partnerOrg, shareId, digest, now))
   }
 
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
+    return this.#locked((s) => s.servableChunks(partnerOrg, shareId, digests, now))
+  }
+
   insertInboundShare(share: InboundShareRecord): Promise<void> {
     return this.#locked((s) => s.insertInboundShare(share))
   }
@@ -1400,6 +1419,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
     return this.#groupCommitted((s) => s.recordPartnerChunk(partnerOrg, digest, at))
+  }
+
+  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+    return this.#groupCommitted((s) => s.recordPartnerChunks(partnerOrg, digests, at))
   }
 
   deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {

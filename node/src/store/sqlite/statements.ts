@@ -123,6 +123,10 @@ export const SQL = {
     JOIN outbound_shares AS s ON s.id = c.share_id
     WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner AND ${SHARE_IN_FORCE}
     LIMIT 1`,
+  servableChunks: `
+    SELECT DISTINCT c.digest AS digest FROM share_chunks AS c
+    JOIN outbound_shares AS s ON s.id = c.share_id
+    WHERE c.share_id = :share AND c.digest IN (SELECT value FROM json_each(:digests)) AND s.partner_org = :partner AND ${SHARE_IN_FORCE}`,
 
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
   updateInboundShare:
@@ -149,6 +153,9 @@ export const SQL = {
       (SELECT coalesce(sum(bytes), 0) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS bytes,
       (SELECT min(accepted_at) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS oldest`,
   insertPartnerChunk: 'INSERT INTO partner_chunks (partner_org, digest, delivered_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  // ?3 is a JSON array of digests; `WHERE true` tells SQLite the ON CONFLICT is the upsert's, not a join's.
+  insertPartnerChunks:
+    'INSERT INTO partner_chunks (partner_org, digest, delivered_at) SELECT DISTINCT ?, d.value, ? FROM json_each(?) AS d WHERE true ON CONFLICT DO NOTHING',
   // One query for a whole manifest: ?1 is a JSON array of digests.
   deliveredChunks:
     'SELECT DISTINCT d.value AS digest FROM json_each(?) AS d WHERE EXISTS (SELECT 1 FROM partner_chunks p WHERE p.partner_org = ? AND p.digest = d.value)',

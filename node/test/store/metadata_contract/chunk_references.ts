@@ -103,6 +103,19 @@ export function chunkReferencesContract(t: Test, harness: MetadataStoreHarness):
     t.same(await store.deliveredChunks('lake-pd', [gone, kept]), new Set([kept]))
   })
 
+  // spec: CW-POS-004, CW-POS-005
+  t.test('recordPartnerChunks: a group of chunks recorded for one partner at once, all or none', async (t) => {
+    const { store } = await openStore(t)
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => fakeDigest(name)) as [string, string, string, string]
+    await store.recordPartnerChunk('river-pd', a, T0)
+    await store.recordPartnerChunks('river-pd', [a, b, c, b], T0 + 1)
+    await store.recordPartnerChunks('river-pd', [], T0)
+    t.same(await store.deliveredChunks('river-pd', [a, b, c, d]), new Set([a, b, c]), 'a recorded chunk again, a digest twice: each once')
+    t.same(await store.deliveredChunks('lake-pd', [a, b, c, d]), new Set(), 'per partner')
+    await t.rejects(store.recordPartnerChunks('lake-pd', [c, d], Number.NaN))
+    t.same(await store.deliveredChunks('lake-pd', [c, d]), new Set(), 'a failed group records none of its chunks')
+  })
+
   t.test('sharesNamingChunks: the shares of the case in force that name any of the chunks', async (t) => {
     const { store } = await openStore(t)
     await store.insertCase(caseRecord({ id: 'case-2' }))
