@@ -443,6 +443,20 @@ export interface Download {
   bytes?: Buffer
 }
 
+/** Which page of a paged list to read (CW-LOC-054): at most `limit` items, from `cursor` (a page's `next`). */
+export interface PageOptions {
+  limit?: number
+  cursor?: string
+}
+
+function pageQuery(page: PageOptions): string {
+  const query = new URLSearchParams()
+  if (page.limit !== undefined) query.set('limit', String(page.limit))
+  if (page.cursor !== undefined) query.set('cursor', page.cursor)
+  const text = query.toString()
+  return text === '' ? '' : `?${text}`
+}
+
 export interface LocalClientOptions {
   /** `http://127.0.0.1:<port>` of the node's local listener. */
   baseUrl: string
@@ -623,8 +637,21 @@ export class LocalClient {
     return (await this.#json<{ shares: Share[] }>('GET', `/shares?caseId=${encodeURIComponent(caseId)}`)).shares
   }
 
+  /** Every external case the token's user may see, newest first: follows `next` page by page. */
   async listExternalCases(): Promise<ExternalCaseSummary[]> {
-    return (await this.#json<{ externalCases: ExternalCaseSummary[] }>('GET', '/external-cases')).externalCases
+    const all: ExternalCaseSummary[] = []
+    let page = await this.listExternalCasesPage()
+    all.push(...page.externalCases)
+    while (page.next !== null) {
+      page = await this.listExternalCasesPage({ cursor: page.next })
+      all.push(...page.externalCases)
+    }
+    return all
+  }
+
+  /** One page of the external cases (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listExternalCasesPage(page: PageOptions = {}): Promise<{ externalCases: ExternalCaseSummary[]; next: string | null }> {
+    return this.#json('GET', `/external-cases${pageQuery(page)}`)
   }
 
   getExternalCase(id: string): Promise<ExternalCase> {

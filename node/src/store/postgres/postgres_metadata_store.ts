@@ -53,6 +53,10 @@ import type {
   InboundRevisionState,
   InboundShareRecord,
   InboundShareState,
+  InboundShareViewer,
+  Page,
+  PageRequest,
+  VisibleInboundShare,
   JobClaim,
   JobRecord,
   LinkPackageRecord,
@@ -101,6 +105,9 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  inboundShareViewerParams,
+  pageOf,
+  visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
   jobFromRow,
@@ -529,6 +536,10 @@ class PostgresMetadataStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#do(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
+  }
+
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#do(async (s) => pageOf(await s.rows(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
   }
 
   // Replay protection

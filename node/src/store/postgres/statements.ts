@@ -138,6 +138,37 @@ export const SQL = {
     'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, seq',
+  // spec: CW-LOC-001, CW-LOC-054 — as SQLite's: the recipient matching of
+  // access/recipients.ts in SQL, newest first by seq; `recipient` is 1 when the viewer is one.
+  listVisibleInboundShares: `
+    SELECT * FROM (
+      SELECT s.*, s.seq AS position, (
+          jsonb_array_length(n.named) = 0
+          OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(n.named) AS r (value)
+            WHERE CASE r.value ->> 'kind'
+              WHEN 'agency' THEN r.value ->> 'id' = :org
+              WHEN 'user' THEN r.value ->> 'id' = :user_id
+              WHEN 'group' THEN r.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
+              WHEN 'email' THEN lower(r.value ->> 'id') = (SELECT lower(email) FROM users WHERE id = :user_id)
+              WHEN 'badge' THEN r.value ->> 'id' = (SELECT badge FROM users WHERE id = :user_id)
+            END)
+          OR EXISTS (
+            SELECT 1 FROM added_recipients AS a
+            WHERE a.inbound_id = s.id
+              AND ((a.kind = 'user' AND a.recipient_id = :user_id)
+                OR (a.kind = 'group' AND a.recipient_id IN (SELECT jsonb_array_elements_text(:groups::jsonb))))
+          )
+        )::int AS recipient
+      FROM inbound_shares AS s
+      CROSS JOIN LATERAL (
+        SELECT CASE WHEN jsonb_typeof(s.manifest::jsonb -> 'share' -> 'recipients') = 'array'
+          THEN s.manifest::jsonb -> 'share' -> 'recipients' ELSE '[]'::jsonb END AS named
+      ) AS n
+      WHERE s.status <> 'rejected' AND (:after::bigint IS NULL OR s.seq < :after::bigint)
+    ) AS v
+    WHERE v.recipient = 1 OR :sees_all::int = 1
+    ORDER BY v.position DESC LIMIT :limit::bigint`,
 
   insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (:iss, :jti, :digest, :exp) ON CONFLICT DO NOTHING',
   getJti: 'SELECT digest FROM jtis WHERE iss = :iss AND jti = :jti',

@@ -54,6 +54,10 @@ import type {
   FolderRecord,
   InboundShareRecord,
   InboundShareState,
+  InboundShareViewer,
+  Page,
+  PageRequest,
+  VisibleInboundShare,
   PartnerUsage,
   JobClaim,
   JobRecord,
@@ -103,6 +107,9 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  inboundShareViewerParams,
+  pageOf,
+  visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
   jobFromRow,
@@ -576,6 +583,10 @@ class DirectStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#do((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
+  }
+
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#do((c) => pageOf(c.all(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
   }
 
   // Replay protection
@@ -1380,6 +1391,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#locked((s) => s.listInboundShares())
+  }
+
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#locked((s) => s.listVisibleInboundShares(viewer, page))
   }
 
   rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {

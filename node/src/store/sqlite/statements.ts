@@ -136,6 +136,33 @@ export const SQL = {
   findInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, rowid',
+  // spec: CW-LOC-001, CW-LOC-054 — the recipient matching of access/recipients.ts, in SQL: the
+  // manifest's recipients (the entire agency when it names none) and those our side added.
+  // Newest first by rowid, which an update keeps; `recipient` is 1 when the viewer is one.
+  listVisibleInboundShares: `
+    SELECT * FROM (
+      SELECT s.*, s.rowid AS position, (
+          coalesce(json_array_length(s.manifest, '$.share.recipients'), 0) = 0
+          OR EXISTS (
+            SELECT 1 FROM json_each(s.manifest, '$.share.recipients') AS r
+            WHERE CASE json_extract(r.value, '$.kind')
+              WHEN 'agency' THEN json_extract(r.value, '$.id') = :org
+              WHEN 'user' THEN json_extract(r.value, '$.id') = :user_id
+              WHEN 'group' THEN json_extract(r.value, '$.id') IN (SELECT value FROM json_each(:groups))
+              WHEN 'email' THEN lower(json_extract(r.value, '$.id')) = (SELECT lower(email) FROM users WHERE id = :user_id)
+              WHEN 'badge' THEN json_extract(r.value, '$.id') = (SELECT badge FROM users WHERE id = :user_id)
+            END)
+          OR EXISTS (
+            SELECT 1 FROM added_recipients AS a
+            WHERE a.inbound_id = s.id
+              AND ((a.kind = 'user' AND a.recipient_id = :user_id) OR (a.kind = 'group' AND a.recipient_id IN (SELECT value FROM json_each(:groups))))
+          )
+        ) AS recipient
+      FROM inbound_shares AS s
+      WHERE s.status <> 'rejected' AND (:after IS NULL OR s.rowid < :after)
+    )
+    WHERE recipient = 1 OR :sees_all = 1
+    ORDER BY position DESC LIMIT :limit`,
 
   insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   getJti: 'SELECT digest FROM jtis WHERE iss = ? AND jti = ?',

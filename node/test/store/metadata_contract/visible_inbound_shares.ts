@@ -1,0 +1,120 @@
+/**
+ * External cases page by page (SPEC.md CW-LOC-001, CW-LOC-054), as the stores list them:
+ * newest first in the order first received, whatever an update changes; a page never repeats
+ * or skips a share, even when one is received between pages; and a viewer gets only the shares
+ * it is a recipient of (each kind of recipient, added ones, the agency default), an
+ * administrator every one marked with whether it is a recipient. Rejected shares never.
+ *
+ * Part of the MetadataStore contract (`../metadata_store_contract.ts`), run against every store.
+ */
+// spec: CW-LOC-001, CW-LOC-054
+import type { Test } from 'tap'
+import type { Recipient } from '#protocol'
+import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
+import type { InboundShareRecord, InboundShareViewer, MetadataStore, PageRequest } from '../../../src/store/metadata_store.ts'
+import { T0, inboundShareRecord } from '../../support/records.ts'
+
+const ORG = 'river-pd'
+
+export function visibleInboundSharesContract(t: Test, harness: MetadataStoreHarness): void {
+  async function openStore(t: Test): Promise<MetadataStore> {
+    return (await harness.open(t)).store
+  }
+
+  /** Inbound share `n`, addressed to `recipients` (none: the manifest names none). */
+  function share(n: number, recipients: Recipient[] | undefined, overrides: Partial<InboundShareRecord> = {}): InboundShareRecord {
+    const base = inboundShareRecord({ id: `ext-${n}`, shareId: `share-${n}`, receivedAt: T0 + n, ...overrides })
+    const { recipients: _named, ...rest } = base.manifest.share
+    return { ...base, manifest: { ...base.manifest, share: recipients === undefined ? rest : { ...rest, recipients } } }
+  }
+
+  const viewer = (overrides: Partial<InboundShareViewer> = {}): InboundShareViewer => ({ org: ORG, userId: 'smith', groups: [], seesAll: false, ...overrides })
+
+  /** Every page of `who`'s list, `limit` at a time: the ids of each page. */
+  async function pages(store: MetadataStore, who: InboundShareViewer, limit: number): Promise<string[][]> {
+    const read: string[][] = []
+    let request: PageRequest = { limit }
+    for (;;) {
+      const page = await store.listVisibleInboundShares(who, request)
+      read.push(page.items.map((item) => item.share.id))
+      if (page.next === null) return read
+      request = { limit, after: page.next }
+    }
+  }
+
+  t.test('newest first, page by page, each share once; the last page says so', async (t) => {
+    const store = await openStore(t)
+    for (let n = 1; n <= 5; n++) await store.insertInboundShare(share(n, [{ kind: 'agency', id: ORG }]))
+    t.same(await pages(store, viewer(), 2), [['ext-5', 'ext-4'], ['ext-3', 'ext-2'], ['ext-1']])
+    t.same(await pages(store, viewer(), 5), [['ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1']], 'a full last page has no next')
+    t.same(await pages(store, viewer(), 6), [['ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1']])
+    const empty = await openStore(t)
+    t.same(await empty.listVisibleInboundShares(viewer(), { limit: 2 }), { items: [], next: null }, 'an empty list is one empty last page')
+  })
+
+  t.test('a share received between pages, or updated, neither repeats nor skips one', async (t) => {
+    const store = await openStore(t)
+    for (let n = 1; n <= 4; n++) await store.insertInboundShare(share(n, undefined))
+    const first = await store.listVisibleInboundShares(viewer(), { limit: 2 })
+    t.same(
+      first.items.map((item) => item.share.id),
+      ['ext-4', 'ext-3'],
+    )
+    await store.insertInboundShare(share(9, undefined))
+    // A new revision of the oldest: received again (later), and listed where it was first received.
+    await store.updateInboundShare({ ...share(1, undefined), revision: 2, receivedAt: T0 + 100 })
+    t.not(first.next, null)
+    const rest = await store.listVisibleInboundShares(viewer(), { limit: 2, after: first.next ?? 0 })
+    t.same(
+      rest.items.map((item) => item.share.id),
+      ['ext-2', 'ext-1'],
+    )
+    t.equal(rest.next, null)
+    t.same((await pages(store, viewer(), 10)).flat(), ['ext-9', 'ext-4', 'ext-3', 'ext-2', 'ext-1'], 'a new list starts with the new share')
+  })
+
+  t.test('a viewer sees the shares it is a recipient of, by every kind of recipient; an administrator every one', async (t) => {
+    const store = await openStore(t)
+    await store.upsertUser({ id: 'smith', name: 'Smith', email: 'J.Smith@River.example', badge: 'B-7', role: 'member', kind: 'user', disabled: false, createdAt: T0, updatedAt: T0 })
+    await store.insertInboundShare(share(1, [{ kind: 'user', id: 'smith' }]))
+    await store.insertInboundShare(share(2, [{ kind: 'user', id: 'jones' }]))
+    await store.insertInboundShare(share(3, [{ kind: 'group', id: 'detectives' }]))
+    await store.insertInboundShare(share(4, [{ kind: 'email', id: 'j.smith@river.example' }]))
+    await store.insertInboundShare(share(5, [{ kind: 'badge', id: 'B-7' }]))
+    await store.insertInboundShare(share(6, [{ kind: 'agency', id: ORG }]))
+    await store.insertInboundShare(share(7, [{ kind: 'agency', id: 'lake-pd' }]))
+    await store.insertInboundShare(share(8, undefined))
+    await store.insertInboundShare(share(9, []))
+    await store.insertInboundShare(share(10, [{ kind: 'user', id: 'smith' }], { status: 'rejected' }))
+    await store.insertInboundShare(share(11, [{ kind: 'user', id: 'jones' }]))
+    await store.insertAddedRecipient({ inboundId: 'ext-11', kind: 'user', recipientId: 'smith', addedBy: 'jones', addedAt: T0 })
+    await store.insertInboundShare(share(12, [{ kind: 'user', id: 'jones' }]))
+    await store.insertAddedRecipient({ inboundId: 'ext-12', kind: 'group', recipientId: 'detectives', addedBy: 'jones', addedAt: T0 })
+    await store.insertInboundShare(share(13, [{ kind: 'badge', id: 'b-7' }]))
+
+    t.same((await pages(store, viewer(), 2)).flat(), ['ext-11', 'ext-9', 'ext-8', 'ext-6', 'ext-5', 'ext-4', 'ext-1'], 'user, e-mail (any case), badge (exact), agency, none named, added user')
+    t.same(
+      (await pages(store, viewer({ groups: ['detectives'] }), 3)).flat(),
+      ['ext-12', 'ext-11', 'ext-9', 'ext-8', 'ext-6', 'ext-5', 'ext-4', 'ext-3', 'ext-1'],
+      'and by its groups, named or added',
+    )
+    t.same((await pages(store, viewer({ userId: 'nobody' }), 2)).flat(), ['ext-9', 'ext-8', 'ext-6'], 'a user without a record: the agency only')
+    t.same((await pages(store, viewer({ org: 'lake-pd', userId: 'nobody' }), 2)).flat(), ['ext-9', 'ext-8', 'ext-7'], 'an agency recipient names its own org only')
+
+    const admin = await pages(store, viewer({ userId: 'nobody', seesAll: true }), 4)
+    t.same(admin.flat(), ['ext-13', 'ext-12', 'ext-11', 'ext-9', 'ext-8', 'ext-7', 'ext-6', 'ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1'], 'every one but the rejected')
+    const marked = await store.listVisibleInboundShares(viewer({ userId: 'nobody', seesAll: true }), { limit: 5 })
+    t.same(
+      marked.items.map((item) => [item.share.id, item.recipient]),
+      [
+        ['ext-13', false],
+        ['ext-12', false],
+        ['ext-11', false],
+        ['ext-9', true],
+        ['ext-8', true],
+      ],
+      'each marked with whether the administrator is a recipient',
+    )
+    t.same((await store.listVisibleInboundShares(viewer(), { limit: 1 })).items[0]?.share, share(11, [{ kind: 'user', id: 'jones' }]), 'the whole record')
+  })
+}
