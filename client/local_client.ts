@@ -576,9 +576,21 @@ export class LocalClient {
     return this.#json('POST', '/cases', { fields })
   }
 
-  /** The cases the token's user owns or works on (every case for an administrator). */
+  /** Every case the token's user owns or works on (every case for an administrator), newest first: follows `next`. */
   async listCases(): Promise<Case[]> {
-    return (await this.#json<{ cases: Case[] }>('GET', '/cases')).cases
+    const all: Case[] = []
+    let page = await this.listCasesPage()
+    all.push(...page.cases)
+    while (page.next !== null) {
+      page = await this.listCasesPage({ cursor: page.next })
+      all.push(...page.cases)
+    }
+    return all
+  }
+
+  /** One page of the cases, newest first (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listCasesPage(page: PageOptions = {}): Promise<{ cases: Case[]; next: string | null }> {
+    return this.#json('GET', `/cases${pageQuery(page)}`)
   }
 
   /** Changes case fields (null removes one); live shares of the case make a new revision. */

@@ -201,15 +201,19 @@ export interface Page<Item> {
   next: ListPosition | null
 }
 
-/** Whom a list of external cases is for (recipient matching as `access/recipients.ts` does it). */
-export interface InboundShareViewer {
-  /** This organization's id: an `agency` recipient naming it names every user. */
-  org: string
+/** Whom a list of cases is for (owner and team matching as `access/case_access.ts` does it). */
+export interface CaseViewer {
   userId: string
   /** Group ids: local memberships and, for OIDC callers, the groups claim. */
   groups: readonly string[]
-  /** Also list the shares the viewer is not a recipient of (administrators, metadata only). */
+  /** Also list what the viewer is neither owner, team member nor recipient of (administrators). */
   seesAll: boolean
+}
+
+/** Whom a list of external cases is for (recipient matching as `access/recipients.ts` does it). */
+export interface InboundShareViewer extends CaseViewer {
+  /** This organization's id: an `agency` recipient naming it names every user. */
+  org: string
 }
 
 /** An inbound share in a viewer's list, and whether the viewer is one of its recipients. */
@@ -361,6 +365,12 @@ export interface MetadataStore {
   updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void>
   getCase(id: string): Promise<CaseRecord | undefined>
   listCases(): Promise<CaseRecord[]>
+  /**
+   * One page of the cases `viewer` may read (SPEC.md CW-LOC-002, CW-LOC-054), newest first (in
+   * the order created): those it owns or is on the team of (as a user or through a group);
+   * every case when it sees all (an administrator). Filtered in the store.
+   */
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>>
   insertFolder(folder: FolderRecord): Promise<void>
   listFolders(caseId: string): Promise<FolderRecord[]>
   insertEvidence(evidence: EvidenceRecord): Promise<void>

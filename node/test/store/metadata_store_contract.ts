@@ -25,9 +25,9 @@ import { inboundPackagesContract } from './metadata_contract/inbound_packages.ts
 import { linkSharesContract } from './metadata_contract/link_shares.ts'
 import { notificationsContract } from './metadata_contract/notifications.ts'
 import { operationsContract } from './metadata_contract/operations.ts'
+import { pagedListsContract } from './metadata_contract/paged_lists.ts'
 import { principalsContract } from './metadata_contract/principals.ts'
 import { transfersContract } from './metadata_contract/transfers.ts'
-import { visibleInboundSharesContract } from './metadata_contract/visible_inbound_shares.ts'
 
 export interface MetadataStoreHarness {
   /**
@@ -50,7 +50,7 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
   t.test('operations', async (t) => operationsContract(t, harness))
   t.test('principals and case access', async (t) => principalsContract(t, harness))
   t.test('held-back items and transfer progress', async (t) => transfersContract(t, harness))
-  t.test('external cases page by page', async (t) => visibleInboundSharesContract(t, harness))
+  t.test('lists page by page', async (t) => pagedListsContract(t, harness))
 
   const openStore = (t: Test) => harness.open(t)
 

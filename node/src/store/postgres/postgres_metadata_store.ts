@@ -53,6 +53,7 @@ import type {
   InboundRevisionState,
   InboundShareRecord,
   InboundShareState,
+  CaseViewer,
   InboundShareViewer,
   Page,
   PageRequest,
@@ -105,6 +106,7 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  caseViewerParams,
   inboundShareViewerParams,
   pageOf,
   visibleInboundShareFromRow,
@@ -538,8 +540,14 @@ class PostgresMetadataStore implements MetadataStore {
     return this.#do(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
   }
 
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#do(async (s) => pageOf(await s.rows(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
+  }
+
   listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
-    return this.#do(async (s) => pageOf(await s.rows(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
+    return this.#do(async (s) =>
+      pageOf(await s.rows(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow),
+    )
   }
 
   // Replay protection

@@ -100,6 +100,17 @@ export const SQL = {
   updateCaseFields: 'UPDATE cases SET fields = :fields, updated_at = :updated_at WHERE id = :id',
   getCase: 'SELECT * FROM cases WHERE id = :id',
   listCases: 'SELECT * FROM cases ORDER BY created_at, seq',
+  // spec: CW-LOC-002, CW-LOC-054 — as SQLite's, newest first by seq.
+  listVisibleCases: `
+    SELECT c.*, c.seq AS position FROM cases AS c LEFT JOIN case_access AS a ON a.case_id = c.id
+    WHERE (:after::bigint IS NULL OR c.seq < :after::bigint)
+      AND (:sees_all::int = 1 OR a.owner = :user_id OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(a.team::jsonb) AS m (value)
+        WHERE CASE m.value ->> 'kind'
+          WHEN 'user' THEN m.value ->> 'id' = :user_id
+          WHEN 'group' THEN m.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
+        END))
+    ORDER BY c.seq DESC LIMIT :limit::bigint`,
   insertFolder: insert('folders', FOLDER_COLUMNS),
   listFolders: 'SELECT * FROM folders WHERE case_id = :case_id ORDER BY seq',
   insertEvidence: insert('evidence', EVIDENCE_COLUMNS),

@@ -54,6 +54,7 @@ import type {
   FolderRecord,
   InboundShareRecord,
   InboundShareState,
+  CaseViewer,
   InboundShareViewer,
   Page,
   PageRequest,
@@ -107,6 +108,7 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  caseViewerParams,
   inboundShareViewerParams,
   pageOf,
   visibleInboundShareFromRow,
@@ -583,6 +585,10 @@ class DirectStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#do((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
+  }
+
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#do((c) => pageOf(c.all(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
   }
 
   listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
@@ -1391,6 +1397,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#locked((s) => s.listInboundShares())
+  }
+
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#locked((s) => s.listVisibleCases(viewer, page))
   }
 
   listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {

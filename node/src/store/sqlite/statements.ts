@@ -99,6 +99,18 @@ export const SQL = {
   updateCaseFields: 'UPDATE cases SET fields = ?, updated_at = ? WHERE id = ?',
   getCase: 'SELECT * FROM cases WHERE id = ?',
   listCases: 'SELECT * FROM cases ORDER BY created_at, rowid',
+  // spec: CW-LOC-002, CW-LOC-054 — owner and team matching of access/case_access.ts, in SQL;
+  // newest first by rowid.
+  listVisibleCases: `
+    SELECT c.*, c.rowid AS position FROM cases AS c LEFT JOIN case_access AS a ON a.case_id = c.id
+    WHERE (:after IS NULL OR c.rowid < :after)
+      AND (:sees_all = 1 OR a.owner = :user_id OR EXISTS (
+        SELECT 1 FROM json_each(a.team) AS m
+        WHERE CASE json_extract(m.value, '$.kind')
+          WHEN 'user' THEN json_extract(m.value, '$.id') = :user_id
+          WHEN 'group' THEN json_extract(m.value, '$.id') IN (SELECT value FROM json_each(:groups))
+        END))
+    ORDER BY c.rowid DESC LIMIT :limit`,
   insertFolder: insert('folders', FOLDER_COLUMNS),
   listFolders: 'SELECT * FROM folders WHERE case_id = ? ORDER BY rowid',
   insertEvidence: insert('evidence', EVIDENCE_COLUMNS),

@@ -1,10 +1,10 @@
 /**
- * GET /api/v1/external-cases page by page (SPEC.md CW-LOC-054, CW-LOC-055): following `next`
- * walks every external case the caller may see exactly once, even when one arrives between
- * pages; each page holds only what the caller may see (CW-LOC-001); a bad limit or cursor is a
- * `400` problem.
+ * Local API lists page by page (SPEC.md CW-LOC-054, CW-LOC-055): following `next` walks every
+ * external case (GET /api/v1/external-cases) and every case (GET /api/v1/cases) the caller may
+ * see exactly once, even when one arrives between pages; each page holds only what the caller
+ * may see (CW-LOC-001, CW-LOC-002); a bad limit or cursor is a `400` problem.
  */
-// spec: CW-LOC-001, CW-LOC-054, CW-LOC-055
+// spec: CW-LOC-001, CW-LOC-002, CW-LOC-054, CW-LOC-055
 import t from 'tap'
 import type { Recipient } from '#protocol'
 import { createTestApp } from '../../support/local_app.ts'
@@ -20,11 +20,12 @@ const jonesToken = (await createToken(ta.ctx, { userId: 'det-jones', role: 'memb
 
 interface ListedPage {
   externalCases: Array<{ id: string; access: string }>
+  cases: Array<{ id: string }>
   next: string | null
 }
 
-async function page(token: string, query = ''): Promise<ListedPage> {
-  const response = await ta.call({ method: 'GET', url: `/api/v1/external-cases${query}`, token })
+async function page(token: string, query = '', list = 'external-cases'): Promise<ListedPage> {
+  const response = await ta.call({ method: 'GET', url: `/api/v1/${list}${query}`, token })
   t.equal(response.statusCode, 200, response.body)
   return response.json<ListedPage>()
 }
@@ -62,7 +63,11 @@ t.test('following next walks every external case the caller may see exactly once
   t.equal(walked.pages, 3)
   t.same((await walk(jonesToken, 1)).ids, newestFirst(jones), 'det-jones: its own, by e-mail address')
   const admin = await walk(ta.adminToken, 3)
-  t.same(admin.ids, [...stored].reverse().map((s) => s.id), 'an administrator: every one')
+  t.same(
+    admin.ids,
+    [...stored].reverse().map((s) => s.id),
+    'an administrator: every one',
+  )
   const first = await page(ta.adminToken, '?limit=100')
   t.ok(
     first.externalCases.every((c) => c.access === 'administration'),
@@ -117,4 +122,44 @@ t.test('a cursor of another caller shows only what the caller may see', async (t
     newestFirst(smith),
     'a cursor is a position, not a permission: the filter still applies',
   )
+})
+
+t.test('cases: following next walks every case the caller may read exactly once, newest first', async (t) => {
+  const create = async (token: string): Promise<string> => {
+    const response = await ta.call({ method: 'POST', url: '/api/v1/cases', token, payload: { fields: { title: 'Burglary' } } })
+    t.equal(response.statusCode, 201, response.body)
+    return response.json<{ id: string }>().id
+  }
+  const owners = [ta.memberToken, jonesToken, ta.memberToken, ta.memberToken, jonesToken]
+  const created: string[] = []
+  for (const token of owners) created.push(await create(token))
+  const mine = (token: string): string[] => created.filter((_, i) => owners[i] === token).reverse()
+
+  const walkCases = async (token: string, limit: number, between?: () => Promise<void>): Promise<string[]> => {
+    let listed = await page(token, `?limit=${limit}`, 'cases')
+    const ids = listed.cases.map((c) => c.id)
+    await between?.()
+    while (listed.next !== null) {
+      listed = await page(token, `?limit=${limit}&cursor=${encodeURIComponent(listed.next)}`, 'cases')
+      ids.push(...listed.cases.map((c) => c.id))
+    }
+    return ids
+  }
+  t.same(await walkCases(ta.memberToken, 2), mine(ta.memberToken), 'det-smith: the cases it owns')
+  t.same(await walkCases(jonesToken, 1), mine(jonesToken), 'det-jones: its own')
+  t.same(await walkCases(ta.adminToken, 2), [...created].reverse(), 'an administrator: every one')
+
+  let arrived = ''
+  t.same(
+    await walkCases(ta.memberToken, 1, async () => void (arrived = await create(ta.memberToken))),
+    mine(ta.memberToken),
+    'one created between pages: not listed, none repeated',
+  )
+  t.same(await walkCases(ta.memberToken, 2), [arrived, ...mine(ta.memberToken)], 'a new walk lists it first')
+
+  const externalCursor = (await page(ta.adminToken, '?limit=1')).next ?? ''
+  const wrongList = await ta.call({ method: 'GET', url: `/api/v1/cases?cursor=${encodeURIComponent(externalCursor)}` })
+  t.equal(wrongList.statusCode, 400, 'a cursor of another list')
+  t.match(wrongList.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/cursor' })
+  t.equal((await ta.call({ method: 'GET', url: '/api/v1/cases?limit=1001' })).json().code, 'CW_ERR_BAD_REQUEST')
 })

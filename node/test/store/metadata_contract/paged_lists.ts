@@ -1,22 +1,27 @@
 /**
- * External cases page by page (SPEC.md CW-LOC-001, CW-LOC-054), as the stores list them:
+ * Lists page by page (SPEC.md CW-LOC-054), as the stores keep them.
+ *
+ * External cases (CW-LOC-001):
  * newest first in the order first received, whatever an update changes; a page never repeats
  * or skips a share, even when one is received between pages; and a viewer gets only the shares
  * it is a recipient of (each kind of recipient, added ones, the agency default), an
  * administrator every one marked with whether it is a recipient. Rejected shares never.
  *
+ * Cases (CW-LOC-002): newest first in the order created, whatever an update changes; a viewer
+ * gets those it owns or is on the team of, as a user or through a group; an administrator all.
+ *
  * Part of the MetadataStore contract (`../metadata_store_contract.ts`), run against every store.
  */
-// spec: CW-LOC-001, CW-LOC-054
+// spec: CW-LOC-001, CW-LOC-002, CW-LOC-054
 import type { Test } from 'tap'
 import type { Recipient } from '#protocol'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
-import type { InboundShareRecord, InboundShareViewer, MetadataStore, PageRequest } from '../../../src/store/metadata_store.ts'
-import { T0, inboundShareRecord } from '../../support/records.ts'
+import type { CaseViewer, InboundShareRecord, InboundShareViewer, ListPosition, MetadataStore, Page, PageRequest } from '../../../src/store/metadata_store.ts'
+import { T0, caseRecord, inboundShareRecord } from '../../support/records.ts'
 
 const ORG = 'river-pd'
 
-export function visibleInboundSharesContract(t: Test, harness: MetadataStoreHarness): void {
+export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void {
   async function openStore(t: Test): Promise<MetadataStore> {
     return (await harness.open(t)).store
   }
@@ -30,17 +35,30 @@ export function visibleInboundSharesContract(t: Test, harness: MetadataStoreHarn
 
   const viewer = (overrides: Partial<InboundShareViewer> = {}): InboundShareViewer => ({ org: ORG, userId: 'smith', groups: [], seesAll: false, ...overrides })
 
-  /** Every page of `who`'s list, `limit` at a time: the ids of each page. */
-  async function pages(store: MetadataStore, who: InboundShareViewer, limit: number): Promise<string[][]> {
+  /** Every page of a list, `limit` at a time: the ids of each page. */
+  async function walk<Item>(list: (page: PageRequest) => Promise<Page<Item>>, idOf: (item: Item) => string, limit: number): Promise<string[][]> {
     const read: string[][] = []
-    let request: PageRequest = { limit }
+    let after: ListPosition | undefined
     for (;;) {
-      const page = await store.listVisibleInboundShares(who, request)
-      read.push(page.items.map((item) => item.share.id))
+      const page = await list(after === undefined ? { limit } : { limit, after })
+      read.push(page.items.map(idOf))
       if (page.next === null) return read
-      request = { limit, after: page.next }
+      after = page.next
     }
   }
+
+  const pages = (store: MetadataStore, who: InboundShareViewer, limit: number): Promise<string[][]> =>
+    walk(
+      (page) => store.listVisibleInboundShares(who, page),
+      (item) => item.share.id,
+      limit,
+    )
+  const casePages = (store: MetadataStore, who: CaseViewer, limit: number): Promise<string[][]> =>
+    walk(
+      (page) => store.listVisibleCases(who, page),
+      (item) => item.id,
+      limit,
+    )
 
   t.test('newest first, page by page, each share once; the last page says so', async (t) => {
     const store = await openStore(t)
@@ -75,7 +93,17 @@ export function visibleInboundSharesContract(t: Test, harness: MetadataStoreHarn
 
   t.test('a viewer sees the shares it is a recipient of, by every kind of recipient; an administrator every one', async (t) => {
     const store = await openStore(t)
-    await store.upsertUser({ id: 'smith', name: 'Smith', email: 'J.Smith@River.example', badge: 'B-7', role: 'member', kind: 'user', disabled: false, createdAt: T0, updatedAt: T0 })
+    await store.upsertUser({
+      id: 'smith',
+      name: 'Smith',
+      email: 'J.Smith@River.example',
+      badge: 'B-7',
+      role: 'member',
+      kind: 'user',
+      disabled: false,
+      createdAt: T0,
+      updatedAt: T0,
+    })
     await store.insertInboundShare(share(1, [{ kind: 'user', id: 'smith' }]))
     await store.insertInboundShare(share(2, [{ kind: 'user', id: 'jones' }]))
     await store.insertInboundShare(share(3, [{ kind: 'group', id: 'detectives' }]))
@@ -92,17 +120,29 @@ export function visibleInboundSharesContract(t: Test, harness: MetadataStoreHarn
     await store.insertAddedRecipient({ inboundId: 'ext-12', kind: 'group', recipientId: 'detectives', addedBy: 'jones', addedAt: T0 })
     await store.insertInboundShare(share(13, [{ kind: 'badge', id: 'b-7' }]))
 
-    t.same((await pages(store, viewer(), 2)).flat(), ['ext-11', 'ext-9', 'ext-8', 'ext-6', 'ext-5', 'ext-4', 'ext-1'], 'user, e-mail (any case), badge (exact), agency, none named, added user')
+    t.same(
+      (await pages(store, viewer(), 2)).flat(),
+      ['ext-11', 'ext-9', 'ext-8', 'ext-6', 'ext-5', 'ext-4', 'ext-1'],
+      'user, e-mail (any case), badge (exact), agency, none named, added user',
+    )
     t.same(
       (await pages(store, viewer({ groups: ['detectives'] }), 3)).flat(),
       ['ext-12', 'ext-11', 'ext-9', 'ext-8', 'ext-6', 'ext-5', 'ext-4', 'ext-3', 'ext-1'],
       'and by its groups, named or added',
     )
     t.same((await pages(store, viewer({ userId: 'nobody' }), 2)).flat(), ['ext-9', 'ext-8', 'ext-6'], 'a user without a record: the agency only')
-    t.same((await pages(store, viewer({ org: 'lake-pd', userId: 'nobody' }), 2)).flat(), ['ext-9', 'ext-8', 'ext-7'], 'an agency recipient names its own org only')
+    t.same(
+      (await pages(store, viewer({ org: 'lake-pd', userId: 'nobody' }), 2)).flat(),
+      ['ext-9', 'ext-8', 'ext-7'],
+      'an agency recipient names its own org only',
+    )
 
     const admin = await pages(store, viewer({ userId: 'nobody', seesAll: true }), 4)
-    t.same(admin.flat(), ['ext-13', 'ext-12', 'ext-11', 'ext-9', 'ext-8', 'ext-7', 'ext-6', 'ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1'], 'every one but the rejected')
+    t.same(
+      admin.flat(),
+      ['ext-13', 'ext-12', 'ext-11', 'ext-9', 'ext-8', 'ext-7', 'ext-6', 'ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1'],
+      'every one but the rejected',
+    )
     const marked = await store.listVisibleInboundShares(viewer({ userId: 'nobody', seesAll: true }), { limit: 5 })
     t.same(
       marked.items.map((item) => [item.share.id, item.recipient]),
@@ -116,5 +156,41 @@ export function visibleInboundSharesContract(t: Test, harness: MetadataStoreHarn
       'each marked with whether the administrator is a recipient',
     )
     t.same((await store.listVisibleInboundShares(viewer(), { limit: 1 })).items[0]?.share, share(11, [{ kind: 'user', id: 'jones' }]), 'the whole record')
+  })
+
+  t.test('cases: newest first, page by page, each once; one created between pages neither repeats nor skips one', async (t) => {
+    const store = await openStore(t)
+    for (let n = 1; n <= 5; n++) await store.insertCase(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))
+    const admin: CaseViewer = { userId: 'admin', groups: [], seesAll: true }
+    t.same(await casePages(store, admin, 2), [['case-5', 'case-4'], ['case-3', 'case-2'], ['case-1']])
+    const first = await store.listVisibleCases(admin, { limit: 2 })
+    await store.insertCase(caseRecord({ id: 'case-9', createdAt: T0 + 9 }))
+    await store.updateCaseFields('case-1', { title: 'changed' }, T0 + 100)
+    const rest = await store.listVisibleCases(admin, { limit: 10, after: first.next ?? 0 })
+    t.same(
+      rest.items.map((c) => c.id),
+      ['case-3', 'case-2', 'case-1'],
+    )
+    t.equal(rest.next, null)
+    t.same(rest.items[2]?.fields, { title: 'changed' }, 'the whole record, as it is now')
+  })
+
+  t.test('cases: a viewer sees those it owns or is on the team of; an administrator every one', async (t) => {
+    const store = await openStore(t)
+    const team = (caseId: string, owner: string, members: Array<{ kind: 'user' | 'group'; id: string }>) =>
+      store.setCaseAccess({ caseId, owner, team: members, updatedAt: T0 })
+    for (let n = 1; n <= 6; n++) await store.insertCase(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))
+    await team('case-1', 'smith', [])
+    await team('case-2', 'jones', [{ kind: 'user', id: 'smith' }])
+    await team('case-3', 'jones', [{ kind: 'group', id: 'detectives' }])
+    await team('case-4', 'jones', [{ kind: 'user', id: 'smithers' }])
+    await team('case-5', 'jones', [])
+    // case-6 has no owner record: administrators only.
+    const smith: CaseViewer = { userId: 'smith', groups: [], seesAll: false }
+    t.same((await casePages(store, smith, 1)).flat(), ['case-2', 'case-1'], 'owner and team member')
+    t.same((await casePages(store, { ...smith, groups: ['detectives'] }, 2)).flat(), ['case-3', 'case-2', 'case-1'], 'and through a group')
+    t.same((await casePages(store, { userId: 'jones', groups: [], seesAll: false }, 2)).flat(), ['case-5', 'case-4', 'case-3', 'case-2'])
+    t.same((await casePages(store, { userId: 'nobody', groups: [], seesAll: false }, 2)).flat(), [])
+    t.same((await casePages(store, { userId: 'nobody', groups: [], seesAll: true }, 4)).flat(), ['case-6', 'case-5', 'case-4', 'case-3', 'case-2', 'case-1'])
   })
 }
