@@ -123,7 +123,11 @@ t.test('revoked, expired and still-receiving shares give no download', async (t)
   await t.rejects(getExternalCase(ctx, smith, revoked.id), { code: 'CW_ERR_SHARE_REVOKED' })
   const expired = await insertInbound({ expiresAt: now - 1 })
   await t.rejects(openExternalEvidence(ctx, smith, expired.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
-  t.equal((await listExternalCases(ctx, smith, { limit: 100 })).externalCases.find((c) => c.id === expired.id)?.status, 'expired', 'past expiry reads as expired')
+  t.equal(
+    (await listExternalCases(ctx, smith, { limit: 100 })).externalCases.find((c) => c.id === expired.id)?.status,
+    'expired',
+    'past expiry reads as expired',
+  )
   const marked = await insertInbound({ status: 'expired' })
   await t.rejects(openExternalEvidence(ctx, smith, marked.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
   const receiving = await insertInbound({ status: 'receiving' })
