@@ -645,8 +645,22 @@ export class LocalClient {
     return this.#json('GET', `/shares/${encodeURIComponent(id)}`)
   }
 
+  /** Every share of case `caseId`, newest first: follows `next` page by page. */
   async listShares(caseId: string): Promise<Share[]> {
-    return (await this.#json<{ shares: Share[] }>('GET', `/shares?caseId=${encodeURIComponent(caseId)}`)).shares
+    const all: Share[] = []
+    let page = await this.listSharesPage(caseId)
+    all.push(...page.shares)
+    while (page.next !== null) {
+      page = await this.listSharesPage(caseId, { cursor: page.next })
+      all.push(...page.shares)
+    }
+    return all
+  }
+
+  /** One page of the shares of case `caseId` (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listSharesPage(caseId: string, page: PageOptions = {}): Promise<{ shares: Share[]; next: string | null }> {
+    const query = pageQuery(page)
+    return this.#json('GET', `/shares?caseId=${encodeURIComponent(caseId)}${query === '' ? '' : `&${query.slice(1)}`}`)
   }
 
   /** Every external case the token's user may see, newest first: follows `next` page by page. */

@@ -387,6 +387,8 @@ export interface MetadataStore {
    */
   getOutboundShareState(id: string): Promise<OutboundShareState | undefined>
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]>
+  /** One page of the outbound shares of case `caseId` (SPEC.md CW-LOC-054), newest first (in the order created). */
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>>
   /** Stores a revision and indexes its chunk digests as servable to the share's partner. */
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
   getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>

@@ -109,6 +109,7 @@ import {
   caseViewerParams,
   inboundShareViewerParams,
   pageOf,
+  pageParams,
   visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
@@ -426,6 +427,12 @@ class PostgresMetadataStore implements MetadataStore {
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
     return this.#do(async (s) =>
       (caseId === undefined ? await s.rows(SQL.listOutboundShares) : await s.rows(SQL.listOutboundSharesOfCase, { case_id: caseId })).map(outboundShareFromRow),
+    )
+  }
+
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#do(async (s) =>
+      pageOf(await s.rows(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow),
     )
   }
 

@@ -123,6 +123,10 @@ export const SQL = {
   getOutboundShareState: 'SELECT id, partner_org, status, expires_at, revision FROM outbound_shares WHERE id = :id',
   listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, seq',
   listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = :case_id ORDER BY created_at, seq',
+  listOutboundSharesOfCasePage: `
+    SELECT *, seq AS position FROM outbound_shares
+    WHERE case_id = :case_id AND (:after::bigint IS NULL OR seq < :after::bigint)
+    ORDER BY seq DESC LIMIT :limit::bigint`,
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = greatest(revision, :revision), updated_at = greatest(updated_at, :at) WHERE id = :id',

@@ -111,6 +111,7 @@ import {
   caseViewerParams,
   inboundShareViewerParams,
   pageOf,
+  pageParams,
   visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
@@ -478,6 +479,10 @@ class DirectStore implements MetadataStore {
 
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
     return this.#do((c) => (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow))
+  }
+
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#do((c) => pageOf(c.all(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow))
   }
 
   /**
@@ -1333,6 +1338,10 @@ class SqliteMetadataStore implements MetadataStore {
 
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
     return this.#locked((s) => s.listOutboundShares(caseId))
+  }
+
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#locked((s) => s.listOutboundSharesOfCase(caseId, page))
   }
 
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {

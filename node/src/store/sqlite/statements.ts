@@ -123,6 +123,10 @@ export const SQL = {
   getOutboundShareState: 'SELECT id, partner_org, status, expires_at, revision FROM outbound_shares WHERE id = ?',
   listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, rowid',
   listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = ? ORDER BY created_at, rowid',
+  listOutboundSharesOfCasePage: `
+    SELECT *, rowid AS position FROM outbound_shares
+    WHERE case_id = :case_id AND (:after IS NULL OR rowid < :after)
+    ORDER BY rowid DESC LIMIT :limit`,
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',

@@ -1,7 +1,7 @@
 /**
  * Local API lists page by page (SPEC.md CW-LOC-054, CW-LOC-055): following `next` walks every
- * external case (GET /api/v1/external-cases) and every case (GET /api/v1/cases) the caller may
- * see exactly once, even when one arrives between pages; each page holds only what the caller
+ * external case (GET /api/v1/external-cases), every case (GET /api/v1/cases) and every share
+ * of a case (GET /api/v1/shares?caseId=) the caller may see exactly once, even when one arrives between pages; each page holds only what the caller
  * may see (CW-LOC-001, CW-LOC-002); a bad limit or cursor is a `400` problem.
  */
 // spec: CW-LOC-001, CW-LOC-002, CW-LOC-054, CW-LOC-055
@@ -11,6 +11,7 @@ import { createTestApp } from '../../support/local_app.ts'
 import { insertInbound } from '../../support/inbound.ts'
 import { createUser } from '../../../src/access/principals.ts'
 import { createToken } from '../../../src/access/tokens.ts'
+import { outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())
@@ -21,6 +22,7 @@ const jonesToken = (await createToken(ta.ctx, { userId: 'det-jones', role: 'memb
 interface ListedPage {
   externalCases: Array<{ id: string; access: string }>
   cases: Array<{ id: string }>
+  shares: Array<{ id: string }>
   next: string | null
 }
 
@@ -162,4 +164,35 @@ t.test('cases: following next walks every case the caller may read exactly once,
   t.equal(wrongList.statusCode, 400, 'a cursor of another list')
   t.match(wrongList.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/cursor' })
   t.equal((await ta.call({ method: 'GET', url: '/api/v1/cases?limit=1001' })).json().code, 'CW_ERR_BAD_REQUEST')
+})
+
+t.test('the shares of a case: following next walks each once, newest first; only for who may read the case', async (t) => {
+  const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', token: ta.memberToken, payload: { fields: { title: 'Fraud' } } })).json<{
+    id: string
+  }>()
+  await ta.ctx.store.insertPolicy(policyRecord())
+  await ta.ctx.store.upsertPartner(partnerRecord())
+  const shares: string[] = []
+  for (let n = 1; n <= 5; n++) {
+    const id = `paged-share-${n}`
+    await ta.ctx.store.insertOutboundShare(outboundShareRecord({ id, caseId: theCase.id }))
+    shares.push(id)
+  }
+  const query = (more: string) => `?caseId=${theCase.id}${more}`
+  let listed = await page(ta.memberToken, query('&limit=2'), 'shares')
+  const ids = listed.shares.map((share) => share.id)
+  await ta.ctx.store.insertOutboundShare(outboundShareRecord({ id: 'paged-share-9', caseId: theCase.id }))
+  while (listed.next !== null) {
+    listed = await page(ta.memberToken, query(`&limit=2&cursor=${encodeURIComponent(listed.next)}`), 'shares')
+    ids.push(...listed.shares.map((share) => share.id))
+  }
+  t.same(ids, [...shares].reverse(), 'each once, newest first; the one created between pages not listed')
+  t.same(
+    (await page(ta.memberToken, query(''), 'shares')).shares.map((share) => share.id),
+    ['paged-share-9', ...[...shares].reverse()],
+  )
+  const stranger = await ta.call({ method: 'GET', url: `/api/v1/shares${query('&limit=2')}`, token: jonesToken })
+  t.equal(stranger.statusCode, 404, 'not the caller’s case: as if it did not exist')
+  const bad = await ta.call({ method: 'GET', url: `/api/v1/shares${query('&cursor=bad')}`, token: ta.memberToken })
+  t.match(bad.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/cursor' })
 })

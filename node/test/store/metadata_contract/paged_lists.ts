@@ -10,6 +10,8 @@
  * Cases (CW-LOC-002): newest first in the order created, whatever an update changes; a viewer
  * gets those it owns or is on the team of, as a user or through a group; an administrator all.
  *
+ * The shares of a case: newest first in the order created, whatever a status change does.
+ *
  * Part of the MetadataStore contract (`../metadata_store_contract.ts`), run against every store.
  */
 // spec: CW-LOC-001, CW-LOC-002, CW-LOC-054
@@ -17,7 +19,7 @@ import type { Test } from 'tap'
 import type { Recipient } from '#protocol'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
 import type { CaseViewer, InboundShareRecord, InboundShareViewer, ListPosition, MetadataStore, Page, PageRequest } from '../../../src/store/metadata_store.ts'
-import { T0, caseRecord, inboundShareRecord } from '../../support/records.ts'
+import { T0, caseRecord, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 const ORG = 'river-pd'
 
@@ -192,5 +194,41 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
     t.same((await casePages(store, { userId: 'jones', groups: [], seesAll: false }, 2)).flat(), ['case-5', 'case-4', 'case-3', 'case-2'])
     t.same((await casePages(store, { userId: 'nobody', groups: [], seesAll: false }, 2)).flat(), [])
     t.same((await casePages(store, { userId: 'nobody', groups: [], seesAll: true }, 4)).flat(), ['case-6', 'case-5', 'case-4', 'case-3', 'case-2', 'case-1'])
+  })
+
+  t.test('the shares of a case: newest first, page by page, each once; another case’s never', async (t) => {
+    const store = await openStore(t)
+    await store.insertPolicy(policyRecord())
+    await store.upsertPartner(partnerRecord())
+    await store.insertCase(caseRecord())
+    await store.insertCase(caseRecord({ id: 'case-2' }))
+    for (let n = 1; n <= 5; n++) await store.insertOutboundShare(outboundShareRecord({ id: `share-${n}`, createdAt: T0 + n }))
+    await store.insertOutboundShare(outboundShareRecord({ id: 'share-other', caseId: 'case-2' }))
+    const list = (page: PageRequest) => store.listOutboundSharesOfCase('case-1', page)
+    t.same(await walk(list, (share) => share.id, 2), [['share-5', 'share-4'], ['share-3', 'share-2'], ['share-1']])
+    const first = await list({ limit: 2 })
+    await store.insertOutboundShare(outboundShareRecord({ id: 'share-9', createdAt: T0 + 9 }))
+    await store.updateOutboundStatus('share-1', 'revoked', null, null, T0 + 100)
+    const rest = await list({ limit: 10, after: first.next ?? 0 })
+    t.same(
+      rest.items.map((share) => [share.id, share.status]),
+      [
+        ['share-3', 'processing'],
+        ['share-2', 'processing'],
+        ['share-1', 'revoked'],
+      ],
+    )
+    t.equal(rest.next, null)
+    t.same(
+      (
+        await walk(
+          (page) => store.listOutboundSharesOfCase('case-2', page),
+          (share) => share.id,
+          2,
+        )
+      ).flat(),
+      ['share-other'],
+    )
+    t.same(await store.listOutboundSharesOfCase('case-3', { limit: 2 }), { items: [], next: null })
   })
 }
