@@ -155,6 +155,7 @@ export const SQL = {
   // spec: CW-LOC-001, CW-LOC-054 — the recipient matching of access/recipients.ts, in SQL: the
   // manifest's recipients (the entire agency when it names none) and those our side added.
   // Newest first by rowid, which an update keeps; `recipient` is 1 when the viewer is one.
+  // lower() folds ASCII only, which an e-mail recipient is (CW-FMT-006).
   listVisibleInboundShares: `
     SELECT * FROM (
       SELECT s.*, s.rowid AS position, (
