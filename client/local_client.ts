@@ -581,7 +581,8 @@ export class LocalClient {
     const all: Case[] = []
     let page = await this.listCasesPage()
     all.push(...page.cases)
-    while (page.next !== null) {
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
       page = await this.listCasesPage({ cursor: page.next })
       all.push(...page.cases)
     }
@@ -650,7 +651,8 @@ export class LocalClient {
     const all: Share[] = []
     let page = await this.listSharesPage(caseId)
     all.push(...page.shares)
-    while (page.next !== null) {
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
       page = await this.listSharesPage(caseId, { cursor: page.next })
       all.push(...page.shares)
     }
@@ -668,7 +670,8 @@ export class LocalClient {
     const all: ExternalCaseSummary[] = []
     let page = await this.listExternalCasesPage()
     all.push(...page.externalCases)
-    while (page.next !== null) {
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
       page = await this.listExternalCasesPage({ cursor: page.next })
       all.push(...page.externalCases)
     }
