@@ -182,6 +182,46 @@ export interface InboundShareRecord {
 /** What a polled request checks of an external case ({@link MetadataStore.getInboundShareState}). */
 export type InboundShareState = Pick<InboundShareRecord, 'id' | 'senderOrg' | 'revision' | 'manifestDigest' | 'status' | 'expiresAt'>
 
+/**
+ * Where an item stands in a paged list: its insertion order (SQLite's rowid, PostgreSQL's
+ * `seq`), which an update never changes. Lists run newest first, so a later item has a
+ * larger position and a page after position `p` holds only items older than `p`.
+ */
+export type ListPosition = number
+
+/** A keyset page to read: at most `limit` items, those after `after` (from the newest when absent). */
+export interface PageRequest {
+  limit: number
+  after?: ListPosition
+}
+
+/** A page read: its items, and the position to read the next page after (null: this was the last). */
+export interface Page<Item> {
+  items: Item[]
+  next: ListPosition | null
+}
+
+/** Whom a list of cases is for (owner and team matching as `access/case_access.ts` does it). */
+export interface CaseViewer {
+  userId: string
+  /** Group ids: local memberships and, for OIDC callers, the groups claim. */
+  groups: readonly string[]
+  /** Also list what the viewer is neither owner, team member nor recipient of (administrators). */
+  seesAll: boolean
+}
+
+/** Whom a list of external cases is for (recipient matching as `access/recipients.ts` does it). */
+export interface InboundShareViewer extends CaseViewer {
+  /** This organization's id: an `agency` recipient naming it names every user. */
+  org: string
+}
+
+/** An inbound share in a viewer's list, and whether the viewer is one of its recipients. */
+export interface VisibleInboundShare {
+  share: InboundShareRecord
+  recipient: boolean
+}
+
 export type JobState = 'pending' | 'running' | 'done' | 'dead'
 
 export interface JobRecord {
@@ -325,6 +365,12 @@ export interface MetadataStore {
   updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void>
   getCase(id: string): Promise<CaseRecord | undefined>
   listCases(): Promise<CaseRecord[]>
+  /**
+   * One page of the cases `viewer` may read (SPEC.md CW-LOC-002, CW-LOC-054), newest first (in
+   * the order created): those it owns or is on the team of (as a user or through a group);
+   * every case when it sees all (an administrator). Filtered in the store.
+   */
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>>
   insertFolder(folder: FolderRecord): Promise<void>
   listFolders(caseId: string): Promise<FolderRecord[]>
   insertEvidence(evidence: EvidenceRecord): Promise<void>
@@ -341,6 +387,8 @@ export interface MetadataStore {
    */
   getOutboundShareState(id: string): Promise<OutboundShareState | undefined>
   listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]>
+  /** One page of the outbound shares of case `caseId` (SPEC.md CW-LOC-054), newest first (in the order created). */
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>>
   /** Stores a revision and indexes its chunk digests as servable to the share's partner. */
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
   getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
@@ -374,6 +422,14 @@ export interface MetadataStore {
   findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
   findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
   listInboundShares(): Promise<InboundShareRecord[]>
+  /**
+   * One page of the inbound shares `viewer` may see as external cases (SPEC.md CW-LOC-001,
+   * CW-LOC-054), newest first (in the order they were first received): rejected ones never;
+   * those it is a recipient of (named by the manifest — the entire agency when it names none —
+   * or added by our side); every other one too when it sees all (an administrator). Filtered in
+   * the store, never by reading every share.
+   */
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>>
 
   // Replay protection (CW-SIG-012)
   /** Records (iss, jti) → digest; returns the digest already recorded, if any. */

@@ -53,6 +53,11 @@ import type {
   InboundRevisionState,
   InboundShareRecord,
   InboundShareState,
+  CaseViewer,
+  InboundShareViewer,
+  Page,
+  PageRequest,
+  VisibleInboundShare,
   JobClaim,
   JobRecord,
   LinkPackageRecord,
@@ -101,6 +106,11 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  caseViewerParams,
+  inboundShareViewerParams,
+  pageOf,
+  pageParams,
+  visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
   jobFromRow,
@@ -420,6 +430,12 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#do(async (s) =>
+      pageOf(await s.rows(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow),
+    )
+  }
+
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
     return this.#do((s) => {
       const params = outboundRevisionParams(revision)
@@ -536,6 +552,16 @@ class PostgresMetadataStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#do(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
+  }
+
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#do(async (s) => pageOf(await s.rows(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
+  }
+
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#do(async (s) =>
+      pageOf(await s.rows(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow),
+    )
   }
 
   // Replay protection

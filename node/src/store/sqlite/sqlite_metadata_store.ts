@@ -54,6 +54,11 @@ import type {
   FolderRecord,
   InboundShareRecord,
   InboundShareState,
+  CaseViewer,
+  InboundShareViewer,
+  Page,
+  PageRequest,
+  VisibleInboundShare,
   PartnerUsage,
   JobClaim,
   JobRecord,
@@ -103,6 +108,11 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  caseViewerParams,
+  inboundShareViewerParams,
+  pageOf,
+  pageParams,
+  visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
   jobFromRow,
@@ -471,6 +481,10 @@ class DirectStore implements MetadataStore {
     return this.#do((c) => (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow))
   }
 
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#do((c) => pageOf(c.all(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow))
+  }
+
   /**
    * Also makes `revision` the share's current revision (`revision` and `updatedAt` of the
    * share never move backwards). Duplicate digests are fine; invalid ones are a `TypeError`
@@ -586,6 +600,14 @@ class DirectStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#do((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
+  }
+
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#do((c) => pageOf(c.all(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
+  }
+
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#do((c) => pageOf(c.all(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
   }
 
   // Replay protection
@@ -1333,6 +1355,10 @@ class SqliteMetadataStore implements MetadataStore {
     return this.#locked((s) => s.listOutboundShares(caseId))
   }
 
+  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#locked((s) => s.listOutboundSharesOfCase(caseId, page))
+  }
+
   insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
     return this.#locked((s) => s.insertOutboundRevision(revision, chunkDigests))
   }
@@ -1399,6 +1425,14 @@ class SqliteMetadataStore implements MetadataStore {
 
   listInboundShares(): Promise<InboundShareRecord[]> {
     return this.#locked((s) => s.listInboundShares())
+  }
+
+  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#locked((s) => s.listVisibleCases(viewer, page))
+  }
+
+  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#locked((s) => s.listVisibleInboundShares(viewer, page))
   }
 
   rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
