@@ -443,6 +443,20 @@ export interface Download {
   bytes?: Buffer
 }
 
+/** Which page of a paged list to read (CW-LOC-054): at most `limit` items, from `cursor` (a page's `next`). */
+export interface PageOptions {
+  limit?: number
+  cursor?: string
+}
+
+function pageQuery(page: PageOptions): string {
+  const query = new URLSearchParams()
+  if (page.limit !== undefined) query.set('limit', String(page.limit))
+  if (page.cursor !== undefined) query.set('cursor', page.cursor)
+  const text = query.toString()
+  return text === '' ? '' : `?${text}`
+}
+
 export interface LocalClientOptions {
   /** `http://127.0.0.1:<port>` of the node's local listener. */
   baseUrl: string
@@ -562,9 +576,22 @@ export class LocalClient {
     return this.#json('POST', '/cases', { fields })
   }
 
-  /** The cases the token's user owns or works on (every case for an administrator). */
+  /** Every case the token's user owns or works on (every case for an administrator), newest first: follows `next`. */
   async listCases(): Promise<Case[]> {
-    return (await this.#json<{ cases: Case[] }>('GET', '/cases')).cases
+    const all: Case[] = []
+    let page = await this.listCasesPage()
+    all.push(...page.cases)
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
+      page = await this.listCasesPage({ cursor: page.next })
+      all.push(...page.cases)
+    }
+    return all
+  }
+
+  /** One page of the cases, newest first (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listCasesPage(page: PageOptions = {}): Promise<{ cases: Case[]; next: string | null }> {
+    return this.#json('GET', `/cases${pageQuery(page)}`)
   }
 
   /** Changes case fields (null removes one); live shares of the case make a new revision. */
@@ -619,12 +646,41 @@ export class LocalClient {
     return this.#json('GET', `/shares/${encodeURIComponent(id)}`)
   }
 
+  /** Every share of case `caseId`, newest first: follows `next` page by page. */
   async listShares(caseId: string): Promise<Share[]> {
-    return (await this.#json<{ shares: Share[] }>('GET', `/shares?caseId=${encodeURIComponent(caseId)}`)).shares
+    const all: Share[] = []
+    let page = await this.listSharesPage(caseId)
+    all.push(...page.shares)
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
+      page = await this.listSharesPage(caseId, { cursor: page.next })
+      all.push(...page.shares)
+    }
+    return all
   }
 
+  /** One page of the shares of case `caseId` (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listSharesPage(caseId: string, page: PageOptions = {}): Promise<{ shares: Share[]; next: string | null }> {
+    const query = pageQuery(page)
+    return this.#json('GET', `/shares?caseId=${encodeURIComponent(caseId)}${query === '' ? '' : `&${query.slice(1)}`}`)
+  }
+
+  /** Every external case the token's user may see, newest first: follows `next` page by page. */
   async listExternalCases(): Promise<ExternalCaseSummary[]> {
-    return (await this.#json<{ externalCases: ExternalCaseSummary[] }>('GET', '/external-cases')).externalCases
+    const all: ExternalCaseSummary[] = []
+    let page = await this.listExternalCasesPage()
+    all.push(...page.externalCases)
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
+      page = await this.listExternalCasesPage({ cursor: page.next })
+      all.push(...page.externalCases)
+    }
+    return all
+  }
+
+  /** One page of the external cases (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listExternalCasesPage(page: PageOptions = {}): Promise<{ externalCases: ExternalCaseSummary[]; next: string | null }> {
+    return this.#json('GET', `/external-cases${pageQuery(page)}`)
   }
 
   getExternalCase(id: string): Promise<ExternalCase> {

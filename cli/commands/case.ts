@@ -71,7 +71,7 @@ export function register(program: Command): void {
   apiOptions(
     cases
       .command('list')
-      .description("list the cases the token's user owns or works on (every case for an administrator)")
+      .description("list the cases the token's user owns or works on (every case for an administrator), newest first")
       .option('--json', 'print the list as JSON'),
   ).action(async (options: ApiOptions & JsonOption) => {
     const client = await connect(options)

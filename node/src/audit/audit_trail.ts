@@ -149,7 +149,7 @@ export function auditConsumer(store: MetadataStore): OutboxConsumer {
     async handle(_caseId, entries) {
       for (const entry of entries) {
         await store.transaction(async (tx) => {
-          // Gone: another drainer handled it (only one runs per node today; a replica would not).
+          // Gone: another replica's drainer handled it (the row lock of the delete made this one wait for its commit).
           if (!(await tx.outbox.delete(AUDIT_CONSUMER, entry.eventId))) return
           await appendAuditEntryIn(tx, auditContentOf(entry.event as unknown as AnyNodeEvent), entry.recordedAt)
         })

@@ -8,8 +8,8 @@ import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { MAX_TEAM_MEMBERS as MAX_TEAM } from '../limits.ts'
 import { userActor } from '../events.ts'
-import type { CaseRecord, TeamMember } from '../store/metadata_store.ts'
-import { canReadCase, requireCaseAccess, type AccessPrincipal } from '../access/case_access.ts'
+import type { CaseRecord, Page, PageRequest, TeamMember } from '../store/metadata_store.ts'
+import { requireCaseAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { getCase, type CaseDetail } from './cases.ts'
 
 export interface PersonRef {
@@ -29,12 +29,12 @@ export interface CaseTeam {
   team: TeamEntry[]
 }
 
-/** The cases `principal` may read: its own, its teams', and every case for an administrator. */
-export async function listCasesFor(ctx: NodeContext, principal: AccessPrincipal): Promise<CaseRecord[]> {
-  const cases = await ctx.store.cases.list()
-  const visible: CaseRecord[] = []
-  for (const record of cases) if (await canReadCase(ctx, principal, record.id)) visible.push(record)
-  return visible
+/**
+ * A page of the cases `principal` may read (CW-LOC-054), newest first: its own, its teams', and
+ * every case for an administrator — decided in the store, in the terms of `relationTo`.
+ */
+export function listCasesFor(ctx: NodeContext, principal: AccessPrincipal, page: PageRequest): Promise<Page<CaseRecord>> {
+  return ctx.store.cases.listVisible({ userId: principal.userId, groups: principal.groups, seesAll: principal.role === 'admin' }, page)
 }
 
 /** Case `caseId` with its folders, for `principal`; recorded as `case.viewed`. */

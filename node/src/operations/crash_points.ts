@@ -76,6 +76,8 @@ export const CRASH_POINTS = [
   'fetch.started',
   /** The fetch job stored one chunk (its digest matched). */
   'fetch.chunk-stored',
+  /** A batch of pulled chunks is durable in the blob store (fetch or revision fetch); their delivery records are not committed. */
+  'pull.batch-stored',
   /** Every chunk of the revision is stored; the items are not verified. */
   'fetch.chunks-pulled',
   /** Every item was hashed against its whole-file digest; no receipt signed. */

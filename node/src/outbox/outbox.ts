@@ -18,8 +18,12 @@
  * entry it has seen held, until one of those holds ends. Without it, every action re-read (and
  * parsed) up to a batch of held entries per round: a burst of uploads to a live-shared case,
  * whose revisions wait out their window, ran at a third of its speed. The cursor relies on a
- * new entry's `seq` being above every stored one (SQLite's rowid; the held entry is still
- * stored); an entry that broke this would only wait until the hold ends, never be lost.
+ * new entry's `seq` being above every stored one: in SQLite the rowid of the one writer (the
+ * held entry is still stored, so its rowid is not reused); in PostgreSQL the identity column
+ * `seq`, assigned under a lock `outbox.append` holds until commit, so entries of every replica
+ * commit in `seq` order. An entry that broke this would only wait until the hold ends, never be
+ * lost. Holds and cursors are per process: replicas each list every entry, and whichever
+ * removes an entry first in its consumer's transaction handles it (SPEC.md §20 "Replicas").
  *
  * @module
  */

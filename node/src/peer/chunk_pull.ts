@@ -5,24 +5,26 @@
  * and only then recorded as delivered by the partner (CW-POS-005). The state and its order are
  * the same whichever way the bytes came.
  *
- * A batch answer is cut by the lengths the manifest gives; each chunk is stored as soon as its
- * bytes are in, a few at a time, so at most one batch's bytes are held. A chunk whose bytes do
- * not match is discarded, the others of the batch are kept, and the pull fails with the first
- * error (the fetch loop retries it as it retries a failed EP-2 pull, for the chunks still missing).
+ * A batch answer is cut by the lengths the manifest gives and its chunks (at most one batch's
+ * bytes, held until stored) are made durable together: the blob store hashes each and syncs the
+ * group at once (`BlobStore.putBatch`), then the chunks it stored are recorded as delivered in
+ * one commit. Syncing each chunk's file and directory and committing its record one chunk at a
+ * time was most of what ten thousand small items cost the receiver. Nothing is recorded before
+ * its bytes are durable, nor counted before its record is. A chunk whose bytes do not match is discarded, the
+ * others of the batch are kept, and the pull fails with the first error (the fetch loop retries
+ * it as it retries a failed EP-2 pull, for the chunks still missing).
  *
  * @module
  */
-import { splitChunkBatch, type BatchPiece } from '#protocol'
+import { splitChunkBatch } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { crashPoint, type CrashPointName } from '../operations/crash_points.ts'
 import { planUnits, type ChunkPlan, type ChunkUnit } from './chunk_pool.ts'
 import { PeerRefusal, PeerUnreachable } from './errors.ts'
 import type { PeerClient } from './peer_client.ts'
+import type { BlobPut } from '../store/blob_store.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
-import { recordDelivered } from '../receiving/possession.ts'
-
-/** Chunks of one batch being stored at once: the blob store's fsyncs overlap, the batch's bytes bound the memory. */
-const STORES_AT_ONCE = 8
+import { recordDelivered, recordDeliveredGroup } from '../receiving/possession.ts'
 
 export interface PullTarget {
   ctx: NodeContext
@@ -122,35 +124,41 @@ async function pullOne({ ctx, peer, partner, shareId, plan, signal, storedPoint,
   stored(digest, count.bytes)
 }
 
-/** spec: CW-BAT-003, CW-BAT-005 — the batch answer cut by the manifest's lengths, each chunk verified and stored. */
+/** spec: CW-BAT-003, CW-BAT-005 — the batch answer cut by the manifest's lengths, its chunks verified, made durable and recorded as a group. */
 async function storeBatch(target: PullTarget, unit: ChunkUnit, body: AsyncIterable<Uint8Array> & { destroy(): void }): Promise<void> {
   const { ctx, partner, plan, storedPoint, stored } = target
   const expected = unit.digests.map((digest) => ({ digest, length: plan.lengths.get(digest)! }))
-  const storing = new Set<Promise<void>>()
-  let failure: { error: unknown } | undefined
-  const store = async ({ digest, bytes }: BatchPiece): Promise<void> => {
-    // spec: CW-FED-007 — hashed by the blob store, stored only if it matches.
-    await ctx.blobs.put(digest, bytes, { maxBytes: plan.maxBytes.get(digest)! })
-    // spec: CW-POS-005 — only after the bytes matched and are stored.
-    await recordDelivered(ctx, partner.org, digest)
-    crashPoint(storedPoint)
-    stored(digest, bytes.byteLength)
-  }
+  const pieces: BlobPut[] = []
+  let cut: { error: unknown } | undefined
   try {
-    for await (const piece of splitChunkBatch(body, expected)) {
-      const pending: Promise<void> = store(piece)
-        .catch((error: unknown) => {
-          failure ??= { error }
-        })
-        .finally(() => storing.delete(pending))
-      storing.add(pending)
-      if (storing.size >= STORES_AT_ONCE) await Promise.race(storing)
-    }
+    for await (const { digest, bytes } of splitChunkBatch(body, expected)) pieces.push({ digest, bytes, maxBytes: plan.maxBytes.get(digest)! })
   } catch (error) {
-    failure ??= { error }
+    // A body cut short or too long: the chunks that arrived whole are still stored (CW-BAT-005).
+    cut = { error }
   } finally {
     body.destroy()
-    await Promise.all(storing)
   }
+  // spec: CW-FED-007 — hashed by the blob store, stored only if it matches; resolves once the stored ones are durable.
+  const outcomes = await ctx.blobs.putBatch(pieces)
+  const durable: BlobPut[] = []
+  let failure: { error: unknown } | undefined
+  outcomes.forEach((outcome, index) => {
+    if (outcome.status === 'fulfilled') durable.push(pieces[index]!)
+    else failure ??= { error: outcome.reason }
+  })
+  if (durable.length > 0) {
+    crashPoint('pull.batch-stored')
+    // spec: CW-POS-005 — only after the bytes matched and are durable; the group in one commit.
+    await recordDeliveredGroup(
+      ctx,
+      partner.org,
+      durable.map(({ digest }) => digest),
+    )
+    for (const { digest, bytes } of durable) {
+      crashPoint(storedPoint)
+      stored(digest, bytes.byteLength)
+    }
+  }
+  failure ??= cut
   if (failure !== undefined) throw failure.error
 }

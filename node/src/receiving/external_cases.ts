@@ -19,10 +19,9 @@ import { appliedView } from './applied.ts'
 import type { NodeContext } from '../context.ts'
 import { notificationStates, type NotificationState } from '../notifications/notification_states.ts'
 import { userActor } from '../events.ts'
-import type { InboundShareRecord, InboundShareState, InboundStatus, JobRecord } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundShareState, InboundStatus, JobRecord, ListPosition, PageRequest } from '../store/metadata_store.ts'
 import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { openChunks } from '../cases/evidence.ts'
-import { isRecipient, recipientsOf } from '../access/recipients.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
 import { liveJob } from '../jobs/live_job.ts'
 import { chunkSizes, type ChunkedItem, type TransferProgress } from '../transfer_progress.ts'
@@ -98,20 +97,25 @@ export interface ExternalCase extends ExternalCaseSummary {
   provenance?: ProvenanceHop[]
 }
 
+/** A page of external cases, and where the next page starts (null: this was the last). */
+export interface ExternalCasePage {
+  externalCases: ExternalCaseSummary[]
+  next: ListPosition | null
+}
+
 /**
- * The external cases `principal` may see, each marked with the sharing organization: those it
- * is a recipient of; an administrator sees every one (metadata only where not a recipient).
- * Rejected shares are never listed.
+ * A page of the external cases `principal` may see (CW-LOC-054), newest first, each marked with
+ * the sharing organization: those it is a recipient of; an administrator sees every one
+ * (metadata only where not a recipient). Rejected shares are never listed. Who sees which is
+ * decided in the store, in the same terms as `access/recipients.ts`.
  */
-export async function listExternalCases(ctx: NodeContext, principal: AccessPrincipal): Promise<ExternalCaseSummary[]> {
+export async function listExternalCases(ctx: NodeContext, principal: AccessPrincipal, page: PageRequest): Promise<ExternalCasePage> {
   const now = nowSeconds(ctx)
-  const result: ExternalCaseSummary[] = []
-  for (const share of await ctx.store.inboundShares.list()) {
-    if (share.status === 'rejected') continue
-    const recipient = await isRecipient(ctx, principal, await recipientsOf(ctx, share))
-    if (recipient || principal.role === 'admin') result.push(await summary(ctx, share, now, recipient))
-  }
-  return result
+  const viewer = { org: ctx.identity.org, userId: principal.userId, groups: principal.groups, seesAll: principal.role === 'admin' }
+  const visible = await ctx.store.inboundShares.listVisible(viewer, page)
+  const externalCases: ExternalCaseSummary[] = []
+  for (const { share, recipient } of visible.items) externalCases.push(await summary(ctx, share, now, recipient))
+  return { externalCases, next: visible.next }
 }
 
 /**

@@ -52,3 +52,8 @@ export async function chunksToPull(ctx: NodeContext, partnerOrg: string, manifes
 export async function recordDelivered(ctx: NodeContext, partnerOrg: string, digest: string): Promise<void> {
   await ctx.store.chunks.recordDelivered(partnerOrg, digest, Math.floor(ctx.clock.now().getTime() / 1000))
 }
+
+/** {@link recordDelivered} for a group of chunks the blob store made durable together: one commit for all. */
+export async function recordDeliveredGroup(ctx: NodeContext, partnerOrg: string, digests: readonly string[]): Promise<void> {
+  await ctx.store.chunks.recordDeliveredAll(partnerOrg, digests, Math.floor(ctx.clock.now().getTime() / 1000))
+}

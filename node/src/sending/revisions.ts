@@ -59,18 +59,26 @@ export async function reviseShare(
       if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest)) return undefined
     }
     const at = built.revision.createdAt
-    const stored = await ctx.transaction(async (action) => {
-      const tx = action.store
-      const current = await tx.outboundShares.get(share.id)
-      // Another revision was stored meanwhile: build again on top of it.
-      if (current === undefined || current.revision !== share.revision) return false
-      await tx.outboundShares.insertRevision(built.revision, built.chunkDigests)
-      await tx.outboundShares.insertHeldBack(share.id, number, built.heldBack)
-      await tx.outboundShares.advance(share.id, number, draft.recipients, draft.evidenceIds, Math.max(at, current.updatedAt))
-      await ctx.jobs.enqueue(action, JOB.offer, share.id, { revision: number }, at)
-      action.record({ type: 'share.revised', caseId: share.caseId, actor, shareId, partner: share.partnerOrg, revision: number, items: built.shared.length })
-      return true
-    })
+    const stored = await ctx
+      .transaction(async (action) => {
+        const tx = action.store
+        const current = await tx.outboundShares.get(share.id)
+        // Another revision was stored meanwhile: build again on top of it.
+        if (current === undefined || current.revision !== share.revision) return false
+        await tx.outboundShares.insertRevision(built.revision, built.chunkDigests)
+        await tx.outboundShares.insertHeldBack(share.id, number, built.heldBack)
+        await tx.outboundShares.advance(share.id, number, draft.recipients, draft.evidenceIds, Math.max(at, current.updatedAt))
+        await ctx.jobs.enqueue(action, JOB.offer, share.id, { revision: number }, at)
+        action.record({ type: 'share.revised', caseId: share.caseId, actor, shareId, partner: share.partnerOrg, revision: number, items: built.shared.length })
+        return true
+      })
+      .catch((error: unknown) => {
+        // The same, seen later: another replica (PostgreSQL, READ COMMITTED) stored revision
+        // `number` after the check above read the share; its primary key refused ours. What it
+        // stored may predate this change (its case was read earlier): build again on top of it.
+        if (error instanceof RequestError && error.code === 'CW_ERR_CONFLICT') return false
+        throw error
+      })
     if (!stored) {
       if (attempt < ATTEMPTS) continue
       throw new RequestError('CW_ERR_CONFLICT', `share "${shareId}" changed while its revision was made; try again`)

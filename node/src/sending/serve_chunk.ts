@@ -84,6 +84,22 @@ export async function authorizeShare(ctx: NodeContext, peerOrg: string, shareId:
  */
 export async function servableSize(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, now: number): Promise<number> {
   if (!DIGEST.test(digest) || !(await ctx.store.outboundShares.isChunkServable(peerOrg, shareId, digest, now))) throw notFound()
+  return storedSize(ctx, peerOrg, shareId, digest)
+}
+
+/**
+ * {@link servableSize} for a chunk of a batch, given `servable`: the digests of the batch the
+ * store said servable (`MetadataStore.servableChunks`, one query for the batch).
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`.
+ */
+export async function batchChunkSize(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, servable: ReadonlySet<string>): Promise<number> {
+  if (!DIGEST.test(digest) || !servable.has(digest)) throw notFound()
+  return storedSize(ctx, peerOrg, shareId, digest)
+}
+
+/** The size of a chunk found servable; `CW_ERR_NOT_FOUND` (and an error logged) when its blob is missing. */
+async function storedSize(ctx: NodeContext, peerOrg: string, shareId: string, digest: string): Promise<number> {
   const size = await ctx.blobs.size(digest)
   if (size === undefined) {
     ctx.log.error({ peerOrg, shareId, digest }, 'servable chunk missing from the blob store')

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream'
 import { assertChunkBatchRequest, CHUNK_BATCH_LIMITS, RequestError, VerificationError, type ChunkBatchRequest } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { crashPoint } from '../operations/crash_points.ts'
-import { authorizeShare, servableSize } from './serve_chunk.ts'
+import { authorizeShare, batchChunkSize } from './serve_chunk.ts'
 
 /** An authorized batch: the chunks in request order with their sizes, and their total. */
 export interface OpenChunkBatch {
@@ -50,14 +50,13 @@ export function chunkBatchRequestOf(body: unknown): ChunkBatchRequest {
 export async function openChunkBatch(ctx: NodeContext, peerOrg: string, shareId: string, digests: readonly string[]): Promise<OpenChunkBatch> {
   // spec: CW-BAT-002, CW-FED-005 — the share as EP-2 checks it, once for the batch…
   const now = await authorizeShare(ctx, peerOrg, shareId)
-  const chunks: { digest: string; size: number }[] = []
-  let totalBytes = 0
-  for (const digest of digests) {
-    // …and every digest as EP-2 checks one: any refused refuses the batch, before any byte.
-    const size = await servableSize(ctx, peerOrg, shareId, digest, now)
-    chunks.push({ digest, size })
-    totalBytes += size
-  }
+  // …and every digest as EP-2 checks one: any refused refuses the batch, before any byte. The
+  // share's list is read once for all of them and the sizes side by side: a query and a stat
+  // per chunk, one after another, were most of a batch's answer time.
+  const servable = await ctx.store.outboundShares.servableChunks(peerOrg, shareId, digests, now)
+  const sizes = await Promise.all(digests.map((digest) => batchChunkSize(ctx, peerOrg, shareId, digest, servable)))
+  const chunks = digests.map((digest, index) => ({ digest, size: sizes[index]! }))
+  const totalBytes = sizes.reduce((sum, size) => sum + size, 0)
   // spec: CW-BAT-002 — the bytes of one batch are bounded.
   if (totalBytes > CHUNK_BATCH_LIMITS.maxBytes) {
     throw new VerificationError('CW_ERR_TOO_LARGE', `the chunks asked for hold ${totalBytes} bytes, over ${CHUNK_BATCH_LIMITS.maxBytes}`)

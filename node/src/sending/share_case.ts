@@ -34,6 +34,8 @@ import type {
   HeldBackReason,
   OutboundRevisionRecord,
   OutboundShareRecord,
+  Page,
+  PageRequest,
   ShareScope,
 } from '../store/metadata_store.ts'
 import { requireCase } from '../cases/cases.ts'
@@ -253,7 +255,19 @@ export async function signRevision(ctx: NodeContext, manifest: CaseManifest, pol
   return { revision, chunkDigests }
 }
 
-/** The shares of case `caseId`, oldest first. @throws {RequestError} `CW_ERR_NOT_FOUND` */
+/**
+ * A page of the shares of case `caseId`, newest first (CW-LOC-054).
+ *
+ * @throws {RequestError} `CW_ERR_NOT_FOUND`
+ */
+export async function listSharePage(ctx: NodeContext, caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+  await requireCase(ctx, caseId)
+  const now = Math.floor(ctx.clock.now().getTime() / 1000)
+  const found = await ctx.store.outboundShares.listOfCase(caseId, page)
+  return { items: found.items.map((share) => withEffectiveStatus(share, now)), next: found.next }
+}
+
+/** The shares of case `caseId`, oldest first (the case's access overview). @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function listShares(ctx: NodeContext, caseId: string): Promise<OutboundShareRecord[]> {
   await requireCase(ctx, caseId)
   const now = Math.floor(ctx.clock.now().getTime() / 1000)

@@ -31,6 +31,13 @@ export interface StoredBlob {
   modifiedAt: Date
 }
 
+/** One blob of {@link BlobStore.putBatch}: its bytes already in memory (a small chunk). */
+export interface BlobPut {
+  readonly digest: string
+  readonly bytes: Uint8Array
+  readonly maxBytes?: number
+}
+
 export interface BlobStore {
   /** Whether the blob is stored. */
   has(digest: string): Promise<boolean>
@@ -43,6 +50,15 @@ export interface BlobStore {
    * blob's modification time (the collector's grace period counts from it).
    */
   put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void>
+  /**
+   * Stores each of `blobs` as {@link put} would, made durable together (group commit: on a
+   * filesystem the temporary files are synced at once, renamed, and each directory touched is
+   * synced once, instead of a sync of the file and of its directory per blob). Resolves once
+   * every blob it reports stored is durable, with one outcome per blob, in order: `rejected`
+   * with the error `put` would throw (a digest mismatch stores nothing of that blob and nothing
+   * else fails with it). Rejects only for arguments that are not such a list.
+   */
+  putBatch(blobs: readonly BlobPut[]): Promise<PromiseSettledResult<void>[]>
   /** Streams the blob (or a range of it). Throws when absent. */
   get(digest: string, range?: ByteRange): Promise<Readable>
   /** Every stored blob (never a temporary), in no particular order, read as it is iterated. */

@@ -9,11 +9,20 @@
  * period counts from it). `maxBytes` is enforced as bytes arrive, so an oversized source is not
  * read to its end.
  *
+ * `putBatch` stores small chunks whose bytes are in memory as a group: each is hashed first (one
+ * that does not match is never written), the temporary files are written and fsynced at once
+ * (the libuv pool runs the syncs side by side), renamed into place, and then each directory
+ * touched is fsynced once (instead of a file sync, a directory sync and the fan-out directories'
+ * syncs per blob, one blob after another). It resolves only after all of that, so a caller
+ * records nothing before its blob is durable, and a crash midway leaves complete, verified blobs
+ * and temporaries, as `put` does.
+ *
  * Several replicas may share the directory (a network filesystem): a temporary file is named
- * `<replica>~<instance>~<random>`, and open deletes only those of earlier instances of its own
- * replica (crashed or stopped: a replica runs one instance at a time) and those older than
- * `staleAfterMs` (24 h by default, far longer than writing one chunk), never another live
- * replica's upload in flight — as the S3 store does with its temporary keys.
+ * `<replica>~<instance>~<n>` (n counts this instance's temporaries), and open deletes only those
+ * of earlier instances of its own replica (crashed or stopped: a replica runs one instance at a
+ * time) and those older than `staleAfterMs` (24 h by default, far longer than writing one
+ * chunk), never another live replica's upload in flight — as the S3 store does with its
+ * temporary keys.
  *
  * Digests are checked against `^sha256:[0-9a-f]{64}$` before they come near a path.
  *
@@ -26,7 +35,7 @@ import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { RequestError } from '#protocol'
-import type { BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
+import type { BlobPut, BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
 import { checkedMaxBytes, checkRange, digestHex, drainVerified, sourceChunks, verified } from './blob_source.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
@@ -64,6 +73,8 @@ class FsBlobStore implements BlobStore {
   readonly #replicaId: string
   /** New for every store instance: tells this instance's temporary files from a crashed predecessor's. */
   readonly #instanceId = randomBytes(8).toString('hex')
+  /** Names this instance's temporary files: unique within it (the instance id sets them apart from others'), and cheaper than random bytes per blob. */
+  #nextTemp = 0
 
   constructor(dir: string, options: FsBlobStoreOptions) {
     this.#root = join(dir, 'sha256')
@@ -87,7 +98,7 @@ class FsBlobStore implements BlobStore {
     return join(this.#root, hex.slice(0, 2), hex.slice(2, 4), hex)
   }
 
-  #tempPath(name = randomBytes(16).toString('hex')): string {
+  #tempPath(name = String(this.#nextTemp++)): string {
     return join(this.tmpDir, [this.#replicaId, this.#instanceId, name].join(TEMP_SEPARATOR))
   }
 
@@ -136,20 +147,83 @@ class FsBlobStore implements BlobStore {
       const created = await mkdir(parent, { recursive: true, mode: DIR_MODE })
       await rename(temp, target)
       crashPoint('blob.renamed')
-      await syncDirectory(parent)
-      if (created !== undefined) {
-        // New fan-out directories must survive a crash too: sync the parent of each one created
-        // (`created` is the topmost), and nothing above it.
-        for (let dir = dirname(parent); ; dir = dirname(dir)) {
-          await syncDirectory(dir)
-          if (dir === dirname(created) || dir === this.#root) break
-        }
-      }
+      for (const dir of this.#toSync(parent, created)) await syncDirectory(dir)
     } catch (err) {
       if (!closed) await file.close().catch(() => undefined)
       await rm(temp, { force: true })
       throw err
     }
+  }
+
+  /**
+   * The directories to sync once a blob was renamed into `parent`: `parent`, and, when mkdir
+   * created fan-out directories (`created` is the topmost), the parent of each one created —
+   * new directories must survive a crash too — and nothing above it.
+   */
+  #toSync(parent: string, created: string | undefined): string[] {
+    const dirs = [parent]
+    if (created === undefined) return dirs
+    for (let dir = dirname(parent); ; dir = dirname(dir)) {
+      dirs.push(dir)
+      if (dir === dirname(created) || dir === this.#root) return dirs
+    }
+  }
+
+  async putBatch(blobs: readonly BlobPut[]): Promise<PromiseSettledResult<void>[]> {
+    if (!Array.isArray(blobs)) throw new TypeError('blobs must be an array')
+    const outcomes: PromiseSettledResult<void>[] = blobs.map(() => ({ status: 'fulfilled', value: undefined }))
+    const fail = (index: number, reason: unknown): void => {
+      outcomes[index] = { status: 'rejected', reason }
+    }
+    // 1. Each blob checked and hashed before anything is written, then its temporary file
+    //    written and synced: all side by side.
+    const written: { index: number; target: string; temp: string }[] = []
+    await Promise.all(
+      blobs.map(async ({ digest, bytes, maxBytes }, index) => {
+        let temp: string | undefined
+        try {
+          const target = this.#path(digest)
+          await drainVerified(sourceChunks(bytes), digest, checkedMaxBytes(maxBytes))
+          // Already stored (and now young again): nothing to write.
+          if (await refreshed(target)) return
+          temp = this.#tempPath()
+          await writeFile(temp, bytes, { flag: 'wx', mode: FILE_MODE, flush: true })
+          written.push({ index, target, temp })
+        } catch (err) {
+          // A temporary left behind is removed at the next open; this blob fails either way.
+          if (temp !== undefined) await rm(temp, { force: true }).catch(() => undefined)
+          fail(index, err)
+        }
+      }),
+    )
+    // 2. Every synced file renamed into place, noting the directories that changed. A blob a
+    //    concurrent put stored meanwhile is replaced by the same bytes (content-addressed).
+    const dirs = new Set<string>()
+    const renamed: number[] = []
+    await Promise.all(
+      written.map(async ({ index, target, temp }) => {
+        try {
+          crashPoint('blob.written')
+          const parent = dirname(target)
+          const created = await mkdir(parent, { recursive: true, mode: DIR_MODE })
+          await rename(temp, target)
+          crashPoint('blob.renamed')
+          for (const dir of this.#toSync(parent, created)) dirs.add(dir)
+          renamed.push(index)
+        } catch (err) {
+          await rm(temp, { force: true }).catch(() => undefined)
+          fail(index, err)
+        }
+      }),
+    )
+    // 3. Each directory synced once. Should one fail, no blob renamed is reported stored: it is
+    //    visible and correct, but not known to be durable (a retry stores it again).
+    try {
+      await Promise.all([...dirs].map(syncDirectory))
+    } catch (err) {
+      for (const index of renamed) fail(index, err)
+    }
+    return outcomes
   }
 
   async get(digest: string, range?: ByteRange): Promise<Readable> {

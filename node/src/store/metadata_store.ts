@@ -185,6 +185,46 @@ export interface InboundShareRecord {
 /** What a polled request checks of an external case ({@link InboundShareRepository.getState}). */
 export type InboundShareState = Pick<InboundShareRecord, 'id' | 'senderOrg' | 'revision' | 'manifestDigest' | 'status' | 'expiresAt'>
 
+/**
+ * Where an item stands in a paged list: its insertion order (SQLite's rowid, PostgreSQL's
+ * `seq`), which an update never changes. Lists run newest first, so a later item has a
+ * larger position and a page after position `p` holds only items older than `p`.
+ */
+export type ListPosition = number
+
+/** A keyset page to read: at most `limit` items, those after `after` (from the newest when absent). */
+export interface PageRequest {
+  limit: number
+  after?: ListPosition
+}
+
+/** A page read: its items, and the position to read the next page after (null: this was the last). */
+export interface Page<Item> {
+  items: Item[]
+  next: ListPosition | null
+}
+
+/** Whom a list of cases is for (owner and team matching as `access/case_access.ts` does it). */
+export interface CaseViewer {
+  userId: string
+  /** Group ids: local memberships and, for OIDC callers, the groups claim. */
+  groups: readonly string[]
+  /** Also list what the viewer is neither owner, team member nor recipient of (administrators). */
+  seesAll: boolean
+}
+
+/** Whom a list of external cases is for (recipient matching as `access/recipients.ts` does it). */
+export interface InboundShareViewer extends CaseViewer {
+  /** This organization's id: an `agency` recipient naming it names every user. */
+  org: string
+}
+
+/** An inbound share in a viewer's list, and whether the viewer is one of its recipients. */
+export interface VisibleInboundShare {
+  share: InboundShareRecord
+  recipient: boolean
+}
+
 export type JobState = 'pending' | 'running' | 'done' | 'dead'
 
 export interface JobRecord {
@@ -349,6 +389,12 @@ export interface CaseRepository {
   updateFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void>
   get(id: string): Promise<CaseRecord | undefined>
   list(): Promise<CaseRecord[]>
+  /**
+   * One page of the cases `viewer` may read (SPEC.md CW-LOC-002, CW-LOC-054), newest first (in
+   * the order created): those it owns or is on the team of (as a user or through a group);
+   * every case when it sees all (an administrator). Filtered in the store.
+   */
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>>
   insertFolder(folder: FolderRecord): Promise<void>
   listFolders(caseId: string): Promise<FolderRecord[]>
   insertEvidence(evidence: EvidenceRecord): Promise<void>
@@ -381,6 +427,8 @@ export interface OutboundShareRepository {
    */
   getState(id: string): Promise<OutboundShareState | undefined>
   list(caseId?: string): Promise<OutboundShareRecord[]>
+  /** One page of the outbound shares of case `caseId` (SPEC.md CW-LOC-054), newest first (in the order created). */
+  listOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>>
   /** Stores a revision and indexes its chunk digests as servable to the share's partner. */
   insertRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
   getRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
@@ -398,6 +446,8 @@ export interface OutboundShareRepository {
   getTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined>
   /** Whether share `shareId` is addressed to `partnerOrg`, lists `digest`, and is neither revoked nor expired at `now`. */
   isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean>
+  /** Which of `digests` {@link isChunkServable} holds for, in one query (a batch of chunks, EP-20). */
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>>
   /**
    * The outbound shares derived from inbound share `inboundId`: those whose `caseId` is the
    * inbound id itself (an onward share of the external case) or the id of the local case
@@ -434,6 +484,14 @@ export interface InboundShareRepository {
   findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
   find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
   list(): Promise<InboundShareRecord[]>
+  /**
+   * One page of the inbound shares `viewer` may see as external cases (SPEC.md CW-LOC-001,
+   * CW-LOC-054), newest first (in the order they were first received): rejected ones never;
+   * those it is a recipient of (named by the manifest — the entire agency when it names none —
+   * or added by our side); every other one too when it sees all (an administrator). Filtered in
+   * the store, never by reading every share.
+   */
+  listVisible(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>>
   /** Inserts the recipient unless the external case has it already; true if inserted. */
   insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean>
   /** The recipients added to an external case, in the order they were added. */
@@ -490,6 +548,8 @@ export interface QuotaRepository {
 export interface ChunkRepository {
   /** Records that `partnerOrg` delivered chunk `digest` (its bytes verified and stored durably). */
   recordDelivered(partnerOrg: string, digest: string, at: number): Promise<void>
+  /** {@link recordDelivered} for each of `digests`, all in one commit (a group of chunks made durable together): all recorded or none. */
+  recordDeliveredAll(partnerOrg: string, digests: readonly string[], at: number): Promise<void>
   /** Which of `digests` `partnerOrg` has itself delivered to this node before. */
   delivered(partnerOrg: string, digests: readonly string[]): Promise<Set<string>>
   /**

@@ -37,7 +37,7 @@ import { hostname } from 'node:os'
 import { Readable } from 'node:stream'
 import { Client, CopyConditions } from 'minio'
 import { RequestError } from '#protocol'
-import type { BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
+import type { BlobPut, BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
 import { checkedMaxBytes, checkRange, digestHex, sourceChunks, verified } from './blob_source.ts'
 
 /** S3 refuses parts below 5 MiB (but the last). */
@@ -195,6 +195,12 @@ class S3BlobStore implements BlobStore {
     } finally {
       if (this.#putting.get(digest) === settled) this.#putting.delete(digest)
     }
+  }
+
+  /** Each blob put on its own, side by side: an object is durable once its PUT is answered, so there is nothing to share. */
+  async putBatch(blobs: readonly BlobPut[]): Promise<PromiseSettledResult<void>[]> {
+    if (!Array.isArray(blobs)) throw new TypeError('blobs must be an array')
+    return Promise.allSettled(blobs.map(({ digest, bytes, maxBytes }) => this.put(digest, bytes, maxBytes === undefined ? {} : { maxBytes })))
   }
 
   async #put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }): Promise<void> {

@@ -74,7 +74,7 @@ t.test('a policy that permits addRecipients lets a recipient add a user and a gr
   const { receiver, inboundId, policy } = await shared(t, { addRecipients: true })
   t.equal(policy.permissions.addRecipients, true, 'the permission travelled in the grant')
   t.same(
-    (await listExternalCases(receiver.ctx, newcomer)).map((c) => c.id),
+    (await listExternalCases(receiver.ctx, newcomer, { limit: 100 })).externalCases.map((c) => c.id),
     [],
     'not a recipient yet',
   )

@@ -85,6 +85,11 @@ async function setUp(t: Test) {
           if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
           delivered.push(`${org} ${digest}`)
         },
+        recordDeliveredAll: async (org: string, digests: readonly string[]) => {
+          // CW-POS-005: recorded only once the bytes are stored, the group at once.
+          for (const digest of digests) if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
+          for (const digest of digests) delivered.push(`${org} ${digest}`)
+        },
       },
     },
   } as unknown as NodeContext

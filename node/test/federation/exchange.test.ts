@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { digestBytes } from '#protocol'
-import type { BlobStore, ByteRange } from '../../src/store/blob_store.ts'
+import type { BlobPut, BlobStore, ByteRange } from '../../src/store/blob_store.ts'
 import { createCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { getExternalCase, openExternalEvidence } from '../../src/receiving/external_cases.ts'
@@ -45,6 +45,9 @@ class ServingBlobs implements BlobStore {
   }
   put(digest: string, source: AsyncIterable<Uint8Array> | Uint8Array, options?: { maxBytes?: number }) {
     return this.inner.put(digest, source, options)
+  }
+  putBatch(blobs: readonly BlobPut[]) {
+    return this.inner.putBatch(blobs)
   }
   check() {
     return this.inner.check()

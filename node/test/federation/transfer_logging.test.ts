@@ -161,6 +161,7 @@ t.test('a revision re-reads only its new items: those verified in an earlier rev
     has: (digest) => blobs.has(digest),
     size: (digest) => blobs.size(digest),
     put: (digest, source, options) => blobs.put(digest, source, options),
+    putBatch: (pieces) => blobs.putBatch(pieces),
     check: () => blobs.check(),
     list: () => blobs.list(),
     delete: (digest, options) => blobs.delete(digest, options),
@@ -180,13 +181,14 @@ t.test('a revision re-reads only its new items: those verified in an earlier rev
   const delivered = () => sender.store.outboundShares.getRevision(share.id, 1).then((revision) => revision?.receiptJws ?? undefined)
   await waitFor('revision 1 delivered', delivered, { timeoutMs: 20_000, intervalMs: 25 })
   const firstChunks = reads.length
-  t.equal(firstChunks, 3, 'revision 1: every chunk of every item is read once for the item check')
+  // A one-chunk item's chunk digest is its digest: verified as it was stored, it is not read again.
+  t.equal(firstChunks, 2, 'revision 1: every chunk of the two-chunk item is read once for the item check, the one-chunk item not at all')
 
   const added = await uploadEvidence(
     sender.ctx,
     caseId,
     { name: 'new.bin', category: 'photo', mediaType: 'application/octet-stream' },
-    Readable.from([randomBytes(800)]),
+    Readable.from([randomBytes(CHUNK_SIZE + 800)]),
   )
   await updateShare(sender.ctx, share.id, { evidenceIds: [...first, added.id] }, { kind: 'user', id: 'tester' })
   const inbound = await waitFor(

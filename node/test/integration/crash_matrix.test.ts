@@ -97,6 +97,7 @@ const MATRIX: CrashCase[] = [
     'notification.recorded',
   ]),
   ...cases('share', 'receiver', ['fetch.chunk-stored', 'blob.written', 'blob.renamed'], [1, 2, 4]),
+  ...cases('share', 'receiver', ['pull.batch-stored']),
   ...cases('share', 'receiver', ['job.claimed', 'job.handled', 'job.completed'], [1, 2, 3]),
   ...cases('share', 'receiver', ['store.before-commit', 'store.after-commit', 'outbox.after-commit', 'audit.appended', 'outbox.after-consumer'], [1, 2, 3]),
   // A live revision: evidence added to a shared case is offered as the next revision.

@@ -82,7 +82,7 @@ async function insertInbound(overrides: { status?: InboundShareRecord['status'];
 t.test('external cases are listed with the sharing organization; rejected ones are not', async (t) => {
   const shown = await insertInbound()
   const rejected = await insertInbound({ status: 'rejected' })
-  const listed = await listExternalCases(ctx, smith)
+  const listed = (await listExternalCases(ctx, smith, { limit: 100 })).externalCases
   const mine = listed.find((c) => c.id === shown.id)
   t.match(mine, { sender: { org: 'county-da', name: 'County District Attorney' }, status: 'complete', shareId: shown.shareId })
   t.notOk(listed.some((c) => c.id === rejected.id))
@@ -123,7 +123,11 @@ t.test('revoked, expired and still-receiving shares give no download', async (t)
   await t.rejects(getExternalCase(ctx, smith, revoked.id), { code: 'CW_ERR_SHARE_REVOKED' })
   const expired = await insertInbound({ expiresAt: now - 1 })
   await t.rejects(openExternalEvidence(ctx, smith, expired.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
-  t.equal((await listExternalCases(ctx, smith)).find((c) => c.id === expired.id)?.status, 'expired', 'past expiry reads as expired')
+  t.equal(
+    (await listExternalCases(ctx, smith, { limit: 100 })).externalCases.find((c) => c.id === expired.id)?.status,
+    'expired',
+    'past expiry reads as expired',
+  )
   const marked = await insertInbound({ status: 'expired' })
   await t.rejects(openExternalEvidence(ctx, smith, marked.id, 'e1'), { code: 'CW_ERR_SHARE_EXPIRED' })
   const receiving = await insertInbound({ status: 'receiving' })

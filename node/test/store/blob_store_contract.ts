@@ -267,6 +267,61 @@ export function blobStoreContract(t: Test, open: (t: Test) => Promise<BlobStoreH
     t.equal((await stored()).length, 1)
   })
 
+  // spec: CW-FED-007, CW-BAT-005
+  t.test('putBatch: a wrong digest in the middle of a group never becomes visible, the others do', async (t) => {
+    const { store, stored, nameOf } = await open(t)
+    const [first, second, third, fourth] = [randomBytes(16_384), randomBytes(100), randomBytes(16_384), randomBytes(70_000)]
+    const held = randomBytes(5_000)
+    await store.put(digestOf(held), held)
+    const wrong = Buffer.from(second)
+    wrong[50] = wrong[50]! ^ 1
+    const outcomes = await store.putBatch([
+      { digest: digestOf(first), bytes: first },
+      { digest: digestOf(second), bytes: wrong },
+      { digest: digestOf(third), bytes: third, maxBytes: 16_384 },
+      { digest: digestOf(fourth), bytes: fourth, maxBytes: 65_536 },
+      { digest: digestOf(held), bytes: held },
+      { digest: 'sha256:../../secret', bytes: first },
+      { digest: digestOf(Buffer.alloc(0)), bytes: Buffer.alloc(0) },
+    ])
+    t.same(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+      'one outcome per blob, in order',
+    )
+    t.match(outcomes[1], { reason: { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' } }, 'the bytes that do not match')
+    t.match(outcomes[3], { reason: { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' } }, 'more bytes than allowed')
+    t.match(outcomes[5], { reason: TypeError }, 'a digest that is not one')
+    t.same(await Promise.all([first, second, third, fourth, held].map((bytes) => store.has(digestOf(bytes)))), [true, false, true, false, true])
+    for (const bytes of [first, third, held]) t.ok((await buffer(await store.get(digestOf(bytes)))).equals(bytes), `${bytes.byteLength} bytes read back`)
+    t.same(
+      await stored(),
+      [first, third, held, Buffer.alloc(0)].map((bytes) => nameOf(digestOf(bytes))).sort(),
+      'the blobs that matched, no temporary, nothing of the others',
+    )
+    t.same(await store.putBatch([]), [], 'an empty group')
+    await t.rejects(store.putBatch('nope' as unknown as []), TypeError)
+  })
+
+  t.test('putBatch: a stored blob is refreshed and its bytes still checked', async (t) => {
+    const { store, backdate } = await open(t)
+    const bytes = randomBytes(2_000)
+    const digest = digestOf(bytes)
+    await store.put(digest, bytes)
+    await backdate(digest, 60 * 60 * 1000)
+    const before = new Date(Date.now() - 30 * 60 * 1000)
+    const wrong = Buffer.from(bytes)
+    wrong[0] = wrong[0]! ^ 1
+    const [mismatch] = await store.putBatch([{ digest, bytes: wrong }])
+    t.match(mismatch, { status: 'rejected', reason: { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH' } })
+    t.equal(await store.delete(digest, { unmodifiedSince: before }), true, 'bytes that do not match refresh nothing: the collector may take it')
+    await store.put(digest, bytes)
+    await backdate(digest, 60 * 60 * 1000)
+    t.same(await store.putBatch([{ digest, bytes }]), [{ status: 'fulfilled', value: undefined }])
+    t.equal(await store.delete(digest, { unmodifiedSince: before }), false, 'stored again: young, spared')
+    t.same(await buffer(await store.get(digest)), bytes)
+  })
+
   t.test('digests are validated strictly', async (t) => {
     const { store, stored } = await open(t)
     const hex = 'a'.repeat(64)

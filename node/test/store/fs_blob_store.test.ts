@@ -1,4 +1,5 @@
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -110,6 +111,36 @@ t.test('open: cleans its own replica stale temporaries and old ones, never anoth
   t.same(await buffer(await second.get(digestOf(bytes))), bytes, 'stored blobs are kept')
 })
 
+// The batch path under SIGKILL (crash points, operations/crash_points.ts), in a process of its own.
+t.test('putBatch killed midway: every visible blob is complete and matches, the next open removes the rest', async (t) => {
+  const pieces = Array.from({ length: 6 }, (_, index) => randomBytes(10_000 + index))
+  const wrong = Buffer.from(pieces[3]!)
+  wrong[0] = wrong[0]! ^ 1
+  const claimed = pieces.map((bytes) => digestOf(bytes))
+  const sent = pieces.map((bytes, index) => (index === 3 ? wrong : bytes))
+  const store = new URL('../../src/store/fs_blob_store.ts', import.meta.url).href
+  const script = [
+    `const { openFsBlobStore } = await import(${JSON.stringify(store)})`,
+    `const input = JSON.parse(process.argv[1])`,
+    `const blobs = await openFsBlobStore(input.dir, { replicaId: 'crashing' })`,
+    `await blobs.putBatch(input.pieces.map(({ digest, hex }) => ({ digest, bytes: Buffer.from(hex, 'hex') })))`,
+  ].join('\n')
+  for (const point of ['blob.written:1', 'blob.renamed:1', 'blob.renamed:3']) {
+    const dir = join(t.testdir(), point.replace(':', '-'))
+    const input = JSON.stringify({ dir, pieces: sent.map((bytes, index) => ({ digest: claimed[index], hex: bytes.toString('hex') })) })
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, input], { env: { ...process.env, CASEWAY_CRASH_POINT: point } })
+    t.equal(child.signal, 'SIGKILL', `${point}: killed (${child.stderr.toString().trim().split('\n').at(-1)})`)
+    const reopened = await openFsBlobStore(dir, { replicaId: 'crashing' })
+    const visible: string[] = []
+    for await (const { digest } of reopened.list()) {
+      visible.push(digest)
+      t.equal(digestOf(await buffer(await reopened.get(digest))), digest, `${point}: a visible blob is its digest's bytes`)
+    }
+    t.notOk(visible.includes(claimed[3]!), `${point}: the bytes that did not match never became visible`)
+    t.same(await readdir(join(dir, 'tmp')), [], `${point}: no temporary after the next open`)
+  }
+})
+
 t.test("a store's temporaries carry its replica id", async (t) => {
   const dir = t.testdir()
   const blobs = await openFsBlobStore(dir, { replicaId: 'node 1/a' })
@@ -121,7 +152,7 @@ t.test("a store's temporaries carry its replica id", async (t) => {
     yield bytes.subarray(50_000)
   }
   await blobs.put(digestOf(bytes), watching())
-  t.match(seen, [/^node_1_a~[0-9a-f]{16}~[0-9a-f]{32}$/], 'written under tmp/<replica>~<instance>~<random>, the id made safe')
+  t.match(seen, [/^node_1_a~[0-9a-f]{16}~[0-9]+$/], 'written under tmp/<replica>~<instance>~<n>, the id made safe')
   t.same(await readdir(join(dir, 'tmp')), [])
 })
 

@@ -25,6 +25,7 @@ import { inboundPackagesContract } from './metadata_contract/inbound_packages.ts
 import { linkSharesContract } from './metadata_contract/link_shares.ts'
 import { notificationsContract } from './metadata_contract/notifications.ts'
 import { operationsContract } from './metadata_contract/operations.ts'
+import { pagedListsContract } from './metadata_contract/paged_lists.ts'
 import { principalsContract } from './metadata_contract/principals.ts'
 import { transfersContract } from './metadata_contract/transfers.ts'
 
@@ -49,6 +50,7 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
   t.test('operations', async (t) => operationsContract(t, harness))
   t.test('principals and case access', async (t) => principalsContract(t, harness))
   t.test('held-back items and transfer progress', async (t) => transfersContract(t, harness))
+  t.test('lists page by page', async (t) => pagedListsContract(t, harness))
 
   const openStore = (t: Test) => harness.open(t)
 

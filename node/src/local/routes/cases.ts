@@ -13,6 +13,10 @@ import { requireCaseAccess } from '../../access/case_access.ts'
 import { listCasesFor, viewCase } from '../../cases/case_team.ts'
 import { createCase, createFolder, updateCase } from '../../cases/cases.ts'
 import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+import { NEXT_CURSOR, PAGE_LIMIT, PAGE_QUERY, nextCursor, pageRequest } from '../paging.ts'
+
+/** The list tag of case cursors. */
+const CASE_LIST = 'cases'
 
 export function caseRoutes(app: LocalApi, ctx: NodeContext): void {
   app.post(
@@ -33,14 +37,24 @@ export function caseRoutes(app: LocalApi, ctx: NodeContext): void {
     {
       schema: {
         tags: ['cases'],
-        summary: 'List the cases the caller owns or works on (every case for an administrator)',
+        summary: 'List the cases the caller owns or works on (every case for an administrator), page by page',
+        description: `Newest first. At most \`limit\` per page (${PAGE_LIMIT.default} unless given, at most ${PAGE_LIMIT.max}); pass \`next\` as \`cursor\` for the next page (CW-LOC-054).`,
+        querystring: PAGE_QUERY,
         response: {
-          200: { description: 'The cases', type: 'object', required: ['cases'], properties: { cases: { type: 'array', items: ref('Case') } } },
-          ...problems(),
+          200: {
+            description: 'A page of the cases',
+            type: 'object',
+            required: ['cases', 'next'],
+            properties: { cases: { type: 'array', items: ref('Case') }, next: NEXT_CURSOR },
+          },
+          ...problems(400),
         },
       },
     },
-    async (request) => ({ cases: await listCasesFor(ctx, principalOf(request)) }),
+    async (request) => {
+      const page = await listCasesFor(ctx, principalOf(request), pageRequest(CASE_LIST, request.query))
+      return { cases: page.items, next: nextCursor(CASE_LIST, page.next) }
+    },
   )
 
   app.get(

@@ -16,6 +16,10 @@ import { openChunks } from '../../cases/evidence.ts'
 import { userActor } from '../../events.ts'
 import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE, sendDownload } from '../download.ts'
 import { ADDED_RECIPIENTS, inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+import { NEXT_CURSOR, PAGE_LIMIT, PAGE_QUERY, nextCursor, pageRequest } from '../paging.ts'
+
+/** The list tag of external-case cursors. */
+const EXTERNAL_CASE_LIST = 'external-cases'
 
 /** Body of adding recipients on the receiving side: users or groups of this organization (CW-LOC-025). */
 export const ADD_RECIPIENTS_BODY = {
@@ -55,20 +59,26 @@ export function externalCaseRoutes(app: LocalApi, ctx: NodeContext): void {
     {
       schema: {
         tags: ['external cases'],
-        summary: 'List the cases partners shared with the caller (as a recipient), each marked with the sharing organization',
-        description: 'An administrator sees every external case; those it is not a recipient of with access "administration" (metadata only).',
+        summary: 'List the cases partners shared with the caller (as a recipient), each marked with the sharing organization, page by page',
+        description:
+          'Newest first; an administrator sees every external case, those it is not a recipient of with access "administration" (metadata only). ' +
+          `At most \`limit\` per page (${PAGE_LIMIT.default} unless given, at most ${PAGE_LIMIT.max}); pass \`next\` as \`cursor\` for the next page (CW-LOC-054).`,
+        querystring: PAGE_QUERY,
         response: {
           200: {
-            description: 'The external cases',
+            description: 'A page of the external cases',
             type: 'object',
-            required: ['externalCases'],
-            properties: { externalCases: { type: 'array', items: ref('ExternalCaseSummary') } },
+            required: ['externalCases', 'next'],
+            properties: { externalCases: { type: 'array', items: ref('ExternalCaseSummary') }, next: NEXT_CURSOR },
           },
-          ...problems(),
+          ...problems(400),
         },
       },
     },
-    async (request) => ({ externalCases: await listExternalCases(ctx, principalOf(request)) }),
+    async (request) => {
+      const page = await listExternalCases(ctx, principalOf(request), pageRequest(EXTERNAL_CASE_LIST, request.query))
+      return { externalCases: page.externalCases, next: nextCursor(EXTERNAL_CASE_LIST, page.next) }
+    },
   )
 
   app.get(

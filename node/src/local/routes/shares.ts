@@ -5,7 +5,7 @@
  */
 import { CasewayError } from '#protocol'
 import type { NodeContext } from '../../context.ts'
-import { createShare, getShare, listShares } from '../../sending/share_case.ts'
+import { createShare, getShare, listSharePage } from '../../sending/share_case.ts'
 import { describeShare } from '../../sending/share_view.ts'
 import { requireCaseAccess, requireShareAccess } from '../../access/case_access.ts'
 import { MAX_ID_LENGTH, MAX_REASON_LENGTH, SHARE_LIMITS } from '../../limits.ts'
@@ -13,6 +13,10 @@ import { revokeShare } from '../../revocation/revoke_share.ts'
 import { userActor } from '../../events.ts'
 import { principalOf } from '../auth.ts'
 import { inputSchemas, paramsSchemas, problems, ref, type LocalApi } from '../schemas.ts'
+import { NEXT_CURSOR, PAGE_LIMIT, PAGE_QUERY, nextCursor, pageRequest } from '../paging.ts'
+
+/** The list tag of share cursors. */
+const SHARE_LIST = 'shares'
 
 export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
   app.post(
@@ -71,23 +75,29 @@ export function shareRoutes(app: LocalApi, ctx: NodeContext): void {
     {
       schema: {
         tags: ['shares'],
-        summary: 'List the shares of a case, with their status',
+        summary: 'List the shares of a case, with their status, page by page',
+        description: `Newest first. At most \`limit\` per page (${PAGE_LIMIT.default} unless given, at most ${PAGE_LIMIT.max}); pass \`next\` as \`cursor\` for the next page (CW-LOC-054).`,
         querystring: {
           type: 'object',
           additionalProperties: false,
           required: ['caseId'],
-          properties: { caseId: { type: 'string', maxLength: MAX_ID_LENGTH } },
+          properties: { caseId: { type: 'string', maxLength: MAX_ID_LENGTH }, ...PAGE_QUERY.properties },
         },
         response: {
-          200: { description: 'The shares of the case', type: 'object', required: ['shares'], properties: { shares: { type: 'array', items: ref('Share') } } },
+          200: {
+            description: 'A page of the shares of the case',
+            type: 'object',
+            required: ['shares', 'next'],
+            properties: { shares: { type: 'array', items: ref('Share') }, next: NEXT_CURSOR },
+          },
           ...problems(400, 404),
         },
       },
     },
     async (request) => {
       await requireCaseAccess(ctx, principalOf(request), request.query.caseId, 'read', 'share.list')
-      const shares = await listShares(ctx, request.query.caseId)
-      return { shares: await Promise.all(shares.map((share) => describeShare(ctx, share))) }
+      const page = await listSharePage(ctx, request.query.caseId, pageRequest(SHARE_LIST, request.query))
+      return { shares: await Promise.all(page.items.map((share) => describeShare(ctx, share))), next: nextCursor(SHARE_LIST, page.next) }
     },
   )
 

@@ -41,6 +41,11 @@ import type {
   InboundRevisionState,
   InboundShareRecord,
   InboundShareState,
+  CaseViewer,
+  InboundShareViewer,
+  Page,
+  PageRequest,
+  VisibleInboundShare,
   JobClaim,
   JobRecord,
   LinkPackageRecord,
@@ -108,6 +113,11 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  caseViewerParams,
+  inboundShareViewerParams,
+  pageOf,
+  pageParams,
+  visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
   jobFromRow,
@@ -393,6 +403,10 @@ class PostgresCaseRepository implements CaseRepository {
     return this.#db.run(async (s) => (await s.rows(SQL.listCases)).map(caseFromRow))
   }
 
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#db.run(async (s) => pageOf(await s.rows(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
+  }
+
   insertFolder(folder: FolderRecord): Promise<void> {
     return this.#db.run(async (s) => void (await s.run(SQL.insertFolder, folderParams(folder))))
   }
@@ -460,6 +474,12 @@ class PostgresOutboundShareRepository implements OutboundShareRepository {
   list(caseId?: string): Promise<OutboundShareRecord[]> {
     return this.#db.run(async (s) =>
       (caseId === undefined ? await s.rows(SQL.listOutboundShares) : await s.rows(SQL.listOutboundSharesOfCase, { case_id: caseId })).map(outboundShareFromRow),
+    )
+  }
+
+  listOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#db.run(async (s) =>
+      pageOf(await s.rows(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow),
     )
   }
 
@@ -542,6 +562,13 @@ class PostgresOutboundShareRepository implements OutboundShareRepository {
     return this.#db.run(async (s) => (await s.rows(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now })).length > 0)
   }
 
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#db.run(
+      async (s) => new Set((await s.rows(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests, now })).map((row) => row['digest'] as string)),
+    )
+  }
+
   listDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
     return this.#db.run(async (s) => (await s.rows(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inbound_id: inboundId })).map(outboundShareFromRow))
   }
@@ -598,6 +625,12 @@ class PostgresInboundShareRepository implements InboundShareRepository {
 
   list(): Promise<InboundShareRecord[]> {
     return this.#db.run(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
+  }
+
+  listVisible(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#db.run(async (s) =>
+      pageOf(await s.rows(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow),
+    )
   }
 
   insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
@@ -708,6 +741,12 @@ class PostgresChunkRepository implements ChunkRepository {
 
   recordDelivered(partnerOrg: string, digest: string, at: number): Promise<void> {
     return this.#db.run(async (s) => void (await s.run(SQL.insertPartnerChunk, { partner: partnerOrg, digest, at })))
+  }
+
+  /** One statement: atomic, one commit. */
+  recordDeliveredAll(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+    if (digests.length === 0) return Promise.resolve()
+    return this.#db.run(async (s) => void (await s.run(SQL.insertPartnerChunks, { partner: partnerOrg, digests, at })))
   }
 
   delivered(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {

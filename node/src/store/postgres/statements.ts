@@ -100,6 +100,17 @@ export const SQL = {
   updateCaseFields: 'UPDATE cases SET fields = :fields, updated_at = :updated_at WHERE id = :id',
   getCase: 'SELECT * FROM cases WHERE id = :id',
   listCases: 'SELECT * FROM cases ORDER BY created_at, seq',
+  // spec: CW-LOC-002, CW-LOC-054 — as SQLite's, newest first by seq.
+  listVisibleCases: `
+    SELECT c.*, c.seq AS position FROM cases AS c LEFT JOIN case_access AS a ON a.case_id = c.id
+    WHERE (:after::bigint IS NULL OR c.seq < :after::bigint)
+      AND (:sees_all::int = 1 OR a.owner = :user_id OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(a.team::jsonb) AS m (value)
+        WHERE CASE m.value ->> 'kind'
+          WHEN 'user' THEN m.value ->> 'id' = :user_id
+          WHEN 'group' THEN m.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
+        END))
+    ORDER BY c.seq DESC LIMIT :limit::bigint`,
   insertFolder: insert('folders', FOLDER_COLUMNS),
   listFolders: 'SELECT * FROM folders WHERE case_id = :case_id ORDER BY seq',
   insertEvidence: insert('evidence', EVIDENCE_COLUMNS),
@@ -112,6 +123,10 @@ export const SQL = {
   getOutboundShareState: 'SELECT id, partner_org, status, expires_at, revision FROM outbound_shares WHERE id = :id',
   listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, seq',
   listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = :case_id ORDER BY created_at, seq',
+  listOutboundSharesOfCasePage: `
+    SELECT *, seq AS position FROM outbound_shares
+    WHERE case_id = :case_id AND (:after::bigint IS NULL OR seq < :after::bigint)
+    ORDER BY seq DESC LIMIT :limit::bigint`,
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = greatest(revision, :revision), updated_at = greatest(updated_at, :at) WHERE id = :id',
@@ -124,6 +139,10 @@ export const SQL = {
     JOIN outbound_shares AS s ON s.id = c.share_id
     WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner AND ${SHARE_IN_FORCE}
     LIMIT 1`,
+  servableChunks: `
+    SELECT DISTINCT c.digest AS digest FROM share_chunks AS c
+    JOIN outbound_shares AS s ON s.id = c.share_id
+    WHERE c.share_id = :share AND c.digest = ANY(:digests::text[]) AND s.partner_org = :partner AND ${SHARE_IN_FORCE}`,
 
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
   updateInboundShare:
@@ -138,6 +157,37 @@ export const SQL = {
     'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, seq',
+  // spec: CW-LOC-001, CW-LOC-054 — as SQLite's: the recipient matching of
+  // access/recipients.ts in SQL, newest first by seq; `recipient` is 1 when the viewer is one.
+  listVisibleInboundShares: `
+    SELECT * FROM (
+      SELECT s.*, s.seq AS position, (
+          jsonb_array_length(n.named) = 0
+          OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(n.named) AS r (value)
+            WHERE CASE r.value ->> 'kind'
+              WHEN 'agency' THEN r.value ->> 'id' = :org
+              WHEN 'user' THEN r.value ->> 'id' = :user_id
+              WHEN 'group' THEN r.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
+              WHEN 'email' THEN lower(r.value ->> 'id') = (SELECT lower(email) FROM users WHERE id = :user_id)
+              WHEN 'badge' THEN r.value ->> 'id' = (SELECT badge FROM users WHERE id = :user_id)
+            END)
+          OR EXISTS (
+            SELECT 1 FROM added_recipients AS a
+            WHERE a.inbound_id = s.id
+              AND ((a.kind = 'user' AND a.recipient_id = :user_id)
+                OR (a.kind = 'group' AND a.recipient_id IN (SELECT jsonb_array_elements_text(:groups::jsonb))))
+          )
+        )::int AS recipient
+      FROM inbound_shares AS s
+      CROSS JOIN LATERAL (
+        SELECT CASE WHEN jsonb_typeof(s.manifest::jsonb -> 'share' -> 'recipients') = 'array'
+          THEN s.manifest::jsonb -> 'share' -> 'recipients' ELSE '[]'::jsonb END AS named
+      ) AS n
+      WHERE s.status <> 'rejected' AND (:after::bigint IS NULL OR s.seq < :after::bigint)
+    ) AS v
+    WHERE v.recipient = 1 OR :sees_all::int = 1
+    ORDER BY v.position DESC LIMIT :limit::bigint`,
 
   insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (:iss, :jti, :digest, :exp) ON CONFLICT DO NOTHING',
   getJti: 'SELECT digest FROM jtis WHERE iss = :iss AND jti = :jti',
@@ -151,6 +201,9 @@ export const SQL = {
       (SELECT coalesce(sum(bytes), 0) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS bytes,
       (SELECT min(accepted_at) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS oldest`,
   insertPartnerChunk: 'INSERT INTO partner_chunks (partner_org, digest, delivered_at) VALUES (:partner, :digest, :at) ON CONFLICT DO NOTHING',
+  insertPartnerChunks: `
+    INSERT INTO partner_chunks (partner_org, digest, delivered_at)
+    SELECT DISTINCT :partner::text, d, :at::bigint FROM unnest(:digests::text[]) AS d ON CONFLICT DO NOTHING`,
   deliveredChunks: `
     SELECT DISTINCT d AS digest FROM unnest(:digests::text[]) AS d
     WHERE EXISTS (SELECT 1 FROM partner_chunks p WHERE p.partner_org = :partner AND p.digest = d)`,

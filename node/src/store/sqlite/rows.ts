@@ -7,17 +7,22 @@
 import type { SQLInputValue, SQLOutputValue } from 'node:sqlite'
 import type {
   CaseRecord,
+  CaseViewer,
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
   InboundShareState,
+  InboundShareViewer,
   JobRecord,
   OutboundRevisionRecord,
   OutboundShareRecord,
   OutboundShareState,
+  Page,
+  PageRequest,
   PartnerRecord,
   PolicyRecord,
   TokenRecord,
+  VisibleInboundShare,
 } from '../metadata_store.ts'
 
 export type Row = Record<string, SQLOutputValue>
@@ -268,6 +273,34 @@ export function inboundShareStateFromRow(row: Row): InboundShareState {
     status: str(row, 'status') as InboundShareState['status'],
     expiresAt: num(row, 'expires_at'),
   }
+}
+
+/**
+ * The page of a keyset list read with `LIMIT limit + 1` (see {@link pageParams}): the extra row,
+ * if any, only says there is a next page. Rows carry their list position as `position`.
+ */
+export function pageOf<Item>(rows: readonly Row[], limit: number, itemOf: (row: Row) => Item): Page<Item> {
+  const items = rows.slice(0, limit)
+  return { items: items.map(itemOf), next: rows.length > limit ? num(items.at(-1)!, 'position') : null }
+}
+
+/** The `after` and `limit` parameters of a keyset list statement (one row more than the page). */
+export function pageParams(page: PageRequest): { after: number | null; limit: number } {
+  return { after: page.after ?? null, limit: page.limit + 1 }
+}
+
+/** The parameters of `CaseRepository.listVisible` (SQLite and PostgreSQL alike). */
+export function caseViewerParams(viewer: CaseViewer, page: PageRequest): Params {
+  return { user_id: viewer.userId, groups: toJson(viewer.groups), sees_all: bool(viewer.seesAll), ...pageParams(page) }
+}
+
+/** The parameters of `InboundShareRepository.listVisible` (SQLite and PostgreSQL alike). */
+export function inboundShareViewerParams(viewer: InboundShareViewer, page: PageRequest): Params {
+  return { org: viewer.org, ...caseViewerParams(viewer, page) }
+}
+
+export function visibleInboundShareFromRow(row: Row): VisibleInboundShare {
+  return { share: inboundShareFromRow(row), recipient: num(row, 'recipient') === 1 }
 }
 
 export function inboundShareParams(s: InboundShareRecord): Params {

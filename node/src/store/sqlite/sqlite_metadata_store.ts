@@ -54,6 +54,11 @@ import type {
   FolderRecord,
   InboundShareRecord,
   InboundShareState,
+  CaseViewer,
+  InboundShareViewer,
+  Page,
+  PageRequest,
+  VisibleInboundShare,
   PartnerUsage,
   JobClaim,
   JobRecord,
@@ -122,6 +127,11 @@ import {
   folderFromRow,
   folderParams,
   inboundShareFromRow,
+  caseViewerParams,
+  inboundShareViewerParams,
+  pageOf,
+  pageParams,
+  visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareStateFromRow,
   jobFromRow,
@@ -453,6 +463,10 @@ class SqliteCaseRepository implements CaseRepository {
     return this.#db.run((c) => c.all(SQL.listCases).map(caseFromRow))
   }
 
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#db.run((c) => pageOf(c.all(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
+  }
+
   insertFolder(folder: FolderRecord): Promise<void> {
     return this.#db.run((c) => void c.run(SQL.insertFolder, folderParams(folder)))
   }
@@ -519,6 +533,10 @@ class SqliteOutboundShareRepository implements OutboundShareRepository {
 
   list(caseId?: string): Promise<OutboundShareRecord[]> {
     return this.#db.run((c) => (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow))
+  }
+
+  listOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#db.run((c) => pageOf(c.all(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow))
   }
 
   /**
@@ -596,6 +614,16 @@ class SqliteOutboundShareRepository implements OutboundShareRepository {
     return this.#db.run((c) => c.get(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now }) !== undefined)
   }
 
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#db.run(
+      (c) =>
+        new Set(
+          c.all(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests: JSON.stringify(digests), now }).map((row) => row['digest'] as string),
+        ),
+    )
+  }
+
   listDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
     return this.#db.run((c) => c.all(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inboundId }).map(outboundShareFromRow))
   }
@@ -652,6 +680,10 @@ class SqliteInboundShareRepository implements InboundShareRepository {
 
   list(): Promise<InboundShareRecord[]> {
     return this.#db.run((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
+  }
+
+  listVisible(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#db.run((c) => pageOf(c.all(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
   }
 
   insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
@@ -757,6 +789,13 @@ class SqliteChunkRepository implements ChunkRepository {
 
   recordDelivered(partnerOrg: string, digest: string, at: number): Promise<void> {
     return this.#db.grouped((c) => void c.run(SQL.insertPartnerChunk, partnerOrg, digest, at))
+  }
+
+  /** Group-committed like {@link recordDelivered}: all of `digests` in one statement of the next group commit. */
+  recordDeliveredAll(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+    return this.#db.grouped((c) => {
+      if (digests.length > 0) c.run(SQL.insertPartnerChunks, partnerOrg, at, JSON.stringify(digests))
+    })
   }
 
   delivered(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {

@@ -99,6 +99,18 @@ export const SQL = {
   updateCaseFields: 'UPDATE cases SET fields = ?, updated_at = ? WHERE id = ?',
   getCase: 'SELECT * FROM cases WHERE id = ?',
   listCases: 'SELECT * FROM cases ORDER BY created_at, rowid',
+  // spec: CW-LOC-002, CW-LOC-054 — owner and team matching of access/case_access.ts, in SQL;
+  // newest first by rowid.
+  listVisibleCases: `
+    SELECT c.*, c.rowid AS position FROM cases AS c LEFT JOIN case_access AS a ON a.case_id = c.id
+    WHERE (:after IS NULL OR c.rowid < :after)
+      AND (:sees_all = 1 OR a.owner = :user_id OR EXISTS (
+        SELECT 1 FROM json_each(a.team) AS m
+        WHERE CASE json_extract(m.value, '$.kind')
+          WHEN 'user' THEN json_extract(m.value, '$.id') = :user_id
+          WHEN 'group' THEN json_extract(m.value, '$.id') IN (SELECT value FROM json_each(:groups))
+        END))
+    ORDER BY c.rowid DESC LIMIT :limit`,
   insertFolder: insert('folders', FOLDER_COLUMNS),
   listFolders: 'SELECT * FROM folders WHERE case_id = ? ORDER BY rowid',
   insertEvidence: insert('evidence', EVIDENCE_COLUMNS),
@@ -111,6 +123,10 @@ export const SQL = {
   getOutboundShareState: 'SELECT id, partner_org, status, expires_at, revision FROM outbound_shares WHERE id = ?',
   listOutboundShares: 'SELECT * FROM outbound_shares ORDER BY created_at, rowid',
   listOutboundSharesOfCase: 'SELECT * FROM outbound_shares WHERE case_id = ? ORDER BY created_at, rowid',
+  listOutboundSharesOfCasePage: `
+    SELECT *, rowid AS position FROM outbound_shares
+    WHERE case_id = :case_id AND (:after IS NULL OR rowid < :after)
+    ORDER BY rowid DESC LIMIT :limit`,
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',
@@ -123,6 +139,10 @@ export const SQL = {
     JOIN outbound_shares AS s ON s.id = c.share_id
     WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner AND ${SHARE_IN_FORCE}
     LIMIT 1`,
+  servableChunks: `
+    SELECT DISTINCT c.digest AS digest FROM share_chunks AS c
+    JOIN outbound_shares AS s ON s.id = c.share_id
+    WHERE c.share_id = :share AND c.digest IN (SELECT value FROM json_each(:digests)) AND s.partner_org = :partner AND ${SHARE_IN_FORCE}`,
 
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
   updateInboundShare:
@@ -136,6 +156,34 @@ export const SQL = {
   findInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, rowid',
+  // spec: CW-LOC-001, CW-LOC-054 — the recipient matching of access/recipients.ts, in SQL: the
+  // manifest's recipients (the entire agency when it names none) and those our side added.
+  // Newest first by rowid, which an update keeps; `recipient` is 1 when the viewer is one.
+  // lower() folds ASCII only, which an e-mail recipient is (CW-FMT-006).
+  listVisibleInboundShares: `
+    SELECT * FROM (
+      SELECT s.*, s.rowid AS position, (
+          coalesce(json_array_length(s.manifest, '$.share.recipients'), 0) = 0
+          OR EXISTS (
+            SELECT 1 FROM json_each(s.manifest, '$.share.recipients') AS r
+            WHERE CASE json_extract(r.value, '$.kind')
+              WHEN 'agency' THEN json_extract(r.value, '$.id') = :org
+              WHEN 'user' THEN json_extract(r.value, '$.id') = :user_id
+              WHEN 'group' THEN json_extract(r.value, '$.id') IN (SELECT value FROM json_each(:groups))
+              WHEN 'email' THEN lower(json_extract(r.value, '$.id')) = (SELECT lower(email) FROM users WHERE id = :user_id)
+              WHEN 'badge' THEN json_extract(r.value, '$.id') = (SELECT badge FROM users WHERE id = :user_id)
+            END)
+          OR EXISTS (
+            SELECT 1 FROM added_recipients AS a
+            WHERE a.inbound_id = s.id
+              AND ((a.kind = 'user' AND a.recipient_id = :user_id) OR (a.kind = 'group' AND a.recipient_id IN (SELECT value FROM json_each(:groups))))
+          )
+        ) AS recipient
+      FROM inbound_shares AS s
+      WHERE s.status <> 'rejected' AND (:after IS NULL OR s.rowid < :after)
+    )
+    WHERE recipient = 1 OR :sees_all = 1
+    ORDER BY position DESC LIMIT :limit`,
 
   insertJti: 'INSERT INTO jtis (iss, jti, digest, exp) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   getJti: 'SELECT digest FROM jtis WHERE iss = ? AND jti = ?',
@@ -149,6 +197,9 @@ export const SQL = {
       (SELECT coalesce(sum(bytes), 0) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS bytes,
       (SELECT min(accepted_at) FROM partner_offer_bytes WHERE partner_org = :partner AND accepted_at > :since) AS oldest`,
   insertPartnerChunk: 'INSERT INTO partner_chunks (partner_org, digest, delivered_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  // ?3 is a JSON array of digests; `WHERE true` tells SQLite the ON CONFLICT is the upsert's, not a join's.
+  insertPartnerChunks:
+    'INSERT INTO partner_chunks (partner_org, digest, delivered_at) SELECT DISTINCT ?, d.value, ? FROM json_each(?) AS d WHERE true ON CONFLICT DO NOTHING',
   // One query for a whole manifest: ?1 is a JSON array of digests.
   deliveredChunks:
     'SELECT DISTINCT d.value AS digest FROM json_each(?) AS d WHERE EXISTS (SELECT 1 FROM partner_chunks p WHERE p.partner_org = ? AND p.digest = d.value)',

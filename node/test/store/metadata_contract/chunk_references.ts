@@ -103,6 +103,19 @@ export function chunkReferencesContract(t: Test, harness: MetadataStoreHarness):
     t.same(await store.chunks.delivered('lake-pd', [gone, kept]), new Set([kept]))
   })
 
+  // spec: CW-POS-004, CW-POS-005
+  t.test('recordPartnerChunks: a group of chunks recorded for one partner at once, all or none', async (t) => {
+    const { store } = await openStore(t)
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => fakeDigest(name)) as [string, string, string, string]
+    await store.chunks.recordDelivered('river-pd', a, T0)
+    await store.chunks.recordDeliveredAll('river-pd', [a, b, c, b], T0 + 1)
+    await store.chunks.recordDeliveredAll('river-pd', [], T0)
+    t.same(await store.chunks.delivered('river-pd', [a, b, c, d]), new Set([a, b, c]), 'a recorded chunk again, a digest twice: each once')
+    t.same(await store.chunks.delivered('lake-pd', [a, b, c, d]), new Set(), 'per partner')
+    await t.rejects(store.chunks.recordDeliveredAll('lake-pd', [c, d], Number.NaN))
+    t.same(await store.chunks.delivered('lake-pd', [c, d]), new Set(), 'a failed group records none of its chunks')
+  })
+
   t.test('sharesNamingChunks: the shares of the case in force that name any of the chunks', async (t) => {
     const { store } = await openStore(t)
     await store.cases.insert(caseRecord({ id: 'case-2' }))

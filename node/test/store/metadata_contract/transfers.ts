@@ -21,6 +21,27 @@ export function transfersContract(t: Test, harness: MetadataStoreHarness): void 
     return store
   }
 
+  // spec: CW-BAT-002, CW-FED-005
+  t.test('servableChunks: the digests of a batch isChunkServable holds for, in one query', async (t) => {
+    const store = await shareStore(t)
+    const [a, b, other] = [fakeDigest('a'), fakeDigest('b'), fakeDigest('other')]
+    const revision2 = { shareId: 'share-1', revision: 2, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m2'), createdAt: T0, receiptJws: null }
+    await store.outboundShares.insertRevision(revision2, [a, b])
+    const asked = [a, other, b, a]
+    t.same(await store.outboundShares.servableChunks('river-pd', 'share-1', asked, T0), new Set([a, b]), 'only those the share lists')
+    for (const digest of asked)
+      t.equal(
+        await store.outboundShares.isChunkServable('river-pd', 'share-1', digest, T0),
+        (await store.outboundShares.servableChunks('river-pd', 'share-1', [digest], T0)).has(digest),
+      )
+    t.same(await store.outboundShares.servableChunks('lake-pd', 'share-1', asked, T0), new Set(), 'another partner')
+    t.same(await store.outboundShares.servableChunks('river-pd', 'share-9', asked, T0), new Set(), 'no such share')
+    t.same(await store.outboundShares.servableChunks('river-pd', 'share-1', asked, T0 + 86_400), new Set(), 'at its expiry')
+    t.same(await store.outboundShares.servableChunks('river-pd', 'share-1', [], T0), new Set())
+    await store.outboundShares.updateStatus('share-1', 'revoked', null, null, T0 + 1)
+    t.same(await store.outboundShares.servableChunks('river-pd', 'share-1', asked, T0), new Set(), 'revoked')
+  })
+
   t.test('held-back items come back in the order recorded, per revision, each once', async (t) => {
     const store = await shareStore(t)
     const items = [

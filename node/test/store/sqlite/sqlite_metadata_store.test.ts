@@ -46,6 +46,24 @@ t.test('opens with WAL and foreign keys on', async (t) => {
   await t.rejects(store.cases.insertFolder({ id: 'f', caseId: 'no-such-case', parentId: null, name: 'x' }), { code: 'CW_ERR_CONFLICT' })
 })
 
+t.test('servableChunks looks each digest of the batch up in the index', async (t) => {
+  const { path } = await openStore(t)
+  const raw = new DatabaseSync(path, { readOnly: true })
+  t.teardown(() => raw.close())
+  const plan = raw
+    .prepare('EXPLAIN QUERY PLAN ' + SQL.servableChunks)
+    .all({ digests: JSON.stringify([fakeDigest('x'), fakeDigest('y')]), share: 'share-1', partner: 'river-pd', now: T0 })
+    .map((row) => String(row['detail']))
+  t.ok(
+    plan.some((step) => /SEARCH c USING COVERING INDEX share_chunks_digest \(digest=\? AND share_id=\?\)/.test(step)),
+    plan.join('; '),
+  )
+  t.notOk(
+    plan.some((step) => step.startsWith('SCAN') && !step.includes('json_each')),
+    'no table scan',
+  )
+})
+
 t.test('isChunkServable is an indexed lookup', async (t) => {
   const { path } = await openStore(t)
   const raw = new DatabaseSync(path, { readOnly: true })
