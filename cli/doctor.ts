@@ -239,7 +239,7 @@ async function checkPartners(config: NodeConfig, pkiDir: string, now: () => Date
   try {
     const store = await openConfiguredMetadataStore(config, { readOnly: true })
     try {
-      partners = (await store.listPartners()).filter((partner) => partner.enabled && !partner.trustOnly)
+      partners = (await store.partners.list()).filter((partner) => partner.enabled && !partner.trustOnly)
     } finally {
       await store.close()
     }

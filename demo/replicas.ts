@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const rewritten = [...held].filter(([digest, file]) => after.get(digest)?.ino !== file.ino)
   check(after.size === SIZE / CHUNK && rewritten.length === 0, 'no chunk stored twice on County DA')
   const store = await openPostgresMetadataStore({ url: metadataUrl, readOnly: true, poolSize: 1 })
-  const jobs = await store.listJobs().finally(() => store.close())
+  const jobs = await store.jobs.list().finally(() => store.close())
   const done = jobs.filter((job) => job.state === 'done').map((job) => `${job.kind} ${job.ref}`)
   check(new Set(done).size === done.length && !jobs.some((job) => job.state === 'dead'), `each job done once across the replicas (${done.length} done)`)
   for (const [name, dir] of [

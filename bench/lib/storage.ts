@@ -128,8 +128,8 @@ async function receiverFailover(sizeMb: number): Promise<number> {
     const stored = async () => (await s3.keys('county-da/sha256/')).length
     await waitFor('chunks in county-da’s bucket', async () => ((await stored()) >= 2 ? true : undefined), { timeoutMs: 120_000, intervalMs: 20 })
     const store = await openPostgresMetadataStore({ url: storage.metadata.url, readOnly: true, poolSize: 1 })
-    const fetching = await store
-      .listJobs()
+    const fetching = await store.jobs
+      .list()
       .then((jobs) => jobs.find((job) => job.kind === 'fetch' && job.state === 'running'))
       .finally(() => store.close())
     const victim = fetching?.claimedBy === two.id ? two : one

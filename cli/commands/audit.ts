@@ -53,7 +53,7 @@ export function register(program: Command): void {
       let broken = 0
       let chains = 0
       try {
-        const caseIds = options.case === undefined ? await store.listAuditCaseIds() : [options.case]
+        const caseIds = options.case === undefined ? await store.audit.listCaseIds() : [options.case]
         for (const caseId of caseIds) {
           chains += 1
           const result = await verifyStoredAuditChain(store, caseId)
@@ -83,9 +83,9 @@ export function register(program: Command): void {
       try {
         const known =
           options.case === FEDERATION_AUDIT_CASE ||
-          (await store.lastAudit(options.case)) !== undefined ||
-          (await store.getCase(options.case)) !== undefined ||
-          (await store.getInboundShare(options.case)) !== undefined
+          (await store.audit.last(options.case)) !== undefined ||
+          (await store.cases.get(options.case)) !== undefined ||
+          (await store.inboundShares.get(options.case)) !== undefined
         if (!known) throw new RequestError('CW_ERR_NOT_FOUND', `no case ${options.case}`)
         const pieces = auditExportText(store, options.case, { node: org, exportedAt: Math.floor(Date.now() / 1000) })
         if (options.out === undefined) {

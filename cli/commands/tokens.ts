@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const config = await loadConfig(options.dir)
       const store = await openConfiguredMetadataStore(config)
       try {
-        const existed = (await store.getUser(options.user)) !== undefined
+        const existed = (await store.principals.getUser(options.user)) !== undefined
         const clock = { now: () => new Date() }
         const created = await createToken(
           { store, clock, config, log: pino({ level: 'silent' }), transaction: auditedTransaction(store, clock) },

@@ -154,7 +154,7 @@ export async function buildContext(config: NodeConfig, overrides: ContextOverrid
   // do not each wait for it (they are signed 0.1, which it verifies whatever it supports).
   const unanswered = new Map<string, number>()
   ctx.probePartnerVersions = async (partnerOrg) => {
-    const partner = await store.getPartner(partnerOrg)
+    const partner = await store.partners.get(partnerOrg)
     if (partner === undefined || !partner.enabled || partner.trustOnly || peer.health === undefined) return
     if ((unanswered.get(partnerOrg) ?? 0) > Date.now()) return
     try {

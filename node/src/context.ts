@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { Signer, TrustAnchor } from '#protocol'
 import type { NodeConfig } from './config/schema.ts'
-import type { MetadataStore } from './store/metadata_store.ts'
+import type { MetadataStore, UnitOfWork } from './store/metadata_store.ts'
 import type { BlobStore } from './store/blob_store.ts'
 import type { AnyNodeEvent } from './events.ts'
 
@@ -36,7 +36,7 @@ export interface Clock {
  */
 export interface Transaction {
   /** The store inside the transaction: every call here commits or rolls back together. */
-  readonly store: MetadataStore
+  readonly store: UnitOfWork
   /** Records a domain event of this action; its consumers get it once the transaction commits. */
   record(event: AnyNodeEvent): void
   /** Runs `effect` after the commit (never after a rollback); for in-memory effects such as waking a runner. */

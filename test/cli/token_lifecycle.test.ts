@@ -36,7 +36,7 @@ async function tokenRecords() {
   const config = await loadConfig(dir)
   const store = await openSqliteMetadataStore(nodePath(config, config.storage.database), { readOnly: true })
   try {
-    return await store.listTokens()
+    return await store.tokens.list()
   } finally {
     await store.close()
   }

@@ -18,8 +18,8 @@ const database = nodePath(config, config.storage.database)
 async function lookup(token: string) {
   const store = await openSqliteMetadataStore(database)
   try {
-    const record = await store.findTokenByHash(createHash('sha256').update(token).digest('hex'))
-    return { record, user: record === undefined ? undefined : await store.getUser(record.userId) }
+    const record = await store.tokens.findByHash(createHash('sha256').update(token).digest('hex'))
+    return { record, user: record === undefined ? undefined : await store.principals.getUser(record.userId) }
   } finally {
     await store.close()
   }
@@ -28,7 +28,7 @@ async function lookup(token: string) {
 t.test('the init admin token belongs to an admin user record', async (t) => {
   const store = await openSqliteMetadataStore(database)
   t.teardown(() => store.close())
-  t.match(await store.getUser('admin'), { id: 'admin', role: 'admin', disabled: false })
+  t.match(await store.principals.getUser('admin'), { id: 'admin', role: 'admin', disabled: false })
 })
 
 t.test('creates a user and a token for it; the secret is printed once on stdout', async (t) => {

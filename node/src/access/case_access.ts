@@ -89,9 +89,9 @@ export async function requireCaseAccess(
   mode: CaseAccessMode,
   action = `case.${mode}`,
 ): Promise<CaseAccess> {
-  const record = await ctx.store.getCase(caseId)
+  const record = await ctx.store.cases.get(caseId)
   if (record === undefined) throw caseNotFound(caseId)
-  const access = await ctx.store.getCaseAccess(caseId)
+  const access = await ctx.store.cases.getAccess(caseId)
   const relation = relationTo(principal, access)
   if (!allows(relation, mode)) {
     const error = relation === 'none' ? caseNotFound(caseId) : new RequestError('CW_ERR_FORBIDDEN', 'only the case owner or an administrator manages its team')
@@ -112,7 +112,7 @@ export async function requireEvidenceAccess(
   mode: CaseAccessMode,
   action = `evidence.${mode}`,
 ): Promise<EvidenceRecord> {
-  const evidence = await ctx.store.getEvidence(evidenceId)
+  const evidence = await ctx.store.cases.getEvidence(evidenceId)
   if (evidence === undefined) throw evidenceNotFound(evidenceId)
   await requireCaseAccess(ctx, principal, evidence.caseId, mode, action).catch((error: unknown) => {
     throw error instanceof RequestError && error.code === 'CW_ERR_NOT_FOUND' ? evidenceNotFound(evidenceId) : error
@@ -128,13 +128,13 @@ export async function requireShareAccess(
   mode: CaseAccessMode,
   action = `share.${mode}`,
 ): Promise<OutboundShareRecord> {
-  const share = await ctx.store.getOutboundShare(shareId)
+  const share = await ctx.store.outboundShares.get(shareId)
   if (share === undefined) throw shareNotFound(shareId)
   const asNotFound = (error: unknown): never => {
     throw error instanceof RequestError && error.code === 'CW_ERR_NOT_FOUND' ? shareNotFound(shareId) : error
   }
   // An onward share belongs to an external case: its recipients (with content access) hold it.
-  if ((await ctx.store.getCase(share.caseId)) === undefined && (await ctx.store.getInboundShare(share.caseId)) !== undefined) {
+  if ((await ctx.store.cases.get(share.caseId)) === undefined && (await ctx.store.inboundShares.get(share.caseId)) !== undefined) {
     await requireExternalAccess(ctx, principal, share.caseId, 'content', action).catch(asNotFound)
     return share
   }
@@ -144,7 +144,7 @@ export async function requireShareAccess(
 
 /** Whether `principal` may see the case at all (for filtering lists). */
 export async function canReadCase(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<boolean> {
-  return relationTo(principal, await ctx.store.getCaseAccess(caseId)) !== 'none'
+  return relationTo(principal, await ctx.store.cases.getAccess(caseId)) !== 'none'
 }
 
 /** The external case and whether the caller is one of its recipients. */
@@ -165,7 +165,7 @@ export async function requireExternalAccess(
   mode: ExternalAccessMode,
   action = `external.${mode}`,
 ): Promise<ExternalAccess> {
-  const share = await ctx.store.getInboundShare(inboundId)
+  const share = await ctx.store.inboundShares.get(inboundId)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(inboundId)
   return { share, recipient: await allowed(ctx, principal, inboundId, await recipientsOf(ctx, share), mode, action) }
 }
@@ -181,7 +181,7 @@ export async function requireExternalStateAccess(
   mode: ExternalAccessMode,
   action = `external.${mode}`,
 ): Promise<InboundShareState> {
-  const state = await ctx.store.getInboundShareState(inboundId)
+  const state = await ctx.store.inboundShares.getState(inboundId)
   const recipients = state === undefined || state.status === 'rejected' ? undefined : await knownRecipientsOf(ctx, state)
   if (state === undefined || recipients === undefined) return (await requireExternalAccess(ctx, principal, inboundId, mode, action)).share
   await allowed(ctx, principal, inboundId, recipients, mode, action)

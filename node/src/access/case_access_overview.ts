@@ -38,7 +38,7 @@ export interface CaseAccessOverview extends CaseTeam {
 export async function getCaseAccessOverview(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<CaseAccessOverview> {
   const { access } = await requireCaseAccess(ctx, principal, caseId, 'read', 'case.access.read')
   const team = await describeTeam(ctx, caseId, access?.owner ?? null, access?.team ?? [])
-  const partners = new Map((await ctx.store.listPartners()).map((partner) => [partner.org, partner.name]))
+  const partners = new Map((await ctx.store.partners.list()).map((partner) => [partner.org, partner.name]))
   const described = await Promise.all((await listShares(ctx, caseId)).map((share) => describeShare(ctx, share)))
   const shares = described.map((share): ShareAccess => ({
     shareId: share.id,

@@ -9,7 +9,7 @@ import { isEmailAddress, RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import { MAX_GROUP_MEMBERS } from '../limits.ts'
-import type { GroupRecord, Role, UserKind, UserRecord } from '../store/metadata_store.ts'
+import type { GroupRecord, Role, UserKind, UserRecord, Repositories } from '../store/metadata_store.ts'
 
 /** User and group ids: 1 to 200 characters without control characters (OIDC subjects fit). */
 export const PRINCIPAL_ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,200}$/
@@ -44,8 +44,8 @@ export async function createUser(ctx: NodeContext, input: CreateUserInput): Prom
   const now = nowSeconds(ctx)
   const user = checkUser({ id, name: id, email: null, badge: null, role: 'member', kind: 'user', disabled: false, createdAt: now, updatedAt: now }, input)
   return ctx.store.transaction(async (store) => {
-    if ((await store.getUser(id)) !== undefined) throw new RequestError('CW_ERR_CONFLICT', `user "${id}" already exists`, { at: '/id' })
-    await store.upsertUser(user)
+    if ((await store.principals.getUser(id)) !== undefined) throw new RequestError('CW_ERR_CONFLICT', `user "${id}" already exists`, { at: '/id' })
+    await store.principals.upsertUser(user)
     ctx.log.info({ userId: id, role: user.role, kind: user.kind }, 'user created')
     return user
   })
@@ -60,13 +60,13 @@ export async function createUser(ctx: NodeContext, input: CreateUserInput): Prom
 export async function updateUser(ctx: NodeContext, id: string, input: UpdateUserInput, actor: Actor = SYSTEM_ACTOR): Promise<UserRecord> {
   return ctx.transaction(async (tx) => {
     const store = tx.store
-    const existing = await store.getUser(id)
+    const existing = await store.principals.getUser(id)
     if (existing === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no user "${id}"`)
     const now = nowSeconds(ctx)
     const user = checkUser({ ...existing, updatedAt: Math.max(existing.updatedAt, now) }, input ?? {})
-    await store.upsertUser(user)
+    await store.principals.upsertUser(user)
     if (user.disabled) {
-      for (const tokenId of await store.revokeUserTokens(id, now)) {
+      for (const tokenId of await store.tokens.revokeOfUser(id, now)) {
         tx.record({ type: 'token.revoked', actor, tokenId, userId: id, cause: 'user.disabled' })
       }
     }
@@ -76,7 +76,7 @@ export async function updateUser(ctx: NodeContext, id: string, input: UpdateUser
 }
 
 export async function listUsers(ctx: NodeContext): Promise<UserRecord[]> {
-  return ctx.store.listUsers()
+  return ctx.store.principals.listUsers()
 }
 
 /**
@@ -87,14 +87,14 @@ export async function listUsers(ctx: NodeContext): Promise<UserRecord[]> {
  */
 export async function ensureUser(ctx: Pick<NodeContext, 'store' | 'clock' | 'log'>, id: string, role: Role): Promise<UserRecord> {
   return ctx.store.transaction(async (store) => {
-    const existing = await store.getUser(id)
+    const existing = await store.principals.getUser(id)
     if (existing !== undefined) {
       checkTokenRole(existing, role)
       return existing
     }
     const now = nowSeconds(ctx)
     const user: UserRecord = { id, name: id, email: null, badge: null, role, kind: 'user', disabled: false, createdAt: now, updatedAt: now }
-    await store.upsertUser(user)
+    await store.principals.upsertUser(user)
     ctx.log.info({ userId: id, role }, 'user created for a token')
     return user
   })
@@ -119,36 +119,36 @@ export async function createGroup(ctx: NodeContext, input: { id: string; name?: 
   const members = checkMembers(input.members ?? [], '/members')
   const group: GroupRecord = { id, name, createdAt: nowSeconds(ctx) }
   return ctx.store.transaction(async (store) => {
-    if ((await store.getGroup(id)) !== undefined) throw new RequestError('CW_ERR_CONFLICT', `group "${id}" already exists`, { at: '/id' })
+    if ((await store.principals.getGroup(id)) !== undefined) throw new RequestError('CW_ERR_CONFLICT', `group "${id}" already exists`, { at: '/id' })
     await requireUsers(store, members, '/members')
-    await store.upsertGroup(group)
-    await store.setGroupMembers(id, members)
+    await store.principals.upsertGroup(group)
+    await store.principals.setGroupMembers(id, members)
     ctx.log.info({ groupId: id, members: members.length }, 'group created')
     return { ...group, members }
   })
 }
 
 export async function listGroups(ctx: NodeContext): Promise<GroupDetail[]> {
-  const groups = await ctx.store.listGroups()
-  return Promise.all(groups.map(async (group) => ({ ...group, members: await ctx.store.listGroupMembers(group.id) })))
+  const groups = await ctx.store.principals.listGroups()
+  return Promise.all(groups.map(async (group) => ({ ...group, members: await ctx.store.principals.listGroupMembers(group.id) })))
 }
 
 /** Replaces the members of group `id`. @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_BAD_REQUEST` (unknown user). */
 export async function setGroupMembers(ctx: NodeContext, id: string, userIds: string[]): Promise<GroupDetail> {
   const members = checkMembers(userIds, '/members')
   return ctx.store.transaction(async (store) => {
-    const group = await store.getGroup(id)
+    const group = await store.principals.getGroup(id)
     if (group === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no group "${id}"`)
     await requireUsers(store, members, '/members')
-    await store.setGroupMembers(id, members)
+    await store.principals.setGroupMembers(id, members)
     ctx.log.info({ groupId: id, members: members.length }, 'group members set')
     return { ...group, members }
   })
 }
 
-async function requireUsers(store: NodeContext['store'], userIds: readonly string[], at: string): Promise<void> {
+async function requireUsers(store: Repositories, userIds: readonly string[], at: string): Promise<void> {
   for (const [index, userId] of userIds.entries()) {
-    if ((await store.getUser(userId)) === undefined) throw new RequestError('CW_ERR_BAD_REQUEST', `no user "${userId}"`, { at: `${at}/${index}` })
+    if ((await store.principals.getUser(userId)) === undefined) throw new RequestError('CW_ERR_BAD_REQUEST', `no user "${userId}"`, { at: `${at}/${index}` })
   }
 }
 

@@ -16,7 +16,10 @@
  */
 import { isEmailAddress, type Recipient } from '#protocol'
 import type { Identity, NodeContext } from '../context.ts'
-import type { InboundShareRecord, InboundShareState, UserRecord } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundShareState, Repositories, UserRecord } from '../store/metadata_store.ts'
+
+/** A node context whose store may be a transaction's (recipients are read inside the one that adds some). */
+type StoreContext = Omit<NodeContext, 'store'> & { readonly store: Repositories }
 
 /** What recipient matching needs to know about the caller. */
 export interface RecipientPrincipal {
@@ -35,7 +38,7 @@ export function defaultRecipients(org: string): Recipient[] {
  * entire agency when it named none) and those our own recipients or administrators added
  * (CW-LOC-025), which the manifest does not carry and a later revision does not remove.
  */
-export async function recipientsOf(ctx: NodeContext, share: InboundShareRecord): Promise<Recipient[]> {
+export async function recipientsOf(ctx: StoreContext, share: InboundShareRecord): Promise<Recipient[]> {
   const named = effective(ctx, share.manifest.share.recipients).map((recipient) => ({ kind: recipient.kind, id: recipient.id }))
   remember(ctx, share, named)
   return withAdded(ctx, share.id, named)
@@ -60,7 +63,7 @@ const NAMED_KEPT = 256
 
 const namedKey = (share: Pick<InboundShareState, 'id' | 'manifestDigest'>): string => `${share.id} ${share.manifestDigest}`
 
-function remember(ctx: NodeContext, share: InboundShareRecord, named: readonly Recipient[]): void {
+function remember(ctx: StoreContext, share: InboundShareRecord, named: readonly Recipient[]): void {
   let known = namedByDigest.get(ctx.identity)
   if (known === undefined) namedByDigest.set(ctx.identity, (known = new Map()))
   const key = namedKey(share)
@@ -69,8 +72,8 @@ function remember(ctx: NodeContext, share: InboundShareRecord, named: readonly R
   if (known.size > NAMED_KEPT) known.delete(known.keys().next().value!)
 }
 
-async function withAdded(ctx: NodeContext, inboundId: string, named: readonly Recipient[]): Promise<Recipient[]> {
-  const added = await ctx.store.listAddedRecipients(inboundId)
+async function withAdded(ctx: StoreContext, inboundId: string, named: readonly Recipient[]): Promise<Recipient[]> {
+  const added = await ctx.store.inboundShares.listAddedRecipients(inboundId)
   return [...named, ...added.map((recipient) => ({ kind: recipient.kind, id: recipient.recipientId }))]
 }
 
@@ -79,7 +82,7 @@ export async function isRecipient(ctx: NodeContext, principal: RecipientPrincipa
   const list = effective(ctx, recipients)
   let user: UserRecord | undefined | null = null
   const lookup = async (): Promise<UserRecord | undefined> => {
-    if (user === null) user = await ctx.store.getUser(principal.userId)
+    if (user === null) user = await ctx.store.principals.getUser(principal.userId)
     return user
   }
   for (const recipient of list) {
@@ -137,7 +140,7 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
   }
   let users: UserRecord[] | undefined
   const enabledUsers = async (): Promise<UserRecord[]> => {
-    users ??= (await ctx.store.listUsers()).filter((user) => !user.disabled)
+    users ??= (await ctx.store.principals.listUsers()).filter((user) => !user.disabled)
     return users
   }
   for (const recipient of list) {
@@ -150,7 +153,7 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
         break
       }
       case 'user': {
-        const user = await ctx.store.getUser(recipient.id)
+        const user = await ctx.store.principals.getUser(recipient.id)
         if (user !== undefined && !user.disabled) add(user.email)
         break
       }
@@ -158,7 +161,7 @@ export async function recipientEmails(ctx: NodeContext, recipients: readonly Rec
         for (const user of await enabledUsers()) if (user.badge === recipient.id) add(user.email)
         break
       case 'group': {
-        const members = new Set(await ctx.store.listGroupMembers(recipient.id))
+        const members = new Set(await ctx.store.principals.listGroupMembers(recipient.id))
         for (const user of await enabledUsers()) if (members.has(user.id)) add(user.email)
         break
       }
@@ -174,7 +177,7 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase()
 }
 
-function effective(ctx: NodeContext, recipients: readonly Recipient[] | undefined): readonly Recipient[] {
+function effective(ctx: StoreContext, recipients: readonly Recipient[] | undefined): readonly Recipient[] {
   return recipients === undefined || recipients.length === 0 ? defaultRecipients(ctx.identity.org) : recipients
 }
 

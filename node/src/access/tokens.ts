@@ -120,7 +120,7 @@ export async function createToken(ctx: TokenContext, input: CreateTokenInput, op
     throw new RequestError('CW_ERR_BAD_REQUEST', `expiresInDays must be a whole number of days from 1 to ${maxDays}`, { at: '/expiresInDays' })
   }
   if (options.requireUser === true) {
-    const user = await ctx.store.getUser(input.userId)
+    const user = await ctx.store.principals.getUser(input.userId)
     if (user === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no user "${input.userId}"`, { at: '/userId' })
     checkTokenRole(user, input.role)
   } else {
@@ -140,7 +140,7 @@ export async function createToken(ctx: TokenContext, input: CreateTokenInput, op
     revokedAt: null,
   }
   await ctx.transaction(async (tx) => {
-    await tx.store.insertToken(record)
+    await tx.store.tokens.insert(record)
     tx.record({
       type: 'token.created',
       actor: options.actor ?? SYSTEM_ACTOR,
@@ -168,7 +168,7 @@ function tokenInfo(record: TokenRecord, now: number): TokenInfo {
 export async function listTokens(ctx: TokenContext, principal: Pick<Principal, 'userId' | 'role'>, userId?: string): Promise<TokenInfo[]> {
   const owner = principal.role === 'admin' ? userId : principal.userId
   const now = nowSeconds(ctx)
-  return (await ctx.store.listTokens(owner)).map((record) => tokenInfo(record, now))
+  return (await ctx.store.tokens.list(owner)).map((record) => tokenInfo(record, now))
 }
 
 /**
@@ -181,14 +181,14 @@ export async function listTokens(ctx: TokenContext, principal: Pick<Principal, '
 export async function revokeToken(ctx: TokenContext, principal: Pick<Principal, 'userId' | 'role'>, id: string, actor?: Actor): Promise<TokenInfo> {
   const now = nowSeconds(ctx)
   const record = await ctx.transaction(async (tx) => {
-    const existing = await tx.store.getToken(id)
+    const existing = await tx.store.tokens.get(id)
     if (existing === undefined || (principal.role !== 'admin' && existing.userId !== principal.userId)) {
       throw new RequestError('CW_ERR_NOT_FOUND', `no token "${id}"`)
     }
-    if (await tx.store.revokeToken(id, now)) {
+    if (await tx.store.tokens.revoke(id, now)) {
       tx.record({ type: 'token.revoked', actor: actor ?? { kind: 'user', id: principal.userId }, tokenId: id, userId: existing.userId, cause: 'revoked' })
     }
-    return (await tx.store.getToken(id))!
+    return (await tx.store.tokens.get(id))!
   })
   if (record.revokedAt === now) ctx.log.info({ tokenId: id, userId: record.userId }, 'token revoked')
   return tokenInfo(record, now)
@@ -204,7 +204,7 @@ export async function authenticate(ctx: NodeContext, bearer: string | undefined)
   if (typeof bearer === 'string' && !bearer.startsWith(TOKEN_PREFIX) && looksLikeJwt(ctx, bearer)) return authenticateOidc(ctx, bearer)
   if (typeof bearer !== 'string' || !TOKEN_PATTERN.test(bearer)) throw unauthenticated()
   const hash = hashToken(bearer)
-  const record = await ctx.store.findTokenByHash(hash)
+  const record = await ctx.store.tokens.findByHash(hash)
   const now = nowSeconds(ctx)
   if (record === undefined || record.revokedAt !== null || record.expiresAt <= now) throw unauthenticated()
   // The lookup already matched; comparing again in constant time guards a store whose index
@@ -212,19 +212,19 @@ export async function authenticate(ctx: NodeContext, bearer: string | undefined)
   const stored = Buffer.from(record.hash, 'utf8')
   const computed = Buffer.from(hash, 'utf8')
   if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) throw unauthenticated()
-  const user = await ctx.store.getUser(record.userId)
+  const user = await ctx.store.principals.getUser(record.userId)
   if (user === undefined || user.disabled) throw unauthenticated()
-  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_RESOLUTION_SECONDS) await ctx.store.touchToken(record.id, now)
+  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_RESOLUTION_SECONDS) await ctx.store.tokens.touch(record.id, now)
   const role: Role = record.role === 'admin' && user.role === 'admin' ? 'admin' : 'member'
-  return { tokenId: record.id, userId: record.userId, role, groups: await ctx.store.listUserGroups(record.userId) }
+  return { tokenId: record.id, userId: record.userId, role, groups: await ctx.store.principals.listUserGroups(record.userId) }
 }
 
 /** An OIDC caller: groups from the claim and from local membership; a disabled local user is refused. */
 async function authenticateOidc(ctx: NodeContext, bearer: string): Promise<Principal> {
   const identity = await verifyOidcToken(ctx, bearer)
-  const user = await ctx.store.getUser(identity.userId)
+  const user = await ctx.store.principals.getUser(identity.userId)
   if (user?.disabled === true) throw unauthenticated()
-  const groups = [...new Set([...identity.groups, ...(await ctx.store.listUserGroups(identity.userId))])]
+  const groups = [...new Set([...identity.groups, ...(await ctx.store.principals.listUserGroups(identity.userId))])]
   return { tokenId: null, userId: identity.userId, role: identity.role, groups }
 }
 

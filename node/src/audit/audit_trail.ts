@@ -17,7 +17,7 @@ import { RequestError, digestJson } from '#protocol'
 import type { Clock, NodeContext } from '../context.ts'
 import type { AnyNodeEvent } from '../events.ts'
 import type { OutboxConsumer } from '../outbox/outbox.ts'
-import type { AuditEntryRecord, MetadataStore } from '../store/metadata_store.ts'
+import type { AuditEntryRecord, MetadataStore, Repositories } from '../store/metadata_store.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** The chain of events that belong to no case (offers refused before anything was stored). */
@@ -96,8 +96,8 @@ export async function appendAuditEntry(store: MetadataStore, clock: Clock, conte
 }
 
 /** Appends `content` at time `at` inside transaction `tx` (the caller's). */
-async function appendAuditEntryIn(tx: MetadataStore, content: AuditContent, at: number): Promise<AuditEntryRecord> {
-  const last = await tx.lastAudit(content.caseId)
+async function appendAuditEntryIn(tx: Repositories, content: AuditContent, at: number): Promise<AuditEntryRecord> {
+  const last = await tx.audit.last(content.caseId)
   const entry = {
     caseId: content.caseId,
     seq: (last?.seq ?? 0) + 1,
@@ -108,7 +108,7 @@ async function appendAuditEntryIn(tx: MetadataStore, content: AuditContent, at: 
     prev: last?.digest ?? null,
   }
   const record: AuditEntryRecord = { ...entry, digest: auditEntryDigest(entry) }
-  await tx.appendAudit(record)
+  await tx.audit.append(record)
   return record
 }
 
@@ -150,7 +150,7 @@ export function auditConsumer(store: MetadataStore): OutboxConsumer {
       for (const entry of entries) {
         await store.transaction(async (tx) => {
           // Gone: another replica's drainer handled it (the row lock of the delete made this one wait for its commit).
-          if (!(await tx.deleteOutbox(AUDIT_CONSUMER, entry.eventId))) return
+          if (!(await tx.outbox.delete(AUDIT_CONSUMER, entry.eventId))) return
           await appendAuditEntryIn(tx, auditContentOf(entry.event as unknown as AnyNodeEvent), entry.recordedAt)
         })
         crashPoint('audit.appended')
@@ -237,10 +237,10 @@ export function verifyAuditChain(entries: Iterable<AuditEntryRecord>, caseId?: s
 
 /** Pages of the chain of `caseId`, up to its last entry when the call started. */
 export async function* auditPages(store: MetadataStore, caseId: string, pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<AuditEntryRecord[]> {
-  const end = (await store.lastAudit(caseId))?.seq ?? 0
+  const end = (await store.audit.last(caseId))?.seq ?? 0
   let after = 0
   while (after < end) {
-    const page = await store.listAudit(caseId, { afterSeq: after, limit: Math.min(pageSize, end - after) })
+    const page = await store.audit.list(caseId, { afterSeq: after, limit: Math.min(pageSize, end - after) })
     if (page.length === 0) return
     yield page
     after = page[page.length - 1]!.seq
@@ -280,7 +280,7 @@ export type AuditScope = 'case' | 'external-case'
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` when there is no such case. */
 export async function requireAuditedCase(ctx: NodeContext, scope: AuditScope, id: string): Promise<void> {
-  const found = scope === 'case' ? await ctx.store.getCase(id) : await ctx.store.getInboundShare(id)
+  const found = scope === 'case' ? await ctx.store.cases.get(id) : await ctx.store.inboundShares.get(id)
   if (found === undefined) throw new RequestError('CW_ERR_NOT_FOUND', scope === 'case' ? 'case not found' : 'external case not found')
 }
 
@@ -295,7 +295,7 @@ export interface AuditPage {
 export async function listCaseAudit(ctx: NodeContext, scope: AuditScope, id: string, page: { after?: number; limit?: number } = {}): Promise<AuditPage> {
   await requireAuditedCase(ctx, scope, id)
   const limit = page.limit ?? 100
-  const rows = await ctx.store.listAudit(id, { afterSeq: page.after ?? 0, limit: limit + 1 })
+  const rows = await ctx.store.audit.list(id, { afterSeq: page.after ?? 0, limit: limit + 1 })
   const entries = rows.slice(0, limit)
   return { caseId: id, entries, next: rows.length > limit ? entries[entries.length - 1]!.seq : null }
 }

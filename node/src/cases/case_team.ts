@@ -34,7 +34,7 @@ export interface CaseTeam {
  * every case for an administrator — decided in the store, in the terms of `relationTo`.
  */
 export function listCasesFor(ctx: NodeContext, principal: AccessPrincipal, page: PageRequest): Promise<Page<CaseRecord>> {
-  return ctx.store.listVisibleCases({ userId: principal.userId, groups: principal.groups, seesAll: principal.role === 'admin' }, page)
+  return ctx.store.cases.listVisible({ userId: principal.userId, groups: principal.groups, seesAll: principal.role === 'admin' }, page)
 }
 
 /** Case `caseId` with its folders, for `principal`; recorded as `case.viewed`. */
@@ -71,23 +71,23 @@ export async function setCaseTeam(ctx: NodeContext, principal: AccessPrincipal, 
     const key = `${member.kind}:${member.id}`
     if (seen.has(key)) continue
     seen.add(key)
-    const exists = member.kind === 'user' ? await ctx.store.getUser(member.id) : await ctx.store.getGroup(member.id)
+    const exists = member.kind === 'user' ? await ctx.store.principals.getUser(member.id) : await ctx.store.principals.getGroup(member.id)
     if (exists === undefined) throw new RequestError('CW_ERR_BAD_REQUEST', `no ${member.kind} "${member.id}"`, { at: `/team/${index}/id` })
     checked.push({ kind: member.kind, id: member.id })
   }
   const owner = access?.owner ?? principal.userId
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  await ctx.store.setCaseAccess({ caseId, owner, team: checked, updatedAt: now })
+  await ctx.store.cases.setAccess({ caseId, owner, team: checked, updatedAt: now })
   ctx.log.info({ caseId, userId: principal.userId, team: checked.length }, 'case team set')
   return describeTeam(ctx, caseId, owner, checked)
 }
 
 /** The owner and team of case `caseId` with display names (also for the access overview, `access/case_access_overview.ts`). */
 export async function describeTeam(ctx: NodeContext, caseId: string, owner: string | null, team: readonly TeamMember[]): Promise<CaseTeam> {
-  const ownerRef = owner === null ? null : { userId: owner, name: (await ctx.store.getUser(owner))?.name ?? owner }
+  const ownerRef = owner === null ? null : { userId: owner, name: (await ctx.store.principals.getUser(owner))?.name ?? owner }
   const entries: TeamEntry[] = []
   for (const member of team) {
-    const found = member.kind === 'user' ? await ctx.store.getUser(member.id) : await ctx.store.getGroup(member.id)
+    const found = member.kind === 'user' ? await ctx.store.principals.getUser(member.id) : await ctx.store.principals.getGroup(member.id)
     entries.push({ kind: member.kind, id: member.id, name: found?.name ?? member.id })
   }
   return { caseId, owner: ownerRef, team: entries }

@@ -39,8 +39,8 @@ export async function createCase(ctx: NodeContext, input: { fields: unknown }, a
   const now = nowSeconds(ctx)
   const record: CaseRecord = { id: randomUUID(), fields, createdAt: now, updatedAt: now, importedFrom: null }
   await ctx.transaction(async (tx) => {
-    await tx.store.insertCase(record)
-    if (actor.kind === 'user') await tx.store.setCaseAccess({ caseId: record.id, owner: actor.id, team: [], updatedAt: now })
+    await tx.store.cases.insert(record)
+    if (actor.kind === 'user') await tx.store.cases.setAccess({ caseId: record.id, owner: actor.id, team: [], updatedAt: now })
     tx.record({ type: 'case.created', caseId: record.id, actor })
   })
   ctx.log.info({ caseId: record.id }, 'case created')
@@ -58,7 +58,7 @@ export async function updateCase(ctx: NodeContext, id: string, input: { fields: 
   const changes = checkFields(input?.fields ?? {}, true)
   const updated = await ctx.transaction(async (tx) => {
     const store = tx.store
-    const existing = await store.getCase(id)
+    const existing = await store.cases.get(id)
     if (existing === undefined) throw notFound(id)
     const fields: CaseFields = { ...existing.fields }
     for (const [name, value] of Object.entries(changes)) {
@@ -69,7 +69,7 @@ export async function updateCase(ctx: NodeContext, id: string, input: { fields: 
       throw new RequestError('CW_ERR_BAD_REQUEST', `a case has at most ${CASE_FIELD_LIMITS.maxFields} fields`, { at: '/fields' })
     }
     const updatedAt = Math.max(nowSeconds(ctx), existing.updatedAt)
-    await store.updateCaseFields(id, fields, updatedAt)
+    await store.cases.updateFields(id, fields, updatedAt)
     tx.record({ type: 'case.updated', caseId: id, actor, fields: Object.keys(changes) })
     return { ...existing, fields, updatedAt }
   })
@@ -77,19 +77,19 @@ export async function updateCase(ctx: NodeContext, id: string, input: { fields: 
 }
 
 export async function listCases(ctx: NodeContext): Promise<CaseRecord[]> {
-  return ctx.store.listCases()
+  return ctx.store.cases.list()
 }
 
 /** The case with its folders. @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getCase(ctx: NodeContext, id: string): Promise<CaseDetail> {
-  const record = await ctx.store.getCase(id)
+  const record = await ctx.store.cases.get(id)
   if (record === undefined) throw notFound(id)
-  return { ...record, folders: await ctx.store.listFolders(id) }
+  return { ...record, folders: await ctx.store.cases.listFolders(id) }
 }
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function requireCase(ctx: NodeContext, id: string): Promise<CaseRecord> {
-  const record = await ctx.store.getCase(id)
+  const record = await ctx.store.cases.get(id)
   if (record === undefined) throw notFound(id)
   return record
 }
@@ -114,15 +114,15 @@ export async function createFolder(ctx: NodeContext, caseId: string, input: { na
     throw new RequestError('CW_ERR_BAD_REQUEST', 'parentId must be a folder id', { at: '/parentId' })
   }
   return ctx.store.transaction(async (store) => {
-    if ((await store.getCase(caseId)) === undefined) throw notFound(caseId)
+    if ((await store.cases.get(caseId)) === undefined) throw notFound(caseId)
     if (parentId !== null) {
-      const folders = await store.listFolders(caseId)
+      const folders = await store.cases.listFolders(caseId)
       if (!folders.some((folder) => folder.id === parentId)) {
         throw new RequestError('CW_ERR_BAD_REQUEST', `folder "${parentId}" is not a folder of case "${caseId}"`, { at: '/parentId' })
       }
     }
     const folder: FolderRecord = { id: randomUUID(), caseId, parentId, name }
-    await store.insertFolder(folder)
+    await store.cases.insertFolder(folder)
     return folder
   })
 }
@@ -130,7 +130,7 @@ export async function createFolder(ctx: NodeContext, caseId: string, input: { na
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function listFolders(ctx: NodeContext, caseId: string): Promise<FolderRecord[]> {
   await requireCase(ctx, caseId)
-  return ctx.store.listFolders(caseId)
+  return ctx.store.cases.listFolders(caseId)
 }
 
 function checkFields(value: unknown, allowNull: true): Record<string, string | string[] | null>

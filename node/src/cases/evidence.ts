@@ -11,7 +11,7 @@ import { chunkStream, isItemName, RequestError, VerificationError, type Chunk, t
 import type { NodeContext } from '../context.ts'
 import { SYSTEM_ACTOR, type Actor } from '../events.ts'
 import type { ByteRange } from '../store/blob_store.ts'
-import type { EvidenceRecord, MetadataStore } from '../store/metadata_store.ts'
+import type { EvidenceRecord, Repositories } from '../store/metadata_store.ts'
 import { requireCase } from './cases.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
@@ -114,7 +114,7 @@ export async function storeEvidenceContent(
 export async function addEvidence(ctx: NodeContext, records: readonly EvidenceRecord[], actor: Actor = SYSTEM_ACTOR): Promise<void> {
   await ctx.transaction(async (tx) => {
     for (const record of records) {
-      await tx.store.insertEvidence(record)
+      await tx.store.cases.insertEvidence(record)
       tx.record({ type: 'evidence.uploaded', caseId: record.caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
     }
   })
@@ -136,7 +136,7 @@ export async function deleteEvidence(ctx: NodeContext, evidence: EvidenceRecord,
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   await ctx.transaction(async (tx) => {
     // Checked in the transaction that deletes: a share made meanwhile cannot slip between.
-    const shares = await tx.store.sharesNamingChunks(evidence.caseId, evidence.chunks, now)
+    const shares = await tx.store.chunks.sharesNaming(evidence.caseId, evidence.chunks, now)
     if (shares.length > 0) {
       throw new RequestError(
         'CW_ERR_CONFLICT',
@@ -150,11 +150,11 @@ export async function deleteEvidence(ctx: NodeContext, evidence: EvidenceRecord,
         `evidence "${evidence.id}" is in the package of link share ${links.join(', ')}, still in force: revoke it (or let it expire) before deleting the evidence`,
       )
     }
-    const attachments = (await tx.store.listEvidence(evidence.caseId)).filter((item) => item.attachmentOf === evidence.id)
+    const attachments = (await tx.store.cases.listEvidence(evidence.caseId)).filter((item) => item.attachmentOf === evidence.id)
     if (attachments.length > 0) {
       throw new RequestError('CW_ERR_CONFLICT', `evidence ${attachments.map((item) => `"${item.id}"`).join(', ')} is attached to it: delete that first`)
     }
-    await tx.store.deleteEvidence(evidence.id)
+    await tx.store.cases.deleteEvidence(evidence.id)
     tx.record({ type: 'evidence.deleted', caseId: evidence.caseId, actor, evidenceId: evidence.id, digest: evidence.digest, size: evidence.size })
   })
   ctx.log.info({ caseId: evidence.caseId, evidenceId: evidence.id }, 'evidence deleted')
@@ -162,7 +162,7 @@ export async function deleteEvidence(ctx: NodeContext, evidence: EvidenceRecord,
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getEvidence(ctx: NodeContext, id: string): Promise<EvidenceRecord> {
-  const record = await ctx.store.getEvidence(id)
+  const record = await ctx.store.cases.getEvidence(id)
   if (record === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no evidence "${id}"`)
   return record
 }
@@ -170,7 +170,7 @@ export async function getEvidence(ctx: NodeContext, id: string): Promise<Evidenc
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function listEvidence(ctx: NodeContext, caseId: string): Promise<EvidenceRecord[]> {
   await requireCase(ctx, caseId)
-  return ctx.store.listEvidence(caseId)
+  return ctx.store.cases.listEvidence(caseId)
 }
 
 /** The evidence record and a stream of its bytes. @throws {RequestError} `CW_ERR_NOT_FOUND` */
@@ -236,14 +236,14 @@ async function checkMetadata(ctx: NodeContext, caseId: string, metadata: Evidenc
   const attachmentOf = metadata.attachmentOf ?? null
   await requireCase(ctx, caseId)
   if (folderId !== null) {
-    const folders = await ctx.store.listFolders(caseId)
+    const folders = await ctx.store.cases.listFolders(caseId)
     if (typeof folderId !== 'string' || !folders.some((folder) => folder.id === folderId)) {
       throw bad(`"${String(folderId)}" is not a folder of case "${caseId}"`, '/folderId')
     }
   }
   if (attachmentOf !== null) {
     const target =
-      typeof attachmentOf === 'string' ? (batch.find((record) => record.id === attachmentOf) ?? (await ctx.store.getEvidence(attachmentOf))) : undefined
+      typeof attachmentOf === 'string' ? (batch.find((record) => record.id === attachmentOf) ?? (await ctx.store.cases.getEvidence(attachmentOf))) : undefined
     if (target === undefined || target.caseId !== caseId) {
       throw bad(`"${String(attachmentOf)}" is not evidence of case "${caseId}"`, '/attachmentOf')
     }
@@ -256,11 +256,11 @@ function bad(message: string, at: string): RequestError {
 }
 
 /** The link shares in force whose package holds `evidence`, or may (still being built). */
-async function linkSharesIncluding(store: MetadataStore, evidence: EvidenceRecord, now: number): Promise<string[]> {
+async function linkSharesIncluding(store: Repositories, evidence: EvidenceRecord, now: number): Promise<string[]> {
   const found: string[] = []
-  for (const link of await store.listLinkShares(evidence.caseId)) {
+  for (const link of await store.linkShares.list(evidence.caseId)) {
     if (link.expiresAt <= now || (link.state !== 'processing' && link.state !== 'ready')) continue
-    const members = link.state === 'ready' ? await store.listLinkShareMembers(link.id) : undefined
+    const members = link.state === 'ready' ? await store.linkShares.listMembers(link.id) : undefined
     if (members === undefined || members.some((member) => member.source.kind === 'evidence' && member.source.id === evidence.id)) found.push(link.id)
   }
   return found

@@ -64,14 +64,14 @@ export function identifyPeer(ctx: NodeContext): (request: FastifyRequest) => Pro
         request.log.warn({ code: 'CW_ERR_PARTNER_UNKNOWN', reason: error.code, at: error.at }, 'client certificate does not identify an enabled partner')
         throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'client certificate does not identify an enabled partner')
       }
-      const partner = await ctx.store.getPartner(org)
+      const partner = await ctx.store.partners.get(org)
       const notAfterMs = Date.parse(certificate.valid_to)
       verified = { org, caFingerprint: partner?.caFingerprint ?? '', notAfterMs: Number.isNaN(notAfterMs) ? 0 : notAfterMs }
       connections.set(socket, verified)
     }
     const { org } = verified
     // spec: CW-TLS-003
-    const partner = await ctx.store.getPartner(org)
+    const partner = await ctx.store.partners.get(org)
     // spec: CW-PROV-008 — a trust-only partner vouches for signed objects, never for a connection.
     if (partner === undefined || !partner.enabled || partner.trustOnly) {
       request.log.warn({ code: 'CW_ERR_PARTNER_UNKNOWN', peerOrg: org }, 'request from an organization that is not an enabled partner')

@@ -86,19 +86,19 @@ async function accept(ctx: NodeContext, peerOrg: string, jws: string): Promise<{
   if (offer.iss !== peerOrg) throw peerMismatch()
   return ctx.transaction(async (action) => {
     const tx = action.store
-    const held = await tx.findInboundPackage(peerOrg, offer.package)
+    const held = await tx.inboundPackages.find(peerOrg, offer.package)
     // (3) spec: CW-PKG-015 — revocation wins, over a retry too.
     if (held?.state === 'revoked') throw packageRevoked(offer.package)
     // (4) the same offer again: the answer as it stands, nothing changed.
     if (held !== undefined && held.offer?.digest === digest) return { created: false, answer: packageOfferAnswer(held) }
     // (5) spec: CW-SIG-012 — remembered only if this commits.
-    const seen = await tx.rememberJti(offer.iss, offer.jti, digest, offer.exp)
+    const seen = await tx.replay.remember(offer.iss, offer.jti, digest, offer.exp)
     if (seen !== undefined && seen !== digest)
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another object', { at: '/jti' })
     if (held !== undefined) throw new RequestError('CW_ERR_CONFLICT', `package "${offer.package}" was offered already with another offer`, { at: '/package' })
     // (6) every recipient is ours.
     for (const [index, recipient] of offer.recipients.entries()) {
-      const known = recipient.kind === 'user' ? await tx.getUser(recipient.id) : await tx.getGroup(recipient.id)
+      const known = recipient.kind === 'user' ? await tx.principals.getUser(recipient.id) : await tx.principals.getGroup(recipient.id)
       if (known === undefined || ('disabled' in known && known.disabled))
         throw new RequestError('CW_ERR_CONFLICT', `no ${recipient.kind} "${recipient.id}" here`, { at: `/recipients/${index}` })
     }
@@ -112,7 +112,7 @@ async function accept(ctx: NodeContext, peerOrg: string, jws: string): Promise<{
       recipients: offer.recipients.map(({ kind, id }) => ({ kind, id })),
       expiresAt: offer.exp,
     })
-    await tx.insertInboundPackage(record)
+    await tx.inboundPackages.insert(record)
     await ctx.jobs.enqueue(action, JOB.packagePull, record.id)
     action.record({
       type: 'package.offered',
@@ -139,19 +139,19 @@ export async function acceptPackageRevocation(ctx: NodeContext, peerOrg: string,
   if (revocation.iss !== peerOrg) throw peerMismatch()
   await ctx.transaction(async (action) => {
     const tx = action.store
-    const seen = await tx.rememberJti(revocation.iss, revocation.jti, digest, revocation.exp)
+    const seen = await tx.replay.remember(revocation.iss, revocation.jti, digest, revocation.exp)
     if (seen !== undefined && seen !== digest)
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another object', { at: '/jti' })
     const now = seconds(ctx)
-    const held = await tx.findInboundPackage(peerOrg, revocation.share)
+    const held = await tx.inboundPackages.find(peerOrg, revocation.share)
     if (held === undefined) {
       // spec: CW-PKG-015 — remembered, so that a later offer of it is refused.
-      await tx.insertInboundPackage(
+      await tx.inboundPackages.insert(
         inboundPackage(peerOrg, revocation.share, now, { state: 'revoked', offer: null, recipients: [], expiresAt: revocation.exp }),
       )
       return
     }
-    if (await tx.revokeInboundPackage(held.id, now))
+    if (await tx.inboundPackages.revoke(held.id, now))
       action.record({ type: 'package.revoked', caseId: held.id, actor: partnerActor(peerOrg), sender: peerOrg, packageId: held.packageId })
   })
   ctx.log.info({ peerOrg, packageId: revocation.share }, 'package revoked by its sender')

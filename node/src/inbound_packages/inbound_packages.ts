@@ -76,12 +76,12 @@ export function describeInboundPackage(ctx: NodeContext, held: InboundPackageRec
 
 /** The inbound packages `principal` may see, newest first. */
 export async function listInboundPackages(ctx: NodeContext, principal: AccessPrincipal): Promise<InboundPackageRecord[]> {
-  return (await ctx.store.listInboundPackages()).filter((held) => mayRead(principal, held))
+  return (await ctx.store.inboundPackages.list()).filter((held) => mayRead(principal, held))
 }
 
 /** spec: CW-PKG-017, CW-LOC-002 — inbound package `id` if `principal` may see it; the answer of a missing id otherwise. */
 export async function requireInboundPackage(ctx: NodeContext, principal: AccessPrincipal, id: string): Promise<InboundPackageRecord> {
-  const held = await ctx.store.getInboundPackage(id)
+  const held = await ctx.store.inboundPackages.get(id)
   if (held !== undefined && mayRead(principal, held)) return held
   if (held !== undefined)
     await ctx.record({ type: 'action.refused', caseId: held.id, actor: userActor(principal.userId), action: 'package.read', code: 'CW_ERR_NOT_FOUND' })

@@ -74,14 +74,14 @@ async function verifyReceived(held: Offered, partner: PartnerRecord, file: strin
 export function inboundPackageJobHandlers(ctx: NodeContext, peer: PeerClient): Record<typeof JOB.packagePull | typeof JOB.packageNotify, JobHandler> {
   const refuse = async (held: Offered, code: string, reason: string): Promise<void> => {
     await ctx.transaction(async (tx) => {
-      if (await tx.store.refuseInboundPackage(held.id, reason, seconds(ctx)))
+      if (await tx.store.inboundPackages.refuse(held.id, reason, seconds(ctx)))
         tx.record({ type: 'package.refused', caseId: held.id, actor: SYSTEM_ACTOR, sender: held.senderOrg, packageId: held.packageId, code })
     })
     ctx.log.warn({ inboundPackageId: held.id, peerOrg: held.senderOrg, code }, 'package refused')
   }
 
   const pull: JobHandler = async (job, signal) => {
-    const record = await ctx.store.getInboundPackage(job.ref)
+    const record = await ctx.store.inboundPackages.get(job.ref)
     if (record === undefined) throw new PermanentJobError(`no inbound package ${job.ref}`)
     const { dir, file } = stagingPath(ctx, record.id)
     // Revoked (or refused) meanwhile: whatever was staged goes.
@@ -92,7 +92,7 @@ export function inboundPackageJobHandlers(ctx: NodeContext, peer: PeerClient): R
       return refuse(held, 'CW_ERR_SHARE_EXPIRED', 'the package expired before it was received')
     }
     if (peer.fetchPackage === undefined) throw new PermanentJobError('this node has no package client')
-    const partner = await ctx.store.getPartner(held.senderOrg)
+    const partner = await ctx.store.partners.get(held.senderOrg)
     // An administrator may enable the partner again: retried.
     if (partner === undefined || !partner.enabled) throw new Error(`partner ${held.senderOrg} is not an enabled partner`)
     await mkdir(dir, { recursive: true, mode: 0o700 })
@@ -134,7 +134,7 @@ export function inboundPackageJobHandlers(ctx: NodeContext, peer: PeerClient): R
     const received = { senderName: verified.manifest.sender.name, caseId: verified.manifest.case.id, chunkSize, chunks }
     await ctx.transaction(async (tx) => {
       // A package revoked while it was verified stays revoked.
-      if (!(await tx.store.completeInboundPackage(held.id, received, seconds(ctx)))) return
+      if (!(await tx.store.inboundPackages.complete(held.id, received, seconds(ctx)))) return
       await ctx.jobs.enqueue(tx, JOB.packageNotify, held.id)
       tx.record({
         type: 'package.received',
@@ -152,12 +152,12 @@ export function inboundPackageJobHandlers(ctx: NodeContext, peer: PeerClient): R
 
   // spec: CW-PKG-017 — the recipients hear of it (their addresses; a group's members).
   const notify: JobHandler = async (job, signal) => {
-    const held = await ctx.store.getInboundPackage(job.ref)
+    const held = await ctx.store.inboundPackages.get(job.ref)
     const smtp = ctx.config.notifications.smtp
     if (held === undefined || held.state !== 'received' || held.offer === null || smtp === undefined) return
     const { to } = await recipientEmails(ctx, held.recipients)
     if (to.length === 0) return
-    const partner = await ctx.store.getPartner(held.senderOrg)
+    const partner = await ctx.store.partners.get(held.senderOrg)
     const sender = `${held.senderName ?? partner?.name ?? held.senderOrg} (${held.senderOrg})`
     const lines = [`${sender} sent you a case package through Caseway.`, '']
     if (held.offer.message !== null)

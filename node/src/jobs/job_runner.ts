@@ -131,7 +131,7 @@ export class JobRunner {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error('job runner can be started once')
     this.#state = 'starting'
-    const reset = await this.#store.resetRunningJobs(this.#now(), this.#owner)
+    const reset = await this.#store.jobs.resetRunning(this.#now(), this.#owner)
     if (reset > 0) this.#log.warn({ jobs: reset }, 'jobs interrupted by a restart are pending again')
     if (this.#state !== 'starting') return // stopped meanwhile
     this.#state = 'started'
@@ -149,7 +149,7 @@ export class JobRunner {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('payload must be an object')
     if (runAt !== undefined && !Number.isSafeInteger(runAt)) throw new TypeError('runAt must be an integer (Unix seconds)')
     const now = this.#now()
-    await this.#store.enqueueJob({ ...newJobRecord(kind as JobKind, ref, payload, now), runAt: runAt ?? now })
+    await this.#store.jobs.enqueue({ ...newJobRecord(kind as JobKind, ref, payload, now), runAt: runAt ?? now })
     this.#wake()
   }
 
@@ -231,7 +231,7 @@ export class JobRunner {
     if (free > 0) {
       try {
         const now = this.#now()
-        claimed = await this.#store.claimDueJobs(now, free, { owner: this.#owner, leaseUntil: now + this.#leaseSeconds, kinds: [...this.#handlers.keys()] })
+        claimed = await this.#store.jobs.claimDue(now, free, { owner: this.#owner, leaseUntil: now + this.#leaseSeconds, kinds: [...this.#handlers.keys()] })
       } catch (err) {
         this.#log.error({ err }, 'claiming due jobs failed')
         return
@@ -260,7 +260,7 @@ export class JobRunner {
   async #renewLeases(): Promise<void> {
     if (this.#running.size === 0) return
     try {
-      const lost = await this.#store.renewJobLeases(this.#owner, [...this.#running.keys()], this.#now() + this.#leaseSeconds)
+      const lost = await this.#store.jobs.renewLeases(this.#owner, [...this.#running.keys()], this.#now() + this.#leaseSeconds)
       for (const id of lost) {
         const entry = this.#running.get(id)
         if (entry === undefined) continue // finished meanwhile
@@ -294,7 +294,7 @@ export class JobRunner {
     }
     crashPoint('job.handled')
     try {
-      await this.#store.completeJob(job.id, this.#now(), this.#owner)
+      await this.#store.jobs.complete(job.id, this.#now(), this.#owner)
       crashPoint('job.completed')
       log.debug('job done')
     } catch (err) {
@@ -308,14 +308,14 @@ export class JobRunner {
     try {
       if (entry.controller.signal.aborted) {
         // Interrupted by stop(), not failed: due again at the next start.
-        await this.#store.failJob(job.id, 'interrupted: job runner stopped', now, false, now, this.#owner)
+        await this.#store.jobs.fail(job.id, 'interrupted: job runner stopped', now, false, now, this.#owner)
         log.info('job interrupted by stop')
         return
       }
       const error = describe(err)
       const permanent = (err as { permanent?: unknown } | null)?.permanent === true
       if (permanent || job.attempts >= this.#maxAttempts) {
-        await this.#store.failJob(job.id, error, now, true, now, this.#owner)
+        await this.#store.jobs.fail(job.id, error, now, true, now, this.#owner)
         log.error({ err, permanent }, 'job failed for good')
         return
       }
@@ -323,7 +323,7 @@ export class JobRunner {
       // that is longer than this runner's own backoff.
       const delayMs = Math.max(retryDelayMs(Math.max(1, job.attempts), this.#retryBaseMs, this.#retryMaxMs), retryAfterMsOf(err) ?? 0)
       const runAt = Math.ceil((this.#clock.now().getTime() + delayMs) / 1000)
-      await this.#store.failJob(job.id, error, runAt, false, now, this.#owner)
+      await this.#store.jobs.fail(job.id, error, runAt, false, now, this.#owner)
       crashPoint('job.failed')
       log.warn({ err, retryInMs: delayMs }, 'job failed; will retry')
     } catch (storeErr) {

@@ -1,5 +1,5 @@
 /**
- * A pending job row, for queueing a job inside a store transaction (`tx.enqueueJob`), so the
+ * A pending job row, for queueing a job inside a store transaction (`tx.jobs.enqueue`), so the
  * job commits together with the state it works on.
  *
  * @module

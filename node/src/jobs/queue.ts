@@ -26,7 +26,7 @@ export function jobQueue(options: JobQueueOptions): Jobs {
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('payload must be an object')
       if (runAt !== undefined && !Number.isSafeInteger(runAt)) throw new TypeError('runAt must be an integer (Unix seconds)')
       const now = Math.floor(options.clock.now().getTime() / 1000)
-      await tx.store.enqueueJob({ ...newJobRecord(kind as JobKind, ref, payload, now), runAt: runAt ?? now })
+      await tx.store.jobs.enqueue({ ...newJobRecord(kind as JobKind, ref, payload, now), runAt: runAt ?? now })
       tx.afterCommit(options.wake)
     },
   }

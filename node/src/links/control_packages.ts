@@ -28,7 +28,8 @@ export function controlRecipient(peerOrg: string): string {
 export async function controlPackage(ctx: NodeContext, peerOrg: string, request: unknown): Promise<ControlPackageAnswer> {
   const body = checkedBody(assertControlPackageRequest, request)
   const localRecipient = controlRecipient(peerOrg)
-  if ((await ctx.store.getUser(localRecipient)) === undefined) await createUser(ctx, { id: localRecipient, name: `Conformance recipient (${peerOrg})` })
+  if ((await ctx.store.principals.getUser(localRecipient)) === undefined)
+    await createUser(ctx, { id: localRecipient, name: `Conformance recipient (${peerOrg})` })
   const actor = partnerActor(peerOrg)
   const theCase = await createCase(ctx, { fields: { title: 'Conformance package' } }, actor)
   await uploadItems(ctx, theCase.id, body.items, actor)
@@ -45,7 +46,7 @@ export async function controlPackage(ctx: NodeContext, peerOrg: string, request:
 
 /** EP-7 with a package EP-13 offered `peerOrg`: revoked as its user would; undefined for any other id. */
 export async function controlRevokePackage(ctx: NodeContext, peerOrg: string, packageId: string): Promise<RevocationAnswer | undefined> {
-  const link = await ctx.store.getLinkShare(packageId)
+  const link = await ctx.store.linkShares.get(packageId)
   if (link === undefined || link.createdBy !== controlCreator(peerOrg) || partnerRecipientOf(link)?.org !== peerOrg) return undefined
   await revokeLinkShare(ctx, link, { kind: 'user', id: controlCreator(peerOrg) })
   return { share: link.id, status: 'revoked' }

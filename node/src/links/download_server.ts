@@ -66,7 +66,7 @@ export async function createDownloadServer(
   app.get<{ Params: { token: string } }>('/download/:token', async (request, reply) => {
     const { token } = request.params
     if (!TOKEN_PATTERN.test(token)) throw gone()
-    const link = await ctx.store.findLinkShareByTokenHash(tokenHash(token))
+    const link = await ctx.store.linkShares.findByTokenHash(tokenHash(token))
     if (link === undefined || link.recipient.kind !== 'email') throw gone()
     try {
       requireDownloadable(ctx, link)

@@ -45,7 +45,7 @@ export function downloadBaseUrl(config: NodeConfig): string | undefined {
  */
 export function linkEmailJobHandler(ctx: NodeContext): JobHandler {
   return async (job, signal) => {
-    const link = await ctx.store.getLinkShare(job.ref)
+    const link = await ctx.store.linkShares.get(job.ref)
     if (link === undefined) throw new PermanentJobError(`no link share ${job.ref}`)
     const now = Math.floor(ctx.clock.now().getTime() / 1000)
     if (link.state !== 'ready' || link.expiresAt <= now) return
@@ -57,7 +57,7 @@ export function linkEmailJobHandler(ctx: NodeContext): JobHandler {
       const base = downloadBaseUrl(ctx.config)
       if (smtp === undefined || base === undefined) throw new PermanentJobError('no SMTP server or no download listener configured')
       const token = randomBytes(TOKEN_BYTES).toString('base64url')
-      await ctx.store.setLinkShareTokenHash(link.id, tokenHash(token))
+      await ctx.store.linkShares.setTokenHash(link.id, tokenHash(token))
       to = [value]
       where = `${base}/download/${token}`
     } else if (smtp !== undefined && (kind === 'local-user' || kind === 'local-group')) {
@@ -65,7 +65,7 @@ export function linkEmailJobHandler(ctx: NodeContext): JobHandler {
       where = `Caseway, link share ${link.id} (GET /api/v1/link-shares/${link.id}/package)`
     } else return
     if (to.length === 0) return
-    const caseRecord = await ctx.store.getCase(link.caseId)
+    const caseRecord = await ctx.store.cases.get(link.caseId)
     const title = [caseRecord?.fields['caseNumber'], caseRecord?.fields['title']].flat().filter((part) => typeof part === 'string' && part !== '')
     await sendEmail(
       smtp!,

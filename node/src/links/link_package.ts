@@ -28,7 +28,7 @@ class PackageRefused extends Error {}
 /** The handler of the `link-package` job (ref = link share id). */
 export function linkPackageJobHandler(ctx: NodeContext): JobHandler {
   return async (job, signal) => {
-    const link = await ctx.store.getLinkShare(job.ref)
+    const link = await ctx.store.linkShares.get(job.ref)
     if (link === undefined) throw new PermanentJobError(`no link share ${job.ref}`)
     if (link.state !== 'processing') return
     const log = ctx.log.child({ linkShareId: link.id, caseId: link.caseId })
@@ -39,7 +39,7 @@ export function linkPackageJobHandler(ctx: NodeContext): JobHandler {
       if (signal.aborted || !(error instanceof PackageRefused)) throw error
       const at = Math.floor(ctx.clock.now().getTime() / 1000)
       await ctx.transaction(async (tx) => {
-        if (await tx.store.failLinkShare(link.id, error.message, at))
+        if (await tx.store.linkShares.fail(link.id, error.message, at))
           tx.record({ type: 'link.failed', caseId: link.caseId, actor: SYSTEM_ACTOR, linkShareId: link.id, error: error.message })
       })
       log.warn({ reason: error.message }, 'link share failed')
@@ -48,7 +48,7 @@ export function linkPackageJobHandler(ctx: NodeContext): JobHandler {
     const at = Math.floor(ctx.clock.now().getTime() / 1000)
     await ctx.transaction(async (tx) => {
       // A link share revoked while its package was built stays revoked.
-      if (await tx.store.completeLinkShare(link.id, built.record, built.members, at)) {
+      if (await tx.store.linkShares.complete(link.id, built.record, built.members, at)) {
         // The capability link of an e-mail recipient; a notice to a local user or group when the node mails.
         const kind = link.recipient.kind
         if (kind === 'email' || (ctx.config.notifications.smtp !== undefined && (kind === 'local-user' || kind === 'local-group')))
@@ -76,9 +76,9 @@ async function buildLinkPackage(
   link: LinkShareRecord,
   signal: AbortSignal,
 ): Promise<{ record: NonNullable<LinkShareRecord['package']>; members: LinkShareMember[] }> {
-  const caseRecord = await ctx.store.getCase(link.caseId)
+  const caseRecord = await ctx.store.cases.get(link.caseId)
   if (caseRecord === undefined) throw new PackageRefused(`case ${link.caseId} no longer exists`)
-  const [folders, items] = await Promise.all([ctx.store.listFolders(link.caseId), ctx.store.listEvidence(link.caseId)])
+  const [folders, items] = await Promise.all([ctx.store.cases.listFolders(link.caseId), ctx.store.cases.listEvidence(link.caseId)])
   let selected: EvidenceRecord[]
   try {
     selected = selectLinkEvidence(link, folders, items)
@@ -204,7 +204,7 @@ export interface LinkPackage {
 
 /** The package of ready link share `link`, laid out again from its stored members. */
 export async function openLinkPackage(ctx: NodeContext, link: LinkShareRecord & { package: NonNullable<LinkShareRecord['package']> }): Promise<LinkPackage> {
-  const stored = await ctx.store.listLinkShareMembers(link.id)
+  const stored = await ctx.store.linkShares.listMembers(link.id)
   const mtime = link.package.createdAt
   const members: PackageMember[] = stored.map((member) => ({ path: member.path, size: member.size, crc32: member.crc32, mtime }))
   const layout = layoutMembers(link.format, members)
@@ -216,7 +216,7 @@ export async function openLinkPackage(ctx: NodeContext, link: LinkShareRecord & 
     if (source.kind === 'generated') return ctx.blobs.get(source.digest, range)
     let item = evidence.get(source.id)
     if (item === undefined) {
-      item = await ctx.store.getEvidence(source.id)
+      item = await ctx.store.cases.getEvidence(source.id)
       if (item === undefined) throw new Error(`evidence ${source.id} of link share ${link.id} is gone`)
       evidence.set(source.id, item)
     }

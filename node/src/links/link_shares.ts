@@ -52,7 +52,7 @@ export async function createLinkShare(ctx: NodeContext, input: CreateLinkShareIn
   const evidenceIds = input.scope === 'evidence' ? (input.evidenceIds ?? []) : []
   if (input.scope === 'folders' && folderIds.length === 0) throw bad('a folder selection names at least one folder', '/folderIds')
   if (input.scope === 'evidence' && evidenceIds.length === 0) throw bad('an evidence selection names at least one item', '/evidenceIds')
-  const [folders, items] = await Promise.all([ctx.store.listFolders(caseRecord.id), ctx.store.listEvidence(caseRecord.id)])
+  const [folders, items] = await Promise.all([ctx.store.cases.listFolders(caseRecord.id), ctx.store.cases.listEvidence(caseRecord.id)])
   // Checked now so the caller hears of a bad selection; selected again when the package is built.
   selectLinkEvidence({ caseId: caseRecord.id, scope: input.scope, folderIds, evidenceIds }, folders, items)
 
@@ -85,7 +85,7 @@ export async function createLinkShare(ctx: NodeContext, input: CreateLinkShareIn
     tokenHash: null,
   }
   await ctx.transaction(async (tx) => {
-    await tx.store.insertLinkShare(record)
+    await tx.store.linkShares.insert(record)
     await ctx.jobs.enqueue(tx, JOB.linkPackage, record.id)
     tx.record({
       type: 'link.created',
@@ -110,17 +110,17 @@ async function checkRecipient(ctx: NodeContext, recipient: LinkRecipient): Promi
         throw conflict('e-mail recipients need the download listener (links.downloadListener) and an SMTP server (notifications.smtp)')
       return
     case 'local-user':
-      if ((await ctx.store.getUser(recipient.value)) === undefined) throw conflict(`no user "${recipient.value}"`)
+      if ((await ctx.store.principals.getUser(recipient.value)) === undefined) throw conflict(`no user "${recipient.value}"`)
       return
     case 'local-group':
-      if ((await ctx.store.getGroup(recipient.value)) === undefined) throw conflict(`no group "${recipient.value}"`)
+      if ((await ctx.store.principals.getGroup(recipient.value)) === undefined) throw conflict(`no group "${recipient.value}"`)
       return
     case 'partner-user':
     case 'partner-group': {
       // `<partner org>/<user or group id there>`
       const slash = recipient.value.indexOf('/')
       if (slash <= 0 || slash === recipient.value.length - 1) throw bad('a partner recipient is "<partner org>/<id>"', '/recipient/value')
-      const partner = await ctx.store.getPartner(recipient.value.slice(0, slash))
+      const partner = await ctx.store.partners.get(recipient.value.slice(0, slash))
       if (partner === undefined || !partner.enabled || partner.trustOnly) throw conflict(`"${recipient.value.slice(0, slash)}" is not an enabled partner`)
       // spec: CW-PKG-011 — the id there is one the partner's node knows (checked by it, CW-PKG-012).
       if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(recipient.value.slice(slash + 1)))
@@ -174,9 +174,9 @@ export function linkShareNotFound(id: string): RequestError {
  * and download it. Anyone else gets the answer a missing id gets (and the refusal is recorded).
  */
 export async function requireLinkShare(ctx: NodeContext, principal: AccessPrincipal, id: string, mode: LinkAccessMode): Promise<LinkShareRecord> {
-  const link = await ctx.store.getLinkShare(id)
+  const link = await ctx.store.linkShares.get(id)
   if (link === undefined) throw linkShareNotFound(id)
-  if (link.createdBy === principal.userId || relationTo(principal, await ctx.store.getCaseAccess(link.caseId)) !== 'none') return link
+  if (link.createdBy === principal.userId || relationTo(principal, await ctx.store.cases.getAccess(link.caseId)) !== 'none') return link
   const { kind, value } = link.recipient
   const recipient = (kind === 'local-user' && value === principal.userId) || (kind === 'local-group' && principal.groups.includes(value))
   if (recipient && mode !== 'revoke') return link
@@ -220,7 +220,7 @@ export function packageFileName(link: Pick<LinkShareRecord, 'id' | 'caseId' | 'f
 
 /** The link shares of case `caseId`, oldest first. */
 export function listLinkShares(ctx: NodeContext, caseId: string): Promise<LinkShareRecord[]> {
-  return ctx.store.listLinkShares(caseId)
+  return ctx.store.linkShares.list(caseId)
 }
 
 /**
@@ -231,12 +231,12 @@ export function listLinkShares(ctx: NodeContext, caseId: string): Promise<LinkSh
 export async function revokeLinkShare(ctx: NodeContext, link: LinkShareRecord, actor: Actor & { kind: 'user' }): Promise<LinkShareRecord> {
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   await ctx.transaction(async (tx) => {
-    if (!(await tx.store.revokeLinkShare(link.id, actor.id, now))) return
+    if (!(await tx.store.linkShares.revoke(link.id, actor.id, now))) return
     tx.record({ type: 'link.revoked', caseId: link.caseId, actor, linkShareId: link.id })
     // spec: CW-PKG-015 — the partner's node is told, whatever became of the offer.
     if (link.recipient.kind === 'partner-user' || link.recipient.kind === 'partner-group') await ctx.jobs.enqueue(tx, JOB.packageRevoke, link.id)
   })
-  const current = await ctx.store.getLinkShare(link.id)
+  const current = await ctx.store.linkShares.get(link.id)
   if (current === undefined) throw linkShareNotFound(link.id)
   return current
 }

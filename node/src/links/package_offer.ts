@@ -31,7 +31,7 @@ const seconds = (ctx: NodeContext): number => Math.floor(ctx.clock.now().getTime
 
 /** An enabled partner to send to; otherwise a retryable error (an administrator may enable it again). */
 async function enabledPartner(ctx: NodeContext, org: string): Promise<PartnerRecord> {
-  const partner = await ctx.store.getPartner(org)
+  const partner = await ctx.store.partners.get(org)
   if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${org} is not an enabled partner`)
   return partner
 }
@@ -59,7 +59,7 @@ async function signOffer(ctx: NodeContext, link: LinkShareRecord & { package: No
 /** The handlers of the `package-offer` and `package-revoke` jobs (ref = link share id). */
 export function packageOfferJobHandlers(ctx: NodeContext, peer: PeerClient): Record<typeof JOB.packageOffer | typeof JOB.packageRevoke, JobHandler> {
   const offer: JobHandler = async (job, signal) => {
-    const link = await ctx.store.getLinkShare(job.ref)
+    const link = await ctx.store.linkShares.get(job.ref)
     if (link === undefined) throw new PermanentJobError(`no link share ${job.ref}`)
     const recipient = partnerRecipientOf(link)
     // Revoked, failed or expired meanwhile: nothing to offer (a revocation goes its own way).
@@ -67,10 +67,10 @@ export function packageOfferJobHandlers(ctx: NodeContext, peer: PeerClient): Rec
     if (peer.offerPackage === undefined) throw new PermanentJobError('this node has no package client')
     const log = ctx.log.child({ linkShareId: link.id, peerOrg: recipient.org })
     const partner = await enabledPartner(ctx, recipient.org)
-    let jws = (await ctx.store.getLinkShareOffer(link.id))?.jws
+    let jws = (await ctx.store.linkShares.getOffer(link.id))?.jws
     if (jws === undefined) {
       jws = await signOffer(ctx, { ...link, package: link.package })
-      await ctx.store.setLinkShareOffer(link.id, jws, seconds(ctx))
+      await ctx.store.linkShares.setOffer(link.id, jws, seconds(ctx))
     }
     try {
       await peer.offerPackage(partner, jws, signal)
@@ -82,21 +82,21 @@ export function packageOfferJobHandlers(ctx: NodeContext, peer: PeerClient): Rec
           ? `${recipient.org}'s node does not accept packages (EP-10 answered 404): share the case with ${recipient.org} instead`
           : `${recipient.org} refused the package: ${error.code}${error.detail === '' ? '' : ` (${error.detail})`}`
       await ctx.transaction(async (tx) => {
-        if (await tx.store.failLinkShare(link.id, reason, seconds(ctx)))
+        if (await tx.store.linkShares.fail(link.id, reason, seconds(ctx)))
           tx.record({ type: 'link.failed', caseId: link.caseId, actor: SYSTEM_ACTOR, linkShareId: link.id, error: reason })
       })
       log.warn({ code: error.code, status: error.status }, 'package offer refused by partner')
       return
     }
     await ctx.transaction(async (tx) => {
-      if (await tx.store.markLinkShareOffered(link.id, seconds(ctx)))
+      if (await tx.store.linkShares.markOffered(link.id, seconds(ctx)))
         tx.record({ type: 'link.offered', caseId: link.caseId, actor: SYSTEM_ACTOR, linkShareId: link.id, partner: recipient.org })
     })
     log.info('package offered to partner')
   }
 
   const revoke: JobHandler = async (job, signal) => {
-    const link = await ctx.store.getLinkShare(job.ref)
+    const link = await ctx.store.linkShares.get(job.ref)
     if (link === undefined) throw new PermanentJobError(`no link share ${job.ref}`)
     const recipient = partnerRecipientOf(link)
     const now = seconds(ctx)
@@ -143,8 +143,8 @@ export async function requireOfferedPackage(
   peerOrg: string,
   packageId: string,
 ): Promise<LinkShareRecord & { package: NonNullable<LinkShareRecord['package']> }> {
-  const link = await ctx.store.getLinkShare(packageId)
-  const offered = link === undefined || partnerRecipientOf(link)?.org !== peerOrg ? undefined : await ctx.store.getLinkShareOffer(link.id)
+  const link = await ctx.store.linkShares.get(packageId)
+  const offered = link === undefined || partnerRecipientOf(link)?.org !== peerOrg ? undefined : await ctx.store.linkShares.getOffer(link.id)
   if (link === undefined || offered === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no package "${packageId}"`)
   if (link.state === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', `package "${packageId}" was revoked`)
   if (link.expiresAt <= seconds(ctx)) throw new RequestError('CW_ERR_SHARE_EXPIRED', `package "${packageId}" expired`)

@@ -44,8 +44,8 @@ export function notificationConsumer(ctx: NodeContext): OutboxConsumer {
         }
         const event = entry.event as unknown as Extract<AnyNodeEvent, { type: 'inbound.received' }>
         await ctx.transaction(async (tx) => {
-          if (!(await tx.store.deleteOutbox(NOTIFICATION_CONSUMER, entry.eventId))) return
-          const inbound = await tx.store.getInboundShare(event.caseId)
+          if (!(await tx.store.outbox.delete(NOTIFICATION_CONSUMER, entry.eventId))) return
+          const inbound = await tx.store.inboundShares.get(event.caseId)
           if (inbound === undefined || inbound.revision !== event.revision) {
             ctx.log.info({ inboundId: event.caseId, revision: event.revision }, 'revision superseded before its notifications were queued')
             return
@@ -57,7 +57,7 @@ export function notificationConsumer(ctx: NodeContext): OutboxConsumer {
           for (const channel of channels) {
             // Inserted only if new: a job that already recorded an attempt keeps its state.
             if (
-              !(await tx.store.insertNotification({
+              !(await tx.store.notifications.insert({
                 inboundId: inbound.id,
                 revision: inbound.revision,
                 channel,
@@ -86,8 +86,8 @@ type RecipientsAdded = Extract<AnyNodeEvent, { type: 'recipients.added' }>
  */
 async function queueAddition(ctx: NodeContext, channels: readonly NotificationChannel[], eventId: string, event: RecipientsAdded): Promise<void> {
   await ctx.transaction(async (tx) => {
-    if (!(await tx.store.deleteOutbox(NOTIFICATION_CONSUMER, eventId))) return
-    const inbound = await tx.store.getInboundShare(event.caseId)
+    if (!(await tx.store.outbox.delete(NOTIFICATION_CONSUMER, eventId))) return
+    const inbound = await tx.store.inboundShares.get(event.caseId)
     if (inbound === undefined) return
     const recipients: Recipient[] = event.recipients.map((name) => {
       const split = name.indexOf(':')

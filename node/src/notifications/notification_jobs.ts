@@ -60,7 +60,7 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
   ) {
     await ctx.transaction(async (tx) => {
       if (notice.addition === undefined) {
-        await tx.store.upsertNotification({
+        await tx.store.notifications.upsert({
           inboundId: notice.inboundId,
           revision: notice.revision,
           channel,
@@ -79,7 +79,7 @@ export function notificationJobHandlers(ctx: NodeContext): Record<NotificationJo
     return async (job: JobRecord, signal: AbortSignal) => {
       const notice = noticeFromPayload(job.payload)
       const log = ctx.log.child({ component: 'notifications', channel, inboundId: notice.inboundId, revision: notice.revision })
-      const current = notice.addition === undefined ? await ctx.store.getNotification(notice.inboundId, notice.revision, channel) : undefined
+      const current = notice.addition === undefined ? await ctx.store.notifications.get(notice.inboundId, notice.revision, channel) : undefined
       if (current?.status === 'sent') {
         log.debug('notification already sent')
         return

@@ -10,7 +10,7 @@ export type NotificationState = Omit<NotificationRecord, 'inboundId'>
 
 /** One entry per revision and channel, by revision then channel. */
 export async function notificationStates(ctx: NodeContext, inboundId: string): Promise<NotificationState[]> {
-  return (await ctx.store.listNotifications(inboundId)).map(({ revision, channel, status, attempts, lastError, updatedAt }) => ({
+  return (await ctx.store.notifications.list(inboundId)).map(({ revision, channel, status, attempts, lastError, updatedAt }) => ({
     revision,
     channel,
     status,

@@ -4,7 +4,7 @@
  * only when no record names it any more, never when one item goes.
  *
  * - Mark: the metadata store answers every chunk digest a record still needs
- *   (`MetadataStore.referencedChunks`; the sources are listed once, in
+ *   (`ChunkRepository.referenced`; the sources are listed once, in
  *   `store/sqlite/chunk_references.ts`): evidence, shares in force, external cases in force.
  * - Sweep: every stored blob not marked and older than `storage.blobCollection.graceMs` is
  *   deleted, then no partner counts as having delivered it (its next offer is asked for it
@@ -51,7 +51,7 @@ export async function collectBlobs(ctx: CollectorContext, options: { dryRun?: bo
   const dryRun = options.dryRun ?? false
   const now = ctx.clock.now()
   const cutoff = new Date(now.getTime() - ctx.config.storage.blobCollection.graceMs)
-  const marked = await ctx.store.referencedChunks(Math.floor(now.getTime() / 1000))
+  const marked = await ctx.store.chunks.referenced(Math.floor(now.getTime() / 1000))
   const result: BlobCollection = { dryRun, examined: 0, referenced: 0, young: 0, freed: 0, bytesFreed: 0 }
   for await (const blob of ctx.blobs.list()) {
     result.examined += 1
@@ -60,7 +60,7 @@ export async function collectBlobs(ctx: CollectorContext, options: { dryRun?: bo
     } else if (blob.modifiedAt > cutoff) {
       result.young += 1
     } else if (dryRun || (await ctx.blobs.delete(blob.digest, { unmodifiedSince: cutoff }))) {
-      if (!dryRun) await ctx.store.forgetDeliveredChunk(blob.digest)
+      if (!dryRun) await ctx.store.chunks.forgetDelivered(blob.digest)
       result.freed += 1
       result.bytesFreed += blob.size
     }

@@ -38,7 +38,7 @@ export interface FailingJobs {
 }
 
 export async function failingJobs(ctx: Pick<NodeContext, 'store'>): Promise<FailingJobs> {
-  const records = await ctx.store.listFailingJobs()
+  const records = await ctx.store.jobs.listFailing()
   // Many jobs of one share or external case (a notification per revision) share one lookup.
   const partners = new Map<string, Promise<string | null>>()
   function partnerOf(subject: Omit<JobSubject, 'partner'>): Promise<string | null> {
@@ -47,8 +47,8 @@ export async function failingJobs(ctx: Pick<NodeContext, 'store'>): Promise<Fail
     if (partner === undefined) {
       partner =
         subject.type === 'share'
-          ? ctx.store.getOutboundShare(subject.id).then((share) => share?.partnerOrg ?? null)
-          : ctx.store.getInboundShare(subject.id).then((share) => share?.senderOrg ?? null)
+          ? ctx.store.outboundShares.get(subject.id).then((share) => share?.partnerOrg ?? null)
+          : ctx.store.inboundShares.get(subject.id).then((share) => share?.senderOrg ?? null)
       partners.set(key, partner)
     }
     return partner

@@ -78,7 +78,7 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
     async collect() {
       this.reset()
       try {
-        for (const { direction, status, count } of await ctx.store.countShares(Math.floor(nowMs() / 1000))) {
+        for (const { direction, status, count } of await ctx.store.metrics.countShares(Math.floor(nowMs() / 1000))) {
           this.set({ direction, status }, count)
         }
       } catch (error) {
@@ -181,7 +181,7 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
           break
         case 'inbound.completed':
           await finished('inbound', `inbound/${event.sender}/${event.shareId}/${event.revision}`, async () => {
-            const share = await ctx.store.findInboundShare(event.sender, event.shareId)
+            const share = await ctx.store.inboundShares.find(event.sender, event.shareId)
             return share?.revision === event.revision ? share.receivedAt : undefined
           })
           break
@@ -194,7 +194,7 @@ export function createMetrics(ctx: Pick<NodeContext, 'config' | 'identity' | 'st
           break
         case 'share.delivered':
           await finished('outbound', `outbound/${event.partner}/${event.shareId}/${event.revision}`, async () => {
-            return (await ctx.store.getOutboundRevision(event.shareId, event.revision))?.createdAt
+            return (await ctx.store.outboundShares.getRevision(event.shareId, event.revision))?.createdAt
           })
           break
         case 'share.rejected':

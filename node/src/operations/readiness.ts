@@ -131,7 +131,7 @@ function certificatesCheck(ctx: NodeContext): CertificatesCheck {
 
 async function partnersCheck(ctx: NodeContext, contacts: ReadonlyMap<string, Date>): Promise<PartnersCheck> {
   // Trust-only anchors (CW-PROV-008) are never exchanged with: not partners here.
-  const partners = (await ctx.store.listPartners())
+  const partners = (await ctx.store.partners.list())
     .filter((partner) => !partner.trustOnly)
     .map((partner) => ({
       org: partner.org,

@@ -20,7 +20,7 @@
  * whose revisions wait out their window, ran at a third of its speed. The cursor relies on a
  * new entry's `seq` being above every stored one: in SQLite the rowid of the one writer (the
  * held entry is still stored, so its rowid is not reused); in PostgreSQL the identity column
- * `seq`, assigned under a lock `appendOutbox` holds until commit, so entries of every replica
+ * `seq`, assigned under a lock `outbox.append` holds until commit, so entries of every replica
  * commit in `seq` order. An entry that broke this would only wait until the hold ends, never be
  * lost. Holds and cursors are per process: replicas each list every entry, and whichever
  * removes an entry first in its consumer's transaction handles it (SPEC.md §20 "Replicas").
@@ -44,7 +44,7 @@ export interface OutboxConsumer {
   accepts(event: AnyNodeEvent): boolean
   /**
    * Handles the pending entries of case `caseId`, oldest first. Removes each entry it handled
-   * (`deleteOutbox`), in the transaction of its store effects when it has any. Throwing leaves
+   * (`store.outbox.delete`), in the transaction of its store effects when it has any. Throwing leaves
    * the entries not yet removed for a retry, in order.
    */
   handle(caseId: string, entries: readonly OutboxEntry[]): Promise<void | Deferral>
@@ -201,7 +201,7 @@ export class Outbox {
     for (;;) {
       let entries: ListedOutboxEntry[]
       try {
-        entries = await this.#store.listOutbox(consumer.name, BATCH, after)
+        entries = await this.#store.outbox.list(consumer.name, BATCH, after)
       } catch (err) {
         this.#log.error({ err, consumer: consumer.name }, 'reading the outbox failed')
         this.#scheduleRetry(this.#retryBaseMs)

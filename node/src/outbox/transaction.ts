@@ -44,7 +44,7 @@ export function createActions(options: ActionOptions): Pick<NodeContext, 'transa
       // Written last, so the outbox order is the commit order (a case's events stay in order).
       const at = Math.floor(clock.now().getTime() / 1000)
       entries = events.flatMap((event) => outbox.entriesOf(randomUUID(), event, at))
-      if (entries.length > 0) await txStore.appendOutbox(entries)
+      if (entries.length > 0) await txStore.outbox.append(entries)
       return value
     })
     if (entries.length > 0) crashPoint('outbox.after-commit')

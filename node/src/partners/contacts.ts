@@ -25,7 +25,7 @@ export function partnerContactWriter(ctx: Pick<NodeContext, 'store' | 'clock' | 
     const last = written.get(org)
     if (last !== undefined && nowMs - last < intervalMs) return
     written.set(org, nowMs)
-    ctx.store.recordPartnerContact(org, Math.floor(nowMs / 1000)).catch((error: unknown) => {
+    ctx.store.partners.recordContact(org, Math.floor(nowMs / 1000)).catch((error: unknown) => {
       // The next contact writes it again.
       written.delete(org)
       log.warn({ err: error, partner: org }, 'last partner contact not stored')
@@ -36,7 +36,7 @@ export function partnerContactWriter(ctx: Pick<NodeContext, 'store' | 'clock' | 
 /** The stored last contacts, each replaced by a later one `seen` in this process. */
 export async function lastContacts(ctx: Pick<NodeContext, 'store'>, seen: ReadonlyMap<string, Date> = new Map()): Promise<Map<string, Date>> {
   const contacts = new Map<string, Date>()
-  for (const [org, seconds] of await ctx.store.listPartnerContacts()) contacts.set(org, new Date(seconds * 1000))
+  for (const [org, seconds] of await ctx.store.partners.listContacts()) contacts.set(org, new Date(seconds * 1000))
   for (const [org, at] of seen) {
     const stored = contacts.get(org)
     if (stored === undefined || stored < at) contacts.set(org, at)

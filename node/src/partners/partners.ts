@@ -35,7 +35,7 @@ export async function importPartner(ctx: NodeContext, bundle: unknown, fingerpri
     throw new RequestError('CW_ERR_BAD_REQUEST', `"${checked.org}" is this organization; a node is not its own partner`, { at: '/bundle/org' })
   }
   const partner = await ctx.store.transaction(async (store) => {
-    const existing = await store.getPartner(checked.org)
+    const existing = await store.partners.get(checked.org)
     const record: PartnerRecord = {
       org: checked.org,
       name: checked.name,
@@ -48,7 +48,7 @@ export async function importPartner(ctx: NodeContext, bundle: unknown, fingerpri
       addedAt: existing?.addedAt ?? Math.floor(ctx.clock.now().getTime() / 1000),
       trustOnly: options.trustOnly === true,
     }
-    await store.upsertPartner(record)
+    await store.partners.upsert(record)
     return record
   })
   ctx.log.info(
@@ -63,13 +63,13 @@ export async function importPartner(ctx: NodeContext, bundle: unknown, fingerpri
 export type ListedPartner = PartnerRecord & { lastContactAt: number | null }
 
 export async function listPartners(ctx: NodeContext): Promise<ListedPartner[]> {
-  const [partners, contacts] = await Promise.all([ctx.store.listPartners(), ctx.store.listPartnerContacts()])
+  const [partners, contacts] = await Promise.all([ctx.store.partners.list(), ctx.store.partners.listContacts()])
   return partners.map((partner) => ({ ...partner, lastContactAt: contacts.get(partner.org) ?? null }))
 }
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getPartner(ctx: NodeContext, org: string): Promise<PartnerRecord> {
-  const partner = await ctx.store.getPartner(org)
+  const partner = await ctx.store.partners.get(org)
   if (partner === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no partner "${org}"`)
   return partner
 }
@@ -80,10 +80,10 @@ export async function getPartner(ctx: NodeContext, org: string): Promise<Partner
  */
 export async function setPartnerEnabled(ctx: NodeContext, org: string, enabled: boolean): Promise<PartnerRecord> {
   const partner = await ctx.store.transaction(async (store) => {
-    const existing = await store.getPartner(org)
+    const existing = await store.partners.get(org)
     if (existing === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no partner "${org}"`)
     const record: PartnerRecord = { ...existing, enabled }
-    await store.upsertPartner(record)
+    await store.partners.upsert(record)
     return record
   })
   ctx.log.info({ partner: org, enabled }, enabled ? 'partner enabled' : 'partner disabled')
@@ -99,15 +99,15 @@ export async function setPartnerEnabled(ctx: NodeContext, org: string, enabled: 
  */
 export async function assignPolicy(ctx: NodeContext, org: string, policyId: string, version?: number): Promise<PartnerRecord> {
   return ctx.store.transaction(async (store) => {
-    const existing = await store.getPartner(org)
+    const existing = await store.partners.get(org)
     if (existing === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no partner "${org}"`)
-    const policy = await store.getPolicy(policyId, version)
+    const policy = await store.policies.get(policyId, version)
     if (policy === undefined) {
       const which = version === undefined ? `"${policyId}"` : `"${policyId}" version ${version}`
       throw new RequestError('CW_ERR_NOT_FOUND', `no policy ${which}`, { at: version === undefined ? '/policyId' : '/version' })
     }
     const record: PartnerRecord = { ...existing, policyId: policy.id, policyVersion: policy.version }
-    await store.upsertPartner(record)
+    await store.partners.upsert(record)
     ctx.log.info({ partner: org, policyId: policy.id, policyVersion: policy.version }, 'policy assigned')
     return record
   })
@@ -118,7 +118,7 @@ export async function assignPolicy(ctx: NodeContext, org: string, policyId: stri
  * enable it again, and the job then goes on.
  */
 export async function enabledPartner(ctx: Pick<NodeContext, 'store'>, org: string): Promise<PartnerRecord> {
-  const partner = await ctx.store.getPartner(org)
+  const partner = await ctx.store.partners.get(org)
   if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${org} is not an enabled partner`)
   return partner
 }

@@ -22,11 +22,11 @@ export async function createPolicy(ctx: NodeContext, body: unknown): Promise<Pol
   }
   const policy = validated({ ...input, id: input['id'] ?? randomUUID(), version: 1 })
   return ctx.store.transaction(async (store) => {
-    if ((await store.getPolicy(policy.id)) !== undefined) {
+    if ((await store.policies.get(policy.id)) !== undefined) {
       throw new RequestError('CW_ERR_CONFLICT', `policy "${policy.id}" exists; add a version instead`, { at: '/id' })
     }
     const record: PolicyRecord = { id: policy.id, version: 1, policy, createdAt: nowSeconds(ctx) }
-    await store.insertPolicy(record)
+    await store.policies.insert(record)
     ctx.log.info({ policyId: policy.id, policyVersion: 1 }, 'policy created')
     return record
   })
@@ -44,7 +44,7 @@ export async function createPolicyVersion(ctx: NodeContext, id: string, body: un
     throw new RequestError('CW_ERR_BAD_REQUEST', `body id ${JSON.stringify(input['id'])} is not the policy "${id}"`, { at: '/id' })
   }
   return ctx.store.transaction(async (store) => {
-    const latest = await store.getPolicy(id)
+    const latest = await store.policies.get(id)
     if (latest === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no policy "${id}"`)
     const version = latest.version + 1
     if (input['version'] !== undefined && input['version'] !== version) {
@@ -52,7 +52,7 @@ export async function createPolicyVersion(ctx: NodeContext, id: string, body: un
     }
     const policy = validated({ ...input, id, version })
     const record: PolicyRecord = { id, version, policy, createdAt: nowSeconds(ctx) }
-    await store.insertPolicy(record)
+    await store.policies.insert(record)
     ctx.log.info({ policyId: id, policyVersion: version }, 'policy version created')
     return record
   })
@@ -61,7 +61,7 @@ export async function createPolicyVersion(ctx: NodeContext, id: string, body: un
 /** The latest version of every policy, by id. */
 export async function listPolicies(ctx: NodeContext): Promise<PolicyRecord[]> {
   const latest = new Map<string, PolicyRecord>()
-  for (const record of await ctx.store.listPolicies()) {
+  for (const record of await ctx.store.policies.list()) {
     const seen = latest.get(record.id)
     if (seen === undefined || seen.version < record.version) latest.set(record.id, record)
   }
@@ -70,7 +70,7 @@ export async function listPolicies(ctx: NodeContext): Promise<PolicyRecord[]> {
 
 /** @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getPolicy(ctx: NodeContext, id: string, version?: number): Promise<PolicyRecord> {
-  const record = await ctx.store.getPolicy(id, version)
+  const record = await ctx.store.policies.get(id, version)
   if (record === undefined) {
     throw new RequestError('CW_ERR_NOT_FOUND', version === undefined ? `no policy "${id}"` : `no policy "${id}" version ${version}`)
   }

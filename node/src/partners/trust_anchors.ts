@@ -13,11 +13,8 @@ import type { MetadataStore } from '../store/metadata_store.ts'
  * organization's own CA, so that a chain that starts here and comes back (a case shared
  * onward to its originator) verifies like any other.
  */
-export async function signedObjectAnchors(
-  store: Pick<MetadataStore, 'listPartners'>,
-  identity: Pick<Identity, 'org' | 'caCertificate'>,
-): Promise<TrustAnchor[]> {
-  const partners = await store.listPartners()
+export async function signedObjectAnchors(store: Pick<MetadataStore, 'partners'>, identity: Pick<Identity, 'org' | 'caCertificate'>): Promise<TrustAnchor[]> {
+  const partners = await store.partners.list()
   return [
     { certificate: identity.caCertificate, org: identity.org },
     ...partners
@@ -27,8 +24,8 @@ export async function signedObjectAnchors(
 }
 
 /** Anchors for TLS: enabled partners only — never trust-only orgs, never ourselves. */
-export async function tlsAnchors(store: Pick<MetadataStore, 'listPartners'>): Promise<TrustAnchor[]> {
-  const partners = await store.listPartners()
+export async function tlsAnchors(store: Pick<MetadataStore, 'partners'>): Promise<TrustAnchor[]> {
+  const partners = await store.partners.list()
   return partners.filter((partner) => partner.enabled && !partner.trustOnly).map((partner) => ({ certificate: partner.caCertificate, org: partner.org }))
 }
 
@@ -37,7 +34,7 @@ export async function tlsAnchors(store: Pick<MetadataStore, 'listPartners'>): Pr
  * client chain must reach for the federation listener to answer the connection at all
  * (CW-TLS-005). Which partner it is, if any, is decided per request (CW-TLS-006).
  */
-export async function pinnedCaAnchors(store: Pick<MetadataStore, 'listPartners'>): Promise<TrustAnchor[]> {
-  const partners = await store.listPartners()
+export async function pinnedCaAnchors(store: Pick<MetadataStore, 'partners'>): Promise<TrustAnchor[]> {
+  const partners = await store.partners.list()
   return partners.map((partner) => ({ certificate: partner.caCertificate, org: partner.org }))
 }

@@ -19,7 +19,7 @@ import type { MetadataStore } from '../store/metadata_store.ts'
  * page carries no header either), so the versions learned before stay.
  */
 export async function learnPartnerVersions(
-  store: Pick<MetadataStore, 'setPartnerVersions'>,
+  store: Pick<MetadataStore, 'partners'>,
   org: string,
   header: string | readonly string[] | undefined,
   statusCode: number,
@@ -27,7 +27,7 @@ export async function learnPartnerVersions(
 ): Promise<void> {
   const listed = parseVersionsHeader(header)
   if (listed === undefined && (statusCode < 200 || statusCode > 299)) return
-  await store.setPartnerVersions(org, listed ?? [PROTOCOL_VERSION], Math.floor(now.getTime() / 1000))
+  await store.partners.setVersions(org, listed ?? [PROTOCOL_VERSION], Math.floor(now.getTime() / 1000))
 }
 
 /**
@@ -39,10 +39,10 @@ export async function negotiatedVersion(
   ctx: Pick<NodeContext, 'store' | 'config'> & Partial<Pick<NodeContext, 'probePartnerVersions'>>,
   partnerOrg: string,
 ): Promise<ProtocolVersion> {
-  let versions = await ctx.store.getPartnerVersions(partnerOrg)
+  let versions = await ctx.store.partners.getVersions(partnerOrg)
   if (versions === undefined && ctx.probePartnerVersions !== undefined) {
     await ctx.probePartnerVersions(partnerOrg)
-    versions = await ctx.store.getPartnerVersions(partnerOrg)
+    versions = await ctx.store.partners.getVersions(partnerOrg)
   }
   return highestCommonVersion(versions, ctx.config.federation.protocolVersions)
 }

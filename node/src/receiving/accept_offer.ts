@@ -63,7 +63,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
   if (manifest.iss !== peerOrg) {
     throw new VerificationError('CW_ERR_PEER_MISMATCH', '"iss" is not the organization of the connected peer', { at: '/iss' })
   }
-  const partner = await ctx.store.getPartner(peerOrg)
+  const partner = await ctx.store.partners.get(peerOrg)
   if (partner === undefined || !partner.enabled || partner.trustOnly) throw new RequestError('CW_ERR_PARTNER_UNKNOWN', 'peer is not an enabled partner')
 
   const now = Math.floor(currentDate.getTime() / 1000)
@@ -73,25 +73,25 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
     action.record({ type: 'inbound.received', caseId: record.id, actor: partnerActor(peerOrg), sender: peerOrg, shareId: record.shareId, revision, items })
   const outcome = await ctx.transaction(async (action): Promise<{ created: boolean; record: InboundShareRecord; pending?: InboundRevisionRecord }> => {
     const tx = action.store
-    const existing = await tx.findInboundShare(peerOrg, manifest.share.id)
+    const existing = await tx.inboundShares.find(peerOrg, manifest.share.id)
     // spec: CW-FED-015, CW-FED-016 (3) — revocation wins, over the retry, replay and revision rules.
     if (existing?.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
     // spec: CW-FED-004 — the identical manifest again is a retry: same answer, nothing changes.
     if (existing !== undefined && existing.manifestDigest === digest) return { created: false, record: existing }
     // spec: CW-REVN-003 — also for a revision held apart (pending, applied or superseded).
-    const held = existing === undefined ? [] : await tx.listInboundRevisions(existing.id)
+    const held = existing === undefined ? [] : await tx.inboundShares.listRevisions(existing.id)
     const same = held.find((revision) => revision.manifestDigest === digest)
     if (existing !== undefined && same !== undefined) return { created: false, record: existing, pending: same }
 
     // spec: CW-SIG-012, CW-FED-004 — §8 step 17; the jti is remembered only if the transaction commits.
-    const seen = await tx.rememberJti(manifest.iss, manifest.jti, digest, manifest.exp)
+    const seen = await tx.replay.remember(manifest.iss, manifest.jti, digest, manifest.exp)
     if (seen !== undefined && seen !== digest) {
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another manifest', { at: '/jti' })
     }
     // spec: CW-REVN-009 — a share never seen may start at any revision; its "previous" is not checked.
     if (existing !== undefined) checkRevision(existing, held, manifest)
     // spec: CW-FED-018 — its revocation came first: the share ended before this node ever held it.
-    if (existing === undefined && (await tx.getRevocationTombstone(peerOrg, manifest.share.id)) !== undefined) {
+    if (existing === undefined && (await tx.inboundShares.getTombstone(peerOrg, manifest.share.id)) !== undefined) {
       throw new RequestError('CW_ERR_SHARE_REVOKED', 'the sender revoked this share before offering it')
     }
 
@@ -119,7 +119,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
         receivedAt: now,
         verifiedAt: null,
       }
-      await tx.insertInboundRevision(pending)
+      await tx.inboundShares.insertRevision(pending)
       await ctx.jobs.enqueue(action, JOB.fetch, existing.id, { revision }, now)
       received(action, existing, manifest.evidence.length)
       return { created: true, record: existing, pending }
@@ -143,8 +143,8 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
       expiresAt: shareExpiryOf(manifest),
       receiptJws: null,
     }
-    if (existing === undefined) await tx.insertInboundShare(record)
-    else await tx.updateInboundShare(record)
+    if (existing === undefined) await tx.inboundShares.insert(record)
+    else await tx.inboundShares.update(record)
     await ctx.jobs.enqueue(action, JOB.fetch, record.id, { revision }, now)
     received(action, record, manifest.evidence.length)
     return { created: true, record }
@@ -195,18 +195,19 @@ async function identicalRetry(ctx: NodeContext, peerOrg: string, jws: string, no
     return undefined
   }
   if (typeof shareId !== 'string') return undefined
-  const partner = await ctx.store.getPartner(peerOrg)
+  const partner = await ctx.store.partners.get(peerOrg)
   if (partner === undefined || !partner.enabled || partner.trustOnly) return undefined
   // Digests first: a new revision is no retry, and its share's manifests list every item.
-  const state = await ctx.store.findInboundShareState(peerOrg, shareId)
+  const state = await ctx.store.inboundShares.findState(peerOrg, shareId)
   if (state === undefined) return undefined
   const digest = digestBytes(payloadBytes)
-  const held = state.manifestDigest === digest ? undefined : (await ctx.store.listInboundRevisionStates(state.id)).find((row) => row.manifestDigest === digest)
+  const held =
+    state.manifestDigest === digest ? undefined : (await ctx.store.inboundShares.listRevisionStates(state.id)).find((row) => row.manifestDigest === digest)
   if (state.manifestDigest !== digest && held === undefined) return undefined
   // spec: CW-FED-015 — revocation wins: checked ahead of the retry answer.
   if (state.status === 'revoked') throw new RequestError('CW_ERR_SHARE_REVOKED', 'share was revoked')
-  const existing = await ctx.store.getInboundShare(state.id)
-  const pending = held === undefined ? undefined : await ctx.store.getInboundRevision(state.id, held.revision)
+  const existing = await ctx.store.inboundShares.get(state.id)
+  const pending = held === undefined ? undefined : await ctx.store.inboundShares.getRevision(state.id, held.revision)
   // Changed since the digests were read: the full verification answers.
   if (existing === undefined || (held === undefined ? existing.manifestDigest !== digest : pending?.manifestDigest !== digest)) return undefined
   if ((pending?.manifest ?? existing.manifest).exp <= now) return undefined

@@ -85,12 +85,20 @@ async function add(ctx: NodeContext, principal: AccessPrincipal, inboundId: stri
     const fresh: LocalRecipient[] = []
     for (const recipient of wanted) {
       if (known.has(`${recipient.kind}\u0000${recipient.id}`)) continue
-      if (!(await tx.store.insertAddedRecipient({ inboundId, kind: recipient.kind, recipientId: recipient.id, addedBy: principal.userId, addedAt: now })))
+      if (
+        !(await tx.store.inboundShares.insertAddedRecipient({
+          inboundId,
+          kind: recipient.kind,
+          recipientId: recipient.id,
+          addedBy: principal.userId,
+          addedAt: now,
+        }))
+      )
         continue
       fresh.push(recipient)
     }
     if (fresh.length === 0) return fresh
-    const imported = await tx.store.findCaseImportedFrom(inboundId)
+    const imported = await tx.store.cases.findImportedFrom(inboundId)
     const names = fresh.map((r) => `${r.kind}:${r.id}`)
     // spec: CW-LOC-026 — on both trails; the external case's event also queues the notifications.
     tx.record({ type: 'recipients.added', caseId: inboundId, actor, revision: share.revision, recipients: names, importedCaseId: imported?.id ?? null })
@@ -119,10 +127,10 @@ async function checkLocalRecipients(ctx: NodeContext, body: unknown): Promise<Lo
       throw new RequestError('CW_ERR_BAD_REQUEST', 'a recipient added here is { kind: user|group, id }', { at })
     }
     if (recipient.kind === 'user') {
-      const user = await ctx.store.getUser(recipient.id)
+      const user = await ctx.store.principals.getUser(recipient.id)
       if (user === undefined || user.disabled)
         throw new RequestError('CW_ERR_BAD_REQUEST', `no enabled user "${recipient.id}" at this node`, { at: `${at}/id` })
-    } else if ((await ctx.store.getGroup(recipient.id)) === undefined) {
+    } else if ((await ctx.store.principals.getGroup(recipient.id)) === undefined) {
       throw new RequestError('CW_ERR_BAD_REQUEST', `no group "${recipient.id}" at this node`, { at: `${at}/id` })
     }
     result.push({ kind: recipient.kind, id: recipient.id })

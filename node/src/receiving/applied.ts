@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { CaseManifest, EvidenceItem } from '#protocol'
-import type { EvidenceRecord, MetadataStore, InboundShareRecord } from '../store/metadata_store.ts'
+import type { EvidenceRecord, InboundShareRecord, Repositories } from '../store/metadata_store.ts'
 
 export interface AppliedView {
   revision: number
@@ -14,8 +14,8 @@ export interface AppliedView {
   evidence: EvidenceItem[]
 }
 
-export async function appliedView(store: MetadataStore, share: InboundShareRecord): Promise<AppliedView> {
-  const state = await store.getAppliedState(share.id)
+export async function appliedView(store: Repositories, share: InboundShareRecord): Promise<AppliedView> {
+  const state = await store.inboundShares.getAppliedState(share.id)
   if (state !== undefined) return { revision: state.revision, case: state.case, evidence: state.evidence }
   return { revision: share.revision, case: share.manifest.case, evidence: share.manifest.evidence }
 }

@@ -37,7 +37,12 @@ export interface AddedRecipient {
 
 /** The recipients our side added to external case `inboundId`, oldest first. */
 export async function addedRecipientsOf(ctx: NodeContext, inboundId: string): Promise<AddedRecipient[]> {
-  return (await ctx.store.listAddedRecipients(inboundId)).map((r) => ({ kind: r.kind, id: r.recipientId, addedBy: r.addedBy, addedAt: r.addedAt }))
+  return (await ctx.store.inboundShares.listAddedRecipients(inboundId)).map((r) => ({
+    kind: r.kind,
+    id: r.recipientId,
+    addedBy: r.addedBy,
+    addedAt: r.addedAt,
+  }))
 }
 
 /** An external case in a list: who shared it and where it stands. */
@@ -107,7 +112,7 @@ export interface ExternalCasePage {
 export async function listExternalCases(ctx: NodeContext, principal: AccessPrincipal, page: PageRequest): Promise<ExternalCasePage> {
   const now = nowSeconds(ctx)
   const viewer = { org: ctx.identity.org, userId: principal.userId, groups: principal.groups, seesAll: principal.role === 'admin' }
-  const visible = await ctx.store.listVisibleInboundShares(viewer, page)
+  const visible = await ctx.store.inboundShares.listVisible(viewer, page)
   const externalCases: ExternalCaseSummary[] = []
   for (const { share, recipient } of visible.items) externalCases.push(await summary(ctx, share, now, recipient))
   return { externalCases, next: visible.next }
@@ -217,7 +222,7 @@ export async function findExternalEvidence(
  * @throws {RequestError} `CW_ERR_NOT_FOUND`, `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`.
  */
 export async function accessible(ctx: NodeContext, id: string): Promise<InboundShareRecord> {
-  const share = await ctx.store.getInboundShare(id)
+  const share = await ctx.store.inboundShares.get(id)
   if (share === undefined || share.status === 'rejected') throw externalCaseNotFound(id)
   return usable(ctx, share)
 }
@@ -294,7 +299,7 @@ export async function receivingState(ctx: NodeContext, share: InboundShareRecord
     return { status, statusDetail: share.statusDetail, nextAttemptAt: null, progress: receivingProgress(status, share.manifest.evidence, undefined) }
   }
   const sizes = chunkSizes(share.manifest.evidence)
-  const [jobs, delivered] = await Promise.all([ctx.store.listJobs(share.id), ctx.store.deliveredChunks(share.senderOrg, [...sizes.keys()])])
+  const [jobs, delivered] = await Promise.all([ctx.store.jobs.list(share.id), ctx.store.chunks.delivered(share.senderOrg, [...sizes.keys()])])
   return { ...reportedFetchStatus(jobs, share.statusDetail), progress: receivingProgress(status, share.manifest.evidence, delivered) }
 }
 

@@ -38,7 +38,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
   const fetch: JobHandler = async (job, signal) => {
     // A newer revision may arrive while one is pulled: go round until the stored one is finished.
     for (;;) {
-      const inbound = await ctx.store.getInboundShare(job.ref)
+      const inbound = await ctx.store.inboundShares.get(job.ref)
       if (inbound === undefined) throw new PermanentJobError(`no inbound share ${job.ref}`)
       if (inbound.status !== 'receiving') return
       const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })

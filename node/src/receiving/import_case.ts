@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { permitsImport, PolicyError, RequestError, type CaseManifest, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { userActor } from '../events.ts'
-import type { CaseRecord, FolderRecord, InboundStatus, MetadataStore } from '../store/metadata_store.ts'
+import type { CaseRecord, FolderRecord, InboundStatus, Repositories } from '../store/metadata_store.ts'
 import { accessLevelOf, canReadCase, requireCaseAccess, requireExternalAccess, type AccessLevel, type AccessPrincipal } from '../access/case_access.ts'
 import { accessible, addedRecipientsOf, effectiveStatus, type AddedRecipient } from './external_cases.ts'
 import { appliedView, importedEvidence, importedEvidenceId } from './applied.ts'
@@ -84,7 +84,7 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   // The imported case and its event commit together.
   const created = await ctx.transaction(async (tx) => {
     const store = tx.store
-    if ((await store.findCaseImportedFrom(inboundId)) !== undefined) return undefined
+    if ((await store.cases.findImportedFrom(inboundId)) !== undefined) return undefined
     // spec: CW-REVN-006 — what is applied, not a pending revision.
     const view = await appliedView(store, share)
     const record = await insertImport(store, { ...share.manifest, case: view.case, evidence: view.evidence }, inboundId, principal.userId, now)
@@ -92,7 +92,7 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
     return record
   })
   if (created === undefined) {
-    const existing = await ctx.store.findCaseImportedFrom(inboundId)
+    const existing = await ctx.store.cases.findImportedFrom(inboundId)
     if (existing === undefined || !(await canReadCase(ctx, principal, existing.id))) {
       throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" was already imported; its owner can add you to the case team`)
     }
@@ -103,15 +103,15 @@ export async function importExternalCase(ctx: NodeContext, principal: AccessPrin
   return { case: created, created: true }
 }
 
-async function insertImport(store: MetadataStore, manifest: CaseManifest, inboundId: string, owner: string, now: number): Promise<CaseRecord> {
+async function insertImport(store: Repositories, manifest: CaseManifest, inboundId: string, owner: string, now: number): Promise<CaseRecord> {
   const fields: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(manifest.case.fields)) if (value !== undefined) fields[name] = Array.isArray(value) ? [...value] : value
   const record: CaseRecord = { id: randomUUID(), fields, createdAt: now, updatedAt: now, importedFrom: inboundId }
-  await store.insertCase(record)
-  await store.setCaseAccess({ caseId: record.id, owner, team: [], updatedAt: now })
+  await store.cases.insert(record)
+  await store.cases.setAccess({ caseId: record.id, owner, team: [], updatedAt: now })
   for (const folder of parentsFirst(manifest.case.folders)) {
     const local: FolderRecord = { id: folder.id, caseId: record.id, parentId: folder.parent ?? null, name: folder.name }
-    await store.insertFolder(local)
+    await store.cases.insertFolder(local)
   }
   // Evidence ids are global on this node: each item gets a new one; attachments follow.
   // Derived from the case and item ids, so that applied updates find them (CW-REVN-006).
@@ -119,7 +119,7 @@ async function insertImport(store: MetadataStore, manifest: CaseManifest, inboun
   for (const item of manifest.evidence) {
     const attachmentOf = item.attachmentOf === undefined ? null : (ids.get(item.attachmentOf) ?? null)
     const evidence = importedEvidence(item, { caseId: record.id, folderId: item.folder ?? null, attachmentOf, createdAt: now })
-    await store.insertEvidence(evidence)
+    await store.cases.insertEvidence(evidence)
   }
   return record
 }
@@ -149,7 +149,7 @@ function parentsFirst(folders: CaseManifest['case']['folders']): CaseManifest['c
 export async function getImportDetails(ctx: NodeContext, principal: AccessPrincipal, caseId: string): Promise<ImportDetails> {
   const { case: record } = await requireCaseAccess(ctx, principal, caseId, 'read')
   if (record.importedFrom === null) throw new RequestError('CW_ERR_NOT_FOUND', `case "${caseId}" was not imported`)
-  const share = await ctx.store.getInboundShare(record.importedFrom)
+  const share = await ctx.store.inboundShares.get(record.importedFrom)
   if (share === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `the external case case "${caseId}" was imported from is gone`)
   const { policy, manifest } = share
   return {

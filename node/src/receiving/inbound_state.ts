@@ -20,9 +20,9 @@ export async function updateInbound(
 ): Promise<boolean> {
   return ctx.transaction(async (action) => {
     const tx = action.store
-    const current = await tx.getInboundShare(read.id)
+    const current = await tx.inboundShares.get(read.id)
     if (current === undefined || current.manifestDigest !== read.manifestDigest || current.status !== read.status) return false
-    await tx.updateInboundShare(await change(current, action))
+    await tx.inboundShares.update(await change(current, action))
     return true
   })
 }

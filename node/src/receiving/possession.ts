@@ -28,7 +28,7 @@ export function distinctChunks(manifest: CaseManifest): string[] {
  */
 export async function neededChunks(store: MetadataStore, partnerOrg: string, manifest: CaseManifest): Promise<string[]> {
   const digests = distinctChunks(manifest)
-  const delivered = await store.deliveredChunks(partnerOrg, digests)
+  const delivered = await store.chunks.delivered(partnerOrg, digests)
   return digests.filter((digest) => !delivered.has(digest))
 }
 
@@ -38,7 +38,7 @@ export async function neededChunks(store: MetadataStore, partnerOrg: string, man
  */
 export async function chunksToPull(ctx: NodeContext, partnerOrg: string, manifest: CaseManifest): Promise<string[]> {
   const digests = distinctChunks(manifest)
-  const delivered = await ctx.store.deliveredChunks(partnerOrg, digests)
+  const delivered = await ctx.store.chunks.delivered(partnerOrg, digests)
   const pull: string[] = []
   for (const digest of digests) if (!delivered.has(digest) || !(await ctx.blobs.has(digest))) pull.push(digest)
   return pull
@@ -50,10 +50,10 @@ export async function chunksToPull(ctx: NodeContext, partnerOrg: string, manifes
  * costs one more pull of the chunk, never a chunk counted as delivered that was not.
  */
 export async function recordDelivered(ctx: NodeContext, partnerOrg: string, digest: string): Promise<void> {
-  await ctx.store.recordPartnerChunk(partnerOrg, digest, Math.floor(ctx.clock.now().getTime() / 1000))
+  await ctx.store.chunks.recordDelivered(partnerOrg, digest, Math.floor(ctx.clock.now().getTime() / 1000))
 }
 
 /** {@link recordDelivered} for a group of chunks the blob store made durable together: one commit for all. */
 export async function recordDeliveredGroup(ctx: NodeContext, partnerOrg: string, digests: readonly string[]): Promise<void> {
-  await ctx.store.recordPartnerChunks(partnerOrg, digests, Math.floor(ctx.clock.now().getTime() / 1000))
+  await ctx.store.chunks.recordDeliveredAll(partnerOrg, digests, Math.floor(ctx.clock.now().getTime() / 1000))
 }

@@ -31,7 +31,7 @@ export interface ProvenanceHop {
 
 /** The chain of inbound share `share`, originator first. */
 export async function provenanceOf(ctx: NodeContext, share: InboundShareRecord): Promise<ProvenanceHop[]> {
-  const names = new Map((await ctx.store.listPartners()).map((partner) => [partner.org, partner.name]))
+  const names = new Map((await ctx.store.partners.list()).map((partner) => [partner.org, partner.name]))
   names.set(ctx.identity.org, ctx.identity.name)
   const named = (org: string): ProvenanceOrg => ({ org, name: names.get(org) ?? null })
   const hops: ProvenanceHop[] = []

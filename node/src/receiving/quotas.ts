@@ -9,7 +9,7 @@
  */
 import { RequestError, type CaseManifest } from '#protocol'
 import type { NodeContext } from '../context.ts'
-import type { MetadataStore } from '../store/metadata_store.ts'
+import type { Repositories } from '../store/metadata_store.ts'
 
 const DAY_SECONDS = 86_400
 /** Offers pending drain as transfers finish: ask the sender to come back after this long. */
@@ -35,7 +35,7 @@ export function offerBytes(manifest: CaseManifest): number {
  * `manifest` from `partnerOrg` now would exceed one of its quotas. Runs in the offer's
  * transaction (`store`), so two offers at once cannot both take the last of a quota.
  */
-export async function checkQuotas(ctx: NodeContext, store: MetadataStore, partnerOrg: string, manifest: CaseManifest, now: number): Promise<void> {
+export async function checkQuotas(ctx: NodeContext, store: Repositories, partnerOrg: string, manifest: CaseManifest, now: number): Promise<void> {
   const { itemsPerOffer, pendingOffers, bytesPerDay } = ctx.config.limits.partners
   const items = manifest.evidence.length
   if (itemsPerOffer > 0 && items > itemsPerOffer) {
@@ -43,7 +43,7 @@ export async function checkQuotas(ctx: NodeContext, store: MetadataStore, partne
     throw new QuotaExceededError(`the offer has ${items} evidence items; this node accepts at most ${itemsPerOffer} per offer from a partner`)
   }
   if (pendingOffers === 0 && bytesPerDay === 0) return
-  const usage = await store.partnerUsage(partnerOrg, now - DAY_SECONDS)
+  const usage = await store.quotas.usage(partnerOrg, now - DAY_SECONDS)
   if (pendingOffers > 0 && usage.pendingOffers >= pendingOffers) {
     throw new QuotaExceededError(
       `${usage.pendingOffers} offers from ${partnerOrg} are still being received; at most ${pendingOffers} at once`,
@@ -59,6 +59,6 @@ export async function checkQuotas(ctx: NodeContext, store: MetadataStore, partne
 }
 
 /** spec: CW-QUO-003 — counts an accepted offer's bytes against the partner's daily budget (in its transaction). */
-export async function countOffer(store: MetadataStore, partnerOrg: string, manifest: CaseManifest, now: number): Promise<void> {
-  await store.recordOfferBytes(partnerOrg, now, offerBytes(manifest))
+export async function countOffer(store: Repositories, partnerOrg: string, manifest: CaseManifest, now: number): Promise<void> {
+  await store.quotas.recordOfferBytes(partnerOrg, now, offerBytes(manifest))
 }

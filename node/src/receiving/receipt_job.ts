@@ -17,7 +17,7 @@ import { crashPoint } from '../operations/crash_points.ts'
 /** The handler of the `receipt` job (ref = inbound share id). */
 export function receiptJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler {
   return async (job, signal) => {
-    const inbound = await ctx.store.getInboundShare(job.ref)
+    const inbound = await ctx.store.inboundShares.get(job.ref)
     if (inbound === undefined) throw new PermanentJobError(`no inbound share ${job.ref}`)
     if (inbound.receiptJws === null) return
     const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: inbound.revision })

@@ -30,9 +30,9 @@ interface Observer {
 
 /** Pulls, verifies and answers every pending revision of inbound share `inboundId` not yet answered. */
 export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, inboundId: string, signal: AbortSignal, observer?: Observer): Promise<void> {
-  const inbound = await ctx.store.getInboundShare(inboundId)
+  const inbound = await ctx.store.inboundShares.get(inboundId)
   if (inbound === undefined || inbound.status === 'revoked') return
-  const revisions = await ctx.store.listInboundRevisions(inboundId)
+  const revisions = await ctx.store.inboundShares.listRevisions(inboundId)
   const open = revisions.filter((revision) => revision.status !== 'superseded' && (revision.transfer === 'receiving' || !revision.receiptSent))
   if (open.length === 0) return
   const partner = await enabledPartner(ctx, inbound.senderOrg)
@@ -50,7 +50,7 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
       current = verified
       // The outcome and its event commit together.
       await ctx.transaction(async (tx) => {
-        await tx.store.updateInboundRevision(verified)
+        await tx.store.inboundShares.updateRevision(verified)
         const about = { caseId: inbound.id, actor: SYSTEM_ACTOR, sender: inbound.senderOrg, shareId: inbound.shareId, revision: verified.revision }
         if (problem === undefined) {
           const bytes = verified.manifest.evidence.reduce((sum, item) => sum + item.size, 0)
@@ -73,12 +73,12 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
           const problem: ReceiptProblem | undefined =
             current.transfer === 'rejected' ? { code: 'CW_ERR_CHUNK_DIGEST_MISMATCH', detail: 'an item does not match its digest' } : undefined
           const fresh = await issueReceipt(ctx, subjectOf(inbound, current), problem, Math.floor(ctx.clock.now().getTime() / 1000))
-          await ctx.store.updateInboundRevision({ ...current, receiptJws: fresh })
+          await ctx.store.inboundShares.updateRevision({ ...current, receiptJws: fresh })
           throw error
         }
         ctx.log.warn({ code: error.code, revision: current.revision }, 'receipt of a pending revision refused by sender')
       }
-      await ctx.store.updateInboundRevision({ ...current, receiptSent: true })
+      await ctx.store.inboundShares.updateRevision({ ...current, receiptSent: true })
     }
   }
 }

@@ -18,6 +18,7 @@ import type {
   InboundShareRecord,
   InboundShareState,
   MetadataStore,
+  Repositories,
 } from '../store/metadata_store.ts'
 import { requireExternalAccess, requireExternalStateAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { appliedView, importedEvidence, importedEvidenceId, type AppliedView } from './applied.ts'
@@ -77,9 +78,9 @@ export interface AppliedUpdates {
  */
 export async function listUpdates(ctx: NodeContext, principal: AccessPrincipal, inboundId: string): Promise<UpdatesAvailable> {
   const share = usable(ctx, await requireExternalStateAccess(ctx, principal, inboundId, 'content', 'external.updates'))
-  const applied = await ctx.store.getAppliedStateVersion(inboundId)
+  const applied = await ctx.store.inboundShares.getAppliedStateVersion(inboundId)
   const updates: AvailableUpdate[] = []
-  for (const revision of await ctx.store.listInboundRevisionStates(inboundId)) {
+  for (const revision of await ctx.store.inboundShares.listRevisionStates(inboundId)) {
     if (revision.status !== 'pending') continue
     const { fields, items } = await changesOf(ctx, share, applied, revision)
     updates.push({ revision: revision.revision, receivedAt: revision.receivedAt, transfer: revision.transfer, case: fields, evidence: items })
@@ -114,11 +115,11 @@ async function changesOf(
   if (found !== undefined) return found
   // Read together, so that the key names exactly what was compared.
   const { key, changes } = await ctx.store.transaction(async (tx) => {
-    const current = await tx.getInboundShare(share.id)
-    const next = await tx.getInboundRevision(share.id, revision.revision)
+    const current = await tx.inboundShares.get(share.id)
+    const next = await tx.inboundShares.getRevision(share.id, revision.revision)
     if (current === undefined || next === undefined)
       throw new RequestError('CW_ERR_NOT_FOUND', `no revision ${revision.revision} of external case "${share.id}"`)
-    const version = await tx.getAppliedStateVersion(share.id)
+    const version = await tx.inboundShares.getAppliedStateVersion(share.id)
     return {
       key: listedKey(share.id, current.manifestDigest, version, next.manifestDigest),
       changes: differences(await appliedView(tx, current), next.manifest),
@@ -145,7 +146,7 @@ export async function applyUpdates(
 ): Promise<AppliedUpdates> {
   const share = usable(ctx, (await requireExternalAccess(ctx, principal, inboundId, 'content', 'external.apply')).share)
   const actor = userActor(principal.userId)
-  const pending = await ctx.store.getInboundRevision(inboundId, input.revision)
+  const pending = await ctx.store.inboundShares.getRevision(inboundId, input.revision)
   // spec: CW-REVN-007 — the effective policy of the revision applied (and of the one applied now).
   if (!share.policy.permissions.applyUpdates || (pending !== undefined && !pending.policy.permissions.applyUpdates)) {
     await ctx.record({ type: 'action.refused', caseId: share.id, actor, action: 'external.apply', code: 'CW_ERR_ACTION_NOT_ALLOWED' })
@@ -165,8 +166,8 @@ export async function applyUpdates(
   // The applied state and its events (on the external case and on its import) commit together.
   const result = await ctx.transaction(async (action) => {
     const tx = action.store
-    const current = await tx.getInboundShare(inboundId)
-    const row = await tx.getInboundRevision(inboundId, input.revision)
+    const current = await tx.inboundShares.get(inboundId)
+    const row = await tx.inboundShares.getRevision(inboundId, input.revision)
     if (current === undefined || row === undefined || row.status !== 'pending') {
       throw new RequestError('CW_ERR_CONFLICT', `external case "${inboundId}" has no pending revision ${input.revision}`, { at: '/revision' })
     }
@@ -179,15 +180,15 @@ export async function applyUpdates(
     }
     const merged = merge(view, row.manifest, selected)
     const state: AppliedStateRecord = { inboundId, revision: row.revision, case: merged.case, evidence: merged.evidence, updatedAt: now }
-    await tx.setAppliedState(state)
+    await tx.inboundShares.setAppliedState(state)
     // The share now stands at this revision: recipients, policy, expiry and receipt are its.
-    await tx.updateInboundShare(advanced(current, row))
+    await tx.inboundShares.update(advanced(current, row))
     const remaining = known.size - selected.size
-    for (const other of await tx.listInboundRevisions(inboundId)) {
-      if (other.revision < row.revision && other.status === 'pending') await tx.updateInboundRevision({ ...other, status: 'superseded' })
+    for (const other of await tx.inboundShares.listRevisions(inboundId)) {
+      if (other.revision < row.revision && other.status === 'pending') await tx.inboundShares.updateRevision({ ...other, status: 'superseded' })
     }
-    if (remaining === 0) await tx.updateInboundRevision({ ...row, status: 'applied' })
-    const imported = await tx.findCaseImportedFrom(inboundId)
+    if (remaining === 0) await tx.inboundShares.updateRevision({ ...row, status: 'applied' })
+    const imported = await tx.cases.findImportedFrom(inboundId)
     if (imported !== undefined) await applyToImport(tx, imported.id, view, row.manifest, fields, items, selected, now)
     const importedCaseId = imported?.id ?? null
     const event = { type: 'updates.applied' as const, actor, revision: input.revision, updates: [...selected], importedCaseId }
@@ -294,7 +295,7 @@ function merge(view: AppliedView, next: CaseManifest, selected: ReadonlySet<stri
 
 /** The same selected changes on the case imported from the external case (same chunks, nothing copied). */
 async function applyToImport(
-  tx: MetadataStore,
+  tx: Repositories,
   caseId: string,
   view: AppliedView,
   next: CaseManifest,
@@ -303,7 +304,7 @@ async function applyToImport(
   selected: ReadonlySet<string>,
   now: number,
 ): Promise<void> {
-  const record = await tx.getCase(caseId)
+  const record = await tx.cases.get(caseId)
   if (record === undefined) return
   const chosenFields = fields.filter((change) => selected.has(change.updateId))
   if (chosenFields.length > 0) {
@@ -312,24 +313,24 @@ async function applyToImport(
       if (change.new === null) delete updated[change.field]
       else updated[change.field] = change.new
     }
-    await tx.updateCaseFields(caseId, updated, Math.max(now, record.updatedAt))
+    await tx.cases.updateFields(caseId, updated, Math.max(now, record.updatedAt))
   }
   const chosenItems = items.filter((change) => selected.has(change.updateId))
   if (chosenItems.length === 0) return
-  const folders = new Set((await tx.listFolders(caseId)).map((folder) => folder.id))
+  const folders = new Set((await tx.cases.listFolders(caseId)).map((folder) => folder.id))
   const byId = new Map(next.case.folders.map((folder) => [folder.id, folder]))
   const ensureFolder = async (id: string | undefined, depth = 0): Promise<void> => {
     if (id === undefined || folders.has(id) || depth > byId.size) return
     const folder = byId.get(id) ?? view.case.folders.find((candidate) => candidate.id === id)
     if (folder === undefined) return
     await ensureFolder(folder.parent, depth + 1)
-    await tx.insertFolder({ id: folder.id, caseId, parentId: folder.parent ?? null, name: folder.name })
+    await tx.cases.insertFolder({ id: folder.id, caseId, parentId: folder.parent ?? null, name: folder.name })
     folders.add(folder.id)
   }
   const nextItems = new Map(next.evidence.map((item) => [item.id, item]))
   for (const change of chosenItems) {
     const localId = importedEvidenceId(caseId, change.itemId)
-    if (change.change !== 'added' && (await tx.getEvidence(localId)) !== undefined) await tx.deleteEvidence(localId)
+    if (change.change !== 'added' && (await tx.cases.getEvidence(localId)) !== undefined) await tx.cases.deleteEvidence(localId)
     if (change.change === 'removed') continue
     const item = nextItems.get(change.itemId)!
     await ensureFolder(item.folder)
@@ -339,6 +340,6 @@ async function applyToImport(
       attachmentOf: item.attachmentOf === undefined ? null : importedEvidenceId(caseId, item.attachmentOf),
       createdAt: now,
     })
-    await tx.insertEvidence(evidence)
+    await tx.cases.insertEvidence(evidence)
   }
 }

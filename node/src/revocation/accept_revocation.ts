@@ -61,17 +61,17 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
   const { inboundId, changed } = await ctx.transaction(async (action): Promise<{ inboundId: string | undefined; changed: boolean }> => {
     const tx = action.store
     // spec: CW-SIG-012 — remembered only if the transaction commits (an unknown share leaves nothing).
-    const seen = await tx.rememberJti(revocation.iss, revocation.jti, digest, revocation.exp)
+    const seen = await tx.replay.remember(revocation.iss, revocation.jti, digest, revocation.exp)
     if (seen !== undefined && seen !== digest) {
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another object', { at: '/jti' })
     }
     // spec: CW-REV-004 — one answer for a missing share and another sender's share.
-    const inbound = await tx.findInboundShare(peerOrg, revocation.share)
+    const inbound = await tx.inboundShares.find(peerOrg, revocation.share)
     if (inbound === undefined) {
       // spec: CW-FED-018 — the revocation overtook its offer (or the offer never came): remember
       // that the share ended, so that a later offer of it is refused, and answer as for any
       // revocation. Nothing else is stored: no case, no content.
-      await tx.insertRevocationTombstone({
+      await tx.inboundShares.insertTombstone({
         senderOrg: peerOrg,
         shareId: revocation.share,
         revokedAt: revocation.revokedAt,
@@ -82,9 +82,9 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
     }
     if (inbound.status === 'revoked') return { inboundId: inbound.id, changed: false }
     // spec: CW-REV-003 — access ends with this commit.
-    await tx.updateInboundShare({ ...inbound, status: 'revoked', statusDetail: reason ?? `revoked by ${peerOrg}` })
+    await tx.inboundShares.update({ ...inbound, status: 'revoked', statusDetail: reason ?? `revoked by ${peerOrg}` })
     // On the record with the revocation itself; `cascaded` counts the derived shares revoked next.
-    const derived = (await tx.listOutboundSharesDerivedFrom(inbound.id)).filter((share) => share.status !== 'revoked')
+    const derived = (await tx.outboundShares.listDerivedFrom(inbound.id)).filter((share) => share.status !== 'revoked')
     action.record({
       type: 'inbound.revoked',
       caseId: inbound.id,
@@ -105,7 +105,7 @@ export async function acceptRevocation(ctx: NodeContext, peerOrg: string, jws: s
 
   // spec: CW-REV-003, CW-REV-006 — every share derived from it, each with its own revocation job.
   const cascaded: string[] = []
-  for (const derived of await ctx.store.listOutboundSharesDerivedFrom(inboundId)) {
+  for (const derived of await ctx.store.outboundShares.listDerivedFrom(inboundId)) {
     if (derived.status === 'revoked') continue
     const { revoked } = await revokeShare(ctx, derived.id, { actor: partnerActor(peerOrg), reason, derivedFrom: inboundId })
     if (revoked) cascaded.push(derived.id)

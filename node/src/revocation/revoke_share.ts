@@ -66,7 +66,7 @@ export async function revokeShare(ctx: NodeContext, shareId: string, options: Re
   if (reason !== null && (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH)) {
     throw new RequestError('CW_ERR_BAD_REQUEST', `reason must be a string of at most ${MAX_REASON_LENGTH} characters`)
   }
-  const existing = await ctx.store.getOutboundShare(shareId)
+  const existing = await ctx.store.outboundShares.get(shareId)
   if (existing === undefined) throw shareNotFound(shareId)
   if (existing.status === 'revoked') return { share: await getShare(ctx, shareId), revoked: false }
 
@@ -77,9 +77,9 @@ export async function revokeShare(ctx: NodeContext, shareId: string, options: Re
   // The event commits with them too.
   const changed = await ctx.transaction(async (action) => {
     const tx = action.store
-    const share = await tx.getOutboundShare(shareId)
+    const share = await tx.outboundShares.get(shareId)
     if (share === undefined || share.status === 'revoked') return false
-    await tx.updateOutboundStatus(shareId, 'revoked', null, reason, now)
+    await tx.outboundShares.updateStatus(shareId, 'revoked', null, reason, now)
     await ctx.jobs.enqueue(action, JOB.revoke, shareId, { ...payload }, now)
     action.record({
       type: 'share.revoked',
@@ -128,7 +128,7 @@ async function signShareRevocation(ctx: NodeContext, share: OutboundShareRecord,
 export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Record<typeof JOB.revoke, JobHandler> {
   /** Sender: POST the signed revocation to the partner (EP-5) until it takes it. */
   const revoke: JobHandler = async (job, signal) => {
-    const share = await ctx.store.getOutboundShare(job.ref)
+    const share = await ctx.store.outboundShares.get(job.ref)
     if (share === undefined) throw new PermanentJobError(`no outbound share ${job.ref}`)
     if (share.status !== 'revoked') return
     const log = ctx.log.child({ peerOrg: share.partnerOrg, shareId: share.id })
@@ -147,7 +147,7 @@ export function revocationJobHandlers(ctx: NodeContext, peer: PeerClient): Recor
         ? stored.jws
         : await signShareRevocation(ctx, share, stored.revokedAt, stored.reason)
     try {
-      const partner = await ctx.store.getPartner(share.partnerOrg)
+      const partner = await ctx.store.partners.get(share.partnerOrg)
       // An admin may enable the partner again: retry.
       if (partner === undefined || !partner.enabled || partner.trustOnly) throw new Error(`partner ${share.partnerOrg} is not an enabled partner`)
       crashPoint('revocation.before-send')

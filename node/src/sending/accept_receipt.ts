@@ -49,14 +49,14 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
   const recorded = await ctx.transaction(async (action) => {
     const tx = action.store
     // spec: CW-SIG-012
-    const seen = await tx.rememberJti(receipt.iss, receipt.jti, digest, receipt.exp)
+    const seen = await tx.replay.remember(receipt.iss, receipt.jti, digest, receipt.exp)
     if (seen !== undefined && seen !== digest) {
       throw new VerificationError('CW_ERR_REPLAY', '("iss", "jti") already accepted with another receipt', { at: '/jti' })
     }
     // spec: CW-FED-009 — one answer for a missing share and another peer's share.
-    const share = await tx.getOutboundShare(receipt.share)
+    const share = await tx.outboundShares.get(receipt.share)
     if (share === undefined || share.partnerOrg !== peerOrg) throw new RequestError('CW_ERR_NOT_FOUND', 'no such share for this peer')
-    const revision = await tx.getOutboundRevision(share.id, receipt.revision)
+    const revision = await tx.outboundShares.getRevision(share.id, receipt.revision)
     if (revision === undefined || revision.manifestDigest !== receipt.manifest) {
       throw new VerificationError('CW_ERR_STALE_REVISION', 'receipt does not answer a manifest sent to this peer', { at: '/manifest' })
     }
@@ -66,15 +66,15 @@ export async function acceptReceipt(ctx: NodeContext, peerOrg: string, jws: stri
       if (revision.receiptJws === jws || recorded === receipt.status) return false
       throw new RequestError('CW_ERR_CONFLICT', `revision ${receipt.revision} already has a receipt with status ${recorded}`)
     }
-    await tx.setOutboundReceipt(share.id, receipt.revision, jws)
+    await tx.outboundShares.setReceipt(share.id, receipt.revision, jws)
     const about = { caseId: share.caseId, actor: partnerActor(peerOrg), shareId: receipt.share, partner: peerOrg, revision: receipt.revision }
     action.record({ type: 'receipt.verified', ...about, status: receipt.status })
     if (receipt.status === 'delivered') action.record({ type: 'share.delivered', ...about })
     else action.record({ type: 'share.rejected', ...about, code: receipt.problem?.code ?? 'CW_ERR_INTERNAL' })
     // Only a receipt for the latest revision moves a share that is still in flight.
     if (receipt.revision === share.revision && (share.status === 'processing' || share.status === 'failed')) {
-      if (receipt.status === 'delivered') await tx.updateOutboundStatus(share.id, 'delivered', null, null, now)
-      else await tx.updateOutboundStatus(share.id, 'rejected', receipt.problem?.code ?? null, receipt.problem?.detail ?? null, now)
+      if (receipt.status === 'delivered') await tx.outboundShares.updateStatus(share.id, 'delivered', null, null, now)
+      else await tx.outboundShares.updateStatus(share.id, 'rejected', receipt.problem?.code ?? null, receipt.problem?.detail ?? null, now)
     }
     return true
   })

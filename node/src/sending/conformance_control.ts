@@ -74,7 +74,7 @@ export async function controlShare(ctx: NodeContext, peerOrg: string, request: u
     createdBy: controlCreator(peerOrg),
     actor,
   })
-  await ctx.store.insertControlShare({ shareId: share.id, peerOrg, createdAt: share.createdAt })
+  await ctx.store.outboundShares.insertControlShare({ shareId: share.id, peerOrg, createdAt: share.createdAt })
   ctx.log.info({ shareId: share.id, caseId: theCase.id, partner: peerOrg, items: body.items.length }, 'conformance control: share created')
   return { share: share.id, case: theCase.id }
 }
@@ -93,7 +93,7 @@ export async function controlShare(ctx: NodeContext, peerOrg: string, request: u
  */
 export async function controlShareOnward(ctx: NodeContext, peerOrg: string, shareId: string): Promise<ControlShareAnswer> {
   // spec: CW-CTL-002 — only a share the caller sent us; a refused one is one we do not hold.
-  const inbound = await ctx.store.findInboundShare(peerOrg, shareId)
+  const inbound = await ctx.store.inboundShares.find(peerOrg, shareId)
   if (inbound === undefined || inbound.status === 'rejected') throw shareNotFound(shareId)
   const { share } = await shareReceivedOnward(
     ctx,
@@ -101,7 +101,7 @@ export async function controlShareOnward(ctx: NodeContext, peerOrg: string, shar
     { partnerOrg: peerOrg, policy: onwardAttenuated(inbound.policy), recipients: [{ kind: 'agency', id: peerOrg }] },
     { createdBy: controlCreator(peerOrg), actor: partnerActor(peerOrg) },
   )
-  await ctx.store.insertControlShare({ shareId: share.id, peerOrg, createdAt: share.createdAt })
+  await ctx.store.outboundShares.insertControlShare({ shareId: share.id, peerOrg, createdAt: share.createdAt })
   ctx.log.info({ shareId: share.id, inboundId: inbound.id, partner: peerOrg }, 'conformance control: shared onward')
   return { share: share.id, case: inbound.id }
 }
@@ -130,7 +130,7 @@ export async function controlEvidence(ctx: NodeContext, peerOrg: string, shareId
   const body = checkedBody(assertControlEvidenceRequest, request)
   const share = await requireControlShare(ctx, peerOrg, shareId)
   // An onward share (EP-9) has no case of ours to add to: not a share EP-6 made, the same answer.
-  if ((await ctx.store.getInboundShare(share.caseId)) !== undefined) throw shareNotFound(shareId)
+  if ((await ctx.store.inboundShares.get(share.caseId)) !== undefined) throw shareNotFound(shareId)
   // Checked before the items are stored: a share that makes no more revisions gets none of them.
   const current = await getShare(ctx, share.id)
   if (current.status === 'revoked' || current.status === 'expired') {
@@ -164,8 +164,8 @@ export async function controlRevoke(ctx: NodeContext, peerOrg: string, shareId: 
  * one that does not exist.
  */
 async function requireControlShare(ctx: NodeContext, peerOrg: string, shareId: string): Promise<OutboundShareRecord> {
-  const control = await ctx.store.getControlShare(shareId)
-  const share = control?.peerOrg === peerOrg ? await ctx.store.getOutboundShare(shareId) : undefined
+  const control = await ctx.store.outboundShares.getControlShare(shareId)
+  const share = control?.peerOrg === peerOrg ? await ctx.store.outboundShares.get(shareId) : undefined
   if (share === undefined || share.partnerOrg !== peerOrg) throw shareNotFound(shareId)
   return share
 }

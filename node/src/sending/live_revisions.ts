@@ -42,7 +42,7 @@ export function liveRevisionConsumer(ctx: NodeContext): OutboxConsumer {
       await reviseLiveShares(ctx, caseId, actor)
       crashPoint('revision.consumer-revised')
       await ctx.store.transaction(async (tx) => {
-        for (const entry of entries) await tx.deleteOutbox(REVISION_CONSUMER, entry.eventId)
+        for (const entry of entries) await tx.outbox.delete(REVISION_CONSUMER, entry.eventId)
       })
       return undefined
     },

@@ -12,7 +12,7 @@ import { PermanentJobError, type JobHandler } from '../jobs/job_runner.ts'
 import { enabledPartner } from '../partners/partners.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
-import type { MetadataStore, OutboundStatus } from '../store/metadata_store.ts'
+import type { OutboundStatus, Repositories } from '../store/metadata_store.ts'
 import { manifestOf, offerInOrder } from './revisions.ts'
 import { neededChunks } from './share_view.ts'
 import { crashPoint } from '../operations/crash_points.ts'
@@ -33,28 +33,28 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
     code: string | null,
     detail: string | null,
     event?: NodeEvent,
-    also?: (store: MetadataStore) => Promise<void>,
+    also?: (store: Repositories) => Promise<void>,
   ) {
     await ctx.transaction(async (action) => {
       if (event !== undefined) action.record(event)
       const tx = action.store
       await also?.(tx)
-      const share = await tx.getOutboundShare(id)
+      const share = await tx.outboundShares.get(id)
       if (share === undefined || share.revision !== revision || !from.includes(share.status)) return
       if (share.status === to && share.statusCode === code && share.statusDetail === detail) return
-      await tx.updateOutboundStatus(id, to, code, detail, seconds())
+      await tx.outboundShares.updateStatus(id, to, code, detail, seconds())
     })
   }
 
   return async (job, signal) => {
-    const share = await ctx.store.getOutboundShare(job.ref)
+    const share = await ctx.store.outboundShares.get(job.ref)
     if (share === undefined) throw new PermanentJobError(`no outbound share ${job.ref}`)
     const log = ctx.log.child({ peerOrg: share.partnerOrg, shareId: share.id, revision: share.revision })
     if ((share.status !== 'processing' && share.status !== 'failed') || share.expiresAt <= seconds()) {
       log.info({ status: share.status }, 'share no longer in flight: offer dropped')
       return
     }
-    const revision = await ctx.store.getOutboundRevision(share.id, share.revision)
+    const revision = await ctx.store.outboundShares.getRevision(share.id, share.revision)
     if (revision === undefined) throw new PermanentJobError(`no revision ${share.revision} of outbound share ${share.id}`)
     const inFlight: OutboundStatus[] = ['processing', 'failed']
     const about = { caseId: share.caseId, shareId: share.id, partner: share.partnerOrg }
@@ -69,7 +69,7 @@ export function offerJobHandler(ctx: NodeContext, peer: PeerClient): JobHandler 
       // The chunks the partner asked for are the revision's transfer (CW-LOC-031): counted as it fetches them.
       const transfer = neededChunks(manifestOf(revision.manifestJws).evidence, answer.needed)
       await moveOutbound(share.id, share.revision, ['failed'], 'processing', null, null, offered, (tx) =>
-        tx.startOutboundTransfer(share.id, share.revision, transfer),
+        tx.outboundShares.startTransfer(share.id, share.revision, transfer),
       )
       crashPoint('offer.recorded')
     } catch (error) {

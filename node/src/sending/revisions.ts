@@ -55,19 +55,19 @@ export async function reviseShare(
     const number = share.revision + 1
     const built = await buildRevision(ctx, draft, number)
     if (onlyIfChanged) {
-      const latest = await ctx.store.getOutboundRevision(share.id, share.revision)
+      const latest = await ctx.store.outboundShares.getRevision(share.id, share.revision)
       if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest)) return undefined
     }
     const at = built.revision.createdAt
     const stored = await ctx
       .transaction(async (action) => {
         const tx = action.store
-        const current = await tx.getOutboundShare(share.id)
+        const current = await tx.outboundShares.get(share.id)
         // Another revision was stored meanwhile: build again on top of it.
         if (current === undefined || current.revision !== share.revision) return false
-        await tx.insertOutboundRevision(built.revision, built.chunkDigests)
-        await tx.insertHeldBack(share.id, number, built.heldBack)
-        await tx.advanceOutboundShare(share.id, number, draft.recipients, draft.evidenceIds, Math.max(at, current.updatedAt))
+        await tx.outboundShares.insertRevision(built.revision, built.chunkDigests)
+        await tx.outboundShares.insertHeldBack(share.id, number, built.heldBack)
+        await tx.outboundShares.advance(share.id, number, draft.recipients, draft.evidenceIds, Math.max(at, current.updatedAt))
         await ctx.jobs.enqueue(action, JOB.offer, share.id, { revision: number }, at)
         action.record({ type: 'share.revised', caseId: share.caseId, actor, shareId, partner: share.partnerOrg, revision: number, items: built.shared.length })
         return true
@@ -97,7 +97,7 @@ export async function reviseShare(
  */
 export async function reviseLiveShares(ctx: NodeContext, caseId: string, actor: Actor = SYSTEM_ACTOR): Promise<number> {
   let made = 0
-  for (const share of await ctx.store.listOutboundShares(caseId)) {
+  for (const share of await ctx.store.outboundShares.list(caseId)) {
     if (share.scope === 'evidence' || share.status === 'revoked' || share.status === 'expired') continue
     if (share.expiresAt <= Math.floor(ctx.clock.now().getTime() / 1000)) continue
     try {
@@ -191,7 +191,7 @@ export async function offerInOrder(
   }
   const earlier: OutboundRevisionRecord[] = []
   for (let number = latest.revision - 1; number >= 1; number--) {
-    const revision = await ctx.store.getOutboundRevision(share.id, number)
+    const revision = await ctx.store.outboundShares.getRevision(share.id, number)
     if (revision === undefined || revision.receiptJws !== null) break
     earlier.unshift(revision)
   }

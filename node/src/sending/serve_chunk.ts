@@ -67,7 +67,7 @@ const notFound = () => new RequestError('CW_ERR_NOT_FOUND', 'no such chunk for t
 export async function authorizeShare(ctx: NodeContext, peerOrg: string, shareId: string): Promise<number> {
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
   // Only the share's state: its evidence list would be read and parsed again for every chunk.
-  const share = await ctx.store.getOutboundShareState(shareId)
+  const share = await ctx.store.outboundShares.getState(shareId)
   // spec: CW-FED-005 — a share addressed to another org is as absent as a missing one.
   if (share === undefined || share.partnerOrg !== peerOrg) throw notFound()
   // spec: CW-REV-002, CW-FED-005
@@ -83,7 +83,7 @@ export async function authorizeShare(ctx: NodeContext, peerOrg: string, shareId:
  * @throws {RequestError} `CW_ERR_NOT_FOUND`.
  */
 export async function servableSize(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, now: number): Promise<number> {
-  if (!DIGEST.test(digest) || !(await ctx.store.isChunkServable(peerOrg, shareId, digest, now))) throw notFound()
+  if (!DIGEST.test(digest) || !(await ctx.store.outboundShares.isChunkServable(peerOrg, shareId, digest, now))) throw notFound()
   return storedSize(ctx, peerOrg, shareId, digest)
 }
 
@@ -116,7 +116,7 @@ async function storedSize(ctx: NodeContext, peerOrg: string, shareId: string, di
  */
 export async function countChunkServed(ctx: NodeContext, shareId: string, digest: string): Promise<void> {
   try {
-    await ctx.store.recordChunkServed(shareId, digest)
+    await ctx.store.outboundShares.recordChunkServed(shareId, digest)
   } catch (err) {
     ctx.log.warn({ err, shareId, digest }, 'counting a served chunk failed')
   }

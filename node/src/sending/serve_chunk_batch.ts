@@ -53,7 +53,7 @@ export async function openChunkBatch(ctx: NodeContext, peerOrg: string, shareId:
   // …and every digest as EP-2 checks one: any refused refuses the batch, before any byte. The
   // share's list is read once for all of them and the sizes side by side: a query and a stat
   // per chunk, one after another, were most of a batch's answer time.
-  const servable = await ctx.store.servableChunks(peerOrg, shareId, digests, now)
+  const servable = await ctx.store.outboundShares.servableChunks(peerOrg, shareId, digests, now)
   const sizes = await Promise.all(digests.map((digest) => batchChunkSize(ctx, peerOrg, shareId, digest, servable)))
   const chunks = digests.map((digest, index) => ({ digest, size: sizes[index]! }))
   const totalBytes = sizes.reduce((sum, size) => sum + size, 0)

@@ -133,9 +133,9 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
   // The offer job and the event are written in the same transaction, so a crash cannot leave
   // a share that no job will ever offer, or one missing from the audit trail.
   await ctx.transaction(async (tx) => {
-    await tx.store.insertOutboundShare(share)
-    await tx.store.insertOutboundRevision(revision, chunkDigests)
-    await tx.store.insertHeldBack(shareId, 1, heldBack)
+    await tx.store.outboundShares.insert(share)
+    await tx.store.outboundShares.insertRevision(revision, chunkDigests)
+    await tx.store.outboundShares.insertHeldBack(shareId, 1, heldBack)
     await ctx.jobs.enqueue(tx, JOB.offer, shareId, { revision: 1 }, iat)
     tx.record({
       type: 'share.created',
@@ -155,7 +155,7 @@ export async function createShare(ctx: NodeContext, input: CreateShareInput): Pr
   return { share, revision, manifest }
 }
 
-/** One revision of a share, signed and ready to store with `insertOutboundRevision`. */
+/** One revision of a share, signed and ready to store with `outboundShares.insertRevision`. */
 export interface BuiltRevision {
   revision: OutboundRevisionRecord
   manifest: CaseManifest
@@ -181,11 +181,11 @@ export interface BuiltRevision {
 export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord, revisionNumber: number): Promise<BuiltRevision> {
   const caseRecord = await requireCase(ctx, share.caseId)
   const { policy } = share
-  const [folders, items] = await Promise.all([ctx.store.listFolders(caseRecord.id), ctx.store.listEvidence(caseRecord.id)])
+  const [folders, items] = await Promise.all([ctx.store.cases.listFolders(caseRecord.id), ctx.store.cases.listEvidence(caseRecord.id)])
   const { shared, heldBack } = selectEvidence(share, policy, folders, items)
   let previous: string | undefined
   if (revisionNumber > 1) {
-    const prior = await ctx.store.getOutboundRevision(share.id, revisionNumber - 1)
+    const prior = await ctx.store.outboundShares.getRevision(share.id, revisionNumber - 1)
     if (prior === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `share "${share.id}" has no revision ${revisionNumber - 1}`)
     previous = prior.manifestDigest
   }
@@ -263,7 +263,7 @@ export async function signRevision(ctx: NodeContext, manifest: CaseManifest, pol
 export async function listSharePage(ctx: NodeContext, caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
   await requireCase(ctx, caseId)
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  const found = await ctx.store.listOutboundSharesOfCase(caseId, page)
+  const found = await ctx.store.outboundShares.listOfCase(caseId, page)
   return { items: found.items.map((share) => withEffectiveStatus(share, now)), next: found.next }
 }
 
@@ -271,12 +271,12 @@ export async function listSharePage(ctx: NodeContext, caseId: string, page: Page
 export async function listShares(ctx: NodeContext, caseId: string): Promise<OutboundShareRecord[]> {
   await requireCase(ctx, caseId)
   const now = Math.floor(ctx.clock.now().getTime() / 1000)
-  return (await ctx.store.listOutboundShares(caseId)).map((share) => withEffectiveStatus(share, now))
+  return (await ctx.store.outboundShares.list(caseId)).map((share) => withEffectiveStatus(share, now))
 }
 
 /** One share with its status. @throws {RequestError} `CW_ERR_NOT_FOUND` */
 export async function getShare(ctx: NodeContext, id: string): Promise<OutboundShareRecord> {
-  const share = await ctx.store.getOutboundShare(id)
+  const share = await ctx.store.outboundShares.get(id)
   if (share === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no share "${id}"`)
   return withEffectiveStatus(share, Math.floor(ctx.clock.now().getTime() / 1000))
 }
@@ -367,7 +367,7 @@ export function idList(value: unknown, at: string): string[] {
 
 /** The policy version assigned to an enabled partner. @throws {RequestError} `CW_ERR_CONFLICT` */
 export async function partnerPolicy(ctx: NodeContext, org: string): Promise<SharingPolicy> {
-  const partner = await ctx.store.getPartner(org)
+  const partner = await ctx.store.partners.get(org)
   if (partner === undefined) {
     throw new RequestError('CW_ERR_CONFLICT', `"${org}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })
   }
@@ -378,7 +378,7 @@ export async function partnerPolicy(ctx: NodeContext, org: string): Promise<Shar
   if (partner.policyId === null || partner.policyVersion === null) {
     throw new RequestError('CW_ERR_CONFLICT', `partner "${org}" has no sharing policy: an administrator assigns one first`, { at: '/partnerOrg' })
   }
-  const record = await ctx.store.getPolicy(partner.policyId, partner.policyVersion)
+  const record = await ctx.store.policies.get(partner.policyId, partner.policyVersion)
   if (record === undefined) {
     throw new RequestError('CW_ERR_CONFLICT', `policy "${partner.policyId}" version ${partner.policyVersion} of partner "${org}" is missing`)
   }

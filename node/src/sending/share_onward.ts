@@ -120,7 +120,7 @@ export async function shareReceivedOnward(
   const recipients = checkRecipients(input.recipients, input.partnerOrg)
   if (recipients.length === 0) recipients.push({ kind: 'agency', id: input.partnerOrg })
 
-  const partner = await ctx.store.getPartner(input.partnerOrg)
+  const partner = await ctx.store.partners.get(input.partnerOrg)
   if (partner === undefined)
     throw new RequestError('CW_ERR_CONFLICT', `"${input.partnerOrg}" is not a partner: import its partner bundle first`, { at: '/partnerOrg' })
   if (!partner.enabled) throw new RequestError('CW_ERR_CONFLICT', `partner "${input.partnerOrg}" is disabled`, { at: '/partnerOrg' })
@@ -165,8 +165,8 @@ export async function shareReceivedOnward(
     expiresAt: built.manifest.exp,
   }
   await ctx.transaction(async (tx) => {
-    await tx.store.insertOutboundShare(share)
-    await tx.store.insertOutboundRevision(built.revision, built.chunkDigests)
+    await tx.store.outboundShares.insert(share)
+    await tx.store.outboundShares.insertRevision(built.revision, built.chunkDigests)
     await ctx.jobs.enqueue(tx, JOB.offer, shareId, { revision: 1 }, now)
     tx.record({
       type: 'share.created',
@@ -199,7 +199,7 @@ async function onwardPolicy(
       at: '/partnerOrg',
     })
   }
-  const record = await ctx.store.getPolicy(id, version)
+  const record = await ctx.store.policies.get(id, version)
   if (record === undefined) throw new RequestError('CW_ERR_NOT_FOUND', `no policy "${id}" version ${version}`, { at: '/policy' })
   return record.policy
 }

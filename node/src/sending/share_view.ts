@@ -34,9 +34,9 @@ export interface ShareView extends Omit<OutboundShareRecord, 'status'> {
 /** The share with its reported status, progress and held-back items (three small reads). */
 export async function describeShare(ctx: NodeContext, share: OutboundShareRecord): Promise<ShareView> {
   const [jobs, transfer, heldBack] = await Promise.all([
-    share.status === 'failed' ? ctx.store.listJobs(share.id) : Promise.resolve([]),
-    ctx.store.getOutboundTransfer(share.id, share.revision),
-    ctx.store.listHeldBack(share.id, share.revision),
+    share.status === 'failed' ? ctx.store.jobs.list(share.id) : Promise.resolve([]),
+    ctx.store.outboundShares.getTransfer(share.id, share.revision),
+    ctx.store.outboundShares.listHeldBack(share.id, share.revision),
   ])
   const { status, nextAttemptAt } = reportedStatus(share.status, liveJob(jobs, JOB.offer))
   return { ...share, status, nextAttemptAt, progress: sendingProgress(share.status, transfer), heldBack }

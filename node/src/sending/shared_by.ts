@@ -26,14 +26,14 @@ export function sharedById(org: string, userId: string): string {
 
 /** The `sharedBy` of a share made by `createdBy` (a user id, or a label such as a control share's). */
 export async function sharedByOf(ctx: Pick<NodeContext, 'store' | 'identity'>, createdBy: string): Promise<SharedBy> {
-  const user = await ctx.store.getUser(createdBy)
+  const user = await ctx.store.principals.getUser(createdBy)
   const name = (user?.name ?? createdBy).replace(CONTROL_CHARACTERS, ' ').trim().slice(0, MAX_NAME_LENGTH) || ctx.identity.org
   return { id: sharedById(ctx.identity.org, createdBy), name }
 }
 
 /** The local user a `sharedBy.id` this node issued stands for; undefined when none does. */
 export async function resolveSharedBy(ctx: Pick<NodeContext, 'store' | 'identity'>, id: string): Promise<UserRecord | undefined> {
-  return (await ctx.store.listUsers()).find((user) => sharedById(ctx.identity.org, user.id) === id)
+  return (await ctx.store.principals.listUsers()).find((user) => sharedById(ctx.identity.org, user.id) === id)
 }
 
 /**

@@ -4,10 +4,13 @@
  * (`postgres/`); `open_metadata_store.ts` opens the one the configuration names. Both keep one
  * contract (`node/test/store/metadata_store_contract.ts`). No other module touches SQL.
  *
- * The interface is async so that a networked database can implement it. Every method is
- * atomic; `transaction` groups several calls into one atomic unit (inside it, use the store
- * passed to the callback; other callers never see its writes before it commits: SQLite makes
- * them wait, PostgreSQL lets them read what was committed).
+ * One repository per aggregate (`store.cases`, `store.jobs`, …), all under one unit of work:
+ * `transaction(work)` hands `work` the same repositories bound to one transaction (a
+ * {@link UnitOfWork}); other callers never see its writes before it commits (SQLite makes them
+ * wait, PostgreSQL lets them read what was committed). Every method is async, so that a networked
+ * database can implement it, and atomic by itself. SQLite's single writer serializes every write;
+ * PostgreSQL runs them at READ COMMITTED, and each repository's doc states what its writes need
+ * beyond that (a lock, a conditional statement, a unique index).
  *
  * @module
  */
@@ -118,7 +121,7 @@ export interface OutboundShareRecord {
   expiresAt: number
 }
 
-/** What serving a chunk needs of its share ({@link MetadataStore.getOutboundShareState}). */
+/** What serving a chunk needs of its share ({@link OutboundShareRepository.getState}). */
 export type OutboundShareState = Pick<OutboundShareRecord, 'id' | 'partnerOrg' | 'status' | 'expiresAt' | 'revision'>
 
 export interface OutboundRevisionRecord {
@@ -179,7 +182,7 @@ export interface InboundShareRecord {
   receiptJws: string | null
 }
 
-/** What a polled request checks of an external case ({@link MetadataStore.getInboundShareState}). */
+/** What a polled request checks of an external case ({@link InboundShareRepository.getState}). */
 export type InboundShareState = Pick<InboundShareRecord, 'id' | 'senderOrg' | 'revision' | 'manifestDigest' | 'status' | 'expiresAt'>
 
 /**
@@ -330,98 +333,157 @@ export interface PartnerUsage {
   oldestAt: number | undefined
 }
 
-export interface MetadataStore {
-  transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T>
-
-  // Tokens
-  insertToken(token: TokenRecord): Promise<void>
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined>
-  getToken(id: string): Promise<TokenRecord | undefined>
+/**
+ * Bearer tokens of the local API (hashes only). Isolation: every write is one statement on one
+ * row; none reads before it writes, so READ COMMITTED needs nothing more.
+ */
+export interface TokenRepository {
+  insert(token: TokenRecord): Promise<void>
+  findByHash(hash: string): Promise<TokenRecord | undefined>
+  get(id: string): Promise<TokenRecord | undefined>
   /** Tokens, newest first: all of them, or those of user `userId`. */
-  listTokens(userId?: string): Promise<TokenRecord[]>
+  list(userId?: string): Promise<TokenRecord[]>
   /** Marks token `id` revoked at `at`; false when it was already revoked (or does not exist). */
-  revokeToken(id: string, at: number): Promise<boolean>
+  revoke(id: string, at: number): Promise<boolean>
   /** Revokes every live token of user `userId` at `at`; returns the ids it revoked. */
-  revokeUserTokens(userId: string, at: number): Promise<string[]>
+  revokeOfUser(userId: string, at: number): Promise<string[]>
   /** Records a use of token `id` at `at`. */
-  touchToken(id: string, at: number): Promise<void>
+  touch(id: string, at: number): Promise<void>
+}
 
-  // Partners
-  upsertPartner(partner: PartnerRecord): Promise<void>
-  getPartner(org: string): Promise<PartnerRecord | undefined>
-  listPartners(): Promise<PartnerRecord[]>
+/**
+ * Partners, the protocol versions each last announced, and when each was last heard from.
+ * Isolation: single-statement upserts; `recordContact` and `setVersions` compare in their
+ * statement (a later contact wins, an unchanged version list is not rewritten), so concurrent
+ * replicas need no lock.
+ */
+export interface PartnerRepository {
+  upsert(partner: PartnerRecord): Promise<void>
+  get(org: string): Promise<PartnerRecord | undefined>
+  list(): Promise<PartnerRecord[]>
   /** Records a successful exchange with `org` at `at` (Unix seconds) unless a later one is recorded; an unknown org is ignored. */
-  recordPartnerContact(org: string, at: number): Promise<void>
+  recordContact(org: string, at: number): Promise<void>
   /** The last recorded exchange (Unix seconds) of each partner that has one. */
-  listPartnerContacts(): Promise<Map<string, number>>
+  listContacts(): Promise<Map<string, number>>
+  /** Records the versions `org` listed on its latest answer (`['0.1']` when it sent no header). */
+  setVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void>
+  /** The versions `org` listed on its latest answer; undefined when it never answered. */
+  getVersions(org: string): Promise<string[] | undefined>
+}
 
-  // Policies (immutable versions)
-  insertPolicy(policy: PolicyRecord): Promise<void>
-  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined>
-  listPolicies(): Promise<PolicyRecord[]>
+/** Sharing policies: immutable versions. Isolation: inserts only; the primary key refuses a duplicate version. */
+export interface PolicyRepository {
+  insert(policy: PolicyRecord): Promise<void>
+  get(id: string, version?: number): Promise<PolicyRecord | undefined>
+  list(): Promise<PolicyRecord[]>
+}
 
-  // Cases, folders, evidence
-  insertCase(record: CaseRecord): Promise<void>
-  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void>
-  getCase(id: string): Promise<CaseRecord | undefined>
-  listCases(): Promise<CaseRecord[]>
+/**
+ * Local cases with their folders, evidence items, and owner and team; also the case imported
+ * from an external case. Isolation: single-statement writes; one import per external case is a
+ * unique index. Several writes that must hold together (a case with its access) go in one
+ * {@link MetadataStore.transaction}.
+ */
+export interface CaseRepository {
+  insert(record: CaseRecord): Promise<void>
+  updateFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void>
+  get(id: string): Promise<CaseRecord | undefined>
+  list(): Promise<CaseRecord[]>
   /**
    * One page of the cases `viewer` may read (SPEC.md CW-LOC-002, CW-LOC-054), newest first (in
    * the order created): those it owns or is on the team of (as a user or through a group);
    * every case when it sees all (an administrator). Filtered in the store.
    */
-  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>>
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>>
   insertFolder(folder: FolderRecord): Promise<void>
   listFolders(caseId: string): Promise<FolderRecord[]>
   insertEvidence(evidence: EvidenceRecord): Promise<void>
   getEvidence(id: string): Promise<EvidenceRecord | undefined>
   listEvidence(caseId: string): Promise<EvidenceRecord[]>
+  /** Inserts or replaces the owner and team of a case. */
+  setAccess(access: CaseAccessRecord): Promise<void>
+  getAccess(caseId: string): Promise<CaseAccessRecord | undefined>
+  /** The local case imported from inbound share `inboundId`, if any. */
+  findImportedFrom(inboundId: string): Promise<CaseRecord | undefined>
+  /** Removes evidence `id` (an imported case applying an update that removes or replaces an item). */
+  deleteEvidence(id: string): Promise<void>
+}
 
-  // Outbound shares
-  insertOutboundShare(share: OutboundShareRecord): Promise<void>
-  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void>
-  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined>
+/**
+ * Shares this node sends: the share, its signed revisions and the chunks they list, what the
+ * policy held back, the partner's transfer progress, and the shares the conformance control
+ * endpoint made. Isolation: `insertRevision`, `insertHeldBack` and `startTransfer` write several
+ * rows atomically (one transaction, or a savepoint in the caller's); `recordChunkServed` counts a
+ * chunk once through the row lock of its UPDATE … WHERE NOT served (SQLite's single writer gave
+ * that for free; on SQLite it is group-committed with other per-chunk writes).
+ */
+export interface OutboundShareRepository {
+  insert(share: OutboundShareRecord): Promise<void>
+  updateStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void>
+  get(id: string): Promise<OutboundShareRecord | undefined>
   /**
    * The few fields of an outbound share that serving a chunk checks, without its lists (the
    * evidence ids of a 10,000-item share are hundreds of kilobytes to read and parse, per chunk).
    */
-  getOutboundShareState(id: string): Promise<OutboundShareState | undefined>
-  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]>
+  getState(id: string): Promise<OutboundShareState | undefined>
+  list(caseId?: string): Promise<OutboundShareRecord[]>
   /** One page of the outbound shares of case `caseId` (SPEC.md CW-LOC-054), newest first (in the order created). */
-  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>>
+  listOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>>
   /** Stores a revision and indexes its chunk digests as servable to the share's partner. */
-  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
-  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
-  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void>
-  /** Records what the policy held back from revision `revision` (stored with `insertOutboundRevision`). */
+  insertRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void>
+  getRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined>
+  setReceipt(shareId: string, revision: number, receiptJws: string): Promise<void>
+  /** Records what the policy held back from revision `revision` (stored with `insertRevision`). */
   insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void>
   listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]>
   /**
    * Records the chunks the partner asked for in its answer to the offer of `revision`; an answer
    * to the same offer again adds the chunks not listed yet and keeps what was served.
    */
-  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void>
+  startTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void>
   /** Counts chunk `digest` of the share's current revision as served to the partner (once). */
   recordChunkServed(shareId: string, digest: string): Promise<void>
-  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined>
+  getTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined>
   /** Whether share `shareId` is addressed to `partnerOrg`, lists `digest`, and is neither revoked nor expired at `now`. */
   isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean>
   /** Which of `digests` {@link isChunkServable} holds for, in one query (a batch of chunks, EP-20). */
   servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>>
+  /**
+   * The outbound shares derived from inbound share `inboundId`: those whose `caseId` is the
+   * inbound id itself (an onward share of the external case) or the id of the local case
+   * imported from it. Oldest first.
+   */
+  listDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]>
+  /**
+   * Moves outbound share `id` to revision `revision` (stored with `insertRevision`):
+   * recipients and evidence ids as given, status back to processing, code and detail cleared.
+   */
+  advance(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void>
+  /** Marks outbound share `record.shareId` as made by EP-6 for `record.peerOrg`. */
+  insertControlShare(record: ControlShareRecord): Promise<void>
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined>
+}
 
-  // Inbound shares (external cases)
-  insertInboundShare(share: InboundShareRecord): Promise<void>
-  updateInboundShare(share: InboundShareRecord): Promise<void>
-  getInboundShare(id: string): Promise<InboundShareRecord | undefined>
+/**
+ * External cases: inbound shares, the later revisions held for them, the applied state our users
+ * see, the recipients added on this side, and tombstones of revocations that came before their
+ * offer. Isolation: single-statement writes; `setAppliedState` bumps `version` in its statement;
+ * `insertAddedRecipient` and `insertTombstone` rely on ON CONFLICT DO NOTHING, so concurrent
+ * inserts keep one row.
+ */
+export interface InboundShareRepository {
+  insert(share: InboundShareRecord): Promise<void>
+  update(share: InboundShareRecord): Promise<void>
+  get(id: string): Promise<InboundShareRecord | undefined>
   /**
    * The few fields of an inbound share that a polled request checks, without its manifests and
    * policy (a 10,000-item share is megabytes to read and parse, per poll).
    */
-  getInboundShareState(id: string): Promise<InboundShareState | undefined>
-  /** {@link getInboundShareState} by the sender and its share id. */
-  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
-  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
-  listInboundShares(): Promise<InboundShareRecord[]>
+  getState(id: string): Promise<InboundShareState | undefined>
+  /** {@link getState} by the sender and its share id. */
+  findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
+  find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
+  list(): Promise<InboundShareRecord[]>
   /**
    * One page of the inbound shares `viewer` may see as external cases (SPEC.md CW-LOC-001,
    * CW-LOC-054), newest first (in the order they were first received): rejected ones never;
@@ -429,65 +491,117 @@ export interface MetadataStore {
    * or added by our side); every other one too when it sees all (an administrator). Filtered in
    * the store, never by reading every share.
    */
-  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>>
+  listVisible(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>>
+  /** Inserts the recipient unless the external case has it already; true if inserted. */
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean>
+  /** The recipients added to an external case, in the order they were added. */
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]>
+  /** Stores a later revision of an inbound share, received while another is applied. */
+  insertRevision(revision: InboundRevisionRecord): Promise<void>
+  /** Replaces the inbound revision (inboundId, revision). */
+  updateRevision(revision: InboundRevisionRecord): Promise<void>
+  getRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined>
+  /** The later revisions held for an inbound share, by revision. */
+  listRevisions(inboundId: string): Promise<InboundRevisionRecord[]>
+  /**
+   * {@link listRevisions} without their manifests, from an index: listing updates is
+   * polled, an offer checks it, and a revision's manifest lists every item of the share.
+   */
+  listRevisionStates(inboundId: string): Promise<InboundRevisionState[]>
+  /** What our users see of an external case once updates were applied (none: the inbound manifest as received). */
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined>
+  /** The revision and version of the applied state of `inboundId`, without its snapshot (none: no update applied yet). */
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined>
+  /** Inserts or replaces the applied state of `state.inboundId`, with a higher version. */
+  setAppliedState(state: AppliedStateRecord): Promise<void>
+  /** Remembers that `senderOrg` revoked `shareId` before offering it (nothing when remembered already). */
+  insertTombstone(record: RevocationTombstoneRecord): Promise<void>
+  getTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined>
+}
 
-  // Replay protection (CW-SIG-012)
+/**
+ * Replay protection (CW-SIG-012): the (iss, jti) pairs seen until they expire. Isolation:
+ * `remember` inserts and, when the pair exists, reads the digest recorded; on PostgreSQL the insert
+ * waits for a concurrent one of the same pair and the read (a statement of its own) sees the winner.
+ */
+export interface ReplayRepository {
   /** Records (iss, jti) → digest; returns the digest already recorded, if any. */
-  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined>
-  forgetExpiredJtis(now: number): Promise<void>
+  remember(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined>
+  forgetExpired(now: number): Promise<void>
+}
 
-  // Per-partner quotas (CW-QUO-002, CW-QUO-003)
+/** Per-partner quotas (CW-QUO-002, CW-QUO-003). Isolation: `recordOfferBytes` forgets and inserts atomically; reads are snapshots. */
+export interface QuotaRepository {
   /** Records the evidence bytes of an offer accepted from `partnerOrg` at `at`; forgets records older than a day. */
   recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void>
   /** Offers from `partnerOrg` still receiving, and the evidence bytes of its offers accepted after `since`. */
-  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage>
+  usage(partnerOrg: string, since: number): Promise<PartnerUsage>
+}
 
-  // Proof of possession (CW-POS-005)
+/**
+ * Chunks beyond any one record: proof of possession (CW-POS-005) and what the blob collector must
+ * keep (`operations/blob_collector.ts`; the reference sources: `sqlite/chunk_references.ts`).
+ * Isolation: `recordDelivered` is an idempotent insert (group-committed on SQLite); `referenced`
+ * reads each source in a statement of its own (a record written meanwhile names chunks already
+ * stored, so the collector's grace period covers it).
+ */
+export interface ChunkRepository {
   /** Records that `partnerOrg` delivered chunk `digest` (its bytes verified and stored durably). */
-  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void>
-  /** {@link recordPartnerChunk} for each of `digests`, all in one commit (a group of chunks made durable together): all recorded or none. */
-  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void>
+  recordDelivered(partnerOrg: string, digest: string, at: number): Promise<void>
+  /** {@link recordDelivered} for each of `digests`, all in one commit (a group of chunks made durable together): all recorded or none. */
+  recordDeliveredAll(partnerOrg: string, digests: readonly string[], at: number): Promise<void>
   /** Which of `digests` `partnerOrg` has itself delivered to this node before. */
-  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>>
-
-  // Blob lifecycle (operations/blob_collector.ts; the reference sources: sqlite/chunk_references.ts)
+  delivered(partnerOrg: string, digests: readonly string[]): Promise<Set<string>>
   /**
    * Every chunk digest a record still needs at `now` (Unix seconds): evidence, shares in force,
    * external cases receiving or complete. A blob not in it may be deleted.
    */
-  referencedChunks(now: number): Promise<Set<string>>
+  referenced(now: number): Promise<Set<string>>
   /** Chunk `digest`'s blob was deleted: no partner counts as having delivered it (CW-POS-005). */
-  forgetDeliveredChunk(digest: string): Promise<void>
+  forgetDelivered(digest: string): Promise<void>
   /** The ids of the shares of case `caseId` in force at `now` whose revisions name any of `digests`. */
-  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]>
+  sharesNaming(caseId: string, digests: readonly string[], now: number): Promise<string[]>
+}
 
-  // Jobs
-  enqueueJob(job: JobRecord): Promise<void>
+/**
+ * The job queue, shared by every replica. Isolation: `claimDue` locks the jobs it takes
+ * (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite's single writer did the same), so concurrent claims
+ * take different jobs and a lease that ran out is taken over once. Completing, failing and renewing
+ * name the owner in their WHERE clause; `resetRunning` resets only the caller's own jobs. One pending
+ * and one running job per kind and ref are unique (partial) indexes.
+ */
+export interface JobQueue {
+  enqueue(job: JobRecord): Promise<void>
   /**
    * Claims up to `limit` jobs for `claim.owner` until `claim.leaseUntil` (state → running):
    * due pending ones, and running ones whose lease ran out (their replica died). At most one job
    * of a kind and ref runs; one whose lease ran out while a newer one waits is superseded.
    */
-  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]>
+  claimDue(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]>
   /** Extends the leases `owner` still holds on `ids`; returns the ids it no longer holds. */
-  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]>
+  renewLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]>
   /**
    * Records the outcome of a job `owner` runs. `CW_ERR_CONFLICT` when it no longer holds it
    * (its lease ran out and another replica took the job over), `CW_ERR_NOT_FOUND` when unknown.
    */
-  completeJob(id: string, at: number, owner: string): Promise<void>
-  /** Back to pending at `runAt` with the error, or dead when `dead` is set (errors as {@link completeJob}). */
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void>
+  complete(id: string, at: number, owner: string): Promise<void>
+  /** Back to pending at `runAt` with the error, or dead when `dead` is set (errors as {@link complete}). */
+  fail(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void>
   /** After a restart of `owner`: the jobs it ran (and any claimed before leases existed) go back to pending. */
-  resetRunningJobs(at: number, owner: string): Promise<number>
-  listJobs(ref?: string): Promise<JobRecord[]>
+  resetRunning(at: number, owner: string): Promise<number>
+  list(ref?: string): Promise<JobRecord[]>
   /**
    * Jobs whose last attempt failed, oldest first: pending or running ones (they will be tried
    * again) and dead ones no later job of the same kind and ref has replaced.
    */
-  listFailingJobs(): Promise<JobRecord[]>
+  listFailing(): Promise<JobRecord[]>
+}
 
-  // Principals and case access (users, groups, case owner and team)
+/**
+ * Local users and groups. Isolation: `setGroupMembers` replaces the members atomically under the
+ * group row's lock (PostgreSQL: SELECT … FOR UPDATE), so two replicas replacing them take turns.
+ */
+export interface PrincipalRepository {
   /** Inserts or replaces the user with `user.id`. */
   upsertUser(user: UserRecord): Promise<void>
   getUser(id: string): Promise<UserRecord | undefined>
@@ -504,29 +618,33 @@ export interface MetadataStore {
   listGroupMembers(groupId: string): Promise<string[]>
   /** Ids of the groups `userId` belongs to. */
   listUserGroups(userId: string): Promise<string[]>
-  /** Inserts or replaces the owner and team of a case. */
-  setCaseAccess(access: CaseAccessRecord): Promise<void>
-  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined>
-  /** The local case imported from inbound share `inboundId`, if any. */
-  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined>
+}
 
-  // Audit trail (tamper-evident, one hash chain per case; audit/audit_trail.ts computes the digests)
+/**
+ * The tamper-evident audit trail: one hash chain per case (audit/audit_trail.ts computes the
+ * digests). Isolation: `append` reads the chain's last entry and inserts the next under a
+ * transaction-level advisory lock per case on PostgreSQL (SQLite's single writer on SQLite), and
+ * `last` inside a transaction takes the same lock until it ends: a writer that reads the last entry
+ * to compute the next holds the chain, so two replicas never compute the same `seq` (the primary
+ * key would refuse the second anyway: `CW_ERR_CONFLICT`).
+ */
+export interface AuditLog {
   /**
    * Appends `entry` to its case's chain, atomically: it must be the next one (`seq` = last + 1,
    * `prev` = the last entry's digest, or 1 and null for a new chain), else `CW_ERR_CONFLICT`
    * and nothing is stored. Entries are never changed or removed.
    */
-  appendAudit(entry: AuditEntryRecord): Promise<void>
+  append(entry: AuditEntryRecord): Promise<void>
   /** Entries of `caseId` with seq > `afterSeq` (default 0), in seq order, at most `limit` (default all). */
-  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]>
+  list(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]>
   /** The last entry of `caseId`'s chain, if it has one. */
-  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined>
+  last(caseId: string): Promise<AuditEntryRecord | undefined>
   /** Every case id that has an audit chain, sorted. */
-  listAuditCaseIds(): Promise<string[]>
+  listCaseIds(): Promise<string[]>
+}
 
-  // Operations (readiness, metrics)
-  /** A trivial query: resolves when the store answers (readiness). */
-  ping(): Promise<void>
+/** What operations count (metrics). Isolation: read only; one statement, one snapshot. */
+export interface MetricsQueries {
   /**
    * How many shares there are per direction and status, counted in the store (metrics). A share
    * past its expiry at `now` that is not revoked, rejected or expired counts as `expired`; an
@@ -534,126 +652,118 @@ export interface MetadataStore {
    * as `failed` once none will try again (CW-LOC-030).
    */
   countShares(now: number): Promise<ShareCount[]>
+}
 
-  // Recipients the receiving side added to an external case
-  /** Inserts the recipient unless the external case has it already; true if inserted. */
-  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean>
-  /** The recipients added to an external case, in the order they were added. */
-  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]>
-
-  // Notifications of inbound shares (delivery state per revision and channel)
+/** Notifications of inbound shares: delivery state per revision and channel. Isolation: single-statement inserts and upserts keyed by (inboundId, revision, channel). */
+export interface NotificationRepository {
   /** Inserts the notification unless one exists for its (inboundId, revision, channel); true if inserted. */
-  insertNotification(notification: NotificationRecord): Promise<boolean>
+  insert(notification: NotificationRecord): Promise<boolean>
   /** Inserts or replaces the notification for its (inboundId, revision, channel). */
-  upsertNotification(notification: NotificationRecord): Promise<void>
-  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined>
+  upsert(notification: NotificationRecord): Promise<void>
+  get(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined>
   /** The notifications of an external case, by revision then channel. */
-  listNotifications(inboundId: string): Promise<NotificationRecord[]>
+  list(inboundId: string): Promise<NotificationRecord[]>
+}
 
-  // Revocation (cascade to onward shares, SPEC.md CW-REV-003)
-  /**
-   * The outbound shares derived from inbound share `inboundId`: those whose `caseId` is the
-   * inbound id itself (an onward share of the external case) or the id of the local case
-   * imported from it. Oldest first.
-   */
-  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]>
-
-  // Revisions and updates (live shares on the sender; pending revisions and applied state on the receiver)
-  /**
-   * Moves outbound share `id` to revision `revision` (stored with `insertOutboundRevision`):
-   * recipients and evidence ids as given, status back to processing, code and detail cleared.
-   */
-  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void>
-  /** Removes evidence `id` (an imported case applying an update that removes or replaces an item). */
-  deleteEvidence(id: string): Promise<void>
-  /** Stores a later revision of an inbound share, received while another is applied. */
-  insertInboundRevision(revision: InboundRevisionRecord): Promise<void>
-  /** Replaces the inbound revision (inboundId, revision). */
-  updateInboundRevision(revision: InboundRevisionRecord): Promise<void>
-  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined>
-  /** The later revisions held for an inbound share, by revision. */
-  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]>
-  /**
-   * {@link listInboundRevisions} without their manifests, from an index: listing updates is
-   * polled, an offer checks it, and a revision's manifest lists every item of the share.
-   */
-  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]>
-  /** What our users see of an external case once updates were applied (none: the inbound manifest as received). */
-  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined>
-  /** The revision and version of the applied state of `inboundId`, without its snapshot (none: no update applied yet). */
-  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined>
-  /** Inserts or replaces the applied state of `state.inboundId`, with a higher version. */
-  setAppliedState(state: AppliedStateRecord): Promise<void>
-
-  // Conformance control (SPEC.md §21): the outbound shares EP-6 made, and for which peer
-  /** Marks outbound share `record.shareId` as made by EP-6 for `record.peerOrg`. */
-  insertControlShare(record: ControlShareRecord): Promise<void>
-  getControlShare(shareId: string): Promise<ControlShareRecord | undefined>
-
-  // Protocol versions (SPEC.md §15): what each partner said it supports (CW-VER-004)
-  /** Records the versions `org` listed on its latest answer (`['0.1']` when it sent no header). */
-  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void>
-  /** The versions `org` listed on its latest answer; undefined when it never answered. */
-  getPartnerVersions(org: string): Promise<string[] | undefined>
-
-  // Revocation tombstones (CW-FED-018): revocations of shares this node never saw offered
-  /** Remembers that `senderOrg` revoked `shareId` before offering it (nothing when remembered already). */
-  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void>
-  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined>
-
-  // Link shares (SPEC.md §22; links/): case packages for one recipient
-  insertLinkShare(record: LinkShareRecord): Promise<void>
-  getLinkShare(id: string): Promise<LinkShareRecord | undefined>
+/**
+ * Link shares (SPEC.md §22; links/): case packages for one recipient, their members and their
+ * signed offers. Isolation: state changes are conditional UPDATEs; `complete` changes the state and
+ * stores the members atomically, and the row lock of its UPDATE makes one of two concurrent
+ * completions win.
+ */
+export interface LinkShareRepository {
+  insert(record: LinkShareRecord): Promise<void>
+  get(id: string): Promise<LinkShareRecord | undefined>
   /** The link share whose capability token hashes to `tokenHash` (SHA-256, hex). */
-  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined>
+  findByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined>
   /** The link shares of case `caseId`, oldest first. */
-  listLinkShares(caseId: string): Promise<LinkShareRecord[]>
+  list(caseId: string): Promise<LinkShareRecord[]>
   /**
    * Marks processing link share `id` ready with its package and stores its members in order;
    * false (and nothing stored) when it is no longer processing (revoked meanwhile, or done).
    */
-  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean>
+  complete(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean>
   /** Marks processing or ready link share `id` failed with `reason` (a ready one: its partner refused the package, CW-PKG-016); false otherwise. */
-  failLinkShare(id: string, reason: string, at: number): Promise<boolean>
+  fail(id: string, reason: string, at: number): Promise<boolean>
   /** Marks link share `id` revoked by `by`; false when it already was (or does not exist). */
-  revokeLinkShare(id: string, by: string, at: number): Promise<boolean>
+  revoke(id: string, by: string, at: number): Promise<boolean>
   /** Replaces the hash of link share `id`'s capability token (a token is e-mailed only once it is stored). */
-  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void>
+  setTokenHash(id: string, tokenHash: string): Promise<void>
   /** The members of link share `id`'s package, in archive order. */
-  listLinkShareMembers(id: string): Promise<LinkShareMember[]>
+  listMembers(id: string): Promise<LinkShareMember[]>
   /** The signed package offer of link share `id` for a partner recipient (CW-PKG-011), once signed. */
-  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined>
+  getOffer(id: string): Promise<LinkShareOffer | undefined>
   /** Keeps the signed package offer of link share `id`: every retry sends the same (CW-PKG-012 step 4). */
-  setLinkShareOffer(id: string, jws: string, at: number): Promise<void>
+  setOffer(id: string, jws: string, at: number): Promise<void>
   /** Records that the partner accepted link share `id`'s offer; false when it was recorded already. */
-  markLinkShareOffered(id: string, at: number): Promise<boolean>
+  markOffered(id: string, at: number): Promise<boolean>
+}
 
-  // Inbound packages (SPEC.md §22, CW-PKG-012..017): packages partners offered our users
-  insertInboundPackage(record: InboundPackageRecord): Promise<void>
-  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined>
+/** Inbound packages (SPEC.md §22, CW-PKG-012..017): packages partners offered our users. Isolation: state changes are conditional single-statement UPDATEs. */
+export interface InboundPackageRepository {
+  insert(record: InboundPackageRecord): Promise<void>
+  get(id: string): Promise<InboundPackageRecord | undefined>
   /** The package `packageId` that `senderOrg` offered (or revoked before offering it). */
-  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined>
+  find(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined>
   /** Every inbound package, newest first. */
-  listInboundPackages(): Promise<InboundPackageRecord[]>
+  list(): Promise<InboundPackageRecord[]>
   /** Makes receiving package `id` visible with its verified content; false when it is no longer receiving. */
-  completeInboundPackage(
-    id: string,
-    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
-    at: number,
-  ): Promise<boolean>
+  complete(id: string, received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] }, at: number): Promise<boolean>
   /** Marks receiving package `id` refused with `reason`; false when it is no longer receiving. */
-  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean>
+  refuse(id: string, reason: string, at: number): Promise<boolean>
   /** Marks package `id` revoked; false when it already was. */
-  revokeInboundPackage(id: string, at: number): Promise<boolean>
+  revoke(id: string, at: number): Promise<boolean>
+}
 
-  // Outbox (domain events waiting for their consumers; outbox/outbox.ts)
+/**
+ * Domain events waiting for their consumers (outbox/outbox.ts). Isolation: `append` takes an
+ * advisory lock held until commit on PostgreSQL (SQLite's single writer on SQLite), so `seq` follows
+ * commit order and a consumer reading after a seq never skips an entry that commits later with a
+ * lower one.
+ */
+export interface Outbox {
   /** Adds entries, in order, after every entry already there (call it inside the action's transaction). */
-  appendOutbox(entries: readonly OutboxEntry[]): Promise<void>
+  append(entries: readonly OutboxEntry[]): Promise<void>
   /** The first `limit` entries of `consumer` after `afterSeq` (default: from the first), in the order they committed. */
-  listOutbox(consumer: string, limit: number, afterSeq?: number): Promise<ListedOutboxEntry[]>
+  list(consumer: string, limit: number, afterSeq?: number): Promise<ListedOutboxEntry[]>
   /** Removes the entry of `consumer` for `eventId`; false when it was not there (already handled). */
-  deleteOutbox(consumer: string, eventId: string): Promise<boolean>
+  delete(consumer: string, eventId: string): Promise<boolean>
+}
 
+/** The repositories, each bound to the store or to one transaction. */
+export interface Repositories {
+  readonly tokens: TokenRepository
+  readonly partners: PartnerRepository
+  readonly policies: PolicyRepository
+  readonly cases: CaseRepository
+  readonly outboundShares: OutboundShareRepository
+  readonly inboundShares: InboundShareRepository
+  readonly replay: ReplayRepository
+  readonly quotas: QuotaRepository
+  readonly chunks: ChunkRepository
+  readonly jobs: JobQueue
+  readonly principals: PrincipalRepository
+  readonly audit: AuditLog
+  readonly metrics: MetricsQueries
+  readonly notifications: NotificationRepository
+  readonly linkShares: LinkShareRepository
+  readonly inboundPackages: InboundPackageRepository
+  readonly outbox: Outbox
+}
+
+/**
+ * One transaction: the repositories bound to it. Its writes commit together or not at all; it
+ * stops working when the transaction ends. A nested transaction is a savepoint.
+ */
+export interface UnitOfWork extends Repositories {
+  transaction<T>(work: (unit: UnitOfWork) => Promise<T>): Promise<T>
+}
+
+export interface MetadataStore extends Repositories {
+  /** Runs `work` in one transaction (inside it, use the unit passed to it, never this store). */
+  transaction<T>(work: (unit: UnitOfWork) => Promise<T>): Promise<T>
+  /** A trivial query: resolves when the store answers (readiness). */
+  ping(): Promise<void>
   close(): Promise<void>
 }
 
@@ -719,7 +829,7 @@ export interface InboundRevisionRecord {
   verifiedAt: number | null
 }
 
-/** A held revision without its manifests ({@link MetadataStore.listInboundRevisionStates}). */
+/** A held revision without its manifests ({@link InboundShareRepository.listRevisionStates}). */
 export type InboundRevisionState = Pick<InboundRevisionRecord, 'revision' | 'manifestDigest' | 'status' | 'transfer' | 'receivedAt'>
 
 /** Which applied state an external case has: `version` changes with every write of it. */

@@ -49,7 +49,7 @@ async function shared(t: Test, permissions: Partial<SharingPolicy['permissions']
   const inbound = await waitFor(
     'share complete at bravo',
     async () => {
-      const found = await receiver.store.findInboundShare('alpha', share.id)
+      const found = await receiver.store.inboundShares.find('alpha', share.id)
       return found?.status === 'complete' ? found : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -58,7 +58,7 @@ async function shared(t: Test, permissions: Partial<SharingPolicy['permissions']
 }
 
 function trail(node: TestNode, caseId: string) {
-  return node.store.listAudit(caseId, { limit: 1000 })
+  return node.store.audit.list(caseId, { limit: 1000 })
 }
 
 /** The problem code and status an action was refused with (undefined: it was not). */

@@ -83,7 +83,7 @@ t.test('one digest EP-2 would refuse refuses the whole batch, before any chunk b
   }
   t.equal(details.size, 1, 'one answer whichever it is (CW-FED-005)')
 
-  await node.store.updateOutboundStatus(otherShare.id, 'revoked', null, null, nowSeconds())
+  await node.store.outboundShares.updateStatus(otherShare.id, 'revoked', null, null, nowSeconds())
   expectProblem(t, await post(bravo, otherShare.id, batchOf([...other.chunks.keys()])), 410, 'CW_ERR_SHARE_REVOKED', 'a revoked share')
   expectProblem(t, await post(charlie, otherShare.id, batchOf([...other.chunks.keys()])), 404, 'CW_ERR_NOT_FOUND', "another partner's revoked share")
   const late = await evidence('ev-late', 1000, { category: 'document' })

@@ -79,15 +79,17 @@ async function setUp(t: Test) {
     blobs,
     clock: { now: () => new Date() },
     store: {
-      recordPartnerChunk: async (org: string, digest: string) => {
-        // CW-POS-005: recorded only once the bytes are stored.
-        if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
-        delivered.push(`${org} ${digest}`)
-      },
-      recordPartnerChunks: async (org: string, digests: readonly string[]) => {
-        // CW-POS-005: recorded only once the bytes are stored, the group at once.
-        for (const digest of digests) if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
-        for (const digest of digests) delivered.push(`${org} ${digest}`)
+      chunks: {
+        recordDelivered: async (org: string, digest: string) => {
+          // CW-POS-005: recorded only once the bytes are stored.
+          if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
+          delivered.push(`${org} ${digest}`)
+        },
+        recordDeliveredAll: async (org: string, digests: readonly string[]) => {
+          // CW-POS-005: recorded only once the bytes are stored, the group at once.
+          for (const digest of digests) if (!(await blobs.has(digest))) throw new Error(`recorded before stored: ${digest}`)
+          for (const digest of digests) delivered.push(`${org} ${digest}`)
+        },
       },
     },
   } as unknown as NodeContext

@@ -104,7 +104,7 @@ t.test('a revoked share answers 410 CW_ERR_SHARE_REVOKED to its partner, 404 to 
   const revoked = await storeOutbound(node.store, node.blobs, await signedManifest(alpha, 'bravo', { items: [video.item] }), [video])
   const digest = [...video.chunks.keys()][0]!
   t.equal((await get(bravo, revoked.id, digest)).status, 200)
-  await node.store.updateOutboundStatus(revoked.id, 'revoked', null, null, nowSeconds())
+  await node.store.outboundShares.updateStatus(revoked.id, 'revoked', null, null, nowSeconds())
 
   const response = await get(bravo, revoked.id, digest)
   t.equal(response.status, 410)
@@ -127,7 +127,7 @@ t.test('an expired share answers 410 CW_ERR_SHARE_EXPIRED', async (t) => {
 t.test('a chunk in a revoked share and a live one: 410 through the revoked share, 200 through the live one', async (t) => {
   const again = await evidence('ev-again', photo.bytes)
   const second = await storeOutbound(node.store, node.blobs, await signedManifest(alpha, 'bravo', { items: [again.item] }), [again])
-  await node.store.updateOutboundStatus(second.id, 'revoked', null, null, nowSeconds())
+  await node.store.outboundShares.updateStatus(second.id, 'revoked', null, null, nowSeconds())
   t.equal((await get(bravo, second.id, first)).status, 410)
   t.equal((await get(bravo, share.id, first)).status, 200)
 })

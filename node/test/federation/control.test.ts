@@ -80,7 +80,7 @@ function inboundOf(receiver: TestNode, shareId: string, check: (status: string) 
   return waitFor(
     what,
     async () => {
-      const inbound = await receiver.store.findInboundShare('alpha', shareId)
+      const inbound = await receiver.store.inboundShares.find('alpha', shareId)
       return inbound !== undefined && check(inbound.status) ? inbound : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -94,7 +94,7 @@ t.test('off by default: the control paths are unknown (404 CW_ERR_NOT_FOUND), th
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlShares, { items: [{ size: 1, category: 'photo' }] }), 404, 'CW_ERR_NOT_FOUND')
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlRevoke('any'), {}), 404, 'CW_ERR_NOT_FOUND')
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlEvidence('any'), { items: [{ size: 1, category: 'photo' }] }), 404, 'CW_ERR_NOT_FOUND')
-  t.same(await sender.store.listCases(), [], 'nothing was made')
+  t.same(await sender.store.cases.list(), [], 'nothing was made')
   // The answers are serialized with the protocol's schemas.
   const health = await rawRequest(sender.url + FEDERATION_PATHS.healthz, { ca: alpha.caPem, cert: bravo.identity.tls.cert, key: bravo.identity.tls.key })
   t.equal(health.status, 200)
@@ -144,7 +144,7 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
   const shareId = answer['share'] as string
 
   // The sender made the case with every item, and a share like a user's, on the record as the partner's doing.
-  const items = await sender.store.listEvidence(answer['case'] as string)
+  const items = await sender.store.cases.listEvidence(answer['case'] as string)
   t.same(
     items.map((item) => [item.name, item.size, item.category, item.doNotDisclose, item.mediaType]),
     [
@@ -156,10 +156,10 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
     ],
   )
   t.equal(items[3]!.attachmentOf, items[0]!.id, 'attachmentOf names the earlier item')
-  const outbound = (await sender.store.getOutboundShare(shareId))!
+  const outbound = (await sender.store.outboundShares.get(shareId))!
   t.match(outbound, { partnerOrg: 'bravo', scope: 'case', recipients: [{ kind: 'agency', id: 'bravo' }], createdBy: 'conformance:bravo' })
   t.equal(outbound.expiresAt - outbound.createdAt, 3600, 'expiresInSeconds was honoured')
-  t.equal(await sender.store.getCaseAccess(answer['case'] as string), undefined, 'the case has no owner: administrators only')
+  t.equal(await sender.store.cases.getAccess(answer['case'] as string), undefined, 'the case has no owner: administrators only')
 
   // The receiver gets only what the policy allows: no do-not-disclose item, no audio, no attachment, no field outside it.
   const inbound = await inboundOf(receiver, shareId, (status) => status === 'complete', 'the receiver to complete revision 1')
@@ -173,7 +173,7 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
     ],
   )
   t.equal(inbound.manifest.exp - inbound.manifest.iat, 3600)
-  await waitFor('delivered', async () => ((await sender.store.getOutboundShare(shareId))?.status === 'delivered' ? true : undefined), {
+  await waitFor('delivered', async () => ((await sender.store.outboundShares.get(shareId))?.status === 'delivered' ? true : undefined), {
     timeoutMs: 10_000,
     intervalMs: 25,
   })
@@ -188,11 +188,11 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
   t.equal(added.status, 200)
   t.doesNotThrow(() => assertControlRevisionAnswer(added.json()))
   t.same(added.json(), { share: shareId, revision: 2 })
-  t.equal((await sender.store.getOutboundShare(shareId))?.revision, 2, 'one revision for both items')
+  t.equal((await sender.store.outboundShares.get(shareId))?.revision, 2, 'one revision for both items')
   const second = await waitFor(
     'revision 2 verified at the receiver',
     async () => {
-      const row = await receiver.store.getInboundRevision(inbound.id, 2)
+      const row = await receiver.store.inboundShares.getRevision(inbound.id, 2)
       return row?.transfer === 'verified' ? row : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -215,7 +215,7 @@ t.test('EP-6 shares a new case with the caller under its policy; EP-8 makes the 
   t.equal(revoked.status, 200)
   t.doesNotThrow(() => assertRevocationAnswer(revoked.json()))
   t.same(revoked.json(), { share: shareId, status: 'revoked' })
-  t.equal((await sender.store.getOutboundShare(shareId))?.status, 'revoked')
+  t.equal((await sender.store.outboundShares.get(shareId))?.status, 'revoked')
   await inboundOf(receiver, shareId, (status) => status === 'revoked', 'the receiver to revoke')
   t.same((await post(sender, bravo, FEDERATION_PATHS.controlRevoke(shareId), {})).json(), { share: shareId, status: 'revoked' }, 'again: same answer')
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlEvidence(shareId), { items: [{ size: 1, category: 'photo' }] }), 409, 'CW_ERR_CONFLICT')
@@ -242,10 +242,10 @@ t.test('EP-7 and EP-8 act only on shares EP-6 made for the caller: anything else
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlRevoke(userShare.id), {}), 404, 'CW_ERR_NOT_FOUND')
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlEvidence(userShare.id), body), 404, 'CW_ERR_NOT_FOUND')
 
-  t.not((await sender.store.getOutboundShare(shareId))?.status, 'revoked', "bravo's control share is untouched")
-  t.equal((await sender.store.getOutboundShare(shareId))?.revision, 1)
-  t.not((await sender.store.getOutboundShare(userShare.id))?.status, 'revoked', "the user's share is untouched")
-  t.equal((await sender.store.listEvidence(theCase.id)).length, 1)
+  t.not((await sender.store.outboundShares.get(shareId))?.status, 'revoked', "bravo's control share is untouched")
+  t.equal((await sender.store.outboundShares.get(shareId))?.revision, 1)
+  t.not((await sender.store.outboundShares.get(userShare.id))?.status, 'revoked', "the user's share is untouched")
+  t.equal((await sender.store.cases.listEvidence(theCase.id)).length, 1)
 })
 
 // spec: CW-CTL-001, CW-FMT-004
@@ -274,12 +274,12 @@ t.test('bad bodies are 400 CW_ERR_BAD_REQUEST naming the field, other media type
   refused(t, await post(sender, bravo, path, large), 413, 'CW_ERR_TOO_LARGE')
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlRevoke('any'), { reason: 'x' }), 400, 'CW_ERR_BAD_REQUEST', '/reason')
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlEvidence('any'), { items: [{ size: 1 }] }), 400, 'CW_ERR_BAD_REQUEST', '/items/0')
-  t.same(await sender.store.listCases(), [], 'no case was made')
+  t.same(await sender.store.cases.list(), [], 'no case was made')
 })
 
 // spec: CW-CTL-003
 t.test('a caller without a policy assigned gets 409 CW_ERR_CONFLICT, and no case is made', async (t) => {
   const { sender } = await pair(t, { policy: null })
   refused(t, await post(sender, bravo, FEDERATION_PATHS.controlShares, { items: [{ size: 1, category: 'photo' }] }), 409, 'CW_ERR_CONFLICT')
-  t.same(await sender.store.listCases(), [])
+  t.same(await sender.store.cases.list(), [])
 })

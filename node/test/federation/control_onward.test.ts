@@ -62,7 +62,7 @@ function inboundAt(node: TestNode, from: string, shareId: string, check: (status
   return waitFor(
     what,
     async () => {
-      const found = await node.store.findInboundShare(from, shareId)
+      const found = await node.store.inboundShares.find(from, shareId)
       return found !== undefined && check(found.status) ? found : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -102,7 +102,7 @@ t.test("EP-9 shares the caller's case back onward to it with one hop less; the c
   const onwardId = answer['share'] as string
 
   // bravo's onward share: to alpha's agency, against the external case, the caller's doing.
-  const onward = (await b.store.getOutboundShare(onwardId))!
+  const onward = (await b.store.outboundShares.get(onwardId))!
   t.match(onward, { caseId: inbound.id, partnerOrg: 'alpha', recipients: [{ kind: 'agency', id: 'alpha' }], createdBy: 'conformance:alpha' })
   t.same(onward.policy.permissions.shareOnward, { allowed: true, maxDepth: 1 }, 'one hop less')
   t.same(onward.policy.content, inbound.policy.content, 'otherwise the received policy')
@@ -138,7 +138,7 @@ t.test("EP-9 shares the caller's case back onward to it with one hop less; the c
   await revokeShare(a.ctx, share.id, { actor: userActor('alice') })
   await inboundAt(b, 'alpha', share.id, (status) => status === 'revoked', 'bravo to take the revocation')
   // The cascade follows the inbound revocation's commit (and its audit entry) within the same request.
-  const cascaded = await waitFor('the cascade at bravo', async () => ((await b.store.getOutboundShare(onwardId))?.status === 'revoked' ? true : undefined), {
+  const cascaded = await waitFor('the cascade at bravo', async () => ((await b.store.outboundShares.get(onwardId))?.status === 'revoked' ? true : undefined), {
     timeoutMs: 10_000,
   })
   t.ok(cascaded, 'cascaded at bravo')
@@ -160,18 +160,18 @@ t.test('EP-9 at the last hop the policy allows: the onward policy allows no more
   const created = await post(b, alpha, FEDERATION_PATHS.controlShareOnward(share.id))
   t.equal(created.status, 201, 'an empty body is {}')
   const onwardId = created.json()['share'] as string
-  t.same((await b.store.getOutboundShare(onwardId))?.policy.permissions.shareOnward, { allowed: false, maxDepth: 0, partners: ['alpha', 'charlie'] })
+  t.same((await b.store.outboundShares.get(onwardId))?.policy.permissions.shareOnward, { allowed: false, maxDepth: 0, partners: ['alpha', 'charlie'] })
   const back = await inboundAt(a, 'bravo', onwardId, (status) => status === 'complete', 'the onward share at alpha')
 
   // EP-8 adds nothing to an onward share: it has no case of bravo's (404, as for a share EP-6 did not make).
   refused(t, await post(b, alpha, FEDERATION_PATHS.controlEvidence(onwardId), { items: [{ size: 1, category: 'photo' }] }), 404, 'CW_ERR_NOT_FOUND')
   const revoked = await post(b, alpha, FEDERATION_PATHS.controlRevoke(onwardId), {})
   t.same(revoked.json(), { share: onwardId, status: 'revoked' })
-  await waitFor('alpha to take the revocation', async () => ((await a.store.getInboundShare(back.id))?.status === 'revoked' ? true : undefined), {
+  await waitFor('alpha to take the revocation', async () => ((await a.store.inboundShares.get(back.id))?.status === 'revoked' ? true : undefined), {
     timeoutMs: 20_000,
     intervalMs: 25,
   })
-  t.equal((await b.store.getInboundShare(inbound.id))?.status, 'complete', "alpha's own share stays")
+  t.equal((await b.store.inboundShares.get(inbound.id))?.status, 'complete', "alpha's own share stays")
 })
 
 // spec: CW-CTL-002, CW-PROV-004
@@ -192,7 +192,7 @@ t.test("EP-9 refusals: a share the caller never sent is 404; a policy without on
   // A list of onward partners without the caller: the node's own refusal too.
   const { share: elsewhere } = await deliver(a, b, onwardPolicy(1, ['charlie']))
   refused(t, await post(b, alpha, FEDERATION_PATHS.controlShareOnward(elsewhere.id), {}), 403, 'CW_ERR_PARTNER_NOT_ALLOWED')
-  t.same(await b.store.listOutboundShares(), [], 'bravo shared nothing onward')
+  t.same(await b.store.outboundShares.list(), [], 'bravo shared nothing onward')
 })
 
 // spec: CW-CTL-001
@@ -200,5 +200,5 @@ t.test('off: EP-9 is an unknown path (404 CW_ERR_NOT_FOUND), even for a share th
   const { a, b } = await pair(t, false)
   const { share } = await deliver(a, b, onwardPolicy(2))
   refused(t, await post(b, alpha, FEDERATION_PATHS.controlShareOnward(share.id), {}), 404, 'CW_ERR_NOT_FOUND')
-  t.same(await b.store.listOutboundShares(), [], 'bravo shared nothing onward')
+  t.same(await b.store.outboundShares.list(), [], 'bravo shared nothing onward')
 })

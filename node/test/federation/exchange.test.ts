@@ -105,7 +105,7 @@ function settled(sender: TestNode, shareId: string) {
   return waitFor(
     `share ${shareId} to settle`,
     async () => {
-      const share = await sender.store.getOutboundShare(shareId)
+      const share = await sender.store.outboundShares.get(shareId)
       return share?.status === 'delivered' || share?.status === 'rejected' ? share : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -129,10 +129,10 @@ t.test('a multi-chunk share travels end to end: delivered on the sender, verifie
   t.equal(done.status, 'delivered')
   t.equal(done.statusCode, null)
 
-  const inbound = await receiver.store.findInboundShare('alpha', share.id)
+  const inbound = await receiver.store.inboundShares.find('alpha', share.id)
   t.equal(inbound?.status, 'complete')
   t.equal(inbound?.manifestDigest, revision.manifestDigest)
-  t.equal((await sender.store.getOutboundRevision(share.id, 1))?.receiptJws, inbound?.receiptJws, "the sender holds the receiver's receipt")
+  t.equal((await sender.store.outboundShares.getRevision(share.id, 1))?.receiptJws, inbound?.receiptJws, "the sender holds the receiver's receipt")
 
   // Every item reads back on the receiver with its original digest.
   const external = await getExternalCase(receiver.ctx, reader, inbound!.id)
@@ -160,14 +160,14 @@ t.test('chunks this sender delivered before are not pulled again; chunks held fr
   // The receiver holds two of the four chunks from alpha already (an interrupted earlier pull)…
   for (const digest of item.chunks.slice(0, 2)) {
     await receiver.blobs.put(digest, original(digest))
-    await receiver.store.recordPartnerChunk('alpha', digest, 1)
+    await receiver.store.chunks.recordDelivered('alpha', digest, 1)
   }
   // …and a third from somewhere else (a local upload, another partner): alpha must deliver it.
   await receiver.blobs.put(item.chunks[2]!, original(item.chunks[2]!))
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'case', createdBy: 'tester' })
   t.equal((await settled(sender, share.id)).status, 'delivered')
   t.same([...served.served.keys()].sort(), item.chunks.slice(2).sort())
-  t.same(await receiver.store.deliveredChunks('alpha', item.chunks), new Set(item.chunks), 'every chunk is now on record as delivered by alpha')
+  t.same(await receiver.store.chunks.delivered('alpha', item.chunks), new Set(item.chunks), 'every chunk is now on record as delivered by alpha')
 })
 
 // spec: CW-FED-007, CW-FED-008
@@ -185,11 +185,11 @@ t.test('a chunk served wrong once is discarded, fetched again, and the share sti
     item.chunks.filter((d) => d !== victim).every((d) => served.served.get(d) === 1),
     'the good ones once',
   )
-  const inbound = (await receiver.store.findInboundShare('alpha', share.id))!
+  const inbound = (await receiver.store.inboundShares.find('alpha', share.id))!
   t.equal(inbound.status, 'complete')
   const { stream } = await openExternalEvidence(receiver.ctx, reader, inbound.id, item.id)
   t.equal(await sha256(stream), item.digest)
-  const fetches = await receiver.store.listJobs(inbound.id)
+  const fetches = await receiver.store.jobs.list(inbound.id)
   t.match(
     fetches.find((job) => job.kind === 'fetch'),
     { state: 'done', attempts: 2 },
@@ -203,16 +203,16 @@ t.test('an item whose chunks do not make up its digest is answered with a reject
   const good = await upload(sender, caseId, 'photo.jpg', randomBytes(CHUNK_SIZE + 5))
   // The same chunks under a digest they do not hash to, as a faulty sender might record them.
   const lying = { ...good, id: 'ev-lying', name: 'lying.jpg', digest: digestBytes('something else') }
-  await sender.store.insertEvidence(lying)
+  await sender.store.cases.insertEvidence(lying)
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'evidence', evidenceIds: [lying.id], createdBy: 'tester' })
 
   const done = await settled(sender, share.id)
   t.equal(done.status, 'rejected')
   t.equal(done.statusCode, 'CW_ERR_CHUNK_DIGEST_MISMATCH')
   t.match(done.statusDetail, /ev-lying/)
-  const inbound = (await receiver.store.findInboundShare('alpha', share.id))!
+  const inbound = (await receiver.store.inboundShares.find('alpha', share.id))!
   t.equal(inbound.status, 'rejected')
-  t.equal((await sender.store.getOutboundRevision(share.id, 1))?.receiptJws, inbound.receiptJws)
+  t.equal((await sender.store.outboundShares.getRevision(share.id, 1))?.receiptJws, inbound.receiptJws)
 })
 
 // spec: CW-FED-001, CW-POL-003
@@ -229,7 +229,7 @@ t.test("an offer the partner refuses marks the share rejected with the partner's
   const jobs = await waitFor(
     'condition',
     async () => {
-      const list = await sender.store.listJobs(signed.manifest.share.id)
+      const list = await sender.store.jobs.list(signed.manifest.share.id)
       return list.every((job) => job.state === 'dead') ? list : undefined
     },
     { timeoutMs: 10_000, intervalMs: 25 },
@@ -241,14 +241,14 @@ t.test("an offer the partner refuses marks the share rejected with the partner's
 t.test('an unreachable partner leaves the share failed and the offer retrying', async (t) => {
   const { sender, caseId } = await pair(t)
   // bravo's endpoint now points at a port nothing listens on.
-  await sender.store.upsertPartner({ ...partnerRecordOf(bravo, 'https://127.0.0.1:9'), policyId: 'policy-wide', policyVersion: 1 })
+  await sender.store.partners.upsert({ ...partnerRecordOf(bravo, 'https://127.0.0.1:9'), policyId: 'policy-wide', policyVersion: 1 })
   await upload(sender, caseId, 'note.txt', randomBytes(100), 'document')
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'case', createdBy: 'tester' })
 
   const failed = await waitFor(
     'condition',
     async () => {
-      const current = await sender.store.getOutboundShare(share.id)
+      const current = await sender.store.outboundShares.get(share.id)
       return current?.status === 'failed' ? current : undefined
     },
     { timeoutMs: 10_000, intervalMs: 25 },
@@ -258,7 +258,7 @@ t.test('an unreachable partner leaves the share failed and the offer retrying', 
   // after: wait for it rather than read it in between (on a busy machine the read came first).
   const job = await waitFor(
     'the offer job to record its error',
-    async () => (await sender.store.listJobs(share.id)).find((one) => one.kind === 'offer' && one.lastError !== null),
+    async () => (await sender.store.jobs.list(share.id)).find((one) => one.kind === 'offer' && one.lastError !== null),
     { timeoutMs: 10_000, intervalMs: 25 },
   )
   t.match(job, { kind: 'offer', state: /pending|running/, lastError: /ECONNREFUSED/ })

@@ -96,7 +96,7 @@ t.test('bodies are bounded per endpoint: 413 CW_ERR_TOO_LARGE before anything is
   t.equal(receipt.status, 413, 'a receipt over 1 MiB')
   t.match(receipt.json(), { code: 'CW_ERR_TOO_LARGE' })
 
-  t.equal((await node.store.listInboundShares()).length, 0, 'nothing stored')
+  t.equal((await node.store.inboundShares.list()).length, 0, 'nothing stored')
 })
 
 // spec: CW-ERR-001

@@ -207,7 +207,7 @@ t.test('a disabled partner is refused with a problem document, before and after 
   t.equal((await attempt(deltaTls)).status, 200)
 
   // Disabled in the store, trust not reloaded yet: the handshake passes, the request does not.
-  await node.store.upsertPartner(partnerRecordOf(delta, 'https://127.0.0.1:1', false))
+  await node.store.partners.upsert(partnerRecordOf(delta, 'https://127.0.0.1:1', false))
   const refused = await attempt(deltaTls)
   t.equal(refused.status, 403)
   t.equal(refused.body?.['code'], 'CW_ERR_PARTNER_UNKNOWN')

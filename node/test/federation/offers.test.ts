@@ -25,8 +25,8 @@ async function receiver(t: Test) {
 
 /** Nothing of a refused offer is stored: no external case, no job. */
 async function assertNothingStored(t: Test, node: TestNode): Promise<void> {
-  t.same(await node.store.listInboundShares(), [], 'no inbound share')
-  t.same(await node.store.listJobs(), [], 'no job')
+  t.same(await node.store.inboundShares.list(), [], 'no inbound share')
+  t.same(await node.store.jobs.list(), [], 'no job')
 }
 
 // spec: CW-FED-003, CW-FED-001, CW-POS-001, CW-POS-002, CW-POS-004
@@ -39,12 +39,12 @@ t.test('an accepted offer is stored, queues the pull and lists every chunk bravo
   const [delivered, stored] = [...video.chunks.keys()] as [string, string]
   // One chunk bravo delivered before (possession proven), one the node holds from elsewhere.
   await node.blobs.put(delivered, video.chunks.get(delivered)!)
-  await node.store.recordPartnerChunk('bravo', delivered, 1)
+  await node.store.chunks.recordDelivered('bravo', delivered, 1)
   await node.blobs.put(stored, video.chunks.get(stored)!)
   // A chunk charlie delivered counts for charlie only.
   const [fromCharlie] = [...photo.chunks.keys()] as [string]
   await node.blobs.put(fromCharlie, photo.chunks.get(fromCharlie)!)
-  await node.store.recordPartnerChunk('charlie', fromCharlie, 1)
+  await node.store.chunks.recordDelivered('charlie', fromCharlie, 1)
   const signed = await signedManifest(bravo, 'alpha', { items: [photo.item, copy, video.item] })
 
   const { status, answer } = await fromBravo.offer(alphaAsPartner, signed.jws)
@@ -53,7 +53,7 @@ t.test('an accepted offer is stored, queues the pull and lists every chunk bravo
   const expected = [...photo.chunks.keys(), ...[...video.chunks.keys()].filter((d) => d !== delivered)]
   t.same(answer, { share: signed.manifest.share.id, revision: 1, status: 'receiving', needed: expected })
 
-  const inbound = await node.store.findInboundShare('bravo', signed.manifest.share.id)
+  const inbound = await node.store.inboundShares.find('bravo', signed.manifest.share.id)
   t.match(inbound, {
     senderOrg: 'bravo',
     senderName: 'Org bravo',
@@ -65,7 +65,7 @@ t.test('an accepted offer is stored, queues the pull and lists every chunk bravo
     policy: testPolicy(FEDERATION),
     receiptJws: null,
   })
-  const jobs = await node.store.listJobs(inbound!.id)
+  const jobs = await node.store.jobs.list(inbound!.id)
   t.match(jobs, [{ kind: JOB.fetch, ref: inbound!.id, state: 'pending', payload: { revision: 1 } }])
 })
 
@@ -75,13 +75,13 @@ t.test('offering the identical manifest again answers 200 and changes nothing', 
   const photo = await evidence('ev-photo', 70_000)
   const signed = await signedManifest(bravo, 'alpha', { items: [photo.item] })
   const first = await fromBravo.offer(alphaAsPartner, signed.jws)
-  const before = await node.store.listInboundShares()
+  const before = await node.store.inboundShares.list()
 
   const again = await fromBravo.offer(alphaAsPartner, signed.jws)
   t.equal(again.status, 200)
   t.same(again.answer, first.answer)
-  t.same(await node.store.listInboundShares(), before)
-  t.equal((await node.store.listJobs()).length, 1)
+  t.same(await node.store.inboundShares.list(), before)
+  t.equal((await node.store.jobs.list()).length, 1)
 })
 
 // spec: CW-FED-004, CW-SIG-012
@@ -90,7 +90,7 @@ t.test('concurrent identical offers make one share: one 202, the others 200', as
   const signed = await signedManifest(bravo, 'alpha', { items: [(await evidence('ev', 1000)).item] })
   const results = await Promise.all(Array.from({ length: 5 }, () => fromBravo.offer(alphaAsPartner, signed.jws)))
   t.same(results.map((r) => r.status).sort(), [200, 200, 200, 200, 202])
-  t.equal((await node.store.listInboundShares()).length, 1)
+  t.equal((await node.store.inboundShares.list()).length, 1)
 })
 
 // spec: CW-SIG-012, CW-FED-004
@@ -102,7 +102,7 @@ t.test('another manifest reusing an accepted (iss, jti) is a replay, and is not 
 
   const refusal = await refusalOf(fromBravo.offer(alphaAsPartner, other.jws))
   t.match(refusal, { code: 'CW_ERR_REPLAY', status: 409 })
-  t.equal(await node.store.findInboundShare('bravo', other.manifest.share.id), undefined)
+  t.equal(await node.store.inboundShares.find('bravo', other.manifest.share.id), undefined)
 })
 
 // spec: CW-FED-004, CW-MAN-001
@@ -113,7 +113,7 @@ t.test('revisions: a newer one replaces, an older or conflicting one is stale', 
   const r2 = await signedManifest(bravo, 'alpha', { shareId, revision: 2, previous: r1.digest })
   t.equal((await fromBravo.offer(alphaAsPartner, r1.jws)).status, 202)
   t.equal((await fromBravo.offer(alphaAsPartner, r2.jws)).status, 202)
-  const stored = await node.store.findInboundShare('bravo', shareId)
+  const stored = await node.store.inboundShares.find('bravo', shareId)
   t.match(stored, { revision: 2, manifestDigest: r2.digest, status: 'receiving' })
 
   // r1 again (its jti was accepted with the same content, so no replay): older than r2.
@@ -125,7 +125,7 @@ t.test('revisions: a newer one replaces, an older or conflicting one is stale', 
   const r3 = await signedManifest(bravo, 'alpha', { shareId, revision: 3, previous: r1.digest })
   t.match(await refusalOf(fromBravo.offer(alphaAsPartner, r3.jws)), { code: 'CW_ERR_STALE_REVISION' })
 
-  t.same(await node.store.findInboundShare('bravo', shareId), stored, 'refusals changed nothing')
+  t.same(await node.store.inboundShares.find('bravo', shareId), stored, 'refusals changed nothing')
   // The refused manifests' jtis were not remembered: a fixed revision 3 with r3's jti is accepted.
   const r3fixed = await signedManifest(bravo, 'alpha', { shareId, revision: 3, previous: r2.digest, jti: r3.manifest.jti })
   t.equal((await fromBravo.offer(alphaAsPartner, r3fixed.jws)).status, 202)
@@ -220,7 +220,7 @@ t.test('bodies: application/jose only, within the manifest limit', async (t) => 
   const accepted = await rawRequest(offers, tls, { method: 'POST', headers: { 'content-type': 'application/jose; charset=utf-8' }, body: signed.jws })
   t.equal(accepted.status, 202)
   t.same(Object.keys(accepted.json()).sort(), ['needed', 'revision', 'share', 'status'])
-  t.equal((await node.store.listInboundShares()).length, 1, 'only the accepted offer was stored')
+  t.equal((await node.store.inboundShares.list()).length, 1, 'only the accepted offer was stored')
 })
 
 // spec: CW-FMT-006, CW-FMT-004, CW-FED-001

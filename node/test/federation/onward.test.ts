@@ -83,7 +83,7 @@ async function deliver(a: TestNode, b: TestNode, policy: SharingPolicy) {
   const inbound = await waitFor(
     'delivery to bravo',
     async () => {
-      const found = await b.store.findInboundShare('alpha', share.id)
+      const found = await b.store.inboundShares.find('alpha', share.id)
       return found?.status === 'complete' ? found : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -95,7 +95,7 @@ async function completeAt(node: TestNode, from: string, shareId: string): Promis
   return waitFor(
     `delivery to ${node.org.org}`,
     async () => {
-      const found = await node.store.findInboundShare(from, shareId)
+      const found = await node.store.inboundShares.find(from, shareId)
       return found?.status === 'complete' ? found : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -172,12 +172,12 @@ t.test(
     t.same((await getImportDetails(c.ctx, reader, imported.case.id)).provenance, expectedChain)
 
     await revokeShare(a.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
-    await waitFor('charlie to revoke', async () => ((await c.store.getInboundShare(atCharlie.id))?.status === 'revoked' ? true : undefined), {
+    await waitFor('charlie to revoke', async () => ((await c.store.inboundShares.get(atCharlie.id))?.status === 'revoked' ? true : undefined), {
       timeoutMs: 15_000,
       intervalMs: 25,
     })
-    t.equal((await b.store.getInboundShare(inbound.id))?.status, 'revoked')
-    t.equal((await b.store.getOutboundShare(onward.share.id))?.status, 'revoked')
+    t.equal((await b.store.inboundShares.get(inbound.id))?.status, 'revoked')
+    t.equal((await b.store.outboundShares.get(onward.share.id))?.status, 'revoked')
     await t.rejects(getExternalCase(c.ctx, reader, atCharlie.id), { code: 'CW_ERR_SHARE_REVOKED' })
     await t.rejects(getExternalCase(b.ctx, reader, inbound.id), { code: 'CW_ERR_SHARE_REVOKED' })
   },
@@ -261,7 +261,7 @@ t.test('a trust-only anchor verifies grants but cannot connect, and is never sha
   // A full partner connects; once trust-only (before the listener reloads) the request is refused.
   await c.addPartner(alpha, a.url)
   t.equal((await attempt()).status, 200)
-  await c.store.upsertPartner({ ...partnerRecordOf(alpha, a.url), trustOnly: true })
+  await c.store.partners.upsert({ ...partnerRecordOf(alpha, a.url), trustOnly: true })
   const refused = await attempt()
   t.equal(refused.status, 403)
   t.equal(refused.body['code'], 'CW_ERR_PARTNER_UNKNOWN')
@@ -295,5 +295,5 @@ t.test("without alpha's anchor charlie refuses the onward manifest: CW_ERR_CHAIN
     now,
   })
   t.match(await refusalOf(clientFor(t, c, bravo).offer(c.asPartner(), built.revision.manifestJws)), { code: 'CW_ERR_CHAIN_UNTRUSTED' })
-  t.equal(await c.store.findInboundShare('bravo', 'unanchored'), undefined, 'nothing stored')
+  t.equal(await c.store.inboundShares.find('bravo', 'unanchored'), undefined, 'nothing stored')
 })

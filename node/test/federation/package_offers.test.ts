@@ -47,7 +47,7 @@ function post(node: TestNode, from: TestOrg, jws: string): Promise<RawResponse> 
 const node = await startTestNode(t, alpha, { limits: { partners: { bytesPerDay: 10_000 } } })
 await node.addPartner(bravo)
 await node.addPartner(charlie)
-await node.store.upsertUser({
+await node.store.principals.upsertUser({
   id: 'clerk',
   name: 'Clerk',
   email: null,
@@ -93,9 +93,9 @@ t.test('every refused package offer stores nothing', async (t) => {
     t.match(answer.json(), { code }, what)
     if (code === 'CW_ERR_QUOTA_EXCEEDED') t.equal(answer.headers['retry-after'], undefined, 'waiting does not help')
   }
-  t.same(await node.store.listInboundPackages(), [], 'nothing stored')
+  t.same(await node.store.inboundPackages.list(), [], 'nothing stored')
   t.same(
-    (await node.store.listJobs()).filter((job) => job.kind === 'package-pull'),
+    (await node.store.jobs.list()).filter((job) => job.kind === 'package-pull'),
     [],
     'no pull queued',
   )
@@ -109,7 +109,7 @@ t.test('an accepted offer is answered 202, the same offer again 200; nothing is 
   t.match(first.json(), { status: 'receiving' })
   const again = await post(node, bravo, jws)
   t.equal(again.status, 200)
-  const [held] = await node.store.listInboundPackages()
+  const [held] = await node.store.inboundPackages.list()
   t.equal(held?.state, 'receiving')
   t.equal(held?.content, null, 'no content before the package is pulled and verified')
 })
@@ -130,7 +130,7 @@ t.test('a partner whose node has no EP-10 leaves the link share failed, saying s
     recipient: { kind: 'user', id: 'clerk' },
   })
   const failed = await waitFor('the link share failed', async () => {
-    const link = await sender.store.getLinkShare(linkId)
+    const link = await sender.store.linkShares.get(linkId)
     return link?.state === 'failed' ? link : undefined
   })
   t.match(failed.failure, /bravo's node does not accept packages/)
@@ -187,7 +187,7 @@ t.test('a package whose bytes were changed after signing is refused after its pu
   const address = server.address()
   const receiver = await startTestNode(t, alpha, { runJobs: true })
   await receiver.addPartner(bravo, `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`)
-  await receiver.store.upsertUser({
+  await receiver.store.principals.upsertUser({
     id: 'clerk',
     name: 'Clerk',
     email: null,
@@ -200,7 +200,7 @@ t.test('a package whose bytes were changed after signing is refused after its pu
   })
   const settled = (packageId: string) =>
     waitFor(`package ${packageId} settled`, async () => {
-      const held = await receiver.store.findInboundPackage('bravo', packageId)
+      const held = await receiver.store.inboundPackages.find('bravo', packageId)
       return held?.state === 'receiving' ? undefined : held
     })
   for (const tamper of [true, false]) {
@@ -240,7 +240,7 @@ t.test('a package revocation binds its issuer to the peer; a revoked package is 
   const mismatched = await revoke(bravo, charlie, offer.package)
   t.equal(mismatched.status, 403)
   t.match(mismatched.json(), { code: 'CW_ERR_PEER_MISMATCH' })
-  t.equal((await node.store.findInboundPackage('bravo', offer.package))?.state, 'receiving', 'not revoked by another org')
+  t.equal((await node.store.inboundPackages.find('bravo', offer.package))?.state, 'receiving', 'not revoked by another org')
   const revoked = await revoke(bravo, bravo, offer.package)
   t.equal(revoked.status, 200)
   t.same(revoked.json(), { share: offer.package, status: 'revoked' })

@@ -49,7 +49,7 @@ t.test('an offer with more items than the partner quota is refused 429 CW_ERR_QU
   t.equal(refused.status, 429)
   t.match(refused.json(), { code: 'CW_ERR_QUOTA_EXCEEDED', type: 'urn:caseway:problem:quota-exceeded', status: 429 })
   t.equal(refused.headers['retry-after'], undefined, 'waiting does not help: no Retry-After')
-  t.same(await node.store.listInboundShares(), [], 'nothing stored')
+  t.same(await node.store.inboundShares.list(), [], 'nothing stored')
   const seen = await clientFor(t, node, bravo)
     .offer(node.asPartner(), big.jws)
     .catch((error: unknown) => error)
@@ -73,8 +73,8 @@ t.test("pending offers are counted per partner: bravo's full queue does not stop
   t.match(seen, { code: 'CW_ERR_QUOTA_EXCEEDED', status: 429, retryable: true }, 'the peer client may repeat it later')
   t.equal((await offer(node, charlie, (await signedManifest(charlie, 'alpha', { items: await items(1) })).jws)).status, 202, 'charlie is not affected')
   // A finished transfer frees its place.
-  const [first] = await node.store.listInboundShares()
-  await node.store.updateInboundShare({ ...first!, status: 'complete', completedAt: first!.receivedAt })
+  const [first] = await node.store.inboundShares.list()
+  await node.store.inboundShares.update({ ...first!, status: 'complete', completedAt: first!.receivedAt })
   t.equal((await offer(node, bravo, (await signedManifest(bravo, 'alpha', { items: await items(1) })).jws)).status, 202, 'accepted once one completed')
 })
 
@@ -110,8 +110,8 @@ t.test('an identical re-offer is answered by its digest, without verifying it ag
   t.match(again.json(), { share: signed.manifest.share.id, revision: 1, status: 'receiving' })
   t.equal(verifications, 0, 'answered without verifying the manifest again')
 
-  const inbound = (await node.store.findInboundShare('bravo', signed.manifest.share.id))!
-  await node.store.updateInboundShare({ ...inbound, status: 'revoked' })
+  const inbound = (await node.store.inboundShares.find('bravo', signed.manifest.share.id))!
+  await node.store.inboundShares.update({ ...inbound, status: 'revoked' })
   const revoked = await offer(node, bravo, signed.jws)
   t.equal(revoked.status, 410)
   t.equal(revoked.json()['code'], 'CW_ERR_SHARE_REVOKED', 'revocation wins over the retry answer')
@@ -133,7 +133,7 @@ t.test('a manifest over 1 MiB is verified on a worker thread: the listener answe
   t.equal(health.status, 200)
   t.comment(`healthz answered ${answered ? 'after' : 'before'} the offer`)
   t.equal((await accepted).status, 202)
-  t.equal((await node.store.findInboundShare('bravo', big.manifest.share.id))?.manifest.evidence.length, 2500)
+  t.equal((await node.store.inboundShares.find('bravo', big.manifest.share.id))?.manifest.evidence.length, 2500)
 
   // Another share with the same items, carrying the first one's signature.
   const other = await signedManifest(bravo, 'alpha', { items: many })

@@ -28,8 +28,8 @@ async function sentShare(): Promise<SignedManifest> {
 }
 
 async function stateOf(signed: SignedManifest) {
-  const share = await node.store.getOutboundShare(signed.manifest.share.id)
-  const revision = await node.store.getOutboundRevision(signed.manifest.share.id, 1)
+  const share = await node.store.outboundShares.get(signed.manifest.share.id)
+  const revision = await node.store.outboundShares.getRevision(signed.manifest.share.id, 1)
   return { status: share?.status, statusCode: share?.statusCode, statusDetail: share?.statusDetail, receiptJws: revision?.receiptJws }
 }
 
@@ -136,17 +136,17 @@ t.test('a receipt for an older revision is recorded on it without moving the sha
   const r1 = await sentShare()
   const shareId = r1.manifest.share.id
   const r2 = await signedManifest(alpha, 'bravo', { shareId, revision: 2, previous: r1.digest })
-  await node.store.insertOutboundRevision(
+  await node.store.outboundShares.insertRevision(
     { shareId, revision: 2, manifestJws: r2.jws, manifestDigest: r2.digest, createdAt: r2.manifest.iat, receiptJws: null },
     [],
   )
-  t.equal((await node.store.getOutboundShare(shareId))?.revision, 2)
+  t.equal((await node.store.outboundShares.get(shareId))?.revision, 2)
 
   const late = await signedReceipt(bravo, r1)
   await fromBravo.sendReceipt(alphaAsPartner, late)
-  t.equal((await node.store.getOutboundRevision(shareId, 1))?.receiptJws, late)
-  t.equal((await node.store.getOutboundShare(shareId))?.status, 'processing', 'revision 2 is still in flight')
+  t.equal((await node.store.outboundShares.getRevision(shareId, 1))?.receiptJws, late)
+  t.equal((await node.store.outboundShares.get(shareId))?.status, 'processing', 'revision 2 is still in flight')
 
   await fromBravo.sendReceipt(alphaAsPartner, await signedReceipt(bravo, r2))
-  t.equal((await node.store.getOutboundShare(shareId))?.status, 'delivered')
+  t.equal((await node.store.outboundShares.get(shareId))?.status, 'delivered')
 })

@@ -46,7 +46,7 @@ function delivered(sender: TestNode, shareId: string, revision: number) {
   return waitFor(
     `share ${shareId} revision ${revision} delivered`,
     async () => {
-      const share = await sender.store.getOutboundShare(shareId)
+      const share = await sender.store.outboundShares.get(shareId)
       return share?.revision === revision && share.status === 'delivered' ? share : undefined
     },
     { timeoutMs: 30_000, intervalMs: 25 },
@@ -59,7 +59,7 @@ async function nudge(node: TestNode, caseId: string): Promise<void> {
 }
 
 async function revisionsOf(node: TestNode, shareId: string): Promise<number> {
-  return (await node.store.getOutboundShare(shareId))!.revision
+  return (await node.store.outboundShares.get(shareId))!.revision
 }
 
 // spec: CW-REVN-010, CW-REVN-011
@@ -71,23 +71,23 @@ t.test('a burst of uploads within the window makes one revision carrying every i
     clock.advance(Math.floor(WINDOW_MS / (BURST + 1)))
   }
   t.equal(await revisionsOf(sender, shareId), 1, 'the window is open: no revision yet')
-  t.equal((await sender.store.listOutbox('revisions', 1000)).length, BURST, 'every change is kept for the revision')
+  t.equal((await sender.store.outbox.list('revisions', 1000)).length, BURST, 'every change is kept for the revision')
 
   clock.advance(WINDOW_MS)
   await nudge(sender, caseId)
   t.equal(await revisionsOf(sender, shareId), 2, 'the window closed: one revision for the whole burst')
-  const second = (await sender.store.getOutboundRevision(shareId, 2))!
+  const second = (await sender.store.outboundShares.getRevision(shareId, 2))!
   const payload = JSON.parse(Buffer.from(second.manifestJws.split('.')[1]!, 'base64url').toString()) as { evidence: unknown[] }
   t.equal(payload.evidence.length, BURST, 'it carries every item')
-  t.same(await sender.store.listOutbox('revisions', 1000), [], 'nothing left pending')
+  t.same(await sender.store.outbox.list('revisions', 1000), [], 'nothing left pending')
 
   await delivered(sender, shareId, 2)
-  const inbound = (await receiver.store.findInboundShare('alpha', shareId))!
-  const held = await receiver.store.getInboundRevision(inbound.id, 2)
+  const inbound = (await receiver.store.inboundShares.find('alpha', shareId))!
+  const held = await receiver.store.inboundShares.getRevision(inbound.id, 2)
   t.equal(held?.transfer, 'verified', 'the receiver holds revision 2, verified')
-  t.equal(await receiver.store.getInboundRevision(inbound.id, 3), undefined, 'and no later one')
+  t.equal(await receiver.store.inboundShares.getRevision(inbound.id, 3), undefined, 'and no later one')
 
-  const audit = await sender.store.listAudit(caseId, { limit: 1000 })
+  const audit = await sender.store.audit.list(caseId, { limit: 1000 })
   t.equal(audit.filter((entry) => entry.type === 'share.revised').length, 1, 'one revision on the record')
   t.equal(audit.filter((entry) => entry.type === 'evidence.uploaded').length, BURST)
 })

@@ -47,7 +47,7 @@ function delivered(sender: TestNode, shareId: string, revision: number) {
   return waitFor(
     `share ${shareId} revision ${revision} delivered`,
     async () => {
-      const share = await sender.store.getOutboundShare(shareId)
+      const share = await sender.store.outboundShares.get(shareId)
       return share?.revision === revision && share.status === 'delivered' ? share : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -58,9 +58,9 @@ function verified(receiver: TestNode, shareId: string, revision: number) {
   return waitFor(
     `revision ${revision} verified`,
     async () => {
-      const inbound = await receiver.store.findInboundShare('alpha', shareId)
+      const inbound = await receiver.store.inboundShares.find('alpha', shareId)
       if (inbound === undefined) return undefined
-      const row = await receiver.store.getInboundRevision(inbound.id, revision)
+      const row = await receiver.store.inboundShares.getRevision(inbound.id, revision)
       return row?.transfer === 'verified' ? { inbound, row } : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
@@ -73,14 +73,14 @@ t.test('a live case share makes revisions on upload and field change; the receiv
   await upload(sender, caseId, 'door.jpg', randomBytes(1000))
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'case', createdBy: 'alice' })
   await delivered(sender, share.id, 1)
-  const inbound = (await receiver.store.findInboundShare('alpha', share.id))!
-  const first = await sender.store.getOutboundRevision(share.id, 1)
+  const inbound = (await receiver.store.inboundShares.find('alpha', share.id))!
+  const first = await sender.store.outboundShares.getRevision(share.id, 1)
 
   const window = await upload(sender, caseId, 'window.jpg', randomBytes(70_000))
-  const afterUpload = await sender.store.getOutboundShare(share.id)
+  const afterUpload = await sender.store.outboundShares.get(share.id)
   t.equal(afterUpload?.revision, 2, 'evidence upload made revision 2')
   t.equal(afterUpload?.status, 'processing')
-  const second = (await sender.store.getOutboundRevision(share.id, 2))!
+  const second = (await sender.store.outboundShares.getRevision(share.id, 2))!
   const payload = JSON.parse(Buffer.from(second.manifestJws.split('.')[1]!, 'base64url').toString())
   t.equal(payload.share.previous, first!.manifestDigest, 'previous = digest of revision 1')
   t.equal(payload.evidence.length, 2)
@@ -90,9 +90,9 @@ t.test('a live case share makes revisions on upload and field change; the receiv
   await verified(receiver, share.id, 2)
 
   await updateCase(sender.ctx, caseId, { fields: { title: 'Burglary at 12 Elm Street' } })
-  t.equal((await sender.store.getOutboundShare(share.id))?.revision, 3, 'a field change made revision 3')
+  t.equal((await sender.store.outboundShares.get(share.id))?.revision, 3, 'a field change made revision 3')
   await updateCase(sender.ctx, caseId, { fields: { notShared: 'x' } })
-  t.equal((await sender.store.getOutboundShare(share.id))?.revision, 3, 'a field the policy does not share makes no revision')
+  t.equal((await sender.store.outboundShares.get(share.id))?.revision, 3, 'a field the policy does not share makes no revision')
   await delivered(sender, share.id, 3)
   await verified(receiver, share.id, 3)
 
@@ -117,7 +117,7 @@ t.test('a live case share makes revisions on upload and field change; the receiv
   const after = await getExternalCase(receiver.ctx, reader, inbound.id)
   t.equal(after.case?.fields['title'], 'Burglary at 12 Elm Street')
   t.equal(after.evidence?.length, 1, 'the item was not applied')
-  t.equal((await receiver.store.getInboundRevision(inbound.id, 2))?.status, 'superseded')
+  t.equal((await receiver.store.inboundShares.getRevision(inbound.id, 2))?.status, 'superseded')
   const left = await listUpdates(receiver.ctx, reader, inbound.id)
   t.same(
     left.updates.map((update) => [update.revision, update.case.length, update.evidence.length]),
@@ -126,7 +126,7 @@ t.test('a live case share makes revisions on upload and field change; the receiv
 
   await applyUpdates(receiver.ctx, reader, inbound.id, { revision: 3 })
   t.equal((await getExternalCase(receiver.ctx, reader, inbound.id)).evidence?.length, 2)
-  t.equal((await receiver.store.getInboundRevision(inbound.id, 3))?.status, 'applied')
+  t.equal((await receiver.store.inboundShares.getRevision(inbound.id, 3))?.status, 'applied')
   t.same((await listUpdates(receiver.ctx, reader, inbound.id)).updates, [])
 })
 
@@ -149,7 +149,7 @@ t.test('an evidence share is not live: /update makes a revision, recipients are 
     { kind: 'agency', id: 'bravo' },
     { kind: 'user', id: 'dana' },
   ])
-  const third = (await sender.store.getOutboundRevision(share.id, 3))!
+  const third = (await sender.store.outboundShares.getRevision(share.id, 3))!
   const payload = JSON.parse(Buffer.from(third.manifestJws.split('.')[1]!, 'base64url').toString())
   t.same(payload.share.recipients, more.recipients, 'the revision names the added recipient')
   await t.rejects(addRecipients(sender.ctx, share.id, { recipients: [{ kind: 'agency', id: 'charlie' }] }, alice), { code: 'CW_ERR_BAD_REQUEST' })
@@ -167,8 +167,8 @@ t.test('later revisions: in order pending, the same again idempotent, skipped or
   const shareId = 'share-order'
   const r1 = await signedManifest(bravo, 'alpha', { shareId })
   t.equal((await fromBravo.offer(alphaAsPartner, r1.jws)).status, 202)
-  const inbound = (await node.store.findInboundShare('bravo', shareId))!
-  await node.store.updateInboundShare({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
+  const inbound = (await node.store.inboundShares.find('bravo', shareId))!
+  await node.store.inboundShares.update({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
 
   const r2 = await signedManifest(bravo, 'alpha', { shareId, revision: 2, previous: r1.digest, fields: { title: 'two' } })
   const r3 = await signedManifest(bravo, 'alpha', { shareId, revision: 3, previous: r2.digest, fields: { title: 'three' } })
@@ -177,8 +177,8 @@ t.test('later revisions: in order pending, the same again idempotent, skipped or
   t.match(await refusalOf(fromBravo.offer(alphaAsPartner, r3.jws)), { code: 'CW_ERR_STALE_REVISION', status: 409 })
   const accepted = await fromBravo.offer(alphaAsPartner, r2.jws)
   t.match(accepted, { status: 202, answer: { revision: 2, status: 'receiving', needed: [] } })
-  t.match(await node.store.findInboundShare('bravo', shareId), { revision: 1, manifestDigest: r1.digest }, 'the applied revision stays')
-  t.match(await node.store.getInboundRevision(inbound.id, 2), { status: 'pending', manifestDigest: r2.digest })
+  t.match(await node.store.inboundShares.find('bravo', shareId), { revision: 1, manifestDigest: r1.digest }, 'the applied revision stays')
+  t.match(await node.store.inboundShares.getRevision(inbound.id, 2), { status: 'pending', manifestDigest: r2.digest })
   t.equal((await fromBravo.offer(alphaAsPartner, r2.jws)).status, 200, 'revision 2 twice: idempotent')
   t.equal((await fromBravo.offer(alphaAsPartner, r1.jws)).status, 200, 'revision 1 again: idempotent')
   // Out of order: 4 before 3.
@@ -189,7 +189,7 @@ t.test('later revisions: in order pending, the same again idempotent, skipped or
   t.equal((await fromBravo.offer(alphaAsPartner, r3.jws)).status, 202, 'revision 3 in order')
   t.equal((await fromBravo.offer(alphaAsPartner, r4.jws)).status, 202, 'revision 4 in order')
   t.same(
-    (await node.store.listInboundRevisions(inbound.id)).map((row) => [row.revision, row.status]),
+    (await node.store.inboundShares.listRevisions(inbound.id)).map((row) => [row.revision, row.status]),
     [
       [2, 'pending'],
       [3, 'pending'],
@@ -218,8 +218,8 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
   const shareId = 'share-diff'
   const r1 = await signedManifest(bravo, 'alpha', { shareId, items: [a.item, c.item] })
   await fromBravo.offer(alphaAsPartner, r1.jws)
-  const inbound = (await node.store.findInboundShare('bravo', shareId))!
-  await node.store.updateInboundShare({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
+  const inbound = (await node.store.inboundShares.find('bravo', shareId))!
+  await node.store.inboundShares.update({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
   const imported = await importExternalCase(node.ctx, reader, inbound.id)
 
   const r2 = await signedManifest(bravo, 'alpha', {
@@ -231,7 +231,11 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
   })
   await fromBravo.offer(alphaAsPartner, r2.jws)
   // What the fetch job records once every item matched its digest (jobs do not run here).
-  await node.ctx.store.updateInboundRevision({ ...(await node.store.getInboundRevision(inbound.id, 2))!, transfer: 'verified', verifiedAt: inbound.receivedAt })
+  await node.ctx.store.inboundShares.updateRevision({
+    ...(await node.store.inboundShares.getRevision(inbound.id, 2))!,
+    transfer: 'verified',
+    verifiedAt: inbound.receivedAt,
+  })
 
   const { updates } = await listUpdates(node.ctx, reader, inbound.id)
   t.same(updates[0]!.case, [
@@ -260,23 +264,23 @@ t.test('differences: field old/new, item added/removed/modified; an imported cas
     [['a', a2.item.digest]],
   )
   t.same(shown.case?.fields, { title: 'Renamed' })
-  const local = await node.store.listEvidence(imported.case.id)
+  const local = await node.store.cases.listEvidence(imported.case.id)
   t.same(
     local.map((item) => [item.name, item.digest]),
     [['a-v2.jpg', a2.item.digest]],
     'the imported case got the modified item and lost the removed one',
   )
-  t.same((await node.store.getCase(imported.case.id))?.fields, { title: 'Renamed' })
+  t.same((await node.store.cases.get(imported.case.id))?.fields, { title: 'Renamed' })
   await t.rejects(applyUpdates(node.ctx, reader, inbound.id, { revision: 2, updateIds: ['item:zzz'] }), { code: 'CW_ERR_BAD_REQUEST' })
   await applyUpdates(node.ctx, reader, inbound.id, { revision: 2, updateIds: ['item:d'] })
-  t.equal((await node.store.listEvidence(imported.case.id)).length, 2, 'the added item reached the imported case')
+  t.equal((await node.store.cases.listEvidence(imported.case.id)).length, 2, 'the added item reached the imported case')
 
   // A share whose policy does not permit applyUpdates.
   const strict: SharingPolicy = { ...testPolicy(FEDERATION), id: 'strict', permissions: { ...testPolicy(FEDERATION).permissions, applyUpdates: false } }
   const s1 = await signedManifest(bravo, 'alpha', { shareId: 'share-strict', policy: strict })
   await fromBravo.offer(alphaAsPartner, s1.jws)
-  const other = (await node.store.findInboundShare('bravo', 'share-strict'))!
-  await node.store.updateInboundShare({ ...other, status: 'complete', completedAt: other.receivedAt })
+  const other = (await node.store.inboundShares.find('bravo', 'share-strict'))!
+  await node.store.inboundShares.update({ ...other, status: 'complete', completedAt: other.receivedAt })
   const s2 = await signedManifest(bravo, 'alpha', { shareId: 'share-strict', revision: 2, previous: s1.digest, policy: strict, fields: { title: 'x' } })
   await fromBravo.offer(alphaAsPartner, s2.jws)
   await t.rejects(applyUpdates(node.ctx, reader, other.id, { revision: 2 }), { code: 'CW_ERR_ACTION_NOT_ALLOWED' })
@@ -289,8 +293,8 @@ t.test('a pending revision still receiving cannot be applied yet', async (t) => 
   const shareId = 'share-receiving'
   const r1 = await signedManifest(bravo, 'alpha', { shareId })
   await fromBravo.offer(alphaAsPartner, r1.jws)
-  const inbound = (await node.store.findInboundShare('bravo', shareId))!
-  await node.store.updateInboundShare({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
+  const inbound = (await node.store.inboundShares.find('bravo', shareId))!
+  await node.store.inboundShares.update({ ...inbound, status: 'complete', completedAt: inbound.receivedAt })
   const big = await evidence('big', 100_000)
   const r2 = await signedManifest(bravo, 'alpha', { shareId, revision: 2, previous: r1.digest, items: [big.item] })
   const answer = await fromBravo.offer(alphaAsPartner, r2.jws)

@@ -37,10 +37,10 @@ t.test('a revocation before its offer is taken and remembered; the late offer is
   t.same(await fromAlpha.sendRevocation(bravoAsPartner, revoked), { share: shareId, status: 'revoked' }, 'answered as any revocation')
   t.same(await fromAlpha.sendRevocation(bravoAsPartner, revoked), { share: shareId, status: 'revoked' }, 'and the same again')
   t.same(await fromAlpha.sendRevocation(bravoAsPartner, await revocation(alpha, shareId)), { share: shareId, status: 'revoked' }, 'or another one')
-  t.ok(await receiver.store.getRevocationTombstone('alpha', shareId), 'the share is remembered as ended')
+  t.ok(await receiver.store.inboundShares.getTombstone('alpha', shareId), 'the share is remembered as ended')
 
   t.match(await refusalOf(fromAlpha.offer(bravoAsPartner, late.jws)), { status: 410, code: 'CW_ERR_SHARE_REVOKED' }, 'the late offer is refused')
-  t.equal(await receiver.store.findInboundShare('alpha', shareId), undefined, 'nothing of it is stored')
+  t.equal(await receiver.store.inboundShares.find('alpha', shareId), undefined, 'nothing of it is stored')
   t.match(await refusalOf(fromAlpha.offer(bravoAsPartner, late.jws)), { status: 410, code: 'CW_ERR_SHARE_REVOKED' }, 'also when offered again')
 
   // Keyed by the sender: charlie's revocation of a share id cannot end alpha's share of that id.

@@ -54,8 +54,8 @@ async function delivered(t: Test) {
   const inbound = await waitFor(
     'delivery',
     async () => {
-      const found = await receiver.store.findInboundShare('alpha', share.id)
-      return found?.status === 'complete' && (await sender.store.getOutboundShare(share.id))?.status === 'delivered' ? found : undefined
+      const found = await receiver.store.inboundShares.find('alpha', share.id)
+      return found?.status === 'complete' && (await sender.store.outboundShares.get(share.id))?.status === 'delivered' ? found : undefined
     },
     { timeoutMs: 20_000, intervalMs: 25 },
   )
@@ -75,7 +75,7 @@ t.test('revoking closes the share on both sides: chunks refused at once, the rec
   const revoked = await waitFor(
     'the receiver to revoke',
     async () => {
-      const found = await receiver.store.getInboundShare(inbound.id)
+      const found = await receiver.store.inboundShares.get(inbound.id)
       return found?.status === 'revoked' ? found : undefined
     },
     { timeoutMs: 10_000, intervalMs: 25 },
@@ -86,7 +86,7 @@ t.test('revoking closes the share on both sides: chunks refused at once, the rec
   // The job is done: the partner took it.
   await waitFor(
     'revoke job done',
-    async () => ((await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')?.state === 'done' ? true : undefined),
+    async () => ((await sender.store.jobs.list(share.id)).find((j) => j.kind === 'revoke')?.state === 'done' ? true : undefined),
     { timeoutMs: 5000, intervalMs: 25 },
   )
 })
@@ -102,18 +102,18 @@ t.test('a revocation sent while the receiver is down reaches it when it is back'
   const failing = await waitFor(
     'failed attempts',
     async () => {
-      const job = (await sender.store.listJobs(share.id)).find((j) => j.kind === 'revoke')
+      const job = (await sender.store.jobs.list(share.id)).find((j) => j.kind === 'revoke')
       return job !== undefined && job.attempts >= 2 && job.state === 'pending' ? job : undefined
     },
     { timeoutMs: 10_000, intervalMs: 25 },
   )
   t.match(failing.lastError, /unreachable/)
-  t.equal((await receiver.store.getInboundShare(inbound.id))?.status, 'complete')
+  t.equal((await receiver.store.inboundShares.get(inbound.id))?.status, 'complete')
 
   const again = await createFederationServer(receiver.ctx)
   t.teardown(() => again.app.close())
   await again.app.listen({ host: '127.0.0.1', port })
-  await waitFor('the receiver to revoke', async () => ((await receiver.store.getInboundShare(inbound.id))?.status === 'revoked' ? true : undefined), {
+  await waitFor('the receiver to revoke', async () => ((await receiver.store.inboundShares.get(inbound.id))?.status === 'revoked' ? true : undefined), {
     timeoutMs: 10_000,
     intervalMs: 25,
   })
@@ -131,7 +131,7 @@ t.test('forged, misaddressed, tampered, unknown and replayed revocations are ref
   const offered = await signedManifest(alpha, 'bravo')
   await fromAlpha.offer(bravoAsPartner, offered.jws)
   const shareId = offered.manifest.share.id
-  const status = async () => (await receiver.store.findInboundShare('alpha', shareId))?.status
+  const status = async () => (await receiver.store.inboundShares.find('alpha', shareId))?.status
 
   // Signed by charlie, sent over alpha's connection.
   t.match(await refusalOf(fromAlpha.sendRevocation(bravoAsPartner, await revocation(charlie, 'bravo', shareId))), { status: 403, code: 'CW_ERR_PEER_MISMATCH' })
@@ -180,15 +180,15 @@ t.test('revoking alpha → bravo makes bravo revoke its onward share to charlie:
   const onward = await signedManifest(bravo, 'charlie')
   await storeOutbound(receiver.store, receiver.blobs, onward, [], { caseId: inbound.id, status: 'delivered' })
   await clientFor(t, third, bravo).offer(third.asPartner(), onward.jws)
-  const atCharlie = await third.store.findInboundShare('bravo', onward.manifest.share.id)
+  const atCharlie = await third.store.inboundShares.find('bravo', onward.manifest.share.id)
   t.equal(atCharlie?.status, 'receiving')
 
   await revokeShare(sender.ctx, share.id, { actor: userActor('alice'), reason: 'Court order' })
-  await waitFor('charlie to revoke', async () => ((await third.store.getInboundShare(atCharlie!.id))?.status === 'revoked' ? true : undefined), {
+  await waitFor('charlie to revoke', async () => ((await third.store.inboundShares.get(atCharlie!.id))?.status === 'revoked' ? true : undefined), {
     timeoutMs: 15_000,
     intervalMs: 25,
   })
-  t.equal((await receiver.store.getOutboundShare(onward.manifest.share.id))?.status, 'revoked')
-  t.equal((await receiver.store.getInboundShare(inbound.id))?.status, 'revoked')
-  t.equal((await third.store.getInboundShare(atCharlie!.id))?.statusDetail, 'Court order')
+  t.equal((await receiver.store.outboundShares.get(onward.manifest.share.id))?.status, 'revoked')
+  t.equal((await receiver.store.inboundShares.get(inbound.id))?.status, 'revoked')
+  t.equal((await third.store.inboundShares.get(atCharlie!.id))?.statusDetail, 'Court order')
 })

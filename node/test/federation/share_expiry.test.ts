@@ -33,12 +33,12 @@ t.test("the share's expiry is the last grant's exp: stored, bounding the receipt
   // A manifest that may be offered for an hour, over a grant of twenty days.
   const r1 = await signedManifest(bravo, 'alpha', { shareId, iat, lifetime: HOUR, grantLifetime: 20 * DAY })
   t.equal((await fromBravo.offer(node.asPartner(), r1.jws)).status, 202)
-  const stored = (await node.store.findInboundShare('bravo', shareId))!
+  const stored = (await node.store.inboundShares.find('bravo', shareId))!
   t.equal(stored.expiresAt, iat + 20 * DAY, "the stored expiry is the grant's exp")
   t.not(stored.expiresAt, r1.manifest.exp, "not the manifest's")
 
   const complete = await waitFor('revision 1 complete with its receipt', async () => {
-    const inbound = await node.store.findInboundShare('bravo', shareId)
+    const inbound = await node.store.inboundShares.find('bravo', shareId)
     return inbound?.status === 'complete' && inbound.receiptJws !== null ? inbound : undefined
   })
   const exp1 = receiptExp(complete.receiptJws!)
@@ -49,13 +49,13 @@ t.test("the share's expiry is the last grant's exp: stored, bounding the receipt
   const r2 = await signedManifest(bravo, 'alpha', { shareId, iat, revision: 2, previous: r1.digest, lifetime: HOUR, grantLifetime: 10 * DAY })
   t.equal((await fromBravo.offer(node.asPartner(), r2.jws)).status, 202)
   const verified = await waitFor('revision 2 verified with its receipt', async () => {
-    const row = await node.store.getInboundRevision(stored.id, 2)
+    const row = await node.store.inboundShares.getRevision(stored.id, 2)
     return row?.transfer === 'verified' && row.receiptJws !== null ? row : undefined
   })
   const exp2 = receiptExp(verified.receiptJws!)
   t.ok(exp2 > r2.manifest.exp && exp2 <= iat + 10 * DAY, `the pending revision's receipt is bounded by its own grant (${exp2})`)
-  t.equal((await node.store.findInboundShare('bravo', shareId))!.expiresAt, iat + 20 * DAY, 'until applied, the applied revision keeps its expiry')
+  t.equal((await node.store.inboundShares.find('bravo', shareId))!.expiresAt, iat + 20 * DAY, 'until applied, the applied revision keeps its expiry')
 
   await applyUpdates(node.ctx, reader, stored.id, { revision: 2 })
-  t.equal((await node.store.findInboundShare('bravo', shareId))!.expiresAt, iat + 10 * DAY, "applied: the expiry is revision 2's grant's exp")
+  t.equal((await node.store.inboundShares.find('bravo', shareId))!.expiresAt, iat + 10 * DAY, "applied: the expiry is revision 2's grant's exp")
 })

@@ -26,7 +26,7 @@ function get(shareId: string, digest: string, headers: Record<string, string> = 
 }
 
 async function progressOf(shareId: string) {
-  const share = await node.store.getOutboundShare(shareId)
+  const share = await node.store.outboundShares.get(shareId)
   return (await describeShare(node.ctx, share!)).progress
 }
 
@@ -38,7 +38,7 @@ t.test('a chunk counts once the partner fetched it to its last byte, and only on
   t.same(await progressOf(share.id), { phase: 'offering', chunksDone: 0, chunksTotal: 0, bytesDone: 0, bytesTotal: 0 }, 'no answer yet')
 
   // What the offer job records from the partner's answer: it asked for every chunk.
-  await node.store.startOutboundTransfer(share.id, 1, neededChunks(signed.manifest.evidence, video.item.chunks))
+  await node.store.outboundShares.startTransfer(share.id, 1, neededChunks(signed.manifest.evidence, video.item.chunks))
   const [first, second] = video.item.chunks as [string, string, string]
   t.same(await progressOf(share.id), { phase: 'transferring', chunksDone: 0, chunksTotal: 3, bytesDone: 0, bytesTotal: 150_000 })
 
@@ -66,25 +66,25 @@ t.test('a failed offer reads retrying while its job will run again, failed once 
   const retried = await storeOutbound(node.store, node.blobs, await signedManifest(alpha, 'bravo', { items: [item.item] }), [item])
   await node.ctx.transaction((tx) => node.ctx.jobs.enqueue(tx, JOB.offer, retried.id, { revision: 1 }))
   const retrying = await waitFor('retrying', async () => {
-    const share = await describeShare(node.ctx, (await node.store.getOutboundShare(retried.id))!)
+    const share = await describeShare(node.ctx, (await node.store.outboundShares.get(retried.id))!)
     return share.status === 'retrying' ? share : undefined
   })
   t.not(retrying.statusDetail, null, 'with the last error')
   t.ok(retrying.nextAttemptAt !== null, 'and when the next attempt is due')
-  t.equal((await node.store.getOutboundShare(retried.id))!.status, 'failed', 'stored as the last attempt failed')
+  t.equal((await node.store.outboundShares.get(retried.id))!.status, 'failed', 'stored as the last attempt failed')
 
   // An offer job on its last attempt (the node's maxAttempts is 50).
   const last = await storeOutbound(node.store, node.blobs, await signedManifest(alpha, 'bravo', { items: [item.item] }), [item])
   const now = Math.floor(Date.now() / 1000)
-  await node.store.enqueueJob({ ...newJobRecord(JOB.offer, last.id, { revision: 1 }, now), attempts: 49 })
+  await node.store.jobs.enqueue({ ...newJobRecord(JOB.offer, last.id, { revision: 1 }, now), attempts: 49 })
   const failed = await waitFor('failed', async () => {
-    const share = await describeShare(node.ctx, (await node.store.getOutboundShare(last.id))!)
+    const share = await describeShare(node.ctx, (await node.store.outboundShares.get(last.id))!)
     return share.status === 'failed' ? share : undefined
   })
   t.equal(failed.nextAttemptAt, null, 'no attempt is coming')
   t.not(failed.statusDetail, null, 'the last error stays')
   t.same(
-    (await node.store.listJobs(last.id)).map((job) => job.state),
+    (await node.store.jobs.list(last.id)).map((job) => job.state),
     ['dead'],
     'because its job is dead',
   )

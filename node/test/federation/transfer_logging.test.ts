@@ -178,7 +178,7 @@ t.test('a revision re-reads only its new items: those verified in an earlier rev
   const { id: caseId } = await createCase(sender.ctx, { fields: { title: 'Revised' } })
   const first = [await upload(sender, caseId, 1, randomBytes(500)), await upload(sender, caseId, 2, randomBytes(CHUNK_SIZE + 3))]
   const { share } = await createShare(sender.ctx, { caseId, partnerOrg: 'bravo', scope: 'evidence', evidenceIds: first, createdBy: 'tester' })
-  const delivered = () => sender.store.getOutboundRevision(share.id, 1).then((revision) => revision?.receiptJws ?? undefined)
+  const delivered = () => sender.store.outboundShares.getRevision(share.id, 1).then((revision) => revision?.receiptJws ?? undefined)
   await waitFor('revision 1 delivered', delivered, { timeoutMs: 20_000, intervalMs: 25 })
   const firstChunks = reads.length
   // A one-chunk item's chunk digest is its digest: verified as it was stored, it is not read again.
@@ -194,8 +194,8 @@ t.test('a revision re-reads only its new items: those verified in an earlier rev
   const inbound = await waitFor(
     'the receiver to verify revision 2',
     async () => {
-      const found = await receiver.store.findInboundShare('alpha', share.id)
-      const pending = found === undefined ? [] : await receiver.store.listInboundRevisions(found.id)
+      const found = await receiver.store.inboundShares.find('alpha', share.id)
+      const pending = found === undefined ? [] : await receiver.store.inboundShares.listRevisions(found.id)
       return pending.find((revision) => revision.revision === 2 && revision.transfer === 'verified')
     },
     { timeoutMs: 20_000, intervalMs: 25 },

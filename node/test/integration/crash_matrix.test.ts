@@ -152,7 +152,7 @@ interface Group {
 async function brokenChains(org: OrgProcess): Promise<string[]> {
   return inStore(org, async (store) => {
     const broken: string[] = []
-    for (const caseId of await store.listAuditCaseIds()) {
+    for (const caseId of await store.audit.listCaseIds()) {
       const result = await verifyStoredAuditChain(store, caseId)
       if (!result.ok) broken.push(`${org.org} ${result.caseId} ${result.seq} ${result.reason}`)
     }
@@ -310,7 +310,7 @@ function driveRevise(group: Group, current: Current, label: string): Drive {
       await waitFor(
         `${label}: revision ${target} verified and receipted on county-da`,
         async () => {
-          const revisions = await inStore(county, (store) => store.listInboundRevisions(current.externalId))
+          const revisions = await inStore(county, (store) => store.inboundShares.listRevisions(current.externalId))
           return revisions.some((r) => r.revision === target && r.transfer === 'verified' && r.receiptSent) ? true : undefined
         },
         WAIT,
@@ -441,7 +441,7 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
   const held = await blobFiles(county.node)
   const incomplete = await inStore(county, async (store) => {
     const missing: string[] = []
-    for (const inbound of await store.listInboundShares()) {
+    for (const inbound of await store.inboundShares.list()) {
       if (inbound.status !== 'complete') continue
       for (const item of inbound.manifest.evidence) for (const chunk of item.chunks) if (!held.has(chunk)) missing.push(`${inbound.shareId} ${chunk}`)
     }
@@ -451,7 +451,7 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
   // Which of the held chunks metro-pd's delivery was recorded for (CW-POS-005): a chunk stored but
   // not yet recorded when the node died (a pull in flight beside the crash) is asked for again by
   // rule (CW-POS-003); a recorded one never is.
-  const recorded = await inStore(county, (store) => store.deliveredChunks('metro-pd', [...held.keys()]))
+  const recorded = await inStore(county, (store) => store.chunks.delivered('metro-pd', [...held.keys()]))
   if (county.running) {
     for (const external of await county.api.listExternalCases()) {
       if (external.status !== 'receiving') continue
@@ -564,7 +564,7 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
       }
     }
   }
-  const dead = (await Promise.all([inStore(metro, (s) => s.listJobs()), inStore(county, (s) => s.listJobs())])).flat().filter((job) => job.state === 'dead')
+  const dead = (await Promise.all([inStore(metro, (s) => s.jobs.list()), inStore(county, (s) => s.jobs.list())])).flat().filter((job) => job.state === 'dead')
   check(dead.length === 0, `jobs failed for good: ${dead.map((j) => `${j.kind} ${j.lastError ?? ''}`).join('; ')}`)
 
   phase('checks')

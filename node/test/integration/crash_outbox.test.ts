@@ -68,11 +68,11 @@ t.test('killed between commit and consumers: the audit entry, the e-mail and the
   t.match(await countyArmed.exited, { signal: 'SIGKILL' })
   t.match(countyArmed.stderr(), `crash point ${CRASH} reached`)
   const stored = await inStore(county, async (store) => {
-    const [inbound] = await store.listInboundShares()
+    const [inbound] = await store.inboundShares.list()
     return {
       inbound: inbound?.shareId,
-      audit: inbound === undefined ? [] : (await store.listAudit(inbound.id)).map((e) => e.type),
-      pending: (await store.listOutbox('notifications', 10)).map((e) => e.event['type']),
+      audit: inbound === undefined ? [] : (await store.audit.list(inbound.id)).map((e) => e.type),
+      pending: (await store.outbox.list('notifications', 10)).map((e) => e.event['type']),
     }
   })
   t.equal(stored.inbound, share.id, 'the offer was stored')
@@ -86,7 +86,7 @@ t.test('killed between commit and consumers: the audit entry, the e-mail and the
   t.same(mail.to, [RECIPIENT])
   const [external] = await county.api.listExternalCases()
   await waitFor('revision 1 delivered', async () => ((await metro.api.getShare(share.id)).status === 'delivered' ? true : undefined), { timeoutMs: 30_000 })
-  const arrivals = await inStore(county, async (store) => (await store.listAudit(external!.id)).filter((e) => e.type === 'inbound.received').length)
+  const arrivals = await inStore(county, async (store) => (await store.audit.list(external!.id)).filter((e) => e.type === 'inbound.received').length)
   t.equal(arrivals, 1, 'the arrival on the record exactly once')
 
   // metro-pd is killed as soon as an upload commits.
@@ -97,10 +97,10 @@ t.test('killed between commit and consumers: the audit entry, the e-mail and the
   t.match(metroArmed.stderr(), `crash point ${CRASH} reached`)
   // Committed: the evidence and its outbox entries; not yet handled: no audit entry, no revision.
   const before = await inStore(metro, async (store) => ({
-    evidence: (await store.listEvidence(theCase.id)).map((e) => e.name),
-    uploads: (await store.listAudit(theCase.id)).filter((e) => e.type === 'evidence.uploaded').length,
-    pending: (await store.listOutbox('revisions', 10)).map((e) => e.event['type']),
-    revision: (await store.getOutboundShare(share.id))?.revision,
+    evidence: (await store.cases.listEvidence(theCase.id)).map((e) => e.name),
+    uploads: (await store.audit.list(theCase.id)).filter((e) => e.type === 'evidence.uploaded').length,
+    pending: (await store.outbox.list('revisions', 10)).map((e) => e.event['type']),
+    revision: (await store.outboundShares.get(share.id))?.revision,
   }))
   t.same(before.evidence, ['cctv.mp4', 'bodycam.mp4'])
   t.equal(before.uploads, 1, 'the second upload is not in the trail yet')
@@ -123,7 +123,7 @@ t.test('killed between commit and consumers: the audit entry, the e-mail and the
   await waitFor(
     'revision 2 received',
     async () => {
-      const revisions = await inStore(county, (store) => store.listInboundRevisions(external!.id))
+      const revisions = await inStore(county, (store) => store.inboundShares.listRevisions(external!.id))
       return revisions.some((r) => r.revision === 2 && r.transfer === 'verified') ? true : undefined
     },
     { timeoutMs: 30_000 },

@@ -307,5 +307,5 @@ t.test('hostile offers, grants, receipts and revocations: never a 5xx, always a 
   const fresh = await signedManifest(alpha, 'bravo', { items: [item.item] })
   const accepted = await send({ endpoint: 'offer', contentType: JOSE_MEDIA_TYPE, body: fresh.jws, label: 'valid' })
   t.equal(accepted.status, 202, 'the listener still accepts a valid offer')
-  t.ok(await node.store.findInboundShare('alpha', fresh.manifest.share.id), 'and stored it')
+  t.ok(await node.store.inboundShares.find('alpha', fresh.manifest.share.id), 'and stored it')
 })

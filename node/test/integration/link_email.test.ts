@@ -105,7 +105,7 @@ t.test('the e-mailed link downloads the package from the download listener, and 
   // Only the hash is stored.
   const store = await openSqliteMetadataStore(join(metro.node.dir, metro.node.config.storage.database), { readOnly: true })
   t.teardown(() => store.close())
-  const stored = await store.getLinkShare(link.id)
+  const stored = await store.linkShares.get(link.id)
   t.equal(stored?.tokenHash, createHash('sha256').update(token).digest('hex'))
   t.notMatch(await readFile(join(metro.node.dir, metro.node.config.storage.database)), token)
   const logs = JSON.stringify(await metro.logs())
@@ -139,6 +139,6 @@ t.test('a local user recipient is notified by e-mail, without a capability link'
   t.notMatch(mail.text, '/download/', 'no capability link')
   const store = await openSqliteMetadataStore(join(metro.node.dir, metro.node.config.storage.database), { readOnly: true })
   t.teardown(() => store.close())
-  const stored = await store.getLinkShare(link.id)
+  const stored = await store.linkShares.get(link.id)
   t.equal(stored?.tokenHash, null, 'no token was drawn')
 })

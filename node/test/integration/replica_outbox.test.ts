@@ -120,7 +120,7 @@ async function outboxDrained(store: MetadataStore): Promise<void> {
   await waitFor(
     'the outbox is empty',
     async (seen) => {
-      const left = (await Promise.all(CONSUMERS.map((consumer) => store.listOutbox(consumer, 10)))).flat()
+      const left = (await Promise.all(CONSUMERS.map((consumer) => store.outbox.list(consumer, 10)))).flat()
       seen(JSON.stringify(left.map((entry) => [entry.consumer, entry.event['type']])))
       return left.length === 0 ? true : undefined
     },
@@ -139,17 +139,17 @@ function problemsOf(replicas: readonly Replica[]): Array<Record<string, unknown>
 
 /** Every revision of `shareId`, from 1 up to the share's current one; fails on a gap. */
 async function revisionsOf(t: Test, store: MetadataStore, shareId: string): Promise<CaseManifest[]> {
-  const share = await store.getOutboundShare(shareId)
+  const share = await store.outboundShares.get(shareId)
   const manifests: CaseManifest[] = []
   for (let number = 1; number <= share!.revision; number++) {
-    const revision = await store.getOutboundRevision(shareId, number)
+    const revision = await store.outboundShares.getRevision(shareId, number)
     if (revision === undefined) {
       t.fail(`revision ${number} of ${shareId} is missing`)
       return manifests
     }
     manifests.push(manifestOf(revision.manifestJws))
   }
-  t.equal(await store.getOutboundRevision(shareId, share!.revision + 1), undefined, 'no revision past the share’s current one')
+  t.equal(await store.outboundShares.getRevision(shareId, share!.revision + 1), undefined, 'no revision past the share’s current one')
   return manifests
 }
 
@@ -207,9 +207,9 @@ t.test('two replicas consuming the same live-revision entries make one revision 
     )
     await outboxDrained(a.ctx.store)
     for (const share of shares) {
-      const current = (await a.ctx.store.getOutboundShare(share.id))!
-      const latest = manifestOf((await a.ctx.store.getOutboundRevision(share.id, current.revision))!.manifestJws)
-      const theCase = (await a.ctx.store.getCase(share.caseId))!
+      const current = (await a.ctx.store.outboundShares.get(share.id))!
+      const latest = manifestOf((await a.ctx.store.outboundShares.getRevision(share.id, current.revision))!.manifestJws)
+      const theCase = (await a.ctx.store.cases.get(share.caseId))!
       if (latest.case.fields['title'] !== theCase.fields['title']) {
         lost.push(`burst ${burst}, share ${share.id}: revision ${current.revision} has ${latest.case.fields['title']}, the case ${theCase.fields['title']}`)
       }
@@ -232,13 +232,13 @@ t.test('two replicas consuming the same live-revision entries make one revision 
       'numbered 1…n',
     )
     // One offer job per share at a time (the unique index coalesces them); none failed or dead.
-    const jobs = await a.ctx.store.listJobs(share.id)
+    const jobs = await a.ctx.store.jobs.list(share.id)
     t.same(
       jobs.map((job) => [job.kind, job.state, job.attempts]),
       [['offer', 'pending', 0]],
       'one pending offer job for the share',
     )
-    const revised = (await a.ctx.store.listAudit(share.caseId, {}))
+    const revised = (await a.ctx.store.audit.list(share.caseId, {}))
       .filter((entry) => entry.type === 'share.revised' && entry.data['shareId'] === share.id)
       .map((entry) => entry.data['revision'])
     t.same(
@@ -248,12 +248,12 @@ t.test('two replicas consuming the same live-revision entries make one revision 
     )
   }
   for (const theCase of cases) {
-    t.same(await verifyStoredAuditChain(a.ctx.store, theCase.id), { ok: true, entries: (await a.ctx.store.lastAudit(theCase.id))!.seq })
-    const updated = (await b.ctx.store.listAudit(theCase.id, {})).filter((entry) => entry.type === 'case.updated')
+    t.same(await verifyStoredAuditChain(a.ctx.store, theCase.id), { ok: true, entries: (await a.ctx.store.audit.last(theCase.id))!.seq })
+    const updated = (await b.ctx.store.audit.list(theCase.id, {})).filter((entry) => entry.type === 'case.updated')
     t.equal(updated.length, ROUNDS + 2 * BURSTS, 'one audit entry per case change')
   }
   t.same(
-    (await a.ctx.store.listJobs()).filter((job) => job.state === 'dead' || job.lastError !== null),
+    (await a.ctx.store.jobs.list()).filter((job) => job.state === 'dead' || job.lastError !== null),
     [],
     'no job failed or died',
   )
@@ -306,7 +306,7 @@ t.test('two replicas consuming the same notification entries e-mail each arrival
   await waitFor(
     'every notification job done',
     async (seen) => {
-      const jobs = (await a.ctx.store.listJobs()).filter((job) => job.kind === NOTIFICATION_JOB.email)
+      const jobs = (await a.ctx.store.jobs.list()).filter((job) => job.kind === NOTIFICATION_JOB.email)
       seen(JSON.stringify(jobs.map((job) => job.state)))
       return jobs.length === total && jobs.every((job) => job.state === 'done') ? true : undefined
     },
@@ -323,15 +323,15 @@ t.test('two replicas consuming the same notification entries e-mail each arrival
   )
   t.equal(new Set(smtp.received.map((mail) => mail.headers.get('message-id'))).size, total, 'distinct Message-IDs')
   for (const id of inbound) {
-    t.match(await a.ctx.store.listNotifications(id), [{ revision: 1, channel: 'email', status: 'sent', attempts: 1, lastError: null }])
-    const jobs = (await a.ctx.store.listJobs()).filter((job) => job.ref.startsWith(id) && job.kind === NOTIFICATION_JOB.email)
+    t.match(await a.ctx.store.notifications.list(id), [{ revision: 1, channel: 'email', status: 'sent', attempts: 1, lastError: null }])
+    const jobs = (await a.ctx.store.jobs.list()).filter((job) => job.ref.startsWith(id) && job.kind === NOTIFICATION_JOB.email)
     t.same(
       jobs.map((job) => [job.state, job.attempts]),
       [['done', 1]],
       'one e-mail job, run once',
     )
-    t.same(await verifyStoredAuditChain(a.ctx.store, id), { ok: true, entries: (await a.ctx.store.lastAudit(id))!.seq })
-    const trail = await a.ctx.store.listAudit(id, {})
+    t.same(await verifyStoredAuditChain(a.ctx.store, id), { ok: true, entries: (await a.ctx.store.audit.last(id))!.seq })
+    const trail = await a.ctx.store.audit.list(id, {})
     t.equal(trail.filter((entry) => entry.type === 'inbound.received').length, 1, 'one arrival in the trail')
     t.equal(trail.filter((entry) => entry.type === 'notification.sent').length, 1, 'one e-mail in the trail')
   }

@@ -139,7 +139,7 @@ t.test('the sender replica serving the pull is killed mid-transfer: the other re
 /** One done job per (kind, ref) in the replicas' shared store, and none given up. */
 async function jobsDoneOnce(t: Test, metadataUrl: string): Promise<void> {
   const store = await openPostgresMetadataStore({ url: metadataUrl, readOnly: true, poolSize: 1 })
-  const jobs = await store.listJobs().finally(() => store.close())
+  const jobs = await store.jobs.list().finally(() => store.close())
   const done = new Map<string, number>()
   for (const job of jobs.filter((j) => j.state === 'done')) done.set(`${job.kind} ${job.ref}`, (done.get(`${job.kind} ${job.ref}`) ?? 0) + 1)
   t.same(
@@ -186,8 +186,8 @@ t.test('the receiver replica pulling the share is killed mid-pull: the other rep
   await waitFor('some chunks in county-da’s bucket', async () => ((await stored()) >= 4 ? true : undefined), { timeoutMs: 60_000, intervalMs: 20 })
   // The replica doing the work: the one holding the running fetch job (CW-LOC-050).
   const store = await openPostgresMetadataStore({ url: metadataUrl, readOnly: true, poolSize: 1 })
-  const fetching = await store
-    .listJobs()
+  const fetching = await store.jobs
+    .list()
     .then((jobs) => jobs.find((job) => job.kind === 'fetch' && job.state === 'running'))
     .finally(() => store.close())
   const victim = fetching?.claimedBy === two.id ? two : one

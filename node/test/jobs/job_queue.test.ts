@@ -59,7 +59,7 @@ t.test('a job woken twice, and again while it runs, runs once', async (t) => {
   release()
   await runner.onIdle()
   t.equal(runs, 1, 'the job ran once')
-  t.match(await store.listJobs('share-1'), [{ kind: 'offer', state: 'done', attempts: 1 }])
+  t.match(await store.jobs.list('share-1'), [{ kind: 'offer', state: 'done', attempts: 1 }])
 })
 
 t.test('a job queued in a transaction that rolls back neither exists nor wakes the runner', async (t) => {
@@ -74,7 +74,7 @@ t.test('a job queued in a transaction that rolls back neither exists nor wakes t
     }),
     /the action failed/,
   )
-  t.same(await store.listJobs(), [])
+  t.same(await store.jobs.list(), [])
   t.equal(wakes, 0)
   await t.rejects(
     inTransaction(store, (tx) => jobs.enqueue(tx, 'offer', '')),

@@ -37,7 +37,7 @@ function runner(t: Test, options: Partial<JobRunnerOptions> & Pick<JobRunnerOpti
 }
 
 async function onlyJob(store: MetadataStore, ref: string): Promise<JobRecord> {
-  const jobs = await store.listJobs(ref)
+  const jobs = await store.jobs.list(ref)
   if (jobs.length !== 1) throw new Error(`expected one job for ${ref}, found ${jobs.length}`)
   return jobs[0]!
 }
@@ -91,7 +91,7 @@ t.test('enqueue wakes the runner at once; a job enqueued while its twin runs wai
   await jobs.enqueue('deliver', 'share-1', { again: true })
   await jobs.enqueue('deliver', 'share-1', { again: 'twice' })
   t.same(
-    (await store.listJobs('share-1')).map((j) => j.state),
+    (await store.jobs.list('share-1')).map((j) => j.state),
     ['running', 'pending'],
     'one waits, its duplicate is ignored',
   )
@@ -224,7 +224,7 @@ t.test('a permanent error makes the job dead at once', async (t) => {
   await jobs.onIdle()
   t.equal(calls, 2)
   t.same(
-    (await store.listJobs('share-1')).map((j) => [j.kind, j.state, j.attempts, j.lastError]),
+    (await store.jobs.list('share-1')).map((j) => [j.kind, j.state, j.attempts, j.lastError]),
     [
       ['deliver', 'dead', 1, 'manifest refused'],
       ['notify', 'dead', 1, 'address rejected'],
@@ -244,8 +244,8 @@ t.test('a permanent error makes the job dead at once', async (t) => {
 
 t.test('after a crash, a job left running is run again at start', async (t) => {
   const store = await openStore(t)
-  await store.enqueueJob(jobRecord({ id: 'crashed', state: 'running', attempts: 1 }))
-  await store.enqueueJob(jobRecord({ id: 'foreign', kind: 'unknown-kind', ref: 'x' }))
+  await store.jobs.enqueue(jobRecord({ id: 'crashed', state: 'running', attempts: 1 }))
+  await store.jobs.enqueue(jobRecord({ id: 'foreign', kind: 'unknown-kind', ref: 'x' }))
   const { log, lines } = capturingLog()
   const ran: string[] = []
   const jobs = runner(t, { store, log, handlers: { deliver: async (job) => void ran.push(job.id) } })
@@ -340,7 +340,7 @@ t.test('runs at most `concurrency` jobs at a time', async (t) => {
   await jobs.onIdle()
   t.equal(most, 2)
   t.same(
-    (await store.listJobs()).map((j) => j.state),
+    (await store.jobs.list()).map((j) => j.state),
     Array(6).fill('done'),
   )
 })
@@ -364,7 +364,7 @@ t.test('bad options and unknown kinds are TypeErrors', async (t) => {
   await t.rejects(jobs.enqueue('delivr', 'share-1'), TypeError)
   await t.rejects(jobs.enqueue('deliver', ''), TypeError)
   await t.rejects(jobs.enqueue('deliver', 'share-1', {}, 1.5), TypeError)
-  t.same(await store.listJobs(), [])
+  t.same(await store.jobs.list(), [])
   await jobs.start()
   await t.rejects(jobs.start(), { message: /once/ })
   await jobs.stop()

@@ -55,7 +55,7 @@ for (const [retryAfterMs, wrapped] of [
     await jobs.start()
     await jobs.enqueue('deliver', 'share-1')
     await jobs.onIdle()
-    const [job] = await store.listJobs('share-1')
+    const [job] = await store.jobs.list('share-1')
     t.equal(job?.state, 'pending')
     t.equal(job?.attempts, 1)
     t.equal((job?.runAt ?? 0) - clock.seconds(), retryAfterMs / 1000, 'due exactly when the partner said, not after the 1 s backoff')

@@ -43,7 +43,7 @@ t.test('the token opens the package until expiry; every other request gets the s
   // An e-mail link share as the node keeps one (this context has no listener, so it is stored directly), built, with a token drawn.
   const now = clock.seconds()
   const id = randomUUID()
-  await ta.ctx.store.insertLinkShare({
+  await ta.ctx.store.linkShares.insert({
     id,
     caseId: theCase.id,
     createdBy: 'admin-1',
@@ -72,7 +72,7 @@ t.test('the token opens the package until expiry; every other request gets the s
     'the e-mail is queued once the package is ready',
   )
   const token = randomBytes(32).toString('base64url')
-  await ta.ctx.store.setLinkShareTokenHash(id, tokenHash(token))
+  await ta.ctx.store.linkShares.setTokenHash(id, tokenHash(token))
   // A link share for a local user never opens there, whatever its token.
   const local = (
     await ta.call({
@@ -83,7 +83,7 @@ t.test('the token opens the package until expiry; every other request gets the s
   ).json()
   await build(local.id)
   const localToken = randomBytes(32).toString('base64url')
-  await ta.ctx.store.setLinkShareTokenHash(local.id, tokenHash(localToken))
+  await ta.ctx.store.linkShares.setTokenHash(local.id, tokenHash(localToken))
 
   const app = await createDownloadServer(ta.ctx, { host: '127.0.0.1', port: 0, perMinute: 12 }, pino({ level: 'silent' }))
   t.teardown(() => app.close())

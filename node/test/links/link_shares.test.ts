@@ -80,7 +80,7 @@ t.test('a link share lasts at most links.maxDurationSeconds, and its package is 
 // spec: CW-LOC-032
 t.test('a package that cannot be built fails with the reason; one revoked meanwhile stays revoked', async (t) => {
   const failing = (await create({ scope: 'evidence', evidenceIds: [ledger.id] })).json()
-  await ta.ctx.store.deleteEvidence(ledger.id)
+  await ta.ctx.store.cases.deleteEvidence(ledger.id)
   await build(failing.id)
   const failed = (await ta.call({ method: 'GET', url: `${API}/link-shares/${failing.id}` })).json()
   t.match(failed, { status: 'failed', failure: /is not evidence of case/, package: null })
@@ -97,7 +97,7 @@ t.test('a package that cannot be built fails with the reason; one revoked meanwh
   t.match((await ta.call({ method: 'POST', url: `${API}/link-shares/${revoked.id}/revoke` })).json(), { status: 'revoked' })
   await build(revoked.id)
   t.match((await ta.call({ method: 'GET', url: `${API}/link-shares/${revoked.id}` })).json(), { status: 'revoked', package: null })
-  t.same(await ta.ctx.store.listLinkShareMembers(revoked.id), [])
+  t.same(await ta.ctx.store.linkShares.listMembers(revoked.id), [])
   t.equal(ta.events.filter((e) => e.type === 'link.revoked' && e.linkShareId === revoked.id).length, 1)
   await ta.call({ method: 'POST', url: `${API}/link-shares/${revoked.id}/revoke` })
   t.equal(ta.events.filter((e) => e.type === 'link.revoked' && e.linkShareId === revoked.id).length, 1, 'revoking again records nothing')
@@ -108,8 +108,8 @@ t.test('recipients are checked; only the case team, the creator and the recipien
   t.match((await create({ recipient: { kind: 'local-user', value: 'nobody' } })).json(), { code: 'CW_ERR_CONFLICT', at: '/recipient/value' })
   t.match((await create({ recipient: { kind: 'email', value: 'not an address' } })).json(), { code: 'CW_ERR_BAD_REQUEST', at: '/recipient/value' })
   t.match((await create({ recipient: { kind: 'partner-user', value: 'unknown-org/ann' } })).json(), { code: 'CW_ERR_CONFLICT' })
-  await ta.ctx.store.insertPolicy(policyRecord())
-  await ta.ctx.store.upsertPartner(partnerRecord({ org: 'county-da' }))
+  await ta.ctx.store.policies.insert(policyRecord())
+  await ta.ctx.store.partners.upsert(partnerRecord({ org: 'county-da' }))
   // spec: CW-PKG-011 — carried to the partner's node once built (node/test/integration/partner_packages.test.ts).
   t.match(
     (await create({ recipient: { kind: 'partner-group', value: 'county-da/felony-unit' } })).json(),

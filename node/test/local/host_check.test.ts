@@ -51,7 +51,7 @@ t.test('every route refuses a foreign Host with 421 CW_ERR_MISDIRECTED, a valid 
     payload: { fields: { title: 'x' } },
   })
   t.equal(posted.statusCode, 421, 'nothing is created')
-  t.same(await tc.ctx.store.listCases(), [])
+  t.same(await tc.ctx.store.cases.list(), [])
 })
 
 // spec: CW-LOC-014

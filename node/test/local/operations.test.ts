@@ -173,8 +173,8 @@ t.test('partners: the last successful exchange with each, informative only', asy
   const metrics = createMetrics(tc.ctx)
   const app = await appFor(t, tc.ctx, metrics)
   const { partnerRecord } = await import('../support/records.ts')
-  await tc.ctx.store.upsertPartner(partnerRecord({ org: 'river-pd', policyId: null, policyVersion: null }))
-  await tc.ctx.store.upsertPartner(partnerRecord({ org: 'lake-pd', name: 'Lake PD', policyId: null, policyVersion: null }))
+  await tc.ctx.store.partners.upsert(partnerRecord({ org: 'river-pd', policyId: null, policyVersion: null }))
+  await tc.ctx.store.partners.upsert(partnerRecord({ org: 'lake-pd', name: 'Lake PD', policyId: null, policyVersion: null }))
   let body = (await app.inject({ method: 'GET', url: '/readyz' })).json<ReadyAnswer>()
   t.equal(body.status, 'ready', 'partners never heard from do not make the node unready')
   t.same(body.checks['partners']!.partners, [

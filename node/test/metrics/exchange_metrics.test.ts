@@ -164,7 +164,7 @@ t.test('a refusal by the federation listener and a failed notification are count
   // County DA's node offers Metro PD something that is not a manifest, twice.
   const client = createPeerClient(county.node.ctx)
   t.teardown(() => client.close())
-  const metroAsPartner = (await county.node.ctx.store.getPartner('metro-pd'))!
+  const metroAsPartner = (await county.node.ctx.store.partners.get('metro-pd'))!
   const codes: string[] = []
   for (let i = 0; i < 2; i += 1) {
     const refusal = await client.offer(metroAsPartner, 'not.a.manifest').catch((error: unknown) => error)

@@ -38,12 +38,12 @@ t.test('inbound duration: from inbound.received to inbound.completed, on the nod
 t.test('a transfer that started before this process is timed from the store', async (t) => {
   const { tc, clock, metrics } = await setup(t)
   const { store } = tc.ctx
-  await store.insertInboundShare(inboundShareRecord({ id: 'ext-1', senderOrg: 'hill-pd', shareId: 'share-1', revision: 1, receivedAt: T0 }))
-  await store.insertPolicy(policyRecord())
-  await store.upsertPartner(partnerRecord())
-  await store.insertCase(caseRecord())
-  await store.insertOutboundShare(outboundShareRecord({ id: 'out-1', createdAt: T0 }))
-  await store.insertOutboundRevision(
+  await store.inboundShares.insert(inboundShareRecord({ id: 'ext-1', senderOrg: 'hill-pd', shareId: 'share-1', revision: 1, receivedAt: T0 }))
+  await store.policies.insert(policyRecord())
+  await store.partners.upsert(partnerRecord())
+  await store.cases.insert(caseRecord())
+  await store.outboundShares.insert(outboundShareRecord({ id: 'out-1', createdAt: T0 }))
+  await store.outboundShares.insertRevision(
     { shareId: 'out-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m'), createdAt: T0 + 10, receiptJws: null },
     [],
   )
@@ -96,10 +96,10 @@ t.test('share counts come from the store at scrape time', async (t) => {
   const { tc, clock, metrics } = await setup(t)
   const { store } = tc.ctx
   t.notMatch(await metrics.expose(), /^caseway_shares\{/m, 'no shares, no series')
-  await store.insertPolicy(policyRecord())
-  await store.upsertPartner(partnerRecord())
-  await store.insertCase(caseRecord())
-  await store.insertOutboundShare(outboundShareRecord({ id: 'out-1', status: 'processing', expiresAt: T0 + 60 }))
+  await store.policies.insert(policyRecord())
+  await store.partners.upsert(partnerRecord())
+  await store.cases.insert(caseRecord())
+  await store.outboundShares.insert(outboundShareRecord({ id: 'out-1', status: 'processing', expiresAt: T0 + 60 }))
   t.equal(value(await metrics.expose(), 'caseway_shares{direction="outbound",status="processing"}'), 1)
   clock.advance(61_000)
   const later = await metrics.expose()

@@ -43,5 +43,5 @@ t.test('adding recipients sends share.recipients_added naming the added ones, on
     return found.length >= 2 ? found : undefined
   })
   t.equal(sent.length, 2, 'one for the share, one for the addition; adding the same user again notified no one')
-  t.equal((await node.ctx.store.getNotification(inboundId, 1, 'webhook'))?.attempts, 1, "the revision's own state is untouched")
+  t.equal((await node.ctx.store.notifications.get(inboundId, 1, 'webhook'))?.attempts, 1, "the revision's own state is untouched")
 })

@@ -31,8 +31,8 @@ t.test('the e-mail goes to the named users, group members, badge holders and e-m
   await node.addUser({ id: 'det-lee', email: 'lee@county-pd.example', badge: '4411' })
   await node.addUser({ id: 'det-nomail' })
   await node.addUser({ id: 'det-bystander', email: 'bystander@county-pd.example' })
-  await node.ctx.store.upsertGroup({ id: 'robbery', name: 'Robbery unit', createdAt: 0 })
-  await node.ctx.store.setGroupMembers('robbery', ['det-jones', 'det-smith', 'det-old', 'det-nomail'])
+  await node.ctx.store.principals.upsertGroup({ id: 'robbery', name: 'Robbery unit', createdAt: 0 })
+  await node.ctx.store.principals.setGroupMembers('robbery', ['det-jones', 'det-smith', 'det-old', 'det-nomail'])
 
   const { inboundId } = await node.offer({
     recipients: [
@@ -100,7 +100,7 @@ t.test('with nobody to write to, the e-mail notification is dead at once and the
   t.match(state, { attempts: 1, lastError: 'no recipient of the share has an e-mail address' })
   t.equal(smtp.connections(), 0, 'the agency address is only for shares to the entire agency')
   t.match(eventsOf(node, 'notification.failed'), [{ dead: true, attempts: 1 }])
-  t.equal((await node.ctx.store.getInboundShare(inboundId))?.status, 'receiving', 'the share is where the offer left it')
+  t.equal((await node.ctx.store.inboundShares.get(inboundId))?.status, 'receiving', 'the share is where the offer left it')
 })
 
 t.test('an SMTP server that is not there yet: the e-mail is retried and delivered once it is up', async (t) => {
@@ -154,7 +154,7 @@ t.test('each revision is announced once; an update says so', async (t) => {
   t.match(update!.text, /Added the lab report\./)
   await node.waitForNotification(first.inboundId, 2, 'email', (n) => n.status === 'sent')
   t.same(
-    (await node.ctx.store.listNotifications(first.inboundId)).map((n) => [n.revision, n.channel, n.status]),
+    (await node.ctx.store.notifications.list(first.inboundId)).map((n) => [n.revision, n.channel, n.status]),
     [
       [1, 'email', 'sent'],
       [2, 'email', 'sent'],
@@ -173,7 +173,7 @@ t.test('an SMTP server refusing the recipient with 550 (permanent): the e-mail i
   t.equal(dead.attempts, 1, 'not retried')
   t.match(dead.lastError, /^SMTP permanent 550 .*5\.1\.1/, "the server's reply is shown")
   t.match(eventsOf(node, 'notification.failed'), [{ dead: true, attempts: 1 }])
-  const [job] = (await node.ctx.store.listJobs(`${inboundId}:1`)).filter((j) => j.kind === 'notify-email')
+  const [job] = (await node.ctx.store.jobs.list(`${inboundId}:1`)).filter((j) => j.kind === 'notify-email')
   t.equal(job?.state, 'dead', 'the job is dead too: no later attempt')
   t.equal(job?.attempts, 1)
   t.equal(smtp.received.length, 0)

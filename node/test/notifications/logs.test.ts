@@ -26,8 +26,8 @@ function leaks(secret: string): string[] {
 
 async function everythingStored(node: NotifyingNode, inboundId: string): Promise<string> {
   return JSON.stringify({
-    jobs: await node.ctx.store.listJobs(),
-    notifications: await node.ctx.store.listNotifications(inboundId),
+    jobs: await node.ctx.store.jobs.list(),
+    notifications: await node.ctx.store.notifications.list(inboundId),
     events: node.events,
   })
 }

@@ -35,7 +35,7 @@ t.test('failing notifications leave the external case complete, and the case sho
     storeChunks: true,
   })
 
-  await waitFor('the share to complete', async () => ((await ctx.store.getInboundShare(inboundId))?.status === 'complete' ? true : undefined), {
+  await waitFor('the share to complete', async () => ((await ctx.store.inboundShares.get(inboundId))?.status === 'complete' ? true : undefined), {
     timeoutMs: 15_000,
     intervalMs: 25,
   })
@@ -50,7 +50,7 @@ t.test('failing notifications leave the external case complete, and the case sho
     [{ caseId: inboundId }],
     'the share completed while its notifications failed',
   )
-  const fetches = (await ctx.store.listJobs(inboundId)).filter((job) => job.kind === 'fetch')
+  const fetches = (await ctx.store.jobs.list(inboundId)).filter((job) => job.kind === 'fetch')
   t.match(fetches, [{ state: 'done' }])
 
   const app = Fastify({ logger: false })

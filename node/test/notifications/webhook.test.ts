@@ -126,7 +126,7 @@ t.test('redirects and unreachable receivers are failures; after maxAttempts the 
       { dead: true, attempts: 2 },
     ],
   )
-  const jobs = (await node.ctx.store.listJobs(`${inboundId}:1`)).filter((job) => job.kind === JOB.notifyWebhook)
+  const jobs = (await node.ctx.store.jobs.list(`${inboundId}:1`)).filter((job) => job.kind === JOB.notifyWebhook)
   t.match(jobs, [{ state: 'dead', attempts: 2 }], 'the job is dead too')
 
   const closed = await freePort()
@@ -139,8 +139,8 @@ t.test('redirects and unreachable receivers are failures; after maxAttempts the 
 t.test('nothing is queued when no channel is configured, and a revision is queued once', async (t) => {
   const quiet = await startNotifyingNode(t)
   const { inboundId } = await quiet.offer()
-  t.same(await quiet.ctx.store.listNotifications(inboundId), [])
-  t.same((await quiet.ctx.store.listJobs(`${inboundId}:1`)).length, 0)
+  t.same(await quiet.ctx.store.notifications.list(inboundId), [])
+  t.same((await quiet.ctx.store.jobs.list(`${inboundId}:1`)).length, 0)
 
   const receiver = await startWebhookReceiver(t, 200)
   const node = await startNotifyingNode(t, { notifications: webhookConfig(receiver.url) })
@@ -150,5 +150,5 @@ t.test('nothing is queued when no channel is configured, and a revision is queue
   await node.ctx.record(received)
   await node.runner.onIdle()
   t.equal(receiver.requests.length, 1, 'the same event again sends nothing')
-  t.equal((await node.ctx.store.listJobs(`${offered.inboundId}:1`)).length, 1)
+  t.equal((await node.ctx.store.jobs.list(`${offered.inboundId}:1`)).length, 1)
 })

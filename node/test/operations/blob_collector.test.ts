@@ -47,7 +47,7 @@ function collectorTests(t: Test, openBlobs: (t: Test) => Promise<BlobStore | und
     const evidence = await upload(randomBytes(150_000), 'kept.jpg')
     const orphan = randomBytes(70_000)
     await ctx.blobs.put(digestOf(orphan), orphan)
-    await ctx.store.recordPartnerChunk('river-pd', digestOf(orphan), clock.seconds())
+    await ctx.store.chunks.recordDelivered('river-pd', digestOf(orphan), clock.seconds())
 
     // The orphan was just stored, as by an upload whose record is not written yet.
     t.match(await collectBlobs(ctx), { dryRun: false, examined: evidence.chunks.length + 1, referenced: evidence.chunks.length, young: 1, freed: 0 })
@@ -63,13 +63,13 @@ function collectorTests(t: Test, openBlobs: (t: Test) => Promise<BlobStore | und
 
     t.match(await collectBlobs(ctx), { referenced: evidence.chunks.length, young: 0, freed: 1, bytesFreed: orphan.byteLength })
     t.same(await stored(ctx.blobs), [...new Set(evidence.chunks)].sort(), "only the evidence's chunks are left")
-    t.same(await ctx.store.deliveredChunks('river-pd', [digestOf(orphan)]), new Set(), 'no partner counts as having delivered it any more')
+    t.same(await ctx.store.chunks.delivered('river-pd', [digestOf(orphan)]), new Set(), 'no partner counts as having delivered it any more')
     t.match(await collectBlobs(ctx), { freed: 0 }, 'nothing left to free')
 
     // Audited node-wide, and counted by the metrics.
     const collected = events.filter((event) => event.type === 'blobs.collected')
     t.match(collected, [{ type: 'blobs.collected', actor: { kind: 'system' }, freed: 1, bytes: orphan.byteLength }])
-    t.match(await ctx.store.listAudit('_federation'), [{ type: 'blobs.collected', data: { freed: 1, bytes: orphan.byteLength } }])
+    t.match(await ctx.store.audit.list('_federation'), [{ type: 'blobs.collected', data: { freed: 1, bytes: orphan.byteLength } }])
     const metrics = createMetrics(ctx)
     for (const event of collected) await metrics.observe(event)
     const text = await metrics.expose()
@@ -81,20 +81,20 @@ function collectorTests(t: Test, openBlobs: (t: Test) => Promise<BlobStore | und
   t.test("a share's chunks are kept while the share is in force, even without its evidence", async (t) => {
     const { ctx, clock, caseId, upload } = await setup(t, await openBlobs(t))
     const evidence = await upload(randomBytes(100_000), 'shared.jpg')
-    await ctx.store.insertPolicy(policyRecord())
-    await ctx.store.upsertPartner(partnerRecord())
+    await ctx.store.policies.insert(policyRecord())
+    await ctx.store.partners.upsert(partnerRecord())
     const now = clock.seconds()
-    await ctx.store.insertOutboundShare(outboundShareRecord({ caseId, createdAt: now, updatedAt: now, expiresAt: now + 86_400 }))
-    await ctx.store.insertOutboundRevision(
+    await ctx.store.outboundShares.insert(outboundShareRecord({ caseId, createdAt: now, updatedAt: now, expiresAt: now + 86_400 }))
+    await ctx.store.outboundShares.insertRevision(
       { shareId: 'share-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: digestOf(Buffer.from('m')), createdAt: now, receiptJws: null },
       evidence.chunks,
     )
-    await ctx.store.deleteEvidence(evidence.id)
+    await ctx.store.cases.deleteEvidence(evidence.id)
     clock.advance(2 * HOUR)
     t.match(await collectBlobs(ctx), { referenced: evidence.chunks.length, freed: 0 })
     t.same(await stored(ctx.blobs), [...new Set(evidence.chunks)].sort())
 
-    await ctx.store.updateOutboundStatus('share-1', 'revoked', null, null, clock.seconds())
+    await ctx.store.outboundShares.updateStatus('share-1', 'revoked', null, null, clock.seconds())
     t.match(await collectBlobs(ctx), { referenced: 0, freed: evidence.chunks.length })
     t.same(await stored(ctx.blobs), [])
   })
@@ -116,13 +116,14 @@ t.test('the node collects every storage.blobCollection.intervalMs until it stops
   await ctx.blobs.put(digestOf(orphan), orphan)
   clock.advance(2 * HOUR)
   let marks = 0
-  const store = new Proxy(ctx.store, {
-    get(target, key) {
-      if (key === 'referencedChunks') return (now: number) => (marks++, target.referencedChunks(now))
-      const value = Reflect.get(target, key) as unknown
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-    },
+  const bound = (target: object, key: string | symbol): unknown => {
+    const value = Reflect.get(target, key) as unknown
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+  }
+  const chunks = new Proxy(ctx.store.chunks, {
+    get: (target, key) => (key === 'referenced' ? (now: number) => (marks++, target.referenced(now)) : bound(target, key)),
   })
+  const store = new Proxy(ctx.store, { get: (target, key) => (key === 'chunks' ? chunks : bound(target, key)) })
   const counted = { ...ctx, store }
   const interval = ctx.config.storage.blobCollection.intervalMs
   // The timer alone is mocked, and only while the collector schedules and fires: the stores keep real time.

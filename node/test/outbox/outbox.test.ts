@@ -14,7 +14,7 @@ import { userActor, type AnyNodeEvent } from '../../src/events.ts'
 import { Outbox, type OutboxConsumer } from '../../src/outbox/outbox.ts'
 import { createActions } from '../../src/outbox/transaction.ts'
 import { createShare } from '../../src/sending/share_case.ts'
-import type { OutboxEntry } from '../../src/store/metadata_store.ts'
+import type { OutboxEntry, Repositories } from '../../src/store/metadata_store.ts'
 import { waitFor } from '../../../testkit/wait.ts'
 import { createTestContext } from '../support/context.ts'
 import { addPartner } from '../support/fixtures.ts'
@@ -28,19 +28,19 @@ t.test("an action's events commit with it: a rolled-back action leaves no event 
   const theCase = await createCase(ctx, { fields: { title: 'Burglary' } }, alice)
   await t.rejects(
     ctx.transaction(async (tx) => {
-      await tx.store.updateCaseFields(theCase.id, { title: 'changed' }, 2)
+      await tx.store.cases.updateFields(theCase.id, { title: 'changed' }, 2)
       tx.record({ type: 'case.updated', caseId: theCase.id, actor: alice, fields: ['title'] })
       throw new Error('the action failed')
     }),
     /the action failed/,
   )
   t.same(
-    (await ctx.store.listAudit(theCase.id)).map((e) => e.type),
+    (await ctx.store.audit.list(theCase.id)).map((e) => e.type),
     ['case.created'],
     'when the action returns, its audit entry is there',
   )
-  t.same(await ctx.store.listOutbox('audit', 10), [], 'nothing left pending')
-  t.same((await ctx.store.getCase(theCase.id))?.fields, { title: 'Burglary' })
+  t.same(await ctx.store.outbox.list('audit', 10), [], 'nothing left pending')
+  t.same((await ctx.store.cases.get(theCase.id))?.fields, { title: 'Burglary' })
 })
 
 /** An outbox over `store` with consumers that note what they handled. */
@@ -50,18 +50,14 @@ function recordingOutbox(store: Parameters<typeof createActions>[0]['store'], co
   return { outbox, actions }
 }
 
-function consumer(
-  name: string,
-  handle: (entry: OutboxEntry) => Promise<void> | void,
-  store: { deleteOutbox(c: string, id: string): Promise<boolean> },
-): OutboxConsumer {
+function consumer(name: string, handle: (entry: OutboxEntry) => Promise<void> | void, store: Pick<Repositories, 'outbox'>): OutboxConsumer {
   return {
     name,
     accepts: () => true,
     async handle(_caseId, entries) {
       for (const entry of entries) {
         await handle(entry)
-        await store.deleteOutbox(name, entry.eventId)
+        await store.outbox.delete(name, entry.eventId)
       }
     },
   }
@@ -97,7 +93,7 @@ t.test('a failing consumer is retried, keeps its case in order, and holds back n
   t.same(other, ['a:1', 'a:2', 'b:1'], 'another consumer is not held back')
   await new Promise((resolve) => setTimeout(resolve, 3500))
   t.same(seen, ['b:1', 'a:1', 'a:2'], 'retried with backoff, in order')
-  t.same(await store.listOutbox('flaky', 10), [])
+  t.same(await store.outbox.list('flaky', 10), [])
 })
 
 t.test('what a crash left pending is handled at the next start, once', async (t) => {
@@ -109,7 +105,7 @@ t.test('what a crash left pending is handled at the next start, once', async (t)
   // The process "dies" after the commit: its outbox never runs a round.
   await first.outbox.stop()
   await first.actions.record(updated('a', '1'))
-  t.equal((await store.listOutbox('audit-like', 10)).length, 1, 'committed and pending')
+  t.equal((await store.outbox.list('audit-like', 10)).length, 1, 'committed and pending')
 
   const second = recordingOutbox(store, [consumer('audit-like', (entry) => void handled.push(entry.eventId), store)])
   t.teardown(() => second.outbox.stop())
@@ -131,16 +127,16 @@ t.test('items added together make one live revision; a case update makes the nex
     records.push(await storeEvidenceContent(ctx, theCase.id, { name, category: 'document', mediaType: 'application/pdf' }, Readable.from([Buffer.from(name)])))
   }
   await addEvidence(ctx, records, alice)
-  t.equal((await ctx.store.getOutboundShare(share.id))?.revision, 2, 'one revision for three items, made before the call returned')
+  t.equal((await ctx.store.outboundShares.get(share.id))?.revision, 2, 'one revision for three items, made before the call returned')
   t.equal(tc.events.filter((e) => e.type === 'share.revised').length, 1)
   await updateCase(ctx, theCase.id, { fields: { title: 'Burglary, 12 Elm St' } }, alice)
-  t.equal((await ctx.store.getOutboundShare(share.id))?.revision, 3)
+  t.equal((await ctx.store.outboundShares.get(share.id))?.revision, 3)
   t.same(
-    (await ctx.store.listAudit(theCase.id)).map((e) => e.type),
+    (await ctx.store.audit.list(theCase.id)).map((e) => e.type),
     ['case.created', 'share.created', 'evidence.uploaded', 'evidence.uploaded', 'evidence.uploaded', 'share.revised', 'case.updated', 'share.revised'],
     'the audit trail in commit order',
   )
-  t.same(await ctx.store.listOutbox('revisions', 10), [])
+  t.same(await ctx.store.outbox.list('revisions', 10), [])
 })
 
 // spec: CW-REVN-010
@@ -157,18 +153,19 @@ t.test('a deferred case is held until its time: not asked nor read again, holds 
       calls.push(caseId)
       // Only case-1 waits (as a live share waits out its revision window).
       if (caseId === 'case-1' && now < 1_060_000) return { deferred: true, retryInMs: 60_000 }
-      for (const entry of entries) await store.deleteOutbox('deferring', entry.eventId)
+      for (const entry of entries) await store.outbox.delete('deferring', entry.eventId)
       return undefined
     },
   }
   let rowsRead = 0
-  const countingStore = Object.assign(Object.create(store) as typeof store, {
-    async listOutbox(consumer: string, limit: number, afterSeq?: number) {
-      const rows = await store.listOutbox(consumer, limit, afterSeq)
+  const countingOutbox = Object.assign(Object.create(store.outbox) as typeof store.outbox, {
+    async list(consumer: string, limit: number, afterSeq?: number) {
+      const rows = await store.outbox.list(consumer, limit, afterSeq)
       if (consumer === 'deferring') rowsRead += rows.filter((row) => row.caseId === 'case-1').length
       return rows
     },
   })
+  const countingStore = Object.assign(Object.create(store) as typeof store, { outbox: countingOutbox })
   const handled: string[] = []
   const other = consumer('other', (entry) => void handled.push(entry.eventId), store)
   const outbox = new Outbox({ store: countingStore, log: pino({ level: 'silent' }), consumers: [deferring, other], now: () => now })
@@ -177,7 +174,7 @@ t.test('a deferred case is held until its time: not asked nor read again, holds 
   for (const field of ['a', 'b', 'c']) await actions.transaction(async (tx) => void tx.record(updated('case-1', field)))
   await actions.transaction(async (tx) => void tx.record(updated('case-2', 'a')))
 
-  t.equal((await store.listOutbox('deferring', 10)).length, 3, 'the deferred entries stay')
+  t.equal((await store.outbox.list('deferring', 10)).length, 3, 'the deferred entries stay')
   t.same(calls, ['case-1', 'case-2'], 'asked once for the held case; the other case of the same consumer is handled')
   t.equal(rowsRead, 3, 'each held entry was read once, not once per round')
   t.equal(handled.length, 4, 'the other consumer handled every entry')
@@ -185,7 +182,7 @@ t.test('a deferred case is held until its time: not asked nor read again, holds 
   now = 1_060_000
   await outbox.settle()
   t.same(calls, ['case-1', 'case-2', 'case-1'], 'asked again once its time came')
-  t.same(await store.listOutbox('deferring', 10), [], 'and it handled all three at once')
+  t.same(await store.outbox.list('deferring', 10), [], 'and it handled all three at once')
 })
 
 t.test('a hold still on when its wake-up fires is looked at again: the case is handled once its time comes, with nothing else waking the outbox', async (t) => {
@@ -202,7 +199,7 @@ t.test('a hold still on when its wake-up fires is looked at again: the case is h
     async handle(_caseId, entries) {
       calls.push(now)
       if (now < 1_000_030) return { deferred: true, retryInMs: 30 }
-      for (const entry of entries) await store.deleteOutbox('deferring', entry.eventId)
+      for (const entry of entries) await store.outbox.delete('deferring', entry.eventId)
       return undefined
     },
   }
@@ -217,5 +214,5 @@ t.test('a hold still on when its wake-up fires is looked at again: the case is h
   now = 1_000_030
   // No action, no settle: only the outbox's own wake-up can bring the case round.
   await waitFor('the deferred case handled', () => (calls.length === 2 ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 })
-  t.same(await store.listOutbox('deferring', 10), [], 'handled once its time came')
+  t.same(await store.outbox.list('deferring', 10), [], 'handled once its time came')
 })

@@ -35,7 +35,7 @@ async function context(t: Test): Promise<TestContext> {
 async function chain(tc: TestContext, caseId: string, n: number): Promise<AuditEntryRecord[]> {
   const audit = auditSubscriber({ store: tc.ctx.store, clock: tc.ctx.clock })
   for (let i = 1; i <= n; i += 1) await audit({ type: 'case.updated', caseId, actor: alice, fields: [`field${i}`] })
-  return tc.ctx.store.listAudit(caseId)
+  return tc.ctx.store.audit.list(caseId)
 }
 
 const verifyStored = (tc: TestContext, caseId: string) => verifyStoredAuditChain(tc.ctx.store, caseId)
@@ -63,7 +63,7 @@ t.test('what a user does to a case is chained, entry by entry, with its actor', 
   clock.advance(60_000)
   const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
 
-  const entries = await ctx.store.listAudit(theCase.id)
+  const entries = await ctx.store.audit.list(theCase.id)
   t.same(
     entries.map((e) => [e.seq, e.type, e.actor]),
     [
@@ -98,7 +98,7 @@ t.test('a refused offer belongs to no case: it goes to the _federation chain wit
   const audit = auditSubscriber({ store: tc.ctx.store, clock: tc.ctx.clock })
   await audit({ type: 'offer.refused', actor: partnerActor('lake-pd'), code: 'CW_ERR_CHAIN_UNTRUSTED' })
   await audit({ type: 'offer.refused', actor: partnerActor('lake-pd'), code: 'CW_ERR_REPLAY', shareId: 's-1' })
-  const entries = await tc.ctx.store.listAudit(FEDERATION_AUDIT_CASE)
+  const entries = await tc.ctx.store.audit.list(FEDERATION_AUDIT_CASE)
   t.same(
     entries.map((e) => [e.seq, e.type, e.actor, e.data]),
     [
@@ -106,7 +106,7 @@ t.test('a refused offer belongs to no case: it goes to the _federation chain wit
       [2, 'offer.refused', { kind: 'partner', org: 'lake-pd' }, { code: 'CW_ERR_REPLAY', shareId: 's-1' }],
     ],
   )
-  t.same(await tc.ctx.store.listAuditCaseIds(), [FEDERATION_AUDIT_CASE])
+  t.same(await tc.ctx.store.audit.listCaseIds(), [FEDERATION_AUDIT_CASE])
   t.same(await verifyStored(tc, FEDERATION_AUDIT_CASE), { ok: true, entries: 2 })
 })
 
@@ -120,11 +120,11 @@ t.test('an event carrying a secret or a nested value is refused, and nothing is 
   const bytes = { type: 'case.viewed', caseId: 'c1', actor: alice, content: Buffer.from('x') } as unknown as AnyNodeEvent
   const withKey = { type: 'case.viewed', caseId: 'c1', actor: alice, privateKey: '-----BEGIN PRIVATE KEY-----' } as unknown as AnyNodeEvent
   for (const event of [withToken, withJws, withKey, nested, bytes]) t.throws(() => audit(event), TypeError)
-  t.same(await tc.ctx.store.listAudit('c1'), [])
+  t.same(await tc.ctx.store.audit.list('c1'), [])
   await audit({ type: 'share.failed', caseId: 'c1', actor: alice, shareId: 's', partner: 'p', error: 'x'.repeat(5000) })
-  t.equal(((await tc.ctx.store.listAudit('c1'))[0]!.data['error'] as string).length, 1001, 'a long message is cut')
+  t.equal(((await tc.ctx.store.audit.list('c1'))[0]!.data['error'] as string).length, 1001, 'a long message is cut')
   await audit({ type: 'case.viewed', caseId: 'c1', actor: alice, tokenId: 'tok-1' } as unknown as AnyNodeEvent)
-  t.same((await tc.ctx.store.listAudit('c1'))[1]!.data, { tokenId: 'tok-1' }, 'an id that names a token is fine')
+  t.same((await tc.ctx.store.audit.list('c1'))[1]!.data, { tokenId: 'tok-1' }, 'an id that names a token is fine')
 })
 
 // spec: CW-AUD-001
@@ -140,7 +140,7 @@ t.test('concurrent events on one case make one gapless chain, in the order they 
     work.push(Promise.resolve(other({ type: 'case.viewed', caseId: 'c1', actor: userActor('bob') })))
   }
   await Promise.all(work)
-  const c1 = await tc.ctx.store.listAudit('c1')
+  const c1 = await tc.ctx.store.audit.list('c1')
   t.same(
     c1.map((e) => e.seq),
     Array.from({ length: 80 }, (_, i) => i + 1),
@@ -249,7 +249,7 @@ t.test('an entry inserted with a recomputed digest is named by its broken link',
     auditEntryDigest(inserted),
   )
   t.same(
-    (await tc.ctx.store.listAudit('c1')).map((e) => e.seq),
+    (await tc.ctx.store.audit.list('c1')).map((e) => e.seq),
     [1, 2, 3, 4, 5, 6, 7],
   )
   t.same(await verifyStored(tc, 'c1'), { ok: false, seq: 4, caseId: 'c1', reason: 'link' })

@@ -75,7 +75,7 @@ async function insertInbound(overrides: { status?: InboundShareRecord['status'];
     expiresAt: overrides.expiresAt ?? now + 3600,
     receiptJws: null,
   }
-  await ctx.store.insertInboundShare(record)
+  await ctx.store.inboundShares.insert(record)
   return record
 }
 

@@ -41,7 +41,7 @@ async function buildCase(context: NodeContext = ctx) {
 }
 
 async function manifestOf(shareId: string): Promise<{ jws: string; manifest: CaseManifest }> {
-  const revision = await ctx.store.getOutboundRevision(shareId, 1)
+  const revision = await ctx.store.outboundShares.getRevision(shareId, 1)
   const jws = revision!.manifestJws
   const payload = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as CaseManifest
   return { jws, manifest: payload }
@@ -93,9 +93,9 @@ t.test('a case share carries what the policy allows, and the partner verifies an
   t.same(share.policy, daPolicy)
   t.same(tc.jobs.at(-1), { kind: 'offer', ref: share.id, payload: { revision: 1 } })
   const nowSeconds = Math.floor(now.getTime() / 1000)
-  t.equal(await ctx.store.isChunkServable('county-da', share.id, items.video.chunks[0]!, nowSeconds), true)
-  t.equal(await ctx.store.isChunkServable('county-da', share.id, items.secret.chunks[0]!, nowSeconds), false, 'DND chunks are not servable')
-  t.same(await ctx.store.getOutboundShare(share.id), share)
+  t.equal(await ctx.store.outboundShares.isChunkServable('county-da', share.id, items.video.chunks[0]!, nowSeconds), true)
+  t.equal(await ctx.store.outboundShares.isChunkServable('county-da', share.id, items.secret.chunks[0]!, nowSeconds), false, 'DND chunks are not servable')
+  t.same(await ctx.store.outboundShares.get(share.id), share)
 })
 
 // spec: CW-POL-002
@@ -134,7 +134,7 @@ t.test('explicitly selected evidence the policy excludes is refused, naming the 
   await t.rejects(share([items.transcript.id]), { code: 'CW_ERR_BAD_REQUEST', at: '/evidenceIds/0' }, 'an attachment needs its item')
   const other = await buildCase()
   await t.rejects(share([other.items.photo.id]), { code: 'CW_ERR_BAD_REQUEST', at: '/evidenceIds/0' }, 'evidence of another case')
-  const before = (await ctx.store.listOutboundShares(theCase.id)).length
+  const before = (await ctx.store.outboundShares.list(theCase.id)).length
   t.equal(before, 0, 'nothing stored by refused shares')
   const { manifest } = await share([items.transcript.id, items.video.id])
   t.same(ids(manifest.evidence), [items.transcript.id, items.video.id])
@@ -173,14 +173,14 @@ t.test('attachments are shared only when the policy allows them', async (t) => {
 t.test('a case share records what the policy held back from it and why', async (t) => {
   const { theCase, items } = await buildCase()
   const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
-  t.same(await ctx.store.listHeldBack(share.id, 1), [
+  t.same(await ctx.store.outboundShares.listHeldBack(share.id, 1), [
     { evidenceId: items.secret.id, name: 'informant.mp4', reason: 'do-not-disclose' },
     { evidenceId: items.audio.id, name: 'call.wav', reason: 'category-excluded' },
     { evidenceId: items.secretNote.id, name: 'informant.txt', reason: 'parent-not-shared' },
   ])
   const withoutAttachments = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'state-lab', scope: 'case', createdBy: 'alice' })
   t.same(
-    (await ctx.store.listHeldBack(withoutAttachments.share.id, 1)).map((item) => [item.name, item.reason]),
+    (await ctx.store.outboundShares.listHeldBack(withoutAttachments.share.id, 1)).map((item) => [item.name, item.reason]),
     [
       ['door.jpg', 'category-excluded'],
       ['informant.mp4', 'do-not-disclose'],
@@ -191,7 +191,7 @@ t.test('a case share records what the policy held back from it and why', async (
     'a policy without attachments holds them back',
   )
   const explicit = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'evidence', evidenceIds: [items.video.id], createdBy: 'alice' })
-  t.same(await ctx.store.listHeldBack(explicit.share.id, 1), [], 'an evidence share names its items: nothing is held back')
+  t.same(await ctx.store.outboundShares.listHeldBack(explicit.share.id, 1), [], 'an evidence share names its items: nothing is held back')
 })
 
 // spec: CW-POL-007
@@ -234,7 +234,7 @@ t.test('the partner must exist, be enabled and have a policy', async (t) => {
 
 t.test('an imported case is not shared under a new origin grant', async (t) => {
   const id = randomUUID()
-  await ctx.store.insertCase({ id, fields: {}, createdAt: 1, updatedAt: 1, importedFrom: 'inbound-1' })
+  await ctx.store.cases.insert({ id, fields: {}, createdAt: 1, updatedAt: 1, importedFrom: 'inbound-1' })
   await t.rejects(createShare(ctx, { caseId: id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' }), { code: 'CW_ERR_CONFLICT' })
 })
 
@@ -245,7 +245,7 @@ t.test('listShares and getShare report status; an expired share reads as expired
     (await listShares(ctx, theCase.id)).map((s) => [s.id, s.status]),
     [[share.id, 'processing']],
   )
-  await ctx.store.updateOutboundStatus(share.id, 'rejected', 'CW_ERR_POLICY_VIOLATION', 'category', share.createdAt + 1)
+  await ctx.store.outboundShares.updateStatus(share.id, 'rejected', 'CW_ERR_POLICY_VIOLATION', 'category', share.createdAt + 1)
   t.match(await getShare(ctx, share.id), { status: 'rejected', statusCode: 'CW_ERR_POLICY_VIOLATION', statusDetail: 'category' })
   const second = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
   const saved = now
@@ -291,10 +291,10 @@ t.test('a 10,000-item case share is created, signed and stored, DND items left o
     })
   }
   await ctx.store.transaction(async (store) => {
-    for (const record of records) await store.insertEvidence(record)
+    for (const record of records) await store.cases.insertEvidence(record)
   })
   const { manifest, share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
   t.equal(manifest.evidence.length, 9_900, 'DND items left out')
-  t.ok(await ctx.store.isChunkServable('county-da', share.id, records[1]!.digest, Math.floor(now.getTime() / 1000)))
-  t.ok((await ctx.store.getOutboundRevision(share.id, 1)) !== undefined)
+  t.ok(await ctx.store.outboundShares.isChunkServable('county-da', share.id, records[1]!.digest, Math.floor(now.getTime() / 1000)))
+  t.ok((await ctx.store.outboundShares.getRevision(share.id, 1)) !== undefined)
 })

@@ -14,17 +14,17 @@ t.test('one write per partner per interval; a later contact after it is written 
   const tc = await createTestContext({ clock })
   t.teardown(() => tc.close())
   const { store } = tc.ctx
-  await store.upsertPartner(partnerRecord({ org: 'river-pd', policyId: null, policyVersion: null }))
-  await store.upsertPartner(partnerRecord({ org: 'lake-pd', policyId: null, policyVersion: null }))
+  await store.partners.upsert(partnerRecord({ org: 'river-pd', policyId: null, policyVersion: null }))
+  await store.partners.upsert(partnerRecord({ org: 'lake-pd', policyId: null, policyVersion: null }))
   const contacted = partnerContactWriter(tc.ctx)
 
   contacted('river-pd')
-  t.same(await store.listPartnerContacts(), new Map([['river-pd', T0]]), 'the first contact is stored')
+  t.same(await store.partners.listContacts(), new Map([['river-pd', T0]]), 'the first contact is stored')
   clock.advance(CONTACT_WRITE_INTERVAL_MS - 1000)
   contacted('river-pd')
   contacted('lake-pd')
   t.same(
-    await store.listPartnerContacts(),
+    await store.partners.listContacts(),
     new Map([
       ['lake-pd', T0 + 59],
       ['river-pd', T0],
@@ -36,9 +36,9 @@ t.test('one write per partner per interval; a later contact after it is written 
 
   clock.advance(1000)
   contacted('river-pd')
-  t.equal((await store.listPartnerContacts()).get('river-pd'), T0 + 60, 'written again once the interval passed')
-  await store.recordPartnerContact('river-pd', T0)
-  t.equal((await store.listPartnerContacts()).get('river-pd'), T0 + 60, 'never moved back')
+  t.equal((await store.partners.listContacts()).get('river-pd'), T0 + 60, 'written again once the interval passed')
+  await store.partners.recordContact('river-pd', T0)
+  t.equal((await store.partners.listContacts()).get('river-pd'), T0 + 60, 'never moved back')
   contacted('unknown-org')
-  t.notOk((await store.listPartnerContacts()).has('unknown-org'), 'an organization that is no partner is not stored')
+  t.notOk((await store.partners.listContacts()).has('unknown-org'), 'an organization that is no partner is not stored')
 })

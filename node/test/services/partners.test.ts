@@ -35,7 +35,7 @@ t.test('importPartner pins a checked bundle, enabled, without policy, and reload
 t.test("a fingerprint other than the bundle CA's is CW_ERR_FINGERPRINT_MISMATCH and pins nothing", async (t) => {
   const lab = await createTestOrg('state-lab')
   await t.rejects(importPartner(tc.ctx, lab.bundle, da.bundle.caFingerprint), { code: 'CW_ERR_FINGERPRINT_MISMATCH' })
-  t.equal(await tc.ctx.store.getPartner('state-lab'), undefined)
+  t.equal(await tc.ctx.store.partners.get('state-lab'), undefined)
   await t.rejects(importPartner(tc.ctx, lab.bundle, 'not a fingerprint'), { code: 'CW_ERR_BAD_REQUEST', at: '/fingerprint' })
 })
 
@@ -47,7 +47,7 @@ t.test('a bundle whose CA is not its org is refused', async (t) => {
 
 t.test('our own organization cannot be imported as a partner', async (t) => {
   await t.rejects(importPartner(tc.ctx, tc.self.bundle, tc.self.bundle.caFingerprint), { code: 'CW_ERR_BAD_REQUEST', at: '/bundle/org' })
-  t.equal(await tc.ctx.store.getPartner(tc.self.org), undefined)
+  t.equal(await tc.ctx.store.partners.get(tc.self.org), undefined)
 })
 
 t.test('disable and enable change the trust anchors', async (t) => {

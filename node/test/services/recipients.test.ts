@@ -58,7 +58,7 @@ await createUser(ctx, { id: 'dan', name: 'Dan Dale', email: 'dan@county-pd.examp
 await updateUser(ctx, 'dan', { disabled: true })
 await createGroup(ctx, { id: 'robbery', name: 'Robbery unit', members: ['bob', 'dan'] })
 
-const principal = async (userId: string, groups?: string[]) => ({ userId, groups: groups ?? (await ctx.store.listUserGroups(userId)) })
+const principal = async (userId: string, groups?: string[]) => ({ userId, groups: groups ?? (await ctx.store.principals.listUserGroups(userId)) })
 
 // spec: CW-LOC-001
 t.test('isRecipient: user, group, email, badge and the entire agency', async (t) => {

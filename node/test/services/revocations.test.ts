@@ -28,12 +28,22 @@ const { ctx } = tc
 const { partner: da } = await addPartner(ctx, 'county-da')
 const { partner: court } = await addPartner(ctx, 'county-court')
 const alice = { userId: 'alice', role: 'member' as const, groups: [] }
-await ctx.store.upsertUser({ id: 'alice', name: 'Alice', email: null, badge: null, role: 'member', kind: 'user', disabled: false, createdAt: 0, updatedAt: 0 })
+await ctx.store.principals.upsertUser({
+  id: 'alice',
+  name: 'Alice',
+  email: null,
+  badge: null,
+  role: 'member',
+  kind: 'user',
+  disabled: false,
+  createdAt: 0,
+  updatedAt: 0,
+})
 const seconds = () => Math.floor(now.getTime() / 1000)
 
 async function sharedCase() {
   const theCase = await createCase(ctx, { fields: { title: 'Burglary' } })
-  await ctx.store.setCaseAccess({ caseId: theCase.id, owner: 'alice', team: [], updatedAt: seconds() })
+  await ctx.store.cases.setAccess({ caseId: theCase.id, owner: 'alice', team: [], updatedAt: seconds() })
   const item = await upload(ctx, theCase.id)
   const { share } = await createShare(ctx, { caseId: theCase.id, partnerOrg: 'county-da', scope: 'case', createdBy: 'alice' })
   return { caseId: theCase.id, item, share }
@@ -53,7 +63,7 @@ async function revocationFrom(sender: TestOrg, shareId: string, overrides: Parti
 
 /** An onward share of ours made of external case content (as the onward-sharing service will store it). */
 async function onwardShare(caseId: string, partnerOrg = 'county-court'): Promise<OutboundShareRecord> {
-  const base = (await ctx.store.listOutboundShares())[0]!
+  const base = (await ctx.store.outboundShares.list())[0]!
   const share: OutboundShareRecord = {
     ...base,
     id: randomUUID(),
@@ -64,7 +74,7 @@ async function onwardShare(caseId: string, partnerOrg = 'county-court'): Promise
     updatedAt: seconds(),
     expiresAt: seconds() + 3600,
   }
-  await ctx.store.insertOutboundShare(share)
+  await ctx.store.outboundShares.insert(share)
   return share
 }
 
@@ -79,7 +89,7 @@ t.test('revoking marks the share revoked, refuses its chunks at once and queues 
   await t.rejects(openChunk(ctx, 'county-da', share.id, item.chunks[0]!), { code: 'CW_ERR_SHARE_REVOKED' })
 
   // The job was stored with the status (and the runner woken).
-  const stored = (await ctx.store.listJobs(share.id)).filter((job) => job.kind === 'revoke')
+  const stored = (await ctx.store.jobs.list(share.id)).filter((job) => job.kind === 'revoke')
   t.equal(stored.length, 1)
   t.same(
     tc.jobs.slice(before).map((job) => job.kind),
@@ -103,7 +113,7 @@ t.test('revoking marks the share revoked, refuses its chunks at once and queues 
   const again = await revokeShare(ctx, share.id, { actor: userActor('alice') })
   t.equal(again.revoked, false)
   t.equal(again.share.statusDetail, 'Sent to the wrong agency')
-  t.equal((await ctx.store.listJobs(share.id)).filter((job) => job.kind === 'revoke').length, 1)
+  t.equal((await ctx.store.jobs.list(share.id)).filter((job) => job.kind === 'revoke').length, 1)
   t.equal(tc.events.length, events)
 })
 
@@ -144,7 +154,7 @@ t.test('a verified revocation ends access to the external case and cascades to t
   const fromImported = await onwardShare(imported.case.id)
   const unrelated = await onwardShare(randomUUID())
   t.same(
-    (await ctx.store.listOutboundSharesDerivedFrom(record.id)).map((s) => s.id),
+    (await ctx.store.outboundShares.listDerivedFrom(record.id)).map((s) => s.id),
     [fromExternal.id, fromImported.id],
   )
 
@@ -152,7 +162,7 @@ t.test('a verified revocation ends access to the external case and cascades to t
   const accepted = await acceptRevocation(ctx, 'county-da', jws)
   t.same(accepted.answer, { share: record.shareId, status: 'revoked' })
   t.same(accepted.cascaded, [fromExternal.id, fromImported.id])
-  t.match(await ctx.store.getInboundShare(record.id), { status: 'revoked', statusDetail: 'Court order' })
+  t.match(await ctx.store.inboundShares.get(record.id), { status: 'revoked', statusDetail: 'Court order' })
 
   // Its users lose access at once.
   await t.rejects(getExternalCase(ctx, alice, record.id), { code: 'CW_ERR_SHARE_REVOKED' })
@@ -163,11 +173,11 @@ t.test('a verified revocation ends access to the external case and cascades to t
 
   // Each derived share is revoked with its own revocation to its partner; the unrelated one is not.
   for (const derived of [fromExternal, fromImported]) {
-    t.equal((await ctx.store.getOutboundShare(derived.id))?.status, 'revoked')
-    const job = (await ctx.store.listJobs(derived.id)).find((j) => j.kind === 'revoke')
+    t.equal((await ctx.store.outboundShares.get(derived.id))?.status, 'revoked')
+    const job = (await ctx.store.jobs.list(derived.id)).find((j) => j.kind === 'revoke')
     t.match(payloadOf<Revocation>(job!.payload['jws'] as string), { iss: ctx.identity.org, aud: 'county-court', share: derived.id, reason: 'Court order' })
   }
-  t.equal((await ctx.store.getOutboundShare(unrelated.id))?.status, 'delivered')
+  t.equal((await ctx.store.outboundShares.get(unrelated.id))?.status, 'delivered')
   t.match(tc.events.filter((e) => e.type === 'share.revoked').slice(-2), [
     { shareId: fromExternal.id, derivedFrom: record.id, actor: { kind: 'partner', org: 'county-da' } },
     { shareId: fromImported.id, derivedFrom: record.id },
@@ -197,7 +207,7 @@ t.test("a revocation is refused unless it is the peer's, for a share it sent, an
     answer: { share: record.shareId, status: 'revoked' },
   })
   await t.rejects(acceptRevocation(ctx, 'county-da', await revocationFrom(da, record.shareId, { aud: 'county-court' })), { code: 'CW_ERR_AUDIENCE_MISMATCH' })
-  t.equal((await ctx.store.getInboundShare(record.id))?.status, 'complete')
+  t.equal((await ctx.store.inboundShares.get(record.id))?.status, 'complete')
 
   const jti = randomUUID()
   await acceptRevocation(ctx, 'county-da', await revocationFrom(da, record.shareId, { jti }))

@@ -13,7 +13,7 @@ t.test('a token is cw_ + 32 random bytes base64url, and only its SHA-256 is stor
   t.match(created.token, /^cw_[A-Za-z0-9_-]{43}$/)
   t.equal(Buffer.from(created.token.slice(3), 'base64url').length, 32)
   const hash = createHash('sha256').update(created.token).digest('hex')
-  const record = await tc.ctx.store.findTokenByHash(hash)
+  const record = await tc.ctx.store.tokens.findByHash(hash)
   t.equal(record?.id, created.id)
   t.equal(record?.userId, 'alice')
   t.notOk(JSON.stringify(record).includes(created.token), 'the secret itself is not stored')
@@ -77,16 +77,16 @@ t.test('a token expires after the default lifetime, or a shorter one asked for; 
 t.test('a successful use records the last-used time (to the minute)', async (t) => {
   const { ctx, advance, seconds } = await movableContext(t)
   const created = await createToken(ctx, { userId: 'finn', role: 'member' })
-  t.equal((await ctx.store.getToken(created.id))?.lastUsedAt, null, 'never used')
+  t.equal((await ctx.store.tokens.get(created.id))?.lastUsedAt, null, 'never used')
   await authenticate(ctx, created.token)
   const first = seconds()
-  t.equal((await ctx.store.getToken(created.id))?.lastUsedAt, first)
+  t.equal((await ctx.store.tokens.get(created.id))?.lastUsedAt, first)
   advance(30)
   await authenticate(ctx, created.token)
-  t.equal((await ctx.store.getToken(created.id))?.lastUsedAt, first, 'not rewritten within the minute')
+  t.equal((await ctx.store.tokens.get(created.id))?.lastUsedAt, first, 'not rewritten within the minute')
   advance(30)
   await authenticate(ctx, created.token)
-  t.equal((await ctx.store.getToken(created.id))?.lastUsedAt, seconds())
+  t.equal((await ctx.store.tokens.get(created.id))?.lastUsedAt, seconds())
 })
 
 // spec: CW-LOC-010
@@ -131,7 +131,7 @@ t.test('revocation is immediate; a member revokes only its own; both are audited
   t.match(await revokeToken(ctx, { userId: 'root-admin', role: 'admin' }, theirs.id), { status: 'revoked' }, 'an admin revokes anyone')
   await t.rejects(authenticate(ctx, theirs.token), { code: 'CW_ERR_UNAUTHENTICATED' })
 
-  const trail = (await ctx.store.listAudit(FEDERATION_AUDIT_CASE)).filter((e) => e.type.startsWith('token.'))
+  const trail = (await ctx.store.audit.list(FEDERATION_AUDIT_CASE)).filter((e) => e.type.startsWith('token.'))
   t.match(
     trail.map((e) => [e.type, e.actor, e.data]),
     [
@@ -156,12 +156,12 @@ t.test('disabling a user revokes its tokens; enabling it again revives none', as
   await updateUser(ctx, 'kate', { disabled: false })
   for (const token of [first, second]) {
     await t.rejects(authenticate(ctx, token.token), { code: 'CW_ERR_UNAUTHENTICATED' }, 'still refused after re-enabling')
-    t.match(await ctx.store.getToken(token.id), { revokedAt: Number })
+    t.match(await ctx.store.tokens.get(token.id), { revokedAt: Number })
   }
   t.match(await authenticate(ctx, other.token), { userId: 'liam' }, "another user's token is untouched")
   const fresh = await createToken(ctx, { userId: 'kate', role: 'member' })
   t.match(await authenticate(ctx, fresh.token), { userId: 'kate' }, 'a new token works')
-  const revocations = (await ctx.store.listAudit(FEDERATION_AUDIT_CASE)).filter((e) => e.type === 'token.revoked')
+  const revocations = (await ctx.store.audit.list(FEDERATION_AUDIT_CASE)).filter((e) => e.type === 'token.revoked')
   t.same(new Set(revocations.map((e) => e.data['tokenId'])), new Set([first.id, second.id]))
   t.match(revocations[0], { actor: { kind: 'user', id: 'root-admin' }, data: { cause: 'user.disabled' } })
 })

@@ -18,7 +18,7 @@ const reader = { userId: 'reader', role: 'member' as const, groups: [] }
 
 /** Stores `manifest` as revision 2 of `record`: received, verified, not yet applied. */
 async function insertPendingRevision(ctx: NodeContext, record: InboundShareRecord, manifest: CaseManifest): Promise<void> {
-  await ctx.store.insertInboundRevision({
+  await ctx.store.inboundShares.insertRevision({
     inboundId: record.id,
     revision: 2,
     manifestJws: 'aGVhZGVy.cGF5bG9hZA.c2ln',
@@ -58,7 +58,7 @@ t.test('applying a revision that adds 1,000 items to a 10,000-item imported exte
   const { record } = await insertInbound(ctx, { recipients: [{ kind: 'user', id: 'reader' }] })
   const base = Array.from({ length: 10_000 }, (_, index) => item(index))
   const manifest = { ...record.manifest, evidence: base }
-  await ctx.store.updateInboundShare({ ...record, manifest })
+  await ctx.store.inboundShares.update({ ...record, manifest })
   const imported = await importExternalCase(ctx, reader, record.id)
 
   const next = {
@@ -77,7 +77,7 @@ t.test('applying a revision that adds 1,000 items to a 10,000-item imported exte
   t.match(result, { revision: 2, remaining: 0, importedCaseId: imported.case.id })
   t.equal(result.applied.length, 1000)
   t.equal((await getExternalCase(ctx, reader, record.id)).evidence?.length, 11_000)
-  t.equal((await ctx.store.listEvidence(imported.case.id)).length, 11_000)
+  t.equal((await ctx.store.cases.listEvidence(imported.case.id)).length, 11_000)
 })
 
 // spec: CW-REVN-006, CW-LOC-001

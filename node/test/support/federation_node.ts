@@ -124,7 +124,7 @@ export async function startTestNode(t: TestHandle, org: TestOrg, options: TestNo
     peer,
     async addPartner(other, endpoint = 'https://127.0.0.1:1', enabled = true, trustOnly = false) {
       const record = { ...partnerRecordOf(other, endpoint, enabled), trustOnly }
-      await store.upsertPartner(record)
+      await store.partners.upsert(record)
       await ctx.trustChanged()
       return record
     },

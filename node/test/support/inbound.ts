@@ -100,7 +100,7 @@ export async function insertInbound(ctx: NodeContext, options: InboundOptions = 
     expiresAt: options.expiresAt ?? now + 3600,
     receiptJws: null,
   }
-  await ctx.store.insertInboundShare(record)
+  await ctx.store.inboundShares.insert(record)
   return { record, bytes }
 }
 

@@ -125,7 +125,7 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
         if (offer.storeChunks === true) {
           // As if this partner had delivered the chunk before: only then is it not pulled again (CW-POS-001).
           await ctx.blobs.put(item.chunks[0]!, bytes)
-          await ctx.store.recordPartnerChunk(SENDER, item.chunks[0]!, Math.floor(Date.now() / 1000))
+          await ctx.store.chunks.recordDelivered(SENDER, item.chunks[0]!, Math.floor(Date.now() / 1000))
         }
         items.push(item)
       }
@@ -146,7 +146,7 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
     },
     async addUser(user) {
       const now = Math.floor(Date.now() / 1000)
-      await ctx.store.upsertUser({
+      await ctx.store.principals.upsertUser({
         name: user.id,
         email: null,
         badge: null,
@@ -162,7 +162,7 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
       return waitFor(
         `notification ${channel} of ${inboundId}:${revision}`,
         async (seen) => {
-          const current = await ctx.store.getNotification(inboundId, revision, channel)
+          const current = await ctx.store.notifications.get(inboundId, revision, channel)
           seen(JSON.stringify(current))
           return current !== undefined && done(current) ? current : undefined
         },

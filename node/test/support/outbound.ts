@@ -48,8 +48,8 @@ export async function storeOutbound(
     }
   }
   await store.transaction(async (tx) => {
-    await tx.insertOutboundShare(share)
-    await tx.insertOutboundRevision(
+    await tx.outboundShares.insert(share)
+    await tx.outboundShares.insertRevision(
       {
         shareId: share.id,
         revision: manifest.share.revision,

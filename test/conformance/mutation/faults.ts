@@ -483,7 +483,7 @@ export const FAULTS: readonly Fault[] = [
     description: 'the receiver answers a revocation but keeps the share',
     spec: ['CW-REV-003'],
     file: 'node/src/revocation/accept_revocation.ts',
-    find: "await tx.updateInboundShare({ ...inbound, status: 'revoked', statusDetail: reason ?? `revoked by ${peerOrg}` })",
+    find: "await tx.inboundShares.update({ ...inbound, status: 'revoked', statusDetail: reason ?? `revoked by ${peerOrg}` })",
     replace: 'void reason',
   },
   {
@@ -499,8 +499,8 @@ export const FAULTS: readonly Fault[] = [
     description: 'a revocation received does not revoke the onward shares made from the share',
     spec: ['CW-REV-003', 'CW-REV-006'],
     file: 'node/src/revocation/accept_revocation.ts',
-    find: 'for (const derived of await ctx.store.listOutboundSharesDerivedFrom(inboundId)) {',
-    replace: 'for (const derived of (await ctx.store.listOutboundSharesDerivedFrom(inboundId)).slice(0, 0)) {',
+    find: 'for (const derived of await ctx.store.outboundShares.listDerivedFrom(inboundId)) {',
+    replace: 'for (const derived of (await ctx.store.outboundShares.listDerivedFrom(inboundId)).slice(0, 0)) {',
   },
 
   // CW-REVN — revisions
@@ -772,9 +772,9 @@ export const FAULTS: readonly Fault[] = [
     description: "EP-1 checks the revision rules before the replay rule: a stale manifest reusing a held revision's jti is answered CW_ERR_STALE_REVISION",
     spec: ['CW-FED-016'],
     file: INBOUND,
-    find: 'const seen = await tx.rememberJti(manifest.iss, manifest.jti, digest, manifest.exp)',
+    find: 'const seen = await tx.replay.remember(manifest.iss, manifest.jti, digest, manifest.exp)',
     replace:
-      'if (existing !== undefined) checkRevision(existing, held, manifest)\n    const seen = await tx.rememberJti(manifest.iss, manifest.jti, digest, manifest.exp)',
+      'if (existing !== undefined) checkRevision(existing, held, manifest)\n    const seen = await tx.replay.remember(manifest.iss, manifest.jti, digest, manifest.exp)',
     tests: ['refusals.offer-check-order'],
   },
   {
@@ -810,9 +810,9 @@ export const FAULTS: readonly Fault[] = [
     description: 'EP-3 looks up the share before the replay rule: a receipt for an unknown share reusing an accepted jti is answered CW_ERR_NOT_FOUND',
     spec: ['CW-FED-009'],
     file: 'node/src/sending/accept_receipt.ts',
-    find: 'const seen = await tx.rememberJti(receipt.iss, receipt.jti, digest, receipt.exp)',
+    find: 'const seen = await tx.replay.remember(receipt.iss, receipt.jti, digest, receipt.exp)',
     replace:
-      "if ((await tx.getOutboundShare(receipt.share)) === undefined) throw new RequestError('CW_ERR_NOT_FOUND', 'no such share for this peer')\n    const seen = await tx.rememberJti(receipt.iss, receipt.jti, digest, receipt.exp)",
+      "if ((await tx.outboundShares.get(receipt.share)) === undefined) throw new RequestError('CW_ERR_NOT_FOUND', 'no such share for this peer')\n    const seen = await tx.replay.remember(receipt.iss, receipt.jti, digest, receipt.exp)",
     tests: ['sender.receipt-check-order'],
   },
   {
@@ -971,7 +971,7 @@ export const FAULTS: readonly Fault[] = [
     description: 'the offer of a share whose revocation came first is accepted',
     spec: ['CW-FED-018'],
     file: INBOUND,
-    find: 'if (existing === undefined && (await tx.getRevocationTombstone(peerOrg, manifest.share.id)) !== undefined) {',
+    find: 'if (existing === undefined && (await tx.inboundShares.getTombstone(peerOrg, manifest.share.id)) !== undefined) {',
     replace: 'if (false) {',
   },
   {

@@ -7,25 +7,13 @@
  *
  * Isolation: READ COMMITTED, PostgreSQL's default. A method with one statement is atomic by
  * itself; a method with several runs them in one transaction (or a savepoint inside the caller's
- * transaction). The methods that read and then write what they read take locks instead of a
- * stricter isolation level:
- * - `appendAudit` reads the chain's last entry and inserts the next under a transaction-level
- *   advisory lock per case, and `lastAudit` inside a transaction takes the same lock: a writer
- *   that reads the last entry to compute the next holds the chain until it commits, so two
- *   replicas never compute the same `seq` (the primary key would refuse the second anyway:
- *   `CW_ERR_CONFLICT`, as in SQLite).
- * - `claimDueJobs` locks the jobs it takes `FOR UPDATE SKIP LOCKED`: concurrent claims take
- *   different jobs; a lease that ran out is taken over once. Completing, failing and renewing
- *   name the owner in their WHERE clause; `resetRunningJobs` resets only the caller's own jobs.
- * - `appendOutbox` takes an advisory lock held until commit, so `seq` follows commit order.
- * - `setGroupMembers` locks the group row; `rememberJti`, `recordChunkServed`,
- *   `completeLinkShare` rely on the row lock of their INSERT … ON CONFLICT or UPDATE.
- * - Uniqueness (one pending and one running job per kind and ref, one import per external
- *   case) is enforced by unique (partial) indexes, as in SQLite.
+ * transaction). What reads and then writes takes a lock (or relies on a conditional statement or
+ * a unique index) instead of a stricter isolation level: each repository's doc in
+ * `../metadata_store.ts` says which.
  *
- * `transaction(work)` runs `work` on one pooled client between BEGIN and COMMIT (ROLLBACK when
- * it throws); nested transactions are savepoints. As with SQLite, calling the outer store from
- * inside `work` is refused (it would not see the transaction's writes, and with every pooled
+ * `transaction(work)` hands `work` the repositories bound to one pooled client between BEGIN and
+ * COMMIT (ROLLBACK when it throws); nested transactions are savepoints. As with SQLite, calling
+ * the outer store from inside `work` is refused (it would not see the transaction's writes, and with every pooled
  * client in a transaction it would wait forever).
  *
  * Constraint violations surface as `RequestError('CW_ERR_CONFLICT')`, wrongly typed fields as
@@ -83,6 +71,25 @@ import type {
   TokenRecord,
   TransferChunk,
   UserRecord,
+  AuditLog,
+  CaseRepository,
+  ChunkRepository,
+  InboundPackageRepository,
+  InboundShareRepository,
+  JobQueue,
+  LinkShareRepository,
+  MetricsQueries,
+  NotificationRepository,
+  Outbox,
+  OutboundShareRepository,
+  PartnerRepository,
+  PolicyRepository,
+  PrincipalRepository,
+  QuotaRepository,
+  ReplayRepository,
+  Repositories,
+  TokenRepository,
+  UnitOfWork,
 } from '../metadata_store.ts'
 import { auditFromRow, auditListParams, auditParams } from '../sqlite/audit.ts'
 import { controlShareFromRow, controlShareParams, revocationTombstoneFromRow, revocationTombstoneParams } from '../sqlite/control_shares.ts'
@@ -187,10 +194,10 @@ export async function openPostgresMetadataStore(options: OpenPostgresOptions): P
     await pool.end()
     throw err
   }
-  return new PostgresMetadataStore(new PoolSession(pool), { pool, closed: false, calls: new Set(), inTransaction: new AsyncLocalStorage() })
+  return new PostgresMetadataStore(pool)
 }
 
-/** What the store handed out by {@link openPostgresMetadataStore} owns; its transaction views have none. */
+/** What the store handed out by {@link openPostgresMetadataStore} owns; its units of work have none. */
 interface Root {
   readonly pool: pg.Pool
   closed: boolean
@@ -200,7 +207,7 @@ interface Root {
   readonly inTransaction: AsyncLocalStorage<{ open: boolean }>
 }
 
-/** A transaction view's lifetime. */
+/** A unit of work's lifetime. */
 interface Scope {
   open: boolean
   nested: boolean
@@ -220,18 +227,33 @@ async function lostJob(s: Session, id: string): Promise<RequestError> {
   return new RequestError('CW_ERR_CONFLICT', 'job is no longer held by this replica: its lease ran out and another took it over')
 }
 
-class PostgresMetadataStore implements MetadataStore {
-  readonly #session: Session
+/** How a repository reaches the database: through the pool, or one transaction's client. */
+interface Access {
+  run<T>(fn: (session: Session) => Promise<T>): Promise<T>
+  /** Whether it runs inside a transaction (where reading an audit chain's end locks the chain). */
+  readonly inTransaction: boolean
+}
+
+/**
+ * Runs statements on a session: the pool's (the store's own, which `close` waits for) or one
+ * transaction's client (which stops working when the transaction ends).
+ */
+class SessionAccess implements Access {
+  readonly session: Session
   readonly #root: Root | undefined
   readonly #scope: Scope
 
-  constructor(session: Session, root: Root | undefined, scope: Scope = { open: true, nested: false }) {
-    this.#session = session
+  constructor(session: Session, root: Root | undefined, scope: Scope) {
+    this.session = session
     this.#root = root
     this.#scope = scope
   }
 
-  #refusal(): Error | undefined {
+  get inTransaction(): boolean {
+    return this.#root === undefined
+  }
+
+  refusal(): Error | undefined {
     const root = this.#root
     if (root === undefined) return this.#scope.open ? undefined : new Error('transaction store used after its transaction ended')
     if (root.closed) return new Error('metadata store is closed')
@@ -241,12 +263,12 @@ class PostgresMetadataStore implements MetadataStore {
     return undefined
   }
 
-  #do<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    const refusal = this.#refusal()
+  run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const refusal = this.refusal()
     if (refusal !== undefined) return Promise.reject(refusal)
     let result: Promise<T>
     try {
-      result = fn(this.#session)
+      result = fn(this.session)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -258,186 +280,211 @@ class PostgresMetadataStore implements MetadataStore {
     }
     return result
   }
+}
 
-  transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
-    if (typeof work !== 'function') return Promise.reject(new TypeError('work must be a function'))
-    const root = this.#root
-    if (root === undefined) return this.#nested(work)
-    return this.#do(() => {
-      const marker = { open: true }
-      const transaction = (client: pg.PoolClient): Promise<T> => {
-        const scope: Scope = { open: true, nested: false }
-        const view = new PostgresMetadataStore(new ClientSession(client), undefined, scope)
-        return root.inTransaction
-          .run(marker, () => work(view))
-          .finally(() => {
-            scope.open = false
-            marker.open = false
-          })
-      }
-      return inTransaction(root.pool, transaction, { crashPoints: true })
-    })
+class PostgresTokenRepository implements TokenRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  /** A transaction inside a transaction view: a savepoint. */
-  async #nested<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
-    const refusal = this.#refusal()
-    if (refusal !== undefined) throw refusal
-    if (this.#scope.nested) throw new Error('nested transactions cannot run concurrently')
-    this.#scope.nested = true
-    const scope: Scope = { open: true, nested: false }
-    try {
-      return await this.#session.atomic((s) => work(new PostgresMetadataStore(s, undefined, scope)))
-    } finally {
-      scope.open = false
-      this.#scope.nested = false
-    }
+  insert(token: TokenRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.insertToken, tokenParams(token))))
   }
 
-  // Tokens
-
-  insertToken(token: TokenRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertToken, tokenParams(token))))
+  findByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.findTokenByHash, { hash }), tokenFromRow))
   }
 
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.findTokenByHash, { hash }), tokenFromRow))
+  get(id: string): Promise<TokenRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getToken, { id }), tokenFromRow))
   }
 
-  getToken(id: string): Promise<TokenRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getToken, { id }), tokenFromRow))
-  }
-
-  listTokens(userId?: string): Promise<TokenRecord[]> {
-    return this.#do(async (s) =>
+  list(userId?: string): Promise<TokenRecord[]> {
+    return this.#db.run(async (s) =>
       (userId === undefined ? await s.rows(SQL.listTokens) : await s.rows(SQL.listUserTokens, { user_id: userId })).map(tokenFromRow),
     )
   }
 
-  revokeToken(id: string, at: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(SQL.revokeToken, { id, at })) > 0)
+  revoke(id: string, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(SQL.revokeToken, { id, at })) > 0)
   }
 
-  revokeUserTokens(userId: string, at: number): Promise<string[]> {
-    return this.#do(async (s) => (await s.rows(SQL.revokeUserTokens, { user_id: userId, at })).map((row) => String(row['id'])))
+  revokeOfUser(userId: string, at: number): Promise<string[]> {
+    return this.#db.run(async (s) => (await s.rows(SQL.revokeUserTokens, { user_id: userId, at })).map((row) => String(row['id'])))
   }
 
-  touchToken(id: string, at: number): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.touchToken, { id, at })))
+  touch(id: string, at: number): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.touchToken, { id, at })))
+  }
+}
+
+class PostgresPartnerRepository implements PartnerRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  // Partners
-
-  upsertPartner(partner: PartnerRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.upsertPartner, partnerParams(partner))))
+  upsert(partner: PartnerRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.upsertPartner, partnerParams(partner))))
   }
 
-  getPartner(org: string): Promise<PartnerRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getPartner, { org }), partnerFromRow))
+  get(org: string): Promise<PartnerRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getPartner, { org }), partnerFromRow))
   }
 
-  listPartners(): Promise<PartnerRecord[]> {
-    return this.#do(async (s) => (await s.rows(SQL.listPartners)).map(partnerFromRow))
+  list(): Promise<PartnerRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(SQL.listPartners)).map(partnerFromRow))
   }
 
-  recordPartnerContact(org: string, at: number): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.recordPartnerContact, { org, at })))
+  recordContact(org: string, at: number): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.recordPartnerContact, { org, at })))
   }
 
-  listPartnerContacts(): Promise<Map<string, number>> {
-    return this.#do(async (s) => new Map((await s.rows(SQL.listPartnerContacts)).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
+  listContacts(): Promise<Map<string, number>> {
+    return this.#db.run(async (s) => new Map((await s.rows(SQL.listPartnerContacts)).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
   }
 
-  // Policies
-
-  insertPolicy(policy: PolicyRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertPolicy, policyParams(policy))))
+  setVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(CONTROL_SQL.setPartnerVersions, { org, versions: JSON.stringify(versions), learned_at: learnedAt })))
   }
 
-  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
-    return this.#do(async (s) =>
+  getVersions(org: string): Promise<string[] | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(CONTROL_SQL.getPartnerVersions, { org }), (row) => JSON.parse(row['versions'] as string) as string[]))
+  }
+}
+
+class PostgresPolicyRepository implements PolicyRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(policy: PolicyRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.insertPolicy, policyParams(policy))))
+  }
+
+  get(id: string, version?: number): Promise<PolicyRecord | undefined> {
+    return this.#db.run(async (s) =>
       first(version === undefined ? await s.rows(SQL.getPolicyLatest, { id }) : await s.rows(SQL.getPolicyVersion, { id, version }), policyFromRow),
     )
   }
 
-  listPolicies(): Promise<PolicyRecord[]> {
-    return this.#do(async (s) => (await s.rows(SQL.listPolicies)).map(policyFromRow))
+  list(): Promise<PolicyRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(SQL.listPolicies)).map(policyFromRow))
+  }
+}
+
+class PostgresCaseRepository implements CaseRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  // Cases, folders, evidence
-
-  insertCase(record: CaseRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertCase, caseParams(record))))
+  insert(record: CaseRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.insertCase, caseParams(record))))
   }
 
-  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
-    return this.#do(async (s) => {
+  updateFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(SQL.updateCaseFields, { id, fields: toJson(fields), updated_at: updatedAt })) === 0) throw notFound('case')
     })
   }
 
-  getCase(id: string): Promise<CaseRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getCase, { id }), caseFromRow))
+  get(id: string): Promise<CaseRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getCase, { id }), caseFromRow))
   }
 
-  listCases(): Promise<CaseRecord[]> {
-    return this.#do(async (s) => (await s.rows(SQL.listCases)).map(caseFromRow))
+  list(): Promise<CaseRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(SQL.listCases)).map(caseFromRow))
+  }
+
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#db.run(async (s) => pageOf(await s.rows(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
   }
 
   insertFolder(folder: FolderRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertFolder, folderParams(folder))))
+    return this.#db.run(async (s) => void (await s.run(SQL.insertFolder, folderParams(folder))))
   }
 
   listFolders(caseId: string): Promise<FolderRecord[]> {
-    return this.#do(async (s) => (await s.rows(SQL.listFolders, { case_id: caseId })).map(folderFromRow))
+    return this.#db.run(async (s) => (await s.rows(SQL.listFolders, { case_id: caseId })).map(folderFromRow))
   }
 
   insertEvidence(evidence: EvidenceRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertEvidence, evidenceParams(evidence))))
+    return this.#db.run(async (s) => void (await s.run(SQL.insertEvidence, evidenceParams(evidence))))
   }
 
   getEvidence(id: string): Promise<EvidenceRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getEvidence, { id }), evidenceFromRow))
+    return this.#db.run(async (s) => first(await s.rows(SQL.getEvidence, { id }), evidenceFromRow))
   }
 
   listEvidence(caseId: string): Promise<EvidenceRecord[]> {
-    return this.#do(async (s) => (await s.rows(SQL.listEvidence, { case_id: caseId })).map(evidenceFromRow))
+    return this.#db.run(async (s) => (await s.rows(SQL.listEvidence, { case_id: caseId })).map(evidenceFromRow))
   }
 
-  // Outbound shares
-
-  insertOutboundShare(share: OutboundShareRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertOutboundShare, outboundShareParams(share))))
+  setAccess(access: CaseAccessRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(PRINCIPAL_SQL.setCaseAccess, caseAccessParams(access))))
   }
 
-  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
-    return this.#do(async (s) => {
+  getAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(PRINCIPAL_SQL.getCaseAccess, { case_id: caseId }), caseAccessFromRow))
+  }
+
+  findImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(PRINCIPAL_SQL.findCaseImportedFrom, { inbound_id: inboundId }), caseFromRow))
+  }
+
+  deleteEvidence(id: string): Promise<void> {
+    return this.#db.run(async (s) => {
+      if ((await s.run(REVISION_SQL.deleteEvidence, { id })) === 0) throw notFound('evidence')
+    })
+  }
+}
+
+class PostgresOutboundShareRepository implements OutboundShareRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(share: OutboundShareRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.insertOutboundShare, outboundShareParams(share))))
+  }
+
+  updateStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(SQL.updateOutboundStatus, { id, status, code: code ?? null, detail: detail ?? null, at })) === 0) throw notFound('outbound share')
     })
   }
 
-  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getOutboundShare, { id }), outboundShareFromRow))
+  get(id: string): Promise<OutboundShareRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getOutboundShare, { id }), outboundShareFromRow))
   }
 
-  getOutboundShareState(id: string): Promise<OutboundShareState | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getOutboundShareState, { id }), outboundShareStateFromRow))
+  getState(id: string): Promise<OutboundShareState | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getOutboundShareState, { id }), outboundShareStateFromRow))
   }
 
-  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
-    return this.#do(async (s) =>
+  list(caseId?: string): Promise<OutboundShareRecord[]> {
+    return this.#db.run(async (s) =>
       (caseId === undefined ? await s.rows(SQL.listOutboundShares) : await s.rows(SQL.listOutboundSharesOfCase, { case_id: caseId })).map(outboundShareFromRow),
     )
   }
 
-  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
-    return this.#do(async (s) =>
+  listOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#db.run(async (s) =>
       pageOf(await s.rows(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow),
     )
   }
 
-  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
-    return this.#do((s) => {
+  insertRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
+    return this.#db.run((s) => {
       const params = outboundRevisionParams(revision)
       const digests = [...chunkDigests]
       for (const digest of digests) {
@@ -451,18 +498,18 @@ class PostgresMetadataStore implements MetadataStore {
     })
   }
 
-  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getOutboundRevision, { share_id: shareId, revision }), outboundRevisionFromRow))
+  getRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getOutboundRevision, { share_id: shareId, revision }), outboundRevisionFromRow))
   }
 
-  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
-    return this.#do(async (s) => {
+  setReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(SQL.setOutboundReceipt, { share_id: shareId, revision, receipt_jws: receiptJws })) === 0) throw notFound('outbound revision')
     })
   }
 
   insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
-    return this.#do((s) =>
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         if (items.length === 0) return
         await s.run(TRANSFER_SQL.insertHeldBack, {
@@ -477,11 +524,11 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
-    return this.#do(async (s) => (await s.rows(TRANSFER_SQL.listHeldBack, { share: shareId, revision })).map(heldBackFromRow))
+    return this.#db.run(async (s) => (await s.rows(TRANSFER_SQL.listHeldBack, { share: shareId, revision })).map(heldBackFromRow))
   }
 
-  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
-    return this.#do((s) => {
+  startTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
+    return this.#db.run((s) => {
       for (const { digest, size } of chunks) {
         if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
         if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('chunk size must be an integer ≥ 0')
@@ -498,7 +545,7 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   recordChunkServed(shareId: string, digest: string): Promise<void> {
-    return this.#do((s) =>
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         const [served] = await s.rows(TRANSFER_SQL.markChunkServed, { share: shareId, digest })
         if (served !== undefined)
@@ -507,68 +554,148 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
-  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(TRANSFER_SQL.getTransfer, { share: shareId, revision }), transferFromRow))
+  getTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(TRANSFER_SQL.getTransfer, { share: shareId, revision }), transferFromRow))
   }
 
   isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.rows(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now })).length > 0)
+    return this.#db.run(async (s) => (await s.rows(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now })).length > 0)
   }
 
   servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
     if (digests.length === 0) return Promise.resolve(new Set())
-    return this.#do(
+    return this.#db.run(
       async (s) => new Set((await s.rows(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests, now })).map((row) => row['digest'] as string)),
     )
   }
 
-  // Inbound shares
-
-  insertInboundShare(share: InboundShareRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertInboundShare, inboundShareParams(share))))
+  listDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inbound_id: inboundId })).map(outboundShareFromRow))
   }
 
-  updateInboundShare(share: InboundShareRecord): Promise<void> {
-    return this.#do(async (s) => {
+  advance(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
+    return this.#db.run(async (s) => {
+      if (!Number.isSafeInteger(revision) || revision < 2) throw new TypeError('revision must be an integer ≥ 2')
+      const params = { id, revision, recipients: toJson(recipients), evidence_ids: toJson(evidenceIds), at }
+      if ((await s.run(REVISION_SQL.advanceOutboundShare, params)) === 0) throw notFound('outbound share')
+    })
+  }
+
+  insertControlShare(record: ControlShareRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(CONTROL_SQL.insertControlShare, controlShareParams(record))))
+  }
+
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(CONTROL_SQL.getControlShare, { share_id: shareId }), controlShareFromRow))
+  }
+}
+
+class PostgresInboundShareRepository implements InboundShareRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(share: InboundShareRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.insertInboundShare, inboundShareParams(share))))
+  }
+
+  update(share: InboundShareRecord): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(SQL.updateInboundShare, inboundShareParams(share))) === 0) throw notFound('inbound share')
     })
   }
 
-  getInboundShare(id: string): Promise<InboundShareRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getInboundShare, { id }), inboundShareFromRow))
+  get(id: string): Promise<InboundShareRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getInboundShare, { id }), inboundShareFromRow))
   }
 
-  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.getInboundShareState, { id }), inboundShareStateFromRow))
+  getState(id: string): Promise<InboundShareState | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.getInboundShareState, { id }), inboundShareStateFromRow))
   }
 
-  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.findInboundShareState, { sender_org: senderOrg, share_id: shareId }), inboundShareStateFromRow))
+  findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.findInboundShareState, { sender_org: senderOrg, share_id: shareId }), inboundShareStateFromRow))
   }
 
-  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(SQL.findInboundShare, { sender_org: senderOrg, share_id: shareId }), inboundShareFromRow))
+  find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.findInboundShare, { sender_org: senderOrg, share_id: shareId }), inboundShareFromRow))
   }
 
-  listInboundShares(): Promise<InboundShareRecord[]> {
-    return this.#do(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
+  list(): Promise<InboundShareRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(SQL.listInboundShares)).map(inboundShareFromRow))
   }
 
-  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
-    return this.#do(async (s) => pageOf(await s.rows(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
-  }
-
-  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
-    return this.#do(async (s) =>
+  listVisible(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#db.run(async (s) =>
       pageOf(await s.rows(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow),
     )
   }
 
-  // Replay protection
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(NOTIFICATION_SQL.insertAddedRecipient, addedRecipientParams(recipient))) === 1)
+  }
+
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(NOTIFICATION_SQL.listAddedRecipients, { inbound_id: inboundId })).map(addedRecipientFromRow))
+  }
+
+  insertRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(REVISION_SQL.insertInboundRevision, inboundRevisionParams(revision))))
+  }
+
+  updateRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#db.run(async (s) => {
+      if ((await s.run(REVISION_SQL.updateInboundRevision, inboundRevisionParams(revision))) === 0) throw notFound('inbound revision')
+    })
+  }
+
+  getRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(REVISION_SQL.getInboundRevision, { inbound_id: inboundId, revision }), inboundRevisionFromRow))
+  }
+
+  listRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(REVISION_SQL.listInboundRevisions, { inbound_id: inboundId })).map(inboundRevisionFromRow))
+  }
+
+  listRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#db.run(async (s) => (await s.rows(REVISION_SQL.listInboundRevisionStates, { inbound_id: inboundId })).map(inboundRevisionStateFromRow))
+  }
+
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(REVISION_SQL.getAppliedState, { inbound_id: inboundId }), appliedStateFromRow))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(REVISION_SQL.getAppliedStateVersion, { inbound_id: inboundId }), appliedStateVersionFromRow))
+  }
+
+  setAppliedState(state: AppliedStateRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(REVISION_SQL.setAppliedState, appliedStateParams(state))))
+  }
+
+  insertTombstone(record: RevocationTombstoneRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(CONTROL_SQL.insertRevocationTombstone, revocationTombstoneParams(record))))
+  }
+
+  getTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
+    return this.#db.run(async (s) =>
+      first(await s.rows(CONTROL_SQL.getRevocationTombstone, { sender_org: senderOrg, share_id: shareId }), revocationTombstoneFromRow),
+    )
+  }
+}
+
+class PostgresReplayRepository implements ReplayRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
 
   /** The insert waits for a concurrent one of the same (iss, jti); the read after it, a statement of its own, sees the winner's digest. */
-  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
-    return this.#do((s) =>
+  remember(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         if ((await s.run(SQL.insertJti, { iss, jti, digest, exp })) === 1) return undefined
         return (await s.rows(SQL.getJti, { iss, jti }))[0]!['digest'] as string
@@ -576,14 +703,20 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
-  forgetExpiredJtis(now: number): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.forgetExpiredJtis, { now })))
+  forgetExpired(now: number): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.forgetExpiredJtis, { now })))
+  }
+}
+
+class PostgresQuotaRepository implements QuotaRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  // Per-partner quotas
-
   recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
-    return this.#do((s) =>
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         await s.run(SQL.forgetOfferBytes, { before: at - 86_400 })
         await s.run(SQL.insertOfferBytes, { partner: partnerOrg, at, bytes })
@@ -591,33 +724,39 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
-  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage> {
-    return this.#do(async (s) => {
+  usage(partnerOrg: string, since: number): Promise<PartnerUsage> {
+    return this.#db.run(async (s) => {
       const row = (await s.rows(SQL.partnerUsage, { partner: partnerOrg, since }))[0]!
       return { pendingOffers: Number(row['pending']), bytes: Number(row['bytes']), oldestAt: row['oldest'] === null ? undefined : Number(row['oldest']) }
     })
   }
+}
 
-  // Proof of possession
+class PostgresChunkRepository implements ChunkRepository {
+  readonly #db: Access
 
-  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
-    return this.#do(async (s) => void (await s.run(SQL.insertPartnerChunk, { partner: partnerOrg, digest, at })))
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  recordDelivered(partnerOrg: string, digest: string, at: number): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(SQL.insertPartnerChunk, { partner: partnerOrg, digest, at })))
   }
 
   /** One statement: atomic, one commit. */
-  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+  recordDeliveredAll(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
     if (digests.length === 0) return Promise.resolve()
-    return this.#do(async (s) => void (await s.run(SQL.insertPartnerChunks, { partner: partnerOrg, digests, at })))
+    return this.#db.run(async (s) => void (await s.run(SQL.insertPartnerChunks, { partner: partnerOrg, digests, at })))
   }
 
-  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
+  delivered(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
     if (digests.length === 0) return Promise.resolve(new Set())
-    return this.#do(async (s) => new Set((await s.rows(SQL.deliveredChunks, { partner: partnerOrg, digests })).map((row) => row['digest'] as string)))
+    return this.#db.run(async (s) => new Set((await s.rows(SQL.deliveredChunks, { partner: partnerOrg, digests })).map((row) => row['digest'] as string)))
   }
 
   /** One statement per source; the distinct digests are the set. */
-  referencedChunks(now: number): Promise<Set<string>> {
-    return this.#do(async (s) => {
+  referenced(now: number): Promise<Set<string>> {
+    return this.#db.run(async (s) => {
       const digests = new Set<string>()
       for (const source of CHUNK_REFERENCE_SOURCES) {
         for (const row of await s.rows(`SELECT DISTINCT digest FROM (${source.sql}) AS source`, { now })) digests.add(row['digest'] as string)
@@ -626,27 +765,33 @@ class PostgresMetadataStore implements MetadataStore {
     })
   }
 
-  forgetDeliveredChunk(digest: string): Promise<void> {
-    return this.#do(async (s) => void (await s.run(FORGET_DELIVERED_SQL, { digest })))
+  forgetDelivered(digest: string): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(FORGET_DELIVERED_SQL, { digest })))
   }
 
-  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
+  sharesNaming(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
     if (digests.length === 0) return Promise.resolve([])
-    return this.#do(async (s) => (await s.rows(SHARES_NAMING_SQL, { case: caseId, digests, now })).map((row) => row['id'] as string))
+    return this.#db.run(async (s) => (await s.rows(SHARES_NAMING_SQL, { case: caseId, digests, now })).map((row) => row['id'] as string))
+  }
+}
+
+class PostgresJobQueue implements JobQueue {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  // Jobs
-
-  enqueueJob(job: JobRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(JOB_SQL.enqueueJob, jobParams(job))))
+  enqueue(job: JobRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(JOB_SQL.enqueueJob, jobParams(job))))
   }
 
   /**
    * Claiming counts an attempt (`attempts + 1`), so a job that crashes the process cannot loop
    * forever. Rows are locked FOR UPDATE SKIP LOCKED: replicas claiming at once take different jobs.
    */
-  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
-    return this.#do((s) => {
+  claimDue(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
+    return this.#db.run((s) => {
       if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
       if (typeof claim?.owner !== 'string' || claim.owner.length === 0) throw new TypeError('claim.owner must be a non-empty string')
       if (!Number.isSafeInteger(claim.leaseUntil)) throw new TypeError('claim.leaseUntil must be an integer (Unix seconds)')
@@ -661,22 +806,22 @@ class PostgresMetadataStore implements MetadataStore {
     })
   }
 
-  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
-    return this.#do(async (s) => {
+  renewLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return this.#db.run(async (s) => {
       const lost: string[] = []
       for (const id of ids) if ((await s.run(JOB_SQL.renewJobLease, { id, owner, lease_until: leaseUntil })) === 0) lost.push(id)
       return lost
     })
   }
 
-  completeJob(id: string, at: number, owner: string): Promise<void> {
-    return this.#do(async (s) => {
+  complete(id: string, at: number, owner: string): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(JOB_SQL.completeJob, { id, at, owner })) === 0) throw await lostJob(s, id)
     })
   }
 
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
-    return this.#do((s) =>
+  fail(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         // A newer pending job of the same kind and ref will redo the work: this one is superseded.
         const superseded = !dead && (await s.rows(JOB_SQL.hasPendingSibling, { id })).length > 0
@@ -686,8 +831,8 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
-  resetRunningJobs(at: number, owner: string): Promise<number> {
-    return this.#do((s) =>
+  resetRunning(at: number, owner: string): Promise<number> {
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         await s.run(JOB_SQL.supersedeRunningJobs, { at, owner })
         return s.run(JOB_SQL.resetRunningJobs, { at, owner })
@@ -695,42 +840,48 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
-  listJobs(ref?: string): Promise<JobRecord[]> {
-    return this.#do(async (s) => (ref === undefined ? await s.rows(JOB_SQL.listJobs) : await s.rows(JOB_SQL.listJobsOfRef, { ref })).map(jobFromRow))
+  list(ref?: string): Promise<JobRecord[]> {
+    return this.#db.run(async (s) => (ref === undefined ? await s.rows(JOB_SQL.listJobs) : await s.rows(JOB_SQL.listJobsOfRef, { ref })).map(jobFromRow))
   }
 
-  listFailingJobs(): Promise<JobRecord[]> {
-    return this.#do(async (s) => (await s.rows(JOB_SQL.listFailingJobs)).map(jobFromRow))
+  listFailing(): Promise<JobRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(JOB_SQL.listFailingJobs)).map(jobFromRow))
   }
+}
 
-  // Principals and case access
+class PostgresPrincipalRepository implements PrincipalRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
 
   upsertUser(user: UserRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(PRINCIPAL_SQL.upsertUser, userParams(user))))
+    return this.#db.run(async (s) => void (await s.run(PRINCIPAL_SQL.upsertUser, userParams(user))))
   }
 
   getUser(id: string): Promise<UserRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.getUser, { id }), userFromRow))
+    return this.#db.run(async (s) => first(await s.rows(PRINCIPAL_SQL.getUser, { id }), userFromRow))
   }
 
   listUsers(): Promise<UserRecord[]> {
-    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listUsers)).map(userFromRow))
+    return this.#db.run(async (s) => (await s.rows(PRINCIPAL_SQL.listUsers)).map(userFromRow))
   }
 
   upsertGroup(group: GroupRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(PRINCIPAL_SQL.upsertGroup, groupParams(group))))
+    return this.#db.run(async (s) => void (await s.run(PRINCIPAL_SQL.upsertGroup, groupParams(group))))
   }
 
   getGroup(id: string): Promise<GroupRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.getGroup, { id }), groupFromRow))
+    return this.#db.run(async (s) => first(await s.rows(PRINCIPAL_SQL.getGroup, { id }), groupFromRow))
   }
 
   listGroups(): Promise<GroupRecord[]> {
-    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listGroups)).map(groupFromRow))
+    return this.#db.run(async (s) => (await s.rows(PRINCIPAL_SQL.listGroups)).map(groupFromRow))
   }
 
   setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
-    return this.#do((s) =>
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         if ((await s.rows(PRINCIPAL_SQL.lockGroup, { group_id: groupId })).length === 0) throw notFound('group')
         await s.run(PRINCIPAL_SQL.clearGroupMembers, { group_id: groupId })
@@ -740,30 +891,24 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   listGroupMembers(groupId: string): Promise<string[]> {
-    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listGroupMembers, { group_id: groupId })).map((row) => row['user_id'] as string))
+    return this.#db.run(async (s) => (await s.rows(PRINCIPAL_SQL.listGroupMembers, { group_id: groupId })).map((row) => row['user_id'] as string))
   }
 
   listUserGroups(userId: string): Promise<string[]> {
-    return this.#do(async (s) => (await s.rows(PRINCIPAL_SQL.listUserGroups, { user_id: userId })).map((row) => row['group_id'] as string))
+    return this.#db.run(async (s) => (await s.rows(PRINCIPAL_SQL.listUserGroups, { user_id: userId })).map((row) => row['group_id'] as string))
   }
+}
 
-  setCaseAccess(access: CaseAccessRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(PRINCIPAL_SQL.setCaseAccess, caseAccessParams(access))))
+class PostgresAuditLog implements AuditLog {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
-
-  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.getCaseAccess, { case_id: caseId }), caseAccessFromRow))
-  }
-
-  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(PRINCIPAL_SQL.findCaseImportedFrom, { inbound_id: inboundId }), caseFromRow))
-  }
-
-  // Audit trail
 
   /** Reads the last entry and inserts the next under the case's advisory lock (AUDIT_SQL.lockChain). */
-  appendAudit(entry: AuditEntryRecord): Promise<void> {
-    return this.#do((s) => {
+  append(entry: AuditEntryRecord): Promise<void> {
+    return this.#db.run((s) => {
       const params = auditParams(entry)
       return s.atomic(async (s) => {
         await s.rows(AUDIT_SQL.lockChain, { case_id: entry.caseId })
@@ -778,8 +923,8 @@ class PostgresMetadataStore implements MetadataStore {
     })
   }
 
-  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
-    return this.#do(async (s) => (await s.rows(AUDIT_SQL.listAudit, auditListParams(caseId, options))).map(auditFromRow))
+  list(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(AUDIT_SQL.listAudit, auditListParams(caseId, options))).map(auditFromRow))
   }
 
   /**
@@ -787,28 +932,28 @@ class PostgresMetadataStore implements MetadataStore {
    * last entry to compute the next (`audit/audit_trail.ts`), and another replica doing the same
    * waits, then reads the entry this one appends.
    */
-  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
-    const inTransaction = this.#root === undefined
-    return this.#do(async (s) => {
+  last(caseId: string): Promise<AuditEntryRecord | undefined> {
+    const inTransaction = this.#db.inTransaction
+    return this.#db.run(async (s) => {
       if (inTransaction) await s.rows(AUDIT_SQL.lockChain, { case_id: caseId })
       return first(await s.rows(AUDIT_SQL.lastAudit, { case_id: caseId }), auditFromRow)
     })
   }
 
-  listAuditCaseIds(): Promise<string[]> {
-    return this.#do(async (s) => (await s.rows(AUDIT_SQL.listAuditCaseIds)).map((row) => row['case_id'] as string))
+  listCaseIds(): Promise<string[]> {
+    return this.#db.run(async (s) => (await s.rows(AUDIT_SQL.listAuditCaseIds)).map((row) => row['case_id'] as string))
   }
+}
 
-  // Operations (readiness, metrics)
+class PostgresMetricsQueries implements MetricsQueries {
+  readonly #db: Access
 
-  ping(): Promise<void> {
-    return this.#do(async (s) => {
-      if ((await s.rows(OPERATIONS_SQL.ping))[0]?.['ok'] !== 1) throw new Error('metadata store answered the ping wrongly')
-    })
+  constructor(db: Access) {
+    this.#db = db
   }
 
   countShares(now: number): Promise<ShareCount[]> {
-    return this.#do(async (s) => {
+    return this.#db.run(async (s) => {
       if (!Number.isSafeInteger(now)) throw new TypeError('now must be an integer (Unix seconds)')
       return (await s.rows(OPERATIONS_SQL.countShares, { now })).map((row) => ({
         direction: row['direction'] as ShareCount['direction'],
@@ -817,140 +962,58 @@ class PostgresMetadataStore implements MetadataStore {
       }))
     })
   }
+}
 
-  // Recipients the receiving side added to an external case
+class PostgresNotificationRepository implements NotificationRepository {
+  readonly #db: Access
 
-  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(NOTIFICATION_SQL.insertAddedRecipient, addedRecipientParams(recipient))) === 1)
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
-    return this.#do(async (s) => (await s.rows(NOTIFICATION_SQL.listAddedRecipients, { inbound_id: inboundId })).map(addedRecipientFromRow))
+  insert(notification: NotificationRecord): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(NOTIFICATION_SQL.insertNotification, notificationParams(notification))) === 1)
   }
 
-  // Notifications of inbound shares
-
-  insertNotification(notification: NotificationRecord): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(NOTIFICATION_SQL.insertNotification, notificationParams(notification))) === 1)
+  upsert(notification: NotificationRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(NOTIFICATION_SQL.upsertNotification, notificationParams(notification))))
   }
 
-  upsertNotification(notification: NotificationRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(NOTIFICATION_SQL.upsertNotification, notificationParams(notification))))
+  get(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(NOTIFICATION_SQL.getNotification, { inbound_id: inboundId, revision, channel }), notificationFromRow))
   }
 
-  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(NOTIFICATION_SQL.getNotification, { inbound_id: inboundId, revision, channel }), notificationFromRow))
+  list(inboundId: string): Promise<NotificationRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(NOTIFICATION_SQL.listNotifications, { inbound_id: inboundId })).map(notificationFromRow))
+  }
+}
+
+class PostgresLinkShareRepository implements LinkShareRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
   }
 
-  listNotifications(inboundId: string): Promise<NotificationRecord[]> {
-    return this.#do(async (s) => (await s.rows(NOTIFICATION_SQL.listNotifications, { inbound_id: inboundId })).map(notificationFromRow))
+  insert(record: LinkShareRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(LINK_SQL.insertLinkShare, linkShareParams(record))))
   }
 
-  // Revocation (cascade to onward shares)
-
-  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
-    return this.#do(async (s) => (await s.rows(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inbound_id: inboundId })).map(outboundShareFromRow))
+  get(id: string): Promise<LinkShareRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(LINK_SQL.getLinkShare, { id }), linkShareFromRow))
   }
 
-  // Revisions and updates
-
-  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
-    return this.#do(async (s) => {
-      if (!Number.isSafeInteger(revision) || revision < 2) throw new TypeError('revision must be an integer ≥ 2')
-      const params = { id, revision, recipients: toJson(recipients), evidence_ids: toJson(evidenceIds), at }
-      if ((await s.run(REVISION_SQL.advanceOutboundShare, params)) === 0) throw notFound('outbound share')
-    })
+  findByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(LINK_SQL.findLinkShareByTokenHash, { token_hash: tokenHash }), linkShareFromRow))
   }
 
-  deleteEvidence(id: string): Promise<void> {
-    return this.#do(async (s) => {
-      if ((await s.run(REVISION_SQL.deleteEvidence, { id })) === 0) throw notFound('evidence')
-    })
-  }
-
-  insertInboundRevision(revision: InboundRevisionRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(REVISION_SQL.insertInboundRevision, inboundRevisionParams(revision))))
-  }
-
-  updateInboundRevision(revision: InboundRevisionRecord): Promise<void> {
-    return this.#do(async (s) => {
-      if ((await s.run(REVISION_SQL.updateInboundRevision, inboundRevisionParams(revision))) === 0) throw notFound('inbound revision')
-    })
-  }
-
-  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(REVISION_SQL.getInboundRevision, { inbound_id: inboundId, revision }), inboundRevisionFromRow))
-  }
-
-  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
-    return this.#do(async (s) => (await s.rows(REVISION_SQL.listInboundRevisions, { inbound_id: inboundId })).map(inboundRevisionFromRow))
-  }
-
-  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
-    return this.#do(async (s) => (await s.rows(REVISION_SQL.listInboundRevisionStates, { inbound_id: inboundId })).map(inboundRevisionStateFromRow))
-  }
-
-  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(REVISION_SQL.getAppliedState, { inbound_id: inboundId }), appliedStateFromRow))
-  }
-
-  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
-    return this.#do(async (s) => first(await s.rows(REVISION_SQL.getAppliedStateVersion, { inbound_id: inboundId }), appliedStateVersionFromRow))
-  }
-
-  setAppliedState(state: AppliedStateRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(REVISION_SQL.setAppliedState, appliedStateParams(state))))
-  }
-
-  // Conformance control
-
-  insertControlShare(record: ControlShareRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(CONTROL_SQL.insertControlShare, controlShareParams(record))))
-  }
-
-  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(CONTROL_SQL.getControlShare, { share_id: shareId }), controlShareFromRow))
-  }
-
-  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
-    return this.#do(async (s) => void (await s.run(CONTROL_SQL.setPartnerVersions, { org, versions: JSON.stringify(versions), learned_at: learnedAt })))
-  }
-
-  getPartnerVersions(org: string): Promise<string[] | undefined> {
-    return this.#do(async (s) => first(await s.rows(CONTROL_SQL.getPartnerVersions, { org }), (row) => JSON.parse(row['versions'] as string) as string[]))
-  }
-
-  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(CONTROL_SQL.insertRevocationTombstone, revocationTombstoneParams(record))))
-  }
-
-  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
-    return this.#do(async (s) =>
-      first(await s.rows(CONTROL_SQL.getRevocationTombstone, { sender_org: senderOrg, share_id: shareId }), revocationTombstoneFromRow),
-    )
-  }
-
-  // Link shares
-
-  insertLinkShare(record: LinkShareRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(LINK_SQL.insertLinkShare, linkShareParams(record))))
-  }
-
-  getLinkShare(id: string): Promise<LinkShareRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(LINK_SQL.getLinkShare, { id }), linkShareFromRow))
-  }
-
-  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(LINK_SQL.findLinkShareByTokenHash, { token_hash: tokenHash }), linkShareFromRow))
-  }
-
-  listLinkShares(caseId: string): Promise<LinkShareRecord[]> {
-    return this.#do(async (s) => (await s.rows(LINK_SQL.listLinkShares, { case_id: caseId })).map(linkShareFromRow))
+  list(caseId: string): Promise<LinkShareRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(LINK_SQL.listLinkShares, { case_id: caseId })).map(linkShareFromRow))
   }
 
   /** The state change locks the row, so of two replicas completing at once one wins and stores the members. */
-  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
-    return this.#do((s) =>
+  complete(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
+    return this.#db.run((s) =>
       s.atomic(async (s) => {
         if ((await s.run(LINK_SQL.completeLinkShare, completeLinkShareParams(id, built, at))) === 0) return false
         const rows = members.map((member, position) => linkShareMemberParams(id, position, member))
@@ -969,76 +1032,84 @@ class PostgresMetadataStore implements MetadataStore {
     )
   }
 
-  failLinkShare(id: string, reason: string, at: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(LINK_SQL.failLinkShare, { id, reason, at })) > 0)
+  fail(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(LINK_SQL.failLinkShare, { id, reason, at })) > 0)
   }
 
-  revokeLinkShare(id: string, by: string, at: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(LINK_SQL.revokeLinkShare, { id, by, at })) > 0)
+  revoke(id: string, by: string, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(LINK_SQL.revokeLinkShare, { id, by, at })) > 0)
   }
 
-  listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
-    return this.#do(async (s) => (await s.rows(LINK_SQL.listLinkShareMembers, { id })).map(linkShareMemberFromRow))
+  listMembers(id: string): Promise<LinkShareMember[]> {
+    return this.#db.run(async (s) => (await s.rows(LINK_SQL.listLinkShareMembers, { id })).map(linkShareMemberFromRow))
   }
 
-  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined> {
-    return this.#do(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.getLinkShareOffer, { id }), linkShareOfferFromRow))
+  getOffer(id: string): Promise<LinkShareOffer | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.getLinkShareOffer, { id }), linkShareOfferFromRow))
   }
 
-  setLinkShareOffer(id: string, jws: string, at: number): Promise<void> {
-    return this.#do(async (s) => {
+  setOffer(id: string, jws: string, at: number): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(INBOUND_PACKAGE_SQL.setLinkShareOffer, { id, jws, at })) === 0) throw notFound(`link share ${id}`)
     })
   }
 
-  markLinkShareOffered(id: string, at: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.markLinkShareOffered, { id, at })) > 0)
+  markOffered(id: string, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(INBOUND_PACKAGE_SQL.markLinkShareOffered, { id, at })) > 0)
   }
 
-  // Inbound packages
-
-  insertInboundPackage(record: InboundPackageRecord): Promise<void> {
-    return this.#do(async (s) => void (await s.run(INBOUND_PACKAGE_SQL.insert, inboundPackageParams(record))))
-  }
-
-  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.get, { id }), inboundPackageFromRow))
-  }
-
-  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
-    return this.#do(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.find, { sender_org: senderOrg, package_id: packageId }), inboundPackageFromRow))
-  }
-
-  listInboundPackages(): Promise<InboundPackageRecord[]> {
-    return this.#do(async (s) => (await s.rows(INBOUND_PACKAGE_SQL.list, {})).map(inboundPackageFromRow))
-  }
-
-  completeInboundPackage(
-    id: string,
-    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
-    at: number,
-  ): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at))) > 0)
-  }
-
-  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.refuse, { id, reason, at })) > 0)
-  }
-
-  revokeInboundPackage(id: string, at: number): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(INBOUND_PACKAGE_SQL.revoke, { id, at })) > 0)
-  }
-
-  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
-    return this.#do(async (s) => {
+  setTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#db.run(async (s) => {
       if ((await s.run(LINK_SQL.setLinkShareTokenHash, { id, token_hash: tokenHash })) === 0) throw notFound(`link share ${id}`)
     })
   }
+}
 
-  // Outbox
+class PostgresInboundPackageRepository implements InboundPackageRepository {
+  readonly #db: Access
 
-  appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
-    return this.#do((s) => {
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(record: InboundPackageRecord): Promise<void> {
+    return this.#db.run(async (s) => void (await s.run(INBOUND_PACKAGE_SQL.insert, inboundPackageParams(record))))
+  }
+
+  get(id: string): Promise<InboundPackageRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.get, { id }), inboundPackageFromRow))
+  }
+
+  find(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(INBOUND_PACKAGE_SQL.find, { sender_org: senderOrg, package_id: packageId }), inboundPackageFromRow))
+  }
+
+  list(): Promise<InboundPackageRecord[]> {
+    return this.#db.run(async (s) => (await s.rows(INBOUND_PACKAGE_SQL.list, {})).map(inboundPackageFromRow))
+  }
+
+  complete(id: string, received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] }, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at))) > 0)
+  }
+
+  refuse(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(INBOUND_PACKAGE_SQL.refuse, { id, reason, at })) > 0)
+  }
+
+  revoke(id: string, at: number): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(INBOUND_PACKAGE_SQL.revoke, { id, at })) > 0)
+  }
+}
+
+class PostgresOutbox implements Outbox {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  append(entries: readonly OutboxEntry[]): Promise<void> {
+    return this.#db.run((s) => {
       const params = entries.map(outboxParams)
       if (params.length === 0) return Promise.resolve()
       return s.atomic(async (s) => {
@@ -1048,22 +1119,128 @@ class PostgresMetadataStore implements MetadataStore {
     })
   }
 
-  listOutbox(consumer: string, limit: number, afterSeq = 0): Promise<ListedOutboxEntry[]> {
-    return this.#do(async (s) => {
+  list(consumer: string, limit: number, afterSeq = 0): Promise<ListedOutboxEntry[]> {
+    return this.#db.run(async (s) => {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
       if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new TypeError('afterSeq must be a non-negative integer')
       return (await s.rows(OUTBOX_SQL.list, { consumer, after: afterSeq, limit })).map(outboxFromRow)
     })
   }
 
-  deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
-    return this.#do(async (s) => (await s.run(OUTBOX_SQL.delete, { consumer, event_id: eventId })) > 0)
+  delete(consumer: string, eventId: string): Promise<boolean> {
+    return this.#db.run(async (s) => (await s.run(OUTBOX_SQL.delete, { consumer, event_id: eventId })) > 0)
+  }
+}
+
+/** The repositories over one access: the store's own, or a transaction's. */
+class PostgresRepositories implements Repositories {
+  readonly tokens: TokenRepository
+  readonly partners: PartnerRepository
+  readonly policies: PolicyRepository
+  readonly cases: CaseRepository
+  readonly outboundShares: OutboundShareRepository
+  readonly inboundShares: InboundShareRepository
+  readonly replay: ReplayRepository
+  readonly quotas: QuotaRepository
+  readonly chunks: ChunkRepository
+  readonly jobs: JobQueue
+  readonly principals: PrincipalRepository
+  readonly audit: AuditLog
+  readonly metrics: MetricsQueries
+  readonly notifications: NotificationRepository
+  readonly linkShares: LinkShareRepository
+  readonly inboundPackages: InboundPackageRepository
+  readonly outbox: Outbox
+
+  constructor(db: Access) {
+    this.tokens = new PostgresTokenRepository(db)
+    this.partners = new PostgresPartnerRepository(db)
+    this.policies = new PostgresPolicyRepository(db)
+    this.cases = new PostgresCaseRepository(db)
+    this.outboundShares = new PostgresOutboundShareRepository(db)
+    this.inboundShares = new PostgresInboundShareRepository(db)
+    this.replay = new PostgresReplayRepository(db)
+    this.quotas = new PostgresQuotaRepository(db)
+    this.chunks = new PostgresChunkRepository(db)
+    this.jobs = new PostgresJobQueue(db)
+    this.principals = new PostgresPrincipalRepository(db)
+    this.audit = new PostgresAuditLog(db)
+    this.metrics = new PostgresMetricsQueries(db)
+    this.notifications = new PostgresNotificationRepository(db)
+    this.linkShares = new PostgresLinkShareRepository(db)
+    this.inboundPackages = new PostgresInboundPackageRepository(db)
+    this.outbox = new PostgresOutbox(db)
+  }
+}
+
+/** The repositories bound to one transaction; a transaction inside it is a savepoint. */
+class PostgresUnitOfWork extends PostgresRepositories implements UnitOfWork {
+  readonly #access: SessionAccess
+  readonly #scope: Scope
+
+  constructor(session: Session, scope: Scope) {
+    const access = new SessionAccess(session, undefined, scope)
+    super(access)
+    this.#access = access
+    this.#scope = scope
+  }
+
+  async transaction<T>(work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
+    if (typeof work !== 'function') throw new TypeError('work must be a function')
+    const refusal = this.#access.refusal()
+    if (refusal !== undefined) throw refusal
+    if (this.#scope.nested) throw new Error('nested transactions cannot run concurrently')
+    this.#scope.nested = true
+    const scope: Scope = { open: true, nested: false }
+    try {
+      return await this.#access.session.atomic((s) => work(new PostgresUnitOfWork(s, scope)))
+    } finally {
+      scope.open = false
+      this.#scope.nested = false
+    }
+  }
+}
+
+class PostgresMetadataStore extends PostgresRepositories implements MetadataStore {
+  readonly #access: SessionAccess
+  readonly #root: Root
+
+  constructor(pool: pg.Pool) {
+    const root: Root = { pool, closed: false, calls: new Set(), inTransaction: new AsyncLocalStorage() }
+    const access = new SessionAccess(new PoolSession(pool), root, { open: true, nested: false })
+    super(access)
+    this.#access = access
+    this.#root = root
+  }
+
+  transaction<T>(work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
+    if (typeof work !== 'function') return Promise.reject(new TypeError('work must be a function'))
+    const root = this.#root
+    return this.#access.run(() => {
+      const marker = { open: true }
+      const transaction = (client: pg.PoolClient): Promise<T> => {
+        const scope: Scope = { open: true, nested: false }
+        const unit = new PostgresUnitOfWork(new ClientSession(client), scope)
+        return root.inTransaction
+          .run(marker, () => work(unit))
+          .finally(() => {
+            scope.open = false
+            marker.open = false
+          })
+      }
+      return inTransaction(root.pool, transaction, { crashPoints: true })
+    })
+  }
+
+  ping(): Promise<void> {
+    return this.#access.run(async (s) => {
+      if ((await s.rows(OPERATIONS_SQL.ping))[0]?.['ok'] !== 1) throw new Error('metadata store answered the ping wrongly')
+    })
   }
 
   /** Waits for the calls in flight, then closes the pool. Later calls reject. */
   async close(): Promise<void> {
     const root = this.#root
-    if (root === undefined) throw new Error('close the store itself, not a transaction view')
     if (root.closed) return
     root.closed = true
     await Promise.all(root.calls)

@@ -77,7 +77,7 @@ export function auditParams(e: AuditEntryRecord): Params {
   }
 }
 
-/** `listAudit` options as statement parameters. @throws {TypeError} */
+/** `AuditLog.list` options as statement parameters. @throws {TypeError} */
 export function auditListParams(caseId: string, options: { afterSeq?: number; limit?: number } = {}): Params {
   const after = options.afterSeq ?? 0
   const limit = options.limit ?? -1

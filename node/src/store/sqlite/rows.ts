@@ -289,12 +289,12 @@ export function pageParams(page: PageRequest): { after: number | null; limit: nu
   return { after: page.after ?? null, limit: page.limit + 1 }
 }
 
-/** The parameters of `listVisibleCases` (SQLite and PostgreSQL alike). */
+/** The parameters of `CaseRepository.listVisible` (SQLite and PostgreSQL alike). */
 export function caseViewerParams(viewer: CaseViewer, page: PageRequest): Params {
   return { user_id: viewer.userId, groups: toJson(viewer.groups), sees_all: bool(viewer.seesAll), ...pageParams(page) }
 }
 
-/** The parameters of `listVisibleInboundShares` (SQLite and PostgreSQL alike). */
+/** The parameters of `InboundShareRepository.listVisible` (SQLite and PostgreSQL alike). */
 export function inboundShareViewerParams(viewer: InboundShareViewer, page: PageRequest): Params {
   return { org: viewer.org, ...caseViewerParams(viewer, page) }
 }

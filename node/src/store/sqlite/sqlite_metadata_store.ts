@@ -2,10 +2,10 @@
  * The embedded metadata store: SQLite through `node:sqlite` (`DatabaseSync`).
  *
  * `node:sqlite` is synchronous while {@link MetadataStore} is async, and one connection has
- * one transaction at a time. So every public method waits its turn on a promise-chain mutex;
- * `transaction(work)` holds the mutex from `BEGIN IMMEDIATE` to `COMMIT`/`ROLLBACK`, and the
- * store it passes to `work` runs statements directly (it does not take the mutex, so it
- * cannot deadlock). Calling the outer store from inside `work` would wait for the transaction
+ * one transaction at a time. So every repository method of the store waits its turn on a
+ * promise-chain mutex; `transaction(work)` holds the mutex from `BEGIN IMMEDIATE` to
+ * `COMMIT`/`ROLLBACK`, and the unit of work it passes to `work` runs statements directly (it
+ * does not take the mutex, so it cannot deadlock). Calling the outer store from inside `work` would wait for the transaction
  * forever, so such a call is refused with an error instead. Nothing from another caller is
  * interleaved into a transaction.
  *
@@ -79,6 +79,25 @@ import type {
   PolicyRecord,
   ShareCount,
   TokenRecord,
+  AuditLog,
+  CaseRepository,
+  ChunkRepository,
+  InboundPackageRepository,
+  InboundShareRepository,
+  JobQueue,
+  LinkShareRepository,
+  MetricsQueries,
+  NotificationRepository,
+  Outbox,
+  OutboundShareRepository,
+  PartnerRepository,
+  PolicyRepository,
+  PrincipalRepository,
+  QuotaRepository,
+  ReplayRepository,
+  Repositories,
+  TokenRepository,
+  UnitOfWork,
 } from '../metadata_store.ts'
 import { AUDIT_SQL, auditFromRow, auditListParams, auditParams } from './audit.ts'
 import { CHUNK_REFERENCE_SOURCES, FORGET_DELIVERED_SQL, SHARES_NAMING_SQL } from './chunk_references.ts'
@@ -190,7 +209,7 @@ function openReadOnly(path: string): MetadataStore {
 /** Positional parameters, or one object of named ones. */
 type Bind = SQLInputValue[] | [Params]
 
-/** The connection and its prepared statements, shared by the store and its transaction views. */
+/** The connection and its prepared statements, shared by the store and its units of work. */
 class Connection {
   readonly db: DatabaseSync
   readonly #statements = new Map<string, StatementSync>()
@@ -292,11 +311,19 @@ function notFound(what: string): RequestError {
   return new RequestError('CW_ERR_NOT_FOUND', `${what} not found`)
 }
 
+/** How a repository reaches the connection: in the store's turn, or inside one transaction. */
+interface Access {
+  /** Runs `fn` on the connection; constraint errors come back translated. */
+  run<T>(fn: (c: Connection) => T): Promise<T>
+  /** A per-chunk write: group-committed with the others made meanwhile (inside a transaction: run at once). */
+  grouped(fn: (c: Connection) => void): Promise<void>
+}
+
 /**
  * Runs statements directly on the connection. The store's own instance is used under its
  * mutex; each transaction gets a fresh instance, which stops working when the transaction ends.
  */
-class DirectStore implements MetadataStore {
+class DirectAccess implements Access {
   readonly #c: Connection
   readonly #scope: { open: boolean; nested: boolean }
 
@@ -305,7 +332,7 @@ class DirectStore implements MetadataStore {
     this.#scope = scope
   }
 
-  #do<T>(fn: (c: Connection) => T): Promise<T> {
+  run<T>(fn: (c: Connection) => T): Promise<T> {
     if (!this.#scope.open) return Promise.reject(new Error('transaction store used after its transaction ended'))
     try {
       return Promise.resolve(fn(this.#c))
@@ -314,7 +341,871 @@ class DirectStore implements MetadataStore {
     }
   }
 
-  async transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
+  grouped(fn: (c: Connection) => void): Promise<void> {
+    return this.run(fn)
+  }
+}
+
+class SqliteTokenRepository implements TokenRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(token: TokenRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertToken, tokenParams(token)))
+  }
+
+  findByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.findTokenByHash, hash), tokenFromRow))
+  }
+
+  get(id: string): Promise<TokenRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getToken, id), tokenFromRow))
+  }
+
+  list(userId?: string): Promise<TokenRecord[]> {
+    return this.#db.run((c) => (userId === undefined ? c.all(SQL.listTokens) : c.all(SQL.listUserTokens, userId)).map(tokenFromRow))
+  }
+
+  revoke(id: string, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(SQL.revokeToken, at, id) > 0)
+  }
+
+  revokeOfUser(userId: string, at: number): Promise<string[]> {
+    return this.#db.run((c) => c.all(SQL.revokeUserTokens, at, userId).map((row) => String(row['id'])))
+  }
+
+  touch(id: string, at: number): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.touchToken, at, id))
+  }
+}
+
+class SqlitePartnerRepository implements PartnerRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  upsert(partner: PartnerRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.upsertPartner, partnerParams(partner)))
+  }
+
+  get(org: string): Promise<PartnerRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getPartner, org), partnerFromRow))
+  }
+
+  list(): Promise<PartnerRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listPartners).map(partnerFromRow))
+  }
+
+  recordContact(org: string, at: number): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.recordPartnerContact, { org, at }))
+  }
+
+  listContacts(): Promise<Map<string, number>> {
+    return this.#db.run((c) => new Map(c.all(SQL.listPartnerContacts).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
+  }
+
+  setVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
+    return this.#db.run((c) => void c.run(VERSIONS_SQL.setPartnerVersions, { org, versions: JSON.stringify(versions), learned_at: learnedAt }))
+  }
+
+  getVersions(org: string): Promise<string[] | undefined> {
+    return this.#db.run((c) => optional(c.get(VERSIONS_SQL.getPartnerVersions, org), (row) => JSON.parse(row['versions'] as string) as string[]))
+  }
+}
+
+class SqlitePolicyRepository implements PolicyRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(policy: PolicyRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertPolicy, policyParams(policy)))
+  }
+
+  get(id: string, version?: number): Promise<PolicyRecord | undefined> {
+    return this.#db.run((c) => optional(version === undefined ? c.get(SQL.getPolicyLatest, id) : c.get(SQL.getPolicyVersion, id, version), policyFromRow))
+  }
+
+  list(): Promise<PolicyRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listPolicies).map(policyFromRow))
+  }
+}
+
+class SqliteCaseRepository implements CaseRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(record: CaseRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertCase, caseParams(record)))
+  }
+
+  updateFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(SQL.updateCaseFields, toJson(fields), updatedAt, id) === 0) throw notFound('case')
+    })
+  }
+
+  get(id: string): Promise<CaseRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getCase, id), caseFromRow))
+  }
+
+  list(): Promise<CaseRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listCases).map(caseFromRow))
+  }
+
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
+    return this.#db.run((c) => pageOf(c.all(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
+  }
+
+  insertFolder(folder: FolderRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertFolder, folderParams(folder)))
+  }
+
+  listFolders(caseId: string): Promise<FolderRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listFolders, caseId).map(folderFromRow))
+  }
+
+  insertEvidence(evidence: EvidenceRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertEvidence, evidenceParams(evidence)))
+  }
+
+  getEvidence(id: string): Promise<EvidenceRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getEvidence, id), evidenceFromRow))
+  }
+
+  listEvidence(caseId: string): Promise<EvidenceRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listEvidence, caseId).map(evidenceFromRow))
+  }
+
+  setAccess(access: CaseAccessRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(PRINCIPAL_SQL.setCaseAccess, caseAccessParams(access)))
+  }
+
+  getAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(PRINCIPAL_SQL.getCaseAccess, caseId), caseAccessFromRow))
+  }
+
+  findImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(PRINCIPAL_SQL.findCaseImportedFrom, inboundId), caseFromRow))
+  }
+
+  deleteEvidence(id: string): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(REVISION_SQL.deleteEvidence, id) === 0) throw notFound('evidence')
+    })
+  }
+}
+
+class SqliteOutboundShareRepository implements OutboundShareRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(share: OutboundShareRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertOutboundShare, outboundShareParams(share)))
+  }
+
+  updateStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(SQL.updateOutboundStatus, status, code ?? null, detail ?? null, at, id) === 0) throw notFound('outbound share')
+    })
+  }
+
+  get(id: string): Promise<OutboundShareRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getOutboundShare, id), outboundShareFromRow))
+  }
+
+  getState(id: string): Promise<OutboundShareState | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getOutboundShareState, id), outboundShareStateFromRow))
+  }
+
+  list(caseId?: string): Promise<OutboundShareRecord[]> {
+    return this.#db.run((c) => (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow))
+  }
+
+  listOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
+    return this.#db.run((c) => pageOf(c.all(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow))
+  }
+
+  /**
+   * Also makes `revision` the share's current revision (`revision` and `updatedAt` of the
+   * share never move backwards). Duplicate digests are fine; invalid ones are a `TypeError`
+   * and nothing is stored.
+   */
+  insertRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        c.run(SQL.insertOutboundRevision, outboundRevisionParams(revision))
+        c.run(SQL.advanceOutboundRevision, { id: revision.shareId, revision: revision.revision, at: revision.createdAt })
+        const insertChunk = c.statement(SQL.insertShareChunk)
+        for (const digest of chunkDigests) {
+          if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
+          insertChunk.run(revision.shareId, digest)
+        }
+      }),
+    )
+  }
+
+  getRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getOutboundRevision, shareId, revision), outboundRevisionFromRow))
+  }
+
+  setReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(SQL.setOutboundReceipt, receiptJws, shareId, revision) === 0) throw notFound('outbound revision')
+    })
+  }
+
+  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        for (const item of items) {
+          c.run(TRANSFER_SQL.insertHeldBack, { share: shareId, revision, evidence_id: item.evidenceId, name: item.name, reason: item.reason })
+        }
+      }),
+    )
+  }
+
+  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
+    return this.#db.run((c) => c.all(TRANSFER_SQL.listHeldBack, shareId, revision).map(heldBackFromRow))
+  }
+
+  startTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        c.run(TRANSFER_SQL.insertTransfer, { share: shareId, revision })
+        const insertChunk = c.statement(TRANSFER_SQL.insertTransferChunk)
+        for (const { digest, size } of chunks) {
+          if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
+          if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('chunk size must be an integer ≥ 0')
+          insertChunk.run({ share: shareId, revision, digest, size })
+        }
+        c.run(TRANSFER_SQL.totalTransfer, { share: shareId, revision })
+      }),
+    )
+  }
+
+  recordChunkServed(shareId: string, digest: string): Promise<void> {
+    return this.#db.grouped((c) =>
+      c.atomic(() => {
+        const served = c.get(TRANSFER_SQL.markChunkServed, { share: shareId, digest })
+        if (served !== undefined) c.run(TRANSFER_SQL.countChunkServed, { share: shareId, revision: served['revision'], size: served['size'] })
+      }),
+    )
+  }
+
+  getTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(TRANSFER_SQL.getTransfer, shareId, revision), transferFromRow))
+  }
+
+  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
+    return this.#db.run((c) => c.get(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now }) !== undefined)
+  }
+
+  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#db.run(
+      (c) =>
+        new Set(
+          c.all(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests: JSON.stringify(digests), now }).map((row) => row['digest'] as string),
+        ),
+    )
+  }
+
+  listDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
+    return this.#db.run((c) => c.all(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inboundId }).map(outboundShareFromRow))
+  }
+
+  advance(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
+    return this.#db.run((c) => {
+      if (!Number.isSafeInteger(revision) || revision < 2) throw new TypeError('revision must be an integer ≥ 2')
+      const params = { id, revision, recipients: toJson(recipients), evidence_ids: toJson(evidenceIds), at }
+      if (c.run(REVISION_SQL.advanceOutboundShare, params) === 0) throw notFound('outbound share')
+    })
+  }
+
+  insertControlShare(record: ControlShareRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(CONTROL_SQL.insertControlShare, controlShareParams(record)))
+  }
+
+  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(CONTROL_SQL.getControlShare, shareId), controlShareFromRow))
+  }
+}
+
+class SqliteInboundShareRepository implements InboundShareRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(share: InboundShareRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.insertInboundShare, inboundShareParams(share)))
+  }
+
+  update(share: InboundShareRecord): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(SQL.updateInboundShare, inboundShareParams(share)) === 0) throw notFound('inbound share')
+    })
+  }
+
+  get(id: string): Promise<InboundShareRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getInboundShare, id), inboundShareFromRow))
+  }
+
+  getState(id: string): Promise<InboundShareState | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.getInboundShareState, id), inboundShareStateFromRow))
+  }
+
+  findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.findInboundShareState, senderOrg, shareId), inboundShareStateFromRow))
+  }
+
+  find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.findInboundShare, senderOrg, shareId), inboundShareFromRow))
+  }
+
+  list(): Promise<InboundShareRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
+  }
+
+  listVisible(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
+    return this.#db.run((c) => pageOf(c.all(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
+  }
+
+  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
+    return this.#db.run((c) => c.run(ADDED_RECIPIENT_SQL.insertAddedRecipient, addedRecipientParams(recipient)) === 1)
+  }
+
+  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
+    return this.#db.run((c) => c.all(ADDED_RECIPIENT_SQL.listAddedRecipients, inboundId).map(addedRecipientFromRow))
+  }
+
+  insertRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(REVISION_SQL.insertInboundRevision, inboundRevisionParams(revision)))
+  }
+
+  updateRevision(revision: InboundRevisionRecord): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(REVISION_SQL.updateInboundRevision, inboundRevisionParams(revision)) === 0) throw notFound('inbound revision')
+    })
+  }
+
+  getRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(REVISION_SQL.getInboundRevision, inboundId, revision), inboundRevisionFromRow))
+  }
+
+  listRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
+    return this.#db.run((c) => c.all(REVISION_SQL.listInboundRevisions, inboundId).map(inboundRevisionFromRow))
+  }
+
+  listRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
+    return this.#db.run((c) => c.all(REVISION_SQL.listInboundRevisionStates, inboundId).map(inboundRevisionStateFromRow))
+  }
+
+  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(REVISION_SQL.getAppliedState, inboundId), appliedStateFromRow))
+  }
+
+  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
+    return this.#db.run((c) => optional(c.get(REVISION_SQL.getAppliedStateVersion, inboundId), appliedStateVersionFromRow))
+  }
+
+  setAppliedState(state: AppliedStateRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(REVISION_SQL.setAppliedState, appliedStateParams(state)))
+  }
+
+  insertTombstone(record: RevocationTombstoneRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(VERSIONS_SQL.insertRevocationTombstone, revocationTombstoneParams(record)))
+  }
+
+  getTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(VERSIONS_SQL.getRevocationTombstone, senderOrg, shareId), revocationTombstoneFromRow))
+  }
+}
+
+class SqliteReplayRepository implements ReplayRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  remember(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        if (c.run(SQL.insertJti, iss, jti, digest, exp) === 1) return undefined
+        return c.get(SQL.getJti, iss, jti)!['digest'] as string
+      }),
+    )
+  }
+
+  forgetExpired(now: number): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.forgetExpiredJtis, now))
+  }
+}
+
+class SqliteQuotaRepository implements QuotaRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
+    return this.#db.run((c) => {
+      c.run(SQL.forgetOfferBytes, at - 86_400)
+      c.run(SQL.insertOfferBytes, partnerOrg, at, bytes)
+    })
+  }
+
+  usage(partnerOrg: string, since: number): Promise<PartnerUsage> {
+    return this.#db.run((c) => {
+      const row = c.get(SQL.partnerUsage, { partner: partnerOrg, since })!
+      return { pendingOffers: Number(row['pending']), bytes: Number(row['bytes']), oldestAt: row['oldest'] === null ? undefined : Number(row['oldest']) }
+    })
+  }
+}
+
+class SqliteChunkRepository implements ChunkRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  recordDelivered(partnerOrg: string, digest: string, at: number): Promise<void> {
+    return this.#db.grouped((c) => void c.run(SQL.insertPartnerChunk, partnerOrg, digest, at))
+  }
+
+  /** Group-committed like {@link recordDelivered}: all of `digests` in one statement of the next group commit. */
+  recordDeliveredAll(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
+    return this.#db.grouped((c) => {
+      if (digests.length > 0) c.run(SQL.insertPartnerChunks, partnerOrg, at, JSON.stringify(digests))
+    })
+  }
+
+  delivered(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return Promise.resolve(new Set())
+    return this.#db.run((c) => new Set(c.all(SQL.deliveredChunks, JSON.stringify(digests), partnerOrg).map((row) => row['digest'] as string)))
+  }
+
+  referenced(now: number): Promise<Set<string>> {
+    return this.#db.run((c) => {
+      const digests = new Set<string>()
+      // Source by source, row by row: the distinct digests are the set, never a list of every row.
+      for (const source of CHUNK_REFERENCE_SOURCES) {
+        const statement = c.statement(source.sql)
+        const rows = source.sql.includes(':now') ? statement.iterate({ now }) : statement.iterate()
+        for (const row of rows) digests.add(row['digest'] as string)
+      }
+      return digests
+    })
+  }
+
+  forgetDelivered(digest: string): Promise<void> {
+    return this.#db.run((c) => void c.run(FORGET_DELIVERED_SQL, digest))
+  }
+
+  sharesNaming(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
+    if (digests.length === 0) return Promise.resolve([])
+    return this.#db.run((c) => c.all(SHARES_NAMING_SQL, { case: caseId, digests: JSON.stringify(digests), now }).map((row) => row['id'] as string))
+  }
+}
+
+class SqliteJobQueue implements JobQueue {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  enqueue(job: JobRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(SQL.enqueueJob, jobParams(job)))
+  }
+
+  /** Claiming counts an attempt (`attempts + 1`), so a job that crashes the process cannot loop forever. */
+  claimDue(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
+    return this.#db.run((c) => {
+      if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
+      if (typeof claim?.owner !== 'string' || claim.owner.length === 0) throw new TypeError('claim.owner must be a non-empty string')
+      if (!Number.isSafeInteger(claim.leaseUntil)) throw new TypeError('claim.leaseUntil must be an integer (Unix seconds)')
+      if (limit === 0 || claim.kinds?.length === 0) return []
+      c.run(SQL.supersedeExpiredJobs, { now })
+      const kinds = claim.kinds === undefined ? null : toJson(claim.kinds)
+      const rows = c.all(SQL.claimDueJobs, { now, limit, kinds, owner: claim.owner, lease_until: claim.leaseUntil })
+      rows.sort((a, b) => (a['run_at'] as number) - (b['run_at'] as number) || (a['seq'] as number) - (b['seq'] as number))
+      return rows.map(jobFromRow)
+    })
+  }
+
+  renewLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return this.#db.run((c) => ids.filter((id) => c.run(SQL.renewJobLease, { id, owner, lease_until: leaseUntil }) === 0))
+  }
+
+  complete(id: string, at: number, owner: string): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(SQL.completeJob, { id, at, owner }) === 0) throw lostJob(c, id)
+    })
+  }
+
+  fail(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
+    return this.#db.run((c) => {
+      // A newer pending job of the same kind and ref will redo the work: this one is superseded.
+      const superseded = !dead && c.get(SQL.hasPendingSibling, id) !== undefined
+      const params = { id, state: dead ? 'dead' : superseded ? 'done' : 'pending', error, run_at: runAt, at, owner }
+      if (c.run(SQL.failJob, params) === 0) throw lostJob(c, id)
+    })
+  }
+
+  resetRunning(at: number, owner: string): Promise<number> {
+    return this.#db.run((c) => {
+      c.run(SQL.supersedeRunningJobs, { at, owner })
+      return c.run(SQL.resetRunningJobs, { at, owner })
+    })
+  }
+
+  list(ref?: string): Promise<JobRecord[]> {
+    return this.#db.run((c) => (ref === undefined ? c.all(SQL.listJobs) : c.all(SQL.listJobsOfRef, ref)).map(jobFromRow))
+  }
+
+  listFailing(): Promise<JobRecord[]> {
+    return this.#db.run((c) => c.all(SQL.listFailingJobs).map(jobFromRow))
+  }
+}
+
+class SqlitePrincipalRepository implements PrincipalRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  upsertUser(user: UserRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(PRINCIPAL_SQL.upsertUser, userParams(user)))
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(PRINCIPAL_SQL.getUser, id), userFromRow))
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#db.run((c) => c.all(PRINCIPAL_SQL.listUsers).map(userFromRow))
+  }
+
+  upsertGroup(group: GroupRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(PRINCIPAL_SQL.upsertGroup, groupParams(group)))
+  }
+
+  getGroup(id: string): Promise<GroupRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(PRINCIPAL_SQL.getGroup, id), groupFromRow))
+  }
+
+  listGroups(): Promise<GroupRecord[]> {
+    return this.#db.run((c) => c.all(PRINCIPAL_SQL.listGroups).map(groupFromRow))
+  }
+
+  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        if (c.get(PRINCIPAL_SQL.groupExists, groupId) === undefined) throw notFound('group')
+        c.run(PRINCIPAL_SQL.clearGroupMembers, groupId)
+        const insertMember = c.statement(PRINCIPAL_SQL.insertGroupMember)
+        for (const userId of userIds) insertMember.run(groupId, userId)
+      }),
+    )
+  }
+
+  listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#db.run((c) => c.all(PRINCIPAL_SQL.listGroupMembers, groupId).map((row) => row['user_id'] as string))
+  }
+
+  listUserGroups(userId: string): Promise<string[]> {
+    return this.#db.run((c) => c.all(PRINCIPAL_SQL.listUserGroups, userId).map((row) => row['group_id'] as string))
+  }
+}
+
+class SqliteAuditLog implements AuditLog {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  append(entry: AuditEntryRecord): Promise<void> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        const params = auditParams(entry)
+        const last = c.get(AUDIT_SQL.lastAudit, entry.caseId)
+        const lastSeq = last === undefined ? 0 : (last['seq'] as number)
+        const lastDigest = last === undefined ? null : (last['digest'] as string)
+        if (entry.seq !== lastSeq + 1 || entry.prev !== lastDigest) {
+          throw new RequestError('CW_ERR_CONFLICT', `audit entry ${entry.seq} does not follow entry ${lastSeq} of its case`)
+        }
+        c.run(AUDIT_SQL.insertAudit, params)
+      }),
+    )
+  }
+
+  list(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
+    return this.#db.run((c) => c.all(AUDIT_SQL.listAudit, auditListParams(caseId, options)).map(auditFromRow))
+  }
+
+  last(caseId: string): Promise<AuditEntryRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(AUDIT_SQL.lastAudit, caseId), auditFromRow))
+  }
+
+  listCaseIds(): Promise<string[]> {
+    return this.#db.run((c) => c.all(AUDIT_SQL.listAuditCaseIds).map((row) => row['case_id'] as string))
+  }
+}
+
+class SqliteMetricsQueries implements MetricsQueries {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  countShares(now: number): Promise<ShareCount[]> {
+    return this.#db.run((c) => {
+      if (!Number.isSafeInteger(now)) throw new TypeError('now must be an integer (Unix seconds)')
+      return c.all(OPERATIONS_SQL.countShares, { now }).map((row) => ({
+        direction: row['direction'] as ShareCount['direction'],
+        status: row['status'] as ShareCount['status'],
+        count: Number(row['count']),
+      }))
+    })
+  }
+}
+
+class SqliteNotificationRepository implements NotificationRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(notification: NotificationRecord): Promise<boolean> {
+    return this.#db.run((c) => c.run(NOTIFICATION_SQL.insertNotification, notificationParams(notification)) === 1)
+  }
+
+  upsert(notification: NotificationRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(NOTIFICATION_SQL.upsertNotification, notificationParams(notification)))
+  }
+
+  get(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(NOTIFICATION_SQL.getNotification, inboundId, revision, channel), notificationFromRow))
+  }
+
+  list(inboundId: string): Promise<NotificationRecord[]> {
+    return this.#db.run((c) => c.all(NOTIFICATION_SQL.listNotifications, inboundId).map(notificationFromRow))
+  }
+}
+
+class SqliteLinkShareRepository implements LinkShareRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(record: LinkShareRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(LINK_SQL.insertLinkShare, linkShareParams(record)))
+  }
+
+  get(id: string): Promise<LinkShareRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(LINK_SQL.getLinkShare, id), linkShareFromRow))
+  }
+
+  findByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(LINK_SQL.findLinkShareByTokenHash, tokenHash), linkShareFromRow))
+  }
+
+  list(caseId: string): Promise<LinkShareRecord[]> {
+    return this.#db.run((c) => c.all(LINK_SQL.listLinkShares, caseId).map(linkShareFromRow))
+  }
+
+  complete(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
+    return this.#db.run((c) =>
+      c.atomic(() => {
+        if (c.run(LINK_SQL.completeLinkShare, completeLinkShareParams(id, built, at)) === 0) return false
+        members.forEach((member, position) => c.run(LINK_SQL.insertLinkShareMember, linkShareMemberParams(id, position, member)))
+        return true
+      }),
+    )
+  }
+
+  fail(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(LINK_SQL.failLinkShare, reason, at, id) > 0)
+  }
+
+  revoke(id: string, by: string, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(LINK_SQL.revokeLinkShare, by, at, at, id) > 0)
+  }
+
+  listMembers(id: string): Promise<LinkShareMember[]> {
+    return this.#db.run((c) => c.all(LINK_SQL.listLinkShareMembers, id).map(linkShareMemberFromRow))
+  }
+
+  getOffer(id: string): Promise<LinkShareOffer | undefined> {
+    return this.#db.run((c) => optional(c.get(INBOUND_PACKAGE_SQL.getLinkShareOffer, id), linkShareOfferFromRow))
+  }
+
+  setOffer(id: string, jws: string, at: number): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(INBOUND_PACKAGE_SQL.setLinkShareOffer, jws, at, id) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+
+  markOffered(id: string, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(INBOUND_PACKAGE_SQL.markLinkShareOffered, at, at, id) > 0)
+  }
+
+  setTokenHash(id: string, tokenHash: string): Promise<void> {
+    return this.#db.run((c) => {
+      if (c.run(LINK_SQL.setLinkShareTokenHash, tokenHash, id) === 0) throw notFound(`link share ${id}`)
+    })
+  }
+}
+
+class SqliteInboundPackageRepository implements InboundPackageRepository {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  insert(record: InboundPackageRecord): Promise<void> {
+    return this.#db.run((c) => void c.run(INBOUND_PACKAGE_SQL.insert, inboundPackageParams(record)))
+  }
+
+  get(id: string): Promise<InboundPackageRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(INBOUND_PACKAGE_SQL.get, id), inboundPackageFromRow))
+  }
+
+  find(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
+    return this.#db.run((c) => optional(c.get(INBOUND_PACKAGE_SQL.find, senderOrg, packageId), inboundPackageFromRow))
+  }
+
+  list(): Promise<InboundPackageRecord[]> {
+    return this.#db.run((c) => c.all(INBOUND_PACKAGE_SQL.list).map(inboundPackageFromRow))
+  }
+
+  complete(id: string, received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] }, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at)) > 0)
+  }
+
+  refuse(id: string, reason: string, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(INBOUND_PACKAGE_SQL.refuse, reason, at, id) > 0)
+  }
+
+  revoke(id: string, at: number): Promise<boolean> {
+    return this.#db.run((c) => c.run(INBOUND_PACKAGE_SQL.revoke, at, at, id) > 0)
+  }
+}
+
+class SqliteOutbox implements Outbox {
+  readonly #db: Access
+
+  constructor(db: Access) {
+    this.#db = db
+  }
+
+  append(entries: readonly OutboxEntry[]): Promise<void> {
+    return this.#db.run((c) => {
+      const params = entries.map(outboxParams)
+      c.atomic(() => {
+        for (const row of params) c.run(OUTBOX_SQL.insert, row)
+      })
+    })
+  }
+
+  list(consumer: string, limit: number, afterSeq = 0): Promise<ListedOutboxEntry[]> {
+    return this.#db.run((c) => {
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
+      if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new TypeError('afterSeq must be a non-negative integer')
+      return c.all(OUTBOX_SQL.list, consumer, afterSeq, limit).map(outboxFromRow)
+    })
+  }
+
+  delete(consumer: string, eventId: string): Promise<boolean> {
+    return this.#db.run((c) => c.run(OUTBOX_SQL.delete, consumer, eventId) > 0)
+  }
+}
+
+/** The repositories over one access: the store's own, or a transaction's. */
+class SqliteRepositories implements Repositories {
+  readonly tokens: TokenRepository
+  readonly partners: PartnerRepository
+  readonly policies: PolicyRepository
+  readonly cases: CaseRepository
+  readonly outboundShares: OutboundShareRepository
+  readonly inboundShares: InboundShareRepository
+  readonly replay: ReplayRepository
+  readonly quotas: QuotaRepository
+  readonly chunks: ChunkRepository
+  readonly jobs: JobQueue
+  readonly principals: PrincipalRepository
+  readonly audit: AuditLog
+  readonly metrics: MetricsQueries
+  readonly notifications: NotificationRepository
+  readonly linkShares: LinkShareRepository
+  readonly inboundPackages: InboundPackageRepository
+  readonly outbox: Outbox
+
+  constructor(db: Access) {
+    this.tokens = new SqliteTokenRepository(db)
+    this.partners = new SqlitePartnerRepository(db)
+    this.policies = new SqlitePolicyRepository(db)
+    this.cases = new SqliteCaseRepository(db)
+    this.outboundShares = new SqliteOutboundShareRepository(db)
+    this.inboundShares = new SqliteInboundShareRepository(db)
+    this.replay = new SqliteReplayRepository(db)
+    this.quotas = new SqliteQuotaRepository(db)
+    this.chunks = new SqliteChunkRepository(db)
+    this.jobs = new SqliteJobQueue(db)
+    this.principals = new SqlitePrincipalRepository(db)
+    this.audit = new SqliteAuditLog(db)
+    this.metrics = new SqliteMetricsQueries(db)
+    this.notifications = new SqliteNotificationRepository(db)
+    this.linkShares = new SqliteLinkShareRepository(db)
+    this.inboundPackages = new SqliteInboundPackageRepository(db)
+    this.outbox = new SqliteOutbox(db)
+  }
+}
+
+/**
+ * The repositories run directly on the connection: the store's own instance under its mutex
+ * (its transaction begins one), or one transaction's (its transaction is a savepoint).
+ */
+class SqliteUnitOfWork extends SqliteRepositories implements UnitOfWork {
+  readonly access: DirectAccess
+  readonly #c: Connection
+  readonly #scope: { open: boolean; nested: boolean }
+
+  constructor(connection: Connection, scope: { open: boolean; nested: boolean }) {
+    const access = new DirectAccess(connection, scope)
+    super(access)
+    this.access = access
+    this.#c = connection
+    this.#scope = scope
+  }
+
+  async transaction<T>(work: (unit: SqliteUnitOfWork) => Promise<T>): Promise<T> {
     if (typeof work !== 'function') throw new TypeError('work must be a function')
     if (!this.#scope.open) throw new Error('transaction store used after its transaction ended')
     const nested = this.#c.db.isTransaction
@@ -332,7 +1223,7 @@ class DirectStore implements MetadataStore {
       }
       let result: T
       try {
-        result = await work(new DirectStore(this.#c, scope))
+        result = await work(new SqliteUnitOfWork(this.#c, scope))
       } catch (err) {
         end(false)
         throw err
@@ -349,725 +1240,6 @@ class DirectStore implements MetadataStore {
       scope.open = false
       if (nested) this.#scope.nested = false
     }
-  }
-
-  // Tokens
-
-  insertToken(token: TokenRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertToken, tokenParams(token)))
-  }
-
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.findTokenByHash, hash), tokenFromRow))
-  }
-
-  getToken(id: string): Promise<TokenRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getToken, id), tokenFromRow))
-  }
-
-  listTokens(userId?: string): Promise<TokenRecord[]> {
-    return this.#do((c) => (userId === undefined ? c.all(SQL.listTokens) : c.all(SQL.listUserTokens, userId)).map(tokenFromRow))
-  }
-
-  revokeToken(id: string, at: number): Promise<boolean> {
-    return this.#do((c) => c.run(SQL.revokeToken, at, id) > 0)
-  }
-
-  revokeUserTokens(userId: string, at: number): Promise<string[]> {
-    return this.#do((c) => c.all(SQL.revokeUserTokens, at, userId).map((row) => String(row['id'])))
-  }
-
-  touchToken(id: string, at: number): Promise<void> {
-    return this.#do((c) => void c.run(SQL.touchToken, at, id))
-  }
-
-  // Partners
-
-  upsertPartner(partner: PartnerRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.upsertPartner, partnerParams(partner)))
-  }
-
-  getPartner(org: string): Promise<PartnerRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getPartner, org), partnerFromRow))
-  }
-
-  listPartners(): Promise<PartnerRecord[]> {
-    return this.#do((c) => c.all(SQL.listPartners).map(partnerFromRow))
-  }
-
-  recordPartnerContact(org: string, at: number): Promise<void> {
-    return this.#do((c) => void c.run(SQL.recordPartnerContact, { org, at }))
-  }
-
-  listPartnerContacts(): Promise<Map<string, number>> {
-    return this.#do((c) => new Map(c.all(SQL.listPartnerContacts).map((row) => [row['org'] as string, Number(row['last_contact_at'])])))
-  }
-
-  // Policies
-
-  insertPolicy(policy: PolicyRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertPolicy, policyParams(policy)))
-  }
-
-  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
-    return this.#do((c) => optional(version === undefined ? c.get(SQL.getPolicyLatest, id) : c.get(SQL.getPolicyVersion, id, version), policyFromRow))
-  }
-
-  listPolicies(): Promise<PolicyRecord[]> {
-    return this.#do((c) => c.all(SQL.listPolicies).map(policyFromRow))
-  }
-
-  // Cases, folders, evidence
-
-  insertCase(record: CaseRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertCase, caseParams(record)))
-  }
-
-  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(SQL.updateCaseFields, toJson(fields), updatedAt, id) === 0) throw notFound('case')
-    })
-  }
-
-  getCase(id: string): Promise<CaseRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getCase, id), caseFromRow))
-  }
-
-  listCases(): Promise<CaseRecord[]> {
-    return this.#do((c) => c.all(SQL.listCases).map(caseFromRow))
-  }
-
-  insertFolder(folder: FolderRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertFolder, folderParams(folder)))
-  }
-
-  listFolders(caseId: string): Promise<FolderRecord[]> {
-    return this.#do((c) => c.all(SQL.listFolders, caseId).map(folderFromRow))
-  }
-
-  insertEvidence(evidence: EvidenceRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertEvidence, evidenceParams(evidence)))
-  }
-
-  getEvidence(id: string): Promise<EvidenceRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getEvidence, id), evidenceFromRow))
-  }
-
-  listEvidence(caseId: string): Promise<EvidenceRecord[]> {
-    return this.#do((c) => c.all(SQL.listEvidence, caseId).map(evidenceFromRow))
-  }
-
-  // Outbound shares
-
-  insertOutboundShare(share: OutboundShareRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertOutboundShare, outboundShareParams(share)))
-  }
-
-  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(SQL.updateOutboundStatus, status, code ?? null, detail ?? null, at, id) === 0) throw notFound('outbound share')
-    })
-  }
-
-  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getOutboundShare, id), outboundShareFromRow))
-  }
-
-  getOutboundShareState(id: string): Promise<OutboundShareState | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getOutboundShareState, id), outboundShareStateFromRow))
-  }
-
-  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
-    return this.#do((c) => (caseId === undefined ? c.all(SQL.listOutboundShares) : c.all(SQL.listOutboundSharesOfCase, caseId)).map(outboundShareFromRow))
-  }
-
-  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
-    return this.#do((c) => pageOf(c.all(SQL.listOutboundSharesOfCasePage, { case_id: caseId, ...pageParams(page) }), page.limit, outboundShareFromRow))
-  }
-
-  /**
-   * Also makes `revision` the share's current revision (`revision` and `updatedAt` of the
-   * share never move backwards). Duplicate digests are fine; invalid ones are a `TypeError`
-   * and nothing is stored.
-   */
-  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        c.run(SQL.insertOutboundRevision, outboundRevisionParams(revision))
-        c.run(SQL.advanceOutboundRevision, { id: revision.shareId, revision: revision.revision, at: revision.createdAt })
-        const insertChunk = c.statement(SQL.insertShareChunk)
-        for (const digest of chunkDigests) {
-          if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
-          insertChunk.run(revision.shareId, digest)
-        }
-      }),
-    )
-  }
-
-  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getOutboundRevision, shareId, revision), outboundRevisionFromRow))
-  }
-
-  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(SQL.setOutboundReceipt, receiptJws, shareId, revision) === 0) throw notFound('outbound revision')
-    })
-  }
-
-  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        for (const item of items) {
-          c.run(TRANSFER_SQL.insertHeldBack, { share: shareId, revision, evidence_id: item.evidenceId, name: item.name, reason: item.reason })
-        }
-      }),
-    )
-  }
-
-  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
-    return this.#do((c) => c.all(TRANSFER_SQL.listHeldBack, shareId, revision).map(heldBackFromRow))
-  }
-
-  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        c.run(TRANSFER_SQL.insertTransfer, { share: shareId, revision })
-        const insertChunk = c.statement(TRANSFER_SQL.insertTransferChunk)
-        for (const { digest, size } of chunks) {
-          if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
-          if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('chunk size must be an integer ≥ 0')
-          insertChunk.run({ share: shareId, revision, digest, size })
-        }
-        c.run(TRANSFER_SQL.totalTransfer, { share: shareId, revision })
-      }),
-    )
-  }
-
-  recordChunkServed(shareId: string, digest: string): Promise<void> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        const served = c.get(TRANSFER_SQL.markChunkServed, { share: shareId, digest })
-        if (served !== undefined) c.run(TRANSFER_SQL.countChunkServed, { share: shareId, revision: served['revision'], size: served['size'] })
-      }),
-    )
-  }
-
-  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
-    return this.#do((c) => optional(c.get(TRANSFER_SQL.getTransfer, shareId, revision), transferFromRow))
-  }
-
-  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
-    return this.#do((c) => c.get(SQL.isChunkServable, { partner: partnerOrg, share: shareId, digest, now }) !== undefined)
-  }
-
-  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
-    if (digests.length === 0) return Promise.resolve(new Set())
-    return this.#do(
-      (c) =>
-        new Set(
-          c.all(SQL.servableChunks, { partner: partnerOrg, share: shareId, digests: JSON.stringify(digests), now }).map((row) => row['digest'] as string),
-        ),
-    )
-  }
-
-  // Inbound shares
-
-  insertInboundShare(share: InboundShareRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertInboundShare, inboundShareParams(share)))
-  }
-
-  updateInboundShare(share: InboundShareRecord): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(SQL.updateInboundShare, inboundShareParams(share)) === 0) throw notFound('inbound share')
-    })
-  }
-
-  getInboundShare(id: string): Promise<InboundShareRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getInboundShare, id), inboundShareFromRow))
-  }
-
-  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
-    return this.#do((c) => optional(c.get(SQL.getInboundShareState, id), inboundShareStateFromRow))
-  }
-
-  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
-    return this.#do((c) => optional(c.get(SQL.findInboundShareState, senderOrg, shareId), inboundShareStateFromRow))
-  }
-
-  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
-    return this.#do((c) => optional(c.get(SQL.findInboundShare, senderOrg, shareId), inboundShareFromRow))
-  }
-
-  listInboundShares(): Promise<InboundShareRecord[]> {
-    return this.#do((c) => c.all(SQL.listInboundShares).map(inboundShareFromRow))
-  }
-
-  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
-    return this.#do((c) => pageOf(c.all(SQL.listVisibleCases, caseViewerParams(viewer, page)), page.limit, caseFromRow))
-  }
-
-  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
-    return this.#do((c) => pageOf(c.all(SQL.listVisibleInboundShares, inboundShareViewerParams(viewer, page)), page.limit, visibleInboundShareFromRow))
-  }
-
-  // Replay protection
-
-  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        if (c.run(SQL.insertJti, iss, jti, digest, exp) === 1) return undefined
-        return c.get(SQL.getJti, iss, jti)!['digest'] as string
-      }),
-    )
-  }
-
-  forgetExpiredJtis(now: number): Promise<void> {
-    return this.#do((c) => void c.run(SQL.forgetExpiredJtis, now))
-  }
-
-  // Per-partner quotas
-
-  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
-    return this.#do((c) => {
-      c.run(SQL.forgetOfferBytes, at - 86_400)
-      c.run(SQL.insertOfferBytes, partnerOrg, at, bytes)
-    })
-  }
-
-  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage> {
-    return this.#do((c) => {
-      const row = c.get(SQL.partnerUsage, { partner: partnerOrg, since })!
-      return { pendingOffers: Number(row['pending']), bytes: Number(row['bytes']), oldestAt: row['oldest'] === null ? undefined : Number(row['oldest']) }
-    })
-  }
-
-  // Proof of possession
-
-  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
-    return this.#do((c) => void c.run(SQL.insertPartnerChunk, partnerOrg, digest, at))
-  }
-
-  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
-    if (digests.length === 0) return Promise.resolve()
-    return this.#do((c) => void c.run(SQL.insertPartnerChunks, partnerOrg, at, JSON.stringify(digests)))
-  }
-
-  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
-    if (digests.length === 0) return Promise.resolve(new Set())
-    return this.#do((c) => new Set(c.all(SQL.deliveredChunks, JSON.stringify(digests), partnerOrg).map((row) => row['digest'] as string)))
-  }
-
-  referencedChunks(now: number): Promise<Set<string>> {
-    return this.#do((c) => {
-      const digests = new Set<string>()
-      // Source by source, row by row: the distinct digests are the set, never a list of every row.
-      for (const source of CHUNK_REFERENCE_SOURCES) {
-        const statement = c.statement(source.sql)
-        const rows = source.sql.includes(':now') ? statement.iterate({ now }) : statement.iterate()
-        for (const row of rows) digests.add(row['digest'] as string)
-      }
-      return digests
-    })
-  }
-
-  forgetDeliveredChunk(digest: string): Promise<void> {
-    return this.#do((c) => void c.run(FORGET_DELIVERED_SQL, digest))
-  }
-
-  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
-    if (digests.length === 0) return Promise.resolve([])
-    return this.#do((c) => c.all(SHARES_NAMING_SQL, { case: caseId, digests: JSON.stringify(digests), now }).map((row) => row['id'] as string))
-  }
-
-  // Jobs
-
-  enqueueJob(job: JobRecord): Promise<void> {
-    return this.#do((c) => void c.run(SQL.enqueueJob, jobParams(job)))
-  }
-
-  /** Claiming counts an attempt (`attempts + 1`), so a job that crashes the process cannot loop forever. */
-  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
-    return this.#do((c) => {
-      if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
-      if (typeof claim?.owner !== 'string' || claim.owner.length === 0) throw new TypeError('claim.owner must be a non-empty string')
-      if (!Number.isSafeInteger(claim.leaseUntil)) throw new TypeError('claim.leaseUntil must be an integer (Unix seconds)')
-      if (limit === 0 || claim.kinds?.length === 0) return []
-      c.run(SQL.supersedeExpiredJobs, { now })
-      const kinds = claim.kinds === undefined ? null : toJson(claim.kinds)
-      const rows = c.all(SQL.claimDueJobs, { now, limit, kinds, owner: claim.owner, lease_until: claim.leaseUntil })
-      rows.sort((a, b) => (a['run_at'] as number) - (b['run_at'] as number) || (a['seq'] as number) - (b['seq'] as number))
-      return rows.map(jobFromRow)
-    })
-  }
-
-  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
-    return this.#do((c) => ids.filter((id) => c.run(SQL.renewJobLease, { id, owner, lease_until: leaseUntil }) === 0))
-  }
-
-  completeJob(id: string, at: number, owner: string): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(SQL.completeJob, { id, at, owner }) === 0) throw lostJob(c, id)
-    })
-  }
-
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
-    return this.#do((c) => {
-      // A newer pending job of the same kind and ref will redo the work: this one is superseded.
-      const superseded = !dead && c.get(SQL.hasPendingSibling, id) !== undefined
-      const params = { id, state: dead ? 'dead' : superseded ? 'done' : 'pending', error, run_at: runAt, at, owner }
-      if (c.run(SQL.failJob, params) === 0) throw lostJob(c, id)
-    })
-  }
-
-  resetRunningJobs(at: number, owner: string): Promise<number> {
-    return this.#do((c) => {
-      c.run(SQL.supersedeRunningJobs, { at, owner })
-      return c.run(SQL.resetRunningJobs, { at, owner })
-    })
-  }
-
-  listJobs(ref?: string): Promise<JobRecord[]> {
-    return this.#do((c) => (ref === undefined ? c.all(SQL.listJobs) : c.all(SQL.listJobsOfRef, ref)).map(jobFromRow))
-  }
-
-  listFailingJobs(): Promise<JobRecord[]> {
-    return this.#do((c) => c.all(SQL.listFailingJobs).map(jobFromRow))
-  }
-
-  // Principals and case access
-
-  upsertUser(user: UserRecord): Promise<void> {
-    return this.#do((c) => void c.run(PRINCIPAL_SQL.upsertUser, userParams(user)))
-  }
-
-  getUser(id: string): Promise<UserRecord | undefined> {
-    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.getUser, id), userFromRow))
-  }
-
-  listUsers(): Promise<UserRecord[]> {
-    return this.#do((c) => c.all(PRINCIPAL_SQL.listUsers).map(userFromRow))
-  }
-
-  upsertGroup(group: GroupRecord): Promise<void> {
-    return this.#do((c) => void c.run(PRINCIPAL_SQL.upsertGroup, groupParams(group)))
-  }
-
-  getGroup(id: string): Promise<GroupRecord | undefined> {
-    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.getGroup, id), groupFromRow))
-  }
-
-  listGroups(): Promise<GroupRecord[]> {
-    return this.#do((c) => c.all(PRINCIPAL_SQL.listGroups).map(groupFromRow))
-  }
-
-  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        if (c.get(PRINCIPAL_SQL.groupExists, groupId) === undefined) throw notFound('group')
-        c.run(PRINCIPAL_SQL.clearGroupMembers, groupId)
-        const insertMember = c.statement(PRINCIPAL_SQL.insertGroupMember)
-        for (const userId of userIds) insertMember.run(groupId, userId)
-      }),
-    )
-  }
-
-  listGroupMembers(groupId: string): Promise<string[]> {
-    return this.#do((c) => c.all(PRINCIPAL_SQL.listGroupMembers, groupId).map((row) => row['user_id'] as string))
-  }
-
-  listUserGroups(userId: string): Promise<string[]> {
-    return this.#do((c) => c.all(PRINCIPAL_SQL.listUserGroups, userId).map((row) => row['group_id'] as string))
-  }
-
-  setCaseAccess(access: CaseAccessRecord): Promise<void> {
-    return this.#do((c) => void c.run(PRINCIPAL_SQL.setCaseAccess, caseAccessParams(access)))
-  }
-
-  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
-    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.getCaseAccess, caseId), caseAccessFromRow))
-  }
-
-  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
-    return this.#do((c) => optional(c.get(PRINCIPAL_SQL.findCaseImportedFrom, inboundId), caseFromRow))
-  }
-
-  // Audit trail
-
-  appendAudit(entry: AuditEntryRecord): Promise<void> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        const params = auditParams(entry)
-        const last = c.get(AUDIT_SQL.lastAudit, entry.caseId)
-        const lastSeq = last === undefined ? 0 : (last['seq'] as number)
-        const lastDigest = last === undefined ? null : (last['digest'] as string)
-        if (entry.seq !== lastSeq + 1 || entry.prev !== lastDigest) {
-          throw new RequestError('CW_ERR_CONFLICT', `audit entry ${entry.seq} does not follow entry ${lastSeq} of its case`)
-        }
-        c.run(AUDIT_SQL.insertAudit, params)
-      }),
-    )
-  }
-
-  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
-    return this.#do((c) => c.all(AUDIT_SQL.listAudit, auditListParams(caseId, options)).map(auditFromRow))
-  }
-
-  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
-    return this.#do((c) => optional(c.get(AUDIT_SQL.lastAudit, caseId), auditFromRow))
-  }
-
-  listAuditCaseIds(): Promise<string[]> {
-    return this.#do((c) => c.all(AUDIT_SQL.listAuditCaseIds).map((row) => row['case_id'] as string))
-  }
-
-  // Operations (readiness, metrics)
-
-  ping(): Promise<void> {
-    return this.#do((c) => {
-      if (c.get(OPERATIONS_SQL.ping)?.['ok'] !== 1) throw new Error('metadata store answered the ping wrongly')
-    })
-  }
-
-  countShares(now: number): Promise<ShareCount[]> {
-    return this.#do((c) => {
-      if (!Number.isSafeInteger(now)) throw new TypeError('now must be an integer (Unix seconds)')
-      return c.all(OPERATIONS_SQL.countShares, { now }).map((row) => ({
-        direction: row['direction'] as ShareCount['direction'],
-        status: row['status'] as ShareCount['status'],
-        count: Number(row['count']),
-      }))
-    })
-  }
-
-  // Recipients the receiving side added to an external case
-
-  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
-    return this.#do((c) => c.run(ADDED_RECIPIENT_SQL.insertAddedRecipient, addedRecipientParams(recipient)) === 1)
-  }
-
-  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
-    return this.#do((c) => c.all(ADDED_RECIPIENT_SQL.listAddedRecipients, inboundId).map(addedRecipientFromRow))
-  }
-
-  // Notifications of inbound shares
-
-  insertNotification(notification: NotificationRecord): Promise<boolean> {
-    return this.#do((c) => c.run(NOTIFICATION_SQL.insertNotification, notificationParams(notification)) === 1)
-  }
-
-  upsertNotification(notification: NotificationRecord): Promise<void> {
-    return this.#do((c) => void c.run(NOTIFICATION_SQL.upsertNotification, notificationParams(notification)))
-  }
-
-  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
-    return this.#do((c) => optional(c.get(NOTIFICATION_SQL.getNotification, inboundId, revision, channel), notificationFromRow))
-  }
-
-  listNotifications(inboundId: string): Promise<NotificationRecord[]> {
-    return this.#do((c) => c.all(NOTIFICATION_SQL.listNotifications, inboundId).map(notificationFromRow))
-  }
-
-  // Revocation (cascade to onward shares)
-
-  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
-    return this.#do((c) => c.all(REVOCATION_SQL.listOutboundSharesDerivedFrom, { inboundId }).map(outboundShareFromRow))
-  }
-
-  // Revisions and updates
-
-  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
-    return this.#do((c) => {
-      if (!Number.isSafeInteger(revision) || revision < 2) throw new TypeError('revision must be an integer ≥ 2')
-      const params = { id, revision, recipients: toJson(recipients), evidence_ids: toJson(evidenceIds), at }
-      if (c.run(REVISION_SQL.advanceOutboundShare, params) === 0) throw notFound('outbound share')
-    })
-  }
-
-  deleteEvidence(id: string): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(REVISION_SQL.deleteEvidence, id) === 0) throw notFound('evidence')
-    })
-  }
-
-  insertInboundRevision(revision: InboundRevisionRecord): Promise<void> {
-    return this.#do((c) => void c.run(REVISION_SQL.insertInboundRevision, inboundRevisionParams(revision)))
-  }
-
-  updateInboundRevision(revision: InboundRevisionRecord): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(REVISION_SQL.updateInboundRevision, inboundRevisionParams(revision)) === 0) throw notFound('inbound revision')
-    })
-  }
-
-  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
-    return this.#do((c) => optional(c.get(REVISION_SQL.getInboundRevision, inboundId, revision), inboundRevisionFromRow))
-  }
-
-  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
-    return this.#do((c) => c.all(REVISION_SQL.listInboundRevisions, inboundId).map(inboundRevisionFromRow))
-  }
-
-  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
-    return this.#do((c) => c.all(REVISION_SQL.listInboundRevisionStates, inboundId).map(inboundRevisionStateFromRow))
-  }
-
-  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
-    return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedState, inboundId), appliedStateFromRow))
-  }
-
-  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
-    return this.#do((c) => optional(c.get(REVISION_SQL.getAppliedStateVersion, inboundId), appliedStateVersionFromRow))
-  }
-
-  setAppliedState(state: AppliedStateRecord): Promise<void> {
-    return this.#do((c) => void c.run(REVISION_SQL.setAppliedState, appliedStateParams(state)))
-  }
-
-  // Conformance control
-
-  insertControlShare(record: ControlShareRecord): Promise<void> {
-    return this.#do((c) => void c.run(CONTROL_SQL.insertControlShare, controlShareParams(record)))
-  }
-
-  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
-    return this.#do((c) => optional(c.get(CONTROL_SQL.getControlShare, shareId), controlShareFromRow))
-  }
-
-  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
-    return this.#do((c) => void c.run(VERSIONS_SQL.setPartnerVersions, { org, versions: JSON.stringify(versions), learned_at: learnedAt }))
-  }
-
-  getPartnerVersions(org: string): Promise<string[] | undefined> {
-    return this.#do((c) => optional(c.get(VERSIONS_SQL.getPartnerVersions, org), (row) => JSON.parse(row['versions'] as string) as string[]))
-  }
-
-  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void> {
-    return this.#do((c) => void c.run(VERSIONS_SQL.insertRevocationTombstone, revocationTombstoneParams(record)))
-  }
-
-  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
-    return this.#do((c) => optional(c.get(VERSIONS_SQL.getRevocationTombstone, senderOrg, shareId), revocationTombstoneFromRow))
-  }
-
-  // Link shares
-
-  insertLinkShare(record: LinkShareRecord): Promise<void> {
-    return this.#do((c) => void c.run(LINK_SQL.insertLinkShare, linkShareParams(record)))
-  }
-
-  getLinkShare(id: string): Promise<LinkShareRecord | undefined> {
-    return this.#do((c) => optional(c.get(LINK_SQL.getLinkShare, id), linkShareFromRow))
-  }
-
-  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
-    return this.#do((c) => optional(c.get(LINK_SQL.findLinkShareByTokenHash, tokenHash), linkShareFromRow))
-  }
-
-  listLinkShares(caseId: string): Promise<LinkShareRecord[]> {
-    return this.#do((c) => c.all(LINK_SQL.listLinkShares, caseId).map(linkShareFromRow))
-  }
-
-  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
-    return this.#do((c) =>
-      c.atomic(() => {
-        if (c.run(LINK_SQL.completeLinkShare, completeLinkShareParams(id, built, at)) === 0) return false
-        members.forEach((member, position) => c.run(LINK_SQL.insertLinkShareMember, linkShareMemberParams(id, position, member)))
-        return true
-      }),
-    )
-  }
-
-  failLinkShare(id: string, reason: string, at: number): Promise<boolean> {
-    return this.#do((c) => c.run(LINK_SQL.failLinkShare, reason, at, id) > 0)
-  }
-
-  revokeLinkShare(id: string, by: string, at: number): Promise<boolean> {
-    return this.#do((c) => c.run(LINK_SQL.revokeLinkShare, by, at, at, id) > 0)
-  }
-
-  listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
-    return this.#do((c) => c.all(LINK_SQL.listLinkShareMembers, id).map(linkShareMemberFromRow))
-  }
-
-  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined> {
-    return this.#do((c) => optional(c.get(INBOUND_PACKAGE_SQL.getLinkShareOffer, id), linkShareOfferFromRow))
-  }
-
-  setLinkShareOffer(id: string, jws: string, at: number): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(INBOUND_PACKAGE_SQL.setLinkShareOffer, jws, at, id) === 0) throw notFound(`link share ${id}`)
-    })
-  }
-
-  markLinkShareOffered(id: string, at: number): Promise<boolean> {
-    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.markLinkShareOffered, at, at, id) > 0)
-  }
-
-  // Inbound packages
-
-  insertInboundPackage(record: InboundPackageRecord): Promise<void> {
-    return this.#do((c) => void c.run(INBOUND_PACKAGE_SQL.insert, inboundPackageParams(record)))
-  }
-
-  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined> {
-    return this.#do((c) => optional(c.get(INBOUND_PACKAGE_SQL.get, id), inboundPackageFromRow))
-  }
-
-  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
-    return this.#do((c) => optional(c.get(INBOUND_PACKAGE_SQL.find, senderOrg, packageId), inboundPackageFromRow))
-  }
-
-  listInboundPackages(): Promise<InboundPackageRecord[]> {
-    return this.#do((c) => c.all(INBOUND_PACKAGE_SQL.list).map(inboundPackageFromRow))
-  }
-
-  completeInboundPackage(
-    id: string,
-    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
-    at: number,
-  ): Promise<boolean> {
-    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at)) > 0)
-  }
-
-  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean> {
-    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.refuse, reason, at, id) > 0)
-  }
-
-  revokeInboundPackage(id: string, at: number): Promise<boolean> {
-    return this.#do((c) => c.run(INBOUND_PACKAGE_SQL.revoke, at, at, id) > 0)
-  }
-
-  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
-    return this.#do((c) => {
-      if (c.run(LINK_SQL.setLinkShareTokenHash, tokenHash, id) === 0) throw notFound(`link share ${id}`)
-    })
-  }
-
-  // Outbox
-
-  appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
-    return this.#do((c) => {
-      const params = entries.map(outboxParams)
-      c.atomic(() => {
-        for (const row of params) c.run(OUTBOX_SQL.insert, row)
-      })
-    })
-  }
-
-  listOutbox(consumer: string, limit: number, afterSeq = 0): Promise<ListedOutboxEntry[]> {
-    return this.#do((c) => {
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
-      if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new TypeError('afterSeq must be a non-negative integer')
-      return c.all(OUTBOX_SQL.list, consumer, afterSeq, limit).map(outboxFromRow)
-    })
-  }
-
-  deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
-    return this.#do((c) => c.run(OUTBOX_SQL.delete, consumer, eventId) > 0)
-  }
-
-  close(): Promise<void> {
-    return Promise.reject(new Error('close the store itself, not a transaction view'))
   }
 }
 
@@ -1093,21 +1265,24 @@ const GROUP_COMMIT_MAX_TURNS = 4
 
 /** A write waiting for the next group commit. */
 interface GroupedWrite {
-  write: (store: MetadataStore) => Promise<void>
+  write: (c: Connection) => void
   resolve: () => void
   reject: (error: unknown) => void
 }
 
 interface QueuedTransaction {
-  work: (store: MetadataStore) => Promise<unknown>
+  work: (unit: UnitOfWork) => Promise<unknown>
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
 }
 
-/** The store handed out by {@link openSqliteMetadataStore}: every call waits its turn. */
-class SqliteMetadataStore implements MetadataStore {
+/**
+ * The store's own access: every call waits its turn on the mutex; transactions and per-chunk
+ * writes are group-committed.
+ */
+class StoreTurns implements Access {
   readonly #connection: Connection
-  readonly #direct: DirectStore
+  readonly #direct: SqliteUnitOfWork
   /** Marks the async context of a transaction in progress, to catch calls that would deadlock. */
   readonly #inTransaction = new AsyncLocalStorage<{ open: boolean }>()
   #tail: Promise<unknown> = Promise.resolve()
@@ -1117,12 +1292,20 @@ class SqliteMetadataStore implements MetadataStore {
   /** Transactions waiting for their turn; one queued commit takes all of them. */
   #queued: QueuedTransaction[] = []
 
-  constructor(db: DatabaseSync) {
-    this.#connection = new Connection(db)
-    this.#direct = new DirectStore(this.#connection, { open: true, nested: false })
+  constructor(connection: Connection) {
+    this.#connection = connection
+    this.#direct = new SqliteUnitOfWork(connection, { open: true, nested: false })
   }
 
-  #locked<T>(fn: (store: DirectStore) => Promise<T>): Promise<T> {
+  run<T>(fn: (c: Connection) => T): Promise<T> {
+    return this.#locked((s) => s.access.run(fn))
+  }
+
+  grouped(fn: (c: Connection) => void): Promise<void> {
+    return this.#groupCommitted(fn)
+  }
+
+  #locked<T>(fn: (store: SqliteUnitOfWork) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('metadata store is closed'))
     if (this.#inTransaction.getStore()?.open === true) {
       // It would wait for the transaction, which waits for it: fail loudly instead of hanging.
@@ -1138,7 +1321,7 @@ class SqliteMetadataStore implements MetadataStore {
    * the window. A write that fails (a constraint) fails alone, as its own statement would; the
    * others still commit. Resolves once the commit is durable.
    */
-  #groupCommitted(write: (store: MetadataStore) => Promise<void>): Promise<void> {
+  #groupCommitted(write: (c: Connection) => void): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('metadata store is closed'))
     if (this.#inTransaction.getStore()?.open === true) {
       return Promise.reject(new Error('metadata store called inside its own transaction; use the store passed to work'))
@@ -1160,7 +1343,7 @@ class SqliteMetadataStore implements MetadataStore {
       s.transaction(async (tx) => {
         for (const { write } of batch) {
           outcomes.push(
-            await write(tx).then(
+            await tx.access.run(write).then(
               () => ({ failed: false as const }),
               (error: unknown) => ({ failed: true as const, error }),
             ),
@@ -1184,7 +1367,7 @@ class SqliteMetadataStore implements MetadataStore {
    * before it, as if they had committed first; one that fails is rolled back alone; each
    * resolves only once the commit is durable, and all fail if it fails.
    */
-  transaction<T>(work: (store: MetadataStore) => Promise<T>): Promise<T> {
+  transaction<T>(work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
     if (typeof work !== 'function') return Promise.reject(new TypeError('work must be a function'))
     if (this.#closed) return Promise.reject(new Error('metadata store is closed'))
     if (this.#inTransaction.getStore()?.open === true) {
@@ -1197,7 +1380,7 @@ class SqliteMetadataStore implements MetadataStore {
     })
   }
 
-  async #commitQueued(s: DirectStore): Promise<void> {
+  async #commitQueued(s: SqliteUnitOfWork): Promise<void> {
     if (this.#queued.length === 0) return // an earlier commit took them along
     const batch: QueuedTransaction[] = []
     const outcomes: Array<{ failed: false; value: unknown } | { failed: true; error: unknown }> = []
@@ -1239,552 +1422,6 @@ class SqliteMetadataStore implements MetadataStore {
     })
   }
 
-  insertToken(token: TokenRecord): Promise<void> {
-    return this.#locked((s) => s.insertToken(token))
-  }
-
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this.#locked((s) => s.findTokenByHash(hash))
-  }
-
-  getToken(id: string): Promise<TokenRecord | undefined> {
-    return this.#locked((s) => s.getToken(id))
-  }
-
-  listTokens(userId?: string): Promise<TokenRecord[]> {
-    return this.#locked((s) => s.listTokens(userId))
-  }
-
-  revokeToken(id: string, at: number): Promise<boolean> {
-    return this.#locked((s) => s.revokeToken(id, at))
-  }
-
-  revokeUserTokens(userId: string, at: number): Promise<string[]> {
-    return this.#locked((s) => s.revokeUserTokens(userId, at))
-  }
-
-  touchToken(id: string, at: number): Promise<void> {
-    return this.#locked((s) => s.touchToken(id, at))
-  }
-
-  upsertPartner(partner: PartnerRecord): Promise<void> {
-    return this.#locked((s) => s.upsertPartner(partner))
-  }
-
-  getPartner(org: string): Promise<PartnerRecord | undefined> {
-    return this.#locked((s) => s.getPartner(org))
-  }
-
-  listPartners(): Promise<PartnerRecord[]> {
-    return this.#locked((s) => s.listPartners())
-  }
-
-  recordPartnerContact(org: string, at: number): Promise<void> {
-    return this.#locked((s) => s.recordPartnerContact(org, at))
-  }
-
-  listPartnerContacts(): Promise<Map<string, number>> {
-    return this.#locked((s) => s.listPartnerContacts())
-  }
-
-  insertPolicy(policy: PolicyRecord): Promise<void> {
-    return this.#locked((s) => s.insertPolicy(policy))
-  }
-
-  getPolicy(id: string, version?: number): Promise<PolicyRecord | undefined> {
-    return this.#locked((s) => s.getPolicy(id, version))
-  }
-
-  listPolicies(): Promise<PolicyRecord[]> {
-    return this.#locked((s) => s.listPolicies())
-  }
-
-  insertCase(record: CaseRecord): Promise<void> {
-    return this.#locked((s) => s.insertCase(record))
-  }
-
-  updateCaseFields(id: string, fields: Record<string, string | string[]>, updatedAt: number): Promise<void> {
-    return this.#locked((s) => s.updateCaseFields(id, fields, updatedAt))
-  }
-
-  getCase(id: string): Promise<CaseRecord | undefined> {
-    return this.#locked((s) => s.getCase(id))
-  }
-
-  listCases(): Promise<CaseRecord[]> {
-    return this.#locked((s) => s.listCases())
-  }
-
-  insertFolder(folder: FolderRecord): Promise<void> {
-    return this.#locked((s) => s.insertFolder(folder))
-  }
-
-  listFolders(caseId: string): Promise<FolderRecord[]> {
-    return this.#locked((s) => s.listFolders(caseId))
-  }
-
-  insertEvidence(evidence: EvidenceRecord): Promise<void> {
-    return this.#locked((s) => s.insertEvidence(evidence))
-  }
-
-  getEvidence(id: string): Promise<EvidenceRecord | undefined> {
-    return this.#locked((s) => s.getEvidence(id))
-  }
-
-  listEvidence(caseId: string): Promise<EvidenceRecord[]> {
-    return this.#locked((s) => s.listEvidence(caseId))
-  }
-
-  insertOutboundShare(share: OutboundShareRecord): Promise<void> {
-    return this.#locked((s) => s.insertOutboundShare(share))
-  }
-
-  updateOutboundStatus(id: string, status: OutboundStatus, code: string | null, detail: string | null, at: number): Promise<void> {
-    return this.#locked((s) => s.updateOutboundStatus(id, status, code, detail, at))
-  }
-
-  getOutboundShare(id: string): Promise<OutboundShareRecord | undefined> {
-    return this.#locked((s) => s.getOutboundShare(id))
-  }
-
-  getOutboundShareState(id: string): Promise<OutboundShareState | undefined> {
-    return this.#locked((s) => s.getOutboundShareState(id))
-  }
-
-  listOutboundShares(caseId?: string): Promise<OutboundShareRecord[]> {
-    return this.#locked((s) => s.listOutboundShares(caseId))
-  }
-
-  listOutboundSharesOfCase(caseId: string, page: PageRequest): Promise<Page<OutboundShareRecord>> {
-    return this.#locked((s) => s.listOutboundSharesOfCase(caseId, page))
-  }
-
-  insertOutboundRevision(revision: OutboundRevisionRecord, chunkDigests: Iterable<string>): Promise<void> {
-    return this.#locked((s) => s.insertOutboundRevision(revision, chunkDigests))
-  }
-
-  getOutboundRevision(shareId: string, revision: number): Promise<OutboundRevisionRecord | undefined> {
-    return this.#locked((s) => s.getOutboundRevision(shareId, revision))
-  }
-
-  insertHeldBack(shareId: string, revision: number, items: readonly HeldBackItem[]): Promise<void> {
-    return this.#locked((s) => s.insertHeldBack(shareId, revision, items))
-  }
-
-  listHeldBack(shareId: string, revision: number): Promise<HeldBackItem[]> {
-    return this.#locked((s) => s.listHeldBack(shareId, revision))
-  }
-
-  startOutboundTransfer(shareId: string, revision: number, chunks: readonly TransferChunk[]): Promise<void> {
-    return this.#locked((s) => s.startOutboundTransfer(shareId, revision, chunks))
-  }
-
-  recordChunkServed(shareId: string, digest: string): Promise<void> {
-    return this.#groupCommitted((s) => s.recordChunkServed(shareId, digest))
-  }
-
-  getOutboundTransfer(shareId: string, revision: number): Promise<OutboundTransferRecord | undefined> {
-    return this.#locked((s) => s.getOutboundTransfer(shareId, revision))
-  }
-
-  setOutboundReceipt(shareId: string, revision: number, receiptJws: string): Promise<void> {
-    return this.#locked((s) => s.setOutboundReceipt(shareId, revision, receiptJws))
-  }
-
-  isChunkServable(partnerOrg: string, shareId: string, digest: string, now: number): Promise<boolean> {
-    return this.#locked((s) => s.isChunkServable(partnerOrg, shareId, digest, now))
-  }
-
-  servableChunks(partnerOrg: string, shareId: string, digests: readonly string[], now: number): Promise<Set<string>> {
-    return this.#locked((s) => s.servableChunks(partnerOrg, shareId, digests, now))
-  }
-
-  insertInboundShare(share: InboundShareRecord): Promise<void> {
-    return this.#locked((s) => s.insertInboundShare(share))
-  }
-
-  updateInboundShare(share: InboundShareRecord): Promise<void> {
-    return this.#locked((s) => s.updateInboundShare(share))
-  }
-
-  getInboundShare(id: string): Promise<InboundShareRecord | undefined> {
-    return this.#locked((s) => s.getInboundShare(id))
-  }
-
-  getInboundShareState(id: string): Promise<InboundShareState | undefined> {
-    return this.#locked((s) => s.getInboundShareState(id))
-  }
-
-  findInboundShareState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
-    return this.#locked((s) => s.findInboundShareState(senderOrg, shareId))
-  }
-
-  findInboundShare(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {
-    return this.#locked((s) => s.findInboundShare(senderOrg, shareId))
-  }
-
-  listInboundShares(): Promise<InboundShareRecord[]> {
-    return this.#locked((s) => s.listInboundShares())
-  }
-
-  listVisibleCases(viewer: CaseViewer, page: PageRequest): Promise<Page<CaseRecord>> {
-    return this.#locked((s) => s.listVisibleCases(viewer, page))
-  }
-
-  listVisibleInboundShares(viewer: InboundShareViewer, page: PageRequest): Promise<Page<VisibleInboundShare>> {
-    return this.#locked((s) => s.listVisibleInboundShares(viewer, page))
-  }
-
-  rememberJti(iss: string, jti: string, digest: string, exp: number): Promise<string | undefined> {
-    return this.#locked((s) => s.rememberJti(iss, jti, digest, exp))
-  }
-
-  forgetExpiredJtis(now: number): Promise<void> {
-    return this.#locked((s) => s.forgetExpiredJtis(now))
-  }
-
-  recordOfferBytes(partnerOrg: string, at: number, bytes: number): Promise<void> {
-    return this.#locked((s) => s.recordOfferBytes(partnerOrg, at, bytes))
-  }
-
-  partnerUsage(partnerOrg: string, since: number): Promise<PartnerUsage> {
-    return this.#locked((s) => s.partnerUsage(partnerOrg, since))
-  }
-
-  recordPartnerChunk(partnerOrg: string, digest: string, at: number): Promise<void> {
-    return this.#groupCommitted((s) => s.recordPartnerChunk(partnerOrg, digest, at))
-  }
-
-  recordPartnerChunks(partnerOrg: string, digests: readonly string[], at: number): Promise<void> {
-    return this.#groupCommitted((s) => s.recordPartnerChunks(partnerOrg, digests, at))
-  }
-
-  deliveredChunks(partnerOrg: string, digests: readonly string[]): Promise<Set<string>> {
-    return this.#locked((s) => s.deliveredChunks(partnerOrg, digests))
-  }
-
-  referencedChunks(now: number): Promise<Set<string>> {
-    return this.#locked((s) => s.referencedChunks(now))
-  }
-
-  forgetDeliveredChunk(digest: string): Promise<void> {
-    return this.#locked((s) => s.forgetDeliveredChunk(digest))
-  }
-
-  sharesNamingChunks(caseId: string, digests: readonly string[], now: number): Promise<string[]> {
-    return this.#locked((s) => s.sharesNamingChunks(caseId, digests, now))
-  }
-
-  enqueueJob(job: JobRecord): Promise<void> {
-    return this.#locked((s) => s.enqueueJob(job))
-  }
-
-  claimDueJobs(now: number, limit: number, claim: JobClaim): Promise<JobRecord[]> {
-    return this.#locked((s) => s.claimDueJobs(now, limit, claim))
-  }
-
-  renewJobLeases(owner: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
-    return this.#locked((s) => s.renewJobLeases(owner, ids, leaseUntil))
-  }
-
-  completeJob(id: string, at: number, owner: string): Promise<void> {
-    return this.#locked((s) => s.completeJob(id, at, owner))
-  }
-
-  failJob(id: string, error: string, runAt: number, dead: boolean, at: number, owner: string): Promise<void> {
-    return this.#locked((s) => s.failJob(id, error, runAt, dead, at, owner))
-  }
-
-  resetRunningJobs(at: number, owner: string): Promise<number> {
-    return this.#locked((s) => s.resetRunningJobs(at, owner))
-  }
-
-  listJobs(ref?: string): Promise<JobRecord[]> {
-    return this.#locked((s) => s.listJobs(ref))
-  }
-
-  listFailingJobs(): Promise<JobRecord[]> {
-    return this.#locked((s) => s.listFailingJobs())
-  }
-
-  // Principals and case access
-
-  upsertUser(user: UserRecord): Promise<void> {
-    return this.#locked((s) => s.upsertUser(user))
-  }
-
-  getUser(id: string): Promise<UserRecord | undefined> {
-    return this.#locked((s) => s.getUser(id))
-  }
-
-  listUsers(): Promise<UserRecord[]> {
-    return this.#locked((s) => s.listUsers())
-  }
-
-  upsertGroup(group: GroupRecord): Promise<void> {
-    return this.#locked((s) => s.upsertGroup(group))
-  }
-
-  getGroup(id: string): Promise<GroupRecord | undefined> {
-    return this.#locked((s) => s.getGroup(id))
-  }
-
-  listGroups(): Promise<GroupRecord[]> {
-    return this.#locked((s) => s.listGroups())
-  }
-
-  setGroupMembers(groupId: string, userIds: readonly string[]): Promise<void> {
-    return this.#locked((s) => s.setGroupMembers(groupId, userIds))
-  }
-
-  listGroupMembers(groupId: string): Promise<string[]> {
-    return this.#locked((s) => s.listGroupMembers(groupId))
-  }
-
-  listUserGroups(userId: string): Promise<string[]> {
-    return this.#locked((s) => s.listUserGroups(userId))
-  }
-
-  setCaseAccess(access: CaseAccessRecord): Promise<void> {
-    return this.#locked((s) => s.setCaseAccess(access))
-  }
-
-  getCaseAccess(caseId: string): Promise<CaseAccessRecord | undefined> {
-    return this.#locked((s) => s.getCaseAccess(caseId))
-  }
-
-  findCaseImportedFrom(inboundId: string): Promise<CaseRecord | undefined> {
-    return this.#locked((s) => s.findCaseImportedFrom(inboundId))
-  }
-
-  // Audit trail
-
-  appendAudit(entry: AuditEntryRecord): Promise<void> {
-    return this.#locked((s) => s.appendAudit(entry))
-  }
-
-  listAudit(caseId: string, options?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRecord[]> {
-    return this.#locked((s) => s.listAudit(caseId, options))
-  }
-
-  lastAudit(caseId: string): Promise<AuditEntryRecord | undefined> {
-    return this.#locked((s) => s.lastAudit(caseId))
-  }
-
-  listAuditCaseIds(): Promise<string[]> {
-    return this.#locked((s) => s.listAuditCaseIds())
-  }
-
-  // Operations (readiness, metrics)
-
-  ping(): Promise<void> {
-    return this.#locked((s) => s.ping())
-  }
-
-  countShares(now: number): Promise<ShareCount[]> {
-    return this.#locked((s) => s.countShares(now))
-  }
-
-  // Recipients the receiving side added to an external case
-
-  insertAddedRecipient(recipient: AddedRecipientRecord): Promise<boolean> {
-    return this.#locked((s) => s.insertAddedRecipient(recipient))
-  }
-
-  listAddedRecipients(inboundId: string): Promise<AddedRecipientRecord[]> {
-    return this.#locked((s) => s.listAddedRecipients(inboundId))
-  }
-
-  // Notifications of inbound shares
-
-  insertNotification(notification: NotificationRecord): Promise<boolean> {
-    return this.#locked((s) => s.insertNotification(notification))
-  }
-
-  upsertNotification(notification: NotificationRecord): Promise<void> {
-    return this.#locked((s) => s.upsertNotification(notification))
-  }
-
-  getNotification(inboundId: string, revision: number, channel: NotificationChannel): Promise<NotificationRecord | undefined> {
-    return this.#locked((s) => s.getNotification(inboundId, revision, channel))
-  }
-
-  listNotifications(inboundId: string): Promise<NotificationRecord[]> {
-    return this.#locked((s) => s.listNotifications(inboundId))
-  }
-
-  // Revocation (cascade to onward shares)
-
-  listOutboundSharesDerivedFrom(inboundId: string): Promise<OutboundShareRecord[]> {
-    return this.#locked((s) => s.listOutboundSharesDerivedFrom(inboundId))
-  }
-
-  // Revisions and updates
-
-  advanceOutboundShare(id: string, revision: number, recipients: Recipient[], evidenceIds: string[], at: number): Promise<void> {
-    return this.#locked((s) => s.advanceOutboundShare(id, revision, recipients, evidenceIds, at))
-  }
-
-  deleteEvidence(id: string): Promise<void> {
-    return this.#locked((s) => s.deleteEvidence(id))
-  }
-
-  insertInboundRevision(revision: InboundRevisionRecord): Promise<void> {
-    return this.#locked((s) => s.insertInboundRevision(revision))
-  }
-
-  updateInboundRevision(revision: InboundRevisionRecord): Promise<void> {
-    return this.#locked((s) => s.updateInboundRevision(revision))
-  }
-
-  getInboundRevision(inboundId: string, revision: number): Promise<InboundRevisionRecord | undefined> {
-    return this.#locked((s) => s.getInboundRevision(inboundId, revision))
-  }
-
-  listInboundRevisions(inboundId: string): Promise<InboundRevisionRecord[]> {
-    return this.#locked((s) => s.listInboundRevisions(inboundId))
-  }
-
-  listInboundRevisionStates(inboundId: string): Promise<InboundRevisionState[]> {
-    return this.#locked((s) => s.listInboundRevisionStates(inboundId))
-  }
-
-  getAppliedState(inboundId: string): Promise<AppliedStateRecord | undefined> {
-    return this.#locked((s) => s.getAppliedState(inboundId))
-  }
-
-  getAppliedStateVersion(inboundId: string): Promise<AppliedStateVersion | undefined> {
-    return this.#locked((s) => s.getAppliedStateVersion(inboundId))
-  }
-
-  setAppliedState(state: AppliedStateRecord): Promise<void> {
-    return this.#locked((s) => s.setAppliedState(state))
-  }
-
-  // Conformance control
-
-  insertControlShare(record: ControlShareRecord): Promise<void> {
-    return this.#locked((s) => s.insertControlShare(record))
-  }
-
-  getControlShare(shareId: string): Promise<ControlShareRecord | undefined> {
-    return this.#locked((s) => s.getControlShare(shareId))
-  }
-
-  setPartnerVersions(org: string, versions: readonly string[], learnedAt: number): Promise<void> {
-    return this.#locked((s) => s.setPartnerVersions(org, versions, learnedAt))
-  }
-
-  getPartnerVersions(org: string): Promise<string[] | undefined> {
-    return this.#locked((s) => s.getPartnerVersions(org))
-  }
-
-  insertRevocationTombstone(record: RevocationTombstoneRecord): Promise<void> {
-    return this.#locked((s) => s.insertRevocationTombstone(record))
-  }
-
-  getRevocationTombstone(senderOrg: string, shareId: string): Promise<RevocationTombstoneRecord | undefined> {
-    return this.#locked((s) => s.getRevocationTombstone(senderOrg, shareId))
-  }
-
-  // Link shares
-
-  insertLinkShare(record: LinkShareRecord): Promise<void> {
-    return this.#locked((s) => s.insertLinkShare(record))
-  }
-
-  getLinkShare(id: string): Promise<LinkShareRecord | undefined> {
-    return this.#locked((s) => s.getLinkShare(id))
-  }
-
-  findLinkShareByTokenHash(tokenHash: string): Promise<LinkShareRecord | undefined> {
-    return this.#locked((s) => s.findLinkShareByTokenHash(tokenHash))
-  }
-
-  listLinkShares(caseId: string): Promise<LinkShareRecord[]> {
-    return this.#locked((s) => s.listLinkShares(caseId))
-  }
-
-  completeLinkShare(id: string, built: LinkPackageRecord, members: readonly LinkShareMember[], at: number): Promise<boolean> {
-    return this.#locked((s) => s.completeLinkShare(id, built, members, at))
-  }
-
-  failLinkShare(id: string, reason: string, at: number): Promise<boolean> {
-    return this.#locked((s) => s.failLinkShare(id, reason, at))
-  }
-
-  revokeLinkShare(id: string, by: string, at: number): Promise<boolean> {
-    return this.#locked((s) => s.revokeLinkShare(id, by, at))
-  }
-
-  listLinkShareMembers(id: string): Promise<LinkShareMember[]> {
-    return this.#locked((s) => s.listLinkShareMembers(id))
-  }
-
-  setLinkShareTokenHash(id: string, tokenHash: string): Promise<void> {
-    return this.#locked((s) => s.setLinkShareTokenHash(id, tokenHash))
-  }
-
-  getLinkShareOffer(id: string): Promise<LinkShareOffer | undefined> {
-    return this.#locked((s) => s.getLinkShareOffer(id))
-  }
-
-  setLinkShareOffer(id: string, jws: string, at: number): Promise<void> {
-    return this.#locked((s) => s.setLinkShareOffer(id, jws, at))
-  }
-
-  markLinkShareOffered(id: string, at: number): Promise<boolean> {
-    return this.#locked((s) => s.markLinkShareOffered(id, at))
-  }
-
-  // Inbound packages
-
-  insertInboundPackage(record: InboundPackageRecord): Promise<void> {
-    return this.#locked((s) => s.insertInboundPackage(record))
-  }
-
-  getInboundPackage(id: string): Promise<InboundPackageRecord | undefined> {
-    return this.#locked((s) => s.getInboundPackage(id))
-  }
-
-  findInboundPackage(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined> {
-    return this.#locked((s) => s.findInboundPackage(senderOrg, packageId))
-  }
-
-  listInboundPackages(): Promise<InboundPackageRecord[]> {
-    return this.#locked((s) => s.listInboundPackages())
-  }
-
-  completeInboundPackage(
-    id: string,
-    received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] },
-    at: number,
-  ): Promise<boolean> {
-    return this.#locked((s) => s.completeInboundPackage(id, received, at))
-  }
-
-  refuseInboundPackage(id: string, reason: string, at: number): Promise<boolean> {
-    return this.#locked((s) => s.refuseInboundPackage(id, reason, at))
-  }
-
-  revokeInboundPackage(id: string, at: number): Promise<boolean> {
-    return this.#locked((s) => s.revokeInboundPackage(id, at))
-  }
-
-  // Outbox
-
-  appendOutbox(entries: readonly OutboxEntry[]): Promise<void> {
-    return this.#locked((s) => s.appendOutbox(entries))
-  }
-
-  listOutbox(consumer: string, limit: number, afterSeq?: number): Promise<ListedOutboxEntry[]> {
-    return this.#locked((s) => s.listOutbox(consumer, limit, afterSeq))
-  }
-
-  deleteOutbox(consumer: string, eventId: string): Promise<boolean> {
-    return this.#locked((s) => s.deleteOutbox(consumer, eventId))
-  }
-
   /** Waits for queued calls, then closes the database. Later calls reject. */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -1793,5 +1430,30 @@ class SqliteMetadataStore implements MetadataStore {
     this.#closed = true
     await this.#tail
     this.#connection.db.close()
+  }
+}
+
+/** The store handed out by {@link openSqliteMetadataStore}: every call waits its turn. */
+class SqliteMetadataStore extends SqliteRepositories implements MetadataStore {
+  readonly #turns: StoreTurns
+
+  constructor(db: DatabaseSync) {
+    const turns = new StoreTurns(new Connection(db))
+    super(turns)
+    this.#turns = turns
+  }
+
+  transaction<T>(work: (unit: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.#turns.transaction(work)
+  }
+
+  ping(): Promise<void> {
+    return this.#turns.run((c) => {
+      if (c.get(OPERATIONS_SQL.ping)?.['ok'] !== 1) throw new Error('metadata store answered the ping wrongly')
+    })
+  }
+
+  close(): Promise<void> {
+    return this.#turns.close()
   }
 }

@@ -358,8 +358,8 @@ t.test("a member of this organization gets, for another user's objects, exactly 
     }
   }
   // Nothing changed hands: mallory is on no team, alice's case keeps its title.
-  t.same((await ta.ctx.store.getCaseAccess(ids.caseId))?.team, [])
-  t.same((await ta.ctx.store.getCase(ids.caseId))?.fields, { title: 'Burglary' })
+  t.same((await ta.ctx.store.cases.getAccess(ids.caseId))?.team, [])
+  t.same((await ta.ctx.store.cases.get(ids.caseId))?.fields, { title: 'Burglary' })
   const refused = ta.events.slice(events).filter((event) => event.type === 'action.refused')
   t.ok(refused.length >= 10, 'the attempts are recorded as refused actions')
   t.ok(refused.every((event) => event.actor.kind === 'user' && event.actor.id === 'mallory' && event.code === 'CW_ERR_NOT_FOUND'))

@@ -42,7 +42,7 @@ t.test('GET /cases/{id}/audit lists the trail page by page', async (t) => {
     ],
   )
   t.same(body.entries[0].actor, { kind: 'user', id: 'admin-1' }, 'the user behind the token')
-  t.same(body.entries, await ta.ctx.store.listAudit(id), 'every field as stored')
+  t.same(body.entries, await ta.ctx.store.audit.list(id), 'every field as stored')
 
   const first = (await ta.call({ method: 'GET', url: `/api/v1/cases/${id}/audit?limit=2` })).json()
   t.same(
@@ -82,7 +82,7 @@ t.test('GET /cases/{id}/audit/export streams the whole trail as one JSON documen
   t.equal(doc.caseId, id)
   t.equal(doc.node, 'county-pd', "this node's organization")
   t.ok(Number.isInteger(doc.exportedAt) && Math.abs(doc.exportedAt - Date.now() / 1000) < 60)
-  t.same(doc.entries, await ta.ctx.store.listAudit(id))
+  t.same(doc.entries, await ta.ctx.store.audit.list(id))
   t.same(verifyAuditChain(doc.entries), { ok: true, entries: 4 }, 'the export verifies on its own')
 })
 
@@ -101,7 +101,7 @@ t.test('GET /cases/{id}/audit/verify names the first bad entry', async (t) => {
 // spec: CW-AUD-001
 t.test('an external case has the same routes, by its inbound id', async (t) => {
   const inbound = inboundShareRecord({ id: 'ext-audit-1' })
-  await ta.ctx.store.insertInboundShare(inbound)
+  await ta.ctx.store.inboundShares.insert(inbound)
   const about = { caseId: inbound.id, actor: partnerActor('hill-pd'), sender: 'hill-pd', shareId: inbound.shareId, revision: 1 }
   await ta.ctx.record({ type: 'inbound.received', ...about, items: 2 })
   await ta.ctx.record({ type: 'inbound.completed', ...about, bytes: 1234 })
@@ -141,7 +141,7 @@ t.test('an unknown case is 404, also for the node-wide chain', async (t) => {
 
 t.test('members get 403 CW_ERR_FORBIDDEN, callers without a token 401', async (t) => {
   const id = await caseWithTrail(0)
-  await ta.ctx.store.insertInboundShare(inboundShareRecord({ id: 'ext-audit-2', shareId: 'share-2' }))
+  await ta.ctx.store.inboundShares.insert(inboundShareRecord({ id: 'ext-audit-2', shareId: 'share-2' }))
   for (const url of [
     `/api/v1/cases/${id}/audit`,
     `/api/v1/cases/${id}/audit/export`,

@@ -42,7 +42,7 @@ async function upload(caseId: string, bytes: Buffer, extra: Record<string, strin
   return response.json()
 }
 
-const chunksOf = async (id: string) => (await ta.ctx.store.getEvidence(id))!.chunks
+const chunksOf = async (id: string) => (await ta.ctx.store.cases.getEvidence(id))!.chunks
 const remove = (id: string, token = ta.memberToken) => ta.call({ method: 'DELETE', url: `${API}/evidence/${id}`, token })
 const collect = (query = '', token = ta.adminToken) => ta.call({ method: 'POST', url: `${API}/blobs/gc${query}`, token })
 
@@ -91,7 +91,7 @@ t.test('deleted evidence is gone at once, audited, and its chunks are freed by t
     chunks.map(() => false),
     'freed',
   )
-  t.match((await ta.ctx.store.listAudit('_federation')).at(-1), {
+  t.match((await ta.ctx.store.audit.list('_federation')).at(-1), {
     type: 'blobs.collected',
     actor: { kind: 'user', id: 'admin-1' },
     data: { freed: chunks.length },
@@ -118,19 +118,19 @@ t.test('chunks another item holds too stay when one item is deleted', async (t) 
 t.test('refused while a share in force names it, or while another item is attached to it', async (t) => {
   const caseId = await newCase()
   const evidence = await upload(caseId, randomBytes(10_000))
-  await ta.ctx.store.insertPolicy(policyRecord())
-  await ta.ctx.store.upsertPartner(partnerRecord())
+  await ta.ctx.store.policies.insert(policyRecord())
+  await ta.ctx.store.partners.upsert(partnerRecord())
   const now = clock.seconds()
-  await ta.ctx.store.insertOutboundShare(outboundShareRecord({ id: 'share-in-force', caseId, createdAt: now, updatedAt: now, expiresAt: now + 86_400 }))
-  await ta.ctx.store.insertOutboundRevision(
+  await ta.ctx.store.outboundShares.insert(outboundShareRecord({ id: 'share-in-force', caseId, createdAt: now, updatedAt: now, expiresAt: now + 86_400 }))
+  await ta.ctx.store.outboundShares.insertRevision(
     { shareId: 'share-in-force', revision: 1, manifestJws: 'a.b.c', manifestDigest: evidence.digest, createdAt: now, receiptJws: null },
     await chunksOf(evidence.id),
   )
   const refused = await remove(evidence.id)
   t.equal(refused.statusCode, 409)
   t.match(refused.json(), { code: 'CW_ERR_CONFLICT', detail: /share-in-force/ })
-  t.ok(await ta.ctx.store.getEvidence(evidence.id), 'still there')
-  await ta.ctx.store.updateOutboundStatus('share-in-force', 'revoked', null, null, clock.seconds())
+  t.ok(await ta.ctx.store.cases.getEvidence(evidence.id), 'still there')
+  await ta.ctx.store.outboundShares.updateStatus('share-in-force', 'revoked', null, null, clock.seconds())
   t.equal((await remove(evidence.id)).statusCode, 200, 'once the share is revoked')
 
   const parent = await upload(caseId, randomBytes(1000))
@@ -155,7 +155,7 @@ t.test("a link share in force keeps the evidence in its package and its package'
   t.match((await remove(evidence.id)).json(), { code: 'CW_ERR_CONFLICT', detail: new RegExp(linkId) }, 'refused while its package is being built')
 
   await linkPackageJobHandler(ta.ctx)(newJobRecord(JOB.linkPackage, linkId, {}, 0), new AbortController().signal)
-  const generated = (await ta.ctx.store.listLinkShareMembers(linkId)).flatMap((member) => (member.source.kind === 'generated' ? [member.source.digest] : []))
+  const generated = (await ta.ctx.store.linkShares.listMembers(linkId)).flatMap((member) => (member.source.kind === 'generated' ? [member.source.digest] : []))
   t.ok(generated.length > 0, 'the package has generated files (manifest, checksums…) in the blob store')
   t.match((await remove(evidence.id)).json(), { code: 'CW_ERR_CONFLICT', detail: new RegExp(linkId) }, 'refused while the ready package holds it')
   clock.advance(2 * HOUR)
@@ -187,7 +187,7 @@ t.test("another case's user gets the 404 a random id gets; the team and an admin
   t.equal(attempt.statusCode, 404)
   const missing = randomUUID()
   t.equal(attempt.body.replaceAll(evidence.id, missing), (await remove(missing, stranger)).body, 'the same answer as for a random id')
-  t.ok(await ta.ctx.store.getEvidence(evidence.id), 'untouched')
+  t.ok(await ta.ctx.store.cases.getEvidence(evidence.id), 'untouched')
 
   await ta.call({ method: 'PUT', url: `${API}/cases/${caseId}/team`, payload: { team: [{ kind: 'user', id: 'other-unit' }] }, token: ta.memberToken })
   t.equal((await remove(evidence.id, stranger)).statusCode, 200, 'a team member')

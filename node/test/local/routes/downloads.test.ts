@@ -85,7 +85,7 @@ async function insertExternal(): Promise<InboundShareRecord> {
     expiresAt: now + 3600,
     receiptJws: null,
   }
-  await ta.ctx.store.insertInboundShare(record)
+  await ta.ctx.store.inboundShares.insert(record)
   return record
 }
 const external = await insertExternal()

@@ -63,7 +63,7 @@ async function insertInbound(download: boolean, addRecipients?: boolean): Promis
     expiresAt: now + 3600,
     receiptJws: null,
   }
-  await ta.ctx.store.insertInboundShare(record)
+  await ta.ctx.store.inboundShares.insert(record)
   return record
 }
 
@@ -149,6 +149,6 @@ t.test('POST /cases/{id}/import-details/recipients adds to the external case the
   t.equal(added.statusCode, 200)
   const details = await ta.call({ method: 'GET', url: `/api/v1/cases/${caseId}/import-details`, token: ta.memberToken })
   t.match(details.json().addedRecipients, [{ kind: 'user', id: 'det-jones', addedBy: 'det-smith' }])
-  const trail = await ta.ctx.store.listAudit(caseId, { limit: 100 })
+  const trail = await ta.ctx.store.audit.list(caseId, { limit: 100 })
   t.match(trail.find((entry) => entry.type === 'import.recipients_added')?.data, { inboundId: permitted.id, recipients: ['user:det-jones'] })
 })

@@ -31,7 +31,7 @@ t.test('a recipient imports an external case: fields, folders and evidence on th
   t.equal(response.statusCode, 201)
   const imported = response.json()
   t.match(imported, { fields: { title: 'Robbery', caseNumber: 'DA-7', tags: ['lobby'] }, importedFrom: record.id })
-  t.same((await ta.ctx.store.getCaseAccess(imported.id))?.owner, 'alice')
+  t.same((await ta.ctx.store.cases.getAccess(imported.id))?.owner, 'alice')
 
   const detail = (await ta.call({ method: 'GET', url: `${API}/cases/${imported.id}`, token: alice })).json()
   t.same(detail.folders.map((f: { id: string; parentId: string | null; name: string }) => [f.id, f.parentId, f.name]).sort(), [
@@ -50,7 +50,7 @@ t.test('a recipient imports an external case: fields, folders and evidence on th
     attachmentOf: null,
   })
   t.equal(transcript.attachmentOf, video.id, 'the attachment follows its item under the new id')
-  const stored = await ta.ctx.store.getEvidence(video.id)
+  const stored = await ta.ctx.store.cases.getEvidence(video.id)
   t.same(stored?.chunks, record.manifest.evidence[0]!.chunks, 'the same content-addressed chunks: nothing copied')
   const download = await ta.call({ method: 'GET', url: `${API}/evidence/${video.id}/content`, token: alice })
   t.equal(download.statusCode, 200)
@@ -63,7 +63,7 @@ t.test('a recipient imports an external case: fields, folders and evidence on th
   const again = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   t.equal(again.statusCode, 200)
   t.equal(again.json().id, imported.id)
-  t.equal((await ta.ctx.store.listCases()).filter((c) => c.importedFrom === record.id).length, 1)
+  t.equal((await ta.ctx.store.cases.list()).filter((c) => c.importedFrom === record.id).length, 1)
   // Another recipient cannot read alice's case: 409 until she adds him to the team.
   const other = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: bob })
   t.equal(other.statusCode, 409)
@@ -79,11 +79,11 @@ t.test('a recipient imports an external case: fields, folders and evidence on th
 // spec: CW-LOC-003, CW-POL-006
 t.test('import the policy does not permit is 403 CW_ERR_ACTION_NOT_ALLOWED, recorded, and creates nothing', async (t) => {
   const { record } = await insertInbound(ta.ctx, { permissions: { import: false } })
-  const cases = (await ta.ctx.store.listCases()).length
+  const cases = (await ta.ctx.store.cases.list()).length
   const response = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   t.equal(response.statusCode, 403)
   t.equal(response.json().code, 'CW_ERR_ACTION_NOT_ALLOWED')
-  t.equal((await ta.ctx.store.listCases()).length, cases)
+  t.equal((await ta.ctx.store.cases.list()).length, cases)
   t.ok(
     ta.events.some(
       (e) =>
@@ -95,11 +95,11 @@ t.test('import the policy does not permit is 403 CW_ERR_ACTION_NOT_ALLOWED, reco
 // spec: CW-LOC-003, CW-POL-006
 t.test('a policy that permits import but withholds download permits no import: the copy would hand out the bytes', async (t) => {
   const { record, bytes } = await insertInbound(ta.ctx, { permissions: { import: true, download: false }, recipients: [{ kind: 'user', id: 'alice' }] })
-  const cases = (await ta.ctx.store.listCases()).length
+  const cases = (await ta.ctx.store.cases.list()).length
   const response = await ta.call({ method: 'POST', url: `${API}/external-cases/${record.id}/import`, token: alice })
   t.equal(response.statusCode, 403)
   t.match(response.json(), { code: 'CW_ERR_ACTION_NOT_ALLOWED', detail: /does not permit download/ })
-  t.equal((await ta.ctx.store.listCases()).length, cases, 'no local copy')
+  t.equal((await ta.ctx.store.cases.list()).length, cases, 'no local copy')
   const item = record.manifest.evidence[0]!
   const external = await ta.call({ method: 'GET', url: `${API}/external-cases/${record.id}/evidence/${item.id}/content`, token: alice })
   t.equal(external.statusCode, 403, 'and the external download stays refused')
@@ -137,7 +137,7 @@ t.test('only a complete share that is neither revoked nor expired can be importe
     const response = await ta.call({ method: 'POST', url: `${API}/external-cases/${id}/import`, token: alice })
     t.equal(response.statusCode, status, code)
     t.equal(response.json().code, code)
-    t.equal(await ta.ctx.store.findCaseImportedFrom(id), undefined)
+    t.equal(await ta.ctx.store.cases.findImportedFrom(id), undefined)
   }
 })
 

@@ -170,18 +170,18 @@ t.test('the shares of a case: following next walks each once, newest first; only
   const theCase = (await ta.call({ method: 'POST', url: '/api/v1/cases', token: ta.memberToken, payload: { fields: { title: 'Fraud' } } })).json<{
     id: string
   }>()
-  await ta.ctx.store.insertPolicy(policyRecord())
-  await ta.ctx.store.upsertPartner(partnerRecord())
+  await ta.ctx.store.policies.insert(policyRecord())
+  await ta.ctx.store.partners.upsert(partnerRecord())
   const shares: string[] = []
   for (let n = 1; n <= 5; n++) {
     const id = `paged-share-${n}`
-    await ta.ctx.store.insertOutboundShare(outboundShareRecord({ id, caseId: theCase.id }))
+    await ta.ctx.store.outboundShares.insert(outboundShareRecord({ id, caseId: theCase.id }))
     shares.push(id)
   }
   const query = (more: string) => `?caseId=${theCase.id}${more}`
   let listed = await page(ta.memberToken, query('&limit=2'), 'shares')
   const ids = listed.shares.map((share) => share.id)
-  await ta.ctx.store.insertOutboundShare(outboundShareRecord({ id: 'paged-share-9', caseId: theCase.id }))
+  await ta.ctx.store.outboundShares.insert(outboundShareRecord({ id: 'paged-share-9', caseId: theCase.id }))
   while (listed.next !== null) {
     listed = await page(ta.memberToken, query(`&limit=2&cursor=${encodeURIComponent(listed.next)}`), 'shares')
     ids.push(...listed.shares.map((share) => share.id))

@@ -61,7 +61,7 @@ t.test('groups: created with members, members replaced, unknown users refused', 
   })
   t.equal((await ta.call({ method: 'PUT', url: '/api/v1/groups/none/members', payload: { members: [] } })).statusCode, 404)
   t.equal((await ta.call({ method: 'POST', url: '/api/v1/groups', payload: { id: 'robbery' } })).statusCode, 409)
-  t.same(await ta.ctx.store.listUserGroups('det-smith'), ['robbery'])
+  t.same(await ta.ctx.store.principals.listUserGroups('det-smith'), ['robbery'])
 })
 
 // spec: CW-LOC-004
@@ -69,7 +69,7 @@ t.test('POST /tokens names an existing user and never exceeds its role', async (
   const unknown = await ta.call({ method: 'POST', url: '/api/v1/tokens', payload: { userId: 'ghost', role: 'member' } })
   t.equal(unknown.statusCode, 404)
   t.match(unknown.json(), { code: 'CW_ERR_NOT_FOUND', at: '/userId' })
-  t.equal(await ta.ctx.store.getUser('ghost'), undefined, 'no user was made up')
+  t.equal(await ta.ctx.store.principals.getUser('ghost'), undefined, 'no user was made up')
   const above = await ta.call({ method: 'POST', url: '/api/v1/tokens', payload: { userId: 'alice', role: 'admin' } })
   t.match(above.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/role' })
   const token = await ta.call({ method: 'POST', url: '/api/v1/tokens', payload: { userId: 'alice', role: 'member' } })

@@ -82,7 +82,7 @@ t.test('a case share leaves DND out, is processing, and its manifest verifies fo
   })
   t.same(share.policy, policy.policy)
   t.same(ta.jobs.at(-1), { kind: 'offer', ref: share.id, payload: { revision: 1 } })
-  const revision = await ta.ctx.store.getOutboundRevision(share.id, 1)
+  const revision = await ta.ctx.store.outboundShares.getRevision(share.id, 1)
   const verified = await verifyManifest(revision!.manifestJws, { trustAnchors: [ta.self.anchor], audience: 'county-da' })
   enforceManifest(verified)
   t.same(
@@ -160,7 +160,9 @@ t.test('the sharer chooses the expiry with expiresInSeconds; the policy bound st
   const shortShare = short.json()
   t.equal(shortShare.expiresAt - shortShare.createdAt, 120, 'expires 120 s after it was made')
   t.ok(Math.abs(shortShare.expiresAt - (Math.floor(Date.now() / 1000) + 120)) <= 2, 'about 120 s from now')
-  const manifest = JSON.parse(Buffer.from((await ta.ctx.store.getOutboundRevision(shortShare.id, 1))!.manifestJws.split('.')[1]!, 'base64url').toString('utf8'))
+  const manifest = JSON.parse(
+    Buffer.from((await ta.ctx.store.outboundShares.getRevision(shortShare.id, 1))!.manifestJws.split('.')[1]!, 'base64url').toString('utf8'),
+  )
   t.equal(manifest.exp, shortShare.expiresAt, 'the signed manifest carries the same expiry')
 
   const long = (await share(10_000_000)).json()

@@ -38,63 +38,63 @@ export function auditContract(t: Test, harness: MetadataStoreHarness): void {
   // spec: CW-AUD-001
   t.test('an entry is stored only as the next one of its chain', async (t) => {
     const { store } = await openStore(t)
-    await t.rejects(store.appendAudit(entry('c1', 2)), { code: 'CW_ERR_CONFLICT' }, 'a chain starts at 1')
-    await t.rejects(store.appendAudit(entry('c1', 1, { prev: digestOf(9) })), { code: 'CW_ERR_CONFLICT' }, 'entry 1 has no prev')
-    await store.appendAudit(entry('c1', 1))
-    await t.rejects(store.appendAudit(entry('c1', 1)), { code: 'CW_ERR_CONFLICT' }, 'no second entry 1 (no fork)')
-    await t.rejects(store.appendAudit(entry('c1', 3)), { code: 'CW_ERR_CONFLICT' }, 'no gap')
-    await t.rejects(store.appendAudit(entry('c1', 2, { prev: digestOf(7) })), { code: 'CW_ERR_CONFLICT' }, 'prev must be the last digest')
-    await store.appendAudit(entry('c1', 2))
-    await store.appendAudit(entry('c2', 1))
-    await t.rejects(store.appendAudit(entry('c1', 3, { digest: 'sha256:nothex' })), TypeError)
-    await t.rejects(store.appendAudit(entry('c1', 3, { seq: 0 })), TypeError)
+    await t.rejects(store.audit.append(entry('c1', 2)), { code: 'CW_ERR_CONFLICT' }, 'a chain starts at 1')
+    await t.rejects(store.audit.append(entry('c1', 1, { prev: digestOf(9) })), { code: 'CW_ERR_CONFLICT' }, 'entry 1 has no prev')
+    await store.audit.append(entry('c1', 1))
+    await t.rejects(store.audit.append(entry('c1', 1)), { code: 'CW_ERR_CONFLICT' }, 'no second entry 1 (no fork)')
+    await t.rejects(store.audit.append(entry('c1', 3)), { code: 'CW_ERR_CONFLICT' }, 'no gap')
+    await t.rejects(store.audit.append(entry('c1', 2, { prev: digestOf(7) })), { code: 'CW_ERR_CONFLICT' }, 'prev must be the last digest')
+    await store.audit.append(entry('c1', 2))
+    await store.audit.append(entry('c2', 1))
+    await t.rejects(store.audit.append(entry('c1', 3, { digest: 'sha256:nothex' })), TypeError)
+    await t.rejects(store.audit.append(entry('c1', 3, { seq: 0 })), TypeError)
 
     t.same(
-      (await store.listAudit('c1')).map((e) => e.seq),
+      (await store.audit.list('c1')).map((e) => e.seq),
       [1, 2],
       'refused entries left nothing behind',
     )
-    t.same(await store.lastAudit('c1'), entry('c1', 2))
-    t.equal(await store.lastAudit('nothing'), undefined)
-    t.same(await store.listAuditCaseIds(), ['c1', 'c2'])
+    t.same(await store.audit.last('c1'), entry('c1', 2))
+    t.equal(await store.audit.last('nothing'), undefined)
+    t.same(await store.audit.listCaseIds(), ['c1', 'c2'])
   })
 
   // spec: CW-AUD-001
   t.test('a refused append inside a transaction rolls back with it', async (t) => {
     const { store } = await openStore(t)
-    await store.appendAudit(entry('c1', 1))
+    await store.audit.append(entry('c1', 1))
     await t.rejects(
       store.transaction(async (tx) => {
-        await tx.appendAudit(entry('c1', 2))
-        await tx.appendAudit(entry('c1', 4))
+        await tx.audit.append(entry('c1', 2))
+        await tx.audit.append(entry('c1', 4))
       }),
       { code: 'CW_ERR_CONFLICT' },
     )
     t.same(
-      (await store.listAudit('c1')).map((e) => e.seq),
+      (await store.audit.list('c1')).map((e) => e.seq),
       [1],
     )
   })
 
   t.test('entries come back in seq order, after a seq, at most limit', async (t) => {
     const { store } = await openStore(t)
-    for (let seq = 1; seq <= 12; seq += 1) await store.appendAudit(entry('c1', seq))
+    for (let seq = 1; seq <= 12; seq += 1) await store.audit.append(entry('c1', seq))
     t.same(
-      (await store.listAudit('c1')).map((e) => e.seq),
+      (await store.audit.list('c1')).map((e) => e.seq),
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
       'seq order, not text order',
     )
     t.same(
-      (await store.listAudit('c1', { afterSeq: 9 })).map((e) => e.seq),
+      (await store.audit.list('c1', { afterSeq: 9 })).map((e) => e.seq),
       [10, 11, 12],
     )
     t.same(
-      (await store.listAudit('c1', { afterSeq: 2, limit: 3 })).map((e) => e.seq),
+      (await store.audit.list('c1', { afterSeq: 2, limit: 3 })).map((e) => e.seq),
       [3, 4, 5],
     )
-    t.same(await store.listAudit('c1', { limit: 0 }), [])
-    await t.rejects(store.listAudit('c1', { limit: -1 }), TypeError)
-    await t.rejects(store.listAudit('c1', { afterSeq: 1.5 }), TypeError)
-    t.same((await store.listAudit('c1', { limit: 1 }))[0], entry('c1', 1), 'actor and data come back as objects')
+    t.same(await store.audit.list('c1', { limit: 0 }), [])
+    await t.rejects(store.audit.list('c1', { limit: -1 }), TypeError)
+    await t.rejects(store.audit.list('c1', { afterSeq: 1.5 }), TypeError)
+    t.same((await store.audit.list('c1', { limit: 1 }))[0], entry('c1', 1), 'actor and data come back as objects')
   })
 }

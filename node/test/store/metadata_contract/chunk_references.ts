@@ -17,9 +17,9 @@ import { T0, caseRecord, evidenceRecord, fakeDigest, inboundShareRecord, outboun
 export function chunkReferencesContract(t: Test, harness: MetadataStoreHarness): void {
   async function openStore(t: Test): Promise<{ store: MetadataStore }> {
     const { store } = await harness.open(t)
-    await store.insertPolicy(policyRecord())
-    await store.upsertPartner(partnerRecord())
-    await store.insertCase(caseRecord())
+    await store.policies.insert(policyRecord())
+    await store.partners.upsert(partnerRecord())
+    await store.cases.insert(caseRecord())
     return { store }
   }
 
@@ -27,32 +27,32 @@ export function chunkReferencesContract(t: Test, harness: MetadataStoreHarness):
 
   /** Whether every one of `digests` is referenced at `now`. */
   async function referenced(store: MetadataStore, digests: readonly string[], now = T0): Promise<boolean[]> {
-    const set = await store.referencedChunks(now)
+    const set = await store.chunks.referenced(now)
     return digests.map((digest) => set.has(digest))
   }
 
   t.test('evidence names its chunks until it is deleted', async (t) => {
     const { store } = await openStore(t)
-    t.same(await store.referencedChunks(T0), new Set(), 'an empty store needs nothing')
+    t.same(await store.chunks.referenced(T0), new Set(), 'an empty store needs nothing')
     const evidence = evidenceRecord()
-    await store.insertEvidence(evidence)
-    t.same(await store.referencedChunks(T0), new Set(evidence.chunks))
-    await store.deleteEvidence(evidence.id)
-    t.same(await store.referencedChunks(T0), new Set())
+    await store.cases.insertEvidence(evidence)
+    t.same(await store.chunks.referenced(T0), new Set(evidence.chunks))
+    await store.cases.deleteEvidence(evidence.id)
+    t.same(await store.chunks.referenced(T0), new Set())
   })
 
   t.test("a share we sent names its revisions' chunks while it is in force, even without its evidence", async (t) => {
     const { store } = await openStore(t)
-    await store.insertOutboundShare(outboundShareRecord())
+    await store.outboundShares.insert(outboundShareRecord())
     const revision = { shareId: 'share-1', revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest('m1'), createdAt: T0, receiptJws: null }
-    await store.insertOutboundRevision(revision, [fakeDigest('served')])
-    await store.startOutboundTransfer('share-1', 1, [{ digest: fakeDigest('asked'), size: 10 }])
+    await store.outboundShares.insertRevision(revision, [fakeDigest('served')])
+    await store.outboundShares.startTransfer('share-1', 1, [{ digest: fakeDigest('asked'), size: 10 }])
     const both = [fakeDigest('served'), fakeDigest('asked')]
     t.same(await referenced(store, both), [true, true], 'processing')
-    await store.updateOutboundStatus('share-1', 'delivered', null, null, T0)
+    await store.outboundShares.updateStatus('share-1', 'delivered', null, null, T0)
     t.same(await referenced(store, both), [true, true], 'delivered')
     t.same(await referenced(store, both, T0 + 86_400), [false, false], 'past its expiry')
-    await store.updateOutboundStatus('share-1', 'revoked', null, null, T0)
+    await store.outboundShares.updateStatus('share-1', 'revoked', null, null, T0)
     t.same(await referenced(store, both), [false, false], 'revoked')
   })
 
@@ -60,9 +60,9 @@ export function chunkReferencesContract(t: Test, harness: MetadataStoreHarness):
     const { store } = await openStore(t)
     const share = inboundShareRecord()
     const original = chunksOf(share.manifest)
-    await store.insertInboundShare(share)
+    await store.inboundShares.insert(share)
     t.ok((await referenced(store, original)).every(Boolean), 'receiving')
-    await store.updateInboundShare({ ...share, status: 'complete' })
+    await store.inboundShares.update({ ...share, status: 'complete' })
     t.ok((await referenced(store, original)).every(Boolean), 'complete')
     t.notOk((await referenced(store, original, share.expiresAt)).some(Boolean), 'expired')
 
@@ -82,53 +82,53 @@ export function chunkReferencesContract(t: Test, harness: MetadataStoreHarness):
       receivedAt: T0,
       verifiedAt: null,
     }
-    await store.insertInboundRevision(revision)
+    await store.inboundShares.insertRevision(revision)
     t.same(await referenced(store, chunksOf(pending)), [true, true])
-    await store.updateInboundRevision({ ...revision, transfer: 'rejected', receiptJws: 'r.e.c' })
+    await store.inboundShares.updateRevision({ ...revision, transfer: 'rejected', receiptJws: 'r.e.c' })
     t.same(await referenced(store, chunksOf(pending)), [false, false], 'a rejected revision names nothing')
     const applied = [fakeEvidenceItem('ev-applied')]
-    await store.setAppliedState({ inboundId: share.id, revision: 2, case: share.manifest.case, evidence: applied, updatedAt: T0 })
+    await store.inboundShares.setAppliedState({ inboundId: share.id, revision: 2, case: share.manifest.case, evidence: applied, updatedAt: T0 })
     t.same(await referenced(store, chunksOf({ evidence: applied })), [true, true], 'the applied state')
 
-    await store.updateInboundShare({ ...share, status: 'revoked' })
+    await store.inboundShares.update({ ...share, status: 'revoked' })
     t.notOk((await referenced(store, [...original, ...chunksOf({ evidence: applied })])).some(Boolean), 'revoked: nothing')
   })
 
   t.test('forgetDeliveredChunk: no partner counts as having delivered a deleted chunk', async (t) => {
     const { store } = await openStore(t)
     const [gone, kept] = [fakeDigest('gone'), fakeDigest('kept')]
-    for (const org of ['river-pd', 'lake-pd']) for (const digest of [gone, kept]) await store.recordPartnerChunk(org, digest, T0)
-    await store.forgetDeliveredChunk(gone)
-    t.same(await store.deliveredChunks('river-pd', [gone, kept]), new Set([kept]))
-    t.same(await store.deliveredChunks('lake-pd', [gone, kept]), new Set([kept]))
+    for (const org of ['river-pd', 'lake-pd']) for (const digest of [gone, kept]) await store.chunks.recordDelivered(org, digest, T0)
+    await store.chunks.forgetDelivered(gone)
+    t.same(await store.chunks.delivered('river-pd', [gone, kept]), new Set([kept]))
+    t.same(await store.chunks.delivered('lake-pd', [gone, kept]), new Set([kept]))
   })
 
   // spec: CW-POS-004, CW-POS-005
   t.test('recordPartnerChunks: a group of chunks recorded for one partner at once, all or none', async (t) => {
     const { store } = await openStore(t)
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => fakeDigest(name)) as [string, string, string, string]
-    await store.recordPartnerChunk('river-pd', a, T0)
-    await store.recordPartnerChunks('river-pd', [a, b, c, b], T0 + 1)
-    await store.recordPartnerChunks('river-pd', [], T0)
-    t.same(await store.deliveredChunks('river-pd', [a, b, c, d]), new Set([a, b, c]), 'a recorded chunk again, a digest twice: each once')
-    t.same(await store.deliveredChunks('lake-pd', [a, b, c, d]), new Set(), 'per partner')
-    await t.rejects(store.recordPartnerChunks('lake-pd', [c, d], Number.NaN))
-    t.same(await store.deliveredChunks('lake-pd', [c, d]), new Set(), 'a failed group records none of its chunks')
+    await store.chunks.recordDelivered('river-pd', a, T0)
+    await store.chunks.recordDeliveredAll('river-pd', [a, b, c, b], T0 + 1)
+    await store.chunks.recordDeliveredAll('river-pd', [], T0)
+    t.same(await store.chunks.delivered('river-pd', [a, b, c, d]), new Set([a, b, c]), 'a recorded chunk again, a digest twice: each once')
+    t.same(await store.chunks.delivered('lake-pd', [a, b, c, d]), new Set(), 'per partner')
+    await t.rejects(store.chunks.recordDeliveredAll('lake-pd', [c, d], Number.NaN))
+    t.same(await store.chunks.delivered('lake-pd', [c, d]), new Set(), 'a failed group records none of its chunks')
   })
 
   t.test('sharesNamingChunks: the shares of the case in force that name any of the chunks', async (t) => {
     const { store } = await openStore(t)
-    await store.insertCase(caseRecord({ id: 'case-2' }))
-    await store.insertOutboundShare(outboundShareRecord())
-    await store.insertOutboundShare(outboundShareRecord({ id: 'share-2', caseId: 'case-2' }))
+    await store.cases.insert(caseRecord({ id: 'case-2' }))
+    await store.outboundShares.insert(outboundShareRecord())
+    await store.outboundShares.insert(outboundShareRecord({ id: 'share-2', caseId: 'case-2' }))
     const revision = (shareId: string) => ({ shareId, revision: 1, manifestJws: 'a.b.c', manifestDigest: fakeDigest(shareId), createdAt: T0, receiptJws: null })
-    await store.insertOutboundRevision(revision('share-1'), [fakeDigest('a'), fakeDigest('b')])
-    await store.insertOutboundRevision(revision('share-2'), [fakeDigest('c')])
-    t.same(await store.sharesNamingChunks('case-1', [fakeDigest('x'), fakeDigest('b')], T0), ['share-1'])
-    t.same(await store.sharesNamingChunks('case-1', [fakeDigest('c')], T0), [], "another case's share does not count")
-    t.same(await store.sharesNamingChunks('case-1', [], T0), [])
-    t.same(await store.sharesNamingChunks('case-1', [fakeDigest('a')], T0 + 86_400), [], 'expired')
-    await store.updateOutboundStatus('share-1', 'revoked', null, null, T0)
-    t.same(await store.sharesNamingChunks('case-1', [fakeDigest('a')], T0), [], 'revoked')
+    await store.outboundShares.insertRevision(revision('share-1'), [fakeDigest('a'), fakeDigest('b')])
+    await store.outboundShares.insertRevision(revision('share-2'), [fakeDigest('c')])
+    t.same(await store.chunks.sharesNaming('case-1', [fakeDigest('x'), fakeDigest('b')], T0), ['share-1'])
+    t.same(await store.chunks.sharesNaming('case-1', [fakeDigest('c')], T0), [], "another case's share does not count")
+    t.same(await store.chunks.sharesNaming('case-1', [], T0), [])
+    t.same(await store.chunks.sharesNaming('case-1', [fakeDigest('a')], T0 + 86_400), [], 'expired')
+    await store.outboundShares.updateStatus('share-1', 'revoked', null, null, T0)
+    t.same(await store.chunks.sharesNaming('case-1', [fakeDigest('a')], T0), [], 'revoked')
   })
 }

@@ -48,30 +48,32 @@ export function inboundPackagesContract(t: Test, harness: MetadataStoreHarness):
 
   t.test('an inbound package round-trips, is found by its sender and package id, and lists newest first', async (t) => {
     const store = await openStore(t)
-    await store.insertInboundPackage(inbound())
-    await store.insertInboundPackage(inbound({ id: 'in-2', packageId: 'pkg-2', offer: null, state: 'revoked', revokedAt: 150, createdAt: 150, updatedAt: 150 }))
-    t.same(await store.getInboundPackage('in-1'), inbound())
+    await store.inboundPackages.insert(inbound())
+    await store.inboundPackages.insert(
+      inbound({ id: 'in-2', packageId: 'pkg-2', offer: null, state: 'revoked', revokedAt: 150, createdAt: 150, updatedAt: 150 }),
+    )
+    t.same(await store.inboundPackages.get('in-1'), inbound())
     t.same(
-      await store.findInboundPackage('metro-pd', 'pkg-2'),
+      await store.inboundPackages.find('metro-pd', 'pkg-2'),
       inbound({ id: 'in-2', packageId: 'pkg-2', offer: null, state: 'revoked', revokedAt: 150, createdAt: 150, updatedAt: 150 }),
       'a revocation that came before its offer',
     )
-    t.equal(await store.findInboundPackage('county-da', 'pkg-1'), undefined, 'another sender’s package id is another package')
+    t.equal(await store.inboundPackages.find('county-da', 'pkg-1'), undefined, 'another sender’s package id is another package')
     t.same(
-      (await store.listInboundPackages()).map((p) => p.id),
+      (await store.inboundPackages.list()).map((p) => p.id),
       ['in-2', 'in-1'],
     )
-    await t.rejects(store.insertInboundPackage(inbound({ id: 'in-3' })), 'one package per sender and package id')
+    await t.rejects(store.inboundPackages.insert(inbound({ id: 'in-3' })), 'one package per sender and package id')
   })
 
   t.test('a package becomes received or refused only while receiving; revoked once', async (t) => {
     const store = await openStore(t)
-    await store.insertInboundPackage(inbound())
-    await store.insertInboundPackage(inbound({ id: 'in-2', packageId: 'pkg-2' }))
+    await store.inboundPackages.insert(inbound())
+    await store.inboundPackages.insert(inbound({ id: 'in-2', packageId: 'pkg-2' }))
     const received = { senderName: 'Metro PD', caseId: 'case-9', chunkSize: 2048, chunks: [DIGEST('a'), DIGEST('b')] }
-    t.equal(await store.completeInboundPackage('in-1', received, 200), true)
+    t.equal(await store.inboundPackages.complete('in-1', received, 200), true)
     t.same(
-      await store.getInboundPackage('in-1'),
+      await store.inboundPackages.get('in-1'),
       inbound({
         state: 'received',
         senderName: 'Metro PD',
@@ -81,35 +83,35 @@ export function inboundPackagesContract(t: Test, harness: MetadataStoreHarness):
         updatedAt: 200,
       }),
     )
-    t.equal(await store.completeInboundPackage('in-1', received, 210), false, 'not receiving any more')
-    t.equal(await store.refuseInboundPackage('in-1', 'late', 210), false)
-    t.equal(await store.refuseInboundPackage('in-2', 'a member does not match its digest', 220), true)
-    t.match(await store.getInboundPackage('in-2'), { state: 'refused', failure: 'a member does not match its digest', updatedAt: 220 })
-    t.equal(await store.revokeInboundPackage('in-1', 300), true)
-    t.match(await store.getInboundPackage('in-1'), { state: 'revoked', revokedAt: 300 })
-    t.equal(await store.revokeInboundPackage('in-1', 310), false, 'revoked once')
+    t.equal(await store.inboundPackages.complete('in-1', received, 210), false, 'not receiving any more')
+    t.equal(await store.inboundPackages.refuse('in-1', 'late', 210), false)
+    t.equal(await store.inboundPackages.refuse('in-2', 'a member does not match its digest', 220), true)
+    t.match(await store.inboundPackages.get('in-2'), { state: 'refused', failure: 'a member does not match its digest', updatedAt: 220 })
+    t.equal(await store.inboundPackages.revoke('in-1', 300), true)
+    t.match(await store.inboundPackages.get('in-1'), { state: 'revoked', revokedAt: 300 })
+    t.equal(await store.inboundPackages.revoke('in-1', 310), false, 'revoked once')
   })
 
   t.test("a received package's chunks are kept while it is in force", async (t) => {
     const store = await openStore(t)
-    await store.insertInboundPackage(inbound())
-    await store.completeInboundPackage('in-1', { senderName: 'Metro PD', caseId: 'case-9', chunkSize: 2048, chunks: [DIGEST('c')] }, 200)
-    t.ok((await store.referencedChunks(500)).has(DIGEST('c')), 'received and unexpired')
-    t.notOk((await store.referencedChunks(1000)).has(DIGEST('c')), 'expired')
-    await store.revokeInboundPackage('in-1', 600)
-    t.notOk((await store.referencedChunks(600)).has(DIGEST('c')), 'revoked')
+    await store.inboundPackages.insert(inbound())
+    await store.inboundPackages.complete('in-1', { senderName: 'Metro PD', caseId: 'case-9', chunkSize: 2048, chunks: [DIGEST('c')] }, 200)
+    t.ok((await store.chunks.referenced(500)).has(DIGEST('c')), 'received and unexpired')
+    t.notOk((await store.chunks.referenced(1000)).has(DIGEST('c')), 'expired')
+    await store.inboundPackages.revoke('in-1', 600)
+    t.notOk((await store.chunks.referenced(600)).has(DIGEST('c')), 'revoked')
   })
 
   t.test("a link share's package offer is kept once signed, and its acceptance recorded once", async (t) => {
     const store = await openStore(t)
-    await store.insertCase({ id: 'case-1', fields: { title: 'T' }, createdAt: 1, updatedAt: 1, importedFrom: null })
-    await store.insertLinkShare(link({ recipient: { kind: 'partner-user', value: 'county-da/clerk' }, state: 'ready' }))
-    t.equal(await store.getLinkShareOffer('link-1'), undefined, 'no offer signed yet')
-    await store.setLinkShareOffer('link-1', 'h.offer.s', 110)
-    t.same(await store.getLinkShareOffer('link-1'), { jws: 'h.offer.s', offeredAt: null })
-    t.equal(await store.markLinkShareOffered('link-1', 120), true)
-    t.equal(await store.markLinkShareOffered('link-1', 130), false, 'recorded once')
-    t.same(await store.getLinkShareOffer('link-1'), { jws: 'h.offer.s', offeredAt: 120 })
-    await t.rejects(store.setLinkShareOffer('link-9', 'h.offer.s', 110), { code: 'CW_ERR_NOT_FOUND' }, 'an unknown link share')
+    await store.cases.insert({ id: 'case-1', fields: { title: 'T' }, createdAt: 1, updatedAt: 1, importedFrom: null })
+    await store.linkShares.insert(link({ recipient: { kind: 'partner-user', value: 'county-da/clerk' }, state: 'ready' }))
+    t.equal(await store.linkShares.getOffer('link-1'), undefined, 'no offer signed yet')
+    await store.linkShares.setOffer('link-1', 'h.offer.s', 110)
+    t.same(await store.linkShares.getOffer('link-1'), { jws: 'h.offer.s', offeredAt: null })
+    t.equal(await store.linkShares.markOffered('link-1', 120), true)
+    t.equal(await store.linkShares.markOffered('link-1', 130), false, 'recorded once')
+    t.same(await store.linkShares.getOffer('link-1'), { jws: 'h.offer.s', offeredAt: 120 })
+    await t.rejects(store.linkShares.setOffer('link-9', 'h.offer.s', 110), { code: 'CW_ERR_NOT_FOUND' }, 'an unknown link share')
   })
 }

@@ -41,7 +41,7 @@ export function linkSharesContract(t: Test, harness: MetadataStoreHarness): void
   async function openStore(t: Test): Promise<MetadataStore> {
     const store = await harness.open(t).then((opened) => opened.store)
     t.teardown(() => store.close())
-    await store.insertCase({ id: 'case-1', fields: { title: 'T' }, createdAt: 1, updatedAt: 1, importedFrom: null })
+    await store.cases.insert({ id: 'case-1', fields: { title: 'T' }, createdAt: 1, updatedAt: 1, importedFrom: null })
     return store
   }
 
@@ -54,44 +54,44 @@ export function linkSharesContract(t: Test, harness: MetadataStoreHarness): void
 
   t.test('a link share becomes ready once, with its members in order', async (t) => {
     const store = await openStore(t)
-    await store.insertLinkShare(link())
-    t.same(await store.getLinkShare('link-1'), link())
-    t.equal(await store.completeLinkShare('link-1', built, members, 160), true)
-    t.same(await store.getLinkShare('link-1'), link({ state: 'ready', updatedAt: 160, package: built }))
-    t.same(await store.listLinkShareMembers('link-1'), members)
-    t.equal(await store.completeLinkShare('link-1', built, members, 170), false, 'not processing any more')
-    t.same(await store.listLinkShareMembers('link-1'), members, 'members are not stored twice')
+    await store.linkShares.insert(link())
+    t.same(await store.linkShares.get('link-1'), link())
+    t.equal(await store.linkShares.complete('link-1', built, members, 160), true)
+    t.same(await store.linkShares.get('link-1'), link({ state: 'ready', updatedAt: 160, package: built }))
+    t.same(await store.linkShares.listMembers('link-1'), members)
+    t.equal(await store.linkShares.complete('link-1', built, members, 170), false, 'not processing any more')
+    t.same(await store.linkShares.listMembers('link-1'), members, 'members are not stored twice')
     // spec: CW-PKG-016 — a ready package whose delivery to a partner is refused fails; a revoked one stays revoked.
-    t.equal(await store.failLinkShare('link-1', 'refused by the partner', 170), true)
-    t.equal((await store.getLinkShare('link-1'))?.state, 'failed')
-    await store.revokeLinkShare('link-1', 'ann', 180)
-    t.equal(await store.failLinkShare('link-1', 'late', 190), false)
+    t.equal(await store.linkShares.fail('link-1', 'refused by the partner', 170), true)
+    t.equal((await store.linkShares.get('link-1'))?.state, 'failed')
+    await store.linkShares.revoke('link-1', 'ann', 180)
+    t.equal(await store.linkShares.fail('link-1', 'late', 190), false)
   })
 
   t.test('a processing link share fails with its reason; a revoked one neither completes nor fails', async (t) => {
     const store = await openStore(t)
-    await store.insertLinkShare(link())
-    await store.insertLinkShare(link({ id: 'link-2', createdAt: 101 }))
-    t.equal(await store.failLinkShare('link-1', 'evidence ev-1 is missing', 120), true)
-    t.match(await store.getLinkShare('link-1'), { state: 'failed', failure: 'evidence ev-1 is missing', updatedAt: 120 })
-    t.equal(await store.revokeLinkShare('link-2', 'alice', 130), true)
-    t.equal(await store.revokeLinkShare('link-2', 'carol', 140), false, 'revoked once')
-    t.match(await store.getLinkShare('link-2'), { state: 'revoked', revokedBy: 'alice', revokedAt: 130 })
-    t.equal(await store.completeLinkShare('link-2', built, members, 150), false)
-    t.same(await store.listLinkShareMembers('link-2'), [])
+    await store.linkShares.insert(link())
+    await store.linkShares.insert(link({ id: 'link-2', createdAt: 101 }))
+    t.equal(await store.linkShares.fail('link-1', 'evidence ev-1 is missing', 120), true)
+    t.match(await store.linkShares.get('link-1'), { state: 'failed', failure: 'evidence ev-1 is missing', updatedAt: 120 })
+    t.equal(await store.linkShares.revoke('link-2', 'alice', 130), true)
+    t.equal(await store.linkShares.revoke('link-2', 'carol', 140), false, 'revoked once')
+    t.match(await store.linkShares.get('link-2'), { state: 'revoked', revokedBy: 'alice', revokedAt: 130 })
+    t.equal(await store.linkShares.complete('link-2', built, members, 150), false)
+    t.same(await store.linkShares.listMembers('link-2'), [])
     t.same(
-      (await store.listLinkShares('case-1')).map((l) => l.id),
+      (await store.linkShares.list('case-1')).map((l) => l.id),
       ['link-1', 'link-2'],
     )
-    t.same(await store.listLinkShares('case-2'), [])
+    t.same(await store.linkShares.list('case-2'), [])
   })
 
   t.test('a capability token is found by its hash only; a link share needs its case', async (t) => {
     const store = await openStore(t)
-    await store.insertLinkShare(link({ recipient: { kind: 'email', value: 'clerk@example.org' }, tokenHash: 'c'.repeat(64) }))
-    t.equal((await store.findLinkShareByTokenHash('c'.repeat(64)))?.id, 'link-1')
-    t.equal(await store.findLinkShareByTokenHash('d'.repeat(64)), undefined)
-    await t.rejects(store.insertLinkShare(link({ id: 'link-9', caseId: 'no-such-case' })), { code: 'CW_ERR_CONFLICT' })
-    await t.rejects(store.insertLinkShare(link({ id: 'link-3', tokenHash: 'c'.repeat(64) })), { code: 'CW_ERR_CONFLICT' }, 'one token, one link')
+    await store.linkShares.insert(link({ recipient: { kind: 'email', value: 'clerk@example.org' }, tokenHash: 'c'.repeat(64) }))
+    t.equal((await store.linkShares.findByTokenHash('c'.repeat(64)))?.id, 'link-1')
+    t.equal(await store.linkShares.findByTokenHash('d'.repeat(64)), undefined)
+    await t.rejects(store.linkShares.insert(link({ id: 'link-9', caseId: 'no-such-case' })), { code: 'CW_ERR_CONFLICT' })
+    await t.rejects(store.linkShares.insert(link({ id: 'link-3', tokenHash: 'c'.repeat(64) })), { code: 'CW_ERR_CONFLICT' }, 'one token, one link')
   })
 }

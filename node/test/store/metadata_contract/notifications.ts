@@ -35,7 +35,7 @@ export function notificationsContract(t: Test, harness: MetadataStoreHarness): v
       expiresAt: 2_000_000_000,
       receiptJws: null,
     } as unknown as InboundShareRecord
-    await store.insertInboundShare(record)
+    await store.inboundShares.insert(record)
   }
 
   function note(overrides: Partial<NotificationRecord> = {}): NotificationRecord {
@@ -45,16 +45,16 @@ export function notificationsContract(t: Test, harness: MetadataStoreHarness): v
   t.test('insert keeps an existing notification; upsert replaces it; list is by revision then channel', async (t) => {
     const store = await openStore(t)
     await inbound(store, 'in-1')
-    t.equal(await store.insertNotification(note({ channel: 'webhook' })), true)
-    t.equal(await store.insertNotification(note({ revision: 2 })), true)
-    t.equal(await store.insertNotification(note()), true)
-    t.equal(await store.insertNotification(note({ status: 'sent', attempts: 3 })), false, 'a second insert changes nothing')
-    t.same(await store.getNotification('in-1', 1, 'email'), note())
+    t.equal(await store.notifications.insert(note({ channel: 'webhook' })), true)
+    t.equal(await store.notifications.insert(note({ revision: 2 })), true)
+    t.equal(await store.notifications.insert(note()), true)
+    t.equal(await store.notifications.insert(note({ status: 'sent', attempts: 3 })), false, 'a second insert changes nothing')
+    t.same(await store.notifications.get('in-1', 1, 'email'), note())
 
-    await store.upsertNotification(note({ status: 'failed', attempts: 2, lastError: 'webhook answered HTTP 500', updatedAt: 105, channel: 'webhook' }))
-    await store.upsertNotification(note({ inboundId: 'in-1', revision: 3, channel: 'webhook', status: 'sent', attempts: 1 }))
+    await store.notifications.upsert(note({ status: 'failed', attempts: 2, lastError: 'webhook answered HTTP 500', updatedAt: 105, channel: 'webhook' }))
+    await store.notifications.upsert(note({ inboundId: 'in-1', revision: 3, channel: 'webhook', status: 'sent', attempts: 1 }))
     t.same(
-      (await store.listNotifications('in-1')).map((n) => [n.revision, n.channel, n.status, n.attempts, n.lastError]),
+      (await store.notifications.list('in-1')).map((n) => [n.revision, n.channel, n.status, n.attempts, n.lastError]),
       [
         [1, 'email', 'pending', 0, null],
         [1, 'webhook', 'failed', 2, 'webhook answered HTTP 500'],
@@ -62,19 +62,19 @@ export function notificationsContract(t: Test, harness: MetadataStoreHarness): v
         [3, 'webhook', 'sent', 1, null],
       ],
     )
-    t.same(await store.listNotifications('in-2'), [])
-    t.equal(await store.getNotification('in-1', 9, 'email'), undefined)
-    t.equal(await store.transaction((tx) => tx.insertNotification(note({ revision: 4 }))), true, 'works inside a transaction too')
+    t.same(await store.notifications.list('in-2'), [])
+    t.equal(await store.notifications.get('in-1', 9, 'email'), undefined)
+    t.equal(await store.transaction((tx) => tx.notifications.insert(note({ revision: 4 }))), true, 'works inside a transaction too')
   })
 
   t.test('a notification belongs to a stored inbound share and must be well formed', async (t) => {
     const store = await openStore(t)
-    await t.rejects(store.insertNotification(note({ inboundId: 'missing' })), { code: 'CW_ERR_CONFLICT' })
+    await t.rejects(store.notifications.insert(note({ inboundId: 'missing' })), { code: 'CW_ERR_CONFLICT' })
     await inbound(store, 'in-1')
-    await t.rejects(store.upsertNotification(note({ channel: 'sms' as 'email' })), TypeError)
-    await t.rejects(store.upsertNotification(note({ status: 'lost' as 'sent' })), TypeError)
-    await t.rejects(store.upsertNotification(note({ revision: 0 })), TypeError)
-    await t.rejects(store.upsertNotification(note({ attempts: -1 })), TypeError)
-    t.same(await store.listNotifications('in-1'), [], 'nothing stored')
+    await t.rejects(store.notifications.upsert(note({ channel: 'sms' as 'email' })), TypeError)
+    await t.rejects(store.notifications.upsert(note({ status: 'lost' as 'sent' })), TypeError)
+    await t.rejects(store.notifications.upsert(note({ revision: 0 })), TypeError)
+    await t.rejects(store.notifications.upsert(note({ attempts: -1 })), TypeError)
+    t.same(await store.notifications.list('in-1'), [], 'nothing stored')
   })
 }

@@ -51,40 +51,40 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
 
   const pages = (store: MetadataStore, who: InboundShareViewer, limit: number): Promise<string[][]> =>
     walk(
-      (page) => store.listVisibleInboundShares(who, page),
+      (page) => store.inboundShares.listVisible(who, page),
       (item) => item.share.id,
       limit,
     )
   const casePages = (store: MetadataStore, who: CaseViewer, limit: number): Promise<string[][]> =>
     walk(
-      (page) => store.listVisibleCases(who, page),
+      (page) => store.cases.listVisible(who, page),
       (item) => item.id,
       limit,
     )
 
   t.test('newest first, page by page, each share once; the last page says so', async (t) => {
     const store = await openStore(t)
-    for (let n = 1; n <= 5; n++) await store.insertInboundShare(share(n, [{ kind: 'agency', id: ORG }]))
+    for (let n = 1; n <= 5; n++) await store.inboundShares.insert(share(n, [{ kind: 'agency', id: ORG }]))
     t.same(await pages(store, viewer(), 2), [['ext-5', 'ext-4'], ['ext-3', 'ext-2'], ['ext-1']])
     t.same(await pages(store, viewer(), 5), [['ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1']], 'a full last page has no next')
     t.same(await pages(store, viewer(), 6), [['ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1']])
     const empty = await openStore(t)
-    t.same(await empty.listVisibleInboundShares(viewer(), { limit: 2 }), { items: [], next: null }, 'an empty list is one empty last page')
+    t.same(await empty.inboundShares.listVisible(viewer(), { limit: 2 }), { items: [], next: null }, 'an empty list is one empty last page')
   })
 
   t.test('a share received between pages, or updated, neither repeats nor skips one', async (t) => {
     const store = await openStore(t)
-    for (let n = 1; n <= 4; n++) await store.insertInboundShare(share(n, undefined))
-    const first = await store.listVisibleInboundShares(viewer(), { limit: 2 })
+    for (let n = 1; n <= 4; n++) await store.inboundShares.insert(share(n, undefined))
+    const first = await store.inboundShares.listVisible(viewer(), { limit: 2 })
     t.same(
       first.items.map((item) => item.share.id),
       ['ext-4', 'ext-3'],
     )
-    await store.insertInboundShare(share(9, undefined))
+    await store.inboundShares.insert(share(9, undefined))
     // A new revision of the oldest: received again (later), and listed where it was first received.
-    await store.updateInboundShare({ ...share(1, undefined), revision: 2, receivedAt: T0 + 100 })
+    await store.inboundShares.update({ ...share(1, undefined), revision: 2, receivedAt: T0 + 100 })
     t.not(first.next, null)
-    const rest = await store.listVisibleInboundShares(viewer(), { limit: 2, after: first.next ?? 0 })
+    const rest = await store.inboundShares.listVisible(viewer(), { limit: 2, after: first.next ?? 0 })
     t.same(
       rest.items.map((item) => item.share.id),
       ['ext-2', 'ext-1'],
@@ -95,7 +95,7 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
 
   t.test('a viewer sees the shares it is a recipient of, by every kind of recipient; an administrator every one', async (t) => {
     const store = await openStore(t)
-    await store.upsertUser({
+    await store.principals.upsertUser({
       id: 'smith',
       name: 'Smith',
       email: 'J.Smith@River.example',
@@ -106,21 +106,21 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
       createdAt: T0,
       updatedAt: T0,
     })
-    await store.insertInboundShare(share(1, [{ kind: 'user', id: 'smith' }]))
-    await store.insertInboundShare(share(2, [{ kind: 'user', id: 'jones' }]))
-    await store.insertInboundShare(share(3, [{ kind: 'group', id: 'detectives' }]))
-    await store.insertInboundShare(share(4, [{ kind: 'email', id: 'j.smith@river.example' }]))
-    await store.insertInboundShare(share(5, [{ kind: 'badge', id: 'B-7' }]))
-    await store.insertInboundShare(share(6, [{ kind: 'agency', id: ORG }]))
-    await store.insertInboundShare(share(7, [{ kind: 'agency', id: 'lake-pd' }]))
-    await store.insertInboundShare(share(8, undefined))
-    await store.insertInboundShare(share(9, []))
-    await store.insertInboundShare(share(10, [{ kind: 'user', id: 'smith' }], { status: 'rejected' }))
-    await store.insertInboundShare(share(11, [{ kind: 'user', id: 'jones' }]))
-    await store.insertAddedRecipient({ inboundId: 'ext-11', kind: 'user', recipientId: 'smith', addedBy: 'jones', addedAt: T0 })
-    await store.insertInboundShare(share(12, [{ kind: 'user', id: 'jones' }]))
-    await store.insertAddedRecipient({ inboundId: 'ext-12', kind: 'group', recipientId: 'detectives', addedBy: 'jones', addedAt: T0 })
-    await store.insertInboundShare(share(13, [{ kind: 'badge', id: 'b-7' }]))
+    await store.inboundShares.insert(share(1, [{ kind: 'user', id: 'smith' }]))
+    await store.inboundShares.insert(share(2, [{ kind: 'user', id: 'jones' }]))
+    await store.inboundShares.insert(share(3, [{ kind: 'group', id: 'detectives' }]))
+    await store.inboundShares.insert(share(4, [{ kind: 'email', id: 'j.smith@river.example' }]))
+    await store.inboundShares.insert(share(5, [{ kind: 'badge', id: 'B-7' }]))
+    await store.inboundShares.insert(share(6, [{ kind: 'agency', id: ORG }]))
+    await store.inboundShares.insert(share(7, [{ kind: 'agency', id: 'lake-pd' }]))
+    await store.inboundShares.insert(share(8, undefined))
+    await store.inboundShares.insert(share(9, []))
+    await store.inboundShares.insert(share(10, [{ kind: 'user', id: 'smith' }], { status: 'rejected' }))
+    await store.inboundShares.insert(share(11, [{ kind: 'user', id: 'jones' }]))
+    await store.inboundShares.insertAddedRecipient({ inboundId: 'ext-11', kind: 'user', recipientId: 'smith', addedBy: 'jones', addedAt: T0 })
+    await store.inboundShares.insert(share(12, [{ kind: 'user', id: 'jones' }]))
+    await store.inboundShares.insertAddedRecipient({ inboundId: 'ext-12', kind: 'group', recipientId: 'detectives', addedBy: 'jones', addedAt: T0 })
+    await store.inboundShares.insert(share(13, [{ kind: 'badge', id: 'b-7' }]))
 
     t.same(
       (await pages(store, viewer(), 2)).flat(),
@@ -145,7 +145,7 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
       ['ext-13', 'ext-12', 'ext-11', 'ext-9', 'ext-8', 'ext-7', 'ext-6', 'ext-5', 'ext-4', 'ext-3', 'ext-2', 'ext-1'],
       'every one but the rejected',
     )
-    const marked = await store.listVisibleInboundShares(viewer({ userId: 'nobody', seesAll: true }), { limit: 5 })
+    const marked = await store.inboundShares.listVisible(viewer({ userId: 'nobody', seesAll: true }), { limit: 5 })
     t.same(
       marked.items.map((item) => [item.share.id, item.recipient]),
       [
@@ -157,18 +157,18 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
       ],
       'each marked with whether the administrator is a recipient',
     )
-    t.same((await store.listVisibleInboundShares(viewer(), { limit: 1 })).items[0]?.share, share(11, [{ kind: 'user', id: 'jones' }]), 'the whole record')
+    t.same((await store.inboundShares.listVisible(viewer(), { limit: 1 })).items[0]?.share, share(11, [{ kind: 'user', id: 'jones' }]), 'the whole record')
   })
 
   t.test('cases: newest first, page by page, each once; one created between pages neither repeats nor skips one', async (t) => {
     const store = await openStore(t)
-    for (let n = 1; n <= 5; n++) await store.insertCase(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))
+    for (let n = 1; n <= 5; n++) await store.cases.insert(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))
     const admin: CaseViewer = { userId: 'admin', groups: [], seesAll: true }
     t.same(await casePages(store, admin, 2), [['case-5', 'case-4'], ['case-3', 'case-2'], ['case-1']])
-    const first = await store.listVisibleCases(admin, { limit: 2 })
-    await store.insertCase(caseRecord({ id: 'case-9', createdAt: T0 + 9 }))
-    await store.updateCaseFields('case-1', { title: 'changed' }, T0 + 100)
-    const rest = await store.listVisibleCases(admin, { limit: 10, after: first.next ?? 0 })
+    const first = await store.cases.listVisible(admin, { limit: 2 })
+    await store.cases.insert(caseRecord({ id: 'case-9', createdAt: T0 + 9 }))
+    await store.cases.updateFields('case-1', { title: 'changed' }, T0 + 100)
+    const rest = await store.cases.listVisible(admin, { limit: 10, after: first.next ?? 0 })
     t.same(
       rest.items.map((c) => c.id),
       ['case-3', 'case-2', 'case-1'],
@@ -180,8 +180,8 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
   t.test('cases: a viewer sees those it owns or is on the team of; an administrator every one', async (t) => {
     const store = await openStore(t)
     const team = (caseId: string, owner: string, members: Array<{ kind: 'user' | 'group'; id: string }>) =>
-      store.setCaseAccess({ caseId, owner, team: members, updatedAt: T0 })
-    for (let n = 1; n <= 6; n++) await store.insertCase(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))
+      store.cases.setAccess({ caseId, owner, team: members, updatedAt: T0 })
+    for (let n = 1; n <= 6; n++) await store.cases.insert(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))
     await team('case-1', 'smith', [])
     await team('case-2', 'jones', [{ kind: 'user', id: 'smith' }])
     await team('case-3', 'jones', [{ kind: 'group', id: 'detectives' }])
@@ -198,17 +198,17 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
 
   t.test('the shares of a case: newest first, page by page, each once; another case’s never', async (t) => {
     const store = await openStore(t)
-    await store.insertPolicy(policyRecord())
-    await store.upsertPartner(partnerRecord())
-    await store.insertCase(caseRecord())
-    await store.insertCase(caseRecord({ id: 'case-2' }))
-    for (let n = 1; n <= 5; n++) await store.insertOutboundShare(outboundShareRecord({ id: `share-${n}`, createdAt: T0 + n }))
-    await store.insertOutboundShare(outboundShareRecord({ id: 'share-other', caseId: 'case-2' }))
-    const list = (page: PageRequest) => store.listOutboundSharesOfCase('case-1', page)
+    await store.policies.insert(policyRecord())
+    await store.partners.upsert(partnerRecord())
+    await store.cases.insert(caseRecord())
+    await store.cases.insert(caseRecord({ id: 'case-2' }))
+    for (let n = 1; n <= 5; n++) await store.outboundShares.insert(outboundShareRecord({ id: `share-${n}`, createdAt: T0 + n }))
+    await store.outboundShares.insert(outboundShareRecord({ id: 'share-other', caseId: 'case-2' }))
+    const list = (page: PageRequest) => store.outboundShares.listOfCase('case-1', page)
     t.same(await walk(list, (share) => share.id, 2), [['share-5', 'share-4'], ['share-3', 'share-2'], ['share-1']])
     const first = await list({ limit: 2 })
-    await store.insertOutboundShare(outboundShareRecord({ id: 'share-9', createdAt: T0 + 9 }))
-    await store.updateOutboundStatus('share-1', 'revoked', null, null, T0 + 100)
+    await store.outboundShares.insert(outboundShareRecord({ id: 'share-9', createdAt: T0 + 9 }))
+    await store.outboundShares.updateStatus('share-1', 'revoked', null, null, T0 + 100)
     const rest = await list({ limit: 10, after: first.next ?? 0 })
     t.same(
       rest.items.map((share) => [share.id, share.status]),
@@ -222,13 +222,13 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
     t.same(
       (
         await walk(
-          (page) => store.listOutboundSharesOfCase('case-2', page),
+          (page) => store.outboundShares.listOfCase('case-2', page),
           (share) => share.id,
           2,
         )
       ).flat(),
       ['share-other'],
     )
-    t.same(await store.listOutboundSharesOfCase('case-3', { limit: 2 }), { items: [], next: null })
+    t.same(await store.outboundShares.listOfCase('case-3', { limit: 2 }), { items: [], next: null })
   })
 }

@@ -47,7 +47,7 @@ t.test('two replicas appending to one case at once make one gap-free chain that 
     appendAuditEntry(store, clock, { caseId: 'case-1', type: 'case.updated', actor: { kind: 'system' }, data: { replica, n } })
   // Each replica appends from several connections at once, interleaved with the other's.
   await Promise.all(Array.from({ length: 12 }, (_, n) => [append(a, 'a', n), append(b, 'b', n)]).flat())
-  const entries = await a.listAudit('case-1')
+  const entries = await a.audit.list('case-1')
   t.same(
     entries.map((entry) => entry.seq),
     Array.from({ length: 24 }, (_, i) => i + 1),
@@ -58,11 +58,11 @@ t.test('two replicas appending to one case at once make one gap-free chain that 
 
 t.test('two replicas claiming at once take each job once', async (t) => {
   const [a, b] = await twoReplicas(t)
-  for (let i = 0; i < 40; i++) await a.enqueueJob(jobRecord({ id: `job-${i}`, ref: `share-${i}`, runAt: T0 }))
+  for (let i = 0; i < 40; i++) await a.jobs.enqueue(jobRecord({ id: `job-${i}`, ref: `share-${i}`, runAt: T0 }))
   const claimedBy = new Map<string, string[]>()
   const drain = async (store: MetadataStore, owner: string) => {
     for (;;) {
-      const jobs = await store.claimDueJobs(T0, 3, { owner, leaseUntil: T0 + 60 })
+      const jobs = await store.jobs.claimDue(T0, 3, { owner, leaseUntil: T0 + 60 })
       if (jobs.length === 0) return
       for (const job of jobs) claimedBy.set(job.id, [...(claimedBy.get(job.id) ?? []), owner])
     }
@@ -74,7 +74,7 @@ t.test('two replicas claiming at once take each job once', async (t) => {
     [],
     'no job was claimed twice',
   )
-  const stored = await b.listJobs()
+  const stored = await b.jobs.list()
   t.ok(
     stored.every((job) => job.state === 'running' && job.attempts === 1 && job.claimedBy === claimedBy.get(job.id)![0]),
     'each is held by the replica that claimed it, one attempt counted',
@@ -83,26 +83,26 @@ t.test('two replicas claiming at once take each job once', async (t) => {
 
 t.test("a replica takes over a job whose lease ran out; the first replica's late outcome is refused", async (t) => {
   const [a, b] = await twoReplicas(t)
-  await a.enqueueJob(jobRecord({ id: 'job-1', ref: 'share-1', runAt: T0 }))
+  await a.jobs.enqueue(jobRecord({ id: 'job-1', ref: 'share-1', runAt: T0 }))
   t.same(
-    (await a.claimDueJobs(T0, 10, { owner: 'replica-a', leaseUntil: T0 + 30 })).map((job) => job.id),
+    (await a.jobs.claimDue(T0, 10, { owner: 'replica-a', leaseUntil: T0 + 30 })).map((job) => job.id),
     ['job-1'],
   )
-  t.same(await b.claimDueJobs(T0 + 30, 10, { owner: 'replica-b', leaseUntil: T0 + 60 }), [], 'not while the lease holds')
-  const [takenOver] = await b.claimDueJobs(T0 + 31, 10, { owner: 'replica-b', leaseUntil: T0 + 61 })
+  t.same(await b.jobs.claimDue(T0 + 30, 10, { owner: 'replica-b', leaseUntil: T0 + 60 }), [], 'not while the lease holds')
+  const [takenOver] = await b.jobs.claimDue(T0 + 31, 10, { owner: 'replica-b', leaseUntil: T0 + 61 })
   t.match(takenOver, { id: 'job-1', state: 'running', claimedBy: 'replica-b', leaseUntil: T0 + 61, attempts: 2 })
-  await t.rejects(a.completeJob('job-1', T0 + 32, 'replica-a'), { code: 'CW_ERR_CONFLICT' })
-  t.same(await a.renewJobLeases('replica-a', ['job-1'], T0 + 90), ['job-1'], 'A learns it lost the job')
-  t.equal(await a.resetRunningJobs(T0 + 33, 'replica-a'), 0, "A restarting leaves B's job running")
-  await b.completeJob('job-1', T0 + 34, 'replica-b')
-  t.match(await b.listJobs('share-1'), [{ id: 'job-1', state: 'done', claimedBy: null }])
+  await t.rejects(a.jobs.complete('job-1', T0 + 32, 'replica-a'), { code: 'CW_ERR_CONFLICT' })
+  t.same(await a.jobs.renewLeases('replica-a', ['job-1'], T0 + 90), ['job-1'], 'A learns it lost the job')
+  t.equal(await a.jobs.resetRunning(T0 + 33, 'replica-a'), 0, "A restarting leaves B's job running")
+  await b.jobs.complete('job-1', T0 + 34, 'replica-b')
+  t.match(await b.jobs.list('share-1'), [{ id: 'job-1', state: 'done', claimedBy: null }])
 })
 
 t.test('replicas opening a new database at once migrate it once', async (t) => {
   const url = await server.createDatabase()
   const stores = await Promise.all([open(t, url), open(t, url), open(t, url)])
-  await stores[0].insertCase(caseRecord())
-  t.same(await stores[2].getCase('case-1'), caseRecord())
+  await stores[0].cases.insert(caseRecord())
+  t.same(await stores[2].cases.get('case-1'), caseRecord())
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   t.teardown(() => client.end())
@@ -125,12 +125,12 @@ t.test('a read-only open (caseway audit verify beside the replicas) migrates not
   const url = await server.createDatabase()
   await t.rejects(openPostgresMetadataStore({ url, readOnly: true }), { message: /schema version 0/ }, 'a database never migrated')
   const writer = await open(t, url)
-  await writer.insertCase(caseRecord())
+  await writer.cases.insert(caseRecord())
   const reader = await openPostgresMetadataStore({ url, readOnly: true })
   t.teardown(() => reader.close())
-  t.same(await reader.getCase('case-1'), caseRecord())
-  await t.rejects(reader.insertCase(caseRecord({ id: 'case-2' })), { message: /read-only/ })
-  t.equal(await writer.getCase('case-2'), undefined)
+  t.same(await reader.cases.get('case-1'), caseRecord())
+  await t.rejects(reader.cases.insert(caseRecord({ id: 'case-2' })), { message: /read-only/ })
+  t.equal(await writer.cases.get('case-2'), undefined)
 })
 
 t.test('outbox entries take their seq in commit order across replicas, so a consumer reading after a seq misses none', async (t) => {
@@ -141,13 +141,13 @@ t.test('outbox entries take their seq in commit order across replicas, so a cons
   let appendedFirst!: () => void
   const firstAppended = new Promise<void>((resolve) => (appendedFirst = resolve))
   const first = a.transaction(async (tx) => {
-    await tx.appendOutbox([entry('first')])
+    await tx.outbox.append([entry('first')])
     appendedFirst()
     await held
   })
   await firstAppended
   // The second replica's action appends while the first is still open: it waits for the first.
-  const second = b.transaction((tx) => tx.appendOutbox([entry('second')]))
+  const second = b.transaction((tx) => tx.outbox.append([entry('second')]))
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   t.teardown(() => client.end())
@@ -155,10 +155,10 @@ t.test('outbox entries take their seq in commit order across replicas, so a cons
     const { rows } = await client.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
     return Number(rows[0]!.waiting) === 1 ? true : undefined
   })
-  t.same(await a.listOutbox('audit', 10), [], 'nothing committed yet')
+  t.same(await a.outbox.list('audit', 10), [], 'nothing committed yet')
   release()
   await Promise.all([first, second])
-  const listed = await b.listOutbox('audit', 10)
+  const listed = await b.outbox.list('audit', 10)
   t.same(
     listed.map((e) => e.eventId),
     ['first', 'second'],

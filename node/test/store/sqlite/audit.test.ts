@@ -22,22 +22,22 @@ async function openStore(t: Test): Promise<{ store: MetadataStore; path: string 
 // spec: CW-AUD-001
 t.test('the node cannot change or remove an entry, even with SQL', async (t) => {
   const { store, path } = await openStore(t)
-  await store.appendAudit(entry('c1', 1))
+  await store.audit.append(entry('c1', 1))
   const db = new DatabaseSync(path)
   t.teardown(() => db.close())
   t.throws(() => db.exec("UPDATE audit_entries SET type = 'x'"), /append-only/)
   t.throws(() => db.exec('DELETE FROM audit_entries'), /append-only/)
-  t.same(await store.listAudit('c1'), [entry('c1', 1)])
+  t.same(await store.audit.list('c1'), [entry('c1', 1)])
 })
 
 t.test('a column that is no JSON object any more comes back marked unreadable', async (t) => {
   const { store, path } = await openStore(t)
-  await store.appendAudit(entry('c1', 1))
+  await store.audit.append(entry('c1', 1))
   const db = new DatabaseSync(path)
   t.teardown(() => db.close())
   db.exec('DROP TRIGGER audit_entries_no_update')
   db.exec(`UPDATE audit_entries SET data = '{"fields":', actor = '[1]'`)
-  const [read] = await store.listAudit('c1')
+  const [read] = await store.audit.list('c1')
   t.same(read!.data, { $unreadable: '{"fields":' })
   t.same(read!.actor, { $unreadable: '[1]' })
 })
@@ -45,19 +45,19 @@ t.test('a column that is no JSON object any more comes back marked unreadable', 
 // spec: CW-AUD-004
 t.test('a second, read-only connection reads the trail while the node writes', async (t) => {
   const { store, path } = await openStore(t)
-  await store.appendAudit(entry('c1', 1))
+  await store.audit.append(entry('c1', 1))
   const reader = await openSqliteMetadataStore(path, { readOnly: true })
   t.teardown(() => reader.close())
-  t.same(await reader.listAudit('c1'), [entry('c1', 1)])
-  await store.appendAudit(entry('c1', 2))
+  t.same(await reader.audit.list('c1'), [entry('c1', 1)])
+  await store.audit.append(entry('c1', 2))
   t.same(
-    (await reader.listAudit('c1')).map((e) => e.seq),
+    (await reader.audit.list('c1')).map((e) => e.seq),
     [1, 2],
     'sees later commits',
   )
-  await t.rejects(reader.appendAudit(entry('c1', 3)), /readonly/, 'and writes nothing')
+  await t.rejects(reader.audit.append(entry('c1', 3)), /readonly/, 'and writes nothing')
   t.same(
-    (await store.listAudit('c1')).map((e) => e.seq),
+    (await store.audit.list('c1')).map((e) => e.seq),
     [1, 2],
   )
 })

@@ -16,9 +16,9 @@ async function openStore(t: Test): Promise<{ store: MetadataStore; path: string 
   const path = join(t.testdir(), 'caseway.db')
   const store = await openSqliteMetadataStore(path)
   t.teardown(() => store.close())
-  await store.insertPolicy(policyRecord())
-  await store.upsertPartner(partnerRecord())
-  await store.insertCase(caseRecord())
+  await store.policies.insert(policyRecord())
+  await store.partners.upsert(partnerRecord())
+  await store.cases.insert(caseRecord())
   return { store, path }
 }
 

@@ -37,12 +37,12 @@ t.test('fifty chunks recorded at once are one commit, and each call resolves onc
   const path = join(t.testdir(), 'caseway.db')
   const store = await openSqliteMetadataStore(path)
   t.teardown(() => store.close())
-  await store.recordPartnerChunk('warm-up', digest(0), T0)
+  await store.chunks.recordDelivered('warm-up', digest(0), T0)
   const before = walFrames(path)
 
   let seenByReader = -1
   const calls = Array.from({ length: 50 }, (_, index) =>
-    store.recordPartnerChunk('river-pd', digest(index + 1), T0).then(() => {
+    store.chunks.recordDelivered('river-pd', digest(index + 1), T0).then(() => {
       // Checked as the first call resolves: every write of its group is visible to another connection.
       if (seenByReader === -1) seenByReader = committed(path, 'river-pd')
     }),
@@ -55,7 +55,7 @@ t.test('fifty chunks recorded at once are one commit, and each call resolves onc
   t.ok(frames > 0 && frames <= 12, `one commit's frames (${frames}), not fifty commits`)
 
   // One at a time, each waits for its own commit: the grouping never delays a write indefinitely.
-  for (let index = 51; index <= 53; index += 1) await store.recordPartnerChunk('river-pd', digest(index), T0)
+  for (let index = 51; index <= 53; index += 1) await store.chunks.recordDelivered('river-pd', digest(index), T0)
   t.equal(committed(path, 'river-pd'), 53)
 })
 
@@ -64,33 +64,33 @@ t.test('a write that fails fails alone; the others of its group commit', async (
   const store = await openSqliteMetadataStore(path)
   t.teardown(() => store.close())
   const results = await Promise.allSettled([
-    store.recordPartnerChunk('river-pd', digest(1), T0),
-    store.recordPartnerChunk('river-pd', digest(2), Number.NaN),
-    store.recordPartnerChunk('river-pd', digest(3), T0),
+    store.chunks.recordDelivered('river-pd', digest(1), T0),
+    store.chunks.recordDelivered('river-pd', digest(2), Number.NaN),
+    store.chunks.recordDelivered('river-pd', digest(3), T0),
   ])
   t.same(
     results.map((result) => result.status),
     ['fulfilled', 'rejected', 'fulfilled'],
   )
   t.equal(committed(path, 'river-pd'), 2)
-  t.same([...(await store.deliveredChunks('river-pd', [digest(1), digest(2), digest(3)]))].sort(), [digest(1), digest(3)])
+  t.same([...(await store.chunks.delivered('river-pd', [digest(1), digest(2), digest(3)]))].sort(), [digest(1), digest(3)])
 })
 
 t.test('closing the store commits the writes still queued', async (t) => {
   const path = join(t.testdir(), 'caseway.db')
   const store = await openSqliteMetadataStore(path)
-  const queued = [store.recordPartnerChunk('river-pd', digest(1), T0), store.recordPartnerChunk('river-pd', digest(2), T0)]
+  const queued = [store.chunks.recordDelivered('river-pd', digest(1), T0), store.chunks.recordDelivered('river-pd', digest(2), T0)]
   await store.close()
   await Promise.all(queued)
   t.equal(committed(path, 'river-pd'), 2)
-  await t.rejects(store.recordPartnerChunk('river-pd', digest(3), T0), /closed/)
+  await t.rejects(store.chunks.recordDelivered('river-pd', digest(3), T0), /closed/)
 })
 
 t.test('transactions queued while the store is busy commit together; one that fails is rolled back alone', async (t) => {
   const path = join(t.testdir(), 'caseway.db')
   const store = await openSqliteMetadataStore(path)
   t.teardown(() => store.close())
-  await store.recordPartnerChunk('warm-up', digest(0), T0)
+  await store.chunks.recordDelivered('warm-up', digest(0), T0)
   const before = walFrames(path)
 
   let seenByReader = -1
@@ -98,10 +98,10 @@ t.test('transactions queued while the store is busy commit together; one that fa
     Array.from({ length: 40 }, (_, index) =>
       store
         .transaction(async (tx) => {
-          await tx.recordPartnerChunk('river-pd', digest(2 * index + 1), T0)
+          await tx.chunks.recordDelivered('river-pd', digest(2 * index + 1), T0)
           // Every fifth transaction fails after its first write: that write must not survive.
           if (index % 5 === 4) throw new Error(`transaction ${index} failed`)
-          await tx.recordPartnerChunk('river-pd', digest(2 * index + 2), T0)
+          await tx.chunks.recordDelivered('river-pd', digest(2 * index + 2), T0)
           return index
         })
         .then((value) => {
@@ -129,8 +129,8 @@ t.test('a transaction sees the writes of those queued before it in its group', a
   const seen = await Promise.all(
     [1, 2, 3].map((index) =>
       store.transaction(async (tx) => {
-        await tx.recordPartnerChunk('river-pd', digest(index), T0)
-        return (await tx.deliveredChunks('river-pd', [digest(1), digest(2), digest(3)])).size
+        await tx.chunks.recordDelivered('river-pd', digest(index), T0)
+        return (await tx.chunks.delivered('river-pd', [digest(1), digest(2), digest(3)])).size
       }),
     ),
   )

@@ -24,5 +24,5 @@ t.test('the migration makes a user of every token holder, admin if any of its to
   db.close()
   const store = await openSqliteMetadataStore(path)
   t.teardown(() => store.close())
-  t.same(await store.listUsers(), [user('alice', { role: 'admin', createdAt: 10, updatedAt: 20 }), user('bob', { createdAt: 30, updatedAt: 30 })])
+  t.same(await store.principals.listUsers(), [user('alice', { role: 'admin', createdAt: 10, updatedAt: 20 }), user('bob', { createdAt: 30, updatedAt: 30 })])
 })

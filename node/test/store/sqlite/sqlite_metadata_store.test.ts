@@ -39,11 +39,11 @@ t.test('the MetadataStore contract', async (t) => {
 
 t.test('opens with WAL and foreign keys on', async (t) => {
   const { store, path } = await openStore(t)
-  await store.insertCase(caseRecord())
+  await store.cases.insert(caseRecord())
   const raw = new DatabaseSync(path, { readOnly: true })
   t.teardown(() => raw.close())
   t.equal(raw.prepare('PRAGMA journal_mode').get()?.['journal_mode'], 'wal')
-  await t.rejects(store.insertFolder({ id: 'f', caseId: 'no-such-case', parentId: null, name: 'x' }), { code: 'CW_ERR_CONFLICT' })
+  await t.rejects(store.cases.insertFolder({ id: 'f', caseId: 'no-such-case', parentId: null, name: 'x' }), { code: 'CW_ERR_CONFLICT' })
 })
 
 t.test('servableChunks looks each digest of the batch up in the index', async (t) => {
@@ -101,23 +101,23 @@ t.test('concurrent callers wait for a transaction in progress', async (t) => {
   const { store } = await openStore(t)
   const events: string[] = []
   const tx = store.transaction(async (tx) => {
-    await tx.insertCase(caseRecord({ id: 'a' }))
+    await tx.cases.insert(caseRecord({ id: 'a' }))
     events.push('tx: inserted a')
     await delay(30)
-    await tx.insertCase(caseRecord({ id: 'b' }))
+    await tx.cases.insert(caseRecord({ id: 'b' }))
     events.push('tx: inserted b')
   })
-  const reader = store.listCases().then((cases) => events.push(`reader saw ${cases.map((c) => c.id).join(',')}`))
-  const writer = store.insertCase(caseRecord({ id: 'c' })).then(() => events.push('writer inserted c'))
+  const reader = store.cases.list().then((cases) => events.push(`reader saw ${cases.map((c) => c.id).join(',')}`))
+  const writer = store.cases.insert(caseRecord({ id: 'c' })).then(() => events.push('writer inserted c'))
   await Promise.all([tx, reader, writer])
   t.same(events, ['tx: inserted a', 'tx: inserted b', 'reader saw a,b', 'writer inserted c'])
 
   const failing = store.transaction(async (tx) => {
-    await tx.insertCase(caseRecord({ id: 'd' }))
+    await tx.cases.insert(caseRecord({ id: 'd' }))
     await delay(30)
     throw new Error('abort')
   })
-  const during = store.getCase('d')
+  const during = store.cases.get('d')
   await t.rejects(failing)
   t.equal(await during, undefined, 'a caller queued during the transaction never sees its rolled-back writes')
 })
@@ -125,10 +125,10 @@ t.test('concurrent callers wait for a transaction in progress', async (t) => {
 t.test('migrations are idempotent and the store refuses a newer database', async (t) => {
   const path = join(t.testdir(), 'caseway.db')
   const first = await openSqliteMetadataStore(path)
-  await first.insertCase(caseRecord())
+  await first.cases.insert(caseRecord())
   await first.close()
   const second = await openSqliteMetadataStore(path)
-  t.same(await second.getCase('case-1'), caseRecord(), 'data kept')
+  t.same(await second.cases.get('case-1'), caseRecord(), 'data kept')
   await second.close()
 
   const raw = new DatabaseSync(path)
@@ -149,34 +149,34 @@ t.test('migrations are idempotent and the store refuses a newer database', async
 t.test('a closed store refuses calls; bad arguments are TypeErrors', async (t) => {
   const path = join(t.testdir(), 'caseway.db')
   const store = await openSqliteMetadataStore(path)
-  const pending = store.insertCase(caseRecord())
+  const pending = store.cases.insert(caseRecord())
   await store.close()
   await pending
-  await t.rejects(store.listCases(), { message: /closed/ })
+  await t.rejects(store.cases.list(), { message: /closed/ })
   await store.close()
 
   await t.rejects(openSqliteMetadataStore(''), TypeError)
   const { store: open } = await openStore(t)
-  await t.rejects(open.insertCase(caseRecord({ createdAt: 1.5 })), TypeError, 'timestamps are integer seconds')
-  await t.rejects(open.claimDueJobs(T0, -1, claim()), TypeError)
-  await t.rejects(open.claimDueJobs(T0, 1, { owner: '', leaseUntil: T0 }), TypeError, 'a claim names its replica')
+  await t.rejects(open.cases.insert(caseRecord({ createdAt: 1.5 })), TypeError, 'timestamps are integer seconds')
+  await t.rejects(open.jobs.claimDue(T0, -1, claim()), TypeError)
+  await t.rejects(open.jobs.claimDue(T0, 1, { owner: '', leaseUntil: T0 }), TypeError, 'a claim names its replica')
   await t.rejects(open.transaction(null as unknown as () => Promise<void>), TypeError)
 })
 
 t.test('partner versions: the same list again writes nothing; a new list replaces it', async (t) => {
   const { store, path } = await openStore(t)
-  await store.setPartnerVersions('river-pd', ['0.1', '0.2'], T0)
+  await store.partners.setVersions('river-pd', ['0.1', '0.2'], T0)
   const raw = new DatabaseSync(path, { readOnly: true })
   t.teardown(() => raw.close())
   // data_version moves when another connection commits a change to the database.
   const version = () => Number(raw.prepare('PRAGMA data_version').get()?.['data_version'])
   const before = version()
-  for (let answer = 1; answer <= 3; answer++) await store.setPartnerVersions('river-pd', ['0.1', '0.2'], T0 + answer)
+  for (let answer = 1; answer <= 3; answer++) await store.partners.setVersions('river-pd', ['0.1', '0.2'], T0 + answer)
   t.equal(version(), before, 'every answer carries the versions; an unchanged list is not written again')
-  t.same(await store.getPartnerVersions('river-pd'), ['0.1', '0.2'])
+  t.same(await store.partners.getVersions('river-pd'), ['0.1', '0.2'])
   t.equal(raw.prepare('SELECT learned_at FROM partner_versions WHERE org = ?').get('river-pd')?.['learned_at'], T0, 'learned when first seen')
-  await store.setPartnerVersions('river-pd', ['0.1'], T0 + 9)
+  await store.partners.setVersions('river-pd', ['0.1'], T0 + 9)
   t.not(version(), before)
-  t.same(await store.getPartnerVersions('river-pd'), ['0.1'])
+  t.same(await store.partners.getVersions('river-pd'), ['0.1'])
   t.equal(raw.prepare('SELECT learned_at FROM partner_versions WHERE org = ?').get('river-pd')?.['learned_at'], T0 + 9)
 })
