@@ -784,9 +784,22 @@ export class LocalClient {
     return this.#download(`/link-shares/${encodeURIComponent(id)}/package`, options)
   }
 
-  /** The case packages partners sent the caller (or its groups; an administrator: all), newest first (CW-PKG-017). */
+  /** The case packages partners sent the caller (or its groups; an administrator: all), newest first (CW-PKG-017): follows `next`. */
   async listInboundPackages(): Promise<InboundPackage[]> {
-    return (await this.#json<{ inboundPackages: InboundPackage[] }>('GET', '/inbound-packages')).inboundPackages
+    const all: InboundPackage[] = []
+    let page = await this.listInboundPackagesPage()
+    all.push(...page.inboundPackages)
+    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
+    while (typeof page.next === 'string') {
+      page = await this.listInboundPackagesPage({ cursor: page.next })
+      all.push(...page.inboundPackages)
+    }
+    return all
+  }
+
+  /** One page of the inbound packages, newest first (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
+  listInboundPackagesPage(page: PageOptions = {}): Promise<{ inboundPackages: InboundPackage[]; next: string | null }> {
+    return this.#json('GET', `/inbound-packages${pageQuery(page)}`)
   }
 
   getInboundPackage(id: string): Promise<InboundPackage> {

@@ -14,7 +14,7 @@ import type { AccessPrincipal } from '../access/case_access.ts'
 import { openChunks } from '../cases/evidence.ts'
 import { sendDownload, sentRange } from '../local/download.ts'
 import { PACKAGE_MEDIA_TYPES } from '../links/serve_package.ts'
-import type { InboundPackageRecord } from '../store/metadata_store.ts'
+import type { InboundPackageRecord, Page, PageRequest } from '../store/metadata_store.ts'
 
 /** An inbound package as the local API shows it: never its signed offer or its chunks. */
 export interface InboundPackageView {
@@ -74,9 +74,9 @@ export function describeInboundPackage(ctx: NodeContext, held: InboundPackageRec
   }
 }
 
-/** The inbound packages `principal` may see, newest first. */
-export async function listInboundPackages(ctx: NodeContext, principal: AccessPrincipal): Promise<InboundPackageRecord[]> {
-  return (await ctx.store.inboundPackages.list()).filter((held) => mayRead(principal, held))
+/** spec: CW-PKG-017, CW-LOC-054 — a page of the inbound packages `principal` may see (as `mayRead`), newest first. */
+export function listInboundPackages(ctx: NodeContext, principal: AccessPrincipal, page: PageRequest): Promise<Page<InboundPackageRecord>> {
+  return ctx.store.inboundPackages.listVisible({ userId: principal.userId, groups: principal.groups, seesAll: principal.role === 'admin' }, page)
 }
 
 /** spec: CW-PKG-017, CW-LOC-002 — inbound package `id` if `principal` may see it; the answer of a missing id otherwise. */

@@ -7,10 +7,14 @@
 import type { NodeContext } from '../context.ts'
 import { principalOf } from '../local/auth.ts'
 import { DOWNLOAD_RESPONSE, PARTIAL_DOWNLOAD_RESPONSE } from '../local/download.ts'
+import { NEXT_CURSOR, PAGE_LIMIT, PAGE_QUERY, nextCursor, pageRequest } from '../local/paging.ts'
 import { paramsSchemas, problems, type LocalApi } from '../local/schemas.ts'
 import { describeInboundPackage, listInboundPackages, requireInboundPackage, serveInboundPackage } from './inbound_packages.ts'
 
 const nullable = (type: string) => ({ type: [type, 'null'] })
+
+/** The list tag of inbound package cursors. */
+const INBOUND_PACKAGE_LIST = 'inbound-packages'
 
 const INBOUND_PACKAGE = {
   type: 'object',
@@ -42,20 +46,24 @@ export function inboundPackageRoutes(app: LocalApi, ctx: NodeContext): void {
     {
       schema: {
         tags: ['inbound packages'],
-        summary: 'List the case packages partners sent to you (or your groups)',
-        description: 'Administrators see every one. CW-PKG-017.',
+        summary: 'List the case packages partners sent to you (or your groups), page by page',
+        description: `Administrators see every one (CW-PKG-017). Newest first. At most \`limit\` per page (${PAGE_LIMIT.default} unless given, at most ${PAGE_LIMIT.max}); pass \`next\` as \`cursor\` for the next page (CW-LOC-054).`,
+        querystring: PAGE_QUERY,
         response: {
           200: {
-            description: 'The packages, newest first',
+            description: 'A page of the packages',
             type: 'object',
-            required: ['inboundPackages'],
-            properties: { inboundPackages: { type: 'array', items: INBOUND_PACKAGE } },
+            required: ['inboundPackages', 'next'],
+            properties: { inboundPackages: { type: 'array', items: INBOUND_PACKAGE }, next: NEXT_CURSOR },
           },
-          ...problems(),
+          ...problems(400),
         },
       },
     },
-    async (request) => ({ inboundPackages: (await listInboundPackages(ctx, principalOf(request))).map((held) => describeInboundPackage(ctx, held)) }),
+    async (request) => {
+      const page = await listInboundPackages(ctx, principalOf(request), pageRequest(INBOUND_PACKAGE_LIST, request.query))
+      return { inboundPackages: page.items.map((held) => describeInboundPackage(ctx, held)), next: nextCursor(INBOUND_PACKAGE_LIST, page.next) }
+    },
   )
 
   app.get(

@@ -707,6 +707,12 @@ export interface InboundPackageRepository {
   find(senderOrg: string, packageId: string): Promise<InboundPackageRecord | undefined>
   /** Every inbound package, newest first. */
   list(): Promise<InboundPackageRecord[]>
+  /**
+   * spec: CW-PKG-017, CW-LOC-054 — a page of the offered packages `viewer` is a recipient of
+   * (every offered package when `viewer.seesAll`), newest first; a revocation of a package never
+   * offered is in no list.
+   */
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<InboundPackageRecord>>
   /** Makes receiving package `id` visible with its verified content; false when it is no longer receiving. */
   complete(id: string, received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] }, at: number): Promise<boolean>
   /** Marks receiving package `id` refused with `reason`; false when it is no longer receiving. */

@@ -195,6 +195,17 @@ export const INBOUND_PACKAGE_SQL = {
   get: 'SELECT * FROM inbound_packages WHERE id = :id',
   find: 'SELECT * FROM inbound_packages WHERE sender_org = :sender_org AND package_id = :package_id',
   list: 'SELECT * FROM inbound_packages ORDER BY created_at DESC, id',
+  // As SQLite's, newest first by seq.
+  listVisible: `
+    SELECT p.*, p.seq AS position FROM inbound_packages AS p
+    WHERE p.offer_jws IS NOT NULL AND (:after::bigint IS NULL OR p.seq < :after::bigint)
+      AND (:sees_all::int = 1 OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(p.recipients::jsonb) AS r (value)
+        WHERE CASE r.value ->> 'kind'
+          WHEN 'user' THEN r.value ->> 'id' = :user_id
+          WHEN 'group' THEN r.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
+        END))
+    ORDER BY p.seq DESC LIMIT :limit::bigint`,
   complete: `UPDATE inbound_packages SET state = 'received', sender_name = :sender_name, case_id = :case_id, chunk_size = :chunk_size, chunks = :chunks,
     received_at = :at, updated_at = :at WHERE id = :id AND state = 'receiving'`,
   refuse: "UPDATE inbound_packages SET state = 'refused', failure = :reason, updated_at = :at WHERE id = :id AND state = 'receiving'",

@@ -434,6 +434,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX inbound_packages_created ON inbound_packages (created_at);
   `,
+  // 3: inbound packages page by insertion order (CW-LOC-054), as SQLite's rowid
+  `
+  ALTER TABLE inbound_packages ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+  CREATE UNIQUE INDEX inbound_packages_seq ON inbound_packages (seq);
+  `,
 ]
 
 /** Advisory lock key (an arbitrary constant) that serialises migrations across replicas. */

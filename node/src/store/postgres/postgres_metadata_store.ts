@@ -1088,6 +1088,10 @@ class PostgresInboundPackageRepository implements InboundPackageRepository {
     return this.#db.run(async (s) => (await s.rows(INBOUND_PACKAGE_SQL.list, {})).map(inboundPackageFromRow))
   }
 
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<InboundPackageRecord>> {
+    return this.#db.run(async (s) => pageOf(await s.rows(INBOUND_PACKAGE_SQL.listVisible, caseViewerParams(viewer, page)), page.limit, inboundPackageFromRow))
+  }
+
   complete(id: string, received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] }, at: number): Promise<boolean> {
     return this.#db.run(async (s) => (await s.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at))) > 0)
   }

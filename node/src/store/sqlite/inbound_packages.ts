@@ -16,6 +16,17 @@ export const INBOUND_PACKAGE_SQL = {
   get: 'SELECT * FROM inbound_packages WHERE id = ?',
   find: 'SELECT * FROM inbound_packages WHERE sender_org = ? AND package_id = ?',
   list: 'SELECT * FROM inbound_packages ORDER BY created_at DESC, id',
+  // Recipient matching of inbound_packages/inbound_packages.ts, in SQL; newest first by rowid.
+  listVisible: `
+    SELECT p.*, p.rowid AS position FROM inbound_packages AS p
+    WHERE p.offer_jws IS NOT NULL AND (:after IS NULL OR p.rowid < :after)
+      AND (:sees_all = 1 OR EXISTS (
+        SELECT 1 FROM json_each(p.recipients) AS r
+        WHERE CASE json_extract(r.value, '$.kind')
+          WHEN 'user' THEN json_extract(r.value, '$.id') = :user_id
+          WHEN 'group' THEN json_extract(r.value, '$.id') IN (SELECT value FROM json_each(:groups))
+        END))
+    ORDER BY p.rowid DESC LIMIT :limit`,
   complete: `UPDATE inbound_packages SET state = 'received', sender_name = :sender_name, case_id = :case_id, chunk_size = :chunk_size, chunks = :chunks,
     received_at = :at, updated_at = :at WHERE id = :id AND state = 'receiving'`,
   refuse: `UPDATE inbound_packages SET state = 'refused', failure = ?, updated_at = ? WHERE id = ? AND state = 'receiving'`,

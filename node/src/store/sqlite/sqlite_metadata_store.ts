@@ -1105,6 +1105,10 @@ class SqliteInboundPackageRepository implements InboundPackageRepository {
     return this.#db.run((c) => c.all(INBOUND_PACKAGE_SQL.list).map(inboundPackageFromRow))
   }
 
+  listVisible(viewer: CaseViewer, page: PageRequest): Promise<Page<InboundPackageRecord>> {
+    return this.#db.run((c) => pageOf(c.all(INBOUND_PACKAGE_SQL.listVisible, caseViewerParams(viewer, page)), page.limit, inboundPackageFromRow))
+  }
+
   complete(id: string, received: { senderName: string; caseId: string; chunkSize: number; chunks: readonly string[] }, at: number): Promise<boolean> {
     return this.#db.run((c) => c.run(INBOUND_PACKAGE_SQL.complete, completeInboundPackageParams(id, received, at)) > 0)
   }

@@ -7,10 +7,10 @@
  *
  * Part of the MetadataStore contract (`../metadata_store_contract.ts`), run against every store.
  */
-// spec: CW-PKG-012, CW-PKG-014, CW-PKG-015, CW-PKG-016
+// spec: CW-PKG-012, CW-PKG-014, CW-PKG-015, CW-PKG-016, CW-PKG-017, CW-LOC-054
 import type { Test } from 'tap'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
-import type { InboundPackageRecord, MetadataStore } from '../../../src/store/metadata_store.ts'
+import type { CaseViewer, InboundPackageRecord, ListPosition, MetadataStore } from '../../../src/store/metadata_store.ts'
 import { link } from './link_shares.ts'
 
 const DIGEST = (c: string) => `sha256:${c.repeat(64)}`
@@ -113,5 +113,51 @@ export function inboundPackagesContract(t: Test, harness: MetadataStoreHarness):
     t.equal(await store.linkShares.markOffered('link-1', 130), false, 'recorded once')
     t.same(await store.linkShares.getOffer('link-1'), { jws: 'h.offer.s', offeredAt: 120 })
     await t.rejects(store.linkShares.setOffer('link-9', 'h.offer.s', 110), { code: 'CW_ERR_NOT_FOUND' }, 'an unknown link share')
+  })
+
+  t.test('the packages a viewer may see, page by page: newest first, each once, a revocation never offered in none', async (t) => {
+    const store = await openStore(t)
+    const addressed: Record<string, InboundPackageRecord['recipients']> = {
+      'in-1': [{ kind: 'user', id: 'clerk' }],
+      'in-2': [{ kind: 'group', id: 'intake' }],
+      'in-3': [{ kind: 'user', id: 'judge' }],
+      'in-4': [
+        { kind: 'user', id: 'judge' },
+        { kind: 'group', id: 'intake' },
+      ],
+      'in-5': [{ kind: 'user', id: 'clerk' }],
+    }
+    for (const [id, recipients] of Object.entries(addressed)) await store.inboundPackages.insert(inbound({ id, packageId: `pkg-${id}`, recipients }))
+    await store.inboundPackages.insert(inbound({ id: 'in-tombstone', packageId: 'pkg-never-offered', offer: null, state: 'revoked' }))
+    const viewer = (overrides: Partial<CaseViewer>): CaseViewer => ({ userId: 'nobody', groups: [], seesAll: false, ...overrides })
+    async function walk(who: CaseViewer, limit: number): Promise<string[][]> {
+      const read: string[][] = []
+      let after: ListPosition | undefined
+      for (;;) {
+        const page = await store.inboundPackages.listVisible(who, after === undefined ? { limit } : { limit, after })
+        read.push(page.items.map((held) => held.id))
+        if (page.next === null) return read
+        after = page.next
+      }
+    }
+    t.same(await walk(viewer({ seesAll: true }), 2), [['in-5', 'in-4'], ['in-3', 'in-2'], ['in-1']], 'an administrator: every offered package, newest first')
+    t.same(await walk(viewer({ userId: 'clerk' }), 1), [['in-5'], ['in-1']], 'a user: those naming them')
+    t.same(await walk(viewer({ userId: 'clerk', groups: ['intake'] }), 10), [['in-5', 'in-4', 'in-2', 'in-1']], 'and those naming their groups')
+    t.same(await walk(viewer({ userId: 'judge', groups: ['other'] }), 10), [['in-4', 'in-3']])
+    t.same(await walk(viewer({}), 10), [[]], 'nobody else: one empty last page')
+
+    const first = await store.inboundPackages.listVisible(viewer({ seesAll: true }), { limit: 2 })
+    await store.inboundPackages.insert(inbound({ id: 'in-6', packageId: 'pkg-in-6', createdAt: 50 }))
+    await store.inboundPackages.revoke('in-3', 200)
+    const rest = await store.inboundPackages.listVisible(viewer({ seesAll: true }), { limit: 10, after: first.next ?? 0 })
+    t.same(
+      rest.items.map((held) => [held.id, held.state]),
+      [
+        ['in-3', 'revoked'],
+        ['in-2', 'receiving'],
+        ['in-1', 'receiving'],
+      ],
+      'one offered between pages, or revoked, neither repeats nor skips one',
+    )
   })
 }
