@@ -593,8 +593,8 @@ export const FAULTS: readonly Fault[] = [
     description: "EP-2 serves, through one share's URL, a chunk that only another share to the same peer lists",
     spec: ['CW-FED-005'],
     file: 'node/src/store/sqlite/statements.ts',
-    find: 'WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner',
-    replace: 'WHERE c.digest = :digest AND s.partner_org = :partner AND :share = :share',
+    find: 'WHERE c.share_id = :share AND c.digest = :digest AND',
+    replace: 'WHERE c.digest = :digest AND :share = :share AND',
   },
   {
     id: 'fed-expired-chunks-served',

@@ -69,6 +69,9 @@ const INBOUND_SHARE_COLUMNS = [
   'receipt_jws',
 ]
 
+/** A chunk of share `:share` may go to `:partner` (EP-2 and EP-20 alike): the share is theirs and in force. */
+const SERVABLE_TO_PARTNER = `s.partner_org = :partner AND ${SHARE_IN_FORCE}`
+
 export const SQL = {
   insertToken: insert('tokens', TOKEN_COLUMNS),
   findTokenByHash: 'SELECT * FROM tokens WHERE hash = :hash',
@@ -137,12 +140,12 @@ export const SQL = {
   isChunkServable: `
     SELECT 1 AS servable FROM share_chunks AS c
     JOIN outbound_shares AS s ON s.id = c.share_id
-    WHERE c.share_id = :share AND c.digest = :digest AND s.partner_org = :partner AND ${SHARE_IN_FORCE}
+    WHERE c.share_id = :share AND c.digest = :digest AND ${SERVABLE_TO_PARTNER}
     LIMIT 1`,
   servableChunks: `
     SELECT DISTINCT c.digest AS digest FROM share_chunks AS c
     JOIN outbound_shares AS s ON s.id = c.share_id
-    WHERE c.share_id = :share AND c.digest = ANY(:digests::text[]) AND s.partner_org = :partner AND ${SHARE_IN_FORCE}`,
+    WHERE c.share_id = :share AND c.digest = ANY(:digests::text[]) AND ${SERVABLE_TO_PARTNER}`,
 
   insertInboundShare: insert('inbound_shares', INBOUND_SHARE_COLUMNS),
   updateInboundShare:
