@@ -12,6 +12,7 @@ import { insertInbound } from '../../support/inbound.ts'
 import { createUser } from '../../../src/access/principals.ts'
 import { createToken } from '../../../src/access/tokens.ts'
 import { outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
+import type { InboundPackageRecord } from '../../../src/store/metadata_store.ts'
 
 const ta = await createTestApp()
 t.teardown(() => ta.close())
@@ -23,6 +24,7 @@ interface ListedPage {
   externalCases: Array<{ id: string; access: string }>
   cases: Array<{ id: string }>
   shares: Array<{ id: string }>
+  inboundPackages: Array<{ id: string }>
   next: string | null
 }
 
@@ -195,4 +197,49 @@ t.test('the shares of a case: following next walks each once, newest first; only
   t.equal(stranger.statusCode, 404, 'not the caller’s case: as if it did not exist')
   const bad = await ta.call({ method: 'GET', url: `/api/v1/shares${query('&cursor=bad')}`, token: ta.memberToken })
   t.match(bad.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/cursor' })
+})
+
+t.test('inbound packages: following next walks each package the caller was sent exactly once, newest first', async (t) => {
+  const addressed = (n: number, recipients: InboundPackageRecord['recipients']): InboundPackageRecord => ({
+    id: `in-pkg-${n}`,
+    senderOrg: 'county-da',
+    packageId: `pkg-${n}`,
+    state: 'receiving',
+    offer: {
+      jws: 'h.p.s',
+      digest: `sha256:${'1'.repeat(64)}`,
+      jti: `jti-${n}`,
+      format: 'zip',
+      size: 4096,
+      manifest: `sha256:${'2'.repeat(64)}`,
+      message: null,
+    },
+    recipients,
+    expiresAt: 4_000_000_000,
+    failure: null,
+    senderName: null,
+    caseId: null,
+    content: null,
+    createdAt: 1_000 + n,
+    updatedAt: 1_000 + n,
+    receivedAt: null,
+    revokedAt: null,
+  })
+  for (let n = 1; n <= 7; n++) {
+    await ta.ctx.store.inboundPackages.insert(addressed(n, [{ kind: 'user', id: n % 2 === 1 ? 'det-jones' : 'det-smith' }]))
+  }
+  async function walkPackages(token: string, limit: number): Promise<string[][]> {
+    let listed = await page(token, `?limit=${limit}`, 'inbound-packages')
+    const pages = [listed.inboundPackages.map((held) => held.id)]
+    while (listed.next !== null) {
+      listed = await page(token, `?limit=${limit}&cursor=${encodeURIComponent(listed.next)}`, 'inbound-packages')
+      pages.push(listed.inboundPackages.map((held) => held.id))
+    }
+    return pages
+  }
+  t.same(await walkPackages(jonesToken, 3), [['in-pkg-7', 'in-pkg-5', 'in-pkg-3'], ['in-pkg-1']], 'a recipient: theirs only, page by page')
+  t.same((await walkPackages(ta.memberToken, 2)).flat(), ['in-pkg-6', 'in-pkg-4', 'in-pkg-2'], 'another user: theirs only')
+  t.same((await walkPackages(ta.adminToken, 5)).flat().length, 7, 'an administrator: every one')
+  const bad = await ta.call({ method: 'GET', url: `/api/v1/inbound-packages?cursor=${Buffer.from('cases:1').toString('base64url')}`, token: jonesToken })
+  t.match(bad.json(), { code: 'CW_ERR_BAD_REQUEST', at: '/cursor' }, 'a cursor of another list')
 })
