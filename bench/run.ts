@@ -35,6 +35,7 @@ import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
 import { progress } from './lib/log.ts'
 import { rateLimitWaitCount, shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, type NodePair } from './lib/node_pair.ts'
 import { readPhases, type Phases } from './lib/phases.ts'
+import { watchHeap, type HeapPeak } from './lib/heap.ts'
 import { cpuMs, peakRssMb, sleep } from './lib/proc.ts'
 
 /** Issue 13's targets; `met` says which this run reached. */
@@ -282,6 +283,8 @@ interface ManifestResult {
   idle_rss_mb: { sender: number; receiver: number }
   upload_rss_mb: { sender: number; receiver: number }
   peak_rss_mb: { sender: number; receiver: number }
+  /** Each node's heap at its RSS peak from the share on (its `/metrics`): live and garbage heap vs native memory. */
+  peak_heap_mb: { sender: HeapPeak | undefined; receiver: HeapPeak | undefined }
   phases: Phases
   /** Items added by the update (revision 2). */
   update_items?: number
@@ -308,6 +311,7 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
     const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
 
     progress(`manifest: sharing ${items} items A → B as an evidence share (timed until B's external case lists them all)`)
+    const heapWatches = { sender: watchHeap(pair.a.api.baseUrl), receiver: watchHeap(pair.b.api.baseUrl) }
     const since = Date.now()
     const start = performance.now()
     const share = await pair.a.api.createShare({ caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds })
@@ -332,6 +336,7 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
     progress(`manifest: delivered after ${Math.round(deliveredMs)} ms`)
     const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
     const updated = update ? await updateRun(pair, caseId, share.id, externalId, items) : {}
+    const peakHeap = { sender: await heapWatches.sender(), receiver: await heapWatches.receiver() }
     const peak = await stopPair(pair)
     return {
       items,
@@ -341,6 +346,7 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
       idle_rss_mb: pair.idleRss,
       upload_rss_mb: uploadRss,
       peak_rss_mb: peak,
+      peak_heap_mb: peakHeap,
       phases,
       ...updated,
     }
@@ -536,6 +542,9 @@ async function main(): Promise<void> {
       idle_rss_mb: first.idle_rss_mb,
       after_upload_rss_mb: runs.map((run) => run.upload_rss_mb),
       peak_rss_mb: runs.map((run) => run.peak_rss_mb),
+      // RSS far above heap_total_mb + external_mb is native memory or a second isolate; heap_total_mb far above
+      // heap_used_mb is garbage V8 keeps (its growth policy), not per-item state.
+      peak_heap_mb: runs.map((run) => run.peak_heap_mb),
       phases: runs.map((run) => run.phases),
     }
   }
@@ -551,6 +560,7 @@ async function main(): Promise<void> {
       item_bytes: ITEM_BYTES,
       upload_items_per_s: round(result.upload_items_per_s),
       after_upload_rss_mb: result.upload_rss_mb,
+      peak_heap_mb: result.peak_heap_mb,
       phases: result.phases,
     }
   }
