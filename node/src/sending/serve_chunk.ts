@@ -89,7 +89,7 @@ export async function servableSize(ctx: NodeContext, peerOrg: string, shareId: s
 
 /**
  * {@link servableSize} for a chunk of a batch, given `servable`: the digests of the batch the
- * store said servable (`MetadataStore.servableChunks`, one query for the batch).
+ * store said servable (`OutboundShareRepository.servableChunks`, one query for the batch).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND`.
  */

@@ -43,7 +43,11 @@ export function principalsContract(t: Test, harness: MetadataStoreHarness): void
     t.same(await store.principals.listUserGroups('alice'), [])
     await t.rejects(store.principals.setGroupMembers('g', ['ghost']), { code: 'CW_ERR_CONFLICT' }, 'members are users')
     t.same(await store.principals.listGroupMembers('g'), ['bob'], 'a failed replacement changes nothing')
-    await t.rejects(store.principals.setGroupMembers('none', []), { code: 'CW_ERR_NOT_FOUND' }, 'an unknown group is not found (MetadataStore.setGroupMembers)')
+    await t.rejects(
+      store.principals.setGroupMembers('none', []),
+      { code: 'CW_ERR_NOT_FOUND' },
+      'an unknown group is not found (PrincipalRepository.setGroupMembers)',
+    )
   })
 
   t.test('case access and one import per external case', async (t) => {
