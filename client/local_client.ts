@@ -457,6 +457,21 @@ function pageQuery(page: PageOptions): string {
   return text === '' ? '' : `?${text}`
 }
 
+/**
+ * Every item of a paged list (CW-LOC-054): reads the first page, then each `next`. A node
+ * before paging sends no `next`: its one answer is the whole list.
+ */
+async function everyPage<Item>(read: (page: PageOptions) => Promise<{ items: Item[]; next?: string | null }>): Promise<Item[]> {
+  const all: Item[] = []
+  let page = await read({})
+  all.push(...page.items)
+  while (typeof page.next === 'string') {
+    page = await read({ cursor: page.next })
+    all.push(...page.items)
+  }
+  return all
+}
+
 export interface LocalClientOptions {
   /** `http://127.0.0.1:<port>` of the node's local listener. */
   baseUrl: string
@@ -577,16 +592,11 @@ export class LocalClient {
   }
 
   /** Every case the token's user owns or works on (every case for an administrator), newest first: follows `next`. */
-  async listCases(): Promise<Case[]> {
-    const all: Case[] = []
-    let page = await this.listCasesPage()
-    all.push(...page.cases)
-    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
-    while (typeof page.next === 'string') {
-      page = await this.listCasesPage({ cursor: page.next })
-      all.push(...page.cases)
-    }
-    return all
+  listCases(): Promise<Case[]> {
+    return everyPage(async (page) => {
+      const read = await this.listCasesPage(page)
+      return { items: read.cases, next: read.next }
+    })
   }
 
   /** One page of the cases, newest first (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
@@ -647,16 +657,11 @@ export class LocalClient {
   }
 
   /** Every share of case `caseId`, newest first: follows `next` page by page. */
-  async listShares(caseId: string): Promise<Share[]> {
-    const all: Share[] = []
-    let page = await this.listSharesPage(caseId)
-    all.push(...page.shares)
-    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
-    while (typeof page.next === 'string') {
-      page = await this.listSharesPage(caseId, { cursor: page.next })
-      all.push(...page.shares)
-    }
-    return all
+  listShares(caseId: string): Promise<Share[]> {
+    return everyPage(async (page) => {
+      const read = await this.listSharesPage(caseId, page)
+      return { items: read.shares, next: read.next }
+    })
   }
 
   /** One page of the shares of case `caseId` (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
@@ -666,16 +671,11 @@ export class LocalClient {
   }
 
   /** Every external case the token's user may see, newest first: follows `next` page by page. */
-  async listExternalCases(): Promise<ExternalCaseSummary[]> {
-    const all: ExternalCaseSummary[] = []
-    let page = await this.listExternalCasesPage()
-    all.push(...page.externalCases)
-    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
-    while (typeof page.next === 'string') {
-      page = await this.listExternalCasesPage({ cursor: page.next })
-      all.push(...page.externalCases)
-    }
-    return all
+  listExternalCases(): Promise<ExternalCaseSummary[]> {
+    return everyPage(async (page) => {
+      const read = await this.listExternalCasesPage(page)
+      return { items: read.externalCases, next: read.next }
+    })
   }
 
   /** One page of the external cases (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
@@ -785,16 +785,11 @@ export class LocalClient {
   }
 
   /** The case packages partners sent the caller (or its groups; an administrator: all), newest first (CW-PKG-017): follows `next`. */
-  async listInboundPackages(): Promise<InboundPackage[]> {
-    const all: InboundPackage[] = []
-    let page = await this.listInboundPackagesPage()
-    all.push(...page.inboundPackages)
-    // A node before paging (CW-LOC-054) sends no `next`: its one answer is the whole list.
-    while (typeof page.next === 'string') {
-      page = await this.listInboundPackagesPage({ cursor: page.next })
-      all.push(...page.inboundPackages)
-    }
-    return all
+  listInboundPackages(): Promise<InboundPackage[]> {
+    return everyPage(async (page) => {
+      const read = await this.listInboundPackagesPage(page)
+      return { items: read.inboundPackages, next: read.next }
+    })
   }
 
   /** One page of the inbound packages, newest first (CW-LOC-054): pass the `next` of a page as `cursor` for the following one. */
