@@ -10,9 +10,9 @@
  * group at once (`BlobStore.putBatch`), then the chunks it stored are recorded as delivered in
  * one commit. Syncing each chunk's file and directory and committing its record one chunk at a
  * time was most of what ten thousand small items cost the receiver. Nothing is recorded before
- * its bytes are durable, nor counted before its record is. A chunk whose bytes do not match is discarded, the
- * others of the batch are kept, and the pull fails with the first error (the fetch loop retries
- * it as it retries a failed EP-2 pull, for the chunks still missing).
+ * its bytes are durable, nor counted before its record is. A chunk whose bytes do not match is
+ * discarded, the others of the batch are kept, and the pull fails with the first error (the fetch
+ * loop retries it as it retries a failed EP-2 pull, for the chunks still missing).
  *
  * @module
  */
