@@ -8,13 +8,15 @@ import { nodePath, replicaIdOf } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
 import type { BlobStore } from './blob_store.ts'
 import { openFsBlobStore } from './fs_blob_store.ts'
-import { openS3BlobStore, type S3BlobStoreOptions } from './s3_blob_store.ts'
+import type { S3BlobStoreOptions } from './s3_blob_store.ts'
 
 export async function openConfiguredBlobStore(config: NodeConfig): Promise<BlobStore> {
   const blobs = config.storage.blobs
   // Temporary uploads carry the replica's name: a replica starting cleans its own, never another's.
   const replicaId = replicaIdOf(config)
   if (blobs.kind === 'fs') return openFsBlobStore(nodePath(config, blobs.dir), { replicaId })
+  // Loaded only when configured: the S3 client and its XML parser hold about 40 MB of a node's memory.
+  const { openS3BlobStore } = await import('./s3_blob_store.ts')
   return openS3BlobStore({ ...s3StoreOptions(blobs), replicaId })
 }
 

@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises'
 import { nodePath } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
 import type { MetadataStore } from './metadata_store.ts'
-import { openPostgresMetadataStore } from './postgres/postgres_metadata_store.ts'
 import { openSqliteMetadataStore } from './sqlite/sqlite_metadata_store.ts'
 
 export interface OpenConfiguredOptions {
@@ -27,5 +26,7 @@ export async function openConfiguredMetadataStore(config: NodeConfig, options: O
           rejectUnauthorized: metadata.tls.rejectUnauthorized,
           ...(metadata.tls.ca === undefined ? {} : { ca: await readFile(nodePath(config, metadata.tls.ca), 'utf8') }),
         }
+  // Loaded only when configured: a SQLite node does not carry the PostgreSQL driver.
+  const { openPostgresMetadataStore } = await import('./postgres/postgres_metadata_store.ts')
   return openPostgresMetadataStore({ url: metadata.url, poolSize: metadata.poolSize, readOnly, ...(tls === undefined ? {} : { tls }) })
 }
