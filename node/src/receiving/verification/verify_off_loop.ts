@@ -42,33 +42,59 @@ export interface WorkerInput {
 }
 
 /**
- * One worker thread, started at the first large offer and kept (unreferenced: it never keeps the
- * process alive) — starting a thread and loading the verifier costs seconds, more than most
- * verifications. Offers queue on it, which also bounds the CPU large offers take at once.
+ * One worker thread, started at the first large offer and kept while offers come (unreferenced:
+ * it never keeps the process alive) — starting a thread and loading the verifier costs a second
+ * or more, more than most verifications. Offers queue on it, which also bounds the CPU large
+ * offers take at once. Idle for {@link WORKER_IDLE_MS} it stops: a thread that has parsed a
+ * large manifest holds on to tens of megabytes of heap, and a node's memory should come back
+ * down after a burst of shares.
  */
-let shared: { worker: Worker; waiting: Map<number, (answer: WorkerAnswer) => void>; fail: (error: Error) => void } | undefined
+let shared: { worker: Worker; waiting: Map<number, (answer: WorkerAnswer) => void>; fail: (error: Error) => void; idle: NodeJS.Timeout | undefined } | undefined
 let nextId = 0
+
+/** How long the worker waits for the next large offer before it stops. */
+const WORKER_IDLE_MS = 60_000
+
+/**
+ * The worker's young generation, in MiB. V8 sizes it like the main thread's (tens of MiB on a
+ * large machine); parsing a manifest makes short-lived objects, and a smaller nursery only
+ * means more, shorter scavenges — on a thread that blocks no request.
+ */
+const WORKER_YOUNG_GENERATION_MB = 16
 
 function verifier(): NonNullable<typeof shared> {
   if (shared !== undefined) return shared
   // The sources run as TypeScript; the installed package runs the compiled .js beside this module.
-  const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './verify_worker.ts' : './verify_worker.js', import.meta.url))
+  const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './verify_worker.ts' : './verify_worker.js', import.meta.url), {
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+  })
   const waiting = new Map<number, (answer: WorkerAnswer) => void>()
   const fail = (error: Error) => {
-    if (shared?.worker === worker) shared = undefined
+    if (shared?.worker === worker) {
+      clearTimeout(shared.idle)
+      shared = undefined
+    }
     for (const settle of waiting.values()) settle({ ok: false, message: error.message })
     waiting.clear()
   }
   worker.on('message', ({ id, answer }: { id: number; answer: WorkerAnswer }) => {
     const settle = waiting.get(id)
     waiting.delete(id)
-    // Referenced only while an offer waits: idle, it must not keep the process alive.
-    if (waiting.size === 0) worker.unref()
+    if (waiting.size === 0) {
+      // Referenced only while an offer waits: idle, it must not keep the process alive.
+      worker.unref()
+      if (shared?.worker === worker) {
+        shared.idle = setTimeout(() => {
+          if (shared?.worker === worker) shared = undefined
+          void worker.terminate()
+        }, WORKER_IDLE_MS).unref()
+      }
+    }
     settle?.(answer)
   })
   worker.on('error', fail)
   worker.on('exit', (code) => fail(new Error(`manifest verification worker exited with ${code}`)))
-  shared = { worker, waiting, fail }
+  shared = { worker, waiting, fail, idle: undefined }
   return shared
 }
 
@@ -83,7 +109,9 @@ export async function verifyOffer(jws: string, options: VerifyOfferOptions): Pro
     maxBytes: options.maxBytes,
     versions: [...options.versions],
   }
-  const { worker, waiting } = verifier()
+  const current = verifier()
+  clearTimeout(current.idle)
+  const { worker, waiting } = current
   const id = nextId++
   const answer = await new Promise<WorkerAnswer>((resolve) => {
     waiting.set(id, resolve)
