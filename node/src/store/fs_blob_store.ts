@@ -49,6 +49,8 @@ const FAN_OUT_NAME = /^[0-9a-f]{2}$/
 
 /** Read size when streaming a blob out. */
 const READ_BUFFER_BYTES = 1024 * 1024
+/** How much of a blob being stored is gathered before one write. */
+const WRITE_BUFFER_BYTES = 1024 * 1024
 
 export interface FsBlobStoreOptions {
   /** This replica's id in temporary file names (default: `<host name>-<pid>`); distinct per replica. */
@@ -131,7 +133,7 @@ class FsBlobStore implements BlobStore {
     const file = await open(temp, 'wx', FILE_MODE)
     let closed = false
     try {
-      for await (const chunk of verified(chunks, digest, maxBytes)) await writeAll(file, chunk)
+      await writeCoalesced(file, verified(chunks, digest, maxBytes), Math.min(WRITE_BUFFER_BYTES, Math.max(1, maxBytes ?? WRITE_BUFFER_BYTES)))
       if ((await this.size(digest)) !== undefined) {
         // A concurrent put stored it meanwhile (identical bytes, by construction).
         await file.close()
@@ -300,6 +302,37 @@ class FsBlobStore implements BlobStore {
       await rm(probe, { force: true })
     }
   }
+}
+
+/**
+ * A body arrives as pieces of a TLS record or so (16–64 KiB): one write each was 64 thousand
+ * writes per GiB, each a trip to the thread pool and a promise on the event loop (issue 13:
+ * 16% of a receiving node's main thread). The pieces are copied into one buffer and written
+ * `bufferBytes` (at most {@link WRITE_BUFFER_BYTES}, less for a blob known to be smaller) at a
+ * time — copied, because a source may reuse its buffer.
+ */
+async function writeCoalesced(file: FileHandle, pieces: AsyncIterable<Uint8Array>, bufferBytes: number): Promise<void> {
+  let buffer: Buffer | undefined
+  let filled = 0
+  for await (const piece of pieces) {
+    if (buffer === undefined && piece.byteLength >= bufferBytes) {
+      await writeAll(file, piece)
+      continue
+    }
+    buffer ??= Buffer.allocUnsafeSlow(bufferBytes)
+    let offset = 0
+    while (offset < piece.byteLength) {
+      const taken = Math.min(piece.byteLength - offset, bufferBytes - filled)
+      buffer.set(piece.subarray(offset, offset + taken), filled)
+      filled += taken
+      offset += taken
+      if (filled === bufferBytes) {
+        await writeAll(file, buffer)
+        filled = 0
+      }
+    }
+  }
+  if (filled > 0) await writeAll(file, buffer!.subarray(0, filled))
 }
 
 async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {

@@ -213,7 +213,8 @@ class S3BlobStore implements BlobStore {
     let upload: MultipartUpload | undefined
     try {
       for await (const chunk of verified(chunks, digest, maxBytes)) {
-        pending.push(chunk)
+        // A copy: the piece is held past the next one, and a source may reuse its buffer.
+        pending.push(Buffer.from(chunk))
         pendingBytes += chunk.byteLength
         if (pendingBytes >= this.#partSize) {
           upload ??= await this.#startUpload()

@@ -141,6 +141,25 @@ export function blobStoreContract(t: Test, open: (t: Test) => Promise<BlobStoreH
     t.same(await buffer(await store.get(digestOf(empty))), Buffer.alloc(0))
   })
 
+  t.test('a source that reuses one buffer for every piece is stored as it was read, not as its last piece', async (t) => {
+    const { store } = await open(t)
+    // Pieces of every size around a write's buffer: smaller, straddling, larger than 1 MiB.
+    for (const pieceBytes of [4096, 700_001, 3 * 1024 * 1024]) {
+      const bytes = randomBytes(options.largeBytes + 12_345)
+      const shared = Buffer.alloc(pieceBytes)
+      async function* reused(): AsyncGenerator<Uint8Array> {
+        for (let offset = 0; offset < bytes.byteLength; offset += pieceBytes) {
+          const piece = shared.subarray(0, Math.min(pieceBytes, bytes.byteLength - offset))
+          bytes.copy(piece, 0, offset)
+          yield piece
+          shared.fill(0xee) // the next piece overwrites this one, as a chunker's buffer does
+        }
+      }
+      await store.put(digestOf(bytes), reused())
+      t.ok((await buffer(await store.get(digestOf(bytes)))).equals(bytes), `pieces of ${pieceBytes} bytes`)
+    }
+  })
+
   t.test('get streams a byte range, inclusive and exact', async (t) => {
     const { store } = await open(t)
     const bytes = randomBytes(10_000)
