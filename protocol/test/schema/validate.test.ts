@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises'
 import t from 'tap'
 import { assertGrant, assertManifest, assertPartnerBundle, assertPolicy, assertReceipt, assertRevocation } from '../../src/schema/validate.ts'
 
@@ -124,4 +125,25 @@ t.test('a rejected receipt needs a problem; a delivered one may not have one', a
   t.match(invalid(assertReceipt, { ...receipt(), status: 'rejected' }, ''), { code: 'CW_ERR_SCHEMA_INVALID' })
   t.doesNotThrow(() => assertReceipt({ ...receipt(), status: 'rejected', problem: { code: 'CW_ERR_EXPIRED', detail: 'x' } }))
   t.match(invalid(assertReceipt, { ...receipt(), problem: { code: 'CW_ERR_EXPIRED', detail: 'x' } }, ''), { code: 'CW_ERR_SCHEMA_INVALID' })
+})
+
+// Ajv checks `uniqueItems` with a hash of the items when their schema names a scalar `type`, and
+// compares every pair otherwise: an offer answer listing 100,000 needed digests by `$ref` alone
+// held a sender's event loop for about a minute (issue 13).
+t.test('every array whose items must be unique names its items’ type, so duplicates are found in one pass', async (t) => {
+  const dir = new URL('../../schemas/', import.meta.url)
+  const unnamed: string[] = []
+  const visit = (node: unknown, at: string): void => {
+    if (node === null || typeof node !== 'object') return
+    const schema = node as Record<string, unknown>
+    if (schema['uniqueItems'] === true) {
+      const items = schema['items'] as Record<string, unknown> | undefined
+      if (items === undefined || (items['type'] === undefined && items['enum'] === undefined && items['const'] === undefined)) unnamed.push(at)
+    }
+    for (const [key, value] of Object.entries(schema)) visit(value, `${at}/${key}`)
+  }
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.schema.json'))
+  t.ok(files.length > 10, `${files.length} schemas`)
+  for (const name of files) visit(JSON.parse(await readFile(new URL(name, dir), 'utf8')), name)
+  t.same(unnamed, [], 'arrays with uniqueItems whose items have no type')
 })
