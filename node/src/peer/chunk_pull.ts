@@ -19,7 +19,7 @@
 import { splitChunkBatch } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import { crashPoint, type CrashPointName } from '../operations/crash_points.ts'
-import { planUnits, type ChunkPlan, type ChunkUnit } from './chunk_pool.ts'
+import { forEachUnit, planUnits, type ChunkPlan, type ChunkUnit } from './chunk_pool.ts'
 import { PeerRefusal, PeerUnreachable } from './errors.ts'
 import type { PeerClient } from './peer_client.ts'
 import type { BlobPut } from '../store/blob_store.ts'
@@ -40,12 +40,30 @@ export interface PullTarget {
 }
 
 /**
- * spec: CW-BAT-004 — the pulls that bring `needed` from the target's partner: small chunks in
- * batches when the partner's latest answer listed `chunk-batch`, every other chunk on EP-2.
+ * Chunks planned at once. Whether the partner serves batches is asked again for each window: a
+ * sender too busy to answer the probe when a pull of 100,000 small chunks began (issue 13: its
+ * event loop held for seconds by a large share) once had every one of them pulled alone on EP-2;
+ * now only the first window is, and its answers teach the partner's features for the next.
  */
-export async function pullsFor(target: Pick<PullTarget, 'peer' | 'partner' | 'plan' | 'signal'>, needed: readonly string[]): Promise<ChunkUnit[]> {
-  const batches = (await target.peer.chunkBatchesServed?.(target.partner, target.signal)) ?? false
-  return planUnits(needed, target.plan, batches)
+export const PLAN_WINDOW_CHUNKS = 4_096
+
+/**
+ * spec: CW-BAT-004 — runs `work` over the pulls that bring `needed` from the target's partner,
+ * `parallelChunks` at a time ({@link forEachUnit}): small chunks in batches when the partner's
+ * latest answer listed `chunk-batch`, every other chunk on EP-2. Planned window by window
+ * ({@link PLAN_WINDOW_CHUNKS}); stops before the next window once `stopped()` is true.
+ */
+export async function forEachPull(
+  target: Pick<PullTarget, 'peer' | 'partner' | 'plan' | 'signal'>,
+  needed: readonly string[],
+  parallelChunks: number,
+  stopped: () => boolean,
+  work: (unit: ChunkUnit) => Promise<void>,
+): Promise<void> {
+  for (let start = 0; start < needed.length && !stopped() && !target.signal.aborted; start += PLAN_WINDOW_CHUNKS) {
+    const batches = (await target.peer.chunkBatchesServed?.(target.partner, target.signal)) ?? false
+    await forEachUnit(planUnits(needed.slice(start, start + PLAN_WINDOW_CHUNKS), target.plan, batches), parallelChunks, work)
+  }
 }
 
 /** Counts the bytes of `body` as they pass. */

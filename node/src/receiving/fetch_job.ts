@@ -19,10 +19,10 @@ import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { updateInbound } from './inbound_state.ts'
 import { chunksToPull } from './possession.ts'
-import { pullsFor, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
+import { forEachPull, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
 import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
-import { forEachUnit, planChunks } from '../peer/chunk_pool.ts'
+import { planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
@@ -92,7 +92,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     }
   }
 
-  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachUnit}; small ones in batches, `peer/chunk_pull.ts`); throws if any is still missing. */
+  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachPull}: small ones in batches); throws if any is still missing. */
   async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
     const plan = planChunks(inbound.manifest)
     // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
@@ -125,8 +125,9 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
       },
     }
     // spec: CW-BAT-004, CW-BAT-006 — small chunks in batches when the partner serves them, the others on EP-2.
-    await forEachUnit(await pullsFor(target, needed), ctx.config.transfers.parallelChunks, async (unit) => {
-      if (signal.aborted || gone !== undefined || unreachable) return
+    const stopped = () => signal.aborted || gone !== undefined || unreachable
+    await forEachPull(target, needed, ctx.config.transfers.parallelChunks, stopped, async (unit) => {
+      if (stopped()) return
       const tally = { stored: 0 }
       try {
         await pullUnit(target, unit, tally)

@@ -18,10 +18,10 @@ import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { InboundRevisionRecord, InboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
 import { chunksToPull } from './possession.ts'
-import { pullsFor, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
+import { forEachPull, pullUnit, type PullTarget } from '../peer/chunk_pull.ts'
 import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './receipts.ts'
 import { shareExpiryOf } from './share_expiry.ts'
-import { forEachUnit, planChunks } from '../peer/chunk_pool.ts'
+import { planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 interface Observer {
@@ -116,8 +116,9 @@ async function pullChunks(
     },
   }
   // spec: CW-BAT-004, CW-BAT-006 — small chunks in batches when the partner serves them, the others on EP-2.
-  await forEachUnit(await pullsFor(target, needed), ctx.config.transfers.parallelChunks, async (unit) => {
-    if (failure !== undefined) return
+  const stopped = () => failure !== undefined
+  await forEachPull(target, needed, ctx.config.transfers.parallelChunks, stopped, async (unit) => {
+    if (stopped()) return
     try {
       await pullUnit(target, unit)
     } catch (error) {

@@ -16,7 +16,7 @@ import type { NodeContext } from '../../src/context.ts'
 import { planChunks, planUnits } from '../../src/peer/chunk_pool.ts'
 import { PeerRefusal, PeerUnreachable } from '../../src/peer/errors.ts'
 import type { PeerClient } from '../../src/peer/peer_client.ts'
-import { pullUnit, type PullTarget } from '../../src/peer/chunk_pull.ts'
+import { forEachPull, PLAN_WINDOW_CHUNKS, pullUnit, type PullTarget } from '../../src/peer/chunk_pull.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
 import type { BlobStore } from '../../src/store/blob_store.ts'
 import type { PartnerRecord } from '../../src/store/metadata_store.ts'
@@ -224,4 +224,48 @@ t.test('a batch planned before the partner stopped listing chunk-batch is pulled
   await pullUnit(targetOf(ctx, peer, manifest, []), unit!)
   t.same(calls, { batches: [], singles: digests })
   for (const digest of digests) t.ok(await blobs.has(digest))
+})
+
+// spec: CW-BAT-004
+t.test('a partner that did not say it serves batches when a long pull began is asked for them again at the next window', async (t) => {
+  const { ctx, blobs } = await setUp(t)
+  const { bytes, digests, manifest } = items(Array.from({ length: PLAN_WINDOW_CHUNKS + 10 }, () => 8))
+  const calls: Calls = { batches: [], singles: [] }
+  const peer = fakePeer(new Map(digests.map((d, i) => [d, bytes[i]!])), (asked) => Buffer.concat(asked.map((d) => bytes[digests.indexOf(d)]!)), calls)
+  // Busy at first (its probe unanswered), then its answers list chunk-batch.
+  let asked = 0
+  peer.chunkBatchesServed = async () => asked++ > 0
+  const target = targetOf(ctx, peer, manifest, [])
+  await forEachPull(
+    target,
+    digests,
+    4,
+    () => false,
+    (unit) => pullUnit(target, unit),
+  )
+  t.equal(calls.singles.length, PLAN_WINDOW_CHUNKS, 'the first window alone on EP-2')
+  t.same(calls.batches, [digests.slice(PLAN_WINDOW_CHUNKS)], 'the rest in a batch')
+  for (const digest of digests.slice(-3)) t.ok(await blobs.has(digest))
+})
+
+t.test('a pull that is told to stop starts no further window', async (t) => {
+  const { ctx } = await setUp(t)
+  const { bytes, digests, manifest } = items(Array.from({ length: PLAN_WINDOW_CHUNKS + 1 }, () => 8))
+  const calls: Calls = { batches: [], singles: [] }
+  const peer = fakePeer(new Map(digests.map((d, i) => [d, bytes[i]!])), () => Buffer.alloc(0), calls)
+  let probes = 0
+  peer.chunkBatchesServed = async () => {
+    probes++
+    return false
+  }
+  const target = targetOf(ctx, peer, manifest, [])
+  await forEachPull(
+    target,
+    digests,
+    4,
+    () => calls.singles.length > 0,
+    (unit) => pullUnit(target, unit),
+  )
+  t.equal(probes, 1, 'the partner is not probed for a window that does not start')
+  t.equal(calls.singles.length, PLAN_WINDOW_CHUNKS, 'the window under way finishes')
 })
