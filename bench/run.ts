@@ -14,6 +14,7 @@
  *   npm run -s bench -- --keep-logs <dir>  keep the nodes' JSON logs in <dir>
  *   npm run -s bench -- --config '{"transfers":{"parallelChunks":8}}'   what-if: merged into both nodes' caseway.json
  *   npm run -s bench -- --node-args=--max-semi-space-size=2             what-if: Node.js options of both nodes
+ *   npm run -s bench -- --sources          run the nodes from the TypeScript sources (type stripping) instead of the compiled package
  *
  * (`-s` keeps npm's own banner off stdout.) Everything runs on 127.0.0.1, in separate
  * processes, with real mutual TLS. Temporary directories and child processes are removed on
@@ -21,10 +22,12 @@
  *
  * @module
  */
+import { execFileSync } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { copyFile, mkdir, mkdtemp } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createBaselinePki, runBaseline, type BaselinePki, type BaselineResult } from './lib/baseline.ts'
 import { chainRun } from './lib/chain.ts'
@@ -74,6 +77,7 @@ const { values: flags } = parseArgs({
     'item-bytes': { type: 'string' },
     scale: { type: 'boolean', default: false },
     'package-size': { type: 'string' },
+    sources: { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -127,8 +131,23 @@ function median(values: number[]): number {
 
 const NODE_ARGS = (flags['node-args'] ?? '').split(/\s+/).filter((arg) => arg.length > 0)
 
+/**
+ * The nodes run the compiled package (`npm run build`, made afresh here) unless `--sources`: it
+ * is what an agency runs (the npm package and the Docker image run `dist/`), and type stripping
+ * adds its own memory (about 20 MB a node) and start-up time to every figure.
+ */
+const COMPILED_BIN = flags.sources ? undefined : buildPackage()
+
+function buildPackage(): string {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  progress('compiling the package the nodes run (npm run build)')
+  execFileSync(process.execPath, [join(root, 'tools', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+  return join(root, 'dist', 'bin', 'caseway.js')
+}
+
 async function nodeOptions(): Promise<NodeOptions> {
   const options: NodeOptions = CONFIG === undefined ? {} : { config: CONFIG }
+  if (COMPILED_BIN !== undefined) options.bin = COMPILED_BIN
   const nodeArgs = [...NODE_ARGS]
   if (flags['cpu-prof'] !== undefined) {
     const dir = resolve(flags['cpu-prof'])
@@ -280,6 +299,11 @@ interface ManifestResult {
   /** POST /shares → delivered on A (chunks pulled, verified, receipt recorded). */
   delivered_ms: number
   upload_items_per_s: number
+  /**
+   * CPU per uploaded item (ms): the node's (every thread, user and kernel) and the bench's, which
+   * plays the client on the same cores. With n cores their sum bounds the rate at n × 1000 / sum.
+   */
+  upload_cpu_ms_per_item: { node: number; client: number }
   idle_rss_mb: { sender: number; receiver: number }
   upload_rss_mb: { sender: number; receiver: number }
   peak_rss_mb: { sender: number; receiver: number }
@@ -301,20 +325,26 @@ const UPDATE_ITEMS = flags.quick ? Math.max(1, Math.round(ITEMS / 10)) : 1_000
 /** `items` small items shared A → B, then (with `update`) a revision adding {@link UPDATE_ITEMS}. */
 async function manifestRun(dir: string, items: number, update: boolean): Promise<ManifestResult> {
   progress(`manifest: starting nodes A and B`)
-  const pair = await startPair(dir, await nodeOptions())
+  const scale = items > SHARE_BY_SELECTION_ITEMS
+  const pair = await startPair(dir, scale ? withLargestManifests(await nodeOptions()) : await nodeOptions())
   try {
     const caseId = await createCase(pair, 'Bench manifest')
     progress(`manifest: uploading ${items} small items to A through the API (parallelism ${UPLOAD_PARALLELISM}, not timed)`)
     const uploadStart = performance.now()
+    const [nodeCpuBefore, clientCpuBefore] = [await cpuMs(pair.a.pid), process.cpuUsage()]
     const evidenceIds = await uploadItems(pair, caseId, 0, items)
     const uploadMs = performance.now() - uploadStart
+    const clientCpu = process.cpuUsage(clientCpuBefore)
+    const uploadCpu = { node: ((await cpuMs(pair.a.pid)) - nodeCpuBefore) / items, client: (clientCpu.user + clientCpu.system) / 1000 / items }
     const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
 
     progress(`manifest: sharing ${items} items A → B as an evidence share (timed until B's external case lists them all)`)
     const heapWatches = { sender: watchHeap(pair.a.api.baseUrl), receiver: watchHeap(pair.b.api.baseUrl) }
     const since = Date.now()
     const start = performance.now()
-    const share = await pair.a.api.createShare({ caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds })
+    const share = await pair.a.api.createShare(
+      scale ? { caseId, partnerOrg: pair.b.org, scope: 'case' } : { caseId, partnerOrg: pair.b.org, scope: 'evidence', evidenceIds },
+    )
     let visibleMs: number | undefined
     let externalId = ''
     for (;;) {
@@ -335,7 +365,8 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
     const deliveredMs = performance.now() - start
     progress(`manifest: delivered after ${Math.round(deliveredMs)} ms`)
     const phases = await readPhases(pair.a.logFile, pair.b.logFile, since)
-    const updated = update ? await updateRun(pair, caseId, share.id, externalId, items) : {}
+    // A revision of a whole-case share is made by its case, not by a list of items: not measured here.
+    const updated = update && !scale ? await updateRun(pair, caseId, share.id, externalId, items) : {}
     const peakHeap = { sender: await heapWatches.sender(), receiver: await heapWatches.receiver() }
     const peak = await stopPair(pair)
     return {
@@ -343,6 +374,7 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
       visible_ms: visibleMs,
       delivered_ms: deliveredMs,
       upload_items_per_s: items / (uploadMs / 1000),
+      upload_cpu_ms_per_item: uploadCpu,
       idle_rss_mb: pair.idleRss,
       upload_rss_mb: uploadRss,
       peak_rss_mb: peak,
@@ -355,6 +387,22 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
     await keepLogs(pair, 'manifest')
     await removeDir(dir)
   }
+}
+
+/**
+ * Above this many items the bench shares the whole case rather than a selection: the list of
+ * evidence ids of a selection is one JSON body of the local API (`limits.jsonBodyBytes`, 1 MiB
+ * by default: about 25,000 ids).
+ */
+const SHARE_BY_SELECTION_ITEMS = 20_000
+
+/**
+ * `options` with the largest manifest SPEC.md CW-FMT-005 lets a receiver accept (64 MiB): a
+ * manifest of 100,000 small items is about 55 MiB, over the default of 32 MiB.
+ */
+function withLargestManifests(options: NodeOptions): NodeOptions {
+  const limits = { ...(options.config?.['limits'] as Record<string, unknown> | undefined), manifestBytes: 64 * MiB }
+  return { ...options, config: { ...options.config, limits } }
 }
 
 /** How long a run of `items` may take before the bench gives up: 10 minutes, more for a large share. */
@@ -525,18 +573,21 @@ async function main(): Promise<void> {
         receiver: Math.max(...runs.map((run) => run.peak_rss_mb.receiver)),
       },
     }
-    output['update'] = {
-      apply_ms: mid((run) => run.update_apply_ms ?? 0),
-      received_ms: mid((run) => run.update_received_ms ?? 0),
-      items: first.update_items,
-      on_items: ITEMS,
+    if (first.update_items !== undefined) {
+      output['update'] = {
+        apply_ms: mid((run) => run.update_apply_ms ?? 0),
+        received_ms: mid((run) => run.update_received_ms ?? 0),
+        items: first.update_items,
+        on_items: ITEMS,
+      }
+      details['update'] = { received_ms: runs.map((run) => Math.round(run.update_received_ms ?? 0)), phases: runs.map((run) => run.update_phases) }
     }
     output['upload'] = { items_per_s: round(median(runs.map((run) => run.upload_items_per_s))), item_bytes: ITEM_BYTES, parallelism: UPLOAD_PARALLELISM }
-    details['update'] = { received_ms: runs.map((run) => Math.round(run.update_received_ms ?? 0)), phases: runs.map((run) => run.update_phases) }
     details['manifest'] = {
       visible_ms: runs.map((run) => Math.round(run.visible_ms)),
       delivered_ms: runs.map((run) => Math.round(run.delivered_ms)),
       upload_items_per_s: runs.map((run) => round(run.upload_items_per_s)),
+      upload_cpu_ms_per_item: runs.map((run) => ({ node: round(run.upload_cpu_ms_per_item.node, 2), client: round(run.upload_cpu_ms_per_item.client, 2) })),
       // The local API's per-token rate limit (limits.rateLimit.localPerMinute) paces the untimed upload.
       upload_rate_limit_waits: rateLimitWaitCount(),
       idle_rss_mb: first.idle_rss_mb,
@@ -608,6 +659,7 @@ async function main(): Promise<void> {
     quick: flags.quick,
     repeat: REPEAT,
     cpu_profiled: flags['cpu-prof'] !== undefined,
+    nodes_run: COMPILED_BIN === undefined ? 'sources' : 'compiled package',
     ...(CONFIG === undefined ? {} : { config_overrides: CONFIG }),
     ...(NODE_ARGS.length === 0 ? {} : { node_args: NODE_ARGS }),
   }

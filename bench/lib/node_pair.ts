@@ -29,6 +29,8 @@ export function rateLimitWaitCount(): number {
 export interface NodeOptions {
   /** Extra Node.js options of the node processes (e.g. `--cpu-prof --cpu-prof-dir=…`). */
   nodeArgs?: string[]
+  /** The `caseway.js` the nodes run (default: this checkout's `bin/caseway.js`, the TypeScript sources). */
+  bin?: string
   /** Merged into both nodes' `caseway.json` (e.g. `{ "transfers": { "parallelChunks": 8 } }`) for what-if runs. */
   config?: Record<string, unknown>
 }
@@ -88,16 +90,17 @@ export async function initBenchNode(dir: string, org: string, name: string, over
 /** `caseway start --dir …` as a child process; resolves when it prints its local URL. */
 export async function startBenchNode(init: InitializedNode, options: NodeOptions): Promise<RunningNode> {
   const logFile = join(init.dir, 'node.log')
+  const bin = options.bin ?? CASEWAY_BIN
   const started = await startNodeProcess({
     dir: init.dir,
     logFile,
-    argv: [...(options.nodeArgs ?? []), CASEWAY_BIN, 'start', '--dir', init.dir],
+    argv: [...(options.nodeArgs ?? []), bin, 'start', '--dir', init.dir],
     timeoutMs: START_TIMEOUT_MS,
     onSpawn: (child) => void trackChild(child),
   })
   const pid = started.pid
   const argv = await commandLine(pid)
-  if (argv[0] !== process.execPath || !argv.includes(CASEWAY_BIN) || !argv.includes('start')) {
+  if (argv[0] !== process.execPath || !argv.includes(bin) || !argv.includes('start')) {
     throw new Error(`pid ${pid} is not the node process: ${argv.join(' ')}`)
   }
   const bundle = JSON.parse(await readFile(join(init.dir, 'pki', 'partner-bundle.json'), 'utf8')) as PartnerBundle
