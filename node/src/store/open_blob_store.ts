@@ -15,7 +15,7 @@ export async function openConfiguredBlobStore(config: NodeConfig): Promise<BlobS
   // Temporary uploads carry the replica's name: a replica starting cleans its own, never another's.
   const replicaId = replicaIdOf(config)
   if (blobs.kind === 'fs') return openFsBlobStore(nodePath(config, blobs.dir), { replicaId })
-  // Loaded only when configured: the S3 client and its XML parser hold about 40 MB of a node's memory.
+  // Loaded only when configured: the S3 client and its XML parser are about 15 MB of a node's memory.
   const { openS3BlobStore } = await import('./s3_blob_store.ts')
   return openS3BlobStore({ ...s3StoreOptions(blobs), replicaId })
 }
