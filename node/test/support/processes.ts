@@ -146,13 +146,27 @@ export async function startOrg(t: TestHandle, options: StartOrgOptions): Promise
       paused = false
     },
     async logs() {
-      const text = await readFile(node.logFile, 'utf8').catch(() => '')
-      return text
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
+      return parseNodeLog(await readFile(node.logFile, 'utf8').catch(() => ''))
     },
   }
+}
+
+/**
+ * The lines of a node's JSON log. A node killed while writing a line (pino writes in slices)
+ * leaves it cut short: at the end of the file, or run on by the first line of the node started
+ * after it; that line is skipped (both entries are lost). Any other line that is not JSON throws.
+ */
+export function parseNodeLog(text: string): Record<string, unknown>[] {
+  const lines = text.split('\n')
+  return lines.flatMap((line, index) => {
+    if (!line.startsWith('{')) return []
+    try {
+      return [JSON.parse(line) as Record<string, unknown>]
+    } catch (error) {
+      if (index === lines.length - 1 || line.indexOf('{"level":', 1) > 0) return []
+      throw error
+    }
+  })
 }
 
 /** Each organization pins the other's partner bundle, with the CA fingerprint computed from its CA file. */

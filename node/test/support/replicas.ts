@@ -13,7 +13,7 @@ import type { PartnerBundle } from '#protocol'
 import { LocalClient } from '../../../client/local_client.ts'
 import { startTcpProxy, type TcpProxy } from '../../../testkit/tcp_proxy.ts'
 import { CONFIG_FILE } from '../../src/config/load.ts'
-import { freePorts, startNodeProcess, startOrg, type NodeProcess, type OrgProcess, type StartOrgOptions, type TestHandle } from './processes.ts'
+import { freePorts, parseNodeLog, startNodeProcess, startOrg, type NodeProcess, type OrgProcess, type StartOrgOptions, type TestHandle } from './processes.ts'
 
 export interface Replica {
   readonly id: string
@@ -76,11 +76,7 @@ export async function startReplicatedOrg(t: TestHandle, options: ReplicatedOrgOp
   const firstPort = Number(new URL(first.process.federationUrl).port)
   proxy.setUpstreams([{ port: firstPort }, { port: federationPort }])
 
-  const readLogs = async (file: string) =>
-    (await readFile(file, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const readLogs = async (file: string) => parseNodeLog(await readFile(file, 'utf8').catch(() => ''))
   const firstReplica: Replica = {
     id: `${options.org}-1`,
     dir: first.node.dir,
