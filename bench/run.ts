@@ -36,7 +36,7 @@ import { storageRun } from './lib/storage.ts'
 import { installCleanup, removeDir, trackDir } from './lib/cleanup.ts'
 import { generateFile, MiB, type GeneratedFile } from './lib/files.ts'
 import { progress } from './lib/log.ts'
-import { rateLimitWaitCount, shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, type NodePair } from './lib/node_pair.ts'
+import { benchConfig, rateLimitWaitCount, shutdownPair, startPair, stopPair, waitDelivered, type NodeOptions, type NodePair } from './lib/node_pair.ts'
 import { readPhases, type Phases } from './lib/phases.ts'
 import { watchHeap, type HeapPeak } from './lib/heap.ts'
 import { cpuMs, peakRssMb, sleep } from './lib/proc.ts'
@@ -401,8 +401,7 @@ const SHARE_BY_SELECTION_ITEMS = 20_000
  * manifest of 100,000 small items is about 55 MiB, over the default of 32 MiB.
  */
 function withLargestManifests(options: NodeOptions): NodeOptions {
-  const limits = { ...(options.config?.['limits'] as Record<string, unknown> | undefined), manifestBytes: 64 * MiB }
-  return { ...options, config: { ...options.config, limits } }
+  return { ...options, config: benchConfig(options, { limits: { manifestBytes: 64 * MiB } }) }
 }
 
 /** How long a run of `items` may take before the bench gives up: 10 minutes, more for a large share. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { insert } from './statements.ts'
+import { insert, namesUserOrGroup } from './statements.ts'
 
 const AUDIT_COLUMNS = ['case_id', 'seq', 'at', 'type', 'actor', 'data', 'prev', 'digest']
 
@@ -199,12 +199,7 @@ export const INBOUND_PACKAGE_SQL = {
   listVisible: `
     SELECT p.*, p.seq AS position FROM inbound_packages AS p
     WHERE p.offer_jws IS NOT NULL AND (:after::bigint IS NULL OR p.seq < :after::bigint)
-      AND (:sees_all::int = 1 OR EXISTS (
-        SELECT 1 FROM jsonb_array_elements(p.recipients::jsonb) AS r (value)
-        WHERE CASE r.value ->> 'kind'
-          WHEN 'user' THEN r.value ->> 'id' = :user_id
-          WHEN 'group' THEN r.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
-        END))
+      AND (:sees_all::int = 1 OR ${namesUserOrGroup('p.recipients')})
     ORDER BY p.seq DESC LIMIT :limit::bigint`,
   complete: `UPDATE inbound_packages SET state = 'received', sender_name = :sender_name, case_id = :case_id, chunk_size = :chunk_size, chunks = :chunks,
     received_at = :at, updated_at = :at WHERE id = :id AND state = 'receiving'`,

@@ -11,6 +11,20 @@ import { SHARE_IN_FORCE } from './chunk_references.ts'
 export const insert = (table: string, columns: readonly string[]): string =>
   `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => ':' + c).join(', ')})`
 
+/**
+ * SQL that is true when the JSON array `column` of principals (`{kind, id}`) names the user
+ * `:user_id` or one of the groups in the JSON array `:groups`: case teams and package recipients
+ * are matched the same way.
+ */
+export function namesUserOrGroup(column: string): string {
+  return `EXISTS (
+        SELECT 1 FROM jsonb_array_elements(${column}::jsonb) AS principal (value)
+        WHERE CASE principal.value ->> 'kind'
+          WHEN 'user' THEN principal.value ->> 'id' = :user_id
+          WHEN 'group' THEN principal.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
+        END)`
+}
+
 const TOKEN_COLUMNS = ['id', 'hash', 'role', 'user_id', 'name', 'created_at', 'expires_at', 'last_used_at', 'revoked_at']
 const PARTNER_COLUMNS = ['org', 'name', 'endpoint', 'ca_certificate', 'ca_fingerprint', 'enabled', 'policy_id', 'policy_version', 'added_at', 'trust_only']
 const POLICY_COLUMNS = ['id', 'version', 'policy', 'created_at']
@@ -107,12 +121,7 @@ export const SQL = {
   listVisibleCases: `
     SELECT c.*, c.seq AS position FROM cases AS c LEFT JOIN case_access AS a ON a.case_id = c.id
     WHERE (:after::bigint IS NULL OR c.seq < :after::bigint)
-      AND (:sees_all::int = 1 OR a.owner = :user_id OR EXISTS (
-        SELECT 1 FROM jsonb_array_elements(a.team::jsonb) AS m (value)
-        WHERE CASE m.value ->> 'kind'
-          WHEN 'user' THEN m.value ->> 'id' = :user_id
-          WHEN 'group' THEN m.value ->> 'id' IN (SELECT jsonb_array_elements_text(:groups::jsonb))
-        END))
+      AND (:sees_all::int = 1 OR a.owner = :user_id OR ${namesUserOrGroup('a.team')})
     ORDER BY c.seq DESC LIMIT :limit::bigint`,
   insertFolder: insert('folders', FOLDER_COLUMNS),
   listFolders: 'SELECT * FROM folders WHERE case_id = :case_id ORDER BY seq',

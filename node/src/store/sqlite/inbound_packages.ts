@@ -6,7 +6,7 @@
  * @module
  */
 import type { InboundPackageRecord, LinkShareOffer } from '../metadata_store.ts'
-import { toJson, type Params, type Row } from './rows.ts'
+import { namesUserOrGroup, toJson, type Params, type Row } from './rows.ts'
 
 export const INBOUND_PACKAGE_SQL = {
   insert: `INSERT INTO inbound_packages (id, sender_org, package_id, state, offer_jws, offer_digest, offer_jti, recipients, format, size, manifest_digest,
@@ -20,12 +20,7 @@ export const INBOUND_PACKAGE_SQL = {
   listVisible: `
     SELECT p.*, p.rowid AS position FROM inbound_packages AS p
     WHERE p.offer_jws IS NOT NULL AND (:after IS NULL OR p.rowid < :after)
-      AND (:sees_all = 1 OR EXISTS (
-        SELECT 1 FROM json_each(p.recipients) AS r
-        WHERE CASE json_extract(r.value, '$.kind')
-          WHEN 'user' THEN json_extract(r.value, '$.id') = :user_id
-          WHEN 'group' THEN json_extract(r.value, '$.id') IN (SELECT value FROM json_each(:groups))
-        END))
+      AND (:sees_all = 1 OR ${namesUserOrGroup('p.recipients')})
     ORDER BY p.rowid DESC LIMIT :limit`,
   complete: `UPDATE inbound_packages SET state = 'received', sender_name = :sender_name, case_id = :case_id, chunk_size = :chunk_size, chunks = :chunks,
     received_at = :at, updated_at = :at WHERE id = :id AND state = 'receiving'`,

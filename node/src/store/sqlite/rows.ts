@@ -36,6 +36,20 @@ const strOrNull = (row: Row, column: string): string | null => (row[column] ?? n
 const numOrNull = (row: Row, column: string): number | null => (row[column] ?? null) as number | null
 const json = <T>(row: Row, column: string): T => JSON.parse(row[column] as string) as T
 
+/**
+ * SQL that is true when the JSON array `column` of principals (`{kind, id}`) names the user
+ * `:user_id` or one of the groups in the JSON array `:groups`: case teams and package recipients
+ * are matched the same way.
+ */
+export function namesUserOrGroup(column: string): string {
+  return `EXISTS (
+        SELECT 1 FROM json_each(${column}) AS principal
+        WHERE CASE json_extract(principal.value, '$.kind')
+          WHEN 'user' THEN json_extract(principal.value, '$.id') = :user_id
+          WHEN 'group' THEN json_extract(principal.value, '$.id') IN (SELECT value FROM json_each(:groups))
+        END)`
+}
+
 export function toJson(value: unknown): string {
   const text = JSON.stringify(value)
   if (typeof text !== 'string') throw new TypeError('value is not JSON')

@@ -5,6 +5,7 @@
  * @module
  */
 import { SHARE_IN_FORCE } from './chunk_references.ts'
+import { namesUserOrGroup } from './rows.ts'
 
 const insert = (table: string, columns: readonly string[]): string =>
   `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => ':' + c).join(', ')})`
@@ -107,12 +108,7 @@ export const SQL = {
   listVisibleCases: `
     SELECT c.*, c.rowid AS position FROM cases AS c LEFT JOIN case_access AS a ON a.case_id = c.id
     WHERE (:after IS NULL OR c.rowid < :after)
-      AND (:sees_all = 1 OR a.owner = :user_id OR EXISTS (
-        SELECT 1 FROM json_each(a.team) AS m
-        WHERE CASE json_extract(m.value, '$.kind')
-          WHEN 'user' THEN json_extract(m.value, '$.id') = :user_id
-          WHEN 'group' THEN json_extract(m.value, '$.id') IN (SELECT value FROM json_each(:groups))
-        END))
+      AND (:sees_all = 1 OR a.owner = :user_id OR ${namesUserOrGroup('a.team')})
     ORDER BY c.rowid DESC LIMIT :limit`,
   insertFolder: insert('folders', FOLDER_COLUMNS),
   listFolders: 'SELECT * FROM folders WHERE case_id = ? ORDER BY rowid',
