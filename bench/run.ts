@@ -61,6 +61,10 @@ const TARGETS = {
   failover_lease_factor: 2,
 } as const
 const UPLOAD_PARALLELISM = 8
+/** Items per batch upload request (CW-LOC-056). */
+const UPLOAD_BATCH_ITEMS = 100
+/** Items the manifest run uploads one per request first, for the single upload's rate (the rest go in batches). */
+const SINGLE_UPLOAD_ITEMS = 1_000
 const POLL_MS = 50
 
 const { values: flags } = parseArgs({
@@ -298,12 +302,17 @@ interface ManifestResult {
   visible_ms: number
   /** POST /shares → delivered on A (chunks pulled, verified, receipt recorded). */
   delivered_ms: number
+  /** Items a second uploaded in batches of {@link UPLOAD_BATCH_ITEMS} (CW-LOC-056), {@link UPLOAD_PARALLELISM} requests at a time. */
   upload_items_per_s: number
+  /** Items a second uploaded one per request, {@link UPLOAD_PARALLELISM} at a time (the first items of the run). */
+  upload_single_items_per_s: number
   /**
-   * CPU per uploaded item (ms): the node's (every thread, user and kernel) and the bench's, which
-   * plays the client on the same cores. With n cores their sum bounds the rate at n × 1000 / sum.
+   * CPU per uploaded item (ms), in batches and singly: the node's (every thread, user and kernel)
+   * and the bench's, which plays the client on the same cores. With n cores their sum bounds the
+   * rate at n × 1000 / sum.
    */
   upload_cpu_ms_per_item: { node: number; client: number }
+  upload_single_cpu_ms_per_item: { node: number; client: number }
   idle_rss_mb: { sender: number; receiver: number }
   upload_rss_mb: { sender: number; receiver: number }
   peak_rss_mb: { sender: number; receiver: number }
@@ -329,13 +338,13 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
   const pair = await startPair(dir, scale ? withLargestManifests(await nodeOptions()) : await nodeOptions())
   try {
     const caseId = await createCase(pair, 'Bench manifest')
-    progress(`manifest: uploading ${items} small items to A through the API (parallelism ${UPLOAD_PARALLELISM}, not timed)`)
-    const uploadStart = performance.now()
-    const [nodeCpuBefore, clientCpuBefore] = [await cpuMs(pair.a.pid), process.cpuUsage()]
-    const evidenceIds = await uploadItems(pair, caseId, 0, items)
-    const uploadMs = performance.now() - uploadStart
-    const clientCpu = process.cpuUsage(clientCpuBefore)
-    const uploadCpu = { node: ((await cpuMs(pair.a.pid)) - nodeCpuBefore) / items, client: (clientCpu.user + clientCpu.system) / 1000 / items }
+    const singly = Math.min(SINGLE_UPLOAD_ITEMS, Math.floor(items / 2))
+    progress(
+      `manifest: uploading ${items} small items to A through the API, ${singly} one per request, then in batches of ${UPLOAD_BATCH_ITEMS} (parallelism ${UPLOAD_PARALLELISM})`,
+    )
+    const single = await measuredUpload(pair, () => uploadItems(pair, caseId, 0, singly, 1))
+    const batched = await measuredUpload(pair, () => uploadItems(pair, caseId, singly, items - singly, UPLOAD_BATCH_ITEMS))
+    const evidenceIds = [...single.ids, ...batched.ids]
     const uploadRss = { sender: await peakRssMb(pair.a.pid), receiver: await peakRssMb(pair.b.pid) }
 
     progress(`manifest: sharing ${items} items A → B as an evidence share (timed until B's external case lists them all)`)
@@ -373,8 +382,10 @@ async function manifestRun(dir: string, items: number, update: boolean): Promise
       items,
       visible_ms: visibleMs,
       delivered_ms: deliveredMs,
-      upload_items_per_s: items / (uploadMs / 1000),
-      upload_cpu_ms_per_item: uploadCpu,
+      upload_items_per_s: batched.itemsPerS,
+      upload_cpu_ms_per_item: batched.cpuMsPerItem,
+      upload_single_items_per_s: single.itemsPerS,
+      upload_single_cpu_ms_per_item: single.cpuMsPerItem,
       idle_rss_mb: pair.idleRss,
       upload_rss_mb: uploadRss,
       peak_rss_mb: peak,
@@ -409,18 +420,48 @@ function patienceMs(items: number): number {
   return Math.max(600_000, items * 60)
 }
 
-/** Uploads items `from` … `from + count - 1` to A's case (parallel, not timed); their evidence ids in order. */
-async function uploadItems(pair: NodePair, caseId: string, from: number, count: number): Promise<string[]> {
+/** `upload`'s items a second and CPU per item (A's and the bench's). */
+async function measuredUpload(
+  pair: NodePair,
+  upload: () => Promise<string[]>,
+): Promise<{ ids: string[]; itemsPerS: number; cpuMsPerItem: { node: number; client: number } }> {
+  const [nodeCpuBefore, clientCpuBefore] = [await cpuMs(pair.a.pid), process.cpuUsage()]
+  const start = performance.now()
+  const ids = await upload()
+  const ms = performance.now() - start
+  const clientCpu = process.cpuUsage(clientCpuBefore)
+  const node = ((await cpuMs(pair.a.pid)) - nodeCpuBefore) / ids.length
+  return { ids, itemsPerS: ids.length / (ms / 1000), cpuMsPerItem: { node, client: (clientCpu.user + clientCpu.system) / 1000 / ids.length } }
+}
+
+/**
+ * Uploads items `from` … `from + count - 1` to A's case, `perRequest` to a request (1: the
+ * single upload, more: the batch upload), {@link UPLOAD_PARALLELISM} requests at a time; their
+ * evidence ids in order.
+ */
+async function uploadItems(pair: NodePair, caseId: string, from: number, count: number, perRequest: number): Promise<string[]> {
   const ids: string[] = new Array<string>(count)
+  const item = (index: number) => ({
+    metadata: { name: `item-${index}.txt`, category: 'document', mediaType: 'text/plain' },
+    content: Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(ITEM_BYTES - 1, '.') + '\n'),
+  })
   let next = 0
+  let reported = 0
   const worker = async () => {
     while (next < count) {
-      const offset = next++
-      const index = from + offset
-      const body = Buffer.from(`Caseway benchmark item ${index}\n`.padEnd(ITEM_BYTES - 1, '.') + '\n')
-      const evidence = await pair.a.api.uploadEvidence(caseId, { name: `item-${index}.txt`, category: 'document', mediaType: 'text/plain' }, body)
-      ids[offset] = evidence.id
-      if ((offset + 1) % 5000 === 0) progress(`manifest: ${offset + 1} items uploaded`)
+      const offset = next
+      const size = Math.min(perRequest, count - offset)
+      next += size
+      const batch = Array.from({ length: size }, (_, k) => item(from + offset + k))
+      const stored =
+        perRequest === 1
+          ? [await pair.a.api.uploadEvidence(caseId, batch[0]!.metadata, batch[0]!.content)]
+          : await pair.a.api.uploadEvidenceBatch(caseId, batch)
+      stored.forEach((evidence, k) => (ids[offset + k] = evidence.id))
+      if (offset + size - reported >= 5000) {
+        reported = offset + size
+        progress(`manifest: ${from + reported} items uploaded`)
+      }
     }
   }
   await Promise.all(Array.from({ length: UPLOAD_PARALLELISM }, worker))
@@ -440,7 +481,7 @@ async function updateRun(
   sharedItems: number,
 ): Promise<Required<Pick<ManifestResult, 'update_items' | 'update_received_ms' | 'update_apply_ms' | 'update_phases'>>> {
   progress(`update: uploading ${UPDATE_ITEMS} more items to A (not timed)`)
-  const added = await uploadItems(pair, caseId, sharedItems, UPDATE_ITEMS)
+  const added = await uploadItems(pair, caseId, sharedItems, UPDATE_ITEMS, UPLOAD_BATCH_ITEMS)
   const since = Date.now()
   const start = performance.now()
   const revised = await pair.a.api.updateShare(shareId, added)
@@ -581,12 +622,23 @@ async function main(): Promise<void> {
       }
       details['update'] = { received_ms: runs.map((run) => Math.round(run.update_received_ms ?? 0)), phases: runs.map((run) => run.update_phases) }
     }
-    output['upload'] = { items_per_s: round(median(runs.map((run) => run.upload_items_per_s))), item_bytes: ITEM_BYTES, parallelism: UPLOAD_PARALLELISM }
+    output['upload'] = {
+      items_per_s: round(median(runs.map((run) => run.upload_items_per_s))),
+      single_items_per_s: round(median(runs.map((run) => run.upload_single_items_per_s))),
+      item_bytes: ITEM_BYTES,
+      parallelism: UPLOAD_PARALLELISM,
+      batch_items: UPLOAD_BATCH_ITEMS,
+    }
     details['manifest'] = {
       visible_ms: runs.map((run) => Math.round(run.visible_ms)),
       delivered_ms: runs.map((run) => Math.round(run.delivered_ms)),
       upload_items_per_s: runs.map((run) => round(run.upload_items_per_s)),
       upload_cpu_ms_per_item: runs.map((run) => ({ node: round(run.upload_cpu_ms_per_item.node, 2), client: round(run.upload_cpu_ms_per_item.client, 2) })),
+      upload_single_items_per_s: runs.map((run) => round(run.upload_single_items_per_s)),
+      upload_single_cpu_ms_per_item: runs.map((run) => ({
+        node: round(run.upload_single_cpu_ms_per_item.node, 2),
+        client: round(run.upload_single_cpu_ms_per_item.client, 2),
+      })),
       // The local API's per-token rate limit (limits.rateLimit.localPerMinute) paces the untimed upload.
       upload_rate_limit_waits: rateLimitWaitCount(),
       idle_rss_mb: first.idle_rss_mb,

@@ -639,6 +639,26 @@ export class LocalClient {
     return (await response.json()) as Evidence
   }
 
+  /**
+   * Uploads many items in one request (CW-LOC-056): all are stored, or none. Each item's content
+   * is bytes in memory or a `Blob` (`fs.openAsBlob(path)` reads a file only as it is sent).
+   * Answers the evidence in the order given.
+   */
+  async uploadEvidenceBatch(caseId: string, items: ReadonlyArray<{ metadata: EvidenceUpload; content: Uint8Array | Blob }>): Promise<Evidence[]> {
+    const path = `/cases/${encodeURIComponent(caseId)}/evidence/batch`
+    // fetch sets the multipart content type with its boundary; a FormData body can be sent again.
+    const response = await this.#send('POST', path, true, () => {
+      const form = new FormData()
+      for (const { metadata, content } of items) {
+        form.append('metadata', JSON.stringify(metadata))
+        form.append('file', content instanceof Blob ? content : new Blob([content as Uint8Array<ArrayBuffer>]), metadata.name)
+      }
+      return { headers: this.#auth(), body: form, redirect: 'error' }
+    })
+    if (response.status !== 201) throw await refusal('POST', path, response)
+    return ((await response.json()) as { evidence: Evidence[] }).evidence
+  }
+
   /** Deletes evidence from its case (CW-LOC-040); its chunks go with the next blob collection. Answers the evidence deleted. */
   deleteEvidence(id: string): Promise<Evidence> {
     return this.#json('DELETE', `/evidence/${encodeURIComponent(id)}`)

@@ -50,6 +50,15 @@ export const CONTROL_BODY_MAX_BYTES = 64 * KiB
 /** Evidence uploads stream to the blob store chunk by chunk: no body limit but the disk. */
 export const UPLOAD_BODY_LIMIT = Number.MAX_SAFE_INTEGER
 
+/**
+ * Most items in one batch upload (CW-LOC-056): each item's metadata is held until the batch
+ * commits, so a batch's memory is bounded by this times {@link UPLOAD_METADATA_MAX_BYTES}.
+ */
+export const UPLOAD_BATCH_MAX_ITEMS = 1000
+
+/** Longest metadata part of a batch upload: a name of 255 characters and the rest fit many times over. */
+export const UPLOAD_METADATA_MAX_BYTES = 4 * KiB
+
 /** Longest id a request names (case, folder, evidence, share, policy); path parameters may be longer only up to {@link MAX_PARAM_LENGTH}. */
 export const MAX_ID_LENGTH = 128
 

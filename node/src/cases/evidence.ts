@@ -53,13 +53,97 @@ export async function uploadEvidence(
   return record
 }
 
+/** One item of a batch upload: its metadata, then its content, read to its end before the next item is asked for. */
+export interface EvidenceUploadItem {
+  metadata: EvidenceMetadata
+  body: AsyncIterable<Uint8Array>
+}
+
+/**
+ * spec: CW-LOC-056 — stores the items of `items` one after the other (each streamed like a
+ * single upload), then adds them all in one transaction: all of them or, when one is refused or
+ * the stream breaks off, none. One commit for the batch, and one revision of each live share.
+ * An item refused is named by its position: its `at` is `/<index>` and the field's pointer.
+ *
+ * @throws {RequestError} as {@link storeEvidenceContent}, naming the item; `CW_ERR_BAD_REQUEST` for a batch without items.
+ */
+export async function uploadEvidenceBatch(
+  ctx: NodeContext,
+  caseId: string,
+  items: AsyncIterable<EvidenceUploadItem>,
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<EvidenceRecord[]> {
+  const records: EvidenceRecord[] = []
+  const chunks = new SmallChunkBatch(ctx)
+  for await (const { metadata, body } of items) {
+    try {
+      records.push(await storeEvidenceContent(ctx, caseId, metadata, body, records, (digest, data) => chunks.put(digest, data)))
+    } catch (error) {
+      throw inItem(error, records.length)
+    }
+  }
+  if (records.length === 0) throw new RequestError('CW_ERR_BAD_REQUEST', 'the batch has no items')
+  await chunks.flush()
+  await addEvidence(ctx, records, actor)
+  return records
+}
+
+/**
+ * The chunks of a batch upload: a small one is copied and stored with others in one
+ * `putBatch` (their files written and synced side by side, each directory synced once), a
+ * large one at once. Holds at most {@link SMALL_CHUNKS_BYTES} of copies.
+ */
+class SmallChunkBatch {
+  readonly #ctx: NodeContext
+  #pending: Array<{ digest: string; bytes: Uint8Array }> = []
+  #pendingBytes = 0
+
+  constructor(ctx: NodeContext) {
+    this.#ctx = ctx
+  }
+
+  async put(digest: string, data: Uint8Array): Promise<void> {
+    if (data.byteLength > SMALL_CHUNK_BYTES) return this.#ctx.blobs.put(digest, data)
+    // A copy: the chunker reuses its buffer for the next chunk.
+    this.#pending.push({ digest, bytes: data.slice() })
+    this.#pendingBytes += data.byteLength
+    if (this.#pendingBytes >= SMALL_CHUNKS_BYTES || this.#pending.length >= SMALL_CHUNKS_PER_PUT) await this.flush()
+  }
+
+  /** Stores every chunk held; resolves once all are durable, rejects with the first failure. */
+  async flush(): Promise<void> {
+    const blobs = this.#pending
+    this.#pending = []
+    this.#pendingBytes = 0
+    if (blobs.length === 0) return
+    for (const outcome of await this.#ctx.blobs.putBatch(blobs)) if (outcome.status === 'rejected') throw outcome.reason
+  }
+}
+
+/** A chunk up to this size is stored with others (a photo, a document, the tail of a file). */
+const SMALL_CHUNK_BYTES = 256 * 1024
+/** Copies of small chunks held before they are stored. */
+const SMALL_CHUNKS_BYTES = 8 * 1024 * 1024
+/** Small chunks stored by one `putBatch` at most. */
+const SMALL_CHUNKS_PER_PUT = 64
+
+/** `error` as the refusal of item `index` of a batch (any other error unchanged). */
+function inItem(error: unknown, index: number): unknown {
+  const options = (refused: RequestError | VerificationError) => ({ at: `/${index}${refused.at ?? ''}`, cause: refused })
+  if (error instanceof RequestError) return new RequestError(error.code, `item ${index}: ${error.message}`, options(error))
+  if (error instanceof VerificationError) return new VerificationError(error.code, `item ${index}: ${error.message}`, options(error))
+  return error
+}
+
 /**
  * The first half of an upload: checks the metadata before a byte is read, then writes each
  * chunk to the blob store before the next is cut (the chunker reuses its buffer). Returns the
  * record, not yet stored: a failed or aborted upload leaves no evidence (its stored chunks are
  * content-addressed and harmless). `batch`: records stored by this call's caller before, which
  * `metadata.attachmentOf` may name. Several items stored this way and added with one
- * {@link addEvidence} make one revision of each live share, not one per item.
+ * {@link addEvidence} make one revision of each live share, not one per item. `putChunk`
+ * stores a chunk (by default at once); it is done with `data` when it resolves, and the chunk
+ * must be durable before the record is added.
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (case), `CW_ERR_BAD_REQUEST` (metadata).
  * @throws {VerificationError} `CW_ERR_TOO_LARGE` beyond the manifest's chunk-count limit.
@@ -70,6 +154,7 @@ export async function storeEvidenceContent(
   metadata: EvidenceMetadata,
   body: AsyncIterable<Uint8Array>,
   batch: readonly EvidenceRecord[] = [],
+  putChunk: (digest: string, data: Uint8Array) => Promise<void> = (digest, data) => ctx.blobs.put(digest, data),
 ): Promise<EvidenceRecord> {
   const checked = await checkMetadata(ctx, caseId, metadata, batch)
   const chunkSize = ctx.config.transfers.chunkSize
@@ -83,7 +168,7 @@ export async function storeEvidenceContent(
         throw new VerificationError('CW_ERR_TOO_LARGE', `evidence larger than ${EVIDENCE_LIMITS.maxChunks} chunks of ${chunkSize} bytes`)
       }
       // chunk.data is the generator's buffer: it must be stored before the generator resumes.
-      await ctx.blobs.put(chunk.digest, chunk.data)
+      await putChunk(chunk.digest, chunk.data)
       step = await chunks.next()
     }
   } catch (error) {
@@ -118,7 +203,13 @@ export async function addEvidence(ctx: NodeContext, records: readonly EvidenceRe
       tx.record({ type: 'evidence.uploaded', caseId: record.caseId, actor, evidenceId: record.id, digest: record.digest, size: record.size })
     }
   })
-  for (const record of records) ctx.log.info({ caseId: record.caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
+  // One line at info per upload, however many items it stored; the items at debug.
+  const level = records.length === 1 ? 'info' : 'debug'
+  for (const record of records) ctx.log[level]({ caseId: record.caseId, evidenceId: record.id, size: record.size, digest: record.digest }, 'evidence stored')
+  if (records.length > 1) {
+    const bytes = records.reduce((sum, record) => sum + record.size, 0)
+    ctx.log.info({ caseId: records[0]!.caseId, items: records.length, bytes }, 'evidence batch stored')
+  }
 }
 
 /**

@@ -23,6 +23,9 @@ const FASTIFY_CODES: Readonly<Record<string, ProblemCode>> = {
   FST_ERR_BAD_URL: 'CW_ERR_BAD_REQUEST',
   FST_ERR_MAX_PARAM_LENGTH: 'CW_ERR_BAD_REQUEST',
   FST_ERR_RATE_LIMITED: 'CW_ERR_RATE_LIMITED',
+  // @fastify/multipart (batch upload): a JSON part that is not JSON, a body that is not multipart.
+  FST_INVALID_JSON_FIELD_ERROR: 'CW_ERR_BAD_REQUEST',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'CW_ERR_UNSUPPORTED_MEDIA_TYPE',
 }
 
 /**

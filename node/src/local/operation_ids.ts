@@ -43,6 +43,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/cases/:id/import-details/recipients': 'addImportedCaseRecipients',
   'GET /api/v1/cases/:id/evidence': 'listEvidence',
   'POST /api/v1/cases/:id/evidence': 'uploadEvidence',
+  'POST /api/v1/cases/:id/evidence/batch': 'uploadEvidenceBatch',
   'GET /api/v1/evidence/:id/content': 'downloadEvidence',
   'DELETE /api/v1/evidence/:id': 'deleteEvidence',
   'POST /api/v1/shares': 'createShare',

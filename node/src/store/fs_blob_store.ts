@@ -133,7 +133,9 @@ class FsBlobStore implements BlobStore {
     const file = await open(temp, 'wx', FILE_MODE)
     let closed = false
     try {
-      await writeCoalesced(file, verified(chunks, digest, maxBytes), Math.min(WRITE_BUFFER_BYTES, Math.max(1, maxBytes ?? WRITE_BUFFER_BYTES)))
+      // A blob given whole is written as it is: a write buffer for it would only be garbage.
+      const knownBytes = source instanceof Uint8Array ? source.byteLength : maxBytes
+      await writeCoalesced(file, verified(chunks, digest, maxBytes), Math.min(WRITE_BUFFER_BYTES, Math.max(1, knownBytes ?? WRITE_BUFFER_BYTES)))
       if ((await this.size(digest)) !== undefined) {
         // A concurrent put stored it meanwhile (identical bytes, by construction).
         await file.close()
