@@ -5,7 +5,8 @@
  *
  * `upload` streams the file from disk as the request body (never read whole into memory, so
  * any size works) and shows progress on stderr; the stored evidence's id and SHA-256 digest go
- * to stdout.
+ * to stdout. Given several files, it sends them in batches (CW-LOC-056), each batch stored
+ * whole or not at all, each file still read from disk only as it is sent.
  *
  * @module
  */
@@ -91,17 +92,27 @@ export function register(program: Command): void {
   apiOptions(
     cases
       .command('upload')
-      .description('upload a file as evidence of a case, streamed from disk, with progress on stderr')
+      .description('upload files as evidence of a case, streamed from disk, with progress on stderr (several: in batches of 100)')
       .argument('<caseId>', 'the case (from case list)')
-      .argument('<file>', 'the file to upload')
+      .argument('<files...>', 'the files to upload')
       .requiredOption('--category <category>', 'evidence category: lowercase letters, digits and dashes (video, photo, document, …)')
-      .option('--name <name>', "the evidence name (default: the file's name)")
+      .option('--name <name>', "the evidence name (default: the file's name; one file only)")
       .option('--media-type <type>', 'media type (default application/octet-stream)')
       .option('--folder <id>', 'a folder of the case')
       .option('--do-not-disclose', 'never share this evidence with any partner')
       .option('--json', 'print the stored evidence as JSON'),
-  ).action(async (caseId: string, file: string, options: UploadOptions) => {
-    const evidence = await upload(caseId, file, options)
+  ).action(async (caseId: string, files: string[], options: UploadOptions) => {
+    if (files.length > 1) {
+      if (options.name !== undefined) throw new UsageError('--name names one file: give one file, or let each be named after its file')
+      const stored = await uploadMany(caseId, files, options)
+      if (options.json === true) {
+        printJson(stored)
+        return
+      }
+      for (const evidence of stored) print(`${evidence.id}  ${String(evidence.size).padStart(12)}  ${evidence.digest}  ${printable(evidence.name)}\n`)
+      return
+    }
+    const evidence = await upload(caseId, files[0]!, options)
     if (options.json === true) {
       printJson(evidence)
       return
@@ -113,6 +124,74 @@ export function register(program: Command): void {
         ['digest', evidence.digest],
       ]),
     )
+  })
+}
+
+/** Files per batch request: the node takes up to 1,000; a failed batch costs at most this many files' transfer. */
+const FILES_PER_BATCH = 100
+
+/**
+ * Uploads `files` in batches of {@link FILES_PER_BATCH}, in order, each file read from disk as
+ * it is sent (`fs.openAsBlob`). Every file is checked to be a readable regular file first. A
+ * refused batch stops the upload: the error names the file and says how many are stored.
+ */
+async function uploadMany(caseId: string, files: readonly string[], options: UploadOptions): Promise<Evidence[]> {
+  const { openAsBlob } = await import('node:fs')
+  const { stat } = await import('node:fs/promises')
+  const { basename } = await import('node:path')
+  const { TransferProgress } = await import('../progress.ts')
+  let total = 0
+  for (const file of files) {
+    const found = await stat(file).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { cause: error })
+    })
+    if (!found.isFile()) throw new UsageError(`${file} is not a regular file: give files, not directories or devices`)
+    total += found.size
+  }
+  const client = await connect(options)
+  const progress = new TransferProgress(`uploading ${files.length} files`, total)
+  const stored: Evidence[] = []
+  let sent = 0
+  for (let from = 0; from < files.length; from += FILES_PER_BATCH) {
+    const batch = files.slice(from, from + FILES_PER_BATCH)
+    const items = await Promise.all(
+      batch.map(async (file) => {
+        const content = await openAsBlob(file)
+        return {
+          metadata: {
+            name: basename(file),
+            category: options.category,
+            ...(options.mediaType === undefined ? {} : { mediaType: options.mediaType }),
+            ...(options.folder === undefined ? {} : { folderId: options.folder }),
+            ...(options.doNotDisclose === true ? { doNotDisclose: true } : {}),
+          },
+          content,
+        }
+      }),
+    )
+    try {
+      stored.push(...(await throughApi(client.baseUrl, () => client.uploadEvidenceBatch(caseId, items))))
+    } catch (error) {
+      progress.abandon()
+      throw inFile(error, batch, stored.length)
+    }
+    sent += items.reduce((sum, item) => sum + item.content.size, 0)
+    progress.update(sent)
+  }
+  progress.finish()
+  return stored
+}
+
+/** A refused batch's error, naming the file its problem points at (`at` `/<index>/…`) and what is stored. */
+function inFile(error: unknown, batch: readonly string[], storedBefore: number): unknown {
+  if (!(error instanceof Error)) return error
+  const at = (error.cause as { problem?: { at?: string } } | undefined)?.problem?.at
+  const index = at === undefined ? undefined : Number(/^\/(\d+)/.exec(at)?.[1])
+  const file = index === undefined ? undefined : batch[index]
+  const detail = file === undefined ? error.message : `${file}: ${error.message.replace(/^item \d+: /, '')}`
+  const stored = storedBefore === 0 ? 'no file is stored' : `the ${storedBefore} files before this batch are stored`
+  return Object.assign(new Error(`${detail} (nothing of this batch of ${batch.length} is stored; ${stored})`, { cause: error }), {
+    code: (error as Error & { code?: string }).code,
   })
 }
 

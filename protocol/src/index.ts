@@ -15,7 +15,7 @@ export { buildPartnerBundle, type BuildPartnerBundleInput } from './bundle/build
 export { checkPartnerBundle, type CheckPartnerBundleOptions } from './bundle/check.ts'
 export { normalizeFingerprint } from './bundle/fingerprint.ts'
 export { canonicalJson, MAX_JSON_DEPTH } from './canonical/canonicalize.ts'
-export { digestBytes, digestJson, DIGEST_PREFIX } from './canonical/digest.ts'
+export { digestBytes, digestJson, digestOfJwsPayload, DIGEST_PREFIX } from './canonical/digest.ts'
 export { chunkStream, isAllowedChunkSize, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE } from './chunk/chunk_stream.ts'
 export type { Chunk, ContentSummary } from './chunk/chunk_stream.ts'
 export { summarizeStream } from './chunk/summarize.ts'

@@ -113,7 +113,62 @@ t.test('case upload streams a multi-MiB file: plain progress lines ending at 100
   t.match(JSON.parse(asJson.stdout), { caseId, name: 'Lobby camera 2.mp4', mediaType: 'video/mp4', size: bytes.length, digest, doNotDisclose: true })
 })
 
+// spec: CW-LOC-056
+t.test('case upload of several files sends them in batches: each listed with the digest of its file', async (t) => {
+  const files = await Promise.all(
+    [
+      ['scene-01.jpg', randomBytes(30_000)],
+      ['scene-02.jpg', randomBytes(45_000)],
+      ['hallway.mp4', randomBytes(5 * 1024 * 1024 + 3)],
+    ].map(async ([name, bytes]) => {
+      const path = join(root, name as string)
+      await writeFile(path, bytes as Buffer)
+      return {
+        path,
+        name,
+        digest: `sha256:${createHash('sha256')
+          .update(bytes as Buffer)
+          .digest('hex')}`,
+      }
+    }),
+  )
+  const before = (await admin.listEvidence(caseId)).length
+  const uploaded = await caseway(['case', 'upload', caseId, ...files.map((file) => file.path), '--category', 'photo', '--json', '--dir', dir])
+  t.equal(uploaded.code, 0, uploaded.stderr)
+  const stored = JSON.parse(uploaded.stdout) as Array<{ id: string; name: string; digest: string }>
+  t.same(
+    stored.map((evidence) => [evidence.name, evidence.digest]),
+    files.map((file) => [file.name, file.digest]),
+  )
+  t.equal(percentOf(lines(uploaded.stderr).at(-1)), 100, uploaded.stderr)
+  t.equal((await admin.listEvidence(caseId)).length, before + 3)
+
+  const named = await caseway(['case', 'upload', caseId, files[0]!.path, files[1]!.path, '--category', 'photo', '--name', 'x.jpg', '--dir', dir])
+  t.equal(named.code, 2, 'one --name for several files is a usage error')
+  const withDirectory = await caseway(['case', 'upload', caseId, files[0]!.path, root, '--category', 'photo', '--dir', dir])
+  t.equal(withDirectory.code, 2)
+  t.match(withDirectory.stderr, 'is not a regular file')
+
+  // A file whose name the node refuses (a control character): its batch is refused whole, named by the file.
+  const badName = join(root, 'bad\u0007name.jpg')
+  await writeFile(badName, randomBytes(100))
+  const refused = await caseway(['case', 'upload', caseId, files[0]!.path, badName, '--category', 'photo', '--dir', dir])
+  t.equal(refused.code, 1)
+  // The control character is printed escaped.
+  t.match(
+    lines(refused.stderr).at(-1),
+    /^caseway: CW_ERR_BAD_REQUEST: .*bad\\u0007name\.jpg: name must be .*nothing of this batch of 2 is stored; no file is stored\)$/,
+  )
+  t.equal((await admin.listEvidence(caseId)).length, before + 3, 'nothing stored by the refused batch')
+})
+
+function percentOf(line: string | undefined): number | undefined {
+  const match = /(\d+)%$/.exec(line ?? '')
+  return match === null ? undefined : Number(match[1])
+}
+
 t.test('case upload refusals are one caseway: line, exit 1', async (t) => {
+  const before = (await admin.listEvidence(caseId)).length
   const file = join(root, 'note.txt')
   await writeFile(file, 'a note\n')
 
@@ -136,7 +191,7 @@ t.test('case upload refusals are one caseway: line, exit 1', async (t) => {
   const bobsList = await caseway(['case', 'list', '--dir', dir], undefined, bob)
   t.equal(bobsList.code, 0, bobsList.stderr)
   t.notMatch(bobsList.stdout, caseId)
-  t.equal((await admin.listEvidence(caseId)).length, 2, 'nothing stored by the refused uploads')
+  t.equal((await admin.listEvidence(caseId)).length, before, 'nothing stored by the refused uploads')
 })
 
 t.test('status --json: listeners, store health, certificate days left, partners', async (t) => {

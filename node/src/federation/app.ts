@@ -33,6 +33,7 @@ import { installRateLimit } from '../http/rate_limit.ts'
 import { countChunkServed, openChunk, type OpenChunk } from '../sending/serve_chunk.ts'
 import { chunkBatchRequestOf, openChunkBatch } from '../sending/serve_chunk_batch.ts'
 import { acceptOffer } from '../receiving/accept_offer.ts'
+import { prepareVerifier } from '../receiving/verification/verify_off_loop.ts'
 import { QuotaExceededError } from '../receiving/quotas.ts'
 import { SIGNED_OBJECT_MAX_BYTES } from '../limits.ts'
 import { acceptReceipt } from '../sending/accept_receipt.ts'
@@ -101,7 +102,15 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
   // EP-1 — spec: CW-FED-001, CW-FED-003, CW-FED-004, CW-QUO-001
   app.post(
     FEDERATION_PATHS.offers,
-    { bodyLimit: ctx.config.limits.manifestBytes, schema: { response: { 200: answer('offer-answer'), 202: answer('offer-answer'), ...problems } } },
+    {
+      bodyLimit: ctx.config.limits.manifestBytes,
+      schema: { response: { 200: answer('offer-answer'), 202: answer('offer-answer'), ...problems } },
+      // From an identified partner (the hooks above ran), a large offer's verifier starts while its body arrives.
+      onRequest: async (request) => {
+        const length = Number(request.headers['content-length'])
+        if (length <= ctx.config.limits.manifestBytes) prepareVerifier(length)
+      },
+    },
     async (request, reply): Promise<OfferAnswer> => {
       let accepted: Awaited<ReturnType<typeof acceptOffer>>
       try {

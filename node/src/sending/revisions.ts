@@ -17,7 +17,7 @@ import { JOB } from '../jobs/kinds.ts'
 import { PeerRefusal } from '../peer/errors.ts'
 import type { PeerClient } from '../peer/peer_client.ts'
 import type { OutboundRevisionRecord, OutboundShareRecord, PartnerRecord } from '../store/metadata_store.ts'
-import { buildRevision, checkRecipients, getShare, idList } from './share_case.ts'
+import { buildRevision, checkRecipients, getShare, idList, type BuiltRevision } from './share_case.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 
 /** What changes with the new revision besides the case content. */
@@ -53,10 +53,14 @@ export async function reviseShare(
     }
     const draft = withChange(share, change)
     const number = share.revision + 1
-    const built = await buildRevision(ctx, draft, number)
+    let built: BuiltRevision | undefined
     if (onlyIfChanged) {
       const latest = await ctx.store.outboundShares.getRevision(share.id, share.revision)
-      if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest)) return undefined
+      const before = latest === undefined ? undefined : manifestOf(latest.manifestJws)
+      built = await buildRevision(ctx, draft, number, (manifest) => before !== undefined && sameContent(before, manifest))
+      if (built === undefined) return undefined
+    } else {
+      built = await buildRevision(ctx, draft, number)
     }
     const at = built.revision.createdAt
     const stored = await ctx

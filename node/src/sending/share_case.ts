@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import {
-  digestJson,
+  digestOfJwsPayload,
   enforceManifestPolicy,
   isEmailAddress,
   originGrant,
@@ -178,7 +178,19 @@ export interface BuiltRevision {
  * @throws {PolicyError} `CW_ERR_DO_NOT_DISCLOSE`, `CW_ERR_POLICY_VIOLATION` (explicit selection).
  * @throws {VerificationError} `CW_ERR_TOO_LARGE` (manifest over the partner's limit).
  */
-export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord, revisionNumber: number): Promise<BuiltRevision> {
+export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord, revisionNumber: number): Promise<BuiltRevision>
+export async function buildRevision(
+  ctx: NodeContext,
+  share: OutboundShareRecord,
+  revisionNumber: number,
+  unchanged: (manifest: CaseManifest) => boolean,
+): Promise<BuiltRevision | undefined>
+export async function buildRevision(
+  ctx: NodeContext,
+  share: OutboundShareRecord,
+  revisionNumber: number,
+  unchanged?: (manifest: CaseManifest) => boolean,
+): Promise<BuiltRevision | undefined> {
   const caseRecord = await requireCase(ctx, share.caseId)
   const { policy } = share
   const [folders, items] = await Promise.all([ctx.store.cases.listFolders(caseRecord.id), ctx.store.cases.listEvidence(caseRecord.id)])
@@ -205,7 +217,6 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
     exp,
     evidence: shared.map((item) => item.digest),
   })
-  const grantJws = await signGrant(grant, ctx.identity.signer)
   const manifest: CaseManifest = {
     cwv: '0.1',
     iss: ctx.identity.org,
@@ -216,9 +227,12 @@ export async function buildRevision(ctx: NodeContext, share: OutboundShareRecord
     share: shareBlock(share, revisionNumber, previous),
     case: { id: caseRecord.id, fields: allowedFields(caseRecord, policy), folders: sharedFolders(folders, shared) },
     evidence: shared.map(toItem),
-    grants: [grantJws],
+    grants: [],
   }
   applyVersioning(manifest, versioning)
+  // Asked before anything is signed: signing a large manifest costs seconds.
+  if (unchanged?.(manifest) === true) return undefined
+  manifest.grants = [await signGrant(grant, ctx.identity.signer)]
   const { revision, chunkDigests } = await signRevision(ctx, manifest, policy, iat)
   return { revision, manifest, shared, chunkDigests, heldBack }
 }
@@ -248,7 +262,8 @@ export async function signRevision(ctx: NodeContext, manifest: CaseManifest, pol
     shareId: manifest.share.id,
     revision: manifest.share.revision,
     manifestJws,
-    manifestDigest: digestJson(manifest),
+    // What was signed is the manifest's canonical JSON: its digest without serializing it again.
+    manifestDigest: digestOfJwsPayload(manifestJws),
     createdAt,
     receiptJws: null,
   }

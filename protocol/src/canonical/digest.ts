@@ -19,3 +19,15 @@ export function digestBytes(bytes: Uint8Array | string): string {
 export function digestJson(value: unknown): string {
   return digestBytes(canonicalJson(value))
 }
+
+/**
+ * The digest of a compact JWS's payload bytes: what a receiver records as the object's digest.
+ * For an object this implementation signed, the payload is the canonical JSON of what was
+ * signed, so this equals `digestJson` of it without serializing it again.
+ */
+export function digestOfJwsPayload(jws: string): string {
+  if (typeof jws !== 'string') throw new TypeError('jws must be a string')
+  const parts = jws.split('.')
+  if (parts.length !== 3) throw new TypeError('jws must be a compact JWS')
+  return digestBytes(Buffer.from(parts[1]!, 'base64url'))
+}

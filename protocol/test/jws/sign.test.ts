@@ -1,6 +1,7 @@
 import t from 'tap'
 import { generateKeyPairSync, KeyObject, webcrypto, X509Certificate } from 'node:crypto'
 import { canonicalJson } from '../../src/canonical/canonicalize.ts'
+import { digestJson, digestOfJwsPayload } from '../../src/canonical/digest.ts'
 import { signObject } from '../../src/jws/sign.ts'
 import { ALLOWED_ALGS, TYP } from '../../src/jws/types.ts'
 import { parts } from '../helpers/jws_craft.ts'
@@ -56,4 +57,12 @@ t.test('bad payloads, types and chains are caller bugs', async (t) => {
   await t.rejects(signObject('manifest', payload, { privateKey: a.signing.privateKey, chain: [] }), TypeError)
   await t.rejects(signObject('manifest', payload, { privateKey: a.signing.privateKey, chain: ['garbage'] }), TypeError)
   await t.rejects(signObject('manifest', payload, { privateKey: a.signing.privateKey, chain: Array.from({ length: 6 }, () => pem(a.signing)) }), TypeError)
+})
+
+// spec: CW-FMT-002
+t.test("the digest of a signed object's payload is the digest of the object's canonical JSON", async (t) => {
+  const object = { z: 'last', a: [1, 'é', { c: true, b: null }] }
+  const jws = await signObject('manifest', object, a.signer)
+  t.equal(digestOfJwsPayload(jws), digestJson(object))
+  t.throws(() => digestOfJwsPayload('a.b'), TypeError, 'not a compact JWS')
 })

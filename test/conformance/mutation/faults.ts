@@ -113,8 +113,8 @@ export const FAULTS: readonly Fault[] = [
     description: 'an offer larger than the manifest limit is read and parsed',
     spec: ['CW-FMT-005', 'CW-FED-002'],
     file: 'node/src/federation/app.ts',
-    find: "{ bodyLimit: ctx.config.limits.manifestBytes, schema: { response: { 200: answer('offer-answer')",
-    replace: "{ bodyLimit: 4 * ctx.config.limits.manifestBytes, schema: { response: { 200: answer('offer-answer')",
+    find: 'bodyLimit: ctx.config.limits.manifestBytes,\n      schema: { response: { 200: answer',
+    replace: 'bodyLimit: 4 * ctx.config.limits.manifestBytes,\n      schema: { response: { 200: answer',
     also: [{ file: INBOUND, find: 'maxBytes: ctx.config.limits.manifestBytes,', replace: 'maxBytes: 4 * ctx.config.limits.manifestBytes,' }],
   },
 
@@ -681,8 +681,8 @@ export const FAULTS: readonly Fault[] = [
     description: 'a change the policy filters out entirely still makes (and offers) a new revision',
     spec: ['CW-REVN-008'],
     file: 'node/src/sending/revisions.ts',
-    find: 'if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest)) return undefined',
-    replace: 'if (latest !== undefined && sameContent(manifestOf(latest.manifestJws), built.manifest) && false) return undefined',
+    find: '(manifest) => before !== undefined && sameContent(before, manifest)',
+    replace: '(manifest) => before !== undefined && sameContent(before, manifest) && false',
   },
   {
     id: 'fed-oversized-connection-reset',

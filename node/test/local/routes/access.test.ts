@@ -105,6 +105,13 @@ interface Entry {
 }
 
 const octet = { 'content-type': 'application/octet-stream' }
+/** A batch upload of one planted file (CW-LOC-056). */
+const BATCH_BOUNDARY = 'caseway-access-test'
+const batchBody = [
+  `--${BATCH_BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"name":"x.jpg","category":"photo"}\r\n`,
+  `--${BATCH_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\nContent-Type: image/jpeg\r\n\r\nplanted\r\n`,
+  `--${BATCH_BOUNDARY}--\r\n`,
+].join('')
 
 /** Every case-scoped route, in fastify's syntax. HEAD routes go with their GET. */
 const TABLE: Record<string, Entry> = {
@@ -141,6 +148,16 @@ const TABLE: Record<string, Entry> = {
       url: `${API}/cases/${ids.caseId}/evidence?name=x.jpg&category=photo`,
       headers: octet,
       payload: Buffer.from('planted'),
+    }),
+  },
+  'POST /api/v1/cases/:id/evidence/batch': {
+    allowed: 201,
+    stranger: 'hidden',
+    request: (ids) => ({
+      method: 'POST',
+      url: `${API}/cases/${ids.caseId}/evidence/batch`,
+      headers: { 'content-type': `multipart/form-data; boundary=${BATCH_BOUNDARY}` },
+      payload: batchBody,
     }),
   },
   'GET /api/v1/cases/:id/evidence': { allowed: 200, stranger: 'hidden', request: (ids) => ({ method: 'GET', url: `${API}/cases/${ids.caseId}/evidence` }) },
