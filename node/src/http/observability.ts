@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { NodeMetrics } from '../operations/metrics.ts'
 
 export const REQUEST_ID_HEADER = 'x-request-id'
@@ -43,17 +43,19 @@ export function isChunkRequest(url: string | undefined): boolean {
   return CHUNK_PATH.test(pathOf(url))
 }
 
-/** Fastify server options: request ids as above, probe requests out of the info log. */
-export function observabilityOptions() {
+/**
+ * Fastify server options: request ids as above, probe requests out of the info log. With
+ * `requestLines: false`, none of Fastify's request lines (the listener logs its own).
+ */
+export function observabilityOptions(options: { requestLines?: false } = {}) {
+  const quiet = (request: FastifyRequest) => isProbe(request.raw.url) || isChunkRequest(request.raw.url) || CHUNK_BATCH_PATH.test(pathOf(request.raw.url))
   return {
     requestIdHeader: false as const,
-    requestIdLogLabel: 'reqId',
     genReqId(request: IncomingMessage): string {
       const given = request.headers[REQUEST_ID_HEADER]
       return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
     },
-    disableRequestLogging: (request: FastifyRequest) =>
-      isProbe(request.raw.url) || isChunkRequest(request.raw.url) || CHUNK_BATCH_PATH.test(pathOf(request.raw.url)),
+    logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: options.requestLines === false ? true : quiet }),
   }
 }
 

@@ -48,10 +48,9 @@ export async function createDownloadServer(
     exposeHeadRoutes: true,
     trustProxy: false,
     frameworkErrors: problemFrameworkErrors(),
-    ...observabilityOptions(),
     // The path holds the capability token: Fastify's request lines (which log the URL) are off,
     // and the line below names the route instead.
-    disableRequestLogging: true,
+    ...observabilityOptions({ requestLines: false }),
   })
   app.addHook('onResponse', async (request, reply) => {
     const line = { method: request.method, route: request.routeOptions.url ?? '(no route)', statusCode: reply.statusCode, responseTime: reply.elapsedTime }

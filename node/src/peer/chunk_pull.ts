@@ -23,6 +23,7 @@ import { forEachUnit, planUnits, type ChunkPlan, type ChunkUnit } from './chunk_
 import { PeerRefusal, PeerUnreachable } from './errors.ts'
 import type { PeerClient } from './peer_client.ts'
 import type { BlobPut } from '../store/blob_store.ts'
+import type { ChunkTap } from '../receiving/verification/streamed_item_check.ts'
 import type { PartnerRecord } from '../store/metadata_store.ts'
 import { recordDelivered, recordDeliveredGroup } from '../receiving/possession.ts'
 
@@ -37,6 +38,8 @@ export interface PullTarget {
   storedPoint: CrashPointName
   /** Told of each chunk stored and recorded, with its size. */
   stored(digest: string, bytes: number): void
+  /** Given each chunk's bytes as they arrive, and whether the blob store stored them (the receiver's item check: `StreamedItemCheck`). */
+  tap?(digest: string): ChunkTap | undefined
 }
 
 /**
@@ -66,10 +69,11 @@ export async function forEachPull(
   }
 }
 
-/** Counts the bytes of `body` as they pass. */
-async function* counted(body: AsyncIterable<Uint8Array>, count: { bytes: number }): AsyncGenerator<Uint8Array> {
+/** Counts the bytes of `body` as they pass, and shows each piece to `tap`. */
+async function* counted(body: AsyncIterable<Uint8Array>, count: { bytes: number }, tap: ChunkTap | undefined): AsyncGenerator<Uint8Array> {
   for await (const piece of body) {
     count.bytes += piece.byteLength
+    tap?.piece(piece)
     yield piece
   }
 }
@@ -127,15 +131,20 @@ async function pullEach(target: PullTarget, digests: readonly string[]): Promise
 }
 
 /** One chunk on EP-2. */
-async function pullOne({ ctx, peer, partner, shareId, plan, signal, storedPoint, stored }: PullTarget, digest: string): Promise<void> {
+async function pullOne({ ctx, peer, partner, shareId, plan, signal, storedPoint, stored, tap }: PullTarget, digest: string): Promise<void> {
   const body = await peer.fetchChunk(partner, shareId, digest, signal)
   const count = { bytes: 0 }
+  const chunkTap = tap?.(digest)
   try {
     // spec: CW-FED-007 — hashed while it arrives, visible only if it matches.
-    await ctx.blobs.put(digest, counted(body, count), { maxBytes: plan.maxBytes.get(digest)! })
+    await ctx.blobs.put(digest, counted(body, count, chunkTap), { maxBytes: plan.maxBytes.get(digest)! })
+  } catch (error) {
+    chunkTap?.failed()
+    throw error
   } finally {
     body.destroy()
   }
+  chunkTap?.stored()
   // spec: CW-POS-005 — only after the bytes matched and are stored.
   await recordDelivered(ctx, partner.org, digest)
   crashPoint(storedPoint)
@@ -161,8 +170,16 @@ async function storeBatch(target: PullTarget, unit: ChunkUnit, body: AsyncIterab
   const durable: BlobPut[] = []
   let failure: { error: unknown } | undefined
   outcomes.forEach((outcome, index) => {
-    if (outcome.status === 'fulfilled') durable.push(pieces[index]!)
-    else failure ??= { error: outcome.reason }
+    const piece = pieces[index]!
+    const chunkTap = target.tap?.(piece.digest)
+    if (outcome.status === 'fulfilled') {
+      chunkTap?.piece(piece.bytes)
+      chunkTap?.stored()
+      durable.push(piece)
+    } else {
+      chunkTap?.failed()
+      failure ??= { error: outcome.reason }
+    }
   })
   if (durable.length > 0) {
     crashPoint('pull.batch-stored')

@@ -137,7 +137,8 @@ export async function getExternalCase(ctx: NodeContext, principal: AccessPrincip
       addedRecipients: await addedRecipientsOf(ctx, found.id),
     }
   }
-  const share = await accessible(ctx, id)
+  // The record the access check read: a second read would parse a large manifest twice.
+  const share = usable(ctx, found)
   const { manifest } = share
   // spec: CW-REVN-003 — the applied state, never a pending revision.
   const view = await appliedView(ctx.store, share)

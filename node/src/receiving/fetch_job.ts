@@ -24,6 +24,7 @@ import { checkItems, issueReceipt } from './receipts.ts'
 import { fetchPendingRevisions } from './revision_fetch.ts'
 import { planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
+import { StreamedItemCheck } from './verification/streamed_item_check.ts'
 
 /** What the fetch job reports (the node's metrics implement it). */
 export interface ExchangeObserver {
@@ -49,12 +50,13 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
       }
       crashPoint('fetch.started')
       const partner = await enabledPartner(ctx, inbound.senderOrg)
-      await pullChunks(inbound, partner, signal, log)
+      const verifiedInStream = await pullChunks(inbound, partner, signal, log)
       signal.throwIfAborted()
       crashPoint('fetch.chunks-pulled')
 
-      // spec: CW-FED-008, CW-REC-002 — every item's bytes must hash to its whole-file digest.
-      const problem = await checkItems(ctx, inbound.manifest, signal)
+      // spec: CW-FED-008, CW-REC-002 — every item's bytes must hash to its whole-file digest
+      // (those hashed in order as this round stored their chunks are not read again).
+      const problem = await checkItems(ctx, inbound.manifest, signal, verifiedInStream)
       crashPoint('verify.checked')
       const now = seconds()
       if (inbound.expiresAt <= now) continue
@@ -92,11 +94,16 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
     }
   }
 
-  /** Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachPull}: small ones in batches); throws if any is still missing. */
-  async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<void> {
+  /**
+   * Pulls every chunk of `inbound` not yet stored, several at a time ({@link forEachPull}: small
+   * ones in batches); throws if any is still missing. Resolves to the items whose whole-file
+   * digest was checked as their chunks were stored ({@link StreamedItemCheck}).
+   */
+  async function pullChunks(inbound: InboundShareRecord, partner: PartnerRecord, signal: AbortSignal, log: Logger): Promise<Set<string>> {
     const plan = planChunks(inbound.manifest)
     // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
     const needed = await chunksToPull(ctx, partner.org, inbound.manifest)
+    const streamed = new StreamedItemCheck(ctx.blobs, inbound.manifest, needed)
     let failed = 0
     let mismatched = 0
     let firstError: unknown
@@ -123,6 +130,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
         storedBytes += bytes
         observer?.chunkStored(partner.org, bytes)
       },
+      tap: (digest) => streamed.tap(digest),
     }
     // spec: CW-BAT-004, CW-BAT-006 — small chunks in batches when the partner serves them, the others on EP-2.
     const stopped = () => signal.aborted || gone !== undefined || unreachable
@@ -167,6 +175,7 @@ export function fetchJobHandler(ctx: NodeContext, peer: PeerClient, observer?: E
       const summary = `${failed} of ${needed.length} chunks not stored (${mismatched} digest mismatches)`
       throw new Error(`${summary}; first: ${(firstError as Error)?.message ?? String(firstError)}`, { cause: waitFor ?? firstError })
     }
+    return streamed.verified()
   }
 
   // CW-REVN-005: after the applied revision, the chunks and receipts of pending revisions.

@@ -23,6 +23,7 @@ import { checkItems, issueReceipt, itemIdentity, type ReceiptProblem } from './r
 import { shareExpiryOf } from './share_expiry.ts'
 import { planChunks } from '../peer/chunk_pool.ts'
 import { crashPoint } from '../operations/crash_points.ts'
+import { StreamedItemCheck } from './verification/streamed_item_check.ts'
 
 interface Observer {
   chunkStored(peerOrg: string, bytes: number): void
@@ -41,8 +42,8 @@ export async function fetchPendingRevisions(ctx: NodeContext, peer: PeerClient, 
     let current = pending
     if (current.transfer === 'receiving') {
       const log = ctx.log.child({ peerOrg: inbound.senderOrg, shareId: inbound.shareId, revision: current.revision, pending: true })
-      await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, log, observer)
-      const problem = await checkItems(ctx, current.manifest, signal, verifiedItems(inbound, revisions))
+      const verifiedInStream = await pullChunks(ctx, peer, partner, inbound, current.manifest, signal, log, observer)
+      const problem = await checkItems(ctx, current.manifest, signal, new Set([...verifiedItems(inbound, revisions), ...verifiedInStream]))
       crashPoint('revision-fetch.checked')
       const now = Math.floor(ctx.clock.now().getTime() / 1000)
       const receiptJws = await issueReceipt(ctx, subjectOf(inbound, current), problem, now)
@@ -92,10 +93,11 @@ async function pullChunks(
   signal: AbortSignal,
   log: Logger,
   observer?: Observer,
-): Promise<void> {
+): Promise<Set<string>> {
   const plan = planChunks(manifest)
   // spec: CW-POS-003 — every chunk this partner has not delivered itself, held or not.
   const needed = await chunksToPull(ctx, partner.org, manifest)
+  const streamed = new StreamedItemCheck(ctx.blobs, manifest, needed)
   let failure: unknown
   // One info line per round (`chunks stored`); each chunk is only counted here.
   const started = performance.now()
@@ -114,6 +116,7 @@ async function pullChunks(
       storedBytes += bytes
       observer?.chunkStored(partner.org, bytes)
     },
+    tap: (digest) => streamed.tap(digest),
   }
   // spec: CW-BAT-004, CW-BAT-006 — small chunks in batches when the partner serves them, the others on EP-2.
   const stopped = () => failure !== undefined
@@ -138,6 +141,7 @@ async function pullChunks(
     }
     throw failure as Error
   }
+  return streamed.verified()
 }
 
 /** The items this node verified in the share's earlier revisions: the applied one if complete, and every pending one verified. */

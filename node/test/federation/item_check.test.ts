@@ -8,25 +8,13 @@ import t, { type Test } from 'tap'
 import type { CaseManifest, EvidenceItem } from '#protocol'
 import { evidence, fakeDigest } from '../../../testkit/fixtures/manifests.ts'
 import { checkItems } from '../../src/receiving/receipts.ts'
-import type { BlobStore } from '../../src/store/blob_store.ts'
 import { openFsBlobStore } from '../../src/store/fs_blob_store.ts'
+import { readCounting } from '../support/read_counting_blobs.ts'
 
 async function setUp(t: Test) {
   const inner = await openFsBlobStore(t.testdir())
   const reads: string[] = []
-  const blobs: BlobStore = {
-    has: (digest) => inner.has(digest),
-    size: (digest) => inner.size(digest),
-    put: (digest, source, options) => inner.put(digest, source, options),
-    putBatch: (pieces) => inner.putBatch(pieces),
-    check: () => inner.check(),
-    list: () => inner.list(),
-    delete: (digest, options) => inner.delete(digest, options),
-    get: (digest, range) => {
-      reads.push(digest)
-      return inner.get(digest, range)
-    },
-  }
+  const blobs = readCounting(inner, reads)
   const store = async (items: Awaited<ReturnType<typeof evidence>>[]) => {
     for (const { chunks } of items) for (const [digest, bytes] of chunks) await inner.put(digest, bytes)
   }

@@ -450,8 +450,17 @@ export const FAULTS: readonly Fault[] = [
     description: 'the receiver sends delivered without checking every item’s whole-file digest',
     spec: ['CW-REC-002', 'CW-FED-008'],
     file: 'node/src/receiving/fetch_job.ts',
-    find: 'const problem = await checkItems(ctx, inbound.manifest, signal)',
+    find: 'const problem = await checkItems(ctx, inbound.manifest, signal, verifiedInStream)',
     replace: "const problem = undefined as import('./receipts.ts').ReceiptProblem | undefined",
+  },
+  {
+    id: 'rec-streamed-item-check-trusts-chunks',
+    description: 'the receiver counts an item hashed as its chunks arrived as verified without comparing its whole-file digest',
+    spec: ['CW-FED-008', 'CW-REC-002'],
+    file: 'node/src/receiving/verification/streamed_item_check.ts',
+    find: "if (DIGEST_PREFIX + followed.hash.digest('hex') === followed.item.digest) verified.add(itemIdentity(followed.item))",
+    replace: 'verified.add(itemIdentity(followed.item))',
+    tests: ['receiver.whole-file-digest-mismatch-rejected'],
   },
 
   // CW-REV — revocation
