@@ -45,7 +45,7 @@ export interface Phases {
   last_chunk_served_ms?: number
   /** B stored every chunk (`chunks stored`). */
   chunks_stored_ms?: number
-  /** B re-hashed every item and signed the receipt (`revision received and verified`). */
+  /** B checked every item against its digest (hashed as its chunks were stored, or read back) and signed the receipt (`revision received and verified`). */
   verified_ms?: number
   /** A recorded B's receipt (`receipt recorded`). */
   receipt_recorded_ms?: number
