@@ -26,7 +26,18 @@ async function setUp(t: Test) {
     await inner.put(digest, bytes)
     tap?.stored()
   }
-  return { inner, blobs, reads, arrive, store }
+  /** Three pulls at once, the first chunk stored last: the other two arrive before their turn. */
+  const firstChunkLast = async (check: StreamedItemCheck, chunks: [string, Buffer][]) => {
+    const [[d0, b0], [d1, b1], [d2, b2]] = chunks as [[string, Buffer], [string, Buffer], [string, Buffer]]
+    const [tap0, tap1, tap2] = [check.tap(d0), check.tap(d1), check.tap(d2)]
+    arrive(tap1, b1)
+    await store(tap1, d1, b1)
+    arrive(tap2, b2)
+    await store(tap2, d2, b2)
+    arrive(tap0, b0)
+    await store(tap0, d0, b0)
+  }
+  return { inner, blobs, reads, arrive, store, firstChunkLast }
 }
 
 /** A three-chunk item (64 KiB chunks, the last one short) and its chunks in order. */
@@ -70,18 +81,12 @@ t.test('chunks stored in order or out of it make up the item, and nothing is rea
 
 // spec: CW-FED-008
 t.test('chunks early beyond the held bound are read back from the blob store when their turn comes', async (t) => {
-  const { blobs, reads, arrive, store } = await setUp(t)
+  const { blobs, reads, firstChunkLast } = await setUp(t)
   const { item, chunks } = await threeChunks('bounded')
-  const [[d0, b0], [d1, b1], [d2, b2]] = chunks as [[string, Buffer], [string, Buffer], [string, Buffer]]
+  const [d0, d1, d2] = chunks.map(([digest]) => digest) as [string, string, string]
   // Room for the second chunk only; the third arrives unheld.
   const check = new StreamedItemCheck(blobs, manifestOf(item), [d0, d1, d2], 65_536)
-  const [tap0, tap1, tap2] = [check.tap(d0), check.tap(d1), check.tap(d2)]
-  arrive(tap1, b1)
-  await store(tap1, d1, b1)
-  arrive(tap2, b2)
-  await store(tap2, d2, b2)
-  arrive(tap0, b0)
-  await store(tap0, d0, b0)
+  await firstChunkLast(check, chunks)
   t.same([...(await check.verified())], [`${item.digest} ${item.size} ${item.chunks.join(' ')}`], 'verified')
   t.same(reads, [d2], 'only the chunk that was not held was read back')
 })
@@ -203,7 +208,7 @@ t.test('an item that is its one chunk is verified by that chunk stored with the 
 
 // spec: CW-FED-008
 t.test('buffers of early chunks are reused once hashed, and every item still verifies', async (t) => {
-  const { blobs, reads, arrive, store } = await setUp(t)
+  const { blobs, reads, firstChunkLast } = await setUp(t)
   const items = [await threeChunks('first'), await threeChunks('second'), await threeChunks('third')]
   const check = new StreamedItemCheck(
     blobs,
@@ -211,15 +216,8 @@ t.test('buffers of early chunks are reused once hashed, and every item still ver
     items.flatMap(({ chunks }) => chunks.map(([digest]) => digest)),
   )
   for (const { chunks } of items) {
-    // The last two chunks first (held), then the first: the held buffers are hashed and released for the next item.
-    const [[d0, b0], [d1, b1], [d2, b2]] = chunks as [[string, Buffer], [string, Buffer], [string, Buffer]]
-    const [tap0, tap1, tap2] = [check.tap(d0), check.tap(d1), check.tap(d2)]
-    arrive(tap1, b1)
-    await store(tap1, d1, b1)
-    arrive(tap2, b2)
-    await store(tap2, d2, b2)
-    arrive(tap0, b0)
-    await store(tap0, d0, b0)
+    // The held buffers are hashed and released for the next item.
+    await firstChunkLast(check, chunks)
   }
   t.equal((await check.verified()).size, 3, 'all three verified')
   t.same(reads, [], 'none read back')
