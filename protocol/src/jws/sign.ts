@@ -5,10 +5,10 @@
  */
 import { createPublicKey, KeyObject, type webcrypto } from 'node:crypto'
 import { types } from 'node:util'
-import { CompactSign } from 'jose'
 import { canonicalJson } from '../canonical/canonicalize.ts'
 import { MAX_X5C_CERTIFICATES, pemToX509 } from '../x509/parse.ts'
 import { algorithmOfKey } from './key_algorithm.ts'
+import { signatureBytes } from './signature.ts'
 import { isSignedType, TYP, type SignedType } from './types.ts'
 
 /** The signing key and its certificate chain. */
@@ -51,8 +51,12 @@ export async function signObject(type: SignedType, payload: Record<string, unkno
   }
   const x5c = certificates.map((certificate) => certificate.raw.toString('base64'))
 
-  const bytes = new TextEncoder().encode(canonicalJson(payload))
-  return new CompactSign(bytes).setProtectedHeader({ alg, typ: TYP[type], x5c }).sign(privateKey)
+  // The compact serialization (RFC 7515 §7.1) as jose writes it, with Node's native base64url:
+  // jose's, written in JavaScript, took half a second for a 55 MB manifest.
+  const header = Buffer.from(JSON.stringify({ alg, typ: TYP[type], x5c })).toString('base64url')
+  const signingInput = `${header}.${Buffer.from(canonicalJson(payload)).toString('base64url')}`
+  const signature = await signatureBytes(alg, privateKey, Buffer.from(signingInput, 'latin1'))
+  return `${signingInput}.${Buffer.from(signature).toString('base64url')}`
 }
 
 /** The SubjectPublicKeyInfo (DER) of a private key's public half. */

@@ -1,8 +1,8 @@
 /**
- * The one signature check over bytes (SPEC.md CW-SIG-002, CW-SIG-008): ES256 and EdDSA as
- * JWS defines them, verified with WebCrypto with the parameters jose uses for the same
- * algorithms. `verifySigned` calls it with the JWS Signing Input; the Wycheproof vectors
- * (`protocol/test/jws/wycheproof.test.ts`) call it with theirs.
+ * The one signature check over bytes (SPEC.md CW-SIG-002, CW-SIG-008), and the one signing:
+ * ES256 and EdDSA as JWS defines them, with WebCrypto and the parameters jose uses for the same
+ * algorithms. `verifySigned` and `signObject` call them with the JWS Signing Input; the
+ * Wycheproof vectors (`protocol/test/jws/wycheproof.test.ts`) call the check with theirs.
  *
  * @module
  */
@@ -19,8 +19,8 @@ import type { SignatureAlgorithm } from './types.ts'
 export const SIGNATURE_LENGTH: Readonly<Record<SignatureAlgorithm, number>> = Object.freeze({ ES256: 64, EdDSA: 64 })
 
 const PARAMETERS = {
-  ES256: { importParams: { name: 'ECDSA', namedCurve: 'P-256' }, verifyParams: { name: 'ECDSA', hash: 'SHA-256' } },
-  EdDSA: { importParams: { name: 'Ed25519' }, verifyParams: { name: 'Ed25519' } },
+  ES256: { importParams: { name: 'ECDSA', namedCurve: 'P-256' }, signatureParams: { name: 'ECDSA', hash: 'SHA-256' } },
+  EdDSA: { importParams: { name: 'Ed25519' }, signatureParams: { name: 'Ed25519' } },
 } as const
 
 const cryptoKeys = new WeakMap<KeyObject, webcrypto.CryptoKey>()
@@ -29,10 +29,20 @@ function cryptoKeyOf(alg: SignatureAlgorithm, key: KeyObject | webcrypto.CryptoK
   if (!(key instanceof KeyObject)) return key
   let cryptoKey = cryptoKeys.get(key)
   if (cryptoKey === undefined) {
-    cryptoKey = key.toCryptoKey(PARAMETERS[alg].importParams, true, ['verify'])
+    // A private key is imported for signing only, not extractable; a public one for verifying.
+    cryptoKey =
+      key.type === 'private' ? key.toCryptoKey(PARAMETERS[alg].importParams, false, ['sign']) : key.toCryptoKey(PARAMETERS[alg].importParams, true, ['verify'])
     cryptoKeys.set(key, cryptoKey)
   }
   return cryptoKey
+}
+
+/**
+ * The `alg` signature of `data` under the private `key`, as JWS carries it (R || S, see
+ * {@link SIGNATURE_LENGTH}). The caller has checked that `key` is a private key of `alg`.
+ */
+export async function signatureBytes(alg: SignatureAlgorithm, key: KeyObject | webcrypto.CryptoKey, data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await webcrypto.subtle.sign(PARAMETERS[alg].signatureParams, cryptoKeyOf(alg, key), data))
 }
 
 /**
@@ -55,7 +65,7 @@ export async function verifySignatureBytes(
   if (!(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) throw new TypeError('data and signature must be Uint8Arrays')
   if (signature.byteLength !== SIGNATURE_LENGTH[alg]) return false
   try {
-    return await webcrypto.subtle.verify(PARAMETERS[alg].verifyParams, cryptoKeyOf(alg, key), signature, data)
+    return await webcrypto.subtle.verify(PARAMETERS[alg].signatureParams, cryptoKeyOf(alg, key), signature, data)
   } catch {
     return false
   }

@@ -1,11 +1,12 @@
 import t from 'tap'
+import { compactVerify } from 'jose'
 import { generateKeyPairSync, KeyObject, webcrypto, X509Certificate } from 'node:crypto'
 import { canonicalJson } from '../../src/canonical/canonicalize.ts'
 import { digestJson, digestOfJwsPayload } from '../../src/canonical/digest.ts'
 import { signObject } from '../../src/jws/sign.ts'
 import { ALLOWED_ALGS, TYP } from '../../src/jws/types.ts'
 import { parts } from '../helpers/jws_craft.ts'
-import { claims, der64, pem } from '../helpers/pki.ts'
+import { claims, der64, issueEd25519SigningCertificate, pem, signerOf } from '../helpers/pki.ts'
 import { createTestOrg } from '../../../testkit/fixtures/orgs.ts'
 
 const now = new Date()
@@ -30,6 +31,22 @@ t.test('header is exactly { alg, typ, x5c } with standard base64 DER', async (t)
 t.test('payload bytes are the canonical JSON of the payload', async (t) => {
   const jws = await signObject('manifest', payload, a.signer)
   t.equal(Buffer.from(parts(jws).payload, 'base64url').toString('utf8'), canonicalJson(payload))
+})
+
+// spec: CW-SIG-001, CW-SIG-002 — signed here with WebCrypto, checked by an independent JWS implementation.
+t.test('jose verifies what is signed, ES256 and EdDSA, and reads the same header and payload', async (t) => {
+  const ed = await issueEd25519SigningCertificate(a.ca, 'org-a')
+  for (const [alg, signer, certificate] of [
+    ['ES256', a.signer, a.signing.certificate],
+    ['EdDSA', signerOf(ed, a.ca), ed.certificate],
+  ] as const) {
+    const jws = await signObject('receipt', payload, signer)
+    const verified = await compactVerify(jws, new X509Certificate(certificate.toString('pem')).publicKey)
+    t.equal(verified.protectedHeader.alg, alg)
+    t.equal(verified.protectedHeader.typ, TYP.receipt)
+    t.equal(Buffer.from(verified.payload).toString('utf8'), canonicalJson(payload))
+    t.equal(parts(jws).signature.length, 86, `${alg}: a 64-octet signature`)
+  }
 })
 
 t.test('the algorithm comes from the key type; other keys are caller bugs', async (t) => {
