@@ -133,6 +133,7 @@ import {
   pageParams,
   visibleInboundShareFromRow,
   inboundShareParams,
+  inboundShareParamsKeepingManifest,
   inboundShareStateFromRow,
   jobFromRow,
   jobParams,
@@ -549,11 +550,11 @@ class SqliteOutboundShareRepository implements OutboundShareRepository {
       c.atomic(() => {
         c.run(SQL.insertOutboundRevision, outboundRevisionParams(revision))
         c.run(SQL.advanceOutboundRevision, { id: revision.shareId, revision: revision.revision, at: revision.createdAt })
-        const insertChunk = c.statement(SQL.insertShareChunk)
-        for (const digest of chunkDigests) {
+        const digests = [...chunkDigests]
+        for (const digest of digests) {
           if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
-          insertChunk.run(revision.shareId, digest)
         }
+        c.run(SQL.insertShareChunks, revision.shareId, JSON.stringify(digests))
       }),
     )
   }
@@ -658,6 +659,9 @@ class SqliteInboundShareRepository implements InboundShareRepository {
 
   update(share: InboundShareRecord): Promise<void> {
     return this.#db.run((c) => {
+      // A digest names one payload, and its JWS is the one first accepted: the manifest columns
+      // (tens of MB for a large share) are written only when the manifest changes.
+      if (c.run(SQL.updateInboundShareKeepingManifest, inboundShareParamsKeepingManifest(share)) > 0) return
       if (c.run(SQL.updateInboundShare, inboundShareParams(share)) === 0) throw notFound('inbound share')
     })
   }
@@ -670,8 +674,8 @@ class SqliteInboundShareRepository implements InboundShareRepository {
     return this.#db.run((c) => optional(c.get(SQL.getInboundShareState, id), inboundShareStateFromRow))
   }
 
-  findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
-    return this.#db.run((c) => optional(c.get(SQL.findInboundShareState, senderOrg, shareId), inboundShareStateFromRow))
+  findStateByDigest(senderOrg: string, digest: string): Promise<InboundShareState | undefined> {
+    return this.#db.run((c) => optional(c.get(SQL.findInboundShareStateByDigest, { sender_org: senderOrg, digest }), inboundShareStateFromRow))
   }
 
   find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {

@@ -50,6 +50,8 @@ const OUTBOUND_SHARE_COLUMNS = [
   'expires_at',
 ]
 const OUTBOUND_REVISION_COLUMNS = ['share_id', 'revision', 'manifest_jws', 'manifest_digest', 'created_at', 'receipt_jws']
+/** Written when an inbound share's manifest changes, never otherwise (tens of MB for a large share). */
+const INBOUND_MANIFEST_COLUMNS: readonly string[] = ['manifest_jws', 'manifest_digest', 'manifest']
 const INBOUND_SHARE_COLUMNS = [
   'id',
   'sender_org',
@@ -67,6 +69,10 @@ const INBOUND_SHARE_COLUMNS = [
   'expires_at',
   'receipt_jws',
 ]
+/** An inbound share as a list shows it: all but its signed manifest (tens of MB for a large share). */
+const LISTED_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
+  .map((c) => `s.${c}`)
+  .join(', ')
 const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at', 'claimed_by', 'lease_until']
 
 /** A chunk of share `:share` may go to `:partner` (EP-2 and EP-20 alike): the share is theirs and in force. */
@@ -129,7 +135,8 @@ export const SQL = {
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',
-  insertShareChunk: 'INSERT INTO share_chunks (share_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  // ?2 is a JSON array of digests: one statement for the chunks of a whole manifest.
+  insertShareChunks: 'INSERT INTO share_chunks (share_id, digest) SELECT ?, d.value FROM json_each(?) AS d WHERE true ON CONFLICT DO NOTHING',
   getOutboundRevision: 'SELECT * FROM outbound_revisions WHERE share_id = ? AND revision = ?',
   setOutboundReceipt: 'UPDATE outbound_revisions SET receipt_jws = ? WHERE share_id = ? AND revision = ?',
   /** Indexed: share_chunks_digest, then the share by primary key. */
@@ -150,9 +157,24 @@ export const SQL = {
       .map((c) => `${c} = :${c}`)
       .join(', ') +
     ' WHERE id = :id',
+  // The same without the manifest columns, when the manifest is the one stored (see the store's `update`).
+  updateInboundShareKeepingManifest:
+    'UPDATE inbound_shares SET ' +
+    INBOUND_SHARE_COLUMNS.filter((c) => c !== 'id' && !INBOUND_MANIFEST_COLUMNS.includes(c))
+      .map((c) => `${c} = :${c}`)
+      .join(', ') +
+    ' WHERE id = :id AND manifest_digest = :manifest_digest',
   getInboundShare: 'SELECT * FROM inbound_shares WHERE id = ?',
   getInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE id = ?',
-  findInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
+  // Indexed: inbound_shares_digest, and the revisions of the sender's shares by inbound_revisions_state.
+  findInboundShareStateByDigest: `
+    SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares
+    WHERE id = (
+      SELECT id FROM inbound_shares WHERE sender_org = :sender_org AND manifest_digest = :digest
+      UNION ALL
+      SELECT r.inbound_id FROM inbound_shares AS s JOIN inbound_revisions AS r ON r.inbound_id = s.id
+      WHERE s.sender_org = :sender_org AND r.manifest_digest = :digest
+      LIMIT 1)`,
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, rowid',
   // spec: CW-LOC-001, CW-LOC-054 — the recipient matching of access/recipients.ts, in SQL: the
@@ -161,7 +183,7 @@ export const SQL = {
   // lower() folds ASCII only, which an e-mail recipient is (CW-FMT-006).
   listVisibleInboundShares: `
     SELECT * FROM (
-      SELECT s.*, s.rowid AS position, (
+      SELECT ${LISTED_INBOUND_SHARE_COLUMNS}, s.rowid AS position, (
           coalesce(json_array_length(s.manifest, '$.share.recipients'), 0) = 0
           OR EXISTS (
             SELECT 1 FROM json_each(s.manifest, '$.share.recipients') AS r
