@@ -178,29 +178,21 @@ async function answerOf(ctx: NodeContext, peerOrg: string, record: InboundShareR
 
 /**
  * spec: CW-FED-004, CW-QUO-006 — the answer to an identical re-offer, recognised by the digest
- * of its payload before the manifest is verified again (a partner retrying a 20 MiB offer must
- * not cost a full verification each time); undefined when `jws` is not one already accepted
- * from this peer, or when its manifest has expired (then the full verification answers).
- * The payload was verified when it was accepted, and the lookup is the peer's own shares only.
- * A revoked share still answers `CW_ERR_SHARE_REVOKED`: revocation wins over the retry answer.
+ * of its payload before the manifest is read or verified again (a partner retrying a 20 MiB
+ * offer must not cost a full verification each time, nor a parse); undefined when `jws` is not
+ * one already accepted from this peer, or when its manifest has expired (then the full
+ * verification answers). The payload was verified when it was accepted, and the lookup is the
+ * peer's own shares only. A revoked share still answers `CW_ERR_SHARE_REVOKED`: revocation wins
+ * over the retry answer.
  */
 async function identicalRetry(ctx: NodeContext, peerOrg: string, jws: string, now: number): Promise<AcceptedOffer | undefined> {
   const parts = jws.split('.')
   if (parts.length !== 3) return undefined
-  const payloadBytes = Buffer.from(parts[1]!, 'base64url')
-  let shareId: unknown
-  try {
-    shareId = (JSON.parse(payloadBytes.toString('utf8')) as { share?: { id?: unknown } } | null)?.share?.id
-  } catch {
-    return undefined
-  }
-  if (typeof shareId !== 'string') return undefined
+  const digest = digestBytes(Buffer.from(parts[1]!, 'base64url'))
   const partner = await ctx.store.partners.get(peerOrg)
   if (partner === undefined || !partner.enabled || partner.trustOnly) return undefined
-  // Digests first: a new revision is no retry, and its share's manifests list every item.
-  const state = await ctx.store.inboundShares.findState(peerOrg, shareId)
+  const state = await ctx.store.inboundShares.findStateByDigest(peerOrg, digest)
   if (state === undefined) return undefined
-  const digest = digestBytes(payloadBytes)
   const held =
     state.manifestDigest === digest ? undefined : (await ctx.store.inboundShares.listRevisionStates(state.id)).find((row) => row.manifestDigest === digest)
   if (state.manifestDigest !== digest && held === undefined) return undefined

@@ -219,9 +219,12 @@ export interface InboundShareViewer extends CaseViewer {
   org: string
 }
 
+/** An inbound share as a list shows it: without its signed manifest (tens of MB for a large share). */
+export type ListedInboundShare = Omit<InboundShareRecord, 'manifestJws'>
+
 /** An inbound share in a viewer's list, and whether the viewer is one of its recipients. */
 export interface VisibleInboundShare {
-  share: InboundShareRecord
+  share: ListedInboundShare
   recipient: boolean
 }
 
@@ -480,8 +483,12 @@ export interface InboundShareRepository {
    * policy (a 10,000-item share is megabytes to read and parse, per poll).
    */
   getState(id: string): Promise<InboundShareState | undefined>
-  /** {@link getState} by the sender and its share id. */
-  findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined>
+  /**
+   * {@link getState} of the share from `senderOrg` that holds the manifest of payload digest
+   * `digest`, as its own or as a later revision (CW-FED-004: a re-offer is recognised by its
+   * digest alone, before its payload is read).
+   */
+  findStateByDigest(senderOrg: string, digest: string): Promise<InboundShareState | undefined>
   find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined>
   list(): Promise<InboundShareRecord[]>
   /**

@@ -57,13 +57,15 @@ t.test('applying a revision that adds 1,000 items to a 10,000-item imported exte
   const { ctx } = tc
   const { record } = await insertInbound(ctx, { recipients: [{ kind: 'user', id: 'reader' }] })
   const base = Array.from({ length: 10_000 }, (_, index) => item(index))
+  // Another manifest is another payload: another digest (the store keeps a manifest while its digest stays).
   const manifest = { ...record.manifest, evidence: base }
-  await ctx.store.inboundShares.update({ ...record, manifest })
+  const manifestDigest = 'sha256:' + '4'.repeat(64)
+  await ctx.store.inboundShares.update({ ...record, manifest, manifestDigest })
   const imported = await importExternalCase(ctx, reader, record.id)
 
   const next = {
     ...manifest,
-    share: { ...manifest.share, revision: 2, previous: record.manifestDigest },
+    share: { ...manifest.share, revision: 2, previous: manifestDigest },
     evidence: [...base, ...Array.from({ length: 1000 }, (_, index) => item(10_000 + index))],
   }
   await insertPendingRevision(ctx, record, next)

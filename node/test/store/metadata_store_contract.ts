@@ -311,6 +311,17 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
     await store.inboundShares.update(updated)
     t.same(await store.inboundShares.get('ext-1'), updated)
     await t.rejects(store.inboundShares.update({ ...share, id: 'nope' }), { code: 'CW_ERR_NOT_FOUND' })
+    // Another revision's manifest (another digest) replaces the manifest and its JWS.
+    const advanced = {
+      ...updated,
+      revision: 3,
+      manifestJws: 'eyJ.manifest-3.sig',
+      manifestDigest: fakeDigest('manifest-3'),
+      manifest: { ...share.manifest, jti: 'jti-3', evidence: [] },
+    }
+    await store.inboundShares.update(advanced)
+    t.same(await store.inboundShares.get('ext-1'), advanced)
+    await t.rejects(store.inboundShares.update({ ...advanced, id: 'nope' }), { code: 'CW_ERR_NOT_FOUND' }, 'a new manifest for no share')
     await store.inboundShares.insert(inboundShareRecord({ id: 'ext-2', shareId: 'share-2', receivedAt: T0 + 1 }))
     t.same(
       (await store.inboundShares.list()).map((s) => s.id),
@@ -366,13 +377,26 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
     await store.inboundShares.update({ ...share, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' })
     t.same(await store.inboundShares.getState(share.id), { ...state, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' })
     t.equal(await store.inboundShares.getState('nope'), undefined)
-    t.same(await store.inboundShares.findState(share.senderOrg, share.shareId), {
-      ...state,
-      revision: 2,
-      manifestDigest: fakeDigest('revision-2'),
-      status: 'complete',
+    const revised = { ...state, revision: 2, manifestDigest: fakeDigest('revision-2'), status: 'complete' }
+    t.same(await store.inboundShares.findStateByDigest(share.senderOrg, fakeDigest('revision-2')), revised, 'by the digest of its manifest')
+    t.equal(await store.inboundShares.findStateByDigest(share.senderOrg, share.manifestDigest), undefined, 'a manifest it no longer holds')
+    t.equal(await store.inboundShares.findStateByDigest('lake-pd', fakeDigest('revision-2')), undefined, "another sender's")
+    await store.inboundShares.insertRevision({
+      inboundId: share.id,
+      revision: 3,
+      manifestJws: 'eyJ.revision-3.sig',
+      manifestDigest: fakeDigest('revision-3'),
+      manifest: share.manifest,
+      policy: share.policy,
+      status: 'pending',
+      transfer: 'receiving',
+      receiptJws: null,
+      receiptSent: false,
+      receivedAt: T0 + 3,
+      verifiedAt: null,
     })
-    t.equal(await store.inboundShares.findState('lake-pd', share.shareId), undefined)
+    t.same(await store.inboundShares.findStateByDigest(share.senderOrg, fakeDigest('revision-3')), revised, 'by the digest of a revision held apart')
+    t.equal(await store.inboundShares.findStateByDigest('lake-pd', fakeDigest('revision-3')), undefined)
   })
 
   t.test('getAppliedStateVersion: every write of an applied state raises its version', async (t) => {

@@ -439,6 +439,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE inbound_packages ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
   CREATE UNIQUE INDEX inbound_packages_seq ON inbound_packages (seq);
   `,
+  // 4: a re-offer is recognised by its digest before its payload is read (CW-FED-004)
+  `
+  CREATE INDEX inbound_shares_digest ON inbound_shares (sender_org, manifest_digest);
+  `,
 ]
 
 /** Advisory lock key (an arbitrary constant) that serialises migrations across replicas. */

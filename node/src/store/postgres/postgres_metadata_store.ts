@@ -119,6 +119,7 @@ import {
   pageParams,
   visibleInboundShareFromRow,
   inboundShareParams,
+  inboundShareParamsKeepingManifest,
   inboundShareStateFromRow,
   jobFromRow,
   jobParams,
@@ -603,6 +604,9 @@ class PostgresInboundShareRepository implements InboundShareRepository {
 
   update(share: InboundShareRecord): Promise<void> {
     return this.#db.run(async (s) => {
+      // A digest names one payload, and its JWS is the one first accepted: the manifest columns
+      // (tens of MB for a large share) are written only when the manifest changes.
+      if ((await s.run(SQL.updateInboundShareKeepingManifest, inboundShareParamsKeepingManifest(share))) > 0) return
       if ((await s.run(SQL.updateInboundShare, inboundShareParams(share))) === 0) throw notFound('inbound share')
     })
   }
@@ -615,8 +619,8 @@ class PostgresInboundShareRepository implements InboundShareRepository {
     return this.#db.run(async (s) => first(await s.rows(SQL.getInboundShareState, { id }), inboundShareStateFromRow))
   }
 
-  findState(senderOrg: string, shareId: string): Promise<InboundShareState | undefined> {
-    return this.#db.run(async (s) => first(await s.rows(SQL.findInboundShareState, { sender_org: senderOrg, share_id: shareId }), inboundShareStateFromRow))
+  findStateByDigest(senderOrg: string, digest: string): Promise<InboundShareState | undefined> {
+    return this.#db.run(async (s) => first(await s.rows(SQL.findInboundShareStateByDigest, { sender_org: senderOrg, digest }), inboundShareStateFromRow))
   }
 
   find(senderOrg: string, shareId: string): Promise<InboundShareRecord | undefined> {

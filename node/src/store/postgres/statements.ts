@@ -65,6 +65,8 @@ const OUTBOUND_SHARE_COLUMNS = [
   'expires_at',
 ]
 const OUTBOUND_REVISION_COLUMNS = ['share_id', 'revision', 'manifest_jws', 'manifest_digest', 'created_at', 'receipt_jws']
+/** Written when an inbound share's manifest changes, never otherwise (tens of MB for a large share). */
+const INBOUND_MANIFEST_COLUMNS: readonly string[] = ['manifest_jws', 'manifest_digest', 'manifest']
 const INBOUND_SHARE_COLUMNS = [
   'id',
   'sender_org',
@@ -82,6 +84,10 @@ const INBOUND_SHARE_COLUMNS = [
   'expires_at',
   'receipt_jws',
 ]
+/** An inbound share as a list shows it: all but its signed manifest (tens of MB for a large share). */
+const LISTED_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
+  .map((c) => `s.${c}`)
+  .join(', ')
 
 /** A chunk of share `:share` may go to `:partner` (EP-2 and EP-20 alike): the share is theirs and in force. */
 const SERVABLE_TO_PARTNER = `s.partner_org = :partner AND ${SHARE_IN_FORCE}`
@@ -163,17 +169,31 @@ export const SQL = {
       .map((c) => `${c} = :${c}`)
       .join(', ') +
     ' WHERE id = :id',
+  // The same without the manifest columns, when the manifest is the one stored (see the store's `update`).
+  updateInboundShareKeepingManifest:
+    'UPDATE inbound_shares SET ' +
+    INBOUND_SHARE_COLUMNS.filter((c) => c !== 'id' && !INBOUND_MANIFEST_COLUMNS.includes(c))
+      .map((c) => `${c} = :${c}`)
+      .join(', ') +
+    ' WHERE id = :id AND manifest_digest = :manifest_digest',
   getInboundShare: 'SELECT * FROM inbound_shares WHERE id = :id',
   getInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE id = :id',
-  findInboundShareState:
-    'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
+  // Indexed: inbound_shares_digest, and the revisions of the sender's shares by inbound_revisions_state.
+  findInboundShareStateByDigest: `
+    SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares
+    WHERE id = (
+      SELECT id FROM inbound_shares WHERE sender_org = :sender_org AND manifest_digest = :digest
+      UNION ALL
+      SELECT r.inbound_id FROM inbound_shares AS s JOIN inbound_revisions AS r ON r.inbound_id = s.id
+      WHERE s.sender_org = :sender_org AND r.manifest_digest = :digest
+      LIMIT 1)`,
   findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
   listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, seq',
   // spec: CW-LOC-001, CW-LOC-054 — as SQLite's: the recipient matching of
   // access/recipients.ts in SQL, newest first by seq; `recipient` is 1 when the viewer is one.
   listVisibleInboundShares: `
     SELECT * FROM (
-      SELECT s.*, s.seq AS position, (
+      SELECT ${LISTED_INBOUND_SHARE_COLUMNS}, s.seq AS position, (
           jsonb_array_length(n.named) = 0
           OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(n.named) AS r (value)

@@ -497,6 +497,10 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX inbound_packages_created ON inbound_packages (created_at);
   `,
+  // q: a re-offer is recognised by its digest before its payload is read (CW-FED-004)
+  `
+  CREATE INDEX inbound_shares_digest ON inbound_shares (sender_org, manifest_digest);
+  `,
 ]
 
 /**

@@ -15,6 +15,7 @@ import type {
   InboundRevisionState,
 } from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
+import { manifestJson, parsedManifest } from '../shared_manifests.ts'
 
 const REVISION_COLUMNS = [
   'inbound_id',
@@ -67,7 +68,7 @@ export function inboundRevisionFromRow(row: Row): InboundRevisionRecord {
     revision: row['revision'] as number,
     manifestJws: row['manifest_jws'] as string,
     manifestDigest: row['manifest_digest'] as string,
-    manifest: JSON.parse(row['manifest'] as string),
+    manifest: parsedManifest(row['manifest_digest'] as string, row['manifest'] as string),
     policy: JSON.parse(row['policy'] as string),
     status: row['status'] as InboundRevisionStatus,
     transfer: row['transfer'] as InboundRevisionTransfer,
@@ -100,7 +101,7 @@ export function inboundRevisionParams(r: InboundRevisionRecord): Params {
     revision: r.revision,
     manifest_jws: r.manifestJws,
     manifest_digest: r.manifestDigest,
-    manifest: toJson(r.manifest),
+    manifest: manifestJson(r.manifestDigest, r.manifest),
     policy: toJson(r.policy),
     status: r.status,
     transfer: r.transfer,

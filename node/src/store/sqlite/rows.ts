@@ -1,6 +1,7 @@
 /**
  * Row ↔ record mapping for the SQLite metadata store. Every record is built afresh from its
- * row, so callers always get copies; JSON columns are parsed, 0/1 columns become booleans.
+ * row, so callers always get copies; JSON columns are parsed, 0/1 columns become booleans. The
+ * one exception: a large received manifest is parsed once and shared, frozen (`shared_manifests.ts`).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import type {
   InboundShareState,
   InboundShareViewer,
   JobRecord,
+  ListedInboundShare,
   OutboundRevisionRecord,
   OutboundShareRecord,
   OutboundShareState,
@@ -24,6 +26,7 @@ import type {
   TokenRecord,
   VisibleInboundShare,
 } from '../metadata_store.ts'
+import { manifestJson, parsedManifest } from '../shared_manifests.ts'
 
 export type Row = Record<string, SQLOutputValue>
 
@@ -259,15 +262,18 @@ export function outboundRevisionParams(r: OutboundRevisionRecord): Params {
 }
 
 export function inboundShareFromRow(row: Row): InboundShareRecord {
+  return { ...listedInboundShareFromRow(row), manifestJws: str(row, 'manifest_jws') }
+}
+
+function listedInboundShareFromRow(row: Row): ListedInboundShare {
   return {
     id: str(row, 'id'),
     senderOrg: str(row, 'sender_org'),
     senderName: str(row, 'sender_name'),
     shareId: str(row, 'share_id'),
     revision: num(row, 'revision'),
-    manifestJws: str(row, 'manifest_jws'),
     manifestDigest: str(row, 'manifest_digest'),
-    manifest: json(row, 'manifest'),
+    manifest: parsedManifest(str(row, 'manifest_digest'), str(row, 'manifest')),
     policy: json(row, 'policy'),
     status: str(row, 'status') as InboundShareRecord['status'],
     statusDetail: strOrNull(row, 'status_detail'),
@@ -314,19 +320,22 @@ export function inboundShareViewerParams(viewer: InboundShareViewer, page: PageR
 }
 
 export function visibleInboundShareFromRow(row: Row): VisibleInboundShare {
-  return { share: inboundShareFromRow(row), recipient: num(row, 'recipient') === 1 }
+  return { share: listedInboundShareFromRow(row), recipient: num(row, 'recipient') === 1 }
 }
 
 export function inboundShareParams(s: InboundShareRecord): Params {
+  return { ...inboundShareParamsKeepingManifest(s), manifest_jws: s.manifestJws, manifest: manifestJson(s.manifestDigest, s.manifest) }
+}
+
+/** The parameters of `updateInboundShareKeepingManifest`: all but the manifest and its JWS. */
+export function inboundShareParamsKeepingManifest(s: InboundShareRecord): Params {
   return {
     id: s.id,
     sender_org: s.senderOrg,
     sender_name: s.senderName,
     share_id: s.shareId,
     revision: s.revision,
-    manifest_jws: s.manifestJws,
     manifest_digest: s.manifestDigest,
-    manifest: toJson(s.manifest),
     policy: toJson(s.policy),
     status: s.status,
     status_detail: s.statusDetail ?? null,
