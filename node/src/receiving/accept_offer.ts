@@ -12,7 +12,7 @@ import { CasewayError, digestBytes, enforceManifest, RequestError, VerificationE
 import type { NodeContext, Transaction } from '../context.ts'
 import { partnerActor } from '../events.ts'
 import { JOB } from '../jobs/kinds.ts'
-import type { InboundRevisionRecord, InboundShareRecord } from '../store/metadata_store.ts'
+import type { InboundRevisionRecord, InboundShareRecord, InboundShareWithManifest } from '../store/metadata_store.ts'
 import { neededChunks } from './possession.ts'
 import { checkQuotas, countOffer } from './quotas.ts'
 import { shareExpiryOf } from './share_expiry.ts'
@@ -125,7 +125,7 @@ async function verifyAndStoreOffer(ctx: NodeContext, peerOrg: string, jws: strin
       return { created: true, record: existing, pending }
     }
 
-    const record: InboundShareRecord = {
+    const record: InboundShareWithManifest = {
       id: existing?.id ?? randomUUID(),
       senderOrg: peerOrg,
       senderName: partner.name,

@@ -19,7 +19,7 @@ import { appliedView } from './applied.ts'
 import type { NodeContext } from '../context.ts'
 import { notificationStates, type NotificationState } from '../notifications/notification_states.ts'
 import { userActor } from '../events.ts'
-import type { InboundShareRecord, InboundShareState, InboundStatus, JobRecord, ListedInboundShare, ListPosition, PageRequest } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundShareState, InboundStatus, JobRecord, ListPosition, PageRequest } from '../store/metadata_store.ts'
 import { externalCaseNotFound, requireExternalAccess, type AccessPrincipal } from '../access/case_access.ts'
 import { openChunks } from '../cases/evidence.ts'
 import { provenanceOf, type ProvenanceHop } from './provenance.ts'
@@ -241,7 +241,7 @@ export function usable<Share extends InboundShareState>(ctx: NodeContext, share:
   return share
 }
 
-async function summary(ctx: NodeContext, share: ListedInboundShare, now: number, recipient: boolean): Promise<ExternalCaseSummary> {
+async function summary(ctx: NodeContext, share: InboundShareRecord, now: number, recipient: boolean): Promise<ExternalCaseSummary> {
   const { policy } = share
   const { status, statusDetail, nextAttemptAt, progress } = await receivingState(ctx, share, effectiveStatus(share, now))
   return {
@@ -295,7 +295,7 @@ export interface ReceivingState {
 }
 
 /** The reported state of `share`, whose status (expiry applied) is `status`. */
-export async function receivingState(ctx: NodeContext, share: ListedInboundShare, status: InboundStatus): Promise<ReceivingState> {
+export async function receivingState(ctx: NodeContext, share: InboundShareRecord, status: InboundStatus): Promise<ReceivingState> {
   if (status !== 'receiving') {
     return { status, statusDetail: share.statusDetail, nextAttemptAt: null, progress: receivingProgress(status, share.manifest.evidence, undefined) }
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { NodeContext, Transaction } from '../context.ts'
-import type { InboundShareRecord } from '../store/metadata_store.ts'
+import type { InboundShareRecord, InboundShareWithManifest } from '../store/metadata_store.ts'
 
 /**
  * Replaces an inbound share with `change(current, tx)` in one action transaction (its events
@@ -16,7 +16,11 @@ import type { InboundShareRecord } from '../store/metadata_store.ts'
 export async function updateInbound(
   ctx: Pick<NodeContext, 'transaction'>,
   read: InboundShareRecord,
-  change: (current: InboundShareRecord, tx: Transaction) => InboundShareRecord | Promise<InboundShareRecord>,
+  // With its manifestJws when it moves the share to another manifest.
+  change: (
+    current: InboundShareRecord,
+    tx: Transaction,
+  ) => InboundShareRecord | InboundShareWithManifest | Promise<InboundShareRecord | InboundShareWithManifest>,
 ): Promise<boolean> {
   return ctx.transaction(async (action) => {
     const tx = action.store

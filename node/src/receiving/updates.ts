@@ -16,6 +16,7 @@ import type {
   InboundRevisionRecord,
   InboundRevisionState,
   InboundShareRecord,
+  InboundShareWithManifest,
   InboundShareState,
   MetadataStore,
   Repositories,
@@ -200,7 +201,7 @@ export async function applyUpdates(
   return { revision: input.revision, ...result }
 }
 
-function advanced(current: InboundShareRecord, row: InboundRevisionRecord): InboundShareRecord {
+function advanced(current: InboundShareRecord, row: InboundRevisionRecord): InboundShareWithManifest {
   return {
     ...current,
     revision: row.revision,

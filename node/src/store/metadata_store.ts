@@ -161,6 +161,10 @@ export interface OutboundTransferRecord {
 
 export type InboundStatus = 'receiving' | 'complete' | 'rejected' | 'revoked' | 'expired'
 
+/**
+ * An inbound share as read. Its signed manifest is stored beside it but never read back: the
+ * manifest is its verified payload, and the JWS of a large share is tens of MB per read.
+ */
 export interface InboundShareRecord {
   /** Local id of the external case. */
   id: string
@@ -169,7 +173,6 @@ export interface InboundShareRecord {
   /** The sender's share id. */
   shareId: string
   revision: number
-  manifestJws: string
   manifestDigest: string
   manifest: CaseManifest
   policy: SharingPolicy
@@ -180,6 +183,11 @@ export interface InboundShareRecord {
   expiresAt: number
   /** The signed receipt (delivered or rejected) for `revision`, once issued; re-sent until the sender accepts it. */
   receiptJws: string | null
+}
+
+/** An inbound share with the signed manifest (JWS) to store: as accepted, or moved to another revision. */
+export interface InboundShareWithManifest extends InboundShareRecord {
+  manifestJws: string
 }
 
 /** What a polled request checks of an external case ({@link InboundShareRepository.getState}). */
@@ -219,12 +227,9 @@ export interface InboundShareViewer extends CaseViewer {
   org: string
 }
 
-/** An inbound share as a list shows it: without its signed manifest (tens of MB for a large share). */
-export type ListedInboundShare = Omit<InboundShareRecord, 'manifestJws'>
-
 /** An inbound share in a viewer's list, and whether the viewer is one of its recipients. */
 export interface VisibleInboundShare {
-  share: ListedInboundShare
+  share: InboundShareRecord
   recipient: boolean
 }
 
@@ -475,8 +480,13 @@ export interface OutboundShareRepository {
  * inserts keep one row.
  */
 export interface InboundShareRepository {
-  insert(share: InboundShareRecord): Promise<void>
-  update(share: InboundShareRecord): Promise<void>
+  insert(share: InboundShareWithManifest): Promise<void>
+  /**
+   * Writes `share`. Its manifest and JWS are written only when its digest is not the stored one
+   * (a digest names one payload, whose JWS is the one first accepted); then `share` must carry
+   * its `manifestJws` (TypeError otherwise).
+   */
+  update(share: InboundShareRecord | InboundShareWithManifest): Promise<void>
   get(id: string): Promise<InboundShareRecord | undefined>
   /**
    * The few fields of an inbound share that a polled request checks, without its manifests and

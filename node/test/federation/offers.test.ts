@@ -60,7 +60,6 @@ t.test('an accepted offer is stored, queues the pull and lists every chunk bravo
     revision: 1,
     status: 'receiving',
     manifestDigest: signed.digest,
-    manifestJws: signed.jws,
     expiresAt: signed.manifest.exp,
     policy: testPolicy(FEDERATION),
     receiptJws: null,

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
 import { getExternalCase, listExternalCases, openExternalEvidence } from '../../src/receiving/external_cases.ts'
-import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
+import type { InboundShareWithManifest } from '../../src/store/metadata_store.ts'
 import type { NodeContext } from '../../src/context.ts'
 import { createTestContext } from '../support/context.ts'
 import { piecesOf, readAll } from '../support/fixtures.ts'
@@ -29,7 +29,9 @@ const summary = await storeChunks(ctx, bytes)
 const smith = { userId: 'det-smith', role: 'member' as const, groups: [] }
 
 /** An inbound share as the federation side stores it; `overrides` change status, policy, expiry. */
-async function insertInbound(overrides: { status?: InboundShareRecord['status']; download?: boolean; expiresAt?: number } = {}): Promise<InboundShareRecord> {
+async function insertInbound(
+  overrides: { status?: InboundShareWithManifest['status']; download?: boolean; expiresAt?: number } = {},
+): Promise<InboundShareWithManifest> {
   const policy = { ...policyBody(), id: 'da-policy', version: 4 } as SharingPolicy
   policy.permissions = { ...policy.permissions, download: overrides.download ?? true }
   const shareId = randomUUID()
@@ -58,7 +60,7 @@ async function insertInbound(overrides: { status?: InboundShareRecord['status'];
     ],
     grants: ['aGVhZGVy.cGF5bG9hZA.c2ln'],
   }
-  const record: InboundShareRecord = {
+  const record: InboundShareWithManifest = {
     id: randomUUID(),
     senderOrg: 'county-da',
     senderName: 'County District Attorney',

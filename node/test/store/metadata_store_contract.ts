@@ -297,29 +297,28 @@ export function metadataStoreContract(t: Test, harness: MetadataStoreHarness): v
     t.equal(await store.outboundShares.isChunkServable('river-pd', 'share-1', chunk, T0), false)
   })
 
-  t.test('inbound shares round-trip', async (t) => {
+  t.test('inbound shares round-trip; the signed manifest is stored, never read back', async (t) => {
     const { store } = await openStore(t)
     const share = inboundShareRecord()
+    const { manifestJws: _signed, ...read } = share
     await store.inboundShares.insert(share)
-    t.same(await store.inboundShares.get('ext-1'), share)
-    t.same(await store.inboundShares.find('hill-pd', 'share-1'), share)
+    t.same(await store.inboundShares.get('ext-1'), read)
+    t.notOk('manifestJws' in ((await store.inboundShares.get('ext-1')) ?? {}), 'a read leaves the JWS out')
+    t.same(await store.inboundShares.find('hill-pd', 'share-1'), read)
     t.equal(await store.inboundShares.find('lake-pd', 'share-1'), undefined)
     t.equal(await store.inboundShares.get('nope'), undefined)
     await t.rejects(store.inboundShares.insert({ ...share, id: 'ext-2' }), { code: 'CW_ERR_CONFLICT' }, 'one local copy per sender share')
 
-    const updated = { ...share, revision: 2, status: 'complete' as const, completedAt: T0 + 60, receiptJws: 'r.e.c' }
+    // A share as read is written back without its JWS: the same manifest stays.
+    const updated = { ...read, revision: 2, status: 'complete' as const, completedAt: T0 + 60, receiptJws: 'r.e.c' }
     await store.inboundShares.update(updated)
     t.same(await store.inboundShares.get('ext-1'), updated)
     await t.rejects(store.inboundShares.update({ ...share, id: 'nope' }), { code: 'CW_ERR_NOT_FOUND' })
-    // Another revision's manifest (another digest) replaces the manifest and its JWS.
-    const advanced = {
-      ...updated,
-      revision: 3,
-      manifestJws: 'eyJ.manifest-3.sig',
-      manifestDigest: fakeDigest('manifest-3'),
-      manifest: { ...share.manifest, jti: 'jti-3', evidence: [] },
-    }
-    await store.inboundShares.update(advanced)
+    // Another revision's manifest (another digest) replaces the manifest, and needs its JWS.
+    const advanced = { ...updated, revision: 3, manifestDigest: fakeDigest('manifest-3'), manifest: { ...share.manifest, jti: 'jti-3', evidence: [] } }
+    await t.rejects(store.inboundShares.update(advanced), TypeError, 'another manifest without its JWS')
+    t.same(await store.inboundShares.get('ext-1'), updated, 'and nothing changed')
+    await store.inboundShares.update({ ...advanced, manifestJws: 'eyJ.manifest-3.sig' })
     t.same(await store.inboundShares.get('ext-1'), advanced)
     await t.rejects(store.inboundShares.update({ ...advanced, id: 'nope' }), { code: 'CW_ERR_NOT_FOUND' }, 'a new manifest for no share')
     await store.inboundShares.insert(inboundShareRecord({ id: 'ext-2', shareId: 'share-2', receivedAt: T0 + 1 }))

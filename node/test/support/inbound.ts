@@ -7,20 +7,20 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { chunkStream, type CaseManifest, type Recipient, type SharingPolicy } from '#protocol'
 import type { NodeContext } from '../../src/context.ts'
-import type { InboundShareRecord } from '../../src/store/metadata_store.ts'
+import type { InboundShareWithManifest } from '../../src/store/metadata_store.ts'
 import { testPolicy, REVIEW } from '../../../testkit/fixtures/policies.ts'
 import { piecesOf } from './fixtures.ts'
 
 export interface InboundOptions {
   recipients?: Recipient[]
   permissions?: Partial<SharingPolicy['permissions']>
-  status?: InboundShareRecord['status']
+  status?: InboundShareWithManifest['status']
   expiresAt?: number
   bytes?: Uint8Array
 }
 
 export interface StoredInbound {
-  record: InboundShareRecord
+  record: InboundShareWithManifest
   bytes: Uint8Array
 }
 
@@ -83,7 +83,7 @@ export async function insertInbound(ctx: NodeContext, options: InboundOptions = 
     grants: [unsignedGrant({ iss: 'county-da', aud: ctx.identity.org, depth: 0, iat: now, exp: options.expiresAt ?? now + 3600, policy })],
   }
   const status = options.status ?? 'complete'
-  const record: InboundShareRecord = {
+  const record: InboundShareWithManifest = {
     id: randomUUID(),
     senderOrg: 'county-da',
     senderName: 'County District Attorney',

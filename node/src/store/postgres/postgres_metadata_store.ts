@@ -40,6 +40,7 @@ import type {
   InboundRevisionRecord,
   InboundRevisionState,
   InboundShareRecord,
+  InboundShareWithManifest,
   InboundShareState,
   CaseViewer,
   InboundShareViewer,
@@ -120,6 +121,7 @@ import {
   visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareParamsKeepingManifest,
+  withManifestJws,
   inboundShareStateFromRow,
   jobFromRow,
   jobParams,
@@ -598,16 +600,17 @@ class PostgresInboundShareRepository implements InboundShareRepository {
     this.#db = db
   }
 
-  insert(share: InboundShareRecord): Promise<void> {
+  insert(share: InboundShareWithManifest): Promise<void> {
     return this.#db.run(async (s) => void (await s.run(SQL.insertInboundShare, inboundShareParams(share))))
   }
 
-  update(share: InboundShareRecord): Promise<void> {
+  update(share: InboundShareRecord | InboundShareWithManifest): Promise<void> {
     return this.#db.run(async (s) => {
       // A digest names one payload, and its JWS is the one first accepted: the manifest columns
       // (tens of MB for a large share) are written only when the manifest changes.
       if ((await s.run(SQL.updateInboundShareKeepingManifest, inboundShareParamsKeepingManifest(share))) > 0) return
-      if ((await s.run(SQL.updateInboundShare, inboundShareParams(share))) === 0) throw notFound('inbound share')
+      if ((await s.rows(SQL.getInboundShareState, { id: share.id })).length === 0) throw notFound('inbound share')
+      await s.run(SQL.updateInboundShare, inboundShareParams(withManifestJws(share)))
     })
   }
 

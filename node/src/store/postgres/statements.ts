@@ -84,8 +84,8 @@ const INBOUND_SHARE_COLUMNS = [
   'expires_at',
   'receipt_jws',
 ]
-/** An inbound share as a list shows it: all but its signed manifest (tens of MB for a large share). */
-const LISTED_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
+/** An inbound share as read: all but its signed manifest, never read back (tens of MB for a large share). */
+const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
   .map((c) => `s.${c}`)
   .join(', ')
 
@@ -176,7 +176,7 @@ export const SQL = {
       .map((c) => `${c} = :${c}`)
       .join(', ') +
     ' WHERE id = :id AND manifest_digest = :manifest_digest',
-  getInboundShare: 'SELECT * FROM inbound_shares WHERE id = :id',
+  getInboundShare: `SELECT ${READ_INBOUND_SHARE_COLUMNS} FROM inbound_shares AS s WHERE id = :id`,
   getInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE id = :id',
   // Indexed: inbound_shares_digest, and the revisions of the sender's shares by inbound_revisions_state.
   findInboundShareStateByDigest: `
@@ -187,13 +187,13 @@ export const SQL = {
       SELECT r.inbound_id FROM inbound_shares AS s JOIN inbound_revisions AS r ON r.inbound_id = s.id
       WHERE s.sender_org = :sender_org AND r.manifest_digest = :digest
       LIMIT 1)`,
-  findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = :sender_org AND share_id = :share_id',
-  listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, seq',
+  findInboundShare: `SELECT ${READ_INBOUND_SHARE_COLUMNS} FROM inbound_shares AS s WHERE sender_org = :sender_org AND share_id = :share_id`,
+  listInboundShares: `SELECT ${READ_INBOUND_SHARE_COLUMNS} FROM inbound_shares AS s ORDER BY received_at, seq`,
   // spec: CW-LOC-001, CW-LOC-054 — as SQLite's: the recipient matching of
   // access/recipients.ts in SQL, newest first by seq; `recipient` is 1 when the viewer is one.
   listVisibleInboundShares: `
     SELECT * FROM (
-      SELECT ${LISTED_INBOUND_SHARE_COLUMNS}, s.seq AS position, (
+      SELECT ${READ_INBOUND_SHARE_COLUMNS}, s.seq AS position, (
           jsonb_array_length(n.named) = 0
           OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(n.named) AS r (value)

@@ -12,10 +12,10 @@ import type {
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
+  InboundShareWithManifest,
   InboundShareState,
   InboundShareViewer,
   JobRecord,
-  ListedInboundShare,
   OutboundRevisionRecord,
   OutboundShareRecord,
   OutboundShareState,
@@ -262,10 +262,6 @@ export function outboundRevisionParams(r: OutboundRevisionRecord): Params {
 }
 
 export function inboundShareFromRow(row: Row): InboundShareRecord {
-  return { ...listedInboundShareFromRow(row), manifestJws: str(row, 'manifest_jws') }
-}
-
-function listedInboundShareFromRow(row: Row): ListedInboundShare {
   return {
     id: str(row, 'id'),
     senderOrg: str(row, 'sender_org'),
@@ -320,11 +316,18 @@ export function inboundShareViewerParams(viewer: InboundShareViewer, page: PageR
 }
 
 export function visibleInboundShareFromRow(row: Row): VisibleInboundShare {
-  return { share: listedInboundShareFromRow(row), recipient: num(row, 'recipient') === 1 }
+  return { share: inboundShareFromRow(row), recipient: num(row, 'recipient') === 1 }
 }
 
-export function inboundShareParams(s: InboundShareRecord): Params {
+export function inboundShareParams(s: InboundShareWithManifest): Params {
   return { ...inboundShareParamsKeepingManifest(s), manifest_jws: s.manifestJws, manifest: manifestJson(s.manifestDigest, s.manifest) }
+}
+
+/** `share` as it must be to store another manifest: with that manifest's JWS. @throws {TypeError} without it */
+export function withManifestJws(share: InboundShareRecord | InboundShareWithManifest): InboundShareWithManifest {
+  if (!('manifestJws' in share) || typeof share.manifestJws !== 'string')
+    throw new TypeError('inbound share: another manifest is stored only with its manifestJws')
+  return share
 }
 
 /** The parameters of `updateInboundShareKeepingManifest`: all but the manifest and its JWS. */

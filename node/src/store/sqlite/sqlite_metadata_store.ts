@@ -53,6 +53,7 @@ import type {
   EvidenceRecord,
   FolderRecord,
   InboundShareRecord,
+  InboundShareWithManifest,
   InboundShareState,
   CaseViewer,
   InboundShareViewer,
@@ -134,6 +135,7 @@ import {
   visibleInboundShareFromRow,
   inboundShareParams,
   inboundShareParamsKeepingManifest,
+  withManifestJws,
   inboundShareStateFromRow,
   jobFromRow,
   jobParams,
@@ -653,16 +655,17 @@ class SqliteInboundShareRepository implements InboundShareRepository {
     this.#db = db
   }
 
-  insert(share: InboundShareRecord): Promise<void> {
+  insert(share: InboundShareWithManifest): Promise<void> {
     return this.#db.run((c) => void c.run(SQL.insertInboundShare, inboundShareParams(share)))
   }
 
-  update(share: InboundShareRecord): Promise<void> {
+  update(share: InboundShareRecord | InboundShareWithManifest): Promise<void> {
     return this.#db.run((c) => {
       // A digest names one payload, and its JWS is the one first accepted: the manifest columns
       // (tens of MB for a large share) are written only when the manifest changes.
       if (c.run(SQL.updateInboundShareKeepingManifest, inboundShareParamsKeepingManifest(share)) > 0) return
-      if (c.run(SQL.updateInboundShare, inboundShareParams(share)) === 0) throw notFound('inbound share')
+      if (c.get(SQL.getInboundShareState, share.id) === undefined) throw notFound('inbound share')
+      c.run(SQL.updateInboundShare, inboundShareParams(withManifestJws(share)))
     })
   }
 

@@ -69,8 +69,8 @@ const INBOUND_SHARE_COLUMNS = [
   'expires_at',
   'receipt_jws',
 ]
-/** An inbound share as a list shows it: all but its signed manifest (tens of MB for a large share). */
-const LISTED_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
+/** An inbound share as read: all but its signed manifest, never read back (tens of MB for a large share). */
+const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
   .map((c) => `s.${c}`)
   .join(', ')
 const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at', 'claimed_by', 'lease_until']
@@ -164,7 +164,7 @@ export const SQL = {
       .map((c) => `${c} = :${c}`)
       .join(', ') +
     ' WHERE id = :id AND manifest_digest = :manifest_digest',
-  getInboundShare: 'SELECT * FROM inbound_shares WHERE id = ?',
+  getInboundShare: `SELECT ${READ_INBOUND_SHARE_COLUMNS} FROM inbound_shares AS s WHERE id = ?`,
   getInboundShareState: 'SELECT id, sender_org, revision, manifest_digest, status, expires_at FROM inbound_shares WHERE id = ?',
   // Indexed: inbound_shares_digest, and the revisions of the sender's shares by inbound_revisions_state.
   findInboundShareStateByDigest: `
@@ -175,15 +175,15 @@ export const SQL = {
       SELECT r.inbound_id FROM inbound_shares AS s JOIN inbound_revisions AS r ON r.inbound_id = s.id
       WHERE s.sender_org = :sender_org AND r.manifest_digest = :digest
       LIMIT 1)`,
-  findInboundShare: 'SELECT * FROM inbound_shares WHERE sender_org = ? AND share_id = ?',
-  listInboundShares: 'SELECT * FROM inbound_shares ORDER BY received_at, rowid',
+  findInboundShare: `SELECT ${READ_INBOUND_SHARE_COLUMNS} FROM inbound_shares AS s WHERE sender_org = ? AND share_id = ?`,
+  listInboundShares: `SELECT ${READ_INBOUND_SHARE_COLUMNS} FROM inbound_shares AS s ORDER BY received_at, rowid`,
   // spec: CW-LOC-001, CW-LOC-054 — the recipient matching of access/recipients.ts, in SQL: the
   // manifest's recipients (the entire agency when it names none) and those our side added.
   // Newest first by rowid, which an update keeps; `recipient` is 1 when the viewer is one.
   // lower() folds ASCII only, which an e-mail recipient is (CW-FMT-006).
   listVisibleInboundShares: `
     SELECT * FROM (
-      SELECT ${LISTED_INBOUND_SHARE_COLUMNS}, s.rowid AS position, (
+      SELECT ${READ_INBOUND_SHARE_COLUMNS}, s.rowid AS position, (
           coalesce(json_array_length(s.manifest, '$.share.recipients'), 0) = 0
           OR EXISTS (
             SELECT 1 FROM json_each(s.manifest, '$.share.recipients') AS r

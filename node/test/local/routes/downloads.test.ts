@@ -8,7 +8,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
-import type { InboundShareRecord } from '../../../src/store/metadata_store.ts'
+import type { InboundShareWithManifest } from '../../../src/store/metadata_store.ts'
 import { piecesOf } from '../../support/fixtures.ts'
 import { createTestApp } from '../../support/local_app.ts'
 import { policyBody } from '../../../../testkit/fixtures/policies.ts'
@@ -33,7 +33,7 @@ const uploaded = await ta.call({
 const evidence = uploaded.json()
 
 /** An external case holding the same bytes (its chunks stored as a received share's would be). */
-async function insertExternal(): Promise<InboundShareRecord> {
+async function insertExternal(): Promise<InboundShareWithManifest> {
   const chunks = chunkStream(piecesOf(bytes), 65536)
   let step = await chunks.next()
   while (step.done !== true) {
@@ -68,7 +68,7 @@ async function insertExternal(): Promise<InboundShareRecord> {
     ],
     grants: ['aGVhZGVy.cGF5bG9hZA.c2ln'],
   }
-  const record: InboundShareRecord = {
+  const record: InboundShareWithManifest = {
     id: randomUUID(),
     senderOrg: 'county-da',
     senderName: 'County DA',

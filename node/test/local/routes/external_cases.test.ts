@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { chunkStream, type CaseManifest, type SharingPolicy } from '#protocol'
-import type { InboundShareRecord } from '../../../src/store/metadata_store.ts'
+import type { InboundShareWithManifest } from '../../../src/store/metadata_store.ts'
 import { piecesOf } from '../../support/fixtures.ts'
 import { createTestApp } from '../../support/local_app.ts'
 import { createUser } from '../../../src/access/principals.ts'
@@ -19,7 +19,7 @@ while (step.done !== true) {
 }
 const summary = step.value
 
-async function insertInbound(download: boolean, addRecipients?: boolean): Promise<InboundShareRecord> {
+async function insertInbound(download: boolean, addRecipients?: boolean): Promise<InboundShareWithManifest> {
   const policy = { ...policyBody(), id: 'da-policy', version: 2 } as SharingPolicy
   policy.permissions = { ...policy.permissions, download, ...(addRecipients === undefined ? {} : { addRecipients }) }
   const manifest: CaseManifest = {
@@ -46,7 +46,7 @@ async function insertInbound(download: boolean, addRecipients?: boolean): Promis
     ],
     grants: ['aGVhZGVy.cGF5bG9hZA.c2ln'],
   }
-  const record: InboundShareRecord = {
+  const record: InboundShareWithManifest = {
     id: randomUUID(),
     senderOrg: 'county-da',
     senderName: 'County DA',

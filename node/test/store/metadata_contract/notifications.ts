@@ -8,7 +8,7 @@
 
 import type { Test } from 'tap'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
-import type { InboundShareRecord, MetadataStore, NotificationRecord } from '../../../src/store/metadata_store.ts'
+import type { InboundShareWithManifest, MetadataStore, NotificationRecord } from '../../../src/store/metadata_store.ts'
 
 export function notificationsContract(t: Test, harness: MetadataStoreHarness): void {
   async function openStore(t: Test): Promise<MetadataStore> {
@@ -34,7 +34,7 @@ export function notificationsContract(t: Test, harness: MetadataStoreHarness): v
       completedAt: null,
       expiresAt: 2_000_000_000,
       receiptJws: null,
-    } as unknown as InboundShareRecord
+    } as unknown as InboundShareWithManifest
     await store.inboundShares.insert(record)
   }
 

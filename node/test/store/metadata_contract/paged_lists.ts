@@ -18,7 +18,15 @@
 import type { Test } from 'tap'
 import type { Recipient } from '#protocol'
 import type { MetadataStoreHarness } from '../metadata_store_contract.ts'
-import type { CaseViewer, InboundShareRecord, InboundShareViewer, ListPosition, MetadataStore, Page, PageRequest } from '../../../src/store/metadata_store.ts'
+import type {
+  CaseViewer,
+  InboundShareWithManifest,
+  InboundShareViewer,
+  ListPosition,
+  MetadataStore,
+  Page,
+  PageRequest,
+} from '../../../src/store/metadata_store.ts'
 import { T0, caseRecord, inboundShareRecord, outboundShareRecord, partnerRecord, policyRecord } from '../../support/records.ts'
 
 const ORG = 'river-pd'
@@ -29,7 +37,7 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
   }
 
   /** Inbound share `n`, addressed to `recipients` (none: the manifest names none). */
-  function share(n: number, recipients: Recipient[] | undefined, overrides: Partial<InboundShareRecord> = {}): InboundShareRecord {
+  function share(n: number, recipients: Recipient[] | undefined, overrides: Partial<InboundShareWithManifest> = {}): InboundShareWithManifest {
     const base = inboundShareRecord({ id: `ext-${n}`, shareId: `share-${n}`, receivedAt: T0 + n, ...overrides })
     const { recipients: _named, ...rest } = base.manifest.share
     return { ...base, manifest: { ...base.manifest, share: recipients === undefined ? rest : { ...rest, recipients } } }
