@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { digestBytes, digestJson } from '#protocol'
+import { digestBytes, digestJson, FEDERATION_PATHS } from '#protocol'
 import { issueNodeCertificate, privateKeyToPem } from '#certs'
 import { check, expectStatus, fail } from '../check.ts'
 import {
@@ -74,6 +74,39 @@ export const RECEIVER_TESTS: ConformanceTest[] = [
       await sleep(quietMs(ctx))
       const pullsAfter = ctx.listener.seen('pull', (event) => event.shareId === share.id).length
       check(pullsAfter === pullsBefore, 'no chunk pulled again after the identical offer (nothing changes)', `${pullsAfter - pullsBefore} more pulls`)
+    },
+  },
+  {
+    id: 'receiver.identical-offers-at-once',
+    title: 'The same manifest offered twice at once is accepted once (202) and answered as a retry (200), never refused',
+    group: 'receiver',
+    spec: ['CW-FED-004'],
+    async run(ctx) {
+      // A manifest of over a megabyte, which takes a while to verify: the second offer arrives
+      // meanwhile, before the first is stored, and is a retry found only as it is stored.
+      const share = ctx.newShare({ items: [{ size: 32 }] })
+      // Copies of one item: 3,000 items, one chunk to pull.
+      const original = share.items[0]!
+      for (let copy = 1; copy < 3000; copy++) {
+        share.items.push({ item: { ...structuredClone(original.item), id: `ev-${randomUUID()}`, name: `copy-${copy}.bin` }, bytes: original.bytes })
+      }
+      const manifest = await share.manifest()
+      const jws = await share.sign(manifest)
+      // Two connections open first, so that neither offer waits for a handshake.
+      await Promise.all([ctx.client.send(FEDERATION_PATHS.healthz), ctx.client.send(FEDERATION_PATHS.healthz)])
+      const offers = await Promise.all([ctx.offer(jws, 'the manifest'), ctx.offer(jws, 'the identical manifest, at the same time')])
+      const answers = offers.map((offer) => expectStatus(offer, [200, 202], '(an identical offer is accepted or a retry, CW-FED-004)'))
+      const statuses = answers.map((answer) => answer.status).sort()
+      check(
+        statuses[0] === 200 && statuses[1] === 202,
+        'one 202 (accepted) and one 200 (the identical offer is a retry, CW-FED-004)',
+        answers.map((answer) => `${answer.status} ${answer.text}`).join('\n'),
+        answers[0]!.request,
+      )
+      for (const answer of answers) expectOfferAnswer(answer, manifest)
+      share.offered(manifest)
+      // Received once, and receipted.
+      await expectReceipt(ctx, { manifest, digest: digestJson(manifest) }, 'delivered')
     },
   },
   {
