@@ -45,6 +45,12 @@ export function parsedManifest<T>(digest: string, text: string): T {
  * of that text to come, and frozen: nothing may change it after.
  */
 export function manifestJson(digest: string, manifest: object): string {
+  // A manifest read from its text (a verified offer) is stored as that text, not serialized again.
+  const found = shared.get(digest)
+  if (found !== undefined && found.value === manifest) {
+    keep(digest, found.text, manifest)
+    return found.text
+  }
   const text = JSON.stringify(manifest)
   if (text.length >= SHARED_FROM_CHARS) keep(digest, text, deepFreeze(manifest))
   return text

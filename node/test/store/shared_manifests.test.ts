@@ -50,6 +50,16 @@ t.test('a large manifest written is what the reads of its text get', async (t) =
   t.equal(parsedManifest('sha256:written', text), written)
 })
 
+t.test('a large manifest read from its text (a verified offer) is written as that very text', async (t) => {
+  // Spaced as JSON.stringify would not write it: the text read is kept, not serialized again.
+  const text = `{"evidence": [{"id": "item-1", "name": "${'x'.repeat(SHARED_FROM_CHARS)}"}], "jti": "offered"}`
+  const read = parsedManifest<Manifest>('sha256:offered', text)
+  t.equal(manifestJson('sha256:offered', read), text)
+  const copy = { ...read }
+  t.equal(manifestJson('sha256:offered', copy), JSON.stringify(copy), 'another value under the digest is serialized')
+  t.not(JSON.stringify(copy), text)
+})
+
 t.test('at most two are kept: the least recently read goes first', async (t) => {
   const a = parsedManifest('sha256:keep-a', large('keep-a'))
   const b = parsedManifest('sha256:keep-b', large('keep-b'))

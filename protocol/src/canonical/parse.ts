@@ -70,42 +70,78 @@ function checkStructure(text: string, at: string | undefined): void {
   }
 }
 
-/**
- * Refuses lone surrogates anywhere in a parsed value (depth already capped), non-finite
- * numbers, and, when `safeNumbers`, numbers beyond ±(2^53 − 1).
- */
-function checkValues(value: unknown, at: string | undefined, safeNumbers: boolean): void {
+/** Refuses lone surrogates anywhere in a parsed value (depth already capped) and non-finite numbers. */
+function checkValues(value: unknown, at: string | undefined): void {
   if (typeof value === 'string') {
     if (!value.isWellFormed()) throw malformed('lone surrogate in a string', at)
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw malformed('number outside the range of an IEEE 754 double', at)
-    if (safeNumbers && Math.abs(value) > Number.MAX_SAFE_INTEGER) throw malformed('number beyond ±(2^53 − 1)', at)
   } else if (Array.isArray(value)) {
-    for (const item of value) checkValues(item, at, safeNumbers)
+    for (const item of value) checkValues(item, at)
   } else if (typeof value === 'object' && value !== null) {
     for (const [name, member] of Object.entries(value)) {
       if (!name.isWellFormed()) throw malformed('lone surrogate in a member name', at)
-      checkValues(member, at, safeNumbers)
+      checkValues(member, at)
     }
   }
 }
 
-function parse(bytes: Uint8Array, at: string | undefined, safeNumbers: boolean): unknown {
+function decode(bytes: Uint8Array, at: string | undefined): string {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
-  let text: string
   try {
-    text = utf8.decode(bytes)
+    return utf8.decode(bytes)
   } catch {
     throw malformed('JSON text is not UTF-8', at)
   }
-  let value: unknown
+}
+
+function parseText(text: string, at: string | undefined): unknown {
   try {
-    value = JSON.parse(text)
+    return JSON.parse(text)
   } catch {
     throw malformed('not a JSON text', at)
   }
+}
+
+/**
+ * The checks of {@link checkStructure} and {@link checkValues} for a text that must also be
+ * canonical, in one walk of the parsed value: nesting at most {@link MAX_JSON_DEPTH} deep, no
+ * lone surrogate, numbers within ±(2^53 − 1). Returns whether every object's members are
+ * enumerated in RFC 8785's order (UTF-16 code units, strictly ascending) — false only for
+ * member names such as "10" and "2", which JavaScript enumerates as numbers.
+ */
+function checkCanonicalValue(value: unknown, at: string | undefined, depth: number): boolean {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw malformed('lone surrogate in a string', at)
+    return true
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw malformed('number outside the range of an IEEE 754 double', at)
+    if (Math.abs(value) > Number.MAX_SAFE_INTEGER) throw malformed('number beyond ±(2^53 − 1)', at)
+    return true
+  }
+  if (typeof value !== 'object' || value === null) return true
+  if (depth >= MAX_JSON_DEPTH) throw malformed(`JSON nested deeper than ${MAX_JSON_DEPTH}`, at)
+  let sorted = true
+  if (Array.isArray(value)) {
+    for (const item of value) sorted = checkCanonicalValue(item, at, depth + 1) && sorted
+    return sorted
+  }
+  let previous: string | undefined
+  for (const name of Object.keys(value)) {
+    if (!name.isWellFormed()) throw malformed('lone surrogate in a member name', at)
+    if (previous !== undefined && !(previous < name)) sorted = false
+    previous = name
+    sorted = checkCanonicalValue((value as Record<string, unknown>)[name], at, depth + 1) && sorted
+  }
+  return sorted
+}
+
+function parse(bytes: Uint8Array, at: string | undefined): unknown {
+  const text = decode(bytes, at)
+  const value = parseText(text, at)
   checkStructure(text, at)
-  checkValues(value, at, safeNumbers)
+  checkValues(value, at)
   return value
 }
 
@@ -115,7 +151,7 @@ function parse(bytes: Uint8Array, at: string | undefined, safeNumbers: boolean):
  * Never throws another error type, whatever the bytes.
  */
 export function parseJson(bytes: Uint8Array, at?: string): unknown {
-  return parse(bytes, at, false)
+  return parse(bytes, at)
 }
 
 /**
@@ -130,9 +166,14 @@ export function parseJson(bytes: Uint8Array, at?: string): unknown {
  * number could no longer move forward.
  */
 export function parseCanonicalJson(bytes: Uint8Array, at?: string): unknown {
-  const value = parse(bytes, at, true)
-  // Cannot throw: parse leaves only plain, finite, well-formed JSON no deeper than the cap.
-  const canonical = canonicalJson(value)
-  if (!Buffer.from(canonical, 'utf8').equals(bytes)) throw malformed('JSON is not in canonical form (RFC 8785)', at)
+  const text = decode(bytes, at)
+  const value = parseText(text, at)
+  // With every object's members enumerated in sorted order, JSON.stringify writes what RFC 8785
+  // does (its strings and numbers are ECMAScript's), natively: a third of the time of
+  // `canonicalJson`, which copies the value and concatenates in JavaScript, for a 55 MB
+  // manifest. A duplicate member name needs no search: the parse kept one of the two, so the
+  // text is not the serialization of what was read.
+  const canonical = checkCanonicalValue(value, at, 0) ? JSON.stringify(value) : canonicalJson(value)
+  if (canonical !== text) throw malformed('JSON is not in canonical form (RFC 8785)', at)
   return value
 }

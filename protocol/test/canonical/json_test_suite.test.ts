@@ -277,6 +277,29 @@ t.test('duplicate member names are found after unescaping and at any depth', asy
   t.equal(({} as Record<string, unknown>)['polluted'], undefined, 'no prototype pollution')
 })
 
+// spec: CW-SIG-014
+t.test('signed payloads: members in RFC 8785 order, including names JavaScript enumerates as numbers', async (t) => {
+  const cases: [string, Outcome, string][] = [
+    ['{"a":1,"b":{"c":2,"d":[{"e":3,"f":4}]}}', 'accept', 'sorted at every depth'],
+    ['{"b":1,"a":2}', 'refuse', 'unsorted'],
+    ['{"a":{"d":1,"c":2}}', 'refuse', 'unsorted one level down'],
+    ['[{"a":1},{"c":1,"b":2}]', 'refuse', 'unsorted in an array'],
+    ['{"10":1,"2":2,"a":3}', 'accept', '"10" sorts before "2" by code units, though JavaScript enumerates "2" first'],
+    ['{"2":2,"10":1}', 'refuse', 'numeric order is not RFC 8785 order'],
+    ['{"a":1,"1":2}', 'refuse', 'a digit sorts before a letter'],
+    ['{"a":1,"a":1}', 'refuse', 'duplicate member name, same value'],
+    ['{"a":1,"\\u0061":1}', 'refuse', 'duplicate member name after unescaping'],
+    ['{"1":1,"1":1}', 'refuse', 'duplicate index-like member name'],
+    ['{"__proto__":1,"__proto__":1}', 'refuse', 'duplicate __proto__'],
+    ['{"__proto__":{"a":1},"b":2}', 'accept', '__proto__ is an ordinary member'],
+  ]
+  for (const [text, expected, why] of cases) {
+    const { outcome, stray } = run(parseCanonicalJson, Buffer.from(text))
+    t.equal(outcome, expected, `${text} → ${expected}: ${why}`)
+    if (stray !== undefined) t.fail(`${text} ${stray}`)
+  }
+})
+
 t.test('nesting: MAX_JSON_DEPTH containers accepted, one more refused', async (t) => {
   const nested = (depth: number) => Buffer.from('['.repeat(depth) + ']'.repeat(depth))
   t.equal(run(parseCanonicalJson, nested(MAX_JSON_DEPTH)).outcome, 'accept')
@@ -285,6 +308,7 @@ t.test('nesting: MAX_JSON_DEPTH containers accepted, one more refused', async (t
   t.equal(outcome, 'refuse', `a million nested arrays refused in ${ms.toFixed(0)} ms`)
   t.equal(stray, undefined)
   t.equal(run(parseJson, Buffer.from('['.repeat(1_000_000))).outcome, 'refuse', 'a million unclosed arrays')
+  t.equal(run(parseCanonicalJson, nested(1_000_000)).outcome, 'refuse', 'a million nested arrays, in a signed payload')
 })
 
 t.test('transform files: a result or CW_ERR_MALFORMED, nothing else', async (t) => {

@@ -221,8 +221,16 @@ export const FAULTS: readonly Fault[] = [
     description: 'a payload that is not in canonical form is accepted',
     spec: ['CW-SIG-014'],
     file: 'protocol/src/canonical/parse.ts',
-    find: "if (!Buffer.from(canonical, 'utf8').equals(bytes)) throw malformed('JSON is not in canonical form (RFC 8785)', at)",
+    find: "if (canonical !== text) throw malformed('JSON is not in canonical form (RFC 8785)', at)",
     replace: 'void canonical',
+  },
+  {
+    id: 'sig-unsorted-members-accepted',
+    description: 'a payload whose members are not in RFC 8785 order is accepted (each object read as serialized in its own order)',
+    spec: ['CW-SIG-014'],
+    file: 'protocol/src/canonical/parse.ts',
+    find: 'if (previous !== undefined && !(previous < name)) sorted = false',
+    replace: 'void previous',
   },
   {
     id: 'sig-schema-before-signature',

@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads'
 import { CasewayError, verifyManifest, type CaseManifest, type ProblemCode, type SharingPolicy, type TrustAnchor } from '#protocol'
 import { OFF_LOOP_VERIFY_BYTES } from '../../limits.ts'
+import { parsedManifest } from '../../store/shared_manifests.ts'
 
 /** What the offer path needs of a verified manifest (plain data: it crosses the thread boundary). */
 export interface VerifiedOffer {
@@ -27,8 +28,7 @@ export interface VerifyOfferOptions {
 }
 
 /** The worker's answer. */
-export type WorkerAnswer =
-  { ok: true; manifest: CaseManifest; digest: string; effectivePolicy: SharingPolicy } | { ok: false; code?: ProblemCode; message: string; at?: string }
+export type WorkerAnswer = { ok: true; digest: string; effectivePolicy: SharingPolicy } | { ok: false; code?: ProblemCode; message: string; at?: string }
 
 /** What the worker is given. */
 export interface WorkerInput {
@@ -116,6 +116,18 @@ export function prepareVerifier(bytes: number): void {
   if (current.waiting.size === 0) stopWhenIdle(current.worker)
 }
 
+/**
+ * The manifest of `jws`, which the worker verified (its payload's digest is `digest`), read again
+ * here: parsing the canonical text takes a third of the time of receiving the worker's parsed
+ * value (a structured clone: 0.3 s of the event loop for 100,000 items), and the text is what
+ * the store keeps (`shared_manifests.ts`).
+ */
+function verifiedPayload(jws: string, digest: string): CaseManifest {
+  // The segment the worker decoded: it accepted exactly three, in strict base64url, so these are its bytes.
+  const payload = Buffer.from(jws.slice(jws.indexOf('.') + 1, jws.lastIndexOf('.')), 'base64url').toString('utf8')
+  return parsedManifest<CaseManifest>(digest, payload)
+}
+
 /** spec: CW-FED-001, CW-QUO-005 — §8 steps 1–16, off the event loop above {@link OFF_LOOP_VERIFY_BYTES}. */
 export async function verifyOffer(jws: string, options: VerifyOfferOptions): Promise<VerifiedOffer> {
   if (jws.length <= OFF_LOOP_VERIFY_BYTES) return verifyManifest(jws, options)
@@ -136,7 +148,7 @@ export async function verifyOffer(jws: string, options: VerifyOfferOptions): Pro
     worker.ref()
     worker.postMessage({ id, input })
   })
-  if (answer.ok) return { manifest: answer.manifest, digest: answer.digest, chain: { effectivePolicy: answer.effectivePolicy } }
+  if (answer.ok) return { manifest: verifiedPayload(jws, answer.digest), digest: answer.digest, chain: { effectivePolicy: answer.effectivePolicy } }
   if (answer.code !== undefined) throw new CasewayError(answer.code, answer.message, answer.at === undefined ? undefined : { at: answer.at })
   throw new Error(answer.message)
 }

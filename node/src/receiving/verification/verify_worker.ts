@@ -18,7 +18,7 @@ async function verify(input: WorkerInput): Promise<WorkerAnswer> {
       maxBytes: input.maxBytes,
       versions: input.versions,
     })
-    return { ok: true, manifest: verified.manifest, digest: verified.digest, effectivePolicy: verified.chain.effectivePolicy }
+    return { ok: true, digest: verified.digest, effectivePolicy: verified.chain.effectivePolicy }
   } catch (error) {
     return error instanceof CasewayError
       ? { ok: false, code: error.code, message: error.message, ...(error.at === undefined ? {} : { at: error.at }) }
