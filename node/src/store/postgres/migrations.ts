@@ -443,6 +443,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX inbound_shares_digest ON inbound_shares (sender_org, manifest_digest);
   `,
+  // 5: the recipients a manifest names, beside it: a listing's recipient check reads them, never the manifest
+  `
+  ALTER TABLE inbound_shares ADD COLUMN recipients text NOT NULL DEFAULT '[]';
+  UPDATE inbound_shares SET recipients = (manifest::jsonb -> 'share' -> 'recipients')::text
+    WHERE jsonb_typeof(manifest::jsonb -> 'share' -> 'recipients') = 'array';
+  `,
 ]
 
 /** Advisory lock key (an arbitrary constant) that serialises migrations across replicas. */

@@ -66,7 +66,7 @@ const OUTBOUND_SHARE_COLUMNS = [
 ]
 const OUTBOUND_REVISION_COLUMNS = ['share_id', 'revision', 'manifest_jws', 'manifest_digest', 'created_at', 'receipt_jws']
 /** Written when an inbound share's manifest changes, never otherwise (tens of MB for a large share). */
-const INBOUND_MANIFEST_COLUMNS: readonly string[] = ['manifest_jws', 'manifest_digest', 'manifest']
+const INBOUND_MANIFEST_COLUMNS: readonly string[] = ['manifest_jws', 'manifest_digest', 'manifest', 'recipients']
 const INBOUND_SHARE_COLUMNS = [
   'id',
   'sender_org',
@@ -83,9 +83,14 @@ const INBOUND_SHARE_COLUMNS = [
   'completed_at',
   'expires_at',
   'receipt_jws',
+  'recipients',
 ]
-/** An inbound share as read: all but its signed manifest, never read back (tens of MB for a large share). */
-const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
+/**
+ * An inbound share as read: all but its signed manifest, never read back (tens of MB for a large
+ * share), and `recipients`, the manifest's own, kept apart so that the recipient check of a
+ * listing never reads a manifest.
+ */
+const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws' && c !== 'recipients')
   .map((c) => `s.${c}`)
   .join(', ')
 
@@ -212,10 +217,7 @@ export const SQL = {
           )
         )::int AS recipient
       FROM inbound_shares AS s
-      CROSS JOIN LATERAL (
-        SELECT CASE WHEN jsonb_typeof(s.manifest::jsonb -> 'share' -> 'recipients') = 'array'
-          THEN s.manifest::jsonb -> 'share' -> 'recipients' ELSE '[]'::jsonb END AS named
-      ) AS n
+      CROSS JOIN LATERAL (SELECT s.recipients::jsonb AS named) AS n
       WHERE s.status <> 'rejected' AND (:after::bigint IS NULL OR s.seq < :after::bigint)
     ) AS v
     WHERE v.recipient = 1 OR :sees_all::int = 1

@@ -497,9 +497,15 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX inbound_packages_created ON inbound_packages (created_at);
   `,
-  // q: a re-offer is recognised by its digest before its payload is read (CW-FED-004)
+  // s: a re-offer is recognised by its digest before its payload is read (CW-FED-004)
   `
   CREATE INDEX inbound_shares_digest ON inbound_shares (sender_org, manifest_digest);
+  `,
+  // t: the recipients a manifest names, beside it: a listing's recipient check reads them, never the manifest
+  `
+  ALTER TABLE inbound_shares ADD COLUMN recipients TEXT NOT NULL DEFAULT '[]';
+  UPDATE inbound_shares SET recipients = json_extract(manifest, '$.share.recipients')
+    WHERE json_type(manifest, '$.share.recipients') = 'array';
   `,
 ]
 

@@ -320,7 +320,12 @@ export function visibleInboundShareFromRow(row: Row): VisibleInboundShare {
 }
 
 export function inboundShareParams(s: InboundShareWithManifest): Params {
-  return { ...inboundShareParamsKeepingManifest(s), manifest_jws: s.manifestJws, manifest: manifestJson(s.manifestDigest, s.manifest) }
+  return {
+    ...inboundShareParamsKeepingManifest(s),
+    manifest_jws: s.manifestJws,
+    manifest: manifestJson(s.manifestDigest, s.manifest),
+    recipients: toJson(s.manifest.share.recipients ?? []),
+  }
 }
 
 /** `share` as it must be to store another manifest: with that manifest's JWS. @throws {TypeError} without it */

@@ -51,7 +51,7 @@ const OUTBOUND_SHARE_COLUMNS = [
 ]
 const OUTBOUND_REVISION_COLUMNS = ['share_id', 'revision', 'manifest_jws', 'manifest_digest', 'created_at', 'receipt_jws']
 /** Written when an inbound share's manifest changes, never otherwise (tens of MB for a large share). */
-const INBOUND_MANIFEST_COLUMNS: readonly string[] = ['manifest_jws', 'manifest_digest', 'manifest']
+const INBOUND_MANIFEST_COLUMNS: readonly string[] = ['manifest_jws', 'manifest_digest', 'manifest', 'recipients']
 const INBOUND_SHARE_COLUMNS = [
   'id',
   'sender_org',
@@ -68,9 +68,14 @@ const INBOUND_SHARE_COLUMNS = [
   'completed_at',
   'expires_at',
   'receipt_jws',
+  'recipients',
 ]
-/** An inbound share as read: all but its signed manifest, never read back (tens of MB for a large share). */
-const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws')
+/**
+ * An inbound share as read: all but its signed manifest, never read back (tens of MB for a large
+ * share), and `recipients`, the manifest's own, kept apart so that the recipient check of a
+ * listing never reads a manifest.
+ */
+const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws' && c !== 'recipients')
   .map((c) => `s.${c}`)
   .join(', ')
 const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at', 'claimed_by', 'lease_until']
@@ -184,9 +189,9 @@ export const SQL = {
   listVisibleInboundShares: `
     SELECT * FROM (
       SELECT ${READ_INBOUND_SHARE_COLUMNS}, s.rowid AS position, (
-          coalesce(json_array_length(s.manifest, '$.share.recipients'), 0) = 0
+          json_array_length(s.recipients) = 0
           OR EXISTS (
-            SELECT 1 FROM json_each(s.manifest, '$.share.recipients') AS r
+            SELECT 1 FROM json_each(s.recipients) AS r
             WHERE CASE json_extract(r.value, '$.kind')
               WHEN 'agency' THEN json_extract(r.value, '$.id') = :org
               WHEN 'user' THEN json_extract(r.value, '$.id') = :user_id

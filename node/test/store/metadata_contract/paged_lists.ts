@@ -171,6 +171,24 @@ export function pagedListsContract(t: Test, harness: MetadataStoreHarness): void
     t.notOk(first !== undefined && 'manifestJws' in first.share, 'which a list never shows')
   })
 
+  t.test('a share updated to a manifest that names other recipients is listed for them only; a status change keeps them', async (t) => {
+    const store = await openStore(t)
+    await store.inboundShares.insert(share(1, [{ kind: 'user', id: 'jones' }]))
+    const ids = async (who: InboundShareViewer) => (await pages(store, who, 5)).flat()
+    t.same(await ids(viewer()), [], 'named for jones only')
+    const readdressed = share(1, [{ kind: 'user', id: 'smith' }], {
+      revision: 2,
+      manifestDigest: `sha256:${'7'.repeat(64)}`,
+      manifestJws: 'eyJ.revision-2.sig',
+    })
+    await store.inboundShares.update(readdressed)
+    t.same(await ids(viewer()), ['ext-1'], 'the new manifest names smith')
+    t.same(await ids(viewer({ userId: 'jones' })), [], 'and no longer jones')
+    await store.inboundShares.update({ ...readdressed, status: 'complete', completedAt: T0 + 10 })
+    t.same(await ids(viewer()), ['ext-1'], 'a status change keeps the recipients')
+    t.same(await ids(viewer({ userId: 'jones' })), [])
+  })
+
   t.test('cases: newest first, page by page, each once; one created between pages neither repeats nor skips one', async (t) => {
     const store = await openStore(t)
     for (let n = 1; n <= 5; n++) await store.cases.insert(caseRecord({ id: `case-${n}`, createdAt: T0 + n }))

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { openPostgresMetadataStore } from '../../../src/store/postgres/postgres_metadata_store.ts'
 import pg from 'pg'
 import { appendAuditEntry, verifyAuditChain } from '../../../src/audit/audit_trail.ts'
-import { MIGRATIONS } from '../../../src/store/postgres/migrations.ts'
+import { MIGRATIONS, migrate } from '../../../src/store/postgres/migrations.ts'
 import type { MetadataStore } from '../../../src/store/metadata_store.ts'
 import { T0, caseRecord, jobRecord } from '../../support/records.ts'
 
@@ -113,6 +113,37 @@ t.test('replicas opening a new database at once migrate it once', async (t) => {
   )
   await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)')
   await t.rejects(openPostgresMetadataStore({ url }), { message: /newer/ })
+})
+
+// spec: CW-LOC-001
+t.test('external cases received before the recipients column keep exactly the recipients their manifests name', async (t) => {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN recipients'))
+  t.ok(mine > 0)
+  const pool = new pg.Pool({ connectionString: await server.createDatabase() })
+  t.teardown(() => pool.end())
+  const client = await pool.connect()
+  t.teardown(() => client.release())
+  await migrate(client, MIGRATIONS.slice(0, mine))
+  const insert = (id: string, manifest: object) =>
+    client.query(
+      `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
+       VALUES ($1, 'hill-pd', 'Hill', $1, 1, 'e.m.s', $1, $2, '{}', 'receiving', 0, 1)`,
+      [id, JSON.stringify(manifest)],
+    )
+  const named = [
+    { kind: 'user', id: 'jones' },
+    { kind: 'group', id: 'detectives' },
+  ]
+  await insert('named', { share: { id: 'share-1', recipients: named } })
+  await insert('none', { share: { id: 'share-2' } })
+  await insert('empty', { share: { id: 'share-3', recipients: [] } })
+  await migrate(client)
+  const { rows } = await client.query<{ id: string; recipients: string }>('SELECT id, recipients FROM inbound_shares')
+  t.same(
+    Object.fromEntries(rows.map((row) => [row.id, JSON.parse(row.recipients)])),
+    { named, none: [], empty: [] },
+    'copied from each manifest; none named is the agency default, as before',
+  )
 })
 
 t.test('the open options are checked', async (t) => {

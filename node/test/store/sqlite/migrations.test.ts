@@ -80,3 +80,31 @@ t.test('tokens made before the token-lifecycle migration expire 90 days after th
   const expiresAt = Number(row['expires_at'])
   t.ok(expiresAt >= before + 90 * 86_400 && expiresAt <= after + 90 * 86_400, 'from the upgrade on, not from its creation (which would be long past)')
 })
+
+// spec: CW-LOC-001
+t.test('external cases received before the recipients column keep exactly the recipients their manifests name', async (t) => {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN recipients'))
+  t.ok(mine > 0)
+  const db = new DatabaseSync(':memory:')
+  t.teardown(() => db.close())
+  migrate(db, MIGRATIONS.slice(0, mine))
+  const insert = db.prepare(
+    `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
+     VALUES (?, 'hill-pd', 'Hill', ?, 1, 'e.m.s', ?, ?, '{}', 'receiving', 0, 1)`,
+  )
+  const named = [
+    { kind: 'user', id: 'jones' },
+    { kind: 'group', id: 'detectives' },
+  ]
+  insert.run('named', 'share-1', 'sha256:1', JSON.stringify({ share: { id: 'share-1', recipients: named } }))
+  insert.run('none', 'share-2', 'sha256:2', JSON.stringify({ share: { id: 'share-2' } }))
+  insert.run('empty', 'share-3', 'sha256:3', JSON.stringify({ share: { id: 'share-3', recipients: [] } }))
+  migrate(db)
+  const recipients = Object.fromEntries(
+    db
+      .prepare('SELECT id, recipients FROM inbound_shares')
+      .all()
+      .map((row) => [row['id'], JSON.parse(String(row['recipients']))]),
+  )
+  t.same(recipients, { named, none: [], empty: [] }, 'copied from each manifest; none named is the agency default, as before')
+})
