@@ -98,3 +98,20 @@ t.test('chunk sizes come from the manifest: whole chunks, then what is left', as
   t.same(receivingProgress('receiving', items, new Set([digest(1), digest(2), digest(3)])).phase, 'verifying', 'all stored, not yet verified')
   t.same(receivingProgress('complete', items, undefined), { phase: 'done', chunksDone: 3, chunksTotal: 3, bytesDone: total, bytesTotal: total })
 })
+
+t.test('chunk sizes are computed once for a frozen evidence list, afresh for one that may change', async (t) => {
+  const items: ChunkedItem[] = [{ size: 10, chunkSize: 65_536, chunks: [digest(1)] }]
+  const open = chunkSizes(items)
+  items.push({ size: 20, chunkSize: 65_536, chunks: [digest(2)] })
+  t.not(chunkSizes(items), open, 'not frozen: computed again')
+  t.same(
+    [...chunkSizes(items)],
+    [
+      [digest(1), 10],
+      [digest(2), 20],
+    ],
+  )
+  // As a shared manifest's: frozen all the way down.
+  const frozen: readonly ChunkedItem[] = Object.freeze(items.map((item) => Object.freeze({ ...item, chunks: Object.freeze([...item.chunks]) as string[] })))
+  t.equal(chunkSizes(frozen), chunkSizes(frozen), 'frozen: the same sizes each time')
+})
