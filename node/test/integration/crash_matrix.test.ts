@@ -437,16 +437,19 @@ async function runCase(t: Test, group: Group, crash: CrashCase): Promise<string[
   const crashedAt = Date.now()
   phase('armed run')
 
-  // At the crash: nothing county-da shows as complete lacks a chunk.
-  const held = await blobFiles(county.node)
-  const incomplete = await inStore(county, async (store) => {
-    const missing: string[] = []
+  // At the crash: nothing county-da shows as complete lacks a chunk. The shares are read before
+  // the blobs are listed: county-da may still be receiving, and a share it completes in between
+  // had all its chunks stored before it was complete.
+  const completeChunks = await inStore(county, async (store) => {
+    const chunks: string[] = []
     for (const inbound of await store.inboundShares.list()) {
       if (inbound.status !== 'complete') continue
-      for (const item of inbound.manifest.evidence) for (const chunk of item.chunks) if (!held.has(chunk)) missing.push(`${inbound.shareId} ${chunk}`)
+      for (const item of inbound.manifest.evidence) for (const chunk of item.chunks) chunks.push(`${inbound.shareId} ${chunk}`)
     }
-    return missing
+    return chunks
   })
+  const held = await blobFiles(county.node)
+  const incomplete = completeChunks.filter((entry) => !held.has(entry.slice(entry.indexOf(' ') + 1)))
   check(incomplete.length === 0, `complete before its chunks: ${incomplete.join(', ')}`)
   // Which of the held chunks metro-pd's delivery was recorded for (CW-POS-005): a chunk stored but
   // not yet recorded when the node died (a pull in flight beside the crash) is asked for again by
