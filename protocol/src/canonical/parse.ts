@@ -70,22 +70,6 @@ function checkStructure(text: string, at: string | undefined): void {
   }
 }
 
-/** Refuses lone surrogates anywhere in a parsed value (depth already capped) and non-finite numbers. */
-function checkValues(value: unknown, at: string | undefined): void {
-  if (typeof value === 'string') {
-    if (!value.isWellFormed()) throw malformed('lone surrogate in a string', at)
-  } else if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw malformed('number outside the range of an IEEE 754 double', at)
-  } else if (Array.isArray(value)) {
-    for (const item of value) checkValues(item, at)
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [name, member] of Object.entries(value)) {
-      if (!name.isWellFormed()) throw malformed('lone surrogate in a member name', at)
-      checkValues(member, at)
-    }
-  }
-}
-
 function decode(bytes: Uint8Array, at: string | undefined): string {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
   try {
@@ -104,27 +88,27 @@ function parseText(text: string, at: string | undefined): unknown {
 }
 
 /**
- * The checks of {@link checkStructure} and {@link checkValues} for a text that must also be
- * canonical, in one walk of the parsed value: nesting at most {@link MAX_JSON_DEPTH} deep, no
- * lone surrogate, numbers within ±(2^53 − 1). Returns whether every object's members are
- * enumerated in RFC 8785's order (UTF-16 code units, strictly ascending) — false only for
- * member names such as "10" and "2", which JavaScript enumerates as numbers.
+ * One walk of a parsed value: nesting at most {@link MAX_JSON_DEPTH} deep, no lone surrogate in
+ * a string or a member name, every number finite and, with `safeNumbers`, within ±(2^53 − 1).
+ * Returns whether every object's members are enumerated in RFC 8785's order (UTF-16 code units,
+ * strictly ascending) — false for an unsorted object, and for member names such as "10" and "2",
+ * which JavaScript enumerates as numbers.
  */
-function checkCanonicalValue(value: unknown, at: string | undefined, depth: number): boolean {
+function checkValue(value: unknown, at: string | undefined, depth: number, safeNumbers: boolean): boolean {
   if (typeof value === 'string') {
     if (!value.isWellFormed()) throw malformed('lone surrogate in a string', at)
     return true
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw malformed('number outside the range of an IEEE 754 double', at)
-    if (Math.abs(value) > Number.MAX_SAFE_INTEGER) throw malformed('number beyond ±(2^53 − 1)', at)
+    if (safeNumbers && Math.abs(value) > Number.MAX_SAFE_INTEGER) throw malformed('number beyond ±(2^53 − 1)', at)
     return true
   }
   if (typeof value !== 'object' || value === null) return true
   if (depth >= MAX_JSON_DEPTH) throw malformed(`JSON nested deeper than ${MAX_JSON_DEPTH}`, at)
   let sorted = true
   if (Array.isArray(value)) {
-    for (const item of value) sorted = checkCanonicalValue(item, at, depth + 1) && sorted
+    for (const item of value) sorted = checkValue(item, at, depth + 1, safeNumbers) && sorted
     return sorted
   }
   let previous: string | undefined
@@ -132,7 +116,7 @@ function checkCanonicalValue(value: unknown, at: string | undefined, depth: numb
     if (!name.isWellFormed()) throw malformed('lone surrogate in a member name', at)
     if (previous !== undefined && !(previous < name)) sorted = false
     previous = name
-    sorted = checkCanonicalValue((value as Record<string, unknown>)[name], at, depth + 1) && sorted
+    sorted = checkValue((value as Record<string, unknown>)[name], at, depth + 1, safeNumbers) && sorted
   }
   return sorted
 }
@@ -141,7 +125,7 @@ function parse(bytes: Uint8Array, at: string | undefined): unknown {
   const text = decode(bytes, at)
   const value = parseText(text, at)
   checkStructure(text, at)
-  checkValues(value, at)
+  checkValue(value, at, 0, false)
   return value
 }
 
@@ -173,7 +157,7 @@ export function parseCanonicalJson(bytes: Uint8Array, at?: string): unknown {
   // `canonicalJson`, which copies the value and concatenates in JavaScript, for a 55 MB
   // manifest. A duplicate member name needs no search: the parse kept one of the two, so the
   // text is not the serialization of what was read.
-  const canonical = checkCanonicalValue(value, at, 0) ? JSON.stringify(value) : canonicalJson(value)
+  const canonical = checkValue(value, at, 0, true) ? JSON.stringify(value) : canonicalJson(value)
   if (canonical !== text) throw malformed('JSON is not in canonical form (RFC 8785)', at)
   return value
 }
