@@ -19,7 +19,7 @@ export interface TransferProgress<Phase extends string> {
 /** What the chunk sizes of an item are computed from. */
 export type ChunkedItem = Pick<EvidenceItem, 'size' | 'chunkSize' | 'chunks'>
 
-/** Sizes already computed for a frozen evidence list: a shared manifest's (`store/shared_manifests.ts`). */
+/** Sizes already computed for a frozen evidence list: a shared manifest's (`shared_manifests.ts`). */
 const computed = new WeakMap<readonly ChunkedItem[], ReadonlyMap<string, number>>()
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { manifestJson, parsedManifest, SHARED_FROM_CHARS } from '../../src/store/shared_manifests.ts'
+import { manifestJson, parsedManifest, SHARED_FROM_CHARS } from '../../src/shared_manifests.ts'
 
 interface Manifest {
   jti: string

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads'
 import { CasewayError, verifyManifest, type CaseManifest, type ProblemCode, type SharingPolicy, type TrustAnchor } from '#protocol'
 import { OFF_LOOP_VERIFY_BYTES } from '../../limits.ts'
-import { parsedManifest } from '../../store/shared_manifests.ts'
+import { parsedManifest } from '../../shared_manifests.ts'
 
 /** What the offer path needs of a verified manifest (plain data: it crosses the thread boundary). */
 export interface VerifiedOffer {

@@ -15,7 +15,7 @@ import type {
   InboundRevisionState,
 } from '../metadata_store.ts'
 import { toJson, type Params, type Row } from './rows.ts'
-import { manifestJson, parsedManifest } from '../shared_manifests.ts'
+import { manifestJson, parsedManifest } from '../../shared_manifests.ts'
 
 const REVISION_COLUMNS = [
   'inbound_id',

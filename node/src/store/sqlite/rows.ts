@@ -26,7 +26,7 @@ import type {
   TokenRecord,
   VisibleInboundShare,
 } from '../metadata_store.ts'
-import { manifestJson, parsedManifest } from '../shared_manifests.ts'
+import { manifestJson, parsedManifest } from '../../shared_manifests.ts'
 
 export type Row = Record<string, SQLOutputValue>
 
