@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
   CHUNK_BATCH_FEATURE,
@@ -44,6 +44,7 @@ import { identifyPeer, peerOf } from './authenticate.ts'
 import { conformanceControl } from './control.ts'
 import { PACKAGE_ANSWER_SCHEMAS, packageRoutes } from './packages.ts'
 import { crashPoint } from '../operations/crash_points.ts'
+import { PooledBuffers } from '../store/pooled_buffers.ts'
 
 export interface FederationAppOptions {
   ctx: NodeContext
@@ -147,9 +148,10 @@ async function federationRoutes(app: FastifyInstance, { ctx, observer }: Federat
     },
     async (request, reply) => {
       const { shareId, digest } = request.params
+      const buffers = answerBuffers(reply)
       let chunk: OpenChunk
       try {
-        chunk = await openChunk(ctx, peerOf(request).org, shareId, digest, request.headers.range)
+        chunk = await openChunk(ctx, peerOf(request).org, shareId, digest, request.headers.range, buffers)
       } catch (error) {
         const size = (error as { code?: unknown; size?: unknown }).code === 'CW_ERR_RANGE_INVALID' ? (error as { size?: unknown }).size : undefined
         if (typeof size === 'number') reply.header('content-range', `bytes */${size}`)
@@ -266,7 +268,7 @@ async function chunkBatchRoute(app: FastifyInstance, { ctx, observer, served }: 
       asked.set(request, digests)
       const { shareId } = request.params
       const peerOrg = peerOf(request).org
-      const batch = await openChunkBatch(ctx, peerOrg, shareId, digests)
+      const batch = await openChunkBatch(ctx, peerOrg, shareId, digests, answerBuffers(reply))
       request.log.debug({ shareId, chunks: batch.chunks.length, bytes: batch.totalBytes }, 'serving chunk batch')
       // Once the whole body is handed to the connection ('finish' does not fire on an abort).
       reply.raw.once('finish', () => {
@@ -282,6 +284,16 @@ async function chunkBatchRoute(app: FastifyInstance, { ctx, observer, served }: 
       return reply.send(batch.stream())
     },
   )
+}
+
+/**
+ * Buffers for the chunk bytes of one answer (`store/pooled_buffers.ts`), reused by later answers
+ * once this one has closed: by then the connection has written every byte, or dropped them.
+ */
+function answerBuffers(reply: FastifyReply): PooledBuffers {
+  const buffers = new PooledBuffers()
+  reply.raw.once('close', () => buffers.ended())
+  return buffers
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream'
 import { RequestError } from '#protocol'
 import type { NodeContext } from '../context.ts'
 import type { ByteRange } from '../store/blob_store.ts'
+import type { PooledBuffers } from '../store/pooled_buffers.ts'
 
 /** An open chunk: the stream of the bytes to send and where they sit in the chunk. */
 export interface OpenChunk {
@@ -40,17 +41,25 @@ const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/
 
 /**
  * Opens chunk `digest` of outbound share `shareId` for `peerOrg`, optionally a single byte
- * range (`range` is the raw `Range` header value).
+ * range (`range` is the raw `Range` header value), read into `buffers` when given (the
+ * answer's: `pooled_buffers.ts`).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (the share is not the peer's, or does not list the
  *   digest: one answer for both, CW-FED-005), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`,
  *   `CW_ERR_RANGE_INVALID` ({@link RangeNotSatisfiable}).
  */
-export async function openChunk(ctx: NodeContext, peerOrg: string, shareId: string, digest: string, range?: string): Promise<OpenChunk> {
+export async function openChunk(
+  ctx: NodeContext,
+  peerOrg: string,
+  shareId: string,
+  digest: string,
+  range?: string,
+  buffers?: PooledBuffers,
+): Promise<OpenChunk> {
   const now = await authorizeShare(ctx, peerOrg, shareId)
   const size = await servableSize(ctx, peerOrg, shareId, digest, now)
   const selected = selectRange(range, size)
-  const stream = await ctx.blobs.get(digest, selected ?? undefined)
+  const stream = await ctx.blobs.get(digest, selected ?? undefined, buffers === undefined ? undefined : { buffers })
   return selected === null ? { stream, size, range: { start: 0, end: size - 1 }, partial: false } : { stream, size, range: selected, partial: true }
 }
 

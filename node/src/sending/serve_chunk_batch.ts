@@ -15,6 +15,7 @@ import { assertChunkBatchRequest, CHUNK_BATCH_LIMITS, RequestError, Verification
 import type { NodeContext } from '../context.ts'
 import { crashPoint } from '../operations/crash_points.ts'
 import { authorizeShare, batchChunkSize } from './serve_chunk.ts'
+import type { PooledBuffers } from '../store/pooled_buffers.ts'
 
 /** An authorized batch: the chunks in request order with their sizes, and their total. */
 export interface OpenChunkBatch {
@@ -41,13 +42,19 @@ export function chunkBatchRequestOf(body: unknown): ChunkBatchRequest {
 
 /**
  * Authorizes the chunks `digests` of outbound share `shareId` for `peerOrg` (CW-BAT-002), all or
- * none, and opens the batch.
+ * none, and opens the batch; its body reads into `buffers` when given (the answer's).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (the share is not the peer's, or a digest is not one
  *   it lists: one answer for both, CW-FED-005), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`,
  *   `CW_ERR_TOO_LARGE` (the chunks hold more than {@link CHUNK_BATCH_LIMITS}`.maxBytes`).
  */
-export async function openChunkBatch(ctx: NodeContext, peerOrg: string, shareId: string, digests: readonly string[]): Promise<OpenChunkBatch> {
+export async function openChunkBatch(
+  ctx: NodeContext,
+  peerOrg: string,
+  shareId: string,
+  digests: readonly string[],
+  buffers?: PooledBuffers,
+): Promise<OpenChunkBatch> {
   // spec: CW-BAT-002, CW-FED-005 — the share as EP-2 checks it, once for the batch…
   const now = await authorizeShare(ctx, peerOrg, shareId)
   // …and every digest as EP-2 checks one: any refused refuses the batch, before any byte. The
@@ -64,14 +71,18 @@ export async function openChunkBatch(ctx: NodeContext, peerOrg: string, shareId:
   return {
     chunks,
     totalBytes,
-    stream: () => Readable.from(concatenated(ctx, chunks), { objectMode: false }),
+    stream: () => Readable.from(concatenated(ctx, chunks, buffers), { objectMode: false }),
   }
 }
 
 /** Each chunk's bytes in turn, one blob open at a time. A blob that is shorter or longer than its size breaks the answer. */
-async function* concatenated(ctx: NodeContext, chunks: readonly { digest: string; size: number }[]): AsyncGenerator<Uint8Array> {
+async function* concatenated(
+  ctx: NodeContext,
+  chunks: readonly { digest: string; size: number }[],
+  buffers: PooledBuffers | undefined,
+): AsyncGenerator<Uint8Array> {
   for (const { digest, size } of chunks) {
-    const blob = await ctx.blobs.get(digest)
+    const blob = await ctx.blobs.get(digest, undefined, buffers === undefined ? undefined : { buffers })
     // As EP-2 reaches it for each chunk it opens (the crash matrix arms it on either endpoint).
     crashPoint('chunk.opened')
     let sent = 0

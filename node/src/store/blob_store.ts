@@ -15,6 +15,7 @@
  * @module
  */
 import type { Readable } from 'node:stream'
+import type { PooledBuffers } from './pooled_buffers.ts'
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -59,8 +60,12 @@ export interface BlobStore {
    * else fails with it). Rejects only for arguments that are not such a list.
    */
   putBatch(blobs: readonly BlobPut[]): Promise<PromiseSettledResult<void>[]>
-  /** Streams the blob (or a range of it). Throws when absent. */
-  get(digest: string, range?: ByteRange): Promise<Readable>
+  /**
+   * Streams the blob (or a range of it). Throws when absent. With `buffers`, a store may read
+   * into them (`pooled_buffers.ts`) instead of allocating per read: the caller promises to call
+   * `buffers.ended()` only once nothing holds the bytes it was given.
+   */
+  get(digest: string, range?: ByteRange, options?: { buffers?: PooledBuffers }): Promise<Readable>
   /** Every stored blob (never a temporary), in no particular order, read as it is iterated. */
   list(): AsyncIterable<StoredBlob>
   /**

@@ -33,11 +33,12 @@ import { mkdir, open, opendir, readdir, readFile, rename, rm, stat, unlink, utim
 import type { FileHandle } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { RequestError } from '#protocol'
 import type { BlobPut, BlobStore, ByteRange, StoredBlob } from './blob_store.ts'
 import { checkedMaxBytes, checkRange, digestHex, drainVerified, sourceChunks, verified } from './blob_source.ts'
 import { crashPoint } from '../operations/crash_points.ts'
+import { POOLED_BUFFER_BYTES, PooledBuffers } from './pooled_buffers.ts'
 
 const DIR_MODE = 0o700
 const FILE_MODE = 0o600
@@ -50,7 +51,7 @@ const FAN_OUT_NAME = /^[0-9a-f]{2}$/
 /** Read size when streaming a blob out. */
 const READ_BUFFER_BYTES = 1024 * 1024
 /** How much of a blob being stored is gathered before one write. */
-const WRITE_BUFFER_BYTES = 1024 * 1024
+const WRITE_BUFFER_BYTES = POOLED_BUFFER_BYTES
 
 export interface FsBlobStoreOptions {
   /** This replica's id in temporary file names (default: `<host name>-<pid>`); distinct per replica. */
@@ -230,7 +231,7 @@ class FsBlobStore implements BlobStore {
     return outcomes
   }
 
-  async get(digest: string, range?: ByteRange): Promise<Readable> {
+  async get(digest: string, range?: ByteRange, options?: { buffers?: PooledBuffers }): Promise<Readable> {
     const path = this.#path(digest)
     checkRange(range)
     let file: FileHandle
@@ -252,6 +253,7 @@ class FsBlobStore implements BlobStore {
     }
     const selected = range ?? (size > 0 ? { start: 0, end: size - 1 } : undefined)
     const length = selected === undefined ? 0 : selected.end - selected.start + 1
+    if (options?.buffers !== undefined) return new FileReader(file, selected?.start ?? 0, length, options.buffers)
     // The stream owns the handle (autoClose): it is closed at end, on error and on destroy.
     // Reads of up to 1 MiB: a chunk is megabytes, and 64 KiB reads made whole-file verification
     // I/O-bound. Never larger than the bytes to read: each read allocates its buffer, and a 1 MiB
@@ -314,27 +316,33 @@ class FsBlobStore implements BlobStore {
  * time — copied, because a source may reuse its buffer.
  */
 async function writeCoalesced(file: FileHandle, pieces: AsyncIterable<Uint8Array>, bufferBytes: number): Promise<void> {
+  // Pooled: no write is in flight once this returns or throws (each is awaited).
+  const buffers = new PooledBuffers()
   let buffer: Buffer | undefined
   let filled = 0
-  for await (const piece of pieces) {
-    if (buffer === undefined && piece.byteLength >= bufferBytes) {
-      await writeAll(file, piece)
-      continue
-    }
-    buffer ??= Buffer.allocUnsafeSlow(bufferBytes)
-    let offset = 0
-    while (offset < piece.byteLength) {
-      const taken = Math.min(piece.byteLength - offset, bufferBytes - filled)
-      buffer.set(piece.subarray(offset, offset + taken), filled)
-      filled += taken
-      offset += taken
-      if (filled === bufferBytes) {
-        await writeAll(file, buffer)
-        filled = 0
+  try {
+    for await (const piece of pieces) {
+      if (buffer === undefined && piece.byteLength >= bufferBytes) {
+        await writeAll(file, piece)
+        continue
+      }
+      buffer ??= buffers.take(bufferBytes)
+      let offset = 0
+      while (offset < piece.byteLength) {
+        const taken = Math.min(piece.byteLength - offset, bufferBytes - filled)
+        buffer.set(piece.subarray(offset, offset + taken), filled)
+        filled += taken
+        offset += taken
+        if (filled === bufferBytes) {
+          await writeAll(file, buffer)
+          filled = 0
+        }
       }
     }
+    if (filled > 0) await writeAll(file, buffer!.subarray(0, filled))
+  } finally {
+    buffers.ended()
   }
-  if (filled > 0) await writeAll(file, buffer!.subarray(0, filled))
 }
 
 async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
@@ -378,4 +386,63 @@ async function modifiedBefore(path: string, ms: number): Promise<boolean> {
 function isNotFound(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+/**
+ * Streams `length` bytes of `file` from `start`, read into views of `buffers` (each read at most
+ * {@link POOLED_BUFFER_BYTES}). It owns the handle: closed at the end, on error and on destroy —
+ * after a read in flight has completed, so that nothing is written into a view once it reports
+ * itself closed. A file that ends early fails the stream rather than sending fewer bytes.
+ */
+class FileReader extends Readable {
+  readonly #file: FileHandle
+  readonly #buffers: PooledBuffers
+  readonly #reader: { closed(): void }
+  #position: number
+  #remaining: number
+  #reading: Promise<void> | undefined
+
+  constructor(file: FileHandle, start: number, length: number, buffers: PooledBuffers) {
+    super()
+    this.#file = file
+    this.#buffers = buffers
+    this.#reader = buffers.opened()
+    this.#position = start
+    this.#remaining = length
+    this.once('close', () => this.#reader.closed())
+  }
+
+  override _read(): void {
+    if (this.#remaining === 0) {
+      this.push(null)
+      return
+    }
+    const view = this.#buffers.take(Math.min(POOLED_BUFFER_BYTES, this.#remaining))
+    this.#reading = this.#file.read(view, 0, view.byteLength, this.#position).then(
+      ({ bytesRead }) => {
+        this.#reading = undefined
+        if (this.destroyed) return
+        if (bytesRead === 0) {
+          this.destroy(new Error(`blob ended ${this.#remaining} bytes early`))
+          return
+        }
+        this.#position += bytesRead
+        this.#remaining -= bytesRead
+        this.push(view.subarray(0, bytesRead))
+      },
+      (err: unknown) => {
+        this.#reading = undefined
+        this.destroy(err as Error)
+      },
+    )
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const close = () =>
+      this.#file.close().then(
+        () => callback(error),
+        (closeError: unknown) => callback(error ?? (closeError as Error)),
+      )
+    void (this.#reading ?? Promise.resolve()).then(close, close)
+  }
 }

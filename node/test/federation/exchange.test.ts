@@ -9,6 +9,7 @@ import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { digestBytes } from '#protocol'
 import type { BlobPut, BlobStore, ByteRange } from '../../src/store/blob_store.ts'
+import type { PooledBuffers } from '../../src/store/pooled_buffers.ts'
 import { createCase } from '../../src/cases/cases.ts'
 import { uploadEvidence } from '../../src/cases/evidence.ts'
 import { getExternalCase, openExternalEvidence } from '../../src/receiving/external_cases.ts'
@@ -58,9 +59,9 @@ class ServingBlobs implements BlobStore {
   delete(digest: string, options?: { unmodifiedSince?: Date }) {
     return this.inner.delete(digest, options)
   }
-  async get(digest: string, range?: ByteRange): Promise<Readable> {
+  async get(digest: string, range?: ByteRange, options?: { buffers?: PooledBuffers }): Promise<Readable> {
     this.served.set(digest, (this.served.get(digest) ?? 0) + 1)
-    if (digest !== this.corruptOnce) return this.inner.get(digest, range)
+    if (digest !== this.corruptOnce) return this.inner.get(digest, range, options)
     this.corruptOnce = undefined
     const parts: Buffer[] = []
     for await (const part of await this.inner.get(digest, range)) parts.push(part as Buffer)

@@ -13,9 +13,9 @@ export function readCounting(blobs: BlobStore, reads: string[]): BlobStore {
     check: () => blobs.check(),
     list: () => blobs.list(),
     delete: (digest, options) => blobs.delete(digest, options),
-    get: (digest, range) => {
+    get: (digest, range, options) => {
       reads.push(digest)
-      return blobs.get(digest, range)
+      return blobs.get(digest, range, options)
     },
   }
 }
