@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { freePort } from '../../../testkit/node_process.ts'
-import { JOB } from '../../src/jobs/kinds.ts'
 import { verifyWebhookSignature } from '../../src/notifications/signature.ts'
 import { startNotifyingNode } from '../support/notifying_node.ts'
 import { startWebhookReceiver, type WebhookRequest } from '../support/webhook_receiver.ts'
@@ -126,8 +125,7 @@ t.test('redirects and unreachable receivers are failures; after maxAttempts the 
       { dead: true, attempts: 2 },
     ],
   )
-  const jobs = (await node.ctx.store.jobs.list(`${inboundId}:1`)).filter((job) => job.kind === JOB.notifyWebhook)
-  t.match(jobs, [{ state: 'dead', attempts: 2 }], 'the job is dead too')
+  t.match(await node.waitForJobEnd(inboundId, 1, 'webhook'), { state: 'dead', attempts: 2 }, 'the job is dead too')
 
   const closed = await freePort()
   const other = await startNotifyingNode(t, { notifications: webhookConfig(`http://127.0.0.1:${closed}/hook`) })

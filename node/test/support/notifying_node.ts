@@ -16,7 +16,7 @@ import type { JobRunner } from '../../src/jobs/job_runner.ts'
 import { LOG_REDACT } from '../../src/node.ts'
 import { NOTIFICATION_JOB } from '../../src/notifications/notification_jobs.ts'
 import { acceptOffer } from '../../src/receiving/accept_offer.ts'
-import type { NotificationChannel, NotificationRecord, UserRecord } from '../../src/store/metadata_store.ts'
+import type { JobRecord, NotificationChannel, NotificationRecord, UserRecord } from '../../src/store/metadata_store.ts'
 import { evidence, signedManifest } from '../../../testkit/fixtures/manifests.ts'
 import type { TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { REVIEW, testPolicy } from '../../../testkit/fixtures/policies.ts'
@@ -73,6 +73,11 @@ export interface NotifyingNode {
     done: (n: NotificationRecord) => boolean,
     timeoutMs?: number,
   ): Promise<NotificationRecord>
+  /**
+   * The notification job of `channel` for a revision once it is no longer running: the runner
+   * records how a job ended after the job has recorded its notification's state.
+   */
+  waitForJobEnd(inboundId: string, revision: number, channel: NotificationChannel): Promise<JobRecord>
 }
 
 export async function startNotifyingNode(t: TestHandle, options: HarnessOptions = {}): Promise<NotifyingNode> {
@@ -167,6 +172,17 @@ export async function startNotifyingNode(t: TestHandle, options: HarnessOptions 
           return current !== undefined && done(current) ? current : undefined
         },
         { timeoutMs, intervalMs: 25 },
+      )
+    },
+    waitForJobEnd(inboundId, revision, channel) {
+      return waitFor(
+        `the ${channel} notification job of ${inboundId}:${revision} to end`,
+        async (seen) => {
+          const jobs = (await ctx.store.jobs.list(`${inboundId}:${revision}`)).filter((job) => job.kind === NOTIFICATION_JOB[channel])
+          seen(JSON.stringify(jobs))
+          return jobs.length === 1 && jobs[0]!.state !== 'running' ? jobs[0] : undefined
+        },
+        { timeoutMs: 15_000, intervalMs: 25 },
       )
     },
   }
