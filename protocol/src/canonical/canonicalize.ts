@@ -24,7 +24,7 @@ export function canonicalJson(value: unknown): string {
   // library's JavaScript for a 55 MB manifest) writes them as RFC 8785 does — unless a member
   // name could be an array index, which JavaScript enumerates first, in numeric order.
   const snapshot = new Snapshot()
-  const copy = snapshot.of(value)
+  const copy = snapshot.of(value, '', 0)
   const text = snapshot.indexLikeName ? canonicalize(copy) : JSON.stringify(copy)
   if (text === undefined) throw new TypeError('value is not JSON')
   return text
@@ -35,65 +35,52 @@ class Snapshot {
   /** Whether some member name starts with a digit ("10" is enumerated before "2" and "a"). */
   indexLikeName = false
   readonly #ancestors = new Set<object>()
-  /** The member names and indexes down to the value being copied; joined only for an error. */
-  readonly #path: (string | number)[] = []
 
-  of(value: unknown): unknown {
+  of(value: unknown, at: string, depth: number): unknown {
     switch (typeof value) {
       case 'string':
-        if (!value.isWellFormed()) throw this.#refusal('lone surrogate in string')
+        if (!value.isWellFormed()) throw new TypeError(`lone surrogate in string at "${at}"`)
         return value
       case 'number':
-        if (!Number.isFinite(value)) throw this.#refusal('non-finite number')
+        if (!Number.isFinite(value)) throw new TypeError(`non-finite number at "${at}"`)
         return value
       case 'boolean':
         return value
       case 'object':
         break
       default:
-        throw this.#refusal(`${typeof value} is not a JSON value`)
+        throw new TypeError(`${typeof value} is not a JSON value at "${at}"`)
     }
     if (value === null) return null
-    if (this.#path.length >= MAX_JSON_DEPTH) throw this.#refusal(`JSON nested deeper than ${MAX_JSON_DEPTH}`)
-    if (this.#ancestors.has(value)) throw this.#refusal('cycle')
+    if (depth >= MAX_JSON_DEPTH) throw new TypeError(`JSON nested deeper than ${MAX_JSON_DEPTH} at "${at}"`)
+    if (this.#ancestors.has(value)) throw new TypeError(`cycle at "${at}"`)
     this.#ancestors.add(value)
-    const copy = Array.isArray(value) ? this.#items(value) : this.#members(value)
+    let copy: unknown
+    if (Array.isArray(value)) {
+      const items: unknown[] = []
+      for (let index = 0; index < value.length; index++) {
+        if (!Object.hasOwn(value, index)) throw new TypeError(`sparse array at "${at}/${index}"`)
+        items.push(this.of(value[index], `${at}/${index}`, depth + 1))
+      }
+      copy = items
+    } else {
+      const prototype: unknown = Object.getPrototypeOf(value)
+      if (prototype !== Object.prototype && prototype !== null) {
+        throw new TypeError(`only plain objects are JSON, found ${Object.prototype.toString.call(value)} at "${at}"`)
+      }
+      const members: Record<string, unknown> = {}
+      for (const key of Object.keys(value).sort()) {
+        if (!key.isWellFormed()) throw new TypeError(`lone surrogate in member name at "${at}"`)
+        const first = key.charCodeAt(0)
+        if (first >= 0x30 && first <= 0x39) this.indexLikeName = true
+        const member = this.of((value as Record<string, unknown>)[key], `${at}/${key}`, depth + 1)
+        // Assigned, "__proto__" would set the prototype; defined, it is an ordinary member.
+        if (key === '__proto__') Object.defineProperty(members, key, { value: member, enumerable: true, writable: true, configurable: true })
+        else members[key] = member
+      }
+      copy = members
+    }
     this.#ancestors.delete(value)
     return copy
-  }
-
-  #items(value: unknown[]): unknown[] {
-    const items: unknown[] = []
-    for (let index = 0; index < value.length; index++) {
-      this.#path.push(index)
-      if (!Object.hasOwn(value, index)) throw this.#refusal('sparse array')
-      items.push(this.of(value[index]))
-      this.#path.pop()
-    }
-    return items
-  }
-
-  #members(value: object): Record<string, unknown> {
-    const prototype: unknown = Object.getPrototypeOf(value)
-    if (prototype !== Object.prototype && prototype !== null) {
-      throw this.#refusal(`only plain objects are JSON, found ${Object.prototype.toString.call(value)}`)
-    }
-    const members: Record<string, unknown> = {}
-    for (const key of Object.keys(value).sort()) {
-      if (!key.isWellFormed()) throw this.#refusal('lone surrogate in member name')
-      const first = key.charCodeAt(0)
-      if (first >= 0x30 && first <= 0x39) this.indexLikeName = true
-      this.#path.push(key)
-      const member = this.of((value as Record<string, unknown>)[key])
-      this.#path.pop()
-      // Assigned, "__proto__" would set the prototype; defined, it is an ordinary member.
-      if (key === '__proto__') Object.defineProperty(members, key, { value: member, enumerable: true, writable: true, configurable: true })
-      else members[key] = member
-    }
-    return members
-  }
-
-  #refusal(message: string): TypeError {
-    return new TypeError(`${message} at "${this.#path.map((step) => `/${step}`).join('')}"`)
   }
 }
