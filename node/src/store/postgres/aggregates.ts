@@ -236,6 +236,7 @@ export const TRANSFER_SQL = {
   insertTransferChunks: `
     INSERT INTO outbound_transfer_chunks (share_id, revision, digest, size)
     SELECT :share, :revision, chunk.digest, chunk.size FROM unnest(:digests::text[], :sizes::bigint[]) AS chunk (digest, size)
+    ORDER BY chunk.digest
     ON CONFLICT DO NOTHING`,
   /** Totals follow the chunk rows, so an answer recorded twice counts each chunk once. */
   totalTransfer: `

@@ -590,7 +590,8 @@ class SqliteOutboundShareRepository implements OutboundShareRepository {
       c.atomic(() => {
         c.run(TRANSFER_SQL.insertTransfer, { share: shareId, revision })
         const insertChunk = c.statement(TRANSFER_SQL.insertTransferChunk)
-        for (const { digest, size } of chunks) {
+        // In digest order, the primary key's: inserts at random places of the B-tree cost several times more.
+        for (const { digest, size } of [...chunks].sort(byDigest)) {
           if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new TypeError('chunk digest must be sha256:<64 hex>')
           if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('chunk size must be an integer ≥ 0')
           insertChunk.run({ share: shareId, revision, digest, size })
@@ -1258,6 +1259,10 @@ class SqliteUnitOfWork extends SqliteRepositories implements UnitOfWork {
 function lostJob(c: Connection, id: string): RequestError {
   if (c.get(SQL.jobExists, id) === undefined) return notFound('job')
   return new RequestError('CW_ERR_CONFLICT', 'job is no longer held by this replica: its lease ran out and another took it over')
+}
+
+function byDigest(a: { digest: string }, b: { digest: string }): number {
+  return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0
 }
 
 function optional<T>(row: Row | undefined, map: (row: Row) => T): T | undefined {

@@ -141,7 +141,9 @@ export const SQL = {
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = max(revision, :revision), updated_at = max(updated_at, :at) WHERE id = :id',
   // ?2 is a JSON array of digests: one statement for the chunks of a whole manifest.
-  insertShareChunks: 'INSERT INTO share_chunks (share_id, digest) SELECT ?, d.value FROM json_each(?) AS d WHERE true ON CONFLICT DO NOTHING',
+  // In digest order: the rows go into two B-trees keyed by digest, and 100,000 inserts at random
+  // places took 1.2–1.5 s where in order they take 0.27 s (sort included).
+  insertShareChunks: 'INSERT INTO share_chunks (share_id, digest) SELECT ?, d.value FROM json_each(?) AS d WHERE true ORDER BY d.value ON CONFLICT DO NOTHING',
   getOutboundRevision: 'SELECT * FROM outbound_revisions WHERE share_id = ? AND revision = ?',
   setOutboundReceipt: 'UPDATE outbound_revisions SET receipt_jws = ? WHERE share_id = ? AND revision = ?',
   /** Indexed: share_chunks_digest, then the share by primary key. */
