@@ -5,12 +5,16 @@
  * the same value all along. Here the value a row's text was written from, or first parsed into,
  * is handed to every read of that same text.
  *
- * An entry is found by the manifest's digest and used only if the text read is the text it was
- * made from (a string comparison: milliseconds, where parsing takes a second), so a shared value
- * is always exactly what parsing the row would give. It is frozen (a reader that changed it would
- * change it for all), kept while it is read and for {@link KEEP_MS} after; at most
- * {@link MAX_SHARED} at once, the least recently read dropped first. Small manifests are parsed
- * each time: that costs less than keeping them.
+ * An entry is found by the manifest's digest, the SHA-256 of its text (the signed payload, stored
+ * as it came). Given the text read, it is used only if it is the text the entry was made from (a
+ * string comparison: milliseconds, where parsing takes a second), so a shared value is always
+ * exactly what parsing the row would give; a store may also leave a shared manifest's text unread
+ * ({@link isShared}, {@link sharedManifest}): reading 55 MB from SQLite cost every listing of
+ * external cases 0.1–0.3 s. An entry is frozen (a reader that changed it would change it for
+ * all), kept while it is read and for {@link KEEP_MS} after; at most {@link MAX_SHARED} at once,
+ * the least recently read dropped first — once the code running now is done, so that an entry a
+ * query found shared is still there while its rows are read. Small manifests are parsed each
+ * time: that costs less than keeping them.
  *
  * @module
  */
@@ -40,6 +44,23 @@ export function parsedManifest<T>(digest: string, text: string): T {
   return keep(digest, text, deepFreeze(JSON.parse(text))) as T
 }
 
+/** True when the manifest whose digest is `digest` is shared: its text need not be read. */
+export function isShared(digest: string): boolean {
+  return shared.has(digest)
+}
+
+/**
+ * The shared manifest whose digest is `digest`, which {@link isShared} said is shared earlier in
+ * the code running now (entries are dropped only after it).
+ *
+ * @throws {Error} when it is not shared: a caller that did not ask first.
+ */
+export function sharedManifest<T>(digest: string): T {
+  const found = shared.get(digest)
+  if (found === undefined) throw new Error(`manifest ${digest} is not shared`)
+  return keep(digest, found.text, found.value) as T
+}
+
 /**
  * The JSON text to store for `manifest` (digest `digest`). A large one is shared with the reads
  * of that text to come, and frozen: nothing may change it after.
@@ -67,12 +88,16 @@ function keep(digest: string, text: string, value: unknown): unknown {
   }, KEEP_MS).unref()
   // Map order is the order of last reads: the first entry is the least recently read.
   shared.set(digest, { text, value, timer })
+  if (shared.size > MAX_SHARED) queueMicrotask(dropLeastRecent)
+  return value
+}
+
+function dropLeastRecent(): void {
   for (const [oldest, entry] of shared) {
     if (shared.size <= MAX_SHARED) break
     clearTimeout(entry.timer)
     shared.delete(oldest)
   }
-  return value
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { manifestJson, parsedManifest, SHARED_FROM_CHARS } from '../../src/shared_manifests.ts'
+import { isShared, manifestJson, parsedManifest, SHARED_FROM_CHARS, sharedManifest } from '../../src/shared_manifests.ts'
 
 interface Manifest {
   jti: string
@@ -65,6 +65,20 @@ t.test('at most two are kept: the least recently read goes first', async (t) => 
   const b = parsedManifest('sha256:keep-b', large('keep-b'))
   t.equal(parsedManifest('sha256:keep-a', large('keep-a')), a, 'a read again: b is now the least recently read')
   parsedManifest('sha256:keep-c', large('keep-c'))
+  await Promise.resolve()
   t.equal(parsedManifest('sha256:keep-a', large('keep-a')), a, 'a kept')
   t.not(parsedManifest('sha256:keep-b', large('keep-b')), b, 'b dropped: parsed again')
+})
+
+t.test('a shared manifest is answered by its digest alone, and stays while the code that asked runs', async (t) => {
+  const a = parsedManifest('sha256:held-a', large('held-a'))
+  parsedManifest('sha256:held-b', large('held-b'))
+  t.ok(isShared('sha256:held-a'))
+  parsedManifest('sha256:held-c', large('held-c'))
+  t.equal(sharedManifest('sha256:held-a'), a, 'still there: a third came after it was asked for')
+  await Promise.resolve()
+  t.notOk(isShared('sha256:held-b'), 'then the least recently read goes')
+  t.ok(isShared('sha256:held-a') && isShared('sha256:held-c'))
+  t.throws(() => sharedManifest('sha256:held-b'), /not shared/)
+  t.notOk(isShared('sha256:never'))
 })

@@ -26,7 +26,7 @@ import type {
   TokenRecord,
   VisibleInboundShare,
 } from '../metadata_store.ts'
-import { manifestJson, parsedManifest } from '../../shared_manifests.ts'
+import { manifestJson, parsedManifest, sharedManifest } from '../../shared_manifests.ts'
 
 export type Row = Record<string, SQLOutputValue>
 
@@ -269,7 +269,7 @@ export function inboundShareFromRow(row: Row): InboundShareRecord {
     shareId: str(row, 'share_id'),
     revision: num(row, 'revision'),
     manifestDigest: str(row, 'manifest_digest'),
-    manifest: parsedManifest(str(row, 'manifest_digest'), str(row, 'manifest')),
+    manifest: sharedOrParsed(str(row, 'manifest_digest'), row['manifest']),
     policy: json(row, 'policy'),
     status: str(row, 'status') as InboundShareRecord['status'],
     statusDetail: strOrNull(row, 'status_detail'),
@@ -278,6 +278,13 @@ export function inboundShareFromRow(row: Row): InboundShareRecord {
     expiresAt: num(row, 'expires_at'),
     receiptJws: strOrNull(row, 'receipt_jws'),
   }
+}
+
+/** A manifest read with `READ_INBOUND_SHARE_COLUMNS`: its text, or null when it is shared. */
+function sharedOrParsed(digest: string, text: unknown): InboundShareRecord['manifest'] {
+  if (text === null) return sharedManifest(digest)
+  if (typeof text !== 'string') throw new TypeError('column manifest is not text')
+  return parsedManifest(digest, text)
 }
 
 export function inboundShareStateFromRow(row: Row): InboundShareState {

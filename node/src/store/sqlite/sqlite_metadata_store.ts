@@ -33,6 +33,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import { open } from 'node:fs/promises'
 import { RequestError, type Recipient } from '#protocol'
+import { isShared } from '../../shared_manifests.ts'
 import type {
   AppliedStateRecord,
   AppliedStateVersion,
@@ -220,6 +221,8 @@ class Connection {
 
   constructor(db: DatabaseSync) {
     this.db = db
+    // Lets a read leave the text of a manifest the node holds parsed unread (statements.ts).
+    db.function('caseway_manifest_shared', { directOnly: true }, (digest) => (typeof digest === 'string' && isShared(digest) ? 1 : 0))
   }
 
   statement(sql: string): StatementSync {

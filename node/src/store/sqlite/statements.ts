@@ -73,10 +73,12 @@ const INBOUND_SHARE_COLUMNS = [
 /**
  * An inbound share as read: all but its signed manifest, never read back (tens of MB for a large
  * share), and `recipients`, the manifest's own, kept apart so that the recipient check of a
- * listing never reads a manifest.
+ * listing never reads a manifest. The manifest's text is null when the node holds that manifest
+ * parsed (`shared_manifests.ts`, the function `caseway_manifest_shared`): SQLite then reads none
+ * of its pages.
  */
 const READ_INBOUND_SHARE_COLUMNS = INBOUND_SHARE_COLUMNS.filter((c) => c !== 'manifest_jws' && c !== 'recipients')
-  .map((c) => `s.${c}`)
+  .map((c) => (c === 'manifest' ? 'CASE WHEN caseway_manifest_shared(s.manifest_digest) THEN NULL ELSE s.manifest END AS manifest' : `s.${c}`))
   .join(', ')
 const JOB_COLUMNS = ['id', 'kind', 'ref', 'payload', 'state', 'attempts', 'run_at', 'last_error', 'created_at', 'updated_at', 'claimed_by', 'lease_until']
 

@@ -7,7 +7,9 @@ import { REVISION_SQL } from '../../../src/store/sqlite/revisions.ts'
 import { MIGRATIONS } from '../../../src/store/sqlite/migrations.ts'
 import type { JobClaim, MetadataStore } from '../../../src/store/metadata_store.ts'
 import { metadataStoreContract } from '../metadata_store_contract.ts'
-import { OWNER, T0, caseRecord, fakeDigest } from '../../support/records.ts'
+import { OWNER, T0, caseRecord, fakeDigest, inboundShareRecord } from '../../support/records.ts'
+import { parsedManifest, SHARED_FROM_CHARS } from '../../../src/shared_manifests.ts'
+import type { InboundShareWithManifest } from '../../../src/store/metadata_store.ts'
 
 /** A claim by `OWNER` that holds through every test's times. */
 const claim = (kinds?: string[]): JobClaim => ({ owner: OWNER, leaseUntil: T0 + 1000, ...(kinds === undefined ? {} : { kinds }) })
@@ -95,6 +97,46 @@ t.test('listInboundRevisionStates reads the index, not the revisions', async (t)
     .all('ext-1')
     .map((row) => String(row['detail']))
   t.same(plan, ['SEARCH inbound_revisions USING COVERING INDEX inbound_revisions_state (inbound_id=?)'])
+})
+
+/** An inbound share `n` whose manifest is large enough to be shared (`shared_manifests.ts`). */
+function largeInboundShare(n: number): InboundShareWithManifest {
+  const base = inboundShareRecord()
+  const manifest = { ...base.manifest, share: { ...base.manifest.share, id: `share-${n}`, message: `${n}`.repeat(SHARED_FROM_CHARS) } }
+  return inboundShareRecord({ id: `ext-${n}`, shareId: `share-${n}`, manifest, manifestDigest: fakeDigest(`large-${n}`), receivedAt: T0 + n })
+}
+
+t.test('the text of a manifest the node holds parsed is not read again', async (t) => {
+  const { store, path } = await openStore(t)
+  const share = largeInboundShare(1)
+  await store.inboundShares.insert(share)
+  // Changed behind the store's back: only a read of the text would see it.
+  const raw = new DatabaseSync(path)
+  t.teardown(() => raw.close())
+  const changed = { ...share.manifest, share: { ...share.manifest.share, message: 'changed' } }
+  raw.prepare('UPDATE inbound_shares SET manifest = ? WHERE id = ?').run(JSON.stringify(changed), share.id)
+  t.equal((await store.inboundShares.get(share.id))?.manifest, share.manifest, 'the value written, shared; its text unread')
+  t.equal((await store.inboundShares.find('hill-pd', 'share-1'))?.manifest, share.manifest)
+
+  // Two other manifests read since: it is no longer held, and its row's text is read.
+  parsedManifest(fakeDigest('other-1'), JSON.stringify(largeInboundShare(2).manifest))
+  parsedManifest(fakeDigest('other-2'), JSON.stringify(largeInboundShare(3).manifest))
+  await Promise.resolve()
+  t.equal((await store.inboundShares.get(share.id))?.manifest.share.message, 'changed')
+})
+
+t.test('a list whose rows share more manifests than are kept reads each row whole', async (t) => {
+  const { store } = await openStore(t)
+  const shares = [largeInboundShare(1), largeInboundShare(2), largeInboundShare(3)]
+  for (const share of shares) await store.inboundShares.insert(share)
+  // The last two written are held: the query leaves their text unread, and parsing the first
+  // row's text makes a third — the least recently read must stay until the rows are read.
+  const listed = await store.inboundShares.list()
+  t.same(
+    listed.map((share) => share.manifest.share.message?.slice(0, 1)),
+    ['1', '2', '3'],
+  )
+  for (const [i, share] of listed.entries()) t.same(share.manifest, shares[i]!.manifest)
 })
 
 t.test('concurrent callers wait for a transaction in progress', async (t) => {
