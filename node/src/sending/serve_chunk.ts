@@ -41,8 +41,8 @@ const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/
 
 /**
  * Opens chunk `digest` of outbound share `shareId` for `peerOrg`, optionally a single byte
- * range (`range` is the raw `Range` header value), read into `buffers` when given (the
- * answer's: `pooled_buffers.ts`).
+ * range (`range` is the raw `Range` header value), read into `buffers` (the answer's:
+ * `pooled_buffers.ts`).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (the share is not the peer's, or does not list the
  *   digest: one answer for both, CW-FED-005), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`,
@@ -53,13 +53,13 @@ export async function openChunk(
   peerOrg: string,
   shareId: string,
   digest: string,
-  range?: string,
-  buffers?: PooledBuffers,
+  range: string | undefined,
+  buffers: PooledBuffers,
 ): Promise<OpenChunk> {
   const now = await authorizeShare(ctx, peerOrg, shareId)
   const size = await servableSize(ctx, peerOrg, shareId, digest, now)
   const selected = selectRange(range, size)
-  const stream = await ctx.blobs.get(digest, selected ?? undefined, buffers === undefined ? undefined : { buffers })
+  const stream = await ctx.blobs.get(digest, selected ?? undefined, { buffers })
   return selected === null ? { stream, size, range: { start: 0, end: size - 1 }, partial: false } : { stream, size, range: selected, partial: true }
 }
 

@@ -42,7 +42,7 @@ export function chunkBatchRequestOf(body: unknown): ChunkBatchRequest {
 
 /**
  * Authorizes the chunks `digests` of outbound share `shareId` for `peerOrg` (CW-BAT-002), all or
- * none, and opens the batch; its body reads into `buffers` when given (the answer's).
+ * none, and opens the batch; its body reads into `buffers` (the answer's).
  *
  * @throws {RequestError} `CW_ERR_NOT_FOUND` (the share is not the peer's, or a digest is not one
  *   it lists: one answer for both, CW-FED-005), `CW_ERR_SHARE_REVOKED`, `CW_ERR_SHARE_EXPIRED`,
@@ -53,7 +53,7 @@ export async function openChunkBatch(
   peerOrg: string,
   shareId: string,
   digests: readonly string[],
-  buffers?: PooledBuffers,
+  buffers: PooledBuffers,
 ): Promise<OpenChunkBatch> {
   // spec: CW-BAT-002, CW-FED-005 — the share as EP-2 checks it, once for the batch…
   const now = await authorizeShare(ctx, peerOrg, shareId)
@@ -76,13 +76,9 @@ export async function openChunkBatch(
 }
 
 /** Each chunk's bytes in turn, one blob open at a time. A blob that is shorter or longer than its size breaks the answer. */
-async function* concatenated(
-  ctx: NodeContext,
-  chunks: readonly { digest: string; size: number }[],
-  buffers: PooledBuffers | undefined,
-): AsyncGenerator<Uint8Array> {
+async function* concatenated(ctx: NodeContext, chunks: readonly { digest: string; size: number }[], buffers: PooledBuffers): AsyncGenerator<Uint8Array> {
   for (const { digest, size } of chunks) {
-    const blob = await ctx.blobs.get(digest, undefined, buffers === undefined ? undefined : { buffers })
+    const blob = await ctx.blobs.get(digest, undefined, { buffers })
     // As EP-2 reaches it for each chunk it opens (the crash matrix arms it on either endpoint).
     crashPoint('chunk.opened')
     let sent = 0

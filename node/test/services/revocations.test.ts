@@ -20,6 +20,7 @@ import { createTestContext } from '../support/context.ts'
 import { type TestOrg } from '../../../testkit/fixtures/orgs.ts'
 import { addPartner, upload } from '../support/fixtures.ts'
 import { insertInbound } from '../support/inbound.ts'
+import { PooledBuffers } from '../../src/store/pooled_buffers.ts'
 
 let now = new Date()
 const tc = await createTestContext({ clock: { now: () => now } })
@@ -86,7 +87,7 @@ t.test('revoking marks the share revoked, refuses its chunks at once and queues 
   t.equal(changed, true)
   t.equal(revoked.status, 'revoked')
   t.equal(revoked.statusDetail, 'Sent to the wrong agency')
-  await t.rejects(openChunk(ctx, 'county-da', share.id, item.chunks[0]!), { code: 'CW_ERR_SHARE_REVOKED' })
+  await t.rejects(openChunk(ctx, 'county-da', share.id, item.chunks[0]!, undefined, new PooledBuffers()), { code: 'CW_ERR_SHARE_REVOKED' })
 
   // The job was stored with the status (and the runner woken).
   const stored = (await ctx.store.jobs.list(share.id)).filter((job) => job.kind === 'revoke')
@@ -133,7 +134,7 @@ t.test('a share past its expiry reads as expired and its chunks are refused as e
   now = new Date((share.expiresAt + 1) * 1000)
   t.teardown(() => void (now = saved))
   t.equal((await getShare(ctx, share.id)).status, 'expired')
-  await t.rejects(openChunk(ctx, 'county-da', share.id, item.chunks[0]!), { code: 'CW_ERR_SHARE_EXPIRED' })
+  await t.rejects(openChunk(ctx, 'county-da', share.id, item.chunks[0]!, undefined, new PooledBuffers()), { code: 'CW_ERR_SHARE_EXPIRED' })
   // Who has access: each share with its status, revoked and expired as such.
   const overview = await getCaseAccessOverview(ctx, alice, caseId)
   t.same(
