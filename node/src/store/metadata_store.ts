@@ -185,7 +185,11 @@ export interface InboundShareRecord {
   receiptJws: string | null
 }
 
-/** An inbound share with the signed manifest (JWS) to store: as accepted, or moved to another revision. */
+/**
+ * An inbound share with the signed manifest (JWS) to store: as accepted, or moved to another
+ * revision. `manifest` is the value of the JWS's payload, whose text it is stored as: the store
+ * keeps the JWS with its payload detached (RFC 7515 Appendix F), never the payload twice.
+ */
 export interface InboundShareWithManifest extends InboundShareRecord {
   manifestJws: string
 }

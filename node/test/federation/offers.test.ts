@@ -3,6 +3,8 @@
  * and that a refusal stores nothing.
  */
 import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { canonicalJson, onwardGrant, originGrant, signGrant, type CaseManifest } from '#protocol'
 import { signPayloadBytes } from '../../../conformance/src/raw_jws.ts'
 import { JOB } from '../../src/jobs/kinds.ts'
@@ -66,6 +68,15 @@ t.test('an accepted offer is stored, queues the pull and lists every chunk bravo
   })
   const jobs = await node.store.jobs.list(inbound!.id)
   t.match(jobs, [{ kind: JOB.fetch, ref: inbound!.id, state: 'pending', payload: { revision: 1 } }])
+
+  // The signed manifest is kept: its header and signature, with the payload detached — the
+  // manifest's stored text, whose base64url gives back the very JWS bravo signed.
+  const db = new DatabaseSync(join(node.ctx.config.dir, 'caseway.db'), { readOnly: true })
+  t.teardown(() => db.close())
+  const row = db.prepare('SELECT manifest_jws, manifest FROM inbound_shares WHERE id = ?').get(inbound!.id)!
+  const [header, payload, signature] = signed.jws.split('.') as [string, string, string]
+  t.equal(row['manifest_jws'], `${header}..${signature}`)
+  t.equal(Buffer.from(String(row['manifest'])).toString('base64url'), payload)
 })
 
 // spec: CW-FED-004, CW-SIG-012

@@ -449,6 +449,11 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE inbound_shares SET recipients = (manifest::jsonb -> 'share' -> 'recipients')::text
     WHERE jsonb_typeof(manifest::jsonb -> 'share' -> 'recipients') = 'array';
   `,
+  // 6: an inbound share's JWS is kept with its payload detached: the payload is the manifest's text (sqlite/rows.ts)
+  `
+  UPDATE inbound_shares SET manifest_jws = split_part(manifest_jws, '.', 1) || '..' || split_part(manifest_jws, '.', 3)
+    WHERE split_part(manifest_jws, '.', 2) <> '';
+  `,
 ]
 
 /** Advisory lock key (an arbitrary constant) that serialises migrations across replicas. */

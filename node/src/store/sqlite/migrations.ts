@@ -507,6 +507,13 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE inbound_shares SET recipients = json_extract(manifest, '$.share.recipients')
     WHERE json_type(manifest, '$.share.recipients') = 'array';
   `,
+  // u: an inbound share's JWS is kept with its payload detached: the payload is the manifest's text (rows.ts)
+  `
+  UPDATE inbound_shares SET manifest_jws =
+    substr(manifest_jws, 1, instr(manifest_jws, '.')) || '.' ||
+    substr(substr(manifest_jws, instr(manifest_jws, '.') + 1), instr(substr(manifest_jws, instr(manifest_jws, '.') + 1), '.') + 1)
+    WHERE instr(manifest_jws, '..') = 0;
+  `,
 ]
 
 /**

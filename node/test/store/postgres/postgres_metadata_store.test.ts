@@ -146,6 +146,31 @@ t.test('external cases received before the recipients column keep exactly the re
   )
 })
 
+t.test('external cases received before keep their signed manifests with the payload detached: the manifest text is the payload', async (t) => {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes("split_part(manifest_jws, '.', 3)"))
+  t.ok(mine > 0)
+  const pool = new pg.Pool({ connectionString: await server.createDatabase() })
+  t.teardown(() => pool.end())
+  const client = await pool.connect()
+  t.teardown(() => client.release())
+  await migrate(client, MIGRATIONS.slice(0, mine))
+  const insert = (id: string, jws: string) =>
+    client.query(
+      `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
+       VALUES ($1, 'hill-pd', 'Hill', $1, 1, $2, $1, '{}', '{}', 'receiving', 0, 1)`,
+      [id, jws],
+    )
+  await insert('signed', 'eyJhbGciOiJFUzI1NiJ9.eyJzaGFyZSI6e319.c2lnbmF0dXJl')
+  await insert('detached', 'eyJhbGciOiJFUzI1NiJ9..c2ln')
+  await migrate(client)
+  const { rows } = await client.query<{ id: string; manifest_jws: string }>('SELECT id, manifest_jws FROM inbound_shares')
+  t.same(
+    Object.fromEntries(rows.map((row) => [row.id, row.manifest_jws])),
+    { signed: 'eyJhbGciOiJFUzI1NiJ9..c2lnbmF0dXJl', detached: 'eyJhbGciOiJFUzI1NiJ9..c2ln' },
+    'header and signature kept; one already detached unchanged',
+  )
+})
+
 t.test('the open options are checked', async (t) => {
   await t.rejects(openPostgresMetadataStore({ url: 'mysql://x' }), TypeError)
   await t.rejects(openPostgresMetadataStore({ url: await server.createDatabase(), poolSize: 0 }), TypeError)

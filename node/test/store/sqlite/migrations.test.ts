@@ -108,3 +108,29 @@ t.test('external cases received before the recipients column keep exactly the re
   )
   t.same(recipients, { named, none: [], empty: [] }, 'copied from each manifest; none named is the agency default, as before')
 })
+
+t.test('external cases received before keep their signed manifests with the payload detached: the manifest text is the payload', async (t) => {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes("instr(manifest_jws, '..')"))
+  t.ok(mine > 0)
+  const db = new DatabaseSync(':memory:')
+  t.teardown(() => db.close())
+  migrate(db, MIGRATIONS.slice(0, mine))
+  const insert = db.prepare(
+    `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
+     VALUES (?, 'hill-pd', 'Hill', ?, 1, ?, ?, '{}', '{}', 'receiving', 0, 1)`,
+  )
+  insert.run('signed', 'share-1', 'eyJhbGciOiJFUzI1NiJ9.eyJzaGFyZSI6e319.c2lnbmF0dXJl', 'sha256:1')
+  insert.run('detached', 'share-2', 'eyJhbGciOiJFUzI1NiJ9..c2ln', 'sha256:2')
+  migrate(db)
+  const stored = Object.fromEntries(
+    db
+      .prepare('SELECT id, manifest_jws FROM inbound_shares')
+      .all()
+      .map((row) => [row['id'], row['manifest_jws']]),
+  )
+  t.same(
+    stored,
+    { signed: 'eyJhbGciOiJFUzI1NiJ9..c2lnbmF0dXJl', detached: 'eyJhbGciOiJFUzI1NiJ9..c2ln' },
+    'header and signature kept; one already detached unchanged',
+  )
+})

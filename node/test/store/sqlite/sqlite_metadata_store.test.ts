@@ -203,6 +203,10 @@ t.test('a closed store refuses calls; bad arguments are TypeErrors', async (t) =
   await t.rejects(open.jobs.claimDue(T0, -1, claim()), TypeError)
   await t.rejects(open.jobs.claimDue(T0, 1, { owner: '', leaseUntil: T0 }), TypeError, 'a claim names its replica')
   await t.rejects(open.transaction(null as unknown as () => Promise<void>), TypeError)
+  for (const manifestJws of ['header', 'header.payload', 'a.b.c.d']) {
+    await t.rejects(open.inboundShares.insert(inboundShareRecord({ manifestJws })), TypeError, 'a signed manifest is a compact JWS')
+  }
+  t.same(await open.inboundShares.list(), [], 'and nothing is stored')
 })
 
 t.test('partner versions: the same list again writes nothing; a new list replaces it', async (t) => {
