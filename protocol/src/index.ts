@@ -72,6 +72,7 @@ export {
 export type { ProtocolVersion } from './jws/types.ts'
 export type { SignedType, SignatureAlgorithm } from './jws/types.ts'
 export { signObject, type Signer } from './jws/sign.ts'
+export { detachPayload } from './jws/detach.ts'
 export { verifySigned, DEFAULT_MAX_BYTES, DEFAULT_CLOCK_TOLERANCE_SECONDS } from './jws/verify.ts'
 export type { VerifyOptions, VerifiedObject } from './jws/verify.ts'
 export { signReceipt } from './receipt/sign.ts'

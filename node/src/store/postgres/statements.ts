@@ -153,8 +153,7 @@ export const SQL = {
   insertOutboundRevision: insert('outbound_revisions', OUTBOUND_REVISION_COLUMNS),
   /** A new revision becomes the share's current one (never moves backwards). */
   advanceOutboundRevision: 'UPDATE outbound_shares SET revision = greatest(revision, :revision), updated_at = greatest(updated_at, :at) WHERE id = :id',
-  /** Every digest of a revision in one statement (10,000 of them for a large share). */
-  // In digest order, as SQLite's: B-tree inserts in key order (see the SQLite statement).
+  /** Every digest of a revision in one statement (10,000 of them for a large share), in digest order: B-tree inserts in key order, as SQLite's. */
   insertShareChunks: 'INSERT INTO share_chunks (share_id, digest) SELECT :share_id, d FROM unnest(:digests::text[]) AS d ORDER BY d ON CONFLICT DO NOTHING',
   getOutboundRevision: 'SELECT * FROM outbound_revisions WHERE share_id = :share_id AND revision = :revision',
   setOutboundReceipt: 'UPDATE outbound_revisions SET receipt_jws = :receipt_jws WHERE share_id = :share_id AND revision = :revision',

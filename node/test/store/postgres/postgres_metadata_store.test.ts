@@ -115,28 +115,37 @@ t.test('replicas opening a new database at once migrate it once', async (t) => {
   await t.rejects(openPostgresMetadataStore({ url }), { message: /newer/ })
 })
 
-// spec: CW-LOC-001
-t.test('external cases received before the recipients column keep exactly the recipients their manifests name', async (t) => {
-  const mine = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN recipients'))
-  t.ok(mine > 0)
+/**
+ * A database migrated up to the migration whose SQL contains `marker`, not that one, and a
+ * writer of inbound shares as rows were then (each its own share and digest).
+ */
+async function beforeMigration(t: Test, marker: string) {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes(marker))
+  t.ok(mine > 0, `a migration contains ${marker}`)
   const pool = new pg.Pool({ connectionString: await server.createDatabase() })
   t.teardown(() => pool.end())
   const client = await pool.connect()
   t.teardown(() => client.release())
   await migrate(client, MIGRATIONS.slice(0, mine))
-  const insert = (id: string, manifest: object) =>
+  const insert = (id: string, row: { jws?: string; manifest?: string }) =>
     client.query(
       `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
-       VALUES ($1, 'hill-pd', 'Hill', $1, 1, 'e.m.s', $1, $2, '{}', 'receiving', 0, 1)`,
-      [id, JSON.stringify(manifest)],
+       VALUES ($1, 'hill-pd', 'Hill', $1, 1, $2, $1, $3, '{}', 'receiving', 0, 1)`,
+      [id, row.jws ?? 'e.m.s', row.manifest ?? '{}'],
     )
+  return { client, insert }
+}
+
+// spec: CW-LOC-001
+t.test('external cases received before the recipients column keep exactly the recipients their manifests name', async (t) => {
+  const { client, insert } = await beforeMigration(t, 'ADD COLUMN recipients')
   const named = [
     { kind: 'user', id: 'jones' },
     { kind: 'group', id: 'detectives' },
   ]
-  await insert('named', { share: { id: 'share-1', recipients: named } })
-  await insert('none', { share: { id: 'share-2' } })
-  await insert('empty', { share: { id: 'share-3', recipients: [] } })
+  await insert('named', { manifest: JSON.stringify({ share: { id: 'share-1', recipients: named } }) })
+  await insert('none', { manifest: JSON.stringify({ share: { id: 'share-2' } }) })
+  await insert('empty', { manifest: JSON.stringify({ share: { id: 'share-3', recipients: [] } }) })
   await migrate(client)
   const { rows } = await client.query<{ id: string; recipients: string }>('SELECT id, recipients FROM inbound_shares')
   t.same(
@@ -147,21 +156,9 @@ t.test('external cases received before the recipients column keep exactly the re
 })
 
 t.test('external cases received before keep their signed manifests with the payload detached: the manifest text is the payload', async (t) => {
-  const mine = MIGRATIONS.findIndex((sql) => sql.includes("split_part(manifest_jws, '.', 3)"))
-  t.ok(mine > 0)
-  const pool = new pg.Pool({ connectionString: await server.createDatabase() })
-  t.teardown(() => pool.end())
-  const client = await pool.connect()
-  t.teardown(() => client.release())
-  await migrate(client, MIGRATIONS.slice(0, mine))
-  const insert = (id: string, jws: string) =>
-    client.query(
-      `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
-       VALUES ($1, 'hill-pd', 'Hill', $1, 1, $2, $1, '{}', '{}', 'receiving', 0, 1)`,
-      [id, jws],
-    )
-  await insert('signed', 'eyJhbGciOiJFUzI1NiJ9.eyJzaGFyZSI6e319.c2lnbmF0dXJl')
-  await insert('detached', 'eyJhbGciOiJFUzI1NiJ9..c2ln')
+  const { client, insert } = await beforeMigration(t, "split_part(manifest_jws, '.', 3)")
+  await insert('signed', { jws: 'eyJhbGciOiJFUzI1NiJ9.eyJzaGFyZSI6e319.c2lnbmF0dXJl' })
+  await insert('detached', { jws: 'eyJhbGciOiJFUzI1NiJ9..c2ln' })
   await migrate(client)
   const { rows } = await client.query<{ id: string; manifest_jws: string }>('SELECT id, manifest_jws FROM inbound_shares')
   t.same(

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { DatabaseSync } from 'node:sqlite'
 import { MIGRATIONS, migrate } from '../../../src/store/sqlite/migrations.ts'
 
@@ -81,24 +81,35 @@ t.test('tokens made before the token-lifecycle migration expire 90 days after th
   t.ok(expiresAt >= before + 90 * 86_400 && expiresAt <= after + 90 * 86_400, 'from the upgrade on, not from its creation (which would be long past)')
 })
 
-// spec: CW-LOC-001
-t.test('external cases received before the recipients column keep exactly the recipients their manifests name', async (t) => {
-  const mine = MIGRATIONS.findIndex((sql) => sql.includes('ADD COLUMN recipients'))
-  t.ok(mine > 0)
+/**
+ * A database migrated up to the migration whose SQL contains `marker`, not that one, and a
+ * writer of inbound shares as rows were then (each its own share and digest).
+ */
+function beforeMigration(t: Test, marker: string) {
+  const mine = MIGRATIONS.findIndex((sql) => sql.includes(marker))
+  t.ok(mine > 0, `a migration contains ${marker}`)
   const db = new DatabaseSync(':memory:')
   t.teardown(() => db.close())
   migrate(db, MIGRATIONS.slice(0, mine))
-  const insert = db.prepare(
+  const statement = db.prepare(
     `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
-     VALUES (?, 'hill-pd', 'Hill', ?, 1, 'e.m.s', ?, ?, '{}', 'receiving', 0, 1)`,
+     VALUES (?, 'hill-pd', 'Hill', ?, 1, ?, ?, ?, '{}', 'receiving', 0, 1)`,
   )
+  const insert = (id: string, row: { jws?: string; manifest?: string }) =>
+    statement.run(id, `share-${id}`, row.jws ?? 'e.m.s', `sha256:${id}`, row.manifest ?? '{}')
+  return { db, insert }
+}
+
+// spec: CW-LOC-001
+t.test('external cases received before the recipients column keep exactly the recipients their manifests name', async (t) => {
+  const { db, insert } = beforeMigration(t, 'ADD COLUMN recipients')
   const named = [
     { kind: 'user', id: 'jones' },
     { kind: 'group', id: 'detectives' },
   ]
-  insert.run('named', 'share-1', 'sha256:1', JSON.stringify({ share: { id: 'share-1', recipients: named } }))
-  insert.run('none', 'share-2', 'sha256:2', JSON.stringify({ share: { id: 'share-2' } }))
-  insert.run('empty', 'share-3', 'sha256:3', JSON.stringify({ share: { id: 'share-3', recipients: [] } }))
+  insert('named', { manifest: JSON.stringify({ share: { id: 'share-1', recipients: named } }) })
+  insert('none', { manifest: JSON.stringify({ share: { id: 'share-2' } }) })
+  insert('empty', { manifest: JSON.stringify({ share: { id: 'share-3', recipients: [] } }) })
   migrate(db)
   const recipients = Object.fromEntries(
     db
@@ -110,17 +121,9 @@ t.test('external cases received before the recipients column keep exactly the re
 })
 
 t.test('external cases received before keep their signed manifests with the payload detached: the manifest text is the payload', async (t) => {
-  const mine = MIGRATIONS.findIndex((sql) => sql.includes("instr(manifest_jws, '..')"))
-  t.ok(mine > 0)
-  const db = new DatabaseSync(':memory:')
-  t.teardown(() => db.close())
-  migrate(db, MIGRATIONS.slice(0, mine))
-  const insert = db.prepare(
-    `INSERT INTO inbound_shares (id, sender_org, sender_name, share_id, revision, manifest_jws, manifest_digest, manifest, policy, status, received_at, expires_at)
-     VALUES (?, 'hill-pd', 'Hill', ?, 1, ?, ?, '{}', '{}', 'receiving', 0, 1)`,
-  )
-  insert.run('signed', 'share-1', 'eyJhbGciOiJFUzI1NiJ9.eyJzaGFyZSI6e319.c2lnbmF0dXJl', 'sha256:1')
-  insert.run('detached', 'share-2', 'eyJhbGciOiJFUzI1NiJ9..c2ln', 'sha256:2')
+  const { db, insert } = beforeMigration(t, "instr(manifest_jws, '..')")
+  insert('signed', { jws: 'eyJhbGciOiJFUzI1NiJ9.eyJzaGFyZSI6e319.c2lnbmF0dXJl' })
+  insert('detached', { jws: 'eyJhbGciOiJFUzI1NiJ9..c2ln' })
   migrate(db)
   const stored = Object.fromEntries(
     db
